@@ -1,0 +1,1 @@
+"""Topicscope desktop app: a Qt explorer for Apache Kafka clusters."""

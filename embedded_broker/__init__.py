@@ -1,0 +1,1 @@
+"""Topicscope's built-in Kafka-wire-protocol broker."""
