@@ -36,5 +36,14 @@ test: lint pytest
 screenshots: install
 	$(PY) -m desktop.tools.screenshots docs/screenshots
 
+package: install
+	bash packaging/build.sh
+
+package-check: install
+	bash packaging/check.sh
+
+bench: install kafka-jars
+	for b in broker groups gui package; do $(PY) -m bench.$$b || exit 1; done
+
 clean:
 	rm -rf build dist .mypy_cache .pytest_cache .ruff_cache
