@@ -1,0 +1,102 @@
+"""Run the Apache Kafka command-line tools by their usual names from the cached classpath.
+
+run_cli("kafka-topics", ["--bootstrap-server", bs, "--list"]) -> CompletedProcess[str]
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.kafka.classpath import cache_root, ensure_classpath
+from tests.kafka.jvm import CLI_JVM_OPTS, TOOLS_LOG4J2, java_command, log4j_config
+
+# Main classes as shipped in Kafka 4.3.1 (checked against the jars: kafka-tools and kafka_2.13).
+MAIN_CLASSES: dict[str, str] = {
+    "kafka-topics": "org.apache.kafka.tools.TopicCommand",
+    "kafka-console-producer": "org.apache.kafka.tools.ConsoleProducer",
+    "kafka-console-consumer": "org.apache.kafka.tools.consumer.ConsoleConsumer",
+    "kafka-consumer-groups": "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+    "kafka-configs": "kafka.admin.ConfigCommand",
+    "kafka-producer-perf-test": "org.apache.kafka.tools.ProducerPerformance",
+    "kafka-consumer-perf-test": "org.apache.kafka.tools.ConsumerPerformance",
+    "kafka-storage": "kafka.tools.StorageTool",
+    "kafka-metadata-quorum": "org.apache.kafka.tools.MetadataQuorumCommand",
+    "kafka-broker-api-versions": "org.apache.kafka.tools.BrokerApiVersionsCommand",
+    "kafka-get-offsets": "org.apache.kafka.tools.GetOffsetShell",
+    "kafka-delete-records": "org.apache.kafka.tools.DeleteRecordsCommand",
+    "kafka-reassign-partitions": "org.apache.kafka.tools.reassign.ReassignPartitionsCommand",
+    "kafka-leader-election": "org.apache.kafka.tools.LeaderElectionCommand",
+    "kafka-acls": "org.apache.kafka.tools.AclCommand",
+}
+
+
+def _tool_name(name: str) -> str:
+    tool = name.removesuffix(".sh")
+    if tool not in MAIN_CLASSES:
+        known = ", ".join(sorted(MAIN_CLASSES))
+        raise ValueError(f"unknown Kafka CLI tool {name!r}; known tools: {known}")
+    return tool
+
+
+@dataclass(frozen=True)
+class KafkaCli:
+    """Runs Kafka CLI tools as a user would, with a small heap and quiet logging."""
+
+    classpath: Path
+    log4j_file: Path
+    jvm_opts: tuple[str, ...] = field(default=CLI_JVM_OPTS)
+
+    def command(self, name: str, args: Sequence[str]) -> list[str]:
+        main_class = MAIN_CLASSES[_tool_name(name)]
+        return java_command(
+            self.classpath, main_class, args, jvm_opts=self.jvm_opts, log4j_file=self.log4j_file
+        )
+
+    def run(
+        self,
+        name: str,
+        args: Sequence[str],
+        *,
+        input: str | None = None,
+        timeout: float = 60,
+        check: bool = False,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run one tool to completion; stdout is the tool's output, log lines go to stderr.
+
+        `input` is fed to stdin and stdin is then closed (so console producers finish).
+        """
+        proc = subprocess.run(
+            self.command(name, args),
+            input=input if input is not None else "",
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if check and proc.returncode != 0:
+            raise subprocess.CalledProcessError(
+                proc.returncode, proc.args, output=proc.stdout, stderr=proc.stderr
+            )
+        return proc
+
+
+def default_cli() -> KafkaCli:
+    """A KafkaCli on the ensured classpath (resolves jars with Maven on first use)."""
+    classpath = ensure_classpath()
+    return KafkaCli(
+        classpath=classpath,
+        log4j_file=log4j_config(cache_root() / "conf", "tools-log4j2.properties", TOOLS_LOG4J2),
+    )
+
+
+def run_cli(
+    name: str,
+    args: Sequence[str],
+    input: str | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    """Run a Kafka CLI tool by its usual name (with or without `.sh`)."""
+    return default_cli().run(name, args, input=input, timeout=timeout)
