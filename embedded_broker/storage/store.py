@@ -1,0 +1,121 @@
+"""Byte stores behind a segment: a file (pwrite/pread, page cache) or a bytearray (in-memory).
+
+Durability: appends are plain pwrite calls with no fsync, so data is in the OS page cache as soon
+as append returns. That survives the broker process being killed (kill -9), which is the failure
+the broker promises to survive; it does not survive a power cut until flush() (fsync) runs, which
+happens on segment roll, on close and whenever the broker calls LogManager.flush_all().
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Protocol
+
+
+class ByteStore(Protocol):
+    @property
+    def size(self) -> int: ...
+
+    def append(self, data: bytes | bytearray | memoryview) -> None: ...
+
+    def pread(self, length: int, position: int) -> bytes: ...
+
+    def truncate(self, size: int) -> None: ...
+
+    def flush(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def delete(self) -> None: ...
+
+
+class FileStore:
+    """A segment's .log file, opened once; reads and writes carry explicit positions."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        self._size = os.fstat(self._fd).st_size
+        self._dirty = False
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def append(self, data: bytes | bytearray | memoryview) -> None:
+        view = memoryview(data)
+        while view:
+            written = os.pwrite(self._fd, view, self._size)
+            self._size += written
+            view = view[written:]
+        self._dirty = True
+
+    def pread(self, length: int, position: int) -> bytes:
+        length = min(length, self._size - position)
+        if length <= 0:
+            return b""
+        data = os.pread(self._fd, length, position)
+        if len(data) < length:  # only on a file shrunk behind our back; keep whatever is there
+            parts = [data]
+            got = len(data)
+            while got < length:
+                more = os.pread(self._fd, length - got, position + got)
+                if not more:
+                    break
+                parts.append(more)
+                got += len(more)
+            data = b"".join(parts)
+        return data
+
+    def truncate(self, size: int) -> None:
+        os.ftruncate(self._fd, size)
+        self._size = size
+        self._dirty = True
+
+    def flush(self) -> None:
+        if self._dirty:
+            os.fsync(self._fd)
+            self._dirty = False
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            self.flush()
+            os.close(self._fd)
+            self._fd = -1
+
+    def delete(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        self.path.unlink(missing_ok=True)
+
+
+class MemoryStore:
+    """The in-memory backend's segment: a growing bytearray."""
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+
+    @property
+    def size(self) -> int:
+        return len(self._buf)
+
+    def append(self, data: bytes | bytearray | memoryview) -> None:
+        self._buf += data
+
+    def pread(self, length: int, position: int) -> bytes:
+        with memoryview(self._buf) as view:
+            return view[position : position + length].tobytes()
+
+    def truncate(self, size: int) -> None:
+        del self._buf[size:]
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def delete(self) -> None:
+        self._buf = bytearray()

@@ -1,0 +1,1 @@
+"""Tests for embedded_broker.storage and the record-batch parser."""
