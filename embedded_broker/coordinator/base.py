@@ -1,0 +1,142 @@
+"""Shared state of the coordinator: settings, the group table, transitions and persistence."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from .clock import Clock, Scheduler
+from .errors import GroupError
+from .group import ClassicGroup, CommittedOffset
+from .journal import Journal, Record
+from .state import GroupEvent, GroupState, next_state
+
+log = logging.getLogger("embedded_broker.coordinator")
+
+
+@dataclass(frozen=True, slots=True)
+class CoordinatorConfig:
+    """Group coordinator settings, by their Kafka broker config names."""
+
+    min_session_timeout_ms: int = 6000
+    max_session_timeout_ms: int = 1_800_000
+    initial_rebalance_delay_ms: int = 3000
+    offsets_retention_minutes: int = 10080
+    offsets_retention_check_interval_ms: int = 600_000
+    offset_metadata_max_bytes: int = 4096
+
+    KAFKA_NAMES = {
+        "group.min.session.timeout.ms": "min_session_timeout_ms",
+        "group.max.session.timeout.ms": "max_session_timeout_ms",
+        "group.initial.rebalance.delay.ms": "initial_rebalance_delay_ms",
+        "offsets.retention.minutes": "offsets_retention_minutes",
+        "offsets.retention.check.interval.ms": "offsets_retention_check_interval_ms",
+        "offset.metadata.max.bytes": "offset_metadata_max_bytes",
+    }
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, object]) -> CoordinatorConfig:
+        """Build from broker settings (Kafka names, values as str or int); others are ignored."""
+        values = {
+            attr: int(str(settings[name]))
+            for name, attr in cls.KAFKA_NAMES.items()
+            if name in settings
+        }
+        return cls(**values)
+
+
+class CoordinatorBase:
+    def __init__(
+        self,
+        clock: Clock,
+        scheduler: Scheduler,
+        journal: Journal,
+        config: CoordinatorConfig,
+    ) -> None:
+        self.clock = clock
+        self.scheduler = scheduler
+        self.journal = journal
+        self.config = config
+        self.groups: dict[str, ClassicGroup] = {}
+
+    # -- state ------------------------------------------------------------------------------
+
+    def _transition(self, group: ClassicGroup, event: GroupEvent) -> None:
+        new = next_state(group.state, event)
+        if new is not group.state:
+            log.debug(
+                "group %s: %s -> %s (%s)", group.group_id, group.state.value, new.value, event.value
+            )
+            group.state = new
+            group.state_since_ms = self.clock.now_ms()
+
+    def _new_group(self, group_id: str) -> ClassicGroup:
+        group = ClassicGroup(group_id, GroupState.EMPTY, self.clock.now_ms())
+        self.groups[group_id] = group
+        return group
+
+    def _live_group(self, group_id: str) -> ClassicGroup | None:
+        group = self.groups.get(group_id)
+        return None if group is None or group.state is GroupState.DEAD else group
+
+    # -- persistence ------------------------------------------------------------------------
+
+    @staticmethod
+    def _group_record(group: ClassicGroup) -> Record:
+        return {
+            "t": "group",
+            "g": group.group_id,
+            "type": group.protocol_type,
+            "gen": group.generation,
+            "proto": group.protocol_name,
+        }
+
+    @staticmethod
+    def _offset_record(group_id: str, topic: str, partition: int, o: CommittedOffset) -> Record:
+        return {
+            "t": "offset",
+            "g": group_id,
+            "tp": topic,
+            "p": partition,
+            "o": o.offset,
+            "e": o.leader_epoch,
+            "m": o.metadata,
+            "ts": o.commit_ms,
+        }
+
+    def _persist_group(self, group: ClassicGroup) -> None:
+        self.journal.append([self._group_record(group)])
+
+    def _snapshot(self) -> Iterator[Record]:
+        for group in self.groups.values():
+            if group.state is GroupState.DEAD:
+                continue
+            yield self._group_record(group)
+            for (topic, partition), o in group.offsets.items():
+                yield self._offset_record(group.group_id, topic, partition, o)
+
+    def _persist(self, records: list[Record]) -> None:
+        self.journal.append(records)
+        self.journal.maybe_compact(self._snapshot)
+
+    # -- members --------------------------------------------------------------------------
+
+    def _validate_member(
+        self, group: ClassicGroup, member_id: str, group_instance_id: str | None
+    ) -> GroupError:
+        if group_instance_id is not None:
+            static_id = group.static_members.get(group_instance_id)
+            if static_id is None:
+                return GroupError.UNKNOWN_MEMBER_ID
+            if static_id != member_id:
+                return GroupError.FENCED_INSTANCE_ID
+        if member_id not in group.members:
+            return GroupError.UNKNOWN_MEMBER_ID
+        return GroupError.NONE
+
+    def _current(self, group: ClassicGroup) -> bool:
+        return self.groups.get(group.group_id) is group
+
+    def _member_activity(self, group: ClassicGroup, member_id: str) -> None:
+        """A member proved it is alive (overridden by membership to reset its session)."""

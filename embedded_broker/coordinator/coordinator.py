@@ -1,0 +1,150 @@
+"""The group coordinator facade: membership + offsets + listing, deleting and durable replay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .base import CoordinatorConfig, log
+from .clock import Clock, Scheduler, Timer
+from .errors import GroupError
+from .group import ClassicGroup, CommittedOffset
+from .journal import Journal, NullJournal, Record
+from .membership import Membership
+from .messages import DescribedGroup, DescribedMember, ListedGroup
+from .offsets import Offsets
+from .state import GroupEvent, GroupState
+
+__all__ = ["CoordinatorConfig", "GroupCoordinator"]
+
+S = GroupState
+
+
+class GroupCoordinator(Membership, Offsets):
+    """Owns every classic group of this broker. Single-threaded: call it from one event loop."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        scheduler: Scheduler,
+        journal: Journal | None = None,
+        config: CoordinatorConfig | None = None,
+    ) -> None:
+        super().__init__(clock, scheduler, journal or NullJournal(), config or CoordinatorConfig())
+        self._retention_timer: Timer | None = None
+        self._replay(self.journal.replay())
+
+    def start(self) -> None:
+        """Start the periodic offsets.retention sweep."""
+        self._schedule_retention()
+
+    def close(self) -> None:
+        if self._retention_timer is not None:
+            self._retention_timer.cancel()
+            self._retention_timer = None
+        for group in self.groups.values():
+            for timer in [group.join_timer, group.sync_timer, *group.pending_members.values()]:
+                if timer is not None:
+                    timer.cancel()
+            for member in group.members.values():
+                if member.heartbeat_timer is not None:
+                    member.heartbeat_timer.cancel()
+        self.journal.close()
+
+    def _schedule_retention(self) -> None:
+        def sweep() -> None:
+            self.expire_offsets()
+            self._schedule_retention()
+
+        self._retention_timer = self.scheduler.call_later(
+            self.config.offsets_retention_check_interval_ms, sweep
+        )
+
+    def _replay(self, records: Iterable[Record]) -> None:
+        count = 0
+        for r in records:
+            count += 1
+            kind, group_id = r.get("t"), str(r.get("g"))
+            if kind == "gdel":
+                self.groups.pop(group_id, None)
+                continue
+            group = self.groups.get(group_id) or self._new_group(group_id)
+            if kind == "group":
+                group.protocol_type = r.get("type")
+                group.generation = int(r.get("gen", 0))
+            elif kind == "offset":
+                group.offsets[(str(r["tp"]), int(r["p"]))] = CommittedOffset(
+                    int(r["o"]), int(r.get("e", -1)), r.get("m"), int(r.get("ts", 0))
+                )
+            elif kind == "odel":
+                group.offsets.pop((str(r["tp"]), int(r["p"])), None)
+        if count:
+            log.info("restored %d groups from %d group state records", len(self.groups), count)
+
+    # -- ListGroups / DescribeGroups / DeleteGroups -----------------------------------------
+
+    def list_groups(
+        self, states: Iterable[str] = (), types: Iterable[str] = ()
+    ) -> list[ListedGroup]:
+        """Every live group, including those that only store offsets; filters ignore case."""
+        state_filter = {s.lower() for s in states}
+        type_filter = {t.lower() for t in types}
+        if type_filter and "classic" not in type_filter:
+            return []
+        return [
+            ListedGroup(g.group_id, g.protocol_type or "", g.state.value)
+            for g in self.groups.values()
+            if g.state is not S.DEAD and (not state_filter or g.state.value.lower() in state_filter)
+        ]
+
+    def describe_group(self, group_id: str) -> DescribedGroup:
+        group = self._live_group(group_id)
+        if group is None:
+            return DescribedGroup(group_id, GroupError.NONE, S.DEAD.value, "", "")
+        stable = group.is_(S.STABLE)
+        members = tuple(
+            DescribedMember(
+                m.member_id,
+                m.group_instance_id,
+                m.client_id,
+                m.client_host,
+                m.metadata_for(group.protocol_name) if stable else b"",
+                m.assignment if stable else b"",
+            )
+            for m in group.members.values()
+        )
+        return DescribedGroup(
+            group_id,
+            GroupError.NONE,
+            group.state.value,
+            group.protocol_type or "",
+            (group.protocol_name or "") if stable else "",
+            members,
+        )
+
+    def delete_groups(self, group_ids: Iterable[str]) -> list[tuple[str, GroupError]]:
+        results = []
+        records: list[Record] = []
+        for group_id in group_ids:
+            group = self._live_group(group_id) if group_id else None
+            if not group_id:
+                error = GroupError.INVALID_GROUP_ID
+            elif group is None:
+                error = GroupError.GROUP_ID_NOT_FOUND
+            elif not group.is_(S.EMPTY):
+                error = GroupError.NON_EMPTY_GROUP
+            else:
+                self._delete(group)
+                records.append({"t": "gdel", "g": group_id})
+                error = GroupError.NONE
+            results.append((group_id, error))
+        if records:
+            self._persist(records)
+        return results
+
+    def _delete(self, group: ClassicGroup) -> None:
+        self._transition(group, GroupEvent.DELETE)
+        for timer in group.pending_members.values():
+            timer.cancel()
+        if group.join_timer is not None:
+            group.join_timer.cancel()
+        del self.groups[group.group_id]

@@ -1,0 +1,161 @@
+"""Committed offsets: OffsetCommit, OffsetFetch, OffsetDelete and retention of empty groups."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .base import CoordinatorBase, log
+from .errors import GroupError
+from .group import CommittedOffset
+from .journal import Record
+from .messages import OffsetCommitEntry, OffsetFetchEntry
+from .state import GroupEvent, GroupState
+
+S = GroupState
+
+
+class Offsets(CoordinatorBase):
+    def commit_offsets(
+        self,
+        group_id: str,
+        member_id: str,
+        generation: int,
+        entries: Iterable[OffsetCommitEntry],
+        *,
+        group_instance_id: str | None = None,
+        unknown_group_error: GroupError = GroupError.ILLEGAL_GENERATION,
+    ) -> list[tuple[OffsetCommitEntry, GroupError]]:
+        """Commit offsets, or return the one error that rejects the whole request per entry.
+
+        unknown_group_error is what a commit with a generation >= 0 to a group that does not
+        exist gets: ILLEGAL_GENERATION before OffsetCommit v9, GROUP_ID_NOT_FOUND from v9.
+        """
+        entries = list(entries)
+        error = self._validate_commit(
+            group_id, member_id, generation, group_instance_id, unknown_group_error
+        )
+        if error is not GroupError.NONE:
+            return [(e, error) for e in entries]
+        group = self.groups[group_id]
+        now = self.clock.now_ms()
+        results: list[tuple[OffsetCommitEntry, GroupError]] = []
+        records: list[Record] = []
+        for e in entries:
+            metadata_size = len(e.metadata.encode()) if e.metadata else 0
+            if metadata_size > self.config.offset_metadata_max_bytes:
+                results.append((e, GroupError.OFFSET_METADATA_TOO_LARGE))
+                continue
+            committed = CommittedOffset(e.offset, e.leader_epoch, e.metadata, now)
+            group.offsets[(e.topic, e.partition)] = committed
+            records.append(self._offset_record(group_id, e.topic, e.partition, committed))
+            results.append((e, GroupError.NONE))
+        if records:
+            self._persist(records)
+        return results
+
+    def _validate_commit(
+        self,
+        group_id: str,
+        member_id: str,
+        generation: int,
+        group_instance_id: str | None,
+        unknown_group_error: GroupError,
+    ) -> GroupError:
+        if not group_id:
+            return GroupError.INVALID_GROUP_ID
+        group = self._live_group(group_id)
+        if group is None:
+            if generation >= 0:
+                return unknown_group_error
+            # A group that only stores offsets (admin tools, consumers using assign()).
+            group = self._new_group(group_id)
+            self._transition(group, GroupEvent.OFFSET_COMMIT)
+            self._persist_group(group)
+            return GroupError.NONE
+        if generation < 0 and group.is_(S.EMPTY):
+            self._transition(group, GroupEvent.OFFSET_COMMIT)
+            return GroupError.NONE
+        if generation >= 0 or member_id or group_instance_id is not None:
+            error = self._validate_member(group, member_id, group_instance_id)
+            if error is not GroupError.NONE:
+                return error
+            if generation != group.generation:
+                return GroupError.ILLEGAL_GENERATION
+        elif not group.is_(S.EMPTY):
+            return GroupError.UNKNOWN_MEMBER_ID
+        if group.is_(S.COMPLETING_REBALANCE):
+            return GroupError.REBALANCE_IN_PROGRESS
+        if member_id in group.members:
+            self._member_activity(group, member_id)
+        return GroupError.NONE
+
+    def fetch_offsets(
+        self, group_id: str, partitions: Iterable[tuple[str, int]] | None
+    ) -> list[OffsetFetchEntry]:
+        """Committed offsets; partitions=None means every partition the group has committed."""
+        group = self._live_group(group_id)
+        stored = group.offsets if group is not None else {}
+        if partitions is None:
+            return [
+                OffsetFetchEntry(t, p, o.offset, o.leader_epoch, o.metadata)
+                for (t, p), o in sorted(stored.items())
+            ]
+        result = []
+        for t, p in partitions:
+            o = stored.get((t, p))
+            if o is None:
+                result.append(OffsetFetchEntry(t, p, -1, -1, ""))
+            else:
+                result.append(OffsetFetchEntry(t, p, o.offset, o.leader_epoch, o.metadata))
+        return result
+
+    def delete_offsets(
+        self, group_id: str, partitions: Iterable[tuple[str, int]]
+    ) -> tuple[GroupError, list[tuple[str, int, GroupError]]]:
+        """OffsetDelete: refused for topics the group is actively consuming."""
+        group = self._live_group(group_id)
+        if group is None:
+            return GroupError.GROUP_ID_NOT_FOUND, []
+        if not group.is_(S.EMPTY) and group.protocol_type != "consumer":
+            return GroupError.NON_EMPTY_GROUP, []
+        results = []
+        records: list[Record] = []
+        for topic, partition in partitions:
+            if not group.is_(S.EMPTY) and group.is_subscribed_to(topic):
+                results.append((topic, partition, GroupError.GROUP_SUBSCRIBED_TO_TOPIC))
+                continue
+            if group.offsets.pop((topic, partition), None) is not None:
+                records.append(_offset_tombstone(group_id, topic, partition))
+            results.append((topic, partition, GroupError.NONE))
+        if records:
+            self._persist(records)
+        return GroupError.NONE, results
+
+    def expire_offsets(self) -> None:
+        """Drop offsets of groups empty for offsets.retention.minutes, then drop such groups.
+
+        Groups that had members expire as a whole once empty for the retention period; groups
+        that only store offsets expire each offset retention after it was committed (Kafka).
+        """
+        now = self.clock.now_ms()
+        retention_ms = self.config.offsets_retention_minutes * 60_000
+        records: list[Record] = []
+        for group in list(self.groups.values()):
+            if not group.is_(S.EMPTY):
+                continue
+            for key, committed in list(group.offsets.items()):
+                since = group.state_since_ms if group.protocol_type else committed.commit_ms
+                if now - since >= retention_ms:
+                    del group.offsets[key]
+                    records.append(_offset_tombstone(group.group_id, *key))
+            if not group.offsets and not group.pending_members:
+                log.info("group %s: empty with no committed offsets, removed", group.group_id)
+                self._transition(group, GroupEvent.OFFSETS_EXPIRED)
+                del self.groups[group.group_id]
+                records.append({"t": "gdel", "g": group.group_id})
+        if records:
+            self._persist(records)
+
+
+def _offset_tombstone(group_id: str, topic: str, partition: int) -> Record:
+    return {"t": "odel", "g": group_id, "tp": topic, "p": partition}
