@@ -1,0 +1,42 @@
+"""`python -m desktop` and the `topicscope` command (also the PyInstaller entry point)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="topicscope", description="Topicscope: a desktop explorer for Apache Kafka."
+    )
+    parser.add_argument("--local", action="store_true", help="start the built-in broker")
+    parser.add_argument(
+        "--local-port",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="port for the built-in broker (default: a free port)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="data directory for the built-in broker (default: the platform data directory)",
+    )
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="start the built-in broker, connect, produce and read back, then exit",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from desktop.app import run
+
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Live charts: pyqtgraph plots over bounded numpy ring buffers."""

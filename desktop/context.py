@@ -1,0 +1,33 @@
+"""The typed application context passed down to every window (no global registries)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from desktop.settings.profiles import ProfileStore
+from desktop.settings.secrets import SecretStore
+from desktop.settings.ui_state import UiState
+from desktop.workers.local_broker import LocalBroker
+
+
+@dataclass
+class AppContext:
+    profiles: ProfileStore
+    secrets: SecretStore
+    ui: UiState
+    local: LocalBroker
+
+    @classmethod
+    def create(
+        cls,
+        config_dir: Path | None = None,
+        local_port: int = 0,
+        data_dir: Path | None = None,
+    ) -> AppContext:
+        return cls(
+            profiles=ProfileStore(config_dir),
+            secrets=SecretStore(),
+            ui=UiState(),
+            local=LocalBroker(port=local_port, data_dir=data_dir),
+        )

@@ -1,0 +1,109 @@
+"""Replication health tables: per-broker load, and problem partitions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from desktop.domain.cluster import PartitionInfo, ReplicaState
+from desktop.domain.health import BrokerLoad
+from desktop.models.base import STATE_COLOURS, Column, RowTableModel
+
+
+def _share(b: BrokerLoad) -> str:
+    share = b.preferred_share
+    return "" if share is None else f"{share:.0%}"
+
+
+class BrokerLoadModel(RowTableModel[BrokerLoad]):
+    columns = (
+        Column[BrokerLoad]("Broker", lambda b: b.broker_id, numeric=True),
+        Column[BrokerLoad]("Leaders", lambda b: b.leaders, numeric=True),
+        Column[BrokerLoad]("Replicas", lambda b: b.replicas, numeric=True),
+        Column[BrokerLoad](
+            "Preferred leader share", _share, False, "Partitions led by their first replica"
+        ),
+    )
+
+    def row_key(self, row: BrokerLoad) -> Any:
+        return row.broker_id
+
+
+@dataclass(frozen=True)
+class ProblemRow:
+    partition: PartitionInfo
+    problem: str
+    state: ReplicaState
+
+
+class ProblemPartitionsModel(RowTableModel[ProblemRow]):
+    columns = (
+        Column[ProblemRow]("Topic", lambda r: r.partition.topic),
+        Column[ProblemRow]("Partition", lambda r: r.partition.partition, numeric=True),
+        Column[ProblemRow]("Problem", lambda r: r.problem),
+        Column[ProblemRow](
+            "Leader", lambda r: r.partition.leader if r.partition.has_leader else "none"
+        ),
+        Column[ProblemRow]("Replicas", lambda r: r.partition.replicas),
+        Column[ProblemRow]("ISR", lambda r: r.partition.isr),
+    )
+
+    def row_key(self, row: ProblemRow) -> Any:
+        return (row.partition.topic, row.partition.partition, row.problem)
+
+    def background(self, row: ProblemRow) -> str | None:
+        return STATE_COLOURS.get(row.state)
+
+
+@dataclass(frozen=True)
+class GridRow:
+    partition: PartitionInfo
+    min_isr: int
+
+
+class ReplicaGridModel(RowTableModel[GridRow]):
+    """Partitions x brokers: L = leader, R = in-sync replica, r! = out-of-sync replica."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._broker_ids: list[int] = []
+        self.columns = self._make_columns()
+
+    def set_grid(self, broker_ids: list[int], rows: list[GridRow]) -> None:
+        if broker_ids != self._broker_ids:
+            self.beginResetModel()
+            self._broker_ids = list(broker_ids)
+            self.columns = self._make_columns()
+            self._rows = list(rows)
+            self.endResetModel()
+        else:
+            self.set_rows(rows)
+
+    def _make_columns(self) -> tuple[Column[GridRow], ...]:
+        cols: list[Column[GridRow]] = [
+            Column[GridRow]("Topic", lambda r: r.partition.topic),
+            Column[GridRow]("Partition", lambda r: r.partition.partition, numeric=True),
+        ]
+        for broker in self._broker_ids:
+            cols.append(Column[GridRow](f"Broker {broker}", _cell_getter(broker)))
+        return tuple(cols)
+
+    def row_key(self, row: GridRow) -> Any:
+        return (row.partition.topic, row.partition.partition)
+
+    def background(self, row: GridRow) -> str | None:
+        return STATE_COLOURS.get(row.partition.state(row.min_isr))
+
+
+def _cell_getter(broker: int) -> Callable[[GridRow], str]:
+    return lambda row: _cell(row, broker)
+
+
+def _cell(row: GridRow, broker: int) -> str:
+    p = row.partition
+    if broker not in p.replicas:
+        return ""
+    if broker == p.leader:
+        return "L"
+    return "R" if broker in p.isr else "r!"

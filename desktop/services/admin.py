@@ -1,0 +1,277 @@
+"""Cluster administration over confluent-kafka's AdminClient, in domain objects."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from confluent_kafka import KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+# confluent-kafka's admin package re-exports these without __all__; import their homes
+from confluent_kafka.admin._config import (
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    ConfigSource,
+)
+from confluent_kafka.admin._listoffsets import OffsetSpec
+from confluent_kafka.cimpl import NewPartitions, NewTopic
+
+from desktop.domain.cluster import (
+    BrokerInfo,
+    ClusterSnapshot,
+    ConfigEntryInfo,
+    PartitionInfo,
+    TopicInfo,
+)
+from desktop.domain.profile import ClusterProfile, Credentials
+from desktop.services.connection import ErrorLog, client_config, explain
+
+CHUNK = 2000  # resources/partitions per admin request
+BUILTIN_VERSION = "Topicscope built-in"
+
+
+class KafkaServiceError(Exception):
+    """A failure already phrased for the user."""
+
+
+def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+_SOURCE_NAMES = {
+    ConfigSource.DYNAMIC_TOPIC_CONFIG: "topic override",
+    ConfigSource.DYNAMIC_BROKER_CONFIG: "dynamic broker",
+    ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG: "dynamic cluster default",
+    ConfigSource.STATIC_BROKER_CONFIG: "static broker (server.properties)",
+    ConfigSource.DEFAULT_CONFIG: "default",
+    ConfigSource.UNKNOWN_CONFIG: "unknown",
+}
+
+
+def _config_info(entry: ConfigEntry) -> ConfigEntryInfo:
+    default_value: str | None = None
+    for syn in (entry.synonyms or {}).values():
+        if syn.source in (ConfigSource.DEFAULT_CONFIG.value, ConfigSource.DEFAULT_CONFIG):
+            default_value = syn.value
+    source = ConfigSource(entry.source) if isinstance(entry.source, int) else entry.source
+    return ConfigEntryInfo(
+        name=entry.name,
+        value=entry.value,
+        source=_SOURCE_NAMES.get(source, str(source)),
+        is_default=bool(entry.is_default),
+        read_only=bool(entry.is_read_only),
+        sensitive=bool(entry.is_sensitive),
+        default_value=default_value
+        if default_value is not None
+        else (entry.value if entry.is_default else None),
+    )
+
+
+class ClusterAdmin:
+    """One AdminClient per cluster; every call blocks with a timeout (run it off the GUI thread)."""
+
+    def __init__(self, profile: ClusterProfile, creds: Credentials, timeout: float = 10.0) -> None:
+        self.profile = profile
+        self.timeout = timeout
+        self._creds = creds
+        self._log = ErrorLog()
+        self._admin = self._make_admin()
+        self._topic_meta: dict[str, tuple[str, int]] = {}  # name -> (cleanup.policy, min ISR)
+
+    def _make_admin(self) -> AdminClient:
+        conf = client_config(self.profile, self._creds)
+        conf["error_cb"] = self._log
+        return AdminClient(conf)
+
+    def reconnect(self) -> None:
+        self._log.clear()
+        self._admin = self._make_admin()
+
+    def _fail(self, exc: BaseException) -> KafkaServiceError:
+        self._admin.poll(0)
+        return KafkaServiceError(explain(exc, self._log.snapshot(), self.profile.bootstrap))
+
+    def _result(self, fut: concurrent.futures.Future[Any]) -> Any:
+        try:
+            return fut.result(timeout=self.timeout + 2)
+        except concurrent.futures.TimeoutError as exc:
+            raise self._fail(TimeoutError("Request timed out")) from exc
+        except KafkaException as exc:
+            raise self._fail(exc) from exc
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def snapshot(self) -> ClusterSnapshot:
+        try:
+            md = self._admin.list_topics(timeout=self.timeout)
+        except KafkaException as exc:
+            raise self._fail(exc) from exc
+        racks: dict[int, str | None] = {}
+        try:
+            desc = self._admin.describe_cluster(request_timeout=self.timeout).result(
+                timeout=self.timeout + 2
+            )
+            racks = {n.id: n.rack for n in desc.nodes}
+        except Exception:
+            pass  # older or minimal brokers: racks stay unknown
+        brokers = tuple(
+            BrokerInfo(b.id, str(b.host), int(b.port), racks.get(b.id))
+            for b in sorted(md.brokers.values(), key=lambda b: b.id)
+        )
+        names = sorted(md.topics)
+        self._load_topic_meta([n for n in names if n not in self._topic_meta])
+        parts: list[TopicPartition] = [
+            TopicPartition(name, pid) for name in names for pid in md.topics[name].partitions
+        ]
+        low = self._offsets(parts, OffsetSpec.earliest())  # type: ignore[no-untyped-call]
+        high = self._offsets(parts, OffsetSpec.latest())  # type: ignore[no-untyped-call]
+        topics: list[TopicInfo] = []
+        for name in names:
+            tmd = md.topics[name]
+            pinfos = tuple(
+                PartitionInfo(
+                    topic=name,
+                    partition=p.id,
+                    leader=p.leader,
+                    replicas=tuple(p.replicas),
+                    isr=tuple(p.isrs),
+                    low=low.get((name, p.id)),
+                    high=high.get((name, p.id)),
+                )
+                for p in sorted(tmd.partitions.values(), key=lambda p: p.id)
+            )
+            policy, min_isr = self._topic_meta.get(name, ("", 1))
+            topics.append(
+                TopicInfo(
+                    name=name,
+                    partitions=pinfos,
+                    internal=name.startswith("__"),
+                    cleanup_policy=policy,
+                    min_isr=min_isr,
+                )
+            )
+        try:
+            groups: int | None = len(
+                self._admin.list_consumer_groups(request_timeout=self.timeout)
+                .result(timeout=self.timeout + 2)
+                .valid
+            )
+        except Exception:
+            groups = None
+        return ClusterSnapshot(
+            cluster_id=str(md.cluster_id or ""),
+            controller_id=int(md.controller_id),
+            brokers=brokers,
+            topics=tuple(topics),
+            group_count=groups,
+            fetched_at=time.time(),
+            version=BUILTIN_VERSION if self.profile.local else "",
+        )
+
+    def _offsets(self, parts: list[TopicPartition], spec: OffsetSpec) -> dict[tuple[str, int], int]:
+        out: dict[tuple[str, int], int] = {}
+        for chunk in _chunks(parts, CHUNK):
+            try:
+                futs = self._admin.list_offsets(
+                    {tp: spec for tp in chunk}, request_timeout=self.timeout
+                )
+            except KafkaException:
+                continue
+            for tp, fut in futs.items():
+                try:
+                    res = fut.result(timeout=self.timeout + 2)
+                except Exception:
+                    continue  # leaderless partition: watermark unknown
+                out[(tp.topic, tp.partition)] = int(res.offset)
+        return out
+
+    def _load_topic_meta(self, names: list[str]) -> None:
+        for chunk in _chunks(names, CHUNK):
+            resources = [ConfigResource(ConfigResource.Type.TOPIC, n) for n in chunk]
+            try:
+                futs = self._admin.describe_configs(resources, request_timeout=self.timeout)
+            except KafkaException:
+                continue
+            for res, fut in futs.items():
+                try:
+                    entries = fut.result(timeout=self.timeout + 2)
+                except Exception:
+                    continue
+                policy = entries.get("cleanup.policy")
+                min_isr = entries.get("min.insync.replicas")
+                try:
+                    isr_value = int(min_isr.value) if min_isr and min_isr.value else 1
+                except ValueError:
+                    isr_value = 1
+                self._topic_meta[res.name] = (
+                    (policy.value or "") if policy else "",
+                    isr_value,
+                )
+
+    def topic_configs(self, topic: str) -> list[ConfigEntryInfo]:
+        return self._configs(ConfigResource(ConfigResource.Type.TOPIC, topic))
+
+    def broker_configs(self, broker_id: int) -> list[ConfigEntryInfo]:
+        return self._configs(ConfigResource(ConfigResource.Type.BROKER, str(broker_id)))
+
+    def _configs(self, resource: ConfigResource) -> list[ConfigEntryInfo]:
+        try:
+            futs = self._admin.describe_configs([resource], request_timeout=self.timeout)
+        except KafkaException as exc:
+            raise self._fail(exc) from exc
+        entries: Mapping[str, ConfigEntry] = self._result(futs[resource])
+        return sorted((_config_info(e) for e in entries.values()), key=lambda c: c.name)
+
+    # ---- writing -------------------------------------------------------------------------
+
+    def create_topic(
+        self, name: str, partitions: int, replication: int, configs: Mapping[str, str]
+    ) -> None:
+        topic = NewTopic(name, partitions, replication, config=dict(configs))
+        futs = self._admin.create_topics([topic], request_timeout=self.timeout)
+        self._result(futs[name])
+
+    def delete_topic(self, name: str) -> None:
+        futs = self._admin.delete_topics([name], request_timeout=self.timeout)
+        self._result(futs[name])
+        self._topic_meta.pop(name, None)
+
+    def add_partitions(self, name: str, new_total: int) -> None:
+        futs = self._admin.create_partitions(
+            [NewPartitions(name, new_total)], request_timeout=self.timeout
+        )
+        self._result(futs[name])
+
+    def empty_topic(self, topic: TopicInfo) -> int:
+        """Delete every record below the high watermark; returns the partitions emptied."""
+        parts = [
+            TopicPartition(topic.name, p.partition, p.high)
+            for p in topic.partitions
+            if p.high is not None and p.high > (p.low or 0)
+        ]
+        if not parts:
+            return 0
+        futs = self._admin.delete_records(parts, request_timeout=self.timeout)
+        for fut in futs.values():
+            self._result(fut)
+        return len(parts)
+
+    def set_topic_config(self, topic: str, name: str, value: str | None) -> None:
+        self._alter(ConfigResource(ConfigResource.Type.TOPIC, topic), name, value)
+        self._topic_meta.pop(topic, None)
+
+    def set_broker_config(self, broker_id: int, name: str, value: str | None) -> None:
+        self._alter(ConfigResource(ConfigResource.Type.BROKER, str(broker_id)), name, value)
+
+    def _alter(self, resource: ConfigResource, name: str, value: str | None) -> None:
+        op = AlterConfigOpType.DELETE if value is None else AlterConfigOpType.SET
+        entry = ConfigEntry(name, value, incremental_operation=op)
+        res = ConfigResource(resource.restype, resource.name, incremental_configs=[entry])
+        futs = self._admin.incremental_alter_configs([res], request_timeout=self.timeout)
+        for fut in futs.values():
+            self._result(fut)

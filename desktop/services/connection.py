@@ -1,0 +1,169 @@
+"""librdkafka configuration from a profile, and error messages written for users."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient
+
+from desktop.domain.cluster import ConnectionResult
+from desktop.domain.profile import ClusterProfile, Credentials
+
+TEST_TIMEOUT_S = 9.0
+
+
+def client_config(profile: ClusterProfile, creds: Credentials) -> dict[str, Any]:
+    """The librdkafka properties for `profile` (secrets from `creds`)."""
+    conf: dict[str, Any] = {
+        "bootstrap.servers": profile.bootstrap,
+        "security.protocol": profile.security_protocol.value,
+        "socket.connection.setup.timeout.ms": 8000,
+        "reconnect.backoff.max.ms": 2000,
+        "log_level": 0,
+    }
+    proto = profile.security_protocol
+    if proto.uses_sasl:
+        conf["sasl.mechanism"] = profile.sasl_mechanism.value
+        conf["sasl.username"] = profile.username
+        conf["sasl.password"] = creds.password
+    if proto.uses_tls:
+        conf["ssl.endpoint.identification.algorithm"] = (
+            "https" if profile.verify_hostname else "none"
+        )
+        if profile.ca_location:
+            conf["ssl.ca.location"] = profile.ca_location
+        if profile.cert_location and profile.cert_is_pkcs12:
+            conf["ssl.keystore.location"] = profile.cert_location
+            if creds.key_password:
+                conf["ssl.keystore.password"] = creds.key_password
+        elif profile.cert_location:
+            conf["ssl.certificate.location"] = profile.cert_location
+            if profile.key_location:
+                conf["ssl.key.location"] = profile.key_location
+            if creds.key_password:
+                conf["ssl.key.password"] = creds.key_password
+    for key, value in profile.extra:
+        conf[key] = value
+    return conf
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    cause: str
+    message: str
+
+
+def diagnose(errors: list[str], bootstrap: str) -> Diagnosis | None:
+    """Map librdkafka error texts to a cause a user understands (None when undecided)."""
+    joined = " | ".join(errors).lower()
+    if "authentication failed" in joined or "sasl authentication error" in joined:
+        return Diagnosis(
+            "authentication",
+            "Authentication failed: the broker rejected the username or password. "
+            "Check the credentials and the SASL mechanism.",
+        )
+    if any(k in joined for k in ("ssl handshake", "certificate verify", "ssl error", "ssl_")):
+        return Diagnosis(
+            "tls",
+            "TLS handshake failed: the broker's certificate was not accepted or the listener "
+            "does not speak TLS. Check the CA file, client certificate and security protocol.",
+        )
+    if "resolve" in joined or "name or service not known" in joined:
+        return Diagnosis(
+            "resolve",
+            f"Host name not resolved: none of '{bootstrap}' could be looked up. "
+            "Check the spelling of the bootstrap servers.",
+        )
+    if "connection refused" in joined:
+        return Diagnosis(
+            "refused",
+            f"Connection refused by {bootstrap}: nothing is listening there. "
+            "Check the host and port, and that the broker is running.",
+        )
+    if "disconnected while requesting apiversion" in joined:
+        return Diagnosis(
+            "tls",
+            "The broker closed the connection during the handshake: the security protocol "
+            "probably does not match the listener.",
+        )
+    return None
+
+
+def timeout_message(bootstrap: str, seconds: float) -> str:
+    return (
+        f"Timed out after {seconds:.0f} s waiting for {bootstrap}. The host may be unreachable "
+        "(firewall, VPN) or the listener may expect a different security protocol."
+    )
+
+
+class ErrorLog:
+    """Collects librdkafka error callbacks (called on librdkafka's threads)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._errors: list[str] = []
+
+    def __call__(self, err: KafkaError) -> None:
+        with self._lock:
+            self._errors.append(str(err.str()))
+            del self._errors[:-20]
+
+    def snapshot(self) -> list[str]:
+        with self._lock:
+            return list(self._errors)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._errors.clear()
+
+
+def explain(exc: BaseException, errors: list[str], bootstrap: str) -> str:
+    """A user-readable message for an exception raised by a Kafka call."""
+    texts = [*errors]
+    if isinstance(exc, KafkaException) and exc.args and isinstance(exc.args[0], KafkaError):
+        texts.append(str(exc.args[0].str()))
+    else:
+        texts.append(str(exc))
+    found = diagnose(texts, bootstrap)
+    if found:
+        return found.message
+    last = texts[-1] if texts else type(exc).__name__
+    if "timed out" in last.lower() or "transport" in last.lower():
+        return timeout_message(bootstrap, TEST_TIMEOUT_S)
+    return f"The cluster reported an error: {last}"
+
+
+def test_connection(
+    profile: ClusterProfile, creds: Credentials, timeout: float = TEST_TIMEOUT_S
+) -> ConnectionResult:
+    """Try to fetch metadata; answer with the broker count or the specific cause."""
+    log = ErrorLog()
+    conf = client_config(profile, creds)
+    conf["error_cb"] = log
+    try:
+        admin = AdminClient(conf)
+    except (KafkaException, ValueError, TypeError) as exc:
+        return ConnectionResult(False, f"Invalid settings: {exc}", cause="config")
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        try:
+            md = admin.list_topics(timeout=min(1.5, remaining))
+            count = len(md.brokers)
+            noun = "broker" if count == 1 else "brokers"
+            return ConnectionResult(True, f"Connected: {count} {noun}.", broker_count=count)
+        except KafkaException:
+            admin.poll(0.1)
+            found = diagnose(log.snapshot(), profile.bootstrap)
+            if found is not None:
+                return ConnectionResult(False, found.message, cause=found.cause)
+    found = diagnose(log.snapshot(), profile.bootstrap)
+    if found is not None:
+        return ConnectionResult(False, found.message, cause=found.cause)
+    return ConnectionResult(False, timeout_message(profile.bootstrap, timeout), cause="timeout")

@@ -1,0 +1,1 @@
+"""Where the app keeps things: UI state (QSettings), profiles (JSON file), secrets (keyring)."""

@@ -1,0 +1,39 @@
+"""UI state (geometry, refresh interval, filters) in QSettings."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QSettings
+
+DEFAULT_REFRESH_S = 5.0
+
+
+class UiState:
+    def __init__(self, settings: QSettings | None = None) -> None:
+        self._s = settings or QSettings("Topicscope", "Topicscope")
+
+    @property
+    def refresh_interval_s(self) -> float:
+        value = self._s.value("refresh/interval_s", DEFAULT_REFRESH_S)
+        try:
+            return max(0.2, float(str(value)))
+        except ValueError:
+            return DEFAULT_REFRESH_S
+
+    @refresh_interval_s.setter
+    def refresh_interval_s(self, seconds: float) -> None:
+        self._s.setValue("refresh/interval_s", float(seconds))
+
+    @property
+    def hide_internal(self) -> bool:
+        return str(self._s.value("topics/hide_internal", "true")).lower() == "true"
+
+    @hide_internal.setter
+    def hide_internal(self, hide: bool) -> None:
+        self._s.setValue("topics/hide_internal", "true" if hide else "false")
+
+    def geometry(self) -> QByteArray | None:
+        value = self._s.value("window/geometry")
+        return value if isinstance(value, QByteArray) else None
+
+    def set_geometry(self, geometry: QByteArray) -> None:
+        self._s.setValue("window/geometry", geometry)

@@ -1,0 +1,1 @@
+"""Screens, built in code: the main window and one module per screen."""

@@ -1,0 +1,243 @@
+"""The connection profile dialog: address, security, certificates, extra properties, test."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.domain.cluster import ConnectionResult
+from desktop.domain.profile import (
+    ClusterProfile,
+    Credentials,
+    SaslMechanism,
+    SecurityProtocol,
+    parse_extra_properties,
+)
+from desktop.settings.profiles import ProfileStore
+from desktop.settings.secrets import SecretStore
+from desktop.workers.connection_test import ConnectionTester
+
+
+class _PathField(QWidget):
+    def __init__(self, caption: str, filters: str) -> None:
+        super().__init__()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.edit = QLineEdit()
+        self.edit.setPlaceholderText("PEM or PKCS#12 (.p12/.pfx) file")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(lambda: self._browse(caption, filters))
+        layout.addWidget(self.edit, 1)
+        layout.addWidget(browse)
+
+    def _browse(self, caption: str, filters: str) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, caption, "", filters)
+        if path:
+            self.edit.setText(path)
+
+
+class ProfileDialog(QDialog):
+    """Create or edit a profile. Passwords go to the keyring, never to the profiles file."""
+
+    def __init__(
+        self,
+        store: ProfileStore,
+        secrets: SecretStore,
+        profile: ClusterProfile | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Edit cluster" if profile else "Add cluster")
+        self.setMinimumWidth(520)
+        self._store = store
+        self._secrets = secrets
+        self._original = profile.name if profile else None
+        self.saved: ClusterProfile | None = None
+        self._tester = ConnectionTester()
+        self._tester.finished.connect(self._on_tested)
+
+        self.name = QLineEdit()
+        self.name.setPlaceholderText("e.g. production")
+        self.bootstrap = QLineEdit()
+        self.bootstrap.setPlaceholderText("host1:9092,host2:9092")
+        self.protocol = QComboBox()
+        self.protocol.addItems([p.value for p in SecurityProtocol])
+        self.mechanism = QComboBox()
+        self.mechanism.addItems([m.value for m in SaslMechanism])
+        self.username = QLineEdit()
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.ca = _PathField("CA certificate", "Certificates (*.pem *.crt *.cer);;All files (*)")
+        self.cert = _PathField(
+            "Client certificate", "Certificates (*.pem *.crt *.p12 *.pfx);;All files (*)"
+        )
+        self.key = _PathField("Client key", "Keys (*.pem *.key);;All files (*)")
+        self.key_password = QLineEdit()
+        self.key_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.key_password.setPlaceholderText("key or PKCS#12 passphrase, if any")
+        self.verify = QCheckBox("Verify the broker's host name")
+        self.verify.setChecked(True)
+        self.extra = QPlainTextEdit()
+        self.extra.setPlaceholderText(
+            "one librdkafka property per line, e.g.\nclient.id=topicscope"
+        )
+        self.extra.setFixedHeight(70)
+
+        form = QFormLayout()
+        form.addRow("Name", self.name)
+        form.addRow("Bootstrap servers", self.bootstrap)
+        form.addRow("Security protocol", self.protocol)
+        form.addRow("SASL mechanism", self.mechanism)
+        form.addRow("Username", self.username)
+        form.addRow("Password", self.password)
+        form.addRow("CA certificate", self.ca)
+        form.addRow("Client certificate", self.cert)
+        form.addRow("Client key", self.key)
+        form.addRow("Key passphrase", self.key_password)
+        form.addRow("", self.verify)
+        form.addRow("Extra properties", self.extra)
+        self._form = form
+
+        self.test_button = QPushButton("Test connection")
+        self.test_button.clicked.connect(self.test_connection)
+        self.test_result = QLabel("")
+        self.test_result.setWordWrap(True)
+        self.test_result.setObjectName("testResult")
+        self.error = QLabel("")
+        self.error.setStyleSheet("color: #a11d12;")
+        self.error.setWordWrap(True)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.accepted.connect(self.save)
+        self.buttons.rejected.connect(self.reject)
+
+        test_row = QHBoxLayout()
+        test_row.addWidget(self.test_button)
+        test_row.addWidget(self.test_result, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(test_row)
+        layout.addWidget(self.error)
+        layout.addWidget(self.buttons)
+
+        self.protocol.currentTextChanged.connect(self._update_enabled)
+        if profile:
+            self._fill(profile, secrets.load(profile.name))
+        self._update_enabled()
+
+    def _fill(self, p: ClusterProfile, creds: Credentials) -> None:
+        self.name.setText(p.name)
+        self.bootstrap.setText(p.bootstrap)
+        self.protocol.setCurrentText(p.security_protocol.value)
+        self.mechanism.setCurrentText(p.sasl_mechanism.value)
+        self.username.setText(p.username)
+        self.password.setText(creds.password)
+        self.ca.edit.setText(p.ca_location)
+        self.cert.edit.setText(p.cert_location)
+        self.key.edit.setText(p.key_location)
+        self.key_password.setText(creds.key_password)
+        self.verify.setChecked(p.verify_hostname)
+        self.extra.setPlainText("\n".join(f"{k}={v}" for k, v in p.extra))
+
+    @Slot()
+    def _update_enabled(self) -> None:
+        proto = SecurityProtocol(self.protocol.currentText())
+        sasl: list[QWidget] = [self.mechanism, self.username, self.password]
+        tls: list[QWidget] = [self.ca, self.cert, self.key, self.key_password, self.verify]
+        for widget in sasl:
+            widget.setEnabled(proto.uses_sasl)
+        for widget in tls:
+            widget.setEnabled(proto.uses_tls)
+
+    def profile(self) -> ClusterProfile:
+        """The profile as entered; raises ValueError with a user message when incomplete."""
+        name = self.name.text().strip()
+        bootstrap = self.bootstrap.text().strip()
+        if not name:
+            raise ValueError("Give the cluster a name.")
+        if not bootstrap:
+            raise ValueError("Enter at least one bootstrap server as host:port.")
+        for server in bootstrap.split(","):
+            host, sep, port = server.strip().rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ValueError(f"'{server.strip()}' is not host:port.")
+        return ClusterProfile(
+            name=name,
+            bootstrap=bootstrap,
+            security_protocol=SecurityProtocol(self.protocol.currentText()),
+            sasl_mechanism=SaslMechanism(self.mechanism.currentText()),
+            username=self.username.text().strip(),
+            ca_location=self.ca.edit.text().strip(),
+            cert_location=self.cert.edit.text().strip(),
+            key_location=self.key.edit.text().strip(),
+            verify_hostname=self.verify.isChecked(),
+            extra=parse_extra_properties(self.extra.toPlainText()),
+        )
+
+    def credentials(self) -> Credentials:
+        return Credentials(self.password.text(), self.key_password.text())
+
+    @Slot()
+    def test_connection(self) -> None:
+        try:
+            profile = self.profile()
+        except ValueError as exc:
+            self.error.setText(str(exc))
+            return
+        self.error.setText("")
+        self.test_button.setEnabled(False)
+        self.test_result.setStyleSheet("color: #5f6b7a;")
+        self.test_result.setText("Testing…")
+        self._tester.start(profile, self.credentials())
+
+    @Slot(object)
+    def _on_tested(self, result: ConnectionResult) -> None:
+        self.test_button.setEnabled(True)
+        self.test_result.setStyleSheet("color: #1e7b34;" if result.ok else "color: #a11d12;")
+        self.test_result.setText(result.message)
+        self.last_result = result
+
+    @Slot()
+    def save(self) -> None:
+        try:
+            profile = self.profile()
+        except ValueError as exc:
+            self.error.setText(str(exc))
+            return
+        if self._original != profile.name and self._store.get(profile.name):
+            self.error.setText(f"A cluster named '{profile.name}' already exists.")
+            return
+        creds = self.credentials()
+        session_only = False
+        if (creds.password or creds.key_password) and not self._secrets.keyring_available:
+            answer = QMessageBox.question(
+                self,
+                "No keyring available",
+                "No system keyring (Secret Service, KWallet, macOS Keychain or Windows "
+                "Credential Locker) is available, so passwords cannot be saved securely.\n\n"
+                "Keep the password in memory for this session only? You will be asked for it "
+                "again next time. It is never written to the profiles file.",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+            session_only = True
+        self._store.put(profile, replacing=self._original)
+        self._secrets.save(profile.name, creds, session_only=session_only)
+        self.saved = profile
+        self.accept()

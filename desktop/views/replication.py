@@ -1,0 +1,117 @@
+"""Replication health: problem partitions, per-broker skew, and where replicas live."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+from desktop.domain.cluster import ClusterSnapshot, ReplicaState
+from desktop.domain.health import summarize
+from desktop.models.health import (
+    BrokerLoadModel,
+    GridRow,
+    ProblemPartitionsModel,
+    ProblemRow,
+    ReplicaGridModel,
+)
+from desktop.views.widgets.common import Badge, FilterProxy, heading, hint, make_table
+
+GRID_ROW_LIMIT = 5000
+
+
+class ReplicationPage(QWidget):
+    def __init__(self) -> None:
+        super().__init__()
+        self.badges = {
+            "under": Badge("under-replicated: —"),
+            "min_isr": Badge("under min ISR: —"),
+            "leaderless": Badge("leaderless: —"),
+            "skew": Badge("leader skew: —"),
+        }
+        badge_row = QHBoxLayout()
+        for b in self.badges.values():
+            badge_row.addWidget(b)
+        badge_row.addStretch(1)
+        self.problems = ProblemPartitionsModel()
+        self.problems_proxy = FilterProxy(0)
+        self.problems_proxy.setSourceModel(self.problems)
+        self.problem_table = make_table(self.problems_proxy)
+        for col, width in enumerate((220, 80, 200, 70, 110)):
+            self.problem_table.setColumnWidth(col, width)
+        self.loads = BrokerLoadModel()
+        self.loads_proxy = FilterProxy(0)
+        self.loads_proxy.setSourceModel(self.loads)
+        self.load_table = make_table(self.loads_proxy)
+        self.grid = ReplicaGridModel()
+        self.grid_proxy = FilterProxy(0)
+        self.grid_proxy.setSourceModel(self.grid)
+        self.grid_table = make_table(self.grid_proxy)
+        self.grid_table.horizontalHeader().setDefaultSectionSize(80)
+        self.grid_note = hint("L = leader · R = in-sync replica · r! = replica out of sync")
+
+        tabs = QTabWidget()
+        problems_page = QWidget()
+        pl = QVBoxLayout(problems_page)
+        pl.setContentsMargins(0, 4, 0, 0)
+        pl.addWidget(self.problem_table)
+        tabs.addTab(problems_page, "Problem partitions")
+        grid_page = QWidget()
+        gl = QVBoxLayout(grid_page)
+        gl.setContentsMargins(0, 4, 0, 0)
+        gl.addWidget(self.grid_table)
+        gl.addWidget(self.grid_note)
+        tabs.addTab(grid_page, "Broker x partition")
+
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(heading("Leaders and replicas per broker"))
+        ll.addWidget(self.load_table)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(tabs)
+        split.setSizes([360, 700])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 8)
+        layout.addLayout(badge_row)
+        layout.addWidget(split)
+
+    def set_snapshot(self, s: ClusterSnapshot) -> None:
+        h = summarize(s)
+        min_isr = {t.name: t.min_isr for t in s.topics}
+        rows: list[ProblemRow] = []
+        for p in h.leaderless:
+            rows.append(ProblemRow(p, "no leader (offline)", ReplicaState.CRITICAL))
+        for p in h.under_min_isr:
+            rows.append(
+                ProblemRow(
+                    p,
+                    f"ISR {len(p.isr)} below min.insync.replicas {min_isr[p.topic]}",
+                    ReplicaState.CRITICAL,
+                )
+            )
+        crit = {(r.partition.topic, r.partition.partition) for r in rows}
+        for p in h.under_replicated:
+            if (p.topic, p.partition) not in crit:
+                rows.append(
+                    ProblemRow(
+                        p,
+                        f"under-replicated: ISR {len(p.isr)} of {len(p.replicas)}",
+                        ReplicaState.UNDER_REPLICATED,
+                    )
+                )
+        self.problems.set_rows(rows)
+        self.loads.set_rows(h.loads)
+        grid_rows = [GridRow(p, t.min_isr) for t in s.topics for p in t.partitions][:GRID_ROW_LIMIT]
+        self.grid.set_grid([b.id for b in s.brokers], grid_rows)
+        n_under, n_min, n_lead = len(h.under_replicated), len(h.under_min_isr), len(h.leaderless)
+        self.badges["under"].setText(f"under-replicated: {n_under}")
+        self.badges["under"].set_kind("warn" if n_under else "ok")
+        self.badges["min_isr"].setText(f"under min ISR: {n_min}")
+        self.badges["min_isr"].set_kind("bad" if n_min else "ok")
+        self.badges["leaderless"].setText(f"leaderless: {n_lead}")
+        self.badges["leaderless"].set_kind("bad" if n_lead else "ok")
+        self.badges["skew"].setText(
+            f"leader skew: {h.leader_skew} · replica skew: {h.replica_skew}"
+        )
+        self.badges["skew"].set_kind("warn" if h.leader_skew > 1 else "ok")

@@ -1,0 +1,229 @@
+"""The start screen: the local broker front and centre, and saved cluster profiles."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal, SignalInstance, Slot
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.domain.cluster import LocalBrokerInfo
+from desktop.settings.profiles import ProfileStore
+from desktop.views.widgets.common import Badge, hint
+from desktop.workers.local_broker import LocalBroker, default_local_data_dir
+
+
+class StartScreen(QWidget):
+    add_requested = Signal()
+    edit_requested = Signal(str)
+    delete_requested = Signal(str)
+    connect_requested = Signal(str)
+    open_local_requested = Signal()
+
+    def __init__(self, profiles: ProfileStore, local: LocalBroker) -> None:
+        super().__init__()
+        self._profiles = profiles
+        self._local = local
+        style = self.style()
+
+        title = QLabel("Topicscope")
+        title.setStyleSheet("font-size: 28px; font-weight: 700; color: #1d2733;")
+        subtitle = hint("Explore Kafka clusters — or start a broker of your own with one click.")
+
+        # Local broker card
+        card = QFrame()
+        card.setObjectName("localCard")
+        card.setStyleSheet(
+            "QFrame#localCard { background: #ffffff; border: 1px solid #d8dee6;"
+            " border-radius: 10px; }"
+        )
+        grid = QGridLayout(card)
+        grid.setContentsMargins(20, 16, 20, 16)
+        local_title = QLabel("Local broker")
+        local_title.setStyleSheet("font-size: 16px; font-weight: 600;")
+        self.local_badge = Badge("stopped", "info")
+        self.start_local = QPushButton(
+            style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Start local broker"
+        )
+        self.start_local.setObjectName("primary")
+        self.start_local.setMinimumHeight(40)
+        self.stop_local = QPushButton(
+            style.standardIcon(QStyle.StandardPixmap.SP_MediaStop), "Stop"
+        )
+        self.restart_local = QPushButton(
+            style.standardIcon(QStyle.StandardPixmap.SP_BrowserReload), "Restart"
+        )
+        self.open_local = QPushButton(
+            style.standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon), "Open"
+        )
+        self.local_address = QLabel("")
+        self.local_address.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.local_data_dir = QLabel("")
+        self.local_data_dir.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.local_data_dir.setWordWrap(True)
+        self.local_error = QLabel("")
+        self.local_error.setWordWrap(True)
+        self.local_error.setStyleSheet("color: #a11d12;")
+        row = QHBoxLayout()
+        row.addWidget(local_title)
+        row.addWidget(self.local_badge)
+        row.addStretch(1)
+        grid.addLayout(row, 0, 0, 1, 2)
+        grid.addWidget(
+            hint(
+                "A Kafka-compatible broker built into Topicscope. Its data persists between runs."
+            ),
+            1,
+            0,
+            1,
+            2,
+        )
+        grid.addWidget(QLabel("Address"), 2, 0)
+        grid.addWidget(self.local_address, 2, 1)
+        grid.addWidget(QLabel("Data directory"), 3, 0)
+        grid.addWidget(self.local_data_dir, 3, 1)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_local)
+        buttons.addWidget(self.open_local)
+        buttons.addWidget(self.restart_local)
+        buttons.addWidget(self.stop_local)
+        buttons.addStretch(1)
+        grid.addLayout(buttons, 4, 0, 1, 2)
+        grid.addWidget(self.local_error, 5, 0, 1, 2)
+        grid.setColumnStretch(1, 1)
+
+        # Profiles
+        clusters_title = QLabel("Saved clusters")
+        clusters_title.setStyleSheet("font-size: 16px; font-weight: 600;")
+        self.add_button = QPushButton(
+            style.standardIcon(QStyle.StandardPixmap.SP_FileDialogNewFolder), "Add cluster…"
+        )
+        self.profile_list = QListWidget()
+        self.profile_list.setMinimumHeight(120)
+        self.profile_list.itemDoubleClicked.connect(self._connect_item)
+        self.empty_hint = hint("No saved clusters yet. Add one to connect to a remote Kafka.")
+        self.connect_button = QPushButton(
+            style.standardIcon(QStyle.StandardPixmap.SP_DialogApplyButton), "Connect"
+        )
+        self.edit_button = QPushButton("Edit…")
+        self.delete_button = QPushButton(
+            style.standardIcon(QStyle.StandardPixmap.SP_TrashIcon), "Delete"
+        )
+        profile_buttons = QHBoxLayout()
+        profile_buttons.addWidget(self.add_button)
+        profile_buttons.addStretch(1)
+        profile_buttons.addWidget(self.connect_button)
+        profile_buttons.addWidget(self.edit_button)
+        profile_buttons.addWidget(self.delete_button)
+
+        column = QVBoxLayout()
+        column.addWidget(title)
+        column.addWidget(subtitle)
+        column.addSpacing(12)
+        column.addWidget(card)
+        column.addSpacing(16)
+        column.addWidget(clusters_title)
+        column.addWidget(self.empty_hint)
+        column.addWidget(self.profile_list)
+        column.addLayout(profile_buttons)
+        column.addStretch(1)
+        outer = QHBoxLayout(self)
+        outer.addStretch(1)
+        inner = QWidget()
+        inner.setLayout(column)
+        inner.setMaximumWidth(720)
+        inner.setMinimumWidth(520)
+        outer.addWidget(inner, 4)
+        outer.addStretch(1)
+
+        self.start_local.clicked.connect(local.start)
+        self.stop_local.clicked.connect(local.stop)
+        self.restart_local.clicked.connect(local.restart)
+        self.open_local.clicked.connect(self.open_local_requested)
+        self.add_button.clicked.connect(self.add_requested)
+        self.connect_button.clicked.connect(lambda: self._emit_selected(self.connect_requested))
+        self.edit_button.clicked.connect(lambda: self._emit_selected(self.edit_requested))
+        self.delete_button.clicked.connect(lambda: self._emit_selected(self.delete_requested))
+        self.profile_list.currentRowChanged.connect(lambda _row: self._update_buttons())
+        local.started.connect(self._on_local_started)
+        local.stopped.connect(self._update_local)
+        local.failed.connect(self._on_local_failed)
+        local.busy_changed.connect(lambda _busy: self._update_local())
+        self.reload_profiles()
+        self._update_local()
+
+    def reload_profiles(self) -> None:
+        self.profile_list.clear()
+        for p in self._profiles.all():
+            item = QListWidgetItem(
+                self.style().standardIcon(QStyle.StandardPixmap.SP_DriveNetIcon),
+                f"{p.name}    —    {p.bootstrap}    ({p.security_protocol.value})",
+            )
+            item.setData(Qt.ItemDataRole.UserRole, p.name)
+            self.profile_list.addItem(item)
+        has = self.profile_list.count() > 0
+        self.profile_list.setVisible(has)
+        self.empty_hint.setVisible(not has)
+        if has:
+            self.profile_list.setCurrentRow(0)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        selected = self.profile_list.currentItem() is not None
+        for b in (self.connect_button, self.edit_button, self.delete_button):
+            b.setVisible(self.profile_list.count() > 0)
+            b.setEnabled(selected)
+
+    def _emit_selected(self, signal: SignalInstance) -> None:
+        item = self.profile_list.currentItem()
+        if item is not None:
+            signal.emit(item.data(Qt.ItemDataRole.UserRole))
+
+    @Slot(QListWidgetItem)
+    def _connect_item(self, item: QListWidgetItem) -> None:
+        self.connect_requested.emit(item.data(Qt.ItemDataRole.UserRole))
+
+    @Slot(object)
+    def _on_local_started(self, info: LocalBrokerInfo) -> None:
+        self.local_error.setText("")
+        self._update_local()
+
+    @Slot(str)
+    def _on_local_failed(self, message: str) -> None:
+        self.local_error.setText(message)
+        self._update_local()
+
+    @Slot()
+    def _update_local(self) -> None:
+        local = self._local
+        info = local.info
+        if local.busy:
+            self.local_badge.setText("working…")
+            self.local_badge.set_kind("warn")
+        elif info:
+            self.local_badge.setText("running")
+            self.local_badge.set_kind("ok")
+        else:
+            self.local_badge.setText("stopped")
+            self.local_badge.set_kind("info")
+        self.local_address.setText(info.bootstrap if info else "—")
+        if info:
+            data_dir = info.data_dir
+        else:
+            planned = local.data_dir or default_local_data_dir()
+            data_dir = str(planned) if planned else "platform data directory"
+        self.local_data_dir.setText(data_dir)
+        self.start_local.setVisible(info is None)
+        self.start_local.setEnabled(not local.busy)
+        for b in (self.stop_local, self.restart_local, self.open_local):
+            b.setVisible(info is not None)
+            b.setEnabled(not local.busy)

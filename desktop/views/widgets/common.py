@@ -1,0 +1,161 @@
+"""Shared pieces: tables with a sort/filter proxy, badges, stat cards, banners."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHeaderView,
+    QLabel,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.domain.cluster import ReplicaState
+from desktop.models.base import SORT_ROLE, RowTableModel
+
+BADGE_STYLES = {
+    "ok": ("#1e7b34", "#e3f4e6"),
+    "warn": ("#8a5a00", "#fdf0c8"),
+    "bad": ("#a11d12", "#f9d3d0"),
+    "info": ("#1f4f8f", "#e3eefc"),
+}
+STATE_BADGE = {
+    ReplicaState.HEALTHY: "ok",
+    ReplicaState.UNDER_REPLICATED: "warn",
+    ReplicaState.CRITICAL: "bad",
+}
+
+
+class FilterProxy(QSortFilterProxyModel):
+    """Sorts on raw values; filters on one column, optionally hiding internal rows."""
+
+    def __init__(self, filter_column: int = 0, internal_column: int | None = None) -> None:
+        super().__init__()
+        self.setSortRole(SORT_ROLE)
+        self.setFilterKeyColumn(filter_column)
+        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self._internal_column = internal_column
+        self._hide_internal = False
+
+    def set_hide_internal(self, hide: bool) -> None:
+        self._hide_internal = hide
+        self.invalidateFilter()
+
+    def filterAcceptsRow(
+        self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex
+    ) -> bool:
+        if self._hide_internal and self._internal_column is not None:
+            model = self.sourceModel()
+            idx = model.index(source_row, self._internal_column, source_parent)
+            if model.data(idx, SORT_ROLE) == "yes":
+                return False
+        return super().filterAcceptsRow(source_row, source_parent)
+
+
+def make_table(
+    model: RowTableModel[object] | QSortFilterProxyModel, stretch: int = -1
+) -> QTableView:
+    view = QTableView()
+    view.setModel(model)
+    view.setSortingEnabled(True)
+    view.setAlternatingRowColors(False)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.verticalHeader().setVisible(False)
+    view.verticalHeader().setDefaultSectionSize(24)
+    view.setShowGrid(False)
+    view.setWordWrap(False)
+    header = view.horizontalHeader()
+    header.setHighlightSections(False)
+    header.setDefaultSectionSize(110)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    if stretch >= 0:
+        header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    else:
+        header.setStretchLastSection(True)
+    return view
+
+
+class Badge(QLabel):
+    def __init__(self, text: str = "", kind: str = "info") -> None:
+        super().__init__(text)
+        self.set_kind(kind)
+
+    def set_kind(self, kind: str) -> None:
+        fg, bg = BADGE_STYLES.get(kind, BADGE_STYLES["info"])
+        self.kind = kind
+        self.setStyleSheet(
+            f"QLabel {{ color: {fg}; background: {bg}; border-radius: 9px;"
+            " padding: 2px 10px; font-weight: 600; }}"
+        )
+
+
+class StatCard(QFrame):
+    """A titled number, optionally tinted by a health kind."""
+
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self.setObjectName("statCard")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(14, 10, 14, 10)
+        self.title = QLabel(title)
+        self.title.setStyleSheet("color: #5f6b7a; font-size: 11px;")
+        self.value = QLabel("—")
+        self.value.setStyleSheet("font-size: 22px; font-weight: 600; color: #1d2733;")
+        self.value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.title)
+        layout.addWidget(self.value)
+        self.set_kind(None)
+
+    def set_value(self, text: str, kind: str | None = None) -> None:
+        self.value.setText(text)
+        self.set_kind(kind)
+
+    def set_kind(self, kind: str | None) -> None:
+        border = BADGE_STYLES[kind][0] if kind in ("warn", "bad") else "#d8dee6"
+        bg = BADGE_STYLES[kind][1] if kind in ("warn", "bad") else "#ffffff"
+        self.setStyleSheet(
+            f"QFrame#statCard {{ background: {bg}; border: 1px solid {border};"
+            " border-radius: 8px; }"
+        )
+
+
+class Banner(QLabel):
+    """A full-width message strip (hidden when there is nothing to say)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setWordWrap(True)
+        self.setVisible(False)
+
+    def show_message(self, text: str, kind: str = "bad") -> None:
+        fg, bg = BADGE_STYLES[kind]
+        self.setStyleSheet(
+            f"QLabel {{ color: {fg}; background: {bg}; padding: 8px 12px;"
+            f" border: 1px solid {fg}; border-radius: 4px; }}"
+        )
+        self.setText(text)
+        self.setVisible(True)
+
+
+def heading(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setStyleSheet("font-size: 15px; font-weight: 600; color: #1d2733; margin-top: 4px;")
+    return label
+
+
+def hint(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setStyleSheet("color: #5f6b7a;")
+    return label
+
+
+def spacer_widget() -> QWidget:
+    w = QWidget()
+    return w
