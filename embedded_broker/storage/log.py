@@ -20,7 +20,7 @@ from embedded_broker.protocol.record_batch import (
     record_timestamp,
     set_log_append_time,
 )
-from embedded_broker.storage.api import AppendInfo, OffsetOutOfRange, StorageError
+from embedded_broker.storage.api import AppendInfo, OffsetOutOfRange, PartitionLog, StorageError
 from embedded_broker.storage.config import LogConfig
 from embedded_broker.storage.index import IndexDamagedError, write_atomically
 from embedded_broker.storage.segment import BatchMeta, Segment
@@ -434,3 +434,8 @@ class Log:
             self._closed = True
             for segment in self._segments:
                 segment.delete()
+
+
+def as_partition_log(log: Log) -> PartitionLog:
+    """Typed view of a Log as the PartitionLog protocol (also a static conformance check)."""
+    return log
