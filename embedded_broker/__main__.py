@@ -1,0 +1,94 @@
+"""topicscope-broker: run the built-in Kafka broker from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from .config import BrokerConfig, ConfigError
+from .runner import BrokerRunner, BrokerStartError, default_data_dir
+
+log = logging.getLogger("embedded_broker")
+
+
+def _parse_config(items: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--config expects KEY=VALUE, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="topicscope-broker", description="Run Topicscope's built-in Kafka broker."
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=9092, help="port to listen on (0: any free)")
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help=f"data directory (default {default_data_dir()})"
+    )
+    parser.add_argument("--in-memory", action="store_true", help="keep everything in memory")
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="broker setting by its Kafka name, e.g. num.partitions=3 (repeatable)",
+    )
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    level = getattr(logging, str(args.log_level).upper(), None)
+    if not isinstance(level, int):
+        print(f"topicscope-broker: unknown log level {args.log_level!r}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = _parse_config(args.config)
+        BrokerConfig(settings)
+    except ConfigError as exc:
+        print(f"topicscope-broker: {exc}", file=sys.stderr)
+        return 2
+    runner = BrokerRunner(
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        in_memory=args.in_memory,
+        config=settings,
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        address = runner.start()
+    except BrokerStartError as exc:
+        print(f"topicscope-broker: {exc}", file=sys.stderr)
+        return 1
+    where = "in memory" if args.in_memory else f"data dir {runner.data_dir}"
+    log.info("Topicscope broker ready on %s:%d (%s)", args.host, address.port, where)
+    while not stop.wait(0.5):
+        if not runner.running:
+            log.error("The broker stopped unexpectedly")
+            return 1
+    log.info("Stopping the broker")
+    runner.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

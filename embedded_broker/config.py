@@ -1,0 +1,302 @@
+"""Broker settings by their Kafka names, with Kafka's defaults and type validation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+BOOLEAN = "boolean"
+INT = "int"
+LONG = "long"
+STRING = "string"
+LIST = "list"
+
+
+class ConfigError(ValueError):
+    """A setting is unknown or its value is invalid; the message says which and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigDef:
+    name: str
+    type: str
+    default: str | None
+    doc: str
+    validator: Callable[[str], str | None] | None = None  # returns an error message or None
+    dynamic: bool = False  # may be changed at runtime through AlterConfigs
+    read_only: bool = False
+
+
+def at_least(low: int) -> Callable[[str], str | None]:
+    def check(value: str) -> str | None:
+        return None if int(value) >= low else f"must be at least {low}"
+
+    return check
+
+
+def one_of(*choices: str) -> Callable[[str], str | None]:
+    def check(value: str) -> str | None:
+        return None if value in choices else f"must be one of {', '.join(choices)}"
+
+    return check
+
+
+def list_of(*choices: str) -> Callable[[str], str | None]:
+    def check(value: str) -> str | None:
+        items = [v.strip() for v in value.split(",") if v.strip()]
+        bad = [v for v in items if v not in choices]
+        if bad or not items:
+            return f"must be a list of {', '.join(choices)}"
+        return None
+
+    return check
+
+
+_INT_RANGE = (-(2**31), 2**31 - 1)
+_LONG_RANGE = (-(2**63), 2**63 - 1)
+
+BROKER_CONFIGS: dict[str, ConfigDef] = {
+    d.name: d
+    for d in (
+        ConfigDef("node.id", INT, "1", "The node id of this broker.", at_least(0), read_only=True),
+        ConfigDef("broker.id", INT, None, "Alias of node.id.", at_least(0), read_only=True),
+        ConfigDef(
+            "advertised.host.name",
+            STRING,
+            None,
+            "Host name given to clients in Metadata; default: the address they connected to.",
+            read_only=True,
+        ),
+        ConfigDef(
+            "advertised.port", INT, None, "Port given to clients.", at_least(1), read_only=True
+        ),
+        ConfigDef(
+            "auto.create.topics.enable", BOOLEAN, "true", "Create topics on metadata requests."
+        ),
+        ConfigDef("delete.topic.enable", BOOLEAN, "true", "Allow deleting topics."),
+        ConfigDef(
+            "num.partitions", INT, "1", "Default partition count.", at_least(1), dynamic=True
+        ),
+        ConfigDef(
+            "default.replication.factor", INT, "1", "Default replication factor.", at_least(1)
+        ),
+        ConfigDef(
+            "min.insync.replicas", INT, "1", "Minimum in-sync replicas.", at_least(1), dynamic=True
+        ),
+        ConfigDef(
+            "log.retention.check.interval.ms",
+            LONG,
+            "300000",
+            "How often retention is enforced.",
+            at_least(1),
+        ),
+        ConfigDef(
+            "message.max.bytes",
+            INT,
+            "1048588",
+            "Largest record batch size.",
+            at_least(0),
+            dynamic=True,
+        ),
+        ConfigDef(
+            "group.initial.rebalance.delay.ms",
+            INT,
+            "3000",
+            "Delay before the first rebalance of a new group.",
+            at_least(0),
+        ),
+        ConfigDef(
+            "group.min.session.timeout.ms",
+            INT,
+            "6000",
+            "Minimum consumer session timeout.",
+            at_least(0),
+        ),
+        ConfigDef(
+            "group.max.session.timeout.ms",
+            INT,
+            "1800000",
+            "Maximum consumer session timeout.",
+            at_least(0),
+        ),
+        ConfigDef(
+            "offsets.retention.minutes",
+            INT,
+            "10080",
+            "How long committed offsets of empty groups are kept.",
+            at_least(1),
+        ),
+        ConfigDef(
+            "offsets.topic.num.partitions",
+            INT,
+            "50",
+            "Partitions of __consumer_offsets.",
+            at_least(1),
+        ),
+        ConfigDef(
+            "offsets.topic.replication.factor",
+            INT,
+            "1",
+            "Replication of __consumer_offsets.",
+            at_least(1),
+        ),
+        ConfigDef(
+            "socket.request.max.bytes",
+            INT,
+            "104857600",
+            "Largest request accepted.",
+            at_least(1),
+        ),
+        ConfigDef(
+            "log.retention.ms", LONG, None, "Retention time in ms.", at_least(-1), dynamic=True
+        ),
+        ConfigDef("log.retention.minutes", INT, None, "Retention time in minutes.", dynamic=True),
+        ConfigDef("log.retention.hours", INT, "168", "Retention time in hours.", dynamic=True),
+        ConfigDef("log.retention.bytes", LONG, "-1", "Retention size per partition.", dynamic=True),
+        ConfigDef(
+            "log.segment.bytes", INT, "1073741824", "Segment file size.", at_least(14), dynamic=True
+        ),
+        ConfigDef("log.roll.ms", LONG, None, "Segment roll time in ms.", at_least(1), dynamic=True),
+        ConfigDef(
+            "log.roll.hours", INT, "168", "Segment roll time in hours.", at_least(1), dynamic=True
+        ),
+        ConfigDef(
+            "log.index.interval.bytes",
+            INT,
+            "4096",
+            "Bytes between index entries.",
+            at_least(0),
+            dynamic=True,
+        ),
+        ConfigDef(
+            "log.segment.delete.delay.ms",
+            LONG,
+            "60000",
+            "Delay before deleting a segment file.",
+            at_least(0),
+            dynamic=True,
+        ),
+        ConfigDef(
+            "log.cleanup.policy",
+            LIST,
+            "delete",
+            "Default cleanup policy.",
+            list_of("delete", "compact"),
+            dynamic=True,
+        ),
+        ConfigDef(
+            "log.message.timestamp.type",
+            STRING,
+            "CreateTime",
+            "Default timestamp type.",
+            one_of("CreateTime", "LogAppendTime"),
+            dynamic=True,
+        ),
+        ConfigDef(
+            "compression.type",
+            STRING,
+            "producer",
+            "Default compression type.",
+            one_of("uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"),
+            dynamic=True,
+        ),
+        ConfigDef(
+            "unclean.leader.election.enable",
+            BOOLEAN,
+            "false",
+            "Single broker: always trivially honoured.",
+            dynamic=True,
+        ),
+    )
+}
+
+
+def validate_value(definition: ConfigDef, value: str) -> str:
+    """Return the normalised value or raise ConfigError with a user-readable message."""
+    name = definition.name
+    value = value.strip()
+    if definition.type == BOOLEAN:
+        if value.lower() not in ("true", "false"):
+            raise ConfigError(f"Invalid value {value!r} for {name}: expected true or false")
+        value = value.lower()
+    elif definition.type in (INT, LONG):
+        low, high = _INT_RANGE if definition.type == INT else _LONG_RANGE
+        try:
+            number = int(value)
+        except ValueError:
+            raise ConfigError(
+                f"Invalid value {value!r} for {name}: expected a whole number"
+            ) from None
+        if not low <= number <= high:
+            raise ConfigError(f"Invalid value {value!r} for {name}: out of range")
+        value = str(number)
+    if definition.validator is not None:
+        problem = definition.validator(value)
+        if problem:
+            raise ConfigError(f"Invalid value {value!r} for {name}: {problem}")
+    return value
+
+
+class BrokerConfig:
+    """Static settings given at start plus dynamic overrides set through AlterConfigs."""
+
+    def __init__(self, static: Mapping[str, str] | None = None) -> None:
+        self.static: dict[str, str] = {}
+        self.dynamic: dict[str, str] = {}
+        for name, value in (static or {}).items():
+            definition = BROKER_CONFIGS.get(name)
+            if definition is None:
+                raise ConfigError(
+                    f"Unknown broker setting {name!r}. Known settings: "
+                    + ", ".join(sorted(BROKER_CONFIGS))
+                )
+            self.static[name] = validate_value(definition, str(value))
+        if "broker.id" in self.static and "node.id" not in self.static:
+            self.static["node.id"] = self.static["broker.id"]
+
+    def value(self, name: str) -> str | None:
+        if name in self.dynamic:
+            return self.dynamic[name]
+        if name in self.static:
+            return self.static[name]
+        return BROKER_CONFIGS[name].default
+
+    def source(self, name: str) -> str:
+        if name in self.dynamic:
+            return "DYNAMIC_BROKER_CONFIG"
+        if name in self.static:
+            return "STATIC_BROKER_CONFIG"
+        return "DEFAULT_CONFIG"
+
+    def get_int(self, name: str) -> int:
+        raw = self.value(name)
+        if raw is None:
+            raise KeyError(name)
+        return int(raw)
+
+    def get_bool(self, name: str) -> bool:
+        return self.value(name) == "true"
+
+    def get_str(self, name: str) -> str | None:
+        return self.value(name)
+
+    @property
+    def node_id(self) -> int:
+        return self.get_int("node.id")
+
+    def retention_ms(self) -> int:
+        for name, factor in (
+            ("log.retention.ms", 1),
+            ("log.retention.minutes", 60_000),
+            ("log.retention.hours", 3_600_000),
+        ):
+            raw = self.value(name)
+            if raw is not None:
+                return int(raw) * factor if int(raw) >= 0 else -1
+        return 604_800_000
+
+    def roll_ms(self) -> int:
+        raw = self.value("log.roll.ms")
+        if raw is not None:
+            return int(raw)
+        return self.get_int("log.roll.hours") * 3_600_000

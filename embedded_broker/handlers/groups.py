@@ -1,0 +1,481 @@
+"""Consumer group APIs: FindCoordinator, classic membership, committed offsets, group admin.
+
+Translates kio requests into calls on the sans-IO GroupCoordinator (one per broker, kept in
+``state.extensions``) whose timers run on the broker's event loop through loop.call_later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from kio.schema.errors import ErrorCode
+
+from embedded_broker.coordinator import (
+    CoordinatorConfig,
+    FileJournal,
+    GroupCoordinator,
+    GroupError,
+    JoinRequest,
+    JoinResult,
+    OffsetCommitEntry,
+    SyncRequest,
+    SyncResult,
+    Timer,
+)
+from embedded_broker.state import BrokerState
+
+from .base import ApiSpec, RequestContext
+from .metadata import advertised_address
+from .util import NO_THROTTLE, build, error, has_field, ms, response_module
+
+log = logging.getLogger(__name__)
+
+EXTENSION_KEY = "groups"
+AUTHORIZED_OPS_OMITTED = -(2**31)
+# READ (3), DELETE (6) and DESCRIBE (8): what a principal may do on a group here.
+GROUP_AUTHORIZED_OPS = (1 << 3) | (1 << 6) | (1 << 8)
+KEY_TYPE_GROUP = 0
+
+T = TypeVar("T")
+
+
+class _LoopScheduler:
+    """Coordinator timers on the broker's asyncio loop (callbacks never block the loop)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def call_later(self, delay_ms: int, callback: Callable[[], None]) -> Timer:
+        return self._loop.call_later(max(0, delay_ms) / 1000, _guarded, callback)
+
+
+def _guarded(callback: Callable[[], None]) -> None:
+    try:
+        callback()
+    except Exception:
+        log.exception("group coordinator timer failed")
+
+
+class _StateClock:
+    def __init__(self, state: BrokerState) -> None:
+        self._state = state
+
+    def now_ms(self) -> int:
+        return self._state.now_ms()
+
+
+def _coordinator_config(state: BrokerState) -> CoordinatorConfig:
+    settings: dict[str, object] = {}
+    for name in CoordinatorConfig.KAFKA_NAMES:
+        try:
+            value = state.config.value(name)
+        except KeyError:  # a setting the broker's config table does not define
+            continue
+        if value is not None:
+            settings[name] = value
+    return CoordinatorConfig.from_settings(settings)
+
+
+def coordinator(state: BrokerState) -> GroupCoordinator:
+    """The broker's group coordinator, created (and its state replayed) on first use."""
+    existing = state.extensions.get(EXTENSION_KEY)
+    if isinstance(existing, GroupCoordinator):
+        return existing
+    journal = None
+    if not state.in_memory and state.data_dir is not None:
+        journal = FileJournal(Path(state.data_dir))
+    coord = GroupCoordinator(
+        _StateClock(state),
+        _LoopScheduler(asyncio.get_running_loop()),
+        journal,
+        _coordinator_config(state),
+    )
+    coord.start()
+    state.extensions[EXTENSION_KEY] = coord
+
+    async def close() -> None:
+        coord.close()
+
+    state.on_shutdown(close)
+    return coord
+
+
+def _host(ctx: RequestContext) -> str:
+    host = ctx.client_host
+    if host.startswith("::ffff:"):
+        host = host[len("::ffff:") :]
+    return "/" + host  # as Java's InetAddress.toString() prints it
+
+
+async def _wait(register: Callable[[Callable[[T], None]], None]) -> T:
+    """Run a coordinator call that answers through a callback, now or later."""
+    fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+
+    def respond(result: T) -> None:
+        if not fut.done():
+            fut.set_result(result)
+
+    register(respond)
+    return await fut
+
+
+# -- FindCoordinator -------------------------------------------------------------------------
+
+
+async def handle_find_coordinator(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+    mod = response_module(request)
+    host, port = advertised_address(ctx, state)
+
+    def answer(key_type: int) -> dict[str, Any]:
+        if key_type == KEY_TYPE_GROUP:
+            return {
+                "error_code": ErrorCode.none,
+                "error_message": None,
+                "node_id": state.node_id,
+                "host": host,
+                "port": port,
+            }
+        # Transactions (key type 1) are not supported by this broker.
+        return {
+            "error_code": ErrorCode.coordinator_not_available,
+            "error_message": "This broker has no transaction coordinator.",
+            "node_id": -1,
+            "host": "",
+            "port": -1,
+        }
+
+    key_type = getattr(request, "key_type", KEY_TYPE_GROUP)
+    if has_field(type(request), "coordinator_keys"):
+        coordinators = tuple(
+            build(mod.Coordinator, key=key, **answer(key_type)) for key in request.coordinator_keys
+        )
+        return build(
+            mod.FindCoordinatorResponse, throttle_time=NO_THROTTLE, coordinators=coordinators
+        )
+    return build(mod.FindCoordinatorResponse, throttle_time=NO_THROTTLE, **answer(key_type))
+
+
+# -- JoinGroup / SyncGroup / Heartbeat / LeaveGroup ------------------------------------------
+
+
+async def handle_join_group(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+    mod = response_module(request)
+    rebalance = getattr(request, "rebalance_timeout", None)
+    join = JoinRequest(
+        group_id=request.group_id,
+        member_id=request.member_id,
+        protocol_type=request.protocol_type,
+        protocols=tuple((p.name, bytes(p.metadata)) for p in request.protocols),
+        session_timeout_ms=ms(request.session_timeout),
+        rebalance_timeout_ms=ms(rebalance) if rebalance is not None else -1,
+        group_instance_id=getattr(request, "group_instance_id", None),
+        client_id=ctx.client_id or "",
+        client_host=_host(ctx),
+        require_known_member_id=ctx.api_version >= 4,
+        supports_skip_assignment=ctx.api_version >= 9,
+    )
+    coord = coordinator(state)
+    result: JoinResult = await _wait(lambda respond: coord.join(join, respond))
+    nullable = ctx.api_version >= 7
+    members = tuple(
+        build(
+            mod.JoinGroupResponseMember,
+            member_id=m.member_id,
+            group_instance_id=m.group_instance_id,
+            metadata=m.metadata,
+        )
+        for m in result.members
+    )
+    return build(
+        mod.JoinGroupResponse,
+        throttle_time=NO_THROTTLE,
+        error_code=error(result.error),
+        generation_id=result.generation,
+        protocol_type=result.protocol_type,
+        protocol_name=result.protocol_name if nullable else (result.protocol_name or ""),
+        leader=result.leader,
+        skip_assignment=result.skip_assignment,
+        member_id=result.member_id,
+        members=members,
+    )
+
+
+async def handle_sync_group(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+    mod = response_module(request)
+    sync = SyncRequest(
+        group_id=request.group_id,
+        member_id=request.member_id,
+        generation=request.generation_id,
+        assignments=tuple((a.member_id, bytes(a.assignment)) for a in request.assignments),
+        group_instance_id=getattr(request, "group_instance_id", None),
+        protocol_type=getattr(request, "protocol_type", None),
+        protocol_name=getattr(request, "protocol_name", None),
+    )
+    coord = coordinator(state)
+    result: SyncResult = await _wait(lambda respond: coord.sync(sync, respond))
+    return build(
+        mod.SyncGroupResponse,
+        throttle_time=NO_THROTTLE,
+        error_code=error(result.error),
+        protocol_type=result.protocol_type,
+        protocol_name=result.protocol_name,
+        assignment=result.assignment,
+    )
+
+
+async def handle_heartbeat(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+    mod = response_module(request)
+    code = coordinator(state).heartbeat(
+        request.group_id,
+        request.member_id,
+        request.generation_id,
+        getattr(request, "group_instance_id", None),
+    )
+    return build(mod.HeartbeatResponse, throttle_time=NO_THROTTLE, error_code=error(code))
+
+
+async def handle_leave_group(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+    mod = response_module(request)
+    coord = coordinator(state)
+    if ctx.api_version < 3:
+        result = coord.leave(request.group_id, [(request.member_id, None)])
+        top = result.members[0][2] if result.members else result.error
+        return build(mod.LeaveGroupResponse, throttle_time=NO_THROTTLE, error_code=error(top))
+    result = coord.leave(
+        request.group_id, [(m.member_id, m.group_instance_id) for m in request.members]
+    )
+    members = tuple(
+        build(
+            mod.MemberResponse,
+            member_id=member_id,
+            group_instance_id=instance_id,
+            error_code=error(code),
+        )
+        for member_id, instance_id, code in result.members
+    )
+    return build(
+        mod.LeaveGroupResponse,
+        throttle_time=NO_THROTTLE,
+        error_code=error(result.error),
+        members=members,
+    )
+
+
+# -- OffsetCommit / OffsetFetch / OffsetDelete -----------------------------------------------
+
+
+async def handle_offset_commit(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+    mod = response_module(request)
+    entries: list[OffsetCommitEntry] = []
+    unknown: set[tuple[str, int]] = set()
+    for t in request.topics:
+        for p in t.partitions:
+            if state.partition(t.name, p.partition_index) is None:
+                unknown.add((t.name, p.partition_index))
+                continue
+            entries.append(
+                OffsetCommitEntry(
+                    t.name,
+                    p.partition_index,
+                    p.committed_offset,
+                    getattr(p, "committed_leader_epoch", -1),
+                    p.committed_metadata,
+                )
+            )
+    results = coordinator(state).commit_offsets(
+        request.group_id,
+        request.member_id,
+        request.generation_id_or_member_epoch,
+        entries,
+        group_instance_id=getattr(request, "group_instance_id", None),
+        unknown_group_error=(
+            GroupError.GROUP_ID_NOT_FOUND if ctx.api_version >= 9 else GroupError.ILLEGAL_GENERATION
+        ),
+    )
+    codes = {(e.topic, e.partition): code for e, code in results}
+    codes.update({key: GroupError.UNKNOWN_TOPIC_OR_PARTITION for key in unknown})
+    topics = tuple(
+        build(
+            mod.OffsetCommitResponseTopic,
+            name=t.name,
+            partitions=tuple(
+                build(
+                    mod.OffsetCommitResponsePartition,
+                    partition_index=p.partition_index,
+                    error_code=error(codes[(t.name, p.partition_index)]),
+                )
+                for p in t.partitions
+            ),
+        )
+        for t in request.topics
+    )
+    return build(mod.OffsetCommitResponse, throttle_time=NO_THROTTLE, topics=topics)
+
+
+def _fetch_topics(
+    coord: GroupCoordinator, group_id: str, topics: Any, topic_cls: Any, partition_cls: Any
+) -> tuple[Any, ...]:
+    wanted = None
+    if topics is not None:
+        wanted = [(t.name, int(p)) for t in topics for p in t.partition_indexes]
+    by_topic: dict[str, list[Any]] = {}
+    for e in coord.fetch_offsets(group_id, wanted):
+        by_topic.setdefault(e.topic, []).append(
+            build(
+                partition_cls,
+                partition_index=e.partition,
+                committed_offset=e.offset,
+                committed_leader_epoch=e.leader_epoch,
+                metadata=e.metadata,
+                error_code=error(e.error),
+            )
+        )
+    return tuple(
+        build(topic_cls, name=name, partitions=tuple(parts)) for name, parts in by_topic.items()
+    )
+
+
+async def handle_offset_fetch(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+    mod = response_module(request)
+    coord = coordinator(state)
+    if ctx.api_version >= 8:
+        groups = tuple(
+            build(
+                mod.OffsetFetchResponseGroup,
+                group_id=g.group_id,
+                topics=_fetch_topics(
+                    coord,
+                    g.group_id,
+                    g.topics,
+                    mod.OffsetFetchResponseTopics,
+                    mod.OffsetFetchResponsePartitions,
+                ),
+                error_code=ErrorCode.none,
+            )
+            for g in request.groups
+        )
+        return build(mod.OffsetFetchResponse, throttle_time=NO_THROTTLE, groups=groups)
+    topics = _fetch_topics(
+        coord,
+        request.group_id,
+        request.topics,
+        mod.OffsetFetchResponseTopic,
+        mod.OffsetFetchResponsePartition,
+    )
+    return build(
+        mod.OffsetFetchResponse,
+        throttle_time=NO_THROTTLE,
+        topics=topics,
+        error_code=ErrorCode.none,
+    )
+
+
+async def handle_offset_delete(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+    mod = response_module(request)
+    wanted = [(t.name, p.partition_index) for t in request.topics for p in t.partitions]
+    top, results = coordinator(state).delete_offsets(request.group_id, wanted)
+    by_topic: dict[str, list[Any]] = {}
+    for topic, partition, code in results:
+        if state.partition(topic, partition) is None:
+            code = GroupError.UNKNOWN_TOPIC_OR_PARTITION
+        by_topic.setdefault(topic, []).append(
+            build(
+                mod.OffsetDeleteResponsePartition, partition_index=partition, error_code=error(code)
+            )
+        )
+    topics = tuple(
+        build(mod.OffsetDeleteResponseTopic, name=name, partitions=tuple(parts))
+        for name, parts in by_topic.items()
+    )
+    return build(
+        mod.OffsetDeleteResponse, error_code=error(top), throttle_time=NO_THROTTLE, topics=topics
+    )
+
+
+# -- ListGroups / DescribeGroups / DeleteGroups ----------------------------------------------
+
+
+async def handle_list_groups(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+    mod = response_module(request)
+    listed = coordinator(state).list_groups(
+        getattr(request, "states_filter", ()), getattr(request, "types_filter", ())
+    )
+    groups = tuple(
+        build(
+            mod.ListedGroup,
+            group_id=g.group_id,
+            protocol_type=g.protocol_type,
+            group_state=g.state,
+            group_type=g.group_type,
+        )
+        for g in listed
+    )
+    return build(
+        mod.ListGroupsResponse, throttle_time=NO_THROTTLE, error_code=ErrorCode.none, groups=groups
+    )
+
+
+async def handle_describe_groups(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+    mod = response_module(request)
+    coord = coordinator(state)
+    ops = (
+        GROUP_AUTHORIZED_OPS
+        if getattr(request, "include_authorized_operations", False)
+        else AUTHORIZED_OPS_OMITTED
+    )
+    described = []
+    for group_id in request.groups:
+        d = coord.describe_group(group_id)
+        members = tuple(
+            build(
+                mod.DescribedGroupMember,
+                member_id=m.member_id,
+                group_instance_id=m.group_instance_id,
+                client_id=m.client_id,
+                client_host=m.client_host,
+                member_metadata=m.metadata,
+                member_assignment=m.assignment,
+            )
+            for m in d.members
+        )
+        described.append(
+            build(
+                mod.DescribedGroup,
+                error_code=error(d.error),
+                group_id=d.group_id,
+                group_state=d.state,
+                protocol_type=d.protocol_type,
+                protocol_data=d.protocol,
+                members=members,
+                authorized_operations=ops,
+            )
+        )
+    return build(mod.DescribeGroupsResponse, throttle_time=NO_THROTTLE, groups=tuple(described))
+
+
+async def handle_delete_groups(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+    mod = response_module(request)
+    results = tuple(
+        build(mod.DeletableGroupResult, group_id=group_id, error_code=error(code))
+        for group_id, code in coordinator(state).delete_groups(request.groups_names)
+    )
+    return build(mod.DeleteGroupsResponse, throttle_time=NO_THROTTLE, results=results)
+
+
+APIS = (
+    ApiSpec(10, 0, 4, handle_find_coordinator),
+    ApiSpec(11, 0, 9, handle_join_group),
+    ApiSpec(14, 0, 5, handle_sync_group),
+    ApiSpec(12, 0, 4, handle_heartbeat),
+    ApiSpec(13, 0, 5, handle_leave_group),
+    ApiSpec(8, 2, 9, handle_offset_commit),
+    ApiSpec(9, 1, 9, handle_offset_fetch),
+    ApiSpec(16, 0, 5, handle_list_groups),
+    ApiSpec(15, 0, 5, handle_describe_groups),
+    ApiSpec(42, 0, 2, handle_delete_groups),
+    ApiSpec(47, 0, 0, handle_offset_delete),
+)

@@ -1,0 +1,122 @@
+"""Metadata: the single broker, topics with their partitions, auto-creation of unknown topics."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from kio.schema.errors import ErrorCode
+
+from embedded_broker.registry import TopicInfo, topic_name_error
+from embedded_broker.state import BrokerState
+
+from .base import ApiSpec, RequestContext
+from .util import NO_THROTTLE, build, response_module
+
+API_KEY = 3
+LEADER_EPOCH = 0
+AUTHORIZED_OPS_OMITTED = -(2**31)
+
+
+def advertised_address(ctx: RequestContext, state: BrokerState) -> tuple[str, int]:
+    host = state.config.get_str("advertised.host.name") or ctx.local_host
+    port_raw = state.config.get_str("advertised.port")
+    if host.startswith("::ffff:"):
+        host = host[len("::ffff:") :]
+    return host, int(port_raw) if port_raw else ctx.local_port
+
+
+def _topic_entry(mod: Any, state: BrokerState, info: TopicInfo) -> Any:
+    node = state.node_id
+    partitions = tuple(
+        build(
+            mod.MetadataResponsePartition,
+            error_code=ErrorCode.none,
+            partition_index=p,
+            leader_id=node,
+            leader_epoch=LEADER_EPOCH,
+            replica_nodes=(node,),
+            isr_nodes=(node,),
+            offline_replicas=(),
+        )
+        for p in range(info.partitions)
+    )
+    return build(
+        mod.MetadataResponseTopic,
+        error_code=ErrorCode.none,
+        name=info.name,
+        topic_id=info.topic_id,
+        is_internal=info.internal,
+        partitions=partitions,
+        topic_authorized_operations=AUTHORIZED_OPS_OMITTED,
+    )
+
+
+def _error_entry(mod: Any, name: str | None, topic_id: uuid.UUID | None, code: ErrorCode) -> Any:
+    # Names are only nullable from v10 (topic-id lookups); older versions get "".
+    nullable = mod.MetadataResponse.__version__ >= 10
+    return build(
+        mod.MetadataResponseTopic,
+        error_code=code,
+        name=name if name is not None or nullable else "",
+        topic_id=topic_id,
+        is_internal=False,
+        partitions=(),
+        topic_authorized_operations=AUTHORIZED_OPS_OMITTED,
+    )
+
+
+async def handle_metadata(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+    mod = response_module(request)
+    version = ctx.api_version
+    requested = request.topics
+    if requested is None or (version == 0 and not requested):
+        entries = [_topic_entry(mod, state, t) for t in list(state.topics.values())]
+    else:
+        allow_create = getattr(
+            request, "allow_auto_topic_creation", True
+        ) and state.config.get_bool("auto.create.topics.enable")
+        entries = []
+        for req in requested:
+            name = getattr(req, "name", None)
+            topic_id = getattr(req, "topic_id", None)
+            if name is None and topic_id is not None and topic_id != uuid.UUID(int=0):
+                info_by_id = state.registry.by_id.get(topic_id)
+                if info_by_id is None:
+                    entries.append(_error_entry(mod, None, topic_id, ErrorCode.unknown_topic_id))
+                else:
+                    entries.append(_topic_entry(mod, state, info_by_id))
+                continue
+            if name is None:
+                entries.append(_error_entry(mod, None, topic_id, ErrorCode.invalid_request))
+                continue
+            info = state.topics.get(name)
+            if info is None:
+                if topic_name_error(name) is not None:
+                    entries.append(_error_entry(mod, name, None, ErrorCode.invalid_topic_exception))
+                    continue
+                if not allow_create:
+                    entries.append(
+                        _error_entry(mod, name, None, ErrorCode.unknown_topic_or_partition)
+                    )
+                    continue
+                info = state.create_topic(
+                    name, state.config.get_int("num.partitions"), {}, internal=False
+                )
+            entries.append(_topic_entry(mod, state, info))
+    host, port = advertised_address(ctx, state)
+    broker = build(
+        mod.MetadataResponseBroker, node_id=state.node_id, host=host, port=port, rack=None
+    )
+    return build(
+        mod.MetadataResponse,
+        throttle_time=NO_THROTTLE,
+        brokers=(broker,),
+        cluster_id=state.cluster_id,
+        controller_id=state.node_id,
+        topics=tuple(entries),
+        cluster_authorized_operations=AUTHORIZED_OPS_OMITTED,
+    )
+
+
+APIS = (ApiSpec(API_KEY, 0, 12, handle_metadata),)

@@ -1,0 +1,130 @@
+"""ListOffsets, OffsetForLeaderEpoch and DeleteRecords: offset queries and log-start moves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kio.schema.errors import ErrorCode
+
+from embedded_broker.state import BrokerState
+
+from .base import ApiSpec, RequestContext
+from .util import NO_THROTTLE, build, response_module
+
+LATEST = -1
+EARLIEST = -2
+MAX_TIMESTAMP = -3
+EARLIEST_LOCAL = -4
+LATEST_TIERED = -5
+LEADER_EPOCH = 0
+
+
+def _lookup(state: BrokerState, topic: str, partition: int, ts: int) -> tuple[ErrorCode, int, int]:
+    """(error, offset, timestamp) for one ListOffsets partition query."""
+    plog = state.partition(topic, partition)
+    if plog is None:
+        return ErrorCode.unknown_topic_or_partition, -1, -1
+    if ts == LATEST:
+        return ErrorCode.none, plog.log_end_offset, -1
+    if ts in (EARLIEST, EARLIEST_LOCAL):
+        return ErrorCode.none, plog.log_start_offset, -1
+    if ts == MAX_TIMESTAMP:
+        found = plog.max_timestamp()
+    elif ts == LATEST_TIERED:
+        found = None
+    elif ts < 0:
+        return ErrorCode.invalid_request, -1, -1
+    else:
+        found = plog.offset_for_timestamp(ts)
+    if found is None:
+        return ErrorCode.none, -1, -1
+    return ErrorCode.none, found[0], found[1]
+
+
+async def handle_list_offsets(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+    mod = response_module(request)
+    topics = []
+    for t in request.topics:
+        parts = []
+        for p in t.partitions:
+            code, offset, ts = _lookup(state, t.name, p.partition_index, p.timestamp)
+            parts.append(
+                build(
+                    mod.ListOffsetsPartitionResponse,
+                    partition_index=p.partition_index,
+                    error_code=code,
+                    timestamp=ts,
+                    offset=offset,
+                    leader_epoch=LEADER_EPOCH if code == ErrorCode.none else -1,
+                )
+            )
+        topics.append(build(mod.ListOffsetsTopicResponse, name=t.name, partitions=tuple(parts)))
+    return build(mod.ListOffsetsResponse, throttle_time=NO_THROTTLE, topics=tuple(topics))
+
+
+async def handle_offset_for_leader_epoch(
+    ctx: RequestContext, request: Any, state: BrokerState
+) -> Any:
+    mod = response_module(request)
+    topics = []
+    for t in request.topics:
+        parts = []
+        for p in t.partitions:
+            plog = state.partition(t.topic, p.partition)
+            if plog is None:
+                code, epoch, end = ErrorCode.unknown_topic_or_partition, -1, -1
+            elif p.current_leader_epoch > LEADER_EPOCH:
+                code, epoch, end = ErrorCode.unknown_leader_epoch, -1, -1
+            elif p.leader_epoch < 0 or p.leader_epoch > LEADER_EPOCH:
+                code, epoch, end = ErrorCode.none, -1, -1
+            else:
+                code, epoch, end = ErrorCode.none, LEADER_EPOCH, plog.log_end_offset
+            parts.append(
+                build(
+                    mod.EpochEndOffset,
+                    error_code=code,
+                    partition=p.partition,
+                    leader_epoch=epoch,
+                    end_offset=end,
+                )
+            )
+        topics.append(build(mod.OffsetForLeaderTopicResult, topic=t.topic, partitions=tuple(parts)))
+    return build(mod.OffsetForLeaderEpochResponse, throttle_time=NO_THROTTLE, topics=tuple(topics))
+
+
+async def handle_delete_records(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+    mod = response_module(request)
+    topics = []
+    for t in request.topics:
+        parts = []
+        for p in t.partitions:
+            plog = state.partition(t.name, p.partition_index)
+            low = -1
+            if plog is None:
+                code = ErrorCode.unknown_topic_or_partition
+            else:
+                target = plog.log_end_offset if p.offset == -1 else p.offset
+                if target < 0 or target > plog.log_end_offset:
+                    code = ErrorCode.offset_out_of_range
+                else:
+                    code = ErrorCode.none
+                    if target > plog.log_start_offset:
+                        plog.delete_records_before(target)
+                    low = plog.log_start_offset
+            parts.append(
+                build(
+                    mod.DeleteRecordsPartitionResult,
+                    partition_index=p.partition_index,
+                    low_watermark=low,
+                    error_code=code,
+                )
+            )
+        topics.append(build(mod.DeleteRecordsTopicResult, name=t.name, partitions=tuple(parts)))
+    return build(mod.DeleteRecordsResponse, throttle_time=NO_THROTTLE, topics=tuple(topics))
+
+
+APIS = (
+    ApiSpec(2, 1, 9, handle_list_offsets),
+    ApiSpec(23, 2, 4, handle_offset_for_leader_epoch),
+    ApiSpec(21, 0, 2, handle_delete_records),
+)

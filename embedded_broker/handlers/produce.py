@@ -1,0 +1,154 @@
+"""Produce: validate v2 record batches (CRC, size, keys, sequences) and append them as bytes."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from typing import Any
+
+from kio.schema.errors import ErrorCode
+
+from embedded_broker.protocol import record_batch as rb
+from embedded_broker.state import BrokerState
+
+from .base import ApiSpec, RequestContext
+from .util import NO_THROTTLE, build, response_module
+
+log = logging.getLogger(__name__)
+
+API_KEY = 0
+
+
+class _RejectError(Exception):
+    def __init__(self, code: ErrorCode, message: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _to_datetime(ms: int) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.UTC)
+
+
+def _validate(records: bytes, topic_cfg: dict[str, str]) -> list[rb.BatchHeader]:
+    try:
+        headers = list(rb.iter_batches(records))
+    except rb.InvalidRecordBatchError as exc:
+        raise _RejectError(ErrorCode.corrupt_message, str(exc)) from None
+    if not headers or headers[-1].end != len(records):
+        raise _RejectError(ErrorCode.corrupt_message, "incomplete record batch")
+    max_bytes = int(topic_cfg["max.message.bytes"])
+    compacted = "compact" in topic_cfg["cleanup.policy"]
+    view = memoryview(records)
+    for h in headers:
+        if h.size > max_bytes:
+            raise _RejectError(
+                ErrorCode.message_too_large,
+                f"The request included a message larger than the max message size the server "
+                f"will accept ({h.size} > {max_bytes}).",
+            )
+        batch = view[h.position : h.end]
+        if not rb.verify_crc(batch):
+            raise _RejectError(ErrorCode.corrupt_message, "record batch CRC mismatch")
+        if compacted and not h.is_control and rb.has_null_key(batch):
+            raise _RejectError(
+                ErrorCode.invalid_record,
+                "Compacted topic cannot accept message without key in topic partition.",
+            )
+    return headers
+
+
+def _append_partition(
+    state: BrokerState, topic: str, index: int, records: bytes | None, now: int
+) -> tuple[ErrorCode, int, int, int, str | None]:
+    """Returns (error, base_offset, log_append_time_ms, log_start_offset, message)."""
+    plog = state.partition(topic, index)
+    if plog is None:
+        return ErrorCode.unknown_topic_or_partition, -1, -1, -1, None
+    if not records:
+        return ErrorCode.corrupt_message, -1, -1, -1, "empty records"
+    topic_cfg = state.topic_config(topic)
+    try:
+        headers = _validate(records, topic_cfg)
+    except _RejectError as rej:
+        return rej.code, -1, -1, plog.log_start_offset, rej.message
+    first = headers[0]
+    idempotent = first.producer_id >= 0
+    if idempotent:
+        count = sum(h.last_offset_delta + 1 for h in headers)
+        check = state.producers.check(
+            first.producer_id,
+            first.producer_epoch,
+            topic,
+            index,
+            first_seq=first.base_sequence,
+            count=count,
+        )
+        if check.error != ErrorCode.none:
+            return check.error, -1, -1, plog.log_start_offset, None
+        if check.duplicate is not None:
+            dup = check.duplicate
+            return (
+                ErrorCode.none,
+                dup.base_offset,
+                dup.log_append_time_ms,
+                plog.log_start_offset,
+                None,
+            )
+    try:
+        info = plog.append(records, now_ms=now)
+    except rb.InvalidRecordBatchError as exc:
+        return ErrorCode.corrupt_message, -1, -1, plog.log_start_offset, str(exc)
+    append_time = (
+        info.log_append_time_ms if topic_cfg["message.timestamp.type"] == "LogAppendTime" else -1
+    )
+    if idempotent:
+        state.producers.record(
+            first.producer_id,
+            first.producer_epoch,
+            topic,
+            index,
+            first_seq=first.base_sequence,
+            count=info.last_offset - info.base_offset + 1,
+            base_offset=info.base_offset,
+            log_append_time_ms=append_time,
+        )
+    state.notify((topic, index))
+    return ErrorCode.none, info.base_offset, append_time, info.log_start_offset, None
+
+
+async def handle_produce(ctx: RequestContext, request: Any, state: BrokerState) -> Any | None:
+    mod = response_module(request)
+    now = state.now_ms()
+    topics = []
+    for topic_data in request.topic_data:
+        partitions = []
+        for pdata in topic_data.partition_data:
+            code, base, append_time, start, message = _append_partition(
+                state, topic_data.name, pdata.index, pdata.records, now
+            )
+            partitions.append(
+                build(
+                    mod.PartitionProduceResponse,
+                    index=pdata.index,
+                    error_code=code,
+                    base_offset=base,
+                    log_append_time=_to_datetime(append_time) if append_time >= 0 else None,
+                    log_start_offset=start,
+                    record_errors=(),
+                    error_message=message,
+                )
+            )
+        topics.append(
+            build(
+                mod.TopicProduceResponse,
+                name=topic_data.name,
+                partition_responses=tuple(partitions),
+            )
+        )
+    if request.acks == 0:
+        return None
+    return build(mod.ProduceResponse, responses=tuple(topics), throttle_time=NO_THROTTLE)
+
+
+APIS = (ApiSpec(API_KEY, 3, 11, handle_produce),)

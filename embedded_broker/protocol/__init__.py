@@ -1,0 +1,1 @@
+"""Sans-IO Kafka wire protocol: framing, request headers, request decoding, response encoding."""

@@ -1,0 +1,126 @@
+"""Topic registry: names, topic ids, partition counts and config overrides, persisted atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REGISTRY_FILE = "topics.json"
+
+
+@dataclass(slots=True)
+class TopicInfo:
+    name: str
+    topic_id: uuid.UUID
+    partitions: int
+    configs: dict[str, str] = field(default_factory=dict)
+    internal: bool = False
+
+
+def _new_cluster_id() -> str:
+    # Kafka cluster ids are 16 random bytes in URL-safe base64 without padding (22 chars).
+    import base64
+
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+class TopicRegistry:
+    """In-memory map of topics, written to ``<data_dir>/topics.json`` on every change."""
+
+    def __init__(self, data_dir: Path | None) -> None:
+        self._path = data_dir / REGISTRY_FILE if data_dir is not None else None
+        self.topics: dict[str, TopicInfo] = {}
+        self.by_id: dict[uuid.UUID, TopicInfo] = {}
+        self.cluster_id = _new_cluster_id()
+        self.broker_dynamic: dict[str, str] = {}
+        self.next_producer_id = 1000
+        if self._path is not None and self._path.exists():
+            self._load(self._path)
+
+    def _load(self, path: Path) -> None:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        self.cluster_id = str(data.get("cluster_id", self.cluster_id))
+        self.broker_dynamic = {str(k): str(v) for k, v in data.get("broker_dynamic", {}).items()}
+        self.next_producer_id = int(data.get("next_producer_id", self.next_producer_id))
+        for raw in data.get("topics", []):
+            info = TopicInfo(
+                name=str(raw["name"]),
+                topic_id=uuid.UUID(str(raw["topic_id"])),
+                partitions=int(raw["partitions"]),
+                configs={str(k): str(v) for k, v in raw.get("configs", {}).items()},
+                internal=bool(raw.get("internal", False)),
+            )
+            self.topics[info.name] = info
+            self.by_id[info.topic_id] = info
+
+    def save(self) -> None:
+        if self._path is None:
+            return
+        data = {
+            "cluster_id": self.cluster_id,
+            "broker_dynamic": self.broker_dynamic,
+            "next_producer_id": self.next_producer_id,
+            "topics": [
+                {
+                    "name": t.name,
+                    "topic_id": str(t.topic_id),
+                    "partitions": t.partitions,
+                    "configs": t.configs,
+                    "internal": t.internal,
+                }
+                for t in self.topics.values()
+            ],
+        }
+        tmp = self._path.with_suffix(".json.tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1, sort_keys=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self._path)
+
+    def add(self, name: str, partitions: int, configs: dict[str, str], internal: bool) -> TopicInfo:
+        info = TopicInfo(name, uuid.uuid4(), partitions, dict(configs), internal)
+        self.topics[name] = info
+        self.by_id[info.topic_id] = info
+        self.save()
+        return info
+
+    def remove(self, name: str) -> TopicInfo | None:
+        info = self.topics.pop(name, None)
+        if info is not None:
+            self.by_id.pop(info.topic_id, None)
+            self.save()
+        return info
+
+    def allocate_producer_id(self) -> int:
+        pid = self.next_producer_id
+        self.next_producer_id += 1
+        self.save()
+        return pid
+
+
+_LEGAL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+MAX_TOPIC_NAME_LENGTH = 249
+
+
+def topic_name_error(name: str) -> str | None:
+    """Kafka's topic name rules; returns Kafka's message for an illegal name, else None."""
+    if not name:
+        return "Topic name is illegal, it can't be empty"
+    if name in (".", ".."):
+        return 'Topic name cannot be "." or ".."'
+    if len(name) > MAX_TOPIC_NAME_LENGTH:
+        return (
+            f"Topic name is illegal, it can't be longer than {MAX_TOPIC_NAME_LENGTH} characters, "
+            f"topic name: {name}"
+        )
+    if not set(name) <= _LEGAL_CHARS:
+        return (
+            f'Topic name "{name}" is illegal, it contains a character other than '
+            "ASCII alphanumerics, '.', '_' and '-'"
+        )
+    return None

@@ -1,0 +1,212 @@
+"""Start and stop the built-in broker on its own thread and event loop (the app's public API)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from .config import BrokerConfig, ConfigError
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "topicscope"
+
+
+class BrokerStartError(RuntimeError):
+    """The broker could not start; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    host: str
+    port: int
+
+    @property
+    def bootstrap(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+def default_data_dir() -> Path:
+    """Where the broker keeps its data unless told otherwise."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "broker"
+
+
+def _client_host(host: str) -> str:
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "::1"
+    return host
+
+
+class BrokerRunner:
+    """Runs one broker; ``start`` blocks until it listens, ``stop`` is graceful and idempotent."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        data_dir: Path | None = None,
+        in_memory: bool = False,
+        config: Mapping[str, str] | None = None,
+    ) -> None:
+        self._host = host
+        self._port = port
+        self._in_memory = in_memory
+        self._data_dir: Path | None = (
+            None
+            if in_memory and data_dir is None
+            else (Path(data_dir) if data_dir is not None else default_data_dir())
+        )
+        self._config = dict(config or {})
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_event: asyncio.Event | None = None
+        self._address: BrokerAddress | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and self._address is not None
+
+    @property
+    def address(self) -> BrokerAddress | None:
+        return self._address
+
+    @property
+    def data_dir(self) -> Path | None:
+        return self._data_dir
+
+    def start(self, timeout: float = 10.0) -> BrokerAddress:
+        with self._lock:
+            if self.running and self._address is not None:
+                return self._address
+            try:
+                config = BrokerConfig(self._config)
+            except ConfigError as exc:
+                raise BrokerStartError(f"Invalid broker setting: {exc}") from None
+            self._check_data_dir()
+            ready = threading.Event()
+            outcome: dict[str, object] = {}
+            thread = threading.Thread(
+                target=self._thread_main,
+                args=(config, ready, outcome),
+                name="topicscope-broker",
+                daemon=True,
+            )
+            self._thread = thread
+            thread.start()
+            if not ready.wait(timeout):
+                self._request_stop()
+                thread.join(timeout)
+                self._thread = None
+                raise BrokerStartError(
+                    f"The broker did not start within {timeout:.0f} s. Check the log for details."
+                )
+            error = outcome.get("error")
+            if error is not None:
+                thread.join(timeout)
+                self._thread = None
+                raise BrokerStartError(str(error))
+            port = outcome["port"]
+            assert isinstance(port, int)
+            self._address = BrokerAddress(_client_host(self._host), port)
+            return self._address
+
+    def _check_data_dir(self) -> None:
+        if self._in_memory or self._data_dir is None:
+            return
+        try:
+            self._data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BrokerStartError(
+                f"Cannot create the data directory {self._data_dir}: {exc.strerror}. "
+                "Choose another directory or fix its permissions."
+            ) from None
+        if not os.access(self._data_dir, os.W_OK | os.X_OK):
+            raise BrokerStartError(
+                f"The data directory {self._data_dir} is not writable. "
+                "Choose another directory or fix its permissions."
+            )
+
+    def _thread_main(
+        self, config: BrokerConfig, ready: threading.Event, outcome: dict[str, object]
+    ) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._serve(config, ready, outcome))
+        except Exception as exc:  # never let the broker thread die with a traceback only
+            log.exception("Broker thread failed")
+            outcome.setdefault("error", f"The broker failed: {exc}")
+        finally:
+            ready.set()
+            try:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                loop.close()
+                self._loop = None
+
+    async def _serve(
+        self, config: BrokerConfig, ready: threading.Event, outcome: dict[str, object]
+    ) -> None:
+        from .server import BrokerServer
+        from .state import BrokerState
+
+        self._stop_event = asyncio.Event()
+        try:
+            state = BrokerState(config, self._data_dir, in_memory=self._in_memory)
+        except OSError as exc:
+            outcome["error"] = (
+                f"Cannot open the broker data in {self._data_dir}: {exc}. "
+                "Check that the directory is writable and not used by another broker."
+            )
+            return
+        server = BrokerServer(state, self._host, self._port)
+        try:
+            _, port = await server.start()
+        except OSError as exc:
+            await state.shutdown()
+            if exc.errno in (98, 48, 10048):
+                outcome["error"] = (
+                    f"Port {self._port} on {self._host} is already in use. Stop the other "
+                    "program or choose another port."
+                )
+            else:
+                outcome["error"] = (
+                    f"Cannot listen on {self._host}:{self._port}: {exc.strerror or exc}"
+                )
+            return
+        outcome["port"] = port
+        ready.set()
+        await self._stop_event.wait()
+        await server.stop()
+
+    def _request_stop(self) -> None:
+        loop, event = self._loop, self._stop_event
+        if loop is not None and event is not None:
+            with contextlib.suppress(RuntimeError):  # the loop may already be closed
+                loop.call_soon_threadsafe(event.set)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        with self._lock:
+            thread = self._thread
+            if thread is None:
+                return
+            self._request_stop()
+            if thread is not threading.current_thread():
+                thread.join(timeout)
+                if thread.is_alive():
+                    log.warning("The broker did not stop within %.0f s", timeout)
+            self._thread = None
+            self._address = None

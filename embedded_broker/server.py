@@ -1,0 +1,232 @@
+"""asyncio Kafka server: one ordered request pipeline per connection, graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import socket
+from typing import Any
+
+from .handlers import API_TABLE, RequestContext
+from .handlers.api_versions import API_KEY as API_VERSIONS_KEY
+from .handlers.api_versions import unsupported_version_response
+from .protocol.codec import decode_request, encode_response, peek_header
+from .protocol.errors import ProtocolError, UnsupportedApiError
+from .protocol.framing import FrameDecoder
+from .state import BrokerState
+
+log = logging.getLogger(__name__)
+
+# Stop reading from a client that has this many request bytes queued but not yet handled.
+MAX_QUEUED_BYTES = 8 * 1024 * 1024
+SHUTDOWN_GRACE_S = 2.0
+
+
+def _address(sockaddr: Any) -> tuple[str, int]:
+    if isinstance(sockaddr, tuple) and len(sockaddr) >= 2:
+        return str(sockaddr[0]), int(sockaddr[1])
+    return "", 0
+
+
+class Connection(asyncio.Protocol):
+    """Frames requests with the sans-IO decoder and answers them strictly in order."""
+
+    def __init__(self, server: BrokerServer) -> None:
+        self._server = server
+        self._state = server.state
+        self._decoder = FrameDecoder(server.state.config.get_int("socket.request.max.bytes"))
+        self._queue: collections.deque[bytes] = collections.deque()
+        self._queued_bytes = 0
+        self._wakeup = asyncio.Event()
+        self._writable = asyncio.Event()
+        self._writable.set()
+        self._transport: asyncio.Transport | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._paused = False
+        self._closing = False
+        self.busy = False
+        self.peer = ("", 0)
+        self.local = ("", 0)
+
+    # -- protocol callbacks -------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.peer = _address(transport.get_extra_info("peername"))
+        self.local = _address(transport.get_extra_info("sockname"))
+        self._server.connections.add(self)
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def data_received(self, data: bytes) -> None:
+        if self._closing:
+            return
+        self._decoder.feed(data)
+        try:
+            while (frame := self._decoder.next_frame()) is not None:
+                self._queue.append(frame)
+                self._queued_bytes += len(frame)
+        except ProtocolError as exc:
+            self.abort(f"{exc}")
+            return
+        if self._queue:
+            self._wakeup.set()
+        if (
+            not self._paused
+            and self._queued_bytes + self._decoder.buffered > MAX_QUEUED_BYTES
+            and self._queued_bytes > 0
+        ):
+            self._paused = True
+            if self._transport is not None:
+                self._transport.pause_reading()
+
+    def eof_received(self) -> bool | None:
+        self._closing_after_queue()
+        return True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closing = True
+        self._server.connections.discard(self)
+        self._writable.set()
+        self._wakeup.set()
+        if self._task is not None and not self.busy:
+            self._task.cancel()
+
+    def pause_writing(self) -> None:
+        self._writable.clear()
+
+    def resume_writing(self) -> None:
+        self._writable.set()
+
+    # -- request pipeline ---------------------------------------------------------------------
+    def _closing_after_queue(self) -> None:
+        self._queue.append(b"")  # sentinel: close once earlier requests are answered
+        self._wakeup.set()
+
+    def abort(self, reason: str) -> None:
+        """Close this connection (and only this one) with a single log line."""
+        if not self._closing:
+            log.warning("Closing connection from %s:%d: %s", self.peer[0], self.peer[1], reason)
+        self._closing = True
+        self._queue.clear()
+        if self._transport is not None:
+            self._transport.abort()
+
+    def close_when_idle(self) -> None:
+        self._closing_after_queue()
+
+    async def _run(self) -> None:
+        try:
+            while not self._closing:
+                if not self._queue:
+                    self._wakeup.clear()
+                    await self._wakeup.wait()
+                    continue
+                frame = self._queue.popleft()
+                if not frame:
+                    if self._transport is not None:
+                        self._transport.close()
+                    return
+                self._queued_bytes -= len(frame)
+                if self._paused and self._queued_bytes <= MAX_QUEUED_BYTES // 2:
+                    self._paused = False
+                    if self._transport is not None and not self._closing:
+                        self._transport.resume_reading()
+                self.busy = True
+                try:
+                    out = await self._handle(frame)
+                finally:
+                    self.busy = False
+                if out and self._transport is not None and not self._closing:
+                    self._transport.write(out)
+                    if not self._writable.is_set():
+                        await self._writable.wait()
+        except asyncio.CancelledError:
+            if self._transport is not None:
+                self._transport.abort()
+            raise
+        except ProtocolError as exc:
+            self.abort(str(exc))
+        except Exception:
+            log.exception("Request handler failed; closing the connection from %s", self.peer[0])
+            self.abort("handler failure")
+
+    async def _handle(self, frame: bytes) -> bytes | None:
+        header = peek_header(frame)
+        spec = API_TABLE.get(header.api_key)
+        if spec is None:
+            raise UnsupportedApiError(f"unsupported API key {header.api_key}")
+        if not spec.min_version <= header.api_version <= spec.max_version:
+            if header.api_key == API_VERSIONS_KEY:
+                return encode_response(header.correlation_id, unsupported_version_response())
+            raise UnsupportedApiError(
+                f"unsupported version {header.api_version} of API key {header.api_key} "
+                f"(supported {spec.min_version}-{spec.max_version})"
+            )
+        header, request = decode_request(frame)
+        ctx = RequestContext(
+            api_key=header.api_key,
+            api_version=header.api_version,
+            correlation_id=header.correlation_id,
+            client_id=header.client_id,
+            client_host=self.peer[0],
+            client_port=self.peer[1],
+            local_host=self.local[0],
+            local_port=self.local[1],
+        )
+        response = await spec.handler(ctx, request, self._state)
+        if response is None:
+            return None
+        return encode_response(header.correlation_id, response)
+
+
+class BrokerServer:
+    """Owns the listening socket, the live connections and the background retention loop."""
+
+    def __init__(self, state: BrokerState, host: str, port: int) -> None:
+        self.state = state
+        self.host = host
+        self.port = port
+        self.connections: set[Connection] = set()
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> tuple[str, int]:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: Connection(self), self.host, self.port, reuse_address=True, backlog=256
+        )
+        sockname = self._server.sockets[0].getsockname()
+        self.port = int(sockname[1])
+        self.state.spawn(self._retention_loop(), name="retention")
+        return self.host, self.port
+
+    async def _retention_loop(self) -> None:
+        while True:
+            interval = self.state.config.get_int("log.retention.check.interval.ms") / 1000
+            await asyncio.sleep(interval)
+            try:
+                self.state.logs.enforce_retention(self.state.now_ms())
+            except Exception:
+                log.exception("Retention check failed")
+
+    async def stop(self) -> None:
+        """Stop accepting, let in-flight requests finish briefly, then close everything."""
+        if self._server is not None:
+            self._server.close()
+        for conn in list(self.connections):
+            conn.close_when_idle()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SHUTDOWN_GRACE_S
+        while any(c.busy for c in self.connections) and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+        for conn in list(self.connections):
+            conn.abort("broker shutting down") if conn.busy else conn.close_when_idle()
+        if self._server is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._server.wait_closed(), 1.0)
+        await self.state.shutdown()

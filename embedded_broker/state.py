@@ -1,0 +1,186 @@
+"""Broker state shared by all handlers: config, topics, partition logs, clock and wakeups."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from pathlib import Path
+from typing import Any
+
+from .config import BrokerConfig
+from .producer_state import ProducerStateManager
+from .registry import TopicInfo, TopicRegistry
+from .storage import LogConfig, LogManager, PartitionLog
+from .topic_configs import effective_topic_config
+
+log = logging.getLogger(__name__)
+
+PartitionKey = tuple[str, int]
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def log_config_from(effective: dict[str, str]) -> LogConfig:
+    """Translate effective topic configs (Kafka names) into the storage LogConfig."""
+    return LogConfig(
+        segment_bytes=int(effective["segment.bytes"]),
+        segment_ms=int(effective["segment.ms"]),
+        retention_ms=int(effective["retention.ms"]),
+        retention_bytes=int(effective["retention.bytes"]),
+        index_interval_bytes=int(effective["index.interval.bytes"]),
+        message_timestamp_type=effective["message.timestamp.type"],
+        cleanup_policy=effective["cleanup.policy"],
+    )
+
+
+class BrokerState:
+    """Everything a handler may read or change; lives on the broker's event loop thread."""
+
+    def __init__(
+        self,
+        config: BrokerConfig,
+        data_dir: Path | None,
+        *,
+        in_memory: bool = False,
+        clock: Callable[[], int] = wall_clock_ms,
+    ) -> None:
+        self.config = config
+        self.data_dir = data_dir
+        self.in_memory = in_memory
+        self.now_ms = clock
+        self.registry = TopicRegistry(None if in_memory else data_dir)
+        self.config.dynamic.update(self.registry.broker_dynamic)
+        self.logs = LogManager(
+            None if in_memory else data_dir,
+            in_memory=in_memory,
+            defaults=log_config_from(effective_topic_config({}, config)),
+        )
+        self.producers = ProducerStateManager(self.registry.allocate_producer_id)
+        self.extensions: dict[str, object] = {}
+        self._waiters: dict[PartitionKey, set[asyncio.Future[None]]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._shutdown_hooks: list[Callable[[], Awaitable[None]]] = []
+        for info in self.registry.topics.values():
+            self._open_partitions(info, 0)
+
+    # -- identity ---------------------------------------------------------------------------
+    @property
+    def node_id(self) -> int:
+        return self.config.node_id
+
+    @property
+    def cluster_id(self) -> str:
+        return self.registry.cluster_id
+
+    # -- topics -----------------------------------------------------------------------------
+    @property
+    def topics(self) -> dict[str, TopicInfo]:
+        return self.registry.topics
+
+    def topic_config(self, name: str) -> dict[str, str]:
+        return effective_topic_config(self.registry.topics[name].configs, self.config)
+
+    def _open_partitions(self, info: TopicInfo, start: int) -> None:
+        cfg = log_config_from(self.topic_config(info.name))
+        for p in range(start, info.partitions):
+            self.logs.open_partition(info.name, p, cfg)
+
+    def create_topic(
+        self, name: str, partitions: int, configs: dict[str, str], *, internal: bool = False
+    ) -> TopicInfo:
+        info = self.registry.add(name, partitions, configs, internal)
+        self._open_partitions(info, 0)
+        log.info("Created topic %s with %d partition(s)", name, partitions)
+        return info
+
+    def delete_topic(self, name: str) -> None:
+        info = self.registry.remove(name)
+        if info is None:
+            return
+        self.logs.delete_topic(name)
+        for p in range(info.partitions):
+            self.notify((name, p))
+        log.info("Deleted topic %s", name)
+
+    def add_partitions(self, name: str, total: int) -> None:
+        info = self.registry.topics[name]
+        old = info.partitions
+        info.partitions = total
+        self.registry.save()
+        self._open_partitions(info, old)
+
+    def set_topic_configs(self, name: str, configs: dict[str, str]) -> None:
+        info = self.registry.topics[name]
+        info.configs = dict(configs)
+        self.registry.save()
+        self.logs.update_config(name, log_config_from(self.topic_config(name)))
+
+    def set_broker_dynamic(self, configs: dict[str, str]) -> None:
+        self.config.dynamic = dict(configs)
+        self.registry.broker_dynamic = dict(configs)
+        self.registry.save()
+        for name in self.registry.topics:
+            self.logs.update_config(name, log_config_from(self.topic_config(name)))
+
+    def partition(self, topic: str, partition: int) -> PartitionLog | None:
+        info = self.registry.topics.get(topic)
+        if info is None or not 0 <= partition < info.partitions:
+            return None
+        return self.logs.get(topic, partition)
+
+    # -- fetch wakeups ----------------------------------------------------------------------
+    def waiter(self, keys: Iterable[PartitionKey]) -> asyncio.Future[None]:
+        """A future resolved by the next append to any of ``keys``; call forget() afterwards."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        for key in keys:
+            self._waiters.setdefault(key, set()).add(fut)
+        return fut
+
+    def forget(self, keys: Iterable[PartitionKey], fut: asyncio.Future[None]) -> None:
+        for key in keys:
+            waiting = self._waiters.get(key)
+            if waiting is not None:
+                waiting.discard(fut)
+                if not waiting:
+                    del self._waiters[key]
+
+    def notify(self, key: PartitionKey) -> None:
+        waiting = self._waiters.pop(key, None)
+        if waiting:
+            for fut in waiting:
+                if not fut.done():
+                    fut.set_result(None)
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:
+        """Run a background task owned by the broker; it is cancelled at shutdown."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("Background task %s failed", task.get_name(), exc_info=task.exception())
+
+    def on_shutdown(self, hook: Callable[[], Awaitable[None]]) -> None:
+        self._shutdown_hooks.append(hook)
+
+    async def shutdown(self) -> None:
+        for hook in reversed(self._shutdown_hooks):
+            try:
+                await hook()
+            except Exception:
+                log.exception("Shutdown hook failed")
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self.logs.flush_all()
+        self.logs.close_all()
