@@ -1,0 +1,1 @@
+"""Tests proving the real Apache Kafka harness (tests/kafka) works."""
