@@ -377,16 +377,20 @@ async def handle_offset_fetch(ctx: RequestContext, request: Any, state: BrokerSt
 async def handle_offset_delete(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     mod = response_module(request)
     wanted = [(t.name, p.partition_index) for t in request.topics for p in t.partitions]
-    top, results = coordinator(state).delete_offsets(request.group_id, wanted)
+    known = [key for key in wanted if state.partition(*key) is not None]
+    top, results = coordinator(state).delete_offsets(request.group_id, known)
+    codes = {(topic, partition): code for topic, partition, code in results}
     by_topic: dict[str, list[Any]] = {}
-    for topic, partition, code in results:
-        if state.partition(topic, partition) is None:
-            code = GroupError.UNKNOWN_TOPIC_OR_PARTITION
-        by_topic.setdefault(topic, []).append(
-            build(
-                mod.OffsetDeleteResponsePartition, partition_index=partition, error_code=error(code)
+    if top is GroupError.NONE:
+        for topic, partition in wanted:
+            code = codes.get((topic, partition), GroupError.UNKNOWN_TOPIC_OR_PARTITION)
+            by_topic.setdefault(topic, []).append(
+                build(
+                    mod.OffsetDeleteResponsePartition,
+                    partition_index=partition,
+                    error_code=error(code),
+                )
             )
-        )
     topics = tuple(
         build(mod.OffsetDeleteResponseTopic, name=name, partitions=tuple(parts))
         for name, parts in by_topic.items()
