@@ -9,6 +9,7 @@ happens on segment roll, on close and whenever the broker calls LogManager.flush
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Protocol
 
@@ -30,12 +31,29 @@ class ByteStore(Protocol):
     def delete(self) -> None: ...
 
 
+_OPEN_FLAGS = os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0)
+
+if sys.platform == "win32":  # no pread/pwrite: seek + read/write; callers hold the log's lock
+
+    def _pread(fd: int, length: int, position: int) -> bytes:
+        os.lseek(fd, position, os.SEEK_SET)
+        return os.read(fd, length)
+
+    def _pwrite(fd: int, data: memoryview, position: int) -> int:
+        os.lseek(fd, position, os.SEEK_SET)
+        return os.write(fd, data)
+
+else:
+    _pread = os.pread
+    _pwrite = os.pwrite
+
+
 class FileStore:
     """A segment's .log file, opened once; reads and writes carry explicit positions."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        self._fd = os.open(path, _OPEN_FLAGS, 0o644)
         self._size = os.fstat(self._fd).st_size
         self._dirty = False
 
@@ -46,7 +64,7 @@ class FileStore:
     def append(self, data: bytes | bytearray | memoryview) -> None:
         view = memoryview(data)
         while view:
-            written = os.pwrite(self._fd, view, self._size)
+            written = _pwrite(self._fd, view, self._size)
             self._size += written
             view = view[written:]
         self._dirty = True
@@ -55,12 +73,12 @@ class FileStore:
         length = min(length, self._size - position)
         if length <= 0:
             return b""
-        data = os.pread(self._fd, length, position)
+        data = _pread(self._fd, length, position)
         if len(data) < length:  # only on a file shrunk behind our back; keep whatever is there
             parts = [data]
             got = len(data)
             while got < length:
-                more = os.pread(self._fd, length - got, position + got)
+                more = _pread(self._fd, length - got, position + got)
                 if not more:
                     break
                 parts.append(more)
