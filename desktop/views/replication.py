@@ -42,6 +42,8 @@ class ReplicationPage(QWidget):
         self.loads_proxy = FilterProxy(0)
         self.loads_proxy.setSourceModel(self.loads)
         self.load_table = make_table(self.loads_proxy)
+        for col, width in enumerate((70, 80, 80)):
+            self.load_table.setColumnWidth(col, width)
         self.grid = ReplicaGridModel()
         self.grid_proxy = FilterProxy(0)
         self.grid_proxy.setSourceModel(self.grid)

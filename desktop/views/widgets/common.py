@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHeaderView,
     QLabel,
+    QSizePolicy,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -41,8 +42,9 @@ class FilterProxy(QSortFilterProxyModel):
         self._hide_internal = False
 
     def set_hide_internal(self, hide: bool) -> None:
+        self.beginFilterChange()
         self._hide_internal = hide
-        self.invalidateFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(
         self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex
@@ -61,6 +63,7 @@ def make_table(
     view = QTableView()
     view.setModel(model)
     view.setSortingEnabled(True)
+    view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
     view.setAlternatingRowColors(False)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -83,6 +86,7 @@ def make_table(
 class Badge(QLabel):
     def __init__(self, text: str = "", kind: str = "info") -> None:
         super().__init__(text)
+        self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
         self.set_kind(kind)
 
     def set_kind(self, kind: str) -> None:
@@ -90,7 +94,7 @@ class Badge(QLabel):
         self.kind = kind
         self.setStyleSheet(
             f"QLabel {{ color: {fg}; background: {bg}; border-radius: 9px;"
-            " padding: 2px 10px; font-weight: 600; }}"
+            " padding: 2px 10px; font-weight: 600; }"
         )
 
 
