@@ -62,6 +62,8 @@ class Connection(asyncio.Protocol):
         self.local = _address(transport.get_extra_info("sockname"))
         self._server.connections.add(self)
         self._task = asyncio.get_running_loop().create_task(self._run())
+        self._server.tasks.add(self._task)
+        self._task.add_done_callback(self._server.tasks.discard)
 
     def data_received(self, data: bytes) -> None:
         if self._closing:
@@ -193,6 +195,7 @@ class BrokerServer:
         self.host = host
         self.port = port
         self.connections: set[Connection] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
 
     async def start(self) -> tuple[str, int]:
@@ -229,4 +232,10 @@ class BrokerServer:
         if self._server is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._server.wait_closed(), 1.0)
+        await asyncio.sleep(0)  # let connection_lost callbacks run
+        pending = list(self.tasks)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
         await self.state.shutdown()

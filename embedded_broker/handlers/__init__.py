@@ -30,6 +30,7 @@ from . import (
     cluster,
     configs,
     fetch,
+    groups,
     metadata,
     offsets,
     produce,
@@ -48,6 +49,7 @@ _AREAS: tuple[tuple[ApiSpec, ...], ...] = (
     topics.APIS,
     configs.APIS,
     cluster.APIS,
+    groups.APIS,
 )
 
 
