@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from bisect import bisect_right
 from pathlib import Path
 from typing import Protocol
 
@@ -110,24 +111,59 @@ class FileStore:
 
 
 class MemoryStore:
-    """The in-memory backend's segment: a growing bytearray."""
+    """The in-memory backend's segment: appended chunks (no re-copying as it grows)."""
 
     def __init__(self) -> None:
-        self._buf = bytearray()
+        self._chunks: list[bytes | bytearray] = []
+        self._starts: list[int] = []
+        self._size = 0
 
     @property
     def size(self) -> int:
-        return len(self._buf)
+        return self._size
 
     def append(self, data: bytes | bytearray | memoryview) -> None:
-        self._buf += data
+        if not data:
+            return
+        # the log hands over a buffer it never touches again, so bytes/bytearray are kept as-is
+        chunk = data if isinstance(data, bytes | bytearray) else bytes(data)
+        self._chunks.append(chunk)
+        self._starts.append(self._size)
+        self._size += len(chunk)
 
     def pread(self, length: int, position: int) -> bytes:
-        with memoryview(self._buf) as view:
-            return view[position : position + length].tobytes()
+        end = min(position + length, self._size)
+        if position >= end:
+            return b""
+        i = bisect_right(self._starts, position) - 1
+        parts: list[bytes] = []
+        while position < end:
+            chunk = self._chunks[i]
+            offset = position - self._starts[i]
+            take = min(len(chunk) - offset, end - position)
+            with memoryview(chunk) as view:
+                parts.append(view[offset : offset + take].tobytes())
+            position += take
+            i += 1
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def truncate(self, size: int) -> None:
-        del self._buf[size:]
+        if size >= self._size:
+            return
+        i = bisect_right(self._starts, size) - 1
+        if i < 0:
+            self._chunks.clear()
+            self._starts.clear()
+        else:
+            keep = size - self._starts[i]
+            del self._chunks[i + 1 :]
+            del self._starts[i + 1 :]
+            if keep:
+                self._chunks[i] = self._chunks[i][:keep]
+            else:
+                del self._chunks[i]
+                del self._starts[i]
+        self._size = size
 
     def flush(self) -> None:
         pass
@@ -136,4 +172,6 @@ class MemoryStore:
         pass
 
     def delete(self) -> None:
-        self._buf = bytearray()
+        self._chunks = []
+        self._starts = []
+        self._size = 0
