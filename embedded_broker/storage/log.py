@@ -1,4 +1,13 @@
-"""A partition log: an ordered list of segments, offset assignment, retention and recovery."""
+"""A partition log: an ordered list of segments, offset assignment, retention and recovery.
+
+On disk a partition is a directory ``<topic>-<partition>/`` holding, per segment, ``<base>.log``
+(whole v2 batches), ``<base>.index`` and ``<base>.timeindex`` (base = first offset, 20 digits),
+plus ``log-start-offset`` (a checkpoint written atomically whenever it moves) and, only between a
+clean close and the next open, ``clean-shutdown``. Opening after a clean close trusts every index
+and scans only the tail of the active segment after its last index entry; after an unclean stop
+the active segment (and any segment with a missing or damaged index) is rescanned, checking magic,
+lengths, consecutive offsets and CRC-32C, and the first damaged byte onwards is cut off.
+"""
 
 from __future__ import annotations
 
