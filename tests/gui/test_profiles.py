@@ -24,7 +24,7 @@ def _open_dialog(qtbot: QtBot, window: MainWindow) -> ProfileDialog:
 
 def _test(qtbot: QtBot, dialog: ProfileDialog) -> str:
     qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: dialog.test_button.isEnabled(), timeout=WAIT_MS)
+    qtbot.waitUntil(dialog.test_button.isEnabled, timeout=WAIT_MS)
     return dialog.test_result.text()
 
 
