@@ -350,8 +350,9 @@ class KafkaCluster:
                 )
 
     def admin(self, **extra: str) -> AdminClient:
+        """An AdminClient on the PLAINTEXT listeners of the running brokers."""
         running = [n for n in self.brokers if n.running()] or self.brokers
-        conf = {
+        conf: dict[str, str | int | float | bool] = {
             "bootstrap.servers": ",".join(n.bootstrap for n in running),
             "log_level": "0",
             **extra,

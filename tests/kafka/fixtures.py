@@ -32,6 +32,9 @@ from tests.kafka.cluster import (
     start_single,
 )
 
+# What confluent-kafka accepts as a configuration mapping.
+ClientConfig = dict[str, str | int | float | bool]
+
 
 @dataclass(frozen=True)
 class KafkaSingle:
@@ -40,7 +43,7 @@ class KafkaSingle:
     bootstrap: str
     cluster: KafkaCluster
 
-    def client_config(self) -> dict[str, str]:
+    def client_config(self) -> ClientConfig:
         return {"bootstrap.servers": self.bootstrap}
 
 
@@ -55,7 +58,7 @@ class KafkaScram:
     cluster: KafkaCluster
     security_protocol: str = "SASL_PLAINTEXT"
 
-    def client_config(self, password: str | None = None) -> dict[str, str]:
+    def client_config(self, password: str | None = None) -> ClientConfig:
         """confluent-kafka settings for this listener (optionally with another password)."""
         return {
             "bootstrap.servers": self.bootstrap,
@@ -79,7 +82,7 @@ class KafkaCluster3:
     broker_ids: tuple[int, ...]
     cluster: KafkaCluster
 
-    def client_config(self) -> dict[str, str]:
+    def client_config(self) -> ClientConfig:
         return {"bootstrap.servers": self.bootstrap}
 
     def stop(self, broker_id: int) -> None:

@@ -16,6 +16,7 @@ BROKER_JVM_OPTS: tuple[str, ...] = (
     "-XX:+UseSerialGC",
     "-XX:TieredStopAtLevel=1",
     "-Xshare:auto",
+    "-XX:-UsePerfData",
     "-Djava.awt.headless=true",
 )
 CONTROLLER_JVM_OPTS: tuple[str, ...] = ("-Xmx256m", "-Xms128m", *BROKER_JVM_OPTS[2:])
@@ -25,6 +26,7 @@ CLI_JVM_OPTS: tuple[str, ...] = (
     "-XX:+UseSerialGC",
     "-XX:TieredStopAtLevel=1",
     "-Xshare:auto",
+    "-XX:-UsePerfData",
     "-Djava.awt.headless=true",
 )
 

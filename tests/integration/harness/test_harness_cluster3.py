@@ -93,7 +93,9 @@ def test_rf3_topic_produce_consume_and_isr_of_three(kafka_cluster3: KafkaCluster
             if msg is None:
                 continue
             assert msg.error() is None, msg.error()
-            received[msg.key().decode()] = msg.value().decode()
+            k, v = msg.key(), msg.value()
+            assert isinstance(k, bytes) and isinstance(v, bytes)
+            received[k.decode()] = v.decode()
     finally:
         consumer.close()
     assert received == sent
