@@ -66,6 +66,8 @@ class Log:
         self._bases: list[int] = []
         self._log_start_offset = 0
         self._closed = False
+        # inactive segments whose file descriptors are open for reading, most recent last
+        self._recent: list[Segment] = []
         if directory is None:
             self._add_segment(Segment.create(0, None))
         else:
@@ -127,6 +129,7 @@ class Log:
         for segment in self._segments[:-1]:
             if segment.rescanned:
                 segment.save_indexes()
+            segment.close()  # reopened on demand: only the active segment stays open
         self._log_start_offset = max(self._read_log_start(), self._segments[0].base_offset)
         self._log_start_offset = min(self._log_start_offset, self.log_end_offset)
         clean_marker.unlink(missing_ok=True)
@@ -239,6 +242,7 @@ class Log:
         old = self._segments[-1]
         old.save_indexes()
         old.flush()
+        old.close()
         segment = Segment.create(old.next_offset, self.directory)
         segment.roll_reference_ms = now_ms
         segment.last_modified_ms = now_ms if now_ms is not None else _now_ms()
@@ -246,6 +250,19 @@ class Log:
         return segment
 
     # --- read -----------------------------------------------------------------------------
+
+    def _touch(self, segment: Segment) -> None:
+        """Note a read from ``segment``; keep at most two inactive segments' files open."""
+        if segment is self._segments[-1]:
+            return
+        recent = self._recent
+        if recent and recent[-1] is segment:
+            return
+        if segment in recent:
+            recent.remove(segment)
+        recent.append(segment)
+        if len(recent) > 2:
+            recent.pop(0).close()
 
     def read(self, offset: int, max_bytes: int) -> bytes:
         """Whole batches starting with the batch that contains ``offset``.
@@ -260,7 +277,9 @@ class Log:
                 raise OffsetOutOfRange(offset, self._log_start_offset, self.log_end_offset)
             i = bisect_right(self._bases, offset) - 1
             while i < len(self._segments):
-                data = self._segments[i].read(offset, max_bytes)
+                segment = self._segments[i]
+                self._touch(segment)
+                data = segment.read(offset, max_bytes)
                 if data:
                     return data
                 i += 1
@@ -282,6 +301,7 @@ class Log:
             for segment in self._segments:
                 if segment.next_offset <= start or segment.max_timestamp < timestamp_ms:
                     continue
+                self._touch(segment)
                 found = segment.find_timestamp(timestamp_ms, start)
                 if found is None:
                     continue
@@ -313,6 +333,7 @@ class Log:
             if best is None:
                 return None
             target = best.max_timestamp
+            self._touch(best)
             position = best.find_position(best.offset_of_max_timestamp)
             if position is not None:
                 batch = best.read_batch_at(position)
@@ -360,6 +381,8 @@ class Log:
         del self._segments[:count]
         del self._bases[:count]
         for segment in doomed:
+            if segment in self._recent:
+                self._recent.remove(segment)
             segment.delete()
         new_start = self._segments[0].base_offset
         if new_start > self._log_start_offset:

@@ -50,13 +50,25 @@ else:
 
 
 class FileStore:
-    """A segment's .log file, opened once; reads and writes carry explicit positions."""
+    """A segment's .log file; reads and writes carry explicit positions.
+
+    The descriptor opens on first use and close() only releases it (the next use reopens), so
+    a log can keep just its active and recently read segments open.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd = os.open(path, _OPEN_FLAGS, 0o644)
         self._size = os.fstat(self._fd).st_size
         self._dirty = False
+
+    def _open(self) -> int:
+        self._fd = os.open(self.path, _OPEN_FLAGS, 0o644)
+        return self._fd
+
+    @property
+    def is_open(self) -> bool:
+        return self._fd >= 0
 
     @property
     def size(self) -> int:
@@ -65,7 +77,7 @@ class FileStore:
     def append(self, data: bytes | bytearray | memoryview) -> None:
         view = memoryview(data)
         while view:
-            written = _pwrite(self._fd, view, self._size)
+            written = _pwrite(self._fd if self._fd >= 0 else self._open(), view, self._size)
             self._size += written
             view = view[written:]
         self._dirty = True
@@ -74,12 +86,13 @@ class FileStore:
         length = min(length, self._size - position)
         if length <= 0:
             return b""
-        data = _pread(self._fd, length, position)
+        fd = self._fd if self._fd >= 0 else self._open()
+        data = _pread(fd, length, position)
         if len(data) < length:  # only on a file shrunk behind our back; keep whatever is there
             parts = [data]
             got = len(data)
             while got < length:
-                more = _pread(self._fd, length - got, position + got)
+                more = _pread(fd, length - got, position + got)
                 if not more:
                     break
                 parts.append(more)
@@ -88,14 +101,14 @@ class FileStore:
         return data
 
     def truncate(self, size: int) -> None:
-        os.ftruncate(self._fd, size)
+        os.ftruncate(self._fd if self._fd >= 0 else self._open(), size)
         self._size = size
         self._dirty = True
 
     def flush(self) -> None:
-        if self._dirty:
+        if self._dirty and self._fd >= 0:
             os.fsync(self._fd)
-            self._dirty = False
+        self._dirty = False
 
     def close(self) -> None:
         if self._fd >= 0:

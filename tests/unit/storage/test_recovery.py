@@ -201,3 +201,34 @@ def test_kill_9_loses_no_acknowledged_append(tmp_path: Path) -> None:
     finally:
         log.close()
     assert os.path.exists(tmp_path / CLEAN_SHUTDOWN_FILE)
+
+
+def open_files_under(directory: Path) -> int:
+    fd_dir = Path("/proc/self/fd")
+    count = 0
+    for fd in fd_dir.iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith(str(directory)):
+            count += 1
+    return count
+
+
+def test_only_the_active_and_recently_read_segments_keep_files_open(tmp_path: Path) -> None:
+    directory = tmp_path / "many-0"
+    log = Log(directory, LogConfig(segment_bytes=300))
+    for _ in range(60):
+        log.append(simple_batch(2, value_size=40), now_ms=NOW)
+    assert log.segment_count > 20
+    assert open_files_under(directory) == 1
+    assert [h.base_offset for h in read_all(log, 0)] == list(range(0, 120, 2))
+    assert log.offset_for_timestamp(0) == (0, 1_700_000_000_000)
+    assert open_files_under(directory) <= 3
+    log.close()
+    reopened = Log(directory, LogConfig(segment_bytes=300))
+    assert open_files_under(directory) == 1
+    assert [h.base_offset for h in read_all(reopened, 0)] == list(range(0, 120, 2))
+    reopened.close()
+    assert open_files_under(directory) == 0
