@@ -16,7 +16,7 @@ rewritten without touching it.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import cramjam
@@ -232,7 +232,41 @@ def _read_varint(buf: bytes | bytearray | memoryview, pos: int) -> tuple[int, in
     return (raw >> 1) ^ -(raw & 1), pos
 
 
-def _unxerial(data: bytes) -> bytes:
+MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
+
+
+def _decompress_bounded(
+    decompress_into: Callable[[bytes, bytearray], int], data: bytes, limit: int
+) -> bytes:
+    """Decompress into buffers that grow geometrically up to ``limit`` (no decompression bombs)."""
+    size = min(limit, max(64 * 1024, 8 * len(data)))
+    while True:
+        out = bytearray(size)
+        try:
+            written = decompress_into(data, out)
+        except cramjam.DecompressionError as exc:
+            if size >= limit:
+                raise InvalidRecordBatchError(
+                    f"cannot decompress records (corrupt, or larger than {limit} bytes): {exc}"
+                ) from exc
+            size = min(limit, size * 4)
+            continue
+        # cramjam raises when the buffer is too small, so no error means it is all there
+        del out[written:]
+        return bytes(out)
+
+
+def _snappy_raw(data: bytes, limit: int) -> bytes:
+    try:
+        size = int(cramjam.snappy.decompress_raw_len(data))
+        if size > limit:
+            raise InvalidRecordBatchError(f"decompressed records are larger than {limit} bytes")
+        return bytes(cramjam.snappy.decompress_raw(data))
+    except cramjam.DecompressionError as exc:
+        raise InvalidRecordBatchError(f"cannot decompress snappy records: {exc}") from exc
+
+
+def _unxerial(data: bytes, limit: int) -> bytes:
     """Undo the xerial snappy framing the Java client uses (header, then length-prefixed blocks)."""
     pos = 16  # magic (8) + version (4) + compatible version (4)
     out = bytearray()
@@ -243,32 +277,34 @@ def _unxerial(data: bytes) -> bytes:
         pos += 4
         if size < 0 or pos + size > len(data):
             raise InvalidRecordBatchError("truncated xerial snappy block")
-        out += bytes(cramjam.snappy.decompress_raw(data[pos : pos + size]))
+        out += _snappy_raw(data[pos : pos + size], limit - len(out))
         pos += size
     return bytes(out)
 
 
-def decompress_records(codec: int, data: bytes) -> bytes:
-    """Decompress the records section of a batch (gzip, snappy raw or xerial, lz4 frame, zstd)."""
-    try:
-        if codec == COMPRESSION_NONE:
-            return data
-        if codec == COMPRESSION_GZIP:
-            return bytes(cramjam.gzip.decompress(data))
-        if codec == COMPRESSION_SNAPPY:
-            if data.startswith(_XERIAL_MAGIC):
-                return _unxerial(data)
-            return bytes(cramjam.snappy.decompress_raw(data))
-        if codec == COMPRESSION_LZ4:
-            return bytes(cramjam.lz4.decompress(data))
-        if codec == COMPRESSION_ZSTD:
-            return bytes(cramjam.zstd.decompress(data))
-    except cramjam.DecompressionError as exc:
-        raise InvalidRecordBatchError(f"cannot decompress records: {exc}") from exc
+def decompress_records(codec: int, data: bytes, limit: int = MAX_DECOMPRESSED_BYTES) -> bytes:
+    """Decompress the records section of a batch (gzip, snappy raw or xerial, lz4 frame, zstd).
+
+    Raises InvalidRecordBatchError if the data is corrupt or would exceed ``limit`` bytes.
+    """
+    if codec == COMPRESSION_NONE:
+        return data
+    if codec == COMPRESSION_GZIP:
+        return _decompress_bounded(cramjam.gzip.decompress_into, data, limit)
+    if codec == COMPRESSION_SNAPPY:
+        if data.startswith(_XERIAL_MAGIC):
+            return _unxerial(data, limit)
+        return _snappy_raw(data, limit)
+    if codec == COMPRESSION_LZ4:
+        return _decompress_bounded(cramjam.lz4.decompress_into, data, limit)
+    if codec == COMPRESSION_ZSTD:
+        return _decompress_bounded(cramjam.zstd.decompress_into, data, limit)
     raise InvalidRecordBatchError(f"unknown compression codec {codec}")
 
 
-def iter_records(batch: bytes | bytearray | memoryview) -> Iterator[RecordInfo]:
+def iter_records(
+    batch: bytes | bytearray | memoryview, max_decompressed: int = MAX_DECOMPRESSED_BYTES
+) -> Iterator[RecordInfo]:
     """Walk the records of one whole batch, decompressing if needed.
 
     Yields at most recordsCount records; raises InvalidRecordBatchError if the records section is
@@ -282,7 +318,9 @@ def iter_records(batch: bytes | bytearray | memoryview) -> Iterator[RecordInfo]:
     if header.compression == COMPRESSION_NONE:
         body = memoryview(batch)[HEADER_SIZE:end]
     else:
-        body = decompress_records(header.compression, bytes(memoryview(batch)[HEADER_SIZE:end]))
+        body = decompress_records(
+            header.compression, bytes(memoryview(batch)[HEADER_SIZE:end]), max_decompressed
+        )
     pos = 0
     for _ in range(header.records_count):
         length, pos = _read_varint(body, pos)
@@ -301,9 +339,15 @@ def iter_records(batch: bytes | bytearray | memoryview) -> Iterator[RecordInfo]:
         raise InvalidRecordBatchError("bytes left over after the last record of a batch")
 
 
-def has_null_key(batch: bytes | bytearray | memoryview) -> bool:
-    """True if any record of this one batch has a null key (compacted topics reject those)."""
-    return any(record.key_is_null for record in iter_records(batch))
+def has_null_key(
+    batch: bytes | bytearray | memoryview, max_decompressed: int = MAX_DECOMPRESSED_BYTES
+) -> bool:
+    """True if any record of this one batch has a null key (compacted topics reject those).
+
+    Raises InvalidRecordBatchError for malformed records or more than ``max_decompressed`` bytes
+    of decompressed records.
+    """
+    return any(record.key_is_null for record in iter_records(batch, max_decompressed))
 
 
 def record_timestamp(header: BatchHeader, record: RecordInfo) -> int:

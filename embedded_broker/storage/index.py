@@ -24,18 +24,37 @@ class IndexDamagedError(Exception):
     """An index file that cannot be trusted; the segment is rescanned instead."""
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so a crash leaves either the old or the new file."""
+def write_atomically(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Replace ``path`` with ``data`` so a crash leaves either the old or the new file.
+
+    ``durable`` also fsyncs the new file before the rename (needed to survive a power cut).
+    """
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o644)
     try:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, path)
+
+
+def fsync_path(path: Path, *, directory: bool = False) -> None:
+    """fsync a file (or, where the OS allows it, a directory) by path; a missing file is fine."""
+    if directory and os.name == "nt":
+        return
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class OffsetIndex:

@@ -31,7 +31,7 @@ from embedded_broker.protocol.record_batch import (
 )
 from embedded_broker.storage.api import AppendInfo, OffsetOutOfRange, PartitionLog, StorageError
 from embedded_broker.storage.config import LogConfig
-from embedded_broker.storage.index import IndexDamagedError, write_atomically
+from embedded_broker.storage.index import IndexDamagedError, fsync_path, write_atomically
 from embedded_broker.storage.segment import BatchMeta, Segment
 from embedded_broker.storage.store import FileStore
 
@@ -68,6 +68,8 @@ class Log:
         self._closed = False
         # inactive segments whose file descriptors are open for reading, most recent last
         self._recent: list[Segment] = []
+        # rolled segments not yet fsynced (flush() does it, off the append path)
+        self._unsynced: list[Segment] = []
         if directory is None:
             self._add_segment(Segment.create(0, None))
         else:
@@ -241,8 +243,9 @@ class Log:
         """Close the active segment for writing and start a new one at the log end offset."""
         old = self._segments[-1]
         old.save_indexes()
-        old.flush()
         old.close()
+        if self.directory is not None:
+            self._unsynced.append(old)
         segment = Segment.create(old.next_offset, self.directory)
         segment.roll_reference_ms = now_ms
         segment.last_modified_ms = now_ms if now_ms is not None else _now_ms()
@@ -383,6 +386,8 @@ class Log:
         for segment in doomed:
             if segment in self._recent:
                 self._recent.remove(segment)
+            if segment in self._unsynced:
+                self._unsynced.remove(segment)
             segment.delete()
         new_start = self._segments[0].base_offset
         if new_start > self._log_start_offset:
@@ -441,24 +446,44 @@ class Log:
 
     # --- lifecycle ------------------------------------------------------------------------
 
+    def _sync_paths(self) -> list[Path]:
+        """Files whose data may not be on disk yet; the caller holds the lock."""
+        if self.directory is None or self._closed:
+            return []
+        paths = [path for segment in self._unsynced for path in segment.file_paths()]
+        self._unsynced.clear()
+        paths.extend(self._segments[-1].file_paths()[:1])
+        return paths
+
     def flush(self) -> None:
-        """fsync the active segment (older segments were synced when they were rolled)."""
+        """fsync the active segment, segments rolled since the last flush and the directory.
+
+        Syncs by path outside the log's lock, so appends continue meanwhile; safe to call from
+        a worker thread.
+        """
         with self._lock:
-            if not self._closed:
-                self._segments[-1].flush()
+            paths = self._sync_paths()
+        for path in paths:
+            fsync_path(path)
+        if paths and self.directory is not None:
+            fsync_path(self.directory, directory=True)
 
     def close(self) -> None:
-        """Save indexes, fsync and mark the shutdown clean so the next open skips the rescan."""
+        """fsync, save indexes and mark the shutdown clean so the next open skips the rescan."""
         with self._lock:
             if self._closed:
                 return
+            paths = self._sync_paths()
             self._closed = True
-            for segment in self._segments:
-                segment.close()
             if self.directory is not None:
-                self._segments[-1].save_indexes()
+                for path in paths:
+                    fsync_path(path)
+                self._segments[-1].save_indexes(durable=True)
                 self._write_log_start()
                 write_atomically(self.directory / CLEAN_SHUTDOWN_FILE, b"")
+                fsync_path(self.directory, directory=True)
+            for segment in self._segments:
+                segment.close()
 
     def delete(self) -> None:
         """Close and remove every segment (the caller removes the directory)."""

@@ -199,14 +199,28 @@ class Segment:
 
     # --- persistence and recovery ---------------------------------------------------------
 
-    def save_indexes(self) -> None:
+    def save_indexes(self, *, durable: bool = False) -> None:
         if self.directory is None:
             return
         final = None
         if self.max_timestamp >= 0:
             final = (self.max_timestamp, self.offset_of_max_timestamp - self.base_offset)
-        write_atomically(self.directory / f"{self.name}.index", self.offset_index.to_bytes())
-        write_atomically(self.directory / f"{self.name}.timeindex", self.time_index.to_bytes(final))
+        write_atomically(
+            self.directory / f"{self.name}.index", self.offset_index.to_bytes(), durable=durable
+        )
+        write_atomically(
+            self.directory / f"{self.name}.timeindex",
+            self.time_index.to_bytes(final),
+            durable=durable,
+        )
+
+    def file_paths(self) -> list[Path]:
+        """The segment's files (log and indexes), for syncing by path; empty in memory."""
+        if self.directory is None:
+            return []
+        return [
+            self.directory / f"{self.name}{suffix}" for suffix in (".log", ".index", ".timeindex")
+        ]
 
     def load_indexes(self) -> None:
         """Load both index files; raises IndexDamagedError if either is missing or inconsistent."""

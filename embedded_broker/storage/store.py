@@ -2,8 +2,9 @@
 
 Durability: appends are plain pwrite calls with no fsync, so data is in the OS page cache as soon
 as append returns. That survives the broker process being killed (kill -9), which is the failure
-the broker promises to survive; it does not survive a power cut until flush() (fsync) runs, which
-happens on segment roll, on close and whenever the broker calls LogManager.flush_all().
+the broker promises to survive; it survives a power cut only once fsynced, which happens on close
+and whenever the broker calls Log.flush / LogManager.flush_all (never on the append path, so a
+segment roll does not stall produce requests behind an fsync of a whole segment).
 """
 
 from __future__ import annotations
@@ -106,13 +107,14 @@ class FileStore:
         self._dirty = True
 
     def flush(self) -> None:
-        if self._dirty and self._fd >= 0:
-            os.fsync(self._fd)
-        self._dirty = False
+        """fsync whatever was written (opening the file again if it was released)."""
+        if self._dirty:
+            os.fsync(self._fd if self._fd >= 0 else self._open())
+            self._dirty = False
 
     def close(self) -> None:
+        """Release the descriptor without syncing; the next read or write reopens it."""
         if self._fd >= 0:
-            self.flush()
             os.close(self._fd)
             self._fd = -1
 

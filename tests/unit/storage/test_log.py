@@ -253,3 +253,15 @@ def test_truncate_all(open_log: OpenLog) -> None:
     assert log.log_start_offset == log.log_end_offset == 50
     assert log.size_bytes() == 0
     assert log.append(simple_batch(1), now_ms=NOW).base_offset == 50
+
+
+def test_flush_after_rolls_and_deletions(open_log: OpenLog) -> None:
+    log = open_log(segment_bytes=400, retention_bytes=800, retention_ms=-1)
+    for _ in range(20):
+        log.append(simple_batch(2, value_size=40), now_ms=NOW)
+    log.enforce_retention(NOW)  # deletes segments rolled but not yet synced
+    log.flush()
+    log.flush()
+    log.append(simple_batch(1), now_ms=NOW)
+    log.flush()
+    assert read_all(log)[-1].last_offset == 40

@@ -217,3 +217,13 @@ def test_mutated_batches_never_crash_the_record_walker(patch: bytes, where: int)
     batch[at : at + len(patch)] = patch[: len(batch) - at]
     with contextlib.suppress(InvalidRecordBatchError):
         list(iter_records(batch))
+
+
+@pytest.mark.parametrize("codec", [GZIP, SNAPPY, SNAPPY_XERIAL, LZ4, ZSTD])
+def test_decompression_is_bounded(codec: int) -> None:
+    records = [Rec(b"k%d" % i, b"\x00" * 100_000) for i in range(30)]  # 3 MB, compresses well
+    batch = build_batch(records, codec=codec)
+    assert len(batch) < 400_000
+    assert not has_null_key(batch)  # within the default limit
+    with pytest.raises(InvalidRecordBatchError, match=r"larger than|corrupt"):
+        has_null_key(batch, max_decompressed=1_000_000)
