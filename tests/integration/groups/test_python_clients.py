@@ -1,0 +1,111 @@
+"""kafka-python and aiokafka group consumers: join, share partitions, commit, resume."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiokafka import AIOKafkaConsumer
+from kafka import KafkaConsumer
+
+from .clients import SESSION_MS, TIMEOUT_S, create_topic, produce, unique
+
+PARTITIONS = 4
+
+
+def test_kafka_python_group_consumers(bootstrap: str) -> None:
+    topic, group = unique("kp"), unique("g")
+    create_topic(bootstrap, topic, PARTITIONS)
+    produce(bootstrap, topic, 40, PARTITIONS)
+    consumers = [
+        KafkaConsumer(
+            topic,
+            bootstrap_servers=bootstrap,
+            group_id=group,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            session_timeout_ms=SESSION_MS,
+            heartbeat_interval_ms=500,
+        )
+        for _ in range(2)
+    ]
+    try:
+        values: list[bytes] = []
+        deadline = time.monotonic() + TIMEOUT_S
+        while time.monotonic() < deadline:
+            for c in consumers:
+                for records in c.poll(timeout_ms=100).values():
+                    values.extend(r.value for r in records)
+            sizes = [len(c.assignment()) for c in consumers]
+            if sizes == [2, 2] and len(set(values)) >= 40:
+                break
+        assert [len(c.assignment()) for c in consumers] == [2, 2]
+        # Partitions may move once while the group forms, so a message can repeat.
+        assert sorted({int(v) for v in values}) == list(range(40))
+        for c in consumers:
+            c.commit()
+    finally:
+        for c in consumers:
+            c.close()
+    # A new member of the group resumes after the commits: nothing left to read.
+    produce(bootstrap, topic, 4, PARTITIONS, start=40)
+    late = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        session_timeout_ms=SESSION_MS,
+    )
+    try:
+        got: list[bytes] = []
+        deadline = time.monotonic() + TIMEOUT_S
+        while len(got) < 4 and time.monotonic() < deadline:
+            for records in late.poll(timeout_ms=200).values():
+                got.extend(r.value for r in records)
+        assert sorted(int(v) for v in got) == [40, 41, 42, 43]
+    finally:
+        late.close()
+
+
+def test_aiokafka_group_consumers(bootstrap: str) -> None:
+    topic, group = unique("aio"), unique("g")
+    create_topic(bootstrap, topic, PARTITIONS)
+    produce(bootstrap, topic, 40, PARTITIONS)
+
+    async def run() -> tuple[list[int], list[int]]:
+        consumers = [
+            AIOKafkaConsumer(
+                topic,
+                bootstrap_servers=bootstrap,
+                group_id=group,
+                auto_offset_reset="earliest",
+                enable_auto_commit=False,
+                session_timeout_ms=SESSION_MS,
+                heartbeat_interval_ms=500,
+            )
+            for _ in range(2)
+        ]
+        for c in consumers:
+            await c.start()
+        try:
+            values: list[bytes] = []
+            deadline = time.monotonic() + TIMEOUT_S
+            while time.monotonic() < deadline:
+                for c in consumers:
+                    batches = await c.getmany(timeout_ms=100)
+                    for records in batches.values():
+                        values.extend(r.value for r in records if r.value is not None)
+                sizes = [len(c.assignment()) for c in consumers]
+                if sizes == [2, 2] and len(set(values)) >= 40:
+                    break
+            for c in consumers:
+                await c.commit()
+            return [len(c.assignment()) for c in consumers], sorted({int(v) for v in values})
+        finally:
+            for c in consumers:
+                await c.stop()
+
+    sizes, values = asyncio.run(run())
+    assert sizes == [2, 2]
+    assert values == list(range(40))
