@@ -200,8 +200,6 @@ def _node_properties(node: KafkaNode, voters: str, broker_count: int) -> str:
             f"sasl.enabled.mechanisms={SCRAM_MECHANISM}",
             "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config="
             "org.apache.kafka.common.security.scram.ScramLoginModule required;",
-            "num.partitions=1",
-            f"default.replication.factor={min(replication, broker_count)}",
             f"offsets.topic.replication.factor={replication}",
             "offsets.topic.num.partitions=5",
             f"transaction.state.log.replication.factor={replication}",
@@ -557,3 +555,25 @@ def running_cluster(broker_count: int = 1) -> Iterator[KafkaCluster]:
         yield cluster
     finally:
         cluster.stop_all()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m tests.kafka.cluster [BROKERS]`: run a cluster until Ctrl-C (for manual use)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("brokers", nargs="?", type=int, default=1, help="1 (combined node) or more")
+    brokers = parser.parse_args(argv).brokers
+    with running_cluster(brokers) as cluster:
+        print(f"PLAINTEXT       {cluster.bootstrap}")
+        user = f"{SCRAM_MECHANISM} {SCRAM_USER}/{SCRAM_PASSWORD}"
+        print(f"SASL_PLAINTEXT  {cluster.sasl_bootstrap}  ({user})")
+        print(f"logs            {cluster.workdir}   (started in {cluster.startup_seconds:.1f}s)")
+        print("Ctrl-C stops the cluster.", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            signal.pause()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
