@@ -94,7 +94,12 @@ class ClusterView(QWidget):
     @Slot(str)
     def _on_state(self, _state: str) -> None:
         s = self.session
-        if s.state == SessionState.LOST:
+        if s.state == SessionState.LOST and s.snapshot is None:
+            self.banner.show_message(
+                f"Cannot reach {s.profile.bootstrap}: {s.last_error}\n"
+                "Retrying automatically; check the address and your network."
+            )
+        elif s.state == SessionState.LOST:
             self.banner.show_message(
                 f"Lost contact with {s.profile.bootstrap}: {s.last_error}\n"
                 "Showing the last data received; reconnecting automatically.",
