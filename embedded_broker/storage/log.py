@@ -102,10 +102,9 @@ class Log:
                 if last and not clean:
                     raise IndexDamagedError("active segment after an unclean stop")
                 segment.load_indexes()
-                if last:
-                    truncated = segment.recover(interval, from_last_index_entry=True)
-                else:
-                    segment.next_offset = bases[i + 1]
+                # a cheap check of every segment's tail: headers after the last index entry must
+                # be whole and consecutive up to the end of the file
+                truncated = segment.recover(interval, from_last_index_entry=True)
             except IndexDamagedError as reason:
                 log.debug("rescanning segment %s in %s: %s", segment.name, directory, reason)
                 truncated = segment.recover(interval)

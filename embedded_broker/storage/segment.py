@@ -14,6 +14,7 @@ from embedded_broker.protocol.record_batch import (
     MIN_BATCH_LENGTH,
     verify_crc,
 )
+from embedded_broker.storage.api import StorageError
 from embedded_broker.storage.index import (
     IndexDamagedError,
     OffsetIndex,
@@ -172,7 +173,7 @@ class Segment:
             end += length + LOG_OVERHEAD
             next_offset = base + last_delta + 1
         if end == 0:  # the first batch alone is larger than max_bytes: return it whole
-            base, length, last_delta = unpack(self.store.pread(_SPAN.size, position))
+            base, length, last_delta = self._span_at(position)
             end = length + LOG_OVERHEAD
             data = self.store.pread(end, position)
             next_offset = base + last_delta + 1
@@ -181,8 +182,18 @@ class Segment:
         self._read_hint = (next_offset, position + end)
         return data
 
+    def _span_at(self, position: int) -> tuple[int, int, int]:
+        """(base offset, batchLength, lastOffsetDelta) of the batch at ``position``."""
+        head = self.store.pread(_SPAN.size, position)
+        if len(head) < _SPAN.size:
+            raise StorageError(f"segment {self.name} is damaged at byte {position}")
+        base, length, last_delta = _SPAN.unpack(head)
+        if length < MIN_BATCH_LENGTH or position + length + LOG_OVERHEAD > self.store.size:
+            raise StorageError(f"segment {self.name} is damaged at byte {position}")
+        return base, length, last_delta
+
     def read_batch_at(self, position: int) -> bytes:
-        _, length, _ = _SPAN.unpack(self.store.pread(_SPAN.size, position))
+        _, length, _ = self._span_at(position)
         return self.store.pread(length + LOG_OVERHEAD, position)
 
     def find_timestamp(self, timestamp: int, min_offset: int) -> tuple[int, int] | None:
