@@ -14,19 +14,14 @@ is killed by an atexit hook if the cluster was not stopped.
 from __future__ import annotations
 
 import atexit
-import base64
 import contextlib
-import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
@@ -40,193 +35,24 @@ from tests.kafka.jvm import (
     java_command,
     log4j_config,
 )
+from tests.kafka.node import (
+    HOST,
+    SCRAM_MECHANISM,
+    SCRAM_PASSWORD,
+    SCRAM_USER,
+    STOP_TIMEOUT,
+    KafkaNode,
+    KafkaStartError,
+    die_with_parent,
+    free_ports,
+    new_cluster_id,
+    node_properties,
+    port_open,
+    tail,
+)
 
-HOST = "127.0.0.1"
-SCRAM_MECHANISM = "SCRAM-SHA-512"
-SCRAM_USER = "alice"
-SCRAM_PASSWORD = "alice-secret"
 CONTROLLER_ID = 100
 READY_TIMEOUT = 180.0
-STOP_TIMEOUT = 60.0
-
-
-def _die_with_parent(cmd: list[str]) -> list[str]:
-    """Prefix cmd with setpriv so the JVM gets SIGKILL if the Python process dies first.
-
-    An exec-time wrapper rather than preexec_fn: forking with librdkafka threads alive makes
-    running Python in the child unsafe.
-    """
-    setpriv = shutil.which("setpriv")
-    return [setpriv, "--pdeathsig", "KILL", "--", *cmd] if setpriv else cmd
-
-
-class KafkaStartError(RuntimeError):
-    """A Kafka node did not start or the cluster did not become ready."""
-
-
-def free_ports(count: int) -> list[int]:
-    """Ports the kernel reports free right now (held open together so they are distinct)."""
-    socks = []
-    try:
-        for _ in range(count):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind((HOST, 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-def new_cluster_id() -> str:
-    """A random Kafka Uuid in its base64url string form (22 characters, no padding)."""
-    while True:
-        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        if not text.startswith("-"):
-            return text
-
-
-def _tail(path: Path, lines: int = 60) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-@dataclass
-class KafkaNode:
-    """One Kafka JVM: a broker, a controller, or both (combined mode)."""
-
-    node_id: int
-    roles: tuple[str, ...]
-    workdir: Path
-    controller_port: int | None = None
-    plaintext_port: int | None = None
-    sasl_port: int | None = None
-    jvm_opts: tuple[str, ...] = BROKER_JVM_OPTS
-    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
-    stopped_on_purpose: bool = False
-
-    @property
-    def is_broker(self) -> bool:
-        return "broker" in self.roles
-
-    @property
-    def config_path(self) -> Path:
-        return self.workdir / "server.properties"
-
-    @property
-    def log_path(self) -> Path:
-        return self.workdir / "server.log"
-
-    @property
-    def data_dir(self) -> Path:
-        return self.workdir / "data"
-
-    @property
-    def bootstrap(self) -> str:
-        return f"{HOST}:{self.plaintext_port}"
-
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def start(self, classpath: Path, log4j_file: Path) -> None:
-        if self.running():
-            raise KafkaStartError(f"node {self.node_id} is already running")
-        cmd = java_command(
-            classpath,
-            "kafka.Kafka",
-            [str(self.config_path)],
-            jvm_opts=self.jvm_opts,
-            log4j_file=log4j_file,
-        )
-        self.stopped_on_purpose = False
-        with open(self.log_path, "ab") as log:
-            log.write(f"\n===== harness: starting node {self.node_id} =====\n".encode())
-            log.flush()
-            self.proc = subprocess.Popen(
-                _die_with_parent(cmd),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def signal(self, sig: int) -> None:
-        if sig in (signal.SIGTERM, signal.SIGKILL):
-            self.stopped_on_purpose = True
-        if self.proc is not None and self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, sig)
-
-    def wait_exit(self, timeout: float) -> bool:
-        if self.proc is None:
-            return True
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return False
-        return True
-
-    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
-        """Graceful shutdown (SIGTERM, controlled shutdown); SIGKILL if it takes too long."""
-        self.signal(signal.SIGTERM)
-        if not self.wait_exit(timeout):
-            self.kill()
-
-    def kill(self) -> None:
-        self.signal(signal.SIGKILL)
-        self.wait_exit(30)
-
-
-def _node_properties(node: KafkaNode, voters: str, broker_count: int) -> str:
-    replication = min(3, broker_count)
-    lines = [
-        f"node.id={node.node_id}",
-        f"process.roles={','.join(node.roles)}",
-        f"controller.quorum.voters={voters}",
-        "controller.listener.names=CONTROLLER",
-        f"log.dirs={node.data_dir}",
-    ]
-    listeners = []
-    if node.is_broker:
-        listeners += [
-            f"PLAINTEXT://{HOST}:{node.plaintext_port}",
-            f"SASL_PLAINTEXT://{HOST}:{node.sasl_port}",
-        ]
-        lines += [
-            f"advertised.listeners={','.join(listeners)}",
-            "inter.broker.listener.name=PLAINTEXT",
-            f"sasl.enabled.mechanisms={SCRAM_MECHANISM}",
-            "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config="
-            "org.apache.kafka.common.security.scram.ScramLoginModule required;",
-            f"offsets.topic.replication.factor={replication}",
-            "offsets.topic.num.partitions=5",
-            f"transaction.state.log.replication.factor={replication}",
-            f"transaction.state.log.min.isr={min(2, replication)}",
-            "transaction.state.log.num.partitions=5",
-            f"share.coordinator.state.topic.replication.factor={replication}",
-            f"share.coordinator.state.topic.min.isr={min(2, replication)}",
-            "group.initial.rebalance.delay.ms=0",
-            # A stopped or killed broker leaves the ISR within seconds, not half a minute.
-            "replica.lag.time.max.ms=5000",
-            "broker.heartbeat.interval.ms=1000",
-            "broker.session.timeout.ms=6000",
-            "controlled.shutdown.enable=true",
-            "auto.create.topics.enable=true",
-            "num.network.threads=2",
-            "num.io.threads=4",
-            "background.threads=4",
-            "log.flush.interval.messages=9223372036854775807",
-        ]
-    if node.controller_port is not None:
-        listeners.append(f"CONTROLLER://{HOST}:{node.controller_port}")
-    lines += [
-        f"listeners={','.join(listeners)}",
-        "listener.security.protocol.map="
-        "PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
-    ]
-    return "\n".join(lines) + "\n"
 
 
 _LIVE: set[KafkaCluster] = set()
@@ -293,7 +119,7 @@ class KafkaCluster:
         )
         for n in self.nodes:
             n.workdir.mkdir(parents=True, exist_ok=True)
-            n.config_path.write_text(_node_properties(n, voters, len(self.brokers)))
+            n.config_path.write_text(node_properties(n, voters, len(self.brokers)))
 
     def _format_storage(self) -> None:
         """kafka-storage format on every node at once, adding the SCRAM user."""
@@ -312,7 +138,7 @@ class KafkaCluster:
                 (
                     n,
                     subprocess.Popen(
-                        _die_with_parent(cmd),
+                        die_with_parent(cmd),
                         stdout=subprocess.PIPE,
                         stderr=subprocess.STDOUT,
                         start_new_session=True,
@@ -344,7 +170,7 @@ class KafkaCluster:
             if n.proc is not None and n.proc.poll() is not None and not n.stopped_on_purpose:
                 raise KafkaStartError(
                     f"Kafka node {n.node_id} exited with code {n.proc.returncode}; "
-                    f"last lines of {n.log_path}:\n{_tail(n.log_path)}"
+                    f"last lines of {n.log_path}:\n{tail(n.log_path)}"
                 )
 
     def admin(self, **extra: str) -> AdminClient:
@@ -365,12 +191,12 @@ class KafkaCluster:
         for n in self.brokers:
             if n.node_id not in expected:
                 continue
-            while not _port_open(n.plaintext_port):
+            while not port_open(n.plaintext_port):
                 self._check_alive()
                 if time.monotonic() > deadline:
                     raise KafkaStartError(
                         f"broker {n.node_id} never opened port {n.plaintext_port}; "
-                        f"last lines of its log:\n{_tail(n.log_path)}"
+                        f"last lines of its log:\n{tail(n.log_path)}"
                     )
                 time.sleep(0.1)
         admin = self.admin()
@@ -386,7 +212,7 @@ class KafkaCluster:
                 return
             if time.monotonic() > deadline:
                 tails = "\n".join(
-                    f"--- node {n.node_id}\n{_tail(n.log_path, 20)}" for n in self.nodes
+                    f"--- node {n.node_id}\n{tail(n.log_path, 20)}" for n in self.nodes
                 )
                 raise KafkaStartError(
                     f"cluster not ready after {timeout:.0f}s: brokers {sorted(seen)} registered, "
@@ -463,14 +289,6 @@ class KafkaCluster:
         self.stop_all()
 
 
-def _port_open(port: int | None) -> bool:
-    if port is None:
-        return False
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.settimeout(0.5)
-        return s.connect_ex((HOST, port)) == 0
-
-
 def _build(layout: str, broker_count: int, jvm_opts: Sequence[str] | None) -> KafkaCluster:
     classpath = ensure_classpath()
     workdir = Path(tempfile.mkdtemp(prefix=f"topicscope-kafka-{layout}-"))
@@ -525,9 +343,10 @@ def _start_with_retry(
             cluster._start()
         except KafkaStartError as exc:
             last = exc
-            cluster.stop_all(graceful=False)
-            if "Address already in use" not in str(exc):
-                raise
+            retry = "Address already in use" in str(exc)
+            cluster.stop_all(graceful=False, keep_workdir=not retry)
+            if not retry:
+                raise KafkaStartError(f"{exc}\n(full logs kept in {cluster.workdir})") from exc
             continue
         except BaseException:
             cluster.stop_all(graceful=False)

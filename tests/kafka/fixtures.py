@@ -22,15 +22,8 @@ from tests.kafka.classpath import (
     java_executable,
 )
 from tests.kafka.cli import KafkaCli, default_cli
-from tests.kafka.cluster import (
-    SCRAM_MECHANISM,
-    SCRAM_PASSWORD,
-    SCRAM_USER,
-    KafkaCluster,
-    live_clusters,
-    start_cluster,
-    start_single,
-)
+from tests.kafka.cluster import KafkaCluster, live_clusters, start_cluster, start_single
+from tests.kafka.node import SCRAM_MECHANISM, SCRAM_PASSWORD, SCRAM_USER
 
 # What confluent-kafka accepts as a configuration mapping.
 ClientConfig = dict[str, str | int | float | bool]
