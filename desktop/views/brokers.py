@@ -23,8 +23,8 @@ class BrokersPage(QWidget):
         self.model = BrokersModel()
         self.proxy = FilterProxy(1)
         self.proxy.setSourceModel(self.model)
-        self.table = make_table(self.proxy)
-        for col, width in enumerate((60, 200, 100, 90, 90, 90)):
+        self.table = make_table(self.proxy, stretch=None)
+        for col, width in enumerate((60, 220, 100, 90, 90, 90, 120)):
             self.table.setColumnWidth(col, width)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._load_configs())
         self.configs = ConfigPanel(lambda c: not c.read_only)

@@ -66,7 +66,7 @@ class ConfigPanel(QWidget):
         self.table.setColumnWidth(0, 260)
         self.table.setColumnWidth(1, 220)
         self.table.setColumnWidth(2, 160)
-        self.table.setColumnWidth(3, 180)
+        self.table.setColumnWidth(3, 230)
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("Filter configs")
         self.filter.setClearButtonEnabled(True)

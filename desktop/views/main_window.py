@@ -83,7 +83,8 @@ class MainWindow(QMainWindow):
         self.start.connect_requested.connect(self.connect_profile)
         self.start.open_local_requested.connect(self._open_local_tab)
         ctx.local.started.connect(self._on_local_started)
-        ctx.local.busy_changed.connect(lambda busy: self.local_action.setEnabled(not busy))
+        ctx.local.busy_changed.connect(lambda _busy: self._update_local_action())
+        ctx.local.stopped.connect(self._update_local_action)
         self._update_status()
 
     # ---- cluster tabs --------------------------------------------------------------------
@@ -139,6 +140,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_local_started(self, info: LocalBrokerInfo) -> None:
+        self._update_local_action()
         view = self.find_view(LOCAL_NAME)
         if view is not None and view.session.profile.bootstrap != info.bootstrap:
             self.close_tab(self.tabs.indexOf(view))
@@ -148,6 +150,11 @@ class MainWindow(QMainWindow):
         else:
             view.session.refresh()
         self._update_status()
+
+    @Slot()
+    def _update_local_action(self) -> None:
+        local = self.ctx.local
+        self.local_action.setEnabled(not local.busy and not local.running)
 
     @Slot()
     def _open_local_tab(self) -> None:

@@ -22,8 +22,8 @@ class TopicDetail(QWidget):
         self.partitions = PartitionsModel()
         self.proxy = FilterProxy(0)
         self.proxy.setSourceModel(self.partitions)
-        self.table = make_table(self.proxy)
-        for col, width in enumerate((80, 70, 110, 110, 120, 120, 120)):
+        self.table = make_table(self.proxy, stretch=None)
+        for col, width in enumerate((80, 70, 120, 120, 130, 130, 130, 110)):
             self.table.setColumnWidth(col, width)
         self.configs = ConfigPanel(lambda c: not c.read_only)
         self.configs.edit_requested.connect(self._edit_config)

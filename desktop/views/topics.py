@@ -35,8 +35,8 @@ class TopicsPage(QWidget):
         self.proxy = FilterProxy(TopicsModel.NAME, TopicsModel.INTERNAL)
         self.proxy.setSourceModel(self.model)
         self.proxy.set_hide_internal(hide_internal)
-        self.table = make_table(self.proxy)
-        for col, width in enumerate((300, 80, 50, 110, 90, 130, 120)):
+        self.table = make_table(self.proxy, stretch=TopicsModel.NAME)
+        for col, width in enumerate((300, 80, 50, 110, 90, 130, 120, 80)):
             self.table.setColumnWidth(col, width)
         self.table.sortByColumn(TopicsModel.NAME, Qt.SortOrder.AscendingOrder)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())

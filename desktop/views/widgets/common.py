@@ -76,7 +76,9 @@ def make_table(
     header.setHighlightSections(False)
     header.setDefaultSectionSize(110)
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    if stretch >= 0:
+    if stretch is None:
+        header.setStretchLastSection(False)
+    elif stretch >= 0:
         header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
     else:
         header.setStretchLastSection(True)

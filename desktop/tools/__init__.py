@@ -1,0 +1,1 @@
+"""Developer tools that run the app (screenshots)."""

@@ -1,0 +1,171 @@
+"""Render each main screen offscreen to PNG with realistic data from the built-in broker.
+
+Usage: python -m desktop.tools.screenshots docs/screenshots
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from confluent_kafka import Producer
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication, QWidget
+
+from desktop.app import create_application
+from desktop.context import AppContext
+from desktop.domain.profile import ClusterProfile, SaslMechanism, SecurityProtocol
+from desktop.settings.profiles import ProfileStore
+from desktop.settings.secrets import SecretStore
+from desktop.settings.ui_state import UiState
+from desktop.views.cluster_view import ClusterView
+from desktop.views.main_window import LOCAL_NAME, MainWindow
+from desktop.workers.local_broker import LocalBroker
+
+TOPICS = {
+    "orders.v1": (6, 120),
+    "payments": (3, 60),
+    "inventory.updates": (4, 30),
+    "audit-log": (1, 10),
+    "clickstream": (8, 200),
+    "user.profiles": (2, 5),
+}
+SIZE = (1280, 820)
+
+
+def spin(app: QApplication, until: Callable[[], bool], timeout: float = 30.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        app.processEvents()
+        if until():
+            return True
+        time.sleep(0.02)
+    return until()
+
+
+def pause(app: QApplication, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    spin(app, lambda: time.monotonic() >= end, seconds + 1)
+
+
+def produce(bootstrap: str, rounds: int = 1, scale: float = 1.0) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20})
+    for name, (_parts, rate) in TOPICS.items():
+        for i in range(int(rate * scale * rounds)):
+            key = f"key-{random.randrange(200)}".encode()
+            producer.produce(name, key=key, value=f'{{"n": {i}, "topic": "{name}"}}'.encode())
+    producer.flush(15)
+
+
+def _discarder(pending: set[str], name: str) -> Callable[[object], None]:
+    return lambda _result: pending.discard(name)
+
+
+def grab(widget: QWidget, path: Path) -> None:
+    widget.grab().save(str(path))
+    print(f"wrote {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = argv if argv is not None else sys.argv[1:]
+    out = Path(args[0] if args else "docs/screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+    app = create_application()
+    with tempfile.TemporaryDirectory(prefix="topicscope-shots-") as tmp:
+        root = Path(tmp)
+        ui = UiState(QSettings(str(root / "ui.ini"), QSettings.Format.IniFormat))
+        ui.refresh_interval_s = 1.0
+        profiles = ProfileStore(root / "config")
+        profiles.put(
+            ClusterProfile(
+                "production",
+                "kafka-1.prod.example.com:9093,kafka-2.prod.example.com:9093",
+                SecurityProtocol.SASL_SSL,
+                SaslMechanism.SCRAM_SHA_512,
+                "ops",
+            )
+        )
+        profiles.put(ClusterProfile("staging", "kafka.staging.example.com:9092"))
+        ctx = AppContext(profiles, SecretStore(), ui, LocalBroker(data_dir=root / "broker"))
+        window = MainWindow(ctx)
+        window.resize(*SIZE)
+        window.show()
+        spin(app, window.isVisible)
+        pause(app, 0.3)
+        grab(window, out / "start.png")
+
+        ctx.local.start()
+        if not spin(app, lambda: window.find_view(LOCAL_NAME) is not None, 30):
+            print("the built-in broker did not start", file=sys.stderr)
+            return 1
+        view = window.find_view(LOCAL_NAME)
+        assert isinstance(view, ClusterView)
+        session = view.session
+        spin(app, lambda: session.snapshot is not None)
+        pending = set(TOPICS)
+        for name, (parts, _rate) in TOPICS.items():
+            session.create_topic(
+                name,
+                parts,
+                1,
+                {"cleanup.policy": "compact" if "profiles" in name else "delete"},
+                on_done=_discarder(pending, name),
+                on_error=lambda msg: print(msg, file=sys.stderr),
+            )
+        spin(app, lambda: not pending)
+        for i in range(8):  # a few refreshes worth of traffic for the charts
+            produce(ctx.local.info.bootstrap if ctx.local.info else "", 1, 1.0 + (i % 3))
+            pause(app, 1.0)
+        window.tabs.setCurrentIndex(0)
+        pause(app, 0.3)
+        grab(window, out / "start-local-running.png")
+        window.tabs.setCurrentWidget(view)
+        for page, name in (
+            (view.overview, "overview"),
+            (view.brokers, "brokers"),
+            (view.replication, "replication"),
+            (view.charts, "charts"),
+        ):
+            view.tabs.setCurrentWidget(page)
+            pause(app, 1.2)
+            grab(window, out / f"{name}.png")
+        view.tabs.setCurrentWidget(view.topics)
+        view.topics.select("orders.v1")
+        pause(app, 1.2)
+        grab(window, out / "topics.png")
+        view.topics.detail.tabs.setCurrentWidget(view.topics.detail.configs)
+        pause(app, 1.0)
+        grab(window, out / "topic-configs.png")
+        window.add_profile()
+        dialog = window.profile_dialog
+        if dialog is not None:
+            dialog.name.setText("production")
+            dialog.bootstrap.setText("kafka-1.prod.example.com:9093")
+            dialog.protocol.setCurrentText("SASL_SSL")
+            dialog.username.setText("ops")
+            dialog.password.setText("secret")
+            dialog.ca.edit.setText("/etc/kafka/ca.pem")
+            pause(app, 0.3)
+            grab(dialog, out / "profile-dialog.png")
+            dialog.reject()
+        view.topics.create_topic()
+        create = view.topics.dialog
+        if create is not None:
+            create.name.setText("bad name!")  # type: ignore[attr-defined]
+            pause(app, 0.3)
+            grab(create, out / "create-topic.png")
+            create.reject()
+        window.shutdown()
+        window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
