@@ -58,8 +58,9 @@ class FilterProxy(QSortFilterProxyModel):
 
 
 def make_table(
-    model: RowTableModel[object] | QSortFilterProxyModel, stretch: int = -1
+    model: RowTableModel[object] | QSortFilterProxyModel, stretch: int | None = -1
 ) -> QTableView:
+    """A read-only sortable table; `stretch` is the column taking spare width (-1 last, None none)."""
     view = QTableView()
     view.setModel(model)
     view.setSortingEnabled(True)
