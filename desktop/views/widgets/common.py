@@ -60,7 +60,7 @@ class FilterProxy(QSortFilterProxyModel):
 def make_table(
     model: RowTableModel[object] | QSortFilterProxyModel, stretch: int | None = -1
 ) -> QTableView:
-    """A read-only sortable table; `stretch` is the column taking spare width (-1 last, None none)."""
+    """A read-only sortable table; `stretch` takes spare width (-1: last column, None: none)."""
     view = QTableView()
     view.setModel(model)
     view.setSortingEnabled(True)
