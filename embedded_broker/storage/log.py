@@ -307,17 +307,18 @@ class Log:
                 found = segment.find_timestamp(timestamp_ms, start)
                 if found is None:
                     continue
-                batch = segment.read_batch_at(found[0])
-                header = parse_header(batch)
+                position, base, max_ts = found
                 try:
+                    batch = segment.read_batch_at(position)
+                    header = parse_header(batch)
                     for record in iter_records(batch):
                         record_offset = header.base_offset + record.offset_delta
                         record_ts = record_timestamp(header, record)
                         if record_offset >= start and record_ts >= timestamp_ms:
                             return record_offset, record_ts
-                except InvalidRecordBatchError:
+                except (InvalidRecordBatchError, StorageError):
                     pass
-                return max(header.base_offset, start), header.max_timestamp
+                return max(base, start), max_ts
             return None
 
     def max_timestamp(self) -> tuple[int, int] | None:
@@ -338,13 +339,13 @@ class Log:
             self._touch(best)
             position = best.find_position(best.offset_of_max_timestamp)
             if position is not None:
-                batch = best.read_batch_at(position)
-                header = parse_header(batch)
                 try:
+                    batch = best.read_batch_at(position)
+                    header = parse_header(batch)
                     for record in iter_records(batch):
                         if record_timestamp(header, record) == target:
                             return header.base_offset + record.offset_delta, target
-                except InvalidRecordBatchError:
+                except (InvalidRecordBatchError, StorageError):
                     pass
             return best.offset_of_max_timestamp, target
 

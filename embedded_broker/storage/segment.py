@@ -196,16 +196,16 @@ class Segment:
         _, length, _ = self._span_at(position)
         return self.store.pread(length + LOG_OVERHEAD, position)
 
-    def find_timestamp(self, timestamp: int, min_offset: int) -> tuple[int, int] | None:
-        """(position, base offset) of the first batch with maxTimestamp >= timestamp that has
-        offsets at or after ``min_offset``."""
+    def find_timestamp(self, timestamp: int, min_offset: int) -> tuple[int, int, int] | None:
+        """(position, base offset, maxTimestamp) of the first batch with maxTimestamp >=
+        timestamp that has offsets at or after ``min_offset``."""
         if self.max_timestamp < timestamp:
             return None
         relative = max(self.time_index.lookup(timestamp), min_offset - self.base_offset, 0)
         _, position = self.offset_index.lookup(relative)
         for batch_position, base, _size, last, max_ts in self.scan(position):
             if last >= min_offset and max_ts >= timestamp:
-                return batch_position, base
+                return batch_position, base, max_ts
         return None
 
     # --- persistence and recovery ---------------------------------------------------------

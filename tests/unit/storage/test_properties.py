@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from embedded_broker.protocol.record_batch import iter_batches
-from embedded_broker.storage import Log, LogConfig
+from embedded_broker.storage import Log, LogConfig, StorageError
 from tests.unit.storage.batches import Rec, build_batch
 from tests.unit.storage.test_log import payload, read_all
 
@@ -106,6 +107,12 @@ def test_recovery_after_random_damage_keeps_a_valid_prefix(
             assert recovered == originals[first : first + len(recovered)]
             if headers:
                 assert reopened.log_end_offset == headers[-1].next_offset
+        else:  # served as stored, or refused with a StorageError, never a crash
+            reopened.offset_for_timestamp(0)
+            reopened.max_timestamp()
+            for offset in range(reopened.log_start_offset, reopened.log_end_offset + 1):
+                with contextlib.suppress(StorageError):
+                    reopened.read(offset, 500)
         end = reopened.log_end_offset
         info = reopened.append(build_batch([Rec(b"k", b"new")]), now_ms=1)
         assert info.base_offset == end == reopened.log_end_offset - 1
