@@ -72,7 +72,8 @@ class KafkaCli:
             self.command(name, args),
             input=input if input is not None else "",
             capture_output=True,
-            text=True,
+            encoding="utf-8",
+            errors="replace",
             timeout=timeout,
             check=False,
         )

@@ -20,6 +20,12 @@ BROKER_JVM_OPTS: tuple[str, ...] = (
     "-Djava.awt.headless=true",
 )
 CONTROLLER_JVM_OPTS: tuple[str, ...] = ("-Xmx256m", "-Xms128m", *BROKER_JVM_OPTS[2:])
+# UTF-8 on stdin/stdout whatever the locale (CI often runs with LANG unset, i.e. ASCII).
+UTF8_OPTS: tuple[str, ...] = (
+    "-Dfile.encoding=UTF-8",
+    "-Dsun.stdout.encoding=UTF-8",
+    "-Dsun.stderr.encoding=UTF-8",
+)
 CLI_JVM_OPTS: tuple[str, ...] = (
     "-Xmx256m",
     "-Xms32m",
@@ -28,6 +34,7 @@ CLI_JVM_OPTS: tuple[str, ...] = (
     "-Xshare:auto",
     "-XX:-UsePerfData",
     "-Djava.awt.headless=true",
+    *UTF8_OPTS,
 )
 
 # Broker: INFO to stdout (the harness redirects it to the node's log file), chatty loggers muted.
