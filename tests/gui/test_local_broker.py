@@ -1,0 +1,76 @@
+"""The built-in broker from the UI: start, stop, start again (data kept), restart; self-test."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from desktop.views.main_window import LOCAL_NAME, MainWindow
+from tests.gui.conftest import WAIT_MS, wait_snapshot
+
+
+def test_start_stop_restart_local_broker(qtbot: QtBot, window: MainWindow) -> None:
+    start = window.start
+    assert start.start_local.isVisible()
+    assert not start.stop_local.isVisible()
+    qtbot.mouseClick(start.start_local, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: start.local_badge.text() == "running", timeout=WAIT_MS)
+    info = window.ctx.local.info
+    assert info is not None
+    assert start.local_address.text() == info.bootstrap
+    assert start.local_data_dir.text() == info.data_dir
+    assert info.data_dir == str(window.ctx.local.data_dir)
+    qtbot.waitUntil(lambda: window.find_view(LOCAL_NAME) is not None, timeout=WAIT_MS)
+    view = window.find_view(LOCAL_NAME)
+    assert view is not None
+    wait_snapshot(qtbot, view)
+    assert view.overview.version.text() == "Topicscope built-in"
+
+    admin = AdminClient({"bootstrap.servers": info.bootstrap})
+    admin.create_topics([NewTopic("kept", 2, 1)])["kept"].result(timeout=20)
+    del admin
+
+    window.tabs.setCurrentIndex(0)
+    qtbot.mouseClick(start.stop_local, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: start.local_badge.text() == "stopped", timeout=WAIT_MS)
+    assert window.ctx.local.info is None
+    assert start.start_local.isVisible()
+
+    qtbot.mouseClick(start.start_local, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: start.local_badge.text() == "running", timeout=WAIT_MS)
+    again = window.ctx.local.info
+    assert again is not None and again.bootstrap == info.bootstrap  # same port
+    qtbot.waitUntil(
+        lambda: (
+            view.session.snapshot is not None and view.session.snapshot.topic("kept") is not None
+        ),
+        timeout=WAIT_MS,
+    )
+
+    window.tabs.setCurrentIndex(0)
+    qtbot.mouseClick(start.restart_local, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: start.local_badge.text() == "working…", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: start.local_badge.text() == "running", timeout=WAIT_MS)
+    admin = AdminClient({"bootstrap.servers": info.bootstrap})
+    assert "kept" in admin.list_topics(timeout=10).topics
+
+
+def test_self_test_passes() -> None:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "desktop", "--self-test"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "self-test passed" in proc.stdout
+    assert "read back: message matches" in proc.stdout
