@@ -7,9 +7,11 @@ before pytest). Later runs find the completion marker and never start Maven.
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -50,6 +52,28 @@ def java_executable() -> str:
     return found
 
 
+@functools.cache
+def java_major_version() -> int:
+    """The feature version of the java in use (8 for "1.8.0_x", 17 for "17.0.15")."""
+    java = java_executable()
+    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False).stderr
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', out)
+    if match is None:
+        raise HarnessUnavailableError(f"could not tell the version of {java}: {out.strip()!r}")
+    major = int(match.group(1))
+    return int(match.group(2) or 0) if major == 1 else major
+
+
+def require_java17() -> None:
+    """Raise HarnessUnavailableError unless java 17 or newer is available."""
+    major = java_major_version()
+    if major < 17:
+        raise HarnessUnavailableError(
+            f"Apache Kafka {KAFKA_VERSION} needs Java 17 or newer; {java_executable()} is Java "
+            f"{major} (set JAVA_HOME or PATH to a newer JDK)"
+        )
+
+
 def _pom_digest() -> str:
     return hashlib.sha256(POM.read_bytes()).hexdigest()
 
@@ -74,7 +98,7 @@ def _resolve_into(target: Path) -> None:
             f"mvn not found and no cached Kafka {KAFKA_VERSION} classpath at {target}: "
             "install Maven once (Debian: apt-get install maven) so the jars can be fetched"
         )
-    java_executable()  # Maven needs it as well; fail with the clearer message.
+    require_java17()  # Maven needs java as well; fail with the clearer message.
     staging = Path(tempfile.mkdtemp(prefix=f".kafka-{KAFKA_VERSION}-", dir=target.parent))
     try:
         cmd = [

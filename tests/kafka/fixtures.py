@@ -19,7 +19,7 @@ from tests.kafka.classpath import (
     KAFKA_VERSION,
     HarnessUnavailableError,
     ensure_classpath,
-    java_executable,
+    require_java17,
 )
 from tests.kafka.cli import KafkaCli, default_cli
 from tests.kafka.cluster import KafkaCluster, live_clusters, start_cluster, start_single
@@ -94,7 +94,7 @@ class KafkaCluster3:
 def _require_harness() -> Path:
     """The cached Kafka classpath, or skip (fail under CI=true) when java/mvn are missing."""
     try:
-        java_executable()
+        require_java17()
         return ensure_classpath()
     except HarnessUnavailableError as exc:
         if os.environ.get("CI") == "true":
