@@ -7,8 +7,8 @@
 
 Every broker listens on PLAINTEXT (also the inter-broker listener) and on SASL_PLAINTEXT with
 SCRAM-SHA-512; the SCRAM user is written into the metadata log at storage-format time.
-Each JVM runs in its own process group, dies with the Python process (PR_SET_PDEATHSIG), and
-is killed by an atexit hook if the cluster was not stopped.
+Each JVM runs in its own process group, dies with the Python process (setpriv --pdeathsig),
+and is killed by an atexit hook if the cluster was not stopped.
 """
 
 from __future__ import annotations
@@ -105,7 +105,9 @@ class KafkaCluster:
         for n in self.nodes:
             if n.node_id == node_id:
                 return n
-        raise KeyError(f"no node {node_id} in this cluster (nodes: {self.broker_ids})")
+        raise KeyError(
+            f"no node {node_id} in this cluster (nodes: {[n.node_id for n in self.nodes]})"
+        )
 
     def log_files(self) -> dict[int, Path]:
         return {n.node_id: n.log_path for n in self.nodes}
@@ -146,10 +148,18 @@ class KafkaCluster:
                 )
             )
         errors = []
-        for n, p in procs:
-            out, _ = p.communicate(timeout=120)
-            if p.returncode != 0:
-                errors.append(f"node {n.node_id}: {out.decode(errors='replace')}")
+        try:
+            for n, p in procs:
+                out, _ = p.communicate(timeout=120)
+                if p.returncode != 0:
+                    errors.append(f"node {n.node_id}: {out.decode(errors='replace')}")
+        except subprocess.TimeoutExpired as exc:
+            raise KafkaStartError("kafka-storage format did not finish in 120s") from exc
+        finally:
+            for _, p in procs:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
         if errors:
             raise KafkaStartError("kafka-storage format failed:\n" + "\n".join(errors))
 
