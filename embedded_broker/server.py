@@ -12,8 +12,9 @@ from typing import Any
 from .handlers import API_TABLE, RequestContext
 from .handlers.api_versions import API_KEY as API_VERSIONS_KEY
 from .handlers.api_versions import unsupported_version_response
-from .protocol.codec import decode_request, encode_response, peek_header
+from .protocol.codec import decode_request, encode_body, encode_response, peek_header
 from .protocol.errors import ProtocolError, UnsupportedApiError
+from .protocol.fast import EncodedResponse
 from .protocol.framing import FrameDecoder
 from .state import BrokerState
 
@@ -22,6 +23,13 @@ log = logging.getLogger(__name__)
 # Stop reading from a client that has this many request bytes queued but not yet handled.
 MAX_QUEUED_BYTES = 8 * 1024 * 1024
 SHUTDOWN_GRACE_S = 2.0
+
+
+MAX_COALESCED = 16
+
+
+def _is_produce(frame: bytes) -> bool:
+    return frame[:2] == b"\x00\x00"
 
 
 def _address(sockaddr: Any) -> tuple[str, int]:
@@ -122,7 +130,15 @@ class Connection(asyncio.Protocol):
     def close_when_idle(self) -> None:
         self._closing_after_queue()
 
+    async def _write(self, pending: list[bytes]) -> None:
+        if self._transport is not None and not self._closing:
+            self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+        pending.clear()
+        if not self._writable.is_set():
+            await self._writable.wait()
+
     async def _run(self) -> None:
+        pending: list[bytes] = []
         try:
             while not self._closing:
                 if not self._queue:
@@ -131,6 +147,8 @@ class Connection(asyncio.Protocol):
                     continue
                 frame = self._queue.popleft()
                 if not frame:
+                    if pending:
+                        await self._write(pending)
                     if self._transport is not None:
                         self._transport.close()
                     return
@@ -139,15 +157,20 @@ class Connection(asyncio.Protocol):
                     self._paused = False
                     if self._transport is not None and not self._closing:
                         self._transport.resume_reading()
+                # Coalesce the responses of pipelined produce requests into one write; flush
+                # before anything that may wait (fetch long-poll, group joins) so earlier
+                # responses are never held back.
+                if pending and not _is_produce(frame):
+                    await self._write(pending)
                 self.busy = True
                 try:
                     out = await self._handle(frame)
                 finally:
                     self.busy = False
-                if out and self._transport is not None and not self._closing:
-                    self._transport.write(out)
-                    if not self._writable.is_set():
-                        await self._writable.wait()
+                if out:
+                    pending.append(out)
+                if pending and (not self._queue or len(pending) >= MAX_COALESCED):
+                    await self._write(pending)
         except asyncio.CancelledError:
             if self._transport is not None:
                 self._transport.abort()
@@ -184,6 +207,10 @@ class Connection(asyncio.Protocol):
         response = await spec.handler(ctx, request, self._state)
         if response is None:
             return None
+        if isinstance(response, EncodedResponse):
+            return encode_body(
+                header.correlation_id, response.body, flexible_header=response.flexible_header
+            )
         return encode_response(header.correlation_id, response)
 
 

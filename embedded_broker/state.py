@@ -61,6 +61,7 @@ class BrokerState:
         )
         self.producers = ProducerStateManager(self.registry.allocate_producer_id)
         self.extensions: dict[str, object] = {}
+        self._topic_config_cache: dict[str, dict[str, str]] = {}
         self._waiters: dict[PartitionKey, set[asyncio.Future[None]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._shutdown_hooks: list[Callable[[], Awaitable[None]]] = []
@@ -82,7 +83,12 @@ class BrokerState:
         return self.registry.topics
 
     def topic_config(self, name: str) -> dict[str, str]:
-        return effective_topic_config(self.registry.topics[name].configs, self.config)
+        """Effective configs of a topic (cached: produce asks on every request)."""
+        cached = self._topic_config_cache.get(name)
+        if cached is None:
+            cached = effective_topic_config(self.registry.topics[name].configs, self.config)
+            self._topic_config_cache[name] = cached
+        return cached
 
     def _open_partitions(self, info: TopicInfo, start: int) -> None:
         cfg = log_config_from(self.topic_config(info.name))
@@ -92,6 +98,7 @@ class BrokerState:
     def create_topic(
         self, name: str, partitions: int, configs: dict[str, str], *, internal: bool = False
     ) -> TopicInfo:
+        self._topic_config_cache.pop(name, None)
         info = self.registry.add(name, partitions, configs, internal)
         self._open_partitions(info, 0)
         log.info("Created topic %s with %d partition(s)", name, partitions)
@@ -99,6 +106,7 @@ class BrokerState:
 
     def delete_topic(self, name: str) -> None:
         info = self.registry.remove(name)
+        self._topic_config_cache.pop(name, None)
         if info is None:
             return
         self.logs.delete_topic(name)
@@ -117,12 +125,14 @@ class BrokerState:
         info = self.registry.topics[name]
         info.configs = dict(configs)
         self.registry.save()
+        self._topic_config_cache.pop(name, None)
         self.logs.update_config(name, log_config_from(self.topic_config(name)))
 
     def set_broker_dynamic(self, configs: dict[str, str]) -> None:
         self.config.dynamic = dict(configs)
         self.registry.broker_dynamic = dict(configs)
         self.registry.save()
+        self._topic_config_cache.clear()
         for name in self.registry.topics:
             self.logs.update_config(name, log_config_from(self.topic_config(name)))
 

@@ -8,74 +8,67 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from embedded_broker.protocol.fast import EncodedResponse, FetchPartition, encode_fetch_response
 from embedded_broker.state import BrokerState
 from embedded_broker.storage import OffsetOutOfRange
 
 from .base import ApiSpec, RequestContext
-from .util import NO_THROTTLE, build, ms, response_module
+from .util import ms
 
 API_KEY = 1
-NO_PREFERRED_REPLICA = -1
+_NONE = ErrorCode.none.value
+_UNKNOWN = ErrorCode.unknown_topic_or_partition.value
+_OUT_OF_RANGE = ErrorCode.offset_out_of_range.value
 
 
 def _read_all(
-    mod: Any, request: Any, state: BrokerState
-) -> tuple[list[Any], int, bool, list[tuple[str, int]]]:
-    """One pass over the requested partitions: (topic entries, bytes, had_error, keys)."""
+    request: Any, state: BrokerState
+) -> tuple[list[tuple[str, list[FetchPartition]]], int, bool, list[tuple[str, int]]]:
+    """One pass over the requested partitions: (topics, bytes, had_error, partition keys)."""
     budget = request.max_bytes
     total = 0
     had_error = False
     keys: list[tuple[str, int]] = []
-    topics = []
+    topics: list[tuple[str, list[FetchPartition]]] = []
     for ftopic in request.topics:
         name = ftopic.topic
-        parts = []
+        parts: list[FetchPartition] = []
         for fp in ftopic.partitions:
-            keys.append((name, fp.partition))
-            plog = state.partition(name, fp.partition)
+            index = fp.partition
+            keys.append((name, index))
+            plog = state.partition(name, index)
             records = b""
             if plog is None:
-                code = ErrorCode.unknown_topic_or_partition
-                hw = start = -1
-            else:
-                code = ErrorCode.none
-                hw = plog.log_end_offset
-                start = plog.log_start_offset
-                if fp.fetch_offset < start or fp.fetch_offset > hw:
-                    code = ErrorCode.offset_out_of_range
-                elif fp.fetch_offset < hw and (budget > 0 or total == 0):
-                    limit = min(fp.partition_max_bytes, budget) if total else fp.partition_max_bytes
-                    try:
-                        records = plog.read(fp.fetch_offset, max(limit, 1))
-                    except OffsetOutOfRange:
-                        code = ErrorCode.offset_out_of_range
-                    total += len(records)
-                    budget -= len(records)
-            if code != ErrorCode.none:
+                parts.append((index, _UNKNOWN, -1, -1, -1, b""))
                 had_error = True
-            parts.append(
-                build(
-                    mod.PartitionData,
-                    partition_index=fp.partition,
-                    error_code=code,
-                    high_watermark=hw,
-                    last_stable_offset=hw,
-                    log_start_offset=start,
-                    aborted_transactions=None if code == ErrorCode.none else (),
-                    preferred_read_replica=NO_PREFERRED_REPLICA,
-                    records=records,
-                )
-            )
-        topics.append(build(mod.FetchableTopicResponse, topic=name, partitions=tuple(parts)))
+                continue
+            code = _NONE
+            high = plog.log_end_offset
+            start = plog.log_start_offset
+            offset = fp.fetch_offset
+            if offset < start or offset > high:
+                code = _OUT_OF_RANGE
+            elif offset < high and (budget > 0 or total == 0):
+                # The first data in the response may exceed max_bytes: at least one batch.
+                limit = min(fp.partition_max_bytes, budget) if total else fp.partition_max_bytes
+                try:
+                    records = plog.read(offset, max(limit, 1))
+                except OffsetOutOfRange:
+                    code = _OUT_OF_RANGE
+                total += len(records)
+                budget -= len(records)
+            if code != _NONE:
+                had_error = True
+            parts.append((index, code, high, high, start, records))
+        topics.append((name, parts))
     return topics, total, had_error, keys
 
 
-async def handle_fetch(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
-    mod = response_module(request)
+async def handle_fetch(ctx: RequestContext, request: Any, state: BrokerState) -> EncodedResponse:
     deadline = time.monotonic() + ms(request.max_wait) / 1000
     min_bytes = max(request.min_bytes, 1)
     while True:
-        topics, total, had_error, keys = _read_all(mod, request, state)
+        topics, total, had_error, keys = _read_all(request, state)
         remaining = deadline - time.monotonic()
         if total >= min_bytes or had_error or remaining <= 0 or not keys:
             break
@@ -86,12 +79,11 @@ async def handle_fetch(ctx: RequestContext, request: Any, state: BrokerState) ->
             pass
         finally:
             state.forget(keys, fut)
-    return build(
-        mod.FetchResponse,
-        throttle_time=NO_THROTTLE,
-        error_code=ErrorCode.none,
-        session_id=0,
-        responses=tuple(topics),
+    return encode_fetch_response(
+        ctx.api_version,
+        0,
+        topics,
+        read_committed=getattr(request, "isolation_level", 0) == 1,
     )
 
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import datetime
 import logging
 from typing import Any
 
 from kio.schema.errors import ErrorCode
 
 from embedded_broker.protocol import record_batch as rb
+from embedded_broker.protocol.fast import EncodedResponse, ProducePartition, encode_produce_response
 from embedded_broker.state import BrokerState
 
 from .base import ApiSpec, RequestContext
-from .util import NO_THROTTLE, build, response_module
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +23,6 @@ class _RejectError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-
-
-def _to_datetime(ms: int) -> datetime.datetime:
-    return datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.UTC)
 
 
 def _validate(records: bytes, topic_cfg: dict[str, str]) -> list[rb.BatchHeader]:
@@ -117,38 +112,22 @@ def _append_partition(
     return ErrorCode.none, info.base_offset, append_time, info.log_start_offset, None
 
 
-async def handle_produce(ctx: RequestContext, request: Any, state: BrokerState) -> Any | None:
-    mod = response_module(request)
+async def handle_produce(
+    ctx: RequestContext, request: Any, state: BrokerState
+) -> EncodedResponse | None:
     now = state.now_ms()
-    topics = []
+    topics: list[tuple[str, list[ProducePartition]]] = []
     for topic_data in request.topic_data:
-        partitions = []
+        partitions: list[ProducePartition] = []
         for pdata in topic_data.partition_data:
             code, base, append_time, start, message = _append_partition(
                 state, topic_data.name, pdata.index, pdata.records, now
             )
-            partitions.append(
-                build(
-                    mod.PartitionProduceResponse,
-                    index=pdata.index,
-                    error_code=code,
-                    base_offset=base,
-                    log_append_time=_to_datetime(append_time) if append_time >= 0 else None,
-                    log_start_offset=start,
-                    record_errors=(),
-                    error_message=message,
-                )
-            )
-        topics.append(
-            build(
-                mod.TopicProduceResponse,
-                name=topic_data.name,
-                partition_responses=tuple(partitions),
-            )
-        )
+            partitions.append((pdata.index, code.value, base, append_time, start, message))
+        topics.append((topic_data.name, partitions))
     if request.acks == 0:
         return None
-    return build(mod.ProduceResponse, responses=tuple(topics), throttle_time=NO_THROTTLE)
+    return encode_produce_response(ctx.api_version, topics)
 
 
 APIS = (ApiSpec(API_KEY, 3, 11, handle_produce),)

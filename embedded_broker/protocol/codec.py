@@ -13,6 +13,7 @@ from kio.serial import entity_reader, entity_writer
 from kio.serial.readers import read_unsigned_varint
 
 from .errors import ProtocolError, UnsupportedApiError
+from .guard import check_request
 
 _HEADER_FIXED = struct.Struct(">hhih")
 _I32 = struct.Struct(">i")
@@ -107,6 +108,7 @@ def decode_request(frame: bytes) -> tuple[RequestHeader, Any]:
     header = peek_header(frame)
     schema = api_schema(header.api_key, header.api_version)
     offset = header_size(frame, header, schema.flexible)
+    check_request(frame, offset, schema.request_type)
     try:
         request, size = entity_reader(schema.request_type)(frame, offset)
     except Exception as exc:  # the native reader raises assorted errors on garbage
@@ -132,6 +134,12 @@ def encode_response(correlation_id: int, response: Any) -> bytes:
     _I32.pack_into(data, 0, len(data) - 4)
     del data
     return buf.getvalue()
+
+
+def encode_body(correlation_id: int, body: bytes, *, flexible_header: bool) -> bytes:
+    """Frame an already encoded response body (see protocol.fast) with its header."""
+    header = _I32.pack(correlation_id) + (b"\x00" if flexible_header else b"")
+    return _I32.pack(len(header) + len(body)) + header + body
 
 
 def encode_request(header: RequestHeader, request: Any) -> bytes:

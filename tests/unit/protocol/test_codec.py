@@ -107,3 +107,18 @@ def test_truncated_body_is_protocol_error() -> None:
     frame = API_VERSIONS_V3_REQUEST[4:-3]
     with pytest.raises(ProtocolError):
         decode_request(frame)
+
+
+@pytest.mark.parametrize(
+    "frame_hex",
+    [
+        "0003000c00000001ffff00ffffffff0f",  # Metadata v12: compact array of 4 billion topics
+        "0003000c00000001ffff00ffffff7f",  # 268 million topics
+        "0003000000000001ffff7fffffff",  # Metadata v0: legacy array of 2^31-1 topics
+        "0001000c00000001ffff00" + "00" * 20 + "ffffffff0f",  # Fetch v12 with a huge array
+    ],
+)
+def test_hostile_array_lengths_are_protocol_errors(frame_hex: str) -> None:
+    # kio reserves memory for the declared count; the guard must reject these first.
+    with pytest.raises(ProtocolError):
+        decode_request(bytes.fromhex(frame_hex))

@@ -1,0 +1,182 @@
+"""Bounds check before kio's native decoder: no array may claim more items than bytes remain.
+
+kio's reader reserves memory for the declared element count up front, so a hostile count
+(e.g. a compact array of 4 billion items in a 20-byte frame) would abort the process or
+allocate gigabytes. This walker follows the schema without building objects and rejects such
+frames as protocol errors; it costs a few microseconds per request.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import fields
+from typing import Any
+
+from kio.serial._introspect import (
+    EntityField,
+    EntityTupleField,
+    PrimitiveField,
+    PrimitiveTupleField,
+    classify_field,
+    get_field_tag,
+    get_schema_field_type,
+    is_optional,
+)
+
+from .errors import ProtocolError
+
+_FIXED = {
+    "int8": 1,
+    "uint8": 1,
+    "bool": 1,
+    "int16": 2,
+    "uint16": 2,
+    "error_code": 2,
+    "int32": 4,
+    "uint32": 4,
+    "timedelta_i32": 4,
+    "int64": 8,
+    "uint64": 8,
+    "float64": 8,
+    "timedelta_i64": 8,
+    "datetime_i64": 8,
+    "uuid": 16,
+}
+_VARIABLE = {"string", "bytes", "records"}
+_I16 = struct.Struct(">h")
+_I32 = struct.Struct(">i")
+
+# A plan step: (kind, detail, is_array, optional). kind: "fixed" (size), "var" (kafka type),
+# "entity" (plan of the nested entity).
+Step = tuple[str, Any, bool, bool]
+_PLANS: dict[type[Any], tuple[list[Step], dict[int, Step], bool]] = {}
+
+
+def _step(field: Any, flexible: bool) -> Step:
+    cls = classify_field(field)
+    optional = is_optional(field)
+    if isinstance(cls, (EntityField, EntityTupleField)):
+        return ("entity", cls.type_, cls.is_array, optional)
+    assert isinstance(cls, (PrimitiveField, PrimitiveTupleField))
+    kafka_type = get_schema_field_type(field)
+    if kafka_type in _FIXED:
+        return ("fixed", _FIXED[kafka_type], cls.is_array, optional)
+    if kafka_type in _VARIABLE:
+        return ("var", kafka_type, cls.is_array, optional)
+    raise ProtocolError(f"unsupported schema type {kafka_type}")
+
+
+def _plan(entity_type: type[Any]) -> tuple[list[Step], dict[int, Step], bool]:
+    plan = _PLANS.get(entity_type)
+    if plan is None:
+        flexible = bool(entity_type.__flexible__)
+        steps: list[Step] = []
+        tagged: dict[int, Step] = {}
+        for field in fields(entity_type):
+            tag = get_field_tag(field)
+            if tag is None:
+                steps.append(_step(field, flexible))
+            else:
+                tagged[tag] = _step(field, flexible)
+        plan = _PLANS[entity_type] = (steps, tagged, flexible)
+    return plan
+
+
+def _uvarint(buf: bytes, pos: int, end: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= end:
+            raise ProtocolError("truncated varint")
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+        if shift > 35:
+            raise ProtocolError("varint too long")
+
+
+def _need(pos: int, size: int, end: int) -> None:
+    if size < 0 or pos + size > end:
+        raise ProtocolError("field runs past the end of the request")
+
+
+def _count(buf: bytes, pos: int, end: int, flexible: bool) -> tuple[int, int]:
+    """Array length (-1 for null) and the new position; the count must fit the bytes left."""
+    if flexible:
+        raw, pos = _uvarint(buf, pos, end)
+        count = raw - 1
+    else:
+        _need(pos, 4, end)
+        count = _I32.unpack_from(buf, pos)[0]
+        pos += 4
+        if count < -1:
+            raise ProtocolError("negative array length")
+    if count > end - pos:
+        raise ProtocolError(f"array claims {count} items but only {end - pos} bytes remain")
+    return count, pos
+
+
+def _value(buf: bytes, pos: int, end: int, step: Step, flexible: bool) -> int:
+    kind, detail, _, optional = step
+    if kind == "fixed":
+        _need(pos, detail, end)
+        return int(pos + detail)
+    if kind == "var":
+        if flexible:
+            raw, pos = _uvarint(buf, pos, end)
+            size = raw - 1
+        elif detail == "string":
+            _need(pos, 2, end)
+            size = _I16.unpack_from(buf, pos)[0]
+            pos += 2
+        else:
+            _need(pos, 4, end)
+            size = _I32.unpack_from(buf, pos)[0]
+            pos += 4
+        if size == -1:
+            return pos
+        _need(pos, size, end)
+        return pos + size
+    if optional:
+        _need(pos, 1, end)
+        marker = buf[pos]
+        pos += 1
+        if marker == 0xFF:
+            return pos
+    return _entity(buf, pos, end, detail)
+
+
+def _field(buf: bytes, pos: int, end: int, step: Step, flexible: bool) -> int:
+    if not step[2]:
+        return _value(buf, pos, end, step, flexible)
+    count, pos = _count(buf, pos, end, flexible)
+    item = (step[0], step[1], False, False)
+    for _ in range(max(count, 0)):
+        pos = _value(buf, pos, end, item, flexible)
+    return pos
+
+
+def _entity(buf: bytes, pos: int, end: int, entity_type: type[Any]) -> int:
+    steps, tagged, flexible = _plan(entity_type)
+    for step in steps:
+        pos = _field(buf, pos, end, step, flexible)
+    if flexible:
+        count, pos = _uvarint(buf, pos, end)
+        if count > end - pos:
+            raise ProtocolError("too many tagged fields")
+        for _ in range(count):
+            tag, pos = _uvarint(buf, pos, end)
+            size, pos = _uvarint(buf, pos, end)
+            _need(pos, size, end)
+            step = tagged.get(tag)
+            if step is not None:
+                _field(buf, pos, pos + size, step, flexible)
+            pos += size
+    return pos
+
+
+def check_request(frame: bytes, offset: int, request_type: type[Any]) -> None:
+    """Raise ProtocolError unless the body at ``offset`` is structurally within bounds."""
+    _entity(frame, offset, len(frame), request_type)
