@@ -170,9 +170,9 @@ def _entity(buf: bytes, pos: int, end: int, entity_type: type[Any]) -> int:
             tag, pos = _uvarint(buf, pos, end)
             size, pos = _uvarint(buf, pos, end)
             _need(pos, size, end)
-            step = tagged.get(tag)
-            if step is not None:
-                _field(buf, pos, pos + size, step, flexible)
+            tag_step = tagged.get(tag)
+            if tag_step is not None:
+                _field(buf, pos, pos + size, tag_step, flexible)
             pos += size
     return pos
 
