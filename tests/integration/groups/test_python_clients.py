@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 from aiokafka import AIOKafkaConsumer
+from confluent_kafka import ConsumerGroupTopicPartitions
+from confluent_kafka.admin import AdminClient
 from kafka import KafkaConsumer
 
-from .clients import SESSION_MS, TIMEOUT_S, create_topic, produce, unique
+from .clients import SESSION_MS, TIMEOUT_S, create_topic, produce, unique, wait_for
 
 PARTITIONS = 4
 
@@ -17,8 +20,15 @@ def test_kafka_python_group_consumers(bootstrap: str) -> None:
     topic, group = unique("kp"), unique("g")
     create_topic(bootstrap, topic, PARTITIONS)
     produce(bootstrap, topic, 40, PARTITIONS)
-    consumers = [
-        KafkaConsumer(
+    stop = threading.Event()
+    values: list[bytes] = []
+    sizes = [0, 0]
+    failures: list[BaseException] = []
+
+    def run(index: int) -> None:
+        # One thread per consumer: a kafka-python poll may block in JoinGroup until every
+        # member has rejoined, so the members must poll independently.
+        c = KafkaConsumer(
             topic,
             bootstrap_servers=bootstrap,
             group_id=group,
@@ -27,27 +37,40 @@ def test_kafka_python_group_consumers(bootstrap: str) -> None:
             session_timeout_ms=SESSION_MS,
             heartbeat_interval_ms=500,
         )
-        for _ in range(2)
-    ]
-    try:
-        values: list[bytes] = []
-        deadline = time.monotonic() + TIMEOUT_S
-        while time.monotonic() < deadline:
-            for c in consumers:
+        try:
+            while not stop.is_set():
                 for records in c.poll(timeout_ms=100).values():
                     values.extend(r.value for r in records)
-            sizes = [len(c.assignment()) for c in consumers]
-            if sizes == [2, 2] and len(set(values)) >= 40:
-                break
-        assert [len(c.assignment()) for c in consumers] == [2, 2]
-        # Partitions may move once while the group forms, so a message can repeat.
-        assert sorted({int(v) for v in values}) == list(range(40))
-        for c in consumers:
-            c.commit()
-    finally:
-        for c in consumers:
+                sizes[index] = len(c.assignment())
+                if sizes == [2, 2] and len(set(values)) >= 40:
+                    c.commit()
+        except BaseException as exc:  # reported by the test thread
+            failures.append(exc)
+        finally:
             c.close()
-    # A new member of the group resumes after the commits: nothing left to read.
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        wait_for(
+            lambda: failures != [] or (sizes == [2, 2] and len(set(values)) >= 40),
+            what="two kafka-python consumers with 2 partitions each and 40 messages",
+        )
+        # Let each member commit under the stable assignment before leaving.
+        wait_for(
+            lambda: committed_total(bootstrap, group, topic) == 40 or failures != [],
+            what="commits of both members",
+        )
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(TIMEOUT_S)
+    assert not failures, failures
+    # Partitions may move once while the group forms, so a message can repeat.
+    assert sorted({int(v) for v in values}) == list(range(40))
+
+    # A new member of the group resumes after the commits.
     produce(bootstrap, topic, 4, PARTITIONS, start=40)
     late = KafkaConsumer(
         topic,
@@ -66,6 +89,13 @@ def test_kafka_python_group_consumers(bootstrap: str) -> None:
         assert sorted(int(v) for v in got) == [40, 41, 42, 43]
     finally:
         late.close()
+
+
+def committed_total(bootstrap: str, group: str, topic: str) -> int:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    request = [ConsumerGroupTopicPartitions(group)]
+    result = admin.list_consumer_group_offsets(request)[group].result(timeout=TIMEOUT_S)
+    return sum(tp.offset for tp in result.topic_partitions if tp.topic == topic and tp.offset > 0)
 
 
 def test_aiokafka_group_consumers(bootstrap: str) -> None:
