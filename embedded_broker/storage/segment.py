@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import struct
+from bisect import bisect_right
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,6 +35,7 @@ _SPAN = struct.Struct(">qi11xi")
 _RECOVER = struct.Struct(">qiibIhiqq")
 
 SCAN_CHUNK = 64 * 1024
+_HEADER_CHUNK = 8 * 1024
 RECOVER_CHUNK = 4 * 1024 * 1024
 
 # A batch as the append path describes it: (position in data, size, base offset, max timestamp)
@@ -157,30 +159,47 @@ class Segment:
         return None
 
     def read(self, offset: int, max_bytes: int) -> bytes:
-        """Whole batches from the one containing ``offset``, up to max_bytes but at least one."""
+        """Whole batches from the one containing ``offset``, up to max_bytes but at least one.
+
+        The end is found from the index and a few headers first, so the data is read exactly
+        once with no copy to trim a partial batch off.
+        """
         position = self.find_position(offset)
         if position is None:
             return b""
-        available = self.store.size - position
-        data = self.store.pread(min(max(max_bytes, 0), available), position)
-        unpack = _SPAN.unpack_from
-        end = 0
-        next_offset = -1
-        while end + _SPAN.size <= len(data):
-            base, length, last_delta = unpack(data, end)
-            if end + length + LOG_OVERHEAD > len(data):
-                break
-            end += length + LOG_OVERHEAD
-            next_offset = base + last_delta + 1
-        if end == 0:  # the first batch alone is larger than max_bytes: return it whole
-            base, length, last_delta = self._span_at(position)
-            end = length + LOG_OVERHEAD
-            data = self.store.pread(end, position)
-            next_offset = base + last_delta + 1
-        elif end < len(data):
-            data = data[:end]
-        self._read_hint = (next_offset, position + end)
+        end, next_offset = self._end_of_batches(position, position + max(max_bytes, 0))
+        data = self.store.pread(end - position, position)
+        if len(data) != end - position:
+            raise StorageError(f"segment {self.name} is damaged at byte {position}")
+        self._read_hint = (next_offset, end)
         return data
+
+    def _end_of_batches(self, position: int, limit: int) -> tuple[int, int]:
+        """(end, next offset) of the longest run of whole batches from ``position`` that ends
+        at or before ``limit``, but at least one batch."""
+        size = self.store.size
+        if limit >= size:  # a segment holds only whole batches
+            return size, self.next_offset
+        positions = self.offset_index.positions
+        i = bisect_right(positions, limit) - 1
+        at = positions[i] if i >= 0 and positions[i] > position else position
+        unpack = _SPAN.unpack_from
+        while True:
+            chunk = self.store.pread(_HEADER_CHUNK, at)
+            walked = 0
+            while walked + _SPAN.size <= len(chunk):
+                base, length, last_delta = unpack(chunk, walked)
+                if length < MIN_BATCH_LENGTH:
+                    raise StorageError(f"segment {self.name} is damaged at byte {at + walked}")
+                batch_end = at + walked + length + LOG_OVERHEAD
+                if batch_end > limit:
+                    if at + walked == position:  # the first batch alone is above the limit
+                        return batch_end, base + last_delta + 1
+                    return at + walked, base
+                walked += length + LOG_OVERHEAD
+            if walked == 0:
+                raise StorageError(f"segment {self.name} is damaged at byte {at}")
+            at += walked
 
     def _span_at(self, position: int) -> tuple[int, int, int]:
         """(base offset, batchLength, lastOffsetDelta) of the batch at ``position``."""

@@ -125,6 +125,10 @@ class FileStore:
         self.path.unlink(missing_ok=True)
 
 
+_CHUNK = 1024 * 1024
+_BIG_WRITE = 256 * 1024
+
+
 class MemoryStore:
     """The in-memory backend's segment: appended chunks (no re-copying as it grows)."""
 
@@ -140,11 +144,18 @@ class MemoryStore:
     def append(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
             return
-        # the log hands over a buffer it never touches again, so bytes/bytearray are kept as-is
-        chunk = data if isinstance(data, bytes | bytearray) else bytes(data)
-        self._chunks.append(chunk)
-        self._starts.append(self._size)
-        self._size += len(chunk)
+        size = len(data)
+        last = self._chunks[-1] if self._chunks else None
+        if size < _BIG_WRITE and isinstance(last, bytearray) and len(last) + size <= _CHUNK:
+            last += data  # small batches share chunks, so reads touch few of them
+        elif size < _BIG_WRITE:
+            self._chunks.append(bytearray(data))
+            self._starts.append(self._size)
+        else:
+            # the log hands over a buffer it never touches again: keep it without copying
+            self._chunks.append(data if isinstance(data, bytes | bytearray) else bytes(data))
+            self._starts.append(self._size)
+        self._size += size
 
     def pread(self, length: int, position: int) -> bytes:
         end = min(position + length, self._size)
