@@ -265,3 +265,23 @@ def test_flush_after_rolls_and_deletions(open_log: OpenLog) -> None:
     log.append(simple_batch(1), now_ms=NOW)
     log.flush()
     assert read_all(log)[-1].last_offset == 40
+
+
+def test_every_max_bytes_returns_the_longest_whole_batch_prefix(open_log: OpenLog) -> None:
+    log = open_log(index_interval_bytes=150)
+    sizes = []
+    for i in range(30):
+        batch = simple_batch(1 + i % 3, value_size=(i * 37) % 120)
+        log.append(batch, now_ms=NOW)
+        sizes.append(len(batch))
+    starts = [sum(sizes[:i]) for i in range(len(sizes) + 1)]
+    offsets = [0]
+    for i in range(30):
+        offsets.append(offsets[-1] + 1 + i % 3)
+    for first in (0, 7, 29):
+        for max_bytes in range(0, starts[-1] - starts[first] + 20, 7):
+            data = log.read(offsets[first], max_bytes)
+            fitting = [j for j in range(first + 1, 31) if starts[j] - starts[first] <= max_bytes]
+            expected_end = starts[fitting[-1]] if fitting else starts[first + 1]
+            assert len(data) == expected_end - starts[first], (first, max_bytes)
+            assert parse_header(data).base_offset == offsets[first]
