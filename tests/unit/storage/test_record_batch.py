@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import struct
+import warnings
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from kafka.record.default_records import DefaultRecordBatchBuilder
 
 from embedded_broker.protocol.record_batch import (
     HEADER_SIZE,
@@ -34,6 +34,10 @@ from tests.unit.storage.batches import (
     Rec,
     build_batch,
 )
+
+with warnings.catch_warnings():  # kafka-python's schema loader uses deprecated importlib APIs
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from kafka.record.default_records import DefaultRecordBatchBuilder
 
 TS = 1_700_000_000_000
 
