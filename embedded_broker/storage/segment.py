@@ -130,12 +130,14 @@ class Segment:
 
     # --- reading ------------------------------------------------------------------------
 
-    def scan(self, position: int) -> Iterator[tuple[int, int, int, int, int]]:
+    def scan(
+        self, position: int, chunk_size: int = SCAN_CHUNK
+    ) -> Iterator[tuple[int, int, int, int, int]]:
         """(position, base offset, size, last offset, max timestamp) of each batch from position."""
         size = self.store.size
         unpack = _META.unpack_from
         while position + _META.size <= size:
-            chunk = self.store.pread(SCAN_CHUNK, position)
+            chunk = self.store.pread(chunk_size, position)
             at = 0
             while at + _META.size <= len(chunk):
                 base, length, last_delta, max_ts = unpack(chunk, at)
@@ -153,7 +155,7 @@ class Segment:
         if hint_offset == offset:
             return hint_position
         _, position = self.offset_index.lookup(offset - self.base_offset)
-        for batch_position, _base, _size, last, _ts in self.scan(position):
+        for batch_position, _base, _size, last, _ts in self.scan(position, _HEADER_CHUNK):
             if last >= offset:
                 return batch_position
         return None
