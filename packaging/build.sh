@@ -4,7 +4,7 @@
 #
 # Environment: VENV (default .venv) is the project virtualenv with PyInstaller installed
 # (`make install`); SKIP_DEB=1 builds only the bundle; TOPICSCOPE_ONEFILE=1 builds a single
-# executable instead of the folder (no .deb then: the package wraps the folder).
+# executable, dist/onefile/topicscope, instead of the folder (no .deb then: it wraps the folder).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,13 +25,21 @@ die() {
 VERSION="$("$PY" -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')"
 [ -n "$VERSION" ] || die "no [project] version in pyproject.toml"
 
+# The one-file executable goes to dist/onefile/topicscope, apart from the folder bundle.
+DISTDIR=dist
+WORKDIR=build/pyinstaller
+if [ "${TOPICSCOPE_ONEFILE:-0}" != "0" ]; then
+    DISTDIR=dist/onefile
+    WORKDIR=build/pyinstaller-onefile
+fi
+
 start=$(date +%s)
-echo "== PyInstaller: topicscope $VERSION"
-rm -rf dist/topicscope
+echo "== PyInstaller: topicscope $VERSION -> $DISTDIR/topicscope"
+rm -rf "${DISTDIR:?}/topicscope"
 "$PYINSTALLER" --noconfirm --log-level WARN \
-    --distpath "$ROOT/dist" --workpath "$ROOT/build/pyinstaller" \
+    --distpath "$ROOT/$DISTDIR" --workpath "$ROOT/$WORKDIR" \
     packaging/topicscope.spec
-echo "== bundle built in $(($(date +%s) - start)) s: $(du -sh dist/topicscope* | head -1 | cut -f1)"
+echo "== built in $(($(date +%s) - start)) s: $(du -sh "$DISTDIR/topicscope" | cut -f1)"
 
 if [ "${TOPICSCOPE_ONEFILE:-0}" != "0" ] || [ "${SKIP_DEB:-0}" != "0" ]; then
     exit 0

@@ -54,6 +54,15 @@ run_self_test() {
 echo "== frozen self-test: dist/topicscope/topicscope --self-test"
 run_self_test dist/topicscope/topicscope
 
+echo "== desktop entry and metainfo"
+# Validators are optional tools (desktop-file-utils, appstream); use them where installed.
+if command -v desktop-file-validate >/dev/null; then
+    desktop-file-validate "resources/$APP_ID.desktop" || fail "desktop-file-validate"
+fi
+if command -v appstreamcli >/dev/null; then
+    appstreamcli validate --no-net "resources/$APP_ID.metainfo.xml" || fail "appstreamcli validate"
+fi
+
 echo "== .deb contents: $DEB"
 listing="$(dpkg-deb -c "$DEB" | awk '{print $6}')"
 for path in ./opt/topicscope/topicscope ./usr/bin/topicscope \

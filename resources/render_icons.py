@@ -91,9 +91,7 @@ def build_ico(pngs: Iterable[bytes]) -> bytes:
 
 def build_icns(elements: Iterable[tuple[bytes, bytes]]) -> bytes:
     """An ICNS container of (four-char type, PNG bytes) elements, big-endian lengths."""
-    body = b"".join(
-        kind + struct.pack(">I", 8 + len(png)) + png for kind, png in elements
-    )
+    body = b"".join(kind + struct.pack(">I", 8 + len(png)) + png for kind, png in elements)
     return b"icns" + struct.pack(">I", 8 + len(body)) + body
 
 
