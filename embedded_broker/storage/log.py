@@ -194,8 +194,7 @@ class Log:
         pack_offset = _INT64.pack_into
         pack_epoch = _INT32.pack_into
         with self._lock:
-            if self._closed:
-                raise StorageError("the partition log is closed")
+            self._check_open()
             first_offset = offset = self.log_end_offset
             metas: list[BatchMeta] = []
             position = 0
@@ -253,6 +252,12 @@ class Log:
 
     # --- read -----------------------------------------------------------------------------
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StorageError(
+                "the partition log is closed (its topic was deleted or the broker stopped)"
+            )
+
     def _touch(self, segment: Segment) -> None:
         """Note a read from ``segment``; keep at most two inactive segments' files open."""
         if segment is self._segments[-1]:
@@ -275,6 +280,7 @@ class Log:
         OffsetOutOfRange below the log start offset or above the log end offset.
         """
         with self._lock:
+            self._check_open()
             if offset < self._log_start_offset or offset > self.log_end_offset:
                 raise OffsetOutOfRange(offset, self._log_start_offset, self.log_end_offset)
             i = bisect_right(self._bases, offset) - 1
@@ -299,6 +305,7 @@ class Log:
         offset, if later) and maxTimestamp are returned instead.
         """
         with self._lock:
+            self._check_open()
             start = self._log_start_offset
             for segment in self._segments:
                 if segment.next_offset <= start or segment.max_timestamp < timestamp_ms:
@@ -325,6 +332,7 @@ class Log:
         """(offset, timestamp) of the first record carrying the largest timestamp; None if the
         log is empty or has no timestamps."""
         with self._lock:
+            self._check_open()
             best: Segment | None = None
             for segment in self._segments:
                 if segment.next_offset <= self._log_start_offset:

@@ -10,7 +10,7 @@ from embedded_broker.protocol.record_batch import (
     parse_header,
     verify_crc,
 )
-from embedded_broker.storage import Log, OffsetOutOfRange
+from embedded_broker.storage import Log, OffsetOutOfRange, StorageError
 from tests.unit.storage.batches import Rec, build_batch, simple_batch
 from tests.unit.storage.conftest import OpenLog
 
@@ -285,3 +285,19 @@ def test_every_max_bytes_returns_the_longest_whole_batch_prefix(open_log: OpenLo
             expected_end = starts[fitting[-1]] if fitting else starts[first + 1]
             assert len(data) == expected_end - starts[first], (first, max_bytes)
             assert parse_header(data).base_offset == offsets[first]
+
+
+def test_a_closed_log_refuses_work(open_log: OpenLog) -> None:
+    log = open_log()
+    log.append(simple_batch(1), now_ms=NOW)
+    log.close()
+    for call in (
+        lambda: log.read(0, 100),
+        lambda: log.append(simple_batch(1), now_ms=NOW),
+        lambda: log.offset_for_timestamp(0),
+        log.max_timestamp,
+    ):
+        with pytest.raises(StorageError, match="closed"):
+            call()
+    log.flush()  # harmless
+    log.close()
