@@ -63,6 +63,7 @@ def fill(bootstrap: str, topic: str, per_partition: int) -> None:
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
     for i in range(per_partition * PARTITIONS):
         producer.produce(topic, value=b"x" * 100, partition=i % PARTITIONS)
+        producer.poll(0)
     if producer.flush(TIMEOUT_S):
         raise TimeoutError("messages not delivered")
 
@@ -88,7 +89,7 @@ def _poll_until(consumers: list[Consumer], done: Any, what: str) -> set[int]:
 def rebalance_seconds(bootstrap: str) -> float:
     topic, group = f"rb-{uuid.uuid4().hex[:8]}", f"rb-{uuid.uuid4().hex[:8]}"
     create_topic(bootstrap, topic)
-    fill(bootstrap, topic, 20_000)  # enough that nobody runs out during the measurement
+    fill(bootstrap, topic, 1000)  # no commits: after the rebalance each reads from 0 again
     consumers = [consumer(bootstrap, group) for _ in range(2)]
     try:
         for c in consumers:
@@ -150,7 +151,7 @@ def measure(name: str, rounds: int, commit_seconds: float) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.groups", description=__doc__)
-    parser.add_argument("--rounds", type=int, default=3, help="rebalances measured per broker")
+    parser.add_argument("--rounds", type=int, default=7, help="rebalances measured per broker")
     parser.add_argument("--commit-seconds", type=float, default=5.0)
     args = parser.parse_args(argv)
     embedded = measure("embedded", args.rounds, args.commit_seconds)
