@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # kio registers hypothesis strategies whenever hypothesis is importable (it is in dev
+    # environments); the broker never needs them and the import costs ~0.2 s of startup.
+    sys.modules.setdefault("hypothesis", None)  # type: ignore[arg-type]
     args = build_parser().parse_args(argv)
     level = getattr(logging, str(args.log_level).upper(), None)
     if not isinstance(level, int):
