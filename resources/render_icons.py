@@ -1,5 +1,7 @@
 """Render resources/icons/topicscope.svg to the PNG sizes, the .ico and the .icns we ship.
 
+Sizes below 32 px come from topicscope-small.svg, the same picture simplified for a pixel grid.
+
 Run with ``.venv/bin/python resources/render_icons.py`` after editing the SVG, and commit the
 outputs: builds copy them and never render. Qt (QtSvg) draws the PNGs; the .ico and .icns
 containers are written here with struct, as both simply embed PNG images.
@@ -33,6 +35,9 @@ ICNS_TYPES = (
 
 ICONS_DIR = Path(__file__).resolve().parent / "icons"
 SVG_PATH = ICONS_DIR / "topicscope.svg"
+# A variant drawn on a 16-unit pixel grid, for the sizes where the full drawing turns to mush.
+SMALL_SVG_PATH = ICONS_DIR / "topicscope-small.svg"
+SMALL_BELOW = 32
 
 
 def png_path(icons_dir: Path, size: int) -> Path:
@@ -95,13 +100,14 @@ def build_icns(elements: Iterable[tuple[bytes, bytes]]) -> bytes:
     return b"icns" + struct.pack(">I", 8 + len(body)) + body
 
 
-def render_all(svg_path: Path, icons_dir: Path) -> list[Path]:
+def render_all(svg_path: Path, small_svg_path: Path, icons_dir: Path) -> list[Path]:
     """Write every PNG size, topicscope.ico and topicscope.icns; return the written paths."""
     cache: dict[int, bytes] = {}
 
     def png(size: int) -> bytes:
         if size not in cache:
-            cache[size] = render_png(svg_path, size)
+            source = small_svg_path if size < SMALL_BELOW else svg_path
+            cache[size] = render_png(source, size)
         return cache[size]
 
     written: list[Path] = []
@@ -128,7 +134,7 @@ def main() -> int:
     from PySide6.QtGui import QGuiApplication
 
     app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])
-    for path in render_all(SVG_PATH, ICONS_DIR):
+    for path in render_all(SVG_PATH, SMALL_SVG_PATH, ICONS_DIR):
         print(path.relative_to(ICONS_DIR.parent.parent))
     del app
     return 0

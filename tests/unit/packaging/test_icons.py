@@ -38,11 +38,18 @@ def test_png_has_transparent_corners_and_opaque_centre(qapp: object) -> None:
     assert image.pixelColor(32, 32).alpha() == 255
 
 
-def test_svg_is_well_formed_and_drawable(qapp: object) -> None:
-    root = ET.parse(ICONS / "topicscope.svg").getroot()
+@pytest.mark.parametrize(
+    ("name", "view_box"),
+    [("topicscope.svg", "0 0 256 256"), ("topicscope-small.svg", "0 0 16 16")],
+)
+def test_svg_is_well_formed_and_drawable(name: str, view_box: str, qapp: object) -> None:
+    root = ET.parse(ICONS / name).getroot()
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
-    assert root.get("viewBox") == "0 0 256 256"
-    assert QSvgRenderer(str(ICONS / "topicscope.svg")).isValid()
+    assert root.get("viewBox") == view_box
+    assert QSvgRenderer(str(ICONS / name)).isValid()
+
+
+def test_scalable_icon_is_the_full_drawing() -> None:
     scalable = ICONS / "hicolor" / "scalable" / "apps" / f"{APP_ID}.svg"
     assert scalable.read_bytes() == (ICONS / "topicscope.svg").read_bytes()
 
