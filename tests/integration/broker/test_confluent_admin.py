@@ -233,3 +233,36 @@ def test_auto_create_disabled(builtin_broker_factory) -> None:  # type: ignore[n
     client = AdminClient({"bootstrap.servers": broker.bootstrap})
     md = client.list_topics(topic="not-there", timeout=TIMEOUT_S)
     assert md.topics["not-there"].error is not None
+
+
+def test_dynamic_broker_config_applies_and_survives_restart(builtin_broker: RunningBroker) -> None:
+    bs = builtin_broker.bootstrap
+    client = AdminClient({"bootstrap.servers": bs})
+    _result(client.create_topics([NewTopic("inherits", 1, 1)]))
+    node = str(client.list_topics(timeout=TIMEOUT_S).controller_id)
+    change = ConfigResource(
+        ResourceType.BROKER,
+        node,
+        incremental_configs=[
+            ConfigEntry("log.retention.ms", "7200000", incremental_operation=AlterConfigOpType.SET)
+        ],
+    )
+    _result(client.incremental_alter_configs([change]))
+    topic_cfg = _describe_topic(client, "inherits")["retention.ms"]
+    assert topic_cfg.value == "7200000"
+    assert topic_cfg.source == ConfigSource.DYNAMIC_BROKER_CONFIG.value
+    static = ConfigResource(
+        ResourceType.BROKER,
+        node,
+        incremental_configs=[
+            ConfigEntry("node.id", "5", incremental_operation=AlterConfigOpType.SET)
+        ],
+    )
+    with pytest.raises(KafkaException):
+        _result(client.incremental_alter_configs([static]))
+    builtin_broker.restart()
+    client = AdminClient({"bootstrap.servers": bs})
+    res = ConfigResource(ResourceType.BROKER, node)
+    broker_cfg = client.describe_configs([res])[res].result(timeout=TIMEOUT_S)
+    assert broker_cfg["log.retention.ms"].value == "7200000"
+    assert broker_cfg["log.retention.ms"].source == ConfigSource.DYNAMIC_BROKER_CONFIG.value
