@@ -286,10 +286,14 @@ class Segment:
         after the last index entry are scanned and CRCs are not checked; otherwise every batch
         from the start is checked (magic, length, CRC-32C, consecutive offsets).
         """
+        self._bytes_since_index = 0
+        # the batch at the last index entry is already indexed (and in the saved max timestamp)
+        skip_first = False
         if from_last_index_entry:
             relative, position = self.offset_index.last()
             expected = self.base_offset + relative
             verify = False
+            skip_first = len(self.offset_index) > 0
         else:
             self.offset_index = OffsetIndex()
             self.time_index = TimeIndex()
@@ -299,7 +303,6 @@ class Segment:
             expected = self.base_offset
             verify = True
             self.rescanned = True
-        self._bytes_since_index = 0
         size = self.store.size
         unpack = _RECOVER.unpack_from
         damaged = False
@@ -330,7 +333,11 @@ class Segment:
                 if verify and not verify_crc(view[at:end]):
                     damaged = True
                     break
-                self._index_batch(position + at, end - at, base, max_ts, index_interval)
+                if skip_first:
+                    self._bytes_since_index = end - at
+                    skip_first = False
+                else:
+                    self._index_batch(position + at, end - at, base, max_ts, index_interval)
                 expected = base + last_delta + 1
                 at = end
             view.release()

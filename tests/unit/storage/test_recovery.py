@@ -232,3 +232,21 @@ def test_only_the_active_and_recently_read_segments_keep_files_open(tmp_path: Pa
     assert [h.base_offset for h in read_all(reopened, 0)] == list(range(0, 120, 2))
     reopened.close()
     assert open_files_under(directory) == 0
+
+
+@pytest.mark.parametrize("interval", [0, 1, 200, 100_000])
+def test_clean_and_unclean_reopens_rebuild_identical_indexes(tmp_path: Path, interval: int) -> None:
+    config = LogConfig(segment_bytes=1500, index_interval_bytes=interval)
+    fill(tmp_path, config=config)
+
+    def index_files() -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in sorted(tmp_path.glob("*index"))}
+
+    before = index_files()
+    Log(tmp_path, config).close()  # clean reopen: tail scan from the last index entry
+    assert index_files() == before
+    mark_unclean(tmp_path)
+    for path in tmp_path.glob("*index"):
+        path.unlink()
+    Log(tmp_path, config).close()  # unclean, no indexes: full rescan of every segment
+    assert index_files() == before
