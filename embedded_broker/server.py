@@ -248,6 +248,7 @@ class BrokerServer:
         """Stop accepting, let in-flight requests finish briefly, then close everything."""
         if self._server is not None:
             self._server.close()
+        self.state.begin_shutdown()
         for conn in list(self.connections):
             conn.close_when_idle()
         loop = asyncio.get_running_loop()

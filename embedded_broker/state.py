@@ -62,6 +62,7 @@ class BrokerState:
         self.producers = ProducerStateManager(self.registry.allocate_producer_id)
         self.extensions: dict[str, object] = {}
         self._topic_config_cache: dict[str, dict[str, str]] = {}
+        self.shutting_down = False
         self._waiters: dict[PartitionKey, set[asyncio.Future[None]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._shutdown_hooks: list[Callable[[], Awaitable[None]]] = []
@@ -157,6 +158,12 @@ class BrokerState:
                 waiting.discard(fut)
                 if not waiting:
                     del self._waiters[key]
+
+    def begin_shutdown(self) -> None:
+        """Answer every waiting long-poll now, and make new ones return at once."""
+        self.shutting_down = True
+        for key in list(self._waiters):
+            self.notify(key)
 
     def notify(self, key: PartitionKey) -> None:
         waiting = self._waiters.pop(key, None)

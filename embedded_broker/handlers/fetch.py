@@ -70,7 +70,7 @@ async def handle_fetch(ctx: RequestContext, request: Any, state: BrokerState) ->
     while True:
         topics, total, had_error, keys = _read_all(request, state)
         remaining = deadline - time.monotonic()
-        if total >= min_bytes or had_error or remaining <= 0 or not keys:
+        if total >= min_bytes or had_error or remaining <= 0 or not keys or state.shutting_down:
             break
         fut = state.waiter(keys)
         try:

@@ -130,3 +130,25 @@ def test_cli_rejects_bad_config_with_a_message() -> None:
     )
     assert done.returncode != 0
     assert "KEY=VALUE" in done.stderr
+
+
+def test_stop_does_not_wait_for_long_polls() -> None:
+    from confluent_kafka import TopicPartition
+
+    from .clients import consumer
+
+    runner = BrokerRunner(in_memory=True)
+    address = runner.start()
+    create_topic(address.bootstrap, "long-poll")
+    cons = consumer(address.bootstrap, **{"fetch.wait.max.ms": 60_000})
+    try:
+        cons.assign([TopicPartition("long-poll", 0, 0)])
+        for _ in range(3):
+            cons.poll(0.2)
+        stopper = threading.Thread(target=runner.stop)
+        stopper.start()
+        # Far below the 60 s fetch wait: shutdown answers waiting fetches at once.
+        stopper.join(20)
+        assert not stopper.is_alive()
+    finally:
+        cons.close()
