@@ -336,3 +336,60 @@ def test_leader_leaving_hands_leadership_to_a_rejoined_member() -> None:
     h.coordinator.leave("g", [(a, None)])
     rb = h.join(b)
     assert rb.join.leader == b and len(rb.join.members) == 1
+
+
+def test_leave_while_preparing_completes_the_join_without_the_leaver() -> None:
+    h = Harness()
+    a, b = h.stable_group(2)
+    ra = h.join(a)
+    assert h.state() == "PreparingRebalance"
+    h.coordinator.leave("g", [(b, None)])
+    assert ra.join.error is OK
+    assert [m.member_id for m in ra.join.members] == [a]
+    assert h.state() == "CompletingRebalance"
+
+
+def test_leave_while_completing_restarts_the_rebalance() -> None:
+    h = Harness()
+    a, b = h.stable_group(2)
+    h.join(a)
+    h.join(b)
+    assert h.state() == "CompletingRebalance"
+    pending = h.sync(b, h.generation())
+    h.coordinator.leave("g", [(a, None)])
+    assert pending.sync.error is GroupError.REBALANCE_IN_PROGRESS
+    assert h.state() == "PreparingRebalance"
+
+
+def test_session_expiry_while_completing_removes_the_silent_member() -> None:
+    h = Harness()
+    a, b = h.stable_group(2)
+    h.join(a)
+    h.join(b)
+    gen = h.generation()
+    assert h.state() == "CompletingRebalance"
+    # a heartbeats but never syncs; b does nothing at all.
+    for _ in range(SESSION_MS // 2000 + 1):
+        h.clock.advance(2000)
+        h.coordinator.heartbeat("g", a, gen)
+    assert b not in h.coordinator.groups["g"].members
+    assert h.state() == "PreparingRebalance"
+
+
+def test_sync_timeout_while_completing_removes_members_that_never_synced() -> None:
+    h = Harness()
+    a, b = h.stable_group(2)
+    h.join(a)
+    h.join(b)
+    gen = h.generation()
+    follower_wait = h.sync(b, gen)
+    # Both heartbeat, but the leader never sends its assignment.
+    for _ in range(REBALANCE_MS // 5000 - 1):
+        h.clock.advance(5000)
+        h.coordinator.heartbeat("g", a, gen)
+        h.coordinator.heartbeat("g", b, gen)
+    h.clock.advance(5000)
+    assert a not in h.coordinator.groups["g"].members
+    assert b in h.coordinator.groups["g"].members
+    assert follower_wait.sync.error is GroupError.REBALANCE_IN_PROGRESS
+    assert h.state() == "PreparingRebalance"
