@@ -58,49 +58,60 @@ class PartitionInfo:
 
 @dataclass(frozen=True)
 class TopicInfo:
+    """One topic; the aggregates are computed once, at construction (on the worker thread)."""
+
     name: str
     partitions: tuple[PartitionInfo, ...]
     internal: bool = False
     cleanup_policy: str = ""
     min_isr: int = 1
     size_bytes: int | None = None
+    replication_factor: int = field(init=False, compare=False)
+    messages: int | None = field(init=False, compare=False)
+    high_total: int = field(init=False, compare=False)
+    under_replicated: int = field(init=False, compare=False)
+    under_min_isr: int = field(init=False, compare=False)
+    offline: int = field(init=False, compare=False)
+    worst_state: ReplicaState = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        parts = self.partitions
+        counts = [p.messages for p in parts]
+        rf = max((len(p.replicas) for p in parts), default=0)
+        under = sum(1 for p in parts if len(p.isr) < len(p.replicas))
+        below = sum(1 for p in parts if len(p.isr) < min(self.min_isr, len(p.replicas)))
+        offline = sum(1 for p in parts if p.leader < 0)
+        if below or offline:
+            state = ReplicaState.CRITICAL
+        elif under:
+            state = ReplicaState.UNDER_REPLICATED
+        else:
+            state = ReplicaState.HEALTHY
+        known = [c for c in counts if c is not None]
+        values = {
+            "replication_factor": rf,
+            "messages": sum(known) if len(known) == len(counts) else None,
+            "high_total": sum(p.high or 0 for p in parts),
+            "under_replicated": under,
+            "under_min_isr": below,
+            "offline": offline,
+            "worst_state": state,
+        }
+        for key, value in values.items():
+            object.__setattr__(self, key, value)
 
     @property
     def partition_count(self) -> int:
         return len(self.partitions)
 
-    @property
-    def replication_factor(self) -> int:
-        return max((len(p.replicas) for p in self.partitions), default=0)
-
-    @property
-    def messages(self) -> int | None:
-        counts = [p.messages for p in self.partitions]
-        if any(c is None for c in counts):
-            return None
-        return sum(c for c in counts if c is not None)
-
-    @property
-    def under_replicated(self) -> int:
-        return sum(1 for p in self.partitions if len(p.isr) < len(p.replicas))
-
-    @property
-    def under_min_isr(self) -> int:
-        return sum(1 for p in self.partitions if len(p.isr) < min(self.min_isr, len(p.replicas)))
-
-    @property
-    def offline(self) -> int:
-        return sum(1 for p in self.partitions if not p.has_leader)
-
     def state(self) -> ReplicaState:
-        return max(
-            (p.state(self.min_isr) for p in self.partitions),
-            default=ReplicaState.HEALTHY,
-        )
+        return self.worst_state
 
 
 @dataclass(frozen=True)
 class ClusterSnapshot:
+    """Everything one refresh learned; totals are computed at construction."""
+
     cluster_id: str
     controller_id: int
     brokers: tuple[BrokerInfo, ...]
@@ -109,32 +120,29 @@ class ClusterSnapshot:
     fetched_at: float
     version: str = ""
     broker_sizes: dict[int, int] = field(default_factory=dict)
+    complete: bool = True  # False while watermarks and configs are still being fetched
+    partition_count: int = field(init=False, compare=False)
+    under_replicated: int = field(init=False, compare=False)
+    under_min_isr: int = field(init=False, compare=False)
+    offline: int = field(init=False, compare=False)
+    total_messages: int = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        ts = self.topics
+        values = {
+            "partition_count": sum(t.partition_count for t in ts),
+            "under_replicated": sum(t.under_replicated for t in ts),
+            "under_min_isr": sum(t.under_min_isr for t in ts),
+            "offline": sum(t.offline for t in ts),
+            "total_messages": sum(t.messages or 0 for t in ts),
+        }
+        for key, value in values.items():
+            object.__setattr__(self, key, value)
+        object.__setattr__(self, "_by_name", {t.name: t for t in ts})
 
     def topic(self, name: str) -> TopicInfo | None:
-        for t in self.topics:
-            if t.name == name:
-                return t
-        return None
-
-    @property
-    def partition_count(self) -> int:
-        return sum(t.partition_count for t in self.topics)
-
-    @property
-    def under_replicated(self) -> int:
-        return sum(t.under_replicated for t in self.topics)
-
-    @property
-    def under_min_isr(self) -> int:
-        return sum(t.under_min_isr for t in self.topics)
-
-    @property
-    def offline(self) -> int:
-        return sum(t.offline for t in self.topics)
-
-    @property
-    def total_messages(self) -> int:
-        return sum(t.messages or 0 for t in self.topics)
+        by_name: dict[str, TopicInfo] = self.__dict__["_by_name"]
+        return by_name.get(name)
 
 
 @dataclass(frozen=True)

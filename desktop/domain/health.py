@@ -49,6 +49,16 @@ class HealthSummary:
 
 
 def summarize(snapshot: ClusterSnapshot) -> HealthSummary:
+    """The health of `snapshot`, computed once and kept with it (warm it off the GUI thread)."""
+    cached = snapshot.__dict__.get("_health")
+    if isinstance(cached, HealthSummary):
+        return cached
+    summary = _summarize(snapshot)
+    object.__setattr__(snapshot, "_health", summary)
+    return summary
+
+
+def _summarize(snapshot: ClusterSnapshot) -> HealthSummary:
     under: list[PartitionInfo] = []
     below_min: list[PartitionInfo] = []
     leaderless: list[PartitionInfo] = []

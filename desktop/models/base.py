@@ -53,15 +53,27 @@ class RowTableModel(QAbstractTableModel, Generic[T]):
         return list(self._rows)
 
     def set_rows(self, rows: Sequence[T]) -> None:
-        """Replace every row; keeps the view's rows in place when the shape is unchanged."""
+        """Replace every row. When the keys are unchanged, only rows that differ are announced
+        (one dataChanged per run of changed rows), so a steady cluster costs the views nothing."""
         new = list(rows)
-        if len(new) == len(self._rows) and new and self._same_keys(new):
+        old = self._rows
+        if len(new) != len(old) or not new or not self._same_keys(new):
+            self.beginResetModel()
             self._rows = new
-            self.dataChanged.emit(self.index(0, 0), self.index(len(new) - 1, len(self.columns) - 1))
+            self.endResetModel()
             return
-        self.beginResetModel()
         self._rows = new
-        self.endResetModel()
+        last_col = len(self.columns) - 1
+        start = -1
+        for i, (a, b) in enumerate(zip(old, new, strict=True)):
+            if a != b:
+                if start < 0:
+                    start = i
+            elif start >= 0:
+                self.dataChanged.emit(self.index(start, 0), self.index(i - 1, last_col))
+                start = -1
+        if start >= 0:
+            self.dataChanged.emit(self.index(start, 0), self.index(len(new) - 1, last_col))
 
     def row_key(self, row: T) -> Any:
         return id(row)

@@ -25,7 +25,12 @@ class PartitionsModel(RowTableModel[PartitionInfo]):
         self.min_isr = 1
 
     def set_partitions(self, partitions: tuple[PartitionInfo, ...], min_isr: int) -> None:
-        self.min_isr = min_isr
+        if min_isr != self.min_isr:
+            self.beginResetModel()
+            self.min_isr = min_isr
+            self._rows = list(partitions)
+            self.endResetModel()
+            return
         self.set_rows(partitions)
 
     def row_key(self, row: PartitionInfo) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from confluent_kafka import KafkaException, TopicPartition
@@ -27,10 +27,12 @@ from desktop.domain.cluster import (
     PartitionInfo,
     TopicInfo,
 )
+from desktop.domain.health import summarize
 from desktop.domain.profile import ClusterProfile, Credentials
 from desktop.services.connection import ErrorLog, client_config, explain
 
 CHUNK = 2000  # resources/partitions per admin request
+CONFIG_BATCH = 2000  # topics whose configs are fetched per refresh
 BUILTIN_VERSION = "Topicscope built-in"
 
 
@@ -82,6 +84,7 @@ class ClusterAdmin:
         self._log = ErrorLog()
         self._admin = self._make_admin()
         self._topic_meta: dict[str, tuple[str, int]] = {}  # name -> (cleanup.policy, min ISR)
+        self._seen_offsets = False
 
     def _make_admin(self) -> AdminClient:
         conf = client_config(self.profile, self._creds)
@@ -106,7 +109,14 @@ class ClusterAdmin:
 
     # ---- reading -------------------------------------------------------------------------
 
-    def snapshot(self) -> ClusterSnapshot:
+    def snapshot(
+        self, progress: Callable[[ClusterSnapshot], None] | None = None
+    ) -> ClusterSnapshot:
+        """Metadata, watermarks (in bulk), topic configs and group count in one snapshot.
+
+        On the first call `progress` receives an early snapshot built from metadata alone, so a
+        big cluster's topic list shows while its watermarks are still on the way.
+        """
         try:
             md = self._admin.list_topics(timeout=self.timeout)
         except KafkaException as exc:
@@ -124,12 +134,53 @@ class ClusterAdmin:
             for b in sorted(md.brokers.values(), key=lambda b: b.id)
         )
         names = sorted(md.topics)
-        self._load_topic_meta([n for n in names if n not in self._topic_meta])
+        first = not self._seen_offsets
+        if first and progress is not None:
+            progress(
+                self._build(
+                    md, brokers=brokers, names=names, low={}, high={}, groups=None, complete=False
+                )
+            )
         parts: list[TopicPartition] = [
             TopicPartition(name, pid) for name in names for pid in md.topics[name].partitions
         ]
         low = self._offsets(parts, OffsetSpec.earliest())  # type: ignore[no-untyped-call]
         high = self._offsets(parts, OffsetSpec.latest())  # type: ignore[no-untyped-call]
+        self._seen_offsets = True
+        missing = [n for n in names if n not in self._topic_meta]
+        # configs of new topics arrive over a few refreshes, so one refresh stays short
+        self._load_topic_meta(missing[:CONFIG_BATCH])
+        try:
+            groups: int | None = len(
+                self._admin.list_consumer_groups(request_timeout=self.timeout)
+                .result(timeout=self.timeout + 2)
+                .valid
+            )
+        except Exception:
+            groups = None
+        snap = self._build(
+            md,
+            brokers=brokers,
+            names=names,
+            low=low,
+            high=high,
+            groups=groups,
+            complete=len(missing) <= CONFIG_BATCH,
+        )
+        summarize(snap)  # computed here, off the GUI thread
+        return snap
+
+    def _build(
+        self,
+        md: Any,
+        *,
+        brokers: tuple[BrokerInfo, ...],
+        names: list[str],
+        low: dict[tuple[str, int], int],
+        high: dict[tuple[str, int], int],
+        groups: int | None,
+        complete: bool,
+    ) -> ClusterSnapshot:
         topics: list[TopicInfo] = []
         for name in names:
             tmd = md.topics[name]
@@ -155,14 +206,6 @@ class ClusterAdmin:
                     min_isr=min_isr,
                 )
             )
-        try:
-            groups: int | None = len(
-                self._admin.list_consumer_groups(request_timeout=self.timeout)
-                .result(timeout=self.timeout + 2)
-                .valid
-            )
-        except Exception:
-            groups = None
         return ClusterSnapshot(
             cluster_id=str(md.cluster_id or ""),
             controller_id=int(md.controller_id),
@@ -171,6 +214,7 @@ class ClusterAdmin:
             group_count=groups,
             fetched_at=time.time(),
             version=BUILTIN_VERSION if self.profile.local else "",
+            complete=complete,
         )
 
     def _offsets(self, parts: list[TopicPartition], spec: OffsetSpec) -> dict[tuple[str, int], int]:

@@ -78,18 +78,35 @@ class ClusterView(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.tabs, 1)
 
+        self._latest: ClusterSnapshot | None = None
+        self._applied: dict[QWidget, ClusterSnapshot] = {}
+        self.tabs.currentChanged.connect(lambda _i: self._apply(self.tabs.currentWidget()))
         session.snapshot_changed.connect(self._on_snapshot)
         session.state_changed.connect(self._on_state)
 
     @Slot(object)
     def _on_snapshot(self, s: ClusterSnapshot) -> None:
-        self.overview.set_snapshot(s)
-        self.brokers.set_snapshot(s)
-        self.topics.set_snapshot(s)
-        self.replication.set_snapshot(s)
-        self.charts.add_snapshot(s)
+        # Only the visible screen is updated now; the others catch up when shown.
+        self._latest = s
+        self._apply(self.tabs.currentWidget())
+        if s.complete:
+            self.charts.add_snapshot(s)
         self.banner.setVisible(False)
         self._update_freshness()
+
+    def _apply(self, page: QWidget) -> None:
+        s = self._latest
+        if s is None or self._applied.get(page) is s:
+            return
+        self._applied[page] = s
+        if page is self.overview:
+            self.overview.set_snapshot(s)
+        elif page is self.brokers:
+            self.brokers.set_snapshot(s)
+        elif page is self.topics:
+            self.topics.set_snapshot(s)
+        elif page is self.replication:
+            self.replication.set_snapshot(s)
 
     @Slot(str)
     def _on_state(self, _state: str) -> None:
@@ -118,6 +135,8 @@ class ClusterView(QWidget):
             return s.state.value
         stamp = time.strftime("%H:%M:%S", time.localtime(s.last_refresh))
         stale = "" if s.state == SessionState.CONNECTED else " (stale)"
+        if s.snapshot is not None and not s.snapshot.complete:
+            stale += " · still loading watermarks and configs"
         return f"{s.state.value} · last refresh {stamp}{stale}"
 
     def close_session(self) -> None:

@@ -42,6 +42,7 @@ class ClusterWorker(QObject):
     failed = Signal(str, str)  # job name, user-readable message
     busy_changed = Signal(bool)
     _job_finished = Signal(int, object)
+    _snapshot_partial = Signal(object)
     _job_failed = Signal(int, str, str)
 
     def __init__(self, factory: AdminFactory, name: str = "cluster") -> None:
@@ -55,6 +56,7 @@ class ClusterWorker(QObject):
         self._stopped = False
         self._job_finished.connect(self._on_finished)
         self._job_failed.connect(self._on_failed)
+        self._snapshot_partial.connect(self.snapshot_loaded)
         self._thread = threading.Thread(target=self._run, name=f"kafka-{name}", daemon=True)
         self._thread.start()
 
@@ -77,7 +79,7 @@ class ClusterWorker(QObject):
         if self._refresh_queued or self._stopped:
             return False
         self._refresh_queued = True
-        self.submit(REFRESH, lambda admin: admin.snapshot())
+        self.submit(REFRESH, lambda admin: admin.snapshot(self._snapshot_partial.emit))
         return True
 
     @property

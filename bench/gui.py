@@ -1,0 +1,235 @@
+"""Desktop app at scale (issue 5's benchmark): 10,000 topics x 3 partitions on the built-in broker.
+
+Measures: connect -> topic table populated; one filter keystroke; the longest GUI-thread stall
+during a refresh; cold start of `python -m desktop` to its first painted window.
+Prints JSON lines, then one {"summary": {...}} line.
+
+    python -m bench.gui [--topics N] [--partitions P]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def emit(record: dict[str, Any]) -> None:
+    print(json.dumps(record), flush=True)
+
+
+def cold_child() -> int:
+    """Runs in a fresh interpreter: build the app, show the window, report the first paint."""
+    from PySide6.QtCore import QEvent, QObject
+
+    from desktop.app import build_window, create_application
+    from desktop.context import AppContext
+
+    app = create_application()
+    ctx = AppContext.create(config_dir=Path(tempfile.mkdtemp(prefix="topicscope-bench-")))
+    window = build_window(ctx)
+
+    class FirstPaint(QObject):
+        def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                print("PAINTED", flush=True)
+                app.quit()
+            return False
+
+    watcher = FirstPaint()
+    window.installEventFilter(watcher)
+    window.show()
+    if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+        window.repaint()  # offscreen has no expose; paint once the loop runs
+    return app.exec()
+
+
+def cold_start_s() -> float:
+    env = {**os.environ}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.gui", "--cold-child"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.strip() == "PAINTED":
+            elapsed = time.perf_counter() - t0
+            break
+    else:
+        raise RuntimeError("the window never painted")
+    proc.wait(30)
+    return elapsed
+
+
+def create_topics(bootstrap: str, count: int, partitions: int) -> float:
+    from confluent_kafka.admin import AdminClient
+    from confluent_kafka.cimpl import NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    t0 = time.perf_counter()
+    names = [f"bench.topic-{i:05d}" for i in range(count)]
+    for start in range(0, count, 500):
+        chunk = names[start : start + 500]
+        futs = admin.create_topics([NewTopic(n, partitions, 1) for n in chunk], request_timeout=120)
+        for fut in futs.values():
+            fut.result(timeout=180)
+    return time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--topics", type=int, default=10_000)
+    parser.add_argument("--partitions", type=int, default=3)
+    parser.add_argument("--cold-child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.cold_child:
+        return cold_child()
+
+    from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer
+    from PySide6.QtTest import QTest
+
+    from desktop.app import create_application
+    from desktop.context import AppContext
+    from desktop.domain.profile import ClusterProfile, Credentials
+    from desktop.settings.profiles import ProfileStore
+    from desktop.settings.secrets import SecretStore
+    from desktop.settings.ui_state import UiState
+    from desktop.views.main_window import MainWindow
+    from desktop.workers.local_broker import LocalBroker
+    from embedded_broker.runner import BrokerRunner
+
+    cold = cold_start_s()
+    emit({"metric": "cold_start_s", "value": round(cold, 3)})
+
+    app = create_application()
+
+    def spin(until: Callable[[], bool], timeout: float) -> bool:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            app.processEvents()
+            if until():
+                return True
+            time.sleep(0.001)
+        return until()
+
+    with tempfile.TemporaryDirectory(prefix="topicscope-bench-") as tmp:
+        root = Path(tmp)
+        runner = BrokerRunner(
+            port=0,
+            data_dir=None,
+            in_memory=True,
+            config={"group.initial.rebalance.delay.ms": "0"},
+        )
+        addr = runner.start(timeout=30)
+        try:
+            created = create_topics(addr.bootstrap, args.topics, args.partitions)
+            emit(
+                {
+                    "metric": "create_topics_s",
+                    "value": round(created, 2),
+                    "topics": args.topics,
+                    "partitions": args.partitions,
+                }
+            )
+            ui = UiState(QSettings(str(root / "ui.ini"), QSettings.Format.IniFormat))
+            ui.refresh_interval_s = 3600  # refreshes below are triggered explicitly
+            ctx = AppContext(ProfileStore(root / "cfg"), SecretStore(), ui, LocalBroker())
+            window = MainWindow(ctx)
+            window.resize(1280, 820)
+            window.show()
+            app.processEvents()
+
+            t0 = time.perf_counter()
+            view = window.open_cluster(
+                ClusterProfile("bench", addr.bootstrap, local=True), Credentials()
+            )
+            view.tabs.setCurrentWidget(view.topics)
+            ok = spin(lambda: view.topics.model.rowCount() >= args.topics, 300)
+            load = time.perf_counter() - t0
+            if not ok:
+                raise RuntimeError(f"topic table not populated: {view.session.last_error}")
+            emit(
+                {
+                    "metric": "topics_load_s",
+                    "value": round(load, 3),
+                    "rows": view.topics.model.rowCount(),
+                }
+            )
+
+            # one keystroke in the filter: the proxy filters synchronously on textChanged
+            QTest.keyClicks(view.topics.filter, "bench.topic-0")
+            app.processEvents()
+            t0 = time.perf_counter()
+            QTest.keyClick(view.topics.filter, Qt.Key.Key_7)
+            app.processEvents()
+            filter_ms = (time.perf_counter() - t0) * 1000
+            emit(
+                {
+                    "metric": "filter_ms",
+                    "value": round(filter_ms, 2),
+                    "shown": view.topics.proxy.rowCount(),
+                }
+            )
+            view.topics.filter.clear()
+            app.processEvents()
+
+            # longest GUI-thread stall while refreshes run (a 5 ms timer measures gaps)
+            clock = QElapsedTimer()
+            gaps: list[int] = []
+            timer = QTimer()
+            timer.setInterval(5)
+            timer.timeout.connect(lambda: gaps.append(clock.restart()))
+            stalls = []
+            for page in (view.topics, view.overview, view.replication):
+                view.tabs.setCurrentWidget(page)
+                app.processEvents()
+                gaps.clear()
+                before = view.session.last_refresh
+                clock.start()
+                timer.start()
+                view.session.refresh()
+                spin(lambda b=before: view.session.last_refresh != b, 300)
+                spin(lambda: False, 0.2)  # let the view finish painting
+                timer.stop()
+                stalls.append(max(gaps[1:] or [0]))
+                emit(
+                    {
+                        "metric": "refresh_stall_ms",
+                        "page": type(page).__name__,
+                        "value": stalls[-1],
+                        "ticks": len(gaps),
+                    }
+                )
+            max_stall = max(stalls)
+            window.shutdown()
+            window.close()
+        finally:
+            runner.stop(timeout=30)
+    emit(
+        {
+            "summary": {
+                "topics_load_s": round(load, 3),
+                "filter_ms": round(filter_ms, 2),
+                "max_stall_ms": max_stall,
+                "cold_start_s": round(cold, 3),
+            }
+        }
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
