@@ -13,7 +13,7 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.error import KafkaError
 
-from .clients import TIMEOUT_S, Poller, create_topic, group_consumer, produce, unique
+from .clients import TIMEOUT_S, Poller, create_topic, group_consumer, produce, unique, wait_for
 
 PARTITIONS = 3
 
@@ -68,7 +68,11 @@ def test_admin_client_group_lifecycle(bootstrap: str) -> None:
     finally:
         c.close()
 
-    assert listed(admin)[group].state == ConsumerGroupState.EMPTY  # type: ignore[attr-defined]
+    # The LeaveGroup sent by close() empties the group.
+    wait_for(
+        lambda: listed(admin)[group].state == ConsumerGroupState.EMPTY,  # type: ignore[attr-defined]
+        what="the group to become empty",
+    )
     request = [ConsumerGroupTopicPartitions(group, [TopicPartition(topic, 0, 3)])]
     admin.alter_consumer_group_offsets(request)[group].result(timeout=TIMEOUT_S)
     assert offsets_of(admin, group) == {0: 3, 1: 10, 2: 10}
