@@ -137,12 +137,15 @@ class LogManager:
                 )
 
     def flush_all(self) -> None:
+        """fsync every partition (needed only against power loss: appends already survive a
+        killed process). Safe from a worker thread; appends continue while it syncs."""
         with self._lock:
             logs = list(self._logs.values())
         for partition_log in logs:
             partition_log.flush()
 
     def close_all(self) -> None:
+        """fsync and close every partition, marking each shutdown clean (fast next start)."""
         with self._lock:
             logs = list(self._logs.values())
             self._logs.clear()
