@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from .base import CoordinatorBase, log
 from .errors import GroupError
@@ -130,6 +130,18 @@ class Offsets(CoordinatorBase):
         if records:
             self._persist(records)
         return GroupError.NONE, results
+
+    def forget_partitions(self, group_id: str, exists: Callable[[str, int], bool]) -> None:
+        """Drop a group's offsets of partitions that no longer exist (their topic was deleted),
+        as Kafka does when a topic goes away."""
+        group = self._live_group(group_id)
+        if group is None:
+            return
+        gone = [key for key in group.offsets if not exists(*key)]
+        for key in gone:
+            del group.offsets[key]
+        if gone:
+            self._persist([_offset_tombstone(group_id, *key) for key in gone])
 
     def expire_offsets(self) -> None:
         """Drop offsets of groups empty for offsets.retention.minutes, then drop such groups.

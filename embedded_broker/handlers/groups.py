@@ -317,11 +317,19 @@ async def handle_offset_commit(ctx: RequestContext, request: Any, state: BrokerS
 
 
 def _fetch_topics(
-    coord: GroupCoordinator, group_id: str, topics: Any, topic_cls: Any, partition_cls: Any
+    coord: GroupCoordinator,
+    exists: Callable[[str, int], bool],
+    group_id: str,
+    topics: Any,
+    *,
+    topic_cls: Any,
+    partition_cls: Any,
 ) -> tuple[Any, ...]:
     wanted = None
     if topics is not None:
         wanted = [(t.name, int(p)) for t in topics for p in t.partition_indexes]
+    else:
+        coord.forget_partitions(group_id, exists)
     by_topic: dict[str, list[Any]] = {}
     for e in coord.fetch_offsets(group_id, wanted):
         by_topic.setdefault(e.topic, []).append(
@@ -342,6 +350,10 @@ def _fetch_topics(
 async def handle_offset_fetch(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     mod = response_module(request)
     coord = coordinator(state)
+
+    def exists(topic: str, partition: int) -> bool:
+        return state.partition(topic, partition) is not None
+
     if ctx.api_version >= 8:
         groups = tuple(
             build(
@@ -349,10 +361,11 @@ async def handle_offset_fetch(ctx: RequestContext, request: Any, state: BrokerSt
                 group_id=g.group_id,
                 topics=_fetch_topics(
                     coord,
+                    exists,
                     g.group_id,
                     g.topics,
-                    mod.OffsetFetchResponseTopics,
-                    mod.OffsetFetchResponsePartitions,
+                    topic_cls=mod.OffsetFetchResponseTopics,
+                    partition_cls=mod.OffsetFetchResponsePartitions,
                 ),
                 error_code=ErrorCode.none,
             )
@@ -361,10 +374,11 @@ async def handle_offset_fetch(ctx: RequestContext, request: Any, state: BrokerSt
         return build(mod.OffsetFetchResponse, throttle_time=NO_THROTTLE, groups=groups)
     topics = _fetch_topics(
         coord,
+        exists,
         request.group_id,
         request.topics,
-        mod.OffsetFetchResponseTopic,
-        mod.OffsetFetchResponsePartition,
+        topic_cls=mod.OffsetFetchResponseTopic,
+        partition_cls=mod.OffsetFetchResponsePartition,
     )
     return build(
         mod.OffsetFetchResponse,

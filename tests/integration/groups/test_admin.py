@@ -91,3 +91,24 @@ def test_admin_client_group_lifecycle(bootstrap: str) -> None:
     with pytest.raises(KafkaException) as missing:
         admin.delete_consumer_groups([group])[group].result(timeout=TIMEOUT_S)
     assert missing.value.args[0].code() == KafkaError.GROUP_ID_NOT_FOUND
+
+
+def test_offsets_of_a_deleted_topic_disappear(bootstrap: str) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    doomed, kept, group = unique("doomed"), unique("kept"), unique("g")
+    create_topic(bootstrap, doomed, 1)
+    create_topic(bootstrap, kept, 1)
+    request = [
+        ConsumerGroupTopicPartitions(
+            group, [TopicPartition(doomed, 0, 1), TopicPartition(kept, 0, 2)]
+        )
+    ]
+    admin.alter_consumer_group_offsets(request)[group].result(timeout=TIMEOUT_S)
+    admin.delete_topics([doomed])[doomed].result(timeout=TIMEOUT_S)
+
+    def topics_with_offsets() -> set[str]:
+        request = [ConsumerGroupTopicPartitions(group)]
+        result = admin.list_consumer_group_offsets(request)[group].result(timeout=TIMEOUT_S)
+        return {tp.topic for tp in result.topic_partitions}
+
+    wait_for(lambda: topics_with_offsets() == {kept}, what="the deleted topic's offsets to go")

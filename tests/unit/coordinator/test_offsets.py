@@ -1,6 +1,6 @@
 """OffsetCommit / OffsetFetch / OffsetDelete / ListGroups / DescribeGroups / DeleteGroups."""
 
-from embedded_broker.coordinator import GroupError, OffsetCommitEntry
+from embedded_broker.coordinator import CoordinatorConfig, GroupError, OffsetCommitEntry
 
 from .helpers import Harness, subscription
 
@@ -184,3 +184,26 @@ def test_retention_expires_offsets_of_groups_empty_long_enough() -> None:
     h.clock.advance(20_000)
     assert "active" not in h.coordinator.groups
     h.coordinator.close()
+
+
+def test_offsets_of_deleted_partitions_are_forgotten() -> None:
+    h = Harness()
+    commit(h, "g", "", -1, OffsetCommitEntry("kept", 0, 1), OffsetCommitEntry("gone", 0, 2))
+    h.coordinator.forget_partitions("g", lambda topic, _partition: topic != "gone")
+    assert [e.topic for e in h.coordinator.fetch_offsets("g", None)] == ["kept"]
+    h.coordinator.forget_partitions("nope", lambda _t, _p: False)
+
+
+def test_config_from_kafka_setting_names() -> None:
+    config = CoordinatorConfig.from_settings(
+        {
+            "group.initial.rebalance.delay.ms": "0",
+            "group.min.session.timeout.ms": 1000,
+            "offsets.retention.minutes": "5",
+            "num.partitions": "3",
+        }
+    )
+    assert config.initial_rebalance_delay_ms == 0
+    assert config.min_session_timeout_ms == 1000
+    assert config.offsets_retention_minutes == 5
+    assert config.max_session_timeout_ms == 1_800_000
