@@ -15,6 +15,11 @@ from embedded_broker.topic_configs import TOPIC_CONFIGS, validate_topic_configs
 from .base import ApiSpec, RequestContext
 from .util import NO_THROTTLE, build, response_module
 
+# A single local broker keeps a directory and open files per partition; refuse absurd counts
+# (a hostile request for 2^31 partitions would otherwise exhaust the disk and memory).
+MAX_PARTITIONS = 10_000
+_TOO_MANY = f"Number of partitions must not exceed {MAX_PARTITIONS} on the built-in broker."
+
 SOURCE_TOPIC = 1
 SOURCE_DYNAMIC_BROKER = 2
 SOURCE_STATIC_BROKER = 4
@@ -63,6 +68,8 @@ def _check_topic(state: BrokerState, t: Any) -> tuple[int, int, dict[str, str]]:
         raise _FailError(
             ErrorCode.invalid_partitions, "Number of partitions must be larger than 0."
         )
+    if partitions > MAX_PARTITIONS:
+        raise _FailError(ErrorCode.invalid_partitions, _TOO_MANY)
     if rf == -1:
         rf = state.config.get_int("default.replication.factor")
     if rf <= 0:
@@ -215,6 +222,8 @@ async def handle_create_partitions(ctx: RequestContext, request: Any, state: Bro
             message = f"The topic '{t.name}' does not exist."
         elif t.count == info.partitions:
             code, message = ErrorCode.invalid_partitions, f"Topic already has {t.count} partitions."
+        elif t.count > MAX_PARTITIONS:
+            code, message = ErrorCode.invalid_partitions, _TOO_MANY
         elif t.count < info.partitions:
             code = ErrorCode.invalid_partitions
             message = (

@@ -266,3 +266,11 @@ def test_dynamic_broker_config_applies_and_survives_restart(builtin_broker: Runn
     broker_cfg = client.describe_configs([res])[res].result(timeout=TIMEOUT_S)
     assert broker_cfg["log.retention.ms"].value == "7200000"
     assert broker_cfg["log.retention.ms"].source == ConfigSource.DYNAMIC_BROKER_CONFIG.value
+
+
+def test_absurd_partition_counts_are_refused(builtin_broker: RunningBroker) -> None:
+    client = AdminClient({"bootstrap.servers": builtin_broker.bootstrap})
+    with pytest.raises(KafkaException) as info:
+        _result(client.create_topics([NewTopic("huge", 50_000, 1)]))
+    assert info.value.args[0].name() == "INVALID_PARTITIONS"
+    assert "huge" not in client.list_topics(timeout=TIMEOUT_S).topics
