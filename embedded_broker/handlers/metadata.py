@@ -53,8 +53,8 @@ def _topic_entry(mod: Any, state: BrokerState, info: TopicInfo) -> Any:
 
 
 def _error_entry(mod: Any, name: str | None, topic_id: uuid.UUID | None, code: ErrorCode) -> Any:
-    # Names are only nullable from v10 (topic-id lookups); older versions get "".
-    nullable = mod.MetadataResponse.__version__ >= 10
+    # Response topic names are only nullable from v12; older versions get "".
+    nullable = mod.MetadataResponse.__version__ >= 12
     return build(
         mod.MetadataResponseTopic,
         error_code=code,

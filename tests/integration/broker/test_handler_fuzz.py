@@ -80,7 +80,7 @@ def _exact(sock: socket.socket, n: int) -> bytes:
 
 
 @settings(
-    max_examples=300,
+    max_examples=500,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
