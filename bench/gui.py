@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -74,6 +75,22 @@ def cold_start_s() -> float:
     return elapsed
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"the built-in broker did not listen on {port}")
+
+
 def create_topics(bootstrap: str, count: int, partitions: int) -> float:
     from confluent_kafka.admin import AdminClient
     from confluent_kafka.cimpl import NewTopic
@@ -109,7 +126,6 @@ def main(argv: list[str] | None = None) -> int:
     from desktop.settings.ui_state import UiState
     from desktop.views.main_window import MainWindow
     from desktop.workers.local_broker import LocalBroker
-    from embedded_broker.runner import BrokerRunner
 
     cold = cold_start_s()
     emit({"metric": "cold_start_s", "value": round(cold, 3)})
@@ -127,15 +143,27 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="topicscope-bench-") as tmp:
         root = Path(tmp)
-        runner = BrokerRunner(
-            port=0,
-            data_dir=None,
-            in_memory=True,
-            config={"group.initial.rebalance.delay.ms": "0"},
+        # The broker runs in its own process so the stalls measured are the app's own; inside
+        # the app (--local) it shares the interpreter, and its GIL, with the GUI thread.
+        port = free_port()
+        broker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "embedded_broker",
+                "--port",
+                str(port),
+                "--in-memory",
+                "--log-level",
+                "ERROR",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
-        addr = runner.start(timeout=30)
+        bootstrap = f"127.0.0.1:{port}"
         try:
-            created = create_topics(addr.bootstrap, args.topics, args.partitions)
+            wait_port(port, 30)
+            created = create_topics(bootstrap, args.topics, args.partitions)
             emit(
                 {
                     "metric": "create_topics_s",
@@ -154,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
 
             t0 = time.perf_counter()
             view = window.open_cluster(
-                ClusterProfile("bench", addr.bootstrap, local=True), Credentials()
+                ClusterProfile("bench", bootstrap, local=True), Credentials()
             )
             view.tabs.setCurrentWidget(view.topics)
             ok = spin(lambda: view.topics.model.rowCount() >= args.topics, 300)
@@ -217,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
             window.shutdown()
             window.close()
         finally:
-            runner.stop(timeout=30)
+            broker.terminate()
+            broker.wait(30)
     emit(
         {
             "summary": {

@@ -23,7 +23,7 @@ class SeriesStore:
             self.t0 = t
         rel = t - self.t0
         for topic in s.topics:
-            high = sum(p.high or 0 for p in topic.partitions)
+            high = topic.high_total
             prev = self._last.get(topic.name)
             self._last[topic.name] = (t, high)
             if prev is None or t <= prev[0]:

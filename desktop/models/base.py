@@ -46,16 +46,33 @@ class RowTableModel(QAbstractTableModel, Generic[T]):
 
     def __init__(self) -> None:
         super().__init__()
-        self._rows: list[T] = []
+        self._rows: list[T] = []  # the rows shown: filtered and sorted
+        self._all: list[T] = []  # every row, sorted
+        self._sort: tuple[int, Qt.SortOrder] | None = None
+        self._filter: Callable[[T], bool] | None = None
 
     @property
     def rows(self) -> list[T]:
-        return list(self._rows)
+        """Every row, including those the filter hides."""
+        return list(self._all)
+
+    def set_filter(self, accept: Callable[[T], bool] | None) -> None:
+        """Show only rows `accept` keeps. Filtering here is one list comprehension; a proxy's
+        filterAcceptsRow would call into Python once per row, 10,000 times per keystroke."""
+        self._filter = accept
+        self.beginResetModel()
+        self._rows = self._visible(self._all)
+        self.endResetModel()
+
+    def _visible(self, rows: list[T]) -> list[T]:
+        accept = self._filter
+        return rows if accept is None else [r for r in rows if accept(r)]
 
     def set_rows(self, rows: Sequence[T]) -> None:
         """Replace every row. When the keys are unchanged, only rows that differ are announced
         (one dataChanged per run of changed rows), so a steady cluster costs the views nothing."""
-        new = list(rows)
+        self._all = self._sorted(list(rows))
+        new = self._visible(self._all)
         old = self._rows
         if len(new) != len(old) or not new or not self._same_keys(new):
             self.beginResetModel()
@@ -77,6 +94,47 @@ class RowTableModel(QAbstractTableModel, Generic[T]):
 
     def row_key(self, row: T) -> Any:
         return id(row)
+
+    def sort_key(self, column: int) -> Callable[[T], Any]:
+        col = self.columns[column]
+        if col.numeric:
+
+            def numeric(row: T) -> Any:
+                value = col.value(row)
+                return -1 if value is None or isinstance(value, str) else value
+
+            return numeric
+        return lambda row: display(col.value(row)).lower()
+
+    def _sorted(self, rows: list[T]) -> list[T]:
+        if self._sort is None or not 0 <= self._sort[0] < len(self.columns):
+            return rows
+        column, order = self._sort
+        return sorted(
+            rows, key=self.sort_key(column), reverse=order == Qt.SortOrder.DescendingOrder
+        )
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sort in Python on precomputed keys: one key per row, not two calls per comparison."""
+        self._sort = (column, order)
+        if not 0 <= column < len(self.columns):
+            return
+        self.layoutAboutToBeChanged.emit()
+        key = self.sort_key(column)
+        positions = sorted(
+            range(len(self._rows)),
+            key=lambda i: key(self._rows[i]),
+            reverse=order == Qt.SortOrder.DescendingOrder,
+        )
+        new_row = {old: new for new, old in enumerate(positions)}
+        self._rows = [self._rows[i] for i in positions]
+        self._all = self._sorted(self._all)
+        persistent = self.persistentIndexList()
+        self.changePersistentIndexList(
+            persistent,
+            [self.index(new_row[i.row()], i.column()) if i.isValid() else i for i in persistent],
+        )
+        self.layoutChanged.emit()
 
     def _same_keys(self, new: list[T]) -> bool:
         return all(self.row_key(a) == self.row_key(b) for a, b in zip(self._rows, new, strict=True))

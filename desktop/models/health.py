@@ -75,7 +75,8 @@ class ReplicaGridModel(RowTableModel[GridRow]):
             self.beginResetModel()
             self._broker_ids = list(broker_ids)
             self.columns = self._make_columns()
-            self._rows = list(rows)
+            self._all = self._sorted(list(rows))
+            self._rows = self._visible(self._all)
             self.endResetModel()
         else:
             self.set_rows(rows)

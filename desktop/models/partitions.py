@@ -28,7 +28,8 @@ class PartitionsModel(RowTableModel[PartitionInfo]):
         if min_isr != self.min_isr:
             self.beginResetModel()
             self.min_isr = min_isr
-            self._rows = list(partitions)
+            self._all = self._sorted(list(partitions))
+            self._rows = self._visible(self._all)
             self.endResetModel()
             return
         self.set_rows(partitions)

@@ -31,7 +31,10 @@ from desktop.domain.health import summarize
 from desktop.domain.profile import ClusterProfile, Credentials
 from desktop.services.connection import ErrorLog, client_config, explain
 
-CHUNK = 2000  # resources/partitions per admin request
+# Requests stay small: confluent-kafka builds each response's Python objects while holding the
+# GIL, and a big response would stall the GUI thread for that long.
+CHUNK = 500  # partitions per ListOffsets request
+CONFIG_CHUNK = 200  # topics per DescribeConfigs request
 CONFIG_BATCH = 2000  # topics whose configs are fetched per refresh
 BUILTIN_VERSION = "Topicscope built-in"
 
@@ -235,7 +238,7 @@ class ClusterAdmin:
         return out
 
     def _load_topic_meta(self, names: list[str]) -> None:
-        for chunk in _chunks(names, CHUNK):
+        for chunk in _chunks(names, CONFIG_CHUNK):
             resources = [ConfigResource(ConfigResource.Type.TOPIC, n) for n in chunk]
             try:
                 futs = self._admin.describe_configs(resources, request_timeout=self.timeout)

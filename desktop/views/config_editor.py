@@ -70,7 +70,7 @@ class ConfigPanel(QWidget):
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("Filter configs")
         self.filter.setClearButtonEnabled(True)
-        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        self.filter.textChanged.connect(self.proxy.set_filter_text)
         self.edit_button = QPushButton("Edit…")
         self.edit_button.clicked.connect(self.edit_selected)
         self.table.doubleClicked.connect(lambda _i: self.edit_selected())

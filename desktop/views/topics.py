@@ -44,7 +44,7 @@ class TopicsPage(QWidget):
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("Filter topics by name")
         self.filter.setClearButtonEnabled(True)
-        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        self.filter.textChanged.connect(self.proxy.set_filter_text)
         self.hide_internal = QCheckBox("Hide internal topics")
         self.hide_internal.setChecked(hide_internal)
         self.hide_internal.toggled.connect(self.proxy.set_hide_internal)
