@@ -45,7 +45,9 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     if isinstance(existing, QApplication):
         return existing
     app = QApplication(argv if argv is not None else sys.argv[:1])
-    app.setApplicationName("Topicscope")
+    # lower-case name: X11's WM_CLASS must match StartupWMClass=topicscope in the .desktop file
+    app.setApplicationName("topicscope")
+    app.setApplicationDisplayName("Topicscope")
     app.setOrganizationName("Topicscope")
     app.setDesktopFileName(APP_ID)
     apply_light_theme(app)

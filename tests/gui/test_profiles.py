@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from pytestqt.qtbot import QtBot
 
 from desktop.views.main_window import MainWindow
@@ -96,3 +96,47 @@ def test_scram_password(qtbot: QtBot, window: MainWindow, kafka_scram: KafkaScra
     dialog.password.clear()
     qtbot.keyClicks(dialog.password, kafka_scram.password)
     assert _test(qtbot, dialog) == "Connected: 1 broker."
+
+
+def test_without_keyring_the_password_is_kept_only_after_asking(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    import keyring
+    from keyring.backends import fail
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        assert not window.ctx.secrets.keyring_available
+        dialog = _open_dialog(qtbot, window)
+        qtbot.keyClicks(dialog.name, "secured")
+        qtbot.keyClicks(dialog.bootstrap, "127.0.0.1:9093")
+        dialog.protocol.setCurrentText("SASL_PLAINTEXT")
+        qtbot.keyClicks(dialog.username, "alice")
+        qtbot.keyClicks(dialog.password, "s3cret-pw")
+        asked: list[str] = []
+
+        def answer(button: QMessageBox.StandardButton) -> None:
+            box = QApplication.activeModalWidget()
+            if not isinstance(box, QMessageBox):
+                QTimer.singleShot(20, lambda: answer(button))
+                return
+            asked.append(box.text())
+            qtbot.mouseClick(box.button(button), Qt.MouseButton.LeftButton)
+
+        save = dialog.buttons.button(dialog.buttons.StandardButton.Save)
+        QTimer.singleShot(0, lambda: answer(QMessageBox.StandardButton.No))
+        qtbot.mouseClick(save, Qt.MouseButton.LeftButton)
+        assert asked and "No system keyring" in asked[0]
+        assert window.ctx.profiles.get("secured") is None  # declined: nothing stored
+        assert dialog.isVisible()
+
+        QTimer.singleShot(0, lambda: answer(QMessageBox.StandardButton.Yes))
+        qtbot.mouseClick(save, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not dialog.isVisible())
+        assert window.ctx.profiles.get("secured") is not None
+        assert "s3cret-pw" not in window.ctx.profiles.path.read_text()
+        assert window.ctx.secrets.load("secured").password == "s3cret-pw"  # this session only
+    finally:
+        keyring.set_keyring(previous)

@@ -16,7 +16,7 @@ from desktop.domain.profile import ClusterProfile, Credentials
 from desktop.models.topics import TopicsModel
 from desktop.views.cluster_view import ClusterView
 from desktop.views.main_window import LOCAL_NAME, MainWindow
-from desktop.views.topic_dialogs import ConfirmNameDialog, CreateTopicDialog
+from desktop.views.topic_dialogs import AddPartitionsDialog, ConfirmNameDialog, CreateTopicDialog
 from tests.gui.conftest import WAIT_MS, wait_snapshot
 from tests.gui.helpers import click_row, shown_values
 
@@ -144,3 +144,41 @@ def test_change_config_reaches_the_broker(qtbot: QtBot, view: ClusterView) -> No
         ),
         timeout=WAIT_MS,
     )
+
+
+def test_add_partitions_and_empty_topic(qtbot: QtBot, view: ClusterView) -> None:
+    from confluent_kafka import Producer
+
+    _create_on_broker(view, "grow")
+    producer = Producer({"bootstrap.servers": view.session.profile.bootstrap})
+    for i in range(20):
+        producer.produce("grow", value=f"m{i}".encode(), partition=0)
+    assert producer.flush(20) == 0
+    view.session.refresh()
+
+    def messages() -> int | None:
+        snap = view.session.snapshot
+        topic = snap.topic("grow") if snap else None
+        return topic.messages if topic else None
+
+    qtbot.waitUntil(lambda: messages() == 20, timeout=WAIT_MS)
+    assert click_row(qtbot, view.topics.table, TopicsModel.NAME, "grow")
+
+    qtbot.mouseClick(view.topics.partitions_button, Qt.MouseButton.LeftButton)
+    dialog = view.topics.dialog
+    assert isinstance(dialog, AddPartitionsDialog)
+    dialog.total.selectAll()
+    qtbot.keyClicks(dialog.total, "3")
+    qtbot.keyClick(dialog.total, Qt.Key.Key_Return)
+    qtbot.waitUntil(
+        lambda: len(_admin(view).list_topics(timeout=10).topics["grow"].partitions) == 3,
+        timeout=WAIT_MS,
+    )
+
+    qtbot.mouseClick(view.topics.empty_button, Qt.MouseButton.LeftButton)
+    confirm = view.topics.dialog
+    assert isinstance(confirm, ConfirmNameDialog)
+    qtbot.keyClicks(confirm.confirm, "grow")
+    qtbot.mouseClick(confirm.ok, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: messages() == 0, timeout=WAIT_MS)
+    assert view.topics.message.text() == "Emptied 'grow'."
