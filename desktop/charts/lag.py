@@ -1,0 +1,225 @@
+"""Lag over time: bounded ring buffers fed by group refreshes, and the pyqtgraph plots."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pyqtgraph as pg
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from desktop.charts.live import PALETTE
+from desktop.charts.ring import RingBuffer
+from desktop.domain.groups import GroupDetail, GroupSummary
+
+MAX_GROUP_SERIES = 500  # groups with a history (bounded memory at 5,000+ groups)
+MAX_PARTITION_SERIES = 256
+SHOWN_GROUPS = 8
+SHOWN_PARTITIONS = 12
+
+
+class LagHistory:
+    """Per group: total lag, consumption rate (committed deltas), produce rate (HW deltas);
+    per partition of the groups opened in detail: lag."""
+
+    def __init__(self, capacity: int = 720) -> None:
+        self.capacity = capacity
+        self.t0: float | None = None
+        self.total: dict[str, RingBuffer] = {}
+        self.consumed: dict[str, RingBuffer] = {}
+        self.produced: dict[str, RingBuffer] = {}
+        self.partitions: dict[tuple[str, str, int], RingBuffer] = {}
+        self._last: dict[str, tuple[float, int, int]] = {}
+        self._last_part: dict[tuple[str, str, int], float] = {}
+
+    def _rel(self, t: float) -> float:
+        if self.t0 is None:
+            self.t0 = t
+        return t - self.t0
+
+    def add_groups(self, t: float, groups: Iterable[GroupSummary]) -> None:
+        rel = self._rel(t)
+        for g in groups:
+            if g.total_lag is None:
+                continue
+            buf = self.total.get(g.group_id)
+            if buf is None:
+                if len(self.total) >= MAX_GROUP_SERIES:
+                    continue
+                buf = self.total[g.group_id] = RingBuffer(self.capacity)
+            buf.append(rel, float(g.total_lag))
+            prev = self._last.get(g.group_id)
+            self._last[g.group_id] = (t, g.committed_total, g.end_total)
+            if prev is None or t <= prev[0]:
+                continue
+            dt = t - prev[0]
+            cons = self.consumed.setdefault(g.group_id, RingBuffer(self.capacity))
+            prod = self.produced.setdefault(g.group_id, RingBuffer(self.capacity))
+            cons.append(rel, max(0.0, (g.committed_total - prev[1]) / dt))
+            prod.append(rel, max(0.0, (g.end_total - prev[2]) / dt))
+
+    def add_detail(self, detail: GroupDetail) -> None:
+        rel = self._rel(detail.fetched_at)
+        gid = detail.summary.group_id
+        for p in detail.summary.partitions:
+            if p.lag is None:
+                continue
+            key = (gid, p.topic, p.partition)
+            if self._last_part.get(key, -1.0) >= rel:
+                continue
+            buf = self.partitions.get(key)
+            if buf is None:
+                if len(self.partitions) >= MAX_PARTITION_SERIES:
+                    continue
+                buf = self.partitions[key] = RingBuffer(self.capacity)
+            buf.append(rel, float(p.lag))
+            self._last_part[key] = rel
+
+    def top_groups(self, n: int) -> list[str]:
+        def latest(gid: str) -> float:
+            _t, v = self.total[gid].arrays()
+            return float(v[-1]) if len(v) else 0.0
+
+        return sorted(self.total, key=latest, reverse=True)[:n]
+
+    def catch_up_s(self, group_id: str, window: int = 6) -> float | None:
+        """Seconds until the lag reaches 0 at the recent rates; None unless the group gains."""
+        total, cons, prod = (
+            self.total.get(group_id),
+            self.consumed.get(group_id),
+            self.produced.get(group_id),
+        )
+        if total is None or cons is None or prod is None or not len(cons):
+            return None
+        _t, lag = total.arrays()
+        net = float(cons.arrays()[1][-window:].mean() - prod.arrays()[1][-window:].mean())
+        if not len(lag) or lag[-1] <= 0 or net <= 0:
+            return None
+        return float(lag[-1]) / net
+
+
+def _plot(title: str, left: str) -> pg.PlotWidget:
+    plot = pg.PlotWidget(background="w")
+    plot.setTitle(title, color="#1d2733", size="11pt")
+    plot.setLabel("left", left)
+    plot.setLabel("bottom", "seconds")
+    plot.showGrid(x=True, y=True, alpha=0.2)
+    plot.addLegend(offset=(10, 10))
+    plot.setDownsampling(mode="peak")
+    plot.setClipToView(True)
+    return plot
+
+
+class _Curves:
+    """Named curves on one plot, created on first use and removed when no longer shown."""
+
+    def __init__(self, plot: pg.PlotWidget) -> None:
+        self.plot = plot
+        self.items: dict[str, pg.PlotDataItem] = {}
+
+    def show(self, series: list[tuple[str, RingBuffer]]) -> None:
+        names = {n for n, _b in series}
+        for name in list(self.items):
+            if name not in names:
+                self.plot.removeItem(self.items.pop(name))
+        for i, (name, buf) in enumerate(series):
+            item = self.items.get(name)
+            if item is None:
+                pen = pg.mkPen(PALETTE[i % len(PALETTE)], width=2)
+                item = self.items[name] = self.plot.plot(name=name, pen=pen)
+            t, v = buf.arrays()
+            item.setData(t, v)
+
+
+def _points(curves: _Curves) -> int:
+    """Points currently drawn (for tests and the status line)."""
+    total = 0
+    for item in curves.items.values():
+        xs = item.getData()[0]
+        total += 0 if xs is None else len(xs)
+    return total
+
+
+class TotalLagChart(QWidget):
+    """Total lag of the most-lagging groups over time."""
+
+    def __init__(self, history: LagHistory) -> None:
+        super().__init__()
+        self.history = history
+        self.plot = _plot("Total lag per group (top groups by current lag)", "offsets behind")
+        self.curves = _Curves(self.plot)
+        note = QLabel("One point per refresh; up to 500 groups are recorded, 720 points each.")
+        note.setStyleSheet("color: #5f6b7a;")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 8)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(note)
+
+    def redraw(self) -> None:
+        h = self.history
+        self.curves.show([(g, h.total[g]) for g in h.top_groups(SHOWN_GROUPS)])
+
+    def points(self) -> int:
+        return _points(self.curves)
+
+
+class GroupCharts(QWidget):
+    """One group: lag per partition, consumption against produce rate, catch-up estimate."""
+
+    def __init__(self, history: LagHistory) -> None:
+        super().__init__()
+        self.history = history
+        self.group_id: str | None = None
+        self.lag_plot = _plot("Lag per partition", "offsets behind")
+        self.rate_plot = _plot("Consumption vs produce rate", "offsets/s")
+        self.lag_curves = _Curves(self.lag_plot)
+        self.rate_curves = _Curves(self.rate_plot)
+        self.estimate = QLabel("")
+        self.estimate.setStyleSheet("font-weight: 600;")
+        note = QLabel(
+            "Consumption rate: committed-offset deltas between refreshes; produce rate: "
+            "high-watermark deltas of the same partitions."
+        )
+        note.setWordWrap(True)
+        note.setStyleSheet("color: #5f6b7a;")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.addWidget(self.lag_plot, 1)
+        layout.addWidget(self.rate_plot, 1)
+        layout.addWidget(self.estimate)
+        layout.addWidget(note)
+
+    def set_group(self, group_id: str | None) -> None:
+        self.group_id = group_id
+        self.redraw()
+
+    def redraw(self) -> None:
+        gid, h = self.group_id, self.history
+        if gid is None:
+            self.lag_curves.show([])
+            self.rate_curves.show([])
+            self.estimate.setText("")
+            return
+        parts = sorted(k for k in h.partitions if k[0] == gid)
+        self.lag_curves.show(
+            [(f"{t}[{p}]", h.partitions[(g, t, p)]) for g, t, p in parts][:SHOWN_PARTITIONS]
+        )
+        rates = []
+        if gid in h.consumed:
+            rates = [("consumed", h.consumed[gid]), ("produced", h.produced[gid])]
+        self.rate_curves.show(rates)
+        self.estimate.setText(catch_up_text(h.catch_up_s(gid), gid in h.consumed))
+
+    def points(self) -> int:
+        return _points(self.lag_curves)
+
+
+def catch_up_text(seconds: float | None, have_rates: bool) -> str:
+    if not have_rates:
+        return "Catch-up estimate: needs two refreshes."
+    if seconds is None:
+        return "Catch-up estimate: not gaining (consuming no faster than producing), or caught up."
+    if seconds < 120:
+        return f"Catch-up estimate: about {seconds:.0f} s at the current rates."
+    if seconds < 7200:
+        return f"Catch-up estimate: about {seconds / 60:.0f} min at the current rates."
+    return f"Catch-up estimate: about {seconds / 3600:.1f} h at the current rates."

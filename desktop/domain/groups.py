@@ -1,0 +1,222 @@
+"""Consumer groups, their committed offsets and lag, and offset-reset plans (Qt-free)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+NO_COMMITS = "no commits"
+NO_COMMIT = "no commit"
+
+LAG_RULE = (
+    "Lag rule: lag = log-end offset (high watermark) - committed offset, per partition. "
+    "It counts offsets, not messages: compacted-away records and transaction control records "
+    "(commit/abort markers) occupy offsets and count, so a transactional consumer that has read "
+    "everything can show a lag of 1 per partition (the marker) until it commits past it. A "
+    "read_committed consumer can read only up to the last stable offset (LSO), shown in the "
+    "group detail; open transactions between LSO and high watermark count as lag. A commit "
+    "above the high watermark (e.g. after the topic was emptied or recreated) shows 0 and is "
+    "flagged “ahead”. A partition without a commit shows “no commit”, never 0; a group "
+    "without any commit shows “no commits”."
+)
+
+
+class GroupState(StrEnum):
+    STABLE = "Stable"
+    EMPTY = "Empty"
+    PREPARING_REBALANCE = "PreparingRebalance"
+    COMPLETING_REBALANCE = "CompletingRebalance"
+    DEAD = "Dead"
+    UNKNOWN = "Unknown"
+
+
+def partition_lag(committed: int | None, end: int | None) -> tuple[int | None, bool]:
+    """(lag, ahead) for one partition under LAG_RULE; lag is None when either side is unknown."""
+    if committed is None or committed < 0 or end is None:
+        return None, False
+    if committed > end:
+        return 0, True
+    return end - committed, False
+
+
+@dataclass(frozen=True)
+class PartitionLag:
+    topic: str
+    partition: int
+    committed: int | None  # None: no commit for this partition
+    end: int | None  # high watermark; None when unknown
+    metadata: str = ""
+    lag: int | None = field(init=False, compare=False)
+    ahead: bool = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        lag, ahead = partition_lag(self.committed, self.end)
+        object.__setattr__(self, "lag", lag)
+        object.__setattr__(self, "ahead", ahead)
+
+    @property
+    def lag_text(self) -> str | int:
+        if self.committed is None or self.committed < 0:
+            return NO_COMMIT
+        if self.lag is None:
+            return "unknown"
+        return self.lag
+
+
+@dataclass(frozen=True)
+class MemberInfo:
+    member_id: str
+    client_id: str
+    host: str
+    assignment: tuple[tuple[str, int], ...]
+    instance_id: str = ""
+
+    @property
+    def assignment_text(self) -> str:
+        by_topic: dict[str, list[int]] = {}
+        for topic, part in self.assignment:
+            by_topic.setdefault(topic, []).append(part)
+        return "; ".join(f"{t} [{', '.join(map(str, sorted(p)))}]" for t, p in by_topic.items())
+
+
+@dataclass(frozen=True)
+class GroupSummary:
+    """One row of the groups list. `offsets_loaded` is False until the commits were fetched."""
+
+    group_id: str
+    state: str
+    protocol_type: str = ""
+    assignor: str = ""
+    members: int | None = None
+    partitions: tuple[PartitionLag, ...] = ()
+    offsets_loaded: bool = False
+    described: bool = False
+    topics: tuple[str, ...] = field(init=False, compare=False)
+    total_lag: int | None = field(init=False, compare=False)
+    max_lag: int | None = field(init=False, compare=False)
+    committed_total: int = field(init=False, compare=False)
+    end_total: int = field(init=False, compare=False)
+    ahead: int = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        lags = [p.lag for p in self.partitions if p.lag is not None]
+        values = {
+            "topics": tuple(sorted({p.topic for p in self.partitions})),
+            "total_lag": sum(lags) if lags else None,
+            "max_lag": max(lags) if lags else None,
+            "committed_total": sum(p.committed or 0 for p in self.partitions if p.lag is not None),
+            "end_total": sum(p.end or 0 for p in self.partitions if p.lag is not None),
+            "ahead": sum(1 for p in self.partitions if p.ahead),
+        }
+        for key, value in values.items():
+            object.__setattr__(self, key, value)
+
+    @property
+    def has_commits(self) -> bool:
+        return any(p.committed is not None and p.committed >= 0 for p in self.partitions)
+
+    @property
+    def is_empty(self) -> bool:
+        return self.state == GroupState.EMPTY
+
+    def lag_text(self, value: int | None) -> str | int | None:
+        """What a lag cell shows: the number, "no commits", or None while loading."""
+        if not self.offsets_loaded:
+            return None
+        if not self.has_commits:
+            return NO_COMMITS
+        return value if value is not None else "unknown"
+
+    def for_topic(self, topic: str) -> tuple[PartitionLag, ...]:
+        return tuple(p for p in self.partitions if p.topic == topic)
+
+
+@dataclass(frozen=True)
+class GroupDetail:
+    summary: GroupSummary
+    members: tuple[MemberInfo, ...]
+    stable_ends: dict[tuple[str, int], int]  # last stable offset per partition (read_committed)
+    time_lag_s: dict[tuple[str, int], float]  # age of the message at the committed offset
+    fetched_at: float
+
+
+class ResetMode(StrEnum):
+    EARLIEST = "earliest"
+    LATEST = "latest"
+    TIMESTAMP = "timestamp"
+    OFFSET = "offset"
+    SHIFT = "shift"
+
+
+@dataclass(frozen=True)
+class ResetRequest:
+    group_id: str
+    topic: str
+    partitions: tuple[int, ...]  # empty: every partition of the topic
+    mode: ResetMode
+    value: int = 0  # timestamp in ms, the offset, or the shift (±N)
+
+
+@dataclass(frozen=True)
+class ResetRow:
+    topic: str
+    partition: int
+    current: int | None
+    new: int
+    low: int
+    high: int
+
+    @property
+    def change(self) -> int | None:
+        return None if self.current is None else self.new - self.current
+
+
+@dataclass(frozen=True)
+class ResetPlan:
+    request: ResetRequest
+    state: str  # the group's state when the plan was made
+    rows: tuple[ResetRow, ...]
+
+    @property
+    def allowed(self) -> bool:
+        return self.state == GroupState.EMPTY
+
+
+def new_offset(
+    mode: ResetMode,
+    value: int,
+    current: int | None,
+    *,
+    low: int,
+    high: int,
+    at_time: int | None = None,
+) -> int:
+    """The target offset for one partition, clamped into [low, high].
+
+    `at_time` is the broker's answer for a timestamp look-up (-1 when no message is that new,
+    which means the end of the log).
+    """
+    if mode == ResetMode.EARLIEST:
+        target = low
+    elif mode == ResetMode.LATEST:
+        target = high
+    elif mode == ResetMode.TIMESTAMP:
+        target = high if at_time is None or at_time < 0 else at_time
+    elif mode == ResetMode.OFFSET:
+        target = value
+    else:  # SHIFT from the committed offset; without a commit, from the start of the log
+        target = (low if current is None or current < 0 else current) + value
+    return max(low, min(high, target))
+
+
+REFUSAL = (
+    "Offsets can only be reset while the group is Empty, and '{group}' is {state} with "
+    "{members} active member(s). Its running consumers hold their positions in memory and "
+    "would overwrite the new offsets with their next commit, so the reset would silently be "
+    "lost. Stop every consumer of the group, wait until its state shows Empty, then try again."
+)
+
+
+def refusal(group: str, state: str, members: int | None) -> str:
+    count = "some" if members is None else str(members)
+    return REFUSAL.format(group=group, state=state, members=count)

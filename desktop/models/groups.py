@@ -1,0 +1,175 @@
+"""Table models for consumer groups: the list, partitions with lag, members, reset previews."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from desktop.domain.groups import (
+    NO_COMMITS,
+    GroupState,
+    GroupSummary,
+    MemberInfo,
+    PartitionLag,
+    ResetRow,
+)
+from desktop.models.base import AMBER, RED, Column, RowTableModel
+
+GREY = "#eef1f4"
+LAG_TIP = "High watermark - committed offset, summed over the group's committed partitions"
+
+
+def _state(g: GroupSummary) -> str:
+    if g.offsets_loaded and not g.has_commits:
+        return f"{g.state} · {NO_COMMITS}"
+    return g.state
+
+
+class GroupsModel(RowTableModel[GroupSummary]):
+    GROUP, STATE, PROTOCOL, ASSIGNOR, MEMBERS, TOPICS, TOTAL_LAG, MAX_LAG = range(8)
+    columns = (
+        Column("Group", lambda g: g.group_id),
+        Column("State", _state),
+        Column("Protocol", lambda g: g.protocol_type),
+        Column("Assignor", lambda g: g.assignor),
+        Column("Members", lambda g: g.members, numeric=True),
+        Column("Topics", lambda g: g.topics if g.offsets_loaded else None),
+        Column("Total lag", lambda g: g.lag_text(g.total_lag), numeric=True, tooltip=LAG_TIP),
+        Column(
+            "Max partition lag",
+            lambda g: g.lag_text(g.max_lag),
+            numeric=True,
+            tooltip="The largest lag of any one partition",
+        ),
+    )
+
+    def row_key(self, row: GroupSummary) -> Any:
+        return row.group_id
+
+    def background(self, row: GroupSummary) -> str | None:
+        if row.state in (GroupState.PREPARING_REBALANCE, GroupState.COMPLETING_REBALANCE):
+            return AMBER
+        if row.offsets_loaded and not row.has_commits:
+            return GREY
+        if row.ahead:
+            return RED
+        return None
+
+
+@dataclass(frozen=True)
+class LagRow:
+    """One partition of the group detail: the lag plus what only the detail fetches."""
+
+    lag: PartitionLag
+    stable_end: int | None
+    time_lag_s: float | None
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 1:
+        return "0 s"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
+
+
+def _lag_cell(r: LagRow) -> str | int:
+    value = r.lag.lag_text
+    return f"{value} (ahead)" if r.lag.ahead else value
+
+
+class GroupPartitionsModel(RowTableModel[LagRow]):
+    TOPIC, PARTITION, COMMITTED, END, STABLE, LAG, TIME_LAG, METADATA = range(8)
+    columns = (
+        Column("Topic", lambda r: r.lag.topic),
+        Column("Partition", lambda r: r.lag.partition, numeric=True),
+        Column(
+            "Committed", lambda r: r.lag.committed if r.lag.committed is not None else "no commit"
+        ),
+        Column("Log-end (HW)", lambda r: r.lag.end, numeric=True),
+        Column(
+            "LSO",
+            lambda r: r.stable_end,
+            numeric=True,
+            tooltip="Last stable offset: the end for read_committed consumers",
+        ),
+        Column("Lag", _lag_cell, numeric=True, tooltip="High watermark - committed offset"),
+        Column(
+            "Time lag",
+            lambda r: _age(r.time_lag_s),
+            tooltip="Age of the message at the committed offset (read once, cached)",
+        ),
+        Column("Commit metadata", lambda r: r.lag.metadata),
+    )
+
+    def row_key(self, row: LagRow) -> Any:
+        return (row.lag.topic, row.lag.partition)
+
+    def sort_key(self, column: int) -> Any:
+        if column in (self.COMMITTED, self.LAG):
+            field = "committed" if column == self.COMMITTED else "lag"
+
+            def key(row: LagRow) -> int:
+                value = getattr(row.lag, field)
+                return -1 if value is None else int(value)
+
+            return key
+        return super().sort_key(column)
+
+    def background(self, row: LagRow) -> str | None:
+        if row.lag.ahead:
+            return RED
+        if row.lag.committed is None:
+            return GREY
+        return None
+
+
+class MembersModel(RowTableModel[MemberInfo]):
+    columns = (
+        Column("Member id", lambda m: m.member_id),
+        Column("Client id", lambda m: m.client_id),
+        Column("Host", lambda m: m.host.lstrip("/")),
+        Column("Partitions", lambda m: len(m.assignment), numeric=True),
+        Column("Assigned partitions", lambda m: m.assignment_text),
+    )
+
+    def row_key(self, row: MemberInfo) -> Any:
+        return row.member_id
+
+
+class ResetPreviewModel(RowTableModel[ResetRow]):
+    TOPIC, PARTITION, CURRENT, NEW, CHANGE, LOW, HIGH = range(7)
+    columns = (
+        Column("Topic", lambda r: r.topic),
+        Column("Partition", lambda r: r.partition, numeric=True),
+        Column("Current", lambda r: r.current if r.current is not None else "no commit"),
+        Column("New", lambda r: r.new, numeric=True),
+        Column("Change", lambda r: "" if r.change is None else f"{r.change:+,}"),
+        Column("Log start", lambda r: r.low, numeric=True),
+        Column("Log end", lambda r: r.high, numeric=True),
+    )
+
+    def row_key(self, row: ResetRow) -> Any:
+        return (row.topic, row.partition)
+
+
+class TopicConsumersModel(RowTableModel[GroupSummary]):
+    """Groups with commits on one topic; the lag columns cover that topic only."""
+
+    columns = (
+        Column("Group", lambda g: g.group_id),
+        Column("State", lambda g: g.state),
+        Column("Members", lambda g: g.members, numeric=True),
+        Column("Partitions committed", lambda g: len(g.partitions), numeric=True),
+        Column("Lag", lambda g: g.lag_text(g.total_lag), numeric=True),
+        Column("Max partition lag", lambda g: g.lag_text(g.max_lag), numeric=True),
+    )
+
+    def row_key(self, row: GroupSummary) -> Any:
+        return row.group_id

@@ -1,0 +1,114 @@
+"""Group detail: per-partition lag with commit metadata and time lag, members, live charts."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
+
+from desktop.charts.lag import GroupCharts, LagHistory
+from desktop.domain.groups import LAG_RULE, GroupDetail
+from desktop.models.groups import GroupPartitionsModel, LagRow, MembersModel
+from desktop.views.widgets.common import FilterProxy, hint, make_table
+from desktop.workers.groups import GroupsPoller
+
+
+class GroupDetailPanel(QWidget):
+    """Shows one group; `load()` fetches it again (the page calls it after every refresh)."""
+
+    def __init__(self, poller: GroupsPoller, history: LagHistory) -> None:
+        super().__init__()
+        self.poller = poller
+        self.history = history
+        self.group_id: str | None = None
+        self.detail: GroupDetail | None = None
+        self.loads = 0
+        self._loading = False
+        self.title = QLabel("Select a group")
+        self.title.setStyleSheet("font-size: 15px; font-weight: 600;")
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setStyleSheet("color: #5f6b7a;")
+        self.partitions = GroupPartitionsModel()
+        self.partitions_proxy = FilterProxy(GroupPartitionsModel.TOPIC)
+        self.partitions_proxy.setSourceModel(self.partitions)
+        self.partitions_table = make_table(self.partitions_proxy)
+        for col, width in enumerate((220, 70, 110, 110, 110, 110, 90)):
+            self.partitions_table.setColumnWidth(col, width)
+        self.members = MembersModel()
+        self.members_proxy = FilterProxy(0)
+        self.members_proxy.setSourceModel(self.members)
+        self.members_table = make_table(self.members_proxy)
+        for col, width in enumerate((330, 140, 120, 80)):
+            self.members_table.setColumnWidth(col, width)
+        self.charts = GroupCharts(history)
+        self.tabs = QTabWidget()
+        page = QWidget()
+        pl = QVBoxLayout(page)
+        pl.setContentsMargins(0, 4, 0, 0)
+        pl.addWidget(self.partitions_table, 1)
+        pl.addWidget(hint(LAG_RULE))
+        self.tabs.addTab(page, "Partitions")
+        self.tabs.addTab(self.members_table, "Members")
+        self.tabs.addTab(self.charts, "Lag charts")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
+        layout.addWidget(self.status)
+        layout.addWidget(self.tabs, 1)
+
+    def show_group(self, group_id: str | None) -> None:
+        if group_id == self.group_id:
+            return
+        self.group_id = group_id
+        self.detail = None
+        self.partitions.set_rows([])
+        self.members.set_rows([])
+        self.charts.set_group(group_id)
+        if group_id is None:
+            self.title.setText("Select a group")
+            self.status.setText("")
+            return
+        self.title.setText(group_id)
+        self.status.setText("Loading…")
+        self.load()
+
+    def load(self) -> None:
+        gid = self.group_id
+        if gid is None or self._loading:
+            return
+        self._loading = True
+
+        def done(detail: GroupDetail) -> None:
+            self._loading = False
+            self._on_detail(detail)
+
+        def failed(message: str) -> None:
+            self._loading = False
+            if self.group_id == gid:
+                self.status.setText(message)
+
+        self.poller.detail(gid, done, failed)
+
+    def _on_detail(self, d: GroupDetail) -> None:
+        self.history.add_detail(d)
+        if d.summary.group_id != self.group_id:
+            return
+        self.detail = d
+        self.loads += 1
+        s = d.summary
+        self.partitions.set_rows(
+            [
+                LagRow(
+                    p,
+                    d.stable_ends.get((p.topic, p.partition)),
+                    d.time_lag_s.get((p.topic, p.partition)),
+                )
+                for p in s.partitions
+            ]
+        )
+        self.members.set_rows(list(d.members))
+        members = "no members" if not s.members else f"{s.members} member(s)"
+        lag = s.lag_text(s.total_lag)
+        assignor = f" · assignor {s.assignor}" if s.assignor else ""
+        self.title.setText(f"{s.group_id}  ·  {s.state}  ·  {members}{assignor}")
+        self.status.setText(f"Total lag: {lag}" if lag is not None else "")
+        self.charts.redraw()

@@ -1,0 +1,359 @@
+"""Consumer groups: the list with lag, filter and hide-empty, actions, detail and lag history."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QStyle,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.charts.lag import LagHistory, TotalLagChart
+from desktop.domain.groups import LAG_RULE, GroupState, GroupSummary
+from desktop.models.base import ROW_ROLE
+from desktop.models.groups import GroupsModel
+from desktop.services.groups import OFFSET_DELETE, OFFSET_DELETE_NOTE
+from desktop.views.group_detail import GroupDetailPanel
+from desktop.views.reset_offsets import ResetOffsetsDialog
+from desktop.views.widgets.common import FilterProxy, make_table
+from desktop.workers.groups import GroupsPoller
+from desktop.workers.session import ClusterSession
+
+PRIORITY_ROWS = 200  # rows whose lag is computed first: what the table shows and a bit more
+
+
+class GroupsProxy(FilterProxy):
+    """Filters by group id and optionally hides groups without active members."""
+
+    def __init__(self) -> None:
+        super().__init__(GroupsModel.GROUP)
+        self._hide_empty = False
+
+    def set_hide_empty(self, hide: bool) -> None:
+        self.beginFilterChange()
+        self._hide_empty = hide
+        self.endFilterChange(FilterProxy.Direction.Rows)
+
+    def filterAcceptsRow(
+        self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex
+    ) -> bool:
+        if self._hide_empty:
+            source = self.sourceModel()
+            if isinstance(source, GroupsModel):
+                row = source.row_at(source_row)
+                if row.state in (GroupState.EMPTY, GroupState.DEAD):
+                    return False
+        return super().filterAcceptsRow(source_row, source_parent)
+
+
+class ConfirmGroupDialog(QDialog):
+    """Asks for the group id to be typed before a destructive action."""
+
+    def __init__(self, action: str, group_id: str, detail: str, parent: QWidget | None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"{action} '{group_id}'")
+        text = QLabel(f"{detail}<br><br>Type the group id <b>{group_id}</b> to confirm.")
+        text.setWordWrap(True)
+        self.topic = QComboBox()
+        self.confirm = QLineEdit()
+        self.confirm.setPlaceholderText(group_id)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok.setText(action)
+        self.ok.setEnabled(False)
+        self.confirm.textChanged.connect(lambda t: self.ok.setEnabled(t == group_id))
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(text)
+        layout.addWidget(self.topic)
+        self.topic.setVisible(False)
+        layout.addWidget(self.confirm)
+        layout.addWidget(self.buttons)
+
+
+class GroupsPage(QWidget):
+    def __init__(self, session: ClusterSession) -> None:
+        super().__init__()
+        self.session = session
+        self.poller = GroupsPoller(session)
+        self.history = LagHistory()
+        self.dialog: QDialog | None = None
+        style = self.style()
+
+        self.model = GroupsModel()
+        self.proxy = GroupsProxy()
+        self.proxy.setSourceModel(self.model)
+        self.table = make_table(self.proxy, stretch=None)
+        for col, width in enumerate((280, 170, 80, 110, 75, 220, 110, 120)):
+            self.table.setColumnWidth(col, width)
+        self.table.sortByColumn(GroupsModel.GROUP, Qt.SortOrder.AscendingOrder)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
+
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter groups by id")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.textChanged.connect(self._filter_changed)
+        self.hide_empty = QCheckBox("Hide empty groups")
+        self.hide_empty.setToolTip("Hide groups without active members (state Empty or Dead)")
+        self.hide_empty.toggled.connect(self.proxy.set_hide_empty)
+        self.count = QLabel("")
+        self.count.setStyleSheet("color: #5f6b7a;")
+        self.help_button = QPushButton(
+            style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxQuestion), "How lag is computed"
+        )
+        self.help_button.setCheckable(True)
+        self.reset_button = QPushButton(
+            style.standardIcon(QStyle.StandardPixmap.SP_DialogResetButton), "Reset offsets…"
+        )
+        self.delete_offsets_button = QPushButton("Delete topic offsets…")
+        self.delete_button = QPushButton(
+            style.standardIcon(QStyle.StandardPixmap.SP_TrashIcon), "Delete group…"
+        )
+        for b in (self.reset_button, self.delete_offsets_button, self.delete_button):
+            b.setEnabled(False)
+        self.reset_button.clicked.connect(self.reset_offsets)
+        self.delete_button.clicked.connect(self.delete_group)
+        self.delete_offsets_button.clicked.connect(self.delete_topic_offsets)
+        self.help = QLabel(LAG_RULE)
+        self.help.setWordWrap(True)
+        self.help.setStyleSheet(
+            "QLabel { background: #e3eefc; color: #1f4f8f; padding: 8px; border-radius: 4px; }"
+        )
+        self.help.setVisible(False)
+        self.help_button.toggled.connect(self.help.setVisible)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+
+        bar = QHBoxLayout()
+        bar.addWidget(self.filter, 2)
+        bar.addWidget(self.hide_empty)
+        bar.addWidget(self.count)
+        bar.addStretch(1)
+        for b in (
+            self.help_button,
+            self.reset_button,
+            self.delete_offsets_button,
+            self.delete_button,
+        ):
+            bar.addWidget(b)
+
+        self.detail = GroupDetailPanel(self.poller, self.history)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.table)
+        split.addWidget(self.detail)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        list_page = QWidget()
+        ll = QVBoxLayout(list_page)
+        ll.setContentsMargins(0, 4, 0, 0)
+        ll.addLayout(bar)
+        ll.addWidget(self.help)
+        ll.addWidget(self.message)
+        ll.addWidget(split, 1)
+        self.total_chart = TotalLagChart(self.history)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(list_page, "Groups")
+        self.tabs.addTab(self.total_chart, "Lag history")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.tabs)
+
+        self.poller.groups_changed.connect(self._on_groups)
+        self.poller.refreshed.connect(self._on_refreshed)
+        self.poller.failed.connect(lambda m: self._say(f"Loading groups failed: {m}", True))
+        self.proxy.modelReset.connect(self._update_count)
+        self.proxy.layoutChanged.connect(self._update_count)
+        self._priority_timer = QTimer(self)
+        self._priority_timer.setSingleShot(True)
+        self._priority_timer.setInterval(150)
+        self._priority_timer.timeout.connect(self._update_priority)
+        self.table.verticalScrollBar().valueChanged.connect(lambda _v: self._priority_timer.start())
+
+    # ---- data ----------------------------------------------------------------------------
+
+    def activate(self) -> None:
+        """Start following the cluster's refreshes (called when the tab is first shown)."""
+        self.poller.set_active(True)
+
+    @Slot(object)
+    def _on_groups(self, groups: tuple[GroupSummary, ...]) -> None:
+        self.model.set_rows(groups)
+        self._update_count()
+        self._update_buttons()
+
+    @Slot(float)
+    def _on_refreshed(self, t: float) -> None:
+        self.history.add_groups(t, self.poller.groups.values())
+        self.total_chart.redraw()
+        self.detail.load()
+        self._update_priority()
+
+    def _filter_changed(self, text: str) -> None:
+        self.proxy.set_filter_text(text)
+        self._update_count()
+        self._priority_timer.start()
+
+    def _update_priority(self) -> None:
+        first = self.table.rowAt(0)
+        first = max(0, first)
+        ids = []
+        for r in range(first, min(self.proxy.rowCount(), first + PRIORITY_ROWS)):
+            row = self.proxy.index(r, 0).data(ROW_ROLE)
+            if isinstance(row, GroupSummary):
+                ids.append(row.group_id)
+        self.poller.set_priority(ids)
+
+    def _update_count(self) -> None:
+        total = self.model.rowCount()
+        shown = self.proxy.rowCount()
+        loading = "" if self.poller.loaded else " · loading lag…"
+        self.count.setText(
+            f"{shown:,} of {total:,} groups{loading}"
+            if shown != total
+            else f"{total:,} groups{loading}"
+        )
+
+    def selected(self) -> GroupSummary | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        row = rows[0].data(ROW_ROLE)
+        return row if isinstance(row, GroupSummary) else None
+
+    def select(self, group_id: str) -> bool:
+        for r in range(self.proxy.rowCount()):
+            index = self.proxy.index(r, 0)
+            if index.data() == group_id:
+                self.table.selectRow(r)
+                self.table.scrollTo(index)
+                return True
+        return False
+
+    def _selection_changed(self) -> None:
+        g = self.selected()
+        self.detail.show_group(g.group_id if g else None)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        g = self.selected()
+        for b in (self.reset_button, self.delete_button):
+            b.setEnabled(g is not None)
+        self.delete_offsets_button.setEnabled(g is not None and bool(g.topics))
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.message.setStyleSheet("color: #a11d12;" if error else "color: #1e7b34;")
+        self.message.setText(text)
+
+    # ---- actions -------------------------------------------------------------------------
+
+    def _topic_partitions(self, extra: tuple[str, ...]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        snap = self.session.snapshot
+        if snap is not None:
+            for t in snap.topics:
+                if not t.internal or t.name in extra:
+                    out[t.name] = t.partition_count
+        for name in extra:
+            out.setdefault(name, 0)
+        return out
+
+    def reset_offsets(self) -> None:
+        g = self.selected()
+        if g is None:
+            return
+        topics = self._topic_partitions(g.topics)
+        preferred = g.topics[0] if g.topics else None
+        dialog = ResetOffsetsDialog(
+            self.poller,
+            g.group_id,
+            state=g.state,
+            members=g.members,
+            topics=topics,
+            preferred_topic=preferred,
+            parent=self,
+        )
+        self.dialog = dialog
+        dialog.finished.connect(lambda _r: self.poller.refresh())
+        dialog.open()
+
+    def delete_group(self) -> None:
+        g = self.selected()
+        if g is None:
+            return
+        detail = (
+            f"This deletes the group <b>{g.group_id}</b> and all its committed offsets. "
+            "Its consumers will start from their auto.offset.reset position next time."
+        )
+        if g.state != GroupState.EMPTY:
+            detail += (
+                f"<br><br>Note: the group is {g.state} with {g.members or 'some'} member(s). "
+                "The broker refuses to delete a group that has active members: stop its "
+                "consumers and wait until it shows Empty."
+            )
+        dialog = ConfirmGroupDialog("Delete group", g.group_id, detail, self)
+        self.dialog = dialog
+        gid = g.group_id
+
+        def accepted() -> None:
+            self._say(f"Deleting group '{gid}'…")
+            self.poller.delete_group(
+                gid,
+                lambda _r: self._say(f"Deleted group '{gid}'."),
+                lambda m: self._say(m, True),
+            )
+
+        dialog.accepted.connect(accepted)
+        dialog.open()
+
+    def delete_topic_offsets(self) -> None:
+        g = self.selected()
+        if g is None or not g.topics:
+            return
+        note = (
+            ""
+            if OFFSET_DELETE
+            else "<br><br>" + OFFSET_DELETE_NOTE.format(version=_client_version())
+        )
+        detail = (
+            f"This removes the committed offsets of <b>{g.group_id}</b> for the chosen topic "
+            "only; its other topics keep theirs. The group must be Empty." + note
+        )
+        dialog = ConfirmGroupDialog("Delete offsets", g.group_id, detail, self)
+        dialog.topic.addItems(list(g.topics))
+        dialog.topic.setVisible(True)
+        self.dialog = dialog
+        gid = g.group_id
+
+        def accepted() -> None:
+            topic = dialog.topic.currentText()
+            self._say(f"Deleting the offsets of '{gid}' for '{topic}'…")
+            self.poller.delete_topic_offsets(
+                gid,
+                topic,
+                lambda n: self._say(f"Deleted {n} committed offset(s) of '{gid}' for '{topic}'."),
+                lambda m: self._say(m, True),
+            )
+
+        dialog.accepted.connect(accepted)
+        dialog.open()
+
+
+def _client_version() -> str:
+    import confluent_kafka
+
+    version: str = confluent_kafka.version()[0]
+    return version

@@ -1,0 +1,78 @@
+"""A topic's consumers: the groups with commits on it and their lag on that topic."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from desktop.domain.groups import LAG_RULE, GroupSummary
+from desktop.models.groups import TopicConsumersModel
+from desktop.views.widgets.common import FilterProxy, hint, make_table
+from desktop.workers.groups import GroupsPoller
+from desktop.workers.session import ClusterSession
+
+
+class TopicConsumers(QWidget):
+    """Loads lazily: only while visible, once per topic shown, and on Refresh."""
+
+    def __init__(self, session: ClusterSession) -> None:
+        super().__init__()
+        self.poller = GroupsPoller(session)
+        self.topic: str | None = None
+        self._loaded_for: str | None = None
+        self._loading = False
+        self.model = TopicConsumersModel()
+        self.proxy = FilterProxy(0)
+        self.proxy.setSourceModel(self.model)
+        self.table = make_table(self.proxy)
+        for col, width in enumerate((260, 150, 80, 150, 110)):
+            self.table.setColumnWidth(col, width)
+        self.status = QLabel("")
+        self.status.setStyleSheet("color: #5f6b7a;")
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.clicked.connect(self.load)
+        bar = QHBoxLayout()
+        bar.addWidget(self.status, 1)
+        bar.addWidget(self.refresh_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 4, 0, 0)
+        layout.addLayout(bar)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(hint(LAG_RULE))
+
+    def show_topic(self, topic: str | None) -> None:
+        if topic == self.topic:
+            return
+        self.topic = topic
+        self.model.set_rows([])
+        self.status.setText("")
+        if self.isVisible():
+            self.load()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self.topic is not None and self._loaded_for != self.topic:
+            self.load()
+
+    def load(self) -> None:
+        topic = self.topic
+        if topic is None or self._loading:
+            return
+        self._loading = True
+        self.status.setText(f"Finding the groups that consume '{topic}'…")
+
+        def done(groups: list[GroupSummary]) -> None:
+            self._loading = False
+            self._loaded_for = topic
+            if topic != self.topic:
+                self.load()
+                return
+            self.model.set_rows(groups)
+            noun = "group" if len(groups) == 1 else "groups"
+            self.status.setText(f"{len(groups)} {noun} with committed offsets on '{topic}'.")
+
+        def failed(message: str) -> None:
+            self._loading = False
+            self.status.setText(message)
+
+        self.poller.topic_consumers(topic, done, failed)

@@ -1,0 +1,161 @@
+"""Consumer-group jobs on the cluster's worker thread; lists arrive in stages as signals."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from desktop.domain.groups import GroupDetail, GroupSummary, ResetPlan, ResetRequest
+from desktop.services.admin import ClusterAdmin
+from desktop.services.groups import GroupsAdmin
+from desktop.workers.session import ClusterSession
+
+Done = Callable[[Any], None]
+Failed = Callable[[str], None]
+
+
+class GroupsPoller(QObject):
+    """Keeps the group list of one cluster fresh; refreshes ride on the session's refreshes.
+
+    A refresh lists the groups (shown at once, with the previous lag while new lag loads), then
+    describes them and computes their lag in stages, the groups the user can see first. Only one
+    refresh is in flight; requests made meanwhile collapse into one more.
+    """
+
+    groups_changed = Signal(object)  # tuple[GroupSummary, ...]
+    refreshed = Signal(float)  # a full refresh finished (time.time())
+    failed = Signal(str)
+    _listed = Signal(object)
+    _stage = Signal(object)
+
+    def __init__(self, session: ClusterSession) -> None:
+        super().__init__()
+        self.session = session
+        self.groups: dict[str, GroupSummary] = {}
+        self.loaded = False  # every group has been described and has its lag
+        self.refreshes = 0
+        self.time_cache: dict[tuple[str, int, int], float] = {}
+        self._priority: list[str] = []
+        self._busy = False
+        self._again = False
+        self._active = False
+        self._listed.connect(self._on_listed)
+        self._stage.connect(self._on_stage)
+        session.snapshot_changed.connect(self._on_snapshot)
+
+    def set_active(self, active: bool) -> None:
+        """Follow the session's refreshes only while something shows group data."""
+        self._active = active
+        if active and not self.loaded:
+            self.refresh()
+
+    def set_priority(self, group_ids: Sequence[str]) -> None:
+        """The groups to load first on the next refresh (what the table shows)."""
+        self._priority = list(group_ids)
+
+    @Slot(object)
+    def _on_snapshot(self, snapshot: Any) -> None:
+        if self._active and getattr(snapshot, "complete", True):
+            self.refresh()
+
+    def refresh(self) -> None:
+        if self._busy:
+            self._again = True
+            return
+        self._busy = True
+        priority = tuple(self._priority)
+
+        def job(admin: ClusterAdmin) -> list[GroupSummary]:
+            ga = GroupsAdmin(admin)
+            listed = ga.list_groups()
+            self._listed.emit(listed)
+            return ga.summaries(listed, priority, self._stage.emit)
+
+        self.session.run("consumer groups", job, self._on_done, self._on_error)
+
+    @Slot(object)
+    def _on_listed(self, listed: list[GroupSummary]) -> None:
+        old = self.groups
+        merged: dict[str, GroupSummary] = {}
+        for g in listed:
+            prev = old.get(g.group_id)
+            merged[g.group_id] = prev if prev is not None else g
+        self.groups = merged
+        self.groups_changed.emit(tuple(merged.values()))
+
+    @Slot(object)
+    def _on_stage(self, stage: list[GroupSummary]) -> None:
+        for g in stage:
+            if g.group_id in self.groups:
+                self.groups[g.group_id] = g
+        self.groups_changed.emit(tuple(self.groups.values()))
+
+    def _on_done(self, _result: Any) -> None:
+        self._busy = False
+        self.loaded = True
+        self.refreshes += 1
+        self.refreshed.emit(time.time())
+        if self._again:
+            self._again = False
+            self.refresh()
+
+    def _on_error(self, message: str) -> None:
+        self._busy = False
+        self.failed.emit(message)
+        if self._again:
+            self._again = False
+            self.refresh()
+
+    # ---- one-off operations --------------------------------------------------------------
+
+    def _run(self, name: str, job: Callable[[GroupsAdmin], Any], done: Done, error: Failed) -> None:
+        self.session.run(name, lambda admin: job(GroupsAdmin(admin)), done, error)
+
+    def detail(self, group_id: str, done: Callable[[GroupDetail], None], error: Failed) -> None:
+        cache = self.time_cache
+        self._run("group detail", lambda ga: ga.detail(group_id, cache), done, error)
+
+    def topic_consumers(
+        self, topic: str, done: Callable[[list[GroupSummary]], None], error: Failed
+    ) -> None:
+        self._run("topic consumers", lambda ga: ga.topic_consumers(topic), done, error)
+
+    def plan_reset(
+        self, request: ResetRequest, done: Callable[[ResetPlan], None], error: Failed
+    ) -> None:
+        self._run("plan offset reset", lambda ga: ga.plan_reset(request), done, error)
+
+    def execute_reset(
+        self, plan: ResetPlan, done: Callable[[ResetPlan], None], error: Failed
+    ) -> None:
+        self._run(
+            "reset offsets", lambda ga: ga.execute_reset(plan), self._then_refresh(done), error
+        )
+
+    def group_state(
+        self, group_id: str, done: Callable[[tuple[str, int | None]], None], error: Failed
+    ) -> None:
+        self._run("group state", lambda ga: ga.group_state(group_id), done, error)
+
+    def delete_group(self, group_id: str, done: Done, error: Failed) -> None:
+        self._run(
+            "delete group", lambda ga: ga.delete_group(group_id), self._then_refresh(done), error
+        )
+
+    def delete_topic_offsets(self, group_id: str, topic: str, done: Done, error: Failed) -> None:
+        self._run(
+            "delete topic offsets",
+            lambda ga: ga.delete_topic_offsets(group_id, topic),
+            self._then_refresh(done),
+            error,
+        )
+
+    def _then_refresh(self, done: Done) -> Done:
+        def after(result: Any) -> None:
+            done(result)
+            self.refresh()
+
+        return after
