@@ -79,6 +79,7 @@ class ProfileDialog(QDialog):
         self.protocol.addItems([p.value for p in SecurityProtocol])
         self.mechanism = QComboBox()
         self.mechanism.addItems([m.value for m in SaslMechanism])
+        self.mechanism.setCurrentText(SaslMechanism.SCRAM_SHA_512.value)
         self.username = QLineEdit()
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)

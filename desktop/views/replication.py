@@ -52,6 +52,7 @@ class ReplicationPage(QWidget):
         self.grid_note = hint("L = leader · R = in-sync replica · r! = replica out of sync")
 
         tabs = QTabWidget()
+        self.tabs = tabs
         problems_page = QWidget()
         pl = QVBoxLayout(problems_page)
         pl.setContentsMargins(0, 4, 0, 0)
@@ -73,10 +74,27 @@ class ReplicationPage(QWidget):
         split.addWidget(left)
         split.addWidget(tabs)
         split.setSizes([360, 700])
+        self._latest: ClusterSnapshot | None = None
+        self._grid_of: ClusterSnapshot | None = None
+        self._grid_page = grid_page
+        tabs.currentChanged.connect(lambda _i: self._update_grid())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 8)
         layout.addLayout(badge_row)
         layout.addWidget(split)
+
+    def _update_grid(self) -> None:
+        """The grid is the costliest table here; it is built only while it is shown."""
+        s = self._latest
+        if s is None or s is self._grid_of or self.tabs.currentWidget() is not self._grid_page:
+            return
+        self._grid_of = s
+        rows: list[GridRow] = []
+        for t in s.topics:
+            rows.extend(GridRow(p, t.min_isr) for p in t.partitions)
+            if len(rows) >= GRID_ROW_LIMIT:
+                break
+        self.grid.set_grid([b.id for b in s.brokers], rows[:GRID_ROW_LIMIT])
 
     def set_snapshot(self, s: ClusterSnapshot) -> None:
         h = summarize(s)

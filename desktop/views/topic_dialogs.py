@@ -33,7 +33,7 @@ class CreateTopicDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Create topic")
-        self.setMinimumWidth(420)
+        self.setMinimumWidth(480)
         self._existing = existing
         self.name = QLineEdit()
         self.name.setPlaceholderText("orders.v1")
@@ -90,12 +90,15 @@ class CreateTopicDialog(QDialog):
         err = self.error()
         # an empty field is not yet an error worth shouting about
         self.name_error.setText("" if not self.name.text() else (err or ""))
+        self.name_error.setVisible(bool(self.name_error.text()))
         self.ok.setEnabled(err is None)
+        self.adjustSize()
 
     def _accept(self) -> None:
         err = self.error()
         if err:
             self.name_error.setText(err)
+            self.name_error.setVisible(True)
             return
         self.accept()
 
