@@ -1,0 +1,232 @@
+"""Bulk sending from a template: count, rate limit, progress, Stop; templates saved per cluster."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from PySide6.QtCore import Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+from desktop.domain.messages import BulkProgress
+from desktop.services.produce import ProducerSettings
+from desktop.services.templates import (
+    PLACEHOLDERS,
+    Template,
+    TemplateStore,
+    bulk_requests,
+    check_template,
+)
+from desktop.workers.bulk_produce import BulkProduceWorker
+from desktop.workers.scan import session_credentials
+from desktop.workers.session import ClusterSession
+
+
+class SettingsSource(Protocol):
+    def settings(self) -> ProducerSettings: ...
+
+
+class BulkPanel(QGroupBox):
+    def __init__(self, session: ClusterSession, form: SettingsSource) -> None:
+        super().__init__("Bulk send from a template")
+        self.session = session
+        self.form = form
+        self.store = TemplateStore(session.profile.name)
+        self.worker: BulkProduceWorker | None = None
+        self.last: BulkProgress | None = None
+
+        self.topic = QComboBox()
+        self.topic.setEditable(True)
+        self.topic.setPlaceholderText("topic")
+        self.key = QLineEdit("key-{{i}}")
+        self.null_key = QCheckBox("null key")
+        self.value = QPlainTextEdit(
+            '{"id": {{i}}, "user": "{{name}}", "email": "{{email}}", '
+            '"score": {{random_int 1 100}}, "at": {{now}}}'
+        )
+        self.value.setMaximumHeight(90)
+        self.value.setToolTip("Placeholders: " + " ".join(PLACEHOLDERS))
+        self.count = QSpinBox()
+        self.count.setRange(1, 100_000_000)
+        self.count.setValue(1000)
+        self.rate = QSpinBox()
+        self.rate.setRange(0, 10_000_000)
+        self.rate.setSpecialValueText("unlimited")
+        self.rate.setSuffix(" msg/s")
+        self.send_button = QPushButton("Send")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        self.progress = QProgressBar()
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.error = QLabel("")
+        self.error.setStyleSheet("color: #b3261e;")
+        self.templates = QComboBox()
+        self.template_name = QLineEdit()
+        self.template_name.setPlaceholderText("template name")
+        self.save_button = QPushButton("Save template")
+        self.delete_button = QPushButton("Delete")
+
+        self.send_button.clicked.connect(self.start)
+        self.stop_button.clicked.connect(self.stop)
+        self.save_button.clicked.connect(self.save_template)
+        self.delete_button.clicked.connect(self.delete_template)
+        self.templates.activated.connect(
+            lambda _i: self.load_template(self.templates.currentText())
+        )
+        self._layout()
+        self.reload_templates()
+
+    def _layout(self) -> None:
+        form = QFormLayout(self)
+        form.addRow("Topic", self.topic)
+        key = QHBoxLayout()
+        key.addWidget(self.key, 1)
+        key.addWidget(self.null_key)
+        form.addRow("Key", key)
+        form.addRow("Value", self.value)
+        hint = QLabel("Placeholders: " + " ".join(PLACEHOLDERS))
+        hint.setWordWrap(True)
+        hint.setStyleSheet("color: #5f6b7a;")
+        form.addRow("", hint)
+        n = QHBoxLayout()
+        n.addWidget(self.count)
+        n.addWidget(QLabel("at most"))
+        n.addWidget(self.rate)
+        n.addWidget(self.send_button)
+        n.addWidget(self.stop_button)
+        form.addRow("Messages", n)
+        form.addRow(self.progress)
+        form.addRow(self.status)
+        form.addRow(self.error)
+        t = QHBoxLayout()
+        t.addWidget(self.templates, 1)
+        t.addWidget(self.template_name, 1)
+        t.addWidget(self.save_button)
+        t.addWidget(self.delete_button)
+        holder = QWidget()
+        holder.setLayout(t)
+        form.addRow("Templates", holder)
+
+    # ---- templates -----------------------------------------------------------------------
+
+    def template(self, name: str = "") -> Template:
+        return Template(
+            name=name,
+            key=self.key.text(),
+            value=self.value.toPlainText(),
+            null_key=self.null_key.isChecked(),
+        )
+
+    def reload_templates(self) -> None:
+        self.templates.clear()
+        self.templates.addItems([t.name for t in self.store.load()])
+
+    @Slot()
+    def save_template(self) -> None:
+        name = self.template_name.text().strip() or self.templates.currentText()
+        if not name:
+            self.error.setText("Name the template to save it.")
+            return
+        try:
+            self.store.save(self.template(name))
+        except OSError as exc:
+            self.error.setText(f"Could not save the template to {self.store.path}: {exc}")
+            return
+        self.reload_templates()
+        self.templates.setCurrentText(name)
+        self.status.setText(f"Saved template '{name}' in {self.store.path}.")
+
+    @Slot()
+    def delete_template(self) -> None:
+        name = self.templates.currentText()
+        if name:
+            self.store.delete(name)
+            self.reload_templates()
+
+    def load_template(self, name: str) -> None:
+        for t in self.store.load():
+            if t.name == name:
+                self.key.setText(t.key)
+                self.value.setPlainText(t.value)
+                self.null_key.setChecked(t.null_key)
+                self.template_name.setText(t.name)
+
+    # ---- sending -------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None and self.worker.running
+
+    @Slot()
+    def start(self) -> None:
+        if self.running:
+            return
+        topic = self.topic.currentText().strip()
+        template = self.template()
+        error = "" if topic else "Choose a topic."
+        error = error or check_template(template.key) or check_template(template.value)
+        self.error.setText(error)
+        if error:
+            return
+        total = self.count.value()
+        rate = self.rate.value() or None
+        worker = BulkProduceWorker(
+            self.session.profile,
+            session_credentials(self.session),
+            self.form.settings(),
+            lambda: bulk_requests(template, topic, total),
+            total,
+            rate=float(rate) if rate else None,
+        )
+        worker.progressed.connect(self._on_progress)
+        worker.finished.connect(self._on_finished)
+        worker.failed.connect(self._on_failed)
+        self.worker = worker
+        self.last = None
+        self.progress.setRange(0, total)
+        self.progress.setValue(0)
+        self.send_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.status.setText(f"Sending {total:,} messages to '{topic}'…")
+        worker.start()
+
+    @Slot()
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+
+    def _text(self, p: BulkProgress) -> str:
+        text = f"{p.delivered:,} of {p.total:,} delivered · {p.rate:,.0f} msg/s"
+        if p.failed:
+            text += f" · {p.failed:,} failed ({p.first_error})"
+        return text
+
+    def _on_progress(self, p: BulkProgress) -> None:
+        self.progress.setValue(p.delivered)
+        self.status.setText(self._text(p))
+
+    def _on_finished(self, p: BulkProgress) -> None:
+        self.last = p
+        self.progress.setValue(p.delivered)
+        stopped = " (stopped)" if p.sent < p.total else ""
+        self.status.setText(f"Done{stopped}: {self._text(p)} in {p.elapsed_s:.1f} s")
+        self.send_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+
+    def _on_failed(self, message: str) -> None:
+        self.error.setText(message)
+        self.send_button.setEnabled(True)
+        self.stop_button.setEnabled(False)

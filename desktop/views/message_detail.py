@@ -1,0 +1,233 @@
+"""The selected message: key, value and headers in a chosen rendering; copy buttons."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.domain.codec import ViewMode, auto_mode, confluent_schema_id, parse_json, render
+from desktop.domain.messages import Record
+from desktop.models.messages import format_timestamp
+from desktop.services.export import record_to_json
+
+
+def mono_font() -> QFont:
+    return QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+
+
+def fill_tree(parent: QTreeWidget | QTreeWidgetItem, doc: Any, name: str = "") -> None:
+    """Add `doc` under `parent`: objects and arrays become expandable nodes."""
+    if isinstance(doc, dict):
+        label = f"{{{len(doc)}}}"
+        children: list[tuple[str, Any]] = [(str(k), v) for k, v in doc.items()]
+    elif isinstance(doc, list):
+        label = f"[{len(doc)}]"
+        children = [(str(i), v) for i, v in enumerate(doc)]
+    else:
+        label = json.dumps(doc, ensure_ascii=False)
+        children = []
+    item = QTreeWidgetItem([name or "(root)", label])
+    if isinstance(parent, QTreeWidget):
+        parent.addTopLevelItem(item)
+    else:
+        parent.addChild(item)
+    for key, value in children:
+        fill_tree(item, value, key)
+
+
+class BytesView(QWidget):
+    """One byte string (key or value) with a rendering chooser."""
+
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self.data: bytes | None = None
+        self.mode = QComboBox()
+        self.mode.addItems([m.value for m in ViewMode])
+        self.mode.currentIndexChanged.connect(lambda _i: self._render())
+        self.info = QLabel("")
+        self.info.setStyleSheet("color: #5f6b7a;")
+        self.error = QLabel("")
+        self.error.setStyleSheet("color: #b3261e;")
+        self.text = QPlainTextEdit()
+        self.text.setReadOnly(True)
+        self.text.setFont(mono_font())
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["Field", "Value"])
+        self.tree.setColumnWidth(0, 180)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.text)
+        self.stack.addWidget(self.tree)
+        top = QHBoxLayout()
+        top.addWidget(QLabel(f"<b>{title}</b>"))
+        top.addWidget(self.info, 1)
+        top.addWidget(QLabel("Show as"))
+        top.addWidget(self.mode)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.error)
+        layout.addWidget(self.stack, 1)
+
+    @property
+    def view_mode(self) -> ViewMode:
+        return ViewMode(self.mode.currentText())
+
+    def set_mode(self, mode: ViewMode) -> None:
+        self.mode.setCurrentText(mode.value)
+
+    def set_data(self, data: bytes | None) -> None:
+        self.data = data
+        self._render()
+
+    def _render(self) -> None:
+        data = self.data
+        mode = self.view_mode
+        effective = auto_mode(data) if mode is ViewMode.AUTO and data is not None else mode
+        parts = ["null" if data is None else f"{len(data):,} bytes"]
+        schema = confluent_schema_id(data)
+        if schema is not None:
+            parts.append(f"Confluent wire format, schema id {schema}")
+        if mode is ViewMode.AUTO and data is not None:
+            parts.append(f"shown as {effective.value}")
+        self.info.setText(" · ".join(parts))
+        ok, doc = (
+            parse_json(data) if effective is ViewMode.JSON and data is not None else (False, None)
+        )
+        if ok and isinstance(doc, dict | list):
+            self.tree.clear()
+            fill_tree(self.tree, doc)
+            self.tree.expandToDepth(1)
+            self.error.setText("")
+            self.stack.setCurrentWidget(self.tree)
+            return
+        text, error = render(data, effective)
+        self.text.setPlainText(text)
+        self.error.setText(error)
+        self.stack.setCurrentWidget(self.text)
+
+    def shown_text(self) -> str:
+        """What the user sees, as text (the tree is rendered as pretty JSON)."""
+        if self.stack.currentWidget() is self.tree:
+            return render(self.data, ViewMode.JSON)[0]
+        return self.text.toPlainText()
+
+
+class MessageDetail(QWidget):
+    """Detail pane for one record."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.record: Record | None = None
+        self.summary = QLabel("Select a message to see it here.")
+        self.summary.setWordWrap(True)
+        self.key = BytesView("Key")
+        self.value = BytesView("Value")
+        self.header_mode = QComboBox()
+        self.header_mode.addItems([m.value for m in ViewMode if m is not ViewMode.JSON])
+        self.header_mode.currentIndexChanged.connect(lambda _i: self._fill_headers())
+        self.headers = QTableWidget(0, 2)
+        self.headers.setHorizontalHeaderLabels(["Header", "Value"])
+        self.headers.horizontalHeader().setStretchLastSection(True)
+        self.headers.verticalHeader().setVisible(False)
+        headers_page = QWidget()
+        hl = QVBoxLayout(headers_page)
+        hl.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(QLabel("Show values as"))
+        row.addWidget(self.header_mode)
+        hl.addLayout(row)
+        hl.addWidget(self.headers)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.value, "Value")
+        self.tabs.addTab(self.key, "Key")
+        self.tabs.addTab(headers_page, "Headers")
+        self.copy_key = QPushButton("Copy key")
+        self.copy_value = QPushButton("Copy value")
+        self.copy_record = QPushButton("Copy record as JSON")
+        self.copy_key.clicked.connect(lambda: self._copy(self.key.shown_text()))
+        self.copy_value.clicked.connect(lambda: self._copy(self.value.shown_text()))
+        self.copy_record.clicked.connect(self._copy_record)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.copy_key)
+        buttons.addWidget(self.copy_value)
+        buttons.addWidget(self.copy_record)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.tabs, 1)
+        layout.addLayout(buttons)
+        self._set_enabled(False)
+
+    def _set_enabled(self, on: bool) -> None:
+        for b in (self.copy_key, self.copy_value, self.copy_record):
+            b.setEnabled(on)
+
+    def set_record(self, rec: Record | None) -> None:
+        self.record = rec
+        self._set_enabled(rec is not None)
+        if rec is None:
+            self.summary.setText("Select a message to see it here.")
+            self.key.set_data(None)
+            self.value.set_data(None)
+            self.headers.setRowCount(0)
+            return
+        stamp = format_timestamp(rec.timestamp)
+        kind = f" ({rec.timestamp_type_name})" if rec.timestamp_type_name else ""
+        self.summary.setText(
+            f"<b>{rec.topic}</b> · partition {rec.partition} · offset {rec.offset} · "
+            f"{stamp}{kind} · {rec.size:,} bytes · {len(rec.headers)} header(s)"
+        )
+        self.key.set_data(rec.key)
+        self.value.set_data(rec.value)
+        self._fill_headers()
+
+    def _fill_headers(self) -> None:
+        rec = self.record
+        rows = rec.headers if rec else ()
+        mode = ViewMode(self.header_mode.currentText())
+        self.headers.setRowCount(len(rows))
+        for i, (name, raw) in enumerate(rows):
+            text, error = render(raw, mode)
+            self.headers.setItem(i, 0, QTableWidgetItem(name))
+            item = QTableWidgetItem(error or text.replace("\n", " "))
+            item.setFont(mono_font())
+            self.headers.setItem(i, 1, item)
+
+    def header_texts(self) -> list[tuple[str, str]]:
+        def text(r: int, c: int) -> str:
+            item = self.headers.item(r, c)
+            return item.text() if item is not None else ""
+
+        return [(text(r, 0), text(r, 1)) for r in range(self.headers.rowCount())]
+
+    def record_json(self) -> str:
+        if self.record is None:
+            return ""
+        return json.dumps(record_to_json(self.record), indent=2, ensure_ascii=False)
+
+    def _copy_record(self) -> None:
+        self._copy(self.record_json())
+
+    @staticmethod
+    def _copy(text: str) -> None:
+        clipboard = QGuiApplication.clipboard()
+        clipboard.setText(text)

@@ -1,0 +1,609 @@
+"""The message browser: scan a topic range with a search, watch progress, inspect, export."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QDateTime, QItemSelection, Qt, Slot
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDateTimeEdit,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.domain.cluster import ClusterSnapshot
+from desktop.domain.messages import (
+    BulkProgress,
+    Record,
+    ScanProgress,
+    ScanSpec,
+    SearchError,
+    SearchField,
+    SearchSpec,
+    StartMode,
+    StopMode,
+)
+from desktop.models.messages import DEFAULT_CAP, MessagesModel
+from desktop.services.export import Encoding, export_records, read_jsonl, to_requests
+from desktop.services.produce import ProducerSettings
+from desktop.views.message_detail import MessageDetail
+from desktop.workers.bulk_produce import BulkProduceWorker
+from desktop.workers.scan import ScanWorker, session_credentials
+from desktop.workers.session import ClusterSession
+from desktop.workers.task import Task
+
+MAX_INT = 2_147_483_647
+QObjectJob = ScanWorker | Task
+
+
+def parse_partitions(text: str) -> tuple[int, ...] | None:
+    """ "all" or empty → None; "0, 2, 4-6" → (0, 2, 4, 5, 6); raises ValueError."""
+    text = text.strip().lower()
+    if not text or text == "all":
+        return None
+    found: set[int] = set()
+    for part in text.replace(" ", "").split(","):
+        if not part:
+            continue
+        lo, sep, hi = part.partition("-")
+        if sep:
+            found.update(range(int(lo), int(hi) + 1))
+        else:
+            found.add(int(part))
+    if any(p < 0 for p in found):
+        raise ValueError("partitions are numbered from 0")
+    return tuple(sorted(found))
+
+
+def ms(edit: QDateTimeEdit) -> int:
+    return int(edit.dateTime().toMSecsSinceEpoch())
+
+
+def date_edit() -> QDateTimeEdit:
+    edit = QDateTimeEdit(QDateTime.currentDateTime())
+    edit.setDisplayFormat("yyyy-MM-dd HH:mm:ss.zzz")
+    edit.setCalendarPopup(True)
+    return edit
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024:
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n:,.1f} TB"
+
+
+class MessagesPage(QWidget):
+    """One topic at a time; a scan runs on its own thread and can be stopped."""
+
+    def __init__(self, session: ClusterSession) -> None:
+        super().__init__()
+        self.session = session
+        self.scan: ScanWorker | None = None
+        self.last_spec: ScanSpec | None = None
+        self.last_result: ScanProgress | None = None
+        self.export_job: ScanWorker | Task | None = None
+        self.produce_job: BulkProduceWorker | None = None
+        self._stop_clicked_at: float | None = None
+        self.stop_latency_s: float | None = None
+        self.model = MessagesModel()
+
+        # ---- what to read ----------------------------------------------------------------
+        self.topic = QComboBox()
+        self.topic.setEditable(True)
+        self.topic.setMinimumWidth(200)
+        self.topic.setPlaceholderText("topic")
+        self.partitions = QLineEdit()
+        self.partitions.setPlaceholderText("all (or 0, 2, 4-6)")
+        self.start_mode = QComboBox()
+        self.start_mode.addItems([m.value for m in StartMode])
+        self.start_offset = QSpinBox()
+        self.start_offset.setRange(0, MAX_INT)
+        self.newest_n = QSpinBox()
+        self.newest_n.setRange(1, MAX_INT)
+        self.newest_n.setValue(100)
+        self.start_time = date_edit()
+        self.group = QLineEdit()
+        self.group.setPlaceholderText("consumer group id")
+        self.start_param = QStackedWidget()
+        self._start_pages = {
+            StartMode.EARLIEST: QWidget(),
+            StartMode.LATEST: QWidget(),
+            StartMode.NEWEST_N: self.newest_n,
+            StartMode.OFFSET: self.start_offset,
+            StartMode.TIMESTAMP: self.start_time,
+            StartMode.GROUP: self.group,
+        }
+        for w in dict.fromkeys(self._start_pages.values()):
+            self.start_param.addWidget(w)
+        self.start_mode.currentTextChanged.connect(
+            lambda t: self.start_param.setCurrentWidget(self._start_pages[StartMode(t)])
+        )
+        self.stop_mode = QComboBox()
+        self.stop_mode.addItems([m.value for m in StopMode])
+        self.stop_count = QSpinBox()
+        self.stop_count.setRange(1, MAX_INT)
+        self.stop_count.setValue(1000)
+        self.stop_time = date_edit()
+        self.stop_param = QStackedWidget()
+        self._stop_pages = {
+            StopMode.END: QWidget(),
+            StopMode.COUNT: self.stop_count,
+            StopMode.TIMESTAMP: self.stop_time,
+            StopMode.LIVE: QWidget(),
+        }
+        for w in dict.fromkeys(self._stop_pages.values()):
+            self.stop_param.addWidget(w)
+        self.stop_mode.currentTextChanged.connect(
+            lambda t: self.stop_param.setCurrentWidget(self._stop_pages[StopMode(t)])
+        )
+        self.cap = QSpinBox()
+        self.cap.setRange(100, 10_000_000)
+        self.cap.setSingleStep(10_000)
+        self.cap.setValue(DEFAULT_CAP)
+        self.cap.setToolTip("The table keeps at most this many rows; older ones are dropped.")
+
+        # ---- search ----------------------------------------------------------------------
+        self.search_field = QComboBox()
+        self.search_field.addItems([f.value for f in SearchField])
+        self.header_name = QLineEdit()
+        self.header_name.setPlaceholderText("header name")
+        self.header_name.setEnabled(False)
+        self.search_field.currentTextChanged.connect(
+            lambda t: self.header_name.setEnabled(t == SearchField.HEADER.value)
+        )
+        self.search_text = QLineEdit()
+        self.search_text.setPlaceholderText("contains…")
+        self.regex = QCheckBox("Regex")
+        self.json_path = QLineEdit()
+        self.json_path.setPlaceholderText("JSON path, e.g. customer.id")
+        self.json_value = QLineEdit()
+        self.json_value.setPlaceholderText("equals")
+        self.time_from_on = QCheckBox("From")
+        self.time_from = date_edit()
+        self.time_to_on = QCheckBox("to")
+        self.time_to = date_edit()
+        self.search_error = QLabel("")
+        self.search_error.setStyleSheet("color: #b3261e;")
+
+        # ---- run -------------------------------------------------------------------------
+        self.scan_button = QPushButton("Scan")
+        self.scan_button.setDefault(True)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        self.scan_button.clicked.connect(self.start_scan)
+        self.stop_button.clicked.connect(self.stop_scan)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setMaximumWidth(200)
+        self.status = QLabel("Choose a topic and press Scan.")
+        self.dropped = QLabel("")
+        self.dropped.setStyleSheet("color: #8a5a00;")
+        self.partition_table = QTableWidget(0, 3)
+        self.partition_table.setHorizontalHeaderLabels(["Partition", "Position", "End"])
+        self.partition_table.verticalHeader().setVisible(False)
+        self.partition_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.partition_table.setMaximumWidth(260)
+        self.partition_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+
+        # ---- results ---------------------------------------------------------------------
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.horizontalHeader().setStretchLastSection(False)
+        self.table.horizontalHeader().setSectionResizeMode(
+            MessagesModel.VALUE, QHeaderView.ResizeMode.Stretch
+        )
+        for col, width in ((0, 70), (1, 90), (2, 170), (3, 100), (4, 160), (6, 70), (7, 70)):
+            self.table.setColumnWidth(col, width)
+        self.table.selectionModel().selectionChanged.connect(self._on_selection)
+        self.detail = MessageDetail()
+
+        # ---- export / import / re-produce ------------------------------------------------
+        self.encoding = QComboBox()
+        self.encoding.addItems([e.value for e in Encoding])
+        self.encoding.setToolTip(
+            "text: UTF-8 where possible (others base64, marked); base64: every key and value"
+        )
+        self.export_jsonl = QPushButton("Export JSON Lines…")
+        self.export_csv = QPushButton("Export CSV…")
+        self.import_button = QPushButton("Import JSON Lines…")
+        self.target_topic = QComboBox()
+        self.target_topic.setEditable(True)
+        self.target_topic.setMinimumWidth(160)
+        self.target_topic.setPlaceholderText("target topic")
+        self.reproduce = QPushButton("Re-produce selected")
+        self.export_jsonl.clicked.connect(lambda: self._ask_export("jsonl"))
+        self.export_csv.clicked.connect(lambda: self._ask_export("csv"))
+        self.import_button.clicked.connect(self._ask_import)
+        self.reproduce.clicked.connect(self.reproduce_selected)
+        self.io_status = QLabel("")
+        self.io_status.setWordWrap(True)
+
+        self._layout()
+        session.snapshot_changed.connect(self._on_snapshot)
+        if session.snapshot is not None:
+            self._on_snapshot(session.snapshot)
+
+    def _layout(self) -> None:
+        form = QFormLayout()
+        line1 = QHBoxLayout()
+        line1.addWidget(self.topic, 2)
+        line1.addWidget(QLabel("Partitions"))
+        line1.addWidget(self.partitions, 1)
+        line1.addWidget(QLabel("Keep at most"))
+        line1.addWidget(self.cap)
+        line1.addWidget(QLabel("rows"))
+        form.addRow("Topic", line1)
+        line2 = QHBoxLayout()
+        line2.addWidget(self.start_mode)
+        line2.addWidget(self.start_param, 1)
+        line2.addWidget(QLabel("Stop at"))
+        line2.addWidget(self.stop_mode)
+        line2.addWidget(self.stop_param, 1)
+        form.addRow("Start at", line2)
+        line3 = QHBoxLayout()
+        line3.addWidget(self.search_field)
+        line3.addWidget(self.header_name)
+        line3.addWidget(self.search_text, 2)
+        line3.addWidget(self.regex)
+        line3.addWidget(self.json_path, 1)
+        line3.addWidget(QLabel("="))
+        line3.addWidget(self.json_value, 1)
+        form.addRow("Search", line3)
+        line4 = QHBoxLayout()
+        line4.addWidget(self.time_from_on)
+        line4.addWidget(self.time_from)
+        line4.addWidget(self.time_to_on)
+        line4.addWidget(self.time_to)
+        line4.addStretch(1)
+        form.addRow("Time range", line4)
+        run = QHBoxLayout()
+        run.addWidget(self.scan_button)
+        run.addWidget(self.stop_button)
+        run.addWidget(self.progress)
+        run.addWidget(self.status, 1)
+        run.addWidget(self.dropped)
+        io = QHBoxLayout()
+        io.addWidget(QLabel("Bytes as"))
+        io.addWidget(self.encoding)
+        io.addWidget(self.export_jsonl)
+        io.addWidget(self.export_csv)
+        io.addWidget(self.import_button)
+        io.addStretch(1)
+        io.addWidget(self.target_topic)
+        io.addWidget(self.reproduce)
+
+        results = QSplitter(Qt.Orientation.Horizontal)
+        results.addWidget(self.table)
+        results.addWidget(self.partition_table)
+        results.setStretchFactor(0, 1)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(results)
+        split.addWidget(self.detail)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.search_error)
+        layout.addLayout(run)
+        layout.addWidget(split, 1)
+        layout.addLayout(io)
+        layout.addWidget(self.io_status)
+
+    # ---- topics from the cluster snapshot ------------------------------------------------
+
+    @Slot(object)
+    def _on_snapshot(self, snapshot: ClusterSnapshot) -> None:
+        names = sorted(t.name for t in snapshot.topics)
+        for combo in (self.topic, self.target_topic):
+            current = combo.currentText()
+            known = [combo.itemText(i) for i in range(combo.count())]
+            if known != names:
+                combo.blockSignals(True)
+                combo.clear()
+                combo.addItems(names)
+                combo.setCurrentText(current)
+                combo.blockSignals(False)
+
+    def set_topic(self, name: str) -> None:
+        self.topic.setCurrentText(name)
+
+    # ---- scanning ------------------------------------------------------------------------
+
+    def build_spec(self) -> ScanSpec:
+        """The scan the form describes; raises ValueError/SearchError for bad input."""
+        topic = self.topic.currentText().strip()
+        if not topic:
+            raise ValueError("Choose a topic to scan.")
+        try:
+            partitions = parse_partitions(self.partitions.text())
+        except ValueError as exc:
+            raise ValueError(f"Partitions: use 'all' or numbers like 0, 2, 4-6 ({exc}).") from exc
+        search = SearchSpec(
+            text=self.search_text.text(),
+            regex=self.regex.isChecked(),
+            field=SearchField(self.search_field.currentText()),
+            header=self.header_name.text().strip(),
+            json_path=self.json_path.text().strip(),
+            json_value=self.json_value.text(),
+            time_from=ms(self.time_from) if self.time_from_on.isChecked() else None,
+            time_to=ms(self.time_to) if self.time_to_on.isChecked() else None,
+        )
+        if search.field is SearchField.HEADER and search.text and not search.header:
+            raise SearchError("Name the header to search in.")
+        search.compile()  # raises SearchError for a bad regex
+        return ScanSpec(
+            topic=topic,
+            partitions=partitions,
+            start=StartMode(self.start_mode.currentText()),
+            start_offset=self.start_offset.value(),
+            newest_n=self.newest_n.value(),
+            start_time=ms(self.start_time),
+            group=self.group.text().strip(),
+            stop=StopMode(self.stop_mode.currentText()),
+            stop_count=self.stop_count.value(),
+            stop_time=ms(self.stop_time),
+            search=search,
+        )
+
+    @Slot()
+    def start_scan(self) -> None:
+        if self.scan is not None and self.scan.running:
+            return
+        try:
+            spec = self.build_spec()
+        except ValueError as exc:
+            self.search_error.setText(str(exc))
+            return
+        self.search_error.setText("")
+        self.run_scan(spec)
+
+    def run_scan(self, spec: ScanSpec) -> ScanWorker:
+        self.model.clear()
+        self.model.set_cap(self.cap.value())
+        self.detail.set_record(None)
+        self.dropped.setText("")
+        self.last_spec = spec
+        self.last_result = None
+        self.stop_latency_s = None
+        self._stop_clicked_at = None
+        worker = ScanWorker(self.session.profile, session_credentials(self.session), spec)
+        worker.rows_arrived.connect(self._on_rows)
+        worker.progressed.connect(self._on_progress)
+        worker.finished.connect(self._on_finished)
+        worker.failed.connect(self._on_failed)
+        self.scan = worker
+        self.scan_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.progress.setValue(0)
+        self.status.setText(f"Scanning {spec.topic}…")
+        worker.start()
+        return worker
+
+    @Slot()
+    def stop_scan(self) -> None:
+        if self.scan is not None and self.scan.running:
+            self._stop_clicked_at = time.monotonic()
+            self.scan.stop()
+            self.status.setText("Stopping…")
+
+    @property
+    def scanning(self) -> bool:
+        return self.scan is not None and self.scan.running
+
+    def _on_rows(self, rows: list[Record]) -> None:
+        if self.sender() is not self.scan:
+            return
+        self.model.append(rows)
+        if self.model.dropped:
+            self.dropped.setText(
+                f"{self.model.dropped:,} older rows dropped (the table keeps {self.model.cap:,})"
+            )
+
+    def _on_progress(self, p: ScanProgress) -> None:
+        if self.sender() is not self.scan:
+            return
+        frac = p.fraction
+        if frac is None:
+            self.progress.setRange(0, 0)
+        else:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(frac * 1000))
+        self.status.setText(self._progress_text(p))
+        table = self.partition_table
+        if table.rowCount() != len(p.partitions):
+            table.setRowCount(len(p.partitions))
+        for i, part in enumerate(p.partitions):
+            end = "live" if part.end is None else f"{part.end:,}"
+            for col, text in enumerate((str(part.partition), f"{part.position:,}", end)):
+                item = table.item(i, col)
+                if item is None:
+                    item = QTableWidgetItem()
+                    table.setItem(i, col, item)
+                item.setText(text)
+
+    @staticmethod
+    def _progress_text(p: ScanProgress) -> str:
+        return (
+            f"scanned {p.scanned:,} · matched {p.matched:,} · {human_bytes(p.bytes)} · "
+            f"{p.rate:,.0f} msg/s"
+        )
+
+    def _on_finished(self, p: ScanProgress) -> None:
+        if self.sender() is not self.scan:
+            return
+        self._on_progress(p)
+        if self._stop_clicked_at is not None:
+            self.stop_latency_s = time.monotonic() - self._stop_clicked_at
+        self.last_result = p
+        self.progress.setRange(0, 1000)
+        if p.reason == "end":
+            self.progress.setValue(1000)
+        reasons = {
+            "end": "reached the end",
+            "stopped": "stopped",
+            "limit": "limit reached",
+        }
+        self.status.setText(
+            f"Done ({reasons.get(p.reason, p.reason)}): {self._progress_text(p)} "
+            f"in {p.elapsed_s:.1f} s"
+        )
+        self.scan_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+
+    def _on_failed(self, message: str) -> None:
+        if self.sender() is not self.scan:
+            return
+        self.status.setText("Scan failed.")
+        self.search_error.setText(message)
+        self.scan_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+
+    def _on_selection(self, _sel: QItemSelection, _old: QItemSelection) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        self.detail.set_record(self.model.record(rows[-1].row()) if rows else None)
+
+    def selected_records(self) -> list[Record]:
+        rows = sorted(i.row() for i in self.table.selectionModel().selectedRows())
+        return [self.model.record(r) for r in rows]
+
+    # ---- export / import -----------------------------------------------------------------
+
+    def _ask_export(self, fmt: str) -> None:
+        suffix = "JSON Lines (*.jsonl)" if fmt == "jsonl" else "CSV (*.csv)"
+        path, _ = QFileDialog.getSaveFileName(self, "Export messages", f"messages.{fmt}", suffix)
+        if path:
+            self.export_to(Path(path), fmt)
+
+    def export_to(self, path: Path, fmt: str = "jsonl") -> QObjectJob:
+        """Write the whole result set: the held rows, or — when rows were dropped — the same
+        scan again, straight to the file."""
+        encoding = Encoding(self.encoding.currentText())
+        job: QObjectJob
+        if self.model.dropped and self.last_spec is not None:
+            job = self._export_by_rescan(self.last_spec, path, fmt, encoding)
+        else:
+            records = self.model.records
+            job = Task(lambda: export_records(records, path, fmt, encoding), "export")
+            job.done.connect(lambda n: self._exported(path, int(n)))
+            job.failed.connect(lambda m: self.io_status.setText(f"Export failed: {m}"))
+            job.start()
+        self.export_job = job
+        self.io_status.setText(f"Exporting to {path}…")
+        return job
+
+    def _export_by_rescan(
+        self, spec: ScanSpec, path: Path, fmt: str, encoding: Encoding
+    ) -> ScanWorker:
+        from desktop.services.export import CsvWriter, JsonLinesWriter
+
+        out = path.open("w", encoding="utf-8", newline="")
+        writer = CsvWriter(out, encoding) if fmt == "csv" else JsonLinesWriter(out, encoding)
+        worker = ScanWorker(
+            self.session.profile, session_credentials(self.session), spec, sink=writer.write
+        )
+
+        def done(_p: ScanProgress) -> None:
+            out.close()
+            self._exported(path, writer.count)
+
+        def failed(message: str) -> None:
+            out.close()
+            self.io_status.setText(f"Export failed: {message}")
+
+        worker.finished.connect(done)
+        worker.failed.connect(failed)
+        worker.start()
+        return worker
+
+    def _exported(self, path: Path, count: int) -> None:
+        self.export_job = None
+        self.io_status.setText(f"Exported {count:,} messages to {path}.")
+
+    @property
+    def exporting(self) -> bool:
+        return self.export_job is not None
+
+    def _ask_import(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import messages", "", "JSON Lines (*.jsonl *.json);;All files (*)"
+        )
+        if path:
+            self.import_from(Path(path), self.target_topic.currentText().strip())
+
+    def import_from(self, path: Path, topic: str) -> BulkProduceWorker | None:
+        """Produce every message of a JSON Lines export to `topic`."""
+        if not topic:
+            self.io_status.setText("Choose the target topic to import into.")
+            return None
+        try:
+            records = list(read_jsonl(path))
+        except (ValueError, OSError) as exc:
+            self.io_status.setText(f"Import failed: {exc}")
+            return None
+        return self._produce(records, topic, f"Imported {path.name}")
+
+    @Slot()
+    def reproduce_selected(self) -> BulkProduceWorker | None:
+        topic = self.target_topic.currentText().strip()
+        records = self.selected_records()
+        if not records:
+            self.io_status.setText("Select the messages to re-produce.")
+            return None
+        if not topic:
+            self.io_status.setText("Choose the topic to re-produce to.")
+            return None
+        return self._produce(records, topic, "Re-produced")
+
+    def _produce(self, records: list[Record], topic: str, verb: str) -> BulkProduceWorker:
+        worker = BulkProduceWorker(
+            self.session.profile,
+            session_credentials(self.session),
+            ProducerSettings(),
+            lambda: to_requests(records, topic),
+            len(records),
+        )
+
+        def done(p: BulkProgress) -> None:
+            text = f"{verb}: {p.delivered:,} of {p.total:,} messages to '{topic}'."
+            if p.failed:
+                text += f" {p.failed:,} failed: {p.first_error}"
+            self.io_status.setText(text)
+
+        worker.progressed.connect(
+            lambda p: self.io_status.setText(f"Sending {p.delivered:,} / {p.total:,}…")
+        )
+        worker.finished.connect(done)
+        worker.failed.connect(lambda m: self.io_status.setText(f"{verb} failed: {m}"))
+        self.produce_job = worker
+        worker.start()
+        return worker
+
+    def shutdown(self) -> None:
+        for job in (self.scan, self.export_job, self.produce_job):
+            if isinstance(job, ScanWorker | BulkProduceWorker):
+                job.stop()

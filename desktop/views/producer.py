@@ -1,0 +1,428 @@
+"""The producer form: one message with key, headers and settings; where its key will land."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QDateTime, Signal, Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateTimeEdit,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.domain.cluster import ClusterSnapshot
+from desktop.domain.messages import DeliveryReport, ProduceRequest
+from desktop.models.messages import format_timestamp
+from desktop.services.produce import (
+    ACKS,
+    COMPRESSIONS,
+    PARTITIONERS,
+    FormProducer,
+    ProducerSettings,
+    predict_partition,
+)
+from desktop.views.bulk import BulkPanel
+from desktop.views.message_detail import mono_font
+from desktop.workers.scan import session_credentials
+from desktop.workers.session import ClusterSession
+from desktop.workers.task import Task
+
+VALUE_TEXT, VALUE_JSON, VALUE_FILE = "Text", "JSON", "File"
+HISTORY_MAX = 200
+
+
+@dataclass(frozen=True)
+class Sent:
+    request: ProduceRequest
+    report: DeliveryReport
+
+    def label(self) -> str:
+        key = "null" if self.request.key is None else self.request.key.decode(errors="replace")
+        r = self.report
+        return (
+            f"{format_timestamp(r.timestamp)}  {r.topic}[{r.partition}]@{r.offset}  key={key[:40]}"
+        )
+
+
+def send_one(session: ClusterSession, settings: ProducerSettings, req: ProduceRequest) -> Task:
+    """Send on a thread with a producer configured exactly as the form says."""
+    profile, creds = session.profile, session_credentials(session)
+
+    def run() -> DeliveryReport:
+        producer = FormProducer(profile, creds, settings)
+        try:
+            return producer.send(req)
+        finally:
+            producer.close()
+
+    return Task(run, "produce-one").start()
+
+
+class HeadersTable(QTableWidget):
+    def __init__(self) -> None:
+        super().__init__(0, 2)
+        self.setHorizontalHeaderLabels(["Header", "Value"])
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.verticalHeader().setVisible(False)
+        self.setMaximumHeight(130)
+
+    def add(self, name: str = "", value: str = "") -> None:
+        row = self.rowCount()
+        self.insertRow(row)
+        self.setItem(row, 0, QTableWidgetItem(name))
+        self.setItem(row, 1, QTableWidgetItem(value))
+
+    def remove_selected(self) -> None:
+        for row in sorted({i.row() for i in self.selectedIndexes()}, reverse=True):
+            self.removeRow(row)
+
+    def pairs(self) -> tuple[tuple[str, str], ...]:
+        out = []
+        for row in range(self.rowCount()):
+            name_item, value_item = self.item(row, 0), self.item(row, 1)
+            name = name_item.text().strip() if name_item else ""
+            if name:
+                out.append((name, value_item.text() if value_item else ""))
+        return tuple(out)
+
+
+class ProducerPage(QWidget):
+    """Form on the left, bulk sending and history on the right."""
+
+    sent = Signal(object)  # DeliveryReport
+
+    def __init__(self, session: ClusterSession) -> None:
+        super().__init__()
+        self.session = session
+        self.history: list[Sent] = []
+        self.job: Task | None = None
+        self.last_report: DeliveryReport | None = None
+        self.file_bytes: bytes | None = None
+
+        self.topic = QComboBox()
+        self.topic.setEditable(True)
+        self.topic.setPlaceholderText("topic")
+        self.auto_partition = QCheckBox("automatic")
+        self.auto_partition.setChecked(True)
+        self.partition = QSpinBox()
+        self.partition.setRange(0, 100_000)
+        self.partition.setEnabled(False)
+        self.auto_partition.toggled.connect(lambda on: self.partition.setEnabled(not on))
+        self.key = QLineEdit()
+        self.key.setPlaceholderText("key (UTF-8)")
+        self.null_key = QCheckBox("null key")
+        self.null_key.toggled.connect(lambda on: self.key.setEnabled(not on))
+        self.prediction = QLabel("")
+        self.prediction.setWordWrap(True)
+        self.prediction.setStyleSheet("color: #33507a;")
+        self.value_mode = QComboBox()
+        self.value_mode.addItems([VALUE_TEXT, VALUE_JSON, VALUE_FILE])
+        self.format_button = QPushButton("Format")
+        self.file_button = QPushButton("Choose file…")
+        self.value = QPlainTextEdit()
+        self.value.setFont(mono_font())
+        self.value.setPlaceholderText("value")
+        self.value_error = QLabel("")
+        self.value_error.setStyleSheet("color: #b3261e;")
+        self.headers = HeadersTable()
+        self.add_header = QPushButton("Add header")
+        self.remove_header = QPushButton("Remove")
+        # a lambda, so clicked(bool) does not become the header name
+        self.add_header.clicked.connect(lambda: self.headers.add())  # noqa: PLW0108
+        self.remove_header.clicked.connect(self.headers.remove_selected)
+        self.now = QCheckBox("now")
+        self.now.setChecked(True)
+        self.timestamp = QDateTimeEdit(QDateTime.currentDateTime())
+        self.timestamp.setDisplayFormat("yyyy-MM-dd HH:mm:ss.zzz")
+        self.timestamp.setEnabled(False)
+        self.now.toggled.connect(lambda on: self.timestamp.setEnabled(not on))
+        self.compression = QComboBox()
+        self.compression.addItems(COMPRESSIONS)
+        self.acks = QComboBox()
+        self.acks.addItems(ACKS)
+        self.idempotence = QCheckBox("idempotent")
+        self.partitioner = QComboBox()
+        self.partitioner.addItems(list(PARTITIONERS))
+        for i, text in enumerate(PARTITIONERS.values()):
+            self.partitioner.setItemData(i, text)
+        self.send_button = QPushButton("Send")
+        self.send_button.setDefault(True)
+        self.result = QLabel("")
+        self.result.setWordWrap(True)
+        self.result.setTextInteractionFlags(self.result.textInteractionFlags())
+
+        self.history_list = QListWidget()
+        self.resend = QPushButton("Re-send selected")
+        self.resend.clicked.connect(self.resend_selected)
+        self.bulk = BulkPanel(session, self)
+
+        self.value_mode.currentTextChanged.connect(self._on_value_mode)
+        self.format_button.clicked.connect(self.format_json)
+        self.file_button.clicked.connect(self._choose_file)
+        self.value.textChanged.connect(self._validate)
+        for signal in (
+            self.key.textChanged,
+            self.null_key.toggled,
+            self.auto_partition.toggled,
+            self.partitioner.currentTextChanged,
+            self.topic.currentTextChanged,
+        ):
+            signal.connect(self.update_prediction)
+        self.send_button.clicked.connect(self.send)
+        self._layout()
+        self._on_value_mode(VALUE_TEXT)
+        session.snapshot_changed.connect(self._on_snapshot)
+        if session.snapshot is not None:
+            self._on_snapshot(session.snapshot)
+
+    def _layout(self) -> None:
+        form = QFormLayout()
+        form.addRow("Topic", self.topic)
+        part = QHBoxLayout()
+        part.addWidget(self.auto_partition)
+        part.addWidget(self.partition)
+        part.addStretch(1)
+        form.addRow("Partition", part)
+        key = QHBoxLayout()
+        key.addWidget(self.key, 1)
+        key.addWidget(self.null_key)
+        form.addRow("Key", key)
+        form.addRow("", self.prediction)
+        mode = QHBoxLayout()
+        mode.addWidget(self.value_mode)
+        mode.addWidget(self.format_button)
+        mode.addWidget(self.file_button)
+        mode.addStretch(1)
+        form.addRow("Value", mode)
+        form.addRow(self.value)
+        form.addRow("", self.value_error)
+        hdr_buttons = QHBoxLayout()
+        hdr_buttons.addWidget(self.add_header)
+        hdr_buttons.addWidget(self.remove_header)
+        hdr_buttons.addStretch(1)
+        form.addRow("Headers", hdr_buttons)
+        form.addRow(self.headers)
+        ts = QHBoxLayout()
+        ts.addWidget(self.now)
+        ts.addWidget(self.timestamp, 1)
+        form.addRow("Timestamp", ts)
+        settings = QHBoxLayout()
+        settings.addWidget(QLabel("Compression"))
+        settings.addWidget(self.compression)
+        settings.addWidget(QLabel("Acks"))
+        settings.addWidget(self.acks)
+        settings.addWidget(self.idempotence)
+        settings.addStretch(1)
+        form.addRow("Settings", settings)
+        form.addRow("Partitioner", self.partitioner)
+        send = QHBoxLayout()
+        send.addWidget(self.send_button)
+        send.addWidget(self.result, 1)
+        form.addRow(send)
+        left = QWidget()
+        left.setLayout(form)
+
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(self.bulk)
+        rl.addWidget(QLabel("<b>History</b> (this session)"))
+        rl.addWidget(self.history_list, 1)
+        rl.addWidget(self.resend)
+        split = QSplitter()
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(split)
+
+    # ---- cluster data --------------------------------------------------------------------
+
+    @Slot(object)
+    def _on_snapshot(self, snapshot: ClusterSnapshot) -> None:
+        names = sorted(t.name for t in snapshot.topics)
+        for combo in (self.topic, self.bulk.topic):
+            known = [combo.itemText(i) for i in range(combo.count())]
+            if known != names:
+                current = combo.currentText()
+                combo.blockSignals(True)
+                combo.clear()
+                combo.addItems(names)
+                combo.setCurrentText(current)
+                combo.blockSignals(False)
+        self.update_prediction()
+
+    def partition_count(self, topic: str) -> int | None:
+        snap = self.session.snapshot
+        info = snap.topic(topic) if snap is not None else None
+        return info.partition_count if info is not None else None
+
+    # ---- the form ------------------------------------------------------------------------
+
+    def settings(self) -> ProducerSettings:
+        return ProducerSettings(
+            compression=self.compression.currentText(),
+            acks=self.acks.currentText(),
+            idempotence=self.idempotence.isChecked(),
+            partitioner=self.partitioner.currentText(),
+        )
+
+    def key_bytes(self) -> bytes | None:
+        return None if self.null_key.isChecked() else self.key.text().encode()
+
+    @Slot()
+    def update_prediction(self) -> None:
+        name = self.partitioner.currentText()
+        how = PARTITIONERS.get(name, "")
+        if not self.auto_partition.isChecked():
+            self.prediction.setText(f"Goes to partition {self.partition.value()} (chosen).")
+            return
+        count = self.partition_count(self.topic.currentText().strip())
+        if count is None:
+            self.prediction.setText(f"Partitioner {name} ({how}); topic not known yet.")
+            return
+        predicted = predict_partition(self.key_bytes(), count, name)
+        where = "a random partition" if predicted is None else f"partition {predicted}"
+        self.prediction.setText(f"This key goes to {where} of {count} — {name}: {how}.")
+
+    def predicted_partition(self) -> int | None:
+        count = self.partition_count(self.topic.currentText().strip())
+        if count is None:
+            return None
+        return predict_partition(self.key_bytes(), count, self.partitioner.currentText())
+
+    def _on_value_mode(self, mode: str) -> None:
+        self.format_button.setVisible(mode == VALUE_JSON)
+        self.file_button.setVisible(mode == VALUE_FILE)
+        self.value.setReadOnly(mode == VALUE_FILE)
+        if mode != VALUE_FILE:
+            self.file_bytes = None
+        self._validate()
+
+    def _validate(self) -> bool:
+        mode = self.value_mode.currentText()
+        error = ""
+        if mode == VALUE_JSON:
+            try:
+                json.loads(self.value.toPlainText())
+            except ValueError as exc:
+                error = f"Not valid JSON: {exc}"
+        elif mode == VALUE_FILE and self.file_bytes is None:
+            error = "Choose a file to send as the value."
+        self.value_error.setText(error)
+        return not error
+
+    @Slot()
+    def format_json(self) -> None:
+        if not self._validate():
+            return
+        doc = json.loads(self.value.toPlainText())
+        self.value.setPlainText(json.dumps(doc, indent=2, ensure_ascii=False))
+
+    def _choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Value from file")
+        if path:
+            self.load_file(Path(path))
+
+    def load_file(self, path: Path) -> None:
+        self.file_bytes = path.read_bytes()
+        self.value.setPlainText(f"{path.name}: {len(self.file_bytes):,} bytes")
+        self._validate()
+
+    def value_bytes(self) -> bytes:
+        if self.value_mode.currentText() == VALUE_FILE and self.file_bytes is not None:
+            return self.file_bytes
+        return self.value.toPlainText().encode()
+
+    def build_request(self) -> ProduceRequest | None:
+        """The message the form describes, or None (with an inline error) when it is invalid."""
+        topic = self.topic.currentText().strip()
+        if not topic:
+            self.result.setText("Choose a topic.")
+            return None
+        if not self._validate():
+            self.result.setText("Not sent: fix the value first.")
+            return None
+        headers = tuple((k, v.encode()) for k, v in self.headers.pairs())
+        return ProduceRequest(
+            topic,
+            self.key_bytes(),
+            self.value_bytes(),
+            headers,
+            partition=None if self.auto_partition.isChecked() else self.partition.value(),
+            timestamp=None
+            if self.now.isChecked()
+            else int(self.timestamp.dateTime().toMSecsSinceEpoch()),
+        )
+
+    @Slot()
+    def send(self) -> None:
+        req = self.build_request()
+        if req is not None:
+            self._send(req)
+
+    def _send(self, req: ProduceRequest) -> None:
+        if self.job is not None:
+            return
+        self.send_button.setEnabled(False)
+        self.result.setText("Sending…")
+        self.job = send_one(self.session, self.settings(), req)
+        self.job.done.connect(lambda report: self._delivered(req, report))
+        self.job.failed.connect(self._failed)
+
+    def _delivered(self, req: ProduceRequest, report: DeliveryReport) -> None:
+        self.job = None
+        self.send_button.setEnabled(True)
+        self.last_report = report
+        self.result.setText(
+            f"Delivered to {report.topic} partition {report.partition} at offset "
+            f"{report.offset}, timestamp {format_timestamp(report.timestamp)} "
+            f"({report.timestamp})."
+        )
+        entry = Sent(req, report)
+        self.history.insert(0, entry)
+        del self.history[HISTORY_MAX:]
+        item = QListWidgetItem(entry.label())
+        self.history_list.insertItem(0, item)
+        while self.history_list.count() > HISTORY_MAX:
+            self.history_list.takeItem(self.history_list.count() - 1)
+        self.sent.emit(report)
+
+    def _failed(self, message: str) -> None:
+        self.job = None
+        self.send_button.setEnabled(True)
+        self.last_report = None
+        self.result.setText(f"Not delivered: {message}")
+
+    @Slot()
+    def resend_selected(self) -> None:
+        row = self.history_list.currentRow()
+        if 0 <= row < len(self.history):
+            self._send(self.history[row].request)
+
+    @property
+    def busy(self) -> bool:
+        return self.job is not None
+
+    def shutdown(self) -> None:
+        self.bulk.stop()

@@ -1,0 +1,93 @@
+"""One thread per scan; rows and progress come back to the GUI thread in chunks, by signal."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Signal
+
+from desktop.domain.messages import Record, ScanProgress, ScanSpec
+from desktop.domain.profile import ClusterProfile, Credentials
+from desktop.services.browse import ScanError, Scanner
+
+log = logging.getLogger(__name__)
+
+Sink = Callable[[list[Record]], None]
+
+
+def session_credentials(session: object) -> Credentials:
+    """The secrets a cluster session was opened with (empty when it does not expose them)."""
+    creds = getattr(session, "creds", None)
+    return creds if isinstance(creds, Credentials) else Credentials()
+
+
+class ScanWorker(QObject):
+    """Runs one Scanner on its own thread. With a `sink`, rows go there (on the scan thread)
+    instead of to `rows_arrived` — used to export a whole range without holding it."""
+
+    rows_arrived = Signal(object)  # list[Record]
+    progressed = Signal(object)  # ScanProgress
+    finished = Signal(object)  # ScanProgress, finished=True
+    failed = Signal(str)
+
+    def __init__(
+        self,
+        profile: ClusterProfile,
+        creds: Credentials,
+        spec: ScanSpec,
+        sink: Sink | None = None,
+    ) -> None:
+        super().__init__()
+        self.spec = spec
+        self._stop = threading.Event()
+        self._scanner = Scanner(profile, creds, spec, self._stop)
+        self._sink = sink
+        self._thread = threading.Thread(target=self._run, name=f"scan-{spec.topic}", daemon=True)
+        self.running = False
+        self.result: ScanProgress | None = None
+        self.error = ""
+        self.finished.connect(self._on_done)
+        self.failed.connect(self._on_failed)
+
+    def start(self) -> None:
+        self.running = True
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _on_done(self, progress: ScanProgress) -> None:
+        self.running = False
+        self.result = progress
+
+    def _on_failed(self, message: str) -> None:
+        self.running = False
+        self.error = message
+
+    # ---- scan thread ---------------------------------------------------------------------
+
+    def _batch(self, rows: list[Record], progress: ScanProgress) -> None:
+        if rows:
+            if self._sink is not None:
+                self._sink(rows)
+            else:
+                self.rows_arrived.emit(rows)
+        if progress.finished:
+            self.finished.emit(progress)
+        else:
+            self.progressed.emit(progress)
+
+    def _run(self) -> None:
+        try:
+            self._scanner.run(self._batch)
+        except ScanError as exc:
+            self.failed.emit(str(exc))
+        except BaseException as exc:
+            log.exception("scan failed")
+            self.failed.emit(f"Unexpected error while scanning: {type(exc).__name__}: {exc}")
