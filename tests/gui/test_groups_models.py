@@ -1,0 +1,89 @@
+"""The consumer-group table models pass Qt's model tester, filled with realistic rows."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from pytestqt.modeltest import ModelTester
+
+from desktop.domain.groups import (
+    GroupSummary,
+    MemberInfo,
+    PartitionLag,
+    ResetRow,
+)
+from desktop.models.groups import (
+    GroupPartitionsModel,
+    GroupsModel,
+    LagRow,
+    MembersModel,
+    ResetPreviewModel,
+    TopicConsumersModel,
+)
+from desktop.views.groups import GroupsProxy
+
+
+def _groups() -> list[GroupSummary]:
+    parts = (
+        PartitionLag("orders", 0, 10, 15, "m"),
+        PartitionLag("orders", 1, 30, 20),  # committed above the end: ahead
+        PartitionLag("payments", 0, 5, None),  # end unknown
+    )
+    return [
+        GroupSummary("billing", "Stable", "consumer", "range", 2, parts, True, True),
+        GroupSummary("idle", "Empty", "consumer", "", 0, (), True, True),  # no commits
+        GroupSummary("loading", "Stable", "consumer"),  # offsets not fetched yet
+        GroupSummary("moving", "PreparingRebalance", "consumer", "roundrobin", 3, parts[:1], True),
+    ]
+
+
+def test_groups_model(qtmodeltester: ModelTester) -> None:
+    model = GroupsModel()
+    model.set_rows(_groups())
+    qtmodeltester.check(model)
+    texts = {
+        model.index(r, 0).data(): model.index(r, GroupsModel.TOTAL_LAG).data()
+        for r in range(model.rowCount())
+    }
+    assert texts == {"billing": "5", "idle": "no commits", "loading": "", "moving": "5"}
+    model.sort(GroupsModel.TOTAL_LAG, Qt.SortOrder.DescendingOrder)
+    qtmodeltester.check(model)
+
+
+def test_groups_proxy_hides_empty(qtmodeltester: ModelTester) -> None:
+    model = GroupsModel()
+    model.set_rows(_groups())
+    proxy = GroupsProxy()
+    proxy.setSourceModel(model)
+    proxy.set_hide_empty(True)
+    qtmodeltester.check(proxy)
+    shown = {proxy.index(r, 0).data() for r in range(proxy.rowCount())}
+    assert shown == {"billing", "loading", "moving"}
+    proxy.set_filter_text("bill")
+    assert proxy.rowCount() == 1
+
+
+def test_detail_models(qtmodeltester: ModelTester) -> None:
+    partitions = GroupPartitionsModel()
+    partitions.set_rows(
+        [
+            LagRow(PartitionLag("orders", 0, 10, 15, "meta"), 14, 42.0),
+            LagRow(PartitionLag("orders", 1, None, 20), 20, None),
+            LagRow(PartitionLag("orders", 2, 30, 20), 20, 0.0),
+        ]
+    )
+    qtmodeltester.check(partitions)
+    lags = [partitions.index(r, GroupPartitionsModel.LAG).data() for r in range(3)]
+    assert lags == ["5", "no commit", "0 (ahead)"]
+    members = MembersModel()
+    members.set_rows(
+        [MemberInfo("m-1", "app", "/10.0.0.1", (("orders", 0), ("orders", 1), ("pay", 3)))]
+    )
+    qtmodeltester.check(members)
+    assert members.index(0, 4).data() == "orders [0, 1]; pay [3]"
+    preview = ResetPreviewModel()
+    preview.set_rows([ResetRow("orders", 0, 10, 0, 0, 15), ResetRow("orders", 1, None, 0, 0, 20)])
+    qtmodeltester.check(preview)
+    assert preview.index(0, 4).data() == "-10"
+    consumers = TopicConsumersModel()
+    consumers.set_rows(_groups())
+    qtmodeltester.check(consumers)
