@@ -28,7 +28,7 @@ class LagHistory:
         self.consumed: dict[str, RingBuffer] = {}
         self.produced: dict[str, RingBuffer] = {}
         self.partitions: dict[tuple[str, str, int], RingBuffer] = {}
-        self._last: dict[str, tuple[float, int, int]] = {}
+        self._last: dict[str, tuple[float, dict[tuple[str, int], tuple[int, int]]]] = {}
         self._last_part: dict[tuple[str, str, int], float] = {}
 
     def _rel(self, t: float) -> float:
@@ -47,15 +47,26 @@ class LagHistory:
                     continue
                 buf = self.total[g.group_id] = RingBuffer(self.capacity)
             buf.append(rel, float(g.total_lag))
+            # rates over the partitions present in both samples only, so a partition whose
+            # first commit arrives does not count its whole history as one refresh's progress
+            now = {
+                (p.topic, p.partition): (p.committed or 0, p.end or 0)
+                for p in g.partitions
+                if p.lag is not None
+            }
             prev = self._last.get(g.group_id)
-            self._last[g.group_id] = (t, g.committed_total, g.end_total)
+            self._last[g.group_id] = (t, now)
             if prev is None or t <= prev[0]:
                 continue
             dt = t - prev[0]
+            before = prev[1]
+            common = now.keys() & before.keys()
+            consumed = sum(now[k][0] - before[k][0] for k in common)
+            produced = sum(now[k][1] - before[k][1] for k in common)
             cons = self.consumed.setdefault(g.group_id, RingBuffer(self.capacity))
             prod = self.produced.setdefault(g.group_id, RingBuffer(self.capacity))
-            cons.append(rel, max(0.0, (g.committed_total - prev[1]) / dt))
-            prod.append(rel, max(0.0, (g.end_total - prev[2]) / dt))
+            cons.append(rel, max(0.0, consumed / dt))
+            prod.append(rel, max(0.0, produced / dt))
 
     def add_detail(self, detail: GroupDetail) -> None:
         rel = self._rel(detail.fetched_at)
@@ -218,6 +229,8 @@ def catch_up_text(seconds: float | None, have_rates: bool) -> str:
         return "Catch-up estimate: needs two refreshes."
     if seconds is None:
         return "Catch-up estimate: not gaining (consuming no faster than producing), or caught up."
+    if seconds < 1:
+        return "Catch-up estimate: under a second at the current rates."
     if seconds < 120:
         return f"Catch-up estimate: about {seconds:.0f} s at the current rates."
     if seconds < 7200:

@@ -69,7 +69,7 @@ def _age(seconds: float | None) -> str:
     if seconds is None:
         return ""
     if seconds < 1:
-        return "0 s"
+        return "< 1 s"
     if seconds < 120:
         return f"{seconds:.0f} s"
     if seconds < 7200:
@@ -90,7 +90,9 @@ class GroupPartitionsModel(RowTableModel[LagRow]):
         Column("Topic", lambda r: r.lag.topic),
         Column("Partition", lambda r: r.lag.partition, numeric=True),
         Column(
-            "Committed", lambda r: r.lag.committed if r.lag.committed is not None else "no commit"
+            "Committed",
+            lambda r: r.lag.committed if r.lag.committed is not None else "no commit",
+            numeric=True,
         ),
         Column("Log-end (HW)", lambda r: r.lag.end, numeric=True),
         Column(
@@ -148,7 +150,9 @@ class ResetPreviewModel(RowTableModel[ResetRow]):
     columns = (
         Column("Topic", lambda r: r.topic),
         Column("Partition", lambda r: r.partition, numeric=True),
-        Column("Current", lambda r: r.current if r.current is not None else "no commit"),
+        Column(
+            "Current", lambda r: r.current if r.current is not None else "no commit", numeric=True
+        ),
         Column("New", lambda r: r.new, numeric=True),
         Column("Change", lambda r: "" if r.change is None else f"{r.change:+,}"),
         Column("Log start", lambda r: r.low, numeric=True),

@@ -106,6 +106,8 @@ class ResetOffsetsDialog(QDialog):
         self.proxy = FilterProxy(0)
         self.proxy.setSourceModel(self.model)
         self.table = make_table(self.proxy)
+        for col, width in enumerate((170, 70, 100, 100, 80, 90)):
+            self.table.setColumnWidth(col, width)
 
         form = QFormLayout()
         form.addRow("Topic", self.topic)
