@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QByteArray, QSettings
 
 DEFAULT_REFRESH_S = 5.0
+DEFAULT_TIMEOUT_S = 10.0
 
 
 class UiState:
@@ -22,6 +23,19 @@ class UiState:
     @refresh_interval_s.setter
     def refresh_interval_s(self, seconds: float) -> None:
         self._s.setValue("refresh/interval_s", float(seconds))
+
+    @property
+    def request_timeout_s(self) -> float:
+        """How long one Kafka request may take before the app reports the cluster unreachable."""
+        value = self._s.value("refresh/request_timeout_s", DEFAULT_TIMEOUT_S)
+        try:
+            return max(1.0, float(str(value)))
+        except ValueError:
+            return DEFAULT_TIMEOUT_S
+
+    @request_timeout_s.setter
+    def request_timeout_s(self, seconds: float) -> None:
+        self._s.setValue("refresh/request_timeout_s", float(seconds))
 
     @property
     def hide_internal(self) -> bool:

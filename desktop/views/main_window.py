@@ -102,7 +102,8 @@ class MainWindow(QMainWindow):
         if existing is not None:
             self.tabs.setCurrentWidget(existing)
             return existing
-        session = ClusterSession(profile, creds, self.ctx.ui.refresh_interval_s)
+        ui = self.ctx.ui
+        session = ClusterSession(profile, creds, ui.refresh_interval_s, ui.request_timeout_s)
         view = ClusterView(session, self.ctx.ui.hide_internal)
         view.status_changed.connect(self._update_status)
         icon = (

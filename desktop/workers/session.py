@@ -31,10 +31,18 @@ class ClusterSession(QObject):
     state_changed = Signal(str)
     error = Signal(str)
 
-    def __init__(self, profile: ClusterProfile, creds: Credentials, refresh_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        profile: ClusterProfile,
+        creds: Credentials,
+        refresh_s: float = 5.0,
+        timeout_s: float = 10.0,
+    ) -> None:
         super().__init__()
         self.profile = profile
-        self.worker = ClusterWorker(lambda: ClusterAdmin(profile, creds), name=profile.name)
+        self.worker = ClusterWorker(
+            lambda: ClusterAdmin(profile, creds, timeout=timeout_s), name=profile.name
+        )
         self.snapshot: ClusterSnapshot | None = None
         self.state = SessionState.CONNECTING
         self.last_error = ""

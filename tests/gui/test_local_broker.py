@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from desktop.views.main_window import LOCAL_NAME, MainWindow
+from desktop.workers.session import SessionState
 from tests.gui.conftest import WAIT_MS, wait_snapshot
 
 
@@ -74,3 +75,32 @@ def test_self_test_passes() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "self-test passed" in proc.stdout
     assert "read back: message matches" in proc.stdout
+
+
+def test_lost_cluster_shows_banner_and_reconnects(qtbot: QtBot, window: MainWindow) -> None:
+    window.ctx.ui.request_timeout_s = 2.0
+    start = window.start
+    qtbot.mouseClick(start.start_local, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.find_view(LOCAL_NAME) is not None, timeout=WAIT_MS)
+    view = window.find_view(LOCAL_NAME)
+    assert view is not None
+    wait_snapshot(qtbot, view)
+    qtbot.waitUntil(lambda: view.session.state == SessionState.CONNECTED, timeout=WAIT_MS)
+    assert not view.banner.isVisible()
+
+    window.tabs.setCurrentIndex(0)
+    qtbot.mouseClick(start.stop_local, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: start.local_badge.text() == "stopped", timeout=WAIT_MS)
+    window.tabs.setCurrentWidget(view)
+    qtbot.waitUntil(lambda: view.session.state == SessionState.LOST, timeout=60_000)
+    assert view.banner.isVisible()
+    assert view.banner.text().startswith(f"Lost contact with {view.session.profile.bootstrap}")
+    assert "(stale)" in view.freshness.text()
+    assert "lost" in window.status_state.text()
+    assert view.session.snapshot is not None  # the last data stays on screen
+
+    window.tabs.setCurrentIndex(0)
+    qtbot.mouseClick(start.start_local, Qt.MouseButton.LeftButton)  # same port as before
+    qtbot.waitUntil(lambda: view.session.state == SessionState.CONNECTED, timeout=60_000)
+    qtbot.waitUntil(lambda: not view.banner.isVisible(), timeout=WAIT_MS)
+    assert window.find_view(LOCAL_NAME) is view

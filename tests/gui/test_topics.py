@@ -19,6 +19,7 @@ from desktop.views.main_window import LOCAL_NAME, MainWindow
 from desktop.views.topic_dialogs import AddPartitionsDialog, ConfirmNameDialog, CreateTopicDialog
 from tests.gui.conftest import WAIT_MS, wait_snapshot
 from tests.gui.helpers import click_row, shown_values
+from tests.kafka.fixtures import KafkaSingle
 
 
 @pytest.fixture(params=["builtin", pytest.param("kafka", marks=pytest.mark.realkafka)])
@@ -182,3 +183,33 @@ def test_add_partitions_and_empty_topic(qtbot: QtBot, view: ClusterView) -> None
     qtbot.mouseClick(confirm.ok, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: messages() == 0, timeout=WAIT_MS)
     assert view.topics.message.text() == "Emptied 'grow'."
+
+
+@pytest.mark.realkafka
+def test_two_clusters_at_once_keep_their_state(
+    qtbot: QtBot, window: MainWindow, kafka_single: KafkaSingle
+) -> None:
+    qtbot.mouseClick(window.start.start_local, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.find_view(LOCAL_NAME) is not None, timeout=WAIT_MS)
+    local = window.find_view(LOCAL_NAME)
+    assert local is not None
+    remote = window.open_cluster(ClusterProfile("kafka", kafka_single.bootstrap), Credentials())
+    wait_snapshot(qtbot, local)
+    wait_snapshot(qtbot, remote)
+    assert window.tabs.count() == 3
+    assert window.status_cluster.text().startswith("kafka (")
+
+    window.tabs.setCurrentWidget(local)
+    local.tabs.setCurrentWidget(local.topics)
+    qtbot.keyClicks(local.topics.filter, "zz-no-such")
+    assert local.topics.proxy.rowCount() == 0
+    assert window.status_cluster.text().startswith(f"{LOCAL_NAME} (")
+
+    window.tabs.setCurrentWidget(remote)
+    remote_refreshes = remote.session.last_refresh
+    qtbot.waitUntil(lambda: remote.session.last_refresh != remote_refreshes, timeout=WAIT_MS)
+    window.tabs.setCurrentWidget(local)
+    assert local.topics.filter.text() == "zz-no-such"
+    assert local.topics.proxy.rowCount() == 0
+    assert local.tabs.currentWidget() is local.topics
+    assert remote.session.profile.bootstrap == kafka_single.bootstrap
