@@ -27,7 +27,9 @@ def test_kafka_python_group_consumers(bootstrap: str) -> None:
 
     def run(index: int) -> None:
         # One thread per consumer: a kafka-python poll may block in JoinGroup until every
-        # member has rejoined, so the members must poll independently.
+        # member has rejoined, so the members must poll independently. A long poll timeout
+        # keeps a join from straddling two polls: kafka-python 3.0 can then fail to re-enable
+        # its heartbeat and the member is expelled after session.timeout.ms (on Kafka too).
         c = KafkaConsumer(
             topic,
             bootstrap_servers=bootstrap,
@@ -39,7 +41,7 @@ def test_kafka_python_group_consumers(bootstrap: str) -> None:
         )
         try:
             while not stop.is_set():
-                for records in c.poll(timeout_ms=100).values():
+                for records in c.poll(timeout_ms=1000).values():
                     values.extend(r.value for r in records)
                 sizes[index] = len(c.assignment())
                 if sizes == [2, 2] and len(set(values)) >= 40:
@@ -84,7 +86,7 @@ def test_kafka_python_group_consumers(bootstrap: str) -> None:
         got: list[bytes] = []
         deadline = time.monotonic() + TIMEOUT_S
         while len(got) < 4 and time.monotonic() < deadline:
-            for records in late.poll(timeout_ms=200).values():
+            for records in late.poll(timeout_ms=1000).values():
                 got.extend(r.value for r in records)
         assert sorted(int(v) for v in got) == [40, 41, 42, 43]
     finally:
