@@ -66,7 +66,7 @@ def test_stopped_broker_turns_partitions_amber(
     )
     shown_after = time.monotonic() - stopped_at
     # two refresh intervals, plus room for the refresh's own round trips on a loaded machine
-    assert shown_after < 2 * REFRESH_S + 3.0, f"shown after {shown_after:.1f} s"
+    assert shown_after < 2 * REFRESH_S + 5.0, f"shown after {shown_after:.1f} s"
     view.tabs.setCurrentWidget(view.topics)
     qtbot.waitUntil(
         lambda: all(detail.partitions.state(r) == ReplicaState.UNDER_REPLICATED for r in range(3)),
