@@ -168,11 +168,13 @@ class GroupsPage(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(list_page, "Groups")
         self.tabs.addTab(self.total_chart, "Lag history")
+        self.tabs.currentChanged.connect(lambda _i: self.total_chart.redraw())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
 
         self.poller.groups_changed.connect(self._on_groups)
+        self.poller.groups_updated.connect(self._on_stage)
         self.poller.refreshed.connect(self._on_refreshed)
         self.poller.failed.connect(lambda m: self._say(f"Loading groups failed: {m}", True))
         self.proxy.modelReset.connect(self._update_count)
@@ -195,11 +197,23 @@ class GroupsPage(QWidget):
         self._update_count()
         self._update_buttons()
 
+    @Slot(object)
+    def _on_stage(self, groups: list[GroupSummary]) -> None:
+        self.model.merge(groups)
+        self._update_count()
+        self._update_buttons()
+
     @Slot(float)
     def _on_refreshed(self, t: float) -> None:
-        self.history.add_groups(t, self.poller.groups.values())
-        self.total_chart.redraw()
         self.detail.load()
+        self._update_count()
+        # history and charts in a later event-loop turn: no single long GUI-thread step
+        QTimer.singleShot(0, lambda: self._record(t))
+
+    def _record(self, t: float) -> None:
+        self.history.add_groups(t, self.poller.groups.values())
+        if self.total_chart.isVisible():
+            self.total_chart.redraw()
         self._update_priority()
 
     def _filter_changed(self, text: str) -> None:
@@ -208,13 +222,14 @@ class GroupsPage(QWidget):
         self._priority_timer.start()
 
     def _update_priority(self) -> None:
-        first = self.table.rowAt(0)
-        first = max(0, first)
+        first = max(0, self.table.rowAt(0))
+        last = min(self.proxy.rowCount(), first + PRIORITY_ROWS)
+        rows = self.model.rows_view()
         ids = []
-        for r in range(first, min(self.proxy.rowCount(), first + PRIORITY_ROWS)):
-            row = self.proxy.index(r, 0).data(ROW_ROLE)
-            if isinstance(row, GroupSummary):
-                ids.append(row.group_id)
+        for r in range(first, last):
+            source = self.proxy.mapToSource(self.proxy.index(r, 0)).row()
+            if 0 <= source < len(rows):
+                ids.append(rows[source].group_id)
         self.poller.set_priority(ids)
 
     def _update_count(self) -> None:

@@ -25,7 +25,8 @@ class GroupsPoller(QObject):
     refresh is in flight; requests made meanwhile collapse into one more.
     """
 
-    groups_changed = Signal(object)  # tuple[GroupSummary, ...]
+    groups_changed = Signal(object)  # tuple[GroupSummary, ...]: the whole list (after listing)
+    groups_updated = Signal(object)  # list[GroupSummary]: one stage of described groups
     refreshed = Signal(float)  # a full refresh finished (time.time())
     failed = Signal(str)
     _listed = Signal(object)
@@ -88,10 +89,10 @@ class GroupsPoller(QObject):
 
     @Slot(object)
     def _on_stage(self, stage: list[GroupSummary]) -> None:
-        for g in stage:
-            if g.group_id in self.groups:
-                self.groups[g.group_id] = g
-        self.groups_changed.emit(tuple(self.groups.values()))
+        fresh = [g for g in stage if g.group_id in self.groups]
+        for g in fresh:
+            self.groups[g.group_id] = g
+        self.groups_updated.emit(fresh)
 
     def _on_done(self, _result: Any) -> None:
         self._busy = False

@@ -299,10 +299,12 @@ def test_lag_charts_receive_points(qtbot: QtBot, page: GroupsPage, bootstrap: st
             msg = consumer.poll(0.05)
             if msg is not None and msg.error() is None:
                 consumer.commit(message=msg, asynchronous=True)
-            return page.detail.charts.points() >= 3 and page.total_chart.points() >= 3
+            history = page.history.total.get(group)
+            return page.detail.charts.points() >= 3 and history is not None and len(history) >= 3
 
         qtbot.waitUntil(step, timeout=WAIT_MS)
-        assert group in page.history.total
+        page.tabs.setCurrentWidget(page.total_chart)
+        assert page.total_chart.points() >= 3
         assert page.detail.charts.estimate.text().startswith("Catch-up estimate")
     finally:
         consumer.close()

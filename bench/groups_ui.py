@@ -1,0 +1,160 @@
+"""Consumer groups at scale (issue 7's benchmark) on the built-in broker.
+
+2,000 groups, each with committed offsets on 3 topics x 6 partitions. Measures the time from
+opening the groups screen until its table shows every group with its lag, and the longest
+GUI-thread stall meanwhile (gaps of a 5 ms QTimer), then the stall during steady refreshes.
+Prints JSON lines, then one {"summary": {...}} line.
+
+    python -m bench.groups_ui [--groups N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Callable
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from bench.support import builtin_broker, emit
+
+TOPICS = 3
+PARTITIONS = 6
+MESSAGES_PER_PARTITION = 200
+TIMER_MS = 5
+
+
+def seed(bootstrap: str, groups: int) -> dict[str, float]:
+    """Topics with messages, then `groups` groups committed in parallel (no consumers)."""
+    from confluent_kafka import ConsumerGroupTopicPartitions, Producer, TopicPartition
+    from confluent_kafka.admin import AdminClient
+    from confluent_kafka.cimpl import NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    names = [f"bench.groups.{i}" for i in range(TOPICS)]
+    t0 = time.perf_counter()
+    futs = admin.create_topics([NewTopic(n, PARTITIONS, 1) for n in names])
+    for f in futs.values():
+        f.result(timeout=60)
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20})
+    for name in names:
+        for p in range(PARTITIONS):
+            for i in range(MESSAGES_PER_PARTITION):
+                producer.produce(name, f"m{i}".encode(), partition=p)
+            producer.poll(0)
+    producer.flush(60)
+    topics_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    pending = []
+    for g in range(groups):
+        gid = f"bench-group-{g:05d}"
+        tps = [
+            TopicPartition(n, p, (g * 7 + p * 13) % MESSAGES_PER_PARTITION)
+            for n in names
+            for p in range(PARTITIONS)
+        ]
+        pending.append(
+            admin.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(gid, tps)])[gid]
+        )
+    for f in pending:
+        f.result(timeout=120)
+    return {"topics_s": round(topics_s, 3), "groups_commit_s": round(time.perf_counter() - t1, 3)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--groups", type=int, default=2000)
+    args = parser.parse_args(argv)
+
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.domain.profile import ClusterProfile, Credentials
+    from desktop.views.groups import GroupsPage
+    from desktop.workers.session import ClusterSession
+
+    app = QApplication.instance() or QApplication([])
+
+    def wait(until: Callable[[], bool], timeout_s: float) -> bool:
+        """Run the event loop (no sleeping on the GUI thread) until `until()` holds."""
+        loop = QEventLoop()
+        check = QTimer()
+        check.setInterval(10)
+        deadline = time.monotonic() + timeout_s
+        check.timeout.connect(
+            lambda: loop.quit() if until() or time.monotonic() > deadline else None
+        )
+        check.start()
+        if not until():
+            loop.exec()
+        check.stop()
+        return until()
+
+    with builtin_broker({"group.initial.rebalance.delay.ms": "0"}) as broker:
+        emit({"event": "broker", "bootstrap": broker.bootstrap, "startup_s": broker.startup_s})
+        seeded = seed(broker.bootstrap, args.groups)
+        emit({"event": "seeded", "groups": args.groups, **seeded})
+
+        session = ClusterSession(ClusterProfile("bench", broker.bootstrap), Credentials(), 2.0)
+        page = GroupsPage(session)
+        page.resize(1280, 820)
+        page.show()
+
+        gaps: list[int] = []
+        clock = QElapsedTimer()
+        timer = QTimer()
+        timer.setInterval(TIMER_MS)
+        timer.timeout.connect(lambda: gaps.append(clock.restart()))
+
+        def all_shown() -> bool:
+            model = page.model
+            if model.rowCount() < args.groups:
+                return False
+            return all(g.offsets_loaded and g.total_lag is not None for g in model.rows)
+
+        clock.start()
+        timer.start()
+        t0 = time.perf_counter()
+        session.start()
+        page.activate()
+        ok = wait(all_shown, 120)
+        load_s = time.perf_counter() - t0
+        load_stall = max(gaps[1:] or [0])
+        emit(
+            {
+                "event": "groups_loaded",
+                "ok": ok,
+                "groups_shown": page.model.rowCount(),
+                "groups_load_s": round(load_s, 3),
+                "max_stall_ms": load_stall,
+            }
+        )
+
+        # steady state: two more full refreshes while the table is shown
+        gaps.clear()
+        start = page.poller.refreshes
+        wait(lambda: page.poller.refreshes >= start + 2, 120)
+        steady_stall = max(gaps[1:] or [0])
+        emit({"event": "steady_refreshes", "refreshes": 2, "max_stall_ms": steady_stall})
+        timer.stop()
+        session.close()
+        session.worker.join(30)
+        app.processEvents()
+
+    emit(
+        {
+            "summary": {
+                "groups": args.groups,
+                "groups_load_s": round(load_s, 3),
+                "max_stall_ms": max(load_stall, steady_stall),
+                "load_stall_ms": load_stall,
+                "steady_stall_ms": steady_stall,
+            }
+        }
+    )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
