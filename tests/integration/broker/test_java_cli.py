@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from tests.broker_fixtures import RunningBroker
@@ -177,3 +180,46 @@ def test_producer_perf_test(builtin_broker: RunningBroker, kafka_cli: KafkaCli) 
         ],
     )
     assert "20000 records sent" in out
+
+
+def test_get_offsets_delete_records_and_api_versions(
+    builtin_broker: RunningBroker, kafka_cli: KafkaCli, tmp_path: Path
+) -> None:
+    bs = builtin_broker.bootstrap
+    _ok(
+        kafka_cli,
+        "kafka-topics",
+        ["--create", "--topic", "go", "--partitions", "2", "--bootstrap-server", bs],
+    )
+    _ok(
+        kafka_cli,
+        "kafka-console-producer",
+        ["--topic", "go", "--bootstrap-server", bs],
+        stdin="".join(f"line {i}\n" for i in range(7)),
+    )
+    latest = _ok(kafka_cli, "kafka-get-offsets", ["--bootstrap-server", bs, "--topic", "go"])
+    ends = dict(line.rsplit(":", 1) for line in latest.split())
+    assert sum(int(v) for v in ends.values()) == 7
+    full = max(ends, key=lambda k: int(ends[k]))
+    partition = int(full.split(":")[1])
+    spec = tmp_path / "delete.json"
+    spec.write_text(
+        json.dumps(
+            {"version": 1, "partitions": [{"topic": "go", "partition": partition, "offset": 1}]}
+        )
+    )
+    out = _ok(
+        kafka_cli,
+        "kafka-delete-records",
+        ["--bootstrap-server", bs, "--offset-json-file", str(spec)],
+    )
+    assert f"partition: go-{partition}\tlow_watermark: 1" in out
+    earliest = _ok(
+        kafka_cli, "kafka-get-offsets", ["--bootstrap-server", bs, "--topic", "go", "--time", "-2"]
+    )
+    assert f"go:{partition}:1" in earliest.split()
+    versions = _ok(kafka_cli, "kafka-broker-api-versions", ["--bootstrap-server", bs])
+    assert "Produce(0): 3 to 11 [usable: 11]" in versions
+    assert "Fetch(1): 4 to 12 [usable: 12]" in versions
+    assert "ApiVersions(18): 0 to 4 [usable: 4]" in versions
+    assert "SaslHandshake(17): UNSUPPORTED" in versions
