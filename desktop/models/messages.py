@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 from desktop.domain.codec import preview
-from desktop.domain.messages import Record
+from desktop.domain.messages import Record, Row
 
 Index = QModelIndex | QPersistentModelIndex
 ROW_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -24,6 +24,15 @@ def format_timestamp(ms: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(secs)) + f".{rem:03d}"
 
 
+def _plain(row: Row) -> Row:
+    # a Record (NamedTuple) becomes a plain tuple; a plain tuple is returned as it is
+    return row if type(row) is tuple else tuple(row)  # type: ignore[return-value]
+
+
+def as_records(rows: Iterable[Row]) -> list[Record]:
+    return list(map(Record._make, rows))
+
+
 class MessagesModel(QAbstractTableModel):
     PARTITION, OFFSET, TIMESTAMP, TS_TYPE, KEY, VALUE, HEADERS, SIZE = range(8)
     TITLES = ("Partition", "Offset", "Timestamp", "Type", "Key", "Value", "Headers", "Size")
@@ -31,7 +40,8 @@ class MessagesModel(QAbstractTableModel):
 
     def __init__(self, cap: int = DEFAULT_CAP) -> None:
         super().__init__()
-        self._rows: list[Record] = []
+        # plain tuples (Row), not Records: see domain.messages.Row
+        self._rows: list[Row] = []
         self.cap = cap
         self.dropped = 0
 
@@ -47,20 +57,20 @@ class MessagesModel(QAbstractTableModel):
         self.cap = max(1, cap)
         self._trim(0)
 
-    def append(self, rows: Sequence[Record]) -> None:
+    def append(self, rows: Sequence[Row]) -> None:
         """Add a batch at the end; the oldest rows go when the cap is exceeded."""
         if not rows:
             return
         if len(rows) >= self.cap:
             self.dropped += len(self._rows) + len(rows) - self.cap
             self.beginResetModel()
-            self._rows = list(rows[-self.cap :])
+            self._rows = list(map(_plain, rows[-self.cap :]))
             self.endResetModel()
             return
         self._trim(len(rows))
         first = len(self._rows)
         self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
-        self._rows.extend(rows)
+        self._rows.extend(map(_plain, rows))
         self.endInsertRows()
 
     def _trim(self, incoming: int) -> None:
@@ -76,10 +86,14 @@ class MessagesModel(QAbstractTableModel):
 
     @property
     def records(self) -> list[Record]:
+        return as_records(self._rows)
+
+    def snapshot(self) -> list[Row]:
+        """The rows as they are now (cheap); turn them into Records with as_records()."""
         return list(self._rows)
 
     def record(self, row: int) -> Record:
-        return self._rows[row]
+        return Record._make(self._rows[row])
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
@@ -90,7 +104,7 @@ class MessagesModel(QAbstractTableModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= len(self._rows):
             return None
-        rec = self._rows[index.row()]
+        rec = Record._make(self._rows[index.row()])
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(rec, col)

@@ -21,7 +21,7 @@ from confluent_kafka.admin import AdminClient
 
 from desktop.domain.messages import (
     PartitionProgress,
-    Record,
+    Row,
     ScanProgress,
     ScanSpec,
     StartMode,
@@ -35,7 +35,7 @@ FLUSH_S = 0.1  # how often rows and progress go to the caller
 POLL_S = 0.1  # consume() timeout: also the longest wait before a stop is noticed
 TIMEOUT_S = 10.0
 
-OnBatch = Callable[[list[Record], ScanProgress], None]
+OnBatch = Callable[[list[Row], ScanProgress], None]
 
 
 class ScanError(Exception):
@@ -217,7 +217,7 @@ class Scanner:
                 consumer.assign(
                     [TopicPartition(spec.topic, p.partition, p.start) for p in plan if not p.done]
                 )
-            pending: list[Record] = []
+            pending: list[Row] = []
             last_flush = started
             topic = spec.topic
             count_limit = spec.stop_count if spec.stop is StopMode.COUNT else None
@@ -271,7 +271,7 @@ class Scanner:
                         continue
                     ts_type, ts = msg.timestamp()
                     raw_headers = msg.headers()
-                    rec = Record(
+                    rec: Row = (
                         topic,
                         part.partition,
                         offset,

@@ -33,6 +33,7 @@ from desktop.domain.cluster import ClusterSnapshot
 from desktop.domain.messages import (
     BulkProgress,
     Record,
+    Row,
     ScanProgress,
     ScanSpec,
     SearchError,
@@ -41,7 +42,7 @@ from desktop.domain.messages import (
     StartMode,
     StopMode,
 )
-from desktop.models.messages import DEFAULT_CAP, MessagesModel
+from desktop.models.messages import DEFAULT_CAP, MessagesModel, as_records
 from desktop.services.export import Encoding, export_records, read_jsonl, to_requests
 from desktop.services.produce import ProducerSettings
 from desktop.views.message_detail import MessageDetail
@@ -415,7 +416,7 @@ class MessagesPage(QWidget):
     def scanning(self) -> bool:
         return self.scan is not None and self.scan.running
 
-    def _on_rows(self, rows: list[Record]) -> None:
+    def _on_rows(self, rows: list[Row]) -> None:
         if self.sender() is not self.scan:
             return
         self.model.append(rows)
@@ -507,8 +508,8 @@ class MessagesPage(QWidget):
         if self.model.dropped and self.last_spec is not None:
             job = self._export_by_rescan(self.last_spec, path, fmt, encoding)
         else:
-            records = self.model.records
-            job = Task(lambda: export_records(records, path, fmt, encoding), "export")
+            rows = self.model.snapshot()
+            job = Task(lambda: export_records(as_records(rows), path, fmt, encoding), "export")
             job.done.connect(lambda n: self._exported(path, int(n)))
             job.failed.connect(lambda m: self.io_status.setText(f"Export failed: {m}"))
             job.start()
@@ -524,7 +525,10 @@ class MessagesPage(QWidget):
         out = path.open("w", encoding="utf-8", newline="")
         writer = CsvWriter(out, encoding) if fmt == "csv" else JsonLinesWriter(out, encoding)
         worker = ScanWorker(
-            self.session.profile, session_credentials(self.session), spec, sink=writer.write
+            self.session.profile,
+            session_credentials(self.session),
+            spec,
+            sink=lambda rows: writer.write(as_records(rows)),
         )
 
         def done(_p: ScanProgress) -> None:

@@ -8,13 +8,13 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop.domain.messages import Record, ScanProgress, ScanSpec
+from desktop.domain.messages import Row, ScanProgress, ScanSpec
 from desktop.domain.profile import ClusterProfile, Credentials
 from desktop.services.browse import ScanError, Scanner
 
 log = logging.getLogger(__name__)
 
-Sink = Callable[[list[Record]], None]
+Sink = Callable[[list[Row]], None]
 
 
 def session_credentials(session: object) -> Credentials:
@@ -27,7 +27,7 @@ class ScanWorker(QObject):
     """Runs one Scanner on its own thread. With a `sink`, rows go there (on the scan thread)
     instead of to `rows_arrived` — used to export a whole range without holding it."""
 
-    rows_arrived = Signal(object)  # list[Record]
+    rows_arrived = Signal(object)  # list[Row]
     progressed = Signal(object)  # ScanProgress
     finished = Signal(object)  # ScanProgress, finished=True
     failed = Signal(str)
@@ -72,7 +72,7 @@ class ScanWorker(QObject):
 
     # ---- scan thread ---------------------------------------------------------------------
 
-    def _batch(self, rows: list[Record], progress: ScanProgress) -> None:
+    def _batch(self, rows: list[Row], progress: ScanProgress) -> None:
         if rows:
             if self._sink is not None:
                 self._sink(rows)
