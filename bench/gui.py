@@ -10,6 +10,7 @@ Prints JSON lines, then one {"summary": {...}} line.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import socket
@@ -221,6 +222,16 @@ def main(argv: list[str] | None = None) -> int:
             timer.setInterval(5)
             timer.timeout.connect(lambda: gaps.append(clock.restart()))
             stalls = []
+            gc_pauses: list[float] = []
+            gc_started: list[float] = []
+
+            def on_gc(phase: str, _info: dict[str, Any]) -> None:
+                if phase == "start":
+                    gc_started[:] = [time.perf_counter()]
+                elif gc_started:
+                    gc_pauses.append((time.perf_counter() - gc_started[0]) * 1000)
+
+            gc.callbacks.append(on_gc)
             for page in (view.topics, view.overview, view.replication):
                 view.tabs.setCurrentWidget(page)
                 app.processEvents()
@@ -233,11 +244,14 @@ def main(argv: list[str] | None = None) -> int:
                 spin(lambda: False, 0.2)  # let the view finish painting
                 timer.stop()
                 stalls.append(max(gaps[1:] or [0]))
+                longest_gc = round(max(gc_pauses, default=0.0), 1)
+                gc_pauses.clear()
                 emit(
                     {
                         "metric": "refresh_stall_ms",
                         "page": type(page).__name__,
                         "value": stalls[-1],
+                        "longest_gc_ms": longest_gc,
                         "ticks": len(gaps),
                     }
                 )
