@@ -106,6 +106,7 @@ class MainWindow(QMainWindow):
         session = ClusterSession(profile, creds, ui.refresh_interval_s, ui.request_timeout_s)
         view = ClusterView(session, self.ctx.ui.hide_internal)
         view.status_changed.connect(self._update_status)
+        view.interval.valueChanged.connect(self._remember_interval)
         icon = (
             QStyle.StandardPixmap.SP_ComputerIcon
             if profile.local
@@ -115,6 +116,10 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(view)
         session.start()
         return view
+
+    @Slot(float)
+    def _remember_interval(self, seconds: float) -> None:
+        self.ctx.ui.refresh_interval_s = seconds
 
     @Slot(int)
     def close_tab(self, index: int) -> None:
