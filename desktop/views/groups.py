@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Slot
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -188,8 +189,13 @@ class GroupsPage(QWidget):
     # ---- data ----------------------------------------------------------------------------
 
     def activate(self) -> None:
-        """Start following the cluster's refreshes (called when the tab is first shown)."""
+        """Start following the cluster's refreshes; from then on the lag history keeps
+        growing even while another screen is shown."""
         self.poller.set_active(True)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.activate()
 
     @Slot(object)
     def _on_groups(self, groups: tuple[GroupSummary, ...]) -> None:

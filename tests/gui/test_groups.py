@@ -12,6 +12,7 @@ from pytestqt.qtbot import QtBot
 from desktop.models.groups import GroupPartitionsModel, GroupsModel
 from desktop.views.groups import ConfirmGroupDialog, GroupsPage
 from desktop.views.reset_offsets import ResetOffsetsDialog
+from desktop.views.topic_consumers import TopicConsumers
 from tests.broker_fixtures import RunningBroker
 from tests.gui.conftest import WAIT_MS
 from tests.gui.test_groups_support import (
@@ -126,6 +127,10 @@ def test_lag_is_hw_minus_committed_and_reaches_zero(
             assert shown[key][GroupPartitionsModel.COMMITTED] == f"{commits[key]:,}"
         # the assigned partition without a commit
         assert shown[(topic, 2)][GroupPartitionsModel.LAG] == "no commit"
+        # the age of the message at the committed offset, read once
+        assert shown[(topic, 0)][GroupPartitionsModel.TIME_LAG] != ""
+        assert page.detail.members.rowCount() == 1
+        assert page.detail.members.index(0, 1).data() == f"{group}-client"
 
         # catch up: consume everything and commit; 0 shows within two refreshes
         got: list[object] = []
@@ -180,6 +185,32 @@ def test_reset_to_earliest_on_empty_group(qtbot: QtBot, page: GroupsPage, bootst
     qtbot.mouseClick(dialog.execute_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.executed is not None, timeout=WAIT_MS)
     assert committed(bootstrap, group) == preview
+
+
+def test_reset_chosen_partitions_by_shift(qtbot: QtBot, page: GroupsPage, bootstrap: str) -> None:
+    topic, group = unique("shift"), unique("g-shift")
+    create_topic(bootstrap, topic, 3)
+    produce(bootstrap, topic, {0: 10, 1: 10, 2: 10})
+    commit_offsets(bootstrap, group, {(topic, 0): 5, (topic, 1): 5, (topic, 2): 5})
+    # the dialog lists the partitions the cluster view knows of
+    qtbot.waitUntil(
+        lambda: (snap := page.session.snapshot) is not None and snap.topic(topic) is not None,
+        timeout=WAIT_MS,
+    )
+    dialog = _open_reset(qtbot, page, group)
+    qtbot.waitUntil(lambda: dialog.state == "Empty", timeout=WAIT_MS)
+    dialog.mode.setCurrentIndex(4)  # shift by ±N
+    assert dialog.current_mode().value == "shift"
+    dialog.shift.clear()
+    qtbot.keyClicks(dialog.shift, "-3")
+    dialog.all_partitions.click()  # the box sits left of a wide row: click() as a user would
+    assert not dialog.all_partitions.isChecked()
+    dialog.partition_list.item(1).setCheckState(Qt.CheckState.Checked)
+    _preview(qtbot, dialog)
+    assert [(r.partition, r.current, r.new) for r in dialog.model.rows] == [(1, 5, 2)]
+    qtbot.mouseClick(dialog.execute_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.executed is not None, timeout=WAIT_MS)
+    assert committed(bootstrap, group) == {(topic, 0): 5, (topic, 1): 2, (topic, 2): 5}
 
 
 def test_reset_refused_on_stable_group(qtbot: QtBot, page: GroupsPage, bootstrap: str) -> None:
@@ -308,3 +339,20 @@ def test_lag_charts_receive_points(qtbot: QtBot, page: GroupsPage, bootstrap: st
         assert page.detail.charts.estimate.text().startswith("Catch-up estimate")
     finally:
         consumer.close()
+
+
+def test_topic_consumers(qtbot: QtBot, bootstrap: str, page: GroupsPage) -> None:
+    topic, other, group = unique("watched"), unique("other"), unique("g-watch")
+    create_topic(bootstrap, topic, 2)
+    create_topic(bootstrap, other, 1)
+    produce(bootstrap, topic, {0: 6, 1: 4})
+    commit_offsets(bootstrap, group, {(topic, 0): 1, (topic, 1): 4, (other, 0): 0})
+    widget = TopicConsumers(page.session)
+    qtbot.addWidget(widget)
+    widget.show()
+    widget.show_topic(topic)
+    qtbot.waitUntil(lambda: widget.model.rowCount() >= 1, timeout=WAIT_MS)
+    rows = {widget.model.index(r, 0).data(): r for r in range(widget.model.rowCount())}
+    r = rows[group]
+    assert widget.model.index(r, 3).data() == "2"  # partitions committed on this topic
+    assert widget.model.index(r, 4).data() == "5"  # lag on this topic only
