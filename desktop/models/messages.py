@@ -7,9 +7,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor
 
 from desktop.domain.codec import preview
-from desktop.domain.messages import Record, Row
+from desktop.domain.messages import KEY, VALUE, Record, Row
 
 Index = QModelIndex | QPersistentModelIndex
 ROW_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -31,6 +32,14 @@ def _plain(row: Row) -> Row:
 
 def as_records(rows: Iterable[Row]) -> list[Record]:
     return list(map(Record._make, rows))
+
+
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+_ALIGN = Qt.ItemDataRole.TextAlignmentRole
+_FOREGROUND = Qt.ItemDataRole.ForegroundRole
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+_NULL_COLOUR = QColor("#8a94a3")
 
 
 class MessagesModel(QAbstractTableModel):
@@ -102,25 +111,23 @@ class MessagesModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self.TITLES)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows):
-            return None
-        rec = Record._make(self._rows[index.row()])
-        col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(rec, col)
-        if role == ROW_ROLE:
-            return rec
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            horizontal = (
-                Qt.AlignmentFlag.AlignRight if col in self.NUMERIC else Qt.AlignmentFlag.AlignLeft
-            )
-            return int(horizontal | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ForegroundRole and col in (self.KEY, self.VALUE):
-            data = rec.key if col == self.KEY else rec.value
-            if data is None:
-                from PySide6.QtGui import QColor
-
-                return QColor("#8a94a3")
+        # Called thousands of times per paint, each time taking the GIL from a running scan:
+        # answer the common roles first and build nothing for the others.
+        if role == _DISPLAY:
+            row = index.row()
+            if not index.isValid() or row >= len(self._rows):
+                return None
+            return self._display(Record._make(self._rows[row]), index.column())
+        if role == _ALIGN:
+            return _RIGHT if index.column() in self.NUMERIC else _LEFT
+        if role == _FOREGROUND and index.column() in (self.KEY, self.VALUE):
+            row = index.row()
+            if not index.isValid() or row >= len(self._rows):
+                return None
+            field = KEY if index.column() == self.KEY else VALUE
+            return _NULL_COLOUR if self._rows[row][field] is None else None
+        if role == ROW_ROLE and index.isValid() and index.row() < len(self._rows):
+            return Record._make(self._rows[index.row()])
         return None
 
     def _display(self, rec: Record, col: int) -> str:

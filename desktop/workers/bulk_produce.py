@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, Signal
 from desktop.domain.messages import BulkProgress, DeliveryReport, ProduceRequest
 from desktop.domain.profile import ClusterProfile, Credentials
 from desktop.services.produce import FormProducer, ProduceError, ProducerSettings
+from desktop.workers.scan import favour_gui_thread
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class BulkProduceWorker(QObject):
         self.failed.connect(self._on_failed)
 
     def start(self) -> None:
+        favour_gui_thread()
         self.running = True
         self._thread.start()
 

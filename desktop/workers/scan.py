@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import Callable
 
@@ -15,6 +16,18 @@ from desktop.services.browse import ScanError, Scanner
 log = logging.getLogger(__name__)
 
 Sink = Callable[[list[Row]], None]
+
+
+# A scan (or a bulk send) is a busy Python thread. While it runs, every call the GUI thread makes
+# into Python (each data() of a table paint) may wait up to the interpreter's switch interval for
+# the GIL: at the default 5 ms one paint took 85 ms median, at 1 ms 27 ms (measured, 100k rows).
+GIL_SWITCH_S = 0.001
+
+
+def favour_gui_thread() -> None:
+    """Shorten the GIL switch interval for the process (never lengthens it)."""
+    if sys.getswitchinterval() > GIL_SWITCH_S:
+        sys.setswitchinterval(GIL_SWITCH_S)
 
 
 def session_credentials(session: object) -> Credentials:
@@ -52,6 +65,7 @@ class ScanWorker(QObject):
         self.failed.connect(self._on_failed)
 
     def start(self) -> None:
+        favour_gui_thread()
         self.running = True
         self._thread.start()
 
