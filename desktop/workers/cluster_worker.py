@@ -56,7 +56,7 @@ class ClusterWorker(QObject):
         self._stopped = False
         self._job_finished.connect(self._on_finished)
         self._job_failed.connect(self._on_failed)
-        self._snapshot_partial.connect(self.snapshot_loaded)
+        self._snapshot_partial.connect(self._on_partial)
         self._thread = threading.Thread(target=self._run, name=f"kafka-{name}", daemon=True)
         self._thread.start()
 
@@ -87,15 +87,25 @@ class ClusterWorker(QObject):
         return self._refresh_queued
 
     def stop(self) -> None:
+        """Finish the running job, drop the rest; no callback fires after this (its widgets
+        may already be gone)."""
         self._stopped = True
+        self._pending.clear()
         self._queue.put(None)
 
     def join(self, timeout: float) -> bool:
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
+    @Slot(object)
+    def _on_partial(self, snapshot: object) -> None:
+        if not self._stopped:
+            self.snapshot_loaded.emit(snapshot)
+
     @Slot(int, object)
     def _on_finished(self, job_id: int, result: object) -> None:
+        if self._stopped:
+            return
         pending = self._pending.pop(job_id, None)
         if isinstance(result, ClusterSnapshot):
             self._refresh_queued = False
@@ -105,6 +115,8 @@ class ClusterWorker(QObject):
 
     @Slot(int, str, str)
     def _on_failed(self, job_id: int, name: str, message: str) -> None:
+        if self._stopped:
+            return
         pending = self._pending.pop(job_id, None)
         if name == REFRESH:
             self._refresh_queued = False
@@ -122,6 +134,8 @@ class ClusterWorker(QObject):
             if item is None:
                 return
             job_id, name, job = item
+            if self._stopped:
+                continue  # closed: skip what is still queued
             try:
                 if admin is None:
                     admin = self._factory()
