@@ -96,6 +96,9 @@ class ClassicGroup:
         candidates = set(members[0].protocol_names())
         for m in members[1:]:
             candidates &= set(m.protocol_names())
+        if not candidates:
+            # Joins are refused unless a common protocol exists, so this is only a safeguard.
+            return members[0].protocol_names()[0]
         votes: Counter[str] = Counter()
         for m in members:
             votes[next(n for n in m.protocol_names() if n in candidates)] += 1
