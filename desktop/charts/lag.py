@@ -126,16 +126,19 @@ class _Curves:
     def __init__(self, plot: pg.PlotWidget) -> None:
         self.plot = plot
         self.items: dict[str, pg.PlotDataItem] = {}
+        self._created = 0
 
     def show(self, series: list[tuple[str, RingBuffer]]) -> None:
         names = {n for n, _b in series}
         for name in list(self.items):
             if name not in names:
                 self.plot.removeItem(self.items.pop(name))
-        for i, (name, buf) in enumerate(series):
+        for name, buf in series:
             item = self.items.get(name)
             if item is None:
-                pen = pg.mkPen(PALETTE[i % len(PALETTE)], width=2)
+                # colours by creation order: a curve keeps its colour while others come and go
+                pen = pg.mkPen(PALETTE[self._created % len(PALETTE)], width=2)
+                self._created += 1
                 item = self.items[name] = self.plot.plot(name=name, pen=pen)
             t, v = buf.arrays()
             item.setData(t, v)
