@@ -140,7 +140,7 @@ class MessageDetail(QWidget):
         self.key = BytesView("Key")
         self.value = BytesView("Value")
         self.header_mode = QComboBox()
-        self.header_mode.addItems([m.value for m in ViewMode if m is not ViewMode.JSON])
+        self.header_mode.addItems([m.value for m in ViewMode])
         self.header_mode.currentIndexChanged.connect(lambda _i: self._fill_headers())
         self.headers = QTableWidget(0, 2)
         self.headers.setHorizontalHeaderLabels(["Header", "Value"])

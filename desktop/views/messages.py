@@ -162,6 +162,10 @@ class MessagesPage(QWidget):
         self.cap.setSingleStep(10_000)
         self.cap.setValue(DEFAULT_CAP)
         self.cap.setToolTip("The table keeps at most this many rows; older ones are dropped.")
+        self.max_matches = QSpinBox()
+        self.max_matches.setRange(0, MAX_INT)
+        self.max_matches.setSpecialValueText("no limit")
+        self.max_matches.setToolTip("The scan stops once this many messages matched.")
 
         # ---- search ----------------------------------------------------------------------
         self.search_field = QComboBox()
@@ -257,7 +261,9 @@ class MessagesPage(QWidget):
         line1.addWidget(self.partitions, 1)
         line1.addWidget(QLabel("Keep at most"))
         line1.addWidget(self.cap)
-        line1.addWidget(QLabel("rows"))
+        line1.addWidget(QLabel("rows; stop after"))
+        line1.addWidget(self.max_matches)
+        line1.addWidget(QLabel("matches"))
         form.addRow("Topic", line1)
         line2 = QHBoxLayout()
         line2.addWidget(self.start_mode)
@@ -369,6 +375,7 @@ class MessagesPage(QWidget):
             stop_count=self.stop_count.value(),
             stop_time=ms(self.stop_time),
             search=search,
+            max_matches=self.max_matches.value() or None,
         )
 
     @Slot()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -252,3 +253,36 @@ def test_messages_model_passes_modeltester(qtmodeltester: ModelTester) -> None:
     qtmodeltester.check(model)
     model.clear()
     qtmodeltester.check(model)
+
+
+def test_json_path_header_search_and_match_limit(
+    qtbot: QtBot, builtin_broker: RunningBroker, browser: MessagesPage
+) -> None:
+    create_topic(builtin_broker.bootstrap, "docs", 2)
+    producer = Producer({"bootstrap.servers": builtin_broker.bootstrap})
+    for i in range(300):
+        doc = {"customer": {"id": i % 10, "tier": "gold" if i % 3 == 0 else "basic"}}
+        headers = [("region", b"eu" if i % 2 else b"us")]
+        producer.produce("docs", value=json.dumps(doc).encode(), headers=headers, partition=i % 2)
+    producer.produce("docs", value=b"not json", partition=0)
+    assert producer.flush(30) == 0
+    type_text(qtbot, browser.json_path, "customer.id")
+    type_text(qtbot, browser.json_value, "4")
+    scan(qtbot, browser, "docs")
+    assert browser.model.rowCount() == 30
+    assert all(json.loads(r.value or b"")["customer"]["id"] == 4 for r in browser.model.records)
+
+    browser.json_path.clear()
+    browser.json_value.clear()
+    browser.search_field.setCurrentText("header")
+    type_text(qtbot, browser.header_name, "region")
+    type_text(qtbot, browser.search_text, "eu")
+    scan(qtbot, browser, "docs")
+    assert browser.model.rowCount() == 150
+    assert {r.partition for r in browser.model.records} == {1}
+
+    browser.max_matches.setValue(7)
+    scan(qtbot, browser, "docs")
+    assert browser.model.rowCount() == 7
+    assert browser.last_result is not None and browser.last_result.reason == "limit"
+    assert "limit reached" in browser.status.text()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pytestqt.qtbot import QtBot
 
 from desktop.views.messages import MessagesPage
-from desktop.views.producer import VALUE_JSON, ProducerPage
+from desktop.views.producer import VALUE_FILE, VALUE_JSON, ProducerPage
 from desktop.workers.session import ClusterSession
 from tests.broker_fixtures import RunningBroker
 from tests.gui.messages_support import (
@@ -178,3 +180,28 @@ def test_send_failure_shows_the_error(
     assert page.last_report is None
     assert page.result.text().startswith("Not delivered:")
     assert "partition" in page.result.text().lower()
+
+
+def test_value_from_file_is_sent_byte_for_byte(
+    qtbot: QtBot,
+    tmp_path: Path,
+    builtin_broker: RunningBroker,
+    producer_page: ProducerPage,
+    browser: MessagesPage,
+) -> None:
+    create_topic(builtin_broker.bootstrap, "files", 1)
+    wait_topic_known(qtbot, producer_page.session, "files")
+    blob = bytes(range(256)) * 40
+    path = tmp_path / "payload.bin"
+    path.write_bytes(blob)
+    page = producer_page
+    _fill(qtbot, page, "files", "f", "")
+    page.value_mode.setCurrentText(VALUE_FILE)
+    assert page.value_error.text() == "Choose a file to send as the value."
+    click(qtbot, page.send_button)
+    assert not page.busy and page.last_report is None
+    page.load_file(path)
+    assert page.value_error.text() == ""
+    _send(qtbot, page)
+    scan(qtbot, browser, "files")
+    assert [r.value for r in browser.model.records] == [blob]
