@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import struct
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -28,8 +29,9 @@ from desktop.domain.cluster import (
     TopicInfo,
 )
 from desktop.domain.health import summarize
-from desktop.domain.profile import ClusterProfile, Credentials
+from desktop.domain.profile import ClusterProfile, Credentials, SecurityProtocol
 from desktop.services.connection import ErrorLog, client_config, explain
+from desktop.services.versions import api_versions, describe_generation
 
 # Requests stay small: confluent-kafka builds each response's Python objects while holding the
 # GIL, and a big response would stall the GUI thread for that long.
@@ -88,6 +90,7 @@ class ClusterAdmin:
         self._admin = self._make_admin()
         self._topic_meta: dict[str, tuple[str, int]] = {}  # name -> (cleanup.policy, min ISR)
         self._seen_offsets = False
+        self._version: str | None = None
 
     def _make_admin(self) -> AdminClient:
         conf = client_config(self.profile, self._creds)
@@ -216,9 +219,22 @@ class ClusterAdmin:
             topics=tuple(topics),
             group_count=groups,
             fetched_at=time.time(),
-            version=BUILTIN_VERSION if self.profile.local else "",
+            version=self._version_of(brokers),
             complete=complete,
         )
+
+    def _version_of(self, brokers: tuple[BrokerInfo, ...]) -> str:
+        if self.profile.local:
+            return BUILTIN_VERSION
+        if self._version is None:
+            self._version = ""
+            if self.profile.security_protocol == SecurityProtocol.PLAINTEXT and brokers:
+                try:
+                    b = brokers[0]
+                    self._version = describe_generation(api_versions(b.host, b.port))
+                except (OSError, ValueError, struct.error):
+                    pass  # unknown: the overview says so
+        return self._version
 
     def _offsets(self, parts: list[TopicPartition], spec: OffsetSpec) -> dict[tuple[str, int], int]:
         out: dict[tuple[str, int], int] = {}

@@ -56,6 +56,8 @@ def test_add_profile_test_and_connect(
     assert view is not None
     wait_snapshot(qtbot, view)
     assert view.overview.cards["brokers"].value.text() == "1"
+    # told from the broker's ApiVersions answer (Kafka 4 refuses Fetch below v4)
+    assert view.overview.version.text().startswith("Apache Kafka 4.x or later (Produce v")
     assert "dev cluster" in window.status_cluster.text()
 
 

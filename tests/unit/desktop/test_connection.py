@@ -11,6 +11,7 @@ from desktop.domain.profile import (
 )
 from desktop.domain.topic_names import collides_with, topic_name_error
 from desktop.services.connection import client_config, diagnose
+from desktop.services.versions import describe_generation
 
 
 def test_sasl_ssl_with_pem_files() -> None:
@@ -77,3 +78,9 @@ def test_topic_name_rules() -> None:
     assert "at most 249" in (topic_name_error("x" * 250) or "")
     assert collides_with("a.b", ["a_b"]) is not None
     assert collides_with("a.b", ["a.c"]) is None
+
+
+def test_kafka_generation_from_api_versions() -> None:
+    assert describe_generation({0: (0, 13), 1: (4, 18)}).startswith("Apache Kafka 4.x or later")
+    assert describe_generation({0: (0, 9), 1: (0, 13)}).startswith("Apache Kafka 3.x or earlier")
+    assert describe_generation({18: (0, 3)}) == "Kafka-compatible broker"
