@@ -72,7 +72,8 @@ class OverviewPage(QWidget):
         self.controller.setText(
             f"broker {s.controller_id} ({ctrl.address})" if ctrl else str(s.controller_id)
         )
-        self.version.setText(s.version or "Apache Kafka (version not reported by the protocol)")
+        unknown = "Kafka (version not known: probed on PLAINTEXT listeners only)"
+        self.version.setText(s.version or unknown)
         health = summarize(s)
         ur, umi, off = s.under_replicated, s.under_min_isr, s.offline
         self.cards["brokers"].set_value(f"{len(s.brokers):,}")
