@@ -124,3 +124,35 @@ def test_librdkafka_assignors_reach_a_stable_group(bootstrap: str, strategy: str
     finally:
         for c in consumers:
             c.close()
+
+
+def test_static_member_restart_keeps_the_assignment(bootstrap: str) -> None:
+    """A member with group.instance.id that restarts takes its old place without a rebalance."""
+    topic, group = unique("static"), unique("g")
+    create_topic(bootstrap, topic, PARTITIONS)
+    revoked: list[int] = []
+    static = {"session.timeout.ms": 30000}
+    steady = group_consumer(bootstrap, group, **{"group.instance.id": "steady", **static})
+    first = group_consumer(bootstrap, group, **{"group.instance.id": "bouncer", **static})
+    second = None
+    try:
+        steady.subscribe([topic], on_revoke=lambda _c, parts: revoked.append(len(parts)))
+        first.subscribe([topic])
+        poller = Poller([steady, first])
+        poller.until(lambda: poller.assignment_sizes() == [3, 3], what="3 partitions each")
+        revoked.clear()
+        before = {tp.partition for tp in first.assignment()}
+        first.close()  # a static member does not send LeaveGroup
+        second = group_consumer(bootstrap, group, **{"group.instance.id": "bouncer", **static})
+        second.subscribe([topic])
+        poller = Poller([steady, second])
+        poller.until(lambda: poller.assignment_sizes() == [3, 3], what="the restarted member")
+        assert {tp.partition for tp in second.assignment()} == before
+        # The steady member kept polling throughout and never lost its partitions.
+        for _ in range(20):
+            poller.poll_once()
+        assert revoked == []
+    finally:
+        steady.close()
+        if second is not None:
+            second.close()
