@@ -42,7 +42,7 @@ from desktop.services.connection import client_config
 DESCRIBE_BATCH = 250  # groups per DescribeGroups call
 OFFSETS_WAVE = 500  # offset fetches in flight at once
 STAGE = 500  # groups completed per progress report
-PEEK_TIMEOUT_S = 3.0
+PEEK_TIMEOUT_S = 5.0
 OFFSET_DELETE = hasattr(AdminClient, "delete_consumer_group_offsets")
 OFFSET_DELETE_NOTE = (
     "confluent-kafka {version} has no OffsetDelete call, so Topicscope removes one topic's "
@@ -61,6 +61,24 @@ _STATES = {
 Key = tuple[str, int]
 Commit = tuple[int, str]  # offset, metadata
 Progress = Callable[[list[GroupSummary]], None]
+
+
+class TimeCache:
+    """Message timestamps by (topic, partition, offset); failed reads are retried later."""
+
+    RETRY_AFTER_S = 10.0
+
+    def __init__(self) -> None:
+        self.known: dict[tuple[str, int, int], float] = {}
+        self.failed: dict[tuple[str, int, int], float] = {}
+
+    def to_fetch(self, wanted: Sequence[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+        now = time.monotonic()
+        return [
+            w
+            for w in wanted
+            if w not in self.known and now - self.failed.get(w, -1e9) > self.RETRY_AFTER_S
+        ]
 
 
 class ResetRefusedError(KafkaServiceError):
@@ -233,7 +251,7 @@ class GroupsAdmin:
             described=True,
         )
 
-    def detail(self, group_id: str, time_cache: dict[tuple[str, int, int], float]) -> GroupDetail:
+    def detail(self, group_id: str, time_cache: TimeCache) -> GroupDetail:
         """One group in full: members, per-partition lag (HW and LSO), time-lag estimates."""
         descs = self.describe([group_id])
         desc = descs.get(group_id)
@@ -295,16 +313,15 @@ class GroupsAdmin:
         return GroupDetail(summary, tuple(members), stable, time_lag, now)
 
     def message_times(
-        self,
-        wanted: Sequence[tuple[str, int, int]],
-        cache: dict[tuple[str, int, int], float],
+        self, wanted: Sequence[tuple[str, int, int]], cache: TimeCache
     ) -> dict[tuple[str, int, int], float]:
         """Timestamp (s) of the message at each (topic, partition, offset), read once and cached.
 
         A short-lived consumer assigns the partitions at those offsets (no group join, no
-        commit) and reads one message from each.
+        commit) and reads the first message at or after each; an offset already gone from the
+        log reads from the log start. Offsets that could not be read are retried later.
         """
-        missing = [w for w in wanted if w not in cache]
+        missing = cache.to_fetch(wanted)
         if missing:
             conf = client_config(self.admin.profile, self.admin._creds)
             conf.update(
@@ -312,27 +329,28 @@ class GroupsAdmin:
                     "group.id": "topicscope-peek",
                     "enable.auto.commit": False,
                     "enable.auto.offset.store": False,
+                    "auto.offset.reset": "earliest",
                     "fetch.wait.max.ms": 100,
                 }
             )
             consumer = Consumer(conf)
+            want = {(t, p): off for t, p, off in missing}
             try:
                 consumer.assign([TopicPartition(t, p, off) for t, p, off in missing])
-                want = {(t, p): off for t, p, off in missing}
                 deadline = time.monotonic() + PEEK_TIMEOUT_S
                 while want and time.monotonic() < deadline:
                     for msg in consumer.consume(num_messages=100, timeout=0.3):
-                        if msg.error() is not None:
-                            continue
                         key = (msg.topic(), msg.partition())
-                        if key in want:
-                            _kind, ts = msg.timestamp()
-                            if ts > 0:
-                                # the first message at or after the committed offset
-                                cache[(key[0], key[1], want.pop(key))] = ts / 1000.0
+                        if msg.error() is not None or key not in want:
+                            continue
+                        _kind, ts = msg.timestamp()
+                        if ts > 0:
+                            cache.known[(key[0], key[1], want.pop(key))] = ts / 1000.0
             finally:
                 consumer.close()
-        return {w: cache[w] for w in wanted if w in cache}
+                now = time.monotonic()
+                cache.failed.update({(t, p, off): now for (t, p), off in want.items()})
+        return {w: cache.known[w] for w in wanted if w in cache.known}
 
     def topic_consumers(self, topic: str) -> list[GroupSummary]:
         """Groups with commits on `topic` (lag for that topic only), or assigned to it."""

@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from desktop.domain.groups import GroupDetail, GroupSummary, ResetPlan, ResetRequest
 from desktop.services.admin import ClusterAdmin
-from desktop.services.groups import GroupsAdmin
+from desktop.services.groups import GroupsAdmin, TimeCache
 from desktop.workers.session import ClusterSession
 
 Done = Callable[[Any], None]
@@ -38,7 +38,7 @@ class GroupsPoller(QObject):
         self.groups: dict[str, GroupSummary] = {}
         self.loaded = False  # every group has been described and has its lag
         self.refreshes = 0
-        self.time_cache: dict[tuple[str, int, int], float] = {}
+        self.time_cache = TimeCache()
         self._priority: list[str] = []
         self._busy = False
         self._again = False
