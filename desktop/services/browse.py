@@ -66,7 +66,9 @@ def browse_consumer_config(
             "enable.auto.commit": False,
             "enable.auto.offset.store": False,
             "auto.offset.reset": "earliest",
-            "enable.partition.eof": False,
+            # the end of what is readable now: past an open transaction or a trailing
+            # transaction marker no message ever reaches the high watermark
+            "enable.partition.eof": True,
             "fetch.max.bytes": 16 * 1024 * 1024,
             "queued.max.messages.kbytes": 32 * 1024,
         }
@@ -254,6 +256,10 @@ class Scanner:
                     err = msg.error()
                     if err is not None:
                         if err.code() == KafkaError._PARTITION_EOF:
+                            part = by_part[msg.partition()]
+                            if part.end is not None and not part.done:
+                                part.position = max(part.position, int(msg.offset()))
+                                self._finish(consumer, topic, part, active)
                             continue
                         if err.fatal() or not err.retriable():
                             raise ScanError(

@@ -92,3 +92,23 @@ def test_timestamp_start_and_codecs_on_real_kafka(
     assert browser.model.records[0].offset == 60
     assert len(browser.model.records) == 40
     browser.shutdown()
+
+
+def test_scan_to_end_finishes_past_a_transaction_marker(
+    qtbot: QtBot, kafka_session: ClusterSession
+) -> None:
+    bootstrap = kafka_session.profile.bootstrap
+    create_topic(bootstrap, "ts.gui.txn", 1)
+    producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": "ts-gui-txn"})
+    producer.init_transactions(30)
+    producer.begin_transaction()
+    for i in range(5):
+        producer.produce("ts.gui.txn", value=b"t%d" % i)
+    producer.commit_transaction(30)
+    # offsets 0-4 are the messages, 5 the commit marker: the high watermark is 6
+    browser = MessagesPage(kafka_session)
+    qtbot.addWidget(browser)
+    scan(qtbot, browser, "ts.gui.txn")
+    assert [r.value for r in browser.model.records] == [b"t%d" % i for i in range(5)]
+    assert browser.last_result is not None and browser.last_result.reason == "end"
+    browser.shutdown()
