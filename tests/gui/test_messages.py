@@ -286,3 +286,29 @@ def test_json_path_header_search_and_match_limit(
     assert browser.model.rowCount() == 7
     assert browser.last_result is not None and browser.last_result.reason == "limit"
     assert "limit reached" in browser.status.text()
+
+
+def test_tail_live_shows_new_messages_and_count_limit(
+    qtbot: QtBot, builtin_broker: RunningBroker, browser: MessagesPage
+) -> None:
+    create_topic(builtin_broker.bootstrap, "live", 2)
+    produce_all(builtin_broker.bootstrap, "live", ((None, b"old-%d" % i) for i in range(10)))
+    browser.start_mode.setCurrentText(StartMode.LATEST.value)
+    browser.stop_mode.setCurrentText(StopMode.LIVE.value)
+    type_text(qtbot, browser.topic.lineEdit(), "live")
+    click(qtbot, browser.scan_button)
+    # the scan is assigned once its progress shows every partition
+    qtbot.waitUntil(lambda: browser.partition_table.rowCount() == 2, timeout=WAIT_MS)
+    produce_all(builtin_broker.bootstrap, "live", ((None, b"new-%d" % i) for i in range(3)))
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 3, timeout=WAIT_MS)
+    assert sorted(r.value for r in browser.model.records) == [b"new-0", b"new-1", b"new-2"]
+    assert browser.progress.maximum() == 0  # unbounded: a busy indicator
+    click(qtbot, browser.stop_button)
+    qtbot.waitUntil(lambda: not browser.scanning, timeout=WAIT_MS)
+
+    browser.start_mode.setCurrentText(StartMode.EARLIEST.value)
+    browser.stop_mode.setCurrentText(StopMode.COUNT.value)
+    browser.stop_count.setValue(4)
+    scan(qtbot, browser, "live")
+    assert browser.model.rowCount() == 4
+    assert browser.last_result is not None and browser.last_result.reason == "limit"
