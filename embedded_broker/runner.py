@@ -160,12 +160,16 @@ class BrokerRunner:
     async def _serve(
         self, config: BrokerConfig, ready: threading.Event, outcome: dict[str, object]
     ) -> None:
+        from .dirlock import DataDirInUseError
         from .server import BrokerServer
         from .state import BrokerState
 
         self._stop_event = asyncio.Event()
         try:
             state = BrokerState(config, self._data_dir, in_memory=self._in_memory)
+        except DataDirInUseError as exc:
+            outcome["error"] = str(exc)
+            return
         except OSError as exc:
             outcome["error"] = (
                 f"Cannot open the broker data in {self._data_dir}: {exc}. "

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import BrokerConfig
+from .dirlock import DataDirLock
 from .producer_state import ProducerStateManager
 from .registry import TopicInfo, TopicRegistry
 from .storage import LogConfig, LogManager, PartitionLog
@@ -52,6 +53,19 @@ class BrokerState:
         self.data_dir = data_dir
         self.in_memory = in_memory
         self.now_ms = clock
+        self._dir_lock: DataDirLock | None = None
+        if not in_memory and data_dir is not None:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            self._dir_lock = DataDirLock(data_dir)
+            self._dir_lock.acquire()
+        try:
+            self._open(config, data_dir, in_memory)
+        except BaseException:
+            if self._dir_lock is not None:
+                self._dir_lock.release()
+            raise
+
+    def _open(self, config: BrokerConfig, data_dir: Path | None, in_memory: bool) -> None:
         self.registry = TopicRegistry(None if in_memory else data_dir)
         self.config.dynamic.update(self.registry.broker_dynamic)
         self.logs = LogManager(
@@ -201,3 +215,5 @@ class BrokerState:
             await asyncio.gather(*tasks, return_exceptions=True)
         self.logs.flush_all()
         self.logs.close_all()
+        if self._dir_lock is not None:
+            self._dir_lock.release()

@@ -152,3 +152,18 @@ def test_stop_does_not_wait_for_long_polls() -> None:
         assert not stopper.is_alive()
     finally:
         cons.close()
+
+
+def test_data_dir_is_locked_against_a_second_broker(tmp_path: Path) -> None:
+    first = BrokerRunner(data_dir=tmp_path)
+    first.start()
+    try:
+        second = BrokerRunner(data_dir=tmp_path)
+        with pytest.raises(BrokerStartError, match="in use by another broker"):
+            second.start()
+        assert not second.running
+    finally:
+        first.stop()
+    again = BrokerRunner(data_dir=tmp_path)
+    again.start()
+    again.stop()
