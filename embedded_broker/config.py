@@ -148,6 +148,14 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
             at_least(1),
         ),
         ConfigDef(
+            "queued.max.request.bytes",
+            LONG,
+            "536870912",
+            "Request bytes all connections together may hold; a connection that would exceed "
+            "it is closed (Kafka's default is unbounded; the built-in broker protects the app).",
+            at_least(-1),
+        ),
+        ConfigDef(
             "log.retention.ms", LONG, None, "Retention time in ms.", at_least(-1), dynamic=True
         ),
         ConfigDef("log.retention.minutes", INT, None, "Retention time in minutes.", dynamic=True),

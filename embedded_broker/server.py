@@ -54,6 +54,7 @@ class Connection(asyncio.Protocol):
         self._task: asyncio.Task[None] | None = None
         self._paused = False
         self._closing = False
+        self._held = 0
         self.busy = False
         self.peer = ("", 0)
         self.local = ("", 0)
@@ -73,8 +74,18 @@ class Connection(asyncio.Protocol):
         self._server.tasks.add(self._task)
         self._task.add_done_callback(self._server.tasks.discard)
 
+    def _account(self) -> None:
+        """Keep the server-wide count of request bytes held by connections up to date."""
+        held = 0 if self._closing else self._decoder.buffered + self._queued_bytes
+        self._server.buffered_bytes += held - self._held
+        self._held = held
+
     def data_received(self, data: bytes) -> None:
         if self._closing:
+            return
+        limit = self._server.max_buffered_bytes
+        if limit >= 0 and self._server.buffered_bytes + len(data) > limit:
+            self.abort(f"requests of all clients exceed queued.max.request.bytes ({limit})")
             return
         self._decoder.feed(data)
         try:
@@ -84,6 +95,7 @@ class Connection(asyncio.Protocol):
         except ProtocolError as exc:
             self.abort(f"{exc}")
             return
+        self._account()
         if self._queue:
             self._wakeup.set()
         if (
@@ -101,6 +113,7 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closing = True
+        self._account()
         self._server.connections.discard(self)
         self._writable.set()
         self._wakeup.set()
@@ -124,6 +137,7 @@ class Connection(asyncio.Protocol):
             log.warning("Closing connection from %s:%d: %s", self.peer[0], self.peer[1], reason)
         self._closing = True
         self._queue.clear()
+        self._account()
         if self._transport is not None:
             self._transport.abort()
 
@@ -153,6 +167,7 @@ class Connection(asyncio.Protocol):
                         self._transport.close()
                     return
                 self._queued_bytes -= len(frame)
+                self._account()
                 if self._paused and self._queued_bytes <= MAX_QUEUED_BYTES // 2:
                     self._paused = False
                     if self._transport is not None and not self._closing:
@@ -223,6 +238,8 @@ class BrokerServer:
         self.port = port
         self.connections: set[Connection] = set()
         self.tasks: set[asyncio.Task[None]] = set()
+        self.buffered_bytes = 0
+        self.max_buffered_bytes = state.config.get_int("queued.max.request.bytes")
         self._server: asyncio.Server | None = None
 
     async def start(self) -> tuple[str, int]:
