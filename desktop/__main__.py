@@ -14,9 +14,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--local-port",
         type=int,
-        default=0,
+        default=None,
         metavar="PORT",
-        help="port for the built-in broker (default: a free port)",
+        help="port for the built-in broker (default: 9092, or a free port when 9092 is taken)",
     )
     parser.add_argument(
         "--data-dir",

@@ -85,11 +85,11 @@ def run(args: argparse.Namespace) -> int:
         return run_self_test()
     app = create_application()
     ctx = AppContext.create(
-        local_port=args.local_port or 0,
+        local_port=args.local_port,
         data_dir=Path(args.data_dir) if args.data_dir else None,
     )
     window = build_window(ctx)
     window.show()
-    if args.local or args.local_port or args.data_dir:
+    if args.local or args.local_port is not None or args.data_dir:
         QTimer.singleShot(0, ctx.local.start)
     return app.exec()

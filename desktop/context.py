@@ -22,7 +22,7 @@ class AppContext:
     def create(
         cls,
         config_dir: Path | None = None,
-        local_port: int = 0,
+        local_port: int | None = None,
         data_dir: Path | None = None,
     ) -> AppContext:
         return cls(

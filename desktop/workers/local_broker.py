@@ -20,6 +20,9 @@ def default_local_data_dir() -> Path | None:
     return Path(default_data_dir())
 
 
+PREFERRED_PORT = 9092
+
+
 class LocalBroker(QObject):
     """The app's handle on the built-in broker; all blocking work runs on a helper thread."""
 
@@ -28,8 +31,10 @@ class LocalBroker(QObject):
     failed = Signal(str)
     busy_changed = Signal(bool)
 
-    def __init__(self, port: int = 0, data_dir: Path | None = None) -> None:
+    def __init__(self, port: int | None = None, data_dir: Path | None = None) -> None:
         super().__init__()
+        # None: Kafka's usual 9092, so the CLI tools and course examples work as typed; a free
+        # port when something else already holds it.
         self.port = port
         self.data_dir = data_dir
         self.info: LocalBrokerInfo | None = None
@@ -82,18 +87,26 @@ class LocalBroker(QObject):
 
     def _do_start(self) -> LocalBrokerInfo:
         try:
-            from embedded_broker.runner import BrokerRunner, default_data_dir
+            from embedded_broker.runner import BrokerRunner, BrokerStartError, default_data_dir
         except ImportError as exc:
             raise RuntimeError("it is not included in this build") from exc
         data_dir = self.data_dir or Path(default_data_dir())
+        candidates = [self.port] if self.port is not None else [PREFERRED_PORT, 0]
         with self._lock:
-            runner = BrokerRunner(
-                host="127.0.0.1",
-                port=self.port,
-                data_dir=data_dir,
-                config={"group.initial.rebalance.delay.ms": "0"},
-            )
-            addr = runner.start(timeout=15.0)
+            for candidate in candidates:
+                runner = BrokerRunner(
+                    host="127.0.0.1",
+                    port=candidate,
+                    data_dir=data_dir,
+                    config={"group.initial.rebalance.delay.ms": "0"},
+                )
+                try:
+                    addr = runner.start(timeout=15.0)
+                except BrokerStartError:
+                    if candidate == candidates[-1]:
+                        raise
+                    continue
+                break
             self._runner = runner
             self.port = int(str(addr.bootstrap).rsplit(":", 1)[1])  # keep the port on restart
         return LocalBrokerInfo(bootstrap=str(addr.bootstrap), data_dir=str(runner.data_dir))
