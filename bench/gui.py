@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from desktop.first_paint import FIRST_PAINT_MARKER
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
@@ -31,28 +33,17 @@ def emit(record: dict[str, Any]) -> None:
 
 def cold_child() -> int:
     """Runs in a fresh interpreter: build the app, show the window, report the first paint."""
-    from PySide6.QtCore import QEvent, QObject
-
     from desktop.app import build_window, create_application
     from desktop.context import AppContext
+    from desktop.first_paint import watch_first_paint
 
     app = create_application()
     ctx = AppContext.create(config_dir=Path(tempfile.mkdtemp(prefix="topicscope-bench-")))
     window = build_window(ctx)
 
-    class FirstPaint(QObject):
-        def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-            if event.type() == QEvent.Type.Paint:
-                print("PAINTED", flush=True)
-                app.quit()
-            return False
-
-    watcher = FirstPaint()
-    window.installEventFilter(watcher)
+    reporter = watch_first_paint(app, window)
     window.show()
-    if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
-        window.repaint()  # offscreen has no expose; paint once the loop runs
-    return app.exec()
+    return app.exec() if reporter else 1
 
 
 def cold_start_s() -> float:
@@ -67,7 +58,7 @@ def cold_start_s() -> float:
     )
     assert proc.stdout is not None
     for line in proc.stdout:
-        if line.strip() == "PAINTED":
+        if line.strip() == FIRST_PAINT_MARKER:
             elapsed = time.perf_counter() - t0
             break
     else:

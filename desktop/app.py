@@ -13,6 +13,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from desktop import first_paint
 from desktop.context import AppContext
 from desktop.views.main_window import MainWindow
 from desktop.views.theme import apply_light_theme
@@ -89,6 +90,10 @@ def run(args: argparse.Namespace) -> int:
         data_dir=Path(args.data_dir) if args.data_dir else None,
     )
     window = build_window(ctx)
+    if first_paint.requested():
+        reporter = first_paint.watch_first_paint(app, window)
+        window.show()
+        return app.exec() if reporter else 1
     window.show()
     if args.local or args.local_port is not None or args.data_dir:
         QTimer.singleShot(0, ctx.local.start)
