@@ -17,6 +17,7 @@ from confluent_kafka import (
     ConsumerGroupState,
     ConsumerGroupTopicPartitions,
     IsolationLevel,
+    KafkaError,
     KafkaException,
     TopicPartition,
 )
@@ -49,6 +50,13 @@ OFFSET_DELETE_NOTE = (
     "offsets by deleting the (Empty) group and committing the offsets of its other topics "
     "again, with their metadata. This is two steps, not one atomic request."
 )
+
+COORDINATOR_RETRIES = 6
+_COORDINATOR_MOVING = {
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+}
 
 _STATES = {
     ConsumerGroupState.STABLE: GroupState.STABLE,
@@ -421,14 +429,22 @@ class GroupsAdmin:
 
     def _alter(self, group_id: str, tps: list[TopicPartition]) -> None:
         req = [ConsumerGroupTopicPartitions(group_id, tps)]
-        futs = self.client.alter_consumer_group_offsets(req, request_timeout=self.timeout)
-        res = self._wait(futs[group_id])
-        for tp in res.topic_partitions or ():
-            if tp.error is not None:
-                raise KafkaServiceError(
-                    f"The broker refused the offset for {tp.topic}[{tp.partition}]: "
-                    f"{tp.error.str()}"
-                )
+        for attempt in range(COORDINATOR_RETRIES + 1):
+            futs = self.client.alter_consumer_group_offsets(req, request_timeout=self.timeout)
+            res = self._wait(futs[group_id])
+            errors = [tp for tp in res.topic_partitions or () if tp.error is not None]
+            if not errors:
+                return
+            # a coordinator that is moving or still loading answers with a retriable error
+            if attempt < COORDINATOR_RETRIES and all(
+                tp.error.code() in _COORDINATOR_MOVING for tp in errors
+            ):
+                time.sleep(0.5)
+                continue
+            tp = errors[0]
+            raise KafkaServiceError(
+                f"The broker refused the offset for {tp.topic}[{tp.partition}]: {tp.error.str()}"
+            )
 
     # ---- deleting ------------------------------------------------------------------------
 

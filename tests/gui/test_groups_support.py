@@ -4,11 +4,18 @@ confluent-kafka consumers, and the broker's own view of committed offsets."""
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, Producer, TopicPartition
+from confluent_kafka import (
+    Consumer,
+    ConsumerGroupTopicPartitions,
+    KafkaException,
+    Producer,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.admin._listoffsets import OffsetSpec
 from pytestqt.qtbot import QtBot
@@ -59,11 +66,26 @@ def produce(bootstrap: str, topic: str, per_partition: dict[int, int]) -> None:
 
 
 def commit_offsets(bootstrap: str, group: str, offsets: dict[tuple[str, int], int]) -> None:
-    """Commit for a group that has no members (it stays Empty)."""
+    """Commit for a group that has no members (it stays Empty).
+
+    On a fresh cluster the offsets topic is created by the first group call and the
+    coordinator answers NOT_COORDINATOR meanwhile; the commit is retried until it is taken.
+    """
     tps = [TopicPartition(t, p, o) for (t, p), o in offsets.items()]
     client = admin(bootstrap)
-    futs = client.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group, tps)])
-    futs[group].result(timeout=30)
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while True:
+        futs = client.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group, tps)])
+        try:
+            res = futs[group].result(timeout=30)
+            errors = [tp.error for tp in res.topic_partitions if tp.error is not None]
+        except KafkaException as exc:
+            errors = [exc]
+        if not errors:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"offsets for {group} not committed: {errors}")
+        threading.Event().wait(0.2)  # back off before asking the coordinator again
 
 
 def committed(bootstrap: str, group: str) -> dict[tuple[str, int], int]:
