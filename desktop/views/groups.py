@@ -31,6 +31,7 @@ from desktop.views.widgets.common import FilterProxy, make_table
 from desktop.workers.groups import GroupsPoller
 from desktop.workers.session import ClusterSession
 
+LOAD_FAILED = "Loading the groups failed (showing the last data received)"
 PRIORITY_ROWS = 200  # rows whose lag is computed first: what the table shows and a bit more
 
 
@@ -177,7 +178,7 @@ class GroupsPage(QWidget):
         self.poller.groups_changed.connect(self._on_groups)
         self.poller.groups_updated.connect(self._on_stage)
         self.poller.refreshed.connect(self._on_refreshed)
-        self.poller.failed.connect(lambda m: self._say(f"Loading groups failed: {m}", True))
+        self.poller.failed.connect(lambda m: self._say(f"{LOAD_FAILED}: {m}", True))
         self.proxy.modelReset.connect(self._update_count)
         self.proxy.layoutChanged.connect(self._update_count)
         self._priority_timer = QTimer(self)
@@ -200,6 +201,8 @@ class GroupsPage(QWidget):
     @Slot(object)
     def _on_groups(self, groups: tuple[GroupSummary, ...]) -> None:
         self.model.set_rows(groups)
+        if self.detail.group_id is not None and self.detail.group_id not in self.poller.groups:
+            self.detail.show_group(None)  # deleted meanwhile
         self._update_count()
         self._update_buttons()
 
@@ -211,6 +214,8 @@ class GroupsPage(QWidget):
 
     @Slot(float)
     def _on_refreshed(self, t: float) -> None:
+        if self.message.text().startswith(LOAD_FAILED):
+            self.message.setText("")
         self.detail.load()
         self._update_count()
         # history and charts in a later event-loop turn: no single long GUI-thread step
