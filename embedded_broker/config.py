@@ -127,6 +127,20 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
             at_least(1),
         ),
         ConfigDef(
+            "offsets.retention.check.interval.ms",
+            LONG,
+            "600000",
+            "How often committed offsets of empty groups are checked for expiry.",
+            at_least(1),
+        ),
+        ConfigDef(
+            "offset.metadata.max.bytes",
+            INT,
+            "4096",
+            "Largest metadata string an offset commit may carry.",
+            at_least(0),
+        ),
+        ConfigDef(
             "offsets.topic.num.partitions",
             INT,
             "50",
