@@ -40,7 +40,7 @@ from desktop.domain.groups import (
 from desktop.services.admin import ClusterAdmin, KafkaServiceError
 from desktop.services.connection import client_config
 
-DESCRIBE_BATCH = 250  # groups per DescribeGroups call
+DESCRIBE_BATCH = 100  # groups per DescribeGroups call
 OFFSETS_WAVE = 500  # offset fetches in flight at once
 STAGE = 500  # groups completed per progress report
 PEEK_TIMEOUT_S = 5.0
