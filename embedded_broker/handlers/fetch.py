@@ -10,9 +10,10 @@ from kio.schema.errors import ErrorCode
 
 from embedded_broker.protocol.fast import EncodedResponse, FetchPartition, encode_fetch_response
 from embedded_broker.state import BrokerState
-from embedded_broker.storage import OffsetOutOfRange
+from embedded_broker.storage import OffsetOutOfRange, StorageError
 
 from .base import ApiSpec, RequestContext
+from .storage_errors import storage_failure
 from .util import ms
 
 API_KEY = 1
@@ -55,6 +56,9 @@ def _read_all(
                     records = plog.read(offset, max(limit, 1))
                 except OffsetOutOfRange:
                     code = _OUT_OF_RANGE
+                except (StorageError, OSError) as exc:
+                    code = storage_failure(state, name, index, exc).value
+                    high = start = -1  # as Kafka answers a partition it cannot read
                 total += len(records)
                 budget -= len(records)
             if code != _NONE:

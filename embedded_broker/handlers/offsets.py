@@ -7,8 +7,10 @@ from typing import Any
 from kio.schema.errors import ErrorCode
 
 from embedded_broker.state import BrokerState
+from embedded_broker.storage import StorageError
 
 from .base import ApiSpec, RequestContext
+from .storage_errors import storage_failure
 from .util import NO_THROTTLE, build, response_module
 
 LATEST = -1
@@ -28,14 +30,15 @@ def _lookup(state: BrokerState, topic: str, partition: int, ts: int) -> tuple[Er
         return ErrorCode.none, plog.log_end_offset, -1
     if ts in (EARLIEST, EARLIEST_LOCAL):
         return ErrorCode.none, plog.log_start_offset, -1
-    if ts == MAX_TIMESTAMP:
-        found = plog.max_timestamp()
-    elif ts == LATEST_TIERED:
+    if ts == LATEST_TIERED:
         found = None
-    elif ts < 0:
+    elif ts < 0 and ts != MAX_TIMESTAMP:
         return ErrorCode.invalid_request, -1, -1
     else:
-        found = plog.offset_for_timestamp(ts)
+        try:
+            found = plog.max_timestamp() if ts == MAX_TIMESTAMP else plog.offset_for_timestamp(ts)
+        except (StorageError, OSError) as exc:
+            return storage_failure(state, topic, partition, exc), -1, -1
     if found is None:
         return ErrorCode.none, -1, -1
     return ErrorCode.none, found[0], found[1]

@@ -10,8 +10,10 @@ from kio.schema.errors import ErrorCode
 from embedded_broker.protocol import record_batch as rb
 from embedded_broker.protocol.fast import EncodedResponse, ProducePartition, encode_produce_response
 from embedded_broker.state import BrokerState
+from embedded_broker.storage import StorageError
 
 from .base import ApiSpec, RequestContext
+from .storage_errors import storage_failure
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +96,8 @@ def _append_partition(
         info = plog.append(records, now_ms=now)
     except rb.InvalidRecordBatchError as exc:
         return ErrorCode.corrupt_message, -1, -1, plog.log_start_offset, str(exc)
+    except (StorageError, OSError) as exc:
+        return storage_failure(state, topic, index, exc), -1, -1, -1, None
     append_time = (
         info.log_append_time_ms if topic_cfg["message.timestamp.type"] == "LogAppendTime" else -1
     )

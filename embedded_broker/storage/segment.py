@@ -142,9 +142,12 @@ class Segment:
             while at + _META.size <= len(chunk):
                 base, length, last_delta, max_ts = unpack(chunk, at)
                 if length < MIN_BATCH_LENGTH:
-                    return
+                    # a segment holds only whole batches: this is damage, not the end
+                    raise StorageError(f"segment {self.name} is damaged at byte {position + at}")
                 yield position + at, base, length + LOG_OVERHEAD, base + last_delta, max_ts
                 at += length + LOG_OVERHEAD
+            if at == 0:  # the file is shorter than this segment was (shrunk behind our back)
+                raise StorageError(f"segment {self.name} is damaged at byte {position}")
             position += at
 
     def find_position(self, offset: int) -> int | None:
