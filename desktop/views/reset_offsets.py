@@ -231,6 +231,11 @@ class ResetOffsetsDialog(QDialog):
             self.preview_button.setEnabled(True)
             if plan.request != self.request():
                 return  # the inputs changed meanwhile
+            if not self.partition_list.count():  # a topic the cluster view has not seen yet
+                self.topics[plan.request.topic] = len(plan.rows)
+                self.partition_list.blockSignals(True)
+                self._fill_partitions(plan.request.topic)
+                self.partition_list.blockSignals(False)
             self.plan = plan
             self.model.set_rows(list(plan.rows))
             self._show_state(plan.state, self.members)
