@@ -42,6 +42,7 @@ from desktop.services.connection import client_config
 
 DESCRIBE_BATCH = 100  # groups per DescribeGroups call
 OFFSETS_WAVE = 500  # offset fetches in flight at once
+OFFSETS_CHUNK = 2000  # partitions per ListOffsets call
 STAGE = 500  # groups completed per progress report
 PEEK_TIMEOUT_S = 5.0
 OFFSET_DELETE = hasattr(AdminClient, "delete_consumer_group_offsets")
@@ -186,14 +187,19 @@ class GroupsAdmin:
     def _list_offsets(
         self, specs: dict[TopicPartition, Any], level: Any = IsolationLevel.READ_UNCOMMITTED
     ) -> dict[Key, int]:
-        if not specs:
-            return {}
-        try:
-            futs = self.client.list_offsets(
-                specs, isolation_level=level, request_timeout=self.timeout
-            )
-        except KafkaException as exc:
-            raise self.admin._fail(exc) from exc
+        items = list(specs.items())
+        futs: dict[TopicPartition, concurrent.futures.Future[Any]] = {}
+        for i in range(0, len(items), OFFSETS_CHUNK):  # all chunks in flight at once
+            try:
+                futs.update(
+                    self.client.list_offsets(
+                        dict(items[i : i + OFFSETS_CHUNK]),
+                        isolation_level=level,
+                        request_timeout=self.timeout,
+                    )
+                )
+            except KafkaException as exc:
+                raise self.admin._fail(exc) from exc
         out: dict[Key, int] = {}
         for tp, fut in futs.items():
             try:
