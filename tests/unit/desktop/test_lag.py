@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from desktop.charts.lag import MAX_GROUP_SERIES, LagHistory
@@ -13,6 +15,7 @@ from desktop.domain.groups import (
     new_offset,
     partition_lag,
 )
+from desktop.services.groups import TimeCache
 
 
 @pytest.mark.parametrize(
@@ -102,3 +105,14 @@ def test_history_bounds_the_number_of_groups() -> None:
     h = LagHistory(capacity=4)
     h.add_groups(1.0, [_group(f"g{i}", 0, 1) for i in range(MAX_GROUP_SERIES + 50)])
     assert len(h.total) == MAX_GROUP_SERIES
+
+
+def test_time_cache_retries_failed_reads_later() -> None:
+    cache = TimeCache()
+    wanted = [("t", 0, 5), ("t", 1, 7)]
+    assert cache.to_fetch(wanted) == wanted
+    cache.known[("t", 0, 5)] = 1.0
+    cache.failed[("t", 1, 7)] = time.monotonic()
+    assert cache.to_fetch(wanted) == []  # known, and failed just now
+    cache.failed[("t", 1, 7)] = time.monotonic() - TimeCache.RETRY_AFTER_S - 1
+    assert cache.to_fetch(wanted) == [("t", 1, 7)]
