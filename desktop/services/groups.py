@@ -41,7 +41,7 @@ from desktop.services.admin import ClusterAdmin, KafkaServiceError
 from desktop.services.connection import client_config
 
 DESCRIBE_BATCH = 100  # groups per DescribeGroups call
-OFFSETS_WAVE = 500  # offset fetches in flight at once
+OFFSETS_WAVE = 100  # offset fetches in flight at once: smaller bursts of result callbacks
 OFFSETS_CHUNK = 2000  # partitions per ListOffsets call
 STAGE = 500  # groups completed per progress report
 PEEK_TIMEOUT_S = 5.0
