@@ -191,6 +191,16 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
             dynamic=True,
         ),
         ConfigDef(
+            "log.flush.interval.ms",
+            LONG,
+            "60000",
+            "How often every partition is synced to disk (fsync), off the request path. "
+            "Appends survive a killed broker at once; this bounds what a power loss can take. "
+            "Kafka leaves it unset because replication covers power loss; a single built-in "
+            "broker has no replicas, so it syncs every minute.",
+            at_least(1),
+        ),
+        ConfigDef(
             "log.segment.delete.delay.ms",
             LONG,
             "60000",

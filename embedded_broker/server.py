@@ -9,6 +9,7 @@ import logging
 import socket
 from typing import Any
 
+from .flusher import LogFlusher
 from .handlers import API_TABLE, RequestContext
 from .handlers.api_versions import API_KEY as API_VERSIONS_KEY
 from .handlers.api_versions import unsupported_version_response
@@ -250,6 +251,10 @@ class BrokerServer:
         sockname = self._server.sockets[0].getsockname()
         self.port = int(sockname[1])
         self.state.spawn(self._retention_loop(), name="retention")
+        if not self.state.in_memory:
+            flusher = LogFlusher(self.state)
+            flusher.start()
+            self.state.on_shutdown(flusher.stop)  # before the logs are flushed and closed
         return self.host, self.port
 
     async def _retention_loop(self) -> None:

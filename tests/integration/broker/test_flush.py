@@ -1,0 +1,60 @@
+"""log.flush.interval.ms: partitions are synced periodically off the event loop; stop is clean."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+
+from embedded_broker.config import BrokerConfig, ConfigError
+from tests.broker_fixtures import BrokerFactory
+
+from .clients import TIMEOUT_S, consume, create_topic, produce_all, producer
+
+FLUSH_LOGGER = "embedded_broker.flusher"
+
+
+def _flushes(caplog: pytest.LogCaptureFixture) -> int:
+    return sum(1 for r in caplog.records if r.name == FLUSH_LOGGER and r.levelno == logging.DEBUG)
+
+
+def _wait_for_flushes(caplog: pytest.LogCaptureFixture, count: int) -> None:
+    deadline = time.monotonic() + TIMEOUT_S
+    while _flushes(caplog) < count:
+        assert time.monotonic() < deadline, f"fewer than {count} flushes in {TIMEOUT_S} s"
+        time.sleep(0.02)
+
+
+def test_partitions_are_flushed_periodically_while_serving(
+    builtin_broker_factory: BrokerFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger=FLUSH_LOGGER)
+    broker = builtin_broker_factory({"log.flush.interval.ms": "20"})
+    create_topic(broker.bootstrap, "flushed", 3)
+    prod = producer(broker.bootstrap, acks="all")
+    for round_ in range(3):
+        before = _flushes(caplog)
+        items = [{"value": b"r%d-%d" % (round_, i), "partition": i % 3} for i in range(50)]
+        produce_all(prod, "flushed", items)
+        _wait_for_flushes(caplog, before + 2)
+    broker.restart()  # stop waits for a flush in progress, then closes every log
+    assert len(consume(broker.bootstrap, "flushed", 150, partitions=[0, 1, 2])) == 150
+    problems = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not problems, [r.getMessage() for r in problems]
+
+
+def test_in_memory_broker_does_not_flush(
+    builtin_broker_factory: BrokerFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger=FLUSH_LOGGER)
+    broker = builtin_broker_factory({"log.flush.interval.ms": "1"}, in_memory=True)
+    create_topic(broker.bootstrap, "nothing-to-sync")
+    broker.stop()
+    assert _flushes(caplog) == 0
+
+
+def test_flush_interval_is_validated() -> None:
+    assert BrokerConfig().get_int("log.flush.interval.ms") == 60_000
+    with pytest.raises(ConfigError, match=r"log\.flush\.interval\.ms"):
+        BrokerConfig({"log.flush.interval.ms": "0"})
