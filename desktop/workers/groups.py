@@ -84,8 +84,10 @@ class GroupsPoller(QObject):
         for g in listed:
             prev = old.get(g.group_id)
             merged[g.group_id] = prev if prev is not None else g
+        same = len(merged) == len(old) and all(a == b for a, b in zip(merged, old, strict=True))
         self.groups = merged
-        self.groups_changed.emit(tuple(merged.values()))
+        if not same:  # otherwise the stages bring the news, row by row
+            self.groups_changed.emit(tuple(merged.values()))
 
     @Slot(object)
     def _on_stage(self, stage: list[GroupSummary]) -> None:
