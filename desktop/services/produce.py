@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import KafkaException, Producer
+from confluent_kafka import KafkaError, KafkaException, Producer
 
 from desktop.domain.messages import BulkProgress, DeliveryReport, ProduceRequest
 from desktop.domain.profile import ClusterProfile, Credentials
@@ -126,7 +126,9 @@ class FormProducer:
             except BufferError:
                 self._producer.poll(0.05)
             except KafkaException as exc:
-                raise ProduceError(self._explain(exc)) from exc
+                err = exc.args[0] if exc.args else None
+                text = err.str() if isinstance(err, KafkaError) else str(exc)
+                raise ProduceError(f"The client refused the message: {text}") from exc
 
     def _explain(self, exc: BaseException) -> str:
         return explain(exc, self._log.snapshot(), self.profile.bootstrap)

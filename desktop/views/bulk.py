@@ -29,6 +29,7 @@ from desktop.services.templates import (
     bulk_requests,
     check_template,
 )
+from desktop.views.message_detail import InlineError
 from desktop.workers.bulk_produce import BulkProduceWorker
 from desktop.workers.scan import session_credentials
 from desktop.workers.session import ClusterSession
@@ -46,6 +47,7 @@ class BulkPanel(QGroupBox):
         self.store = TemplateStore(session.profile.name)
         self.worker: BulkProduceWorker | None = None
         self.last: BulkProgress | None = None
+        self._running = False
 
         self.topic = QComboBox()
         self.topic.setEditable(True)
@@ -71,8 +73,7 @@ class BulkPanel(QGroupBox):
         self.progress = QProgressBar()
         self.status = QLabel("")
         self.status.setWordWrap(True)
-        self.error = QLabel("")
-        self.error.setStyleSheet("color: #b3261e;")
+        self.error = InlineError()
         self.templates = QComboBox()
         self.template_name = QLineEdit()
         self.template_name.setPlaceholderText("template name")
@@ -168,7 +169,8 @@ class BulkPanel(QGroupBox):
 
     @property
     def running(self) -> bool:
-        return self.worker is not None and self.worker.running
+        """True from Send until this panel has handled the end of the run."""
+        return self._running
 
     @Slot()
     def start(self) -> None:
@@ -195,6 +197,7 @@ class BulkPanel(QGroupBox):
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
         self.worker = worker
+        self._running = True
         self.last = None
         self.progress.setRange(0, total)
         self.progress.setValue(0)
@@ -223,10 +226,12 @@ class BulkPanel(QGroupBox):
         self.progress.setValue(p.delivered)
         stopped = " (stopped)" if p.sent < p.total else ""
         self.status.setText(f"Done{stopped}: {self._text(p)} in {p.elapsed_s:.1f} s")
+        self._running = False
         self.send_button.setEnabled(True)
         self.stop_button.setEnabled(False)
 
     def _on_failed(self, message: str) -> None:
         self.error.setText(message)
+        self._running = False
         self.send_button.setEnabled(True)
         self.stop_button.setEnabled(False)

@@ -52,6 +52,20 @@ def fill_tree(parent: QTreeWidget | QTreeWidgetItem, doc: Any, name: str = "") -
         fill_tree(item, value, key)
 
 
+class InlineError(QLabel):
+    """A red line that takes no room while it has nothing to say."""
+
+    def __init__(self) -> None:
+        super().__init__("")
+        self.setStyleSheet("color: #b3261e;")
+        self.setWordWrap(True)
+        self.setVisible(False)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setVisible(bool(text))
+
+
 class BytesView(QWidget):
     """One byte string (key or value) with a rendering chooser."""
 
@@ -63,8 +77,7 @@ class BytesView(QWidget):
         self.mode.currentIndexChanged.connect(lambda _i: self._render())
         self.info = QLabel("")
         self.info.setStyleSheet("color: #5f6b7a;")
-        self.error = QLabel("")
-        self.error.setStyleSheet("color: #b3261e;")
+        self.error = InlineError()
         self.text = QPlainTextEdit()
         self.text.setReadOnly(True)
         self.text.setFont(mono_font())

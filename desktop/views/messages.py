@@ -45,7 +45,7 @@ from desktop.domain.messages import (
 from desktop.models.messages import DEFAULT_CAP, MessagesModel, as_records
 from desktop.services.export import Encoding, export_records, read_jsonl, to_requests
 from desktop.services.produce import ProducerSettings
-from desktop.views.message_detail import MessageDetail
+from desktop.views.message_detail import InlineError, MessageDetail
 from desktop.workers.bulk_produce import BulkProduceWorker
 from desktop.workers.scan import ScanWorker, session_credentials
 from desktop.workers.session import ClusterSession
@@ -106,6 +106,7 @@ class MessagesPage(QWidget):
         self.produce_job: BulkProduceWorker | None = None
         self._stop_clicked_at: float | None = None
         self.stop_latency_s: float | None = None
+        self._scanning = False
         self.model = MessagesModel()
 
         # ---- what to read ----------------------------------------------------------------
@@ -187,8 +188,7 @@ class MessagesPage(QWidget):
         self.time_from = date_edit()
         self.time_to_on = QCheckBox("to")
         self.time_to = date_edit()
-        self.search_error = QLabel("")
-        self.search_error.setStyleSheet("color: #b3261e;")
+        self.search_error = InlineError()
 
         # ---- run -------------------------------------------------------------------------
         self.scan_button = QPushButton("Scan")
@@ -380,7 +380,7 @@ class MessagesPage(QWidget):
 
     @Slot()
     def start_scan(self) -> None:
-        if self.scan is not None and self.scan.running:
+        if self.scanning:
             return
         try:
             spec = self.build_spec()
@@ -405,6 +405,7 @@ class MessagesPage(QWidget):
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
         self.scan = worker
+        self._scanning = True
         self.scan_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.progress.setValue(0)
@@ -414,14 +415,15 @@ class MessagesPage(QWidget):
 
     @Slot()
     def stop_scan(self) -> None:
-        if self.scan is not None and self.scan.running:
+        if self.scan is not None and self.scanning:
             self._stop_clicked_at = time.monotonic()
             self.scan.stop()
             self.status.setText("Stopping…")
 
     @property
     def scanning(self) -> bool:
-        return self.scan is not None and self.scan.running
+        """True from Scan until this page has handled the scan's end (rows, status and all)."""
+        return self._scanning
 
     def _on_rows(self, rows: list[Row]) -> None:
         if self.sender() is not self.scan:
@@ -480,6 +482,7 @@ class MessagesPage(QWidget):
             f"Done ({reasons.get(p.reason, p.reason)}): {self._progress_text(p)} "
             f"in {p.elapsed_s:.1f} s"
         )
+        self._scanning = False
         self.scan_button.setEnabled(True)
         self.stop_button.setEnabled(False)
 
@@ -488,6 +491,7 @@ class MessagesPage(QWidget):
             return
         self.status.setText("Scan failed.")
         self.search_error.setText(message)
+        self._scanning = False
         self.scan_button.setEnabled(True)
         self.stop_button.setEnabled(False)
 
@@ -518,7 +522,7 @@ class MessagesPage(QWidget):
             rows = self.model.snapshot()
             job = Task(lambda: export_records(as_records(rows), path, fmt, encoding), "export")
             job.done.connect(lambda n: self._exported(path, int(n)))
-            job.failed.connect(lambda m: self.io_status.setText(f"Export failed: {m}"))
+            job.failed.connect(self._export_failed)
             job.start()
         self.export_job = job
         self.io_status.setText(f"Exporting to {path}…")
@@ -544,16 +548,25 @@ class MessagesPage(QWidget):
 
         def failed(message: str) -> None:
             out.close()
-            self.io_status.setText(f"Export failed: {message}")
+            self._export_failed(message)
 
         worker.finished.connect(done)
         worker.failed.connect(failed)
         worker.start()
         return worker
 
+    def _export_failed(self, message: str) -> None:
+        self.export_job = None
+        self.io_status.setText(f"Export failed: {message}")
+
     def _exported(self, path: Path, count: int) -> None:
         self.export_job = None
         self.io_status.setText(f"Exported {count:,} messages to {path}.")
+
+    @property
+    def producing(self) -> bool:
+        """True while an import or re-produce runs (until its result is shown)."""
+        return self.produce_job is not None
 
     @property
     def exporting(self) -> bool:
@@ -604,12 +617,17 @@ class MessagesPage(QWidget):
             if p.failed:
                 text += f" {p.failed:,} failed: {p.first_error}"
             self.io_status.setText(text)
+            self.produce_job = None
+
+        def failed(message: str) -> None:
+            self.io_status.setText(f"{verb} failed: {message}")
+            self.produce_job = None
 
         worker.progressed.connect(
             lambda p: self.io_status.setText(f"Sending {p.delivered:,} / {p.total:,}…")
         )
         worker.finished.connect(done)
-        worker.failed.connect(lambda m: self.io_status.setText(f"{verb} failed: {m}"))
+        worker.failed.connect(failed)
         self.produce_job = worker
         worker.start()
         return worker

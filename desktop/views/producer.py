@@ -41,7 +41,7 @@ from desktop.services.produce import (
     predict_partition,
 )
 from desktop.views.bulk import BulkPanel
-from desktop.views.message_detail import mono_font
+from desktop.views.message_detail import InlineError, mono_font
 from desktop.workers.scan import session_credentials
 from desktop.workers.session import ClusterSession
 from desktop.workers.task import Task
@@ -64,7 +64,8 @@ class Sent:
 
 
 def send_one(session: ClusterSession, settings: ProducerSettings, req: ProduceRequest) -> Task:
-    """Send on a thread with a producer configured exactly as the form says."""
+    """A task (not yet started: connect to it first) that sends with a producer configured
+    exactly as the form says."""
     profile, creds = session.profile, session_credentials(session)
 
     def run() -> DeliveryReport:
@@ -74,7 +75,7 @@ def send_one(session: ClusterSession, settings: ProducerSettings, req: ProduceRe
         finally:
             producer.close()
 
-    return Task(run, "produce-one").start()
+    return Task(run, "produce-one")
 
 
 class HeadersTable(QTableWidget):
@@ -141,8 +142,7 @@ class ProducerPage(QWidget):
         self.value = QPlainTextEdit()
         self.value.setFont(mono_font())
         self.value.setPlaceholderText("value")
-        self.value_error = QLabel("")
-        self.value_error.setStyleSheet("color: #b3261e;")
+        self.value_error = InlineError()
         self.headers = HeadersTable()
         self.add_header = QPushButton("Add header")
         self.remove_header = QPushButton("Remove")
@@ -363,6 +363,12 @@ class ProducerPage(QWidget):
         if not self._validate():
             self.result.setText("Not sent: fix the value first.")
             return None
+        count = self.partition_count(topic)
+        if not self.auto_partition.isChecked() and count and self.partition.value() >= count:
+            self.result.setText(
+                f"Not sent: '{topic}' has {count} partition(s), numbered 0 to {count - 1}."
+            )
+            return None
         headers = tuple((k, v.encode()) for k, v in self.headers.pairs())
         return ProduceRequest(
             topic,
@@ -389,6 +395,7 @@ class ProducerPage(QWidget):
         self.job = send_one(self.session, self.settings(), req)
         self.job.done.connect(lambda report: self._delivered(req, report))
         self.job.failed.connect(self._failed)
+        self.job.start()  # after connecting: a fast failure must not be missed
 
     def _delivered(self, req: ProduceRequest, report: DeliveryReport) -> None:
         self.job = None

@@ -39,7 +39,12 @@ def _wait_export(qtbot: QtBot, page: MessagesPage) -> None:
 
 
 def _same(a: list[Record], b: list[Record]) -> None:
-    assert [(r.key, r.value, r.headers) for r in a] == [(r.key, r.value, r.headers) for r in b]
+    """The same keys, values and headers (in any order: retries may reorder a send)."""
+
+    def content(records: list[Record]) -> list[tuple[object, ...]]:
+        return sorted(((r.key, r.value, r.headers) for r in records), key=repr)
+
+    assert content(a) == content(b)
 
 
 def test_export_parse_and_import_round_trip(
@@ -83,7 +88,7 @@ def test_export_parse_and_import_round_trip(
 
     worker = browser.import_from(tmp_path / "out-text.jsonl", "copy")
     assert worker is not None
-    qtbot.waitUntil(lambda: not worker.running, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not browser.producing, timeout=WAIT_MS)
     assert browser.io_status.text().startswith("Imported out-text.jsonl: 300 of 300")
     scan(qtbot, browser, "copy")
     _same(browser.model.records, scanned)
@@ -102,7 +107,9 @@ def test_export_after_rows_were_dropped_covers_the_whole_range(
     _wait_export(qtbot, browser)
     parsed = list(read_jsonl(path))
     assert len(parsed) == 1000
-    assert parsed[-100:] == browser.model.records
+    assert len({(r.partition, r.offset) for r in parsed}) == 1000
+    # partitions interleave differently in each scan; every held row is in the file
+    assert set(browser.model.records) <= set(parsed)
 
 
 def test_reproduce_selected_to_another_topic(
@@ -121,7 +128,7 @@ def test_reproduce_selected_to_another_topic(
     browser.target_topic.setCurrentText("to")
     worker = browser.reproduce_selected()
     assert worker is not None
-    qtbot.waitUntil(lambda: not worker.running, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not browser.producing, timeout=WAIT_MS)
     assert browser.io_status.text().startswith("Re-produced: 3 of 3")
     scan(qtbot, browser, "to")
     _same(browser.model.records, chosen)

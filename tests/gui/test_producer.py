@@ -103,7 +103,7 @@ def test_murmur2_partitioner_prediction_matches_the_broker(
         assert "murmur2_random" in page.prediction.text()
         _send(qtbot, page)
         assert page.last_report is not None
-        assert page.last_report.partition == predicted, key
+        assert page.last_report.partition == predicted, (key, page.prediction.text())
 
 
 def test_invalid_json_shows_inline_error_and_sends_nothing(
@@ -165,21 +165,30 @@ def test_given_partition_timestamp_and_resend_from_history(
 
 def test_send_failure_shows_the_error(
     qtbot: QtBot,
+    tmp_path: Path,
     builtin_broker: RunningBroker,
-    session: ClusterSession,
     producer_page: ProducerPage,
 ) -> None:
     create_topic(builtin_broker.bootstrap, "small", 1)
-    wait_topic_known(qtbot, session, "small")
+    wait_topic_known(qtbot, producer_page.session, "small")
     page = producer_page
     _fill(qtbot, page, "small", "k", "v")
     click(qtbot, page.auto_partition)
-    page.partition.setValue(7)  # no such partition
+    page.partition.setValue(7)  # no such partition: caught before sending
+    click(qtbot, page.send_button)
+    assert not page.busy
+    assert page.result.text() == "Not sent: 'small' has 1 partition(s), numbered 0 to 0."
+    click(qtbot, page.auto_partition)
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"x" * 2_000_000)  # over the client's message.max.bytes
+    page.value_mode.setCurrentText(VALUE_FILE)
+    page.load_file(big)
     click(qtbot, page.send_button)
     qtbot.waitUntil(lambda: not page.busy, timeout=WAIT_MS)
     assert page.last_report is None
-    assert page.result.text().startswith("Not delivered:")
-    assert "partition" in page.result.text().lower()
+    assert page.result.text().startswith("Not delivered: The client refused the message:")
+    assert "too large" in page.result.text().lower()
+    assert total_messages(builtin_broker.bootstrap, "small", 1) == 0
 
 
 def test_value_from_file_is_sent_byte_for_byte(
