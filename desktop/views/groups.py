@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Slot
+from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -36,27 +36,37 @@ PRIORITY_ROWS = 200  # rows whose lag is computed first: what the table shows an
 
 
 class GroupsProxy(FilterProxy):
-    """Filters by group id and optionally hides groups without active members."""
+    """Filters by group id and optionally hides groups without active members; like the other
+    tables, the model applies the filter (one list comprehension, not a call per row)."""
 
     def __init__(self) -> None:
         super().__init__(GroupsModel.GROUP)
+        self._text = ""
         self._hide_empty = False
 
-    def set_hide_empty(self, hide: bool) -> None:
-        self.beginFilterChange()
-        self._hide_empty = hide
-        self.endFilterChange(FilterProxy.Direction.Rows)
+    def set_filter_text(self, text: str) -> None:
+        self._text = text.lower()
+        self._refilter()
 
-    def filterAcceptsRow(
-        self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex
-    ) -> bool:
-        if self._hide_empty:
-            source = self.sourceModel()
-            if isinstance(source, GroupsModel):
-                row = source.row_at(source_row)
-                if row.state in (GroupState.EMPTY, GroupState.DEAD):
-                    return False
-        return super().filterAcceptsRow(source_row, source_parent)
+    def set_hide_empty(self, hide: bool) -> None:
+        self._hide_empty = hide
+        self._refilter()
+
+    def _refilter(self) -> None:
+        source = self.sourceModel()
+        if not isinstance(source, GroupsModel):
+            return
+        needle, hide = self._text, self._hide_empty
+        if not needle and not hide:
+            source.set_filter(None)
+            return
+
+        def accept(g: GroupSummary) -> bool:
+            if hide and g.state in (GroupState.EMPTY, GroupState.DEAD):
+                return False
+            return needle in g.group_id.lower()
+
+        source.set_filter(accept)
 
 
 class ConfirmGroupDialog(QDialog):
@@ -235,16 +245,15 @@ class GroupsPage(QWidget):
     def _update_priority(self) -> None:
         first = max(0, self.table.rowAt(0))
         last = min(self.proxy.rowCount(), first + PRIORITY_ROWS)
-        rows = self.model.rows_view()
         ids = []
         for r in range(first, last):
             source = self.proxy.mapToSource(self.proxy.index(r, 0)).row()
-            if 0 <= source < len(rows):
-                ids.append(rows[source].group_id)
+            if 0 <= source < self.model.rowCount():
+                ids.append(self.model.row_at(source).group_id)
         self.poller.set_priority(ids)
 
     def _update_count(self) -> None:
-        total = self.model.rowCount()
+        total = len(self.poller.groups)
         shown = self.proxy.rowCount()
         loading = "" if self.poller.loaded else " · loading lag…"
         self.count.setText(

@@ -367,3 +367,32 @@ def test_topic_consumers(qtbot: QtBot, bootstrap: str, page: GroupsPage) -> None
     r = rows[group]
     assert widget.model.index(r, 3).data() == "2"  # partitions committed on this topic
     assert widget.model.index(r, 4).data() == "5"  # lag on this topic only
+
+
+def test_filter_and_hide_empty(qtbot: QtBot, page: GroupsPage, bootstrap: str) -> None:
+    topic, idle, busy = unique("flt"), unique("g-idle"), unique("g-busy")
+    create_topic(bootstrap, topic, 1)
+    produce(bootstrap, topic, {0: 3})
+    commit_offsets(bootstrap, idle, {(topic, 0): 1})
+    consumer = group_consumer(bootstrap, busy)
+    try:
+        consumer.subscribe([topic])
+        poll_until(qtbot, consumer, lambda: bool(consumer.assignment()))
+        qtbot.waitUntil(
+            lambda: (
+                (c := cells(page, busy)) is not None and c[GroupsModel.STATE].startswith("Stable")
+            ),  # "Stable · no commits"
+            timeout=WAIT_MS,
+        )
+        qtbot.waitUntil(lambda: cells(page, idle) is not None, timeout=WAIT_MS)
+        qtbot.keyClicks(page.filter, idle[:8].upper())  # case-insensitive, part of the id
+        assert cells(page, idle) is not None
+        assert cells(page, busy) is None
+        page.filter.clear()
+        qtbot.mouseClick(page.hide_empty, Qt.MouseButton.LeftButton)
+        assert page.hide_empty.isChecked()
+        assert cells(page, idle) is None
+        assert cells(page, busy) is not None
+        assert "of" in page.count.text()
+    finally:
+        consumer.close()

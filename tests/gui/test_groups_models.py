@@ -60,6 +60,14 @@ def test_groups_proxy_hides_empty(qtmodeltester: ModelTester) -> None:
     assert shown == {"billing", "loading", "moving"}
     proxy.set_filter_text("bill")
     assert proxy.rowCount() == 1
+    proxy.set_hide_empty(False)
+    proxy.set_filter_text("")
+    assert proxy.rowCount() == 4
+    # merging a stage keeps the filter and the hidden rows up to date
+    proxy.set_hide_empty(True)
+    model.merge([GroupSummary("idle", "Stable", "consumer", "range", 1, (), True, True)])
+    assert proxy.rowCount() == 4
+    assert {g.group_id: g.state for g in model.rows}["idle"] == "Stable"
 
 
 def test_detail_models(qtmodeltester: ModelTester) -> None:
