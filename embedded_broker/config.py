@@ -162,6 +162,14 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
             at_least(1),
         ),
         ConfigDef(
+            "max.connections",
+            INT,
+            "1000",
+            "Client connections open at once; a connection above it is closed at once (Kafka's "
+            "default is unbounded; the built-in broker keeps the app's file descriptors safe).",
+            at_least(1),
+        ),
+        ConfigDef(
             "queued.max.request.bytes",
             LONG,
             "536870912",

@@ -70,6 +70,10 @@ class Connection(asyncio.Protocol):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.peer = _address(transport.get_extra_info("peername"))
         self.local = _address(transport.get_extra_info("sockname"))
+        if not self._server.admit(self):
+            self._closing = True
+            transport.abort()
+            return
         self._server.connections.add(self)
         self._task = asyncio.get_running_loop().create_task(self._run())
         self._server.tasks.add(self._task)
@@ -241,7 +245,25 @@ class BrokerServer:
         self.tasks: set[asyncio.Task[None]] = set()
         self.buffered_bytes = 0
         self.max_buffered_bytes = state.config.get_int("queued.max.request.bytes")
+        self.max_connections = state.config.get_int("max.connections")
+        self._refusing = False
         self._server: asyncio.Server | None = None
+
+    def admit(self, conn: Connection) -> bool:
+        """Whether a new connection fits under max.connections; logs once per full spell."""
+        if len(self.connections) < self.max_connections:
+            self._refusing = False
+            return True
+        if not self._refusing:
+            self._refusing = True
+            log.warning(
+                "Refusing connections (the first from %s:%d): %d clients are connected, the "
+                "max.connections limit. Close idle clients or raise max.connections.",
+                conn.peer[0],
+                conn.peer[1],
+                len(self.connections),
+            )
+        return False
 
     async def start(self) -> tuple[str, int]:
         loop = asyncio.get_running_loop()

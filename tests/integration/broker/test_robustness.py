@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import struct
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -218,4 +219,41 @@ def test_request_bytes_of_all_clients_are_bounded(builtin_broker_factory: Broker
         _assert_broker_serves(broker)
     finally:
         for sock in socks:
+            sock.close()
+
+
+def test_connections_above_max_connections_are_closed(
+    builtin_broker_factory: BrokerFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    broker = builtin_broker_factory({"max.connections": "3"})
+    held = [_connect(broker) for _ in range(3)]
+    try:
+        for cid, sock in enumerate(held):  # an answer proves the broker counts the connection
+            sock.sendall(_api_versions_frame(cid))
+            assert _read_response(sock)[:4] == struct.pack(">i", cid)
+        for _ in range(2):
+            extra = _connect(broker)
+            _assert_closed(extra)
+            extra.close()
+        refusals = [r for r in caplog.records if "max.connections" in r.getMessage()]
+        assert len(refusals) == 1  # one line for a spell of refusals
+        held.pop().close()
+        # the freed slot is taken once the broker has seen the close
+        deadline = time.monotonic() + TIMEOUT_S
+        while True:
+            sock = _connect(broker)
+            try:
+                sock.sendall(_api_versions_frame(9))
+                assert _read_response(sock)[:4] == struct.pack(">i", 9)
+                break
+            except (ConnectionError, OSError):
+                assert time.monotonic() < deadline, "a freed connection slot was never reused"
+                time.sleep(0.05)
+            finally:
+                sock.close()
+        for cid, sock in enumerate(held):  # the held connections were never disturbed
+            sock.sendall(_api_versions_frame(cid))
+            assert _read_response(sock)[:4] == struct.pack(">i", cid)
+    finally:
+        for sock in held:
             sock.close()
