@@ -1,4 +1,4 @@
-"""Metadata: the single broker, topics with their partitions, auto-creation of unknown topics."""
+"""Metadata and DescribeTopicPartitions: the single broker, topics and their partitions."""
 
 from __future__ import annotations
 
@@ -119,4 +119,84 @@ async def handle_metadata(ctx: RequestContext, request: Any, state: BrokerState)
     )
 
 
-APIS = (ApiSpec(API_KEY, 0, 12, handle_metadata),)
+DESCRIBE_TOPIC_PARTITIONS_KEY = 75
+# Kafka's max.request.partition.size.limit: the most partitions one response may hold.
+PARTITION_LIMIT = 2000
+
+
+async def handle_describe_topic_partitions(
+    ctx: RequestContext, request: Any, state: BrokerState
+) -> Any:
+    """Topics by name (all when none are named), sorted, paged by partitions with a cursor."""
+    mod = response_module(request)
+    node = state.node_id
+    requested = {t.name for t in request.topics}
+    names = sorted(requested or state.topics)
+    limit = max(1, min(request.response_partition_limit, PARTITION_LIMIT))
+    cursor = request.cursor
+    if cursor is not None:
+        names = [n for n in names if n >= cursor.topic_name]
+    entries = []
+    next_cursor = None
+    budget = limit
+    for name in names:
+        info = state.topics.get(name)
+        if info is None:
+            entries.append(
+                build(
+                    mod.DescribeTopicPartitionsResponseTopic,
+                    error_code=ErrorCode.unknown_topic_or_partition,
+                    name=name,
+                    topic_id=uuid.UUID(int=0),
+                    is_internal=False,
+                    partitions=(),
+                )
+            )
+            continue
+        if budget == 0:
+            next_cursor = mod.Cursor(topic_name=name, partition_index=0)
+            break
+        first = cursor.partition_index if cursor is not None and name == cursor.topic_name else 0
+        last = min(info.partitions, first + budget)
+        partitions = tuple(
+            build(
+                mod.DescribeTopicPartitionsResponsePartition,
+                error_code=ErrorCode.none,
+                partition_index=p,
+                leader_id=node,
+                leader_epoch=LEADER_EPOCH,
+                replica_nodes=(node,),
+                isr_nodes=(node,),
+                eligible_leader_replicas=(),
+                last_known_elr=(),
+                offline_replicas=(),
+            )
+            for p in range(max(first, 0), last)
+        )
+        budget -= len(partitions)
+        entries.append(
+            build(
+                mod.DescribeTopicPartitionsResponseTopic,
+                error_code=ErrorCode.none,
+                name=name,
+                topic_id=info.topic_id,
+                is_internal=info.internal,
+                partitions=partitions,
+                topic_authorized_operations=AUTHORIZED_OPS_OMITTED,
+            )
+        )
+        if last < info.partitions:
+            next_cursor = mod.Cursor(topic_name=name, partition_index=last)
+            break
+    return build(
+        mod.DescribeTopicPartitionsResponse,
+        throttle_time=NO_THROTTLE,
+        topics=tuple(entries),
+        next_cursor=next_cursor,
+    )
+
+
+APIS = (
+    ApiSpec(API_KEY, 0, 12, handle_metadata),
+    ApiSpec(DESCRIBE_TOPIC_PARTITIONS_KEY, 0, 0, handle_describe_topic_partitions),
+)
