@@ -34,6 +34,7 @@ BATCH = 1000  # messages per consume() call
 FLUSH_S = 0.1  # how often rows and progress go to the caller
 POLL_S = 0.1  # consume() timeout: also the longest wait before a stop is noticed
 TIMEOUT_S = 10.0
+GO_WAIT_S = 0.05
 
 OnBatch = Callable[[list[Row], ScanProgress], None]
 
@@ -89,11 +90,15 @@ class Scanner:
         creds: Credentials,
         spec: ScanSpec,
         stop: threading.Event | None = None,
+        go: threading.Event | None = None,
     ) -> None:
         self.profile = profile
         self.creds = creds
         self.spec = spec
         self.stop_event = stop or threading.Event()
+        # Cleared while the caller wants the CPU (and the GIL) to itself: a GUI thread painting.
+        # The scan waits at its next message, at most GO_WAIT_S each time.
+        self.go = go
         self._log = ErrorLog()
 
     def _fail(self, exc: BaseException) -> ScanError:
@@ -252,7 +257,10 @@ class Scanner:
                 )
                 if not active:
                     self.stop_event.wait(POLL_S)
+                go = self.go
                 for msg in msgs:
+                    if go is not None and not go.is_set():
+                        go.wait(GO_WAIT_S)
                     err = msg.error()
                     if err is not None:
                         if err.code() == KafkaError._PARTITION_EOF:

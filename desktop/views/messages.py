@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QDateTime, QItemSelection, Qt, Slot
+from PySide6.QtGui import QPaintEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -47,7 +48,7 @@ from desktop.services.export import Encoding, export_records, read_jsonl, to_req
 from desktop.services.produce import ProducerSettings
 from desktop.views.message_detail import InlineError, MessageDetail
 from desktop.workers.bulk_produce import BulkProduceWorker
-from desktop.workers.scan import ScanWorker, session_credentials
+from desktop.workers.scan import GUI_FIRST, ScanWorker, session_credentials
 from desktop.workers.session import ClusterSession
 from desktop.workers.task import Task
 
@@ -91,6 +92,14 @@ def human_bytes(n: float) -> str:
             return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
         n /= 1024
     return f"{n:,.1f} TB"
+
+
+class MessagesTable(QTableView):
+    """The results table; scans pause while it paints (see GuiFirst)."""
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        with GUI_FIRST:
+            super().paintEvent(event)
 
 
 class MessagesPage(QWidget):
@@ -212,7 +221,7 @@ class MessagesPage(QWidget):
         self.partition_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
 
         # ---- results ---------------------------------------------------------------------
-        self.table = QTableView()
+        self.table = MessagesTable()
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setAlternatingRowColors(True)
@@ -428,7 +437,8 @@ class MessagesPage(QWidget):
     def _on_rows(self, rows: list[Row]) -> None:
         if self.sender() is not self.scan:
             return
-        self.model.append(rows)
+        with GUI_FIRST:
+            self.model.append(rows)
         if self.model.dropped:
             self.dropped.setText(
                 f"{self.model.dropped:,} older rows dropped (the table keeps {self.model.cap:,})"
