@@ -261,6 +261,8 @@ class Scanner:
                 for msg in msgs:
                     if go is not None and not go.is_set():
                         go.wait(GO_WAIT_S)
+                        if self.stop_event.is_set():
+                            break
                     err = msg.error()
                     if err is not None:
                         if err.code() == KafkaError._PARTITION_EOF:
