@@ -31,7 +31,7 @@ from desktop.services.templates import (
 )
 from desktop.views.message_detail import InlineError
 from desktop.workers.bulk_produce import BulkProduceWorker
-from desktop.workers.scan import session_credentials
+from desktop.workers.scan import session_credentials, stopped_with
 from desktop.workers.session import ClusterSession
 
 
@@ -48,6 +48,7 @@ class BulkPanel(QGroupBox):
         self.worker: BulkProduceWorker | None = None
         self.last: BulkProgress | None = None
         self._running = False
+        self._track = stopped_with(self)
 
         self.topic = QComboBox()
         self.topic.setEditable(True)
@@ -197,6 +198,7 @@ class BulkPanel(QGroupBox):
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
         self.worker = worker
+        self._track(worker)
         self._running = True
         self.last = None
         self.progress.setRange(0, total)

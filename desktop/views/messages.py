@@ -48,7 +48,7 @@ from desktop.services.export import Encoding, export_records, read_jsonl, to_req
 from desktop.services.produce import ProducerSettings
 from desktop.views.message_detail import InlineError, MessageDetail
 from desktop.workers.bulk_produce import BulkProduceWorker
-from desktop.workers.scan import GUI_FIRST, ScanWorker, session_credentials
+from desktop.workers.scan import GUI_FIRST, ScanWorker, session_credentials, stopped_with
 from desktop.workers.session import ClusterSession
 from desktop.workers.task import Task
 
@@ -117,6 +117,7 @@ class MessagesPage(QWidget):
         self.stop_latency_s: float | None = None
         self._scanning = False
         self.model = MessagesModel()
+        self._track = stopped_with(self)
 
         # ---- what to read ----------------------------------------------------------------
         self.topic = QComboBox()
@@ -414,6 +415,7 @@ class MessagesPage(QWidget):
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
         self.scan = worker
+        self._track(worker)
         self._scanning = True
         self.scan_button.setEnabled(False)
         self.stop_button.setEnabled(True)
@@ -562,6 +564,7 @@ class MessagesPage(QWidget):
 
         worker.finished.connect(done)
         worker.failed.connect(failed)
+        self._track(worker)
         worker.start()
         return worker
 
@@ -639,6 +642,7 @@ class MessagesPage(QWidget):
         worker.finished.connect(done)
         worker.failed.connect(failed)
         self.produce_job = worker
+        self._track(worker)
         worker.start()
         return worker
 

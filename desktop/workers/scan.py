@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import weakref
 from collections.abc import Callable
+from typing import Protocol
 
 from PySide6.QtCore import QObject, Signal
 
@@ -53,6 +55,23 @@ class GuiFirst:
 
 
 GUI_FIRST = GuiFirst()
+
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+def stopped_with(owner: QObject) -> Callable[[Stoppable], None]:
+    """`track(job)`: every tracked job is stopped when `owner` is destroyed (a closed cluster
+    tab must not leave a live tail running). Finished jobs are not kept alive by this."""
+    jobs: weakref.WeakSet[Stoppable] = weakref.WeakSet()
+
+    def stop_all(*_args: object) -> None:
+        for job in list(jobs):
+            job.stop()
+
+    owner.destroyed.connect(stop_all)
+    return jobs.add
 
 
 def session_credentials(session: object) -> Credentials:

@@ -312,3 +312,20 @@ def test_tail_live_shows_new_messages_and_count_limit(
     scan(qtbot, browser, "live")
     assert browser.model.rowCount() == 4
     assert browser.last_result is not None and browser.last_result.reason == "limit"
+
+
+def test_closing_the_page_stops_a_live_tail(
+    qtbot: QtBot, builtin_broker: RunningBroker, browser: MessagesPage
+) -> None:
+    create_topic(builtin_broker.bootstrap, "forever", 1)
+    page = MessagesPage(browser.session)
+    page.stop_mode.setCurrentText(StopMode.LIVE.value)
+    type_text(qtbot, page.topic.lineEdit(), "forever")
+    click(qtbot, page.scan_button)
+    worker = page.scan
+    assert worker is not None
+    qtbot.waitUntil(lambda: page.partition_table.rowCount() == 1, timeout=WAIT_MS)
+    page.deleteLater()
+    qtbot.waitUntil(lambda: not worker.running, timeout=WAIT_MS)
+    assert worker.join(10)
+    assert worker.result is not None and worker.result.reason == "stopped"
