@@ -27,6 +27,10 @@ from desktop.domain.messages import Record
 from desktop.models.messages import format_timestamp
 from desktop.services.export import record_to_json
 
+SHOW_MAX_BYTES = 256 * 1024
+TREE_MAX_BYTES = 1024 * 1024
+WRAP_MAX_CHARS = 4000
+
 
 def mono_font() -> QFont:
     return QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
@@ -119,27 +123,42 @@ class BytesView(QWidget):
             parts.append(f"Confluent wire format, schema id {schema}")
         if mode is ViewMode.AUTO and data is not None:
             parts.append(f"shown as {effective.value}")
-        self.info.setText(" · ".join(parts))
-        ok, doc = (
-            parse_json(data) if effective is ViewMode.JSON and data is not None else (False, None)
-        )
+        ok, doc = (False, None)
+        if effective is ViewMode.JSON and data is not None and len(data) <= TREE_MAX_BYTES:
+            ok, doc = parse_json(data)
         if ok and isinstance(doc, dict | list):
+            self.info.setText(" · ".join(parts))
             self.tree.clear()
             fill_tree(self.tree, doc)
             self.tree.expandToDepth(1)
             self.error.setText("")
             self.stack.setCurrentWidget(self.tree)
             return
-        text, error = render(data, effective)
+        shown = data
+        # numbers and JSON need every byte; the other renderings show a long value in part
+        partial = effective not in (ViewMode.INT, ViewMode.LONG, ViewMode.DOUBLE, ViewMode.JSON)
+        if data is not None and len(data) > SHOW_MAX_BYTES and partial:
+            shown = data[:SHOW_MAX_BYTES]
+            parts.append(f"showing the first {SHOW_MAX_BYTES // 1024} KiB (Copy takes all)")
+        self.info.setText(" · ".join(parts))
+        text, error = render(shown, effective)
+        # Qt lays out wrapped long lines slowly (seconds for a few hundred KB on one line)
+        longest = max((len(line) for line in text.split("\n")), default=0)
+        self.text.setLineWrapMode(
+            QPlainTextEdit.LineWrapMode.NoWrap
+            if longest > WRAP_MAX_CHARS
+            else QPlainTextEdit.LineWrapMode.WidgetWidth
+        )
         self.text.setPlainText(text)
         self.error.setText(error)
         self.stack.setCurrentWidget(self.text)
 
     def shown_text(self) -> str:
-        """What the user sees, as text (the tree is rendered as pretty JSON)."""
-        if self.stack.currentWidget() is self.tree:
-            return render(self.data, ViewMode.JSON)[0]
-        return self.text.toPlainText()
+        """The bytes in the chosen rendering, in full (the tree is copied as pretty JSON)."""
+        mode = self.view_mode
+        data = self.data
+        effective = auto_mode(data) if mode is ViewMode.AUTO and data is not None else mode
+        return render(data, effective)[0]
 
 
 class MessageDetail(QWidget):

@@ -329,3 +329,20 @@ def test_closing_the_page_stops_a_live_tail(
     qtbot.waitUntil(lambda: not worker.running, timeout=WAIT_MS)
     assert worker.join(10)
     assert worker.result is not None and worker.result.reason == "stopped"
+
+
+def test_a_large_value_shows_quickly_in_part_and_copies_whole(
+    qtbot: QtBot, builtin_broker: RunningBroker, browser: MessagesPage
+) -> None:
+    create_topic(builtin_broker.bootstrap, "large", 1)
+    big = b"y" * 900_000  # one long line
+    produce_all(builtin_broker.bootstrap, "large", [(b"k", big)])
+    scan(qtbot, browser, "large")
+    browser.table.selectRow(0)
+    view = browser.detail.value
+    assert "showing the first 256 KiB" in view.info.text()
+    assert len(view.text.toPlainText()) == 256 * 1024
+    click(qtbot, browser.detail.copy_value)
+    from PySide6.QtGui import QGuiApplication
+
+    assert QGuiApplication.clipboard().text() == big.decode()
