@@ -161,6 +161,11 @@ def test_given_partition_timestamp_and_resend_from_history(
     qtbot.waitUntil(lambda: page.history_list.count() == 2, timeout=WAIT_MS)
     assert page.last_report is not None
     assert (page.last_report.partition, page.last_report.offset) == (2, 1)
+    # an idempotent producer (acks=all forced) sends as well
+    click(qtbot, page.idempotence)
+    assert page.settings().config()["acks"] == "all"
+    _send(qtbot, page)
+    assert (page.last_report.partition, page.last_report.offset) == (2, 2)
 
 
 def test_send_failure_shows_the_error(
