@@ -82,7 +82,9 @@ def _topic_entries(mod: Any, state: BrokerState, name: str, keys: Any, synonyms:
     return out
 
 
-def _broker_entries(mod: Any, state: BrokerState, keys: Any, synonyms: bool) -> list[Any]:
+def _broker_entries(
+    mod: Any, state: BrokerState, keys: Any, synonyms: bool, docs: bool = False
+) -> list[Any]:
     out = []
     for cname, cdef in BROKER_CONFIGS.items():
         if keys is not None and cname not in keys:
@@ -107,7 +109,7 @@ def _broker_entries(mod: Any, state: BrokerState, keys: Any, synonyms: bool) -> 
                 if synonyms
                 else (),
                 config_type=TYPE_CODES[cdef.type],
-                documentation=None,
+                documentation=cdef.doc if docs else None,
             )
         )
     return out
@@ -137,7 +139,8 @@ async def handle_describe_configs(ctx: RequestContext, request: Any, state: Brok
                 entries = _topic_entries(mod, state, res.resource_name, keys, synonyms)
             elif res.resource_type == BROKER:
                 _check_broker_name(state, res.resource_name)
-                entries = _broker_entries(mod, state, keys, synonyms)
+                docs = bool(getattr(request, "include_documentation", False))
+                entries = _broker_entries(mod, state, keys, synonyms, docs)
             elif res.resource_type == BROKER_LOGGER:
                 _check_broker_name(state, res.resource_name)
             else:

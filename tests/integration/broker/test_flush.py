@@ -6,9 +6,11 @@ import logging
 import time
 
 import pytest
+from kio.schema.describe_configs.v4 import request as dc4
 
 from embedded_broker.config import BrokerConfig, ConfigError
-from tests.broker_fixtures import BrokerFactory
+from tests.broker_fixtures import BrokerFactory, RunningBroker
+from tests.integration.groups.wire import WireClient
 
 from .clients import TIMEOUT_S, consume, create_topic, produce_all, producer
 
@@ -58,3 +60,28 @@ def test_flush_interval_is_validated() -> None:
     assert BrokerConfig().get_int("log.flush.interval.ms") == 60_000
     with pytest.raises(ConfigError, match=r"log\.flush\.interval\.ms"):
         BrokerConfig({"log.flush.interval.ms": "0"})
+
+
+def test_describe_configs_documents_the_settings_we_chose(builtin_broker: RunningBroker) -> None:
+    client = WireClient(builtin_broker.bootstrap)
+    try:
+        names = ("log.flush.interval.ms", "max.connections")
+        response = client.send(
+            dc4.DescribeConfigsRequest(
+                resources=(
+                    dc4.DescribeConfigsResource(
+                        resource_type=4, resource_name="1", configuration_keys=names
+                    ),
+                ),
+                include_synonyms=False,
+                include_documentation=True,
+            )
+        )
+    finally:
+        client.close()
+    ((result,),) = [response.results]
+    found = {c.name: (c.value, c.documentation) for c in result.configs}
+    assert found["log.flush.interval.ms"][0] == "60000"
+    assert "power loss" in str(found["log.flush.interval.ms"][1])
+    assert found["max.connections"][0] == "1000"
+    assert "unbounded" in str(found["max.connections"][1])
