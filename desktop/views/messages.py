@@ -405,6 +405,7 @@ class MessagesPage(QWidget):
         self.model.set_cap(self.cap.value())
         self.detail.set_record(None)
         self.dropped.setText("")
+        self.partition_table.setRowCount(0)
         self.last_spec = spec
         self.last_result = None
         self.stop_latency_s = None
