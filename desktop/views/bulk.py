@@ -30,6 +30,7 @@ from desktop.services.templates import (
     check_template,
 )
 from desktop.views.message_detail import InlineError
+from desktop.views.topic_choice import TopicCombo
 from desktop.workers.bulk_produce import BulkProduceWorker
 from desktop.workers.scan import session_credentials, stopped_with
 from desktop.workers.session import ClusterSession
@@ -50,9 +51,7 @@ class BulkPanel(QGroupBox):
         self._running = False
         self._track = stopped_with(self)
 
-        self.topic = QComboBox()
-        self.topic.setEditable(True)
-        self.topic.setPlaceholderText("topic")
+        self.topic = TopicCombo("topic")
         self.key = QLineEdit("key-{{i}}")
         self.null_key = QCheckBox("null key")
         self.value = QPlainTextEdit(

@@ -47,6 +47,7 @@ from desktop.models.messages import DEFAULT_CAP, MessagesModel, as_records
 from desktop.services.export import Encoding, export_records, read_jsonl, to_requests
 from desktop.services.produce import ProducerSettings
 from desktop.views.message_detail import InlineError, MessageDetail
+from desktop.views.topic_choice import TopicCombo
 from desktop.workers.bulk_produce import BulkProduceWorker
 from desktop.workers.scan import GUI_FIRST, ScanWorker, session_credentials, stopped_with
 from desktop.workers.session import ClusterSession
@@ -120,10 +121,8 @@ class MessagesPage(QWidget):
         self._track = stopped_with(self)
 
         # ---- what to read ----------------------------------------------------------------
-        self.topic = QComboBox()
-        self.topic.setEditable(True)
+        self.topic = TopicCombo("topic")
         self.topic.setMinimumWidth(200)
-        self.topic.setPlaceholderText("topic")
         self.partitions = QLineEdit()
         self.partitions.setPlaceholderText("all (or 0, 2, 4-6)")
         self.start_mode = QComboBox()
@@ -246,10 +245,8 @@ class MessagesPage(QWidget):
         self.export_jsonl = QPushButton("Export JSON Lines…")
         self.export_csv = QPushButton("Export CSV…")
         self.import_button = QPushButton("Import JSON Lines…")
-        self.target_topic = QComboBox()
-        self.target_topic.setEditable(True)
+        self.target_topic = TopicCombo("target topic")
         self.target_topic.setMinimumWidth(160)
-        self.target_topic.setPlaceholderText("target topic")
         self.reproduce = QPushButton("Re-produce selected")
         self.export_jsonl.clicked.connect(lambda: self._ask_export("jsonl"))
         self.export_csv.clicked.connect(lambda: self._ask_export("csv"))
@@ -335,16 +332,9 @@ class MessagesPage(QWidget):
 
     @Slot(object)
     def _on_snapshot(self, snapshot: ClusterSnapshot) -> None:
-        names = sorted(t.name for t in snapshot.topics)
-        for combo in (self.topic, self.target_topic):
-            current = combo.currentText()
-            known = [combo.itemText(i) for i in range(combo.count())]
-            if known != names:
-                combo.blockSignals(True)
-                combo.clear()
-                combo.addItems(names)
-                combo.setCurrentText(current)
-                combo.blockSignals(False)
+        names = [t.name for t in snapshot.topics]
+        self.topic.set_topics(names)
+        self.target_topic.set_topics(names)
 
     def set_topic(self, name: str) -> None:
         self.topic.setCurrentText(name)

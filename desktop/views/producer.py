@@ -42,6 +42,7 @@ from desktop.services.produce import (
 )
 from desktop.views.bulk import BulkPanel
 from desktop.views.message_detail import InlineError, mono_font
+from desktop.views.topic_choice import TopicCombo
 from desktop.workers.scan import session_credentials
 from desktop.workers.session import ClusterSession
 from desktop.workers.task import Task
@@ -119,9 +120,7 @@ class ProducerPage(QWidget):
         self.last_report: DeliveryReport | None = None
         self.file_bytes: bytes | None = None
 
-        self.topic = QComboBox()
-        self.topic.setEditable(True)
-        self.topic.setPlaceholderText("topic")
+        self.topic = TopicCombo("topic")
         self.auto_partition = QCheckBox("automatic")
         self.auto_partition.setChecked(True)
         self.partition = QSpinBox()
@@ -260,16 +259,9 @@ class ProducerPage(QWidget):
 
     @Slot(object)
     def _on_snapshot(self, snapshot: ClusterSnapshot) -> None:
-        names = sorted(t.name for t in snapshot.topics)
-        for combo in (self.topic, self.bulk.topic):
-            known = [combo.itemText(i) for i in range(combo.count())]
-            if known != names:
-                current = combo.currentText()
-                combo.blockSignals(True)
-                combo.clear()
-                combo.addItems(names)
-                combo.setCurrentText(current)
-                combo.blockSignals(False)
+        names = [t.name for t in snapshot.topics]
+        self.topic.set_topics(names)
+        self.bulk.topic.set_topics(names)
         self.update_prediction()
 
     def partition_count(self, topic: str) -> int | None:
