@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from PySide6.QtCore import QDateTime, QItemSelection, Qt, Slot
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
 from desktop.domain.cluster import ClusterSnapshot
 from desktop.domain.messages import (
     BulkProgress,
+    ProduceRequest,
     Record,
     Row,
     ScanProgress,
@@ -55,6 +57,7 @@ from desktop.workers.task import Task
 
 MAX_INT = 2_147_483_647
 QObjectJob = ScanWorker | Task
+UNBOUNDED = 2**62  # a send whose length is known only at its end
 
 
 def parse_partitions(text: str) -> tuple[int, ...] | None:
@@ -584,16 +587,17 @@ class MessagesPage(QWidget):
             self.import_from(Path(path), self.target_topic.currentText().strip())
 
     def import_from(self, path: Path, topic: str) -> BulkProduceWorker | None:
-        """Produce every message of a JSON Lines export to `topic`."""
+        """Produce every message of a JSON Lines export to `topic`; the file is read as it is
+        sent, on the sending thread (a bad line stops the import and names the line)."""
         if not topic:
             self.io_status.setText("Choose the target topic to import into.")
             return None
-        try:
-            records = list(read_jsonl(path))
-        except (ValueError, OSError) as exc:
-            self.io_status.setText(f"Import failed: {exc}")
+        if not path.is_file():
+            self.io_status.setText(f"Import failed: {path} is not a readable file.")
             return None
-        return self._produce(records, topic, f"Imported {path.name}")
+        return self._produce(
+            lambda: to_requests(read_jsonl(path), topic), None, topic, f"Imported {path.name}"
+        )
 
     @Slot()
     def reproduce_selected(self) -> BulkProduceWorker | None:
@@ -605,19 +609,30 @@ class MessagesPage(QWidget):
         if not topic:
             self.io_status.setText("Choose the topic to re-produce to.")
             return None
-        return self._produce(records, topic, "Re-produced")
+        return self._produce(
+            lambda: to_requests(records, topic), len(records), topic, "Re-produced"
+        )
 
-    def _produce(self, records: list[Record], topic: str, verb: str) -> BulkProduceWorker:
+    def _produce(
+        self,
+        requests: Callable[[], Iterable[ProduceRequest]],
+        total: int | None,
+        topic: str,
+        verb: str,
+    ) -> BulkProduceWorker:
         worker = BulkProduceWorker(
             self.session.profile,
             session_credentials(self.session),
             ProducerSettings(),
-            lambda: to_requests(records, topic),
-            len(records),
+            requests,
+            UNBOUNDED if total is None else total,
         )
 
+        def count(p: BulkProgress) -> str:
+            return f"{p.delivered:,}" if total is None else f"{p.delivered:,} of {total:,}"
+
         def done(p: BulkProgress) -> None:
-            text = f"{verb}: {p.delivered:,} of {p.total:,} messages to '{topic}'."
+            text = f"{verb}: {count(p)} messages to '{topic}'."
             if p.failed:
                 text += f" {p.failed:,} failed: {p.first_error}"
             self.io_status.setText(text)
@@ -627,9 +642,7 @@ class MessagesPage(QWidget):
             self.io_status.setText(f"{verb} failed: {message}")
             self.produce_job = None
 
-        worker.progressed.connect(
-            lambda p: self.io_status.setText(f"Sending {p.delivered:,} / {p.total:,}…")
-        )
+        worker.progressed.connect(lambda p: self.io_status.setText(f"Sending: {count(p)}…"))
         worker.finished.connect(done)
         worker.failed.connect(failed)
         self.produce_job = worker

@@ -89,7 +89,7 @@ def test_export_parse_and_import_round_trip(
     worker = browser.import_from(tmp_path / "out-text.jsonl", "copy")
     assert worker is not None
     qtbot.waitUntil(lambda: not browser.producing, timeout=WAIT_MS)
-    assert browser.io_status.text().startswith("Imported out-text.jsonl: 300 of 300")
+    assert browser.io_status.text() == "Imported out-text.jsonl: 300 messages to 'copy'."
     scan(qtbot, browser, "copy")
     _same(browser.model.records, scanned)
 
@@ -132,3 +132,17 @@ def test_reproduce_selected_to_another_topic(
     assert browser.io_status.text().startswith("Re-produced: 3 of 3")
     scan(qtbot, browser, "to")
     _same(browser.model.records, chosen)
+
+
+def test_import_of_a_bad_file_names_the_line(
+    qtbot: QtBot, tmp_path: Path, builtin_broker: RunningBroker, browser: MessagesPage
+) -> None:
+    create_topic(builtin_broker.bootstrap, "target", 1)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"key": "a", "value": "b"}\n{"key": \n', encoding="utf-8")
+    worker = browser.import_from(bad, "target")
+    assert worker is not None
+    qtbot.waitUntil(lambda: not browser.producing, timeout=WAIT_MS)
+    assert browser.io_status.text().startswith("Imported bad.jsonl failed: Line 2 of bad.jsonl")
+    assert browser.import_from(tmp_path / "missing.jsonl", "target") is None
+    assert "is not a readable file" in browser.io_status.text()
