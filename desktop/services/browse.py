@@ -186,7 +186,8 @@ class Scanner:
             # no commit yet: where a new consumer with auto.offset.reset=earliest would start
             starts = {p: committed[p] if committed.get(p, -1) >= 0 else marks[p][0] for p in parts}
         ends: dict[int, int | None] = {p: None for p in parts}
-        if spec.stop is StopMode.END:
+        if spec.stop in (StopMode.END, StopMode.COUNT):
+            # N messages, or fewer when the end comes first
             ends = {p: marks[p][1] for p in parts}
         elif spec.stop is StopMode.TIMESTAMP:
             found = self._by_time(consumer, parts, spec.stop_time)

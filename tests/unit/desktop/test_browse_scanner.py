@@ -87,3 +87,19 @@ def test_a_held_gate_pauses_the_scan_and_stop_still_ends_it(
     assert result.reason == "stopped"
     assert result.scanned == 0  # the first message waited at the gate, then Stop ended the scan
     assert len(waits) == 1
+
+
+def test_stop_at_n_messages_stops_at_the_end_when_there_are_fewer(
+    builtin_broker: RunningBroker,
+) -> None:
+    _topic(builtin_broker.bootstrap, "few", 2, 6)
+    rows, progress = _run(
+        builtin_broker.bootstrap, ScanSpec("few", stop=StopMode.COUNT, stop_count=100)
+    )
+    assert len(rows) == 6
+    assert progress[-1].reason == "end"
+    rows, progress = _run(
+        builtin_broker.bootstrap, ScanSpec("few", stop=StopMode.COUNT, stop_count=4)
+    )
+    assert len(rows) == 4
+    assert progress[-1].reason == "limit"
