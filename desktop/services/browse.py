@@ -43,6 +43,10 @@ class ScanError(Exception):
     """A scan could not start or went wrong; the text is for the user."""
 
 
+class _StoppedError(Exception):
+    """Stop was pressed while the scan was still being planned."""
+
+
 @dataclass
 class _Part:
     partition: int
@@ -131,6 +135,8 @@ class Scanner:
     def _watermarks(self, consumer: Consumer, parts: list[int]) -> dict[int, tuple[int, int]]:
         marks: dict[int, tuple[int, int]] = {}
         for p in parts:
+            if self.stop_event.is_set():
+                raise _StoppedError
             try:
                 lo, hi = consumer.get_watermark_offsets(
                     TopicPartition(self.spec.topic, p), timeout=TIMEOUT_S, cached=False
@@ -218,7 +224,10 @@ class Scanner:
         scanned = matched = nbytes = 0
         reason = "end"
         try:
-            plan = self.plan(consumer)
+            try:
+                plan = self.plan(consumer)
+            except _StoppedError:
+                plan, reason = [], "stopped"
             by_part = {p.partition: p for p in plan}
             active = {p.partition for p in plan if not p.done}
             if active:

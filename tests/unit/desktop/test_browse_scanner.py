@@ -103,3 +103,14 @@ def test_stop_at_n_messages_stops_at_the_end_when_there_are_fewer(
     )
     assert len(rows) == 4
     assert progress[-1].reason == "limit"
+
+
+def test_stop_while_planning_ends_at_once(builtin_broker: RunningBroker) -> None:
+    _topic(builtin_broker.bootstrap, "planned", 3, 3)
+    stop = threading.Event()
+    stop.set()  # pressed before the watermarks were read
+    scanner = Scanner(
+        ClusterProfile("t", builtin_broker.bootstrap), Credentials(), ScanSpec("planned"), stop
+    )
+    result = scanner.run(lambda _rows, _p: None)
+    assert result.reason == "stopped" and result.scanned == 0
