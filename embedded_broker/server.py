@@ -235,7 +235,7 @@ class Connection(asyncio.Protocol):
 
 
 class BrokerServer:
-    """Owns the listening socket, the live connections and the background retention loop."""
+    """Owns the listening socket, the live connections and the periodic storage work."""
 
     def __init__(self, state: BrokerState, host: str, port: int) -> None:
         self.state = state
@@ -272,21 +272,10 @@ class BrokerServer:
         )
         sockname = self._server.sockets[0].getsockname()
         self.port = int(sockname[1])
-        self.state.spawn(self._retention_loop(), name="retention")
-        if not self.state.in_memory:
-            flusher = LogFlusher(self.state)
-            flusher.start()
-            self.state.on_shutdown(flusher.stop)  # before the logs are flushed and closed
+        flusher = LogFlusher(self.state)  # periodic fsync and retention, off the event loop
+        flusher.start()
+        self.state.on_shutdown(flusher.stop)  # before the logs are flushed and closed
         return self.host, self.port
-
-    async def _retention_loop(self) -> None:
-        while True:
-            interval = self.state.config.get_int("log.retention.check.interval.ms") / 1000
-            await asyncio.sleep(interval)
-            try:
-                self.state.logs.enforce_retention(self.state.now_ms())
-            except Exception:
-                log.exception("Retention check failed")
 
     async def stop(self) -> None:
         """Stop accepting, let in-flight requests finish briefly, then close everything."""
