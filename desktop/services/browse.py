@@ -111,10 +111,17 @@ class Scanner:
     # ---- planning ------------------------------------------------------------------------
 
     def _partitions(self, consumer: Consumer) -> list[int]:
-        try:
-            md = consumer.list_topics(self.spec.topic, timeout=TIMEOUT_S)
-        except KafkaException as exc:
-            raise self._fail(exc) from exc
+        # in 1 s steps, so Stop works while an unreachable cluster keeps us waiting
+        deadline = time.monotonic() + TIMEOUT_S
+        while True:
+            if self.stop_event.is_set():
+                raise _StoppedError
+            try:
+                md = consumer.list_topics(self.spec.topic, timeout=1.0)
+                break
+            except KafkaException as exc:
+                if time.monotonic() >= deadline:
+                    raise self._fail(exc) from exc
         topic = md.topics.get(self.spec.topic)
         if topic is None or topic.error is not None or not topic.partitions:
             raise ScanError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 
 import pytest
@@ -114,3 +115,25 @@ def test_stop_while_planning_ends_at_once(builtin_broker: RunningBroker) -> None
     )
     result = scanner.run(lambda _rows, _p: None)
     assert result.reason == "stopped" and result.scanned == 0
+
+
+def test_stop_works_while_an_unreachable_cluster_keeps_the_scan_waiting() -> None:
+    with socket.socket() as sock:  # a port with nothing listening
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    stop = threading.Event()
+    result: list[object] = []
+    scanner = Scanner(ClusterProfile("t", f"127.0.0.1:{port}"), Credentials(), ScanSpec("x"), stop)
+
+    def run() -> None:
+        try:
+            result.append(scanner.run(lambda _rows, _p: None))
+        except ScanError as exc:
+            result.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    stop.set()
+    thread.join(5)  # well before the 10 s metadata timeout
+    assert not thread.is_alive()
+    assert isinstance(result[0], ScanProgress) and result[0].reason == "stopped"
