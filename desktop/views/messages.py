@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
-from pathlib import Path
 
 from PySide6.QtCore import QDateTime, QItemSelection, Qt, Slot
 from PySide6.QtGui import QPaintEvent
@@ -13,7 +11,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDateTimeEdit,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
@@ -33,8 +30,6 @@ from PySide6.QtWidgets import (
 
 from desktop.domain.cluster import ClusterSnapshot
 from desktop.domain.messages import (
-    BulkProgress,
-    ProduceRequest,
     Record,
     Row,
     ScanProgress,
@@ -45,19 +40,14 @@ from desktop.domain.messages import (
     StartMode,
     StopMode,
 )
-from desktop.models.messages import DEFAULT_CAP, MessagesModel, as_records
-from desktop.services.export import Encoding, export_records, read_jsonl, to_requests
-from desktop.services.produce import ProducerSettings
+from desktop.models.messages import DEFAULT_CAP, MessagesModel
 from desktop.views.message_detail import InlineError, MessageDetail
+from desktop.views.messages_io import ResultsBar
 from desktop.views.topic_choice import TopicCombo
-from desktop.workers.bulk_produce import BulkProduceWorker
 from desktop.workers.scan import GUI_FIRST, ScanWorker, session_credentials, stopped_with
 from desktop.workers.session import ClusterSession
-from desktop.workers.task import Task
 
 MAX_INT = 2_147_483_647
-QObjectJob = ScanWorker | Task
-UNBOUNDED = 2**62  # a send whose length is known only at its end
 
 
 def parse_partitions(text: str) -> tuple[int, ...] | None:
@@ -115,8 +105,6 @@ class MessagesPage(QWidget):
         self.scan: ScanWorker | None = None
         self.last_spec: ScanSpec | None = None
         self.last_result: ScanProgress | None = None
-        self.export_job: ScanWorker | Task | None = None
-        self.produce_job: BulkProduceWorker | None = None
         self._stop_clicked_at: float | None = None
         self.stop_latency_s: float | None = None
         self._scanning = False
@@ -239,24 +227,7 @@ class MessagesPage(QWidget):
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         self.detail = MessageDetail()
 
-        # ---- export / import / re-produce ------------------------------------------------
-        self.encoding = QComboBox()
-        self.encoding.addItems([e.value for e in Encoding])
-        self.encoding.setToolTip(
-            "text: UTF-8 where possible (others base64, marked); base64: every key and value"
-        )
-        self.export_jsonl = QPushButton("Export JSON Lines…")
-        self.export_csv = QPushButton("Export CSV…")
-        self.import_button = QPushButton("Import JSON Lines…")
-        self.target_topic = TopicCombo("target topic")
-        self.target_topic.setMinimumWidth(160)
-        self.reproduce = QPushButton("Re-produce selected")
-        self.export_jsonl.clicked.connect(lambda: self._ask_export("jsonl"))
-        self.export_csv.clicked.connect(lambda: self._ask_export("csv"))
-        self.import_button.clicked.connect(self._ask_import)
-        self.reproduce.clicked.connect(self.reproduce_selected)
-        self.io_status = QLabel("")
-        self.io_status.setWordWrap(True)
+        self.io = ResultsBar(self)
 
         self._layout()
         session.snapshot_changed.connect(self._on_snapshot)
@@ -304,15 +275,6 @@ class MessagesPage(QWidget):
         run.addWidget(self.progress)
         run.addWidget(self.status, 1)
         run.addWidget(self.dropped)
-        io = QHBoxLayout()
-        io.addWidget(QLabel("Bytes as"))
-        io.addWidget(self.encoding)
-        io.addWidget(self.export_jsonl)
-        io.addWidget(self.export_csv)
-        io.addWidget(self.import_button)
-        io.addStretch(1)
-        io.addWidget(self.target_topic)
-        io.addWidget(self.reproduce)
 
         results = QSplitter(Qt.Orientation.Horizontal)
         results.addWidget(self.table)
@@ -328,8 +290,7 @@ class MessagesPage(QWidget):
         layout.addWidget(self.search_error)
         layout.addLayout(run)
         layout.addWidget(split, 1)
-        layout.addLayout(io)
-        layout.addWidget(self.io_status)
+        layout.addWidget(self.io)
 
     # ---- topics from the cluster snapshot ------------------------------------------------
 
@@ -337,7 +298,7 @@ class MessagesPage(QWidget):
     def _on_snapshot(self, snapshot: ClusterSnapshot) -> None:
         names = [t.name for t in snapshot.topics]
         self.topic.set_topics(names)
-        self.target_topic.set_topics(names)
+        self.io.target_topic.set_topics(names)
 
     def set_topic(self, name: str) -> None:
         self.topic.setCurrentText(name)
@@ -509,148 +470,7 @@ class MessagesPage(QWidget):
         rows = sorted(i.row() for i in self.table.selectionModel().selectedRows())
         return [self.model.record(r) for r in rows]
 
-    # ---- export / import -----------------------------------------------------------------
-
-    def _ask_export(self, fmt: str) -> None:
-        suffix = "JSON Lines (*.jsonl)" if fmt == "jsonl" else "CSV (*.csv)"
-        path, _ = QFileDialog.getSaveFileName(self, "Export messages", f"messages.{fmt}", suffix)
-        if path:
-            self.export_to(Path(path), fmt)
-
-    def export_to(self, path: Path, fmt: str = "jsonl") -> QObjectJob:
-        """Write the whole result set: the held rows, or — when rows were dropped — the same
-        scan again, straight to the file."""
-        encoding = Encoding(self.encoding.currentText())
-        job: QObjectJob
-        if self.model.dropped and self.last_spec is not None:
-            job = self._export_by_rescan(self.last_spec, path, fmt, encoding)
-        else:
-            rows = self.model.snapshot()
-            job = Task(lambda: export_records(as_records(rows), path, fmt, encoding), "export")
-            job.done.connect(lambda n: self._exported(path, int(n)))
-            job.failed.connect(self._export_failed)
-            job.start()
-        self.export_job = job
-        self.io_status.setText(f"Exporting to {path}…")
-        return job
-
-    def _export_by_rescan(
-        self, spec: ScanSpec, path: Path, fmt: str, encoding: Encoding
-    ) -> ScanWorker:
-        from desktop.services.export import CsvWriter, JsonLinesWriter
-
-        out = path.open("w", encoding="utf-8", newline="")
-        writer = CsvWriter(out, encoding) if fmt == "csv" else JsonLinesWriter(out, encoding)
-        worker = ScanWorker(
-            self.session.profile,
-            session_credentials(self.session),
-            spec,
-            sink=lambda rows: writer.write(as_records(rows)),
-        )
-
-        def done(_p: ScanProgress) -> None:
-            out.close()
-            self._exported(path, writer.count)
-
-        def failed(message: str) -> None:
-            out.close()
-            self._export_failed(message)
-
-        worker.finished.connect(done)
-        worker.failed.connect(failed)
-        self._track(worker)
-        worker.start()
-        return worker
-
-    def _export_failed(self, message: str) -> None:
-        self.export_job = None
-        self.io_status.setText(f"Export failed: {message}")
-
-    def _exported(self, path: Path, count: int) -> None:
-        self.export_job = None
-        self.io_status.setText(f"Exported {count:,} messages to {path}.")
-
-    @property
-    def producing(self) -> bool:
-        """True while an import or re-produce runs (until its result is shown)."""
-        return self.produce_job is not None
-
-    @property
-    def exporting(self) -> bool:
-        return self.export_job is not None
-
-    def _ask_import(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Import messages", "", "JSON Lines (*.jsonl *.json);;All files (*)"
-        )
-        if path:
-            self.import_from(Path(path), self.target_topic.currentText().strip())
-
-    def import_from(self, path: Path, topic: str) -> BulkProduceWorker | None:
-        """Produce every message of a JSON Lines export to `topic`; the file is read as it is
-        sent, on the sending thread (a bad line stops the import and names the line)."""
-        if not topic:
-            self.io_status.setText("Choose the target topic to import into.")
-            return None
-        if not path.is_file():
-            self.io_status.setText(f"Import failed: {path} is not a readable file.")
-            return None
-        return self._produce(
-            lambda: to_requests(read_jsonl(path), topic), None, topic, f"Imported {path.name}"
-        )
-
-    @Slot()
-    def reproduce_selected(self) -> BulkProduceWorker | None:
-        topic = self.target_topic.currentText().strip()
-        records = self.selected_records()
-        if not records:
-            self.io_status.setText("Select the messages to re-produce.")
-            return None
-        if not topic:
-            self.io_status.setText("Choose the topic to re-produce to.")
-            return None
-        return self._produce(
-            lambda: to_requests(records, topic), len(records), topic, "Re-produced"
-        )
-
-    def _produce(
-        self,
-        requests: Callable[[], Iterable[ProduceRequest]],
-        total: int | None,
-        topic: str,
-        verb: str,
-    ) -> BulkProduceWorker:
-        worker = BulkProduceWorker(
-            self.session.profile,
-            session_credentials(self.session),
-            ProducerSettings(),
-            requests,
-            UNBOUNDED if total is None else total,
-        )
-
-        def count(p: BulkProgress) -> str:
-            return f"{p.delivered:,}" if total is None else f"{p.delivered:,} of {total:,}"
-
-        def done(p: BulkProgress) -> None:
-            text = f"{verb}: {count(p)} messages to '{topic}'."
-            if p.failed:
-                text += f" {p.failed:,} failed: {p.first_error}"
-            self.io_status.setText(text)
-            self.produce_job = None
-
-        def failed(message: str) -> None:
-            self.io_status.setText(f"{verb} failed: {message}")
-            self.produce_job = None
-
-        worker.progressed.connect(lambda p: self.io_status.setText(f"Sending: {count(p)}…"))
-        worker.finished.connect(done)
-        worker.failed.connect(failed)
-        self.produce_job = worker
-        self._track(worker)
-        worker.start()
-        return worker
-
     def shutdown(self) -> None:
-        for job in (self.scan, self.export_job, self.produce_job):
-            if isinstance(job, ScanWorker | BulkProduceWorker):
-                job.stop()
+        if self.scan is not None:
+            self.scan.stop()
+        self.io.shutdown()

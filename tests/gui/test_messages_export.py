@@ -34,8 +34,8 @@ def _fill(bootstrap: str, topic: str, count: int) -> None:
 
 
 def _wait_export(qtbot: QtBot, page: MessagesPage) -> None:
-    qtbot.waitUntil(lambda: not page.exporting, timeout=WAIT_MS)
-    assert page.io_status.text().startswith("Exported"), page.io_status.text()
+    qtbot.waitUntil(lambda: not page.io.exporting, timeout=WAIT_MS)
+    assert page.io.io_status.text().startswith("Exported"), page.io.io_status.text()
 
 
 def _same(a: list[Record], b: list[Record]) -> None:
@@ -58,9 +58,9 @@ def test_export_parse_and_import_round_trip(
     assert len(scanned) == 300
 
     for encoding in ("text", "base64"):
-        browser.encoding.setCurrentText(encoding)
+        browser.io.encoding.setCurrentText(encoding)
         path = tmp_path / f"out-{encoding}.jsonl"
-        browser.export_to(path, "jsonl")
+        browser.io.export_to(path, "jsonl")
         _wait_export(qtbot, browser)
         parsed = list(read_jsonl(path))
         assert parsed == scanned
@@ -77,7 +77,7 @@ def test_export_parse_and_import_round_trip(
         assert first["timestamp_type"] == "CreateTime"
 
     csv_path = tmp_path / "out.csv"
-    browser.export_to(csv_path, "csv")
+    browser.io.export_to(csv_path, "csv")
     _wait_export(qtbot, browser)
     with csv_path.open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -86,10 +86,10 @@ def test_export_parse_and_import_round_trip(
         (r.partition, r.offset) for r in scanned
     ]
 
-    worker = browser.import_from(tmp_path / "out-text.jsonl", "copy")
+    worker = browser.io.import_from(tmp_path / "out-text.jsonl", "copy")
     assert worker is not None
-    qtbot.waitUntil(lambda: not browser.producing, timeout=WAIT_MS)
-    assert browser.io_status.text() == "Imported out-text.jsonl: 300 messages to 'copy'."
+    qtbot.waitUntil(lambda: not browser.io.producing, timeout=WAIT_MS)
+    assert browser.io.io_status.text() == "Imported out-text.jsonl: 300 messages to 'copy'."
     scan(qtbot, browser, "copy")
     _same(browser.model.records, scanned)
 
@@ -103,7 +103,7 @@ def test_export_after_rows_were_dropped_covers_the_whole_range(
     scan(qtbot, browser, "long")
     assert browser.model.dropped == 900
     path = tmp_path / "all.jsonl"
-    browser.export_to(path, "jsonl")
+    browser.io.export_to(path, "jsonl")
     _wait_export(qtbot, browser)
     parsed = list(read_jsonl(path))
     assert len(parsed) == 1000
@@ -125,11 +125,11 @@ def test_reproduce_selected_to_another_topic(
         selection.select(browser.model.index(row, 0), flags)
     chosen = browser.selected_records()
     assert [r.offset for r in chosen] == [3, 4, 9]
-    browser.target_topic.setCurrentText("to")
-    worker = browser.reproduce_selected()
+    browser.io.target_topic.setCurrentText("to")
+    worker = browser.io.reproduce_selected()
     assert worker is not None
-    qtbot.waitUntil(lambda: not browser.producing, timeout=WAIT_MS)
-    assert browser.io_status.text().startswith("Re-produced: 3 of 3")
+    qtbot.waitUntil(lambda: not browser.io.producing, timeout=WAIT_MS)
+    assert browser.io.io_status.text().startswith("Re-produced: 3 of 3")
     scan(qtbot, browser, "to")
     _same(browser.model.records, chosen)
 
@@ -140,9 +140,9 @@ def test_import_of_a_bad_file_names_the_line(
     create_topic(builtin_broker.bootstrap, "target", 1)
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"key": "a", "value": "b"}\n{"key": \n', encoding="utf-8")
-    worker = browser.import_from(bad, "target")
+    worker = browser.io.import_from(bad, "target")
     assert worker is not None
-    qtbot.waitUntil(lambda: not browser.producing, timeout=WAIT_MS)
-    assert browser.io_status.text().startswith("Imported bad.jsonl failed: Line 2 of bad.jsonl")
-    assert browser.import_from(tmp_path / "missing.jsonl", "target") is None
-    assert "is not a readable file" in browser.io_status.text()
+    qtbot.waitUntil(lambda: not browser.io.producing, timeout=WAIT_MS)
+    assert browser.io.io_status.text().startswith("Imported bad.jsonl failed: Line 2 of bad.jsonl")
+    assert browser.io.import_from(tmp_path / "missing.jsonl", "target") is None
+    assert "is not a readable file" in browser.io.io_status.text()
