@@ -346,3 +346,19 @@ def test_a_large_value_shows_quickly_in_part_and_copies_whole(
     from PySide6.QtGui import QGuiApplication
 
     assert QGuiApplication.clipboard().text() == big.decode()
+
+
+def test_topic_combo_fills_only_when_shown(qtbot: QtBot) -> None:
+    from desktop.views.topic_choice import TopicCombo
+
+    combo = TopicCombo()
+    qtbot.addWidget(combo)
+    combo.set_topics(["b", "a"])
+    assert combo.count() == 0  # hidden: nothing built yet
+    combo.show()
+    qtbot.waitExposed(combo)
+    assert [combo.itemText(i) for i in range(combo.count())] == ["a", "b"]
+    combo.setCurrentText("typed")
+    combo.set_topics(["c"])
+    assert [combo.itemText(i) for i in range(combo.count())] == ["c"]
+    assert combo.currentText() == "typed"
