@@ -20,7 +20,9 @@ from PySide6.QtWidgets import (
 from desktop.charts.live import LiveCharts
 from desktop.domain.cluster import ClusterSnapshot
 from desktop.views.brokers import BrokersPage
+from desktop.views.messages import MessagesPage
 from desktop.views.overview import OverviewPage
+from desktop.views.producer import ProducerPage
 from desktop.views.replication import ReplicationPage
 from desktop.views.topics import TopicsPage
 from desktop.views.widgets.common import Banner
@@ -71,6 +73,10 @@ class ClusterView(QWidget):
         self.tabs.addTab(self.topics, "Topics")
         self.tabs.addTab(self.replication, "Replication")
         self.tabs.addTab(self.charts, "Live charts")
+        self.messages = MessagesPage(session)
+        self.producer = ProducerPage(session)
+        self.tabs.addTab(self.messages, "Messages")
+        self.tabs.addTab(self.producer, "Produce")
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 0)
