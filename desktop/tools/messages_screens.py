@@ -70,7 +70,10 @@ def _sample_data(bootstrap: str) -> None:
 
 
 def render_message_screens(out_dir: Path, bootstrap: str | None = None) -> list[Path]:
-    """Write messages.png and producer.png to `out_dir`; starts a broker when none is given."""
+    """Write messages.png and producer.png to `out_dir`.
+
+    Without `bootstrap`, an in-memory built-in broker is started and filled with sample orders;
+    with one, its topic "orders.v1" is browsed (and receives one message and a short bulk run)."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -88,8 +91,9 @@ def render_message_screens(out_dir: Path, bootstrap: str | None = None) -> list[
         browser.resize(*SIZE)
         browser.show()
         browser.set_topic(TOPIC)
-        browser.json_path.setText("status")
-        browser.json_value.setText("SHIPPED")
+        if runner is not None:  # our own sample data: show a JSON-field search
+            browser.json_path.setText("status")
+            browser.json_value.setText("SHIPPED")
         browser.start_scan()
         _spin(app, lambda: browser.scan is not None and not browser.scanning)
         browser.table.selectRow(3)
