@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Signal
 from desktop.domain.messages import Row, ScanProgress, ScanSpec
 from desktop.domain.profile import ClusterProfile, Credentials
 from desktop.services.browse import ScanError, Scanner
+from desktop.workers.session import ClusterSession
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +75,9 @@ def stopped_with(owner: QObject) -> Callable[[Stoppable], None]:
     return jobs.add
 
 
-def session_credentials(session: object) -> Credentials:
-    """The secrets a cluster session was opened with (empty when it does not expose them)."""
-    creds = getattr(session, "creds", None)
-    return creds if isinstance(creds, Credentials) else Credentials()
+def session_credentials(session: ClusterSession) -> Credentials:
+    """The secrets a cluster session was opened with."""
+    return session.creds
 
 
 class ScanWorker(QObject):

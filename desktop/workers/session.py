@@ -40,6 +40,7 @@ class ClusterSession(QObject):
     ) -> None:
         super().__init__()
         self.profile = profile
+        self.creds = creds  # screens with clients of their own (scans, producers) need them too
         self.worker = ClusterWorker(
             lambda: ClusterAdmin(profile, creds, timeout=timeout_s), name=profile.name
         )

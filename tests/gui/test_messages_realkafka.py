@@ -112,3 +112,44 @@ def test_scan_to_end_finishes_past_a_transaction_marker(
     assert [r.value for r in browser.model.records] == [b"t%d" % i for i in range(5)]
     assert browser.last_result is not None and browser.last_result.reason == "end"
     browser.shutdown()
+
+
+def test_browser_and_form_use_the_profile_credentials(qtbot: QtBot, kafka_scram: object) -> None:
+    """On a SCRAM listener the screens' own clients authenticate with the session's secrets."""
+    from desktop.domain.profile import ClusterProfile, Credentials, SaslMechanism, SecurityProtocol
+
+    scram = kafka_scram
+    profile = ClusterProfile(
+        "scram",
+        scram.bootstrap,  # type: ignore[attr-defined]
+        security_protocol=SecurityProtocol.SASL_PLAINTEXT,
+        sasl_mechanism=SaslMechanism.SCRAM_SHA_512,
+        username=scram.username,  # type: ignore[attr-defined]
+    )
+    session = ClusterSession(profile, Credentials(password=scram.password), refresh_s=1.0)  # type: ignore[attr-defined]
+    session.start()
+    qtbot.waitUntil(lambda: session.snapshot is not None, timeout=WAIT_MS)
+    try:
+        from confluent_kafka.admin import AdminClient, NewTopic
+
+        admin = AdminClient(scram.client_config())  # type: ignore[attr-defined]
+        admin.create_topics([NewTopic("ts.gui.scram", 1, 1)])["ts.gui.scram"].result(timeout=30)
+        wait_topic_known(qtbot, session, "ts.gui.scram")
+        form = ProducerPage(session)
+        qtbot.addWidget(form)
+        type_text(qtbot, form.topic.lineEdit(), "ts.gui.scram")
+        type_text(qtbot, form.key, "k-scram")
+        type_text(qtbot, form.value, "secured hello")
+        click(qtbot, form.send_button)
+        qtbot.waitUntil(lambda: not form.busy, timeout=WAIT_MS)
+        assert form.last_report is not None, form.result.text()
+
+        browser = MessagesPage(session)
+        qtbot.addWidget(browser)
+        scan(qtbot, browser, "ts.gui.scram")
+        values = [r.value for r in browser.model.records]
+        assert values == [b"secured hello"]
+        browser.shutdown()
+        form.shutdown()
+    finally:
+        session.close()
