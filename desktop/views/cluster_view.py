@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from desktop.charts.live import LiveCharts
 from desktop.domain.cluster import ClusterSnapshot
 from desktop.views.brokers import BrokersPage
+from desktop.views.groups import GroupsPage
 from desktop.views.messages import MessagesPage
 from desktop.views.overview import OverviewPage
 from desktop.views.producer import ProducerPage
@@ -77,6 +78,8 @@ class ClusterView(QWidget):
         self.producer = ProducerPage(session)
         self.tabs.addTab(self.messages, "Messages")
         self.tabs.addTab(self.producer, "Produce")
+        self.groups = GroupsPage(session)  # follows refreshes once first shown
+        self.tabs.addTab(self.groups, "Consumer groups")
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 0)

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 from desktop.domain.cluster import ConfigEntryInfo, TopicInfo
 from desktop.models.partitions import PartitionsModel
 from desktop.views.config_editor import ConfigPanel
+from desktop.views.topic_consumers import TopicConsumers
 from desktop.views.widgets.common import FilterProxy, hint, make_table
 from desktop.workers.session import ClusterSession
 
@@ -40,6 +41,8 @@ class TopicDetail(QWidget):
         )
         self.tabs.addTab(part_page, "Partitions")
         self.tabs.addTab(self.configs, "Configs")
+        self.consumers = TopicConsumers(session)  # loads only while shown
+        self.tabs.addTab(self.consumers, "Consumers")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
@@ -48,6 +51,7 @@ class TopicDetail(QWidget):
     def show_topic(self, topic: TopicInfo | None) -> None:
         changed = topic is None or self.topic is None or topic.name != self.topic.name
         self.topic = topic
+        self.consumers.show_topic(topic.name if topic is not None else None)
         if topic is None:
             self.title.setText("Select a topic")
             self.partitions.set_partitions((), 1)
