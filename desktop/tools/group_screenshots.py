@@ -22,6 +22,7 @@ from desktop.domain.profile import ClusterProfile, Credentials
 from desktop.tools.screenshots import grab, pause, spin
 from desktop.views.groups import GroupsPage
 from desktop.views.reset_offsets import ResetOffsetsDialog
+from desktop.views.topic_consumers import TopicConsumers
 from desktop.workers.session import ClusterSession
 from embedded_broker.runner import BrokerRunner
 
@@ -140,6 +141,16 @@ def render_group_screens(out: Path, app: QApplication | None = None) -> list[Pat
         written.append(out / "reset_refused.png")
         grab(refused, written[-1])
         refused.reject()
+
+        consumers = TopicConsumers(session)
+        consumers.resize(900, 360)
+        consumers.show()
+        consumers.show_topic("orders.v1")
+        spin(app, lambda: consumers.model.rowCount() >= 3)
+        pause(app, 0.3)
+        written.append(out / "topic_consumers.png")
+        grab(consumers, written[-1])
+        consumers.close()
     finally:
         live.close()
         idle.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
@@ -210,7 +212,7 @@ class GroupsPage(QWidget):
 
     @Slot(object)
     def _on_groups(self, groups: tuple[GroupSummary, ...]) -> None:
-        self.model.set_rows(groups)
+        self._keeping_selection(lambda: self.model.set_rows(groups))
         if self.detail.group_id is not None and self.detail.group_id not in self.poller.groups:
             self.detail.show_group(None)  # deleted meanwhile
         self._update_count()
@@ -218,9 +220,16 @@ class GroupsPage(QWidget):
 
     @Slot(object)
     def _on_stage(self, groups: list[GroupSummary]) -> None:
-        self.model.merge(groups)
+        self._keeping_selection(lambda: self.model.merge(groups))
         self._update_count()
         self._update_buttons()
+
+    def _keeping_selection(self, update: Callable[[], None]) -> None:
+        """Run a model update; when it resets the table, select the same group again."""
+        selected = self.selected()
+        update()
+        if selected is not None and self.selected() is None:
+            self.select(selected.group_id)  # same group: the detail keeps its state
 
     @Slot(float)
     def _on_refreshed(self, t: float) -> None:

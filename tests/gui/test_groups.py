@@ -396,3 +396,16 @@ def test_filter_and_hide_empty(qtbot: QtBot, page: GroupsPage, bootstrap: str) -
         assert "of" in page.count.text()
     finally:
         consumer.close()
+
+
+def test_selection_survives_a_new_group(qtbot: QtBot, page: GroupsPage, bootstrap: str) -> None:
+    topic, first, later = unique("sel"), unique("g-first"), unique("g-later")
+    create_topic(bootstrap, topic, 1)
+    produce(bootstrap, topic, {0: 2})
+    commit_offsets(bootstrap, first, {(topic, 0): 1})
+    select(qtbot, page, first)
+    commit_offsets(bootstrap, later, {(topic, 0): 2})  # the list grows: the table resets
+    qtbot.waitUntil(lambda: cells(page, later) is not None, timeout=WAIT_MS)
+    selected = page.selected()
+    assert selected is not None and selected.group_id == first
+    assert page.reset_button.isEnabled()
