@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from confluent_kafka import (
@@ -213,11 +213,15 @@ class GroupsAdmin:
         listed: Sequence[GroupSummary],
         priority: Sequence[str] = (),
         progress: Progress | None = None,
+        previous: Mapping[str, GroupSummary] | None = None,
     ) -> list[GroupSummary]:
         """Describe every listed group and compute its lag; groups in `priority` go first.
 
         `progress` receives each finished stage (a few hundred groups) as soon as it is ready.
+        A group equal to its `previous` summary comes back as that same object, so the GUI
+        thread tells unchanged rows apart by identity instead of comparing them field by field.
         """
+        before = previous or {}
         by_id = {g.group_id: g for g in listed}
         first = [g for g in priority if g in by_id]
         seen = set(first)
@@ -229,7 +233,11 @@ class GroupsAdmin:
             commits = self.committed(ids)
             parts = {k for c in commits.values() for k in c}
             ends = self.ends(sorted(parts))
-            stage = [self._summary(by_id[g], descs.get(g), commits.get(g), ends) for g in ids]
+            stage = []
+            for g in ids:
+                summary = self._summary(by_id[g], descs.get(g), commits.get(g), ends)
+                old = before.get(g)
+                stage.append(old if old is not None and old == summary else summary)
             done.update((s.group_id, s) for s in stage)
             if progress is not None:
                 progress(stage)

@@ -68,12 +68,13 @@ class GroupsPoller(QObject):
             return
         self._busy = True
         priority = tuple(self._priority)
+        previous = dict(self.groups)  # a shallow copy: the worker only reads it
 
         def job(admin: ClusterAdmin) -> list[GroupSummary]:
             ga = GroupsAdmin(admin)
             listed = ga.list_groups()
             self._listed.emit(listed)
-            return ga.summaries(listed, priority, self._stage.emit)
+            return ga.summaries(listed, priority, self._stage.emit, previous)
 
         self.session.run("consumer groups", job, self._on_done, self._on_error)
 
@@ -91,10 +92,12 @@ class GroupsPoller(QObject):
 
     @Slot(object)
     def _on_stage(self, stage: list[GroupSummary]) -> None:
-        fresh = [g for g in stage if g.group_id in self.groups]
+        # unchanged groups arrive as the very objects already shown: nothing to announce
+        fresh = [g for g in stage if g.group_id in self.groups and self.groups[g.group_id] is not g]
         for g in fresh:
             self.groups[g.group_id] = g
-        self.groups_updated.emit(fresh)
+        if fresh:
+            self.groups_updated.emit(fresh)
 
     def _on_done(self, _result: Any) -> None:
         self._busy = False
