@@ -164,6 +164,13 @@ def main(argv: list[str] | None = None) -> int:
             create.reject()
         window.shutdown()
         window.close()
+    # The messages and consumer-group screens bring their own broker and sample traffic; they
+    # import this module's helpers, hence the late import.
+    from desktop.tools.group_screenshots import render_group_screens
+    from desktop.tools.messages_screens import render_message_screens
+
+    render_message_screens(out)
+    render_group_screens(out, app)
     return 0
 
 
