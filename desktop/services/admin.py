@@ -101,17 +101,29 @@ class ClusterAdmin:
         self._log.clear()
         self._admin = self._make_admin()
 
-    def _fail(self, exc: BaseException) -> KafkaServiceError:
+    # ---- for services built on this one (groups): the client, secrets and error mapping ----
+
+    @property
+    def client(self) -> AdminClient:
+        return self._admin
+
+    @property
+    def creds(self) -> Credentials:
+        return self._creds
+
+    def service_error(self, exc: BaseException) -> KafkaServiceError:
+        """The user-readable error for a failed call, with what librdkafka logged about it."""
         self._admin.poll(0)
         return KafkaServiceError(explain(exc, self._log.snapshot(), self.profile.bootstrap))
 
-    def _result(self, fut: concurrent.futures.Future[Any]) -> Any:
+    def wait(self, fut: concurrent.futures.Future[Any]) -> Any:
+        """A request's result within the timeout, or a KafkaServiceError."""
         try:
             return fut.result(timeout=self.timeout + 2)
         except concurrent.futures.TimeoutError as exc:
-            raise self._fail(TimeoutError("Request timed out")) from exc
+            raise self.service_error(TimeoutError("Request timed out")) from exc
         except KafkaException as exc:
-            raise self._fail(exc) from exc
+            raise self.service_error(exc) from exc
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -126,7 +138,7 @@ class ClusterAdmin:
         try:
             md = self._admin.list_topics(timeout=self.timeout)
         except KafkaException as exc:
-            raise self._fail(exc) from exc
+            raise self.service_error(exc) from exc
         racks: dict[int, str | None] = {}
         try:
             desc = self._admin.describe_cluster(request_timeout=self.timeout).result(
@@ -286,8 +298,8 @@ class ClusterAdmin:
         try:
             futs = self._admin.describe_configs([resource], request_timeout=self.timeout)
         except KafkaException as exc:
-            raise self._fail(exc) from exc
-        entries: Mapping[str, ConfigEntry] = self._result(futs[resource])
+            raise self.service_error(exc) from exc
+        entries: Mapping[str, ConfigEntry] = self.wait(futs[resource])
         return sorted((_config_info(e) for e in entries.values()), key=lambda c: c.name)
 
     # ---- writing -------------------------------------------------------------------------
@@ -297,18 +309,18 @@ class ClusterAdmin:
     ) -> None:
         topic = NewTopic(name, partitions, replication, config=dict(configs))
         futs = self._admin.create_topics([topic], request_timeout=self.timeout)
-        self._result(futs[name])
+        self.wait(futs[name])
 
     def delete_topic(self, name: str) -> None:
         futs = self._admin.delete_topics([name], request_timeout=self.timeout)
-        self._result(futs[name])
+        self.wait(futs[name])
         self._topic_meta.pop(name, None)
 
     def add_partitions(self, name: str, new_total: int) -> None:
         futs = self._admin.create_partitions(
             [NewPartitions(name, new_total)], request_timeout=self.timeout
         )
-        self._result(futs[name])
+        self.wait(futs[name])
 
     def empty_topic(self, topic: TopicInfo) -> int:
         """Delete every record below the high watermark; returns the partitions emptied."""
@@ -321,7 +333,7 @@ class ClusterAdmin:
             return 0
         futs = self._admin.delete_records(parts, request_timeout=self.timeout)
         for fut in futs.values():
-            self._result(fut)
+            self.wait(fut)
         return len(parts)
 
     def set_topic_config(self, topic: str, name: str, value: str | None) -> None:
@@ -337,4 +349,4 @@ class ClusterAdmin:
         res = ConfigResource(resource.restype, resource.name, incremental_configs=[entry])
         futs = self._admin.incremental_alter_configs([res], request_timeout=self.timeout)
         for fut in futs.values():
-            self._result(fut)
+            self.wait(fut)

@@ -113,11 +113,11 @@ class GroupsAdmin:
 
     @property
     def client(self) -> AdminClient:
-        client: AdminClient = self.admin._admin
+        client: AdminClient = self.admin.client
         return client
 
     def _wait(self, fut: concurrent.futures.Future[Any]) -> Any:
-        return self.admin._result(fut)
+        return self.admin.wait(fut)
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -143,7 +143,7 @@ class GroupsAdmin:
                     self.client.describe_consumer_groups(batch, request_timeout=self.timeout)
                 )
             except KafkaException as exc:
-                raise self.admin._fail(exc) from exc
+                raise self.admin.service_error(exc) from exc
         out: dict[str, Any] = {}
         for gid, fut in futures.items():
             try:
@@ -199,7 +199,7 @@ class GroupsAdmin:
                     )
                 )
             except KafkaException as exc:
-                raise self.admin._fail(exc) from exc
+                raise self.admin.service_error(exc) from exc
         out: dict[Key, int] = {}
         for tp, fut in futs.items():
             try:
@@ -345,7 +345,7 @@ class GroupsAdmin:
         """
         missing = cache.to_fetch(wanted)
         if missing:
-            conf = client_config(self.admin.profile, self.admin._creds)
+            conf = client_config(self.admin.profile, self.admin.creds)
             conf.update(
                 {
                     "group.id": "topicscope-peek",
@@ -401,7 +401,7 @@ class GroupsAdmin:
         try:
             md = self.client.list_topics(req.topic, timeout=self.timeout)
         except KafkaException as exc:
-            raise self.admin._fail(exc) from exc
+            raise self.admin.service_error(exc) from exc
         tmd = md.topics.get(req.topic)
         if tmd is None or tmd.error is not None or not tmd.partitions:
             raise KafkaServiceError(f"Topic '{req.topic}' does not exist on this cluster.")
@@ -473,9 +473,9 @@ class GroupsAdmin:
                     f"'{group_id}' still has active members, so it cannot be deleted. "
                     "Stop its consumers, wait until the group is Empty, then try again."
                 ) from exc
-            raise self.admin._fail(exc) from exc
+            raise self.admin.service_error(exc) from exc
         except concurrent.futures.TimeoutError as exc:
-            raise self.admin._fail(TimeoutError("Request timed out")) from exc
+            raise self.admin.service_error(TimeoutError("Request timed out")) from exc
 
     def delete_topic_offsets(self, group_id: str, topic: str) -> int:
         """Remove the group's commits for `topic`; returns how many partitions were removed."""
