@@ -16,6 +16,7 @@ rewritten without touching it.
 from __future__ import annotations
 
 import struct
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -235,38 +236,78 @@ def _read_varint(buf: bytes | bytearray | memoryview, pos: int) -> tuple[int, in
 MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
 
 
+class RecordsTooLargeError(InvalidRecordBatchError):
+    """The records of a compressed batch inflate past the decompression limit (a bomb, or a
+    legitimately huge batch the broker refuses to hold in memory)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the batch's records are larger than {limit} bytes when decompressed")
+        self.limit = limit
+
+
+def _buffer_full(exc: Exception) -> bool:
+    # cramjam reports an output buffer that is too small with this wording (std::io WriteZero).
+    return "failed to write whole buffer" in str(exc)
+
+
 def _decompress_bounded(
     decompress_into: Callable[[bytes, bytearray], int], data: bytes, limit: int
-) -> bytes:
-    """Decompress into buffers that grow geometrically up to ``limit`` (no decompression bombs)."""
+) -> bytearray:
+    """Decompress into buffers that grow geometrically up to ``limit`` (no decompression bombs).
+
+    Memory stays below about 1.25 x ``limit``: the previous buffer is freed before a larger one
+    is allocated, and output never grows past the buffer it is written into.
+    """
     size = min(limit, max(64 * 1024, 8 * len(data)))
     while True:
         out = bytearray(size)
         try:
             written = decompress_into(data, out)
         except cramjam.DecompressionError as exc:
+            if not _buffer_full(exc):
+                raise InvalidRecordBatchError(f"cannot decompress records: {exc}") from exc
             if size >= limit:
-                raise InvalidRecordBatchError(
-                    f"cannot decompress records (corrupt, or larger than {limit} bytes): {exc}"
-                ) from exc
+                raise RecordsTooLargeError(limit) from exc
+            del out
             size = min(limit, size * 4)
             continue
+        except (ValueError, OSError) as exc:
+            raise InvalidRecordBatchError(f"cannot decompress records: {exc}") from exc
         # cramjam raises when the buffer is too small, so no error means it is all there
         del out[written:]
-        return bytes(out)
+        return out
+
+
+def _gunzip(data: bytes, limit: int) -> bytearray:
+    """Inflate gzip members in turn; zlib stops at ``limit`` + 1 bytes, so a bomb never inflates."""
+    out = bytearray()
+    rest = data
+    while True:
+        inflater = zlib.decompressobj(wbits=31)
+        try:
+            out += inflater.decompress(rest, limit - len(out) + 1)
+        except zlib.error as exc:
+            raise InvalidRecordBatchError(f"cannot decompress gzip records: {exc}") from exc
+        if len(out) > limit:
+            raise RecordsTooLargeError(limit)
+        if not inflater.eof:
+            raise InvalidRecordBatchError("cannot decompress gzip records: the stream is truncated")
+        rest = inflater.unused_data
+        if not rest:
+            return out
 
 
 def _snappy_raw(data: bytes, limit: int) -> bytes:
     try:
         size = int(cramjam.snappy.decompress_raw_len(data))
         if size > limit:
-            raise InvalidRecordBatchError(f"decompressed records are larger than {limit} bytes")
+            raise RecordsTooLargeError(limit)
         return bytes(cramjam.snappy.decompress_raw(data))
     except cramjam.DecompressionError as exc:
         raise InvalidRecordBatchError(f"cannot decompress snappy records: {exc}") from exc
 
 
-def _unxerial(data: bytes, limit: int) -> bytes:
+def _unxerial(data: bytes, limit: int) -> bytearray:
     """Undo the xerial snappy framing the Java client uses (header, then length-prefixed blocks)."""
     pos = 16  # magic (8) + version (4) + compatible version (4)
     out = bytearray()
@@ -279,18 +320,21 @@ def _unxerial(data: bytes, limit: int) -> bytes:
             raise InvalidRecordBatchError("truncated xerial snappy block")
         out += _snappy_raw(data[pos : pos + size], limit - len(out))
         pos += size
-    return bytes(out)
+    return out
 
 
-def decompress_records(codec: int, data: bytes, limit: int = MAX_DECOMPRESSED_BYTES) -> bytes:
+def decompress_records(
+    codec: int, data: bytes, limit: int = MAX_DECOMPRESSED_BYTES
+) -> bytes | bytearray:
     """Decompress the records section of a batch (gzip, snappy raw or xerial, lz4 frame, zstd).
 
-    Raises InvalidRecordBatchError if the data is corrupt or would exceed ``limit`` bytes.
+    Raises RecordsTooLargeError past ``limit`` bytes of output (without producing them) and
+    InvalidRecordBatchError if the data is corrupt.
     """
     if codec == COMPRESSION_NONE:
         return data
     if codec == COMPRESSION_GZIP:
-        return _decompress_bounded(cramjam.gzip.decompress_into, data, limit)
+        return _gunzip(data, limit)
     if codec == COMPRESSION_SNAPPY:
         if data.startswith(_XERIAL_MAGIC):
             return _unxerial(data, limit)
