@@ -234,6 +234,7 @@ def _read_varint(buf: bytes | bytearray | memoryview, pos: int) -> tuple[int, in
 
 
 MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
+_GZIP_CHUNK = 1024 * 1024
 
 
 class RecordsTooLargeError(InvalidRecordBatchError):
@@ -279,22 +280,27 @@ def _decompress_bounded(
 
 
 def _gunzip(data: bytes, limit: int) -> bytearray:
-    """Inflate gzip members in turn; zlib stops at ``limit`` + 1 bytes, so a bomb never inflates."""
+    """Inflate gzip members in bounded chunks, stopping as soon as the output passes ``limit``."""
     out = bytearray()
     rest = data
+    inflater = zlib.decompressobj(wbits=31)
     while True:
-        inflater = zlib.decompressobj(wbits=31)
         try:
-            out += inflater.decompress(rest, limit - len(out) + 1)
+            chunk = inflater.decompress(rest, _GZIP_CHUNK)
         except zlib.error as exc:
             raise InvalidRecordBatchError(f"cannot decompress gzip records: {exc}") from exc
+        out += chunk
         if len(out) > limit:
             raise RecordsTooLargeError(limit)
-        if not inflater.eof:
+        if inflater.eof:
+            rest = inflater.unused_data
+            if not rest:
+                return out
+            inflater = zlib.decompressobj(wbits=31)  # Kafka's gzip streams may hold members
+            continue
+        rest = inflater.unconsumed_tail
+        if not chunk and not rest:
             raise InvalidRecordBatchError("cannot decompress gzip records: the stream is truncated")
-        rest = inflater.unused_data
-        if not rest:
-            return out
 
 
 def _snappy_raw(data: bytes, limit: int) -> bytes:
