@@ -20,8 +20,7 @@ from kio.serial import entity_reader
 
 from embedded_broker.protocol.codec import RequestHeader, encode_request
 from tests.broker_fixtures import RunningBroker
-from tests.unit.protocol.forged import CASES, ONE, TWO, Case, forge, good
-from tests.unit.protocol.test_validator import gzip_bomb, zstd_rle_bomb
+from tests.unit.protocol.forged import CASES, ONE, TWO, Case, forge, good, gzip_bomb, zstd_rle_bomb
 
 from .clients import TIMEOUT_S, consumer, create_topic
 

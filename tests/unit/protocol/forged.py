@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -68,6 +69,29 @@ def good(records: Sequence[Rec], *, codec: int = 0, attributes: int = 0, **heade
 def raw_record(body: bytes) -> bytes:
     """A record whose body (after the length varint) is exactly ``body``."""
     return varint(len(body)) + body
+
+
+MIB = 1024 * 1024
+
+
+def zstd_rle_bomb(total: int) -> bytes:
+    """A zstd frame of RLE blocks: 4 bytes per 128 KiB of zeros, so GiBs fit in a small batch."""
+    block = 128 * 1024
+    frame = bytearray(
+        struct.pack("<I", 0xFD2FB528) + b"\x00\x38"
+    )  # no content size, 128 KiB window
+    blocks = total // block
+    for i in range(blocks):
+        last = 1 if i == blocks - 1 else 0
+        frame += (last | 1 << 1 | block << 3).to_bytes(3, "little") + b"\x00"  # RLE block
+    return bytes(frame)
+
+
+def gzip_bomb(members: int) -> bytes:
+    """``members`` concatenated gzip members of 16 MiB of zeros each (about 16 KiB apiece)."""
+    deflater = zlib.compressobj(9, zlib.DEFLATED, 31)
+    member = deflater.compress(bytes(16 * MIB)) + deflater.flush()
+    return member * members
 
 
 # --- the invalid batches of issue 11, each with the answer Kafka gives ---------------------------

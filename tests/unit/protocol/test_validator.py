@@ -3,10 +3,8 @@ record errors, timestamp rules, and decompression bombs refused in bounded memor
 
 from __future__ import annotations
 
-import struct
 import time
 import tracemalloc
-import zlib
 
 import pytest
 from kio.schema.errors import ErrorCode
@@ -30,7 +28,7 @@ from tests.unit.storage.batches import (
     build_batch,
 )
 
-from .forged import CASES, TS, Case, forge, good, records_section
+from .forged import CASES, TS, Case, forge, good, gzip_bomb, records_section, zstd_rle_bomb
 
 MIB = 1024 * 1024
 PLAIN = ValidationPolicy(max_message_bytes=1_048_588, compacted=False, log_append_time=False)
@@ -127,26 +125,6 @@ def test_a_bad_crc_is_corrupt_message() -> None:
     with pytest.raises(BatchRejectedError) as caught:
         validate(bytes(batch))
     assert caught.value.code == ErrorCode.corrupt_message
-
-
-def zstd_rle_bomb(total: int) -> bytes:
-    """A zstd frame of RLE blocks: 4 bytes per 128 KiB of zeros, so GiBs fit in a small batch."""
-    block = 128 * 1024
-    frame = bytearray(
-        struct.pack("<I", 0xFD2FB528) + b"\x00\x38"
-    )  # no content size, 128 KiB window
-    blocks = total // block
-    for i in range(blocks):
-        last = 1 if i == blocks - 1 else 0
-        frame += (last | 1 << 1 | block << 3).to_bytes(3, "little") + b"\x00"  # RLE block
-    return bytes(frame)
-
-
-def gzip_bomb(members: int) -> bytes:
-    """``members`` concatenated gzip members of 16 MiB of zeros each (about 16 KiB apiece)."""
-    deflater = zlib.compressobj(9, zlib.DEFLATED, 31)
-    member = deflater.compress(bytes(16 * MIB)) + deflater.flush()
-    return member * members
 
 
 @pytest.mark.parametrize(
