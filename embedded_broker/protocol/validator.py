@@ -246,8 +246,9 @@ def _record_errors(errors: list[tuple[ErrorCode, RecordError]]) -> BatchRejected
 
 
 def _varint_slow(buf: bytes | bytearray, pos: int, limit: int) -> tuple[int, int]:
-    """A zig-zag varint at ``pos``; ``limit`` (2**32 or 2**64) bounds the unsigned value and so
-    its length (5 or 10 bytes), as Kafka's readVarint / readVarlong do."""
+    """The unsigned (still zig-zagged) value of the varint at ``pos`` and the next position;
+    ``limit`` (2**32 or 2**64) bounds the value and so its length (5 or 10 bytes), as Kafka's
+    readVarint / readVarlong do."""
     max_shift = 35 if limit == _UINT32_LIMIT else 70
     raw = 0
     shift = 0
@@ -262,7 +263,7 @@ def _varint_slow(buf: bytes | bytearray, pos: int, limit: int) -> tuple[int, int
             raise _invalid("Found invalid record structure: a varint is longer than its type")
     if raw >= limit:
         raise _invalid("Found invalid record structure: a varint is out of range")
-    return (raw >> 1) ^ -(raw & 1), pos
+    return raw, pos
 
 
 def _walk_records(
@@ -286,15 +287,21 @@ def _walk_records(
     time_rules = check_range or lat_batch
     base_ts = header.max_timestamp if lat_batch else header.base_timestamp
     u32, u64 = _UINT32_LIMIT, _UINT64_LIMIT
+    slow = _varint_slow
     index = 0
     try:
         for index in range(header.records_count):
-            # Most varints are one byte: read those inline, the rest through _varint_slow.
-            byte = buf[pos]
-            if byte < 0x80:
-                length, pos = (byte >> 1) ^ -(byte & 1), pos + 1
+            # The produce hot path: varints of one or two bytes (nearly all of them) are read
+            # inline, longer ones through _varint_slow.
+            raw = buf[pos]
+            if raw < 0x80:
+                pos += 1
+            elif buf[pos + 1] < 0x80:
+                raw = (raw & 0x7F) | buf[pos + 1] << 7
+                pos += 2
             else:
-                length, pos = _varint_slow(buf, pos, u32)
+                raw, pos = slow(buf, pos, u32)
+            length = (raw >> 1) ^ -(raw & 1)
             record_end = pos + length
             if length < 0 or record_end > end:
                 raise _invalid(
@@ -302,59 +309,81 @@ def _walk_records(
                     f"but the batch has only {end - pos} remaining bytes"
                 )
             pos += 1  # attributes: unused in v2
-            byte = buf[pos]
-            if byte < 0x80:
-                ts_delta, pos = (byte >> 1) ^ -(byte & 1), pos + 1
+            raw = buf[pos]
+            if raw < 0x80:
+                pos += 1
+            elif buf[pos + 1] < 0x80:
+                raw = (raw & 0x7F) | buf[pos + 1] << 7
+                pos += 2
             else:
-                ts_delta, pos = _varint_slow(buf, pos, u64)
-            byte = buf[pos]
-            if byte < 0x80:
-                offset_delta, pos = (byte >> 1) ^ -(byte & 1), pos + 1
+                raw, pos = slow(buf, pos, u64)
+            ts_delta = (raw >> 1) ^ -(raw & 1)
+            raw = buf[pos]
+            if raw < 0x80:
+                pos += 1
+            elif buf[pos + 1] < 0x80:
+                raw = (raw & 0x7F) | buf[pos + 1] << 7
+                pos += 2
             else:
-                offset_delta, pos = _varint_slow(buf, pos, u32)
+                raw, pos = slow(buf, pos, u32)
+            offset_delta = (raw >> 1) ^ -(raw & 1)
             if offset_delta != index:
                 raise _invalid(
                     f"Record {index} of the batch has offset delta {offset_delta}; the records "
                     f"of a batch must have offset deltas 0, 1, 2, ... in topic partition "
                     f"{partition}"
                 )
-            byte = buf[pos]
-            if byte < 0x80:
-                key_len, pos = (byte >> 1) ^ -(byte & 1), pos + 1
+            raw = buf[pos]
+            if raw < 0x80:
+                pos += 1
+            elif buf[pos + 1] < 0x80:
+                raw = (raw & 0x7F) | buf[pos + 1] << 7
+                pos += 2
             else:
-                key_len, pos = _varint_slow(buf, pos, u32)
+                raw, pos = slow(buf, pos, u32)
+            key_len = (raw >> 1) ^ -(raw & 1)
             if key_len >= 0:
                 pos += key_len
             elif key_len != -1:
                 raise _invalid(
                     f"Found invalid record structure: key size {key_len} in record {index}"
                 )
-            byte = buf[pos]
-            if byte < 0x80:
-                value_len, pos = (byte >> 1) ^ -(byte & 1), pos + 1
+            raw = buf[pos]
+            if raw < 0x80:
+                pos += 1
+            elif buf[pos + 1] < 0x80:
+                raw = (raw & 0x7F) | buf[pos + 1] << 7
+                pos += 2
             else:
-                value_len, pos = _varint_slow(buf, pos, u32)
+                raw, pos = slow(buf, pos, u32)
+            value_len = (raw >> 1) ^ -(raw & 1)
             if value_len >= 0:
                 pos += value_len
             elif value_len != -1:
                 raise _invalid(
                     f"Found invalid record structure: value size {value_len} in record {index}"
                 )
-            byte = buf[pos]
-            if byte < 0x80:
-                n_headers, pos = (byte >> 1) ^ -(byte & 1), pos + 1
+            raw = buf[pos]
+            if raw < 0x80:
+                pos += 1
+            elif buf[pos + 1] < 0x80:
+                raw = (raw & 0x7F) | buf[pos + 1] << 7
+                pos += 2
             else:
-                n_headers, pos = _varint_slow(buf, pos, u32)
+                raw, pos = slow(buf, pos, u32)
+            n_headers = (raw >> 1) ^ -(raw & 1)
             if n_headers < 0 or n_headers > record_end - pos:
                 raise _invalid(
                     f"Found invalid number of record headers {n_headers} in record {index}"
                 )
             for _ in range(n_headers):
-                hkey, pos = _varint_slow(buf, pos, u32)
+                raw, pos = slow(buf, pos, u32)
+                hkey = (raw >> 1) ^ -(raw & 1)
                 if hkey < 0:
                     raise _invalid(f"Invalid negative header key size {hkey} in record {index}")
                 pos += hkey
-                hvalue, pos = _varint_slow(buf, pos, u32)
+                raw, pos = slow(buf, pos, u32)
+                hvalue = (raw >> 1) ^ -(raw & 1)
                 if hvalue >= 0:
                     pos += hvalue
                 elif hvalue != -1:
