@@ -251,15 +251,37 @@ def _buffer_full(exc: Exception) -> bool:
     return "failed to write whole buffer" in str(exc)
 
 
+def _zstd_content_size(data: bytes) -> int | None:
+    """The decompressed size a zstd frame header declares, if it declares one."""
+    if len(data) < 6 or data[:4] != b"\x28\xb5\x2f\xfd":
+        return None
+    descriptor = data[4]
+    fcs_flag, single_segment = descriptor >> 6, descriptor >> 5 & 1
+    field_size = (1 if single_segment else 0, 2, 4, 8)[fcs_flag]
+    if not field_size:
+        return None
+    start = 5 + (0 if single_segment else 1) + (0, 1, 2, 4)[descriptor & 3]
+    if len(data) < start + field_size:
+        return None
+    size = int.from_bytes(data[start : start + field_size], "little")
+    return size + 256 if field_size == 2 else size
+
+
 def _decompress_bounded(
-    decompress_into: Callable[[bytes, bytearray], int], data: bytes, limit: int
+    decompress_into: Callable[[bytes, bytearray], int],
+    data: bytes,
+    limit: int,
+    expected: int | None = None,
 ) -> bytearray:
     """Decompress into buffers that grow geometrically up to ``limit`` (no decompression bombs).
 
-    Memory stays below about 1.25 x ``limit``: the previous buffer is freed before a larger one
-    is allocated, and output never grows past the buffer it is written into.
+    ``expected`` is a size the frame declares (first buffer size; it may lie). Memory stays
+    below about 1.25 x ``limit``: the previous buffer is freed before a larger one is
+    allocated, and output never grows past the buffer it is written into.
     """
-    size = min(limit, max(64 * 1024, 8 * len(data)))
+    if expected is not None and expected > limit:
+        raise RecordsTooLargeError(limit)
+    size = min(limit, expected + 1 if expected is not None else max(64 * 1024, 8 * len(data)))
     while True:
         out = bytearray(size)
         try:
@@ -348,7 +370,9 @@ def decompress_records(
     if codec == COMPRESSION_LZ4:
         return _decompress_bounded(cramjam.lz4.decompress_into, data, limit)
     if codec == COMPRESSION_ZSTD:
-        return _decompress_bounded(cramjam.zstd.decompress_into, data, limit)
+        return _decompress_bounded(
+            cramjam.zstd.decompress_into, data, limit, _zstd_content_size(data)
+        )
     raise InvalidRecordBatchError(f"unknown compression codec {codec}")
 
 
