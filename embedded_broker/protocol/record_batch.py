@@ -275,13 +275,15 @@ def _decompress_bounded(
 ) -> bytearray:
     """Decompress into buffers that grow geometrically up to ``limit`` (no decompression bombs).
 
-    ``expected`` is a size the frame declares (first buffer size; it may lie). Memory stays
-    below about 1.25 x ``limit``: the previous buffer is freed before a larger one is
-    allocated, and output never grows past the buffer it is written into.
+    ``expected`` is a size the frame declares, used for the first buffer when within the limit
+    (it may lie; past the limit it is ignored, so that garbage still reads as corrupt rather than
+    too large). Memory stays below about 1.25 x ``limit``: the previous buffer is freed before a
+    larger one is allocated, and output never grows past the buffer it is written into.
     """
-    if expected is not None and expected > limit:
-        raise RecordsTooLargeError(limit)
-    size = min(limit, expected + 1 if expected is not None else max(64 * 1024, 8 * len(data)))
+    if expected is not None and expected < limit:
+        size = expected + 1
+    else:
+        size = min(limit, max(64 * 1024, 8 * len(data)))
     while True:
         out = bytearray(size)
         try:
@@ -356,7 +358,7 @@ def decompress_records(
 ) -> bytes | bytearray:
     """Decompress the records section of a batch (gzip, snappy raw or xerial, lz4 frame, zstd).
 
-    Raises RecordsTooLargeError past ``limit`` bytes of output (without producing them) and
+    Raises RecordsTooLargeError past ``limit`` bytes of output (without producing more) and
     InvalidRecordBatchError if the data is corrupt.
     """
     if codec == COMPRESSION_NONE:
