@@ -22,7 +22,7 @@ from embedded_broker.protocol.codec import RequestHeader, encode_request
 from tests.broker_fixtures import RunningBroker
 from tests.unit.protocol.forged import CASES, ONE, TWO, Case, forge, good, gzip_bomb, zstd_rle_bomb
 
-from .clients import TIMEOUT_S, consumer, create_topic
+from .clients import TIMEOUT_S, consumer, create_topic, producer
 
 MIB = 1024 * 1024
 
@@ -252,3 +252,43 @@ def test_acks_two_fails_every_partition_of_the_request(broker: RunningBroker) ->
     finally:
         client.close()
     assert [r.error_code for r in results] == [ErrorCode.invalid_required_acks] * 3
+
+
+DIFFERENT = KafkaError._INVALID_DIFFERENT_RECORD
+
+
+@pytest.mark.parametrize(
+    ("config", "items", "expected"),
+    [
+        (
+            {"cleanup.policy": "compact"},
+            [{"key": b"a"}, {"key": None}, {"key": b"c"}, {"key": None}],
+            [DIFFERENT, KafkaError.INVALID_RECORD, DIFFERENT, KafkaError.INVALID_RECORD],
+        ),
+        # librdkafka applies record errors to INVALID_RECORD only; for INVALID_TIMESTAMP it
+        # fails the whole batch with the broker's error.
+        (
+            {"message.timestamp.before.max.ms": "3600000"},
+            [{"key": b"a"}, {"key": b"b", "timestamp": 1_000}, {"key": b"c"}],
+            [KafkaError.INVALID_TIMESTAMP] * 3,
+        ),
+    ],
+    ids=["null-keys-on-compacted-topic", "timestamp-too-old"],
+)
+def test_librdkafka_reports_the_failing_records(
+    broker: RunningBroker, config: dict[str, str], items: list[dict[str, Any]], expected: list[int]
+) -> None:
+    """KIP-467: the records at fault get the broker's error, their batch mates a local one."""
+    topic = f"kip467-{expected[-1]}"
+    create_topic(broker.bootstrap, topic, config=config)
+    prod = producer(broker.bootstrap, **{"linger.ms": 200})
+    outcome: dict[int, int] = {}
+
+    def on_delivery(err: Any, msg: Any) -> None:
+        outcome[int(msg.value().decode())] = err.code() if err is not None else 0
+
+    for n, item in enumerate(items):
+        prod.produce(topic, value=str(n).encode(), on_delivery=on_delivery, **item)
+    assert prod.flush(TIMEOUT_S) == 0
+    assert [outcome[n] for n in range(len(items))] == expected
+    assert end_offset(broker, topic) == 0
