@@ -233,6 +233,22 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
             dynamic=True,
         ),
         ConfigDef(
+            "log.message.timestamp.before.max.ms",
+            LONG,
+            "9223372036854775807",
+            "How far back a CreateTime record timestamp may be (INVALID_TIMESTAMP beyond).",
+            at_least(0),
+            dynamic=True,
+        ),
+        ConfigDef(
+            "log.message.timestamp.after.max.ms",
+            LONG,
+            "9223372036854775807",
+            "How far ahead a CreateTime record timestamp may be (INVALID_TIMESTAMP beyond).",
+            at_least(0),
+            dynamic=True,
+        ),
+        ConfigDef(
             "compression.type",
             STRING,
             "producer",

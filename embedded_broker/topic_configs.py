@@ -95,6 +95,22 @@ TOPIC_CONFIGS: dict[str, TopicConfigDef] = {
             validator=one_of("CreateTime", "LogAppendTime"),
         ),
         _topic(
+            "message.timestamp.before.max.ms",
+            LONG,
+            "9223372036854775807",
+            "Largest allowed age of a CreateTime record timestamp when it arrives.",
+            ("log.message.timestamp.before.max.ms",),
+            validator=at_least(0),
+        ),
+        _topic(
+            "message.timestamp.after.max.ms",
+            LONG,
+            "9223372036854775807",
+            "Largest allowed distance of a CreateTime record timestamp into the future.",
+            ("log.message.timestamp.after.max.ms",),
+            validator=at_least(0),
+        ),
+        _topic(
             "min.insync.replicas",
             INT,
             "1",

@@ -1,4 +1,4 @@
-"""Produce: validate v2 record batches (CRC, size, keys, sequences) and append them as bytes."""
+"""Produce: check v2 record batches by Kafka's rules (protocol.validator), append them as bytes."""
 
 from __future__ import annotations
 
@@ -8,16 +8,19 @@ from typing import Any
 from kio.schema.errors import ErrorCode
 
 from embedded_broker.protocol import record_batch as rb
+from embedded_broker.protocol import validator
 from embedded_broker.protocol.fast import EncodedResponse, ProducePartition, encode_produce_response
 from embedded_broker.state import BrokerState
 from embedded_broker.storage import StorageError
 
 from .base import ApiSpec, RequestContext
 from .storage_errors import storage_failure
+from .txn_guard import verify_transactional_append
 
 log = logging.getLogger(__name__)
 
 API_KEY = 0
+_VALID_ACKS = (-1, 0, 1)
 
 
 class _RejectError(Exception):
@@ -28,31 +31,12 @@ class _RejectError(Exception):
 
 
 def _validate(records: bytes, topic_cfg: dict[str, str]) -> list[rb.BatchHeader]:
+    """The header of the one batch that :func:`_produce_partition` already validated."""
+    del topic_cfg  # every topic rule ran in the validator
     try:
-        headers = list(rb.iter_batches(records))
+        return [rb.parse_header(records)]
     except rb.InvalidRecordBatchError as exc:
         raise _RejectError(ErrorCode.corrupt_message, str(exc)) from None
-    if not headers or headers[-1].end != len(records):
-        raise _RejectError(ErrorCode.corrupt_message, "incomplete record batch")
-    max_bytes = int(topic_cfg["max.message.bytes"])
-    compacted = "compact" in topic_cfg["cleanup.policy"]
-    view = memoryview(records)
-    for h in headers:
-        if h.size > max_bytes:
-            raise _RejectError(
-                ErrorCode.message_too_large,
-                f"The request included a message larger than the max message size the server "
-                f"will accept ({h.size} > {max_bytes}).",
-            )
-        batch = view[h.position : h.end]
-        if not rb.verify_crc(batch):
-            raise _RejectError(ErrorCode.corrupt_message, "record batch CRC mismatch")
-        if compacted and not h.is_control and rb.has_null_key(batch):
-            raise _RejectError(
-                ErrorCode.invalid_record,
-                "Compacted topic cannot accept message without key in topic partition.",
-            )
-    return headers
 
 
 def _append_partition(
@@ -116,18 +100,78 @@ def _append_partition(
     return ErrorCode.none, info.base_offset, append_time, info.log_start_offset, None
 
 
+def _has_transactional_batch(request: Any) -> bool:
+    for topic_data in request.topic_data:
+        for pdata in topic_data.partition_data:
+            records = pdata.records
+            if (
+                records
+                and len(records) >= rb.HEADER_SIZE
+                and records[rb.MAGIC_OFFSET] == 2
+                and records[rb.ATTRIBUTES_OFFSET + 1] & rb.TRANSACTIONAL_BIT
+            ):
+                return True
+    return False
+
+
+def _produce_partition(
+    state: BrokerState, request: Any, topic: str, pdata: Any, *, version: int, now: int
+) -> ProducePartition:
+    """Kafka's order: unknown partition, request-level record checks, acks, transaction state,
+    then the log validator; only a batch that passes them all is appended."""
+    index = pdata.index
+    plog = state.partition(topic, index)
+    if plog is None:
+        return index, ErrorCode.unknown_topic_or_partition.value, -1, -1, -1, None, ()
+    try:
+        header = validator.check_request_records(pdata.records, version)
+    except validator.BatchRejectedError as rej:
+        return index, rej.code.value, -1, -1, -1, rej.message, ()
+    if request.acks not in _VALID_ACKS:
+        return index, ErrorCode.invalid_required_acks.value, -1, -1, -1, None, ()
+    if header.is_transactional:
+        code, message = verify_transactional_append(
+            state,
+            request.transactional_id,
+            producer=(header.producer_id, header.producer_epoch),
+            partition=(topic, index),
+        )
+        if code != ErrorCode.none:
+            return index, code.value, -1, -1, -1, message, ()
+    policy = validator.ValidationPolicy.from_topic_config(state.topic_config(topic))
+    try:
+        validator.validate_batch(
+            pdata.records, header, policy, now_ms=now, partition=f"{topic}-{index}"
+        )
+    except validator.BatchRejectedError as rej:
+        record_errors = tuple((e.batch_index, e.message) for e in rej.record_errors)
+        return index, rej.code.value, -1, -1, plog.log_start_offset, rej.message, record_errors
+    code, base, append_time, start, message = _append_partition(
+        state, topic, index, pdata.records, now
+    )
+    return index, code.value, base, append_time, start, message, ()
+
+
 async def handle_produce(
     ctx: RequestContext, request: Any, state: BrokerState
 ) -> EncodedResponse | None:
     now = state.now_ms()
+    # Kafka refuses the whole request when it carries transactional batches without a
+    # transactional id, before looking at any partition.
+    denied = request.transactional_id is None and _has_transactional_batch(request)
     topics: list[tuple[str, list[ProducePartition]]] = []
     for topic_data in request.topic_data:
         partitions: list[ProducePartition] = []
         for pdata in topic_data.partition_data:
-            code, base, append_time, start, message = _append_partition(
-                state, topic_data.name, pdata.index, pdata.records, now
+            if denied:
+                code = ErrorCode.transactional_id_authorization_failed.value
+                partitions.append((pdata.index, code, -1, -1, -1, None, ()))
+                continue
+            partitions.append(
+                _produce_partition(
+                    state, request, topic_data.name, pdata, version=ctx.api_version, now=now
+                )
             )
-            partitions.append((pdata.index, code.value, base, append_time, start, message))
         topics.append((topic_data.name, partitions))
     if request.acks == 0:
         return None

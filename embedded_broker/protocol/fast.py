@@ -48,8 +48,12 @@ def _array_len(count: int, flexible: bool) -> bytes:
     return uvarint(count + 1) if flexible else _I32.pack(count)
 
 
-ProducePartition = tuple[int, int, int, int, int, str | None]
-"""(index, error code, base offset, log append time, log start offset, error message)"""
+RecordErrors = tuple[tuple[int, str | None], ...]
+"""KIP-467 record errors: (batch index, message) of each record that failed validation."""
+
+ProducePartition = tuple[int, int, int, int, int, str | None, RecordErrors]
+"""(index, error code, base offset, log append time, log start offset, error message,
+record errors); the last two are sent from v8."""
 
 
 def encode_produce_response(
@@ -60,12 +64,17 @@ def encode_produce_response(
     for name, partitions in topics:
         parts.append(_string(name, flexible))
         parts.append(_array_len(len(partitions), flexible))
-        for index, error, base, append_time, log_start, message in partitions:
+        for index, error, base, append_time, log_start, message, record_errors in partitions:
             parts.append(_PRODUCE_PART.pack(index, error, base, append_time))
             if version >= 5:
                 parts.append(_I64.pack(log_start))
             if version >= 8:
-                parts.append(_array_len(0, flexible))
+                parts.append(_array_len(len(record_errors), flexible))
+                for batch_index, batch_message in record_errors:
+                    parts.append(_I32.pack(batch_index))
+                    parts.append(_nullable_string(batch_message, flexible))
+                    if flexible:
+                        parts.append(b"\x00")
                 parts.append(_nullable_string(message, flexible))
             if flexible:
                 parts.append(b"\x00")

@@ -16,6 +16,7 @@ rewritten without touching it.
 from __future__ import annotations
 
 import struct
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -233,40 +234,110 @@ def _read_varint(buf: bytes | bytearray | memoryview, pos: int) -> tuple[int, in
 
 
 MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
+_GZIP_CHUNK = 1024 * 1024
+
+
+class RecordsTooLargeError(InvalidRecordBatchError):
+    """The records of a compressed batch inflate past the decompression limit (a bomb, or a
+    legitimately huge batch the broker refuses to hold in memory)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the batch's records are larger than {limit} bytes when decompressed")
+        self.limit = limit
+
+
+def _buffer_full(exc: Exception) -> bool:
+    # cramjam reports an output buffer that is too small with this wording (std::io WriteZero).
+    return "failed to write whole buffer" in str(exc)
+
+
+def _zstd_content_size(data: bytes) -> int | None:
+    """The decompressed size a zstd frame header declares, if it declares one."""
+    if len(data) < 6 or data[:4] != b"\x28\xb5\x2f\xfd":
+        return None
+    descriptor = data[4]
+    fcs_flag, single_segment = descriptor >> 6, descriptor >> 5 & 1
+    field_size = (1 if single_segment else 0, 2, 4, 8)[fcs_flag]
+    if not field_size:
+        return None
+    start = 5 + (0 if single_segment else 1) + (0, 1, 2, 4)[descriptor & 3]
+    if len(data) < start + field_size:
+        return None
+    size = int.from_bytes(data[start : start + field_size], "little")
+    return size + 256 if field_size == 2 else size
 
 
 def _decompress_bounded(
-    decompress_into: Callable[[bytes, bytearray], int], data: bytes, limit: int
-) -> bytes:
-    """Decompress into buffers that grow geometrically up to ``limit`` (no decompression bombs)."""
-    size = min(limit, max(64 * 1024, 8 * len(data)))
+    decompress_into: Callable[[bytes, bytearray], int],
+    data: bytes,
+    limit: int,
+    expected: int | None = None,
+) -> bytearray:
+    """Decompress into buffers that grow geometrically up to ``limit`` (no decompression bombs).
+
+    ``expected`` is a size the frame declares, used for the first buffer when within the limit
+    (it may lie; past the limit it is ignored, so that garbage still reads as corrupt rather than
+    too large). Memory stays below about 1.25 x ``limit``: the previous buffer is freed before a
+    larger one is allocated, and output never grows past the buffer it is written into.
+    """
+    if expected is not None and expected < limit:
+        size = expected + 1
+    else:
+        size = min(limit, max(64 * 1024, 8 * len(data)))
     while True:
         out = bytearray(size)
         try:
             written = decompress_into(data, out)
         except cramjam.DecompressionError as exc:
+            if not _buffer_full(exc):
+                raise InvalidRecordBatchError(f"cannot decompress records: {exc}") from exc
             if size >= limit:
-                raise InvalidRecordBatchError(
-                    f"cannot decompress records (corrupt, or larger than {limit} bytes): {exc}"
-                ) from exc
+                raise RecordsTooLargeError(limit) from exc
+            del out
             size = min(limit, size * 4)
             continue
+        except (ValueError, OSError) as exc:
+            raise InvalidRecordBatchError(f"cannot decompress records: {exc}") from exc
         # cramjam raises when the buffer is too small, so no error means it is all there
         del out[written:]
-        return bytes(out)
+        return out
+
+
+def _gunzip(data: bytes, limit: int) -> bytearray:
+    """Inflate gzip members in bounded chunks, stopping as soon as the output passes ``limit``."""
+    out = bytearray()
+    rest = data
+    inflater = zlib.decompressobj(wbits=31)
+    while True:
+        try:
+            chunk = inflater.decompress(rest, _GZIP_CHUNK)
+        except zlib.error as exc:
+            raise InvalidRecordBatchError(f"cannot decompress gzip records: {exc}") from exc
+        out += chunk
+        if len(out) > limit:
+            raise RecordsTooLargeError(limit)
+        if inflater.eof:
+            rest = inflater.unused_data
+            if not rest:
+                return out
+            inflater = zlib.decompressobj(wbits=31)  # Kafka's gzip streams may hold members
+            continue
+        rest = inflater.unconsumed_tail
+        if not chunk and not rest:
+            raise InvalidRecordBatchError("cannot decompress gzip records: the stream is truncated")
 
 
 def _snappy_raw(data: bytes, limit: int) -> bytes:
     try:
         size = int(cramjam.snappy.decompress_raw_len(data))
         if size > limit:
-            raise InvalidRecordBatchError(f"decompressed records are larger than {limit} bytes")
+            raise RecordsTooLargeError(limit)
         return bytes(cramjam.snappy.decompress_raw(data))
     except cramjam.DecompressionError as exc:
         raise InvalidRecordBatchError(f"cannot decompress snappy records: {exc}") from exc
 
 
-def _unxerial(data: bytes, limit: int) -> bytes:
+def _unxerial(data: bytes, limit: int) -> bytearray:
     """Undo the xerial snappy framing the Java client uses (header, then length-prefixed blocks)."""
     pos = 16  # magic (8) + version (4) + compatible version (4)
     out = bytearray()
@@ -279,18 +350,21 @@ def _unxerial(data: bytes, limit: int) -> bytes:
             raise InvalidRecordBatchError("truncated xerial snappy block")
         out += _snappy_raw(data[pos : pos + size], limit - len(out))
         pos += size
-    return bytes(out)
+    return out
 
 
-def decompress_records(codec: int, data: bytes, limit: int = MAX_DECOMPRESSED_BYTES) -> bytes:
+def decompress_records(
+    codec: int, data: bytes, limit: int = MAX_DECOMPRESSED_BYTES
+) -> bytes | bytearray:
     """Decompress the records section of a batch (gzip, snappy raw or xerial, lz4 frame, zstd).
 
-    Raises InvalidRecordBatchError if the data is corrupt or would exceed ``limit`` bytes.
+    Raises RecordsTooLargeError past ``limit`` bytes of output (without producing more) and
+    InvalidRecordBatchError if the data is corrupt.
     """
     if codec == COMPRESSION_NONE:
         return data
     if codec == COMPRESSION_GZIP:
-        return _decompress_bounded(cramjam.gzip.decompress_into, data, limit)
+        return _gunzip(data, limit)
     if codec == COMPRESSION_SNAPPY:
         if data.startswith(_XERIAL_MAGIC):
             return _unxerial(data, limit)
@@ -298,7 +372,9 @@ def decompress_records(codec: int, data: bytes, limit: int = MAX_DECOMPRESSED_BY
     if codec == COMPRESSION_LZ4:
         return _decompress_bounded(cramjam.lz4.decompress_into, data, limit)
     if codec == COMPRESSION_ZSTD:
-        return _decompress_bounded(cramjam.zstd.decompress_into, data, limit)
+        return _decompress_bounded(
+            cramjam.zstd.decompress_into, data, limit, _zstd_content_size(data)
+        )
     raise InvalidRecordBatchError(f"unknown compression codec {codec}")
 
 

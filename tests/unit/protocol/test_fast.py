@@ -29,6 +29,10 @@ produce_parts = st.lists(
         st.integers(-1, 2**41),
         st.integers(-1, 2**40),
         st.one_of(st.none(), st.text(max_size=30)),
+        st.lists(
+            st.tuples(st.integers(0, 2**31 - 1), st.one_of(st.none(), st.text(max_size=30))),
+            max_size=3,
+        ).map(tuple),
     ),
     max_size=4,
 )
@@ -57,10 +61,19 @@ def test_produce_response_matches_kio(version: int, topics: list[Any]) -> None:
                             else None
                         ),
                         log_start_offset=start,
-                        record_errors=(),
+                        record_errors=tuple(
+                            build(
+                                mod.BatchIndexAndErrorMessage,
+                                batch_index=batch_index,
+                                batch_index_error_message=batch_message,
+                            )
+                            for batch_index, batch_message in record_errors
+                        )
+                        if version >= 8
+                        else (),
                         error_message=msg,
                     )
-                    for i, err, base, t, start, msg in parts
+                    for i, err, base, t, start, msg, record_errors in parts
                 ),
             )
             for name, parts in topics
@@ -70,7 +83,7 @@ def test_produce_response_matches_kio(version: int, topics: list[Any]) -> None:
     fast = encode_produce_response(version, topics)
     expected = encode_response(5, kio_response)
     if version < 8:
-        topics_no_msg = [(n, [(*p[:5], None) for p in parts]) for n, parts in topics]
+        topics_no_msg = [(n, [(*p[:5], None, ()) for p in parts]) for n, parts in topics]
         fast = encode_produce_response(version, topics_no_msg)
     assert encode_body(5, fast.body, flexible_header=fast.flexible_header) == expected
 
