@@ -160,6 +160,7 @@ class BrokerRunner:
     async def _serve(
         self, config: BrokerConfig, ready: threading.Event, outcome: dict[str, object]
     ) -> None:
+        from .damaged import DamagedFileError
         from .dirlock import DataDirInUseError
         from .server import BrokerServer
         from .state import BrokerState
@@ -167,7 +168,7 @@ class BrokerRunner:
         self._stop_event = asyncio.Event()
         try:
             state = BrokerState(config, self._data_dir, in_memory=self._in_memory)
-        except DataDirInUseError as exc:
+        except (DataDirInUseError, DamagedFileError) as exc:
             outcome["error"] = str(exc)
             return
         except OSError as exc:
