@@ -14,6 +14,7 @@ from pathlib import Path
 import platformdirs
 
 from .config import BrokerConfig, ConfigError
+from .exposure import exposure_warning
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +193,10 @@ class BrokerRunner:
                     f"Cannot listen on {self._host}:{self._port}: {exc.strerror or exc}"
                 )
             return
+        # A host name is resolved to decide; off the loop, as DNS may be slow.
+        warning = await asyncio.to_thread(exposure_warning, self._host, port)
+        if warning is not None:
+            log.warning("%s", warning)
         outcome["port"] = port
         ready.set()
         await self._stop_event.wait()
