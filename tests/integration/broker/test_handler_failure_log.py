@@ -12,7 +12,7 @@ import pytest
 
 from embedded_broker.handlers import API_TABLE
 from tests.broker_fixtures import RunningBroker
-from tests.null_frames import valid_frame
+from tests.schema_frames import valid_frame
 
 DESCRIBE_CLUSTER = 60
 

@@ -16,7 +16,7 @@ import pytest
 
 from embedded_broker.handlers import API_TABLE
 from tests.broker_fixtures import RunningBroker
-from tests.null_frames import NullFrame, null_frames, valid_frame
+from tests.schema_frames import SchemaFrame, null_frames, valid_frame
 
 from .clients import create_topic
 
@@ -53,7 +53,7 @@ def _api_versions(sock: socket.socket) -> int:
     return int(struct.unpack(">h", body[4:6])[0])
 
 
-def _frames(api_key: int) -> list[NullFrame]:
+def _frames(api_key: int) -> list[SchemaFrame]:
     spec = API_TABLE[api_key]
     return [
         frame

@@ -7,7 +7,7 @@ import pytest
 from embedded_broker.handlers import API_TABLE
 from embedded_broker.protocol.codec import decode_request
 from embedded_broker.protocol.errors import ProtocolError
-from tests.null_frames import null_frames, valid_frame
+from tests.schema_frames import null_frames, valid_frame
 
 
 @pytest.mark.parametrize("api_key", sorted(API_TABLE))

@@ -1,8 +1,10 @@
-"""Schema-driven request frames with one field null where the Kafka schema forbids null.
+"""Schema-driven request frames: well-formed, or with one length field made hostile.
 
-A client library cannot send these (its encoder refuses), so tests build them from the kio
-schema: every array holds one element so nested fields are reached, every other field takes a
-harmless value, and exactly one non-nullable string, bytes or array field is written as null.
+A client library cannot send the hostile ones (its encoder refuses), so tests build them from
+the kio schema: every array holds ``repeat`` elements (one by default) so nested fields are
+reached, every other field takes a harmless value, and at most one string, bytes or array
+length is replaced: by null where the schema forbids null, or by the largest length its
+encoding can express.
 """
 
 from __future__ import annotations
@@ -45,9 +47,13 @@ _FIXED = {
 _VALUES = {"acks": struct.pack(">h", 1), "timeout": struct.pack(">i", 100)}
 
 
+NULL = -1
+HUGE = -2  # the largest length the field's encoding can express
+
+
 @dataclass(frozen=True)
-class NullFrame:
-    """One request frame (without the size prefix) and where its forbidden null is."""
+class SchemaFrame:
+    """One request frame (without the size prefix) and where its hostile length is."""
 
     api_key: int
     version: int
@@ -78,23 +84,31 @@ def _uvarint(value: int) -> bytes:
 
 
 def _length(n: int, flexible: bool, width: int) -> bytes:
-    """A length prefix; n = -1 is null."""
+    """A length prefix; NULL is null, HUGE the largest the encoding holds."""
     if flexible:
-        return _uvarint(n + 1)
+        return _uvarint(2**32 - 1 if n == HUGE else n + 1)
+    if n == HUGE:
+        n = 2 ** (8 * width - 1) - 1
     return struct.pack(">h" if width == 2 else ">i", n)
 
 
-def _scalar(field: Any, kafka_type: str, flexible: bool, null: bool) -> bytes:
+def _scalar(field: Any, kafka_type: str, flexible: bool, bad: int | None) -> bytes:
     if kafka_type in _FIXED:
         return _VALUES.get(field.name, bytes(_FIXED[kafka_type]))
     width = 2 if kafka_type == "string" else 4
-    if null:
-        return _length(-1, flexible, width)
+    if bad is not None:
+        return _length(bad, flexible, width)
     value = b"t" if kafka_type == "string" else b""
     return _length(len(value), flexible, width) + value
 
 
-def _entity(entity_type: type[Any], target: str | None, prefix: str) -> bytes:
+def _entity(
+    entity_type: type[Any],
+    target: str | None,
+    prefix: str,
+    repeat: int = 1,
+    bad: int = NULL,
+) -> bytes:
     flexible = bool(entity_type.__flexible__)
     out = bytearray()
     for field in fields(entity_type):
@@ -105,44 +119,46 @@ def _entity(entity_type: type[Any], target: str | None, prefix: str) -> bytes:
         is_entity = isinstance(cls, (EntityField, EntityTupleField))
         if cls.is_array:
             if target == path:
-                out += _length(-1, flexible, 4)
+                out += _length(bad, flexible, 4)
                 continue
-            out += _length(1, flexible, 4)
+            out += _length(repeat, flexible, 4)
             if is_entity:
-                out += _entity(cls.type_, target, f"{path}[].")
+                out += _entity(cls.type_, target, f"{path}[].", repeat, bad) * repeat
             else:
                 kafka_type = get_schema_field_type(field)
-                out += _scalar(field, kafka_type, flexible, target == f"{path}[]")
+                at = bad if target == f"{path}[]" else None
+                out += _scalar(field, kafka_type, flexible, at) * repeat
         elif is_entity:
             if is_optional(field):
                 out += b"\x01"
-            out += _entity(cls.type_, target, f"{path}.")
+            out += _entity(cls.type_, target, f"{path}.", repeat, bad)
         else:
-            out += _scalar(field, get_schema_field_type(field), flexible, target == path)
+            at = bad if target == path else None
+            out += _scalar(field, get_schema_field_type(field), flexible, at)
     if flexible:
         out += b"\x00"  # no tagged fields
     return bytes(out)
 
 
-def _null_sites(entity_type: type[Any], prefix: str = "") -> Iterator[str]:
+def _length_sites(entity_type: type[Any], nullable: bool, prefix: str = "") -> Iterator[str]:
+    """Paths of the length fields; only the non-nullable ones unless ``nullable``."""
     for field in fields(entity_type):
         if get_field_tag(field) is not None:
             continue
         path = f"{prefix}{field.name}"
         cls = classify_field(field)
         is_entity = isinstance(cls, (EntityField, EntityTupleField))
+        variable = not is_entity and get_schema_field_type(field) in ("string", "bytes", "records")
         if cls.is_array:
-            if not is_optional(field):
+            if nullable or not is_optional(field):
                 yield path
             if is_entity:
-                yield from _null_sites(cls.type_, f"{path}[].")
-            elif get_schema_field_type(field) in ("string", "bytes", "records"):
+                yield from _length_sites(cls.type_, nullable, f"{path}[].")
+            elif variable:
                 yield f"{path}[]"
         elif is_entity:
-            yield from _null_sites(cls.type_, f"{path}.")
-        elif get_schema_field_type(field) in ("string", "bytes", "records") and not is_optional(
-            field
-        ):
+            yield from _length_sites(cls.type_, nullable, f"{path}.")
+        elif variable and (nullable or not is_optional(field)):
             yield path
 
 
@@ -152,24 +168,33 @@ def header(api_key: int, version: int, flexible: bool, correlation_id: int = 7) 
     return out + (b"\x00" if flexible else b"")
 
 
-def null_frames(api_key: int, version: int) -> Iterator[NullFrame]:
+def null_frames(api_key: int, version: int) -> Iterator[SchemaFrame]:
     """Every frame of this API version with one forbidden null."""
     request_type = load_request_schema(api_key, version)
     head = header(api_key, version, bool(request_type.__flexible__))
-    for site in _null_sites(request_type):
-        yield NullFrame(api_key, version, site, head + _entity(request_type, site, ""))
+    for site in _length_sites(request_type, nullable=False):
+        yield SchemaFrame(api_key, version, site, head + _entity(request_type, site, ""))
 
 
-def valid_frame(api_key: int, version: int) -> bytes:
-    """The same minimal request with no null (sized), to show the builder itself is sound."""
+def huge_length_frames(api_key: int, version: int) -> Iterator[SchemaFrame]:
+    """Every frame of this API version with one length at the most its encoding can say."""
+    request_type = load_request_schema(api_key, version)
+    head = header(api_key, version, bool(request_type.__flexible__))
+    for site in _length_sites(request_type, nullable=True):
+        frame = head + _entity(request_type, site, "", bad=HUGE)
+        yield SchemaFrame(api_key, version, site, frame)
+
+
+def valid_frame(api_key: int, version: int, repeat: int = 1) -> bytes:
+    """A well-formed request (sized) whose every array holds ``repeat`` elements."""
     request_type = load_request_schema(api_key, version)
     body = header(api_key, version, bool(request_type.__flexible__)) + _entity(
-        request_type, None, ""
+        request_type, None, "", repeat
     )
     return struct.pack(">i", len(body)) + body
 
 
-def all_null_frames() -> Iterator[NullFrame]:
+def all_null_frames() -> Iterator[SchemaFrame]:
     for api_key, spec in sorted(API_TABLE.items()):
         for version in range(spec.min_version, spec.max_version + 1):
             yield from null_frames(api_key, version)
