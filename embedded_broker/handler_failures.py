@@ -10,6 +10,7 @@ traceback only at DEBUG level).
 from __future__ import annotations
 
 import logging
+import os
 import traceback
 
 from .protocol.codec import api_schema, peek_header
@@ -35,7 +36,7 @@ def _place(exc: BaseException) -> str:
     if not frames:
         return "unknown place"
     last = frames[-1]
-    return f"{last.filename.rsplit('/', 1)[-1]}:{last.lineno} in {last.name}"
+    return f"{os.path.basename(last.filename)}:{last.lineno} in {last.name}"
 
 
 class HandlerFailureLog:
