@@ -83,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokerStartError as exc:
         print(f"topicscope-broker: {exc}", file=sys.stderr)
         return 1
-    warning = exposure_warning(args.host, address.port)
-    if warning is not None and level > logging.WARNING:  # else the runner's log line shows it
+    # The runner logs the no-authentication warning; print it when the log level hides it.
+    if level > logging.WARNING and (warning := exposure_warning(args.host, address.port)):
         print(f"topicscope-broker: warning: {warning}", file=sys.stderr)
     where = "in memory" if args.in_memory else f"data dir {runner.data_dir}"
     log.info("Topicscope broker ready on %s:%d (%s)", args.host, address.port, where)
