@@ -11,6 +11,7 @@ from pathlib import Path
 from types import FrameType
 
 from .config import BrokerConfig, ConfigError
+from .exposure import exposure_warning
 from .runner import BrokerRunner, BrokerStartError, default_data_dir
 
 log = logging.getLogger("embedded_broker")
@@ -82,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokerStartError as exc:
         print(f"topicscope-broker: {exc}", file=sys.stderr)
         return 1
+    # The runner logs the no-authentication warning; print it when the log level hides it.
+    if level > logging.WARNING and (warning := exposure_warning(args.host, address.port)):
+        print(f"topicscope-broker: warning: {warning}", file=sys.stderr)
     where = "in memory" if args.in_memory else f"data dir {runner.data_dir}"
     log.info("Topicscope broker ready on %s:%d (%s)", args.host, address.port, where)
     while not stop.wait(0.5):

@@ -7,7 +7,8 @@ import os
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+from .registry_file import read_registry
 
 REGISTRY_FILE = "topics.json"
 
@@ -42,17 +43,18 @@ class TopicRegistry:
             self._load(self._path)
 
     def _load(self, path: Path) -> None:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        # Checked field by field: a damaged file raises DamagedFileError naming it.
+        data = read_registry(path)
         self.cluster_id = str(data.get("cluster_id", self.cluster_id))
-        self.broker_dynamic = {str(k): str(v) for k, v in data.get("broker_dynamic", {}).items()}
+        self.broker_dynamic = data["broker_dynamic"]
         self.next_producer_id = int(data.get("next_producer_id", self.next_producer_id))
-        for raw in data.get("topics", []):
+        for raw in data["topics"]:
             info = TopicInfo(
-                name=str(raw["name"]),
-                topic_id=uuid.UUID(str(raw["topic_id"])),
-                partitions=int(raw["partitions"]),
-                configs={str(k): str(v) for k, v in raw.get("configs", {}).items()},
-                internal=bool(raw.get("internal", False)),
+                name=raw["name"],
+                topic_id=raw["topic_id"],
+                partitions=raw["partitions"],
+                configs=raw["configs"],
+                internal=raw["internal"],
             )
             self.topics[info.name] = info
             self.by_id[info.topic_id] = info

@@ -14,6 +14,7 @@ from pathlib import Path
 import platformdirs
 
 from .config import BrokerConfig, ConfigError
+from .exposure import exposure_warning
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +161,7 @@ class BrokerRunner:
     async def _serve(
         self, config: BrokerConfig, ready: threading.Event, outcome: dict[str, object]
     ) -> None:
+        from .damaged import DamagedFileError
         from .dirlock import DataDirInUseError
         from .server import BrokerServer
         from .state import BrokerState
@@ -167,7 +169,7 @@ class BrokerRunner:
         self._stop_event = asyncio.Event()
         try:
             state = BrokerState(config, self._data_dir, in_memory=self._in_memory)
-        except DataDirInUseError as exc:
+        except (DataDirInUseError, DamagedFileError) as exc:
             outcome["error"] = str(exc)
             return
         except OSError as exc:
@@ -191,6 +193,10 @@ class BrokerRunner:
                     f"Cannot listen on {self._host}:{self._port}: {exc.strerror or exc}"
                 )
             return
+        # A host name is resolved to decide; off the loop, as DNS may be slow.
+        warning = await asyncio.to_thread(exposure_warning, self._host, port)
+        if warning is not None:
+            log.warning("%s", warning)
         outcome["port"] = port
         ready.set()
         await self._stop_event.wait()

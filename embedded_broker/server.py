@@ -10,6 +10,7 @@ import socket
 from typing import Any
 
 from .flusher import LogFlusher
+from .handler_failures import HandlerFailureLog
 from .handlers import API_TABLE, RequestContext
 from .handlers.api_versions import API_KEY as API_VERSIONS_KEY
 from .handlers.api_versions import unsupported_version_response
@@ -136,9 +137,9 @@ class Connection(asyncio.Protocol):
         self._queue.append(b"")  # sentinel: close once earlier requests are answered
         self._wakeup.set()
 
-    def abort(self, reason: str) -> None:
+    def abort(self, reason: str, *, logged: bool = False) -> None:
         """Close this connection (and only this one) with a single log line."""
-        if not self._closing:
+        if not self._closing and not logged:
             log.warning("Closing connection from %s:%d: %s", self.peer[0], self.peer[1], reason)
         self._closing = True
         self._queue.clear()
@@ -158,6 +159,7 @@ class Connection(asyncio.Protocol):
 
     async def _run(self) -> None:
         pending: list[bytes] = []
+        frame = b""
         try:
             while not self._closing:
                 if not self._queue:
@@ -197,9 +199,9 @@ class Connection(asyncio.Protocol):
             raise
         except ProtocolError as exc:
             self.abort(str(exc))
-        except Exception:
-            log.exception("Request handler failed; closing the connection from %s", self.peer[0])
-            self.abort("handler failure")
+        except Exception as exc:
+            self._server.failures.record(exc, frame, self.peer)
+            self.abort("handler failure", logged=True)
 
     async def _handle(self, frame: bytes) -> bytes | None:
         header = peek_header(frame)
@@ -248,6 +250,7 @@ class BrokerServer:
         self.max_connections = state.config.get_int("max.connections")
         self._refusing = False
         self._server: asyncio.Server | None = None
+        self.failures = HandlerFailureLog(log)
 
     def admit(self, conn: Connection) -> bool:
         """Whether a new connection fits under max.connections; logs once per full spell."""

@@ -1,9 +1,11 @@
-"""Bounds check before kio's native decoder: no array may claim more items than bytes remain.
+"""Structural check before kio's native decoder: bounded lengths, and null only where allowed.
 
 kio's reader reserves memory for the declared element count up front, so a hostile count
 (e.g. a compact array of 4 billion items in a 20-byte frame) would abort the process or
-allocate gigabytes. This walker follows the schema without building objects and rejects such
-frames as protocol errors; it costs a few microseconds per request.
+allocate gigabytes. It also returns None for a null array whatever the schema says, and a
+handler iterating it would fail. This walker follows the schema without building objects and
+rejects such frames as protocol errors, as Kafka's generated readers do ("non-nullable field
+... was serialized as null"); it costs a few microseconds per request.
 """
 
 from __future__ import annotations
@@ -46,23 +48,35 @@ _VARIABLE = {"string", "bytes", "records"}
 _I16 = struct.Struct(">h")
 _I32 = struct.Struct(">i")
 
-# A plan step: (kind, detail, is_array, optional). kind: "fixed" (size), "var" (kafka type),
-# "entity" (plan of the nested entity).
-Step = tuple[str, Any, bool, bool]
+# A plan step: (kind, detail, is_array, optional, name). kind: "fixed" (size), "var" (kafka
+# type), "entity" (plan of the nested entity). optional: the field (the array itself, for an
+# array) may be null.
+Step = tuple[str, Any, bool, bool, str]
+
+
+class NullFieldError(ProtocolError):
+    """A field the schema declares non-nullable was sent as null."""
+
+    def __init__(self, path: list[str]) -> None:
+        super().__init__("null field")
+        self.path = path  # outermost field first; "[]" marks an array element
+
+
 _PLANS: dict[type[Any], tuple[list[Step], dict[int, Step], bool]] = {}
 
 
 def _step(field: Any, flexible: bool) -> Step:
     cls = classify_field(field)
     optional = is_optional(field)
+    name = field.name
     if isinstance(cls, (EntityField, EntityTupleField)):
-        return ("entity", cls.type_, cls.is_array, optional)
+        return ("entity", cls.type_, cls.is_array, optional, name)
     assert isinstance(cls, (PrimitiveField, PrimitiveTupleField))
     kafka_type = get_schema_field_type(field)
     if kafka_type in _FIXED:
-        return ("fixed", _FIXED[kafka_type], cls.is_array, optional)
+        return ("fixed", _FIXED[kafka_type], cls.is_array, optional, name)
     if kafka_type in _VARIABLE:
-        return ("var", kafka_type, cls.is_array, optional)
+        return ("var", kafka_type, cls.is_array, optional, name)
     raise ProtocolError(f"unsupported schema type {kafka_type}")
 
 
@@ -119,7 +133,7 @@ def _count(buf: bytes, pos: int, end: int, flexible: bool) -> tuple[int, int]:
 
 
 def _value(buf: bytes, pos: int, end: int, step: Step, flexible: bool) -> int:
-    kind, detail, _, optional = step
+    kind, detail, _, optional, name = step
     if kind == "fixed":
         _need(pos, detail, end)
         return int(pos + detail)
@@ -136,6 +150,8 @@ def _value(buf: bytes, pos: int, end: int, step: Step, flexible: bool) -> int:
             size = _I32.unpack_from(buf, pos)[0]
             pos += 4
         if size == -1:
+            if not optional:
+                raise NullFieldError([name])
             return pos
         _need(pos, size, end)
         return pos + size
@@ -152,16 +168,30 @@ def _field(buf: bytes, pos: int, end: int, step: Step, flexible: bool) -> int:
     if not step[2]:
         return _value(buf, pos, end, step, flexible)
     count, pos = _count(buf, pos, end, flexible)
-    item = (step[0], step[1], False, False)
-    for _ in range(max(count, 0)):
-        pos = _value(buf, pos, end, item, flexible)
+    if count < 0:
+        if not step[3]:
+            raise NullFieldError([step[4]])
+        return pos
+    item = (step[0], step[1], False, False, "[]")
+    try:
+        for _ in range(count):
+            pos = _value(buf, pos, end, item, flexible)
+    except NullFieldError as exc:
+        # An element's own field ("[]" already first for a primitive element) or a nested one.
+        exc.path[0:0] = [step[4]] if exc.path[0] == "[]" else [step[4], "[]"]
+        raise
     return pos
 
 
 def _entity(buf: bytes, pos: int, end: int, entity_type: type[Any]) -> int:
     steps, tagged, flexible = _plan(entity_type)
     for step in steps:
-        pos = _field(buf, pos, end, step, flexible)
+        try:
+            pos = _field(buf, pos, end, step, flexible)
+        except NullFieldError as exc:
+            if step[0] == "entity" and not step[2]:
+                exc.path.insert(0, step[4])  # a struct field; arrays added their own name
+            raise
     if flexible:
         count, pos = _uvarint(buf, pos, end)
         if count > end - pos:
@@ -179,4 +209,12 @@ def _entity(buf: bytes, pos: int, end: int, entity_type: type[Any]) -> int:
 
 def check_request(frame: bytes, offset: int, request_type: type[Any]) -> None:
     """Raise ProtocolError unless the body at ``offset`` is structurally within bounds."""
-    _entity(frame, offset, len(frame), request_type)
+    try:
+        _entity(frame, offset, len(frame), request_type)
+    except NullFieldError as exc:
+        api = request_type.__name__.removesuffix("Request")
+        field = ".".join(exc.path).replace(".[]", "[]")
+        raise ProtocolError(
+            f"malformed {api} v{request_type.__version__} request: field {field} is null, "
+            "which the protocol does not allow"
+        ) from None

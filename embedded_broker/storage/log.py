@@ -137,9 +137,23 @@ class Log:
 
     def _read_log_start(self) -> int:
         assert self.directory is not None
+        path = self.directory / LOG_START_FILE
         try:
-            return int((self.directory / LOG_START_FILE).read_text().strip() or 0)
-        except (FileNotFoundError, ValueError):
+            text = path.read_bytes().decode("utf-8", "replace").strip()
+        except FileNotFoundError:
+            return 0
+        try:
+            return int(text or 0)
+        except ValueError:
+            # Not fatal: the oldest segment bounds the start, only DeleteRecords' cut is lost.
+            log.warning(
+                "The partition checkpoint %s is damaged (it holds %r instead of an offset): "
+                "the partition now starts at its oldest segment, so records removed with "
+                "DeleteRecords may be readable again. Delete them again if needed; the file is "
+                "rewritten the next time the start offset moves.",
+                path,
+                text[:40],
+            )
             return 0
 
     def _write_log_start(self) -> None:
