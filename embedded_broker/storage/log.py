@@ -578,16 +578,22 @@ class Log:
             raise
         if not paths or self.directory is None:
             return
+        fsync_path(self.directory, directory=True)
         with self._lock:
             advance = (
                 point > self._recovery_point and not self._recovery_point_stuck and not self._closed
             )
         if advance:
-            write_atomically(self.directory / RECOVERY_POINT_FILE, f"{point}\n".encode())
+            # not fsynced: the data it vouches for already is, and a checkpoint lost or torn by
+            # a power cut reads as 0 (scan everything), never as too high
+            try:
+                write_atomically(
+                    self.directory / RECOVERY_POINT_FILE, f"{point}\n".encode(), durable=False
+                )
+            except FileNotFoundError:  # the topic was deleted meanwhile
+                return
             with self._lock:
                 self._recovery_point = max(self._recovery_point, point)
-        else:
-            fsync_path(self.directory, directory=True)
 
     def close(self) -> None:
         """fsync, save indexes and the clean-shutdown marker so the next open reads nothing.

@@ -66,7 +66,7 @@ class LogMachine(RuleBasedStateMachine):
         self.tmp = Path(tempfile.mkdtemp())
         self.directory = self.tmp / "p-0"
         self.disk = Disk(store_module._pwrite)
-        store_module._pwrite = self.disk.pwrite  # type: ignore[assignment]
+        vars(store_module)["_pwrite"] = self.disk.pwrite  # the module's writes go through it
         self.log = Log(self.directory, CONFIG)
         self.acked: dict[int, tuple[int, bytes]] = {}  # base offset -> (last offset, bytes)
         self.start = 0
@@ -74,7 +74,7 @@ class LogMachine(RuleBasedStateMachine):
         self.batches = 0
 
     def teardown(self) -> None:
-        store_module._pwrite = self.disk.real  # type: ignore[assignment]
+        vars(store_module)["_pwrite"] = self.disk.real
         self.log.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
