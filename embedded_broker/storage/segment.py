@@ -482,6 +482,7 @@ class Segment:
         self.time_index = TimeIndex()
         self.max_timestamp = -1
         self.offset_of_max_timestamp = -1
+        self._bytes_since_index = 0
         self.rescanned = True
         size = self.store.size
         position, expected = self._scan_valid(
@@ -506,13 +507,19 @@ class Segment:
                 recovery.truncated = size - position
                 self.store.truncate(position)
         if cut:
-            recovery.damaged = [
-                DamagedRange(first, last, end - start, self._save_damaged(start, end))
-                for start, end, first, last in cut
-            ]
-            # the second scan meets the gaps just made (and finds nothing else to repair)
-            made = frozenset(last + 1 for _, end, _, last in cut if end < self.store.size)
-            self._cut_out([(start, end) for start, end, _, _ in cut])
+            try:
+                recovery.damaged = [
+                    DamagedRange(first, last, end - start, self._save_damaged(start, end))
+                    for start, end, first, last in cut
+                ]
+                # the second scan meets the gaps just made (and finds nothing else to repair)
+                made = frozenset(last + 1 for _, end, _, last in cut if end < self.store.size)
+                self._cut_out([(start, end) for start, end, _, _ in cut])
+            except OSError as exc:
+                raise StorageError(
+                    f"segment {self.log_path} is damaged and could not be repaired "
+                    f"({exc.strerror or exc}). Free disk space and start the broker again."
+                ) from exc
             again = self.recover(index_interval, limit=limit, gaps=gaps | made)
             recovery.truncated += again.truncated
             recovery.damaged += again.damaged
