@@ -615,6 +615,11 @@ class Log:
                         f"{self._log_start_offset}\n".encode(),
                         sync_directory=False,
                     )
+                    write_atomically(  # all synced above: a later crash scans from here
+                        self.directory / RECOVERY_POINT_FILE,
+                        f"{self.log_end_offset}\n".encode(),
+                        durable=False,
+                    )
                     state = [
                         (s.base_offset, s.size, s.next_offset, s.roll_reference_ms)
                         for s in self._segments
