@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from embedded_broker.storage.api import StorageError
+from embedded_broker.storage.index import write_atomically
+
 from .registry_file import read_registry
 
 REGISTRY_FILE = "topics.json"
+
+
+class RegistryWriteError(StorageError):
+    """topics.json could not be written; the change it carried was undone in memory too."""
 
 
 @dataclass(slots=True)
@@ -60,6 +66,9 @@ class TopicRegistry:
             self.by_id[info.topic_id] = info
 
     def save(self) -> None:
+        """Write topics.json atomically (temp file, fsync, rename, fsync of the directory).
+
+        Raises RegistryWriteError (a full disk, say); the old file is then left as it was."""
         if self._path is None:
             return
         data = {
@@ -77,31 +86,55 @@ class TopicRegistry:
                 for t in self.topics.values()
             ],
         }
-        tmp = self._path.with_suffix(".json.tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self._path)
+        text = json.dumps(data, indent=1, sort_keys=True)
+        try:
+            write_atomically(self._path, text.encode("utf-8"))
+        except OSError as exc:
+            raise RegistryWriteError(
+                f"Could not save the topic list {self._path} ({exc.strerror or exc}); "
+                "the change was not made. Free disk space (or fix the directory's permissions) "
+                "and try again."
+            ) from exc
 
     def add(self, name: str, partitions: int, configs: dict[str, str], internal: bool) -> TopicInfo:
+        """Add a topic and save; if saving fails the topic is not added (RegistryWriteError)."""
         info = TopicInfo(name, uuid.uuid4(), partitions, dict(configs), internal)
+        replaced = self.topics.get(name)
         self.topics[name] = info
         self.by_id[info.topic_id] = info
-        self.save()
+        try:
+            self.save()
+        except RegistryWriteError:
+            del self.by_id[info.topic_id]
+            if replaced is None:
+                del self.topics[name]
+            else:
+                self.topics[name] = replaced
+            raise
         return info
 
     def remove(self, name: str) -> TopicInfo | None:
+        """Remove a topic and save; if saving fails it stays (RegistryWriteError)."""
         info = self.topics.pop(name, None)
         if info is not None:
             self.by_id.pop(info.topic_id, None)
-            self.save()
+            try:
+                self.save()
+            except RegistryWriteError:
+                self.topics[name] = info
+                self.by_id[info.topic_id] = info
+                raise
         return info
 
     def allocate_producer_id(self) -> int:
+        """The next producer id, saved before it is handed out (RegistryWriteError if not)."""
         pid = self.next_producer_id
         self.next_producer_id += 1
-        self.save()
+        try:
+            self.save()
+        except RegistryWriteError:
+            self.next_producer_id = pid
+            raise
         return pid
 
 

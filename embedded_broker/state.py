@@ -13,7 +13,7 @@ from .config import BrokerConfig
 from .dirlock import DataDirLock
 from .producer_state import ProducerStateManager
 from .registry import TopicInfo, TopicRegistry
-from .storage import LogConfig, LogManager, PartitionLog
+from .storage import LogConfig, LogManager, PartitionLog, StorageError
 from .topic_configs import effective_topic_config
 
 log = logging.getLogger(__name__)
@@ -113,9 +113,26 @@ class BrokerState:
     def create_topic(
         self, name: str, partitions: int, configs: dict[str, str], *, internal: bool = False
     ) -> TopicInfo:
+        """Add the topic and create its partitions' logs; all or nothing.
+
+        Raises StorageError with a message for the user when topics.json or a partition's
+        files cannot be written (a full disk): the topic is then neither listed nor on disk."""
         self._topic_config_cache.pop(name, None)
         info = self.registry.add(name, partitions, configs, internal)
-        self._open_partitions(info, 0)
+        try:
+            self._open_partitions(info, 0)
+        except (OSError, StorageError) as exc:
+            self._topic_config_cache.pop(name, None)
+            try:
+                self.logs.delete_topic(name)
+                self.registry.remove(name)
+            except (OSError, StorageError):
+                log.exception("Could not undo the partly created topic %s", name)
+            raise StorageError(
+                f"Could not create the files of topic '{name}' in {self.data_dir} "
+                f"({exc.strerror if isinstance(exc, OSError) else exc}). Free disk space "
+                "(or raise the open-files limit) and try again."
+            ) from exc
         log.info("Created topic %s with %d partition(s)", name, partitions)
         return info
 

@@ -10,6 +10,7 @@ from kio.schema.errors import ErrorCode
 from embedded_broker.config import ConfigError
 from embedded_broker.registry import topic_name_error
 from embedded_broker.state import BrokerState
+from embedded_broker.storage import StorageError
 from embedded_broker.topic_configs import TOPIC_CONFIGS, validate_topic_configs
 
 from .base import ApiSpec, RequestContext
@@ -136,6 +137,9 @@ async def handle_create_topics(ctx: RequestContext, request: Any, state: BrokerS
                 configs_out = _config_entries(mod, state, configs)
         except _FailError as fail:
             code, message = fail.code, fail.message
+            partitions = rf = -1
+        except StorageError as exc:  # a full disk: nothing was created
+            code, message = ErrorCode.kafka_storage_error, str(exc)
             partitions = rf = -1
         results.append(
             build(

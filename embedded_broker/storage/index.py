@@ -4,8 +4,8 @@ On disk (big-endian, Kafka-like): ``.index`` holds (relative offset int32, posit
 ``.timeindex`` holds (timestamp int64, relative offset int32) entries. The offset index maps the
 relative *base* offset of a batch to its byte position. A time index entry (T, r) says: the largest
 timestamp among the batches up to this index point is T, reached first by the batch at relative
-offset r. Files are written atomically (tmp + os.replace) when a segment is rolled, flushed or
-closed; the active segment's files are rebuilt by a rescan after an unclean stop.
+offset r. Files are written atomically (tmp, fsync, os.replace) when a segment is rolled or closed;
+the active segment's files are rebuilt by a rescan after an unclean stop.
 """
 
 from __future__ import annotations
@@ -24,22 +24,33 @@ class IndexDamagedError(Exception):
     """An index file that cannot be trusted; the segment is rescanned instead."""
 
 
-def write_atomically(path: Path, data: bytes, *, durable: bool = True) -> None:
+def write_atomically(
+    path: Path, data: bytes, *, durable: bool = True, sync_directory: bool | None = None
+) -> None:
     """Replace ``path`` with ``data`` so a crash leaves either the old or the new file.
 
-    ``durable`` also fsyncs the new file before the rename (needed to survive a power cut).
+    ``durable`` fsyncs the new file before the rename and the directory after it (needed to
+    survive a power cut; ``sync_directory=False`` leaves the directory to a caller writing
+    several files). On failure (a full disk) the old file stays and the temporary file is
+    removed, so a failed write uses no space; the OSError is raised.
     """
     tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o644)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        if durable:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
+    if durable if sync_directory is None else sync_directory:
+        fsync_path(path.parent, directory=True)
 
 
 def fsync_path(path: Path, *, directory: bool = False) -> None:

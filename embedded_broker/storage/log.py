@@ -2,11 +2,16 @@
 
 On disk a partition is a directory ``<topic>-<partition>/`` holding, per segment, ``<base>.log``
 (whole v2 batches), ``<base>.index`` and ``<base>.timeindex`` (base = first offset, 20 digits),
-plus ``log-start-offset`` (a checkpoint written atomically whenever it moves) and, only between a
-clean close and the next open, ``clean-shutdown``. Opening after a clean close trusts every index
-and scans only the tail of the active segment after its last index entry; after an unclean stop
-the active segment (and any segment with a missing or damaged index) is rescanned, checking magic,
-lengths, consecutive offsets and CRC-32C, and the first damaged byte onwards is cut off.
+plus ``log-start-offset`` (a checkpoint written atomically whenever it moves),
+``recovery-point`` (the log end offset at the last completed flush) and, only between a clean
+close and the next open, ``clean-shutdown`` (see clean_shutdown.py).
+
+Opening after a clean close reads no batch at all. After an unclean stop the segments wholly
+below the recovery point keep their indexes and every later one is scanned (magic, lengths,
+increasing offsets, CRC-32C): damaged bytes are cut out and kept beside the segment, the valid
+batches after them are kept (their offsets become a gap), and only the active segment's torn
+tail is simply truncated. A failed append is cut back so no acknowledged write ever lands behind
+a torn batch; if even that fails the log refuses writes until the broker restarts.
 """
 
 from __future__ import annotations
@@ -30,15 +35,28 @@ from embedded_broker.protocol.record_batch import (
     set_log_append_time,
 )
 from embedded_broker.storage.api import AppendInfo, OffsetOutOfRange, PartitionLog, StorageError
+from embedded_broker.storage.clean_shutdown import (
+    CLEAN_SHUTDOWN_FILE,
+    CleanState,
+    format_clean_shutdown,
+    read_clean_shutdown,
+)
 from embedded_broker.storage.config import LogConfig
 from embedded_broker.storage.index import IndexDamagedError, fsync_path, write_atomically
-from embedded_broker.storage.segment import BatchMeta, Segment
-from embedded_broker.storage.store import FileStore
+from embedded_broker.storage.segment import BatchMeta, Recovery, Segment
+from embedded_broker.storage.store import FileStore, TornWriteError
 
 log = logging.getLogger(__name__)
 
 LOG_START_FILE = "log-start-offset"
-CLEAN_SHUTDOWN_FILE = "clean-shutdown"
+RECOVERY_POINT_FILE = "recovery-point"
+__all__ = [
+    "CLEAN_SHUTDOWN_FILE",
+    "LOG_START_FILE",
+    "RECOVERY_POINT_FILE",
+    "Log",
+    "as_partition_log",
+]
 _MAX_RELATIVE_OFFSET = 2**31 - 1
 
 # baseOffset, batchLength, partitionLeaderEpoch, magic, crc, attributes, lastOffsetDelta,
@@ -50,6 +68,16 @@ _INT32 = struct.Struct(">i")
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+# What a damaged checkpoint costs the user, for the warning that names it.
+_DAMAGED_CHECKPOINT_EFFECT = {
+    LOG_START_FILE: "the partition now starts at its oldest segment, so records removed with "
+    "DeleteRecords may be readable again. Delete them again if needed; the file is rewritten "
+    "the next time the start offset moves.",
+    RECOVERY_POINT_FILE: "every segment of the partition is checked for damage at this start "
+    "(slower, nothing is lost); the file is rewritten at the next flush.",
+}
 
 
 class Log:
@@ -70,6 +98,11 @@ class Log:
         self._recent: list[Segment] = []
         # rolled segments not yet fsynced (flush() does it, off the append path)
         self._unsynced: list[Segment] = []
+        # set when a failed append could not be cut back: the active file ends in a torn batch
+        self._write_error: str | None = None
+        # every offset below this was fsynced (with its segment's indexes) by a flush
+        self._recovery_point = 0
+        self._recovery_point_stuck = False  # a failed fsync: stop vouching for later data
         if directory is None:
             self._add_segment(Segment.create(0, None))
         else:
@@ -88,56 +121,97 @@ class Log:
         for leftover in directory.glob("*.tmp"):
             leftover.unlink(missing_ok=True)
         clean_marker = directory / CLEAN_SHUTDOWN_FILE
-        clean = clean_marker.exists()
+        saved = read_clean_shutdown(clean_marker)
+        self._recovery_point = self._read_offset_file(RECOVERY_POINT_FILE)
         bases = sorted(int(path.stem) for path in directory.glob("*.log") if path.stem.isdigit())
-        interval = self.config.index_interval_bytes
         for i, base in enumerate(bases):
             segment = Segment(base, FileStore(directory / f"{base:020d}.log"), directory)
             last = i == len(bases) - 1
             if not last and segment.is_empty:
                 segment.delete()  # an empty segment that is not the active one has no offsets
                 continue
-            truncated = 0
-            try:
-                if last and not clean:
-                    raise IndexDamagedError("active segment after an unclean stop")
-                segment.load_indexes()
-                # a cheap check of every segment's tail: headers after the last index entry must
-                # be whole and consecutive up to the end of the file
-                truncated = segment.recover(interval, from_last_index_entry=True)
-            except IndexDamagedError as reason:
-                log.debug("rescanning segment %s in %s: %s", segment.name, directory, reason)
-                truncated = segment.recover(interval)
-            if truncated:
-                log.warning(
-                    "Recovered %s: dropped %d damaged or incomplete bytes at the end of segment %s",
-                    directory.name,
-                    truncated,
-                    segment.name,
-                )
-            if self._segments and self._segments[-1].next_offset != base:
-                # an earlier segment lost its tail: later offsets can no longer be reached
-                log.warning(
-                    "Recovered %s: segment %s no longer follows its predecessor; deleting it",
-                    directory.name,
-                    segment.name,
-                )
-                segment.delete()
-                continue
+            limit = None if last else bases[i + 1]
+            recovery = self._open_segment(segment, saved, limit, last=last)
+            self._report(segment, recovery, last=last)
             self._add_segment(segment)
         if not self._segments:
             self._add_segment(Segment.create(0, directory))
         for segment in self._segments[:-1]:
             if segment.rescanned:
-                segment.save_indexes()
+                try:
+                    segment.save_indexes()
+                    self._unsynced.append(segment)
+                except OSError as exc:  # rebuilt again next time; reading does not need them
+                    log.warning(
+                        "Could not save the indexes of %s/%s: %s", directory.name, segment.name, exc
+                    )
             segment.close()  # reopened on demand: only the active segment stays open
         self._log_start_offset = max(self._read_log_start(), self._segments[0].base_offset)
         self._log_start_offset = min(self._log_start_offset, self.log_end_offset)
         clean_marker.unlink(missing_ok=True)
 
-    def _read_log_start(self) -> int:
+    def _open_segment(
+        self, segment: Segment, saved: CleanState | None, limit: int | None, *, last: bool
+    ) -> Recovery:
+        """Trust a segment's saved state where it can be trusted; otherwise scan and repair it.
+
+        After a clean shutdown nothing is read but the index files (the shutdown recorded each
+        segment's size and next offset; a size that changed since means a rescan). After an
+        unclean stop, segments wholly below the recovery point (flushed) keep their indexes and
+        every later segment is scanned; an old-style empty marker gets a tail check.
+        """
+        interval = self.config.index_interval_bytes
+        try:
+            if saved is not None and saved.segments is not None:
+                state = saved.segments.get(segment.base_offset)
+                if state is None or state[0] != segment.size:
+                    raise IndexDamagedError("the segment changed after the clean shutdown")
+                segment.load_indexes()
+                segment.restore(state[1], state[2])
+                return Recovery()
+            if saved is not None:
+                segment.load_indexes()
+                return segment.recover(interval, from_last_index_entry=True, limit=limit)
+            if limit is not None and limit <= self._recovery_point:
+                segment.load_indexes()
+                segment.next_offset = limit
+                segment.load_times()
+                return Recovery()
+            raise IndexDamagedError("written after the last flush before an unclean stop")
+        except IndexDamagedError as reason:
+            log.debug("rescanning segment %s in %s: %s", segment.name, self.directory, reason)
+            return segment.recover(interval, limit=limit, keep_tail=not last)
+
+    def _report(self, segment: Segment, recovery: Recovery, *, last: bool) -> None:
+        name = self.directory.name if self.directory is not None else "memory"
+        if recovery.truncated:
+            log.warning(
+                "Recovered %s: dropped %d incomplete bytes at the end of segment %s "
+                "(a write the broker had not acknowledged)",
+                name,
+                recovery.truncated,
+                segment.name,
+            )
+        for damaged in recovery.damaged:
+            if damaged.last_offset < damaged.first_offset and damaged.last_offset >= 0:
+                lost = "no offsets"
+            elif damaged.last_offset < 0:
+                lost = f"offsets from {damaged.first_offset} on"
+            else:
+                lost = f"offsets {damaged.first_offset} to {damaged.last_offset}"
+            log.warning(
+                "Recovered %s: segment %s had %d damaged bytes; removed them (%s are lost, "
+                "later records are kept)%s",
+                name,
+                segment.name,
+                damaged.size,
+                lost,
+                "" if damaged.copy is None else f"; the damaged bytes are saved in {damaged.copy}",
+            )
+
+    def _read_offset_file(self, name: str) -> int:
         assert self.directory is not None
-        path = self.directory / LOG_START_FILE
+        path = self.directory / name
         try:
             text = path.read_bytes().decode("utf-8", "replace").strip()
         except FileNotFoundError:
@@ -145,16 +219,17 @@ class Log:
         try:
             return int(text or 0)
         except ValueError:
-            # Not fatal: the oldest segment bounds the start, only DeleteRecords' cut is lost.
+            # Not fatal either way: 0 is the safe reading of both checkpoints.
             log.warning(
-                "The partition checkpoint %s is damaged (it holds %r instead of an offset): "
-                "the partition now starts at its oldest segment, so records removed with "
-                "DeleteRecords may be readable again. Delete them again if needed; the file is "
-                "rewritten the next time the start offset moves.",
+                "The partition checkpoint %s is damaged (it holds %r instead of an offset): %s",
                 path,
                 text[:40],
+                _DAMAGED_CHECKPOINT_EFFECT[name],
             )
             return 0
+
+    def _read_log_start(self) -> int:
+        return self._read_offset_file(LOG_START_FILE)
 
     def _write_log_start(self) -> None:
         if self.directory is not None:
@@ -209,6 +284,8 @@ class Log:
         pack_epoch = _INT32.pack_into
         with self._lock:
             self._check_open()
+            if self._write_error is not None:
+                raise StorageError(self._write_error)
             first_offset = offset = self.log_end_offset
             metas: list[BatchMeta] = []
             position = 0
@@ -231,9 +308,22 @@ class Log:
                 offset += last_delta + 1
                 position += size
             active = self._segments[-1]
-            if self._should_roll(active, total, offset, now_ms):
-                active = self._roll(now_ms)
-            active.append(buf, metas, offset, now_ms, self.config.index_interval_bytes)
+            try:
+                if self._should_roll(active, total, offset, now_ms):
+                    active = self._roll(now_ms)
+                active.append(buf, metas, offset, now_ms, self.config.index_interval_bytes)
+            except TornWriteError as exc:
+                self._write_error = (
+                    f"{exc}; the partition takes no more writes until the broker restarts "
+                    "(free disk space first: the restart removes the partial write)"
+                )
+                log.error("Partition log %s is offline for writes: %s", self.directory, exc)
+                raise StorageError(self._write_error) from exc
+            except OSError as exc:
+                raise StorageError(
+                    f"could not start a new segment in {self.directory} "
+                    f"({exc.strerror or exc}); nothing was stored"
+                ) from exc
             return AppendInfo(
                 first_offset,
                 offset - 1,
@@ -252,13 +342,19 @@ class Log:
         return reference is not None and now_ms - reference >= self.config.segment_ms
 
     def _roll(self, now_ms: int | None) -> Segment:
-        """Close the active segment for writing and start a new one at the log end offset."""
+        """Close the active segment for writing and start a new one at the log end offset.
+
+        Raises OSError (a full disk) with nothing changed: the new file is removed again."""
         old = self._segments[-1]
-        old.save_indexes()
+        segment = Segment.create(old.next_offset, self.directory)
+        try:
+            old.save_indexes()
+        except OSError:
+            segment.delete()
+            raise
         old.close()
         if self.directory is not None:
             self._unsynced.append(old)
-        segment = Segment.create(old.next_offset, self.directory)
         segment.roll_reference_ms = now_ms
         segment.last_modified_ms = now_ms if now_ms is not None else _now_ms()
         self._add_segment(segment)
@@ -383,8 +479,16 @@ class Log:
             if offset > self.log_end_offset or offset < 0:
                 raise OffsetOutOfRange(offset, self._log_start_offset, self.log_end_offset)
             if offset > self._log_start_offset:
+                previous = self._log_start_offset
                 self._log_start_offset = offset
-                self._write_log_start()
+                try:
+                    self._write_log_start()
+                except OSError as exc:  # nothing changes unless the new start is on disk
+                    self._log_start_offset = previous
+                    raise StorageError(
+                        f"could not save the log start offset of {self.directory} "
+                        f"({exc.strerror or exc}); no records were deleted"
+                    ) from exc
                 self._delete_below_log_start()
             return self._log_start_offset
 
@@ -478,32 +582,83 @@ class Log:
         return paths
 
     def flush(self) -> None:
-        """fsync the active segment, segments rolled since the last flush and the directory.
+        """fsync the active segment, segments rolled since the last flush and the directory,
+        then move the recovery point to the log end offset seen before syncing.
 
         Syncs by path outside the log's lock, so appends continue meanwhile; safe to call from
         a worker thread.
         """
         with self._lock:
             paths = self._sync_paths()
-        for path in paths:
-            fsync_path(path)
-        if paths and self.directory is not None:
-            fsync_path(self.directory, directory=True)
+            point = self.log_end_offset
+        try:
+            for path in paths:
+                fsync_path(path)
+        except OSError:
+            with self._lock:  # those segments left _unsynced: never vouch for them
+                self._recovery_point_stuck = True
+            raise
+        if not paths or self.directory is None:
+            return
+        fsync_path(self.directory, directory=True)
+        with self._lock:
+            advance = (
+                point > self._recovery_point and not self._recovery_point_stuck and not self._closed
+            )
+        if advance:
+            # not fsynced: the data it vouches for already is, and a checkpoint lost or torn by
+            # a power cut reads as 0 (scan everything), never as too high
+            try:
+                write_atomically(
+                    self.directory / RECOVERY_POINT_FILE, f"{point}\n".encode(), durable=False
+                )
+            except FileNotFoundError:  # the topic was deleted meanwhile
+                return
+            with self._lock:
+                self._recovery_point = max(self._recovery_point, point)
 
     def close(self) -> None:
-        """fsync, save indexes and mark the shutdown clean so the next open skips the rescan."""
+        """fsync, save indexes and the clean-shutdown marker so the next open reads nothing.
+
+        A failure (a full disk) leaves no marker: the next open checks the files instead.
+        """
         with self._lock:
             if self._closed:
                 return
             paths = self._sync_paths()
             self._closed = True
             if self.directory is not None:
-                for path in paths:
-                    fsync_path(path)
-                self._segments[-1].save_indexes(durable=True)
-                self._write_log_start()
-                write_atomically(self.directory / CLEAN_SHUTDOWN_FILE, b"")
-                fsync_path(self.directory, directory=True)
+                try:
+                    for path in paths:
+                        fsync_path(path)
+                    self._segments[-1].save_indexes(durable=True)
+                    write_atomically(
+                        self.directory / LOG_START_FILE,
+                        f"{self._log_start_offset}\n".encode(),
+                        sync_directory=False,
+                    )
+                    write_atomically(  # all synced above: a later crash scans from here
+                        self.directory / RECOVERY_POINT_FILE,
+                        f"{self.log_end_offset}\n".encode(),
+                        durable=False,
+                    )
+                    state = [
+                        (s.base_offset, s.size, s.next_offset, s.roll_reference_ms)
+                        for s in self._segments
+                    ]
+                    write_atomically(
+                        self.directory / CLEAN_SHUTDOWN_FILE,
+                        format_clean_shutdown(state),
+                        sync_directory=False,
+                    )
+                    fsync_path(self.directory, directory=True)
+                except OSError as exc:
+                    log.warning(
+                        "Could not save the state of %s at shutdown (%s); its files will be "
+                        "checked when the broker next starts",
+                        self.directory,
+                        exc,
+                    )
             for segment in self._segments:
                 segment.close()
 

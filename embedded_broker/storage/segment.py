@@ -7,6 +7,7 @@ import os
 import struct
 from bisect import bisect_right
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from embedded_broker.protocol.record_batch import (
@@ -20,6 +21,7 @@ from embedded_broker.storage.index import (
     IndexDamagedError,
     OffsetIndex,
     TimeIndex,
+    fsync_path,
     write_atomically,
 )
 from embedded_broker.storage.store import ByteStore, FileStore, MemoryStore
@@ -34,12 +36,47 @@ _SPAN = struct.Struct(">qi11xi")
 # baseTimestamp, maxTimestamp
 _RECOVER = struct.Struct(">qiibIhiqq")
 
+_MAGIC_AT = 16  # the magic byte's position in a batch header
+_MAX_RELATIVE = 2**31 - 1  # index entries hold offsets relative to the segment base as int32
+
 SCAN_CHUNK = 64 * 1024
 _HEADER_CHUNK = 8 * 1024
 RECOVER_CHUNK = 4 * 1024 * 1024
 
 # A batch as the append path describes it: (position in data, size, base offset, max timestamp)
 BatchMeta = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class DamagedRange:
+    """Bytes recovery removed from a segment, the offsets they held and where a copy is kept.
+
+    ``last_offset`` is -1 when unknown (damage at the end of the active segment)."""
+
+    first_offset: int
+    last_offset: int
+    size: int
+    copy: Path | None
+
+
+@dataclass(slots=True)
+class Recovery:
+    """What recover() dropped: a torn tail (truncated bytes) and cut-out damaged ranges."""
+
+    truncated: int = 0
+    damaged: list[DamagedRange] = field(default_factory=list)
+
+
+def _complement(ranges: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
+    kept = []
+    at = 0
+    for start, end in ranges:
+        if start > at:
+            kept.append((at, start))
+        at = end
+    if at < size:
+        kept.append((at, size))
+    return kept
 
 
 def segment_name(base_offset: int) -> str:
@@ -235,18 +272,25 @@ class Segment:
     # --- persistence and recovery ---------------------------------------------------------
 
     def save_indexes(self, *, durable: bool = False) -> None:
+        """Write both index files atomically (raises OSError, e.g. on a full disk).
+
+        ``durable`` fsyncs the files; the caller fsyncs the directory once for all of them."""
         if self.directory is None:
             return
         final = None
         if self.max_timestamp >= 0:
             final = (self.max_timestamp, self.offset_of_max_timestamp - self.base_offset)
         write_atomically(
-            self.directory / f"{self.name}.index", self.offset_index.to_bytes(), durable=durable
+            self.directory / f"{self.name}.index",
+            self.offset_index.to_bytes(),
+            durable=durable,
+            sync_directory=False,
         )
         write_atomically(
             self.directory / f"{self.name}.timeindex",
             self.time_index.to_bytes(final),
             durable=durable,
+            sync_directory=False,
         )
 
     def file_paths(self) -> list[Path]:
@@ -258,7 +302,11 @@ class Segment:
         ]
 
     def load_indexes(self) -> None:
-        """Load both index files; raises IndexDamagedError if either is missing or inconsistent."""
+        """Load both index files; raises IndexDamagedError if either is missing or inconsistent.
+
+        Leaves next_offset and the times to the caller: restore() after a clean shutdown,
+        load_times() with a known next offset, or a recover() scan.
+        """
         if self.directory is None:
             raise IndexDamagedError("in-memory segment has no index files")
         try:
@@ -272,9 +320,19 @@ class Segment:
         if last is not None:
             self.max_timestamp, relative = last
             self.offset_of_max_timestamp = self.base_offset + relative
-        self._load_times()
 
-    def _load_times(self) -> None:
+    def restore(self, next_offset: int, roll_reference_ms: int | None) -> None:
+        """Take the state saved at a clean shutdown instead of reading any batch."""
+        self.next_offset = next_offset
+        self.roll_reference_ms = roll_reference_ms
+        _, position = self.offset_index.last()
+        self._bytes_since_index = self.store.size - position
+        log_path = self.log_path
+        if log_path is not None:
+            self.last_modified_ms = int(os.stat(log_path).st_mtime * 1000)
+
+    def load_times(self) -> None:
+        """last-modified from the file, the roll reference from the first batch header."""
         log_path = self.log_path
         if log_path is not None:
             self.last_modified_ms = int(os.stat(log_path).st_mtime * 1000)
@@ -282,82 +340,239 @@ class Segment:
             max_ts = _META.unpack(self.store.pread(_META.size, 0))[3]
             self.roll_reference_ms = max_ts if max_ts >= 0 else self.last_modified_ms
 
-    def recover(self, index_interval: int, *, from_last_index_entry: bool = False) -> int:
-        """Rescan the store, keep the valid prefix, rebuild indexes; returns bytes truncated.
+    def _scan_valid(
+        self,
+        position: int,
+        expected: int,
+        limit: int | None,
+        interval: int,
+        *,
+        verify: bool,
+        gaps: frozenset[int] = frozenset(),
+    ) -> tuple[int, int]:
+        """Index the run of valid batches from ``position``; returns (where it ends, next offset).
 
-        With ``from_last_index_entry`` (after a clean shutdown, indexes loaded) only the batches
-        after the last index entry are scanned and CRCs are not checked; otherwise every batch
-        from the start is checked (magic, length, CRC-32C, consecutive offsets).
+        A batch is valid when it is whole, has magic 2, a plausible length, offsets below
+        ``limit`` (the next segment's base) and, with ``verify``, a matching CRC-32C. Offsets
+        continue from ``expected``; a jump (the gap a repair leaves) is taken only where the
+        next batch continues from the jumped batch, or at one of the known ``gaps`` (base
+        offsets): the CRC does not cover baseOffset, so a damaged one must not pass as a gap.
         """
-        self._bytes_since_index = 0
-        # the batch at the last index entry is already indexed (and in the saved max timestamp)
-        skip_first = False
-        if from_last_index_entry:
-            relative, position = self.offset_index.last()
-            expected = self.base_offset + relative
-            verify = False
-            skip_first = len(self.offset_index) > 0
-        else:
-            self.offset_index = OffsetIndex()
-            self.time_index = TimeIndex()
-            self.max_timestamp = -1
-            self.offset_of_max_timestamp = -1
-            position = 0
-            expected = self.base_offset
-            verify = True
-            self.rescanned = True
         size = self.store.size
         unpack = _RECOVER.unpack_from
-        damaged = False
-        while position < size and not damaged:
+        while position < size:
             chunk = self.store.pread(RECOVER_CHUNK, position)
             view = memoryview(chunk)
             at = 0
-            while True:
-                if at + HEADER_SIZE > len(chunk):
-                    if position + at + HEADER_SIZE > size and position + at < size:
-                        damaged = True  # a torn header at the end of the file
-                    break
+            stop = False
+            while at + HEADER_SIZE <= len(chunk):
                 base, length, _epoch, magic, _crc, _attrs, last_delta, _bts, max_ts = unpack(
                     chunk, at
                 )
-                if magic != 2 or length < MIN_BATCH_LENGTH or base != expected:
-                    damaged = True
+                if (
+                    magic != 2
+                    or length < MIN_BATCH_LENGTH
+                    or base < expected
+                    or last_delta < 0
+                    or base + last_delta - self.base_offset > _MAX_RELATIVE
+                    or (limit is not None and base + last_delta >= limit)
+                ):
+                    stop = True
                     break
                 end = at + length + LOG_OVERHEAD
                 if end > len(chunk):
                     if position + end > size:
-                        damaged = True  # torn tail
+                        stop = True  # torn
                     elif at == 0:  # a batch bigger than the chunk: read exactly that batch
+                        view.release()
                         chunk = self.store.pread(length + LOG_OVERHEAD, position)
                         view = memoryview(chunk)
                         continue
                     break
                 if verify and not verify_crc(view[at:end]):
-                    damaged = True
+                    stop = True
                     break
-                if skip_first:
-                    self._bytes_since_index = end - at
-                    skip_first = False
-                else:
-                    self._index_batch(position + at, end - at, base, max_ts, index_interval)
+                if base > expected and base not in gaps:
+                    follower = self._next_base(position + end)
+                    if follower is not None and follower != base + last_delta + 1:
+                        stop = True
+                        break
+                self._index_batch(position + at, end - at, base, max_ts, interval)
                 expected = base + last_delta + 1
                 at = end
             view.release()
             position += at
+            if stop or at == 0:  # at == 0: a torn header at the end of the file
+                break
+        return position, expected
+
+    def _next_base(self, position: int) -> int | None:
+        """The base offset of the batch header at ``position``, if one starts there."""
+        head = self.store.pread(HEADER_SIZE, position)
+        if len(head) < HEADER_SIZE or head[_MAGIC_AT] != 2:
+            return None  # nothing (or nothing valid) to compare with: the jump stands
+        return int(_SPAN.unpack_from(head)[0])
+
+    def _resync(self, position: int, expected: int, limit: int | None) -> int | None:
+        """The first position at or after ``position`` where a valid batch starts, or None."""
+        size = self.store.size
+        unpack = _RECOVER.unpack_from
+        while position + HEADER_SIZE <= size:
+            chunk = self.store.pread(RECOVER_CHUNK + HEADER_SIZE, position)
+            last_start = len(chunk) - HEADER_SIZE
+            found = chunk.find(b"\x02", _MAGIC_AT)  # every candidate has magic 2
+            while found != -1 and found - _MAGIC_AT <= last_start:
+                at = found - _MAGIC_AT
+                base, length, _epoch, _magic, _crc, _attrs, last_delta, _bts, _ts = unpack(
+                    chunk, at
+                )
+                end = position + at + length + LOG_OVERHEAD
+                if (
+                    length >= MIN_BATCH_LENGTH
+                    and end <= size
+                    and base >= expected
+                    and last_delta >= 0
+                    and base + last_delta - self.base_offset <= _MAX_RELATIVE
+                    and (limit is None or base + last_delta < limit)
+                ):
+                    batch = self.store.pread(length + LOG_OVERHEAD, position + at)
+                    if verify_crc(batch):
+                        return position + at
+                found = chunk.find(b"\x02", found + 1)
+            position += last_start + 1
+        return None
+
+    def recover(
+        self,
+        index_interval: int,
+        *,
+        from_last_index_entry: bool = False,
+        limit: int | None = None,
+        keep_tail: bool = False,
+        gaps: frozenset[int] = frozenset(),
+    ) -> Recovery:
+        """Rescan the store, keep every valid batch, rebuild indexes; returns what was dropped.
+
+        With ``from_last_index_entry`` (after an old-style clean shutdown, indexes loaded) only
+        the batches after the last index entry are walked and CRCs are not checked; any damage
+        there falls back to a full scan. A full scan checks every batch (magic, length, CRC-32C,
+        increasing offsets below ``limit``). Damaged bytes followed by a valid batch are cut out
+        (the batches after them are kept, their offsets become a gap) and saved beside the
+        segment as ``<name>.log.damaged-<n>``; damage with nothing valid after it is cut off the
+        end, and saved too with ``keep_tail`` (an older segment; the active segment's torn tail
+        is an unacknowledged write).
+        """
+        self._bytes_since_index = 0
+        self._read_hint = (-1, -1)
+        if from_last_index_entry:
+            relative, position = self.offset_index.last()
+            expected = self.base_offset + relative
+            if len(self.offset_index):  # walked again from that entry, which is re-added
+                self.offset_index.truncate_to_position(position)
+                self._bytes_since_index = index_interval
+            end, expected = self._scan_valid(
+                position, expected, limit, index_interval, verify=False
+            )
+            if end == self.store.size:
+                self.next_offset = expected
+                self.load_times()
+                return Recovery()
+            # the saved indexes described bytes that are gone or damaged: scan everything
+        self.offset_index = OffsetIndex()
+        self.time_index = TimeIndex()
+        self.max_timestamp = -1
+        self.offset_of_max_timestamp = -1
+        self._bytes_since_index = 0
+        self.rescanned = True
+        size = self.store.size
+        position, expected = self._scan_valid(
+            0, self.base_offset, limit, index_interval, verify=True, gaps=gaps
+        )
+        cut: list[tuple[int, int, int, int]] = []  # (start, end, first lost, last lost offset)
+        while position < size:
+            resume = self._resync(position + 1, expected, limit)
+            if resume is None:
+                break
+            resumed_base = _SPAN.unpack(self.store.pread(_SPAN.size, resume))[0]
+            cut.append((position, resume, expected, resumed_base - 1))
+            position, expected = self._scan_valid(
+                resume, resumed_base, limit, index_interval, verify=True, gaps=gaps
+            )
+        recovery = Recovery()
+        if position < size:
+            last_lost = -1 if limit is None else limit - 1
+            if keep_tail:
+                cut.append((position, size, expected, last_lost))
+            else:
+                recovery.truncated = size - position
+                self.store.truncate(position)
+        if cut:
+            try:
+                recovery.damaged = [
+                    DamagedRange(first, last, end - start, self._save_damaged(start, end))
+                    for start, end, first, last in cut
+                ]
+                # the second scan meets the gaps just made (and finds nothing else to repair)
+                made = frozenset(last + 1 for _, end, _, last in cut if end < self.store.size)
+                self._cut_out([(start, end) for start, end, _, _ in cut])
+            except OSError as exc:
+                raise StorageError(
+                    f"segment {self.log_path} is damaged and could not be repaired "
+                    f"({exc.strerror or exc}). Free disk space and start the broker again."
+                ) from exc
+            again = self.recover(index_interval, limit=limit, gaps=gaps | made)
+            recovery.truncated += again.truncated
+            recovery.damaged += again.damaged
+            return recovery
         self.next_offset = expected
-        self._load_times()
-        truncated = size - position
-        if truncated and from_last_index_entry:
-            # the saved indexes described bytes that are gone: rebuild everything from scratch
-            self.store.truncate(position)
-            return truncated + self.recover(index_interval)
-        if truncated:
-            self.store.truncate(position)
-            self.offset_index.truncate_to_position(position)
-            self.time_index.truncate_to_offset(expected - self.base_offset)
-            self._read_hint = (-1, -1)
-        return truncated
+        self.load_times()
+        return recovery
+
+    def _save_damaged(self, start: int, end: int) -> Path | None:
+        """Copy damaged bytes to ``<name>.log.damaged-<n>`` (none in memory); returns the path."""
+        log_path = self.log_path
+        if log_path is None:
+            return None
+        n = 1
+        while (target := log_path.with_name(f"{log_path.name}.damaged-{n}")).exists():
+            n += 1
+        with open(target, "wb") as out:
+            self._copy_range(start, end, out.fileno())
+            os.fsync(out.fileno())
+        return target
+
+    def _copy_range(self, start: int, end: int, fd: int) -> None:
+        while start < end:
+            data = self.store.pread(min(RECOVER_CHUNK, end - start), start)
+            if not data:
+                raise StorageError(f"segment {self.name} shrank while it was being repaired")
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            start += len(data)
+
+    def _cut_out(self, ranges: list[tuple[int, int]]) -> None:
+        """Rewrite the segment without the byte ``ranges`` (sorted, disjoint)."""
+        log_path = self.log_path
+        if log_path is None:  # in memory: rebuild the store from the kept pieces
+            kept = MemoryStore()
+            for start, end in _complement(ranges, self.store.size):
+                kept.append(self.store.pread(end - start, start))
+            self.store = kept
+            return
+        tmp = log_path.with_name(log_path.name + ".tmp")
+        try:
+            with open(tmp, "wb") as out:
+                for start, end in _complement(ranges, self.store.size):
+                    self._copy_range(start, end, out.fileno())
+                os.fsync(out.fileno())
+            self.store.close()
+            os.replace(tmp, log_path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            raise
+        fsync_path(log_path.parent, directory=True)
+        self.store = FileStore(log_path)
 
     def flush(self) -> None:
         self.store.flush()

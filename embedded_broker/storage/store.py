@@ -9,11 +9,22 @@ segment roll does not stall produce requests behind an fsync of a whole segment)
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from bisect import bisect_right
 from pathlib import Path
-from typing import Protocol
+from typing import NoReturn, Protocol
+
+from embedded_broker.storage.api import StorageError
+
+
+class WriteFailedError(StorageError):
+    """An append failed (disk full, I/O error) and was cut back: the store is unchanged."""
+
+
+class TornWriteError(StorageError):
+    """An append failed and could not be cut back: the store's file ends in a torn write."""
 
 
 class ByteStore(Protocol):
@@ -76,12 +87,41 @@ class FileStore:
         return self._size
 
     def append(self, data: bytes | bytearray | memoryview) -> None:
+        """Write ``data`` at the end, all of it or nothing.
+
+        A failed or short write (disk full, I/O error) is cut back to the previous end, so no
+        torn batch is left for later appends to land behind, and raises WriteFailedError; if
+        the cut-back fails too it raises TornWriteError (the file now ends in a torn batch).
+        """
+        start = at = self._size
         view = memoryview(data)
-        while view:
-            written = _pwrite(self._fd if self._fd >= 0 else self._open(), view, self._size)
-            self._size += written
-            view = view[written:]
+        end = start + len(view)
+        try:
+            fd = self._fd if self._fd >= 0 else self._open()
+            while at < end:
+                written = _pwrite(fd, view[at - start :], at)
+                if written <= 0:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                at += written
+        except OSError as exc:
+            self._cut_back(start, exc, wrote=at > start)
+        self._size = end
         self._dirty = True
+
+    def _cut_back(self, size: int, cause: OSError, *, wrote: bool) -> NoReturn:
+        reason = cause.strerror or str(cause)
+        if wrote:  # pwrite either writes something or fails: only then is there a tear
+            self._dirty = True
+            try:
+                os.ftruncate(self._fd if self._fd >= 0 else self._open(), size)
+            except OSError as exc:
+                raise TornWriteError(
+                    f"writing to {self.path} failed ({reason}) and the partial write could "
+                    f"not be removed ({exc.strerror or exc})"
+                ) from cause
+        raise WriteFailedError(
+            f"writing to {self.path} failed ({reason}); nothing was stored"
+        ) from cause
 
     def pread(self, length: int, position: int) -> bytes:
         length = min(length, self._size - position)

@@ -95,7 +95,7 @@ def test_unclean_reopen_rescans_the_active_segment(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("damage", ["truncate_mid_batch", "garbage_tail", "crc_byte", "header"])
-def test_recovery_keeps_every_valid_batch_before_the_damage(tmp_path: Path, damage: str) -> None:
+def test_recovery_keeps_every_valid_batch_but_the_damaged_one(tmp_path: Path, damage: str) -> None:
     spans = fill(tmp_path)
     mark_unclean(tmp_path)
     path = active_log_file(tmp_path)
@@ -115,10 +115,19 @@ def test_recovery_keeps_every_valid_batch_before_the_damage(tmp_path: Path, dama
     path.write_bytes(data)
     log = Log(tmp_path, CONFIG)
     try:
-        kept = spans if victim is None else [s for s in spans if s[1] < victim.base_offset]
+        if victim is None:
+            kept, size = spans, headers[-1].end
+        elif damage == "truncate_mid_batch":  # a torn tail: cut off
+            kept = [s for s in spans if s[1] < victim.base_offset]
+            size = victim.position
+        else:  # damage in the middle: only that batch goes, the one after it stays
+            kept = [s for s in spans if s[0] != victim.base_offset]
+            size = len(data) - victim.size
+            copy = path.with_name(path.name + ".damaged-1")
+            assert copy.read_bytes() == data[victim.position : victim.end]
         assert spans_of(log) == kept
         assert log.log_end_offset == kept[-1][1] + 1
-        assert path.stat().st_size == (headers[-1].end if victim is None else victim.position)
+        assert path.stat().st_size == size
         info = log.append(simple_batch(1), now_ms=NOW)
         assert info.base_offset == kept[-1][1] + 1
         assert spans_of(log)[-1] == (info.base_offset, info.base_offset)
@@ -144,7 +153,7 @@ def test_a_missing_index_of_an_old_segment_is_rebuilt(tmp_path: Path) -> None:
         log.close()
 
 
-def test_a_corrupt_old_segment_drops_everything_after_it(tmp_path: Path) -> None:
+def test_a_corrupt_old_segment_loses_only_its_damaged_batch(tmp_path: Path) -> None:
     spans = fill(tmp_path)
     logs = sorted(tmp_path.glob("*.log"))
     data = bytearray(logs[0].read_bytes())
@@ -154,10 +163,10 @@ def test_a_corrupt_old_segment_drops_everything_after_it(tmp_path: Path) -> None
     logs[0].with_suffix(".index").unlink()
     log = Log(tmp_path, CONFIG)
     try:
-        assert spans_of(log) == spans[:2]
-        assert log.segment_count == 1
-        assert sorted(tmp_path.glob("*.log")) == logs[:1]
-        assert log.append(simple_batch(1), now_ms=NOW).base_offset == spans[2][0]
+        assert spans_of(log) == spans[:2] + spans[3:]
+        assert log.segment_count == len(logs)
+        assert sorted(tmp_path.glob("*.log")) == logs
+        assert log.append(simple_batch(1), now_ms=NOW).base_offset == spans[-1][1] + 1
     finally:
         log.close()
 
