@@ -173,7 +173,7 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
             "queued.max.request.bytes",
             LONG,
             "536870912",
-            "Request bytes all connections together may hold (-1: unbounded); a connection "
+            "Request bytes all connections together may hold (0 or -1: unbounded); a connection "
             "whose next request does not fit stops being read until memory is returned, as "
             "Kafka's memory pool does (Kafka's default is unbounded; the built-in broker "
             "protects the app).",

@@ -26,7 +26,7 @@ FETCH_FLOOR = 1024 * 1024
 
 
 class MemoryPool:
-    """Bytes granted against a capacity (negative: unbounded).
+    """Bytes granted against a capacity (0 or less: unbounded, as Kafka's queued.max.request.bytes).
 
     Like Kafka's non-strict SimpleMemoryPool a grant succeeds while any room is left, so a
     large request is never starved by a stream of small ones.
@@ -35,7 +35,7 @@ class MemoryPool:
     __slots__ = ("capacity", "used")
 
     def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
+        self.capacity = capacity if capacity > 0 else -1
         self.used = 0
 
     @property

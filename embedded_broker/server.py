@@ -248,6 +248,8 @@ class Connection(asyncio.Protocol):
                     chunks = await self._handle(frame)
                 finally:
                     self.busy = False
+                if self._closing:  # lost while the handler ran: nothing to send to
+                    return
                 outbox.push(chunks)
                 flow.touch(time.monotonic())
                 if outbox.size and (
