@@ -84,6 +84,24 @@ def test_a_large_fetch_returns_contiguous_whole_batches(builtin_broker: RunningB
         sock.close()
 
 
+def test_a_consumer_that_reads_late_gets_every_pipelined_response_in_order(
+    builtin_broker: RunningBroker,
+) -> None:
+    _fill(builtin_broker.bootstrap, "late", 1, 40, 100_000)
+    sock = connect(builtin_broker.port, rcvbuf=16_384)
+    try:
+        sock.sendall(b"".join(fetch_frame(cid, "late", [(0, 0)]) for cid in range(3)))
+        time.sleep(0.5)  # the broker fills the socket and stops taking this client's requests
+        for cid in range(3):
+            response = read_response(sock)
+            assert correlation_id(response) == cid
+            assert batch_offsets(fetched_records(response)[0]) == list(range(40))
+        sock.sendall(api_versions_frame(9))
+        assert correlation_id(read_response(sock)) == 9
+    finally:
+        sock.close()
+
+
 def test_fetch_max_bytes_below_one_batch_still_returns_that_batch(
     builtin_broker_factory: BrokerFactory,
 ) -> None:
@@ -159,6 +177,8 @@ def broker_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]
             "INFO",
             "--config",
             "log.segment.bytes=536870912",
+            "--config",
+            "connections.max.idle.ms=60000",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
