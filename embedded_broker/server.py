@@ -128,7 +128,7 @@ class Connection(asyncio.Protocol):
     # -- flow control -------------------------------------------------------------------------
     def sync_reading(self) -> None:
         """Pause or resume reading the socket as the flow says (memory, queue, mute)."""
-        want = not self._closing and self.flow.reading_allowed
+        want = not self._closing and not self._eof and self.flow.reading_allowed
         if self.flow.waiting_for_memory and not self._closing:
             self._server.memory_waiters.add(self)
         else:
@@ -198,8 +198,9 @@ class Connection(asyncio.Protocol):
             self._transport.abort()
 
     def close_when_idle(self) -> None:
-        """Close once the requests received so far are answered."""
+        """Close once the requests received so far are answered; read no more."""
         self._eof = True
+        self.sync_reading()
         self._wakeup.set()
 
     def idle_for(self, now: float) -> float:
