@@ -127,18 +127,23 @@ def test_request_budget_pauses_a_client_instead_of_closing_it(
     rest = b"\x00" * (size - len(header) - 600_000)
     socks = [connect(broker.port) for _ in range(3)]
     try:
-        # Three partial requests together declare far more than the budget: the broker must
-        # stop reading some of them, not close them.
+        # Three partial requests together declare far more than the budget: the broker stops
+        # reading the one(s) that do not fit, and closes none.
         senders = [
-            threading.Thread(target=sock.sendall, args=(head + b"\x00" * 600_000 + rest,))
+            threading.Thread(target=sock.sendall, args=(head + b"\x00" * 600_000,))
             for sock in socks
         ]
         for sender in senders:
             sender.start()
-        for sock in socks:
-            assert correlation_id(read_response(sock)) == 5
         for sender in senders:
             sender.join(TIMEOUT_S)
+        finishers = [threading.Thread(target=sock.sendall, args=(rest,)) for sock in socks]
+        for finisher in finishers:
+            finisher.start()
+        for sock in socks:
+            assert correlation_id(read_response(sock)) == 5
+        for finisher in finishers:
+            finisher.join(TIMEOUT_S)
         for cid, sock in enumerate(socks):  # and they keep being served
             sock.sendall(api_versions_frame(cid))
             assert correlation_id(read_response(sock)) == cid
