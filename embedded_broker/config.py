@@ -173,8 +173,36 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
             "queued.max.request.bytes",
             LONG,
             "536870912",
-            "Request bytes all connections together may hold; a connection that would exceed "
-            "it is closed (Kafka's default is unbounded; the built-in broker protects the app).",
+            "Request bytes all connections together may hold (0 or -1: unbounded); a connection "
+            "whose next request does not fit stops being read until memory is returned, as "
+            "Kafka's memory pool does (Kafka's default is unbounded; the built-in broker "
+            "protects the app).",
+            at_least(-1),
+        ),
+        # -- memory and fairness of connections (issue 11, findings 7 and 8) --
+        ConfigDef(
+            "queued.max.response.bytes",
+            LONG,
+            "67108864",
+            "Response bytes all connections together may hold before the socket takes them "
+            "(-1: unbounded). Fetches read less while it is used up, so consumers that stop "
+            "reading their sockets cannot grow the broker's memory. The built-in broker's own "
+            "setting; Kafka has no equivalent.",
+            at_least(-1),
+        ),
+        ConfigDef(
+            "fetch.max.bytes",
+            INT,
+            "57671680",
+            "Largest total of record bytes one Fetch response carries (at least one batch is "
+            "always returned).",
+            at_least(1024),
+        ),
+        ConfigDef(
+            "connections.max.idle.ms",
+            LONG,
+            "600000",
+            "Close connections that have had no request in flight for this long (-1: never).",
             at_least(-1),
         ),
         ConfigDef(

@@ -3,27 +3,38 @@
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import logging
 import socket
+import time
 from typing import Any
 
+from .flow import (
+    OUTGOING_WATERMARK,
+    WRITE_CHUNK,
+    ConnectionFlow,
+    MemoryPool,
+    Outbox,
+    OutgoingBudget,
+)
 from .flusher import LogFlusher
 from .handler_failures import HandlerFailureLog
 from .handlers import API_TABLE, RequestContext
 from .handlers.api_versions import API_KEY as API_VERSIONS_KEY
 from .handlers.api_versions import unsupported_version_response
-from .protocol.codec import decode_request, encode_body, encode_response, peek_header
+from .protocol.codec import (
+    decode_request,
+    encode_body,
+    encode_response,
+    peek_header,
+    response_head,
+)
 from .protocol.errors import ProtocolError, UnsupportedApiError
-from .protocol.fast import EncodedResponse
-from .protocol.framing import FrameDecoder
+from .protocol.fast import EncodedParts, EncodedResponse
 from .state import BrokerState
 
 log = logging.getLogger(__name__)
 
-# Stop reading from a client that has this many request bytes queued but not yet handled.
-MAX_QUEUED_BYTES = 8 * 1024 * 1024
 SHUTDOWN_GRACE_S = 2.0
 
 
@@ -41,22 +52,23 @@ def _address(sockaddr: Any) -> tuple[str, int]:
 
 
 class Connection(asyncio.Protocol):
-    """Frames requests with the sans-IO decoder and answers them strictly in order."""
+    """Moves bytes between the socket and the sans-IO flow (flow.py), answering requests
+    strictly in order; reading pauses whenever the flow says so and never aborts for memory."""
 
     def __init__(self, server: BrokerServer) -> None:
         self._server = server
         self._state = server.state
-        self._decoder = FrameDecoder(server.state.config.get_int("socket.request.max.bytes"))
-        self._queue: collections.deque[bytes] = collections.deque()
-        self._queued_bytes = 0
+        max_frame = server.state.config.get_int("socket.request.max.bytes")
+        self.flow = ConnectionFlow(server.pool, max_frame, time.monotonic())
+        self._outbox = Outbox(server.outgoing)
         self._wakeup = asyncio.Event()
         self._writable = asyncio.Event()
         self._writable.set()
         self._transport: asyncio.Transport | None = None
         self._task: asyncio.Task[None] | None = None
-        self._paused = False
+        self._reading = True
         self._closing = False
-        self._held = 0
+        self._eof = False
         self.busy = False
         self.peer = ("", 0)
         self.local = ("", 0)
@@ -69,57 +81,38 @@ class Connection(asyncio.Protocol):
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        transport.set_write_buffer_limits(high=WRITE_CHUNK, low=WRITE_CHUNK // 4)
         self.peer = _address(transport.get_extra_info("peername"))
         self.local = _address(transport.get_extra_info("sockname"))
         if not self._server.admit(self):
             self._closing = True
+            self.flow.close()
             transport.abort()
             return
         self._server.connections.add(self)
         self._task = asyncio.get_running_loop().create_task(self._run())
         self._server.tasks.add(self._task)
         self._task.add_done_callback(self._server.tasks.discard)
-
-    def _account(self) -> None:
-        """Keep the server-wide count of request bytes held by connections up to date."""
-        held = 0 if self._closing else self._decoder.buffered + self._queued_bytes
-        self._server.buffered_bytes += held - self._held
-        self._held = held
+        self.sync_reading()
 
     def data_received(self, data: bytes) -> None:
         if self._closing:
             return
-        limit = self._server.max_buffered_bytes
-        if limit >= 0 and self._server.buffered_bytes + len(data) > limit:
-            self.abort(f"requests of all clients exceed queued.max.request.bytes ({limit})")
-            return
-        self._decoder.feed(data)
         try:
-            while (frame := self._decoder.next_frame()) is not None:
-                self._queue.append(frame)
-                self._queued_bytes += len(frame)
+            got = self.flow.receive_data(data, time.monotonic())
         except ProtocolError as exc:
             self.abort(f"{exc}")
             return
-        self._account()
-        if self._queue:
+        if got:
             self._wakeup.set()
-        if (
-            not self._paused
-            and self._queued_bytes + self._decoder.buffered > MAX_QUEUED_BYTES
-            and self._queued_bytes > 0
-        ):
-            self._paused = True
-            if self._transport is not None:
-                self._transport.pause_reading()
+        self.sync_reading()
 
     def eof_received(self) -> bool | None:
-        self._closing_after_queue()
+        self.close_when_idle()
         return True
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._closing = True
-        self._account()
+        self._release()
         self._server.connections.discard(self)
         self._writable.set()
         self._wakeup.set()
@@ -131,68 +124,143 @@ class Connection(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._writable.set()
+        self._pump()
+
+    # -- flow control -------------------------------------------------------------------------
+    def sync_reading(self) -> None:
+        """Pause or resume reading the socket as the flow says (memory, queue, mute)."""
+        want = not self._closing and not self._eof and self.flow.reading_allowed
+        if self.flow.waiting_for_memory and not self._closing:
+            self._server.memory_waiters.add(self)
+        else:
+            self._server.memory_waiters.discard(self)
+        if want != self._reading and self._transport is not None and not self._closing:
+            self._reading = want
+            if want:
+                self._transport.resume_reading()
+            else:
+                self._transport.pause_reading()
+
+    @property
+    def unsent(self) -> int:
+        """Response bytes not yet taken by the kernel."""
+        if self._transport is None:
+            return self._outbox.size
+        return self._outbox.size + self._transport.get_write_buffer_size()
+
+    def _pump(self) -> None:
+        """Hand outbox bytes to the transport while it is below its high-water mark."""
+        transport = self._transport
+        if transport is None or self._closing:
+            return
+        outbox = self._outbox
+        while outbox.size and self._writable.is_set():
+            transport.write(outbox.take())
+            if transport.is_closing():
+                break
+
+    async def _drain(self, *, fully: bool = False) -> None:
+        """Send; then wait while more than the watermark (or, if ``fully``, anything in the
+        outbox) is unsent. Meanwhile the connection is muted: no reading, no new request."""
+        self._pump()
+        if not self._must_wait(fully):
+            return
+        self.flow.muted = True
+        self.sync_reading()
+        try:
+            while self._must_wait(fully):
+                await self._writable.wait()  # cleared: the transport is above its high mark
+                self._pump()
+        finally:
+            self.flow.muted = False
+            self.sync_reading()
+
+    def _must_wait(self, fully: bool) -> bool:
+        transport = self._transport
+        if self._closing or transport is None or transport.is_closing():
+            return False
+        return (fully and self._outbox.size > 0) or self.unsent > OUTGOING_WATERMARK
 
     # -- request pipeline ---------------------------------------------------------------------
-    def _closing_after_queue(self) -> None:
-        self._queue.append(b"")  # sentinel: close once earlier requests are answered
-        self._wakeup.set()
+    def _release(self) -> None:
+        """Return this connection's request and response memory to the server's budgets."""
+        self._closing = True
+        self.flow.close()
+        self._outbox.clear()
+        self._server.memory_waiters.discard(self)
+        self._server.memory_returned()
 
     def abort(self, reason: str, *, logged: bool = False) -> None:
         """Close this connection (and only this one) with a single log line."""
         if not self._closing and not logged:
             log.warning("Closing connection from %s:%d: %s", self.peer[0], self.peer[1], reason)
-        self._closing = True
-        self._queue.clear()
-        self._account()
+        self._release()
         if self._transport is not None:
             self._transport.abort()
 
     def close_when_idle(self) -> None:
-        self._closing_after_queue()
+        """Close once the requests received so far are answered; read no more."""
+        self._eof = True
+        self.sync_reading()
+        self._wakeup.set()
 
-    async def _write(self, pending: list[bytes]) -> None:
-        if self._transport is not None and not self._closing:
-            self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
-        pending.clear()
-        if not self._writable.is_set():
-            await self._writable.wait()
+    def idle_for(self, now: float) -> float:
+        """Seconds with no request in flight and nothing to send (0 while there is)."""
+        if self._closing:
+            return 0.0
+        return self.flow.idle_for(now, busy=self.busy, unsent=self.unsent)
+
+    def close_idle(self, idle_ms: int) -> None:
+        log.debug(
+            "Closing connection from %s:%d: idle for more than connections.max.idle.ms (%d)",
+            self.peer[0],
+            self.peer[1],
+            idle_ms,
+        )
+        self._release()
+        if self._transport is not None:
+            self._transport.close()
 
     async def _run(self) -> None:
-        pending: list[bytes] = []
-        frame = b""
+        flow = self.flow
+        outbox = self._outbox
+        frame: bytes | None = None  # the request being handled, for the failure log
         try:
             while not self._closing:
-                if not self._queue:
-                    self._wakeup.clear()
-                    await self._wakeup.wait()
+                frame = flow.next_request()
+                if frame is None:
+                    if outbox.size:
+                        await self._drain(fully=self._eof)
+                    if self._eof and not flow.has_requests:
+                        if self._transport is not None and not self._closing:
+                            self._transport.close()
+                        return
+                    if not flow.has_requests:
+                        self._wakeup.clear()
+                        await self._wakeup.wait()
                     continue
-                frame = self._queue.popleft()
-                if not frame:
-                    if pending:
-                        await self._write(pending)
-                    if self._transport is not None:
-                        self._transport.close()
-                    return
-                self._queued_bytes -= len(frame)
-                self._account()
-                if self._paused and self._queued_bytes <= MAX_QUEUED_BYTES // 2:
-                    self._paused = False
-                    if self._transport is not None and not self._closing:
-                        self._transport.resume_reading()
-                # Coalesce the responses of pipelined produce requests into one write; flush
+                self._server.memory_returned()
+                self.sync_reading()
+                # Coalesce the responses of pipelined produce requests into one write; send
                 # before anything that may wait (fetch long-poll, group joins) so earlier
                 # responses are never held back.
-                if pending and not _is_produce(frame):
-                    await self._write(pending)
+                if outbox.size and not _is_produce(frame):
+                    await self._drain()
                 self.busy = True
                 try:
-                    out = await self._handle(frame)
+                    chunks = await self._handle(frame)
                 finally:
                     self.busy = False
-                if out:
-                    pending.append(out)
-                if pending and (not self._queue or len(pending) >= MAX_COALESCED):
-                    await self._write(pending)
+                if self._closing:  # lost while the handler ran: nothing to send to
+                    return
+                outbox.push(chunks)
+                flow.touch(time.monotonic())
+                if outbox.size and (
+                    not flow.has_requests
+                    or len(outbox) >= MAX_COALESCED
+                    or outbox.size >= WRITE_CHUNK
+                ):
+                    await self._drain()
         except asyncio.CancelledError:
             if self._transport is not None:
                 self._transport.abort()
@@ -200,17 +268,17 @@ class Connection(asyncio.Protocol):
         except ProtocolError as exc:
             self.abort(str(exc))
         except Exception as exc:
-            self._server.failures.record(exc, frame, self.peer)
+            self._server.failures.record(exc, frame or b"", self.peer)
             self.abort("handler failure", logged=True)
 
-    async def _handle(self, frame: bytes) -> bytes | None:
+    async def _handle(self, frame: bytes) -> list[bytes]:
         header = peek_header(frame)
         spec = API_TABLE.get(header.api_key)
         if spec is None:
             raise UnsupportedApiError(f"unsupported API key {header.api_key}")
         if not spec.min_version <= header.api_version <= spec.max_version:
             if header.api_key == API_VERSIONS_KEY:
-                return encode_response(header.correlation_id, unsupported_version_response())
+                return [encode_response(header.correlation_id, unsupported_version_response())]
             raise UnsupportedApiError(
                 f"unsupported version {header.api_version} of API key {header.api_key} "
                 f"(supported {spec.min_version}-{spec.max_version})"
@@ -225,15 +293,23 @@ class Connection(asyncio.Protocol):
             client_port=self.peer[1],
             local_host=self.local[0],
             local_port=self.local[1],
+            outgoing=self._server.outgoing,
         )
         response = await spec.handler(ctx, request, self._state)
         if response is None:
-            return None
+            return []
         if isinstance(response, EncodedResponse):
-            return encode_body(
-                header.correlation_id, response.body, flexible_header=response.flexible_header
+            return [
+                encode_body(
+                    header.correlation_id, response.body, flexible_header=response.flexible_header
+                )
+            ]
+        if isinstance(response, EncodedParts):
+            head = response_head(
+                header.correlation_id, response.size, flexible_header=response.flexible_header
             )
-        return encode_response(header.correlation_id, response)
+            return [head, *response.parts]
+        return [encode_response(header.correlation_id, response)]
 
 
 class BrokerServer:
@@ -245,12 +321,41 @@ class BrokerServer:
         self.port = port
         self.connections: set[Connection] = set()
         self.tasks: set[asyncio.Task[None]] = set()
-        self.buffered_bytes = 0
-        self.max_buffered_bytes = state.config.get_int("queued.max.request.bytes")
-        self.max_connections = state.config.get_int("max.connections")
+        config = state.config
+        self.pool = MemoryPool(config.get_int("queued.max.request.bytes"))
+        self.outgoing = OutgoingBudget(config.get_int("queued.max.response.bytes"))
+        self.memory_waiters: set[Connection] = set()
+        self.max_connections = config.get_int("max.connections")
+        self.idle_ms = config.get_int("connections.max.idle.ms")
+        self._idle_timer: asyncio.TimerHandle | None = None
         self._refusing = False
         self._server: asyncio.Server | None = None
         self.failures = HandlerFailureLog(log)
+
+    def memory_returned(self) -> None:
+        """Request memory came back: resume connections waiting for it, oldest need first."""
+        if not self.memory_waiters or self.pool.exhausted:
+            return
+        for conn in list(self.memory_waiters):
+            conn.flow.retry_memory()
+            conn.sync_reading()
+            if self.pool.exhausted:
+                break
+
+    def _check_idle(self) -> None:
+        """Close connections idle longer than connections.max.idle.ms; reschedule."""
+        now = time.monotonic()
+        limit = self.idle_ms / 1000
+        for conn in list(self.connections):
+            if conn.idle_for(now) > limit:
+                conn.close_idle(self.idle_ms)
+        self._schedule_idle_check()
+
+    def _schedule_idle_check(self) -> None:
+        if self.idle_ms < 0:
+            return
+        interval = min(max(self.idle_ms / 4000, 0.01), 5.0)
+        self._idle_timer = asyncio.get_running_loop().call_later(interval, self._check_idle)
 
     def admit(self, conn: Connection) -> bool:
         """Whether a new connection fits under max.connections; logs once per full spell."""
@@ -275,6 +380,7 @@ class BrokerServer:
         )
         sockname = self._server.sockets[0].getsockname()
         self.port = int(sockname[1])
+        self._schedule_idle_check()
         flusher = LogFlusher(self.state)  # periodic fsync and retention, off the event loop
         flusher.start()
         self.state.on_shutdown(flusher.stop)  # before the logs are flushed and closed
@@ -284,6 +390,8 @@ class BrokerServer:
         """Stop accepting, let in-flight requests finish briefly, then close everything."""
         if self._server is not None:
             self._server.close()
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
         self.state.begin_shutdown()
         for conn in list(self.connections):
             conn.close_when_idle()

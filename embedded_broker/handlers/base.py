@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from embedded_broker.flow import OutgoingBudget
     from embedded_broker.state import BrokerState
 
 
@@ -23,6 +24,8 @@ class RequestContext:
     # The address the client reached us on: what Metadata advertises unless configured otherwise.
     local_host: str
     local_port: int
+    # The server-wide budget of response bytes; a handler that reads much (Fetch) sizes to it.
+    outgoing: OutgoingBudget | None = None
 
 
 Handler = Callable[[RequestContext, Any, "BrokerState"], Awaitable[Any | None]]

@@ -1,16 +1,22 @@
-"""Fetch: whole batches from the one holding the fetch offset, with min_bytes/max_wait long-poll."""
+"""Fetch: whole batches from the one holding the fetch offset, with min_bytes/max_wait long-poll.
+
+A response carries at most min(max_bytes, fetch.max.bytes, what the response budget has left)
+bytes of records, each partition at most its partition_max_bytes, and still at least one batch
+(Kafka's KIP-74 rules), so no fetch reads more of the log into memory than the caps allow.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import struct
 import time
 from typing import Any
 
 from kio.schema.errors import ErrorCode
 
-from embedded_broker.protocol.fast import EncodedResponse, FetchPartition, encode_fetch_response
+from embedded_broker.protocol.fast import EncodedParts, FetchPartition, encode_fetch_response_parts
 from embedded_broker.state import BrokerState
-from embedded_broker.storage import OffsetOutOfRange, StorageError
+from embedded_broker.storage import OffsetOutOfRange, PartitionLog, StorageError
 
 from .base import ApiSpec, RequestContext
 from .storage_errors import storage_failure
@@ -20,13 +26,47 @@ API_KEY = 1
 _NONE = ErrorCode.none.value
 _UNKNOWN = ErrorCode.unknown_topic_or_partition.value
 _OUT_OF_RANGE = ErrorCode.offset_out_of_range.value
+# Large partition reads are made in pieces of about this size, yielding to other clients.
+PIECE = 1024 * 1024
+_BATCH_SPAN = struct.Struct(">qi")  # base offset, batch length
+_LAST_DELTA = struct.Struct(">i")  # lastOffsetDelta, at byte 23 of a batch
 
 
-def _read_all(
-    request: Any, state: BrokerState
+def _next_offset(records: bytes) -> int:
+    """The offset after the last of the whole batches in ``records``."""
+    at = 0
+    last = -1
+    size = len(records)
+    while at + 27 <= size:
+        base, length = _BATCH_SPAN.unpack_from(records, at)
+        last = base + _LAST_DELTA.unpack_from(records, at + 23)[0]
+        at += 12 + length
+    return last + 1
+
+
+async def _read_pieces(plog: PartitionLog, offset: int, limit: int) -> list[bytes]:
+    """Whole batches from ``offset``, at most ``limit`` bytes but at least one batch, read a
+    piece at a time with the event loop free in between."""
+    pieces: list[bytes] = []
+    got = 0
+    while True:
+        data = plog.read(offset, max(min(PIECE, limit - got), 1))
+        if not data or (got and len(data) > limit - got):
+            break  # the end of the log, or a batch that does not fit
+        pieces.append(data)
+        got += len(data)
+        offset = _next_offset(data)
+        if got >= limit or offset >= plog.log_end_offset:
+            break
+        await asyncio.sleep(0)
+    return pieces
+
+
+async def _read_all(
+    request: Any, state: BrokerState, budget: int
 ) -> tuple[list[tuple[str, list[FetchPartition]]], int, bool, list[tuple[str, int]]]:
-    """One pass over the requested partitions: (topics, bytes, had_error, partition keys)."""
-    budget = request.max_bytes
+    """One pass over the requested partitions reading at most ``budget`` bytes (but at least
+    one batch): (topics, bytes, had_error, partition keys)."""
     total = 0
     had_error = False
     keys: list[tuple[str, int]] = []
@@ -38,7 +78,7 @@ def _read_all(
             index = fp.partition
             keys.append((name, index))
             plog = state.partition(name, index)
-            records = b""
+            records: bytes | list[bytes] = b""
             if plog is None:
                 parts.append((index, _UNKNOWN, -1, -1, -1, b""))
                 had_error = True
@@ -50,17 +90,31 @@ def _read_all(
             if offset < start or offset > high:
                 code = _OUT_OF_RANGE
             elif offset < high and (budget > 0 or total == 0):
-                # The first data in the response may exceed max_bytes: at least one batch.
-                limit = min(fp.partition_max_bytes, budget) if total else fp.partition_max_bytes
+                # The first data in the response may exceed the limits: at least one batch.
+                limit = min(fp.partition_max_bytes, budget)
                 try:
-                    records = plog.read(offset, max(limit, 1))
+                    if limit > 2 * PIECE:
+                        # A large read (far more than a consumer's usual 1 MB per partition)
+                        # goes a piece at a time so other clients are served in between.
+                        records = await _read_pieces(plog, offset, limit)
+                        high = plog.log_end_offset
+                        start = plog.log_start_offset
+                    else:
+                        records = plog.read(offset, max(limit, 1))
                 except OffsetOutOfRange:
                     code = _OUT_OF_RANGE
                 except (StorageError, OSError) as exc:
                     code = storage_failure(state, name, index, exc).value
                     high = start = -1  # as Kafka answers a partition it cannot read
-                total += len(records)
-                budget -= len(records)
+                size = sum(map(len, records)) if isinstance(records, list) else len(records)
+                if total and size > limit:
+                    # Only the first data may exceed the limits; the log returns at least a
+                    # batch, so a later one that does not fit is dropped and the fetch ends.
+                    records = b""
+                    size = 0
+                    budget = 0
+                total += size
+                budget -= size
             if code != _NONE:
                 had_error = True
             parts.append((index, code, high, high, start, records))
@@ -68,14 +122,24 @@ def _read_all(
     return topics, total, had_error, keys
 
 
-async def handle_fetch(ctx: RequestContext, request: Any, state: BrokerState) -> EncodedResponse:
+async def handle_fetch(ctx: RequestContext, request: Any, state: BrokerState) -> EncodedParts:
     deadline = time.monotonic() + ms(request.max_wait) / 1000
     min_bytes = max(request.min_bytes, 1)
+    cap = min(request.max_bytes, state.config.get_int("fetch.max.bytes"))
+    outgoing = ctx.outgoing
     while True:
-        topics, total, had_error, keys = _read_all(request, state)
+        grant = outgoing.reserve(cap) if outgoing is not None else cap
+        try:
+            topics, total, had_error, keys = await _read_all(request, state, grant)
+        finally:
+            # What was read moves to the connection's outbox (counted there) as soon as this
+            # handler returns; nothing awaits in between.
+            if outgoing is not None:
+                outgoing.release(grant)
         remaining = deadline - time.monotonic()
         if total >= min_bytes or had_error or remaining <= 0 or not keys or state.shutting_down:
             break
+        del topics  # drop the records read before waiting
         fut = state.waiter(keys)
         try:
             await asyncio.wait_for(fut, remaining)
@@ -83,7 +147,7 @@ async def handle_fetch(ctx: RequestContext, request: Any, state: BrokerState) ->
             pass
         finally:
             state.forget(keys, fut)
-    return encode_fetch_response(
+    return encode_fetch_response_parts(
         ctx.api_version,
         0,
         topics,

@@ -138,8 +138,13 @@ def encode_response(correlation_id: int, response: Any) -> bytes:
 
 def encode_body(correlation_id: int, body: bytes, *, flexible_header: bool) -> bytes:
     """Frame an already encoded response body (see protocol.fast) with its header."""
+    return response_head(correlation_id, len(body), flexible_header=flexible_header) + body
+
+
+def response_head(correlation_id: int, body_size: int, *, flexible_header: bool) -> bytes:
+    """Size prefix and header of a response whose body of ``body_size`` bytes follows."""
     header = _I32.pack(correlation_id) + (b"\x00" if flexible_header else b"")
-    return _I32.pack(len(header) + len(body)) + header + body
+    return _I32.pack(len(header) + body_size) + header
 
 
 def encode_request(header: RequestHeader, request: Any) -> bytes:

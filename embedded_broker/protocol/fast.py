@@ -24,6 +24,23 @@ class EncodedResponse:
     flexible_header: bool
 
 
+@dataclass(frozen=True, slots=True)
+class EncodedParts:
+    """A response body in pieces: large record sets stay the objects read from the log rather
+    than being copied into one buffer; the server sends the pieces in order."""
+
+    parts: list[bytes]
+    flexible_header: bool
+
+    @property
+    def size(self) -> int:
+        return sum(len(part) for part in self.parts)
+
+
+# Pieces of a response at least this large are kept as they are; smaller ones are joined.
+_KEEP_PART = 64 * 1024
+
+
 def uvarint(value: int) -> bytes:
     out = bytearray()
     while value >= 0x80:
@@ -86,8 +103,10 @@ def encode_produce_response(
     return EncodedResponse(b"".join(parts), flexible)
 
 
-FetchPartition = tuple[int, int, int, int, int, bytes | None]
-"""(index, error code, high watermark, last stable offset, log start offset, records)"""
+FetchPartition = tuple[int, int, int, int, int, bytes | list[bytes] | None]
+"""(index, error code, high watermark, last stable offset, log start offset, records)
+
+Records are bytes or, for a large read, the pieces of whole batches read one after another."""
 
 
 def encode_fetch_response(
@@ -97,7 +116,21 @@ def encode_fetch_response(
     *,
     read_committed: bool = False,
 ) -> EncodedResponse:
+    encoded = encode_fetch_response_parts(
+        version, session_id, topics, read_committed=read_committed
+    )
+    return EncodedResponse(b"".join(encoded.parts), encoded.flexible_header)
+
+
+def encode_fetch_response_parts(
+    version: int,
+    session_id: int,
+    topics: list[tuple[str, list[FetchPartition]]],
+    *,
+    read_committed: bool = False,
+) -> EncodedParts:
     flexible = version >= 12
+    out: list[bytes] = []
     parts: list[bytes] = [b"\x00\x00\x00\x00"]  # throttle time
     if version >= 7:
         parts.append(b"\x00\x00" + _I32.pack(session_id))
@@ -119,12 +152,20 @@ def encode_fetch_response(
             if records is None:
                 parts.append(b"\x00" if flexible else b"\xff\xff\xff\xff")
             else:
-                parts.append(uvarint(len(records) + 1) if flexible else _I32.pack(len(records)))
-                parts.append(records)
+                pieces = records if isinstance(records, list) else [records]
+                size = sum(len(piece) for piece in pieces)
+                parts.append(uvarint(size + 1) if flexible else _I32.pack(size))
+                if size >= _KEEP_PART:
+                    out.append(b"".join(parts))
+                    out.extend(pieces)
+                    parts.clear()
+                else:
+                    parts.extend(pieces)
             if flexible:
                 parts.append(b"\x00")
         if flexible:
             parts.append(b"\x00")
     if flexible:
         parts.append(b"\x00")
-    return EncodedResponse(b"".join(parts), flexible)
+    out.append(b"".join(parts))
+    return EncodedParts(out, flexible)

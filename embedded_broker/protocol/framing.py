@@ -32,6 +32,13 @@ class FrameDecoder:
     def buffered(self) -> int:
         return len(self._buf) - self._pos
 
+    def pending_size(self) -> int | None:
+        """Size, with its prefix, of the frame being received once its prefix has arrived."""
+        if len(self._buf) - self._pos < 4:
+            return None
+        (size,) = _SIZE.unpack_from(self._buf, self._pos)
+        return 4 + int(size)
+
     def next_frame(self) -> bytes | None:
         """Return the next complete frame, or None when more bytes are needed."""
         buf = self._buf

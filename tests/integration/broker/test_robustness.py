@@ -196,32 +196,6 @@ def test_fuzzed_frames_over_a_socket(builtin_broker: RunningBroker, body: bytes)
         good.close()
 
 
-def test_request_bytes_of_all_clients_are_bounded(builtin_broker_factory: BrokerFactory) -> None:
-    import select
-
-    broker = builtin_broker_factory({"queued.max.request.bytes": "1000000"})
-    # A valid ApiVersions v0 request padded to 900 kB (Kafka ignores trailing bytes).
-    header = bytes.fromhex("0012000000000005") + b"\x00\x03raw"
-    size = 900_000
-    head = struct.pack(">i", size) + header
-    socks = [_connect(broker), _connect(broker)]
-    try:
-        for sock in socks:
-            sock.sendall(head + b"\x00" * 600_000)
-        # Together they hold more than allowed: exactly one connection gets closed.
-        readable, _, _ = select.select(socks, [], [], TIMEOUT_S)
-        assert len(readable) >= 1
-        closed = readable[0]
-        _assert_closed(closed)
-        survivor = socks[1] if closed is socks[0] else socks[0]
-        survivor.sendall(b"\x00" * (size - len(header) - 600_000))
-        assert _read_response(survivor)[:4] == struct.pack(">i", 5)
-        _assert_broker_serves(broker)
-    finally:
-        for sock in socks:
-            sock.close()
-
-
 def test_connections_above_max_connections_are_closed(
     builtin_broker_factory: BrokerFactory, caplog: pytest.LogCaptureFixture
 ) -> None:

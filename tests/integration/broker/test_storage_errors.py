@@ -19,7 +19,7 @@ from kio.static.primitive import i32Timedelta
 from embedded_broker.config import BrokerConfig
 from embedded_broker.handlers import API_TABLE, RequestContext
 from embedded_broker.protocol.codec import api_schema
-from embedded_broker.protocol.fast import EncodedResponse
+from embedded_broker.protocol.fast import EncodedParts, EncodedResponse
 from embedded_broker.state import BrokerState
 from tests.broker_fixtures import RunningBroker
 from tests.integration.groups.wire import WireClient
@@ -149,8 +149,8 @@ async def _closed_log_answers(state: BrokerState) -> None:
         assert errors(listed) == {0: STORAGE_ERROR, 1: ErrorCode.none}
 
     fetched = await API_TABLE[1].handler(_context(1, 12), fetch_request([0, 1]), state)
-    assert isinstance(fetched, EncodedResponse)
-    response, _ = entity_reader(api_schema(1, 12).response_type)(fetched.body, 0)
+    assert isinstance(fetched, EncodedParts)
+    response, _ = entity_reader(api_schema(1, 12).response_type)(b"".join(fetched.parts), 0)
     assert errors(response) == {0: STORAGE_ERROR, 1: ErrorCode.none}
 
 
