@@ -123,6 +123,10 @@ class Harness:
         assert self.state(group) == "Stable"
         return [leader, *followers]
 
+    def written(self) -> None:
+        """Wait for the journal's worker thread to write everything appended so far."""
+        self.coordinator.journal.barrier().result(timeout=10)
+
     def state(self, group: str = "g") -> str:
         return self.coordinator.describe_group(group).state
 

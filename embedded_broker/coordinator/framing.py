@@ -1,0 +1,70 @@
+"""Journal frames (length, CRC-32C, JSON) and a scan that resyncs past damaged bytes."""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+import crc32c
+
+HEADER = struct.Struct(">II")  # payload length, CRC-32C of the payload
+MAX_RECORD = 16 * 1024 * 1024
+
+Record = dict[str, Any]
+
+
+def encode_record(record: Record) -> bytes:
+    payload = json.dumps(record, separators=(",", ":")).encode()
+    return HEADER.pack(len(payload), crc32c.crc32c(payload)) + payload
+
+
+def _frame_at(data: bytes, pos: int) -> tuple[Record, int] | None:
+    """The record of a frame starting at pos and the position after it, if the frame checks out."""
+    if pos + HEADER.size > len(data):
+        return None
+    size, crc = HEADER.unpack_from(data, pos)
+    start = pos + HEADER.size
+    if size > MAX_RECORD or start + size > len(data):
+        return None
+    payload = data[start : start + size]
+    if crc32c.crc32c(payload) != crc:
+        return None
+    try:
+        record = json.loads(payload)
+    except ValueError:
+        return None
+    if not isinstance(record, dict):
+        return None
+    return record, start + size
+
+
+@dataclass
+class Scan:
+    """What a journal image holds: its records, the byte ranges of intact frames and of damage."""
+
+    records: list[Record] = field(default_factory=list)
+    frames: list[tuple[int, int]] = field(default_factory=list)
+    damaged: list[tuple[int, int]] = field(default_factory=list)
+
+
+def scan(data: bytes) -> Scan:
+    """Every intact frame of data; a damaged frame is skipped up to the next frame that checks
+    out (its length fits and its CRC and JSON are valid), so one bad record loses only itself."""
+    result = Scan()
+    pos = 0
+    while pos < len(data):
+        found = _frame_at(data, pos)
+        if found is not None:
+            record, end = found
+            result.records.append(record)
+            result.frames.append((pos, end))
+            pos = end
+            continue
+        resume = pos + 1
+        while resume < len(data) and _frame_at(data, resume) is None:
+            resume += 1
+        result.damaged.append((pos, resume))
+        pos = resume
+    return result
