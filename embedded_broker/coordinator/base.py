@@ -100,7 +100,8 @@ class CoordinatorBase:
         for group in self.groups.values():
             if group.state is GroupState.DEAD:
                 continue
-            yield group_record(group)
+            if group.stored is not None:
+                yield group.stored
             for (topic, partition), o in group.offsets.items():
                 yield offset_record(group.group_id, topic, partition, o)
 

@@ -80,11 +80,11 @@ def replay(groups: dict[str, ClassicGroup], r: Record, now_ms: int) -> None:
         return
     group = groups.get(group_id)
     if group is None:
-        # Dated by the record itself, so every load of the same journal gives the same group.
-        since = int(r.get("since") or r.get("ts") or now_ms)
-        group = groups[group_id] = ClassicGroup(group_id, GroupState.EMPTY, since)
+        # Dated by its group record; a group known only by its offsets has no state time
+        # (its offsets expire by their commit time), so every load gives the same group.
+        group = groups[group_id] = ClassicGroup(group_id, GroupState.EMPTY, 0)
     if kind == "group":
-        _replay_group(group, r)
+        _replay_group(group, r, now_ms)
     elif kind == "offset":
         group.offsets[(str(r["tp"]), int(r["p"]))] = CommittedOffset(
             int(r["o"]), int(r.get("e", -1)), r.get("m"), int(r.get("ts", 0))
@@ -93,11 +93,11 @@ def replay(groups: dict[str, ClassicGroup], r: Record, now_ms: int) -> None:
         group.offsets.pop((str(r["tp"]), int(r["p"])), None)
 
 
-def _replay_group(group: ClassicGroup, r: Record) -> None:
+def _replay_group(group: ClassicGroup, r: Record, now_ms: int) -> None:
+    group.stored = r
     group.protocol_type = r.get("type")
     group.generation = int(r.get("gen", 0))
-    if "since" in r:
-        group.state_since_ms = int(r["since"])
+    group.state_since_ms = int(r.get("since", now_ms))  # older records have no time
     if "members" not in r:
         return  # written before members were kept: the group comes back empty
     group.protocol_name = r.get("proto")

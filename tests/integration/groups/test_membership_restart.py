@@ -163,8 +163,10 @@ def test_a_stable_group_keeps_its_members_across_a_restart(
     try:
         _poll_until(
             members,
-            lambda: sum(len(m.committed) for m in members) == BATCH
-            and all(len(m.consumer.assignment()) == PARTITIONS // 2 for m in members),
+            lambda: (
+                sum(len(m.committed) for m in members) == BATCH
+                and all(len(m.consumer.assignment()) == PARTITIONS // 2 for m in members)
+            ),
             "both members to consume and commit the first batch",
         )
         callbacks = [(m.assigned, m.revoked) for m in members]

@@ -35,6 +35,7 @@ from .helpers import SESSION_MS, Replies, subscription
 GROUP = "g"
 SOLO = "solo"
 SLOTS = 4
+COMPACT_BYTES = 1  # compact whenever the file has doubled, so compaction runs often
 PROTOCOLS = (("range", subscription("t")), ("roundrobin", subscription("t")))
 
 
@@ -92,7 +93,7 @@ class GroupMachine(RuleBasedStateMachine):
         return GroupCoordinator(
             self.clock,
             self.clock,
-            FileJournal(self.dir),
+            FileJournal(self.dir, compact_min_bytes=COMPACT_BYTES),
             CoordinatorConfig(initial_rebalance_delay_ms=0),
         )
 
@@ -286,7 +287,7 @@ class GroupMachine(RuleBasedStateMachine):
 
 
 GroupMachine.TestCase.settings = settings(
-    max_examples=250,
+    max_examples=150,
     stateful_step_count=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
