@@ -382,6 +382,19 @@ class Membership(CoordinatorBase):
                 waiter, m.sync_waiter = m.sync_waiter, None
                 waiter(self._sync_result(group, m))
 
+    def store_failed(self, group_id: str, generation: int) -> None:
+        """The rebalance that completed generation could not be written: as Kafka does, drop the
+        assignments and rebalance again (members were answered with an error)."""
+        group = self._live_group(group_id)
+        if group is None or group.generation != generation or not group.is_(S.STABLE):
+            return
+        log.warning(
+            "group %s: generation %d could not be stored; rebalancing", group_id, generation
+        )
+        for member in group.members.values():
+            member.assignment = b""
+        self._prepare_rebalance(group, E.STORE_FAILED)
+
     @staticmethod
     def _sync_result(group: ClassicGroup, member: Member) -> SyncResult:
         return SyncResult(

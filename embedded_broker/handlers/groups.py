@@ -243,6 +243,7 @@ async def handle_sync_group(ctx: RequestContext, request: Any, state: BrokerStat
     mark = coord.journal.mark()
     result: SyncResult = await _wait(lambda respond: coord.sync(sync, respond))
     if not await _written(coord, mark) and result.error is GroupError.NONE:
+        coord.store_failed(sync.group_id, sync.generation)
         result = SyncResult(GroupError.NOT_COORDINATOR)
     return build(
         mod.SyncGroupResponse,
