@@ -26,7 +26,7 @@ def _frame_at(data: bytes, pos: int) -> tuple[Record, int] | None:
         return None
     size, crc = HEADER.unpack_from(data, pos)
     start = pos + HEADER.size
-    if size > MAX_RECORD or start + size > len(data):
+    if size > MAX_RECORD or start + size > len(data) or data[start : start + 1] != b"{":
         return None
     payload = data[start : start + size]
     if crc32c.crc32c(payload) != crc:
@@ -38,6 +38,19 @@ def _frame_at(data: bytes, pos: int) -> tuple[Record, int] | None:
     if not isinstance(record, dict):
         return None
     return record, start + size
+
+
+def _next_frame(data: bytes, pos: int) -> int:
+    """The first position from pos where an intact frame starts, or the end of data."""
+    while True:
+        # Every payload is a JSON object: only a "{" after a header can start a frame.
+        brace = data.find(b"{", pos + HEADER.size)
+        if brace < 0:
+            return len(data)
+        pos = brace - HEADER.size
+        if _frame_at(data, pos) is not None:
+            return pos
+        pos += 1
 
 
 @dataclass
@@ -62,9 +75,7 @@ def scan(data: bytes) -> Scan:
             result.frames.append((pos, end))
             pos = end
             continue
-        resume = pos + 1
-        while resume < len(data) and _frame_at(data, resume) is None:
-            resume += 1
+        resume = _next_frame(data, pos + 1)
         result.damaged.append((pos, resume))
         pos = resume
     return result

@@ -10,8 +10,11 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from embedded_broker.coordinator import FileJournal, OffsetCommitEntry
+from embedded_broker.coordinator.framing import encode_record, scan
 from embedded_broker.coordinator.journal import FILE_NAME
 
 from .helpers import Harness
@@ -159,3 +162,33 @@ def test_a_failed_write_is_reported_and_cut_back(
     assert not journal.failed_since(mark)
     h2 = Harness(FileJournal(tmp_path))
     assert _offsets(h2, "g") == [(0, 3)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    records=st.lists(
+        st.fixed_dictionaries(
+            {"t": st.just("offset"), "g": st.text(max_size=8), "o": st.integers(0, 2**40)}
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    data=st.data(),
+)
+def test_damage_inside_one_frame_loses_only_that_record(
+    records: list[dict[str, object]], data: st.DataObject
+) -> None:
+    frames = [encode_record(r) for r in records]
+    k = data.draw(st.integers(0, len(frames) - 1), label="damaged frame")
+    frame = bytearray(frames[k])
+    start = data.draw(st.integers(0, len(frame) - 1), label="start")
+    end = data.draw(st.integers(start + 1, len(frame)), label="end")
+    noise = data.draw(st.binary(min_size=end - start, max_size=end - start), label="noise")
+    assume(bytes(frame[start:end]) != noise)
+    frame[start:end] = noise
+    image = b"".join([*frames[:k], bytes(frame), *frames[k + 1 :]])
+    result = scan(image)
+    assert result.records == records[:k] + records[k + 1 :]
+    offset = sum(len(f) for f in frames[:k])
+    [(lo, hi)] = result.damaged
+    assert lo == offset and hi == offset + len(frame)
