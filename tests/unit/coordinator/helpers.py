@@ -46,9 +46,11 @@ class Replies:
 
 
 class Harness:
-    def __init__(self, journal: Journal | None = None, **config: int) -> None:
+    def __init__(
+        self, journal: Journal | None = None, *, start_ms: int | None = None, **config: int
+    ) -> None:
         config.setdefault("initial_rebalance_delay_ms", 0)
-        self.clock = ManualClock()
+        self.clock = ManualClock() if start_ms is None else ManualClock(start_ms)
         self.coordinator = GroupCoordinator(
             self.clock, self.clock, journal, CoordinatorConfig(**config)
         )
