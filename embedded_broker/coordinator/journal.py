@@ -184,10 +184,10 @@ class FileJournal:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
+            os.replace(tmp, self.path)
         except OSError:
             tmp.unlink(missing_ok=True)
             raise
-        os.replace(tmp, self.path)
         if self._fd >= 0:
             os.close(self._fd)  # it still points at the replaced file
             self._fd = -1
@@ -211,10 +211,12 @@ class FileJournal:
                 if durable:
                     self._failed_seq = max(self._failed_seq, seq)
                 log.error(
-                    "Could not write consumer group state to %s: %s. Commits and group changes "
-                    "are refused until the disk accepts writes again.",
+                    "Could not write consumer group state to %s: %s. %s",
                     self.path,
                     exc,
+                    "Commits and group changes are refused until the disk accepts writes again."
+                    if durable
+                    else "The log was left as it was; compaction is tried again later.",
                     exc_info=not isinstance(exc, OSError),
                 )
 

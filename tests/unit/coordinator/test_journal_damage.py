@@ -192,3 +192,24 @@ def test_damage_inside_one_frame_loses_only_that_record(
     offset = sum(len(f) for f in frames[:k])
     [(lo, hi)] = result.damaged
     assert lo == offset and hi == offset + len(frame)
+
+
+def test_a_failed_compaction_leaves_the_log_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(src: object, dst: object) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    h = Harness(FileJournal(tmp_path, compact_min_bytes=1024))
+    journal = h.coordinator.journal
+    mark = journal.mark()
+    for i in range(100):
+        h.coordinator.commit_offsets("g", "", -1, [OffsetCommitEntry("t", i % 3, i)])
+    h.written()
+    # Compaction was tried and failed; no commit was lost or reported as failed.
+    assert not journal.failed_since(mark)
+    assert not (tmp_path / f"{FILE_NAME}.tmp").exists()
+    monkeypatch.undo()
+    h2 = Harness(FileJournal(tmp_path))
+    assert _offsets(h2, "g") == [(0, 99), (1, 97), (2, 98)]
