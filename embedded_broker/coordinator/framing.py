@@ -15,8 +15,15 @@ MAX_RECORD = 16 * 1024 * 1024
 Record = dict[str, Any]
 
 
+class RecordTooLargeError(ValueError):
+    pass
+
+
 def encode_record(record: Record) -> bytes:
     payload = json.dumps(record, separators=(",", ":")).encode()
+    if len(payload) > MAX_RECORD:
+        # A load would take such a frame for damage: refuse to write it instead.
+        raise RecordTooLargeError(f"a group state record of {len(payload)} bytes is too large")
     return HEADER.pack(len(payload), crc32c.crc32c(payload)) + payload
 
 

@@ -21,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
-from .framing import Record, Scan, encode_record, scan
+from .framing import Record, RecordTooLargeError, Scan, encode_record, scan
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +229,13 @@ class FileJournal:
     # -- the Journal interface (event loop) ---------------------------------------------------
 
     def append(self, records: Sequence[Record]) -> None:
-        data = b"".join(encode_record(r) for r in records)
+        try:
+            data = b"".join(encode_record(r) for r in records)
+        except RecordTooLargeError as exc:
+            self._seq += 1
+            self._failed_seq = self._seq
+            log.error("Could not write consumer group state to %s: %s", self.path, exc)
+            return
         if data:
             self._appended += len(data)
             self._submit(lambda: self._write(data), durable=True)

@@ -96,7 +96,7 @@ async def coordinator(state: BrokerState) -> GroupCoordinator:
 async def _load(state: BrokerState) -> GroupCoordinator:
     journal: Journal = NullJournal()
     if not state.in_memory and state.data_dir is not None:
-        journal = FileJournal(Path(state.data_dir))
+        journal = await asyncio.to_thread(FileJournal, Path(state.data_dir))
     records = await asyncio.to_thread(journal.load)
     coord = GroupCoordinator(
         _StateClock(state),

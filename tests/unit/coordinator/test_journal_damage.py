@@ -13,7 +13,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from embedded_broker.coordinator import FileJournal, OffsetCommitEntry
+from embedded_broker.coordinator import FileJournal, OffsetCommitEntry, framing
 from embedded_broker.coordinator.framing import encode_record, scan
 from embedded_broker.coordinator.journal import FILE_NAME
 
@@ -213,3 +213,22 @@ def test_a_failed_compaction_leaves_the_log_whole(
     monkeypatch.undo()
     h2 = Harness(FileJournal(tmp_path))
     assert _offsets(h2, "g") == [(0, 99), (1, 97), (2, 98)]
+
+
+def test_a_record_too_large_to_load_is_refused_not_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(framing, "MAX_RECORD", 2000)
+    h = Harness(FileJournal(tmp_path))
+    h.coordinator.commit_offsets("g", "", -1, [OffsetCommitEntry("t", 0, 1)])
+    journal = h.coordinator.journal
+    mark = journal.mark()
+    member, _ = h.new_member("big", protocols=(("range", b"x" * 3000),))
+    h.clock.advance(0)
+    h.sync(member, h.generation("big"), ((member, b"a"),), group="big")
+    h.written()
+    assert journal.failed_since(mark)
+    caplog.clear()
+    h2 = Harness(FileJournal(tmp_path))
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert _offsets(h2, "g") == [(0, 1)]
