@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from .clock import Clock, Scheduler
 from .errors import GroupError
-from .group import ClassicGroup, CommittedOffset
+from .group import ClassicGroup
 from .journal import Journal, Record
+from .records import group_record, offset_record, replay
 from .state import GroupEvent, GroupState, next_state
 
 log = logging.getLogger("embedded_broker.coordinator")
@@ -82,43 +83,27 @@ class CoordinatorBase:
 
     # -- persistence ------------------------------------------------------------------------
 
-    @staticmethod
-    def _group_record(group: ClassicGroup) -> Record:
-        return {
-            "t": "group",
-            "g": group.group_id,
-            "type": group.protocol_type,
-            "gen": group.generation,
-            "proto": group.protocol_name,
-        }
-
-    @staticmethod
-    def _offset_record(group_id: str, topic: str, partition: int, o: CommittedOffset) -> Record:
-        return {
-            "t": "offset",
-            "g": group_id,
-            "tp": topic,
-            "p": partition,
-            "o": o.offset,
-            "e": o.leader_epoch,
-            "m": o.metadata,
-            "ts": o.commit_ms,
-        }
+    def _append(self, records: list[Record]) -> None:
+        """Apply records through replay (as a load would) and queue them for the journal."""
+        if not records:
+            return
+        now = self.clock.now_ms()
+        for r in records:
+            replay(self.groups, r, now)
+        self.journal.append(records)
+        self.journal.maybe_compact(self._snapshot)
 
     def _persist_group(self, group: ClassicGroup) -> None:
-        self.journal.append([self._group_record(group)])
+        self._append([group_record(group)])
 
     def _snapshot(self) -> Iterator[Record]:
         for group in self.groups.values():
             if group.state is GroupState.DEAD:
                 continue
-            yield self._group_record(group)
+            if group.stored is not None:
+                yield group.stored
             for (topic, partition), o in group.offsets.items():
-                yield self._offset_record(group.group_id, topic, partition, o)
-
-    def _persist(self, records: list[Record]) -> None:
-        self.journal.append(records)
-        self.journal.maybe_compact(self._snapshot)
+                yield offset_record(group.group_id, topic, partition, o)
 
     # -- members --------------------------------------------------------------------------
 

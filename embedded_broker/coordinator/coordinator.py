@@ -7,11 +7,12 @@ from collections.abc import Iterable
 from .base import CoordinatorConfig, log
 from .clock import Clock, Scheduler, Timer
 from .errors import GroupError
-from .group import ClassicGroup, CommittedOffset
+from .group import ClassicGroup
 from .journal import Journal, NullJournal, Record
 from .membership import Membership
 from .messages import DescribedGroup, DescribedMember, ListedGroup
 from .offsets import Offsets
+from .records import group_tombstone, replay
 from .state import GroupEvent, GroupState
 
 __all__ = ["CoordinatorConfig", "GroupCoordinator"]
@@ -28,16 +29,21 @@ class GroupCoordinator(Membership, Offsets):
         scheduler: Scheduler,
         journal: Journal | None = None,
         config: CoordinatorConfig | None = None,
+        *,
+        records: Iterable[Record] | None = None,
     ) -> None:
+        """records: the journal's records if already loaded (off the event loop); else it is
+        loaded here."""
         super().__init__(clock, scheduler, journal or NullJournal(), config or CoordinatorConfig())
         self._retention_timer: Timer | None = None
-        self._replay(self.journal.replay())
+        self._load(self.journal.load() if records is None else records)
 
     def start(self) -> None:
         """Start the periodic offsets.retention sweep."""
         self._schedule_retention()
 
-    def close(self) -> None:
+    def stop(self) -> None:
+        """Cancel every timer (the journal stays open)."""
         if self._retention_timer is not None:
             self._retention_timer.cancel()
             self._retention_timer = None
@@ -48,6 +54,9 @@ class GroupCoordinator(Membership, Offsets):
             for member in group.members.values():
                 if member.heartbeat_timer is not None:
                     member.heartbeat_timer.cancel()
+
+    def close(self) -> None:
+        self.stop()
         self.journal.close()
 
     def _schedule_retention(self) -> None:
@@ -59,24 +68,19 @@ class GroupCoordinator(Membership, Offsets):
             self.config.offsets_retention_check_interval_ms, sweep
         )
 
-    def _replay(self, records: Iterable[Record]) -> None:
+    def _load(self, records: Iterable[Record]) -> None:
+        """Replay the journal; groups with members come back Stable (Kafka's loadGroup) and every
+        member's session timer starts now, so members that do not come back expire as usual."""
         count = 0
+        now = self.clock.now_ms()
         for r in records:
             count += 1
-            kind, group_id = r.get("t"), str(r.get("g"))
-            if kind == "gdel":
-                self.groups.pop(group_id, None)
-                continue
-            group = self.groups.get(group_id) or self._new_group(group_id)
-            if kind == "group":
-                group.protocol_type = r.get("type")
-                group.generation = int(r.get("gen", 0))
-            elif kind == "offset":
-                group.offsets[(str(r["tp"]), int(r["p"]))] = CommittedOffset(
-                    int(r["o"]), int(r.get("e", -1)), r.get("m"), int(r.get("ts", 0))
-                )
-            elif kind == "odel":
-                group.offsets.pop((str(r["tp"]), int(r["p"])), None)
+            replay(self.groups, r, now)
+        for group in self.groups.values():
+            if group.members:
+                group.state = S.STABLE  # the initial state of a loaded group, not a transition
+                for member in group.members.values():
+                    self._schedule_heartbeat(group, member)
         if count:
             log.info("restored %d groups from %d group state records", len(self.groups), count)
 
@@ -134,11 +138,10 @@ class GroupCoordinator(Membership, Offsets):
                 error = GroupError.NON_EMPTY_GROUP
             else:
                 self._delete(group)
-                records.append({"t": "gdel", "g": group_id})
+                records.append(group_tombstone(group_id))
                 error = GroupError.NONE
             results.append((group_id, error))
-        if records:
-            self._persist(records)
+        self._append(records)
         return results
 
     def _delete(self, group: ClassicGroup) -> None:

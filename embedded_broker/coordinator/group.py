@@ -6,6 +6,7 @@ import struct
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .clock import Timer
 from .messages import JoinResult, SyncResult
@@ -69,6 +70,9 @@ class ClassicGroup:
     initial_join_remaining_ms: int = 0
     subscribed_topics: frozenset[str] | None = None
     offsets: dict[tuple[str, int], CommittedOffset] = field(default_factory=dict)
+    # The last group metadata record stored for this group: what compaction keeps, as Kafka's
+    # log cleaner keeps the last record of a key (a rebalance in progress is not stored yet).
+    stored: dict[str, Any] | None = None
 
     def is_(self, *states: GroupState) -> bool:
         return self.state in states

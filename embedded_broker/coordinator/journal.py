@@ -1,85 +1,101 @@
-"""Durable group state: an append-only file of length-prefixed, CRC-32C-checked JSON records.
+"""Durable group state: an append-only file of checked JSON records, written off the event loop.
 
-`<data_dir>/__group_state.log` holds offset commits, offset deletions, group metadata and group
-deletions. Each record is written with one os.write on an O_APPEND descriptor, so it survives a
-kill -9 of the broker (it is in the page cache); a torn tail after a crash fails its CRC and is
-truncated on replay. When the file grows well beyond the live state it is rewritten (compacted)
-through a temporary file and an atomic rename.
+`<data_dir>/__group_state.log` holds what Kafka keeps in __consumer_offsets: the group metadata of
+every completed rebalance (members, subscriptions, assignments), offset commits and deletions, and
+group deletions. Writes run on one worker thread in the order they were made; a caller that must
+not answer before its records are on disk waits on `barrier()`. Each write is one os.write on an
+O_APPEND descriptor, so it survives a kill -9 of the broker (it is in the page cache).
+
+At load a damaged frame is skipped up to the next intact one, so one bad record never loses the
+records after it; the damaged bytes are kept beside the file (`__group_state.log.damaged-N`) and
+the file is rewritten without them. Every rewrite (that one, and compaction when the file grows
+well beyond the live state) goes through a temporary file, fsync, rename and a directory fsync.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import struct
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-import crc32c
+from .framing import Record, RecordTooLargeError, Scan, encode_record, scan
 
 log = logging.getLogger(__name__)
 
 FILE_NAME = "__group_state.log"
-_HEADER = struct.Struct(">II")  # payload length, CRC-32C of the payload
-_MAX_RECORD = 16 * 1024 * 1024
+TMP_NAME = FILE_NAME + ".tmp"
 
-Record = dict[str, Any]
+__all__ = ["FILE_NAME", "FileJournal", "Journal", "NullJournal", "Record"]
 
 
 class Journal(Protocol):
-    def replay(self) -> Iterator[Record]: ...
+    def load(self) -> list[Record]:
+        """Every stored record, in order (blocking: call it off the event loop)."""
+        ...
 
-    def append(self, records: Iterable[Record]) -> None: ...
+    def append(self, records: Sequence[Record]) -> None:
+        """Queue records for writing, after every earlier append; never blocks on the disk."""
+        ...
 
     def maybe_compact(self, snapshot: Callable[[], Iterable[Record]]) -> None: ...
 
-    def close(self) -> None: ...
+    def mark(self) -> int:
+        """A position before the next append, for failed_since."""
+        ...
+
+    def barrier(self) -> Future[None]:
+        """Done once every append made so far has been written (or has failed)."""
+        ...
+
+    def failed_since(self, mark: int) -> bool:
+        """Whether an append made after mark failed to be written."""
+        ...
+
+    def close(self) -> None:
+        """Write what is queued, fsync and close (blocking)."""
+        ...
+
+
+def _done() -> Future[None]:
+    fut: Future[None] = Future()
+    fut.set_result(None)
+    return fut
 
 
 class NullJournal:
     """For --in-memory brokers and unit tests: nothing is kept."""
 
-    def replay(self) -> Iterator[Record]:
-        return iter(())
+    def load(self) -> list[Record]:
+        return []
 
-    def append(self, records: Iterable[Record]) -> None:
+    def append(self, records: Sequence[Record]) -> None:
         pass
 
     def maybe_compact(self, snapshot: Callable[[], Iterable[Record]]) -> None:
         pass
 
+    def mark(self) -> int:
+        return 0
+
+    def barrier(self) -> Future[None]:
+        return _done()
+
+    def failed_since(self, mark: int) -> bool:
+        return False
+
     def close(self) -> None:
         pass
 
 
-def encode_record(record: Record) -> bytes:
-    payload = json.dumps(record, separators=(",", ":")).encode()
-    return _HEADER.pack(len(payload), crc32c.crc32c(payload)) + payload
-
-
-def decode_records(data: bytes) -> tuple[list[Record], int]:
-    """Records of a journal image, and the byte length of its valid prefix."""
-    records: list[Record] = []
-    pos = 0
-    while pos + _HEADER.size <= len(data):
-        size, crc = _HEADER.unpack_from(data, pos)
-        start = pos + _HEADER.size
-        if size > _MAX_RECORD or start + size > len(data):
-            break
-        payload = data[start : start + size]
-        if crc32c.crc32c(payload) != crc:
-            break
-        try:
-            record = json.loads(payload)
-        except ValueError:
-            break
-        if not isinstance(record, dict):
-            break
-        records.append(record)
-        pos = start + size
-    return records, pos
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class FileJournal:
@@ -88,57 +104,167 @@ class FileJournal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._compact_min_bytes = compact_min_bytes
         self._fd = -1
-        self._size = 0
+        self._size = 0  # of the file, kept by the worker thread
+        # When to compact: the size the last rewrite (or load) left, set by the worker thread,
+        # and the bytes appended since, counted on the event loop when they are queued.
         self._live_size = 0
+        self._appended = 0
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="group-journal")
+        self._last: Future[None] = _done()
+        self._seq = 0
+        self._failed_seq = -1
+        self._closed = False
 
-    def replay(self) -> Iterator[Record]:
+    # -- load -------------------------------------------------------------------------------
+
+    def load(self) -> list[Record]:
+        # A temporary file is only left by a crash before its rename: the log itself is whole.
+        self.path.with_name(TMP_NAME).unlink(missing_ok=True)
         data = self.path.read_bytes() if self.path.exists() else b""
-        records, valid = decode_records(data)
-        if valid != len(data):
+        result = scan(data)
+        if result.damaged:
+            self._set_aside(data, result)
+        else:
+            self._open()
+            self._size = self._live_size = len(data)
+        return result.records
+
+    def _set_aside(self, data: bytes, result: Scan) -> None:
+        for start, end in result.damaged:
+            copy = self._damaged_path()
+            with open(copy, "wb") as f:
+                f.write(data[start:end])
+                f.flush()
+                os.fsync(f.fileno())
             log.warning(
-                "group state log %s: dropped a torn or corrupt tail of %d bytes",
+                "Group state log %s: bytes %d-%d (%d bytes) are damaged and were skipped; the "
+                "group records before and after them were loaded. A copy of the damaged bytes "
+                "is in %s.",
                 self.path,
-                len(data) - valid,
+                start,
+                end,
+                end - start,
+                copy,
             )
-            with open(self.path, "r+b") as f:
-                f.truncate(valid)
-        self._open()
-        self._size = valid
-        self._live_size = valid
-        return iter(records)
+        self._rewrite(b"".join(data[s:e] for s, e in result.frames))
+
+    def _damaged_path(self) -> Path:
+        n = 1
+        while (path := self.path.with_name(f"{FILE_NAME}.damaged-{n}")).exists():
+            n += 1
+        return path
+
+    # -- writes (worker thread) ---------------------------------------------------------------
 
     def _open(self) -> None:
         if self._fd < 0:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
-    def append(self, records: Iterable[Record]) -> None:
-        data = b"".join(encode_record(r) for r in records)
-        if not data:
-            return
+    def _write(self, data: bytes) -> None:
         self._open()
         view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+        except OSError:
+            # Cut a partial frame back off, so later appends never land behind torn bytes.
+            try:
+                os.ftruncate(self._fd, self._size)
+            except OSError:
+                log.exception("Group state log %s: could not cut back a failed write", self.path)
+            raise
         self._size += len(data)
 
-    def maybe_compact(self, snapshot: Callable[[], Iterable[Record]]) -> None:
-        if self._size < max(self._compact_min_bytes, 2 * self._live_size):
-            return
-        data = b"".join(encode_record(r) for r in snapshot())
-        tmp = self.path.with_suffix(".compacting")
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+    def _rewrite(self, data: bytes) -> None:
+        """Replace the file atomically: temporary file, fsync, rename, fsync of the directory."""
+        tmp = self.path.with_name(TMP_NAME)
+        try:
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            raise
         if self._fd >= 0:
-            os.close(self._fd)
+            os.close(self._fd)  # it still points at the replaced file
             self._fd = -1
-        os.replace(tmp, self.path)
+        _fsync_dir(self.path.parent)
         self._open()
         self._size = self._live_size = len(data)
 
+    def _compact(self, records: list[Record]) -> None:
+        self._rewrite(b"".join(encode_record(r) for r in records))
+
+    def _submit(self, job: Callable[[], None], *, durable: bool) -> None:
+        """Run job on the worker thread after every earlier one; durable jobs count for
+        failed_since (compaction does not: the file stays whole when it fails)."""
+        self._seq += 1
+        seq = self._seq
+
+        def run() -> None:
+            try:
+                job()
+            except Exception as exc:
+                if durable:
+                    self._failed_seq = max(self._failed_seq, seq)
+                log.error(
+                    "Could not write consumer group state to %s: %s. %s",
+                    self.path,
+                    exc,
+                    "Commits and group changes are refused until the disk accepts writes again."
+                    if durable
+                    else "The log was left as it was; compaction is tried again later.",
+                    exc_info=not isinstance(exc, OSError),
+                )
+
+        if self._closed:
+            log.warning("Group state log %s is closed; a late write was dropped", self.path)
+            self._failed_seq = seq
+            return
+        self._last = self._executor.submit(run)
+
+    # -- the Journal interface (event loop) ---------------------------------------------------
+
+    def append(self, records: Sequence[Record]) -> None:
+        try:
+            data = b"".join(encode_record(r) for r in records)
+        except RecordTooLargeError as exc:
+            self._seq += 1
+            self._failed_seq = self._seq
+            log.error("Could not write consumer group state to %s: %s", self.path, exc)
+            return
+        if data:
+            self._appended += len(data)
+            self._submit(lambda: self._write(data), durable=True)
+
+    def maybe_compact(self, snapshot: Callable[[], Iterable[Record]]) -> None:
+        size = self._live_size + self._appended
+        if size < max(self._compact_min_bytes, 2 * self._live_size):
+            return
+        records = list(snapshot())
+        self._appended = 0
+        self._submit(lambda: self._compact(records), durable=False)
+
+    def mark(self) -> int:
+        return self._seq + 1
+
+    def barrier(self) -> Future[None]:
+        return self._last
+
+    def failed_since(self, mark: int) -> bool:
+        return self._failed_seq >= mark
+
     def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._executor.shutdown(wait=True)
         if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+            try:
+                os.fsync(self._fd)
+            finally:
+                os.close(self._fd)
+                self._fd = -1

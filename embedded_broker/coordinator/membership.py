@@ -141,6 +141,7 @@ class Membership(CoordinatorBase):
         if group.is_(S.STABLE) and old_protocols == req.protocols:
             self._update_member(member, req, None)
             self._schedule_heartbeat(group, member)
+            self._persist_group(group)  # the new member id must survive a restart
             is_leader = new_id == group.leader_id
             skip = is_leader and req.supports_skip_assignment
             respond(self._join_result(group, member, skip, skip_assignment=skip))
@@ -274,12 +275,12 @@ class Membership(CoordinatorBase):
             group.subscribed_topics = None
             group.leader_id = None
             self._transition(group, E.JOIN_ENDED_EMPTY)
-            self._persist([self._group_record(group)])
+            self._persist_group(group)
             return
         group.protocol_name = group.select_protocol()
         group.subscribed_topics = subscribed_topics(group)
+        # Like Kafka, the new generation is stored when the leader's assignment completes it.
         self._transition(group, event)
-        self._persist([self._group_record(group)])
         group.pending_sync = set(group.members)
         generation = group.generation
         for member in list(group.members.values()):
@@ -374,10 +375,25 @@ class Membership(CoordinatorBase):
         for m in group.members.values():
             m.assignment = assignments.get(m.member_id, b"")
         self._transition(group, E.SYNC)
+        # The completed rebalance is stored (Kafka's storeGroup) before any member hears of it.
+        self._persist_group(group)
         for m in list(group.members.values()):
             if m.sync_waiter is not None:
                 waiter, m.sync_waiter = m.sync_waiter, None
                 waiter(self._sync_result(group, m))
+
+    def store_failed(self, group_id: str, generation: int) -> None:
+        """The rebalance that completed generation could not be written: as Kafka does, drop the
+        assignments and rebalance again (members were answered with an error)."""
+        group = self._live_group(group_id)
+        if group is None or group.generation != generation or not group.is_(S.STABLE):
+            return
+        log.warning(
+            "group %s: generation %d could not be stored; rebalancing", group_id, generation
+        )
+        for member in group.members.values():
+            member.assignment = b""
+        self._prepare_rebalance(group, E.STORE_FAILED)
 
     @staticmethod
     def _sync_result(group: ClassicGroup, member: Member) -> SyncResult:

@@ -9,6 +9,7 @@ from .errors import GroupError
 from .group import CommittedOffset
 from .journal import Record
 from .messages import OffsetCommitEntry, OffsetFetchEntry
+from .records import group_tombstone, offset_record, offset_tombstone
 from .state import GroupEvent, GroupState
 
 S = GroupState
@@ -36,7 +37,6 @@ class Offsets(CoordinatorBase):
         )
         if error is not GroupError.NONE:
             return [(e, error) for e in entries]
-        group = self.groups[group_id]
         now = self.clock.now_ms()
         results: list[tuple[OffsetCommitEntry, GroupError]] = []
         records: list[Record] = []
@@ -46,11 +46,9 @@ class Offsets(CoordinatorBase):
                 results.append((e, GroupError.OFFSET_METADATA_TOO_LARGE))
                 continue
             committed = CommittedOffset(e.offset, e.leader_epoch, e.metadata, now)
-            group.offsets[(e.topic, e.partition)] = committed
-            records.append(self._offset_record(group_id, e.topic, e.partition, committed))
+            records.append(offset_record(group_id, e.topic, e.partition, committed))
             results.append((e, GroupError.NONE))
-        if records:
-            self._persist(records)
+        self._append(records)
         return results
 
     def _validate_commit(
@@ -124,11 +122,10 @@ class Offsets(CoordinatorBase):
             if not group.is_(S.EMPTY) and group.is_subscribed_to(topic):
                 results.append((topic, partition, GroupError.GROUP_SUBSCRIBED_TO_TOPIC))
                 continue
-            if group.offsets.pop((topic, partition), None) is not None:
-                records.append(_offset_tombstone(group_id, topic, partition))
+            if (topic, partition) in group.offsets:
+                records.append(offset_tombstone(group_id, topic, partition))
             results.append((topic, partition, GroupError.NONE))
-        if records:
-            self._persist(records)
+        self._append(records)
         return GroupError.NONE, results
 
     def forget_partitions(self, group_id: str, exists: Callable[[str, int], bool]) -> None:
@@ -138,10 +135,7 @@ class Offsets(CoordinatorBase):
         if group is None:
             return
         gone = [key for key in group.offsets if not exists(*key)]
-        for key in gone:
-            del group.offsets[key]
-        if gone:
-            self._persist([_offset_tombstone(group_id, *key) for key in gone])
+        self._append([offset_tombstone(group_id, *key) for key in gone])
 
     def expire_offsets(self) -> None:
         """Drop offsets of groups empty for offsets.retention.minutes, then drop such groups.
@@ -159,15 +153,10 @@ class Offsets(CoordinatorBase):
                 since = group.state_since_ms if group.protocol_type else committed.commit_ms
                 if now - since >= retention_ms:
                     del group.offsets[key]
-                    records.append(_offset_tombstone(group.group_id, *key))
+                    records.append(offset_tombstone(group.group_id, *key))
             if not group.offsets and not group.pending_members:
                 log.info("group %s: empty with no committed offsets, removed", group.group_id)
                 self._transition(group, GroupEvent.OFFSETS_EXPIRED)
                 del self.groups[group.group_id]
-                records.append({"t": "gdel", "g": group.group_id})
-        if records:
-            self._persist(records)
-
-
-def _offset_tombstone(group_id: str, topic: str, partition: int) -> Record:
-    return {"t": "odel", "g": group_id, "tp": topic, "p": partition}
+                records.append(group_tombstone(group.group_id))
+        self._append(records)

@@ -40,6 +40,8 @@ class GroupEvent(Enum):
     SYNC = "leader sync"
     # An offset commit created a group that only stores offsets (generation -1, no member id).
     OFFSET_COMMIT = "offset commit"
+    # The completed rebalance could not be written to the group state log.
+    STORE_FAILED = "group metadata could not be stored"
     # DeleteGroups.
     DELETE = "delete"
     # The retention sweep removed the last offsets of an empty group.
@@ -69,6 +71,7 @@ TRANSITIONS: dict[tuple[GroupState, GroupEvent], GroupState] = {
     # Stable: any membership change starts a new rebalance.
     **{(S.STABLE, e): S.PREPARING_REBALANCE for e in _REBALANCE_TRIGGERS},
     (S.STABLE, E.SYNC_TIMEOUT): S.PREPARING_REBALANCE,
+    (S.STABLE, E.STORE_FAILED): S.PREPARING_REBALANCE,
 }
 
 

@@ -7,6 +7,7 @@ Translates kio requests into calls on the sans-IO GroupCoordinator (one per brok
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,8 @@ from embedded_broker.coordinator import (
     GroupError,
     JoinRequest,
     JoinResult,
+    Journal,
+    NullJournal,
     OffsetCommitEntry,
     SyncRequest,
     SyncResult,
@@ -80,28 +83,45 @@ def _coordinator_config(state: BrokerState) -> CoordinatorConfig:
     return CoordinatorConfig.from_settings(settings)
 
 
-def coordinator(state: BrokerState) -> GroupCoordinator:
-    """The broker's group coordinator, created (and its state replayed) on first use."""
-    existing = state.extensions.get(EXTENSION_KEY)
-    if isinstance(existing, GroupCoordinator):
-        return existing
-    journal = None
+async def coordinator(state: BrokerState) -> GroupCoordinator:
+    """The broker's group coordinator, loaded on first use (the journal is read off the loop)."""
+    loading = state.extensions.get(EXTENSION_KEY)
+    if not isinstance(loading, asyncio.Future):
+        loading = asyncio.ensure_future(_load(state))
+        state.extensions[EXTENSION_KEY] = loading
+    coord: GroupCoordinator = await asyncio.shield(loading)
+    return coord
+
+
+async def _load(state: BrokerState) -> GroupCoordinator:
+    journal: Journal = NullJournal()
     if not state.in_memory and state.data_dir is not None:
-        journal = FileJournal(Path(state.data_dir))
+        journal = await asyncio.to_thread(FileJournal, Path(state.data_dir))
+    records = await asyncio.to_thread(journal.load)
     coord = GroupCoordinator(
         _StateClock(state),
         _LoopScheduler(asyncio.get_running_loop()),
         journal,
         _coordinator_config(state),
+        records=records,
     )
     coord.start()
-    state.extensions[EXTENSION_KEY] = coord
 
     async def close() -> None:
-        coord.close()
+        coord.stop()
+        await asyncio.to_thread(coord.journal.close)
 
     state.on_shutdown(close)
     return coord
+
+
+async def _written(coord: GroupCoordinator, mark: int) -> bool:
+    """Wait until every group state write made so far is done; False if one since mark failed.
+
+    Responses wait for this so nothing is acknowledged before it is written, in order."""
+    with contextlib.suppress(Exception):
+        await asyncio.wrap_future(coord.journal.barrier())
+    return not coord.journal.failed_since(mark)
 
 
 def _host(ctx: RequestContext) -> str:
@@ -129,6 +149,7 @@ async def _wait(register: Callable[[Callable[[T], None]], None]) -> T:
 async def handle_find_coordinator(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     mod = response_module(request)
     host, port = advertised_address(ctx, state)
+    await coordinator(state)  # load the groups now, so their members' session timers start
 
     def answer(key_type: int) -> dict[str, Any]:
         if key_type == KEY_TYPE_GROUP:
@@ -178,8 +199,11 @@ async def handle_join_group(ctx: RequestContext, request: Any, state: BrokerStat
         require_known_member_id=ctx.api_version >= 4,
         supports_skip_assignment=ctx.api_version >= 9,
     )
-    coord = coordinator(state)
+    coord = await coordinator(state)
+    mark = coord.journal.mark()
     result: JoinResult = await _wait(lambda respond: coord.join(join, respond))
+    if not await _written(coord, mark) and result.error is GroupError.NONE:
+        result = JoinResult(GroupError.NOT_COORDINATOR, member_id=result.member_id)
     nullable = ctx.api_version >= 7
     members = tuple(
         build(
@@ -215,8 +239,12 @@ async def handle_sync_group(ctx: RequestContext, request: Any, state: BrokerStat
         protocol_type=getattr(request, "protocol_type", None),
         protocol_name=getattr(request, "protocol_name", None),
     )
-    coord = coordinator(state)
+    coord = await coordinator(state)
+    mark = coord.journal.mark()
     result: SyncResult = await _wait(lambda respond: coord.sync(sync, respond))
+    if not await _written(coord, mark) and result.error is GroupError.NONE:
+        coord.store_failed(sync.group_id, sync.generation)
+        result = SyncResult(GroupError.NOT_COORDINATOR)
     return build(
         mod.SyncGroupResponse,
         throttle_time=NO_THROTTLE,
@@ -229,7 +257,7 @@ async def handle_sync_group(ctx: RequestContext, request: Any, state: BrokerStat
 
 async def handle_heartbeat(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     mod = response_module(request)
-    code = coordinator(state).heartbeat(
+    code = (await coordinator(state)).heartbeat(
         request.group_id,
         request.member_id,
         request.generation_id,
@@ -240,14 +268,16 @@ async def handle_heartbeat(ctx: RequestContext, request: Any, state: BrokerState
 
 async def handle_leave_group(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     mod = response_module(request)
-    coord = coordinator(state)
+    coord = await coordinator(state)
     if ctx.api_version < 3:
         result = coord.leave(request.group_id, [(request.member_id, None)])
+        await _written(coord, 0)
         top = result.members[0][2] if result.members else result.error
         return build(mod.LeaveGroupResponse, throttle_time=NO_THROTTLE, error_code=error(top))
     result = coord.leave(
         request.group_id, [(m.member_id, m.group_instance_id) for m in request.members]
     )
+    await _written(coord, 0)
     members = tuple(
         build(
             mod.MemberResponse,
@@ -286,7 +316,9 @@ async def handle_offset_commit(ctx: RequestContext, request: Any, state: BrokerS
                     p.committed_metadata,
                 )
             )
-    results = coordinator(state).commit_offsets(
+    coord = await coordinator(state)
+    mark = coord.journal.mark()
+    results = coord.commit_offsets(
         request.group_id,
         request.member_id,
         request.generation_id_or_member_epoch,
@@ -296,6 +328,8 @@ async def handle_offset_commit(ctx: RequestContext, request: Any, state: BrokerS
             GroupError.GROUP_ID_NOT_FOUND if ctx.api_version >= 9 else GroupError.ILLEGAL_GENERATION
         ),
     )
+    if not await _written(coord, mark):
+        results = [(e, GroupError.NOT_COORDINATOR) for e, _ in results]
     codes = {(e.topic, e.partition): code for e, code in results}
     codes.update({key: GroupError.UNKNOWN_TOPIC_OR_PARTITION for key in unknown})
     topics = tuple(
@@ -349,7 +383,7 @@ def _fetch_topics(
 
 async def handle_offset_fetch(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     mod = response_module(request)
-    coord = coordinator(state)
+    coord = await coordinator(state)
 
     def exists(topic: str, partition: int) -> bool:
         return state.partition(topic, partition) is not None
@@ -392,7 +426,11 @@ async def handle_offset_delete(ctx: RequestContext, request: Any, state: BrokerS
     mod = response_module(request)
     wanted = [(t.name, p.partition_index) for t in request.topics for p in t.partitions]
     known = [key for key in wanted if state.partition(*key) is not None]
-    top, results = coordinator(state).delete_offsets(request.group_id, known)
+    coord = await coordinator(state)
+    mark = coord.journal.mark()
+    top, results = coord.delete_offsets(request.group_id, known)
+    if not await _written(coord, mark) and top is GroupError.NONE:
+        top, results = GroupError.NOT_COORDINATOR, []
     codes = {(topic, partition): code for topic, partition, code in results}
     by_topic: dict[str, list[Any]] = {}
     if top is GroupError.NONE:
@@ -419,7 +457,7 @@ async def handle_offset_delete(ctx: RequestContext, request: Any, state: BrokerS
 
 async def handle_list_groups(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     mod = response_module(request)
-    listed = coordinator(state).list_groups(
+    listed = (await coordinator(state)).list_groups(
         getattr(request, "states_filter", ()), getattr(request, "types_filter", ())
     )
     groups = tuple(
@@ -439,7 +477,7 @@ async def handle_list_groups(ctx: RequestContext, request: Any, state: BrokerSta
 
 async def handle_describe_groups(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     mod = response_module(request)
-    coord = coordinator(state)
+    coord = await coordinator(state)
     ops = (
         GROUP_AUTHORIZED_OPS
         if getattr(request, "include_authorized_operations", False)
@@ -477,9 +515,17 @@ async def handle_describe_groups(ctx: RequestContext, request: Any, state: Broke
 
 async def handle_delete_groups(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     mod = response_module(request)
+    coord = await coordinator(state)
+    mark = coord.journal.mark()
+    deleted = coord.delete_groups(request.groups_names)
+    if not await _written(coord, mark):
+        deleted = [
+            (g, GroupError.NOT_COORDINATOR if code is GroupError.NONE else code)
+            for g, code in deleted
+        ]
     results = tuple(
         build(mod.DeletableGroupResult, group_id=group_id, error_code=error(code))
-        for group_id, code in coordinator(state).delete_groups(request.groups_names)
+        for group_id, code in deleted
     )
     return build(mod.DeleteGroupsResponse, throttle_time=NO_THROTTLE, results=results)
 

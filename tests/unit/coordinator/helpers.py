@@ -46,9 +46,11 @@ class Replies:
 
 
 class Harness:
-    def __init__(self, journal: Journal | None = None, **config: int) -> None:
+    def __init__(
+        self, journal: Journal | None = None, *, start_ms: int | None = None, **config: int
+    ) -> None:
         config.setdefault("initial_rebalance_delay_ms", 0)
-        self.clock = ManualClock()
+        self.clock = ManualClock() if start_ms is None else ManualClock(start_ms)
         self.coordinator = GroupCoordinator(
             self.clock, self.clock, journal, CoordinatorConfig(**config)
         )
@@ -122,6 +124,10 @@ class Harness:
         self.sync(leader, generation, tuple((m, m.encode()) for m in results), group=group)
         assert self.state(group) == "Stable"
         return [leader, *followers]
+
+    def written(self) -> None:
+        """Wait for the journal's worker thread to write everything appended so far."""
+        self.coordinator.journal.barrier().result(timeout=10)
 
     def state(self, group: str = "g") -> str:
         return self.coordinator.describe_group(group).state

@@ -32,6 +32,7 @@ E = GroupEvent
         (S.STABLE, E.LEAVE, S.PREPARING_REBALANCE),
         (S.STABLE, E.SESSION_EXPIRY, S.PREPARING_REBALANCE),
         (S.STABLE, E.SYNC_TIMEOUT, S.PREPARING_REBALANCE),
+        (S.STABLE, E.STORE_FAILED, S.PREPARING_REBALANCE),
     ],
 )
 def test_legal_transitions(state: GroupState, event: GroupEvent, expected: GroupState) -> None:
@@ -39,7 +40,7 @@ def test_legal_transitions(state: GroupState, event: GroupEvent, expected: Group
 
 
 def test_table_has_exactly_the_listed_cells() -> None:
-    assert len(TRANSITIONS) == 20
+    assert len(TRANSITIONS) == 21
 
 
 @pytest.mark.parametrize("state", list(GroupState))
