@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 REGISTRY_FILE = "topics.json"
+PRODUCER_ID_BLOCK_SIZE = 1000
 
 
 @dataclass(slots=True)
@@ -40,6 +41,9 @@ class TopicRegistry:
         self.next_producer_id = 1000
         if self._path is not None and self._path.exists():
             self._load(self._path)
+        # ids below next_producer_id (the saved value) may have been handed out before a crash;
+        # this run hands out ids from there, reserving them a block at a time
+        self._unused_producer_id = self.next_producer_id
 
     def _load(self, path: Path) -> None:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
@@ -97,9 +101,21 @@ class TopicRegistry:
         return info
 
     def allocate_producer_id(self) -> int:
-        pid = self.next_producer_id
-        self.next_producer_id += 1
-        self.save()
+        """A producer id never handed out before, even across a killed broker.
+
+        Ids are reserved in blocks (as Kafka's ProducerIdManager does): the end of the block is
+        saved before its first id is used, so the file is written once per block, not per id.
+        """
+        pid = self._unused_producer_id
+        if pid >= self.next_producer_id:
+            reserved = self.next_producer_id
+            self.next_producer_id = pid + PRODUCER_ID_BLOCK_SIZE
+            try:
+                self.save()
+            except BaseException:
+                self.next_producer_id = reserved  # not reserved on disk: not handed out
+                raise
+        self._unused_producer_id = pid + 1
         return pid
 
 
