@@ -9,7 +9,7 @@ import logging
 import struct
 import time
 from collections.abc import Callable, Coroutine, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,10 +71,9 @@ class ProducerStateManager:
         self._spawn = spawn
         self._tables: dict[PartitionKey, _Loaded] = {}
         self._loading: dict[PartitionKey, asyncio.Future[None]] = {}
-        self._writing: dict[PartitionKey, Future[None]] = {}
+        self._writing: dict[PartitionKey, asyncio.Future[None]] = {}
         self._executor: ThreadPoolExecutor | None = None
         self._maintaining = False
-        self.snapshots_written = 0
 
     # -- InitProducerId ---------------------------------------------------------------------
     def init_producer(self, producer_id: int, producer_epoch: int) -> tuple[ErrorCode, int, int]:
@@ -108,7 +107,9 @@ class ProducerStateManager:
 
     def _pool(self) -> ThreadPoolExecutor:
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="producer-state")
+            # several workers: a slow rebuild of one partition must not hold up the others,
+            # and the snapshots at shutdown are written in parallel
+            self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="producer-state")
         return self._executor
 
     # -- the produce path -------------------------------------------------------------------
@@ -221,7 +222,7 @@ class ProducerStateManager:
                 log.info("Expired %d idle producer id(s)", expired)
 
     # -- snapshots --------------------------------------------------------------------------
-    def _start_snapshot(self, key: PartitionKey, loaded: _Loaded) -> Future[None]:
+    def _start_snapshot(self, key: PartitionKey, loaded: _Loaded) -> asyncio.Future[None]:
         """Copy the table now (on the loop) and write it on a worker thread."""
         directory = self._directory(key)
         assert directory is not None
@@ -229,15 +230,16 @@ class ProducerStateManager:
         entries = loaded.table.copy_entries()
         loaded.snapshot_version = loaded.table.version
         loaded.snapshot_offset = offset
-        future = self._pool().submit(self._write_snapshot, directory, loaded.plog, offset, entries)
+        future = asyncio.wrap_future(
+            self._pool().submit(self._write_snapshot, directory, loaded.plog, offset, entries)
+        )
         self._writing[key] = future
         future.add_done_callback(lambda done: self._writing_done(key, done))
         return future
 
-    def _writing_done(self, key: PartitionKey, done: Future[None]) -> None:
-        # called on a worker thread: dict item removal is atomic; only drop our own entry
+    def _writing_done(self, key: PartitionKey, done: asyncio.Future[None]) -> None:
         if self._writing.get(key) is done:
-            self._writing.pop(key, None)
+            del self._writing[key]
 
     def _write_snapshot(
         self, directory: Path, plog: PartitionLog, offset: int, entries: list[Any]
@@ -247,13 +249,12 @@ class ProducerStateManager:
             if anchor is None:
                 return  # nothing above the log start: the snapshot would never be used
             snap.write(directory, snap.Snapshot(offset, anchor, entries))
-            self.snapshots_written += 1
         except FileNotFoundError:
             pass  # the topic was deleted meanwhile
         except (StorageError, OSError) as exc:
             log.warning("Cannot write a producer state snapshot in %s: %s", directory, exc)
 
-    def snapshot_changed(self, *, all_loaded: bool = False) -> list[Future[None]]:
+    def snapshot_changed(self, *, all_loaded: bool = False) -> list[asyncio.Future[None]]:
         """Start snapshots of every table changed since its last one (``all_loaded``: also of
         tables whose log moved on, as at shutdown). Returns the writes started."""
         if self._data_dir is None:
@@ -279,10 +280,8 @@ class ProducerStateManager:
 
         Call before the partition logs are closed.
         """
-        pending = [asyncio.wrap_future(f) for f in list(self._writing.values())]
-        await asyncio.gather(*pending, return_exceptions=True)
-        final = [asyncio.wrap_future(f) for f in self.snapshot_changed(all_loaded=True)]
-        await asyncio.gather(*final, return_exceptions=True)
+        await asyncio.gather(*self._writing.values(), return_exceptions=True)
+        await asyncio.gather(*self.snapshot_changed(all_loaded=True), return_exceptions=True)
         executor, self._executor = self._executor, None
         if executor is not None:
             await asyncio.get_running_loop().run_in_executor(None, executor.shutdown)

@@ -131,6 +131,7 @@ class BrokerState:
         self._topic_config_cache.pop(name, None)
         if info is None:
             return
+        self.producers.forget_topic(name)
         self.logs.delete_topic(name)
         for p in range(info.partitions):
             self.notify((name, p))

@@ -27,6 +27,7 @@ from kio.serial import entity_reader
 
 from embedded_broker.protocol.codec import RequestHeader, encode_request
 from embedded_broker.protocol.record_batch import iter_batches
+from tests.broker_fixtures import BrokerFactory
 from tests.unit.storage.batches import Rec, build_batch
 
 from .clients import TIMEOUT_S, consume, consumer, create_topic
@@ -418,3 +419,32 @@ def test_confluent_idempotent_producer_across_three_kill_9_restarts(tmp_path: Pa
     finally:
         broker.stop()
         proxy.close()
+
+
+def test_snapshots_are_taken_periodically_while_running(
+    builtin_broker_factory: BrokerFactory,
+) -> None:
+    broker = builtin_broker_factory({"log.flush.interval.ms": "50"})
+    assert broker.data_dir is not None
+    create_topic(broker.bootstrap, "idem")
+    client = RawClient(broker.port)
+    try:
+        pid, epoch = client.init_producer_id()
+        for seq in range(3):
+            assert client.produce("idem", idempotent_batch(pid, epoch, seq, 1)).base_offset == seq
+        snapshot = broker.data_dir / "idem-0" / f"{3:020d}.snapshot"
+        deadline = time.monotonic() + 10
+        while not snapshot.exists():  # written by the periodic job, not at shutdown
+            assert time.monotonic() < deadline, "no producer state snapshot while running"
+            time.sleep(0.02)
+        assert client.produce("idem", idempotent_batch(pid, epoch, 3, 1)).base_offset == 3
+        fourth = broker.data_dir / "idem-0" / f"{4:020d}.snapshot"
+        while not fourth.exists():
+            assert time.monotonic() < deadline, "no snapshot after the next append"
+            time.sleep(0.02)
+    finally:
+        client.close()
+    kept = [snapshot.name, fourth.name]  # the last two only
+    while sorted(p.name for p in (broker.data_dir / "idem-0").glob("*.snapshot")) != kept:
+        assert time.monotonic() < deadline, "older snapshots are not removed"
+        time.sleep(0.02)
