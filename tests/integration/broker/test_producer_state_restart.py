@@ -335,6 +335,7 @@ def test_confluent_idempotent_producer_across_three_kill_9_restarts(tmp_path: Pa
     broker.port = first.port
     broker.start()
     partitions = 3
+    prod: Producer | None = None
     try:
         bootstrap = f"127.0.0.1:{proxy.port}"
         create_topic(bootstrap, "chaos", partitions=partitions)
@@ -417,6 +418,7 @@ def test_confluent_idempotent_producer_across_three_kill_9_restarts(tmp_path: Pa
             assert end == counters[p], f"partition {p}: {end - counters[p]} records stored twice"
             assert [int(v.split(b":")[1]) for v in values] == list(range(counters[p]))
     finally:
+        prod = None  # its threads stop retrying the closed proxy
         broker.stop()
         proxy.close()
 
