@@ -291,6 +291,23 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
             "Single broker: always trivially honoured.",
             dynamic=True,
         ),
+        ConfigDef(
+            "producer.id.expiration.ms",
+            INT,
+            "86400000",
+            "How long a partition keeps the state of an idempotent producer (its epoch and last "
+            "sequences) after that producer's last write; a retry older than this is no longer "
+            "recognised as a duplicate.",
+            at_least(1),
+            dynamic=True,
+        ),
+        ConfigDef(
+            "producer.id.expiration.check.interval.ms",
+            INT,
+            "600000",
+            "How often idle producer ids are expired.",
+            at_least(1),
+        ),
     )
 }
 

@@ -1,45 +1,81 @@
-"""Idempotent-producer bookkeeping: per producer id and partition, epochs and recent sequences."""
+"""Idempotent producers: ids and epochs for InitProducerId, and per-partition producer tables
+that survive restarts (rebuilt lazily from snapshots and the log, snapshotted periodically and
+at shutdown off the event loop, expired after producer.id.expiration.ms)."""
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import asyncio
+import logging
+import struct
+import time
+from collections.abc import Callable, Coroutine, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from kio.schema.errors import ErrorCode
 
-MAX_CACHED_BATCHES = 5
-_SEQ_MODULO = 2**31
+from .config import BrokerConfig
+from .producers import snapshot as snap
+from .producers.entry import AppendCheck, PartitionProducers
+from .producers.loader import anchor_at, load_partition
+from .protocol.record_batch import HEADER_SIZE, BatchHeader
+from .storage import PartitionLog, StorageError
+from .storage.manager import partition_dir_name
+
+log = logging.getLogger(__name__)
+
+PartitionKey = tuple[str, int]
+_PRODUCER_ID = struct.Struct(">q")
+_PRODUCER_ID_OFFSET = 43
+_DEFAULT_EXPIRATION_MS = 86_400_000
+
+
+def _wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
 
 
 @dataclass(slots=True)
-class CachedBatch:
-    first_seq: int
-    last_seq: int
-    base_offset: int
-    log_append_time_ms: int
-
-
-@dataclass(slots=True)
-class PartitionProducer:
-    epoch: int
-    batches: deque[CachedBatch] = field(default_factory=lambda: deque(maxlen=MAX_CACHED_BATCHES))
-
-
-@dataclass(frozen=True, slots=True)
-class SequenceCheck:
-    error: ErrorCode = ErrorCode.none
-    duplicate: CachedBatch | None = None
+class _Loaded:
+    table: PartitionProducers
+    plog: PartitionLog  # the log it describes: a recreated topic has a new one
+    snapshot_version: int = -1  # table.version at the last snapshot
+    snapshot_offset: int = -1
 
 
 class ProducerStateManager:
-    """Producer ids handed out by InitProducerId and the sequence checks of Produce."""
+    """Producer ids handed out by InitProducerId, and the producer table of each partition.
 
-    def __init__(self, allocate_id: Callable[[], int]) -> None:
+    Tables are loaded on first idempotent produce to a partition (never at start, so a broker
+    with many partitions starts fast). Lives on the broker's event loop; disk work goes to its
+    own worker threads.
+    """
+
+    def __init__(
+        self,
+        allocate_id: Callable[[], int],
+        *,
+        partition_log: Callable[[str, int], PartitionLog | None] | None = None,
+        data_dir: Path | None = None,
+        config: BrokerConfig | None = None,
+        clock: Callable[[], int] = _wall_clock_ms,
+        spawn: Callable[[Coroutine[Any, Any, None], str], object] | None = None,
+    ) -> None:
         self._allocate = allocate_id
         self._epochs: dict[int, int] = {}
-        self._partitions: dict[tuple[int, str, int], PartitionProducer] = {}
+        self._partition_log = partition_log or (lambda topic, partition: None)
+        self._data_dir = data_dir
+        self._config = config
+        self._clock = clock
+        self._spawn = spawn
+        self._tables: dict[PartitionKey, _Loaded] = {}
+        self._loading: dict[PartitionKey, asyncio.Future[None]] = {}
+        self._writing: dict[PartitionKey, asyncio.Future[None]] = {}
+        self._executor: ThreadPoolExecutor | None = None
+        self._maintaining = False
 
+    # -- InitProducerId ---------------------------------------------------------------------
     def init_producer(self, producer_id: int, producer_epoch: int) -> tuple[ErrorCode, int, int]:
         """InitProducerId for a non-transactional producer: a new id, or a bumped epoch."""
         if producer_id >= 0 and producer_id in self._epochs:
@@ -56,58 +92,196 @@ class ProducerStateManager:
         self._epochs[new_id] = 0
         return ErrorCode.none, new_id, 0
 
-    def check(
-        self,
-        producer_id: int,
-        epoch: int,
-        topic: str,
-        partition: int,
-        *,
-        first_seq: int,
-        count: int,
-    ) -> SequenceCheck:
-        state = self._partitions.get((producer_id, topic, partition))
-        if state is None:
-            # No history (new producer, or state lost with a restart): accept any sequence.
-            return SequenceCheck()
-        if epoch < state.epoch:
-            return SequenceCheck(ErrorCode.invalid_producer_epoch)
-        if epoch > state.epoch:
-            if first_seq != 0:
-                return SequenceCheck(ErrorCode.out_of_order_sequence_number)
-            return SequenceCheck()
-        last_seq = (first_seq + count - 1) % _SEQ_MODULO
-        for cached in state.batches:
-            if cached.first_seq == first_seq and cached.last_seq == last_seq:
-                return SequenceCheck(duplicate=cached)
-        if state.batches:
-            expected = (state.batches[-1].last_seq + 1) % _SEQ_MODULO
-            if first_seq != expected:
-                return SequenceCheck(ErrorCode.out_of_order_sequence_number)
-        return SequenceCheck()
+    # -- settings ---------------------------------------------------------------------------
+    def _setting(self, name: str, default: int) -> int:
+        return default if self._config is None else self._config.get_int(name)
 
-    def record(
+    @property
+    def expiration_ms(self) -> int:
+        return self._setting("producer.id.expiration.ms", _DEFAULT_EXPIRATION_MS)
+
+    def _directory(self, key: PartitionKey) -> Path | None:
+        if self._data_dir is None:
+            return None
+        return self._data_dir / partition_dir_name(*key)
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            # several workers: a slow rebuild of one partition must not hold up the others,
+            # and the snapshots at shutdown are written in parallel
+            self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="producer-state")
+        return self._executor
+
+    # -- the produce path -------------------------------------------------------------------
+    async def load_for_produce(self, topic_data: Iterable[Any]) -> None:
+        """Load, off the loop, the table of every partition this Produce request writes
+        idempotent batches to (``topic_data`` as in ProduceRequest)."""
+        for topic in topic_data:
+            for pdata in topic.partition_data:
+                key = (topic.name, pdata.index)
+                records = pdata.records
+                if key in self._tables or not records or len(records) < HEADER_SIZE:
+                    continue
+                if _PRODUCER_ID.unpack_from(records, _PRODUCER_ID_OFFSET)[0] < 0:
+                    continue
+                await self.load(key)
+
+    async def load(self, key: PartitionKey) -> None:
+        """Load a partition's table if it is not loaded yet (one load however many wait)."""
+        if key in self._tables:
+            return
+        pending = self._loading.get(key)
+        if pending is None:
+            plog = self._partition_log(*key)
+            if plog is None:
+                return
+            pending = asyncio.ensure_future(self._load_off_loop(key, plog))
+            self._loading[key] = pending
+            pending.add_done_callback(lambda done: self._loading_done(key, done))
+        await asyncio.shield(pending)
+
+    def _loading_done(self, key: PartitionKey, done: asyncio.Future[None]) -> None:
+        if self._loading.get(key) is done:
+            del self._loading[key]
+
+    async def _load_off_loop(self, key: PartitionKey, plog: PartitionLog) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            table = await loop.run_in_executor(
+                self._pool(),
+                load_partition,
+                plog,
+                self._directory(key),
+                self._clock(),
+                self.expiration_ms,
+            )
+        except (StorageError, OSError) as exc:
+            # the produce then loads again on the loop, and answers a storage error if it fails
+            log.warning("Cannot load the producer state of %s-%d: %s", key[0], key[1], exc)
+            return
+        if self._partition_log(*key) is plog and key not in self._tables:
+            self._install(key, plog, table)
+
+    def _install(self, key: PartitionKey, plog: PartitionLog, table: PartitionProducers) -> None:
+        self._tables[key] = _Loaded(table, plog, snapshot_version=table.version)
+        if not self._maintaining and self._spawn is not None:
+            self._maintaining = True
+            self._spawn(self._snapshot_periodically(), "producer-state-snapshots")
+            self._spawn(self._expire_periodically(), "producer-state-expiry")
+
+    def table(self, topic: str, partition: int, plog: PartitionLog) -> PartitionProducers:
+        """The partition's table; loads it here (blocking) only if load() did not run first.
+
+        Raises StorageError or OSError if the log cannot be read.
+        """
+        key = (topic, partition)
+        loaded = self._tables.get(key)
+        if loaded is not None and loaded.plog is plog:
+            return loaded.table
+        table = load_partition(plog, self._directory(key), self._clock(), self.expiration_ms)
+        self._install(key, plog, table)
+        return table
+
+    def check(
+        self, topic: str, partition: int, plog: PartitionLog, headers: list[BatchHeader]
+    ) -> AppendCheck:
+        return self.table(topic, partition, plog).check(headers, f"{topic}-{partition}")
+
+    def appended(
         self,
-        producer_id: int,
-        epoch: int,
         topic: str,
         partition: int,
+        plog: PartitionLog,
+        headers: list[BatchHeader],
         *,
-        first_seq: int,
-        count: int,
         base_offset: int,
-        log_append_time_ms: int,
+        append_time: int,
     ) -> None:
-        key = (producer_id, topic, partition)
-        state = self._partitions.get(key)
-        if state is None or epoch != state.epoch:
-            state = PartitionProducer(epoch)
-            self._partitions[key] = state
-        last_seq = (first_seq + count - 1) % _SEQ_MODULO
-        state.batches.append(CachedBatch(first_seq, last_seq, base_offset, log_append_time_ms))
-        if self._epochs.get(producer_id, -1) < epoch:
-            self._epochs[producer_id] = epoch
+        self.table(topic, partition, plog).append(headers, base_offset, append_time)
 
     def forget_topic(self, topic: str) -> None:
-        for key in [k for k in self._partitions if k[1] == topic]:
-            del self._partitions[key]
+        for key in [k for k in self._tables if k[0] == topic]:
+            del self._tables[key]
+
+    def loaded_partitions(self) -> list[PartitionKey]:
+        return sorted(self._tables)
+
+    # -- expiry -----------------------------------------------------------------------------
+    def expire(self, now_ms: int | None = None) -> int:
+        """Drop producers idle longer than producer.id.expiration.ms; returns how many."""
+        now = self._clock() if now_ms is None else now_ms
+        expiration = self.expiration_ms
+        return sum(loaded.table.expire(now, expiration) for loaded in self._tables.values())
+
+    async def _expire_periodically(self) -> None:
+        while True:
+            interval = self._setting("producer.id.expiration.check.interval.ms", 600_000)
+            await asyncio.sleep(interval / 1000)
+            expired = self.expire()
+            if expired:
+                log.info("Expired %d idle producer id(s)", expired)
+
+    # -- snapshots --------------------------------------------------------------------------
+    def _start_snapshot(self, key: PartitionKey, loaded: _Loaded) -> asyncio.Future[None]:
+        """Copy the table now (on the loop) and write it on a worker thread."""
+        directory = self._directory(key)
+        assert directory is not None
+        offset = loaded.plog.log_end_offset  # appends and table updates happen together here
+        entries = loaded.table.copy_entries()
+        loaded.snapshot_version = loaded.table.version
+        loaded.snapshot_offset = offset
+        future = asyncio.wrap_future(
+            self._pool().submit(self._write_snapshot, directory, loaded.plog, offset, entries)
+        )
+        self._writing[key] = future
+        future.add_done_callback(lambda done: self._writing_done(key, done))
+        return future
+
+    def _writing_done(self, key: PartitionKey, done: asyncio.Future[None]) -> None:
+        if self._writing.get(key) is done:
+            del self._writing[key]
+
+    def _write_snapshot(
+        self, directory: Path, plog: PartitionLog, offset: int, entries: list[Any]
+    ) -> None:
+        try:
+            anchor = anchor_at(plog, offset)
+            if anchor is None:
+                return  # nothing above the log start: the snapshot would never be used
+            snap.write(directory, snap.Snapshot(offset, anchor, entries))
+        except FileNotFoundError:
+            pass  # the topic was deleted meanwhile
+        except (StorageError, OSError) as exc:
+            log.warning("Cannot write a producer state snapshot in %s: %s", directory, exc)
+
+    def snapshot_changed(self, *, all_loaded: bool = False) -> list[asyncio.Future[None]]:
+        """Start snapshots of every table changed since its last one (``all_loaded``: also of
+        tables whose log moved on, as at shutdown). Returns the writes started."""
+        if self._data_dir is None:
+            return []
+        started = []
+        for key, loaded in list(self._tables.items()):
+            if key in self._writing:
+                continue
+            changed = loaded.table.version != loaded.snapshot_version
+            moved = all_loaded and loaded.plog.log_end_offset != loaded.snapshot_offset
+            if changed or moved:
+                started.append(self._start_snapshot(key, loaded))
+        return started
+
+    async def _snapshot_periodically(self) -> None:
+        while True:
+            interval = self._setting("log.flush.interval.ms", 60_000)
+            await asyncio.sleep(interval / 1000)
+            self.snapshot_changed()
+
+    async def close(self) -> None:
+        """Wait for snapshot writes in progress, snapshot every loaded table, stop the threads.
+
+        Call before the partition logs are closed.
+        """
+        await asyncio.gather(*self._writing.values(), return_exceptions=True)
+        await asyncio.gather(*self.snapshot_changed(all_loaded=True), return_exceptions=True)
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            await asyncio.get_running_loop().run_in_executor(None, executor.shutdown)

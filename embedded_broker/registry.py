@@ -13,6 +13,7 @@ from embedded_broker.storage.index import write_atomically
 from .registry_file import read_registry
 
 REGISTRY_FILE = "topics.json"
+PRODUCER_ID_BLOCK_SIZE = 1000
 
 
 class RegistryWriteError(StorageError):
@@ -47,6 +48,9 @@ class TopicRegistry:
         self.next_producer_id = 1000
         if self._path is not None and self._path.exists():
             self._load(self._path)
+        # ids below next_producer_id (the saved value) may have been handed out before a crash;
+        # this run hands out ids from there, reserving them a block at a time
+        self._unused_producer_id = self.next_producer_id
 
     def _load(self, path: Path) -> None:
         # Checked field by field: a damaged file raises DamagedFileError naming it.
@@ -127,14 +131,21 @@ class TopicRegistry:
         return info
 
     def allocate_producer_id(self) -> int:
-        """The next producer id, saved before it is handed out (RegistryWriteError if not)."""
-        pid = self.next_producer_id
-        self.next_producer_id += 1
-        try:
-            self.save()
-        except RegistryWriteError:
-            self.next_producer_id = pid
-            raise
+        """A producer id never handed out before, even across a killed broker.
+
+        Ids are reserved in blocks (as Kafka's ProducerIdManager does): the end of the block is
+        saved before its first id is used, so the file is written once per block, not per id.
+        """
+        pid = self._unused_producer_id
+        if pid >= self.next_producer_id:
+            reserved = self.next_producer_id
+            self.next_producer_id = pid + PRODUCER_ID_BLOCK_SIZE
+            try:
+                self.save()
+            except BaseException:
+                self.next_producer_id = reserved  # not reserved on disk: not handed out
+                raise
+        self._unused_producer_id = pid + 1
         return pid
 
 

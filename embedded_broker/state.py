@@ -73,7 +73,14 @@ class BrokerState:
             in_memory=in_memory,
             defaults=log_config_from(effective_topic_config({}, config)),
         )
-        self.producers = ProducerStateManager(self.registry.allocate_producer_id)
+        self.producers = ProducerStateManager(
+            self.registry.allocate_producer_id,
+            partition_log=self.partition,
+            data_dir=None if in_memory else data_dir,
+            config=config,
+            clock=self.now_ms,
+            spawn=self.spawn,
+        )
         self.extensions: dict[str, object] = {}
         self._topic_config_cache: dict[str, dict[str, str]] = {}
         self.shutting_down = False
@@ -141,6 +148,7 @@ class BrokerState:
         self._topic_config_cache.pop(name, None)
         if info is None:
             return
+        self.producers.forget_topic(name)
         self.logs.delete_topic(name)
         for p in range(info.partitions):
             self.notify((name, p))
@@ -230,6 +238,7 @@ class BrokerState:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        await self.producers.close()  # snapshots need the logs still open
         self.logs.flush_all()
         self.logs.close_all()
         if self._dir_lock is not None:

@@ -56,26 +56,18 @@ def _append_partition(
     first = headers[0]
     idempotent = first.producer_id >= 0
     if idempotent:
-        count = sum(h.last_offset_delta + 1 for h in headers)
-        check = state.producers.check(
-            first.producer_id,
-            first.producer_epoch,
-            topic,
-            index,
-            first_seq=first.base_sequence,
-            count=count,
-        )
+        try:
+            check = state.producers.check(topic, index, plog, headers)
+        except (StorageError, OSError) as exc:  # the producer state could not be rebuilt
+            return storage_failure(state, topic, index, exc), -1, -1, -1, None
         if check.error != ErrorCode.none:
-            return check.error, -1, -1, plog.log_start_offset, None
+            return check.error, -1, -1, plog.log_start_offset, check.message
         if check.duplicate is not None:
+            # a retry of a batch already stored: acknowledge it as it was the first time
             dup = check.duplicate
-            return (
-                ErrorCode.none,
-                dup.base_offset,
-                dup.log_append_time_ms,
-                plog.log_start_offset,
-                None,
-            )
+            log_append = topic_cfg["message.timestamp.type"] == "LogAppendTime"
+            dup_time = dup.timestamp if log_append else -1
+            return ErrorCode.none, dup.first_offset, dup_time, plog.log_start_offset, None
     try:
         info = plog.append(records, now_ms=now)
     except rb.InvalidRecordBatchError as exc:
@@ -86,15 +78,13 @@ def _append_partition(
         info.log_append_time_ms if topic_cfg["message.timestamp.type"] == "LogAppendTime" else -1
     )
     if idempotent:
-        state.producers.record(
-            first.producer_id,
-            first.producer_epoch,
+        state.producers.appended(
             topic,
             index,
-            first_seq=first.base_sequence,
-            count=info.last_offset - info.base_offset + 1,
+            plog,
+            headers,
             base_offset=info.base_offset,
-            log_append_time_ms=append_time,
+            append_time=info.log_append_time_ms,
         )
     state.notify((topic, index))
     return ErrorCode.none, info.base_offset, append_time, info.log_start_offset, None
@@ -155,6 +145,7 @@ def _produce_partition(
 async def handle_produce(
     ctx: RequestContext, request: Any, state: BrokerState
 ) -> EncodedResponse | None:
+    await state.producers.load_for_produce(request.topic_data)  # off the loop, first use only
     now = state.now_ms()
     # Kafka refuses the whole request when it carries transactional batches without a
     # transactional id, before looking at any partition.

@@ -190,7 +190,6 @@ def _delete_one(
             "Cannot delete internal topic",
         )
     state.delete_topic(name)
-    state.producers.forget_topic(name)
     return ErrorCode.none, name, info.topic_id, None
 
 

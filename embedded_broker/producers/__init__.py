@@ -1,0 +1,1 @@
+"""Idempotent-producer state per partition: sequence checks, rebuild from the log, snapshots."""
