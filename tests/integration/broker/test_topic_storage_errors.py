@@ -36,7 +36,10 @@ def test_a_registry_change_that_cannot_be_saved_is_undone(
 ) -> None:
     registry = TopicRegistry(tmp_path)
     registry.add("kept", 1, {}, False)
+    # use up the reserved block of producer ids, so the next id needs a save
     pid = registry.allocate_producer_id()
+    while pid < registry.next_producer_id - 1:
+        pid = registry.allocate_producer_id()
     monkeypatch.setattr(registry_module, "write_atomically", enospc)
     with pytest.raises(RegistryWriteError, match="Free disk space"):
         registry.add("new", 2, {}, False)
