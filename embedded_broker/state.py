@@ -87,8 +87,10 @@ class BrokerState:
         self._shutdown_hooks: list[Callable[[], Awaitable[None]]] = []
         self._creating: dict[str, asyncio.Task[TopicInfo]] = {}
         self.shutdown_deadline: float | None = None  # time.monotonic() by which to be closed
+        self.closed_in_time = False  # set by shutdown: every partition closed by the deadline
         for info in self.registry.topics.values():
             self._open_partitions(info, 0)
+        self.logs.open_unclean()  # recovery before serving; clean partitions open on first use
 
     # -- identity ---------------------------------------------------------------------------
     @property
@@ -156,8 +158,10 @@ class BrokerState:
     ) -> TopicInfo:
         created = False
         try:
-            await self.run_storage(self.logs.create_directories, name, range(partitions))
+            cfg = log_config_from(effective_topic_config(configs, self.config))
+            logs = await self.run_storage(self.logs.prepare, name, range(partitions), cfg)
             info = self.create_topic(name, partitions, configs, internal=internal)
+            self.logs.adopt(name, logs)
             created = True
             return info
         finally:
@@ -213,10 +217,12 @@ class BrokerState:
     async def add_partitions_async(self, name: str, total: int) -> None:
         """add_partitions with the new partitions' directories made on the storage thread."""
         old = self.registry.topics[name].partitions
-        await self.run_storage(self.logs.create_directories, name, range(old, total))
+        cfg = log_config_from(self.topic_config(name))
+        logs = await self.run_storage(self.logs.prepare, name, range(old, total), cfg)
         info = self.registry.topics.get(name)
         if info is not None and info.partitions < total:  # still there, not grown meanwhile
             self.add_partitions(name, total)
+            self.logs.adopt(name, logs)
 
     def set_topic_configs(self, name: str, configs: dict[str, str]) -> None:
         info = self.registry.topics[name]
@@ -301,6 +307,7 @@ class BrokerState:
         deadline = self.shutdown_deadline
         timeout = CLOSE_TIMEOUT_S if deadline is None else deadline - time.monotonic()
         left = await asyncio.to_thread(self.logs.close_all, max(timeout, 0.1))
+        self.closed_in_time = left == 0
         if left and self._dir_lock is not None:
             log.warning(
                 "%d partition(s) were still closing when the shutdown deadline passed; they "

@@ -17,12 +17,13 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from embedded_broker.storage.config import LogConfig
+from embedded_broker.storage.deferred_sync import deferring, sync_paths
 from embedded_broker.storage.descriptors import open_log_budget
-from embedded_broker.storage.log import Log
+from embedded_broker.storage.log import CLEAN_SHUTDOWN_FILE, Log
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +72,10 @@ class LogManager:
         self._logs: dict[Key, Log] = {}  # the ones opened so far
         self._holding: OrderedDict[Key, Log] = OrderedDict()  # may hold files; LRU order
         self._opening: dict[Key, threading.Lock] = {}
+        self._unused: set[Key] = set()  # made by prepare() and never used: nothing to close
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="log-admin")
         self.stopping = False  # set at shutdown: periodic passes over every partition stop early
-        self._closing: list[Future[None]] = []
+        self._closer: threading.Thread | None = None
         if self.data_dir is not None:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             for leftover in self.data_dir.glob(f"*{DELETE_SUFFIX}"):
@@ -90,15 +92,38 @@ class LogManager:
             for partition in partitions:
                 self._known[(topic, partition)] = config
 
-    def create_directories(self, topic: str, partitions: Iterable[int]) -> None:
-        """Create the partitions' directories (blocking: run it on a worker thread)."""
-        if self.data_dir is None:
-            return
-        for partition in partitions:
-            (self.data_dir / partition_dir_name(topic, partition)).mkdir(exist_ok=True)
+    def prepare(self, topic: str, partitions: Iterable[int], config: LogConfig) -> dict[int, Log]:
+        """Create the partitions' logs (directory and first segment) before their topic is
+        published, so first use costs nothing on the event loop. Blocking: run it on a worker
+        thread; new logs hold no open files. Hand the result to adopt() once registered."""
+        return {p: Log(self._directory((topic, p)), config) for p in partitions}
+
+    def adopt(self, topic: str, logs: dict[int, Log]) -> None:
+        """Take over logs made by prepare() for partitions registered meanwhile."""
+        with self._lock:
+            for partition, prepared in logs.items():
+                key = (topic, partition)
+                if key in self._known and key not in self._logs:
+                    self._logs[key] = prepared
+                    self._unused.add(key)
+
+    def open_unclean(self) -> int:
+        """Open now every partition that holds data but was not closed cleanly, so its recovery
+        scan runs at start-up rather than at its first use on the event loop; returns how many.
+        (The rest, closed cleanly, open on first use.)"""
+        with self._lock:
+            keys = list(self._known)
+        opened = 0
+        for key in keys:
+            directory = self._directory(key)
+            if directory is None or (directory / CLEAN_SHUTDOWN_FILE).exists():
+                continue
+            if self._has_data(key) and self.get(*key) is not None:
+                opened += 1
+        return opened
 
     def remove_directories(self, topic: str, partitions: Iterable[int]) -> None:
-        """Undo create_directories after a failed creation (blocking; never raises)."""
+        """Undo prepare() after a failed creation (blocking; never raises)."""
         if self.data_dir is None:
             return
         for partition in partitions:
@@ -136,6 +161,7 @@ class LogManager:
         with self._lock:
             found = self._logs.get(key)
             if found is not None:
+                self._unused.discard(key)
                 evicted = self._hold(key, found)
             elif key not in self._known:
                 return None
@@ -203,6 +229,7 @@ class LogManager:
             for key in [key for key in self._known if key[0] == topic]:
                 del self._known[key]
                 self._holding.pop(key, None)
+                self._unused.discard(key)
             doomed = [key for key in self._logs if key[0] == topic]
             return [self._logs.pop(key) for key in doomed]
 
@@ -282,40 +309,66 @@ class LogManager:
         """fsync every open partition (needed only against power loss: appends already survive
         a killed process). Safe from a worker thread; appends continue while it syncs."""
         with self._lock:
-            logs = list(self._logs.values())
+            logs = [value for key, value in self._logs.items() if key not in self._unused]
         for partition_log in logs:
             if self.stopping:
                 return
             partition_log.flush()
 
     def close_all(self, timeout: float | None = None) -> int:
-        """fsync and close every opened partition, many at once, marking each shutdown clean.
+        """Close every opened partition, many at once, marking each shutdown clean; their
+        fsyncs are batched into one filesystem sync at the end (see deferred_sync).
 
-        Waits at most ``timeout`` seconds and returns how many closes were still running then
-        (they finish in the background; a partition left unclosed is recovered at next start).
+        Waits at most ``timeout`` seconds and returns how many partitions were not yet closed
+        and synced then (that finishes in the background; a partition the process never got
+        to close is recovered at the next start).
         """
         with self._lock:
-            logs = list(self._logs.values())
+            # a log never used since prepare() made it has nothing to save; without a
+            # clean-shutdown marker or data it simply opens on first use next time
+            logs = [value for key, value in self._logs.items() if key not in self._unused]
             self._logs.clear()
             self._holding.clear()
             self._known.clear()
+            self._unused.clear()
         self.executor.shutdown(wait=False, cancel_futures=True)
         if not logs:
             return 0
-        pool = ThreadPoolExecutor(
-            max_workers=min(CLOSE_THREADS, len(logs)), thread_name_prefix="log-close"
+        closed: list[Log] = []
+        closer = threading.Thread(
+            target=self._close_and_sync, args=(logs, closed), name="log-close", daemon=False
         )
+        self._closer = closer
+        closer.start()
+        closer.join(timeout)
+        return len(logs) - len(closed) if closer.is_alive() else 0
+
+    def _close_and_sync(self, logs: list[Log], closed: list[Log]) -> None:
         started = time.monotonic()
-        futures = [pool.submit(partition_log.close) for partition_log in logs]
-        pool.shutdown(wait=False)
-        self._closing = futures
-        done, pending = wait(futures, timeout)
-        for future in done:
-            if future.exception() is not None:
-                log.error("Closing a partition failed", exc_info=future.exception())
-        log.debug("Closed %d partition(s) in %.2f s", len(done), time.monotonic() - started)
-        return len(pending)
+        recorded: list[Path] = []
+
+        def close(partition_log: Log) -> None:
+            try:
+                with deferring() as pending:
+                    partition_log.close()
+            except Exception:
+                log.exception("Closing the partition log in %s failed", partition_log.directory)
+                return
+            recorded.extend(pending)
+            closed.append(partition_log)
+
+        workers = min(CLOSE_THREADS, len(logs))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="log-close") as pool:
+            for _ in pool.map(close, logs):
+                pass
+        if self.data_dir is not None:
+            try:
+                sync_paths(recorded, self.data_dir)
+            except OSError:
+                log.exception("Syncing the partition logs to disk at shutdown failed")
+        log.debug("Closed %d partition(s) in %.2f s", len(closed), time.monotonic() - started)
 
     def wait_closed(self) -> None:
-        """Block until every close that close_all started has finished."""
-        wait(self._closing)
+        """Block until every close that close_all started has finished (and is synced)."""
+        if self._closer is not None:
+            self._closer.join()
