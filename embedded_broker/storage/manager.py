@@ -282,16 +282,20 @@ class LogManager:
         """
         with self._lock:
             keys = list(self._known)
-            opened = set(self._logs)
-        for topic, partition in keys:
+            opened = {k: v for k, v in self._logs.items() if k not in self._unused}
+        for key in keys:
             if self.stopping:
                 return
-            if (topic, partition) not in opened and not self._has_data((topic, partition)):
-                continue
+            topic, partition = key
             try:
-                partition_log = self.get(topic, partition)
-                if partition_log is None:
-                    continue
+                found = opened.get(key)  # not get(): a retention pass is no use of a partition
+                if found is None:
+                    if not self._has_data(key):
+                        continue  # nothing written yet: nothing to retain
+                    found = self.get(topic, partition)
+                    if found is None:
+                        continue
+                partition_log = found
                 deleted = partition_log.enforce_retention(now_ms)
             except OSError:
                 log.exception("Retention failed for %s-%d", topic, partition)
