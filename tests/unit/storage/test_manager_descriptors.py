@@ -113,3 +113,19 @@ def test_open_log_budget_leaves_headroom() -> None:
     assert open_log_budget(64) == (64 - 32) // 3
     assert open_log_budget(16) == 8  # never fewer
     assert open_log_budget(1_048_576) == (1_048_576 - 2048) // 3
+
+
+def test_retention_reaches_partitions_not_opened_since_start(tmp_path: Path) -> None:
+    config = LogConfig(segment_bytes=300, retention_ms=1_000)
+    manager = LogManager(tmp_path)
+    manager.register("t", range(2), config)
+    for _ in range(6):
+        manager.get("t", 0).append(simple_batch(2, value_size=100), now_ms=NOW)  # type: ignore[union-attr]
+    manager.close_all()
+    again = LogManager(tmp_path)
+    again.register("t", range(2), config)
+    again.enforce_retention(NOW + 10_000)
+    log = again.get("t", 0)
+    assert log is not None and log.log_start_offset == log.log_end_offset == 12
+    assert not (tmp_path / "t-1").exists()  # never written: left alone, not even created
+    again.close_all()
