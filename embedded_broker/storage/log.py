@@ -64,6 +64,7 @@ class Log:
         self._lock = threading.Lock()
         # serialises writes of the log-start checkpoint, which retention makes outside _lock
         self._checkpoint_lock = threading.Lock()
+        self._log_start_saved: int | None = None
         self._segments: list[Segment] = []
         self._bases: list[int] = []
         self._log_start_offset = 0
@@ -77,6 +78,9 @@ class Log:
         else:
             directory.mkdir(parents=True, exist_ok=True)
             self._load()
+            # what the checkpoint file says now (0 when absent, as _load reads it): closing
+            # thousands of partitions must not rewrite a file that already says the same
+            self._log_start_saved = self._read_log_start()
 
     # --- opening and recovery -------------------------------------------------------------
 
@@ -147,9 +151,11 @@ class Log:
     def _write_log_start(self) -> None:
         if self.directory is not None:
             with self._checkpoint_lock:
-                write_atomically(
-                    self.directory / LOG_START_FILE, f"{self._log_start_offset}\n".encode()
-                )
+                value = self._log_start_offset
+                if value == self._log_start_saved:
+                    return
+                write_atomically(self.directory / LOG_START_FILE, f"{value}\n".encode())
+                self._log_start_saved = value
 
     def _checkpoint_log_start(self) -> None:
         """Write the log-start checkpoint without holding the log's lock (it fsyncs)."""
