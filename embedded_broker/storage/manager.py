@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from embedded_broker.storage.api import StorageError
 from embedded_broker.storage.config import LogConfig
 from embedded_broker.storage.deferred_sync import deferring, sync_paths
 from embedded_broker.storage.descriptors import open_log_budget
@@ -174,24 +175,38 @@ class LogManager:
         with self._lock:
             gate = self._opening.setdefault(key, threading.Lock())
         abandoned: Log | None = None
+        evicted: list[Log] = []
         with gate:  # one opener per partition; others wait for it, not for the manager lock
-            with self._lock:
-                found = self._logs.get(key)
-                config = self._known.get(key)
-            if found is None and config is not None:
-                found = Log(self._directory(key), config)
+            try:
                 with self._lock:
-                    if key in self._known:
-                        self._logs[key] = found
-                    else:  # its topic was deleted while it opened
-                        abandoned, found = found, None
-            with self._lock:
-                self._opening.pop(key, None)
-                evicted = [] if found is None else self._hold(key, found)
+                    found = self._logs.get(key)
+                    config = self._known.get(key)
+                if found is None and config is not None:
+                    found = self._load(key, config)
+                    with self._lock:
+                        if key in self._known:
+                            self._logs[key] = found
+                        else:  # its topic was deleted while it opened
+                            abandoned, found = found, None
+                with self._lock:
+                    evicted = [] if found is None else self._hold(key, found)
+            finally:
+                with self._lock:
+                    self._opening.pop(key, None)
         if abandoned is not None:
             abandoned.delete()
         self._release(evicted)
         return found
+
+    def _load(self, key: Key, config: LogConfig) -> Log:
+        try:
+            return Log(self._directory(key), config)
+        except OSError as exc:
+            raise StorageError(
+                f"Cannot open partition {key[0]}-{key[1]} in {self.data_dir}: {exc}. Check "
+                "the disk and the directory's permissions; the partition is retried on its "
+                "next use."
+            ) from exc
 
     def _hold(self, key: Key, opened: Log) -> list[Log]:
         """Mark ``key`` most recently used; returns the logs to release (caller holds lock)."""

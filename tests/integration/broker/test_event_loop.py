@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import threading
 import time
 from collections.abc import Callable
@@ -13,7 +14,7 @@ import pytest
 from kio.schema.errors import ErrorCode
 
 from embedded_broker.runner import BrokerRunner, BrokerStartError
-from embedded_broker.storage import Log, LogConfig
+from embedded_broker.storage import Log, LogConfig, LogManager
 from embedded_broker.storage.segment import Segment
 from tests.broker_fixtures import TEST_DEFAULTS, RunningBroker
 from tests.integration.groups.wire import WireClient
@@ -194,3 +195,25 @@ def test_deleting_segments_does_not_hold_up_appends(
     assert log.log_start_offset == 20
     assert log.log_end_offset == 21
     log.close()
+
+
+def test_a_disk_error_while_creating_answers_storage_error_and_leaves_nothing(
+    builtin_broker: RunningBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prepare = LogManager.prepare
+
+    def disk_full(self: LogManager, topic: str, partitions: Any, config: LogConfig) -> Any:
+        prepare(self, topic, range(3), config)  # some partitions made it to disk
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(LogManager, "prepare", disk_full)
+    client = WireClient(builtin_broker.bootstrap)
+    with contextlib.closing(client):
+        (result,) = client.send(create_topics({"full": 10})).topics
+        assert result.error_code == ErrorCode.kafka_storage_error
+        assert result.error_message is not None and "No space left" in result.error_message
+        assert builtin_broker.data_dir is not None
+        assert not list(builtin_broker.data_dir.glob("full-*"))  # what was made is removed
+        monkeypatch.setattr(LogManager, "prepare", prepare)
+        (again,) = client.send(create_topics({"full": 10})).topics  # not half there
+        assert again.error_code == ErrorCode.none
