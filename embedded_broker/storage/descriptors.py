@@ -13,10 +13,14 @@ MIN_OPEN_LOGS = 8
 _UNLIMITED_LOGS = 100_000
 
 
+# os.open on Windows goes through the C runtime, whose table holds 512 files by default
+WINDOWS_CRT_FILES = 512
+
+
 def descriptor_limit() -> int | None:
-    """The soft RLIMIT_NOFILE, or None where there is none to respect (Windows, unlimited)."""
+    """The soft RLIMIT_NOFILE (the C runtime's table on Windows); None when unlimited."""
     if sys.platform == "win32":
-        return None
+        return WINDOWS_CRT_FILES
     import resource
 
     soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
