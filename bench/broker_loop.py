@@ -217,6 +217,14 @@ def run(sizes: Sizes) -> dict[str, float]:
             "max_at_s": round(sent_at[round_trips.index(max(round_trips))], 2),
             "create_at_s": round(created.get("create_started", started) - started, 2),
         }
+        create_from = loop["create_at_s"]
+        create_to = create_from + max(loop["create_s"], 0)
+        during = [
+            rt
+            for at, rt in zip(sent_at, round_trips, strict=True)
+            if create_from <= at <= create_to
+        ]
+        loop["max_during_create_ms"] = round(max(during, default=0.0) * 1000, 1)
         emit({"target": "embedded", "test": "loop-latency", **loop})
         emit({"target": "embedded", "test": "rss-stalled", "rss_stalled_mb": sampler.peak})
         for client in stalled:
