@@ -2,9 +2,15 @@
 
 (a) kafka-producer-perf-test, 1 KiB records, acks=1; (b) kafka-consumer-perf-test reading them back;
 (c) a confluent-kafka Python producer and consumer with 100 B records; plus start-up time to the
-first ApiVersions answer and RSS after the load. Ratios are built-in ÷ Kafka.
+first ApiVersions answer and RSS after the load. Ratios are built-in ÷ Kafka. Then, built-in
+only (bench/broker_loop.py): (d) event-loop latency while a 5,000-partition topic is created,
+a producer writes flat out and 4 consumers stall; (e) RSS meanwhile; (f) shutdown time with
+5,000 partitions.
 
-    python -m bench.broker [--java-records N] [--python-records N]
+    python -m bench.broker [--java-records N] [--python-records N] [--small] [--only loop]
+
+``--small`` runs everything at a size for a quick check (not for the figures); ``--only loop``
+runs parts (d) to (f) alone (no Java needed).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import Any
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from bench import broker_loop
 from bench.support import builtin_broker, emit, rss_mb, wait_api_versions
 from tests.kafka.classpath import cache_root, ensure_classpath
 from tests.kafka.cli import KafkaCli
@@ -153,7 +160,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--java-records", type=int, default=1_000_000)
     parser.add_argument("--python-records", type=int, default=1_000_000)
+    parser.add_argument("--small", action="store_true", help="a quick run at small sizes")
+    parser.add_argument("--only", choices=("all", "loop"), default="all")
     args = parser.parse_args()
+    if args.small:
+        args.java_records = min(args.java_records, 50_000)
+        args.python_records = min(args.python_records, 50_000)
+    loop = broker_loop.run(broker_loop.SMALL if args.small else broker_loop.FULL)
+    if args.only == "loop":
+        emit({"summary": loop})
+        return
     cli = perf_tools()
     results: dict[str, dict] = {}
     startup: dict[str, float] = {}
@@ -175,6 +191,7 @@ def main() -> None:
                 "python_client_ratio": ratio("python"),
                 "startup_s": startup,
                 "rss_mb": {name: results[name]["rss"] for name in results},
+                **loop,
             }
         }
     )

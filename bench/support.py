@@ -80,6 +80,7 @@ class BuiltinBroker:
     bootstrap: str
     pid: int
     startup_s: float
+    proc: subprocess.Popen[bytes] | None = None  # for benchmarks that stop it themselves
 
 
 @contextlib.contextmanager
@@ -94,7 +95,7 @@ def builtin_broker(config: Mapping[str, str] | None = None) -> Iterator[BuiltinB
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
         try:
             ready = wait_api_versions(port)
-            yield BuiltinBroker(f"{HOST}:{port}", proc.pid, round(ready - started, 3))
+            yield BuiltinBroker(f"{HOST}:{port}", proc.pid, round(ready - started, 3), proc)
         finally:
             proc.send_signal(signal.SIGTERM)
             try:

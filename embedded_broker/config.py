@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from .limits import MAX_PARTITIONS
+
 BOOLEAN = "boolean"
 INT = "int"
 LONG = "long"
@@ -30,6 +32,13 @@ class ConfigDef:
 def at_least(low: int) -> Callable[[str], str | None]:
     def check(value: str) -> str | None:
         return None if int(value) >= low else f"must be at least {low}"
+
+    return check
+
+
+def between(low: int, high: int) -> Callable[[str], str | None]:
+    def check(value: str) -> str | None:
+        return None if low <= int(value) <= high else f"must be between {low} and {high}"
 
     return check
 
@@ -75,7 +84,12 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
         ),
         ConfigDef("delete.topic.enable", BOOLEAN, "true", "Allow deleting topics."),
         ConfigDef(
-            "num.partitions", INT, "1", "Default partition count.", at_least(1), dynamic=True
+            "num.partitions",
+            INT,
+            "1",
+            "Default partition count.",
+            between(1, MAX_PARTITIONS),
+            dynamic=True,
         ),
         ConfigDef(
             "default.replication.factor", INT, "1", "Default replication factor.", at_least(1)

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,10 @@ from .exposure import exposure_warning
 log = logging.getLogger(__name__)
 
 APP_NAME = "topicscope"
+
+
+# the part of stop()'s timeout kept for the loop and thread to wind down after closing the logs
+STOP_MARGIN_S = 0.5
 
 
 class BrokerStartError(RuntimeError):
@@ -75,6 +80,8 @@ class BrokerRunner:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_event: asyncio.Event | None = None
         self._address: BrokerAddress | None = None
+        self._stop_deadline: float | None = None  # time.monotonic() by which stop() returns
+        self._closed_in_time = False  # the last stop closed every partition by its deadline
 
     @property
     def running(self) -> bool:
@@ -200,7 +207,10 @@ class BrokerRunner:
         outcome["port"] = port
         ready.set()
         await self._stop_event.wait()
+        if self._stop_deadline is not None:  # leave a margin for the thread to wind down
+            state.shutdown_deadline = self._stop_deadline - STOP_MARGIN_S
         await server.stop()
+        self._closed_in_time = state.closed_in_time
 
     def _request_stop(self) -> None:
         loop, event = self._loop, self._stop_event
@@ -208,15 +218,30 @@ class BrokerRunner:
             with contextlib.suppress(RuntimeError):  # the loop may already be closed
                 loop.call_soon_threadsafe(event.set)
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Stop within ``timeout`` seconds; False if the broker was still closing files then.
+
+        The broker plans its shutdown to that deadline (partitions close in parallel and the
+        loop waits no longer); whatever is left finishes on a background thread and the next
+        start recovers anything the process did not get to close.
+        """
         with self._lock:
             thread = self._thread
             if thread is None:
-                return
+                return True
+            self._stop_deadline = time.monotonic() + timeout
+            self._closed_in_time = False
             self._request_stop()
+            stopped = True
             if thread is not threading.current_thread():
-                thread.join(timeout)
-                if thread.is_alive():
-                    log.warning("The broker did not stop within %.0f s", timeout)
+                thread.join(max(self._stop_deadline - time.monotonic(), 0.0))
+                stopped = not thread.is_alive() and self._closed_in_time
+                if not stopped:
+                    log.warning(
+                        "The broker did not finish closing its files within %.1f s; that goes "
+                        "on in the background",
+                        timeout,
+                    )
             self._thread = None
             self._address = None
+            return stopped

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from .config import BrokerConfig
 from .dirlock import DataDirLock
@@ -19,6 +20,10 @@ from .topic_configs import effective_topic_config
 log = logging.getLogger(__name__)
 
 PartitionKey = tuple[str, int]
+P = ParamSpec("P")
+T = TypeVar("T")
+# how long shutdown waits for the partitions to close when nobody set a deadline
+CLOSE_TIMEOUT_S = 5.0
 
 
 def wall_clock_ms() -> int:
@@ -87,8 +92,12 @@ class BrokerState:
         self._waiters: dict[PartitionKey, set[asyncio.Future[None]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._shutdown_hooks: list[Callable[[], Awaitable[None]]] = []
+        self._creating: dict[str, asyncio.Task[TopicInfo]] = {}
+        self.shutdown_deadline: float | None = None  # time.monotonic() by which to be closed
+        self.closed_in_time = False  # set by shutdown: every partition closed by the deadline
         for info in self.registry.topics.values():
             self._open_partitions(info, 0)
+        self.logs.open_unclean()  # recovery before serving; clean partitions open on first use
 
     # -- identity ---------------------------------------------------------------------------
     @property
@@ -113,9 +122,18 @@ class BrokerState:
         return cached
 
     def _open_partitions(self, info: TopicInfo, start: int) -> None:
+        # registered only: each partition's files open on its first use (bounded open files)
         cfg = log_config_from(self.topic_config(info.name))
-        for p in range(start, info.partitions):
-            self.logs.open_partition(info.name, p, cfg)
+        self.logs.register(info.name, range(start, info.partitions), cfg)
+
+    async def run_storage(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run blocking topic-level disk work on the storage thread, one job at a time in
+        order, so the event loop keeps serving every connection meanwhile."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.logs.executor, lambda: fn(*args, **kwargs))
+
+    def is_creating(self, name: str) -> bool:
+        return name in self._creating
 
     def create_topic(
         self, name: str, partitions: int, configs: dict[str, str], *, internal: bool = False
@@ -143,6 +161,42 @@ class BrokerState:
         log.info("Created topic %s with %d partition(s)", name, partitions)
         return info
 
+    async def create_topic_async(
+        self, name: str, partitions: int, configs: dict[str, str], *, internal: bool = False
+    ) -> TopicInfo:
+        """create_topic with its disk work on the storage thread; the topic appears in the
+        registry (and metadata) only once that is done. A second call for a name still being
+        created waits for the first and returns its topic."""
+        task = self._creating.get(name)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(
+                self._create(name, partitions, configs, internal), name=f"create-{name}"
+            )
+            self._creating[name] = task
+            task.add_done_callback(self._created)
+        # shielded: a client hanging up must not leave a half-created topic
+        return await asyncio.shield(task)
+
+    async def _create(
+        self, name: str, partitions: int, configs: dict[str, str], internal: bool
+    ) -> TopicInfo:
+        created = False
+        try:
+            cfg = log_config_from(effective_topic_config(configs, self.config))
+            logs = await self.run_storage(self.logs.prepare, name, range(partitions), cfg)
+            info = self.create_topic(name, partitions, configs, internal=internal)
+            self.logs.adopt(name, logs)
+            created = True
+            return info
+        finally:
+            if not created:
+                await self.run_storage(self.logs.remove_directories, name, range(partitions))
+
+    def _created(self, task: asyncio.Task[TopicInfo]) -> None:
+        self._creating = {k: v for k, v in self._creating.items() if v is not task}
+        if not task.cancelled():
+            task.exception()  # retrieved here too: its waiter may have hung up
+
     def delete_topic(self, name: str) -> None:
         info = self.registry.remove(name)
         self._topic_config_cache.pop(name, None)
@@ -154,12 +208,47 @@ class BrokerState:
             self.notify((name, p))
         log.info("Deleted topic %s", name)
 
+    async def delete_topic_async(self, name: str) -> None:
+        """delete_topic with the closing and file deletion on the storage thread; the topic
+        leaves the registry (and metadata) at once."""
+        info = self.registry.remove(name)
+        self._topic_config_cache.pop(name, None)
+        if info is None:
+            return
+        self.producers.forget_topic(name)
+        logs = self.logs.forget_topic(name)
+        for p in range(info.partitions):
+            self.notify((name, p))
+        try:
+            await self.run_storage(self.logs.delete_files, name, logs)
+        except OSError as exc:
+            log.error(
+                "Deleted topic %s, but some of its files could not be removed (%s); remove "
+                "the %s-<partition> directories in %s by hand",
+                name,
+                exc,
+                name,
+                self.data_dir,
+            )
+            return
+        log.info("Deleted topic %s", name)
+
     def add_partitions(self, name: str, total: int) -> None:
         info = self.registry.topics[name]
         old = info.partitions
         info.partitions = total
         self.registry.save()
         self._open_partitions(info, old)
+
+    async def add_partitions_async(self, name: str, total: int) -> None:
+        """add_partitions with the new partitions' directories made on the storage thread."""
+        old = self.registry.topics[name].partitions
+        cfg = log_config_from(self.topic_config(name))
+        logs = await self.run_storage(self.logs.prepare, name, range(old, total), cfg)
+        info = self.registry.topics.get(name)
+        if info is not None and info.partitions < total:  # still there, not grown meanwhile
+            self.add_partitions(name, total)
+            self.logs.adopt(name, logs)
 
     def set_topic_configs(self, name: str, configs: dict[str, str]) -> None:
         info = self.registry.topics[name]
@@ -228,6 +317,7 @@ class BrokerState:
         self._shutdown_hooks.append(hook)
 
     async def shutdown(self) -> None:
+        self.logs.stopping = True  # a retention or flush pass in progress stops early
         for hook in reversed(self._shutdown_hooks):
             try:
                 await hook()
@@ -239,7 +329,29 @@ class BrokerState:
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         await self.producers.close()  # snapshots need the logs still open
-        self.logs.flush_all()
-        self.logs.close_all()
-        if self._dir_lock is not None:
+        # Log.close syncs what each log has written, so no separate flush; the closes run in
+        # parallel on worker threads and the loop waits no longer than the deadline
+        deadline = self.shutdown_deadline
+        timeout = CLOSE_TIMEOUT_S if deadline is None else deadline - time.monotonic()
+        left = await asyncio.to_thread(self.logs.close_all, max(timeout, 0.1))
+        self.closed_in_time = left == 0
+        if left and self._dir_lock is not None:
+            log.warning(
+                "%d partition(s) were still closing when the shutdown deadline passed; they "
+                "finish in the background (if the program exits first, the next start "
+                "recovers them)",
+                left,
+            )
+            lock = self._dir_lock
+
+            def release_when_closed() -> None:  # no other broker may open half-closed logs
+                self.logs.wait_closed()
+                lock.release()
+
+            threading.Thread(
+                target=release_when_closed,
+                name="log-close-wait",
+                daemon=True,
+            ).start()
+        elif self._dir_lock is not None:
             self._dir_lock.release()

@@ -7,8 +7,10 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from embedded_broker.limits import MAX_PARTITIONS
 from embedded_broker.registry import TopicInfo, topic_name_error
 from embedded_broker.state import BrokerState
+from embedded_broker.storage import StorageError
 
 from .base import ApiSpec, RequestContext
 from .util import NO_THROTTLE, build, response_module
@@ -100,9 +102,15 @@ async def handle_metadata(ctx: RequestContext, request: Any, state: BrokerState)
                         _error_entry(mod, name, None, ErrorCode.unknown_topic_or_partition)
                     )
                     continue
-                info = state.create_topic(
-                    name, state.config.get_int("num.partitions"), {}, internal=False
-                )
+                count = state.config.get_int("num.partitions")
+                if count > MAX_PARTITIONS:  # a limit enforced on every way to create a topic
+                    entries.append(_error_entry(mod, name, None, ErrorCode.invalid_partitions))
+                    continue
+                try:
+                    info = await state.create_topic_async(name, count, {}, internal=False)
+                except (StorageError, OSError):
+                    entries.append(_error_entry(mod, name, None, ErrorCode.kafka_storage_error))
+                    continue
             entries.append(_topic_entry(mod, state, info))
     host, port = advertised_address(ctx, state)
     broker = build(

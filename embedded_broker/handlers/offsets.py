@@ -111,9 +111,12 @@ async def handle_delete_records(ctx: RequestContext, request: Any, state: Broker
                     code = ErrorCode.offset_out_of_range
                 else:
                     code = ErrorCode.none
-                    if target > plog.log_start_offset:
-                        plog.delete_records_before(target)
-                    low = plog.log_start_offset
+                    try:
+                        if target > plog.log_start_offset:  # deletes files: off the loop
+                            await state.run_storage(plog.delete_records_before, target)
+                        low = plog.log_start_offset
+                    except (StorageError, OSError) as exc:
+                        code = storage_failure(state, t.name, p.partition_index, exc)
             parts.append(
                 build(
                     mod.DeleteRecordsPartitionResult,

@@ -8,6 +8,7 @@ from typing import Any
 from kio.schema.errors import ErrorCode
 
 from embedded_broker.config import ConfigError
+from embedded_broker.limits import MAX_PARTITIONS, TOO_MANY_PARTITIONS
 from embedded_broker.registry import topic_name_error
 from embedded_broker.state import BrokerState
 from embedded_broker.storage import StorageError
@@ -16,10 +17,7 @@ from embedded_broker.topic_configs import TOPIC_CONFIGS, validate_topic_configs
 from .base import ApiSpec, RequestContext
 from .util import NO_THROTTLE, build, response_module
 
-# A single local broker keeps a directory and open files per partition; refuse absurd counts
-# (a hostile request for 2^31 partitions would otherwise exhaust the disk and memory).
-MAX_PARTITIONS = 10_000
-_TOO_MANY = f"Number of partitions must not exceed {MAX_PARTITIONS} on the built-in broker."
+_TOO_MANY = TOO_MANY_PARTITIONS
 
 SOURCE_TOPIC = 1
 SOURCE_DYNAMIC_BROKER = 2
@@ -44,7 +42,7 @@ def _check_topic(state: BrokerState, t: Any) -> tuple[int, int, dict[str, str]]:
     name_problem = topic_name_error(t.name)
     if name_problem is not None:
         raise _FailError(ErrorCode.invalid_topic_exception, name_problem)
-    if t.name in state.topics:
+    if t.name in state.topics or state.is_creating(t.name):
         raise _FailError(ErrorCode.topic_already_exists, f"Topic '{t.name}' already exists.")
     partitions = t.num_partitions
     rf = t.replication_factor
@@ -132,14 +130,19 @@ async def handle_create_topics(ctx: RequestContext, request: Any, state: BrokerS
                 )
             partitions, rf, configs = _check_topic(state, t)
             if not request.validate_only:
-                topic_id = state.create_topic(t.name, partitions, configs).topic_id
+                try:
+                    info = await state.create_topic_async(t.name, partitions, configs)
+                except (StorageError, OSError) as exc:
+                    raise _FailError(
+                        ErrorCode.kafka_storage_error,
+                        f"Could not create topic '{t.name}': {exc}. Check the broker's disk "
+                        "(free space, permissions) and try again.",
+                    ) from None
+                topic_id = info.topic_id
             if hasattr(mod, "CreatableTopicConfigs"):
                 configs_out = _config_entries(mod, state, configs)
         except _FailError as fail:
             code, message = fail.code, fail.message
-            partitions = rf = -1
-        except StorageError as exc:  # a full disk: nothing was created
-            code, message = ErrorCode.kafka_storage_error, str(exc)
             partitions = rf = -1
         results.append(
             build(
@@ -157,7 +160,7 @@ async def handle_create_topics(ctx: RequestContext, request: Any, state: BrokerS
     return build(mod.CreateTopicsResponse, throttle_time=NO_THROTTLE, topics=tuple(results))
 
 
-def _delete_one(
+async def _delete_one(
     state: BrokerState, name: str | None, topic_id: uuid.UUID | None
 ) -> tuple[ErrorCode, str | None, uuid.UUID | None, str | None]:
     if name is None and topic_id is not None and topic_id != uuid.UUID(int=0):
@@ -189,7 +192,7 @@ def _delete_one(
             info.topic_id,
             "Cannot delete internal topic",
         )
-    state.delete_topic(name)
+    await state.delete_topic_async(name)
     return ErrorCode.none, name, info.topic_id, None
 
 
@@ -201,7 +204,7 @@ async def handle_delete_topics(ctx: RequestContext, request: Any, state: BrokerS
         wanted = [(n, None) for n in request.topic_names]
     results = []
     for name, topic_id in wanted:
-        code, rname, rid, message = _delete_one(state, name, topic_id)
+        code, rname, rid, message = await _delete_one(state, name, topic_id)
         results.append(
             build(
                 mod.DeletableTopicResult,
@@ -237,7 +240,14 @@ async def handle_create_partitions(ctx: RequestContext, request: Any, state: Bro
             code = ErrorCode.invalid_replica_assignment
             message = f"Only broker {state.node_id} exists."
         elif not request.validate_only:
-            state.add_partitions(t.name, t.count)
+            try:
+                await state.add_partitions_async(t.name, t.count)
+            except (StorageError, OSError) as exc:
+                code = ErrorCode.kafka_storage_error
+                message = (
+                    f"Could not add partitions to topic '{t.name}': {exc}. Check the broker's "
+                    "disk (free space, permissions) and try again."
+                )
         results.append(
             build(
                 mod.CreatePartitionsTopicResult, name=t.name, error_code=code, error_message=message

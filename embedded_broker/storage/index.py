@@ -16,6 +16,8 @@ from array import array
 from bisect import bisect_left, bisect_right
 from pathlib import Path
 
+from embedded_broker.storage.deferred_sync import defer
+
 _OFFSET_ENTRY = struct.Struct(">ii")
 _TIME_ENTRY = struct.Struct(">qi")
 
@@ -41,7 +43,7 @@ def write_atomically(
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
-            if durable:
+            if durable and not defer(path):
                 os.fsync(fd)
         finally:
             os.close(fd)
@@ -55,7 +57,7 @@ def write_atomically(
 
 def fsync_path(path: Path, *, directory: bool = False) -> None:
     """fsync a file (or, where the OS allows it, a directory) by path; a missing file is fine."""
-    if directory and os.name == "nt":
+    if (directory and os.name == "nt") or defer(path):
         return
     flags = os.O_RDONLY | getattr(os, "O_BINARY", 0)
     try:

@@ -90,6 +90,9 @@ class Log:
         self.directory = directory
         self.config = config
         self._lock = threading.Lock()
+        # serialises writes of the log-start checkpoint, which retention makes outside _lock
+        self._checkpoint_lock = threading.Lock()
+        self._log_start_saved: int | None = None
         self._segments: list[Segment] = []
         self._bases: list[int] = []
         self._log_start_offset = 0
@@ -108,6 +111,9 @@ class Log:
         else:
             directory.mkdir(parents=True, exist_ok=True)
             self._load()
+            # what the checkpoint file says now (0 when absent, as _load reads it): closing
+            # thousands of partitions must not rewrite a file that already says the same
+            self._log_start_saved = self._read_log_start()
 
     # --- opening and recovery -------------------------------------------------------------
 
@@ -231,11 +237,34 @@ class Log:
     def _read_log_start(self) -> int:
         return self._read_offset_file(LOG_START_FILE)
 
-    def _write_log_start(self) -> None:
+    def _write_log_start(self, value: int | None = None) -> None:
+        """Checkpoint the log start (``value``, ahead of the in-memory start, for a move that
+        must be on disk first); never moves the saved value backwards."""
         if self.directory is not None:
-            write_atomically(
-                self.directory / LOG_START_FILE, f"{self._log_start_offset}\n".encode()
-            )
+            with self._checkpoint_lock:
+                value = self._log_start_offset if value is None else value
+                if self._log_start_saved is not None:
+                    value = max(value, self._log_start_saved)
+                if value == self._log_start_saved:
+                    return
+                write_atomically(self.directory / LOG_START_FILE, f"{value}\n".encode())
+                self._log_start_saved = value
+
+    def _checkpoint_log_start(self) -> None:
+        """Write the log-start checkpoint without holding the log's lock (it fsyncs)."""
+        try:
+            self._write_log_start()
+        except FileNotFoundError:
+            if not self._closed:  # a deleted partition has no directory left to write into
+                raise
+
+    def release_descriptors(self) -> None:
+        """Close every segment's file (each reopens on its next use), so the LogManager can keep
+        the broker's open files bounded however many partitions it has."""
+        with self._lock:
+            for segment in self._segments:
+                segment.close()
+            self._recent.clear()
 
     # --- properties -----------------------------------------------------------------------
 
@@ -473,26 +502,32 @@ class Log:
         """Advance the log start offset to ``offset`` (DeleteRecords); returns the new start.
 
         Raises OffsetOutOfRange above the log end offset. Segments wholly below the new start
-        are deleted.
+        are deleted. The new start is on disk before anything changes, so a failed write (a
+        full disk) raises StorageError and deletes nothing; the fsync runs without the lock.
         """
         with self._lock:
             if offset > self.log_end_offset or offset < 0:
                 raise OffsetOutOfRange(offset, self._log_start_offset, self.log_end_offset)
-            if offset > self._log_start_offset:
-                previous = self._log_start_offset
+            if offset <= self._log_start_offset:
+                return self._log_start_offset
+        try:
+            self._write_log_start(offset)
+        except OSError as exc:
+            raise StorageError(
+                f"could not save the log start offset of {self.directory} "
+                f"({exc.strerror or exc}); no records were deleted"
+            ) from exc
+        doomed: list[Segment] = []
+        with self._lock:
+            moved = offset > self._log_start_offset
+            if moved:
                 self._log_start_offset = offset
-                try:
-                    self._write_log_start()
-                except OSError as exc:  # nothing changes unless the new start is on disk
-                    self._log_start_offset = previous
-                    raise StorageError(
-                        f"could not save the log start offset of {self.directory} "
-                        f"({exc.strerror or exc}); no records were deleted"
-                    ) from exc
-                self._delete_below_log_start()
-            return self._log_start_offset
+                doomed = self._delete_below_log_start()
+            start = self._log_start_offset
+        self._discard(doomed, moved)
+        return start
 
-    def _delete_below_log_start(self) -> None:
+    def _delete_below_log_start(self) -> list[Segment]:
         active = self._segments[-1]
         if not active.is_empty and active.next_offset <= self._log_start_offset:
             self._roll(None)
@@ -501,11 +536,14 @@ class Log:
             if self._segments[count].next_offset > self._log_start_offset:
                 break
             count += 1
-        self._delete_oldest(count)
+        return self._delete_oldest(count)
 
-    def _delete_oldest(self, count: int) -> None:
+    def _delete_oldest(self, count: int) -> list[Segment]:
+        """Take the ``count`` oldest segments out of the log and move the log start past them;
+        the caller holds the lock and, after releasing it, deletes their files with _discard
+        (so appends and reads never wait behind file deletion or an fsync)."""
         if count <= 0:
-            return
+            return []
         doomed = self._segments[:count]
         del self._segments[:count]
         del self._bases[:count]
@@ -514,16 +552,22 @@ class Log:
                 self._recent.remove(segment)
             if segment in self._unsynced:
                 self._unsynced.remove(segment)
+        self._log_start_offset = max(self._log_start_offset, self._segments[0].base_offset)
+        return doomed
+
+    def _discard(self, doomed: list[Segment], start_moved: bool) -> None:
+        """Without the lock: checkpoint the moved log start, then delete the detached files
+        (in that order, so a crash in between never brings deleted records back)."""
+        if start_moved or doomed:
+            self._checkpoint_log_start()
+        for segment in doomed:
             segment.delete()
-        new_start = self._segments[0].base_offset
-        if new_start > self._log_start_offset:
-            self._log_start_offset = new_start
-            self._write_log_start()
 
     def enforce_retention(self, now_ms: int) -> int:
         """Roll by segment.ms, then delete old segments by retention.ms and retention.bytes
         (never the active one: an expired active segment is rolled first). Returns the number
         of segments deleted."""
+        doomed: list[Segment] = []
         with self._lock:
             if self._closed:
                 return 0
@@ -537,7 +581,6 @@ class Log:
                 self._roll(now_ms)
             if "delete" not in config.cleanup_policy.split(","):
                 return 0
-            deleted = 0
             if config.retention_ms >= 0:
                 cutoff = now_ms - config.retention_ms
                 count = 0
@@ -548,17 +591,16 @@ class Log:
                     count += 1
                 if count == len(self._segments):
                     self._roll(now_ms)
-                deleted += count
-                self._delete_oldest(count)
+                doomed += self._delete_oldest(count)
             if config.retention_bytes >= 0:
                 excess = sum(s.size for s in self._segments) - config.retention_bytes
                 count = 0
                 while count < len(self._segments) - 1 and excess - self._segments[count].size >= 0:
                     excess -= self._segments[count].size
                     count += 1
-                deleted += count
-                self._delete_oldest(count)
-            return deleted
+                doomed += self._delete_oldest(count)
+        self._discard(doomed, bool(doomed))
+        return len(doomed)
 
     def truncate_all(self) -> None:
         """Drop every record; the log restarts empty at the current log end offset."""
@@ -566,9 +608,9 @@ class Log:
             end = self.log_end_offset
             if not self._segments[-1].is_empty:
                 self._roll(None)
-            self._delete_oldest(len(self._segments) - 1)
+            doomed = self._delete_oldest(len(self._segments) - 1)
             self._log_start_offset = end
-            self._write_log_start()
+        self._discard(doomed, True)
 
     # --- lifecycle ------------------------------------------------------------------------
 

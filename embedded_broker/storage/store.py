@@ -70,8 +70,13 @@ class FileStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._fd = os.open(path, _OPEN_FLAGS, 0o644)
-        self._size = os.fstat(self._fd).st_size
+        self._fd = -1  # opened on first read or write: a broker may have far more segments
+        # than the process may hold descriptors
+        try:
+            self._size = os.stat(path).st_size
+        except FileNotFoundError:
+            os.close(os.open(path, _OPEN_FLAGS, 0o644))  # the file exists from the start
+            self._size = 0
         self._dirty = False
 
     def _open(self) -> int:

@@ -200,6 +200,7 @@ def test_tables_load_lazily_per_partition(tmp_path: Path) -> None:
     state.create_topic("many", 40, {})
     asyncio.run(state.shutdown())
     for p in range(40):  # damaged snapshots everywhere: only a load would notice them
+        (data_dir / f"many-{p}").mkdir(exist_ok=True)  # partitions' files are made on first use
         snap.snapshot_path(data_dir / f"many-{p}", 1).write_bytes(b"garbage")
 
     async def use_one() -> list[tuple[str, int]]:

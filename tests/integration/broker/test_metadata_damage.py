@@ -10,11 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from confluent_kafka import TopicPartition
 
 from embedded_broker.runner import BrokerRunner, BrokerStartError
 from tests.broker_fixtures import BrokerFactory
 
-from .clients import TIMEOUT_S, admin, create_topic
+from .clients import TIMEOUT_S, admin, consumer, create_topic
 
 
 def _cli(data_dir: Path) -> subprocess.CompletedProcess[str]:
@@ -89,6 +90,13 @@ def test_previous_copy_is_offered_and_restores_the_topics(
         address = runner.start()
         topics = admin(address.bootstrap).list_topics(timeout=TIMEOUT_S).topics
         assert len(topics["kept"].partitions) == 2
+        # a partition's files are read on its first use: ask for its offsets
+        reader = consumer(address.bootstrap)
+        try:
+            low, high = reader.get_watermark_offsets(TopicPartition("kept", 0), timeout=TIMEOUT_S)
+        finally:
+            reader.close()
+        assert 0 <= low <= high
     finally:
         runner.stop()
 
@@ -121,6 +129,13 @@ def test_damaged_log_start_checkpoint_is_named_and_the_partition_still_serves(
         address = runner.start()
         topics = admin(address.bootstrap).list_topics(timeout=TIMEOUT_S).topics
         assert len(topics["kept"].partitions) == 2
+        # a partition's files are read on its first use: ask for its offsets
+        reader = consumer(address.bootstrap)
+        try:
+            low, high = reader.get_watermark_offsets(TopicPartition("kept", 0), timeout=TIMEOUT_S)
+        finally:
+            reader.close()
+        assert 0 <= low <= high
     finally:
         runner.stop()
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]

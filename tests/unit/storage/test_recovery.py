@@ -237,7 +237,7 @@ def test_only_the_active_and_recently_read_segments_keep_files_open(tmp_path: Pa
     assert open_files_under(directory) <= 3
     log.close()
     reopened = Log(directory, LogConfig(segment_bytes=300))
-    assert open_files_under(directory) == 1
+    assert open_files_under(directory) <= 1  # a clean reopen reads nothing: files open on use
     assert [h.base_offset for h in read_all(reopened, 0)] == list(range(0, 120, 2))
     reopened.close()
     assert open_files_under(directory) == 0
