@@ -674,11 +674,7 @@ class Log:
                     for path in paths:
                         fsync_path(path)
                     self._segments[-1].save_indexes(durable=True)
-                    write_atomically(
-                        self.directory / LOG_START_FILE,
-                        f"{self._log_start_offset}\n".encode(),
-                        sync_directory=False,
-                    )
+                    self._write_log_start()  # skipped when unchanged (most closes)
                     write_atomically(  # all synced above: a later crash scans from here
                         self.directory / RECOVERY_POINT_FILE,
                         f"{self.log_end_offset}\n".encode(),
