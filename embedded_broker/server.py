@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import threading
 import time
 from typing import Any
 
@@ -28,6 +29,7 @@ from .protocol.codec import (
     encode_response,
     peek_header,
     response_head,
+    warm_schemas,
 )
 from .protocol.errors import ProtocolError, UnsupportedApiError
 from .protocol.fast import EncodedParts, EncodedResponse
@@ -381,6 +383,12 @@ class BrokerServer:
         sockname = self._server.sockets[0].getsockname()
         self.port = int(sockname[1])
         self._schedule_idle_check()
+        threading.Thread(
+            target=warm_schemas,
+            args=([(key, spec.min_version, spec.max_version) for key, spec in API_TABLE.items()],),
+            name="schema-warmup",
+            daemon=True,
+        ).start()
         flusher = LogFlusher(self.state)  # periodic fsync and retention, off the event loop
         flusher.start()
         self.state.on_shutdown(flusher.stop)  # before the logs are flushed and closed
