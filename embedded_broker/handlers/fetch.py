@@ -179,11 +179,15 @@ async def handle_fetch(ctx: RequestContext, request: Any, state: BrokerState) ->
             pass
         finally:
             state.forget(keys, fut)
+    leaders, _ = state.replicas.leader_hints(
+        (name, part[0], part[1]) for name, parts in topics for part in parts
+    )
     return encode_fetch_response_parts(
         ctx.api_version,
         0,
         topics,
         read_committed=getattr(request, "isolation_level", 0) == 1,
+        leaders=leaders,
     )
 
 

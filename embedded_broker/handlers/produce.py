@@ -203,7 +203,10 @@ async def handle_produce(
         return None
     if request.acks == -1:
         await _wait_for_isr(state, topics, ms(request.timeout))
-    return encode_produce_response(ctx.api_version, topics)
+    leaders, endpoints = state.replicas.leader_hints(
+        (name, part[0], part[1]) for name, parts in topics for part in parts
+    )
+    return encode_produce_response(ctx.api_version, topics, leaders=leaders, endpoints=endpoints)
 
 
 APIS = (ApiSpec(API_KEY, 3, 11, handle_produce),)

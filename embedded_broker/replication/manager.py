@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 Key = tuple[str, int]
 EndpointLookup = Callable[[int], tuple[str, int] | None]
 IsrSender = Callable[[str, int, PartitionState], Awaitable[PartitionState | None]]
+
+
+_HINTED = (ErrorCode.not_leader_or_follower.value, ErrorCode.fenced_leader_epoch.value)
 
 
 def _no_endpoints(_node: int) -> tuple[str, int] | None:
@@ -98,6 +101,25 @@ class ReplicaManager:
         """(leader id, leader epoch) for the current-leader hint of an error answer."""
         part = self.partitions.get((topic, partition))
         return None if part is None else (part.state.leader, part.state.leader_epoch)
+
+    def leader_hints(
+        self, answers: Iterable[tuple[str, int, int]]
+    ) -> tuple[dict[Key, tuple[int, int]], list[tuple[int, str, int, str | None]]]:
+        """The current-leader hints (and the leaders' endpoints) for the (topic, partition,
+        error code) answers refused as NOT_LEADER_OR_FOLLOWER or FENCED_LEADER_EPOCH."""
+        hints: dict[Key, tuple[int, int]] = {}
+        endpoints: dict[int, tuple[int, str, int, str | None]] = {}
+        for topic, partition, code in answers:
+            if code not in _HINTED:
+                continue
+            hint = self.leader_hint(topic, partition)
+            if hint is None or hint[0] < 0:
+                continue
+            hints[(topic, partition)] = hint
+            address = self.lookup(hint[0])
+            if address is not None:
+                endpoints[hint[0]] = (hint[0], address[0], address[1], None)
+        return hints, list(endpoints.values())
 
     def _min_isr(self, topic: str) -> int:
         return int(self._state.topic_config(topic)["min.insync.replicas"])

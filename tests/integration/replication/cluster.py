@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import importlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -14,7 +15,6 @@ from typing import Any
 
 from kio.schema.fetch.v12 import request as fetch_v12
 from kio.schema.list_offsets.v7 import request as list_offsets_v7
-from kio.schema.produce.v9 import request as produce_v9
 
 from embedded_broker.replication.partition_state import PartitionState
 from embedded_broker.runner import BrokerRunner
@@ -194,6 +194,22 @@ def produce(
     bootstrap: str, topic: str, records: bytes, *, acks: int, timeout_ms: int = 30_000
 ) -> Any:
     """One raw Produce v9 of ``records`` to partition 0: the partition's response."""
+    return produce_response(bootstrap, topic, records, acks=acks, timeout_ms=timeout_ms)
+
+
+def produce_response(
+    bootstrap: str,
+    topic: str,
+    records: bytes,
+    *,
+    acks: int,
+    timeout_ms: int = 30_000,
+    version: int = 9,
+    whole: bool = False,
+) -> Any:
+    """One raw Produce of ``records`` to partition 0: the partition's response (or the
+    whole response)."""
+    produce_v9 = importlib.import_module(f"kio.schema.produce.v{version}.request")
     request = produce_v9.ProduceRequest(
         transactional_id=None,
         acks=acks,
@@ -207,9 +223,10 @@ def produce(
     )
     client = WireClient(bootstrap)
     try:
-        return client.send(request).responses[0].partition_responses[0]
+        response = client.send(request)
     finally:
         client.close()
+    return response if whole else response.responses[0].partition_responses[0]
 
 
 def fetch(bootstrap: str, topic: str, *, offset: int = 0, current_leader_epoch: int = -1) -> Any:

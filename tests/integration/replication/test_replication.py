@@ -14,6 +14,7 @@ from .cluster import (
     latest_offset,
     prefix_below,
     produce,
+    produce_response,
     wait_until,
 )
 from .conftest import ClusterFactory
@@ -178,3 +179,19 @@ def test_a_follower_refuses_produce_and_fetch_with_kafkas_errors(cluster: Cluste
         ErrorCode.unknown_leader_epoch
     )
     assert fetch(leader, "lead", current_leader_epoch=3).error_code == ErrorCode.none
+
+
+def test_a_follower_names_the_current_leader_in_produce_v10_and_fetch_v12(
+    cluster: Cluster,
+) -> None:
+    cluster.create_topic("hint")
+    cluster.set_state("hint", 0, leader=101, epoch=3, isr=NODES)
+    follower = cluster.bootstrap(102)
+    response = produce_response(follower, "hint", batch(1), acks=1, version=11, whole=True)
+    answer = response.responses[0].partition_responses[0]
+    assert answer.error_code == ErrorCode.not_leader_or_follower
+    assert (answer.current_leader.leader_id, answer.current_leader.leader_epoch) == (101, 3)
+    (endpoint,) = response.node_endpoints
+    assert (endpoint.node_id, endpoint.port) == (101, int(cluster.bootstrap(101).split(":")[1]))
+    refused = fetch(follower, "hint")
+    assert (refused.current_leader.leader_id, refused.current_leader.leader_epoch) == (101, 3)
