@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from embedded_broker.storage.index import write_atomically
@@ -16,13 +17,22 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_FILE = "leader-epoch-checkpoint"
 UNDEFINED = -1
+Writer = Callable[[Path, bytes], None]
+"""Saves a checkpoint's bytes; the broker passes one that queues the write on its storage
+thread (in order), so the event loop never waits for the fsync."""
+
+
+def write_now(path: Path, data: bytes) -> None:
+    with contextlib.suppress(FileNotFoundError):  # the partition was deleted meanwhile
+        write_atomically(path, data)
 
 
 class LeaderEpochCache:
     """(epoch, start offset) entries, epochs and offsets both increasing."""
 
-    def __init__(self, directory: Path | None) -> None:
+    def __init__(self, directory: Path | None, writer: Writer = write_now) -> None:
         self._path = None if directory is None else directory / CHECKPOINT_FILE
+        self._write = writer
         self.entries: list[tuple[int, int]] = self._load()
 
     def _load(self) -> list[tuple[int, int]]:
@@ -51,8 +61,7 @@ class LeaderEpochCache:
         if self._path is None:
             return
         body = "".join(f"{epoch} {start}\n" for epoch, start in self.entries)
-        with contextlib.suppress(FileNotFoundError):  # the partition was deleted meanwhile
-            write_atomically(self._path, f"0\n{len(self.entries)}\n{body}".encode())
+        self._write(self._path, f"0\n{len(self.entries)}\n{body}".encode())
 
     @property
     def latest_epoch(self) -> int:

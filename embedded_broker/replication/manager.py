@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kio.schema.errors import ErrorCode
@@ -18,7 +19,7 @@ from kio.schema.errors import ErrorCode
 from embedded_broker.storage import PartitionLog
 from embedded_broker.storage.manager import partition_dir_name
 
-from .epoch_cache import LeaderEpochCache
+from .epoch_cache import LeaderEpochCache, write_now
 from .fetcher import FollowerFetcher
 from .hw_checkpoint import read_checkpoint, write_checkpoint
 from .partition import FollowerProgress, ReplicatedPartition
@@ -217,9 +218,7 @@ class ReplicaManager:
             if replica == self.node_id:
                 continue
             progress = part.followers.get(replica)
-            if progress is None:
-                return
-            if progress.caught_up(leo, now, lag):
+            if progress is not None and progress.caught_up(leo, now, lag):
                 new_hw = min(new_hw, progress.leo)
         if new_hw > part.hw:
             part.hw = new_hw
@@ -312,9 +311,21 @@ class ReplicaManager:
             if data_dir is None or self._state.in_memory
             else data_dir / partition_dir_name(topic, partition)
         )
-        epochs = LeaderEpochCache(directory)
+        epochs = LeaderEpochCache(directory, self._write_later)
         hw = min(self._saved_high_watermark((topic, partition)), plog.log_end_offset)
         return ReplicatedPartition(topic, partition, ps, epochs, hw)
+
+    def _write_later(self, path: Path, data: bytes) -> None:
+        """Queue a checkpoint write on the storage thread (jobs run one at a time, in order,
+        so the file ends with the newest content)."""
+
+        async def write() -> None:
+            try:
+                await self._state.run_storage(write_now, path, data)
+            except OSError as exc:
+                log.warning("Could not save %s: %s", path, exc)
+
+        self._state.spawn(write(), name="epoch-checkpoint")
 
     def apply(self, topic: str, partition: int, ps: PartitionState) -> None:
         """The metadata gives a local partition a new state: lead it, follow its leader, or
@@ -354,6 +365,8 @@ class ReplicaManager:
         if ps.leader == me:
             if new_role:
                 self._become_leader(part, plog)
+            else:
+                self._track_replicas(part)
             self._advance_hw(part, plog)
             self._complete_produces(part)
         elif new_role:
@@ -363,6 +376,8 @@ class ReplicaManager:
     def _become_leader(self, part: ReplicatedPartition, plog: PartitionLog) -> None:
         key = (part.topic, part.index)
         self._stop_fetching(key)
+        # the producer table is rebuilt from the log, which followed another leader until now
+        self._state.producers.forget_partition(*key)
         leo = plog.log_end_offset
         part.leader = True
         part.epochs.assign(part.state.leader_epoch, leo)
@@ -374,6 +389,19 @@ class ReplicaManager:
             if r != self.node_id
         }
         log.info("Leading %s-%d at leader epoch %d", *key, part.state.leader_epoch)
+
+    def _track_replicas(self, part: ReplicatedPartition) -> None:
+        """Follow a replica set changed under a leader (a reassignment): new members start
+        as caught up if they are in the ISR, as Kafka resets them."""
+        now = self._state.now_ms()
+        replicas = part.state.replicas
+        for r in replicas:
+            if r != self.node_id and r not in part.followers:
+                part.followers[r] = FollowerProgress(
+                    last_caught_up_ms=now if r in part.state.isr else 0
+                )
+        for r in [r for r in part.followers if r not in replicas]:
+            del part.followers[r]
 
     def _become_follower(self, part: ReplicatedPartition) -> None:
         key = (part.topic, part.index)

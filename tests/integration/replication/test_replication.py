@@ -195,3 +195,21 @@ def test_a_follower_names_the_current_leader_in_produce_v10_and_fetch_v12(
     assert (endpoint.node_id, endpoint.port) == (101, int(cluster.bootstrap(101).split(":")[1]))
     refused = fetch(follower, "hint")
     assert (refused.current_leader.leader_id, refused.current_leader.leader_epoch) == (101, 3)
+
+
+def test_high_watermarks_are_checkpointed_and_restored(cluster: Cluster) -> None:
+    cluster.create_topic("ckpt")
+    cluster.set_state("ckpt", 0, leader=101, epoch=1, isr=NODES)
+    assert produce(cluster.bootstrap(101), "ckpt", batch(5), acks=-1).error_code == 0
+    wait_until(lambda: cluster.offsets(102, "ckpt") == (5, 5), what="the follower's HW")
+    for node in NODES:
+        cluster.stop(node)
+    saved = (cluster.root / "broker-102" / "replication-offset-checkpoint").read_text()
+    assert saved.split("\n")[:3] == ["0", "1", "ckpt 0 5"]
+    cluster.start(102)
+    # 102 leads with 101 still in the ISR but away: the HW it starts from is the saved one
+    cluster.set_state("ckpt", 0, leader=102, epoch=2, isr=(101, 102), replicas=(101, 102))
+    assert cluster.offsets(102, "ckpt") == (5, 5)
+    epochs = cluster.root / "broker-102" / "ckpt-0" / "leader-epoch-checkpoint"
+    # the new epoch starts at 5 (written on the storage thread, soon)
+    wait_until(lambda: epochs.read_text() == "0\n2\n1 0\n2 5\n", what="epoch 2 saved")
