@@ -312,6 +312,14 @@ class ReplicaManager:
             else data_dir / partition_dir_name(topic, partition)
         )
         epochs = LeaderEpochCache(directory, self._write_later)
+        if not epochs.entries and plog.log_end_offset > plog.log_start_offset:
+            # data from before replication (a single node stamps epoch 0) or a lost checkpoint:
+            # start from the first batch's epoch, so a divergence check cuts no more than that
+            # epoch's tail (refetched from the leader), never the whole log
+            first = plog.read(plog.log_start_offset, 1)
+            if len(first) >= 16:
+                epoch = int.from_bytes(first[12:16], "big", signed=True)
+                epochs.assign(max(epoch, 0), plog.log_start_offset)
         hw = min(self._saved_high_watermark((topic, partition)), plog.log_end_offset)
         return ReplicatedPartition(topic, partition, ps, epochs, hw)
 
@@ -344,11 +352,16 @@ class ReplicaManager:
             self._maintenance = self._state.spawn(self._maintain(), name="replica-maintenance")
         me = self.node_id
         if me not in ps.replicas:
-            if part is not None:
-                self._stop_fetching(key)
-                part.leader = False
-                part.fail_waiting(ErrorCode.not_leader_or_follower)
-                del self.partitions[key]
+            # no longer a replica: refuse clients (NOT_LEADER_OR_FOLLOWER) until the
+            # controller deletes the partition or assigns it here again
+            if part is None:
+                part = self._new_partition(topic, partition, ps, plog)
+                self.partitions[key] = part
+            self._stop_fetching(key)
+            part.state = ps
+            part.leader = False
+            part.followers = {}
+            part.fail_waiting(ErrorCode.not_leader_or_follower)
             self._state.notify(key)
             return
         if part is None:
@@ -357,7 +370,8 @@ class ReplicaManager:
             new_role = True
         else:
             new_role = (
-                ps.leader_epoch > part.state.leader_epoch
+                me not in part.state.replicas
+                or ps.leader_epoch > part.state.leader_epoch
                 or ps.leader != part.state.leader
                 or part.leader != (ps.leader == me)
             )

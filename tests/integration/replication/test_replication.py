@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from kio.schema.errors import ErrorCode
 
 from tests.integration.broker.clients import consumer, produce_all, producer
@@ -213,3 +216,36 @@ def test_high_watermarks_are_checkpointed_and_restored(cluster: Cluster) -> None
     epochs = cluster.root / "broker-102" / "ckpt-0" / "leader-epoch-checkpoint"
     # the new epoch starts at 5 (written on the storage thread, soon)
     wait_until(lambda: epochs.read_text() == "0\n2\n1 0\n2 5\n", what="epoch 2 saved")
+
+
+def test_a_follower_without_epoch_checkpoint_keeps_its_agreeing_log(
+    cluster: Cluster, caplog: pytest.LogCaptureFixture
+) -> None:
+    cluster.create_topic("seed")
+    pair = (101, 102)
+    cluster.set_state("seed", 0, leader=101, epoch=0, isr=pair, replicas=pair)
+    assert produce(cluster.bootstrap(101), "seed", batch(5), acks=-1).error_code == 0
+    wait_until(lambda: cluster.offsets(102, "seed") == (5, 5), what="the follower's HW")
+    cluster.stop(102)
+    # as data written before replication was turned on: no checkpoints at all
+    (cluster.root / "broker-102" / "seed-0" / "leader-epoch-checkpoint").unlink()
+    (cluster.root / "broker-102" / "replication-offset-checkpoint").unlink()
+    cluster.set_state("seed", 0, leader=101, epoch=1, isr=(101,), replicas=pair)
+    assert produce(cluster.bootstrap(101), "seed", batch(2, "later"), acks=-1).error_code == 0
+    with caplog.at_level(logging.INFO, logger="embedded_broker.replication.fetcher"):
+        cluster.start(102)
+        wait_until(lambda: set(cluster.isr("seed")) == set(pair), what="102 back in")
+    assert not [r for r in caplog.records if "Truncating" in r.getMessage()]
+    assert cluster.log_bytes(102, "seed") == cluster.log_bytes(101, "seed")
+
+
+def test_a_broker_removed_from_the_replicas_stops_serving_the_partition(
+    cluster: Cluster,
+) -> None:
+    cluster.create_topic("moved")
+    cluster.set_state("moved", 0, leader=103, epoch=1, isr=NODES)
+    assert produce(cluster.bootstrap(103), "moved", batch(1), acks=1).error_code == 0
+    cluster.set_state("moved", 0, leader=101, epoch=2, isr=(101, 102), replicas=(101, 102))
+    answer = produce(cluster.bootstrap(103), "moved", batch(1), acks=1)
+    assert answer.error_code == ErrorCode.not_leader_or_follower
+    assert fetch(cluster.bootstrap(103), "moved").error_code == ErrorCode.not_leader_or_follower
