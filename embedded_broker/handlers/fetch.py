@@ -85,7 +85,9 @@ async def _read_all(
     had_error = False
     keys: list[tuple[str, int]] = []
     topics: list[tuple[str, list[FetchPartition]]] = []
-    replica_id = getattr(request, "replica_id", -1)
+    # a follower's broker id (v15+ moves it into replica_state)
+    replica_state = getattr(request, "replica_state", None)
+    replica_id = getattr(replica_state or request, "replica_id", -1)
     for ftopic in request.topics:
         name = ftopic.topic
         parts: list[FetchPartition] = []

@@ -110,6 +110,8 @@ class ReplicaManager:
         error code) answers refused as NOT_LEADER_OR_FOLLOWER or FENCED_LEADER_EPOCH."""
         hints: dict[Key, tuple[int, int]] = {}
         endpoints: dict[int, tuple[int, str, int, str | None]] = {}
+        if not self.partitions:  # a single node: no other leader to name
+            return hints, []
         for topic, partition, code in answers:
             if code not in _HINTED:
                 continue
