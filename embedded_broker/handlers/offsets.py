@@ -126,9 +126,15 @@ async def handle_delete_records(ctx: RequestContext, request: Any, state: Broker
             low = -1
             if plog is None:
                 code = ErrorCode.unknown_topic_or_partition
+            elif (
+                refused := state.replicas.leader_error(t.name, p.partition_index)
+            ) != ErrorCode.none:
+                code = refused
             else:
-                target = plog.log_end_offset if p.offset == -1 else p.offset
-                if target < 0 or target > plog.log_end_offset:
+                # Kafka deletes only below the high watermark (-1 means up to it)
+                hw = state.replicas.high_watermark(t.name, p.partition_index, plog)
+                target = hw if p.offset == -1 else p.offset
+                if target < 0 or target > hw:
                     code = ErrorCode.offset_out_of_range
                 else:
                     code = ErrorCode.none

@@ -71,6 +71,7 @@ class FollowerFetcher:
         self.leader = leader
         # partitions fetched here; True while a divergent tail may still need cutting
         self.keys: dict[Key, bool] = {}
+        self._out_of_range: set[Key] = set()  # answered OFFSET_OUT_OF_RANGE once already
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -243,7 +244,8 @@ class FollowerFetcher:
                 if part is None or self.keys.get(key):
                     continue
                 if data.error_code == ErrorCode.offset_out_of_range:
-                    self.keys[key] = True  # our end is past the leader's: find where we agree
+                    start, hw = data.log_start_offset, data.high_watermark
+                    await self._out_of_range_at(key, part, start, hw)
                 elif data.error_code in _WAIT_FOR_METADATA:
                     not_ready = True
                 elif data.error_code != ErrorCode.none:
@@ -251,9 +253,31 @@ class FollowerFetcher:
                         "Leader %d answered %s for %s-%d", self.leader, data.error_code.name, *key
                     )
                 else:
+                    self._out_of_range.discard(key)
                     self._append(key, part, data.records or b"", data.high_watermark)
         if not_ready:
             raise _LeaderNotReadyError
+
+    async def _out_of_range_at(
+        self, key: Key, part: ReplicatedPartition, leader_start: int, leader_hw: int
+    ) -> None:
+        """Kafka's follower rules: behind the leader's log start, restart empty there; past
+        its end, find the agreeing point by epochs first, then (if that did not help) cut
+        back to the leader's high watermark."""
+        plog = self._state.partition(*key)
+        if plog is None:
+            return
+        if plog.log_end_offset < leader_start:
+            log.info("Restarting %s-%d at the leader's log start %d", *key, leader_start)
+            await self._state.run_storage(plog.truncate_fully_and_start_at, leader_start)
+            part.epochs.clear()
+            part.hw = leader_start
+        elif key in self._out_of_range:
+            self._out_of_range.discard(key)
+            await self._cut(key, part, min(max(leader_hw, 0), plog.log_end_offset))
+        else:
+            self._out_of_range.add(key)
+            self.keys[key] = True
 
     def _append(self, key: Key, part: ReplicatedPartition, records: bytes, leader_hw: int) -> None:
         plog = self._state.partition(*key)

@@ -55,6 +55,10 @@ class PartitionLog(Protocol):
         """Remove every batch at or after ``offset``; returns the new log end offset."""
         ...
 
+    def truncate_fully_and_start_at(self, offset: int) -> None:
+        """Drop every record and restart the log empty at ``offset``."""
+        ...
+
     def read(self, offset: int, max_bytes: int) -> bytes:
         """Whole batches from the one containing ``offset``; at least one batch if any."""
         ...

@@ -446,6 +446,24 @@ class Log:
             write_atomically(self.directory / RECOVERY_POINT_FILE, f"{end}\n".encode())
         return end
 
+    def truncate_fully_and_start_at(self, offset: int) -> None:
+        """Drop every record and restart the log empty at ``offset`` (a follower so far
+        behind that its leader no longer has the next record)."""
+        with self._lock:
+            self._check_open()
+            for segment in self._segments:
+                segment.delete()
+            self._segments.clear()
+            self._bases.clear()
+            self._recent.clear()
+            self._unsynced.clear()
+            self._add_segment(Segment.create(offset, self.directory))
+            self._log_start_offset = offset
+            self._recovery_point = offset
+        self._checkpoint_log_start()
+        if self.directory is not None:
+            write_atomically(self.directory / RECOVERY_POINT_FILE, f"{offset}\n".encode())
+
     def _should_roll(self, active: Segment, incoming: int, next_offset: int, now_ms: int) -> bool:
         if active.is_empty:
             return False

@@ -284,3 +284,23 @@ def latest_offset(bootstrap: str, topic: str) -> Any:
         return client.send(request).topics[0].partitions[0]
     finally:
         client.close()
+
+
+def delete_records(bootstrap: str, topic: str, offset: int) -> Any:
+    """One raw DeleteRecords v2 of partition 0 before ``offset``: the partition's result."""
+    from kio.schema.delete_records.v2 import request as delete_v2
+
+    request = delete_v2.DeleteRecordsRequest(
+        topics=(
+            delete_v2.DeleteRecordsTopic(
+                name=topic,
+                partitions=(delete_v2.DeleteRecordsPartition(partition_index=0, offset=offset),),
+            ),
+        ),
+        timeout=_ms(10_000),
+    )
+    client = WireClient(bootstrap)
+    try:
+        return client.send(request).topics[0].partitions[0]
+    finally:
+        client.close()
