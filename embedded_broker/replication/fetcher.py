@@ -236,7 +236,7 @@ class FollowerFetcher:
             forgotten_topics_data=(),
         )
         response = await conn.request(request, wait_ms / 1000 + CONNECT_TIMEOUT_S)
-        not_ready = False
+        not_ready = failed = False
         for topic_data in response.responses:
             for data in topic_data.partitions:
                 key = (topic_data.topic, data.partition_index)
@@ -254,9 +254,12 @@ class FollowerFetcher:
                     )
                 else:
                     self._out_of_range.discard(key)
-                    self._append(key, part, data.records or b"", data.high_watermark)
+                    records = data.records or b""
+                    failed |= not self._append(key, part, records, data.high_watermark)
         if not_ready:
             raise _LeaderNotReadyError
+        if failed:  # a disk error here: do not spin on the same data
+            await asyncio.sleep(self._ms("replica.fetch.backoff.ms") / 1000)
 
     async def _out_of_range_at(
         self, key: Key, part: ReplicatedPartition, leader_start: int, leader_hw: int
@@ -279,21 +282,23 @@ class FollowerFetcher:
             self._out_of_range.add(key)
             self.keys[key] = True
 
-    def _append(self, key: Key, part: ReplicatedPartition, records: bytes, leader_hw: int) -> None:
+    def _append(self, key: Key, part: ReplicatedPartition, records: bytes, leader_hw: int) -> bool:
+        """Store what the leader sent; False if it could not be stored."""
         plog = self._state.partition(*key)
         if plog is None:
-            return
+            return False
         batches = whole_batches(records)
         if batches:
             end = batches[-1][0] + batches[-1][1]
             if batches[0][2] < plog.log_end_offset:
-                return  # an answer to an older fetch offset: already have it
+                return True  # an answer to an older fetch offset: already have it
             try:
                 plog.append_replicated(records[:end], now_ms=self._state.now_ms())
             except (InvalidRecordBatchError, StorageError, OSError) as exc:
                 log.error("Could not append replicated data to %s-%d: %s", *key, exc)
-                return
+                return False
             for _, _, base, epoch in batches:
                 if epoch > part.epochs.latest_epoch:
                     part.epochs.assign(epoch, base)
         part.hw = max(part.hw, min(leader_hw, plog.log_end_offset))
+        return True

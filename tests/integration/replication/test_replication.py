@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 from confluent_kafka import TopicPartition
@@ -266,3 +267,15 @@ def test_a_follower_behind_the_leaders_log_start_restarts_there(cluster: Cluster
     start = cluster.on(102, lambda s: s.partition("start", 0).log_start_offset)
     assert start == 6
     assert cluster.log_bytes(102, "start") == cluster.log_bytes(101, "start")
+
+
+def test_followers_reconnect_to_a_leader_that_comes_back(cluster: Cluster) -> None:
+    cluster.create_topic("back")
+    cluster.set_state("back", 0, leader=101, epoch=1, isr=NODES)
+    assert produce(cluster.bootstrap(101), "back", batch(3), acks=-1).error_code == 0
+    cluster.stop(101)
+    time.sleep(0.3)  # the followers meet a closed port and back off
+    cluster.start(101)  # on a new port: the followers find it through the endpoint lookup
+    answer = produce(cluster.bootstrap(101), "back", batch(3, "again"), acks=-1)
+    assert answer.error_code == ErrorCode.none
+    assert cluster.offsets(102, "back")[0] == cluster.offsets(103, "back")[0] == 6
