@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import time
 
@@ -279,3 +280,33 @@ def test_followers_reconnect_to_a_leader_that_comes_back(cluster: Cluster) -> No
     answer = produce(cluster.bootstrap(101), "back", batch(3, "again"), acks=-1)
     assert answer.error_code == ErrorCode.none
     assert cluster.offsets(102, "back")[0] == cluster.offsets(103, "back")[0] == 6
+
+
+def test_acks_all_answers_not_enough_replicas_after_append_when_the_isr_shrinks(
+    cluster: Cluster,
+) -> None:
+    cluster.create_topic("after", **{"min.insync.replicas": "2"})
+    pair = (101, 102)
+    cluster.set_state("after", 0, leader=101, epoch=1, isr=pair, replicas=pair)
+    cluster.stop(102)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(produce, cluster.bootstrap(101), "after", batch(1), acks=-1)
+        wait_until(lambda: cluster.offsets(101, "after")[0] == 1, what="the append")
+        assert not pending.done()  # waiting for 102
+        # the controller takes 102 out: the batch is committed by 101 alone, too few
+        cluster.set_state("after", 0, leader=101, epoch=1, isr=(101,), replicas=pair)
+        answer = pending.result(timeout=10)
+    assert answer.error_code == ErrorCode.not_enough_replicas_after_append
+
+
+def test_a_waiting_acks_all_produce_fails_when_leadership_moves(cluster: Cluster) -> None:
+    cluster.create_topic("moves")
+    pair = (101, 102)
+    cluster.set_state("moves", 0, leader=101, epoch=1, isr=pair, replicas=pair)
+    cluster.stop(102)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(produce, cluster.bootstrap(101), "moves", batch(1), acks=-1)
+        wait_until(lambda: cluster.offsets(101, "moves")[0] == 1, what="the append")
+        cluster.set_state("moves", 0, leader=102, epoch=2, isr=(102,), replicas=pair)
+        answer = pending.result(timeout=10)
+    assert answer.error_code == ErrorCode.not_leader_or_follower
