@@ -116,6 +116,9 @@ class FollowerFetcher:
             except (OSError, ConnectionError, asyncio.IncompleteReadError, TimeoutError) as exc:
                 log.debug("Lost the connection to leader %d: %s", self.leader, exc)
                 await asyncio.sleep(backoff)
+            except Exception:  # a bad answer or a local disk error: keep the fetcher alive
+                log.exception("Fetching from leader %d failed; retrying", self.leader)
+                await asyncio.sleep(backoff)
             finally:
                 await conn.close()
 
