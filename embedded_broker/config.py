@@ -322,6 +322,49 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
             "How often idle producer ids are expired.",
             at_least(1),
         ),
+        # -- replication (issue 12): Kafka's names and defaults --
+        ConfigDef(
+            "replica.lag.time.max.ms",
+            LONG,
+            "30000",
+            "A follower that has not caught up with its leader for this long leaves the ISR.",
+            at_least(1),
+        ),
+        ConfigDef(
+            "replica.fetch.wait.max.ms",
+            INT,
+            "500",
+            "How long a follower's fetch waits at the leader for new data.",
+            at_least(0),
+        ),
+        ConfigDef(
+            "replica.fetch.backoff.ms",
+            INT,
+            "1000",
+            "How long a follower waits after its leader could not be reached or refused it.",
+            at_least(0),
+        ),
+        ConfigDef(
+            "replica.fetch.max.bytes",
+            INT,
+            "1048576",
+            "Bytes a follower asks for per partition in one fetch.",
+            at_least(0),
+        ),
+        ConfigDef(
+            "replica.fetch.response.max.bytes",
+            INT,
+            "10485760",
+            "Bytes a follower asks for in one whole fetch.",
+            at_least(0),
+        ),
+        ConfigDef(
+            "replica.high.watermark.checkpoint.interval.ms",
+            LONG,
+            "5000",
+            "How often high watermarks are saved to replication-offset-checkpoint.",
+            at_least(1),
+        ),
     )
 }
 

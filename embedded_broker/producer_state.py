@@ -203,6 +203,11 @@ class ProducerStateManager:
         for key in [k for k in self._tables if k[0] == topic]:
             del self._tables[key]
 
+    def forget_partition(self, topic: str, partition: int) -> None:
+        """Drop a partition's table so its next use rebuilds it from the log (a follower's
+        appends and truncations change the log without going through this table)."""
+        self._tables.pop((topic, partition), None)
+
     def loaded_partitions(self) -> list[PartitionKey]:
         return sorted(self._tables)
 

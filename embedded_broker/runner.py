@@ -8,16 +8,21 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import platformdirs
 
 from .config import BrokerConfig, ConfigError
 from .exposure import exposure_warning
 
+if TYPE_CHECKING:
+    from .state import BrokerState
+
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 APP_NAME = "topicscope"
 
@@ -82,6 +87,7 @@ class BrokerRunner:
         self._address: BrokerAddress | None = None
         self._stop_deadline: float | None = None  # time.monotonic() by which stop() returns
         self._closed_in_time = False  # the last stop closed every partition by its deadline
+        self._state: BrokerState | None = None
 
     @property
     def running(self) -> bool:
@@ -185,6 +191,7 @@ class BrokerRunner:
                 "Check that the directory is writable and not used by another broker."
             )
             return
+        self._state = state
         server = BrokerServer(state, self._host, self._port)
         try:
             _, port = await server.start()
@@ -211,6 +218,18 @@ class BrokerRunner:
             state.shutdown_deadline = self._stop_deadline - STOP_MARGIN_S
         await server.stop()
         self._closed_in_time = state.closed_in_time
+
+    def call(self, fn: Callable[[BrokerState], T], timeout: float = 10.0) -> T:
+        """Run ``fn(state)`` on the broker's event loop and return its result; thread-safe
+        (how a controller or a test hands the broker replication states)."""
+        loop, state = self._loop, self._state
+        if loop is None or state is None or not self.running:
+            raise BrokerStartError("The broker is not running.")
+
+        async def run() -> T:
+            return fn(state)
+
+        return asyncio.run_coroutine_threadsafe(run(), loop).result(timeout)
 
     def _request_stop(self) -> None:
         loop, event = self._loop, self._stop_event

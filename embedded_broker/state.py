@@ -14,6 +14,7 @@ from .config import BrokerConfig
 from .dirlock import DataDirLock
 from .producer_state import ProducerStateManager
 from .registry import TopicInfo, TopicRegistry
+from .replication.manager import ReplicaManager
 from .storage import LogConfig, LogManager, PartitionLog, StorageError
 from .topic_configs import effective_topic_config
 
@@ -95,6 +96,8 @@ class BrokerState:
         self._creating: dict[str, asyncio.Task[TopicInfo]] = {}
         self.shutdown_deadline: float | None = None  # time.monotonic() by which to be closed
         self.closed_in_time = False  # set by shutdown: every partition closed by the deadline
+        self.replicas = ReplicaManager(self)  # leader/follower roles once the metadata gives them
+        self.on_shutdown(self.replicas.close)
         for info in self.registry.topics.values():
             self._open_partitions(info, 0)
         self.logs.open_unclean()  # recovery before serving; clean partitions open on first use

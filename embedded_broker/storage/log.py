@@ -360,6 +360,110 @@ class Log:
                 self._log_start_offset,
             )
 
+    def append_replicated(self, batches: bytes | bytearray, *, now_ms: int) -> AppendInfo:
+        """Store a leader's batches exactly as they are (a follower's append): offsets,
+        leader epochs and timestamps are kept; each batch must start at or after the log end
+        offset. Raises InvalidRecordBatchError for anything else."""
+        buf = bytes(batches)
+        total = len(buf)
+        if total == 0:
+            raise InvalidRecordBatchError("no record batches to append")
+        unpack = _APPEND.unpack_from
+        with self._lock:
+            self._check_open()
+            if self._write_error is not None:
+                raise StorageError(self._write_error)
+            offset = first_offset = self.log_end_offset
+            metas: list[BatchMeta] = []
+            position = 0
+            while position < total:
+                if position + HEADER_SIZE > total:
+                    raise InvalidRecordBatchError("record batch truncated inside its header")
+                base, length, _, magic, _, _, last_delta, _, max_ts = unpack(buf, position)
+                if magic != 2:
+                    raise UnsupportedMagicError(magic, position)
+                size = length + LOG_OVERHEAD
+                if length < MIN_BATCH_LENGTH or position + size > total or last_delta < 0:
+                    raise InvalidRecordBatchError(f"record batch at byte {position} is malformed")
+                if base < offset:
+                    raise InvalidRecordBatchError(
+                        f"replicated batch at offset {base} is below the log end offset {offset}"
+                    )
+                if position == 0:
+                    first_offset = base
+                metas.append((position, size, base, max_ts))
+                offset = base + last_delta + 1
+                position += size
+            active = self._segments[-1]
+            try:
+                if self._should_roll(active, total, offset, now_ms):
+                    active = self._roll(now_ms)
+                active.append(buf, metas, offset, now_ms, self.config.index_interval_bytes)
+            except TornWriteError as exc:
+                self._write_error = (
+                    f"{exc}; the partition takes no more writes until the broker restarts "
+                    "(free disk space first: the restart removes the partial write)"
+                )
+                log.error("Partition log %s is offline for writes: %s", self.directory, exc)
+                raise StorageError(self._write_error) from exc
+            except OSError as exc:
+                raise StorageError(
+                    f"could not start a new segment in {self.directory} "
+                    f"({exc.strerror or exc}); nothing was stored"
+                ) from exc
+            return AppendInfo(first_offset, offset - 1, -1, self._log_start_offset)
+
+    def truncate_to(self, offset: int) -> int:
+        """Remove every batch at or after ``offset`` (a follower dropping a tail its leader
+        does not have); a batch holding ``offset`` goes whole. Returns the new log end offset."""
+        doomed: list[Segment] = []
+        with self._lock:
+            self._check_open()
+            if offset >= self.log_end_offset:
+                return self.log_end_offset
+            while len(self._segments) > 1 and self._segments[-1].base_offset >= offset:
+                segment = self._segments.pop()
+                self._bases.pop()
+                doomed.append(segment)
+                if segment in self._recent:
+                    self._recent.remove(segment)
+                if segment in self._unsynced:
+                    self._unsynced.remove(segment)
+            active = self._segments[-1]
+            try:
+                end = active.truncate_to(offset)
+            except OSError as exc:
+                raise StorageError(
+                    f"could not truncate {self.directory} ({exc.strerror or exc})"
+                ) from exc
+            self._log_start_offset = min(self._log_start_offset, end)
+            moved_back = self._recovery_point > end
+            self._recovery_point = min(self._recovery_point, end)
+        for segment in doomed:
+            segment.delete()
+        if moved_back and self.directory is not None:
+            # a later crash must rescan from here: the old point vouches for removed bytes
+            write_atomically(self.directory / RECOVERY_POINT_FILE, f"{end}\n".encode())
+        return end
+
+    def truncate_fully_and_start_at(self, offset: int) -> None:
+        """Drop every record and restart the log empty at ``offset`` (a follower so far
+        behind that its leader no longer has the next record)."""
+        with self._lock:
+            self._check_open()
+            for segment in self._segments:
+                segment.delete()
+            self._segments.clear()
+            self._bases.clear()
+            self._recent.clear()
+            self._unsynced.clear()
+            self._add_segment(Segment.create(offset, self.directory))
+            self._log_start_offset = offset
+            self._recovery_point = offset
+        self._checkpoint_log_start()
+        if self.directory is not None:
+            write_atomically(self.directory / RECOVERY_POINT_FILE, f"{offset}\n".encode())
+
     def _should_roll(self, active: Segment, incoming: int, next_offset: int, now_ms: int) -> bool:
         if active.is_empty:
             return False

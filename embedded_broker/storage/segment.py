@@ -165,6 +165,27 @@ class Segment:
             self.roll_reference_ms = now_ms
         self.last_modified_ms = now_ms
 
+    def truncate_to(self, offset: int) -> int:
+        """Drop the batch holding ``offset`` and every later one (a follower cutting a
+        divergent tail); returns the new next offset (the base of the first batch dropped)."""
+        position = self.find_position(offset)
+        if position is None:
+            return self.next_offset
+        new_next = self._span_at(position)[0]
+        self.store.truncate(position)
+        self.offset_index.truncate_to_position(position)
+        self.time_index.truncate_to_offset(new_next - self.base_offset)
+        self.next_offset = new_next
+        self._read_hint = (-1, -1)
+        self._bytes_since_index = 0
+        self.max_timestamp = -1
+        self.offset_of_max_timestamp = -1
+        for _position, base, _size, _last, max_ts in self.scan(0):
+            if max_ts > self.max_timestamp:
+                self.max_timestamp = max_ts
+                self.offset_of_max_timestamp = base
+        return new_next
+
     # --- reading ------------------------------------------------------------------------
 
     def scan(
