@@ -52,10 +52,9 @@ async def handle_sasl_authenticate(ctx: RequestContext, request: Any, state: Bro
 async def handle_describe_scram(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     mod = response_module(request)
     users = _store(state).users()
-    wanted = None if request.users is None else [str(u.name) for u in request.users]
+    # null or empty: every user, as Kafka does (kafka-configs --describe sends an empty list)
+    wanted = [str(u.name) for u in request.users or ()] or sorted(users)
     results = []
-    if wanted is None:
-        wanted = sorted(users)
     seen: set[str] = set()
     duplicates: set[str] = set()
     for name in wanted:
@@ -160,7 +159,22 @@ async def handle_alter_scram(ctx: RequestContext, request: Any, state: BrokerSta
     )
 
 
+async def handle_describe_client_quotas(
+    ctx: RequestContext, request: Any, state: BrokerState
+) -> Any:
+    """No entries: this broker has no client quotas (kafka-configs --describe --entity-type
+    users asks for them alongside the SCRAM credentials)."""
+    return build(
+        response_module(request).DescribeClientQuotasResponse,
+        throttle_time=NO_THROTTLE,
+        error_code=ErrorCode.none,
+        error_message=None,
+        entries=(),
+    )
+
+
 APIS = (
+    ApiSpec(48, 0, 1, handle_describe_client_quotas),
     ApiSpec(17, 0, 1, handle_sasl_handshake),
     ApiSpec(36, 0, 2, handle_sasl_authenticate),
     ApiSpec(50, 0, 0, handle_describe_scram),
