@@ -79,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="SCRAM-SHA-512=[name=NAME,password=PASSWORD]",
         help="add or replace a SCRAM user at start, as kafka-storage format --add-scram takes it "
-        "(SCRAM-SHA-256 or -512; optional iterations=N, 4096 to 16384; repeatable)",
+        "(SCRAM-SHA-256 or -512; optional iterations=N, 4096 to 16384; repeatable). Other local "
+        "users can see command lines: change the password later with kafka-configs",
     )
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
     return parser

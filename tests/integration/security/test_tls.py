@@ -175,3 +175,39 @@ def test_an_ssl_listener_without_a_certificate_does_not_start() -> None:
     runner = BrokerRunner(port=0, in_memory=True, config={"listeners": "SSL://127.0.0.1:0"})
     with pytest.raises(BrokerStartError, match=r"ssl\.keystore\.location"):
         runner.start()
+
+
+def test_pkcs12_keystore(certs: Certs, tmp_path: Path) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    key = serialization.load_pem_private_key(certs.server_key.read_bytes(), None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    cert, ca = x509.load_pem_x509_certificates(certs.server_cert.read_bytes())
+    keystore = tmp_path / "server.p12"
+    keystore.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"server",
+            key,
+            cert,
+            [ca],
+            serialization.BestAvailableEncryption(b"store-secret"),
+        )
+    )
+    runner = BrokerRunner(
+        port=0,
+        in_memory=True,
+        config={
+            "listeners": "SSL://127.0.0.1:0",
+            "ssl.keystore.type": "PKCS12",
+            "ssl.keystore.location": str(keystore),
+            "ssl.keystore.password": "store-secret",
+        },
+    )
+    runner.start()
+    try:
+        assert served(runner.listeners["SSL"].port, client_context(certs))
+    finally:
+        runner.stop()
