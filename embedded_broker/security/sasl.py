@@ -185,6 +185,14 @@ class SaslSession:
         from embedded_broker.handlers.util import build, response_module  # no import cycle
 
         mod = response_module(request)
+        if self._state != "authenticate":  # authenticated already, and no new handshake
+            return build(
+                mod.SaslAuthenticateResponse,
+                error_code=ErrorCode.illegal_sasl_state,
+                error_message="SaslAuthenticate request received after successful authentication",
+                auth_bytes=b"",
+                session_lifetime=datetime.timedelta(0),
+            )
         try:
             reply = self._step(bytes(request.auth_bytes), now)
         except AuthenticationError as exc:

@@ -33,6 +33,7 @@ from .conftest import PLAIN_JAAS
 REAUTH_MS = 1500
 SASL_AUTHENTICATION_FAILED = 58
 UNSUPPORTED_SASL_MECHANISM = 33
+ILLEGAL_SASL_STATE = 34
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +179,13 @@ def test_reauthentication_may_not_change_the_principal(sasl_broker: BrokerRunner
         assert reply.error_code.value == SASL_AUTHENTICATION_FAILED
         assert "Cannot change principals during re-authentication" in str(reply.error_message)
         assert closed(sock)
+
+
+def test_authenticate_again_without_a_handshake_is_an_illegal_state(
+    sasl_broker: BrokerRunner,
+) -> None:
+    with connect(_port(sasl_broker)) as sock:
+        assert plain_login(sock).error_code.value == 0
+        reply = authenticate(sock, b"\0admin\0admin-secret", cid=3)
+        assert reply.error_code.value == ILLEGAL_SASL_STATE
+        assert metadata(sock, 4).brokers  # still bob's authenticated connection
