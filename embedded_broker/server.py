@@ -66,6 +66,7 @@ class Connection(asyncio.Protocol):
         # SASL listeners: the exchange gates every request until the client authenticated.
         self.sasl = None if server.security is None else server.security.session(self.listener)
         self.principal = "User:ANONYMOUS"
+        self.tls = False
         self._state = server.state
         max_frame = server.state.config.get_int("socket.request.max.bytes")
         self.flow = ConnectionFlow(server.pool, max_frame, time.monotonic())
@@ -94,6 +95,7 @@ class Connection(asyncio.Protocol):
         self.peer = _address(transport.get_extra_info("peername"))
         self.local = _address(transport.get_extra_info("sockname"))
         if (ssl_object := transport.get_extra_info("ssl_object")) is not None:
+            self.tls = True
             self.principal = ssl_principal(ssl_object)
         if not self._server.admit(self):
             self._closing = True
@@ -120,7 +122,7 @@ class Connection(asyncio.Protocol):
 
     def eof_received(self) -> bool | None:
         self.close_when_idle()
-        return True
+        return None if self.tls else True  # TLS has no half-close; asyncio warns on True
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._release()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import ssl
 from pathlib import Path
@@ -13,7 +14,7 @@ from embedded_broker.runner import BrokerRunner, BrokerStartError
 from embedded_broker.security.tls import ssl_principal
 from tests.integration.broker.raw import api_versions_frame, correlation_id, read_response
 
-from .certs import Certs
+from .certs import KEY_PASSWORD, Certs
 from .conftest import bootstrap
 from .sasl_checks import ClientConfig, produce_and_consume
 
@@ -211,3 +212,28 @@ def test_pkcs12_keystore(certs: Certs, tmp_path: Path) -> None:
         assert served(runner.listeners["SSL"].port, client_context(certs))
     finally:
         runner.stop()
+
+
+def test_a_tls_client_closing_logs_no_asyncio_warning(
+    certs: Certs, caplog: pytest.LogCaptureFixture
+) -> None:
+    runner = BrokerRunner(
+        port=0,
+        in_memory=True,
+        config={
+            "listeners": "SSL://127.0.0.1:0",
+            "ssl.keystore.location": str(certs.server),
+            "ssl.key.password": KEY_PASSWORD,
+        },
+    )
+    runner.start()
+    caplog.set_level(logging.WARNING, logger="asyncio")
+    try:
+        port = runner.listeners["SSL"].port
+        for _ in range(3):
+            assert served(port, client_context(certs))
+        # once the broker has seen the closes, a served request shows the loop moved on
+        assert served(port, client_context(certs))
+    finally:
+        runner.stop()
+    assert not [r for r in caplog.records if "eof_received" in r.getMessage()]
