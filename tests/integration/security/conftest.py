@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from embedded_broker.runner import BrokerRunner
-
-from .certs import KEY_PASSWORD, Certs, make_certs
+from tests.tls_certs import KEY_PASSWORD, Certs, make_certs
 
 PLAIN_JAAS = (
     "org.apache.kafka.common.security.plain.PlainLoginModule required "

@@ -6,8 +6,8 @@ import pytest
 
 from embedded_broker.runner import BrokerRunner
 from tests.kafka.fixtures import KafkaScram
+from tests.tls_certs import Certs
 
-from .certs import Certs
 from .conftest import bootstrap
 from .sasl_checks import ClientConfig, check_right_and_wrong_password, produce_and_consume
 

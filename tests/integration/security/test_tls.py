@@ -13,8 +13,8 @@ from confluent_kafka.admin import AdminClient
 from embedded_broker.runner import BrokerRunner, BrokerStartError
 from embedded_broker.security.tls import ssl_principal
 from tests.integration.broker.raw import api_versions_frame, correlation_id, read_response
+from tests.tls_certs import KEY_PASSWORD, Certs
 
-from .certs import KEY_PASSWORD, Certs
 from .conftest import bootstrap
 from .sasl_checks import ClientConfig, produce_and_consume
 

@@ -1,5 +1,5 @@
-"""Test certificates made on the spot: a CA, a server certificate for 127.0.0.1/localhost, a
-client certificate, and an unrelated CA (for "wrong CA" tests)."""
+"""Test certificates made on the spot (with the cryptography package): a CA, a server certificate
+for 127.0.0.1/localhost, a client certificate, and an unrelated CA (for "wrong CA" tests)."""
 
 from __future__ import annotations
 
