@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from embedded_broker.runner import BrokerRunner
-from tests.kafka.fixtures import KafkaScram
+from tests.kafka.cluster import KafkaCluster, start_single
+from tests.kafka.fixtures import KafkaScram, _require_harness
+from tests.kafka.node import SCRAM_MECHANISM, SCRAM_PASSWORD, SCRAM_USER
 from tests.tls_certs import Certs
 
 from .conftest import bootstrap
@@ -72,3 +76,26 @@ def test_metadata_advertises_the_listener_the_client_used(secure_broker: BrokerR
 def test_real_kafka_scram_right_and_wrong_password(kafka_scram: KafkaScram) -> None:
     """The same body against Apache Kafka's SCRAM listener: Kafka stays the ground truth."""
     check_right_and_wrong_password(kafka_scram.client_config(), kafka_scram.mechanism)
+
+
+@pytest.fixture(scope="module")
+def kafka_sasl_ssl() -> Iterator[KafkaCluster]:
+    """A real Kafka node with a SASL_SSL (SCRAM-SHA-512) listener and certificates of the test."""
+    _require_harness()
+    cluster = start_single(tls=True)
+    yield cluster
+    cluster.stop_all()
+
+
+@pytest.mark.realkafka
+def test_real_kafka_sasl_ssl_right_and_wrong_password(kafka_sasl_ssl: KafkaCluster) -> None:
+    config: ClientConfig = {
+        "bootstrap.servers": kafka_sasl_ssl.sasl_ssl_bootstrap,
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": SCRAM_MECHANISM,
+        "sasl.username": SCRAM_USER,
+        "sasl.password": SCRAM_PASSWORD,
+        "ssl.ca.location": str(kafka_sasl_ssl.ca_file),
+    }
+    check_right_and_wrong_password(config, SCRAM_MECHANISM)
+    produce_and_consume(config)
