@@ -27,6 +27,7 @@ class ConfigDef:
     validator: Callable[[str], str | None] | None = None  # returns an error message or None
     dynamic: bool = False  # may be changed at runtime through AlterConfigs
     read_only: bool = False
+    sensitive: bool = False  # a secret: DescribeConfigs shows no value
 
 
 def at_least(low: int) -> Callable[[str], str | None]:
@@ -365,8 +366,161 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
             "How often high watermarks are saved to replication-offset-checkpoint.",
             at_least(1),
         ),
+        # -- security: listeners, TLS and SASL (embedded_broker/security) ---------------------
+        ConfigDef(
+            "listeners",
+            STRING,
+            None,
+            "Comma-separated NAME://HOST:PORT listeners, e.g. PLAINTEXT://127.0.0.1:9092,"
+            "SASL_SSL://127.0.0.1:9093; default: one PLAINTEXT listener on --host/--port.",
+            read_only=True,
+        ),
+        ConfigDef(
+            "advertised.listeners",
+            STRING,
+            None,
+            "NAME://HOST:PORT given to clients in Metadata, per listener name; default: the "
+            "address the client connected to.",
+            read_only=True,
+        ),
+        ConfigDef(
+            "listener.security.protocol.map",
+            STRING,
+            "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
+            "LISTENER_NAME:SECURITY_PROTOCOL pairs for listener names that are not protocols.",
+            read_only=True,
+        ),
+        ConfigDef(
+            "inter.broker.listener.name",
+            STRING,
+            None,
+            "The listener brokers use to reach each other; default: the first listener.",
+            read_only=True,
+        ),
+        ConfigDef(
+            "sasl.enabled.mechanisms",
+            LIST,
+            "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+            "SASL mechanisms offered on SASL listeners (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512).",
+            list_of("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"),
+            read_only=True,
+        ),
+        ConfigDef(
+            "sasl.jaas.config",
+            STRING,
+            None,
+            'PLAIN users as Kafka\'s PlainLoginModule takes them: user_NAME="PASSWORD" entries; '
+            "per listener: listener.name.NAME.plain.sasl.jaas.config.",
+            read_only=True,
+            sensitive=True,
+        ),
+        ConfigDef(
+            "connections.max.reauth.ms",
+            LONG,
+            "0",
+            "SASL session lifetime: a client must re-authenticate within it (0: never).",
+            at_least(0),
+            read_only=True,
+        ),
+        ConfigDef(
+            "ssl.keystore.type",
+            STRING,
+            "PEM",
+            "PEM or PKCS12 (JKS is not supported: convert it with keytool to PKCS12).",
+            one_of("PEM", "PKCS12"),
+            read_only=True,
+        ),
+        ConfigDef(
+            "ssl.keystore.location",
+            STRING,
+            None,
+            "The server's private key and certificate chain (a PEM or PKCS12 file).",
+            read_only=True,
+        ),
+        ConfigDef(
+            "ssl.keystore.password", STRING, None, "Password of a PKCS12 keystore.", sensitive=True
+        ),
+        ConfigDef("ssl.key.password", STRING, None, "Password of the private key.", sensitive=True),
+        ConfigDef(
+            "ssl.keystore.certificate.chain",
+            STRING,
+            None,
+            "The server certificate chain as inline PEM (with ssl.keystore.key).",
+            read_only=True,
+        ),
+        ConfigDef(
+            "ssl.keystore.key",
+            STRING,
+            None,
+            "The server's private key as inline PEM.",
+            read_only=True,
+            sensitive=True,
+        ),
+        ConfigDef(
+            "ssl.truststore.type",
+            STRING,
+            "PEM",
+            "PEM or PKCS12.",
+            one_of("PEM", "PKCS12"),
+            read_only=True,
+        ),
+        ConfigDef(
+            "ssl.truststore.location",
+            STRING,
+            None,
+            "CA certificates that sign client certificates (PEM or PKCS12 file).",
+            read_only=True,
+        ),
+        ConfigDef(
+            "ssl.truststore.password",
+            STRING,
+            None,
+            "Password of a PKCS12 truststore.",
+            sensitive=True,
+        ),
+        ConfigDef(
+            "ssl.truststore.certificates",
+            STRING,
+            None,
+            "CA certificates as inline PEM.",
+            read_only=True,
+        ),
+        ConfigDef(
+            "ssl.client.auth",
+            STRING,
+            "none",
+            "Client certificates: required, requested or none.",
+            one_of("required", "requested", "none"),
+            read_only=True,
+        ),
+        ConfigDef(
+            "ssl.enabled.protocols",
+            LIST,
+            "TLSv1.2,TLSv1.3",
+            "TLS versions accepted (TLSv1.2 and newer).",
+            list_of("TLSv1.2", "TLSv1.3"),
+            read_only=True,
+        ),
     )
 }
+
+
+LISTENER_PREFIX = "listener.name."
+_SASL_MECHANISM_PREFIXES = ("plain.", "scram-sha-256.", "scram-sha-512.")
+
+
+def listener_prefixed(name: str) -> ConfigDef | None:
+    """The definition behind a listener.name.NAME[.MECHANISM].ssl.*/sasl.* setting, as Kafka
+    takes per-listener overrides; None for anything else."""
+    if not name.startswith(LISTENER_PREFIX):
+        return None
+    _, _, rest = name[len(LISTENER_PREFIX) :].partition(".")
+    for mechanism in _SASL_MECHANISM_PREFIXES:
+        if rest.startswith(mechanism) and rest[len(mechanism) :] == "sasl.jaas.config":
+            rest = "sasl.jaas.config"
+    if not (rest.startswith(("ssl.", "sasl.")) or rest == "connections.max.reauth.ms"):
+        return None
+    return BROKER_CONFIGS.get(rest)
 
 
 def validate_value(definition: ConfigDef, value: str) -> str:
@@ -402,7 +556,7 @@ class BrokerConfig:
         self.static: dict[str, str] = {}
         self.dynamic: dict[str, str] = {}
         for name, value in (static or {}).items():
-            definition = BROKER_CONFIGS.get(name)
+            definition = BROKER_CONFIGS.get(name) or listener_prefixed(name)
             if definition is None:
                 raise ConfigError(
                     f"Unknown broker setting {name!r}. Known settings: "

@@ -35,6 +35,7 @@ from . import (
     offsets,
     produce,
     producer_ids,
+    security,
     topics,
 )
 from .base import ApiSpec, Handler, RequestContext
@@ -50,6 +51,7 @@ _AREAS: tuple[tuple[ApiSpec, ...], ...] = (
     configs.APIS,
     cluster.APIS,
     groups.APIS,
+    security.APIS,
 )
 
 

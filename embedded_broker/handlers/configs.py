@@ -90,9 +90,9 @@ def _broker_entries(
         if keys is not None and cname not in keys:
             continue
         source = SOURCE_CODES[state.config.source(cname)]
-        value = state.config.value(cname)
+        value = None if cdef.sensitive else state.config.value(cname)
         syns: list[tuple[str, str | None, int]] = [(cname, value, source)]
-        if source != SOURCE_DEFAULT and cdef.default is not None:
+        if source != SOURCE_DEFAULT and cdef.default is not None and not cdef.sensitive:
             syns.append((cname, cdef.default, SOURCE_DEFAULT))
         out.append(
             build(
@@ -102,7 +102,7 @@ def _broker_entries(
                 read_only=not cdef.dynamic,
                 config_source=source,
                 is_default=source == SOURCE_DEFAULT,
-                is_sensitive=False,
+                is_sensitive=cdef.sensitive,
                 synonyms=tuple(
                     build(mod.DescribeConfigsSynonym, name=n, value=v, source=s) for n, v, s in syns
                 )
