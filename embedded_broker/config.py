@@ -12,6 +12,7 @@ INT = "int"
 LONG = "long"
 STRING = "string"
 LIST = "list"
+DOUBLE = "double"
 
 
 class ConfigError(ValueError):
@@ -57,6 +58,17 @@ def list_of(*choices: str) -> Callable[[str], str | None]:
         if bad or not items:
             return f"must be a list of {', '.join(choices)}"
         return None
+
+    return check
+
+
+def double_between(low: float, high: float) -> Callable[[str], str | None]:
+    def check(value: str) -> str | None:
+        try:
+            number = float(value)
+        except ValueError:
+            return "expected a number"
+        return None if low <= number <= high else f"must be between {low} and {high}"
 
     return check
 
@@ -321,6 +333,77 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
             "600000",
             "How often idle producer ids are expired.",
             at_least(1),
+        ),
+        # --- log compaction (storage/cleaner.py), Kafka's names and defaults ---
+        ConfigDef(
+            "log.cleaner.enable",
+            BOOLEAN,
+            "true",
+            "Run the log cleaner, which compacts topics with cleanup.policy=compact.",
+        ),
+        ConfigDef(
+            "log.cleaner.threads",
+            INT,
+            "1",
+            "Threads that clean compacted partitions (0 turns cleaning off).",
+            at_least(0),
+            dynamic=True,
+        ),
+        ConfigDef(
+            "log.cleaner.dedupe.buffer.size",
+            LONG,
+            "134217728",
+            "Memory for the cleaners' key maps, shared by all cleaner threads (24 bytes a key).",
+            at_least(48),
+            dynamic=True,
+        ),
+        ConfigDef(
+            "log.cleaner.io.buffer.load.factor",
+            DOUBLE,
+            "0.9",
+            "How full a cleaner's key map may get.",
+            double_between(0.01, 1.0),
+            dynamic=True,
+        ),
+        ConfigDef(
+            "log.cleaner.backoff.ms",
+            LONG,
+            "15000",
+            "How long a cleaner sleeps when no partition needs cleaning.",
+            at_least(0),
+            dynamic=True,
+        ),
+        ConfigDef(
+            "log.cleaner.min.cleanable.ratio",
+            DOUBLE,
+            "0.5",
+            "Default min.cleanable.dirty.ratio of topics.",
+            double_between(0.0, 1.0),
+            dynamic=True,
+        ),
+        ConfigDef(
+            "log.cleaner.delete.retention.ms",
+            LONG,
+            "86400000",
+            "Default delete.retention.ms of topics.",
+            at_least(0),
+            dynamic=True,
+        ),
+        ConfigDef(
+            "log.cleaner.min.compaction.lag.ms",
+            LONG,
+            "0",
+            "Default min.compaction.lag.ms of topics.",
+            at_least(0),
+            dynamic=True,
+        ),
+        ConfigDef(
+            "log.cleaner.max.compaction.lag.ms",
+            LONG,
+            "9223372036854775807",
+            "Default max.compaction.lag.ms of topics.",
+            at_least(1),
+            dynamic=True,
         ),
     )
 }
