@@ -105,8 +105,13 @@ def write_checkpoint(directory: Path | None, offset: int) -> None:
         write_atomically(directory / CHECKPOINT_FILE, f"{offset}\n".encode())
 
 
-def cleanable_range(log_: Log, checkpoint: int | None, now_ms: int) -> Cleanable | None:
-    """Where the dirty part of ``log_`` starts and ends; None if nothing can be cleaned."""
+def cleanable_range(
+    log_: Log, checkpoint: int | None, now_ms: int, *, flushed_only: bool = True
+) -> Cleanable | None:
+    """Where the dirty part of ``log_`` starts and ends; None if nothing can be cleaned.
+
+    ``flushed_only=False`` estimates as if everything were flushed (to choose what to clean).
+    """
     segments, log_start, recovery_point = log_.cleaning_snapshot()
     if not segments:
         return None
@@ -118,7 +123,7 @@ def cleanable_range(log_: Log, checkpoint: int | None, now_ms: int) -> Cleanable
     # cleaned segments always lie below the recovery point, so a restart after an unclean
     # stop never needs to rescan them
     first_uncleanable = end
-    if log_.directory is not None:
+    if log_.directory is not None and flushed_only:
         first_uncleanable = min(end, recovery_point)
     needs_now = False
     lag_cutoff = now_ms - config.min_compaction_lag_ms
@@ -486,6 +491,7 @@ def clean_partition(
     cleaner: Cleaner, log_: Log, checkpoint: int | None, now_ms: int
 ) -> CleanStats | None:
     """Clean ``log_`` once if it has a dirty range; saves and returns the new checkpoint."""
+    log_.flush()  # moves the recovery point past what is to be cleaned
     cleanable = cleanable_range(log_, checkpoint, now_ms)
     if cleanable is None:
         return None

@@ -109,7 +109,9 @@ class LogCleaner:
                 if key in self._in_progress:
                     continue
             try:
-                cleanable = cleanable_range(partition_log, self.checkpoint(partition_log), now_ms)
+                cleanable = cleanable_range(
+                    partition_log, self.checkpoint(partition_log), now_ms, flushed_only=False
+                )
             except Exception:
                 continue  # closed meanwhile (deleted topic)
             if cleanable is None or not cleanable.dirty_bytes:
