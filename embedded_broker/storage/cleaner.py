@@ -35,7 +35,7 @@ from embedded_broker.storage.cleaner_files import CLEANED, DELETED, SWAP, segmen
 from embedded_broker.storage.config import LogConfig
 from embedded_broker.storage.index import fsync_path, write_atomically
 from embedded_broker.storage.log import Log
-from embedded_broker.storage.offset_map import OffsetMap
+from embedded_broker.storage.offset_map import SLOT_SIZE, OffsetMap
 from embedded_broker.storage.segment import BatchMeta, Segment
 from embedded_broker.storage.store import FileStore, MemoryStore
 
@@ -253,6 +253,12 @@ class Cleaner:
     def __init__(self, offset_map: OffsetMap, should_stop: Callable[[], bool] = lambda: False):
         self.map = offset_map
         self._should_stop = should_stop
+        # One bit per offset of the mapped dirty range, set while that offset holds its key's
+        # latest record: the copy pass then decides dirty records without hashing their keys
+        # again. Bounded like the map (an eighth of its memory; a longer range takes rounds).
+        self._latest_bits = bytearray()
+        self._bits_start = 0
+        self._bits_capacity = max(offset_map.slots * SLOT_SIZE // 8, 4096) * 8
 
     def _check(self, log_: Log) -> None:
         if log_.closed or self._should_stop():
@@ -279,6 +285,9 @@ class Cleaner:
         offset_map.clear()
         start, stop = cleanable.first_dirty, cleanable.first_uncleanable
         dirty = [s for s in segments if s.next_offset > start and s.base_offset < stop]
+        stop = min(stop, start + self._bits_capacity)
+        bits = self._latest_bits = bytearray((stop - start + 7) // 8)
+        self._bits_start = start
         txns = _Transactions()
         for i, segment in enumerate(dirty):
             self._check(log_)
@@ -299,9 +308,14 @@ class Cleaner:
                         offset = base + record[5]
                         key_len = record[7]
                         if key_len >= 0 and offset >= start:
-                            if offset_map.full:
+                            if offset_map.full or offset >= stop:
                                 return offset_map.latest_offset + 1
-                            put(body[record[6] : record[6] + key_len], offset)
+                            replaced = put(body[record[6] : record[6] + key_len], offset)
+                            at = offset - start
+                            bits[at >> 3] |= 1 << (at & 7)
+                            if replaced >= start:
+                                at = replaced - start
+                                bits[at >> 3] &= ~(1 << (at & 7)) & 0xFF
                 offset_map.latest_offset = max(offset_map.latest_offset, last)
             nxt = dirty[i + 1].base_offset if i + 1 < len(dirty) else stop
             offset_map.latest_offset = max(offset_map.latest_offset, min(nxt, stop) - 1)
@@ -414,6 +428,8 @@ class Cleaner:
                 body = batch.body
                 base = batch.base_offset
                 keep_deletes = horizon is None or now_ms < horizon
+                bits = self._latest_bits
+                bits_start = self._bits_start
                 for record in recs:
                     offset = base + record[5]
                     if offset > latest:
@@ -421,11 +437,16 @@ class Cleaner:
                         if record[8] < 0:
                             tombstones = True
                         continue
-                    key_len = record[7]
-                    if key_len < 0:
-                        continue  # compacted topics keep no record without a key
-                    found = offset_map.get(body[record[6] : record[6] + key_len])
-                    if offset >= found and (record[8] >= 0 or keep_deletes):
+                    if offset >= bits_start:  # dirty: the map pass marked the latest ones
+                        at = offset - bits_start
+                        is_latest = bool(bits[at >> 3] & (1 << (at & 7)))
+                    else:
+                        key_len = record[7]
+                        if key_len < 0:
+                            continue  # compacted topics keep no record without a key
+                        found = offset_map.get(body[record[6] : record[6] + key_len])
+                        is_latest = offset >= found
+                    if is_latest and (record[8] >= 0 or keep_deletes):
                         kept.append(record)
                         if record[8] < 0:
                             tombstones = True

@@ -88,6 +88,9 @@ class Batch:
 Record = tuple[int, int, int, int, int, int, int, int, int]
 
 
+_ZIGZAG = [(byte >> 1) ^ -(byte & 1) for byte in range(128)]
+
+
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:
     byte = buf[pos]
     if byte < 0x80:  # one byte: most lengths and deltas of small records
@@ -134,32 +137,75 @@ def decode(batch: bytes) -> Batch:
 
 
 def records(batch: Batch) -> list[Record]:
-    """Every record's positions and the fields the cleaner decides on."""
+    """Every record's positions and the fields the cleaner decides on.
+
+    Hot: the cleaner walks every record twice, so one-byte varints (most deltas and key
+    lengths) are decoded inline through a table.
+    """
     body = batch.body
+    zigzag = _ZIGZAG
+    varint = _varint
     out: list[Record] = []
+    append = out.append
     pos = 0
     try:
         for _ in range(batch.records_count):
             start = pos
-            length, pos = _varint(body, pos)
+            byte = body[pos]
+            if byte < 0x80:
+                length = zigzag[byte]
+                pos += 1
+            elif body[pos + 1] < 0x80:  # two bytes: records of 64 B to 8 KiB
+                raw = (byte & 0x7F) | (body[pos + 1] << 7)
+                length = (raw >> 1) ^ -(raw & 1)
+                pos += 2
+            else:
+                length, pos = varint(body, pos)
             fields = pos
             end = pos + length
-            ts_delta, pos = _varint(body, pos + 1)  # after the attributes byte
+            pos += 1  # the attributes byte
+            byte = body[pos]
+            if byte < 0x80:
+                ts_delta = zigzag[byte]
+                pos += 1
+            else:
+                ts_delta, pos = varint(body, pos)
             ts_end = pos
-            offset_delta, pos = _varint(body, pos)
-            key_len, pos = _varint(body, pos)
+            byte = body[pos]
+            if byte < 0x80:
+                offset_delta = zigzag[byte]
+                pos += 1
+            else:
+                offset_delta, pos = varint(body, pos)
+            byte = body[pos]
+            if byte < 0x80:
+                key_len = zigzag[byte]
+                pos += 1
+            else:
+                key_len, pos = varint(body, pos)
             key_start = pos
             if key_len > 0:
                 pos += key_len
-            value_len, pos = _varint(body, pos)
-            if pos > end or end > len(body):
+            byte = body[pos]
+            if byte < 0x80:
+                value_len = zigzag[byte]
+                pos += 1
+            elif body[pos + 1] < 0x80:
+                raw = (byte & 0x7F) | (body[pos + 1] << 7)
+                value_len = (raw >> 1) ^ -(raw & 1)
+                pos += 2
+            else:
+                value_len, pos = varint(body, pos)
+            if pos > end:
                 raise InvalidRecordBatchError("record runs past its end")
-            out.append(
+            append(
                 (start, end, fields, ts_end, ts_delta, offset_delta, key_start, key_len, value_len)
             )
             pos = end
     except IndexError:
         raise InvalidRecordBatchError("record truncated") from None
+    if pos != len(body):
+        raise InvalidRecordBatchError("bytes left over after the last record of a batch")
     return out
 
 

@@ -8,8 +8,8 @@ accepted, as in Kafka.
 
 from __future__ import annotations
 
-import hashlib
 from array import array
+from hashlib import md5
 
 DIGEST_SIZE = 16
 SLOT_SIZE = DIGEST_SIZE + 8  # digest + int64 offset
@@ -54,20 +54,33 @@ class OffsetMap:
             if slot == slots:
                 slot = 0
 
-    def put(self, key: bytes | memoryview, offset: int) -> None:
-        digest = hashlib.md5(key, usedforsecurity=False).digest()
-        slot, found = self._slot(digest)
-        if not found:
-            if self.size >= self.slots - 1:  # keep one slot empty so probing always ends
-                raise OverflowError("the cleaner's offset map is full")
-            at = slot * DIGEST_SIZE
-            self._digests[at : at + DIGEST_SIZE] = digest
-            self.size += 1
-        self._offsets[slot] = offset
+    def put(self, key: bytes | memoryview, offset: int) -> int:
+        """Record ``offset`` as the key's latest; returns the offset it replaces, or -1."""
+        digest = md5(key, usedforsecurity=False).digest()
+        # _slot inlined: this runs once per record of the dirty range
+        slots = self.slots
+        offsets = self._offsets
+        digests = self._digests
+        slot = int.from_bytes(digest[:8], "big") % slots
+        while True:
+            previous = offsets[slot]
+            if previous == _EMPTY:
+                if self.size >= slots - 1:  # keep one slot empty so probing always ends
+                    raise OverflowError("the cleaner's offset map is full")
+                digests[slot * DIGEST_SIZE : slot * DIGEST_SIZE + DIGEST_SIZE] = digest
+                self.size += 1
+                break
+            if digests[slot * DIGEST_SIZE : slot * DIGEST_SIZE + DIGEST_SIZE] == digest:
+                break
+            slot += 1
+            if slot == slots:
+                slot = 0
+        offsets[slot] = offset
         self.latest_offset = max(self.latest_offset, offset)
+        return previous
 
     def get(self, key: bytes | memoryview) -> int:
         """The latest offset recorded for ``key``, or -1."""
-        digest = hashlib.md5(key, usedforsecurity=False).digest()
+        digest = md5(key, usedforsecurity=False).digest()
         slot, found = self._slot(digest)
         return self._offsets[slot] if found else _EMPTY
