@@ -30,7 +30,17 @@ from pathlib import Path
 
 from embedded_broker.protocol.record_batch import InvalidRecordBatchError
 from embedded_broker.storage.api import StorageError
-from embedded_broker.storage.cleaner_batch import Batch, decode, rebuild, record_key, records
+from embedded_broker.storage.cleaner_batch import (
+    Batch,
+    Record,
+    decode,
+    keys,
+    rebuild,
+    record_at,
+    record_key,
+    records,
+    spans,
+)
 from embedded_broker.storage.cleaner_files import CLEANED, DELETED, SWAP, segment_files
 from embedded_broker.storage.config import LogConfig
 from embedded_broker.storage.index import fsync_path, write_atomically
@@ -304,13 +314,12 @@ class Cleaner:
                 elif not txns.on_batch(batch):
                     body = batch.body
                     put = offset_map.put
-                    for record in records(batch):
-                        offset = base + record[5]
-                        key_len = record[7]
+                    for delta, key_start, key_len in keys(batch):
+                        offset = base + delta
                         if key_len >= 0 and offset >= start:
                             if offset_map.full or offset >= stop:
                                 return offset_map.latest_offset + 1
-                            replaced = put(body[record[6] : record[6] + key_len], offset)
+                            replaced = put(body[key_start : key_start + key_len], offset)
                             at = offset - start
                             bits[at >> 3] |= 1 << (at & 7)
                             if replaced >= start:
@@ -418,45 +427,48 @@ class Cleaner:
         else:
             discardable = txns.on_batch(batch)
             drop_records = discardable
-        recs = records(batch)
-        kept = []
+        kept: list[Record] = []
         tombstones = False
-        if not drop_records:
-            if batch.is_control:
-                kept = recs
-            else:
-                body = batch.body
-                base = batch.base_offset
-                keep_deletes = horizon is None or now_ms < horizon
-                bits = self._latest_bits
-                bits_start = self._bits_start
-                for record in recs:
-                    offset = base + record[5]
-                    if offset > latest:
-                        kept.append(record)
-                        if record[8] < 0:
-                            tombstones = True
+        every_record = batch.records_count
+        if drop_records:
+            pass
+        elif batch.is_control:
+            kept = records(batch)
+        else:
+            body = batch.body
+            base = batch.base_offset
+            keep_deletes = horizon is None or now_ms < horizon
+            bits = self._latest_bits
+            bits_start = self._bits_start
+            for start, _end, delta in spans(batch):
+                offset = base + delta
+                if offset > latest:
+                    record = record_at(batch, start)
+                elif offset >= bits_start:  # dirty: the map pass marked the latest ones
+                    at = offset - bits_start
+                    if not bits[at >> 3] & (1 << (at & 7)):
                         continue
-                    if offset >= bits_start:  # dirty: the map pass marked the latest ones
-                        at = offset - bits_start
-                        is_latest = bool(bits[at >> 3] & (1 << (at & 7)))
-                    else:
-                        key_len = record[7]
-                        if key_len < 0:
-                            continue  # compacted topics keep no record without a key
-                        found = offset_map.get(body[record[6] : record[6] + key_len])
-                        is_latest = offset >= found
-                    if is_latest and (record[8] >= 0 or keep_deletes):
-                        kept.append(record)
-                        if record[8] < 0:
-                            tombstones = True
+                    record = record_at(batch, start)
+                    if record[8] < 0 and not keep_deletes:
+                        continue
+                else:
+                    record = record_at(batch, start)
+                    key_len = record[7]
+                    if key_len < 0:
+                        continue  # compacted topics keep no record without a key
+                    found = offset_map.get(body[record[6] : record[6] + key_len])
+                    if offset < found or (record[8] < 0 and not keep_deletes):
+                        continue
+                kept.append(record)
+                if record[8] < 0:
+                    tombstones = True
         if not kept:
             if batch.last_offset + 1 == upper_bound:
                 return rebuild(batch, [])  # keeps the round's last offset known
             return None
         marker_for_empty_txn = discardable and batch.is_control
         set_horizon = (tombstones or marker_for_empty_txn) and horizon is None
-        if len(kept) == len(recs) and not set_horizon:
+        if len(kept) == every_record and not set_horizon:
             return raw
         return rebuild(batch, kept, now_ms + config.delete_retention_ms if set_horizon else None)
 
