@@ -14,6 +14,7 @@ import threading
 import weakref
 from collections.abc import Callable
 
+from embedded_broker.storage.api import StorageError
 from embedded_broker.storage.cleaner import (
     Cleanable,
     Cleaner,
@@ -145,6 +146,10 @@ class LogCleaner:
                 self.rounds += 1
         except CleaningAbortedError:
             log.debug("Cleaning of %s-%d was aborted", *key)
+        except (OSError, StorageError):
+            if not partition_log.closed:
+                raise
+            log.debug("Cleaning of %s-%d stopped: the partition was deleted", *key)
         finally:
             with self._lock:
                 self._in_progress.discard(key)

@@ -14,6 +14,7 @@ from embedded_broker.protocol.record_batch import verify_crc
 from embedded_broker.storage import Log, LogConfig
 from embedded_broker.storage.cleaner import (
     Cleaner,
+    CleaningAbortedError,
     clean_partition,
     cleanable_range,
     read_checkpoint,
@@ -311,3 +312,22 @@ def test_a_cleaned_segment_rescanned_after_an_unclean_stop_keeps_its_gaps(tmp_pa
         assert not list(directory.glob("*.damaged-*"))
     finally:
         reopened.close()
+
+
+def test_an_aborted_round_leaves_whole_data_and_no_files_behind(tmp_path: Path) -> None:
+    directory, expected, before = _make_cleaned_partition(tmp_path)
+    log = Log(directory, LogConfig(segment_bytes=2000, cleanup_policy="compact"))
+    polls = iter(range(1000))
+    cleaner = Cleaner(OffsetMap(1 << 20), should_stop=lambda: next(polls) > 40)
+    with pytest.raises(CleaningAbortedError):
+        clean_partition(cleaner, log, None, NOW)
+    try:
+        leftovers = [p.name for p in directory.iterdir() if p.name.endswith((".cleaned", ".swap"))]
+        assert not leftovers
+        after = read_all(log)
+        assert latest(after) == expected  # groups swapped in before the stop stay swapped in
+        assert set(after) <= set(before)
+        assert len(after) < len(before)
+        assert read_checkpoint(directory) is None  # the round did not finish
+    finally:
+        log.close()
