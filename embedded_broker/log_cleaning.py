@@ -8,6 +8,7 @@ from .state import BrokerState
 from .storage.cleaner_manager import LogCleaner
 
 EXTENSION = "log_cleaner"
+PRODUCERS_TIMEOUT_S = 60.0
 
 
 def start_log_cleaner(state: BrokerState) -> LogCleaner | None:
@@ -17,6 +18,13 @@ def start_log_cleaner(state: BrokerState) -> LogCleaner | None:
     threads = config.get_int("log.cleaner.threads")
     if not config.get_bool("log.cleaner.enable") or threads <= 0:
         return None
+    loop = asyncio.get_running_loop()
+
+    def active_producers(key: tuple[str, int]) -> dict[int, int]:
+        """Read on the event loop, which owns the producer tables (the cleaner thread waits)."""
+        coro = state.producers.last_data_offsets(key)
+        return asyncio.run_coroutine_threadsafe(coro, loop).result(PRODUCERS_TIMEOUT_S)
+
     cleaner = LogCleaner(
         state.logs,
         threads=threads,
@@ -24,6 +32,7 @@ def start_log_cleaner(state: BrokerState) -> LogCleaner | None:
         load_factor=float(config.get_str("log.cleaner.io.buffer.load.factor") or 0.9),
         backoff_ms=lambda: config.get_int("log.cleaner.backoff.ms"),
         clock=state.now_ms,
+        active_producers=active_producers,
     )
     cleaner.start()
     state.extensions[EXTENSION] = cleaner

@@ -24,7 +24,7 @@ import logging
 import os
 import struct
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -269,14 +269,26 @@ class Cleaner:
         self._latest_bits = bytearray()
         self._bits_start = 0
         self._bits_capacity = max(offset_map.slots * SLOT_SIZE // 8, 4096) * 8
+        self._producers: Mapping[int, int] = {}
 
     def _check(self, log_: Log) -> None:
         if log_.closed or self._should_stop():
             raise CleaningAbortedError
 
-    def clean(self, log_: Log, cleanable: Cleanable, now_ms: int) -> CleanStats:
-        """One round over ``log_``; returns its stats (``end_offset`` is the new checkpoint)."""
+    def clean(
+        self,
+        log_: Log,
+        cleanable: Cleanable,
+        now_ms: int,
+        producers: Mapping[int, int] | None = None,
+    ) -> CleanStats:
+        """One round over ``log_``; returns its stats (``end_offset`` is the new checkpoint).
+
+        ``producers`` maps each active producer id to the offset of its last batch: that batch
+        stays, if only as an empty batch, so the producer's last sequence is never lost.
+        """
         stats = CleanStats()
+        self._producers = producers or {}
         segments, _start, _point = log_.cleaning_snapshot()
         end = self._build_map(log_, segments, cleanable, stats)
         stats.end_offset = end
@@ -465,6 +477,10 @@ class Cleaner:
         if not kept:
             if batch.last_offset + 1 == upper_bound:
                 return rebuild(batch, [])  # keeps the round's last offset known
+            if batch.producer_id >= 0 and self._producers.get(batch.producer_id) == (
+                batch.last_offset
+            ):
+                return rebuild(batch, [])  # the producer's last sequence and epoch stay
             return None
         marker_for_empty_txn = discardable and batch.is_control
         set_horizon = (tombstones or marker_for_empty_txn) and horizon is None
@@ -521,7 +537,11 @@ class Cleaner:
 
 
 def clean_partition(
-    cleaner: Cleaner, log_: Log, checkpoint: int | None, now_ms: int
+    cleaner: Cleaner,
+    log_: Log,
+    checkpoint: int | None,
+    now_ms: int,
+    producers: Callable[[], Mapping[int, int]] | None = None,
 ) -> CleanStats | None:
     """Clean ``log_`` once if it has a dirty range; saves and returns the new checkpoint."""
     log_.flush()  # moves the recovery point past what is to be cleaned
@@ -530,7 +550,8 @@ def clean_partition(
         return None
     started = time.monotonic()
     try:
-        stats = cleaner.clean(log_, cleanable, now_ms)
+        active = producers() if producers is not None else {}
+        stats = cleaner.clean(log_, cleanable, now_ms, active)
     except InvalidRecordBatchError as exc:
         raise StorageError(f"cannot clean {log_.directory}: a batch is unreadable ({exc})") from exc
     write_checkpoint(log_.directory, stats.end_offset)

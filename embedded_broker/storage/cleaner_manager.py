@@ -9,10 +9,11 @@ max.compaction.lag.ms has passed), never one another thread is cleaning, and sle
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from embedded_broker.storage.api import StorageError
 from embedded_broker.storage.cleaner import (
@@ -44,6 +45,7 @@ class LogCleaner:
         load_factor: float = 0.9,
         backoff_ms: Callable[[], int] = lambda: 15000,
         clock: Callable[[], int],
+        active_producers: Callable[[Key], Mapping[int, int]] | None = None,
     ) -> None:
         self._logs = logs
         self._threads_wanted = threads
@@ -51,6 +53,7 @@ class LogCleaner:
         self._load_factor = load_factor
         self._backoff_ms = backoff_ms
         self._clock = clock
+        self._active_producers = active_producers
         self._stop = threading.Event()
         self._wake = threading.Condition()
         self._lock = threading.Lock()
@@ -94,6 +97,8 @@ class LogCleaner:
             try:
                 worked = self._clean_filthiest(cleaner)
             except Exception:  # a damaged segment must not end cleaning of the others
+                if self._stop.is_set():
+                    break  # the broker is stopping: the round was cut short on purpose
                 log.exception("The log cleaner %d failed; it retries after its backoff", number)
                 worked = False
             if not worked:
@@ -138,7 +143,13 @@ class LogCleaner:
             return False
         key, partition_log, _ = picked
         try:
-            stats = clean_partition(cleaner, partition_log, self.checkpoint(partition_log), now)
+            producers = None
+            if self._active_producers is not None:
+                reader = self._active_producers
+                producers = functools.partial(reader, key)
+            stats = clean_partition(
+                cleaner, partition_log, self.checkpoint(partition_log), now, producers
+            )
             if stats is not None:
                 if partition_log.directory is None:
                     self._memory_checkpoints[partition_log] = stats.end_offset

@@ -331,3 +331,27 @@ def test_an_aborted_round_leaves_whole_data_and_no_files_behind(tmp_path: Path) 
         assert read_checkpoint(directory) is None  # the round did not finish
     finally:
         log.close()
+
+
+@pytest.mark.parametrize("active", [True, False])
+def test_the_last_batch_of_an_active_producer_stays_even_when_emptied(
+    open_log: OpenLog, active: bool
+) -> None:
+    log = compacted(open_log)
+    idempotent = build_batch(
+        [Rec(b"a", b"1"), Rec(b"b", b"2")], producer_id=7, producer_epoch=0, base_sequence=0
+    )
+    log.append(idempotent, now_ms=NOW)  # offsets 0-1, then both keys are overwritten
+    log.append(build_batch([Rec(b"a", b"3"), Rec(b"b", b"4")]), now_ms=NOW)
+    produce(log, random.Random(12), 30, 2, NONE)
+    log.flush()
+    cleaner = Cleaner(OffsetMap(1 << 20))
+    producers = {7: 1} if active else {}
+    clean_partition(cleaner, log, None, NOW, lambda: producers)
+    raw = log.read(0, 1 << 20)
+    first = decode(raw[: int.from_bytes(raw[8:12], "big") + 12])
+    if active:  # kept empty, with its producer id, epoch, sequence and last offset
+        assert (first.producer_id, first.base_sequence, first.records_count) == (7, 0, 0)
+        assert (first.base_offset, first.last_offset) == (0, 1)
+    else:
+        assert first.producer_id == -1 and first.base_offset > 1
