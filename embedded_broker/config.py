@@ -345,9 +345,8 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
             "log.cleaner.threads",
             INT,
             "1",
-            "Threads that clean compacted partitions (0 turns cleaning off).",
+            "Threads that clean compacted partitions (0 turns cleaning off); read at start.",
             at_least(0),
-            dynamic=True,
         ),
         ConfigDef(
             "log.cleaner.dedupe.buffer.size",
@@ -355,7 +354,6 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
             "134217728",
             "Memory for the cleaners' key maps, shared by all cleaner threads (24 bytes a key).",
             at_least(48),
-            dynamic=True,
         ),
         ConfigDef(
             "log.cleaner.io.buffer.load.factor",
@@ -363,7 +361,6 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
             "0.9",
             "How full a cleaner's key map may get.",
             double_between(0.01, 1.0),
-            dynamic=True,
         ),
         ConfigDef(
             "log.cleaner.backoff.ms",
