@@ -11,6 +11,8 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from embedded_broker.coordinator.txn_log import decode_key, decode_value
 from embedded_broker.coordinator.txn_state import TxnState
+from embedded_broker.protocol.control_batch import MarkerType, build_marker, parse_marker
+from embedded_broker.protocol.record_batch import iter_batches
 from tests.kafka.fixtures import KafkaSingle
 
 from .clients import TIMEOUT_S, create_topic
@@ -65,3 +67,15 @@ def test_kafka_transaction_records_decode(kafka_single: KafkaSingle) -> None:
     assert ongoing.timeout_ms == 45000
     assert {v.producer_id for v in ours} == {ours[0].producer_id}
     assert ours[0].partitions == {}
+    # the COMMIT marker Kafka wrote in the data partition is byte for byte what build_marker
+    # makes from the same fields
+    segment = kafka_single.cluster.brokers[0].data_dir / f"{topic}-1" / f"{0:020d}.log"
+    data = segment.read_bytes()
+    control = [h for h in iter_batches(data) if h.is_control]
+    assert len(control) == 1
+    header = control[0]
+    written = data[header.position : header.end]
+    marker = parse_marker(written)
+    assert marker.kind is MarkerType.COMMIT and marker.producer_id == ours[-1].producer_id
+    ours_bytes = build_marker(marker, header.max_timestamp, header.partition_leader_epoch)
+    assert ours_bytes[8:] == written[8:]  # all but baseOffset, which the log assigns

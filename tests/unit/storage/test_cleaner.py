@@ -8,9 +8,11 @@ import random
 import threading
 from pathlib import Path
 
+import crc32c
 import pytest
 
-from embedded_broker.protocol.record_batch import verify_crc
+from embedded_broker.protocol.control_batch import Marker, MarkerType, build_marker
+from embedded_broker.protocol.record_batch import iter_batches, verify_crc
 from embedded_broker.storage import Log, LogConfig
 from embedded_broker.storage.cleaner import (
     Cleaner,
@@ -355,3 +357,55 @@ def test_the_last_batch_of_an_active_producer_stays_even_when_emptied(
         assert (first.base_offset, first.last_offset) == (0, 1)
     else:
         assert first.producer_id == -1 and first.base_offset > 1
+
+
+def _transactional(batch: bytes) -> bytes:
+    """The batch with its transactional attribute bit set (and its CRC fixed)."""
+    data = bytearray(batch)
+    data[22] |= 0x10  # attributes int16 at byte 21: the bit is in its low byte
+    data[17:21] = crc32c.crc32c(bytes(data[21:])).to_bytes(4, "big")
+    return bytes(data)
+
+
+def _markers(log: Log) -> list[tuple[int, int | None]]:
+    """(offset, delete horizon) of every control batch in the log."""
+    found = []
+    offset = log.log_start_offset
+    while offset < log.log_end_offset:
+        data = log.read(offset, 1 << 20)
+        if not data:
+            break
+        for header in iter_batches(data):
+            if header.is_control:
+                found.append(
+                    (
+                        header.base_offset,
+                        decode(data[header.position : header.end]).delete_horizon_ms,
+                    )
+                )
+            offset = header.last_offset + 1
+    return found
+
+
+def test_a_commit_marker_goes_once_its_transaction_is_cleaned_and_its_horizon_passed(
+    open_log: OpenLog,
+) -> None:
+    log = compacted(open_log, delete_retention_ms=DAY)
+    txn = build_batch([Rec(b"a", b"1"), Rec(b"b", b"2")], producer_id=9, producer_epoch=0)
+    log.append(_transactional(txn), now_ms=NOW)  # offsets 0-1
+    log.append(build_marker(Marker(MarkerType.COMMIT, 9, 0, 0), NOW), now_ms=NOW)  # offset 2
+    log.append(build_batch([Rec(b"a", b"3"), Rec(b"b", b"4")]), now_ms=NOW)  # supersedes 0-1
+
+    def round_at(now: int, seed: int) -> list[tuple[int, int | None]]:
+        produce(log, random.Random(seed), 30, 2, NONE, now=now)
+        clean(log, now=now)
+        return _markers(log)
+
+    # 1: the transaction's records go, the marker stays (its transaction still had data)
+    assert round_at(NOW, 1) == [(2, None)]
+    # 2: nothing of the transaction is left: the marker gets a delete horizon
+    assert round_at(NOW + 1, 2) == [(2, NOW + 1 + DAY)]
+    # 3: before the horizon it stays; after it, it goes
+    assert round_at(NOW + DAY, 3) == [(2, NOW + 1 + DAY)]
+    assert round_at(NOW + DAY + 2, 4) == []
+    assert latest(read_all(log))[b"k0"] is not None
