@@ -24,7 +24,7 @@ import logging
 import os
 import struct
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +48,7 @@ from embedded_broker.storage.log import Log
 from embedded_broker.storage.offset_map import SLOT_SIZE, OffsetMap
 from embedded_broker.storage.segment import BatchMeta, Segment
 from embedded_broker.storage.store import FileStore, MemoryStore
+from embedded_broker.storage.txn_index import AbortedTxn
 
 log = logging.getLogger(__name__)
 
@@ -281,26 +282,40 @@ class Cleaner:
         cleanable: Cleanable,
         now_ms: int,
         producers: Mapping[int, int] | None = None,
+        aborted: Sequence[AbortedTxn] = (),
     ) -> CleanStats:
         """One round over ``log_``; returns its stats (``end_offset`` is the new checkpoint).
 
         ``producers`` maps each active producer id to the offset of its last batch: that batch
         stays, if only as an empty batch, so the producer's last sequence is never lost.
+        ``aborted`` lists the log's aborted transactions (from its aborted-transactions
+        indexes): their records go, their markers once nothing of them is left.
         """
         stats = CleanStats()
         self._producers = producers or {}
+        ordered = sorted((a.first_offset, a.producer_id) for a in aborted)
         segments, _start, _point = log_.cleaning_snapshot()
-        end = self._build_map(log_, segments, cleanable, stats)
+        map_txns = _Transactions([(pid, first) for first, pid in ordered])
+        end = self._build_map(log_, segments, cleanable, stats, map_txns)
         stats.end_offset = end
         targets = [s for s in segments if s.base_offset < end]
         stats.segments_before = len(targets)
+        # one transaction state across the groups, as Kafka's doClean
+        txns = _Transactions([(pid, first) for first, pid in ordered])
         for group in self._groups(targets, log_.config.segment_bytes, cleanable.first_uncleanable):
-            self._clean_group(log_, group, cleanable.first_uncleanable, now_ms, stats)
+            self._clean_group(
+                log_, group, cleanable.first_uncleanable, now_ms, stats=stats, txns=txns
+            )
             stats.segments_after += 1
         return stats
 
     def _build_map(
-        self, log_: Log, segments: list[Segment], cleanable: Cleanable, stats: CleanStats
+        self,
+        log_: Log,
+        segments: list[Segment],
+        cleanable: Cleanable,
+        stats: CleanStats,
+        txns: _Transactions,
     ) -> int:
         """Fill the map from the dirty range; returns the first offset not mapped."""
         offset_map = self.map
@@ -310,7 +325,6 @@ class Cleaner:
         stop = min(stop, start + self._bits_capacity)
         bits = self._latest_bits = bytearray((stop - start + 7) // 8)
         self._bits_start = start
-        txns = _Transactions()
         for i, segment in enumerate(dirty):
             self._check(log_)
             for raw in _batches(segment):
@@ -364,7 +378,14 @@ class Cleaner:
         return groups
 
     def _clean_group(
-        self, log_: Log, group: list[Segment], upper_bound: int, now_ms: int, stats: CleanStats
+        self,
+        log_: Log,
+        group: list[Segment],
+        upper_bound: int,
+        now_ms: int,
+        *,
+        stats: CleanStats,
+        txns: _Transactions,
     ) -> None:
         directory = log_.directory
         base = group[0].base_offset
@@ -378,7 +399,6 @@ class Cleaner:
             cleaned = Segment(base, FileStore(directory / f"{base:020d}.log{CLEANED}"), None)
         offset_map = self.map
         latest = offset_map.latest_offset
-        txns = _Transactions()
         out = bytearray()
         metas: list[BatchMeta] = []
 

@@ -30,6 +30,7 @@ from embedded_broker.storage.cleaner_batch import (
 )
 from embedded_broker.storage.cleaner_files import finish_interrupted_cleaning
 from embedded_broker.storage.offset_map import OffsetMap
+from embedded_broker.storage.txn_index import AbortedTxn
 from tests.unit.storage.batches import (
     GZIP,
     LZ4,
@@ -409,3 +410,27 @@ def test_a_commit_marker_goes_once_its_transaction_is_cleaned_and_its_horizon_pa
     assert round_at(NOW + DAY, 3) == [(2, NOW + 1 + DAY)]
     assert round_at(NOW + DAY + 2, 4) == []
     assert latest(read_all(log))[b"k0"] is not None
+
+
+def test_aborted_records_go_and_their_abort_marker_follows(open_log: OpenLog) -> None:
+    log = compacted(open_log, delete_retention_ms=DAY)
+    txn = build_batch([Rec(b"x", b"1"), Rec(b"y", b"2")], producer_id=5, producer_epoch=0)
+    log.append(_transactional(txn), now_ms=NOW)  # offsets 0-1: keys seen nowhere else
+    log.append(build_marker(Marker(MarkerType.ABORT, 5, 0, 0), NOW), now_ms=NOW)  # offset 2
+    aborted = [AbortedTxn(producer_id=5, first_offset=0, last_offset=2, last_stable_offset=0)]
+    cleaner = Cleaner(OffsetMap(1 << 20))
+
+    def round_at(now: int, seed: int) -> list[tuple[int, int | None]]:
+        produce(log, random.Random(seed), 30, 2, NONE, now=now)
+        log.flush()
+        cleanable = cleanable_range(log, read_checkpoint(log.directory), now)
+        assert cleanable is not None
+        cleaner.clean(log, cleanable, now, aborted=aborted)
+        return _markers(log)
+
+    # the aborted records go at once although they are their keys' latest; the marker stays
+    # while the round still met its transaction's records
+    assert round_at(NOW, 1) == [(2, None)]
+    assert b"x" not in latest(read_all(log)) and b"y" not in latest(read_all(log))
+    assert round_at(NOW + 1, 2) == [(2, NOW + 1 + DAY)]
+    assert round_at(NOW + DAY + 2, 3) == []
