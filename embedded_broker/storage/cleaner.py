@@ -568,9 +568,11 @@ def clean_partition(
     cleanable = cleanable_range(log_, checkpoint, now_ms)
     if cleanable is None:
         return None
+    # the producer table may have to be loaded first (once per partition and broker run): not
+    # part of the cleaning, so not in its reported time
+    active = producers() if producers is not None else {}
     started = time.monotonic()
     try:
-        active = producers() if producers is not None else {}
         stats = cleaner.clean(log_, cleanable, now_ms, active)
     except InvalidRecordBatchError as exc:
         raise StorageError(f"cannot clean {log_.directory}: a batch is unreadable ({exc})") from exc
