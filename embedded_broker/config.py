@@ -12,6 +12,7 @@ INT = "int"
 LONG = "long"
 STRING = "string"
 LIST = "list"
+DOUBLE = "double"
 
 
 class ConfigError(ValueError):
@@ -58,6 +59,17 @@ def list_of(*choices: str) -> Callable[[str], str | None]:
         if bad or not items:
             return f"must be a list of {', '.join(choices)}"
         return None
+
+    return check
+
+
+def double_between(low: float, high: float) -> Callable[[str], str | None]:
+    def check(value: str) -> str | None:
+        try:
+            number = float(value)
+        except ValueError:
+            return "expected a number"
+        return None if low <= number <= high else f"must be between {low} and {high}"
 
     return check
 
@@ -500,6 +512,74 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
             "TLS versions accepted (TLSv1.2 and newer).",
             list_of("TLSv1.2", "TLSv1.3"),
             read_only=True,
+        ),
+        # --- log compaction (storage/cleaner.py), Kafka's names and defaults ---
+        ConfigDef(
+            "log.cleaner.enable",
+            BOOLEAN,
+            "true",
+            "Run the log cleaner, which compacts topics with cleanup.policy=compact.",
+        ),
+        ConfigDef(
+            "log.cleaner.threads",
+            INT,
+            "1",
+            "Threads that clean compacted partitions (0 turns cleaning off); read at start.",
+            at_least(0),
+        ),
+        ConfigDef(
+            "log.cleaner.dedupe.buffer.size",
+            LONG,
+            "134217728",
+            "Memory for the cleaners' key maps, shared by all cleaner threads (24 bytes a key).",
+            at_least(48),
+        ),
+        ConfigDef(
+            "log.cleaner.io.buffer.load.factor",
+            DOUBLE,
+            "0.9",
+            "How full a cleaner's key map may get.",
+            double_between(0.01, 1.0),
+        ),
+        ConfigDef(
+            "log.cleaner.backoff.ms",
+            LONG,
+            "15000",
+            "How long a cleaner sleeps when no partition needs cleaning.",
+            at_least(0),
+            dynamic=True,
+        ),
+        ConfigDef(
+            "log.cleaner.min.cleanable.ratio",
+            DOUBLE,
+            "0.5",
+            "Default min.cleanable.dirty.ratio of topics.",
+            double_between(0.0, 1.0),
+            dynamic=True,
+        ),
+        ConfigDef(
+            "log.cleaner.delete.retention.ms",
+            LONG,
+            "86400000",
+            "Default delete.retention.ms of topics.",
+            at_least(0),
+            dynamic=True,
+        ),
+        ConfigDef(
+            "log.cleaner.min.compaction.lag.ms",
+            LONG,
+            "0",
+            "Default min.compaction.lag.ms of topics.",
+            at_least(0),
+            dynamic=True,
+        ),
+        ConfigDef(
+            "log.cleaner.max.compaction.lag.ms",
+            LONG,
+            "9223372036854775807",
+            "Default max.compaction.lag.ms of topics.",
+            at_least(1),
+            dynamic=True,
         ),
     )
 }

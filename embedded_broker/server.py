@@ -24,6 +24,7 @@ from .handler_failures import HandlerFailureLog
 from .handlers import API_TABLE, RequestContext
 from .handlers.api_versions import API_KEY as API_VERSIONS_KEY
 from .handlers.api_versions import unsupported_version_response
+from .log_cleaning import start_log_cleaner
 from .protocol.codec import (
     decode_request,
     encode_body,
@@ -447,6 +448,7 @@ class BrokerServer:
         flusher = LogFlusher(self.state)  # periodic fsync and retention, off the event loop
         flusher.start()
         self.state.on_shutdown(flusher.stop)  # before the logs are flushed and closed
+        start_log_cleaner(self.state)  # compaction on its own threads, stopped before closing
         return self.host, self.port
 
     async def stop(self) -> None:

@@ -41,6 +41,10 @@ def log_config_from(effective: dict[str, str]) -> LogConfig:
         index_interval_bytes=int(effective["index.interval.bytes"]),
         message_timestamp_type=effective["message.timestamp.type"],
         cleanup_policy=effective["cleanup.policy"],
+        delete_retention_ms=int(effective["delete.retention.ms"]),
+        min_compaction_lag_ms=int(effective["min.compaction.lag.ms"]),
+        max_compaction_lag_ms=int(effective["max.compaction.lag.ms"]),
+        min_cleanable_dirty_ratio=float(effective["min.cleanable.dirty.ratio"]),
     )
 
 

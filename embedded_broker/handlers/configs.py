@@ -9,6 +9,7 @@ from kio.schema.errors import ErrorCode
 from embedded_broker.config import (
     BOOLEAN,
     BROKER_CONFIGS,
+    DOUBLE,
     INT,
     LIST,
     LONG,
@@ -26,7 +27,7 @@ from .util import NO_THROTTLE, build, response_module
 TOPIC = 2
 BROKER = 4
 BROKER_LOGGER = 8
-TYPE_CODES = {BOOLEAN: 1, STRING: 2, INT: 3, LONG: 5, LIST: 7}
+TYPE_CODES = {BOOLEAN: 1, STRING: 2, INT: 3, LONG: 5, DOUBLE: 6, LIST: 7}
 OP_SET, OP_DELETE, OP_APPEND, OP_SUBTRACT = 0, 1, 2, 3
 
 

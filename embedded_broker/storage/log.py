@@ -21,6 +21,7 @@ import struct
 import threading
 import time
 from bisect import bisect_right
+from collections.abc import Callable
 from pathlib import Path
 
 from embedded_broker.protocol.record_batch import (
@@ -41,6 +42,7 @@ from embedded_broker.storage.clean_shutdown import (
     format_clean_shutdown,
     read_clean_shutdown,
 )
+from embedded_broker.storage.cleaner_files import finish_interrupted_cleaning
 from embedded_broker.storage.config import LogConfig
 from embedded_broker.storage.index import IndexDamagedError, fsync_path, write_atomically
 from embedded_broker.storage.segment import BatchMeta, Recovery, Segment
@@ -126,6 +128,7 @@ class Log:
         directory = self.directory
         for leftover in directory.glob("*.tmp"):
             leftover.unlink(missing_ok=True)
+        finish_interrupted_cleaning(directory)  # .cleaned, .swap and .deleted files of a crash
         clean_marker = directory / CLEAN_SHUTDOWN_FILE
         saved = read_clean_shutdown(clean_marker)
         self._recovery_point = self._read_offset_file(RECOVERY_POINT_FILE)
@@ -167,6 +170,7 @@ class Log:
         every later segment is scanned; an old-style empty marker gets a tail check.
         """
         interval = self.config.index_interval_bytes
+        compacted = self.config.compacted  # the cleaner leaves offset gaps between batches
         try:
             if saved is not None and saved.segments is not None:
                 state = saved.segments.get(segment.base_offset)
@@ -177,7 +181,9 @@ class Log:
                 return Recovery()
             if saved is not None:
                 segment.load_indexes()
-                return segment.recover(interval, from_last_index_entry=True, limit=limit)
+                return segment.recover(
+                    interval, from_last_index_entry=True, limit=limit, compacted=compacted
+                )
             if limit is not None and limit <= self._recovery_point:
                 segment.load_indexes()
                 segment.next_offset = limit
@@ -186,7 +192,7 @@ class Log:
             raise IndexDamagedError("written after the last flush before an unclean stop")
         except IndexDamagedError as reason:
             log.debug("rescanning segment %s in %s: %s", segment.name, self.directory, reason)
-            return segment.recover(interval, limit=limit, keep_tail=not last)
+            return segment.recover(interval, limit=limit, keep_tail=not last, compacted=compacted)
 
     def _report(self, segment: Segment, recovery: Recovery, *, last: bool) -> None:
         name = self.directory.name if self.directory is not None else "memory"
@@ -472,7 +478,7 @@ class Log:
         if next_offset - active.base_offset > _MAX_RELATIVE_OFFSET:
             return True
         reference = active.roll_reference_ms
-        return reference is not None and now_ms - reference >= self.config.segment_ms
+        return reference is not None and now_ms - reference >= self.config.roll_ms
 
     def _roll(self, now_ms: int | None) -> Segment:
         """Close the active segment for writing and start a new one at the log end offset.
@@ -680,7 +686,7 @@ class Log:
             if (
                 not active.is_empty
                 and active.roll_reference_ms is not None
-                and now_ms - active.roll_reference_ms >= config.segment_ms
+                and now_ms - active.roll_reference_ms >= config.roll_ms
             ):
                 self._roll(now_ms)
             if "delete" not in config.cleanup_policy.split(","):
@@ -715,6 +721,48 @@ class Log:
             doomed = self._delete_oldest(len(self._segments) - 1)
             self._log_start_offset = end
         self._discard(doomed, True)
+
+    # --- cleaning: called by the log cleaner (cleaner.py) from its own thread ---------------
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def cleaning_snapshot(self) -> tuple[list[Segment], int, int]:
+        """(inactive segments, log start offset, recovery point) for the cleaner to read
+        without the lock: inactive segments never change, they are only replaced or deleted."""
+        with self._lock:
+            self._check_open()
+            return list(self._segments[:-1]), self._log_start_offset, self._recovery_point
+
+    def replace_segments(self, old: list[Segment], install: Callable[[], Segment]) -> bool:
+        """Swap the consecutive inactive segments ``old`` for the one ``install`` puts in place
+        (it renames files: quick, so it runs under the lock and no reader sees a half swap).
+        Returns False, installing nothing, if retention or DeleteRecords took any of ``old``
+        meanwhile or the log was closed."""
+        with self._lock:
+            if self._closed or not old:
+                return False
+            segments = self._segments
+            try:
+                i = next(n for n, segment in enumerate(segments) if segment is old[0])
+            except StopIteration:
+                return False
+            end = i + len(old)
+            if end >= len(segments) or any(
+                a is not b for a, b in zip(segments[i:end], old, strict=True)
+            ):
+                return False
+            new = install()
+            segments[i:end] = [new]
+            self._bases[i:end] = [new.base_offset]
+            for segment in old:
+                if segment in self._recent:
+                    self._recent.remove(segment)
+                if segment in self._unsynced:
+                    self._unsynced.remove(segment)
+                segment.close()
+            return True
 
     # --- lifecycle ------------------------------------------------------------------------
 
