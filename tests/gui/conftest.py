@@ -44,7 +44,9 @@ def window(qtbot: QtBot, ctx: AppContext) -> Iterator[MainWindow]:
     win.show()
     qtbot.waitExposed(win)
     yield win
-    win.shutdown()
+    stopping = win.shutdown()
+    if stopping is not None:  # the built-in broker stops off the GUI thread
+        qtbot.waitUntil(lambda: stopping.ended, timeout=WAIT_MS)
 
 
 def wait_snapshot(qtbot: QtBot, view: ClusterView, check: Callable[[], bool] | None = None) -> None:
