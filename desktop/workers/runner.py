@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import sys
 import threading
 import time
 from collections import deque
@@ -18,6 +19,17 @@ from desktop.workers.jobs import Job, Lane
 log = logging.getLogger(__name__)
 
 _ids = itertools.count(1)
+
+# A job is a busy Python thread. While it runs, every call the GUI thread makes into Python (each
+# data() of a table paint) may wait up to the interpreter's switch interval for the GIL: at the
+# default 5 ms one paint took 85 ms median, at 1 ms 27 ms (measured, 100k rows, a scan running).
+GIL_SWITCH_S = 0.001
+
+
+def favour_gui_thread() -> None:
+    """Shorten the GIL switch interval for the process (never lengthens it)."""
+    if sys.getswitchinterval() > GIL_SWITCH_S:
+        sys.setswitchinterval(GIL_SWITCH_S)
 
 
 class _Worker:
@@ -118,6 +130,7 @@ class JobRunner(QObject):
         producer_factory: ProducerFactory | None = None,
     ) -> None:
         super().__init__()
+        favour_gui_thread()
         self.name = name
         self._admin_factory = admin_factory
         self.producers = ProducerPool(producer_factory)
