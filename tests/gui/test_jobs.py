@@ -257,3 +257,32 @@ def test_a_failure_names_the_job(qtbot: QtBot, proxied: Proxied) -> None:
         "broken", "Unexpected error: ZeroDivisionError: division by zero"
     )
     close_session(session)
+
+
+def test_refreshes_back_off_while_slower_than_the_interval_and_the_header_says_so(
+    qtbot: QtBot, proxied: Proxied, window: MainWindow
+) -> None:
+    proxied.create_topic("events")
+    view = window.open_cluster(ClusterProfile("slow", proxied.proxy.bootstrap), Credentials())
+    session = view.session
+    assert session.refresh_interval_s == 1.0  # the fixture's setting
+    qtbot.waitUntil(
+        lambda: session.snapshot is not None and not session.refreshing, timeout=WAIT_MS
+    )
+
+    proxied.proxy.hold(LIST_OFFSETS, 2.5)
+    qtbot.waitUntil(lambda: proxied.proxy.held > 0, timeout=WAIT_MS)  # the next timed refresh
+    qtbot.waitUntil(lambda: session.backed_off, timeout=WAIT_MS)
+    took = session.last_refresh_s
+    assert took is not None and took >= 2.5
+    assert session.effective_interval_s == pytest.approx(took * 1.5, abs=0.01)
+    assert session.refresh_interval_s == 1.0  # the user's choice is kept
+    assert (
+        f"slow cluster: a refresh takes {took:.1f} s, so every {took * 1.5:.0f} s"
+        in view.freshness.text()
+    )
+
+    proxied.proxy.release()
+    qtbot.waitUntil(lambda: not session.backed_off, timeout=WAIT_MS)
+    assert session.effective_interval_s == 1.0
+    assert "slow cluster" not in view.freshness.text()
