@@ -89,14 +89,16 @@ class Clients:
         return p
 
     def abandon(self) -> None:
-        """From the GUI thread: this thread's handles are suspect (a job hung on them)."""
+        """This thread's handles are suspect (a job hung on them): never reuse them."""
         self.broken = True
         self._pool.discard(self.used)
 
     def close(self) -> None:
-        """On the lane thread: drop the admin (librdkafka's destroy may wait for its threads)."""
+        """On the lane thread: drop the admin (librdkafka's destroy may wait for its threads)
+        and close the producers an abandoned job used; the next job starts afresh."""
         self._admin = None
         for p in self.used if self.broken else []:
             with contextlib.suppress(Exception):
                 p.close()
         self.used = []
+        self.broken = False

@@ -114,6 +114,9 @@ class Job(QObject):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._on_deadline)
+        self._grace = QTimer(self)
+        self._grace.setSingleShot(True)
+        self._grace.timeout.connect(self._on_cancel_grace)
         self._began.connect(self._on_began)
         self._reported.connect(self._on_reported)
         self._returned.connect(self._on_returned)
@@ -133,9 +136,8 @@ class Job(QObject):
             self._end_failed(JobFailure(self.name, "Cancelled.", cancelled=True))
             return
         self._timer.stop()
-        self._timer.timeout.disconnect(self._on_deadline)
-        self._timer.timeout.connect(self._on_cancel_grace)
-        self._timer.start(CANCEL_GRACE_MS)
+        if not self._grace.isActive():
+            self._grace.start(CANCEL_GRACE_MS)
 
     def join(self, timeout: float) -> bool:
         """Wait for the thread that ran the work (tests and tools only, never the GUI)."""
@@ -150,6 +152,7 @@ class Job(QObject):
         self.token.cancel()
         self.ended = True
         self._timer.stop()
+        self._grace.stop()
 
     # ---- worker thread -------------------------------------------------------------------
 
@@ -213,6 +216,7 @@ class Job(QObject):
             return
         self.ended = True
         self._timer.stop()
+        self._grace.stop()
         self.result = result
         self.finished.emit(result)
 
@@ -239,6 +243,7 @@ class Job(QObject):
     def _end_failed(self, failure: JobFailure) -> None:
         self.ended = True
         self._timer.stop()
+        self._grace.stop()
         self.failure = failure
         self.error = failure.message
         self.failed.emit(failure)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject
 
-from desktop.services.cancel import JobCancelled
+from desktop.services.cancel import JobCancelled, JobTimedOut
 from desktop.workers.clients import AdminFactory, Clients, ProducerFactory, ProducerPool
 from desktop.workers.jobs import Job, Lane
 
@@ -59,6 +59,7 @@ class _SerialLane:
                 for old in [j for j in self._queue if j.key == job.key]:
                     self._queue.remove(old)  # latest wins: the waiting one never runs
                     old.drop()
+                    self._runner.forget(old)
             self._queue.append(job)
             if self._current is None:
                 self._current = self._spawn()
@@ -101,7 +102,10 @@ class _SerialLane:
                 if job.ended:
                     continue  # cancelled while it waited
                 exc = job.run(me.clients, lambda: self._retire(me))
-                if (
+                if isinstance(exc, JobTimedOut):
+                    me.clients.abandon()  # its handles hung: the next job gets fresh ones
+                    me.clients.close()
+                elif (
                     exc is not None
                     and self._lane is Lane.REFRESH
                     and not isinstance(exc, JobCancelled)
@@ -154,6 +158,10 @@ class JobRunner(QObject):
         else:
             self._start_stream(job)
         return job
+
+    def forget(self, job: Job) -> None:
+        """A job that will never end by signal (superseded while waiting)."""
+        self._jobs.discard(job)
 
     def pending(self, lane: Lane, key: str) -> bool:
         """A job with `key` waits in `lane` (not yet started)."""
