@@ -132,7 +132,8 @@ class Job(QObject):
         if self.ended:
             return
         self.token.cancel()
-        if not self.began:
+        if not self.began:  # waiting, or started with the news still on its way here
+            self._abandon()  # a no-op until a lane thread has taken the job
             self._end_failed(JobFailure(self.name, "Cancelled.", cancelled=True))
             return
         self._timer.stop()
