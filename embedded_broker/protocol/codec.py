@@ -46,14 +46,23 @@ class ApiSchema:
         return self.flexible and self.request_type.__api_key__ != API_VERSIONS_KEY
 
 
-@cache
 def api_schema(api_key: int, api_version: int) -> ApiSchema:
     """kio schema classes for an API key and version (UnsupportedApiError if kio lacks them)."""
+    schema = _load_schema(api_key, api_version)
+    if schema is None:
+        raise UnsupportedApiError(f"unknown API key {api_key} version {api_version}")
+    return schema
+
+
+@cache
+def _load_schema(api_key: int, api_version: int) -> ApiSchema | None:
+    # Misses are cached too: a failed import is not remembered by Python, and retrying it for
+    # every hostile frame would cost an import attempt (and its memory) each time.
     try:
         request_type = load_request_schema(api_key, api_version)
         response_type = load_response_schema(api_key, api_version)
-    except Exception as exc:  # kio raises several index/import errors for unknown schemas
-        raise UnsupportedApiError(f"unknown API key {api_key} version {api_version}") from exc
+    except Exception:  # kio raises several index/import errors for unknown schemas
+        return None
     return ApiSchema(request_type, response_type, bool(request_type.__flexible__))
 
 
