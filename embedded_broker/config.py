@@ -285,8 +285,9 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
         ConfigDef(
             "log.message.timestamp.after.max.ms",
             LONG,
-            "9223372036854775807",
-            "How far ahead a CreateTime record timestamp may be (INVALID_TIMESTAMP beyond).",
+            "3600000",
+            "How far ahead a CreateTime record timestamp may be (INVALID_TIMESTAMP beyond); "
+            "one hour, as in Kafka 4.",
             at_least(0),
             dynamic=True,
         ),
