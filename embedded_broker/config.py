@@ -165,7 +165,8 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
             "offsets.topic.replication.factor",
             INT,
             "1",
-            "Replication of __consumer_offsets.",
+            "Replication of __consumer_offsets (Kafka's default is 3; a single built-in broker "
+            "can hold only 1 replica).",
             at_least(1),
         ),
         ConfigDef(

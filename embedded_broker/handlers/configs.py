@@ -33,6 +33,9 @@ TYPE_CODES = {BOOLEAN: 1, STRING: 2, INT: 3, LONG: 5, LIST: 7}
 OP_SET, OP_DELETE, OP_APPEND, OP_SUBTRACT = 0, 1, 2, 3
 MS_DERIVED = ("retention.ms", "segment.ms")
 KAFKA_BROKER_KEY_NAMES = frozenset(k[0] for k in KAFKA_BROKER_KEYS)
+# the wire type and sensitivity Kafka declares (e.g. SHORT, PASSWORD) win over the broker's own
+KAFKA_TYPE_CODES = {k[0]: k[1] for k in KAFKA_BROKER_KEYS}
+KAFKA_SENSITIVE = frozenset(k[0] for k in KAFKA_BROKER_KEYS if k[4])
 UNUSED_BROKER_DOC = (
     "Kafka's broker setting, reported with Kafka 4.3.1's default; the built-in broker does not "
     "use it (read-only here)."
@@ -173,8 +176,8 @@ def _broker_entries(
                 source,
                 syns,
                 read_only=not cdef.dynamic,
-                sensitive=False,
-                type_code=TYPE_CODES[cdef.type],
+                sensitive=cname in KAFKA_SENSITIVE,
+                type_code=KAFKA_TYPE_CODES.get(cname, TYPE_CODES[cdef.type]),
                 doc=cdef.doc if docs else None,
                 with_synonyms=synonyms,
             )

@@ -37,10 +37,11 @@ def kafka_default(entry: dict[str, Any], name: str) -> str | None:
     if entry["config_source"] == "DEFAULT_CONFIG":
         value: str | None = entry["value"]
         return value
-    for syn in entry["synonyms"]:
-        if syn["source"] == "DEFAULT_CONFIG" and syn["name"] == name:
-            default: str | None = syn["value"]
-            return default
+    defaults = [s for s in entry["synonyms"] if s["source"] == "DEFAULT_CONFIG"]
+    # a broker setting's own default, else (topics) the broker synonym that supplies it
+    for syn in sorted(defaults, key=lambda s: s["name"] != name):
+        default: str | None = syn["value"]
+        return default
     return None
 
 
