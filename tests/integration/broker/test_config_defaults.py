@@ -86,3 +86,19 @@ def test_broker_reports_kafkas_keys_with_its_own_listener_and_log_dir(
         "DEFAULT_CONFIG",
     )
     assert configs["sasl.jaas.config"]["is_sensitive"] is True
+
+
+def test_changing_a_kafka_broker_key_the_broker_does_not_use_says_so(
+    builtin_broker: RunningBroker,
+) -> None:
+    client = admin(builtin_broker.bootstrap)
+    resource = ConfigResource(
+        "broker",
+        "1",
+        incremental_configs=[
+            ConfigEntry("background.threads", "4", incremental_operation=AlterConfigOpType.SET)
+        ],
+    )
+    future = client.incremental_alter_configs([resource])[resource]
+    with pytest.raises(KafkaException, match="does not use"):
+        future.result(timeout=30)
