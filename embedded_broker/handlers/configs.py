@@ -163,8 +163,8 @@ def _broker_entries(
             continue
         source = SOURCE_CODES[state.config.source(cname)]
         value = state.config.value(cname)
-        if cname == "broker.id" and value is None:
-            value = str(state.node_id)  # Kafka reports broker.id as the node id in KRaft
+        if value is None and real is not None and cname in real:
+            value = real[cname]  # unset, but known from how the broker runs (e.g. broker.id)
         syns: list[tuple[str, str | None, int]] = [(cname, value, source)]
         if source != SOURCE_DEFAULT and cdef.default is not None:
             syns.append((cname, cdef.default, SOURCE_DEFAULT))
@@ -212,11 +212,13 @@ def _broker_entries(
 
 
 def _real_values(ctx: RequestContext, state: BrokerState) -> dict[str, str | None]:
-    """Kafka settings the built-in broker has no key for but whose value it knows."""
+    """Values of Kafka settings the broker knows without their being set (its listener, data
+    directory, roles): reported for keys it has no setting of its own for, or left unset."""
     host, port = advertised_address(ctx, state)
     listener = f"PLAINTEXT://{ctx.local_host}:{ctx.local_port}"
     data = None if state.in_memory or state.data_dir is None else str(state.data_dir)
     return {
+        "broker.id": str(state.node_id),  # Kafka reports the node id here in KRaft mode
         "listeners": listener,
         "advertised.listeners": f"PLAINTEXT://{host}:{port}",
         "log.dirs": data,

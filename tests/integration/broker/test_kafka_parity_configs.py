@@ -23,6 +23,11 @@ BROKER_DIFFERENCES = {
     "offsets.topic.replication.factor": ("1", "one broker: Kafka's 3 could never be met"),
     "max.connections": ("1000", "keeps the app's file descriptors safe"),
     "queued.max.request.bytes": ("536870912", "bounds the memory clients can make it hold"),
+    # the built-in broker's security (issue 11's listeners): no Kerberos, no Java keystores
+    "sasl.enabled.mechanisms": (None, "PLAIN and SCRAM are offered; GSSAPI is not supported"),
+    "ssl.keystore.type": (None, "PEM by default: JKS is not supported"),
+    "ssl.truststore.type": (None, "PEM by default: JKS is not supported"),
+    "listener.security.protocol.map": (None, "the same four mappings, in another order"),
     # this broker's own identity and addresses, as a KRaft node reports its own
     "node.id": ("1", "Kafka has no default: every node is given one"),
     "broker.id": ("1", "Kafka reports the node id here too"),
