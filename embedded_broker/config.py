@@ -178,7 +178,8 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
             "offsets.topic.replication.factor",
             INT,
             "1",
-            "Replication of __consumer_offsets.",
+            "Replication of __consumer_offsets (Kafka's default is 3; a single built-in broker "
+            "can hold only 1 replica).",
             at_least(1),
         ),
         ConfigDef(
@@ -298,8 +299,9 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
         ConfigDef(
             "log.message.timestamp.after.max.ms",
             LONG,
-            "9223372036854775807",
-            "How far ahead a CreateTime record timestamp may be (INVALID_TIMESTAMP beyond).",
+            "3600000",
+            "How far ahead a CreateTime record timestamp may be (INVALID_TIMESTAMP beyond); "
+            "one hour, as in Kafka 4.",
             at_least(0),
             dynamic=True,
         ),

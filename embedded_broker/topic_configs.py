@@ -22,6 +22,7 @@ from .config import (
     one_of,
     validate_value,
 )
+from .kafka_topic_keys import KAFKA_TOPIC_KEYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +108,7 @@ TOPIC_CONFIGS: dict[str, TopicConfigDef] = {
         _topic(
             "message.timestamp.after.max.ms",
             LONG,
-            "9223372036854775807",
+            "3600000",
             "Largest allowed distance of a CreateTime record timestamp into the future.",
             ("log.message.timestamp.after.max.ms",),
             validator=at_least(0),
@@ -195,12 +196,20 @@ TOPIC_CONFIGS: dict[str, TopicConfigDef] = {
 }
 
 
+_UNUSED_KAFKA_KEYS = frozenset(k.name for k in KAFKA_TOPIC_KEYS)
+
+
 def validate_topic_configs(configs: Mapping[str, str | None]) -> dict[str, str]:
     """Validate topic overrides; raise ConfigError naming the bad setting."""
     out: dict[str, str] = {}
     for name, value in configs.items():
         entry = TOPIC_CONFIGS.get(name)
         if entry is None:
+            if name in _UNUSED_KAFKA_KEYS:
+                raise ConfigError(
+                    f"{name} is a Kafka topic setting the built-in broker does not use, so it "
+                    "cannot be set here; leave it out."
+                )
             raise ConfigError(f"Unknown topic config name: {name}")
         if value is None:
             raise ConfigError(f"Invalid value null for configuration {name}")

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-import shutil
+import logging
 from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from embedded_broker.log_dir_sizes import LogDirUsage, measure
 from embedded_broker.state import BrokerState
 
 from .base import ApiSpec, RequestContext
 from .metadata import AUTHORIZED_OPS_OMITTED, advertised_address
 from .util import NO_THROTTLE, build, response_module
+
+log = logging.getLogger(__name__)
+
+MEMORY_LOG_DIR = "memory"
 
 
 async def handle_describe_cluster(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
@@ -31,7 +36,12 @@ async def handle_describe_cluster(ctx: RequestContext, request: Any, state: Brok
             cluster_authorized_operations=AUTHORIZED_OPS_OMITTED,
         )
     broker = build(
-        mod.DescribeClusterBroker, broker_id=state.node_id, host=host, port=port, rack=None
+        mod.DescribeClusterBroker,
+        broker_id=state.node_id,
+        host=host,
+        port=port,
+        rack=None,
+        is_fenced=False,  # v2: the broker answering is registered and serving, never fenced
     )
     return build(
         mod.DescribeClusterResponse,
@@ -46,47 +56,66 @@ async def handle_describe_cluster(ctx: RequestContext, request: Any, state: Brok
     )
 
 
+def _wanted(request: Any, state: BrokerState) -> list[tuple[str, int]]:
+    """The requested partitions this broker hosts (all of them for a null topic list)."""
+    if request.topics is None:
+        requested = {name: range(info.partitions) for name, info in state.topics.items()}
+    else:
+        requested = {t.topic: t.partitions for t in request.topics}
+    out: list[tuple[str, int]] = []
+    for name, partitions in requested.items():
+        info = state.topics.get(name)
+        if info is not None:
+            out.extend((name, p) for p in partitions if 0 <= p < info.partitions)
+    return out
+
+
+def _memory_usage(state: BrokerState, keys: list[tuple[str, int]]) -> LogDirUsage:
+    sizes = {}
+    for name, p in keys:
+        plog = state.partition(name, p)
+        if plog is not None:
+            sizes[(name, p)] = plog.size_bytes()
+    return LogDirUsage(sizes, -1, -1)  # memory has no filesystem to report
+
+
 async def handle_describe_log_dirs(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     mod = response_module(request)
-    if request.topics is None:
-        wanted = {name: list(range(info.partitions)) for name, info in state.topics.items()}
+    keys = _wanted(request, state)
+    code = ErrorCode.none
+    if state.in_memory or state.data_dir is None:
+        log_dir, usage = MEMORY_LOG_DIR, _memory_usage(state, keys)
     else:
-        wanted = {t.topic: list(t.partitions) for t in request.topics}
-    topics = []
-    for name, partitions in wanted.items():
-        parts = []
-        for p in partitions:
-            plog = state.partition(name, p)
-            if plog is None:
-                continue
-            parts.append(
-                build(
-                    mod.DescribeLogDirsPartition,
-                    partition_index=p,
-                    partition_size=plog.size_bytes(),
-                    offset_lag=0,
-                    is_future_key=False,
-                )
-            )
-        if parts:
-            topics.append(build(mod.DescribeLogDirsTopic, name=name, partitions=tuple(parts)))
-    log_dir = (
-        str(state.data_dir) if state.data_dir is not None and not state.in_memory else "memory"
-    )
-    total = usable = -1
-    if state.data_dir is not None and not state.in_memory:
+        log_dir = str(state.data_dir)
         try:
-            usage = shutil.disk_usage(state.data_dir)
-            total, usable = usage.total, usage.free
+            # stat calls only, no log opened; on the storage thread: many partitions take a while
+            usage = await state.run_storage(measure, state.data_dir, keys)
         except OSError:
-            pass
+            log.exception("Could not measure the log directory %s", log_dir)
+            code, usage = ErrorCode.kafka_storage_error, LogDirUsage({}, -1, -1)
+    by_topic: dict[str, list[Any]] = {}
+    for (name, p), size in usage.sizes.items():
+        by_topic.setdefault(name, []).append(
+            build(
+                mod.DescribeLogDirsPartition,
+                partition_index=p,
+                partition_size=size,
+                offset_lag=0,  # a single log dir has no future replica to lag behind
+                is_future_key=False,
+            )
+        )
+    topics = tuple(
+        build(mod.DescribeLogDirsTopic, name=name, partitions=tuple(parts))
+        for name, parts in by_topic.items()
+    )
     result = build(
         mod.DescribeLogDirsResult,
-        error_code=ErrorCode.none,
+        error_code=code,
         log_dir=log_dir,
-        topics=tuple(topics),
-        total_bytes=total,
-        usable_bytes=usable,
+        topics=topics,
+        total_bytes=usage.total_bytes,
+        usable_bytes=usage.usable_bytes,
+        is_cordoned=False,  # v5: the built-in broker never cordons its only log dir
     )
     return build(
         mod.DescribeLogDirsResponse,
@@ -97,6 +126,6 @@ async def handle_describe_log_dirs(ctx: RequestContext, request: Any, state: Bro
 
 
 APIS = (
-    ApiSpec(60, 0, 1, handle_describe_cluster),
-    ApiSpec(35, 1, 4, handle_describe_log_dirs),
+    ApiSpec(60, 0, 2, handle_describe_cluster),
+    ApiSpec(35, 1, 5, handle_describe_log_dirs),
 )

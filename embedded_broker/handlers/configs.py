@@ -17,11 +17,14 @@ from embedded_broker.config import (
     ConfigError,
     validate_value,
 )
+from embedded_broker.kafka_broker_keys import KAFKA_BROKER_KEYS
+from embedded_broker.kafka_topic_keys import KAFKA_TOPIC_KEYS
 from embedded_broker.state import BrokerState
 from embedded_broker.topic_configs import TOPIC_CONFIGS, broker_default, validate_topic_configs
 
 from .base import ApiSpec, RequestContext
-from .topics import SOURCE_CODES, SOURCE_DEFAULT, SOURCE_TOPIC
+from .metadata import advertised_address
+from .topics import SOURCE_CODES, SOURCE_DEFAULT, SOURCE_STATIC_BROKER, SOURCE_TOPIC
 from .util import NO_THROTTLE, build, response_module
 
 TOPIC = 2
@@ -29,6 +32,19 @@ BROKER = 4
 BROKER_LOGGER = 8
 TYPE_CODES = {BOOLEAN: 1, STRING: 2, INT: 3, LONG: 5, DOUBLE: 6, LIST: 7}
 OP_SET, OP_DELETE, OP_APPEND, OP_SUBTRACT = 0, 1, 2, 3
+MS_DERIVED = ("retention.ms", "segment.ms")
+KAFKA_BROKER_KEY_NAMES = frozenset(k[0] for k in KAFKA_BROKER_KEYS)
+# the wire type and sensitivity Kafka declares (e.g. SHORT, PASSWORD) win over the broker's own
+KAFKA_TYPE_CODES = {k[0]: k[1] for k in KAFKA_BROKER_KEYS}
+KAFKA_SENSITIVE = frozenset(k[0] for k in KAFKA_BROKER_KEYS if k[4])
+UNUSED_BROKER_DOC = (
+    "Kafka's broker setting, reported with Kafka 4.3.1's default; the built-in broker does not "
+    "use it (read-only here)."
+)
+REAL_VALUE_DOC = (
+    "Kafka's broker setting, reported with the built-in broker's actual value (it cannot be "
+    "set under this name)."
+)
 
 
 class _FailError(Exception):
@@ -38,7 +54,41 @@ class _FailError(Exception):
         self.message = message
 
 
-def _topic_entries(mod: Any, state: BrokerState, name: str, keys: Any, synonyms: bool) -> list[Any]:
+def _entry(
+    mod: Any,
+    name: str,
+    value: str | None,
+    source: int,
+    syns: list[tuple[str, str | None, int]],
+    *,
+    read_only: bool,
+    sensitive: bool,
+    type_code: int,
+    doc: str | None,
+    with_synonyms: bool,
+) -> Any:
+    return build(
+        mod.DescribeConfigsResourceResult,
+        name=name,
+        value=None if sensitive else value,
+        read_only=read_only,
+        config_source=source,
+        is_default=source == SOURCE_DEFAULT,
+        is_sensitive=sensitive,
+        synonyms=tuple(
+            build(mod.DescribeConfigsSynonym, name=n, value=None if sensitive else v, source=s)
+            for n, v, s in syns
+        )
+        if with_synonyms
+        else (),
+        config_type=type_code,
+        documentation=doc,
+    )
+
+
+def _topic_entries(
+    mod: Any, state: BrokerState, name: str, keys: Any, synonyms: bool, *, docs: bool = False
+) -> list[Any]:
     overrides = state.topics[name].configs
     out = []
     for cname, tdef in TOPIC_CONFIGS.items():
@@ -46,74 +96,136 @@ def _topic_entries(mod: Any, state: BrokerState, name: str, keys: Any, synonyms:
             continue
         value, src, syn_name = broker_default(cname, state.config)
         syns: list[tuple[str, str | None, int]] = []
-        if src != "DEFAULT_CONFIG":
-            syns.append((syn_name, value, SOURCE_CODES[src]))
-        syns.append(
-            (
-                tdef.synonyms[-1] if cname in ("retention.ms", "segment.ms") else tdef.synonyms[0],
-                tdef.definition.default,
-                SOURCE_DEFAULT,
-            )
-        )
+        if cname in MS_DERIVED:
+            # Kafka lists each broker setting actually made, in its own units (hours stay
+            # hours), and no default synonym: the default lives in log.*.hours, not in ms
+            for syn in tdef.synonyms:
+                syn_source = state.config.source(syn)
+                if syn_source != "DEFAULT_CONFIG":
+                    syns.append((syn, state.config.value(syn), SOURCE_CODES[syn_source]))
+        else:
+            if src != "DEFAULT_CONFIG":
+                syns.append((syn_name, value, SOURCE_CODES[src]))
+            syns.append((tdef.synonyms[0], tdef.definition.default, SOURCE_DEFAULT))
         if cname in overrides:
             value, source = overrides[cname], SOURCE_TOPIC
             syns.insert(0, (cname, value, SOURCE_TOPIC))
         else:
             source = SOURCE_CODES[src]
-        if cname in ("retention.ms", "segment.ms") and src == "DEFAULT_CONFIG":
-            syns[-1] = (syns[-1][0], state.config.value(syns[-1][0]), SOURCE_DEFAULT)
         out.append(
-            build(
-                mod.DescribeConfigsResourceResult,
-                name=cname,
-                value=value,
+            _entry(
+                mod,
+                cname,
+                value,
+                source,
+                syns,
                 read_only=False,
-                config_source=source,
-                is_default=source == SOURCE_DEFAULT,
-                is_sensitive=False,
-                synonyms=tuple(
-                    build(mod.DescribeConfigsSynonym, name=n, value=v, source=s) for n, v, s in syns
-                )
-                if synonyms
-                else (),
-                config_type=TYPE_CODES[tdef.definition.type],
-                documentation=None,
+                sensitive=False,
+                type_code=TYPE_CODES[tdef.definition.type],
+                doc=tdef.definition.doc if docs else None,
+                with_synonyms=synonyms,
+            )
+        )
+    for extra in KAFKA_TOPIC_KEYS:
+        if extra.name in TOPIC_CONFIGS or (keys is not None and extra.name not in keys):
+            continue
+        value = extra.default
+        if extra.name == "flush.ms":
+            value = state.config.value("log.flush.interval.ms") or extra.default
+        out.append(
+            _entry(
+                mod,
+                extra.name,
+                value,
+                SOURCE_DEFAULT,
+                [] if extra.synonym is None else [(extra.synonym, extra.default, SOURCE_DEFAULT)],
+                read_only=True,
+                sensitive=False,
+                type_code=extra.type_code,
+                doc=extra.doc if docs else None,
+                with_synonyms=synonyms,
             )
         )
     return out
 
 
 def _broker_entries(
-    mod: Any, state: BrokerState, keys: Any, synonyms: bool, docs: bool = False
+    mod: Any,
+    state: BrokerState,
+    keys: Any,
+    synonyms: bool,
+    *,
+    docs: bool = False,
+    real: dict[str, str | None] | None = None,
 ) -> list[Any]:
     out = []
     for cname, cdef in BROKER_CONFIGS.items():
         if keys is not None and cname not in keys:
             continue
         source = SOURCE_CODES[state.config.source(cname)]
-        value = None if cdef.sensitive else state.config.value(cname)
+        value = state.config.value(cname)
+        if value is None and real is not None and cname in real:
+            value = real[cname]  # unset, but known from how the broker runs (e.g. broker.id)
         syns: list[tuple[str, str | None, int]] = [(cname, value, source)]
         if source != SOURCE_DEFAULT and cdef.default is not None and not cdef.sensitive:
             syns.append((cname, cdef.default, SOURCE_DEFAULT))
         out.append(
-            build(
-                mod.DescribeConfigsResourceResult,
-                name=cname,
-                value=value,
+            _entry(
+                mod,
+                cname,
+                value,
+                source,
+                syns,
                 read_only=not cdef.dynamic,
-                config_source=source,
-                is_default=source == SOURCE_DEFAULT,
-                is_sensitive=cdef.sensitive,
-                synonyms=tuple(
-                    build(mod.DescribeConfigsSynonym, name=n, value=v, source=s) for n, v, s in syns
-                )
-                if synonyms
-                else (),
-                config_type=TYPE_CODES[cdef.type],
-                documentation=cdef.doc if docs else None,
+                sensitive=cdef.sensitive or cname in KAFKA_SENSITIVE,
+                type_code=KAFKA_TYPE_CODES.get(cname, TYPE_CODES[cdef.type]),
+                doc=cdef.doc if docs else None,
+                with_synonyms=synonyms,
+            )
+        )
+    for kname, type_code, default, _kafka_read_only, sensitive in KAFKA_BROKER_KEYS:
+        if kname in BROKER_CONFIGS or (keys is not None and kname not in keys):
+            continue
+        if real is not None and kname in real:
+            # this broker's own value (listeners, log dirs, roles), as Kafka reports its own
+            value, source, doc = real[kname], SOURCE_STATIC_BROKER, REAL_VALUE_DOC
+            syns = [(kname, value, source)]
+            if default is not None:
+                syns.append((kname, default, SOURCE_DEFAULT))
+        else:
+            value, source, doc = default, SOURCE_DEFAULT, UNUSED_BROKER_DOC
+            syns = [] if default is None else [(kname, default, SOURCE_DEFAULT)]
+        out.append(
+            _entry(
+                mod,
+                kname,
+                value,
+                source,
+                syns,
+                read_only=True,
+                sensitive=sensitive,
+                type_code=type_code,
+                doc=doc if docs else None,
+                with_synonyms=synonyms,
             )
         )
     return out
+
+
+def _real_values(ctx: RequestContext, state: BrokerState) -> dict[str, str | None]:
+    """Values of Kafka settings the broker knows without their being set (its listener, data
+    directory, roles): reported for keys it has no setting of its own for, or left unset."""
+    host, port = advertised_address(ctx, state)
+    listener = f"PLAINTEXT://{ctx.local_host}:{ctx.local_port}"
+    data = None if state.in_memory or state.data_dir is None else str(state.data_dir)
+    return {
+        "broker.id": str(state.node_id),  # Kafka reports the node id here in KRaft mode
+        "listeners": listener,
+        "advertised.listeners": f"PLAINTEXT://{host}:{port}",
+        "log.dirs": data,
+        "log.dir": data,
+        "process.roles": "broker,controller",
+    }
 
 
 def _check_broker_name(state: BrokerState, name: str) -> None:
@@ -137,11 +249,14 @@ async def handle_describe_configs(ctx: RequestContext, request: Any, state: Brok
                         ErrorCode.unknown_topic_or_partition,
                         f"Topic '{res.resource_name}' does not exist.",
                     )
-                entries = _topic_entries(mod, state, res.resource_name, keys, synonyms)
+                docs = bool(getattr(request, "include_documentation", False))
+                entries = _topic_entries(mod, state, res.resource_name, keys, synonyms, docs=docs)
             elif res.resource_type == BROKER:
                 _check_broker_name(state, res.resource_name)
                 docs = bool(getattr(request, "include_documentation", False))
-                entries = _broker_entries(mod, state, keys, synonyms, docs)
+                entries = _broker_entries(
+                    mod, state, keys, synonyms, docs=docs, real=_real_values(ctx, state)
+                )
             elif res.resource_type == BROKER_LOGGER:
                 _check_broker_name(state, res.resource_name)
             else:
@@ -182,6 +297,13 @@ def _apply_broker(
     _check_broker_name(state, name)
     static_only = sorted(k for k in new if k in BROKER_CONFIGS and not BROKER_CONFIGS[k].dynamic)
     unknown = sorted(k for k in new if k not in BROKER_CONFIGS)
+    unused = [k for k in unknown if k in KAFKA_BROKER_KEY_NAMES]
+    if unused:
+        raise _FailError(
+            ErrorCode.invalid_config,
+            f"{', '.join(unused)}: Kafka broker setting(s) the built-in broker does not use, so "
+            "they cannot be changed here.",
+        )
     if unknown:
         raise _FailError(
             ErrorCode.invalid_config, f"Unknown broker config name: {', '.join(unknown)}"
