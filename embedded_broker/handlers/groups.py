@@ -327,6 +327,7 @@ async def handle_offset_commit(ctx: RequestContext, request: Any, state: BrokerS
         unknown_group_error=(
             GroupError.GROUP_ID_NOT_FOUND if ctx.api_version >= 9 else GroupError.ILLEGAL_GENERATION
         ),
+        member_epochs=ctx.api_version >= 9,
     )
     if not await _written(coord, mark):
         results = [(e, GroupError.NOT_COORDINATOR) for e, _ in results]
