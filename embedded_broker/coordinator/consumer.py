@@ -109,9 +109,9 @@ class ConsumerGroups(CoordinatorBase):
         assert member is not None
         before = copy_partitions(member.assigned)
         epoch_before = member.epoch
-        if self._update_consumer_member(member, req) or bump:
-            group.epoch += 1
-        if self._refresh_metadata(group, partitions, topic_names):
+        bump |= self._update_consumer_member(member, req)
+        # One bump for whatever changed (membership, subscriptions, subscribed topics).
+        if self._refresh_metadata(group, partitions, topic_names) or bump:
             group.epoch += 1
         if group.epoch > group.assignment_epoch:
             self._compute_target(group)
