@@ -446,6 +446,19 @@ class ConsumerGroups(CoordinatorBase):
         member = group.members.get(member_id) if group is not None else None
         return None if member is None else member.epoch
 
+    def validate_offset_fetch(self, group_id: str, member_id: str | None, epoch: int) -> GroupError:
+        """OffsetFetch v9+ from a consumer group member must carry its current epoch (Kafka's
+        ConsumerGroup.validateOffsetFetch); requests without a member (admin) always pass."""
+        group = self.consumer_groups.get(group_id)
+        if group is None or (epoch < 0 and not member_id):
+            return GroupError.NONE
+        member = group.members.get(member_id or "")
+        if member is None:
+            return GroupError.UNKNOWN_MEMBER_ID
+        if epoch != member.epoch:
+            return GroupError.STALE_MEMBER_EPOCH
+        return GroupError.NONE
+
     def delete_consumer_group(self, group_id: str) -> None:
         group = self.consumer_groups.pop(group_id, None)
         if group is not None:

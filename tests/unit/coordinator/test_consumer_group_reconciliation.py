@@ -209,3 +209,12 @@ def test_group_survives_a_restart_with_epochs_and_assignments(tmp_path: Path) ->
     assert again.beat("b", 2, {"t": parts(b)}).error is GroupError.NONE
     again.clock.advance(45_000)  # members that never come back expire after the restart
     assert again.coord.consumer_groups["g"].members == {}
+
+
+def test_offset_fetch_from_a_member_needs_its_current_epoch() -> None:
+    g = Group()
+    g.join("a")
+    assert g.coord.validate_offset_fetch("g", "a", 1) is GroupError.NONE
+    assert g.coord.validate_offset_fetch("g", "a", 0) is GroupError.STALE_MEMBER_EPOCH
+    assert g.coord.validate_offset_fetch("g", "x", 1) is GroupError.UNKNOWN_MEMBER_ID
+    assert g.coord.validate_offset_fetch("g", None, -1) is GroupError.NONE  # admin fetch
