@@ -16,7 +16,7 @@ from confluent_kafka.admin import AdminClient
 
 from tests.kafka.cli import run_cli
 
-from .clients import Poller, create_topic, produce, unique, wait_for
+from .clients import Poller, create_topic, produce, unique
 
 PARTITIONS = 6
 STEP_TIMEOUT_S = 25.0
@@ -138,4 +138,22 @@ def test_commit_and_resume_and_describe(bootstrap: str) -> None:
     poller.until(lambda: len(poller.all_values()) >= 30, STEP_TIMEOUT_S, "the 30 new records")
     again.consumer.close()
     assert sorted(int(v) for v in poller.all_values()) == list(range(30, 60))
-    wait_for(lambda: True)
+
+
+def test_java_console_consumer_with_the_consumer_protocol(bootstrap: str) -> None:
+    topic, group = unique("kip848j"), unique("kip848j-group")
+    create_topic(bootstrap, topic, 3)
+    produce(bootstrap, topic, 9, 3)
+    consumed = run_cli(
+        "kafka-console-consumer",
+        [
+            "--bootstrap-server", bootstrap, "--topic", topic, "--group", group,
+            "--command-property", "group.protocol=consumer", "--from-beginning",
+            "--max-messages", "9", "--timeout-ms", "20000",
+        ],
+    )  # fmt: skip
+    assert consumed.returncode == 0, consumed.stderr
+    assert sorted(int(v) for v in consumed.stdout.split()) == list(range(9))
+    listed = run_cli("kafka-consumer-groups", ["--bootstrap-server", bootstrap, "--list", "--type"])
+    assert listed.returncode == 0, listed.stderr
+    assert [group, "Consumer"] in [line.split() for line in listed.stdout.splitlines()]
