@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from .base import CoordinatorBase, log
+from .consumer_records import consumer_group_tombstone
 from .errors import GroupError
 from .group import CommittedOffset
 from .journal import Record
@@ -185,4 +186,11 @@ class Offsets(CoordinatorBase):
                 self._transition(group, GroupEvent.OFFSETS_EXPIRED)
                 del self.groups[group.group_id]
                 records.append(group_tombstone(group.group_id))
+        for cgroup in list(self.consumer_groups.values()):
+            if not cgroup.members and cgroup.group_id not in self.groups:
+                log.info(
+                    "consumer group %s: empty with no committed offsets, removed", cgroup.group_id
+                )
+                del self.consumer_groups[cgroup.group_id]
+                records.append(consumer_group_tombstone(cgroup.group_id))
         self._append(records)

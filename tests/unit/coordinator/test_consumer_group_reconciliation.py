@@ -11,6 +11,7 @@ from embedded_broker.coordinator import (
     GroupCoordinator,
     GroupError,
     JoinRequest,
+    JoinResult,
     ManualClock,
     OffsetCommitEntry,
 )
@@ -218,3 +219,37 @@ def test_offset_fetch_from_a_member_needs_its_current_epoch() -> None:
     assert g.coord.validate_offset_fetch("g", "a", 0) is GroupError.STALE_MEMBER_EPOCH
     assert g.coord.validate_offset_fetch("g", "x", 1) is GroupError.UNKNOWN_MEMBER_ID
     assert g.coord.validate_offset_fetch("g", None, -1) is GroupError.NONE  # admin fetch
+
+
+def test_an_empty_classic_group_is_upgraded_with_its_offsets_and_back() -> None:
+    g = Group()
+    entry = [OffsetCommitEntry("t", 2, 7, -1, None)]
+    assert g.coord.commit_offsets("g", "", -1, entry)[0][1] is GroupError.NONE
+    r = g.join("a")
+    assert r.member_epoch == 1
+    assert g.coord.fetch_offsets("g", [("t", 2)])[0].offset == 7
+    g.beat("a", -1)
+    replies: list[JoinResult] = []
+    join = JoinRequest("g", "", "consumer", (("range", b""),), 10_000, 10_000, None, "c", "/h")
+    g.coord.join(join, replies.append)  # empty again: a classic member may take the group
+    assert replies == [] or replies[0].error is GroupError.MEMBER_ID_REQUIRED
+    assert "g" not in g.coord.consumer_groups
+    assert g.coord.fetch_offsets("g", [("t", 2)])[0].offset == 7
+
+
+def test_a_consumer_group_refuses_to_replace_a_classic_group_with_members() -> None:
+    g = Group()
+    join = JoinRequest(
+        "g", "", "consumer", (("range", b""),), 10_000, 10_000, require_known_member_id=False
+    )
+    g.coord.join(join, lambda _: None)  # a member in the (delayed) first rebalance
+    assert g.coord.describe_group("g").members
+    assert g.beat("a", 0, {}, rebalance_timeout_ms=1).error is GroupError.GROUP_ID_NOT_FOUND
+
+
+def test_an_empty_consumer_group_without_offsets_is_removed_by_the_retention_sweep() -> None:
+    g = Group()
+    g.join("a")
+    g.beat("a", -1)
+    g.coord.expire_offsets()
+    assert g.coord.consumer_groups == {} and g.coord.list_groups() == []
