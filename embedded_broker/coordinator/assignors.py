@@ -32,65 +32,60 @@ def uniform(members: Mapping[str, MemberSpec], partitions: Mapping[str, int]) ->
     result = _empty(members)
     if not members:
         return result
+    # The members that may take each topic's partitions (one tuple shared by the partitions).
+    subscribers = {
+        t: tuple(sorted(m for m, spec in members.items() if t in spec.subscribed))
+        for t in sorted(partitions)
+    }
+    wanted = [(t, p) for t, ms in subscribers.items() if ms for p in range(partitions[t])]
+    # Each member's fair share of the partitions it may take (equal for homogeneous groups).
+    share = {}
+    for m, spec in members.items():
+        mine = [t for t in subscribers if t in spec.subscribed]
+        total = sum(partitions[t] for t in mine)
+        competitors = sum(partitions[t] * len(subscribers[t]) for t in mine)
+        share[m] = -(-total * total // competitors) if competitors else 0
+    current = {
+        (t, p): m for m, spec in members.items() for t, ps in spec.current.items() for p in ps
+    }
     counts = dict.fromkeys(members, 0)
-    all_partitions = [(t, p) for t in sorted(partitions) for p in range(partitions[t])]
-    eligible = {
-        tp: sorted(m for m, spec in members.items() if tp[0] in spec.subscribed)
-        for tp in all_partitions
-    }
-    wanted = [tp for tp in all_partitions if eligible[tp]]
-    # Each member's fair share among the partitions it can take (equal for homogeneous groups).
-    share = {
-        m: -(-sum(1 for tp in wanted if m in eligible[tp]) // max(1, _sharers(m, eligible)))
-        for m in members
-    }
+    owner: dict[tuple[str, int], str] = {}
     unassigned: list[tuple[str, int]] = []
     for tp in wanted:
-        keeper = next(
-            (
-                m
-                for m in eligible[tp]
-                if tp[1] in members[m].current.get(tp[0], ()) and counts[m] < share[m]
-            ),
-            None,
-        )
-        if keeper is None:
+        keeper = current.get(tp)
+        if (
+            keeper is None
+            or tp[0] not in members[keeper].subscribed
+            or counts[keeper] >= share[keeper]
+        ):
             unassigned.append(tp)
             continue
-        result[keeper].setdefault(tp[0], set()).add(tp[1])
+        owner[tp] = keeper
         counts[keeper] += 1
     for tp in unassigned:
-        target = min(eligible[tp], key=lambda m: (counts[m], m))
-        result[target].setdefault(tp[0], set()).add(tp[1])
+        target = min(subscribers[tp[0]], key=lambda m: (counts[m], m))
+        owner[tp] = target
         counts[target] += 1
-    _balance(result, counts, eligible)
+    _balance(owner, counts, subscribers)
+    for (t, p), m in owner.items():
+        result[m].setdefault(t, set()).add(p)
     return result
 
 
-def _sharers(member: str, eligible: Mapping[tuple[str, int], list[str]]) -> int:
-    """How many members compete, on average, for the partitions this member may take."""
-    mine = [len(ms) for ms in eligible.values() if member in ms]
-    return round(sum(mine) / len(mine)) if mine else 1
-
-
 def _balance(
-    result: Assignment, counts: dict[str, int], eligible: Mapping[tuple[str, int], list[str]]
+    owner: dict[tuple[str, int], str],
+    counts: dict[str, int],
+    subscribers: Mapping[str, tuple[str, ...]],
 ) -> None:
     """Move partitions from the most to the least loaded member while that evens them out."""
     moved = True
     while moved:
         moved = False
-        for tp, ms in eligible.items():
-            owner = next((m for m in ms if tp[1] in result[m].get(tp[0], ())), None)
-            if owner is None:
-                continue
-            lightest = min(ms, key=lambda m: (counts[m], m))
-            if counts[owner] - counts[lightest] > 1:
-                result[owner][tp[0]].discard(tp[1])
-                if not result[owner][tp[0]]:
-                    del result[owner][tp[0]]
-                result[lightest].setdefault(tp[0], set()).add(tp[1])
-                counts[owner] -= 1
+        for tp, current in owner.items():
+            lightest = min(subscribers[tp[0]], key=lambda m: (counts[m], m))
+            if counts[current] - counts[lightest] > 1:
+                owner[tp] = lightest
+                counts[current] -= 1
                 counts[lightest] += 1
                 moved = True
 

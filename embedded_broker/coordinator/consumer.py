@@ -361,10 +361,12 @@ class ConsumerGroups(CoordinatorBase):
             return
         gained = minus(target, member.assigned)
         free: Partitions = {}
-        for topic, ps in gained.items():
-            for p in ps:
-                if group.owner(topic, p) in (None, member.member_id):
-                    free.setdefault(topic, set()).add(p)
+        if gained:
+            held = group.held_by_others(member.member_id)
+            for topic, ps in gained.items():
+                taken = held.get(topic, set())
+                if ps - taken:
+                    free[topic] = ps - taken
         member.assigned = union(retained, free)
         if member.epoch != group.assignment_epoch:
             member.previous_epoch = member.epoch

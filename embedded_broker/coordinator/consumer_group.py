@@ -77,17 +77,15 @@ class ConsumerGroup:
                 return "Reconciling"
         return "Stable"
 
-    def owner(self, topic: str, partition: int) -> str | None:
-        """The member holding a partition (assigned or still to revoke), if any."""
+    def held_by_others(self, member_id: str) -> Partitions:
+        """Partitions other members hold (assigned or still to revoke)."""
+        held: Partitions = {}
         for m in self.members.values():
-            if partition in m.assigned.get(topic, ()) or partition in m.pending_revocation.get(
-                topic, ()
-            ):
-                return m.member_id
-        return None
-
-    def subscribed_topics(self) -> set[str]:
-        return {t for m in self.members.values() for t in m.subscribed_topics}
+            if m.member_id != member_id:
+                for part in (m.assigned, m.pending_revocation):
+                    for t, ps in part.items():
+                        held.setdefault(t, set()).update(ps)
+        return held
 
     def preferred_assignor(self, allowed: tuple[str, ...]) -> str:
         """The assignor most members asked for, else the first configured one (Kafka)."""
