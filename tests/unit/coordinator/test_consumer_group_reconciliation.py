@@ -253,3 +253,16 @@ def test_an_empty_consumer_group_without_offsets_is_removed_by_the_retention_swe
     g.beat("a", -1)
     g.coord.expire_offsets()
     assert g.coord.consumer_groups == {} and g.coord.list_groups() == []
+
+
+def test_journal_compaction_keeps_consumer_groups(tmp_path: Path) -> None:
+    g = Group()
+    g.coord.journal = FileJournal(tmp_path, compact_min_bytes=1)  # compacts on every write
+    g.join("a")
+    g.join("b")
+    a = g.beat("a", 1, {"t": set(range(6))})
+    g.beat("a", 1, {"t": parts(a)})
+    g.coord.close()
+    again = Group(tmp_path)
+    group = again.coord.consumer_groups["g"]
+    assert set(group.members) == {"a", "b"} and group.members["a"].assigned == {"t": parts(a)}
