@@ -129,6 +129,17 @@ def test_commit_and_resume_and_describe(bootstrap: str) -> None:
     assert sorted(int(r[2]) for r in rows) == list(range(PARTITIONS)), cli.stdout
     assert all(member.member_id in r for r in rows), cli.stdout
     assert sum(int(r[3]) for r in rows) == 30  # CURRENT-OFFSET: the committed positions
+    state = run_cli(
+        "kafka-consumer-groups",
+        ["--bootstrap-server", bootstrap, "--describe", "--group", group, "--state", "--verbose"],
+    )
+    assert state.returncode == 0, state.stderr
+    row = next(line.split() for line in state.stdout.splitlines() if line.startswith(group))
+    # ASSIGNMENT-STRATEGY, STATE, GROUP-EPOCH, TARGET-ASSIGNMENT-EPOCH, #MEMBERS. The epoch
+    # itself may be 2 on Kafka: its coordinator can see the new topic a heartbeat late.
+    strategy, group_state, epoch, target_epoch, count = row[-5:]
+    assert (strategy, group_state, count) == ("uniform", "Stable", "1"), state.stdout
+    assert epoch == target_epoch and int(epoch) >= 1, state.stdout
     first.consumer.close()
 
     produce(bootstrap, topic, 30, PARTITIONS, start=30)
