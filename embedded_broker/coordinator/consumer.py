@@ -78,7 +78,7 @@ def _regex(pattern: str) -> re.Pattern[str] | None:
 class ConsumerGroups(CoordinatorBase):
     """The consumer-protocol groups of the coordinator (kept beside the classic ones)."""
 
-    def _assignors(self) -> tuple[str, ...]:
+    def consumer_assignors(self) -> tuple[str, ...]:
         names = tuple(
             n.strip() for n in self.config.consumer_assignors.split(",") if n.strip() in ASSIGNORS
         )
@@ -159,11 +159,11 @@ class ConsumerGroups(CoordinatorBase):
             return bad("InstanceId can't be null when leaving as a static member.")
         elif req.member_epoch < STATIC_LEAVE_EPOCH:
             return bad(f"MemberEpoch {req.member_epoch} is invalid.")
-        if req.server_assignor is not None and req.server_assignor not in self._assignors():
+        if req.server_assignor is not None and req.server_assignor not in self.consumer_assignors():
             return HeartbeatResult(
                 GroupError.UNSUPPORTED_ASSIGNOR,
                 message=f"ServerAssignor {req.server_assignor} is not supported. "
-                f"Supported assignors: {', '.join(self._assignors())}.",
+                f"Supported assignors: {', '.join(self.consumer_assignors())}.",
             )
         if req.subscribed_topic_regex is not None and _regex(req.subscribed_topic_regex) is None:
             return HeartbeatResult(
@@ -246,11 +246,9 @@ class ConsumerGroups(CoordinatorBase):
                     group.target[req.member_id] = group.target.pop(previous_id)
                 return previous, False, None
         if member is not None:
-            # A known member rejoining lost its partitions (it rejoins after a fence).
-            member.assigned, member.pending_revocation = {}, {}
-            member.epoch, member.previous_epoch = 0, -1
-            member.state = MemberState.STABLE
-            return member, True, None
+            # A known member rejoining (after a fence): it is told its current assignment
+            # again, with no new group epoch (Kafka keeps the member as it is).
+            return member, False, None
         if len(group.members) >= self.config.consumer_max_size:
             return (
                 None,
@@ -328,7 +326,7 @@ class ConsumerGroups(CoordinatorBase):
             )
             for m in group.members.values()
         }
-        assignor = ASSIGNORS[group.preferred_assignor(self._assignors())]
+        assignor = ASSIGNORS[group.preferred_assignor(self.consumer_assignors())]
         group.target = {m: copy_partitions(a) for m, a in assignor(specs, group.metadata).items()}
         group.assignment_epoch = group.epoch
         log.debug(

@@ -14,10 +14,8 @@ from embedded_broker.coordinator.consumer_group import ConsumerGroup, Partitions
 from embedded_broker.state import BrokerState
 
 from .base import ApiSpec, RequestContext
-from .groups import GROUP_AUTHORIZED_OPS, _host, _written, coordinator
+from .groups import AUTHORIZED_OPS_OMITTED, GROUP_AUTHORIZED_OPS, _host, _written, coordinator
 from .util import NO_THROTTLE, build, error, ms, response_module
-
-AUTHORIZED_OPS_OMITTED = -(2**31)
 
 
 def _owned(state: BrokerState, raw: Any) -> Partitions | None:
@@ -180,7 +178,7 @@ async def handle_consumer_group_describe(
                 )
             )
             continue
-        assignor = group.preferred_assignor(coord._assignors())
+        assignor = group.preferred_assignor(coord.consumer_assignors())
         groups.append(_described(mod, state, group, assignor, ops))
     return build(mod.ConsumerGroupDescribeResponse, throttle_time=NO_THROTTLE, groups=tuple(groups))
 

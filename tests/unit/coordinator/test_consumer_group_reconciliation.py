@@ -266,3 +266,12 @@ def test_journal_compaction_keeps_consumer_groups(tmp_path: Path) -> None:
     again = Group(tmp_path)
     group = again.coord.consumer_groups["g"]
     assert set(group.members) == {"a", "b"} and group.members["a"].assigned == {"t": parts(a)}
+
+
+def test_a_fenced_member_rejoining_gets_its_assignment_back_without_a_rebalance() -> None:
+    g = Group()
+    g.join("a")
+    assert g.beat("a", 7, {}).error is GroupError.FENCED_MEMBER_EPOCH
+    again = g.join("a")
+    assert (again.member_epoch, parts(again)) == (1, set(range(6)))
+    assert g.coord.consumer_groups["g"].epoch == 1
