@@ -60,7 +60,7 @@ async def handle_consumer_group_heartbeat(
         rack_id=request.rack_id,
         rebalance_timeout_ms=rebalance,
         subscribed_topic_names=None if names is None else tuple(names),
-        subscribed_topic_regex=request.subscribed_topic_regex,
+        subscribed_topic_regex=getattr(request, "subscribed_topic_regex", None),  # v1+
         server_assignor=request.server_assignor,
         owned=_owned(state, request.topic_partitions),
         client_id=ctx.client_id or "",

@@ -22,10 +22,14 @@ TOPICS = {"t": 6}
 
 
 class Group:
-    def __init__(self, tmp_path: Path | None = None) -> None:
+    def __init__(
+        self, tmp_path: Path | None = None, config: CoordinatorConfig | None = None
+    ) -> None:
         self.clock = ManualClock()
         journal = FileJournal(tmp_path) if tmp_path is not None else None
-        self.coord = GroupCoordinator(self.clock, self.clock, journal, CoordinatorConfig())
+        self.coord = GroupCoordinator(
+            self.clock, self.clock, journal, config or CoordinatorConfig()
+        )
         self.coord.start()
 
     def beat(
@@ -275,3 +279,13 @@ def test_a_fenced_member_rejoining_gets_its_assignment_back_without_a_rebalance(
     again = g.join("a")
     assert (again.member_epoch, parts(again)) == (1, set(range(6)))
     assert g.coord.consumer_groups["g"].epoch == 1
+
+
+def test_group_max_size_and_configured_assignors_and_heartbeat_interval() -> None:
+    config = CoordinatorConfig(
+        consumer_max_size=1, consumer_assignors="range", consumer_heartbeat_interval_ms=2500
+    )
+    g = Group(config=config)
+    assert g.join("a").heartbeat_interval_ms == 2500
+    assert g.beat("b", 0, {}, rebalance_timeout_ms=1).error is GroupError.GROUP_MAX_SIZE_REACHED
+    assert g.beat("a", 1, server_assignor="uniform").error is GroupError.UNSUPPORTED_ASSIGNOR
