@@ -104,12 +104,16 @@ class CoordinatorBase:
             return
         now = self.clock.now_ms()
         for r in records:
-            if r.get("t") in CONSUMER_KINDS:
-                replay_consumer(self.consumer_groups, r)
-            else:
-                replay(self.groups, r, now)
+            self._replay(r, now)
         self.journal.append(records)
         self.journal.maybe_compact(self._snapshot)
+
+    def _replay(self, r: Record, now_ms: int) -> None:
+        """Apply one record to the classic or the consumer group table."""
+        if r.get("t") in CONSUMER_KINDS:
+            replay_consumer(self.consumer_groups, r)
+        else:
+            replay(self.groups, r, now_ms)
 
     def _persist_group(self, group: ClassicGroup) -> None:
         self._append([group_record(group)])

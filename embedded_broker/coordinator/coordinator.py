@@ -7,15 +7,13 @@ from collections.abc import Iterable
 from .base import CoordinatorConfig, log
 from .clock import Clock, Scheduler, Timer
 from .consumer import ConsumerGroups
-from .consumer_records import KINDS as CONSUMER_KINDS
-from .consumer_records import replay_consumer
 from .errors import GroupError
 from .group import ClassicGroup
 from .journal import Journal, NullJournal, Record
 from .membership import Membership
 from .messages import DescribedGroup, DescribedMember, ListedGroup
 from .offsets import Offsets
-from .records import group_tombstone, replay
+from .records import group_tombstone
 from .state import GroupEvent, GroupState
 
 __all__ = ["CoordinatorConfig", "GroupCoordinator"]
@@ -81,10 +79,7 @@ class GroupCoordinator(Membership, Offsets, ConsumerGroups):
         now = self.clock.now_ms()
         for r in records:
             count += 1
-            if r.get("t") in CONSUMER_KINDS:
-                replay_consumer(self.consumer_groups, r)
-            else:
-                replay(self.groups, r, now)
+            self._replay(r, now)
         for group in self.groups.values():
             if group.members:
                 group.state = S.STABLE  # the initial state of a loaded group, not a transition
