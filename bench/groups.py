@@ -1,7 +1,9 @@
 """Consumer groups on the built-in broker against Apache Kafka 4.3.1, side by side in one run.
 
 (a) rebalance: two confluent-kafka consumers own a 6-partition topic; a third subscribes; the
-time until all three are consuming (2 partitions each, and each has received a message);
+time until all three are consuming (2 partitions each, and each has received a message), with
+the classic protocol and with the consumer protocol (KIP-848, group.protocol=consumer: server-side
+assignment, the broker's default heartbeat interval of 5 s on both brokers);
 (b) synchronous offset commits per second from one group member. Both brokers run with
 group.initial.rebalance.delay.ms=0 and every client setting is identical.
 
@@ -70,8 +72,17 @@ def fill(bootstrap: str, topic: str, per_partition: int) -> None:
         raise TimeoutError("messages not delivered")
 
 
-def consumer(bootstrap: str, group: str) -> Consumer:
-    return Consumer({"bootstrap.servers": bootstrap, "group.id": group, **CONSUMER})
+# group.protocol=consumer: session and heartbeat timing are the broker's (group.consumer.*).
+CONSUMER_848 = {
+    "auto.offset.reset": "earliest",
+    "enable.auto.commit": False,
+    "group.protocol": "consumer",
+}
+
+
+def consumer(bootstrap: str, group: str, protocol: str = "classic") -> Consumer:
+    settings = CONSUMER_848 if protocol == "consumer" else CONSUMER
+    return Consumer({"bootstrap.servers": bootstrap, "group.id": group, **settings})
 
 
 def _poll_until(consumers: list[Consumer], done: Any, what: str) -> set[int]:
@@ -88,11 +99,11 @@ def _poll_until(consumers: list[Consumer], done: Any, what: str) -> set[int]:
     return received
 
 
-def rebalance_seconds(bootstrap: str) -> float:
+def rebalance_seconds(bootstrap: str, protocol: str = "classic") -> float:
     topic, group = f"rb-{uuid.uuid4().hex[:8]}", f"rb-{uuid.uuid4().hex[:8]}"
     create_topic(bootstrap, topic)
     fill(bootstrap, topic, 1000)  # no commits: after the rebalance each reads from 0 again
-    consumers = [consumer(bootstrap, group) for _ in range(2)]
+    consumers = [consumer(bootstrap, group, protocol) for _ in range(2)]
     try:
         for c in consumers:
             c.subscribe([topic])
@@ -101,7 +112,7 @@ def rebalance_seconds(bootstrap: str) -> float:
             lambda got: len(got) == 2 and [len(c.assignment()) for c in consumers] == [3, 3],
             "two consumers with 3 partitions each",
         )
-        third = consumer(bootstrap, group)
+        third = consumer(bootstrap, group, protocol)
         consumers.append(third)
         started = time.perf_counter()
         third.subscribe([topic])
@@ -150,9 +161,16 @@ def measure(name: str, rounds: int, commit_seconds: float) -> dict[str, float]:
         rebalances = [rebalance_seconds(bootstrap) for _ in range(rounds)]
         for i, secs in enumerate(rebalances):
             emit({"broker": name, "test": "rebalance", "round": i, "seconds": round(secs, 3)})
+        rebalances_848 = [rebalance_seconds(bootstrap, "consumer") for _ in range(rounds)]
+        for i, secs in enumerate(rebalances_848):
+            emit({"broker": name, "test": "rebalance_848", "round": i, "seconds": round(secs, 3)})
         rate = commits_per_second(bootstrap, commit_seconds)
         emit({"broker": name, "test": "sync_commits", "commits_per_s": round(rate, 1)})
-    return {"rebalance_s": statistics.median(rebalances), "commits_per_s": rate}
+    return {
+        "rebalance_s": statistics.median(rebalances),
+        "rebalance_848_s": statistics.median(rebalances_848),
+        "commits_per_s": rate,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "broker": name,
                 "rebalance_median_s": round(r["rebalance_s"], 3),
+                "rebalance_848_median_s": round(r["rebalance_848_s"], 3),
                 "commits_per_s": round(r["commits_per_s"], 1),
             }
         )
@@ -174,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
         {
             "summary": {
                 "rebalance_ratio": round(embedded["rebalance_s"] / kafka["rebalance_s"], 3),
+                "rebalance_848_ratio": round(
+                    embedded["rebalance_848_s"] / kafka["rebalance_848_s"], 3
+                ),
                 "commit_ratio": round(embedded["commits_per_s"] / kafka["commits_per_s"], 3),
             }
         }

@@ -5,8 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from .clock import Clock, Scheduler
+from .consumer_group import ConsumerGroup
+from .consumer_records import KINDS as CONSUMER_KINDS
+from .consumer_records import replay_consumer
 from .errors import GroupError
 from .group import ClassicGroup
 from .journal import Journal, Record
@@ -26,6 +30,10 @@ class CoordinatorConfig:
     offsets_retention_minutes: int = 10080
     offsets_retention_check_interval_ms: int = 600_000
     offset_metadata_max_bytes: int = 4096
+    consumer_session_timeout_ms: int = 45_000
+    consumer_heartbeat_interval_ms: int = 5_000
+    consumer_max_size: int = 2**31 - 1
+    consumer_assignors: str = "uniform,range"
 
     KAFKA_NAMES = {
         "group.min.session.timeout.ms": "min_session_timeout_ms",
@@ -34,13 +42,18 @@ class CoordinatorConfig:
         "offsets.retention.minutes": "offsets_retention_minutes",
         "offsets.retention.check.interval.ms": "offsets_retention_check_interval_ms",
         "offset.metadata.max.bytes": "offset_metadata_max_bytes",
+        "group.consumer.session.timeout.ms": "consumer_session_timeout_ms",
+        "group.consumer.heartbeat.interval.ms": "consumer_heartbeat_interval_ms",
+        "group.consumer.max.size": "consumer_max_size",
+        "group.consumer.assignors": "consumer_assignors",
     }
+    TEXT = frozenset({"consumer_assignors"})
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, object]) -> CoordinatorConfig:
         """Build from broker settings (Kafka names, values as str or int); others are ignored."""
-        values = {
-            attr: int(str(settings[name]))
+        values: dict[str, Any] = {
+            attr: str(settings[name]) if attr in cls.TEXT else int(str(settings[name]))
             for name, attr in cls.KAFKA_NAMES.items()
             if name in settings
         }
@@ -60,6 +73,8 @@ class CoordinatorBase:
         self.journal = journal
         self.config = config
         self.groups: dict[str, ClassicGroup] = {}
+        # Consumer-protocol (KIP-848) groups; a classic entry of the same id only holds offsets.
+        self.consumer_groups: dict[str, ConsumerGroup] = {}
 
     # -- state ------------------------------------------------------------------------------
 
@@ -89,14 +104,24 @@ class CoordinatorBase:
             return
         now = self.clock.now_ms()
         for r in records:
-            replay(self.groups, r, now)
+            self._replay(r, now)
         self.journal.append(records)
         self.journal.maybe_compact(self._snapshot)
+
+    def _replay(self, r: Record, now_ms: int) -> None:
+        """Apply one record to the classic or the consumer group table."""
+        if r.get("t") in CONSUMER_KINDS:
+            replay_consumer(self.consumer_groups, r)
+        else:
+            replay(self.groups, r, now_ms)
 
     def _persist_group(self, group: ClassicGroup) -> None:
         self._append([group_record(group)])
 
     def _snapshot(self) -> Iterator[Record]:
+        for cgroup in self.consumer_groups.values():
+            if cgroup.stored is not None:
+                yield cgroup.stored
         for group in self.groups.values():
             if group.state is GroupState.DEAD:
                 continue

@@ -6,13 +6,14 @@ from collections.abc import Iterable
 
 from .base import CoordinatorConfig, log
 from .clock import Clock, Scheduler, Timer
+from .consumer import ConsumerGroups
 from .errors import GroupError
 from .group import ClassicGroup
 from .journal import Journal, NullJournal, Record
 from .membership import Membership
 from .messages import DescribedGroup, DescribedMember, ListedGroup
 from .offsets import Offsets
-from .records import group_tombstone, replay
+from .records import group_tombstone
 from .state import GroupEvent, GroupState
 
 __all__ = ["CoordinatorConfig", "GroupCoordinator"]
@@ -20,8 +21,9 @@ __all__ = ["CoordinatorConfig", "GroupCoordinator"]
 S = GroupState
 
 
-class GroupCoordinator(Membership, Offsets):
-    """Owns every classic group of this broker. Single-threaded: call it from one event loop."""
+class GroupCoordinator(Membership, Offsets, ConsumerGroups):
+    """Owns every classic and consumer group of this broker. Single-threaded: call it from one
+    event loop."""
 
     def __init__(
         self,
@@ -41,12 +43,14 @@ class GroupCoordinator(Membership, Offsets):
     def start(self) -> None:
         """Start the periodic offsets.retention sweep."""
         self._schedule_retention()
+        self.start_consumer_sessions()
 
     def stop(self) -> None:
         """Cancel every timer (the journal stays open)."""
         if self._retention_timer is not None:
             self._retention_timer.cancel()
             self._retention_timer = None
+        self.stop_consumer_groups()
         for group in self.groups.values():
             for timer in [group.join_timer, group.sync_timer, *group.pending_members.values()]:
                 if timer is not None:
@@ -75,7 +79,7 @@ class GroupCoordinator(Membership, Offsets):
         now = self.clock.now_ms()
         for r in records:
             count += 1
-            replay(self.groups, r, now)
+            self._replay(r, now)
         for group in self.groups.values():
             if group.members:
                 group.state = S.STABLE  # the initial state of a loaded group, not a transition
@@ -92,17 +96,27 @@ class GroupCoordinator(Membership, Offsets):
         """Every live group, including those that only store offsets; filters ignore case."""
         state_filter = {s.lower() for s in states}
         type_filter = {t.lower() for t in types}
-        if type_filter and "classic" not in type_filter:
-            return []
-        return [
-            ListedGroup(g.group_id, g.protocol_type or "", g.state.value)
-            for g in self.groups.values()
-            if g.state is not S.DEAD and (not state_filter or g.state.value.lower() in state_filter)
-        ]
+        listed = []
+        if not type_filter or "classic" in type_filter:
+            listed = [
+                ListedGroup(g.group_id, g.protocol_type or "", g.state.value)
+                for g in self.groups.values()
+                if g.state is not S.DEAD
+                and g.group_id not in self.consumer_groups
+                and (not state_filter or g.state.value.lower() in state_filter)
+            ]
+        if not type_filter or "consumer" in type_filter:
+            listed += [
+                ListedGroup(c.group_id, "consumer", c.state(), "consumer")
+                for c in self.consumer_groups.values()
+                if not state_filter or c.state().lower() in state_filter
+            ]
+        return listed
 
     def describe_group(self, group_id: str) -> DescribedGroup:
         group = self._live_group(group_id)
-        if group is None:
+        if group is None or group_id in self.consumer_groups:
+            # Kafka (DescribeGroups before v6) answers Dead for a group that is not classic.
             return DescribedGroup(group_id, GroupError.NONE, S.DEAD.value, "", "")
         stable = group.is_(S.STABLE)
         members = tuple(
@@ -130,8 +144,18 @@ class GroupCoordinator(Membership, Offsets):
         records: list[Record] = []
         for group_id in group_ids:
             group = self._live_group(group_id) if group_id else None
+            cgroup = self.consumer_groups.get(group_id)
             if not group_id:
                 error = GroupError.INVALID_GROUP_ID
+            elif cgroup is not None:
+                if cgroup.members:
+                    error = GroupError.NON_EMPTY_GROUP
+                else:
+                    self.delete_consumer_group(group_id)
+                    if group is not None:
+                        self._delete(group)
+                        records.append(group_tombstone(group_id))
+                    error = GroupError.NONE
             elif group is None:
                 error = GroupError.GROUP_ID_NOT_FOUND
             elif not group.is_(S.EMPTY):

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 
 from .base import CoordinatorBase, log
+from .consumer_records import consumer_group_tombstone
 from .errors import GroupError
 from .group import ClassicGroup, Member, subscribed_topics
 from .messages import JoinedMember, JoinRequest, JoinResult, LeaveResult, SyncRequest, SyncResult
@@ -25,6 +26,14 @@ class Membership(CoordinatorBase):
         if not req.group_id:
             respond(JoinResult(GroupError.INVALID_GROUP_ID, member_id=req.member_id))
             return
+        if req.group_id in self.consumer_groups:
+            # A consumer-protocol group: an empty one becomes classic again (its offsets stay),
+            # one with members refuses classic members.
+            if self.consumer_groups[req.group_id].members:
+                respond(JoinResult(GroupError.INCONSISTENT_GROUP_PROTOCOL, member_id=req.member_id))
+                return
+            del self.consumer_groups[req.group_id]
+            self._append([consumer_group_tombstone(req.group_id)])
         if not (
             self.config.min_session_timeout_ms
             <= req.session_timeout_ms

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from .base import CoordinatorBase, log
+from .consumer_records import consumer_group_tombstone
 from .errors import GroupError
 from .group import CommittedOffset
 from .journal import Record
@@ -25,16 +26,22 @@ class Offsets(CoordinatorBase):
         *,
         group_instance_id: str | None = None,
         unknown_group_error: GroupError = GroupError.ILLEGAL_GENERATION,
+        member_epochs: bool = True,
     ) -> list[tuple[OffsetCommitEntry, GroupError]]:
         """Commit offsets, or return the one error that rejects the whole request per entry.
 
         unknown_group_error is what a commit with a generation >= 0 to a group that does not
         exist gets: ILLEGAL_GENERATION before OffsetCommit v9, GROUP_ID_NOT_FOUND from v9.
+        member_epochs: the request may carry a consumer group's member epoch (v9+).
         """
         entries = list(entries)
-        error = self._validate_commit(
-            group_id, member_id, generation, group_instance_id, unknown_group_error
-        )
+        cgroup = self.consumer_groups.get(group_id)
+        if cgroup is not None:
+            error = self._validate_consumer_commit(group_id, member_id, generation, member_epochs)
+        else:
+            error = self._validate_commit(
+                group_id, member_id, generation, group_instance_id, unknown_group_error
+            )
         if error is not GroupError.NONE:
             return [(e, error) for e in entries]
         now = self.clock.now_ms()
@@ -50,6 +57,23 @@ class Offsets(CoordinatorBase):
             results.append((e, GroupError.NONE))
         self._append(records)
         return results
+
+    def _validate_consumer_commit(
+        self, group_id: str, member_id: str, member_epoch: int, member_epochs: bool
+    ) -> GroupError:
+        """Kafka's ConsumerGroup.validateOffsetCommit: a member commits with its current epoch;
+        a commit without member (admin, assign()) only while the group has no members."""
+        group = self.consumer_groups[group_id]
+        if member_epoch < 0 and not member_id:
+            return GroupError.UNKNOWN_MEMBER_ID if group.members else GroupError.NONE
+        member = group.members.get(member_id)
+        if member is None:
+            return GroupError.UNKNOWN_MEMBER_ID
+        if not member_epochs:
+            return GroupError.UNSUPPORTED_VERSION
+        if member_epoch != member.epoch:
+            return GroupError.STALE_MEMBER_EPOCH
+        return GroupError.NONE
 
     def _validate_commit(
         self,
@@ -149,6 +173,9 @@ class Offsets(CoordinatorBase):
         for group in list(self.groups.values()):
             if not group.is_(S.EMPTY):
                 continue
+            cgroup = self.consumer_groups.get(group.group_id)
+            if cgroup is not None and cgroup.members:
+                continue  # the offsets of an active consumer group do not expire
             for key, committed in list(group.offsets.items()):
                 since = group.state_since_ms if group.protocol_type else committed.commit_ms
                 if now - since >= retention_ms:
@@ -159,4 +186,11 @@ class Offsets(CoordinatorBase):
                 self._transition(group, GroupEvent.OFFSETS_EXPIRED)
                 del self.groups[group.group_id]
                 records.append(group_tombstone(group.group_id))
+        for cgroup in list(self.consumer_groups.values()):
+            if not cgroup.members and cgroup.group_id not in self.groups:
+                log.info(
+                    "consumer group %s: empty with no committed offsets, removed", cgroup.group_id
+                )
+                del self.consumer_groups[cgroup.group_id]
+                records.append(consumer_group_tombstone(cgroup.group_id))
         self._append(records)

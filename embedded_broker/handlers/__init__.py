@@ -29,6 +29,7 @@ from . import (
     api_versions,
     cluster,
     configs,
+    consumer_groups,
     fetch,
     groups,
     metadata,
@@ -52,6 +53,7 @@ _AREAS: tuple[tuple[ApiSpec, ...], ...] = (
     cluster.APIS,
     groups.APIS,
     security.APIS,
+    consumer_groups.APIS,
 )
 
 

@@ -13,6 +13,10 @@ from .util import NO_THROTTLE, build, response_module
 API_KEY = 18
 MIN_VERSION = 0
 MAX_VERSION = 4
+# Features (ApiVersions v3+) at the level Kafka 4.3.1 finalizes them, for what this broker
+# implements: group.version 1 is the consumer group protocol (KIP-848). name -> (min, max).
+FEATURES: dict[str, tuple[int, int]] = {"group.version": (1, 1)}
+FEATURES_EPOCH = 1
 
 
 def advertised() -> list[tuple[int, int, int]]:
@@ -38,11 +42,30 @@ async def handle_api_versions(ctx: RequestContext, request: Any, state: object) 
         build(mod.ApiVersion, api_key=k, min_version=lo, max_version=hi)
         for k, lo, hi in advertised()
     )
+    features: dict[str, Any] = {}
+    if ctx.api_version >= 3:
+        features = {
+            "supported_features": tuple(
+                build(mod.SupportedFeatureKey, name=name, min_version=0, max_version=high)
+                for name, (_, high) in FEATURES.items()
+            ),
+            "finalized_features_epoch": FEATURES_EPOCH,
+            "finalized_features": tuple(
+                build(
+                    mod.FinalizedFeatureKey,
+                    name=name,
+                    min_version_level=low,
+                    max_version_level=high,
+                )
+                for name, (low, high) in FEATURES.items()
+            ),
+        }
     return build(
         mod.ApiVersionsResponse,
         error_code=ErrorCode.none,
         api_keys=keys,
         throttle_time=NO_THROTTLE,
+        **features,
     )
 
 

@@ -327,6 +327,7 @@ async def handle_offset_commit(ctx: RequestContext, request: Any, state: BrokerS
         unknown_group_error=(
             GroupError.GROUP_ID_NOT_FOUND if ctx.api_version >= 9 else GroupError.ILLEGAL_GENERATION
         ),
+        member_epochs=ctx.api_version >= 9,
     )
     if not await _written(coord, mark):
         results = [(e, GroupError.NOT_COORDINATOR) for e, _ in results]
@@ -389,11 +390,19 @@ async def handle_offset_fetch(ctx: RequestContext, request: Any, state: BrokerSt
         return state.partition(topic, partition) is not None
 
     if ctx.api_version >= 8:
+        refused = {
+            g.group_id: coord.validate_offset_fetch(
+                g.group_id, getattr(g, "member_id", None), getattr(g, "member_epoch", -1)
+            )
+            for g in request.groups
+        }
         groups = tuple(
             build(
                 mod.OffsetFetchResponseGroup,
                 group_id=g.group_id,
-                topics=_fetch_topics(
+                topics=()
+                if refused[g.group_id]
+                else _fetch_topics(
                     coord,
                     exists,
                     g.group_id,
@@ -401,7 +410,7 @@ async def handle_offset_fetch(ctx: RequestContext, request: Any, state: BrokerSt
                     topic_cls=mod.OffsetFetchResponseTopics,
                     partition_cls=mod.OffsetFetchResponsePartitions,
                 ),
-                error_code=ErrorCode.none,
+                error_code=error(refused[g.group_id]),
             )
             for g in request.groups
         )
