@@ -3,7 +3,6 @@ named curves that follow ring buffers."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Literal
 
@@ -57,7 +56,9 @@ def rate_labels(values: list[float], spacing: float) -> list[str]:
     top = max((abs(v) for v in values), default=0.0)
     divisor, prefix = next(((sc, p) for sc, p in SI_PREFIXES if top >= sc), (1.0, ""))
     step = spacing / divisor
-    digits = 0 if step >= 1 else min(3, math.ceil(-math.log10(step)))
+    digits = 0  # as many decimals as the tick step needs (1.5k needs one), at most three
+    while digits < 3 and abs(step * 10**digits - round(step * 10**digits)) > 1e-6:
+        digits += 1
     return [f"{v / divisor:.{digits}f}{prefix}" for v in values]
 
 

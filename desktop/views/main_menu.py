@@ -31,27 +31,41 @@ def find_target(page: QWidget | None) -> QWidget | None:
     return None
 
 
+def shortcuts(*keys: Std | str) -> list[QKeySequence]:
+    """Every binding of the platform's standard keys, then the explicit ones (the keys users
+    know from other tools) where the platform lacks them, e.g. Quit has none on some."""
+    out: list[QKeySequence] = []
+    for key in keys:
+        for seq in QKeySequence.keyBindings(key) if isinstance(key, Std) else [QKeySequence(key)]:
+            if not seq.isEmpty() and seq not in out:
+                out.append(seq)
+    return out
+
+
 class MainMenu(QObject):
     """Owns the application-wide actions; the window connects them to what they do."""
 
     def __init__(self, window: QMainWindow) -> None:
         super().__init__(window)
 
-        def action(text: str, *keys: QKeySequence | Std | str, tip: str = "") -> QAction:
+        def action(text: str, *keys: Std | str, tip: str = "") -> QAction:
             act = QAction(text, window)
-            if keys:
-                act.setShortcuts([QKeySequence(k) for k in keys])
+            act.setShortcuts(shortcuts(*keys))
             act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             act.setStatusTip(tip)
             window.addAction(act)  # shortcuts work with the menu bar hidden too
             return act
 
-        self.new_cluster = action("&New cluster…", Std.New, tip="Add a cluster connection")
-        self.close_tab = action("&Close tab", Std.Close, tip="Close the current cluster tab")
-        self.quit = action("&Quit", Std.Quit, tip="Close Topicscope")
+        self.new_cluster = action(
+            "&New cluster…", Std.New, "Ctrl+N", tip="Add a cluster connection"
+        )
+        self.close_tab = action(
+            "&Close tab", Std.Close, "Ctrl+W", tip="Close the current cluster tab"
+        )
+        self.quit = action("&Quit", Std.Quit, "Ctrl+Q", tip="Close Topicscope")
         self.quit.setMenuRole(QAction.MenuRole.QuitRole)
-        self.refresh = action("&Refresh", Std.Refresh, tip="Refresh the current cluster now")
-        self.find = action("&Find", Std.Find, tip="Go to the current screen's filter box")
+        self.refresh = action("&Refresh", Std.Refresh, "F5", tip="Refresh the current cluster now")
+        self.find = action("&Find", Std.Find, "Ctrl+F", tip="Go to the current screen's filter box")
         # Ctrl+Enter as on every platform, plus the keypad Enter; the producer's Send
         self.send = action("&Send message", "Ctrl+Return", "Ctrl+Enter", tip="Send the message")
         self.start_local = action("Start &local broker", tip="Start the built-in broker")

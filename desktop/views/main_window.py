@@ -123,7 +123,8 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self._update_local_action()
         # the first thing a keyboard user wants is the list of clusters, not a spin box
-        self.start.profile_list.setFocus()
+        first = self.start.profile_list
+        (self.start.start_local if first.isHidden() else first).setFocus()
 
     # ---- cluster tabs --------------------------------------------------------------------
 
