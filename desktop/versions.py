@@ -46,7 +46,7 @@ def collect() -> Versions:
         python=platform.python_version(),
         qt=qVersion(),
         pyside=PySide6.__version__,
-        confluent_kafka=confluent_kafka.version()[0],
+        confluent_kafka=_dist_version("confluent-kafka"),
         librdkafka=confluent_kafka.libversion()[0],
         kio=_dist_version("kio"),
     )

@@ -29,7 +29,7 @@ from desktop.views.cluster_view import ClusterView
 from desktop.views.main_menu import MainMenu, find_target
 from desktop.views.profile_dialog import ProfileDialog
 from desktop.views.start_screen import StartScreen
-from desktop.views.theme import Theme, ThemeController, parse_theme
+from desktop.views.theme import Theme, ThemeController, parse_theme, tinted
 from desktop.workers.jobs import Job
 from desktop.workers.local_broker import default_local_data_dir
 from desktop.workers.session import ClusterSession
@@ -99,6 +99,7 @@ class MainWindow(QMainWindow):
         menu.stop_local.triggered.connect(ctx.local.stop)
         menu.about.triggered.connect(self.show_about)
         menu.show_theme(self.theme.theme)
+        self.theme.changed.connect(lambda _t: self._update_local_action())  # icon colour
         menu.theme_group.triggered.connect(lambda a: self.set_theme(parse_theme(a.data())))
         self.tabs.currentChanged.connect(lambda _i: self._update_actions())
 
@@ -267,7 +268,9 @@ class MainWindow(QMainWindow):
         self.local_action.setEnabled(not local.busy)
         self.local_action.setText("Stop local broker" if running else "Start local broker")
         icon = QStyle.StandardPixmap.SP_MediaStop if running else QStyle.StandardPixmap.SP_MediaPlay
-        self.local_action.setIcon(self.style().standardIcon(icon))
+        # black glyphs: drawn in the theme's text colour so they show on light and dark
+        text = self.palette().color(self.palette().ColorRole.ButtonText)
+        self.local_action.setIcon(tinted(self.style().standardIcon(icon), text))
         self.local_action.setToolTip(
             "Stop the built-in broker (its data is kept)"
             if running

@@ -8,7 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QIcon, QPainter, QPalette
 from PySide6.QtWidgets import QApplication
 
 Role = QPalette.ColorRole
@@ -179,6 +179,16 @@ class ThemeController(QObject):
     def _system_changed(self, _scheme: Qt.ColorScheme) -> None:
         if self.theme == Theme.SYSTEM:
             self.set_theme(Theme.SYSTEM)
+
+
+def tinted(icon: QIcon, color: QColor, size: int = 32) -> QIcon:
+    """A one-colour copy of `icon`: Fusion's black media glyphs vanish on a dark toolbar."""
+    pixmap = icon.pixmap(size, size)
+    painter = QPainter(pixmap)
+    painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
+    painter.fillRect(pixmap.rect(), color)
+    painter.end()
+    return QIcon(pixmap)
 
 
 def parse_theme(value: object) -> Theme:

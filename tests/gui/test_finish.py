@@ -168,8 +168,8 @@ def test_about_lists_versions_and_folders(window: MainWindow, ctx: AppContext) -
     for expected in (
         qVersion(),
         PySide6.__version__,
-        confluent_kafka.version()[0],
-        confluent_kafka.libversion()[0],
+        f"<b>{metadata.version('confluent-kafka')}</b>",
+        f"<b>{confluent_kafka.libversion()[0]}</b>",
         metadata.version("kio"),
         metadata.version("topicscope"),
         str(ctx.profiles.directory),

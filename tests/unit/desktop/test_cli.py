@@ -22,9 +22,9 @@ def _free_port() -> int:
 def test_self_test_uses_the_local_port_and_data_dir(tmp_path: Path) -> None:
     port, data = _free_port(), tmp_path / "broker-data"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
+    args = ["--self-test", "--local-port", str(port), "--data-dir", str(data)]
     done = subprocess.run(
-        [sys.executable, "-m", "desktop", "--self-test", "--local-port", str(port)]
-        + ["--data-dir", str(data)],
+        [sys.executable, "-m", "desktop", *args],
         capture_output=True,
         text=True,
         timeout=120,
