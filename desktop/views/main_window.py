@@ -328,7 +328,9 @@ class MainWindow(QMainWindow):
         job = Job("read the keyring", lambda _c: secrets.load(name), deadline_s=20)
         job.finished.connect(lambda creds: self.open_cluster(profile, creds))
         job.failed.connect(
-            lambda f: self.statusBar().showMessage(f"Could not read the password: {f.message}")
+            lambda f: self.statusBar().showMessage(
+                f"Could not read the password: {f.message}", 4 * STATUS_TIMEOUT_MS
+            )
         )
         self.ctx.jobs.submit(job)
 

@@ -150,6 +150,38 @@ def test_shortcuts_refresh_find_and_close(
     assert not window.menu.close_tab.isEnabled()  # the Start tab cannot be closed
 
 
+def test_ctrl_enter_sends_from_the_producer(
+    qtbot: QtBot, window: MainWindow, view: ClusterView
+) -> None:
+    _activate(qtbot, window)
+    assert not window.menu.send.isEnabled()  # nothing to send on the overview
+    sent: list[int] = []
+    view.producer.send = lambda: sent.append(1)  # type: ignore[method-assign]
+    view.tabs.setCurrentWidget(view.producer)
+    assert window.menu.send.isEnabled()
+    qtbot.keyClick(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert sent == [1]
+
+
+def test_tab_walks_the_topics_screen_in_reading_order(view: ClusterView) -> None:
+    page = view.topics
+    wanted = [
+        page.filter,
+        page.hide_internal,
+        page.create_button,
+        page.partitions_button,
+        page.empty_button,
+        page.delete_button,
+        page.table,
+    ]
+    order, widget = [], page.filter.nextInFocusChain()
+    while widget is not page.filter:
+        if widget in wanted:
+            order.append(widget)
+        widget = widget.nextInFocusChain()
+    assert [page.filter, *order] == wanted
+
+
 def test_ctrl_n_opens_a_new_cluster_form(qtbot: QtBot, window: MainWindow) -> None:
     _activate(qtbot, window)
     qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
