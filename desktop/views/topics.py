@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -100,18 +98,6 @@ class TopicsPage(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 8)
         layout.addWidget(split)
-        # Tab walks the screen top to bottom: filter, options, actions, then the table
-        chain = (
-            self.filter,
-            self.hide_internal,
-            self.create_button,
-            self.partitions_button,
-            self.empty_button,
-            self.delete_button,
-            self.table,
-        )
-        for first, second in itertools.pairwise(chain):
-            QWidget.setTabOrder(first, second)
         self._update_buttons()
 
     def set_snapshot(self, s: ClusterSnapshot) -> None:

@@ -163,25 +163,6 @@ def test_ctrl_enter_sends_from_the_producer(
     assert sent == [1]
 
 
-def test_tab_walks_the_topics_screen_in_reading_order(view: ClusterView) -> None:
-    page = view.topics
-    wanted = [
-        page.filter,
-        page.hide_internal,
-        page.create_button,
-        page.partitions_button,
-        page.empty_button,
-        page.delete_button,
-        page.table,
-    ]
-    order, widget = [], page.filter.nextInFocusChain()
-    while widget is not page.filter:
-        if widget in wanted:
-            order.append(widget)
-        widget = widget.nextInFocusChain()
-    assert [page.filter, *order] == wanted
-
-
 def test_ctrl_n_opens_a_new_cluster_form(qtbot: QtBot, window: MainWindow) -> None:
     _activate(qtbot, window)
     qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
