@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -39,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
 
         setup_logging()
         ensure_display()
-        return run_self_test()
+        return run_self_test(
+            local_port=args.local_port, data_dir=Path(args.data_dir) if args.data_dir else None
+        )
     from desktop.app import run
 
     return run(args)

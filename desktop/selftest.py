@@ -47,7 +47,9 @@ def _wait(
     return outcome.get("ok")
 
 
-def run_self_test() -> int:
+def run_self_test(local_port: int | None = None, data_dir: Path | None = None) -> int:
+    """`local_port` and `data_dir` are --local-port and --data-dir: the broker runs there (the
+    data directory is kept); without them, on a free port over a throw-away directory."""
     from desktop.app import create_application
     from desktop.context import AppContext
     from desktop.views.main_window import MainWindow
@@ -59,7 +61,11 @@ def run_self_test() -> int:
         window: MainWindow | None = None
         try:
             app = create_application()
-            ctx = AppContext.create(config_dir=Path(tmp) / "config", data_dir=Path(tmp) / "data")
+            ctx = AppContext.create(
+                config_dir=Path(tmp) / "config",
+                local_port=local_port,
+                data_dir=data_dir or Path(tmp) / "data",
+            )
             step = "open main window"
             window = MainWindow(ctx)
             window.show()

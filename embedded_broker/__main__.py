@@ -60,18 +60,33 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=SECURITY_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=9092, help="port to listen on (0: any free)")
     parser.add_argument(
-        "--data-dir", type=Path, default=None, help=f"data directory (default {default_data_dir()})"
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
     )
-    parser.add_argument("--in-memory", action="store_true", help="keep everything in memory")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=9092,
+        help="port to listen on; 0 picks a free one (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help=f"data directory (default: {default_data_dir()})",
+    )
+    parser.add_argument(
+        "--in-memory",
+        action="store_true",
+        help="keep everything in memory, nothing on disk (default: off)",
+    )
     parser.add_argument(
         "--config",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="broker setting by its Kafka name, e.g. num.partitions=3 (repeatable)",
+        help="broker setting by its Kafka name, e.g. num.partitions=3 (repeatable; default: "
+        "Kafka's defaults)",
     )
     parser.add_argument(
         "--add-scram",
@@ -82,7 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(SCRAM-SHA-256 or -512; optional iterations=N, 4096 to 16384; repeatable). Other local "
         "users can see command lines: change the password later with kafka-configs",
     )
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    parser.add_argument(
+        "--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default: %(default)s)"
+    )
     return parser
 
 

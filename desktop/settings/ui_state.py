@@ -45,6 +45,20 @@ class UiState:
     def hide_internal(self, hide: bool) -> None:
         self._s.setValue("topics/hide_internal", "true" if hide else "false")
 
+    @property
+    def theme(self) -> str:
+        """ "light", "dark" or "system" (follow the desktop's colour scheme, the default)."""
+        return str(self._s.value("view/theme", "system"))
+
+    @theme.setter
+    def theme(self, value: str) -> None:
+        self._s.setValue("view/theme", value)
+
+    @property
+    def path(self) -> str:
+        """Where these settings live (a file, or a registry key on Windows)."""
+        return self._s.fileName()
+
     def geometry(self) -> QByteArray | None:
         value = self._s.value("window/geometry")
         return value if isinstance(value, QByteArray) else None

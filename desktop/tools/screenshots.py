@@ -16,6 +16,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from confluent_kafka import Producer
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
 
 from desktop.app import create_application
 from desktop.context import AppContext
@@ -28,6 +29,7 @@ from desktop.tools.group_screenshots import render_group_screens
 from desktop.tools.messages_screens import render_message_screens
 from desktop.views.cluster_view import ClusterView
 from desktop.views.main_window import LOCAL_NAME, MainWindow
+from desktop.views.theme import Theme
 from desktop.workers.local_broker import LocalBroker
 
 TOPICS = {
@@ -52,6 +54,18 @@ def produce(bootstrap: str, rounds: int = 1, scale: float = 1.0) -> None:
 
 def _discarder(pending: set[str], name: str) -> Callable[[object], None]:
     return lambda _result: pending.discard(name)
+
+
+def render_dark(app: QApplication, window: MainWindow, view: ClusterView, out: Path) -> None:
+    """The overview and topics screens in the dark theme, then back to light."""
+    window.set_theme(Theme.DARK)
+    view.topics.detail.tabs.setCurrentIndex(0)
+    for page, name in ((view.overview, "overview-dark"), (view.topics, "topics-dark")):
+        view.tabs.setCurrentWidget(page)
+        pause(app, 1.2)
+        grab(window, out / f"{name}.png")
+    window.set_theme(Theme.LIGHT)
+    pause(app, 0.3)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         view.topics.detail.tabs.setCurrentWidget(view.topics.detail.configs)
         pause(app, 1.0)
         grab(window, out / "topic-configs.png")
+        render_dark(app, window, view, out)
         window.add_profile()
         dialog = window.profile_dialog
         if dialog is not None:

@@ -31,6 +31,7 @@ from desktop.services.templates import (
 )
 from desktop.views.message_detail import InlineError
 from desktop.views.topic_choice import TopicCombo
+from desktop.views.widgets.feedback import clear_when_valid
 from desktop.workers.bulk_produce import bulk_send_job
 from desktop.workers.jobs import Job, JobFailure, cancelled_with
 from desktop.workers.session import ClusterSession
@@ -89,6 +90,14 @@ class BulkPanel(QGroupBox):
         )
         self._layout()
         self.reload_templates()
+        clear_when_valid(
+            self.error,
+            lambda: not self.input_error(),
+            self.topic.currentTextChanged,
+            self.key.textChanged,
+            self.value.textChanged,
+            self.template_name.textChanged,
+        )
 
     def _layout(self) -> None:
         form = QFormLayout(self)
@@ -167,6 +176,12 @@ class BulkPanel(QGroupBox):
 
     # ---- sending -------------------------------------------------------------------------
 
+    def input_error(self) -> str:
+        """What stops a send ("" when nothing does)."""
+        template = self.template()
+        error = "" if self.topic.currentText().strip() else "Choose a topic."
+        return error or check_template(template.key) or check_template(template.value) or ""
+
     @property
     def running(self) -> bool:
         """True from Send until this panel has handled the end of the run."""
@@ -178,8 +193,7 @@ class BulkPanel(QGroupBox):
             return
         topic = self.topic.currentText().strip()
         template = self.template()
-        error = "" if topic else "Choose a topic."
-        error = error or check_template(template.key) or check_template(template.value)
+        error = self.input_error()
         self.error.setText(error)
         if error:
             return

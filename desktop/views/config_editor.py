@@ -73,6 +73,8 @@ class ConfigPanel(QWidget):
         self.filter.textChanged.connect(self.proxy.set_filter_text)
         self.edit_button = QPushButton("Edit…")
         self.edit_button.clicked.connect(self.edit_selected)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_edit())
+        self.proxy.modelReset.connect(self._update_edit)
         self.table.doubleClicked.connect(lambda _i: self.edit_selected())
         self.status = hint("Overrides are tinted blue; the Default column shows Kafka's default.")
         row = QHBoxLayout()
@@ -83,6 +85,21 @@ class ConfigPanel(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.table)
         layout.addWidget(self.status)
+        self._update_edit()
+
+    def _update_edit(self) -> None:
+        entry = self.selected()
+        if entry is None:
+            self.edit_button.setEnabled(False)
+            self.edit_button.setToolTip("Select a config row first.")
+        elif not self._editable(entry):
+            self.edit_button.setEnabled(False)
+            self.edit_button.setToolTip(
+                f"{entry.name} cannot be changed here (read-only or static)."
+            )
+        else:
+            self.edit_button.setEnabled(True)
+            self.edit_button.setToolTip(f"Change {entry.name} (or reset it to the default).")
 
     def set_configs(self, configs: list[ConfigEntryInfo]) -> None:
         self.model.set_rows(configs)

@@ -2,28 +2,41 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QLabel,
+    QLineEdit,
     QMainWindow,
     QMessageBox,
+    QPushButton,
     QStyle,
     QTabWidget,
     QToolBar,
+    QWidget,
 )
 
 from desktop.context import AppContext
 from desktop.domain.cluster import LocalBrokerInfo
 from desktop.domain.profile import ClusterProfile, Credentials
+from desktop.settings.profiles import default_config_dir
+from desktop.versions import collect as collect_versions
+from desktop.views.about import AboutDialog
 from desktop.views.cluster_view import ClusterView
+from desktop.views.main_menu import MainMenu, find_target
 from desktop.views.profile_dialog import ProfileDialog
 from desktop.views.start_screen import StartScreen
+from desktop.views.theme import Theme, ThemeController, parse_theme, tinted
 from desktop.workers.jobs import Job
+from desktop.workers.local_broker import default_local_data_dir
 from desktop.workers.session import ClusterSession
 
 LOCAL_NAME = "Local broker"
 WINDOW_TITLE = "Topicscope"
+STATUS_TIMEOUT_MS = 8_000  # transient status-bar messages clear themselves
 
 
 class MainWindow(QMainWindow):
@@ -37,7 +50,11 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         self.profile_dialog: ProfileDialog | None = None
+        self.about_dialog: AboutDialog | None = None
         self._stopping: Job | None = None
+        app = QApplication.instance()
+        assert isinstance(app, QApplication)
+        self.theme = ThemeController(app, parse_theme(ctx.ui.theme), parent=self)
 
         self.start = StartScreen(ctx.profiles, ctx.local)
         self.tabs = QTabWidget()
@@ -66,10 +83,25 @@ class MainWindow(QMainWindow):
         self.local_action = QAction(
             style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Start local broker", self
         )
-        self.local_action.triggered.connect(ctx.local.start)
+        self.local_action.triggered.connect(self._toggle_local)
         for action in (self.home_action, self.add_action, self.local_action):
             toolbar.addAction(action)
         self.addToolBar(toolbar)
+
+        self.menu = menu = MainMenu(self)
+        menu.new_cluster.triggered.connect(self.add_profile)
+        menu.close_tab.triggered.connect(lambda: self.close_tab(self.tabs.currentIndex()))
+        menu.quit.triggered.connect(self.close)
+        menu.refresh.triggered.connect(self.refresh_current)
+        menu.find.triggered.connect(self.focus_find)
+        menu.send.triggered.connect(self.send_current)
+        menu.start_local.triggered.connect(ctx.local.start)
+        menu.stop_local.triggered.connect(ctx.local.stop)
+        menu.about.triggered.connect(self.show_about)
+        menu.show_theme(self.theme.theme)
+        self.theme.changed.connect(lambda _t: self._update_local_action())  # icon colour
+        menu.theme_group.triggered.connect(lambda a: self.set_theme(parse_theme(a.data())))
+        self.tabs.currentChanged.connect(lambda _i: self._update_actions())
 
         self.status_cluster = QLabel("No cluster")
         self.status_state = QLabel("")
@@ -87,7 +119,13 @@ class MainWindow(QMainWindow):
         ctx.local.started.connect(self._on_local_started)
         ctx.local.busy_changed.connect(lambda _busy: self._update_local_action())
         ctx.local.stopped.connect(self._update_local_action)
+        ctx.local.stopped.connect(self._update_status)
         self._update_status()
+        self._update_actions()
+        self._update_local_action()
+        # the first thing a keyboard user wants is the list of clusters, not a spin box
+        first = self.start.profile_list
+        (self.start.start_local if first.isHidden() else first).setFocus()
 
     # ---- cluster tabs --------------------------------------------------------------------
 
@@ -109,6 +147,7 @@ class MainWindow(QMainWindow):
         view = ClusterView(session, self.ctx.ui.hide_internal)
         view.status_changed.connect(self._update_status)
         view.interval.valueChanged.connect(self._remember_interval)
+        view.tabs.currentChanged.connect(lambda _i: self._update_actions())
         icon = (
             QStyle.StandardPixmap.SP_ComputerIcon
             if profile.local
@@ -116,7 +155,9 @@ class MainWindow(QMainWindow):
         )
         self.tabs.addTab(view, self.style().standardIcon(icon), profile.name)
         self.tabs.setCurrentWidget(view)
+        view.tabs.tabBar().setFocus()  # arrows move between screens; Tab reaches the rest
         session.start()
+        self._update_actions()
         return view
 
     @Slot(float)
@@ -130,6 +171,67 @@ class MainWindow(QMainWindow):
             self.tabs.removeTab(index)
             widget.close_session()
             widget.deleteLater()
+
+    # ---- menu actions ----------------------------------------------------------------------
+
+    def current_page(self) -> QWidget | None:
+        view = self.tabs.currentWidget()
+        if isinstance(view, ClusterView):
+            return view.tabs.currentWidget()
+        return view
+
+    @Slot()
+    def refresh_current(self) -> None:
+        view = self.tabs.currentWidget()
+        if isinstance(view, ClusterView):
+            view.session.refresh()
+            self.statusBar().showMessage("Refreshing…", STATUS_TIMEOUT_MS)
+        else:
+            self.start.reload_profiles()
+
+    @Slot()
+    def focus_find(self) -> None:
+        target = find_target(self.current_page())
+        if target is not None:
+            target.setFocus(Qt.FocusReason.ShortcutFocusReason)
+            if isinstance(target, QLineEdit):
+                target.selectAll()
+
+    def _send_target(self) -> QWidget | None:
+        page = self.current_page()
+        button = getattr(page, "send_button", None)
+        return page if callable(getattr(page, "send", None)) and button is not None else None
+
+    @Slot()
+    def send_current(self) -> None:
+        page = self._send_target()
+        button = getattr(page, "send_button", None)
+        send = getattr(page, "send", None)
+        if callable(send) and isinstance(button, QPushButton) and button.isEnabled():
+            send()
+
+    def _update_actions(self) -> None:
+        is_cluster = isinstance(self.tabs.currentWidget(), ClusterView)
+        self.menu.close_tab.setEnabled(is_cluster)
+        self.menu.refresh.setEnabled(True)
+        self.menu.send.setEnabled(self._send_target() is not None)
+        self.menu.find.setEnabled(find_target(self.current_page()) is not None)
+
+    def set_theme(self, theme: Theme) -> None:
+        self.theme.set_theme(theme)
+        self.ctx.ui.theme = theme.value
+        self.menu.show_theme(theme)
+
+    @Slot()
+    def show_about(self) -> None:
+        local = self.ctx.local
+        places: list[tuple[str, Path | None]] = [
+            ("Cluster profiles", self.ctx.profiles.directory or default_config_dir()),
+            ("Settings", Path(self.ctx.ui.path) if self.ctx.ui.path else None),
+            ("Built-in broker data", local.data_dir or default_local_data_dir()),
+        ]
+        self.about_dialog = AboutDialog(collect_versions(), places, self)
+        self.about_dialog.open()
 
     def _update_status(self) -> None:
         view = self.tabs.currentWidget()
@@ -162,7 +264,27 @@ class MainWindow(QMainWindow):
     @Slot()
     def _update_local_action(self) -> None:
         local = self.ctx.local
-        self.local_action.setEnabled(not local.busy and not local.running)
+        running = local.running
+        self.local_action.setEnabled(not local.busy)
+        self.local_action.setText("Stop local broker" if running else "Start local broker")
+        icon = QStyle.StandardPixmap.SP_MediaStop if running else QStyle.StandardPixmap.SP_MediaPlay
+        # black glyphs: drawn in the theme's text colour so they show on light and dark
+        text = self.palette().color(self.palette().ColorRole.ButtonText)
+        self.local_action.setIcon(tinted(self.style().standardIcon(icon), text))
+        self.local_action.setToolTip(
+            "Stop the built-in broker (its data is kept)"
+            if running
+            else "Start the built-in broker"
+        )
+        self.menu.start_local.setEnabled(not local.busy and not local.running)
+        self.menu.stop_local.setEnabled(not local.busy and local.running)
+
+    @Slot()
+    def _toggle_local(self) -> None:
+        if self.ctx.local.running:
+            self.ctx.local.stop()
+        else:
+            self.ctx.local.start()
 
     @Slot()
     def _open_local_tab(self) -> None:
@@ -206,7 +328,9 @@ class MainWindow(QMainWindow):
         job = Job("read the keyring", lambda _c: secrets.load(name), deadline_s=20)
         job.finished.connect(lambda creds: self.open_cluster(profile, creds))
         job.failed.connect(
-            lambda f: self.statusBar().showMessage(f"Could not read the password: {f.message}")
+            lambda f: self.statusBar().showMessage(
+                f"Could not read the password: {f.message}", 4 * STATUS_TIMEOUT_MS
+            )
         )
         self.ctx.jobs.submit(job)
 
@@ -231,7 +355,14 @@ class MainWindow(QMainWindow):
             return
         self._stopping = job
         event.ignore()
-        self.hide()
+        # say what happens rather than freeze or vanish silently: the window stays until the
+        # broker is down (a few seconds at most), and the user learns the data is kept
+        self.tabs.setEnabled(False)
+        where = self.ctx.local.data_dir or default_local_data_dir()
+        self.closing_note = (
+            f"Stopping the built-in broker before closing… Its data stays in {where}"
+        )
+        self.statusBar().showMessage(self.closing_note)
 
         def close_now(*_args: object) -> None:
             self._stopping = None

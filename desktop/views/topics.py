@@ -22,6 +22,7 @@ from desktop.models.topics import TopicsModel
 from desktop.views.topic_detail import TopicDetail
 from desktop.views.topic_dialogs import AddPartitionsDialog, ConfirmNameDialog, CreateTopicDialog
 from desktop.views.widgets.common import FilterProxy, make_table
+from desktop.views.widgets.feedback import TransientLabel
 from desktop.workers.session import ClusterSession
 
 
@@ -53,6 +54,7 @@ class TopicsPage(QWidget):
         self.create_button = QPushButton(
             style.standardIcon(QStyle.StandardPixmap.SP_FileDialogNewFolder), "Create…"
         )
+        self.create_button.setToolTip("Create a new topic.")
         self.delete_button = QPushButton(
             style.standardIcon(QStyle.StandardPixmap.SP_TrashIcon), "Delete…"
         )
@@ -60,8 +62,7 @@ class TopicsPage(QWidget):
         self.empty_button = QPushButton(
             style.standardIcon(QStyle.StandardPixmap.SP_DialogResetButton), "Empty…"
         )
-        self.message = QLabel("")
-        self.message.setWordWrap(True)
+        self.message = TransientLabel()
         self.create_button.clicked.connect(self.create_topic)
         self.delete_button.clicked.connect(self.delete_topic)
         self.partitions_button.clicked.connect(self.add_partitions)
@@ -132,13 +133,19 @@ class TopicsPage(QWidget):
         self._update_buttons()
 
     def _update_buttons(self) -> None:
-        has = self.selected() is not None
-        for b in (self.delete_button, self.partitions_button, self.empty_button):
-            b.setEnabled(has)
+        topic = self.selected()
+        for button, verb in (
+            (self.delete_button, "Delete the selected topic"),
+            (self.partitions_button, "Add partitions to the selected topic"),
+            (self.empty_button, "Delete every message of the selected topic, keeping the topic"),
+        ):
+            button.setEnabled(topic is not None)
+            button.setToolTip(
+                f"{verb} ('{topic.name}')." if topic else "Select a topic in the table first."
+            )
 
     def _say(self, text: str, error: bool = False) -> None:
-        self.message.setStyleSheet("color: #a11d12;" if error else "color: #1e7b34;")
-        self.message.setText(text)
+        self.message.say(text, error=error)
 
     def _error(self, text: str) -> None:
         self._say(text, error=True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractItemModel, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QAbstractItemModel, QEvent, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QFrame,
     QHeaderView,
     QLabel,
@@ -144,7 +146,6 @@ class StatCard(QFrame):
         self.title = QLabel(title)
         self.title.setStyleSheet("color: #5f6b7a; font-size: 11px;")
         self.value = QLabel("—")
-        self.value.setStyleSheet("font-size: 22px; font-weight: 600; color: #1d2733;")
         self.value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.title)
         layout.addWidget(self.value)
@@ -155,12 +156,30 @@ class StatCard(QFrame):
         self.set_kind(kind)
 
     def set_kind(self, kind: str | None) -> None:
-        border = BADGE_STYLES[kind][0] if kind in ("warn", "bad") else "#d8dee6"
-        bg = BADGE_STYLES[kind][1] if kind in ("warn", "bad") else "#ffffff"
-        self.setStyleSheet(
+        self.kind = kind
+        # the application's palette: the card's own one carries its style-sheet background
+        pal = QApplication.palette()
+        if kind in ("warn", "bad"):  # tinted cards keep dark text on their light tint
+            border, bg = BADGE_STYLES[kind]
+            text = "#1d2733"
+        else:  # the theme's own colours, so the card suits light and dark alike
+            border = pal.color(QPalette.ColorRole.Mid).name()
+            bg = pal.color(QPalette.ColorRole.Base).name()
+            text = pal.color(QPalette.ColorRole.Text).name()
+        sheet = (
             f"QFrame#statCard {{ background: {bg}; border: 1px solid {border};"
             " border-radius: 8px; }"
         )
+        if sheet != self.styleSheet():  # unchanged: no restyle (and no palette-change loop)
+            self.setStyleSheet(sheet)
+        value_sheet = f"font-size: 22px; font-weight: 600; color: {text};"
+        if value_sheet != self.value.styleSheet():
+            self.value.setStyleSheet(value_sheet)
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.ApplicationPaletteChange:
+            self.set_kind(self.kind)
 
 
 class Banner(QLabel):
@@ -183,7 +202,7 @@ class Banner(QLabel):
 
 def heading(text: str) -> QLabel:
     label = QLabel(text)
-    label.setStyleSheet("font-size: 15px; font-weight: 600; color: #1d2733; margin-top: 4px;")
+    label.setStyleSheet("font-size: 15px; font-weight: 600; margin-top: 4px;")  # theme's colour
     return label
 
 

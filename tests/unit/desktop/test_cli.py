@@ -1,0 +1,46 @@
+"""The command lines: `topicscope --self-test` where the user asked, `topicscope-broker --help`."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from embedded_broker.__main__ import build_parser
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_self_test_uses_the_local_port_and_data_dir(tmp_path: Path) -> None:
+    port, data = _free_port(), tmp_path / "broker-data"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
+    args = ["--self-test", "--local-port", str(port), "--data-dir", str(data)]
+    done = subprocess.run(
+        [sys.executable, "-m", "desktop", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"broker: 127.0.0.1:{port} (data in {data})" in done.stdout
+    assert any(data.iterdir())  # the user's directory holds the broker's files, and stays
+
+
+def test_broker_help_shows_the_defaults() -> None:
+    text = " ".join(build_parser().format_help().split())
+    assert "(default: 127.0.0.1)" in text
+    assert "(default: 9092)" in text
+    assert "(default: INFO)" in text
+    assert "data directory (default:" in text
+    assert "listeners=PLAINTEXT://" in text  # the security section is still there
