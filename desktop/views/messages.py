@@ -230,7 +230,7 @@ class MessagesPage(QWidget):
         self.cap.setValue(DEFAULT_CAP)
         self.cap.setToolTip("The table keeps at most this many rows; older ones are dropped.")
         self.max_matches = QSpinBox()
-        self.max_matches.setRange(0, MAX_INT)
+        self.max_matches.setRange(0, 99_999_999)
         self.max_matches.setSpecialValueText("no limit")
         self.max_matches.setToolTip("The scan stops once this many messages matched.")
 
@@ -352,16 +352,18 @@ class MessagesPage(QWidget):
         pair(
             3,
             0,
-            "Time range",
-            row_of(self.time_from_on, self.time_from, self.time_to_on, self.time_to),
+            "Time",
+            row_of(
+                self.time_from_on, self.time_from, self.time_to_on, self.time_to, stretch={4: 0}
+            ),
         )
         pair(
             3,
             2,
-            "Keep at most",
-            row_of(self.cap, "rows; stop after", self.max_matches, "matches"),
+            "Keep",
+            row_of(self.cap, "rows, stop after", self.max_matches, "matches"),
         )
-        self.offsets_label = QLabel("Start offsets")
+        self.offsets_label = QLabel("Offsets")
         self.offsets_label.setVisible(False)
         grid.addWidget(self.offsets_label, 4, 0)
         grid.addWidget(self.offsets_table, 4, 1, 1, 3)
