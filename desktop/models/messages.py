@@ -141,17 +141,18 @@ class MessagesModel(QAbstractTableModel):
         seqs = [self._seq(i.row()) if 0 <= i.row() < len(self._rows) else -1 for i in persistent]
         change()
         if persistent:
-            base, order = self.dropped, self._order
-            if order is None:
-                where = {base + r: r for r in range(len(self._rows))}
-            else:
-                where = {base + i: r for r, i in enumerate(order)}
-            moved = [
-                self.index(where[s], i.column()) if s in where else QModelIndex()
-                for s, i in zip(seqs, persistent, strict=True)
-            ]
+            moved = [self._index_of(s, i.column()) for s, i in zip(seqs, persistent, strict=True)]
             self.changePersistentIndexList(persistent, moved)
         self.layoutChanged.emit()
+
+    def _index_of(self, seq: int, column: int) -> QModelIndex:
+        """Where the message numbered `seq` is now (a C-speed list search: a selection holds
+        a few indexes, and a dict over 100,000 rows each batch would cost more)."""
+        rel = seq - self.dropped
+        if seq < 0 or not 0 <= rel < len(self._rows):
+            return QModelIndex()
+        row = rel if self._order is None else self._order.index(rel)
+        return self.index(row, column)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Sort by a column (a column < 0 restores arrival order); later rows land in place."""
