@@ -27,7 +27,11 @@ __all__ = ["DEFAULT_CAP", "ROW_ROLE", "MessagesModel", "as_records", "format_tim
 
 
 def _size(row: Row) -> int:
-    return Record._make(row).size
+    # Record.size without building a Record: a sort computes it for every held row
+    total = len(row[KEY] or b"") + len(row[VALUE] or b"")
+    for name, value in row[7]:
+        total += len(name.encode()) + len(value or b"")
+    return total
 
 
 # one sort key per column, computed once per row (None sorts as empty bytes)
