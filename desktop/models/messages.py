@@ -200,10 +200,14 @@ class MessagesModel(QAbstractTableModel):
     @property
     def records(self) -> list[Record]:
         """Every held record in the order shown."""
+        return as_records(self.view_rows())
+
+    def view_rows(self) -> list[Row]:
+        """The held rows in the order shown (cheap: plain tuples, no Records)."""
         if self._order is None:
-            return as_records(self._rows)
+            return list(self._rows)
         rows = self._rows
-        return [Record._make(rows[i]) for i in self._order]
+        return [rows[i] for i in self._order]
 
     def snapshot(self) -> list[Row]:
         """The rows as they are now (cheap); turn them into Records with as_records()."""
