@@ -54,6 +54,7 @@ class StartMode(StrEnum):
     LATEST = "latest"
     NEWEST_N = "newest N per partition"
     OFFSET = "offset"
+    PER_PARTITION = "offset per partition"
     TIMESTAMP = "timestamp"
     GROUP = "consumer group's committed offsets"
 
@@ -183,14 +184,40 @@ class ScanSpec:
     partitions: tuple[int, ...] | None = None  # None: all
     start: StartMode = StartMode.EARLIEST
     start_offset: int = 0  # OFFSET
+    # PER_PARTITION: (partition, offset) pairs; partitions not named start at the earliest
+    start_offsets: tuple[tuple[int, int], ...] = ()
     newest_n: int = 100  # NEWEST_N
     start_time: int = 0  # TIMESTAMP, ms
     group: str = ""  # GROUP
     stop: StopMode = StopMode.END
-    stop_count: int = 1000  # COUNT: messages read, over all partitions
+    stop_count: int = 1000  # COUNT: messages read, shared fairly over the partitions (fair_quotas)
     stop_time: int = 0  # TIMESTAMP, ms: a partition ends at its first message at or after it
     search: SearchSpec = field(default_factory=SearchSpec)
     max_matches: int | None = None  # stop once this many matched
+
+
+def fair_quotas(total: int, available: dict[int, int]) -> dict[int, int]:
+    """Split `total` over partitions: an equal share each (the remainder to the lowest
+    numbers), and what a short partition cannot use goes to the others, evenly again."""
+    quotas = {p: 0 for p in available}
+    left = total
+    open_parts = sorted(p for p, n in available.items() if n > 0)
+    while left > 0 and open_parts:
+        share, extra = divmod(left, len(open_parts))
+        given = 0
+        still_open = []
+        for i, p in enumerate(open_parts):
+            want = share + (1 if i < extra else 0)
+            take = min(want, available[p] - quotas[p])
+            quotas[p] += take
+            given += take
+            if quotas[p] < available[p]:
+                still_open.append(p)
+        left -= given
+        if given == 0:
+            break
+        open_parts = still_open
+    return quotas
 
 
 @dataclass(frozen=True)

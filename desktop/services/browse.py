@@ -26,6 +26,7 @@ from desktop.domain.messages import (
     ScanSpec,
     StartMode,
     StopMode,
+    fair_quotas,
 )
 from desktop.domain.profile import ClusterProfile, Credentials
 from desktop.services.connection import ErrorLog, client_config, explain
@@ -54,6 +55,8 @@ class _Part:
     position: int
     end: int | None  # exclusive; None: unbounded
     done: bool = False
+    limit: int | None = None  # messages to read here (stop at N, shared fairly); None: no limit
+    read: int = 0
 
     def progress(self) -> PartitionProgress:
         return PartitionProgress(self.partition, self.start, self.position, self.end, self.done)
@@ -191,6 +194,11 @@ class Scanner:
             starts = {p: max(marks[p][0], marks[p][1] - spec.newest_n) for p in parts}
         elif spec.start is StartMode.OFFSET:
             starts = {p: min(max(spec.start_offset, marks[p][0]), marks[p][1]) for p in parts}
+        elif spec.start is StartMode.PER_PARTITION:
+            chosen = dict(spec.start_offsets)
+            starts = {
+                p: min(max(chosen.get(p, marks[p][0]), marks[p][0]), marks[p][1]) for p in parts
+            }
         elif spec.start is StartMode.TIMESTAMP:
             found = self._by_time(consumer, parts, spec.start_time)
             starts = {p: found[p] if found.get(p, -1) >= 0 else marks[p][1] for p in parts}
@@ -210,6 +218,15 @@ class Scanner:
             end = ends[p]
             start = starts[p] if end is None else min(starts[p], end)
             plan.append(_Part(p, start, start, end, done=end is not None and start >= end))
+        if spec.stop is StopMode.COUNT:
+            # "earliest, stop at 1000" must not be 1000 rows of whichever partition came first
+            quotas = fair_quotas(
+                spec.stop_count, {p.partition: (p.end or p.start) - p.start for p in plan}
+            )
+            for part in plan:
+                part.limit = quotas[part.partition]
+                if part.limit == 0:
+                    part.done, part.end = True, part.start
         return plan
 
     # ---- reading -------------------------------------------------------------------------
@@ -315,12 +332,15 @@ class Scanner:
                         tuple(raw_headers) if raw_headers else (),
                     )
                     part.position = offset + 1
+                    part.read += 1
                     scanned += 1
                     nbytes += len(msg)
                     if match_all or matches(rec):
                         matched += 1
                         pending.append(rec)
-                    if part.end is not None and part.position >= part.end:
+                    if (part.end is not None and part.position >= part.end) or (
+                        part.limit is not None and part.read >= part.limit
+                    ):
                         self._finish(consumer, topic, part, active)
                     if count_limit is not None and scanned >= count_limit:
                         break
@@ -331,6 +351,8 @@ class Scanner:
                     on_batch(pending, progress())
                     pending = []
                     last_flush = now
+            if reason == "end" and count_limit is not None and scanned >= count_limit:
+                reason = "limit"  # every partition read its share of N
             on_batch(pending, progress(True))
             return progress(True)
         except KafkaException as exc:
@@ -344,7 +366,9 @@ class Scanner:
             return
         part.done = True
         active.discard(part.partition)
-        if part.end is not None:
+        if part.limit is not None and part.read >= part.limit:
+            part.end = part.position  # its share is read: the rest of it is not part of the scan
+        elif part.end is not None:
             part.position = max(part.position, part.end)
         with contextlib.suppress(KafkaException):
             consumer.pause([TopicPartition(topic, part.partition)])

@@ -10,6 +10,7 @@ import json
 import os
 import random
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,9 +20,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
 from desktop.domain.profile import ClusterProfile, Credentials
+from desktop.settings.browser_prefs import BrowserPrefs
 from desktop.views.messages import MessagesPage
 from desktop.views.producer import VALUE_JSON, ProducerPage
 from desktop.workers.session import ClusterSession
@@ -87,7 +90,10 @@ def render_message_screens(out_dir: Path, bootstrap: str | None = None) -> list[
     written: list[Path] = []
     try:
         _spin(app, lambda: session.snapshot is not None and session.snapshot.complete)
-        browser = MessagesPage(session)
+        # the default choices, not the ones remembered on this machine
+        prefs_dir = tempfile.TemporaryDirectory(prefix="topicscope-prefs-")
+        prefs = QSettings(str(Path(prefs_dir.name) / "ui.ini"), QSettings.Format.IniFormat)
+        browser = MessagesPage(session, BrowserPrefs(prefs))
         browser.resize(*SIZE)
         browser.show()
         browser.set_topic(TOPIC)
@@ -96,6 +102,8 @@ def render_message_screens(out_dir: Path, bootstrap: str | None = None) -> list[
             browser.json_value.setText("SHIPPED")
         browser.start_scan()
         _spin(app, lambda: browser.scan is not None and not browser.scanning)
+        # newest first, the way one looks for what just happened
+        browser.table.sortByColumn(browser.model.TIMESTAMP, Qt.SortOrder.DescendingOrder)
         browser.table.selectRow(3)
         _spin(app, lambda: False, 0.3)
         path = out_dir / "messages.png"
@@ -125,6 +133,7 @@ def render_message_screens(out_dir: Path, bootstrap: str | None = None) -> list[
         producer.bulk.stop()
         _spin(app, lambda: not producer.bulk.running, 10)
         browser.shutdown()
+        prefs_dir.cleanup()
     finally:
         session.close()
         if runner is not None:

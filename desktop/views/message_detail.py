@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
@@ -24,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from desktop.domain.codec import ViewMode, auto_mode, confluent_schema_id, parse_json, render
 from desktop.domain.messages import Record
-from desktop.models.messages import format_timestamp
+from desktop.domain.timefmt import TimeFormat, format_timestamp
 from desktop.services.export import record_to_json
 
 SHOW_MAX_BYTES = 256 * 1024
@@ -161,13 +162,22 @@ class BytesView(QWidget):
         return render(data, effective)[0]
 
 
+EMPTY_TEXT = "Select a message to see its key, value and headers"
+
+
 class MessageDetail(QWidget):
-    """Detail pane for one record."""
+    """Detail pane for one record; with none selected, a line saying what it is for."""
 
     def __init__(self) -> None:
         super().__init__()
         self.record: Record | None = None
-        self.summary = QLabel("Select a message to see it here.")
+        self.time_format = TimeFormat.LOCAL
+        # not an empty Value tab: "Value null" there reads as a record whose value is null
+        self.placeholder = QLabel(EMPTY_TEXT)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setStyleSheet("color: #5f6b7a;")
+        self.summary = QLabel("")
         self.summary.setWordWrap(True)
         self.key = BytesView("Key")
         self.value = BytesView("Value")
@@ -202,11 +212,18 @@ class MessageDetail(QWidget):
         buttons.addWidget(self.copy_value)
         buttons.addWidget(self.copy_record)
         buttons.addStretch(1)
-        layout = QVBoxLayout(self)
+        shown = QWidget()
+        layout = QVBoxLayout(shown)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.summary)
         layout.addWidget(self.tabs, 1)
         layout.addLayout(buttons)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.placeholder)
+        self.pages.addWidget(shown)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.pages)
         self._set_enabled(False)
 
     def _set_enabled(self, on: bool) -> None:
@@ -217,20 +234,30 @@ class MessageDetail(QWidget):
         self.record = rec
         self._set_enabled(rec is not None)
         if rec is None:
-            self.summary.setText("Select a message to see it here.")
+            self.summary.setText("")
             self.key.set_data(None)
             self.value.set_data(None)
             self.headers.setRowCount(0)
+            self.pages.setCurrentWidget(self.placeholder)
             return
-        stamp = format_timestamp(rec.timestamp)
+        self.pages.setCurrentIndex(1)
+        self._summarise(rec)
+        self.key.set_data(rec.key)
+        self.value.set_data(rec.value)
+        self._fill_headers()
+
+    def set_time_format(self, fmt: TimeFormat) -> None:
+        self.time_format = fmt
+        if self.record is not None:
+            self._summarise(self.record)
+
+    def _summarise(self, rec: Record) -> None:
+        stamp = format_timestamp(rec.timestamp, self.time_format)
         kind = f" ({rec.timestamp_type_name})" if rec.timestamp_type_name else ""
         self.summary.setText(
             f"<b>{rec.topic}</b> · partition {rec.partition} · offset {rec.offset} · "
             f"{stamp}{kind} · {rec.size:,} bytes · {len(rec.headers)} header(s)"
         )
-        self.key.set_data(rec.key)
-        self.value.set_data(rec.value)
-        self._fill_headers()
 
     def _fill_headers(self) -> None:
         rec = self.record

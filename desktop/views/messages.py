@@ -4,26 +4,31 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QDateTime, QItemSelection, Qt, Slot
-from PySide6.QtGui import QPaintEvent
+from PySide6.QtCore import QDateTime, QItemSelection, QPoint, Qt, Slot
+from PySide6.QtGui import QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDateTimeEdit,
-    QFormLayout,
+    QFrame,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QProgressBar,
     QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QStackedWidget,
     QTableView,
     QTableWidget,
     QTableWidgetItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -41,7 +46,9 @@ from desktop.domain.messages import (
     StartMode,
     StopMode,
 )
+from desktop.domain.timefmt import TimeFormat
 from desktop.models.messages import DEFAULT_CAP, MessagesModel
+from desktop.settings.browser_prefs import BrowserPrefs
 from desktop.views.message_detail import InlineError, MessageDetail
 from desktop.views.messages_io import ResultsBar
 from desktop.views.topic_choice import TopicCombo
@@ -77,7 +84,7 @@ def ms(edit: QDateTimeEdit) -> int:
 
 def date_edit() -> QDateTimeEdit:
     edit = QDateTimeEdit(QDateTime.currentDateTime())
-    edit.setDisplayFormat("yyyy-MM-dd HH:mm:ss.zzz")
+    edit.setDisplayFormat("yyyy-MM-dd HH:mm:ss")
     edit.setCalendarPopup(True)
     return edit
 
@@ -88,6 +95,48 @@ def human_bytes(n: float) -> str:
             return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
         n /= 1024
     return f"{n:,.1f} TB"
+
+
+def shrinkable(combo: QComboBox, chars: int = 10) -> QComboBox:
+    """A combo that may be narrower than its longest entry (the popup still shows it whole)."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(chars)
+    return combo
+
+
+def row_of(*widgets: QWidget | str, stretch: dict[int, int] | None = None) -> QWidget:
+    box = QWidget()
+    line = QHBoxLayout(box)
+    line.setContentsMargins(0, 0, 0, 0)
+    for i, w in enumerate(widgets):
+        line.addWidget(QLabel(w) if isinstance(w, str) else w, (stretch or {}).get(i, 0))
+    return box
+
+
+class FormScroll(QScrollArea):
+    """The scan form: as tall as its contents, scrolling sideways in a narrow window rather
+    than pushing its minimum width onto the window (which clipped and overlapped widgets)."""
+
+    def __init__(self, content: QWidget) -> None:
+        super().__init__()
+        self.setWidget(content)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+
+    def fit(self) -> None:
+        content = self.widget()
+        if content is None:
+            return
+        height = content.sizeHint().height()
+        if content.minimumSizeHint().width() > self.width():
+            height += self.horizontalScrollBar().sizeHint().height()
+        self.setFixedHeight(height)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.fit()
 
 
 class MessagesTable(QTableView):
@@ -101,9 +150,10 @@ class MessagesTable(QTableView):
 class MessagesPage(QWidget):
     """One topic at a time; a scan runs on its own thread and can be stopped."""
 
-    def __init__(self, session: ClusterSession) -> None:
+    def __init__(self, session: ClusterSession, prefs: BrowserPrefs | None = None) -> None:
         super().__init__()
         self.session = session
+        self.prefs = prefs or BrowserPrefs()
         self.scan: Job | None = None
         self.last_spec: ScanSpec | None = None
         self.last_result: ScanProgress | None = None
@@ -115,10 +165,12 @@ class MessagesPage(QWidget):
 
         # ---- what to read ----------------------------------------------------------------
         self.topic = TopicCombo("topic")
-        self.topic.setMinimumWidth(200)
+        self.topic.setMinimumWidth(140)
+        self.topic.currentTextChanged.connect(lambda _t: self._fill_offsets_table())
+        self._offsets_for: tuple[str, int] | None = None
         self.partitions = QLineEdit()
         self.partitions.setPlaceholderText("all (or 0, 2, 4-6)")
-        self.start_mode = QComboBox()
+        self.start_mode = shrinkable(QComboBox())
         self.start_mode.addItems([m.value for m in StartMode])
         self.start_offset = QSpinBox()
         self.start_offset.setRange(0, MAX_INT)
@@ -128,30 +180,42 @@ class MessagesPage(QWidget):
         self.start_time = date_edit()
         self.group = QLineEdit()
         self.group.setPlaceholderText("consumer group id")
+        # an explicit start offset per partition; a blank cell starts at the earliest
+        self.offsets_table = QTableWidget(0, 2)
+        self.offsets_table.setHorizontalHeaderLabels(["Partition", "Start offset"])
+        self.offsets_table.verticalHeader().setVisible(False)
+        self.offsets_table.verticalHeader().setDefaultSectionSize(22)
+        self.offsets_table.horizontalHeader().setStretchLastSection(True)
+        self.offsets_table.setMaximumHeight(110)
+        self.offsets_table.setVisible(False)
+        self.offsets_hint = QLabel("set below; blank: earliest")
         self.start_param = QStackedWidget()
         self._start_pages = {
             StartMode.EARLIEST: QWidget(),
             StartMode.LATEST: QWidget(),
             StartMode.NEWEST_N: self.newest_n,
             StartMode.OFFSET: self.start_offset,
+            StartMode.PER_PARTITION: self.offsets_hint,
             StartMode.TIMESTAMP: self.start_time,
             StartMode.GROUP: self.group,
         }
         for w in dict.fromkeys(self._start_pages.values()):
             self.start_param.addWidget(w)
-        self.start_mode.currentTextChanged.connect(
-            lambda t: self.start_param.setCurrentWidget(self._start_pages[StartMode(t)])
-        )
-        self.stop_mode = QComboBox()
+        self.start_mode.currentTextChanged.connect(self._on_start_mode)
+        self.stop_mode = shrinkable(QComboBox())
         self.stop_mode.addItems([m.value for m in StopMode])
         self.stop_count = QSpinBox()
         self.stop_count.setRange(1, MAX_INT)
         self.stop_count.setValue(1000)
+        self.stop_count.setToolTip(
+            "N messages in all, split evenly over the partitions (a partition with fewer "
+            "gives its share to the others)."
+        )
         self.stop_time = date_edit()
         self.stop_param = QStackedWidget()
         self._stop_pages = {
             StopMode.END: QWidget(),
-            StopMode.COUNT: self.stop_count,
+            StopMode.COUNT: row_of(self.stop_count, "split evenly over partitions"),
             StopMode.TIMESTAMP: self.stop_time,
             StopMode.LIVE: QWidget(),
         }
@@ -166,12 +230,12 @@ class MessagesPage(QWidget):
         self.cap.setValue(DEFAULT_CAP)
         self.cap.setToolTip("The table keeps at most this many rows; older ones are dropped.")
         self.max_matches = QSpinBox()
-        self.max_matches.setRange(0, MAX_INT)
+        self.max_matches.setRange(0, 99_999_999)
         self.max_matches.setSpecialValueText("no limit")
         self.max_matches.setToolTip("The scan stops once this many messages matched.")
 
         # ---- search ----------------------------------------------------------------------
-        self.search_field = QComboBox()
+        self.search_field = shrinkable(QComboBox(), 6)
         self.search_field.addItems([f.value for f in SearchField])
         self.header_name = QLineEdit()
         self.header_name.setPlaceholderText("header name")
@@ -204,13 +268,25 @@ class MessagesPage(QWidget):
         self.progress.setTextVisible(False)
         self.progress.setMaximumWidth(200)
         self.status = QLabel("Choose a topic and press Scan.")
+        # long progress lines are cut, not allowed to widen the window
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.time_format = shrinkable(QComboBox(), 8)
+        self.time_format.addItems([f.value for f in TimeFormat])
+        self.time_format.setToolTip("How timestamps are shown (remembered)")
+        self.time_format.setCurrentText(self.prefs.time_format.value)
+        self.time_format.currentTextChanged.connect(self._on_time_format)
+        self.form_toggle = QToolButton()
+        self.form_toggle.setCheckable(True)
+        self.form_toggle.setText("Hide form")
+        self.form_toggle.setToolTip("Hide the scan form to give the table more room")
+        self.form_toggle.toggled.connect(self._on_form_toggled)
         self.dropped = QLabel("")
         self.dropped.setStyleSheet("color: #8a5a00;")
         self.partition_table = QTableWidget(0, 3)
         self.partition_table.setHorizontalHeaderLabels(["Partition", "Position", "End"])
         self.partition_table.verticalHeader().setVisible(False)
+        self.partition_table.verticalHeader().setDefaultSectionSize(22)
         self.partition_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.partition_table.setMaximumWidth(260)
         self.partition_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
 
         # ---- results ---------------------------------------------------------------------
@@ -220,7 +296,13 @@ class MessagesPage(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.horizontalHeader().setStretchLastSection(False)
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # arrival order until a click
+        header.setSortIndicatorShown(True)
+        self.table.setSortingEnabled(True)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._show_column_menu)
         self.table.horizontalHeader().setSectionResizeMode(
             MessagesModel.VALUE, QHeaderView.ResizeMode.Stretch
         )
@@ -228,6 +310,9 @@ class MessagesPage(QWidget):
             self.table.setColumnWidth(col, width)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         self.detail = MessageDetail()
+        self._apply_time_format(self.prefs.time_format)
+        for col, title in enumerate(MessagesModel.TITLES):
+            self.table.setColumnHidden(col, title in self.prefs.hidden_columns)
 
         self.io = ResultsBar(self)
 
@@ -237,62 +322,165 @@ class MessagesPage(QWidget):
             self._on_snapshot(session.snapshot)
 
     def _layout(self) -> None:
-        form = QFormLayout()
-        line1 = QHBoxLayout()
-        line1.addWidget(self.topic, 2)
-        line1.addWidget(QLabel("Partitions"))
-        line1.addWidget(self.partitions, 1)
-        line1.addWidget(QLabel("Keep at most"))
-        line1.addWidget(self.cap)
-        line1.addWidget(QLabel("rows; stop after"))
-        line1.addWidget(self.max_matches)
-        line1.addWidget(QLabel("matches"))
-        form.addRow("Topic", line1)
-        line2 = QHBoxLayout()
-        line2.addWidget(self.start_mode)
-        line2.addWidget(self.start_param, 1)
-        line2.addWidget(QLabel("Stop at"))
-        line2.addWidget(self.stop_mode)
-        line2.addWidget(self.stop_param, 1)
-        form.addRow("Start at", line2)
-        line3 = QHBoxLayout()
-        line3.addWidget(self.search_field)
-        line3.addWidget(self.header_name)
-        line3.addWidget(self.search_text, 2)
-        line3.addWidget(self.regex)
-        line3.addWidget(self.json_path, 1)
-        line3.addWidget(QLabel("="))
-        line3.addWidget(self.json_value, 1)
-        form.addRow("Search", line3)
-        line4 = QHBoxLayout()
-        line4.addWidget(self.time_from_on)
-        line4.addWidget(self.time_from)
-        line4.addWidget(self.time_to_on)
-        line4.addWidget(self.time_to)
-        line4.addStretch(1)
-        form.addRow("Time range", line4)
+        form = QWidget()
+        grid = QGridLayout(form)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(3, 1)
+
+        def pair(row: int, col: int, label: str, field: QWidget) -> None:
+            grid.addWidget(QLabel(label), row, col)
+            grid.addWidget(field, row, col + 1)
+
+        pair(0, 0, "Topic", self.topic)
+        pair(0, 2, "Partitions", self.partitions)
+        pair(0 + 1, 0, "Start at", row_of(self.start_mode, self.start_param, stretch={1: 1}))
+        pair(1, 2, "Stop at", row_of(self.stop_mode, self.stop_param, stretch={1: 1}))
+        pair(
+            2,
+            0,
+            "Search",
+            row_of(
+                self.search_field,
+                self.header_name,
+                self.search_text,
+                self.regex,
+                stretch={2: 2, 1: 1},
+            ),
+        )
+        pair(2, 2, "JSON path", row_of(self.json_path, "=", self.json_value, stretch={0: 1, 2: 1}))
+        pair(
+            3,
+            0,
+            "Time",
+            row_of(
+                self.time_from_on, self.time_from, self.time_to_on, self.time_to, stretch={4: 0}
+            ),
+        )
+        pair(
+            3,
+            2,
+            "Keep",
+            row_of(self.cap, "rows, stop after", self.max_matches, "matches"),
+        )
+        self.offsets_label = QLabel("Offsets")
+        self.offsets_label.setVisible(False)
+        grid.addWidget(self.offsets_label, 4, 0)
+        grid.addWidget(self.offsets_table, 4, 1, 1, 3)
+        self.form = FormScroll(form)
+
         run = QHBoxLayout()
         run.addWidget(self.scan_button)
         run.addWidget(self.stop_button)
         run.addWidget(self.progress)
         run.addWidget(self.status, 1)
         run.addWidget(self.dropped)
+        run.addWidget(QLabel("Times"))
+        run.addWidget(self.time_format)
+        run.addWidget(self.form_toggle)
 
-        results = QSplitter(Qt.Orientation.Horizontal)
-        results.addWidget(self.table)
-        results.addWidget(self.partition_table)
-        results.setStretchFactor(0, 1)
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(results)
-        split.addWidget(self.detail)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        # the detail beside the table, not under it: the table keeps the page's full height
+        side = QSplitter(Qt.Orientation.Vertical)
+        side.addWidget(self.detail)
+        side.addWidget(self.partition_table)
+        side.setStretchFactor(0, 4)
+        side.setStretchFactor(1, 1)
+        self.split = QSplitter(Qt.Orientation.Horizontal)
+        self.split.addWidget(self.table)
+        self.split.addWidget(side)
+        self.split.setStretchFactor(0, 3)
+        self.split.setStretchFactor(1, 2)
+        self.split.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addWidget(self.form)
         layout.addWidget(self.search_error)
         layout.addLayout(run)
-        layout.addWidget(split, 1)
+        layout.addWidget(self.split, 1)
         layout.addWidget(self.io)
+
+    # ---- view choices: form, time format, columns -----------------------------------------
+
+    def _on_form_toggled(self, hidden: bool) -> None:
+        self.form.setVisible(not hidden)
+        self.form_toggle.setText("Show form" if hidden else "Hide form")
+
+    def _on_start_mode(self, text: str) -> None:
+        mode = StartMode(text)
+        self.start_param.setCurrentWidget(self._start_pages[mode])
+        per_partition = mode is StartMode.PER_PARTITION
+        self.offsets_table.setVisible(per_partition)
+        self.offsets_label.setVisible(per_partition)
+        if per_partition:
+            self._fill_offsets_table()
+        self.form.fit()
+
+    def _on_time_format(self, text: str) -> None:
+        fmt = TimeFormat(text)
+        self.prefs.time_format = fmt
+        self._apply_time_format(fmt)
+
+    def _apply_time_format(self, fmt: TimeFormat) -> None:
+        self.model.set_time_format(fmt)
+        self.detail.set_time_format(fmt)
+
+    def column_menu(self) -> QMenu:
+        """Show/hide columns (remembered), and back to arrival order."""
+        menu = QMenu(self)
+        for col, title in enumerate(MessagesModel.TITLES):
+            action = menu.addAction(title)
+            action.setCheckable(True)
+            action.setChecked(not self.table.isColumnHidden(col))
+            action.toggled.connect(lambda on, c=col: self.set_column_visible(c, on))
+        menu.addSeparator()
+        arrival = menu.addAction("Arrival order (unsorted)")
+        arrival.triggered.connect(lambda: self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder))
+        return menu
+
+    def _show_column_menu(self, pos: QPoint) -> None:
+        menu = self.column_menu()
+        menu.exec(self.table.horizontalHeader().mapToGlobal(pos))
+        menu.deleteLater()
+
+    def set_column_visible(self, col: int, visible: bool) -> None:
+        shown = [c for c in range(self.model.columnCount()) if not self.table.isColumnHidden(c)]
+        if not visible and shown == [col]:
+            return  # the last visible column stays: a table with none has no header to undo it
+        self.table.setColumnHidden(col, not visible)
+        self.prefs.hidden_columns = frozenset(
+            t for c, t in enumerate(MessagesModel.TITLES) if self.table.isColumnHidden(c)
+        )
+
+    def _fill_offsets_table(self) -> None:
+        snapshot = self.session.snapshot
+        info = snapshot.topic(self.topic.currentText().strip()) if snapshot else None
+        count = len(info.partitions) if info is not None else 0
+        if self._offsets_for == (self.topic.currentText().strip(), count):
+            return  # keep what the user typed
+        self._offsets_for = (self.topic.currentText().strip(), count)
+        table = self.offsets_table
+        table.setRowCount(0)
+        table.setRowCount(count)
+        for p in range(count):
+            item = QTableWidgetItem(str(p))
+            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            table.setItem(p, 0, item)
+            table.setItem(p, 1, QTableWidgetItem(""))
+
+    def start_offsets(self) -> tuple[tuple[int, int], ...]:
+        """(partition, offset) for each filled cell of the start-offsets table."""
+        found = []
+        for r in range(self.offsets_table.rowCount()):
+            part, cell = self.offsets_table.item(r, 0), self.offsets_table.item(r, 1)
+            text = cell.text().strip() if cell is not None else ""
+            if part is None or not text:
+                continue
+            if not text.isdigit():
+                raise ValueError(
+                    f"Start offset of partition {part.text()}: '{text}' is not an offset "
+                    "(a whole number, or blank for the earliest)."
+                )
+            found.append((int(part.text()), int(text)))
+        return tuple(found)
 
     # ---- topics from the cluster snapshot ------------------------------------------------
 
@@ -301,6 +489,7 @@ class MessagesPage(QWidget):
         names = [t.name for t in snapshot.topics]
         self.topic.set_topics(names)
         self.io.target_topic.set_topics(names)
+        self._fill_offsets_table()
 
     def set_topic(self, name: str) -> None:
         self.topic.setCurrentText(name)
@@ -334,6 +523,9 @@ class MessagesPage(QWidget):
             partitions=partitions,
             start=StartMode(self.start_mode.currentText()),
             start_offset=self.start_offset.value(),
+            start_offsets=self.start_offsets()
+            if self.start_mode.currentText() == StartMode.PER_PARTITION.value
+            else (),
             newest_n=self.newest_n.value(),
             start_time=ms(self.start_time),
             group=self.group.text().strip(),

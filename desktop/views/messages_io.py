@@ -12,7 +12,10 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
+    QSizePolicy,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -54,26 +57,38 @@ class ResultsBar(QWidget):
         self.encoding.setToolTip(
             "text: UTF-8 where possible (others base64, marked); base64: every key and value"
         )
-        self.export_jsonl = QPushButton("Export JSON Lines…")
-        self.export_csv = QPushButton("Export CSV…")
-        self.import_button = QPushButton("Import JSON Lines…")
+        # short labels and one menu for the two exports: the bar fits an 800-pixel window
+        self.export_button = QToolButton()
+        self.export_button.setText("Export")
+        self.export_button.setToolTip("Export the whole result set to a file")
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        export_menu = QMenu(self.export_button)
+        self.export_jsonl = export_menu.addAction("JSON Lines…")
+        self.export_csv = export_menu.addAction("CSV…")
+        self.export_button.setMenu(export_menu)
+        self.import_button = QPushButton("Import…")
+        self.import_button.setToolTip(
+            "Produce the messages of a JSON Lines file to the target topic"
+        )
         self.target_topic = TopicCombo("target topic")
-        self.target_topic.setMinimumWidth(160)
-        self.reproduce = QPushButton("Re-produce selected")
-        self.export_jsonl.clicked.connect(lambda: self._ask_export("jsonl"))
-        self.export_csv.clicked.connect(lambda: self._ask_export("csv"))
+        self.target_topic.setMinimumWidth(120)
+        self.reproduce = QPushButton("Re-produce")
+        self.reproduce.setToolTip("Produce the selected messages again, to the target topic")
+        self.export_jsonl.triggered.connect(lambda: self._ask_export("jsonl"))
+        self.export_csv.triggered.connect(lambda: self._ask_export("csv"))
         self.import_button.clicked.connect(self._ask_import)
         self.reproduce.clicked.connect(self.reproduce_selected)
         self.io_status = QLabel("")
         self.io_status.setWordWrap(True)
+        self.io_status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(QLabel("Bytes as"))
         row.addWidget(self.encoding)
-        row.addWidget(self.export_jsonl)
-        row.addWidget(self.export_csv)
+        row.addWidget(self.export_button)
         row.addWidget(self.import_button)
         row.addStretch(1)
+        row.addWidget(QLabel("to"))
         row.addWidget(self.target_topic)
         row.addWidget(self.reproduce)
         layout = QVBoxLayout(self)

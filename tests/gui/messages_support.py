@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QLineEdit, QPlainTextEdit
 from pytestqt.qtbot import QtBot
 
 from desktop.domain.profile import ClusterProfile, Credentials
+from desktop.settings.browser_prefs import BrowserPrefs
 from desktop.views.messages import MessagesPage
 from desktop.views.producer import ProducerPage
 from desktop.workers.session import ClusterSession
@@ -34,9 +36,16 @@ def session_fixture(qtbot: QtBot, builtin_broker: RunningBroker) -> Iterator[Clu
     s.close()
 
 
+def prefs_at(tmp_path: Path) -> BrowserPrefs:
+    """The browser's remembered choices in a file of the test's own (never the user's)."""
+    return BrowserPrefs(QSettings(str(tmp_path / "browser.ini"), QSettings.Format.IniFormat))
+
+
 @pytest.fixture(name="browser")
-def browser_fixture(qtbot: QtBot, session: ClusterSession) -> Iterator[MessagesPage]:
-    page = MessagesPage(session)
+def browser_fixture(
+    qtbot: QtBot, session: ClusterSession, tmp_path: Path
+) -> Iterator[MessagesPage]:
+    page = MessagesPage(session, prefs_at(tmp_path))
     qtbot.addWidget(page)
     page.resize(1200, 800)
     page.show()
