@@ -9,6 +9,17 @@ import pytest
 
 from embedded_broker.runner import BrokerAddress, BrokerRunner
 
+# Name prefixes of the threads an in-process built-in broker starts (some lazily, on first use of
+# a feature): tests that count an app's threads leave these out.
+BROKER_THREAD_PREFIXES = (
+    "topicscope-broker",
+    "broker-io",
+    "schema-warmup",
+    "group-journal",
+    "producer-state",
+    "log-",
+)
+
 # Tests never wait for the first rebalance; everything else keeps Kafka's defaults.
 TEST_DEFAULTS = {"group.initial.rebalance.delay.ms": "0"}
 

@@ -24,7 +24,7 @@ from desktop.workers.groups import GroupsPoller
 from desktop.workers.jobs import Job, JobFailure
 from desktop.workers.scan import scan_job
 from desktop.workers.session import ClusterSession
-from tests.broker_fixtures import BrokerFactory, RunningBroker
+from tests.broker_fixtures import BROKER_THREAD_PREFIXES, BrokerFactory, RunningBroker
 from tests.gui.conftest import WAIT_MS, StallWatch
 from tests.slow_proxy import LIST_OFFSETS, SlowProxy
 
@@ -241,7 +241,7 @@ def test_closing_a_cluster_tab_mid_job_neither_stalls_nor_leaves_threads(
     leftover = [
         t.name
         for t in threading.enumerate()
-        if t.ident not in before and not t.name.startswith("proxy-")
+        if t.ident not in before and not t.name.startswith(("proxy-", *BROKER_THREAD_PREFIXES))
     ]
     assert leftover == []
 
