@@ -1,0 +1,105 @@
+"""A port that answers but is not the Kafka listener the profile describes is named in ≤ 2 s."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from desktop.domain.profile import SecurityProtocol
+from desktop.views.main_window import MainWindow
+from desktop.views.profile_dialog import ProfileDialog
+from embedded_broker.runner import BrokerRunner
+from tests.gui.conftest import WAIT_MS
+from tests.integration.security.conftest import secure_config
+from tests.tls_certs import make_certs
+
+LIMIT_S = 2.0
+
+
+@pytest.fixture
+def http_port() -> Iterator[int]:
+    """Python's own http.server on 127.0.0.1, on a free port."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield int(server.server_address[1])
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def secure_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerRunner]:
+    certs = make_certs(tmp_path_factory.mktemp("certs"))
+    data: Path = tmp_path_factory.mktemp("probe-broker")
+    runner = BrokerRunner(port=0, data_dir=data, config=secure_config(certs))
+    runner.start()
+    yield runner
+    runner.stop()
+
+
+def _open_dialog(qtbot: QtBot, window: MainWindow) -> ProfileDialog:
+    qtbot.mouseClick(window.start.add_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.profile_dialog is not None and window.profile_dialog.isVisible())
+    dialog = window.profile_dialog
+    assert dialog is not None
+    return dialog
+
+
+def _timed_test(qtbot: QtBot, dialog: ProfileDialog) -> tuple[str, float]:
+    start = time.monotonic()
+    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(dialog.test_button.isEnabled, timeout=WAIT_MS)
+    return dialog.test_result.text(), time.monotonic() - start
+
+
+def test_http_server_port_is_not_a_kafka_broker(
+    qtbot: QtBot, window: MainWindow, http_port: int
+) -> None:
+    dialog = _open_dialog(qtbot, window)
+    qtbot.keyClicks(dialog.name, "web")
+    qtbot.keyClicks(dialog.bootstrap, f"127.0.0.1:{http_port}")
+    text, took = _timed_test(qtbot, dialog)
+    assert "answers, but not as a Kafka broker: it looks like an HTTP server" in text
+    assert took <= LIMIT_S, f"took {took:.2f} s"
+
+
+def test_tls_port_spoken_to_in_plaintext(
+    qtbot: QtBot, window: MainWindow, secure_broker: BrokerRunner
+) -> None:
+    dialog = _open_dialog(qtbot, window)
+    qtbot.keyClicks(dialog.name, "tls")
+    qtbot.keyClicks(dialog.bootstrap, secure_broker.listeners["SSL"].bootstrap)
+    text, took = _timed_test(qtbot, dialog)
+    assert "it is a TLS port" in text and "Set the security protocol to SSL" in text
+    assert took <= LIMIT_S, f"took {took:.2f} s"
+
+
+def test_sasl_port_without_sasl(
+    qtbot: QtBot, window: MainWindow, secure_broker: BrokerRunner
+) -> None:
+    dialog = _open_dialog(qtbot, window)
+    qtbot.keyClicks(dialog.name, "sasl")
+    qtbot.keyClicks(dialog.bootstrap, secure_broker.listeners["SASL_PLAINTEXT"].bootstrap)
+    text, took = _timed_test(qtbot, dialog)
+    assert "requires SASL authentication" in text
+    assert took <= LIMIT_S, f"took {took:.2f} s"
+
+
+def test_matching_listeners_still_connect(
+    qtbot: QtBot, window: MainWindow, secure_broker: BrokerRunner
+) -> None:
+    """The probe must not stand in the way of a listener the profile does describe."""
+    dialog = _open_dialog(qtbot, window)
+    qtbot.keyClicks(dialog.name, "plain")
+    qtbot.keyClicks(dialog.bootstrap, secure_broker.listeners["PLAINTEXT"].bootstrap)
+    text, _took = _timed_test(qtbot, dialog)
+    assert text == "Connected: 1 broker."
+    assert SecurityProtocol.PLAINTEXT.value == "PLAINTEXT"
