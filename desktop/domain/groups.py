@@ -157,18 +157,33 @@ class ResetRequest:
     value: int = 0  # timestamp in ms, the offset, or the shift (±N)
 
 
+NO_COMMIT_REFUSAL = {
+    ResetMode.SHIFT: "refused: no commit to shift from",
+    ResetMode.OFFSET: "refused: no commit (choose earliest, latest or a time)",
+}
+
+
 @dataclass(frozen=True)
 class ResetRow:
+    """One partition of a reset plan: exactly what Execute commits (`new`), or why it won't."""
+
     topic: str
     partition: int
     current: int | None
     new: int
     low: int
     high: int
+    refused: str = ""  # non-empty: this partition blocks the plan, nothing would be committed
 
     @property
     def change(self) -> int | None:
-        return None if self.current is None else self.new - self.current
+        if self.current is None or self.refused:
+            return None
+        return self.new - self.current
+
+    @property
+    def new_text(self) -> str | int:
+        return self.refused or self.new
 
 
 @dataclass(frozen=True)
@@ -178,8 +193,34 @@ class ResetPlan:
     rows: tuple[ResetRow, ...]
 
     @property
+    def refused(self) -> tuple[ResetRow, ...]:
+        return tuple(r for r in self.rows if r.refused)
+
+    @property
     def allowed(self) -> bool:
-        return self.state == GroupState.EMPTY
+        return self.state == GroupState.EMPTY and not self.refused
+
+    def refused_text(self) -> str:
+        """Why Execute is disabled for the partitions without a commit (empty when it isn't)."""
+        rows = self.refused
+        if not rows:
+            return ""
+        names = ", ".join(f"{r.topic}-{r.partition}" for r in rows[:8])
+        more = f" and {len(rows) - 8} more" if len(rows) > 8 else ""
+        what = "shift by" if self.request.mode == ResetMode.SHIFT else "set to an offset"
+        return (
+            f"Refused, as the Kafka CLI does: {len(rows)} partition(s) have no committed offset "
+            f"({names}{more}), so there is nothing to {what} from; committing there would "
+            "invent a starting point. Untick them (choose partitions), or reset them to "
+            "earliest, latest or a time first."
+        )
+
+
+def reset_refusal(mode: ResetMode, current: int | None) -> str:
+    """Why a relative or absolute reset is refused on a partition without a commit ("" if not)."""
+    if current is None or current < 0:
+        return NO_COMMIT_REFUSAL.get(mode, "")
+    return ""
 
 
 def new_offset(
@@ -204,7 +245,7 @@ def new_offset(
         target = high if at_time is None or at_time < 0 else at_time
     elif mode == ResetMode.OFFSET:
         target = value
-    else:  # SHIFT from the committed offset; without a commit, from the start of the log
+    else:  # SHIFT from the committed offset (plans refuse partitions without one)
         target = (low if current is None or current < 0 else current) + value
     return max(low, min(high, target))
 

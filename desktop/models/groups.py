@@ -160,7 +160,12 @@ class ResetPreviewModel(RowTableModel[ResetRow]):
         Column(
             "Current", lambda r: r.current if r.current is not None else "no commit", numeric=True
         ),
-        Column("New", lambda r: r.new, numeric=True),
+        Column(
+            "New (committed on Execute)",
+            lambda r: r.new_text,
+            numeric=True,
+            tooltip="Exactly the offset Execute commits for this partition",
+        ),
         Column("Change", lambda r: "" if r.change is None else f"{r.change:+,}"),
         Column("Log start", lambda r: r.low, numeric=True),
         Column("Log end", lambda r: r.high, numeric=True),
@@ -168,6 +173,9 @@ class ResetPreviewModel(RowTableModel[ResetRow]):
 
     def row_key(self, row: ResetRow) -> Any:
         return (row.topic, row.partition)
+
+    def background(self, row: ResetRow) -> str | None:
+        return RED if row.refused else None
 
 
 class TopicConsumersModel(RowTableModel[GroupSummary]):

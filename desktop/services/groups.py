@@ -36,6 +36,7 @@ from desktop.domain.groups import (
     ResetRow,
     new_offset,
     refusal,
+    reset_refusal,
 )
 from desktop.services.admin import ClusterAdmin, KafkaServiceError
 from desktop.services.connection import client_config
@@ -426,22 +427,61 @@ class GroupsAdmin:
             lo, hi = low.get(key, 0), high.get(key, 0)
             cur = commits[key][0] if key in commits else None
             new = new_offset(req.mode, req.value, cur, low=lo, high=hi, at_time=at_time.get(key))
-            rows.append(ResetRow(key[0], key[1], cur, new, lo, hi))
+            refused = reset_refusal(req.mode, cur)
+            rows.append(ResetRow(key[0], key[1], cur, new, lo, hi, refused))
         return ResetPlan(req, state, tuple(rows))
 
     def execute_reset(self, plan: ResetPlan) -> ResetPlan:
-        """Commit the previewed offsets, after checking again that the group is Empty."""
+        """Commit the previewed offsets, after checking again that the group is Empty.
+
+        Returns the plan with each row's `current` read back from the broker after the commit.
+        """
         gid = plan.request.group_id
+        if plan.refused:
+            raise ResetRefusedError(plan.refused_text())
         state, members = self.group_state(gid)
         if state != GroupState.EMPTY:
             raise ResetRefusedError(refusal(gid, state, members))
         metadata = self.committed([gid]).get(gid, {})
+        lost = [
+            r
+            for r in plan.rows
+            if reset_refusal(plan.request.mode, metadata.get((r.topic, r.partition), (-1, ""))[0])
+        ]
+        if lost:  # a commit vanished since the preview (offsets expired or deleted)
+            rows = tuple(
+                ResetRow(
+                    r.topic,
+                    r.partition,
+                    None,
+                    r.new,
+                    r.low,
+                    r.high,
+                    reset_refusal(plan.request.mode, None),
+                )
+                if r in lost
+                else r
+                for r in plan.rows
+            )
+            raise ResetRefusedError(ResetPlan(plan.request, state, rows).refused_text())
         tps = [
             _tp(r.topic, r.partition, r.new, metadata.get((r.topic, r.partition), (0, ""))[1])
             for r in plan.rows
         ]
         self._alter(gid, tps)
-        return ResetPlan(plan.request, state, plan.rows)
+        after = self.committed([gid]).get(gid, {})
+        rows = tuple(
+            ResetRow(
+                r.topic,
+                r.partition,
+                after[(r.topic, r.partition)][0] if (r.topic, r.partition) in after else None,
+                r.new,
+                r.low,
+                r.high,
+            )
+            for r in plan.rows
+        )
+        return ResetPlan(plan.request, state, rows)
 
     def _alter(self, group_id: str, tps: list[TopicPartition]) -> None:
         req = [ConsumerGroupTopicPartitions(group_id, tps)]

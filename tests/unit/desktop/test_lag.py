@@ -62,7 +62,6 @@ def test_group_aggregates_and_no_commits() -> None:
         (ResetMode.OFFSET, 0, 50, None, 10),  # clamped to the start
         (ResetMode.SHIFT, -20, 50, None, 30),
         (ResetMode.SHIFT, -80, 50, None, 10),
-        (ResetMode.SHIFT, 5, None, None, 15),  # no commit: shift from the log start
         (ResetMode.TIMESTAMP, 0, 50, 42, 42),
         (ResetMode.TIMESTAMP, 0, 50, -1, 100),  # nothing that new: the end
     ],
