@@ -222,6 +222,10 @@ class GroupsPage(QWidget):
     @Slot(object)
     def _on_stage(self, groups: list[GroupSummary]) -> None:
         self._keeping_selection(lambda: self.model.merge(groups))
+        shown = self.detail.group_id
+        for g in groups if shown is not None else ():
+            if g.group_id == shown:
+                self.detail.show_summary(g)
         self._update_count()
         self._update_buttons()
 

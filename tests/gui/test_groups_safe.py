@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from pytestqt.qtbot import QtBot
 
 from desktop.models.groups import GroupsModel, ResetPreviewModel
 from desktop.views.groups import GroupsPage
 from desktop.views.reset_offsets import ResetOffsetsDialog
+from desktop.views.topic_consumers import TopicConsumers
 from tests.broker_fixtures import RunningBroker
 from tests.gui.conftest import WAIT_MS
 from tests.gui.test_groups_support import (
@@ -125,3 +126,75 @@ def test_to_offset_on_a_partition_without_a_commit_is_refused(
     assert column(dialog, ResetPreviewModel.NEW)[1].startswith("refused: no commit")
     assert not dialog.execute_button.isEnabled()
     assert committed(bootstrap, group) == {(topic, 0): 9}
+
+
+def _row(page: GroupsPage, group: str) -> list[str] | None:
+    proxy = page.proxy
+    for r in range(proxy.rowCount()):
+        if proxy.index(r, GroupsModel.GROUP).data() == group:
+            return [str(proxy.index(r, c).data()) for c in range(proxy.columnCount())]
+    return None
+
+
+def _number(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+def test_partitions_without_a_commit_are_listed_and_table_header_chart_agree(
+    qtbot: QtBot, page: GroupsPage, bootstrap: str
+) -> None:
+    topic, group = unique("nocommit"), unique("g-nocommit")
+    create_topic(bootstrap, topic, 4)
+    produce(bootstrap, topic, {0: 100, 1: 50, 2: 30, 3: 20})
+    commit_offsets(bootstrap, group, {(topic, 0): 40, (topic, 1): 10})  # none on 2 and 3
+    qtbot.waitUntil(lambda: _row(page, group) is not None, timeout=WAIT_MS)
+    assert page.select(group)
+    bare = "50 unread on 2 partitions without a commit"
+    qtbot.waitUntil(
+        lambda: page.detail.detail is not None and page.detail.partitions.rowCount() == 4,
+        timeout=WAIT_MS,
+    )
+    qtbot.waitUntil(lambda: (_row(page, group) or [""])[GroupsModel.NO_COMMIT] == bare)
+    row = _row(page, group)
+    assert row is not None and row[GroupsModel.TOTAL_LAG] == "100"
+    assert page.detail.status.text() == f"Total: lag 100 + {bare}"
+    m = page.detail.partitions
+    lags = {
+        int(m.index(r, m.PARTITION).data()): str(m.index(r, m.LAG).data())
+        for r in range(m.rowCount())
+    }
+    assert lags == {0: "60", 1: "40", 2: "no commit (30 unread)", 3: "no commit (20 unread)"}
+
+    # every refresh: the table, the header and the chart's last point show one number
+    checked: list[tuple[str, str, float]] = []
+
+    def check() -> None:
+        row = _row(page, group)
+        buf = page.history.total.get(group)
+        if row is None or buf is None or page.detail.summary is None:
+            return
+        header = page.detail.status.text().removeprefix("Total: lag ").split(" ")[0]
+        checked.append((row[GroupsModel.TOTAL_LAG], header, float(buf.arrays()[1][-1])))
+
+    # after the page has recorded the refresh (it does so in a later event-loop turn)
+    page.poller.refreshed.connect(lambda _t: QTimer.singleShot(0, check))
+    for i in range(1, 4):
+        produce(bootstrap, topic, {0: 7 * i})
+        commit_offsets(bootstrap, group, {(topic, 0): 40 + 5 * i, (topic, 1): 10 + i})
+        qtbot.waitUntil(lambda n=i: len(checked) >= n + 1, timeout=WAIT_MS)
+    for table, header, chart in checked:
+        assert _number(table) == _number(header) == chart, checked
+    assert len({c[0] for c in checked}) > 1  # the numbers did move between refreshes
+
+    # the topic's Consumers tab reads the same computation
+    widget = TopicConsumers(page.session)
+    qtbot.addWidget(widget)
+    widget.show()
+    widget.show_topic(topic)
+    qtbot.waitUntil(lambda: widget.model.rowCount() >= 1, timeout=WAIT_MS)
+    tm = widget.model
+    r = next(r for r in range(tm.rowCount()) if tm.index(r, tm.GROUP).data() == group)
+    final = _row(page, group)
+    assert final is not None
+    assert _number(str(tm.index(r, tm.LAG).data())) == _number(final[GroupsModel.TOTAL_LAG])
+    assert tm.index(r, tm.NO_COMMIT).data() == bare
