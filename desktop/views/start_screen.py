@@ -17,9 +17,14 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.domain.cluster import LocalBrokerInfo
+from desktop.domain.profile import ClusterProfile, Credentials
 from desktop.settings.profiles import ProfileStore
+from desktop.settings.secrets import SecretStore
+from desktop.views.password_prompt import PasswordPrompt
 from desktop.views.widgets.common import Badge, hint
+from desktop.workers.jobs import Job
 from desktop.workers.local_broker import LocalBroker, default_local_data_dir
+from desktop.workers.runner import JobRunner
 
 
 class StartScreen(QWidget):
@@ -33,6 +38,8 @@ class StartScreen(QWidget):
         super().__init__()
         self._profiles = profiles
         self._local = local
+        self.password_prompt: PasswordPrompt | None = None
+        self._keyring_job: Job | None = None
         style = self.style()
 
         title = QLabel("Topicscope")
@@ -150,7 +157,7 @@ class StartScreen(QWidget):
         self.restart_local.clicked.connect(local.restart)
         self.open_local.clicked.connect(self.open_local_requested)
         self.add_button.clicked.connect(self.add_requested)
-        self.connect_button.clicked.connect(lambda: self._emit_selected(self.connect_requested))
+        self.connect_button.clicked.connect(self._connect_selected)
         self.edit_button.clicked.connect(lambda: self._emit_selected(self.edit_requested))
         self.delete_button.clicked.connect(lambda: self._emit_selected(self.delete_requested))
         self.profile_list.currentRowChanged.connect(lambda _row: self._update_buttons())
@@ -190,7 +197,51 @@ class StartScreen(QWidget):
 
     @Slot(QListWidgetItem)
     def _connect_item(self, item: QListWidgetItem) -> None:
-        self.connect_requested.emit(item.data(Qt.ItemDataRole.UserRole))
+        self.request_connect(item.data(Qt.ItemDataRole.UserRole))
+
+    @Slot()
+    def _connect_selected(self) -> None:
+        item = self.profile_list.currentItem()
+        if item is not None:
+            self.request_connect(item.data(Qt.ItemDataRole.UserRole))
+
+    def _app(self) -> tuple[SecretStore, JobRunner] | None:
+        # the main window carries the AppContext; a bare start screen (tests) has none
+        ctx = getattr(self.window(), "ctx", None)
+        secrets, jobs = getattr(ctx, "secrets", None), getattr(ctx, "jobs", None)
+        if isinstance(secrets, SecretStore) and isinstance(jobs, JobRunner):
+            return secrets, jobs
+        return None
+
+    def request_connect(self, name: str) -> None:
+        """Connect; a SASL profile without a stored password first asks for it."""
+        profile = self._profiles.get(name)
+        app = self._app()
+        if profile is None or app is None or not profile.security_protocol.uses_sasl:
+            self.connect_requested.emit(name)
+            return
+        secrets, jobs = app
+        job = Job("read the keyring", lambda _c: secrets.load(name), deadline_s=20)
+        job.finished.connect(lambda creds: self._with_credentials(profile, creds, secrets))
+        job.failed.connect(lambda _f: self.connect_requested.emit(name))  # it says why
+        self._keyring_job = job
+        jobs.submit(job)
+
+    def _with_credentials(
+        self, profile: ClusterProfile, creds: Credentials, secrets: SecretStore
+    ) -> None:
+        if not profile.needs_password(creds):
+            self.connect_requested.emit(profile.name)
+            return
+        prompt = PasswordPrompt(profile, self)
+        self.password_prompt = prompt
+
+        def accepted() -> None:
+            secrets.remember(profile.name, Credentials(prompt.password.text(), creds.key_password))
+            self.connect_requested.emit(profile.name)
+
+        prompt.accepted.connect(accepted)
+        prompt.open()
 
     @Slot(object)
     def _on_local_started(self, info: LocalBrokerInfo) -> None:

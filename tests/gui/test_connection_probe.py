@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox, QLabel
 from pytestqt.qtbot import QtBot
 
-from desktop.domain.profile import SecurityProtocol
+from desktop.domain.profile import ClusterProfile, SaslMechanism, SecurityProtocol
 from desktop.views.main_window import MainWindow
 from desktop.views.profile_dialog import ProfileDialog
 from embedded_broker.runner import BrokerRunner
-from tests.gui.conftest import WAIT_MS
+from tests.gui.conftest import WAIT_MS, wait_snapshot
 from tests.integration.security.conftest import secure_config
 from tests.tls_certs import make_certs
 
@@ -103,3 +104,42 @@ def test_matching_listeners_still_connect(
     text, _took = _timed_test(qtbot, dialog)
     assert text == "Connected: 1 broker."
     assert SecurityProtocol.PLAINTEXT.value == "PLAINTEXT"
+
+
+def test_sasl_profile_without_a_keyring_asks_for_the_password_on_connect(
+    qtbot: QtBot, window: MainWindow, secure_broker: BrokerRunner
+) -> None:
+    import keyring
+    from keyring.backends import fail
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        profile = ClusterProfile(
+            "sasl-no-keyring",
+            secure_broker.listeners["SASL_PLAINTEXT"].bootstrap,
+            SecurityProtocol.SASL_PLAINTEXT,
+            SaslMechanism.PLAIN,
+            "bob",
+        )
+        window.ctx.profiles.put(profile)
+        window.start.reload_profiles()
+        window.start.profile_list.setCurrentRow(0)
+        qtbot.mouseClick(window.start.connect_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(
+            lambda: (p := window.start.password_prompt) is not None and p.isVisible(),
+            timeout=WAIT_MS,
+        )
+        prompt = window.start.password_prompt
+        assert prompt is not None and "PLAIN" in prompt.findChild(QLabel).text()
+        assert window.find_view(profile.name) is None  # nothing connects without it
+        qtbot.keyClicks(prompt.password, "bob-secret")
+        ok = prompt.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: window.find_view(profile.name) is not None, timeout=WAIT_MS)
+        view = window.find_view(profile.name)
+        assert view is not None
+        wait_snapshot(qtbot, view)
+        assert view.session.snapshot is not None and len(view.session.snapshot.brokers) == 1
+    finally:
+        keyring.set_keyring(previous)
