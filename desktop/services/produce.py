@@ -257,7 +257,9 @@ class FormProducer:
                 raise ProduceError(f"The client refused the message: {text}") from exc
 
     def _explain(self, exc: BaseException) -> str:
-        return explain(exc, self._log.snapshot(), self.profile.bootstrap)
+        return explain(
+            exc, self._log.snapshot(), self.profile.bootstrap, self.profile.security_protocol.value
+        )
 
     def send(self, req: ProduceRequest, token: CancelToken = NEVER) -> DeliveryReport:
         """Send one message and wait for its delivery report (or the token's cancel)."""

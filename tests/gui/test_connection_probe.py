@@ -14,11 +14,13 @@ from PySide6.QtWidgets import QDialogButtonBox, QLabel
 from pytestqt.qtbot import QtBot
 
 from desktop.domain.profile import ClusterProfile, SaslMechanism, SecurityProtocol
+from desktop.services.probe import Verdict, first_address, probe
 from desktop.views.main_window import MainWindow
 from desktop.views.profile_dialog import ProfileDialog
 from embedded_broker.runner import BrokerRunner
 from tests.gui.conftest import WAIT_MS, wait_snapshot
 from tests.integration.security.conftest import secure_config
+from tests.kafka.fixtures import KafkaScram, KafkaSingle
 from tests.tls_certs import make_certs
 
 LIMIT_S = 2.0
@@ -143,3 +145,16 @@ def test_sasl_profile_without_a_keyring_asks_for_the_password_on_connect(
         assert view.session.snapshot is not None and len(view.session.snapshot.brokers) == 1
     finally:
         keyring.set_keyring(previous)
+
+
+@pytest.mark.realkafka
+def test_probe_reads_real_kafka_listeners(
+    kafka_single: KafkaSingle, kafka_scram: KafkaScram
+) -> None:
+    """Apache Kafka answers the probe's ApiVersions as Kafka, and its SASL listener refuses the
+    unauthenticated Metadata request (the probe's line breaks in the client id do no harm)."""
+    plain = first_address(kafka_single.bootstrap)
+    sasl = first_address(kafka_scram.bootstrap)
+    assert plain is not None and sasl is not None
+    assert probe(*plain).verdict == Verdict.KAFKA
+    assert probe(*sasl).verdict == Verdict.KAFKA_SASL
