@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
 
 from desktop.domain.cluster import LocalBrokerInfo
 from desktop.domain.profile import ClusterProfile, Credentials
+from desktop.services.connection import probe_bootstrap
+from desktop.services.probe import PROBE_DEADLINE_S
 from desktop.settings.profiles import ProfileStore
 from desktop.settings.secrets import SecretStore
 from desktop.views.password_prompt import PasswordPrompt
@@ -40,6 +42,7 @@ class StartScreen(QWidget):
         self._local = local
         self.password_prompt: PasswordPrompt | None = None
         self._keyring_job: Job | None = None
+        self._probe_job: Job | None = None
         style = self.style()
 
         title = QLabel("Topicscope")
@@ -121,6 +124,10 @@ class StartScreen(QWidget):
         self.connect_button = QPushButton(
             style.standardIcon(QStyle.StandardPixmap.SP_DialogApplyButton), "Connect"
         )
+        self.connect_error = QLabel("")
+        self.connect_error.setWordWrap(True)
+        self.connect_error.setStyleSheet("color: #a11d12;")
+        self.connect_error.setVisible(False)
         self.edit_button = QPushButton("Edit…")
         self.delete_button = QPushButton(
             style.standardIcon(QStyle.StandardPixmap.SP_TrashIcon), "Delete"
@@ -142,6 +149,7 @@ class StartScreen(QWidget):
         column.addWidget(self.empty_hint)
         column.addWidget(self.profile_list)
         column.addLayout(profile_buttons)
+        column.addWidget(self.connect_error)
         column.addStretch(1)
         outer = QHBoxLayout(self)
         outer.addStretch(1)
@@ -214,13 +222,38 @@ class StartScreen(QWidget):
         return None
 
     def request_connect(self, name: str) -> None:
-        """Connect; a SASL profile without a stored password first asks for it."""
+        """Connect after a ≤ 2 s probe of the first bootstrap server: a port that answers as
+        something other than the profile's Kafka listener is named here, at once, instead of
+        after the cluster view's refresh deadline. Then a SASL profile without a stored
+        password asks for it."""
         profile = self._profiles.get(name)
         app = self._app()
-        if profile is None or app is None or not profile.security_protocol.uses_sasl:
+        self.connect_error.setVisible(False)
+        if profile is None or app is None:
             self.connect_requested.emit(name)
             return
+        protocol = profile.security_protocol.value
+        job = Job(
+            "probe the bootstrap server",
+            lambda _c: probe_bootstrap(profile.bootstrap, protocol),
+            deadline_s=PROBE_DEADLINE_S + 1,
+        )
+        job.finished.connect(lambda found: self._probed(profile, found))
+        job.failed.connect(lambda _f: self._probed(profile, None))  # let the client try
+        self._probe_job = job
+        app[1].submit(job)
+
+    def _probed(self, profile: ClusterProfile, found: str | None) -> None:
+        if found:
+            self.connect_error.setText(f"Not connecting to '{profile.name}': {found}")
+            self.connect_error.setVisible(True)
+            return
+        app = self._app()
+        if app is None or not profile.security_protocol.uses_sasl:
+            self.connect_requested.emit(profile.name)
+            return
         secrets, jobs = app
+        name = profile.name
         job = Job("read the keyring", lambda _c: secrets.load(name), deadline_s=20)
         job.finished.connect(lambda creds: self._with_credentials(profile, creds, secrets))
         job.failed.connect(lambda _f: self.connect_requested.emit(name))  # it says why

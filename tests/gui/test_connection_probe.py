@@ -158,3 +158,20 @@ def test_probe_reads_real_kafka_listeners(
     assert plain is not None and sasl is not None
     assert probe(*plain).verdict == Verdict.KAFKA
     assert probe(*sasl).verdict == Verdict.KAFKA_SASL
+
+
+def test_connect_to_an_http_port_is_refused_with_the_cause_within_2_s(
+    qtbot: QtBot, window: MainWindow, http_port: int
+) -> None:
+    profile = ClusterProfile("web-connect", f"127.0.0.1:{http_port}")
+    window.ctx.profiles.put(profile)
+    window.start.reload_profiles()
+    window.start.profile_list.setCurrentRow(0)
+    start = time.monotonic()
+    qtbot.mouseClick(window.start.connect_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(window.start.connect_error.isVisible, timeout=WAIT_MS)
+    took = time.monotonic() - start
+    text = window.start.connect_error.text()
+    assert "answers, but not as a Kafka broker: it looks like an HTTP server" in text
+    assert took <= LIMIT_S, f"took {took:.2f} s"
+    assert window.find_view(profile.name) is None
