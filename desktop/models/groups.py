@@ -172,7 +172,7 @@ class ResetPreviewModel(RowTableModel[ResetRow]):
             "Current", lambda r: r.current if r.current is not None else "no commit", numeric=True
         ),
         Column(
-            "New (committed on Execute)",
+            "Execute commits",
             lambda r: r.new_text,
             numeric=True,
             tooltip="Exactly the offset Execute commits for this partition",

@@ -32,7 +32,7 @@ class GroupDetailPanel(QWidget):
         self.partitions_proxy = FilterProxy(GroupPartitionsModel.TOPIC)
         self.partitions_proxy.setSourceModel(self.partitions)
         self.partitions_table = make_table(self.partitions_proxy)
-        for col, width in enumerate((220, 70, 110, 110, 110, 110, 90)):
+        for col, width in enumerate((220, 70, 110, 110, 110, 190, 90)):
             self.partitions_table.setColumnWidth(col, width)
         self.members = MembersModel()
         self.members_proxy = FilterProxy(0)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -102,11 +103,13 @@ class ResetOffsetsDialog(QDialog):
         self.close_button = QPushButton("Close")
         self.message = QLabel("")
         self.message.setWordWrap(True)
+        # a refusal runs to three lines: the table gives way, not the message
+        self.message.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         self.model = ResetPreviewModel()
         self.proxy = FilterProxy(0)
         self.proxy.setSourceModel(self.model)
         self.table = make_table(self.proxy)
-        for col, width in enumerate((170, 70, 100, 100, 80, 90)):
+        for col, width in enumerate((130, 65, 85, 210, 65, 70)):
             self.table.setColumnWidth(col, width)
 
         form = QFormLayout()
