@@ -14,6 +14,7 @@ MAX_GROUP_SERIES = 500  # groups with a history (bounded memory at 5,000+ groups
 MAX_PARTITION_SERIES = 256
 SHOWN_GROUPS = 8
 SHOWN_PARTITIONS = 12
+CATCH_UP_WINDOW_S = 30.0  # the rates behind a catch-up estimate: the last 30 s of refreshes
 
 
 class LagHistory:
@@ -36,6 +37,7 @@ class LagHistory:
         return t - self.t0
 
     def add_groups(self, t: float, groups: Iterable[GroupSummary]) -> None:
+        """One point per group: its total lag exactly as the table shows it (LagTotals)."""
         rel = self._rel(t)
         for g in groups:
             if g.total_lag is None:
@@ -91,17 +93,26 @@ class LagHistory:
 
         return sorted(self.total, key=latest, reverse=True)[:n]
 
-    def catch_up_s(self, group_id: str, window: int = 6) -> float | None:
-        """Seconds until the lag reaches 0 at the recent rates; None unless the group gains."""
-        total, cons, prod = (
-            self.total.get(group_id),
-            self.consumed.get(group_id),
-            self.produced.get(group_id),
-        )
-        if total is None or cons is None or prod is None or not len(cons):
+    def rates(
+        self, group_id: str, window_s: float = CATCH_UP_WINDOW_S
+    ) -> tuple[float, float] | None:
+        """Mean (consumed, produced) offsets/s over the last `window_s`; None without samples."""
+        cons, prod = self.consumed.get(group_id), self.produced.get(group_id)
+        if cons is None or prod is None or not len(cons):
+            return None
+        t, c = cons.arrays()
+        _t2, p = prod.arrays()
+        recent = t >= t[-1] - window_s
+        return float(c[recent].mean()), float(p[recent].mean())
+
+    def catch_up_s(self, group_id: str, window_s: float = CATCH_UP_WINDOW_S) -> float | None:
+        """Seconds until the lag reaches 0 at the rates of the last `window_s`; None unless
+        the group consumed faster than the topic was produced to over that window."""
+        total, rates = self.total.get(group_id), self.rates(group_id, window_s)
+        if total is None or rates is None:
             return None
         _t, lag = total.arrays()
-        net = float(cons.arrays()[1][-window:].mean() - prod.arrays()[1][-window:].mean())
+        net = rates[0] - rates[1]
         if not len(lag) or lag[-1] <= 0 or net <= 0:
             return None
         return float(lag[-1]) / net
@@ -175,21 +186,33 @@ class GroupCharts(QWidget):
         if gid in h.consumed:
             rates = [("consumed", h.consumed[gid]), ("produced", h.produced[gid])]
         self.rate_curves.show(rates)
-        self.estimate.setText(catch_up_text(h.catch_up_s(gid), gid in h.consumed))
+        self.estimate.setText(catch_up_text(h.catch_up_s(gid), h.rates(gid)))
 
     def points(self) -> int:
         return self.lag_curves.points()
 
 
-def catch_up_text(seconds: float | None, have_rates: bool) -> str:
-    if not have_rates:
+def catch_up_text(
+    seconds: float | None, rates: tuple[float, float] | None, window_s: float = CATCH_UP_WINDOW_S
+) -> str:
+    """The estimate with the window and rates it rests on; none unless consumption is faster."""
+    if rates is None:
         return "Catch-up estimate: needs two refreshes."
+    consumed, produced = rates
+    basis = (
+        f"at the last {window_s:.0f} s rates "
+        f"({consumed:,.0f}/s consumed, {produced:,.0f}/s produced)"
+    )
     if seconds is None:
-        return "Catch-up estimate: not gaining (consuming no faster than producing), or caught up."
+        if consumed > produced:
+            return f"Caught up {basis}."
+        return f"No catch-up estimate: not consuming faster than producing {basis}."
     if seconds < 1:
-        return "Catch-up estimate: under a second at the current rates."
-    if seconds < 120:
-        return f"Catch-up estimate: about {seconds:.0f} s at the current rates."
-    if seconds < 7200:
-        return f"Catch-up estimate: about {seconds / 60:.0f} min at the current rates."
-    return f"Catch-up estimate: about {seconds / 3600:.1f} h at the current rates."
+        when = "under a second"
+    elif seconds < 120:
+        when = f"about {seconds:.0f} s"
+    elif seconds < 7200:
+        when = f"about {seconds / 60:.0f} min"
+    else:
+        when = f"about {seconds / 3600:.1f} h"
+    return f"Catch-up in {when} {basis}."

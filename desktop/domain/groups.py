@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -46,6 +47,7 @@ class PartitionLag:
     committed: int | None  # None: no commit for this partition
     end: int | None  # high watermark; None when unknown
     metadata: str = ""
+    start: int | None = None  # log start offset: read only for partitions without a commit
     lag: int | None = field(init=False, compare=False)
     ahead: bool = field(init=False, compare=False)
 
@@ -55,12 +57,77 @@ class PartitionLag:
         object.__setattr__(self, "ahead", ahead)
 
     @property
+    def has_commit(self) -> bool:
+        return self.committed is not None and self.committed >= 0
+
+    @property
+    def unread(self) -> int | None:
+        """Without a commit: the messages in the log (end - log start) a new consumer may read."""
+        if self.has_commit or self.end is None:
+            return None
+        return max(0, self.end - (self.start or 0))
+
+    @property
     def lag_text(self) -> str | int:
-        if self.committed is None or self.committed < 0:
+        if not self.has_commit:
             return NO_COMMIT
         if self.lag is None:
             return "unknown"
         return self.lag
+
+
+@dataclass(frozen=True)
+class LagTotals:
+    """A group's lag in one place: every table, header, chart and tab reads these numbers."""
+
+    lag: int | None  # summed over partitions with a commit; None when none is known
+    max_lag: int | None
+    no_commit: int  # partitions of subscribed topics without a commit
+    unread: int  # their messages (end - log start), kept apart from the lag
+    committed_total: int
+    end_total: int
+    ahead: int
+
+    def unread_text(self) -> str:
+        if not self.no_commit:
+            return ""
+        noun = "partition" if self.no_commit == 1 else "partitions"
+        return f"{self.unread:,} unread on {self.no_commit} {noun} without a commit"
+
+    def text(self) -> str:
+        """E.g. "lag 1,607 + 15,000 unread on 3 partitions without a commit"."""
+        lag = "lag unknown" if self.lag is None else f"lag {self.lag:,}"
+        if not self.no_commit:
+            return lag
+        if self.lag is None and not self.committed_total:
+            return self.unread_text()
+        return f"{lag} + {self.unread_text()}"
+
+
+def lag_totals(partitions: Iterable[PartitionLag]) -> LagTotals:
+    """The one lag computation (LAG_RULE) over a group's partitions."""
+    lags: list[int] = []
+    no_commit = unread = committed = end = ahead = 0
+    for p in partitions:
+        if not p.has_commit:
+            no_commit += 1
+            unread += p.unread or 0
+            continue
+        if p.lag is None:
+            continue
+        lags.append(p.lag)
+        committed += p.committed or 0
+        end += p.end or 0
+        ahead += p.ahead
+    return LagTotals(
+        sum(lags) if lags else None,
+        max(lags) if lags else None,
+        no_commit,
+        unread,
+        committed,
+        end,
+        ahead,
+    )
 
 
 @dataclass(frozen=True)
@@ -92,28 +159,43 @@ class GroupSummary:
     offsets_loaded: bool = False
     described: bool = False
     topics: tuple[str, ...] = field(init=False, compare=False)
-    total_lag: int | None = field(init=False, compare=False)
-    max_lag: int | None = field(init=False, compare=False)
-    committed_total: int = field(init=False, compare=False)
-    end_total: int = field(init=False, compare=False)
-    ahead: int = field(init=False, compare=False)
+    totals: LagTotals = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
-        lags = [p.lag for p in self.partitions if p.lag is not None]
-        values = {
-            "topics": tuple(sorted({p.topic for p in self.partitions})),
-            "total_lag": sum(lags) if lags else None,
-            "max_lag": max(lags) if lags else None,
-            "committed_total": sum(p.committed or 0 for p in self.partitions if p.lag is not None),
-            "end_total": sum(p.end or 0 for p in self.partitions if p.lag is not None),
-            "ahead": sum(1 for p in self.partitions if p.ahead),
-        }
-        for key, value in values.items():
-            object.__setattr__(self, key, value)
+        object.__setattr__(self, "topics", tuple(sorted({p.topic for p in self.partitions})))
+        object.__setattr__(self, "totals", lag_totals(self.partitions))
+
+    @property
+    def total_lag(self) -> int | None:
+        return self.totals.lag
+
+    @property
+    def max_lag(self) -> int | None:
+        return self.totals.max_lag
+
+    @property
+    def committed_total(self) -> int:
+        return self.totals.committed_total
+
+    @property
+    def end_total(self) -> int:
+        return self.totals.end_total
+
+    @property
+    def ahead(self) -> int:
+        return self.totals.ahead
 
     @property
     def has_commits(self) -> bool:
-        return any(p.committed is not None and p.committed >= 0 for p in self.partitions)
+        return any(p.has_commit for p in self.partitions)
+
+    def totals_text(self) -> str | None:
+        """The header line: lag plus, apart, what waits on partitions without a commit."""
+        if not self.offsets_loaded:
+            return None
+        if not self.partitions:
+            return NO_COMMITS
+        return self.totals.text()
 
     @property
     def is_empty(self) -> bool:
@@ -157,18 +239,33 @@ class ResetRequest:
     value: int = 0  # timestamp in ms, the offset, or the shift (±N)
 
 
+NO_COMMIT_REFUSAL = {
+    ResetMode.SHIFT: "refused: no commit to shift from",
+    ResetMode.OFFSET: "refused: no commit (choose earliest, latest or a time)",
+}
+
+
 @dataclass(frozen=True)
 class ResetRow:
+    """One partition of a reset plan: exactly what Execute commits (`new`), or why it won't."""
+
     topic: str
     partition: int
     current: int | None
     new: int
     low: int
     high: int
+    refused: str = ""  # non-empty: this partition blocks the plan, nothing would be committed
 
     @property
     def change(self) -> int | None:
-        return None if self.current is None else self.new - self.current
+        if self.current is None or self.refused:
+            return None
+        return self.new - self.current
+
+    @property
+    def new_text(self) -> str | int:
+        return self.refused or self.new
 
 
 @dataclass(frozen=True)
@@ -178,8 +275,34 @@ class ResetPlan:
     rows: tuple[ResetRow, ...]
 
     @property
+    def refused(self) -> tuple[ResetRow, ...]:
+        return tuple(r for r in self.rows if r.refused)
+
+    @property
     def allowed(self) -> bool:
-        return self.state == GroupState.EMPTY
+        return self.state == GroupState.EMPTY and not self.refused
+
+    def refused_text(self) -> str:
+        """Why Execute is disabled for the partitions without a commit (empty when it isn't)."""
+        rows = self.refused
+        if not rows:
+            return ""
+        names = ", ".join(f"{r.topic}-{r.partition}" for r in rows[:8])
+        more = f" and {len(rows) - 8} more" if len(rows) > 8 else ""
+        what = "shift by" if self.request.mode == ResetMode.SHIFT else "set to an offset"
+        return (
+            f"Refused, as the Kafka CLI does: {len(rows)} partition(s) have no committed offset "
+            f"({names}{more}), so there is nothing to {what} from; committing there would "
+            "invent a starting point. Untick them (choose partitions), or reset them to "
+            "earliest, latest or a time first."
+        )
+
+
+def reset_refusal(mode: ResetMode, current: int | None) -> str:
+    """Why a relative or absolute reset is refused on a partition without a commit ("" if not)."""
+    if current is None or current < 0:
+        return NO_COMMIT_REFUSAL.get(mode, "")
+    return ""
 
 
 def new_offset(
@@ -204,7 +327,7 @@ def new_offset(
         target = high if at_time is None or at_time < 0 else at_time
     elif mode == ResetMode.OFFSET:
         target = value
-    else:  # SHIFT from the committed offset; without a commit, from the start of the log
+    else:  # SHIFT from the committed offset (plans refuse partitions without one)
         target = (low if current is None or current < 0 else current) + value
     return max(low, min(high, target))
 

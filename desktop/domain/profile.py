@@ -53,6 +53,10 @@ class ClusterProfile:
     extra: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     local: bool = False
 
+    def needs_password(self, creds: Credentials) -> bool:
+        """SASL without a password: librdkafka would refuse the settings (_INVALID_ARG)."""
+        return self.security_protocol.uses_sasl and not creds.password
+
     @property
     def cert_is_pkcs12(self) -> bool:
         return self.cert_location.lower().endswith(PKCS12_SUFFIXES)

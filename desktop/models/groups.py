@@ -18,6 +18,10 @@ from desktop.models.base import AMBER, RED, Column, RowTableModel
 
 GREY = "#eef1f4"
 LAG_TIP = "High watermark - committed offset, summed over the group's committed partitions"
+UNREAD_TIP = (
+    "Partitions of the group's topics without a commit (shown as “no commit”) and the "
+    "messages in their logs, kept apart from the lag"
+)
 
 
 def _state(g: GroupSummary) -> str:
@@ -27,7 +31,7 @@ def _state(g: GroupSummary) -> str:
 
 
 class GroupsModel(RowTableModel[GroupSummary]):
-    GROUP, STATE, PROTOCOL, ASSIGNOR, MEMBERS, TOPICS, TOTAL_LAG, MAX_LAG = range(8)
+    GROUP, STATE, PROTOCOL, ASSIGNOR, MEMBERS, TOPICS, TOTAL_LAG, MAX_LAG, NO_COMMIT = range(9)
     columns = (
         Column("Group", lambda g: g.group_id),
         Column("State", _state),
@@ -41,6 +45,11 @@ class GroupsModel(RowTableModel[GroupSummary]):
             lambda g: g.lag_text(g.max_lag),
             numeric=True,
             tooltip="The largest lag of any one partition",
+        ),
+        Column(
+            "Without a commit",
+            lambda g: g.totals.unread_text() if g.offsets_loaded else None,
+            tooltip=UNREAD_TIP,
         ),
     )
 
@@ -88,6 +97,8 @@ def _age(seconds: float | None) -> str:
 
 def _lag_cell(r: LagRow) -> str | int:
     value = r.lag.lag_text
+    if r.lag.unread is not None:
+        return f"{value} ({r.lag.unread:,} unread)"
     return f"{value} (ahead)" if r.lag.ahead else value
 
 
@@ -160,7 +171,12 @@ class ResetPreviewModel(RowTableModel[ResetRow]):
         Column(
             "Current", lambda r: r.current if r.current is not None else "no commit", numeric=True
         ),
-        Column("New", lambda r: r.new, numeric=True),
+        Column(
+            "Execute commits",
+            lambda r: r.new_text,
+            numeric=True,
+            tooltip="Exactly the offset Execute commits for this partition",
+        ),
         Column("Change", lambda r: "" if r.change is None else f"{r.change:+,}"),
         Column("Log start", lambda r: r.low, numeric=True),
         Column("Log end", lambda r: r.high, numeric=True),
@@ -169,17 +185,27 @@ class ResetPreviewModel(RowTableModel[ResetRow]):
     def row_key(self, row: ResetRow) -> Any:
         return (row.topic, row.partition)
 
+    def background(self, row: ResetRow) -> str | None:
+        return RED if row.refused else None
+
 
 class TopicConsumersModel(RowTableModel[GroupSummary]):
-    """Groups with commits on one topic; the lag columns cover that topic only."""
+    """Groups with commits on (or assignments of) one topic; the lag covers that topic only."""
+
+    GROUP, STATE, MEMBERS, COMMITTED, LAG, MAX_LAG, NO_COMMIT = range(7)
 
     columns = (
         Column("Group", lambda g: g.group_id),
         Column("State", lambda g: g.state),
         Column("Members", lambda g: g.members, numeric=True),
-        Column("Partitions committed", lambda g: len(g.partitions), numeric=True),
+        Column(
+            "Partitions committed",
+            lambda g: sum(1 for p in g.partitions if p.has_commit),
+            numeric=True,
+        ),
         Column("Lag", lambda g: g.lag_text(g.total_lag), numeric=True),
         Column("Max partition lag", lambda g: g.lag_text(g.max_lag), numeric=True),
+        Column("Without a commit", lambda g: g.totals.unread_text(), tooltip=UNREAD_TIP),
     )
 
     def row_key(self, row: GroupSummary) -> Any:

@@ -12,6 +12,7 @@ from confluent_kafka.admin import AdminClient
 
 from desktop.domain.cluster import ConnectionResult
 from desktop.domain.profile import ClusterProfile, Credentials
+from desktop.services.probe import PROBE_DEADLINE_S, ProbeResult, Verdict, first_address, probe
 
 TEST_TIMEOUT_S = 9.0
 
@@ -121,8 +122,48 @@ class ErrorLog:
             self._errors.clear()
 
 
-def explain(exc: BaseException, errors: list[str], bootstrap: str) -> str:
-    """A user-readable message for an exception raised by a Kafka call."""
+def mismatch(result: ProbeResult, protocol: str | None) -> str | None:
+    """The probe's finding when it names why a client with `protocol` cannot talk to the port.
+
+    `protocol` None means unknown: then only findings that no security protocol explains count.
+    """
+    tls = protocol is not None and "SSL" in protocol
+    sasl = protocol is not None and "SASL" in protocol
+    if result.verdict in (Verdict.HTTP, Verdict.OTHER):
+        return result.message()
+    if protocol is None:
+        return None
+    if result.verdict == Verdict.TLS and not tls:
+        return result.message(protocol)
+    if result.verdict == Verdict.KAFKA_SASL and not sasl and not tls:
+        return result.message(protocol)
+    if result.verdict in (Verdict.KAFKA, Verdict.KAFKA_SASL) and tls:
+        return (
+            f"{result.host}:{result.port} is a plaintext Kafka listener (it answered a plaintext "
+            f"request), but the profile uses {protocol}. Set the security protocol to "
+            f"{'SASL_PLAINTEXT' if sasl else 'PLAINTEXT'}, or use the broker's TLS port."
+        )
+    return None
+
+
+def probe_bootstrap(
+    bootstrap: str, protocol: str | None, deadline_s: float = PROBE_DEADLINE_S
+) -> str | None:
+    """Probe the first bootstrap server; a message when it is not what the profile expects."""
+    address = first_address(bootstrap)
+    if address is None:
+        return None
+    return mismatch(probe(*address, deadline_s=deadline_s), protocol)
+
+
+def explain(
+    exc: BaseException, errors: list[str], bootstrap: str, protocol: str | None = None
+) -> str:
+    """A user-readable message for an exception raised by a Kafka call.
+
+    Before blaming a timeout on the network, a short probe (≤ 2 s) checks whether the port
+    answers as something other than Kafka.
+    """
     texts = [*errors]
     if isinstance(exc, KafkaException) and exc.args and isinstance(exc.args[0], KafkaError):
         texts.append(str(exc.args[0].str()))
@@ -133,14 +174,21 @@ def explain(exc: BaseException, errors: list[str], bootstrap: str) -> str:
         return found.message
     last = texts[-1] if texts else type(exc).__name__
     if "timed out" in last.lower() or "transport" in last.lower():
-        return timeout_message(bootstrap, TEST_TIMEOUT_S)
+        return probe_bootstrap(bootstrap, protocol) or timeout_message(bootstrap, TEST_TIMEOUT_S)
     return f"The cluster reported an error: {last}"
 
 
 def test_connection(
     profile: ClusterProfile, creds: Credentials, timeout: float = TEST_TIMEOUT_S
 ) -> ConnectionResult:
-    """Try to fetch metadata; answer with the broker count or the specific cause."""
+    """Try to fetch metadata; answer with the broker count or the specific cause.
+
+    A raw-socket probe goes first (≤ 2 s): a port that answers as something other than the
+    Kafka listener the profile describes is named at once instead of after the full timeout.
+    """
+    wrong = probe_bootstrap(profile.bootstrap, profile.security_protocol.value)
+    if wrong is not None:
+        return ConnectionResult(False, wrong, cause="not-kafka")
     log = ErrorLog()
     conf = client_config(profile, creds)
     conf["error_cb"] = log
@@ -166,4 +214,7 @@ def test_connection(
     found = diagnose(log.snapshot(), profile.bootstrap)
     if found is not None:
         return ConnectionResult(False, found.message, cause=found.cause)
+    wrong = probe_bootstrap(profile.bootstrap, profile.security_protocol.value)
+    if wrong is not None:  # it answers differently now than when the test began
+        return ConnectionResult(False, wrong, cause="not-kafka")
     return ConnectionResult(False, timeout_message(profile.bootstrap, timeout), cause="timeout")

@@ -36,6 +36,7 @@ from desktop.domain.groups import (
     ResetRow,
     new_offset,
     refusal,
+    reset_refusal,
 )
 from desktop.services.admin import ClusterAdmin, KafkaServiceError
 from desktop.services.connection import client_config
@@ -88,6 +89,45 @@ class TimeCache:
             for w in wanted
             if w not in self.known and now - self.failed.get(w, -1e9) > self.RETRY_AFTER_S
         ]
+
+
+def subscribed_keys(
+    commits: Mapping[Key, Commit] | None, assigned: Iterable[Key], counts: Mapping[str, int]
+) -> set[Key]:
+    """Every partition of the topics a group commits on or is assigned: those without a commit
+    are listed ("no commit"), never dropped from the totals."""
+    keys = set(commits or {}) | set(assigned)
+    for topic in {t for t, _p in keys}:
+        keys.update((topic, p) for p in range(counts.get(topic, 0)))
+    return keys
+
+
+def lag_partitions(
+    keys: Iterable[Key],
+    commits: Mapping[Key, Commit] | None,
+    ends: Mapping[Key, int],
+    starts: Mapping[Key, int],
+) -> tuple[PartitionLag, ...]:
+    done = commits or {}
+    return tuple(
+        PartitionLag(
+            t,
+            p,
+            done[(t, p)][0] if (t, p) in done else None,
+            ends.get((t, p)),
+            done[(t, p)][1] if (t, p) in done else "",
+            None if (t, p) in done else starts.get((t, p)),
+        )
+        for t, p in sorted(keys)
+    )
+
+
+def assigned_keys(desc: Any) -> set[Key]:
+    out: set[Key] = set()
+    for m in (desc.members if desc is not None else None) or ():
+        tps = (m.assignment.topic_partitions if m.assignment else None) or ()
+        out.update((tp.topic, tp.partition) for tp in tps)
+    return out
 
 
 class ResetRefusedError(KafkaServiceError):
@@ -233,11 +273,17 @@ class GroupsAdmin:
             ids = order[i : i + STAGE]
             descs = self.describe(ids)
             commits = self.committed(ids)
-            parts = {k for c in commits.values() for k in c}
-            ends = self.ends(sorted(parts))
+            counts = self.partition_counts()
+            keys = {
+                g: subscribed_keys(commits.get(g), assigned_keys(descs.get(g)), counts)
+                for g in ids
+                if g in commits
+            }
+            ends, starts = self._offsets(keys, commits)
             stage = []
             for g in ids:
-                summary = self._summary(by_id[g], descs.get(g), commits.get(g), ends)
+                parts = lag_partitions(keys.get(g, ()), commits.get(g), ends, starts)
+                summary = self._summary(by_id[g], descs.get(g), parts, g in commits)
                 old = before.get(g)
                 stage.append(old if old is not None and old == summary else summary)
             done.update((s.group_id, s) for s in stage)
@@ -245,24 +291,35 @@ class GroupsAdmin:
                 progress(stage)
         return [done[g] for g in by_id]
 
+    def partition_counts(self) -> dict[str, int]:
+        """Partitions per topic from metadata; empty when it cannot be read (then only the
+        committed and assigned partitions are known)."""
+        try:
+            md = self.client.list_topics(timeout=self.admin.sync_timeout())
+        except KafkaException:
+            return {}
+        return {name: len(t.partitions) for name, t in md.topics.items() if t.error is None}
+
+    def _offsets(
+        self, keys: Mapping[str, set[Key]], commits: Mapping[str, Mapping[Key, Commit]]
+    ) -> tuple[dict[Key, int], dict[Key, int]]:
+        """High watermarks of every key; log starts only of those without a commit."""
+        every = {k for ks in keys.values() for k in ks}
+        bare = {k for g, ks in keys.items() for k in ks if k not in commits.get(g, {})}
+        ends = self.ends(sorted(every))
+        return ends, (self.starts(sorted(bare)) if bare else {})
+
     @staticmethod
     def _summary(
-        listed: GroupSummary,
-        desc: Any,
-        commits: dict[Key, Commit] | None,
-        ends: dict[Key, int],
+        listed: GroupSummary, desc: Any, parts: tuple[PartitionLag, ...], loaded: bool
     ) -> GroupSummary:
-        parts = tuple(
-            PartitionLag(t, p, off, ends.get((t, p)), meta)
-            for (t, p), (off, meta) in sorted((commits or {}).items())
-        )
         if desc is None:
             return GroupSummary(
                 listed.group_id,
                 listed.state,
                 listed.protocol_type,
                 partitions=parts,
-                offsets_loaded=commits is not None,
+                offsets_loaded=loaded,
             )
         return GroupSummary(
             group_id=listed.group_id,
@@ -271,7 +328,7 @@ class GroupsAdmin:
             assignor=desc.partition_assignor or "",
             members=len(desc.members or ()),
             partitions=parts,
-            offsets_loaded=commits is not None,
+            offsets_loaded=loaded,
             described=True,
         )
 
@@ -280,49 +337,26 @@ class GroupsAdmin:
         descs = self.describe([group_id])
         desc = descs.get(group_id)
         commits = self.committed([group_id]).get(group_id, {})
-        # partitions assigned but never committed are shown as "no commit"
-        assigned: set[Key] = set()
-        members: list[MemberInfo] = []
-        for m in (desc.members if desc is not None else None) or ():
-            tps = tuple(
-                (tp.topic, tp.partition)
-                for tp in (m.assignment.topic_partitions if m.assignment else None) or ()
+        members = [
+            MemberInfo(
+                member_id=m.member_id,
+                client_id=m.client_id,
+                host=m.host,
+                assignment=tuple(
+                    (tp.topic, tp.partition)
+                    for tp in (m.assignment.topic_partitions if m.assignment else None) or ()
+                ),
+                instance_id=m.group_instance_id or "",
             )
-            assigned.update(tps)
-            members.append(
-                MemberInfo(
-                    member_id=m.member_id,
-                    client_id=m.client_id,
-                    host=m.host,
-                    assignment=tps,
-                    instance_id=m.group_instance_id or "",
-                )
-            )
-        keys = sorted(set(commits) | assigned)
-        ends = self.ends(keys)
-        stable = self.ends(keys, stable=True)
-        parts = tuple(
-            PartitionLag(
-                t,
-                p,
-                commits[(t, p)][0] if (t, p) in commits else None,
-                ends.get((t, p)),
-                commits[(t, p)][1] if (t, p) in commits else "",
-            )
-            for t, p in keys
-        )
+            for m in (desc.members if desc is not None else None) or ()
+        ]
+        # the same partitions and the same computation as the groups list: the numbers agree
+        keys = subscribed_keys(commits, assigned_keys(desc), self.partition_counts())
+        ends, starts = self._offsets({group_id: keys}, {group_id: commits})
+        stable = self.ends(sorted(keys), stable=True)
+        parts = lag_partitions(keys, commits, ends, starts)
         listed = GroupSummary(group_id, GroupState.DEAD, "consumer")
-        summary = self._summary(listed, desc, commits, ends)
-        summary = GroupSummary(
-            summary.group_id,
-            summary.state,
-            summary.protocol_type,
-            summary.assignor,
-            summary.members,
-            parts,
-            True,
-            summary.described,
-        )
+        summary = self._summary(listed, desc, parts, True)
         behind = [(p.topic, p.partition, p.committed) for p in parts if p.lag and p.committed]
         times = self.message_times(behind, time_cache)
         now = time.time()
@@ -377,18 +411,30 @@ class GroupsAdmin:
         return {w: cache.known[w] for w in wanted if w in cache.known}
 
     def topic_consumers(self, topic: str) -> list[GroupSummary]:
-        """Groups with commits on `topic` (lag for that topic only), or assigned to it."""
+        """Groups with commits on `topic` or assigned to it, with the lag for that topic only."""
         listed = self.list_groups()
         commits = self.committed([g.group_id for g in listed])
-        hits = [g for g in listed if any(t == topic for t, _p in commits.get(g.group_id, {}))]
-        descs = self.describe([g.group_id for g in hits])
-        parts = {k for g in hits for k in commits[g.group_id] if k[0] == topic}
-        ends = self.ends(sorted(parts))
-        out = []
-        for g in hits:
-            mine = {k: v for k, v in commits[g.group_id].items() if k[0] == topic}
-            out.append(self._summary(g, descs.get(g.group_id), mine, ends))
-        return out
+        descs = self.describe([g.group_id for g in listed])
+        counts = self.partition_counts()
+        keys: dict[str, set[Key]] = {}
+        for g in listed:
+            mine = subscribed_keys(
+                commits.get(g.group_id), assigned_keys(descs.get(g.group_id)), counts
+            )
+            mine = {k for k in mine if k[0] == topic}
+            if mine:
+                keys[g.group_id] = mine
+        ends, starts = self._offsets(keys, commits)
+        return [
+            self._summary(
+                g,
+                descs.get(g.group_id),
+                lag_partitions(keys[g.group_id], commits.get(g.group_id), ends, starts),
+                True,
+            )
+            for g in listed
+            if g.group_id in keys
+        ]
 
     def group_state(self, group_id: str) -> tuple[str, int | None]:
         desc = self.describe([group_id]).get(group_id)
@@ -426,22 +472,61 @@ class GroupsAdmin:
             lo, hi = low.get(key, 0), high.get(key, 0)
             cur = commits[key][0] if key in commits else None
             new = new_offset(req.mode, req.value, cur, low=lo, high=hi, at_time=at_time.get(key))
-            rows.append(ResetRow(key[0], key[1], cur, new, lo, hi))
+            refused = reset_refusal(req.mode, cur)
+            rows.append(ResetRow(key[0], key[1], cur, new, lo, hi, refused))
         return ResetPlan(req, state, tuple(rows))
 
     def execute_reset(self, plan: ResetPlan) -> ResetPlan:
-        """Commit the previewed offsets, after checking again that the group is Empty."""
+        """Commit the previewed offsets, after checking again that the group is Empty.
+
+        Returns the plan with each row's `current` read back from the broker after the commit.
+        """
         gid = plan.request.group_id
+        if plan.refused:
+            raise ResetRefusedError(plan.refused_text())
         state, members = self.group_state(gid)
         if state != GroupState.EMPTY:
             raise ResetRefusedError(refusal(gid, state, members))
         metadata = self.committed([gid]).get(gid, {})
+        lost = [
+            r
+            for r in plan.rows
+            if reset_refusal(plan.request.mode, metadata.get((r.topic, r.partition), (-1, ""))[0])
+        ]
+        if lost:  # a commit vanished since the preview (offsets expired or deleted)
+            rows = tuple(
+                ResetRow(
+                    r.topic,
+                    r.partition,
+                    None,
+                    r.new,
+                    r.low,
+                    r.high,
+                    reset_refusal(plan.request.mode, None),
+                )
+                if r in lost
+                else r
+                for r in plan.rows
+            )
+            raise ResetRefusedError(ResetPlan(plan.request, state, rows).refused_text())
         tps = [
             _tp(r.topic, r.partition, r.new, metadata.get((r.topic, r.partition), (0, ""))[1])
             for r in plan.rows
         ]
         self._alter(gid, tps)
-        return ResetPlan(plan.request, state, plan.rows)
+        after = self.committed([gid]).get(gid, {})
+        rows = tuple(
+            ResetRow(
+                r.topic,
+                r.partition,
+                after[(r.topic, r.partition)][0] if (r.topic, r.partition) in after else None,
+                r.new,
+                r.low,
+                r.high,
+            )
+            for r in plan.rows
+        )
+        return ResetPlan(plan.request, state, rows)
 
     def _alter(self, group_id: str, tps: list[TopicPartition]) -> None:
         req = [ConsumerGroupTopicPartitions(group_id, tps)]

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin._config import ConfigResource
 
 from desktop.domain.messages import BulkProgress, DeliveryReport, ProduceRequest
 from desktop.domain.profile import ClusterProfile, Credentials
@@ -18,6 +20,16 @@ from desktop.services.connection import ErrorLog, client_config, explain
 
 COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
 ACKS = ("all", "1", "0")
+ACKS_HELP = {
+    "all": "all: the leader answers once every in-sync replica has the message "
+    "(needs at least min.insync.replicas in sync)",
+    "1": "1: the leader answers once it has written the message; a replica may not have it yet",
+    "0": "0: no answer is awaited; the message may be lost and no offset is reported",
+}
+# message.timeout.ms for the form: a send that cannot succeed says why within seconds, not
+# after librdkafka's default of 5 minutes (or the 15 s this form once waited)
+FORM_TIMEOUT_S = 8.0
+DIAGNOSE_TIMEOUT_S = 2.0
 PARTITIONERS = {
     "consistent_random": "librdkafka default: CRC32 of the key; null and empty keys random",
     "murmur2_random": "Java client's default: murmur2 of the key; null keys random",
@@ -90,6 +102,70 @@ class ProduceError(Exception):
     """A send failed; the text is for the user."""
 
 
+@dataclass(frozen=True)
+class PartitionHealth:
+    """What the cluster says about one partition when a send to it failed."""
+
+    topic: str
+    partition: int
+    leader: int  # -1: no leader
+    replicas: tuple[int, ...]
+    isr: tuple[int, ...]
+    min_isr: int | None  # None: the topic's config could not be read
+
+    @property
+    def effective_min_isr(self) -> int | None:
+        # Kafka caps min.insync.replicas at the replication factor
+        return None if self.min_isr is None else min(self.min_isr, len(self.replicas))
+
+    @property
+    def below_min_isr(self) -> bool:
+        need = self.effective_min_isr
+        return need is not None and len(self.isr) < need
+
+
+def _ids(ids: tuple[int, ...]) -> str:
+    return ", ".join(map(str, ids)) if ids else "none"
+
+
+def failure_text(
+    code: str, text: str, acks: str, health: PartitionHealth | None, timeout_s: float
+) -> str:
+    """Why a send failed, in Kafka's terms: the broker's error where librdkafka kept it, the
+    partition's state in the cluster otherwise (a timed-out message hides the broker's error)."""
+    timed_out = code in ("_MSG_TIMED_OUT", "_TIMED_OUT", "REQUEST_TIMED_OUT")
+    reported = f"librdkafka reported “{text}” after {timeout_s:g} s" if timed_out else ""
+    if health is not None and health.leader < 0:
+        return (
+            f"LEADER_NOT_AVAILABLE: {health.topic}-{health.partition} has no leader: none of "
+            f"its replicas (brokers {_ids(health.replicas)}) is in service, so no acks setting "
+            "can succeed until one of them returns." + (f" ({reported})" if reported else "")
+        )
+    enough = code in ("NOT_ENOUGH_REPLICAS", "NOT_ENOUGH_REPLICAS_AFTER_APPEND")
+    if health is not None and health.below_min_isr and (acks == "all" or enough):
+        count = len(health.isr)
+        noun = "in-sync replica" if count == 1 else "in-sync replicas"
+        head = "NOT_ENOUGH_REPLICAS" if timed_out else code if enough else "NOT_ENOUGH_REPLICAS"
+        return (
+            f"{head}: {health.topic}-{health.partition} has {count} {noun} "
+            f"(brokers {_ids(health.isr)} of {_ids(health.replicas)}), min.insync.replicas is "
+            f"{health.min_isr} — acks=all cannot succeed until a broker returns; acks=1 would "
+            "be accepted." + (f" ({reported})" if reported else "")
+        )
+    if enough:
+        where = f" on {health.topic}-{health.partition}" if health is not None else ""
+        return (
+            f"{code}: fewer replicas are in sync{where} than min.insync.replicas requires — "
+            "acks=all cannot succeed until a broker returns; acks=1 would be accepted."
+        )
+    if timed_out:
+        return (
+            f"{code}: no broker confirmed the message within {timeout_s:g} s (the form's "
+            "delivery timeout). The partition's leader may be unreachable; check the brokers."
+        )
+    return f"{code}: {text}"
+
+
 class FormProducer:
     """A producer with the form's settings; every call blocks (run it off the GUI thread)."""
 
@@ -98,12 +174,14 @@ class FormProducer:
         profile: ClusterProfile,
         creds: Credentials,
         settings: ProducerSettings,
-        timeout: float = 15.0,
+        timeout: float = FORM_TIMEOUT_S,
     ) -> None:
         self.profile = profile
         self.settings = settings
         self.timeout = timeout
         self._log = ErrorLog()
+        self._creds = creds
+        self._admin: AdminClient | None = None
         conf = client_config(profile, creds)
         conf.update(settings.config())
         conf.update({"error_cb": self._log, "message.timeout.ms": int(timeout * 1000)})
@@ -111,6 +189,53 @@ class FormProducer:
             self._producer = Producer(conf)
         except (KafkaException, ValueError, TypeError) as exc:
             raise ProduceError(f"Invalid producer settings: {exc}") from exc
+
+    def health(self, topic: str, partition: int | None) -> PartitionHealth | None:
+        """The partition's leader, replicas and ISR and the topic's min.insync.replicas, read
+        now (≤ 2 s each); for an unknown partition, the first one in trouble. None if unknown."""
+        try:
+            md = self._producer.list_topics(topic, timeout=DIAGNOSE_TIMEOUT_S)
+        except KafkaException:
+            return None
+        tmd = md.topics.get(topic)
+        if tmd is None or tmd.error is not None or not tmd.partitions:
+            return None
+        min_isr = self._min_isr(topic)
+        found = [
+            PartitionHealth(topic, p.id, int(p.leader), tuple(p.replicas), tuple(p.isrs), min_isr)
+            for p in (tmd.partitions[i] for i in sorted(tmd.partitions))
+        ]
+        if partition is not None and partition >= 0:
+            return next((h for h in found if h.partition == partition), None)
+        troubled = [h for h in found if h.leader < 0 or h.below_min_isr]
+        return (troubled or found)[0]
+
+    def _min_isr(self, topic: str) -> int | None:
+        try:
+            if self._admin is None:
+                self._admin = AdminClient(client_config(self.profile, self._creds))
+            resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
+            futs = self._admin.describe_configs([resource], request_timeout=DIAGNOSE_TIMEOUT_S)
+            entries = futs[resource].result(timeout=DIAGNOSE_TIMEOUT_S + 0.5)
+            return int(entries["min.insync.replicas"].value)
+        except Exception:  # the diagnosis is a bonus: without it the plain error is shown
+            return None
+
+    def explain_failure(self, topic: str, partition: int | None, err: KafkaError) -> str:
+        code = str(err.name())
+        text = str(err.str())
+        health = None
+        if code in (
+            "_MSG_TIMED_OUT",
+            "_TIMED_OUT",
+            "REQUEST_TIMED_OUT",
+            "NOT_ENOUGH_REPLICAS",
+            "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
+            "LEADER_NOT_AVAILABLE",
+            "NOT_LEADER_OR_FOLLOWER",
+        ):
+            health = self.health(topic, partition)
+        return failure_text(code, text, self.settings.config()["acks"], health, self.timeout)
 
     def _produce(self, req: ProduceRequest, on_delivery: Callable[[Any, Any], None]) -> None:
         kwargs: dict[str, Any] = {"key": req.key, "value": req.value, "on_delivery": on_delivery}
@@ -132,19 +257,31 @@ class FormProducer:
                 raise ProduceError(f"The client refused the message: {text}") from exc
 
     def _explain(self, exc: BaseException) -> str:
-        return explain(exc, self._log.snapshot(), self.profile.bootstrap)
+        return explain(
+            exc, self._log.snapshot(), self.profile.bootstrap, self.profile.security_protocol.value
+        )
 
     def send(self, req: ProduceRequest, token: CancelToken = NEVER) -> DeliveryReport:
         """Send one message and wait for its delivery report (or the token's cancel)."""
         reports: list[DeliveryReport] = []
-        self._produce(req, lambda err, msg: reports.append(_report(req.topic, err, msg)))
-        deadline = time.monotonic() + self.timeout + 5
+        errors: list[tuple[KafkaError, int]] = []
+
+        def delivered(err: Any, msg: Any) -> None:
+            if err is not None:
+                errors.append((err, int(msg.partition()) if msg is not None else -1))
+            reports.append(_report(req.topic, err, msg))
+
+        self._produce(req, delivered)
+        deadline = time.monotonic() + self.timeout + 2
         while not reports and time.monotonic() < deadline:
             token.check()
             self._producer.poll(0.1)
         if not reports:
             raise ProduceError(self._explain(TimeoutError("Delivery timed out")))
         report = reports[0]
+        if errors:
+            err, partition = errors[0]
+            raise ProduceError(self.explain_failure(req.topic, partition, err))
         if report.error:
             raise ProduceError(report.error)
         return report

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from desktop.charts.lag import GroupCharts, LagHistory
-from desktop.domain.groups import LAG_RULE, GroupDetail
+from desktop.domain.groups import LAG_RULE, GroupDetail, GroupSummary
 from desktop.models.groups import GroupPartitionsModel, LagRow, MembersModel
 from desktop.views.widgets.common import FilterProxy, hint, make_table
 from desktop.workers.groups import GroupsPoller
@@ -20,6 +20,7 @@ class GroupDetailPanel(QWidget):
         self.history = history
         self.group_id: str | None = None
         self.detail: GroupDetail | None = None
+        self.summary: GroupSummary | None = None  # what the header shows
         self.loads = 0
         self._loading = False
         self.title = QLabel("Select a group")
@@ -31,7 +32,7 @@ class GroupDetailPanel(QWidget):
         self.partitions_proxy = FilterProxy(GroupPartitionsModel.TOPIC)
         self.partitions_proxy.setSourceModel(self.partitions)
         self.partitions_table = make_table(self.partitions_proxy)
-        for col, width in enumerate((220, 70, 110, 110, 110, 110, 90)):
+        for col, width in enumerate((220, 70, 110, 110, 110, 190, 90)):
             self.partitions_table.setColumnWidth(col, width)
         self.members = MembersModel()
         self.members_proxy = FilterProxy(0)
@@ -60,6 +61,7 @@ class GroupDetailPanel(QWidget):
             return
         self.group_id = group_id
         self.detail = None
+        self.summary = None
         self.partitions.set_rows([])
         self.members.set_rows([])
         self.charts.set_group(group_id)
@@ -106,9 +108,17 @@ class GroupDetailPanel(QWidget):
             ]
         )
         self.members.set_rows(list(d.members))
+        self.show_summary(s)
+        self.poller.accept(s)  # the list row takes the same numbers
+        self.charts.redraw()
+
+    def show_summary(self, s: GroupSummary) -> None:
+        """The header, from the very summary the groups table shows for this group."""
+        if s.group_id != self.group_id:
+            return
+        self.summary = s
         members = "no members" if not s.members else f"{s.members} member(s)"
-        lag = s.lag_text(s.total_lag)
         assignor = f" · assignor {s.assignor}" if s.assignor else ""
         self.title.setText(f"{s.group_id}  ·  {s.state}  ·  {members}{assignor}")
-        self.status.setText(f"Total lag: {lag}" if lag is not None else "")
-        self.charts.redraw()
+        text = s.totals_text()
+        self.status.setText(f"Total: {text}" if text is not None else "")

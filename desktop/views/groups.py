@@ -113,7 +113,7 @@ class GroupsPage(QWidget):
         self.proxy = GroupsProxy()
         self.proxy.setSourceModel(self.model)
         self.table = make_table(self.proxy, stretch=None)
-        for col, width in enumerate((280, 170, 80, 110, 75, 220, 110, 120)):
+        for col, width in enumerate((280, 170, 80, 110, 75, 220, 110, 120, 300)):
             self.table.setColumnWidth(col, width)
         self.table.sortByColumn(GroupsModel.GROUP, Qt.SortOrder.AscendingOrder)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
@@ -222,6 +222,10 @@ class GroupsPage(QWidget):
     @Slot(object)
     def _on_stage(self, groups: list[GroupSummary]) -> None:
         self._keeping_selection(lambda: self.model.merge(groups))
+        shown = self.detail.group_id
+        for g in groups if shown is not None else ():
+            if g.group_id == shown:
+                self.detail.show_summary(g)
         self._update_count()
         self._update_buttons()
 

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QDateTime, Signal, Slot
+from PySide6.QtCore import QDateTime, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -34,6 +34,7 @@ from desktop.domain.messages import DeliveryReport, ProduceRequest
 from desktop.models.messages import format_timestamp
 from desktop.services.produce import (
     ACKS,
+    ACKS_HELP,
     COMPRESSIONS,
     PARTITIONERS,
     ProducerSettings,
@@ -142,6 +143,13 @@ class ProducerPage(QWidget):
         self.compression.addItems(COMPRESSIONS)
         self.acks = QComboBox()
         self.acks.addItems(ACKS)
+        for i, acks in enumerate(ACKS):
+            self.acks.setItemData(i, ACKS_HELP[acks], Qt.ItemDataRole.ToolTipRole)
+        self.acks.setToolTip("\n".join(ACKS_HELP[a] for a in ACKS))
+        self.acks_help = QLabel(ACKS_HELP[self.acks.currentText()])
+        self.acks_help.setWordWrap(True)
+        self.acks_help.setStyleSheet("color: #5f6b7a;")
+        self.acks.currentTextChanged.connect(lambda a: self.acks_help.setText(ACKS_HELP[a]))
         self.idempotence = QCheckBox("idempotent")
         self.partitioner = QComboBox()
         self.partitioner.addItems(list(PARTITIONERS))
@@ -216,6 +224,7 @@ class ProducerPage(QWidget):
         settings.addWidget(self.idempotence)
         settings.addStretch(1)
         form.addRow("Settings", settings)
+        form.addRow("", self.acks_help)
         form.addRow("Partitioner", self.partitioner)
         send = QHBoxLayout()
         send.addWidget(self.send_button)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -102,11 +103,13 @@ class ResetOffsetsDialog(QDialog):
         self.close_button = QPushButton("Close")
         self.message = QLabel("")
         self.message.setWordWrap(True)
+        # a refusal runs to three lines: the table gives way, not the message
+        self.message.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         self.model = ResetPreviewModel()
         self.proxy = FilterProxy(0)
         self.proxy.setSourceModel(self.model)
         self.table = make_table(self.proxy)
-        for col, width in enumerate((170, 70, 100, 100, 80, 90)):
+        for col, width in enumerate((130, 65, 85, 210, 65, 70)):
             self.table.setColumnWidth(col, width)
 
         form = QFormLayout()
@@ -127,7 +130,8 @@ class ResetOffsetsDialog(QDialog):
             hint(
                 "Preview is a dry run: nothing is written until Execute. New offsets are "
                 "clamped to the log's start and end. Execute checks again that the group is "
-                "Empty and commits exactly the previewed offsets."
+                "Empty and commits exactly the previewed offsets. As the Kafka CLI, shift-by "
+                "and to-offset are refused on partitions without a committed offset."
             )
         )
         layout.addWidget(self.table, 1)
@@ -240,7 +244,9 @@ class ResetOffsetsDialog(QDialog):
             self.model.set_rows(list(plan.rows))
             self._show_state(plan.state, self.members)
             moved = sum(1 for r in plan.rows if r.change != 0)
-            if plan.allowed:
+            if plan.refused:
+                self._say_error(plan.refused_text())
+            elif plan.allowed:
                 self._say(f"Preview: {moved} of {len(plan.rows)} partition(s) change.")
             else:
                 self._say_error("Preview only: the group is not Empty, so Execute is disabled.")
@@ -259,8 +265,16 @@ class ResetOffsetsDialog(QDialog):
         self._say("Checking the group state and committing…")
 
         def done(result: ResetPlan) -> None:
+            # the rows come back with Current read from the broker after the commit
             self.executed = result
-            self._say(f"Committed {len(result.rows)} offset(s) for '{self.group_id}'.")
+            if self.plan is plan:
+                self.plan = None
+                self.model.set_rows(list(result.rows))
+                self._update_execute()
+            self._say(
+                f"Committed {len(result.rows)} offset(s) for '{self.group_id}'; Current shows "
+                "the offsets read back from the broker."
+            )
 
         def failed(message: str) -> None:
             self._say_error(message)

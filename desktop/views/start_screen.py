@@ -17,9 +17,16 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.domain.cluster import LocalBrokerInfo
+from desktop.domain.profile import ClusterProfile, Credentials
+from desktop.services.connection import probe_bootstrap
+from desktop.services.probe import PROBE_DEADLINE_S
 from desktop.settings.profiles import ProfileStore
+from desktop.settings.secrets import SecretStore
+from desktop.views.password_prompt import PasswordPrompt
 from desktop.views.widgets.common import Badge, hint
+from desktop.workers.jobs import Job
 from desktop.workers.local_broker import LocalBroker, default_local_data_dir
+from desktop.workers.runner import JobRunner
 
 
 class StartScreen(QWidget):
@@ -33,6 +40,9 @@ class StartScreen(QWidget):
         super().__init__()
         self._profiles = profiles
         self._local = local
+        self.password_prompt: PasswordPrompt | None = None
+        self._keyring_job: Job | None = None
+        self._probe_job: Job | None = None
         style = self.style()
 
         title = QLabel("Topicscope")
@@ -114,6 +124,10 @@ class StartScreen(QWidget):
         self.connect_button = QPushButton(
             style.standardIcon(QStyle.StandardPixmap.SP_DialogApplyButton), "Connect"
         )
+        self.connect_error = QLabel("")
+        self.connect_error.setWordWrap(True)
+        self.connect_error.setStyleSheet("color: #a11d12;")
+        self.connect_error.setVisible(False)
         self.edit_button = QPushButton("Edit…")
         self.delete_button = QPushButton(
             style.standardIcon(QStyle.StandardPixmap.SP_TrashIcon), "Delete"
@@ -135,6 +149,7 @@ class StartScreen(QWidget):
         column.addWidget(self.empty_hint)
         column.addWidget(self.profile_list)
         column.addLayout(profile_buttons)
+        column.addWidget(self.connect_error)
         column.addStretch(1)
         outer = QHBoxLayout(self)
         outer.addStretch(1)
@@ -150,7 +165,7 @@ class StartScreen(QWidget):
         self.restart_local.clicked.connect(local.restart)
         self.open_local.clicked.connect(self.open_local_requested)
         self.add_button.clicked.connect(self.add_requested)
-        self.connect_button.clicked.connect(lambda: self._emit_selected(self.connect_requested))
+        self.connect_button.clicked.connect(self._connect_selected)
         self.edit_button.clicked.connect(lambda: self._emit_selected(self.edit_requested))
         self.delete_button.clicked.connect(lambda: self._emit_selected(self.delete_requested))
         self.profile_list.currentRowChanged.connect(lambda _row: self._update_buttons())
@@ -190,7 +205,76 @@ class StartScreen(QWidget):
 
     @Slot(QListWidgetItem)
     def _connect_item(self, item: QListWidgetItem) -> None:
-        self.connect_requested.emit(item.data(Qt.ItemDataRole.UserRole))
+        self.request_connect(item.data(Qt.ItemDataRole.UserRole))
+
+    @Slot()
+    def _connect_selected(self) -> None:
+        item = self.profile_list.currentItem()
+        if item is not None:
+            self.request_connect(item.data(Qt.ItemDataRole.UserRole))
+
+    def _app(self) -> tuple[SecretStore, JobRunner] | None:
+        # the main window carries the AppContext; a bare start screen (tests) has none
+        ctx = getattr(self.window(), "ctx", None)
+        secrets, jobs = getattr(ctx, "secrets", None), getattr(ctx, "jobs", None)
+        if isinstance(secrets, SecretStore) and isinstance(jobs, JobRunner):
+            return secrets, jobs
+        return None
+
+    def request_connect(self, name: str) -> None:
+        """Connect after a ≤ 2 s probe of the first bootstrap server: a port that answers as
+        something other than the profile's Kafka listener is named here, at once, instead of
+        after the cluster view's refresh deadline. Then a SASL profile without a stored
+        password asks for it."""
+        profile = self._profiles.get(name)
+        app = self._app()
+        self.connect_error.setVisible(False)
+        if profile is None or app is None:
+            self.connect_requested.emit(name)
+            return
+        protocol = profile.security_protocol.value
+        job = Job(
+            "probe the bootstrap server",
+            lambda _c: probe_bootstrap(profile.bootstrap, protocol),
+            deadline_s=PROBE_DEADLINE_S + 1,
+        )
+        job.finished.connect(lambda found: self._probed(profile, found))
+        job.failed.connect(lambda _f: self._probed(profile, None))  # let the client try
+        self._probe_job = job
+        app[1].submit(job)
+
+    def _probed(self, profile: ClusterProfile, found: str | None) -> None:
+        if found:
+            self.connect_error.setText(f"Not connecting to '{profile.name}': {found}")
+            self.connect_error.setVisible(True)
+            return
+        app = self._app()
+        if app is None or not profile.security_protocol.uses_sasl:
+            self.connect_requested.emit(profile.name)
+            return
+        secrets, jobs = app
+        name = profile.name
+        job = Job("read the keyring", lambda _c: secrets.load(name), deadline_s=20)
+        job.finished.connect(lambda creds: self._with_credentials(profile, creds, secrets))
+        job.failed.connect(lambda _f: self.connect_requested.emit(name))  # it says why
+        self._keyring_job = job
+        jobs.submit(job)
+
+    def _with_credentials(
+        self, profile: ClusterProfile, creds: Credentials, secrets: SecretStore
+    ) -> None:
+        if not profile.needs_password(creds):
+            self.connect_requested.emit(profile.name)
+            return
+        prompt = PasswordPrompt(profile, self)
+        self.password_prompt = prompt
+
+        def accepted() -> None:
+            secrets.remember(profile.name, Credentials(prompt.password.text(), creds.key_password))
+            self.connect_requested.emit(profile.name)
+
+        prompt.accepted.connect(accepted)
+        prompt.open()
 
     @Slot(object)
     def _on_local_started(self, info: LocalBrokerInfo) -> None:

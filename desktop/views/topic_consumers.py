@@ -25,7 +25,7 @@ class TopicConsumers(QWidget):
         self.proxy = FilterProxy(0)
         self.proxy.setSourceModel(self.model)
         self.table = make_table(self.proxy)
-        for col, width in enumerate((260, 150, 80, 150, 110)):
+        for col, width in enumerate((260, 150, 80, 150, 110, 130, 300)):
             self.table.setColumnWidth(col, width)
         self.status = QLabel("")
         self.status.setStyleSheet("color: #5f6b7a;")

@@ -118,6 +118,15 @@ class GroupsPoller(QObject):
         if fresh:
             self.groups_updated.emit(fresh)
 
+    def accept(self, summary: GroupSummary) -> None:
+        """A newer summary of one listed group (from its detail): the list shows it too, so the
+        table and the detail header never disagree."""
+        old = self.groups.get(summary.group_id)
+        if old is None or old == summary:
+            return
+        self.groups[summary.group_id] = summary
+        self.groups_updated.emit([summary])
+
     def _on_done(self, _result: Any) -> None:
         self.loaded = True
         self.refreshes += 1

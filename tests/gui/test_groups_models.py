@@ -81,7 +81,7 @@ def test_detail_models(qtmodeltester: ModelTester) -> None:
     )
     qtmodeltester.check(partitions)
     lags = [partitions.index(r, GroupPartitionsModel.LAG).data() for r in range(3)]
-    assert lags == ["5", "no commit", "0 (ahead)"]
+    assert lags == ["5", "no commit (20 unread)", "0 (ahead)"]
     members = MembersModel()
     members.set_rows(
         [MemberInfo("m-1", "app", "/10.0.0.1", (("orders", 0), ("orders", 1), ("pay", 3)))]

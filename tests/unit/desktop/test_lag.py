@@ -6,12 +6,13 @@ import time
 
 import pytest
 
-from desktop.charts.lag import MAX_GROUP_SERIES, LagHistory
+from desktop.charts.lag import MAX_GROUP_SERIES, LagHistory, catch_up_text
 from desktop.domain.groups import (
     NO_COMMITS,
     GroupSummary,
     PartitionLag,
     ResetMode,
+    lag_totals,
     new_offset,
     partition_lag,
 )
@@ -62,7 +63,6 @@ def test_group_aggregates_and_no_commits() -> None:
         (ResetMode.OFFSET, 0, 50, None, 10),  # clamped to the start
         (ResetMode.SHIFT, -20, 50, None, 30),
         (ResetMode.SHIFT, -80, 50, None, 10),
-        (ResetMode.SHIFT, 5, None, None, 15),  # no commit: shift from the log start
         (ResetMode.TIMESTAMP, 0, 50, 42, 42),
         (ResetMode.TIMESTAMP, 0, 50, -1, 100),  # nothing that new: the end
     ],
@@ -99,6 +99,40 @@ def test_history_not_gaining_has_no_estimate() -> None:
     for i in range(3):
         h.add_groups(float(i), [_group("slow", 10 + i, 100 + 5 * i)])
     assert h.catch_up_s("slow") is None
+
+
+def test_catch_up_rests_on_the_stated_window() -> None:
+    h = LagHistory()
+    # fast for a while (60/s against 10/s), then for the last 30 s slower than producing
+    for i in range(10):
+        h.add_groups(1000.0 + 10 * i, [_group("g", 100 + 600 * i, 10_000 + 100 * i)])
+    assert h.catch_up_s("g") is not None
+    assert "Catch-up in" in catch_up_text(h.catch_up_s("g"), h.rates("g"))
+    base_c, base_e, t0 = 100 + 600 * 9, 10_000 + 100 * 9, 1090.0
+    for i in range(1, 5):
+        h.add_groups(t0 + 10 * i, [_group("g", base_c + 50 * i, base_e + 100 * i)])
+    assert h.rates("g") == pytest.approx((5.0, 10.0))
+    assert h.catch_up_s("g") is None  # the early fast minutes do not count
+    text = catch_up_text(h.catch_up_s("g"), h.rates("g"))
+    assert text.startswith("No catch-up estimate: not consuming faster than producing")
+    assert "at the last 30 s rates (5/s consumed, 10/s produced)" in text
+
+
+def test_one_lag_computation_keeps_partitions_without_a_commit_apart() -> None:
+    parts = (
+        PartitionLag("t", 0, 100, 1_707),
+        PartitionLag("t", 1, None, 5_000, start=0),
+        PartitionLag("t", 2, None, 6_000, start=1_000),
+        PartitionLag("t", 3, None, 5_000),
+    )
+    totals = lag_totals(parts)
+    assert (totals.lag, totals.no_commit, totals.unread) == (1_607, 3, 15_000)
+    assert totals.text() == "lag 1,607 + 15,000 unread on 3 partitions without a commit"
+    g = GroupSummary("g", "Stable", partitions=parts, offsets_loaded=True)
+    assert g.totals == totals and g.total_lag == 1_607
+    assert g.totals_text() == totals.text()
+    only_bare = GroupSummary("b", "Stable", partitions=parts[1:2], offsets_loaded=True)
+    assert only_bare.totals_text() == "5,000 unread on 1 partition without a commit"
 
 
 def test_history_bounds_the_number_of_groups() -> None:
