@@ -9,7 +9,6 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -174,8 +173,6 @@ class BrokerRunner:
         self, config: BrokerConfig, ready: threading.Event, outcome: dict[str, object]
     ) -> None:
         loop = asyncio.new_event_loop()
-        # named, so the broker's helper threads are recognisable beside an app's or a test's own
-        loop.set_default_executor(ThreadPoolExecutor(thread_name_prefix="broker-io"))
         self._loop = loop
         try:
             loop.run_until_complete(self._serve(config, ready, outcome))

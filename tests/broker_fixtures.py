@@ -13,7 +13,7 @@ from embedded_broker.runner import BrokerAddress, BrokerRunner
 # a feature): tests that count an app's threads leave these out.
 BROKER_THREAD_PREFIXES = (
     "topicscope-broker",
-    "broker-io",
+    "asyncio_",  # the broker loop's default executor
     "schema-warmup",
     "group-journal",
     "producer-state",
