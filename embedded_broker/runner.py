@@ -8,14 +8,18 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
 from .config import BrokerConfig, ConfigError
 from .exposure import exposure_warning
+
+if TYPE_CHECKING:
+    from .state import BrokerState
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +69,11 @@ class BrokerRunner:
         data_dir: Path | None = None,
         in_memory: bool = False,
         config: Mapping[str, str] | None = None,
+        on_started: Callable[[BrokerState], None] | None = None,
     ) -> None:
         self._host = host
+        # called on the broker's loop once it listens (cluster mode attaches its controller link)
+        self._on_started = on_started
         self._port = port
         self._in_memory = in_memory
         self._data_dir: Path | None = (
@@ -204,6 +211,8 @@ class BrokerRunner:
         warning = await asyncio.to_thread(exposure_warning, self._host, port)
         if warning is not None:
             log.warning("%s", warning)
+        if self._on_started is not None:
+            self._on_started(state)
         outcome["port"] = port
         ready.set()
         await self._stop_event.wait()

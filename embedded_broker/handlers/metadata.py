@@ -7,6 +7,8 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from embedded_broker.cluster_link import views as cluster_views
+from embedded_broker.cluster_link.link import cluster_link
 from embedded_broker.limits import MAX_PARTITIONS
 from embedded_broker.registry import TopicInfo, topic_name_error
 from embedded_broker.state import BrokerState
@@ -69,6 +71,8 @@ def _error_entry(mod: Any, name: str | None, topic_id: uuid.UUID | None, code: E
 
 
 async def handle_metadata(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+    if (link := cluster_link(state)) is not None:
+        return await cluster_views.metadata(request, state, link, ctx.api_version)
     mod = response_module(request)
     version = ctx.api_version
     requested = request.topics
