@@ -1,0 +1,89 @@
+"""The controller's fencing and leader elections, driven without sockets and with a fake clock."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+from embedded_broker.controller.quorum import Controller
+from embedded_broker.metadata.records import (
+    NO_LEADER,
+    MetadataRecord,
+    PartitionRecord,
+    RegisterBroker,
+    TopicRecord,
+    UnfenceBroker,
+)
+
+TID = uuid.UUID(int=1)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0
+
+    def __call__(self) -> int:
+        return self.now
+
+
+def _cluster(tmp_path: Path | None, clock: Clock, unclean: bool = False) -> Controller:
+    controller = Controller(
+        tmp_path, session_timeout_ms=2000, unclean_election=lambda _: unclean, clock=clock
+    )
+
+    def setup() -> list[MetadataRecord]:
+        out: list[MetadataRecord] = []
+        for i, b in enumerate((101, 102, 103)):
+            out += [RegisterBroker(b, "h", 9092 + i, None, f"i{b}"), UnfenceBroker(b, 2 * i)]
+        out.append(TopicRecord("t", TID))
+        out.append(PartitionRecord(TID, 0, (101, 102, 103), (101, 102, 103), 101, 0, 0))
+        out.append(PartitionRecord(TID, 1, (101, 102), (101,), 101, 0, 0))
+        return out
+
+    asyncio.run(controller.append(setup))
+    for b in (101, 102, 103):
+        controller.heartbeat(b)
+    return controller
+
+
+def _silence(controller: Controller, clock: Clock, alive: set[int]) -> None:
+    clock.now += 2001
+    for b in alive:
+        controller.heartbeat(b)
+    asyncio.run(controller.check_sessions())
+
+
+def test_a_silent_broker_is_fenced_and_an_isr_member_takes_over(tmp_path: Path) -> None:
+    clock = Clock()
+    controller = _cluster(tmp_path, clock)
+    _silence(controller, clock, alive={102, 103})
+    image = controller.image
+    assert image.brokers[101].fenced
+    p0 = image.topics["t"].partitions[0]
+    assert (p0.leader, p0.isr, p0.leader_epoch) == (102, (102, 103), 1)
+    # clean election only: the out-of-sync replica 102 does not take partition 1
+    p1 = image.topics["t"].partitions[1]
+    assert (p1.leader, p1.isr) == (NO_LEADER, (101,))
+    # the log replays to the same image after a restart
+    again = Controller(tmp_path, session_timeout_ms=2000, unclean_election=lambda _: False)
+    assert again.image.topics["t"].partitions == image.topics["t"].partitions
+    # the broker comes back: unfenced, and it leads the partition only it was in sync for
+    asyncio.run(controller.append(lambda: controller.unfence_records(101)))
+    p1 = controller.image.topics["t"].partitions[1]
+    assert (p1.leader, p1.isr) == (101, (101,))
+
+
+def test_unclean_election_picks_a_live_out_of_sync_replica() -> None:
+    clock = Clock()
+    controller = _cluster(None, clock, unclean=True)
+    _silence(controller, clock, alive={102, 103})
+    p1 = controller.image.topics["t"].partitions[1]
+    assert (p1.leader, p1.isr) == (102, (102,))
+
+
+def test_a_broker_that_keeps_sending_heartbeats_is_not_fenced() -> None:
+    clock = Clock()
+    controller = _cluster(None, clock)
+    _silence(controller, clock, alive={101, 102, 103})
+    assert not any(b.fenced for b in controller.image.brokers.values())
