@@ -232,6 +232,29 @@ def _failed(request: Any, code: ErrorCode, message: str) -> Any:
                 for t in request.topics
             ),
         )
+    if key == 43:
+        topics = request.topic_partitions or ()
+        return build(
+            mod.ElectLeadersResponse,
+            throttle_time=NO_THROTTLE,
+            error_code=code,
+            replica_election_results=tuple(
+                build(
+                    mod.ReplicaElectionResult,
+                    topic=tp.topic,
+                    partition_result=tuple(
+                        build(
+                            mod.PartitionResult,
+                            partition_id=p,
+                            error_code=code,
+                            error_message=message,
+                        )
+                        for p in tp.partitions
+                    ),
+                )
+                for tp in topics
+            ),
+        )
     return build(
         mod.IncrementalAlterConfigsResponse,
         throttle_time=NO_THROTTLE,

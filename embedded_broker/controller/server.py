@@ -14,7 +14,7 @@ from embedded_broker.config import BrokerConfig
 from embedded_broker.protocol.codec import decode_request, encode_response
 from embedded_broker.protocol.errors import ProtocolError, UnsupportedApiError
 
-from . import admin, lifecycle
+from . import admin, elections, lifecycle
 from .quorum import CONTROLLER_ID, Controller
 
 log = logging.getLogger(__name__)
@@ -123,6 +123,8 @@ class ControllerServer:
             return await admin.delete_topics(c, self.config, request)
         if api_key == 37:
             return await admin.create_partitions(c, self.config, request)
+        if api_key == 43:
+            return await elections.elect_leaders(c, request)
         if api_key == 44:
             return await admin.incremental_alter_configs(c, self.config, request)
         log.warning("The controller does not serve API key %d", api_key)

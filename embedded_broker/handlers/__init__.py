@@ -29,6 +29,7 @@ from . import (
     api_versions,
     cluster,
     configs,
+    elections,
     fetch,
     groups,
     metadata,
@@ -50,6 +51,7 @@ _AREAS: tuple[tuple[ApiSpec, ...], ...] = (
     configs.APIS,
     cluster.APIS,
     groups.APIS,
+    elections.APIS,
 )
 
 

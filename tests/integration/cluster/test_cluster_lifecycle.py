@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from confluent_kafka import KafkaException
+from confluent_kafka import ElectionType, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import NewTopic
 
 from .local_cluster import SESSION_TIMEOUT_MS, LocalCluster, admin, wait_for
@@ -59,6 +59,11 @@ def test_rf3_topic_spreads_leaders_over_the_brokers(three_brokers: LocalCluster)
         assert _partitions(other, "spread") == parts
     with pytest.raises(KafkaException, match="INVALID_REPLICATION_FACTOR"):
         _create(bs, NewTopic("too-many", 1, 4))
+    # ElectLeaders is forwarded to the controller: the preferred replica already leads
+    client = admin(bs)
+    tp = TopicPartition("spread", 0)
+    result = client.elect_leaders(ElectionType.PREFERRED, [tp]).result(timeout=10)
+    assert result[tp].code() == KafkaError.ELECTION_NOT_NEEDED
 
 
 def test_killed_broker_is_fenced_its_leaders_move_and_it_comes_back(

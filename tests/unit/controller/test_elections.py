@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import uuid
 from pathlib import Path
 
+from kio.schema.elect_leaders.v2.request import ElectLeadersRequest, TopicPartitions
+from kio.schema.errors import ErrorCode
+from kio.schema.types import TopicName
+from kio.static.primitive import i8, i32, i32Timedelta
+
+from embedded_broker.controller.elections import elect_leaders
 from embedded_broker.controller.quorum import Controller
 from embedded_broker.metadata.records import (
     NO_LEADER,
     MetadataRecord,
+    PartitionChange,
     PartitionRecord,
     RegisterBroker,
     TopicRecord,
@@ -87,3 +95,37 @@ def test_a_broker_that_keeps_sending_heartbeats_is_not_fenced() -> None:
     controller = _cluster(None, clock)
     _silence(controller, clock, alive={101, 102, 103})
     assert not any(b.fenced for b in controller.image.brokers.values())
+
+
+def _elect(controller: Controller, election: int, partition: int) -> ErrorCode:
+    request = ElectLeadersRequest(
+        election_type=i8(election),
+        topic_partitions=(TopicPartitions(topic=TopicName("t"), partitions=(i32(partition),)),),
+        timeout=i32Timedelta.parse(datetime.timedelta(seconds=5)),
+    )
+    response = asyncio.run(elect_leaders(controller, request))
+    code: ErrorCode = response.replica_election_results[0].partition_result[0].error_code
+    return code
+
+
+def test_preferred_election_gives_leadership_back_once_the_replica_is_in_sync() -> None:
+    clock = Clock()
+    controller = _cluster(None, clock)
+    _silence(controller, clock, alive={102, 103})
+    asyncio.run(controller.append(lambda: controller.unfence_records(101)))
+    assert _elect(controller, 0, 0) == ErrorCode.preferred_leader_not_available  # not in ISR
+    # the leader takes 101 back into the ISR (what AlterPartition commits)
+    asyncio.run(controller.append(lambda: [PartitionChange(TID, 0, isr=(102, 103, 101))]))
+    assert _elect(controller, 0, 0) == ErrorCode.none
+    assert controller.image.topics["t"].partitions[0].leader == 101
+    assert _elect(controller, 0, 0) == ErrorCode.election_not_needed
+
+
+def test_unclean_election_on_request_takes_a_live_replica() -> None:
+    clock = Clock()
+    controller = _cluster(None, clock)  # unclean.leader.election.enable is off
+    _silence(controller, clock, alive={102, 103})
+    assert controller.image.topics["t"].partitions[1].leader == NO_LEADER
+    assert _elect(controller, 1, 1) == ErrorCode.none
+    assert controller.image.topics["t"].partitions[1].leader == 102
+    assert _elect(controller, 1, 0) == ErrorCode.election_not_needed
