@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kio.schema.create_topics.v7 import request as create_req
@@ -63,6 +64,33 @@ def _error_entry(mod: Any, name: str | None, topic_id: uuid.UUID | None, code: E
         partitions=(),
         topic_authorized_operations=AUTHORIZED_OPS_OMITTED,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class TopicView:
+    """What DescribeTopicPartitions needs of a topic, read from the image."""
+
+    topic_id: uuid.UUID
+    partitions: int
+    internal: bool
+
+
+def topic_infos(link: BrokerLink) -> dict[str, TopicView]:
+    return {
+        name: TopicView(t.topic_id, len(t.partitions), False)
+        for name, t in link.image.topics.items()
+    }
+
+
+def partition_fields(link: BrokerLink, topic: str, index: int) -> dict[str, Any]:
+    part = link.image.topics[topic].partitions[index]
+    return {
+        "leader_id": part.leader,
+        "leader_epoch": part.leader_epoch,
+        "replica_nodes": part.replicas,
+        "isr_nodes": part.isr,
+        "offline_replicas": link.image.offline_replicas(part),
+    }
 
 
 async def _auto_create(link: BrokerLink, state: BrokerState, name: str) -> ErrorCode:

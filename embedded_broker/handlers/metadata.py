@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from kio.schema.errors import ErrorCode
 
 from embedded_broker.cluster_link import views as cluster_views
-from embedded_broker.cluster_link.link import cluster_link
+from embedded_broker.cluster_link.link import BrokerLink, cluster_link
 from embedded_broker.limits import MAX_PARTITIONS
 from embedded_broker.registry import TopicInfo, topic_name_error
 from embedded_broker.state import BrokerState
@@ -136,6 +137,18 @@ DESCRIBE_TOPIC_PARTITIONS_KEY = 75
 PARTITION_LIMIT = 2000
 
 
+def _partition_fields(link: BrokerLink | None, topic: str, p: int, node: int) -> dict[str, Any]:
+    if link is not None:
+        return cluster_views.partition_fields(link, topic, p)
+    return {
+        "leader_id": node,
+        "leader_epoch": LEADER_EPOCH,
+        "replica_nodes": (node,),
+        "isr_nodes": (node,),
+        "offline_replicas": (),
+    }
+
+
 async def handle_describe_topic_partitions(
     ctx: RequestContext, request: Any, state: BrokerState
 ) -> Any:
@@ -143,7 +156,9 @@ async def handle_describe_topic_partitions(
     mod = response_module(request)
     node = state.node_id
     requested = {t.name for t in request.topics}
-    names = sorted(requested or state.topics)
+    link = cluster_link(state)
+    topics: Mapping[str, Any] = state.topics if link is None else cluster_views.topic_infos(link)
+    names = sorted(requested or topics)
     limit = max(1, min(request.response_partition_limit, PARTITION_LIMIT))
     cursor = request.cursor
     if cursor is not None:
@@ -152,7 +167,7 @@ async def handle_describe_topic_partitions(
     next_cursor = None
     budget = limit
     for name in names:
-        info = state.topics.get(name)
+        info = topics.get(name)
         if info is None:
             entries.append(
                 build(
@@ -175,13 +190,9 @@ async def handle_describe_topic_partitions(
                 mod.DescribeTopicPartitionsResponsePartition,
                 error_code=ErrorCode.none,
                 partition_index=p,
-                leader_id=node,
-                leader_epoch=LEADER_EPOCH,
-                replica_nodes=(node,),
-                isr_nodes=(node,),
+                **_partition_fields(link, name, p, node),
                 eligible_leader_replicas=(),
                 last_known_elr=(),
-                offline_replicas=(),
             )
             for p in range(max(first, 0), last)
         )

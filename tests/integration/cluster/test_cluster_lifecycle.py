@@ -12,6 +12,9 @@ from collections.abc import Callable
 import pytest
 from confluent_kafka import ElectionType, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import NewTopic
+from kio.schema.describe_topic_partitions.v0 import request as dtp
+
+from tests.integration.groups.wire import WireClient
 
 from .local_cluster import SESSION_TIMEOUT_MS, LocalCluster, admin, wait_for
 
@@ -88,6 +91,22 @@ def test_killed_broker_is_fenced_its_leaders_move_and_it_comes_back(
         assert leader != victim and leader in isr
         assert victim not in isr and len(isr) == 2
         assert victim in replicas  # still assigned: it may come back
+    # DescribeTopicPartitions (what the Java admin's describeTopics uses) agrees with Metadata
+    client = WireClient(survivors.split(",")[0])
+    try:
+        response = client.send(
+            dtp.DescribeTopicPartitionsRequest(
+                topics=(dtp.TopicRequest(name="failover"),), response_partition_limit=2000
+            )
+        )
+    finally:
+        client.close()
+    described = {
+        p.partition_index: (p.leader_id, list(p.replica_nodes), list(p.isr_nodes))
+        for p in response.topics[0].partitions
+    }
+    assert described == _partitions(survivors, "failover")
+    assert all(p.offline_replicas == (victim,) for p in response.topics[0].partitions)
     three_brokers.restart_node(victim)  # waits until it has registered and is active
     wait_for(
         lambda: set(admin(survivors).list_topics(timeout=10).brokers) == BROKERS,
