@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 EXTENSION_KEY = "cluster_link"
 FETCH_WAIT_MS = 500
 RETRY_S = 0.3
+FENCED_HEARTBEAT_MS = 50
 SHUTDOWN_NOTICE_S = 1.0  # how long a stopping broker tries to tell the controller
 
 
@@ -163,7 +164,12 @@ class BrokerLink:
                 self.controller_reachable = False
                 await asyncio.sleep(RETRY_S)
                 continue
-            await asyncio.sleep(self.heartbeat_ms / 1000)
+            # while fenced (starting, or catching up) ask again soon, as KRaft brokers do, so
+            # a new broker serves within a moment of registering
+            wait_ms = (
+                min(self.heartbeat_ms, FENCED_HEARTBEAT_MS) if self.fenced else self.heartbeat_ms
+            )
+            await asyncio.sleep(wait_ms / 1000)
 
     # -- following the metadata log ---------------------------------------------------------
     async def _follow(self) -> None:

@@ -41,6 +41,8 @@ class ControllerServer:
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._published: dict[int, str] = {}
+        self._serving: set[asyncio.Task[Any]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
 
     def _unclean(self, topic: str) -> bool:
         value = self.controller.image.topic_configs(topic).get("unclean.leader.election.enable")
@@ -85,10 +87,22 @@ class ControllerServer:
             task.cancel()
         if self._server is not None:
             self._server.close()
+        # end each connection from our side so its handler returns instead of being cancelled
+        for writer in list(self._writers):
+            writer.close()
+        serving = [t for t in self._serving if not t.done()]
+        if serving:
+            await asyncio.wait(serving, timeout=2)
+        if self._server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._serving.add(task)
+            task.add_done_callback(self._serving.discard)
+        self._writers.add(writer)
         try:
             while True:
                 head = await reader.readexactly(4)
@@ -102,9 +116,16 @@ class ControllerServer:
                     return
                 writer.write(encode_response(header.correlation_id, response))
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, ProtocolError, UnsupportedApiError):
+        except (
+            asyncio.IncompleteReadError,
+            ConnectionError,
+            ProtocolError,
+            UnsupportedApiError,
+            RuntimeError,  # the transport was closed at shutdown
+        ):
             pass
         finally:
+            self._writers.discard(writer)
             writer.close()
 
     async def dispatch(self, api_key: int, request: Any) -> Any:

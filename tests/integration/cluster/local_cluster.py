@@ -17,11 +17,12 @@ import pytest
 from confluent_kafka.admin import AdminClient
 
 SESSION_TIMEOUT_MS = 2000
+HEARTBEAT_MS = 300
 START_TIMEOUT_S = 20.0
 # small timeouts so a killed broker is fenced within seconds
 CLUSTER_SETTINGS = {
     "broker.session.timeout.ms": str(SESSION_TIMEOUT_MS),
-    "broker.heartbeat.interval.ms": "300",
+    "broker.heartbeat.interval.ms": str(HEARTBEAT_MS),
 }
 
 
