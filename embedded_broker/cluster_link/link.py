@@ -87,6 +87,7 @@ class BrokerLink:
         self._rounds_done = 0
         self._round_done = asyncio.Event()
         self.controller_reachable = False
+        self._stopping = False
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
@@ -98,6 +99,9 @@ class BrokerLink:
         self.state.on_shutdown(self._shut_down)
 
     async def _shut_down(self) -> None:
+        # the loops end on their own too: Python 3.11's wait_for can swallow a cancellation
+        # that arrives as its request completes, and a loop that missed it would never stop
+        self._stopping = True
         # a controlled shutdown: ask to be fenced so leadership moves at once
         if self.broker_epoch >= 0:
             with contextlib.suppress(ControllerUnavailableError, TimeoutError):
@@ -146,7 +150,7 @@ class BrokerLink:
         return await self._control.call(request, timeout_s=timeout_s)
 
     async def _lifecycle(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 if self.broker_epoch < 0:
                     await self._register()
@@ -173,7 +177,7 @@ class BrokerLink:
 
     # -- following the metadata log ---------------------------------------------------------
     async def _follow(self) -> None:
-        while True:
+        while not self._stopping:
             self._rounds_started += 1
             try:
                 fresh = await self._fetch_round()
