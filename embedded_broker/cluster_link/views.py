@@ -283,8 +283,9 @@ def _failed(request: Any, code: ErrorCode, message: str) -> Any:
                 for tp in topics
             ),
         )
+    response_type = mod.AlterConfigsResponse if key == 33 else mod.IncrementalAlterConfigsResponse
     return build(
-        mod.IncrementalAlterConfigsResponse,
+        response_type,
         throttle_time=NO_THROTTLE,
         responses=tuple(
             build(

@@ -273,6 +273,15 @@ async def incremental_alter_configs(
     controller: Controller, config: BrokerConfig, request: Any
 ) -> Any:
     """Topic configs (SET and DELETE); broker configs stay per broker for now."""
+    return await _alter_configs(controller, request, replace=False)
+
+
+async def alter_configs(controller: Controller, config: BrokerConfig, request: Any) -> Any:
+    """The legacy AlterConfigs: the given configs replace all of a topic's overrides."""
+    return await _alter_configs(controller, request, replace=True)
+
+
+async def _alter_configs(controller: Controller, request: Any, *, replace: bool) -> Any:
     mod = response_module(request)
     results = []
     for res in request.resources:
@@ -289,7 +298,10 @@ async def incremental_alter_configs(
                     f"The topic '{res.resource_name}' does not exist.",
                 )
             changes: dict[str, str | None] = {}
-            for c in res.configs:
+            if replace:
+                changes = dict.fromkeys(controller.image.topic_configs(res.resource_name))
+                changes.update({c.name: c.value for c in res.configs})
+            for c in () if replace else res.configs:
                 if c.config_operation == OP_SET:
                     changes[c.name] = c.value
                 elif c.config_operation == OP_DELETE:
@@ -316,6 +328,5 @@ async def incremental_alter_configs(
                 resource_name=res.resource_name,
             )
         )
-    return build(
-        mod.IncrementalAlterConfigsResponse, throttle_time=NO_THROTTLE, responses=tuple(results)
-    )
+    response_type = mod.AlterConfigsResponse if replace else mod.IncrementalAlterConfigsResponse
+    return build(response_type, throttle_time=NO_THROTTLE, responses=tuple(results))

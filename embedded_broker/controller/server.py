@@ -144,6 +144,8 @@ class ControllerServer:
             return await admin.delete_topics(c, self.config, request)
         if api_key == 37:
             return await admin.create_partitions(c, self.config, request)
+        if api_key == 33:
+            return await admin.alter_configs(c, self.config, request)
         if api_key == 43:
             return await elections.elect_leaders(c, request)
         if api_key == 44:

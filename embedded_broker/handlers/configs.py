@@ -226,6 +226,9 @@ def _result(mod: Any, res: Any, fail: _FailError | None) -> Any:
 
 
 async def handle_alter_configs(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+    link = cluster_link(state)
+    if link is not None and any(r.resource_type == TOPIC for r in request.resources):
+        return await cluster_views.forward(request, link)  # topic configs live in the metadata
     mod = response_module(request)
     out = []
     for res in request.resources:
