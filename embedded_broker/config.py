@@ -338,6 +338,20 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
             "How often a broker sends a heartbeat to the controller.",
             at_least(1),
         ),
+        ConfigDef(
+            "auto.leader.rebalance.enable",
+            BOOLEAN,
+            "true",
+            "The controller gives leadership back to each partition's preferred replica once it "
+            "is in sync again.",
+        ),
+        ConfigDef(
+            "leader.imbalance.check.interval.seconds",
+            INT,
+            "300",
+            "How often the controller looks for partitions not led by their preferred replica.",
+            at_least(1),
+        ),
     )
 }
 

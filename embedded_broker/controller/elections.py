@@ -1,8 +1,10 @@
 """ElectLeaders on the controller: preferred (the first replica takes over again) and unclean
-(a partition without a leader takes any live replica)."""
+(a partition without a leader takes any live replica); and the automatic preferred-leader
+rebalance."""
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 from typing import Any
 
@@ -47,6 +49,25 @@ def _apply(controller: Controller, topic: str, index: int, election: int) -> lis
     # decided again under the write lock, on the image as it is now
     code, _, change = _decide(controller, topic, index, election)
     return [change] if code == ErrorCode.none and change is not None else []
+
+
+def rebalance_records(controller: Controller) -> list[MetadataRecord]:
+    """Preferred-leader elections for every partition whose preferred replica is live and in
+    sync but does not lead (auto.leader.rebalance.enable)."""
+    out: list[MetadataRecord] = []
+    image = controller.image
+    for topic in image.topics.values():
+        for index, part in topic.partitions.items():
+            preferred = part.replicas[0]
+            if part.leader != preferred and preferred in part.isr and image.is_live(preferred):
+                out.append(PartitionChange(topic.topic_id, index, leader=preferred))
+    return out
+
+
+async def run_auto_rebalance(controller: Controller, interval_s: float) -> None:
+    while True:
+        await asyncio.sleep(interval_s)
+        await controller.append(partial(rebalance_records, controller))
 
 
 async def elect_leaders(controller: Controller, request: Any) -> Any:

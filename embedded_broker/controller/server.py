@@ -76,8 +76,13 @@ class ControllerServer:
     async def start(self, host: str, port: int) -> int:
         self._server = await asyncio.start_server(self._serve, host, port)
         bound = int(self._server.sockets[0].getsockname()[1])
-        task = asyncio.get_running_loop().create_task(self.controller.run_session_checks())
-        self._tasks.add(task)
+        loop = asyncio.get_running_loop()
+        self._tasks.add(loop.create_task(self.controller.run_session_checks()))
+        if self.config.get_bool("auto.leader.rebalance.enable"):
+            interval = self.config.get_int("leader.imbalance.check.interval.seconds")
+            self._tasks.add(
+                loop.create_task(elections.run_auto_rebalance(self.controller, interval))
+            )
         self._publish()
         log.info("Controller %d ready on %s:%d", CONTROLLER_ID, host, bound)
         return bound

@@ -12,7 +12,7 @@ from kio.schema.errors import ErrorCode
 from kio.schema.types import TopicName
 from kio.static.primitive import i8, i32, i32Timedelta
 
-from embedded_broker.controller.elections import elect_leaders
+from embedded_broker.controller.elections import elect_leaders, rebalance_records
 from embedded_broker.controller.quorum import Controller
 from embedded_broker.metadata.records import (
     NO_LEADER,
@@ -129,3 +129,13 @@ def test_unclean_election_on_request_takes_a_live_replica() -> None:
     assert _elect(controller, 1, 1) == ErrorCode.none
     assert controller.image.topics["t"].partitions[1].leader == 102
     assert _elect(controller, 1, 0) == ErrorCode.election_not_needed
+
+
+def test_auto_rebalance_moves_leadership_back_only_to_an_in_sync_preferred_replica() -> None:
+    clock = Clock()
+    controller = _cluster(None, clock)
+    _silence(controller, clock, alive={102, 103})
+    asyncio.run(controller.append(lambda: controller.unfence_records(101)))
+    assert rebalance_records(controller) == []  # 101 is live but not in the ISR yet
+    asyncio.run(controller.append(lambda: [PartitionChange(TID, 0, isr=(102, 103, 101))]))
+    assert rebalance_records(controller) == [PartitionChange(TID, 0, leader=101)]
