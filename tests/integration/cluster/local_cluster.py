@@ -91,8 +91,9 @@ class LocalCluster:
     def kill(self, node_id: int) -> None:
         os.kill(int(self.node(node_id)["pid"]), signal.SIGKILL)
 
-    def restart_node(self, node_id: int) -> None:
-        """Start one node again with --node and wait until it is active (in its new process)."""
+    def restart_node(self, node_id: int, *, wait: bool = True) -> None:
+        """Start one node again with --node and (``wait``) until it is active in its new
+        process."""
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -107,6 +108,8 @@ class LocalCluster:
             stderr=subprocess.DEVNULL,
         )
         self.restarted.append(proc)
+        if not wait:
+            return
         wait_for(
             lambda: self.node(node_id)["pid"] == proc.pid and self.states()[node_id] == "active",
             START_TIMEOUT_S,

@@ -135,6 +135,12 @@ def test_without_the_controller_brokers_serve_metadata_and_admin_fails_clearly(
     assert len(md.topics["kept"].partitions) == 3
     with pytest.raises(KafkaException, match=r"controller \(node 100 at .*\) is not reachable"):
         _create(bs, NewTopic("refused", 1, 1))
+    # a broker restarted meanwhile serves with its own copy of the metadata log
+    three_brokers.kill(101)
+    three_brokers.restart_node(101, wait=False)
+    alone = f"127.0.0.1:{three_brokers.node(101)['port']}"
+    parts = wait_for(lambda: _partitions(alone, "kept"), 15, "the restarted broker's Metadata")
+    assert all(sorted(replicas) == sorted(BROKERS) for _, replicas, _ in parts.values())
     three_brokers.restart_node(100)
     _create(bs, NewTopic("after", 1, 3))  # admin works again once it is back
     wait_for(lambda: len(_partitions(bs, "after")) == 1, 5, "the new topic in Metadata")
