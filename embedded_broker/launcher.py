@@ -150,7 +150,9 @@ class ClusterLauncher:
                 log.warning("Node %d exited with status %s", node_id, child.returncode)
                 del self.children[node_id]
                 with contextlib.suppress(OSError, ClusterFileError):
-                    update_cluster(self.cluster_dir, partial(_mark_stopped, node_id=node_id))
+                    update_cluster(
+                        self.cluster_dir, partial(_mark_stopped, node_id=node_id, pid=child.pid)
+                    )
 
     def stop(self) -> None:
         """Brokers first (each tells the controller it is leaving), then the controller."""
@@ -172,9 +174,10 @@ class ClusterLauncher:
             update_cluster(self.cluster_dir, _mark_all_stopped)
 
 
-def _mark_stopped(data: dict[str, Any], node_id: int) -> None:
+def _mark_stopped(data: dict[str, Any], node_id: int, pid: int) -> None:
     for node in [data["controller"], *data["brokers"]]:
-        if node["id"] == node_id:
+        # unless the node was started again meanwhile (--node): that one is running
+        if node["id"] == node_id and node["pid"] == pid:
             node["state"] = "stopped"
             node["pid"] = None
 

@@ -40,13 +40,36 @@ class ControllerChannel:
     async def call(self, request: Any, *, timeout_s: float | None = None) -> Any:
         """Send ``request`` (a kio request object) and return the decoded response."""
         async with self._lock:
+            reused = self._writer is not None
             try:
-                return await asyncio.wait_for(self._call(request), timeout_s or self.timeout_s)
-            except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
-                self.close()
-                raise ControllerUnavailableError(
-                    f"the controller at {self.host}:{self.port} did not answer ({exc!r})"
-                ) from exc
+                return await self._attempt(request, timeout_s)
+            except ControllerUnavailableError:
+                raise  # too slow, or an answer that made no sense: no second try
+            except (OSError, asyncio.IncompleteReadError) as exc:
+                if not reused:
+                    raise self._unavailable(exc) from exc
+                # an idle connection to a controller that has since restarted: once more on
+                # a new connection
+            try:
+                return await self._attempt(request, timeout_s)
+            except ControllerUnavailableError:
+                raise
+            except (OSError, asyncio.IncompleteReadError) as exc:
+                raise self._unavailable(exc) from exc
+
+    async def _attempt(self, request: Any, timeout_s: float | None) -> Any:
+        try:
+            return await asyncio.wait_for(self._call(request), timeout_s or self.timeout_s)
+        except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
+            self.close()
+            if isinstance(exc, TimeoutError | ValueError):
+                raise self._unavailable(exc) from exc
+            raise
+
+    def _unavailable(self, exc: BaseException) -> ControllerUnavailableError:
+        return ControllerUnavailableError(
+            f"the controller at {self.host}:{self.port} did not answer ({exc!r})"
+        )
 
     async def _call(self, request: Any) -> Any:
         if self._writer is None:

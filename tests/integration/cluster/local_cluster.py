@@ -38,6 +38,16 @@ def wait_for(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
         time.sleep(0.05)
 
 
+def processes_gone(pids: list[int]) -> bool:
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        return False
+    return True
+
+
 class LocalCluster:
     """The launcher process, cluster.json, and nodes restarted by hand with --node."""
 

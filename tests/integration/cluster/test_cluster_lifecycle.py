@@ -16,7 +16,14 @@ from kio.schema.describe_topic_partitions.v0 import request as dtp
 
 from tests.integration.groups.wire import WireClient
 
-from .local_cluster import HEARTBEAT_MS, SESSION_TIMEOUT_MS, LocalCluster, admin, wait_for
+from .local_cluster import (
+    HEARTBEAT_MS,
+    SESSION_TIMEOUT_MS,
+    LocalCluster,
+    admin,
+    processes_gone,
+    wait_for,
+)
 
 BROKERS = {101, 102, 103}
 
@@ -156,14 +163,29 @@ def test_sigterm_on_the_launcher_stops_every_node(
     cluster.launcher.send_signal(signal.SIGTERM)
     assert cluster.launcher.wait(20) == 0
 
-    def all_gone() -> bool:
-        for pid in pids:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                continue
-            return False
-        return True
-
-    wait_for(all_gone, 10, "every node process to exit")
+    wait_for(lambda: processes_gone(pids), 10, "every node process to exit")
     assert set(cluster.states().values()) == {"stopped"}
+
+
+def test_nodes_die_with_a_killed_launcher(cluster_factory: Callable[..., LocalCluster]) -> None:
+    cluster = cluster_factory(2)
+    info = cluster.info()
+    pids = [n["pid"] for n in [info["controller"], *info["brokers"]]]
+    cluster.launcher.kill()
+    cluster.launcher.wait(10)
+
+    wait_for(lambda: processes_gone(pids), 10, "the nodes to exit after their launcher was killed")
+
+
+def test_a_restarted_controller_is_reached_through_a_broker_idle_since_before(
+    cluster_factory: Callable[..., LocalCluster],
+) -> None:
+    cluster = cluster_factory(2)
+    only_101 = f"127.0.0.1:{cluster.node(101)['port']}"  # the broker that forwards every request
+    _create(only_101, NewTopic("before", 1, 2))
+    cluster.kill(100)
+    cluster.restart_node(100)
+    # 101's connection to the old controller is dead but was never used since: the request
+    # goes through on a new one
+    _create(only_101, NewTopic("after-restart", 1, 2))
+    wait_for(lambda: _partitions(only_101, "after-restart"), 5, "the new topic in Metadata")
