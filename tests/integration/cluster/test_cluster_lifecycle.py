@@ -149,6 +149,12 @@ def test_without_the_controller_brokers_serve_metadata_and_admin_fails_clearly(
     parts = wait_for(lambda: _partitions(alone, "kept"), 15, "the restarted broker's Metadata")
     assert all(sorted(replicas) == sorted(BROKERS) for _, replicas, _ in parts.values())
     three_brokers.restart_node(100)
+    # 101, restarted meanwhile, registers with it (the three replicas below need it)
+    wait_for(
+        lambda: set(admin(bs).list_topics(timeout=10).brokers) == BROKERS,
+        10,
+        "every broker to be registered with the restarted controller",
+    )
     _create(bs, NewTopic("after", 1, 3))  # admin works again once it is back
     wait_for(lambda: len(_partitions(bs, "after")) == 1, 5, "the new topic in Metadata")
 
