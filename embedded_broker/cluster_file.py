@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -83,7 +82,3 @@ def update_cluster(data_dir: Path, change: Callable[[dict[str, Any]], None]) -> 
 def set_node(data_dir: Path, node_id: int, **values: Any) -> None:
     """Set fields (state, pid, ...) of one node's entry."""
     update_cluster(data_dir, lambda data: find_node(data, node_id).update(values))
-
-
-def my_pid() -> int:
-    return os.getpid()

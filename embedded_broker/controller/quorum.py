@@ -23,8 +23,6 @@ from embedded_broker.metadata.records import (
 
 log = logging.getLogger(__name__)
 
-CONTROLLER_ID = 100
-
 
 def _monotonic_ms() -> int:
     return time.monotonic_ns() // 1_000_000

@@ -5,17 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import struct
 from pathlib import Path
 from typing import Any
 
-from embedded_broker.cluster_file import find_node, set_node, update_cluster
+from embedded_broker.cluster_file import CONTROLLER_ID, find_node, set_node, update_cluster
 from embedded_broker.config import BrokerConfig
 from embedded_broker.protocol.codec import decode_request, encode_response
 from embedded_broker.protocol.errors import ProtocolError, UnsupportedApiError
 
 from . import admin, elections, lifecycle
-from .quorum import CONTROLLER_ID, Controller
+from .quorum import Controller
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +162,7 @@ class ControllerServer:
 
 async def run_controller(cluster_dir: Path, stop: asyncio.Event) -> None:
     """Run node 100 of the cluster in ``cluster_dir`` until ``stop`` is set."""
-    from embedded_broker.cluster_file import my_pid, node_dir, read_cluster
+    from embedded_broker.cluster_file import node_dir, read_cluster
 
     data = read_cluster(cluster_dir)
     me = find_node(data, CONTROLLER_ID)
@@ -170,7 +171,7 @@ async def run_controller(cluster_dir: Path, stop: asyncio.Event) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     server = ControllerServer(cluster_dir, data_dir, data["cluster_id"], config)
     await server.start(me["host"], me["port"])
-    set_node(cluster_dir, CONTROLLER_ID, state="active", pid=my_pid())
+    set_node(cluster_dir, CONTROLLER_ID, state="active", pid=os.getpid())
     try:
         await stop.wait()
     finally:

@@ -6,7 +6,6 @@ import uuid
 from dataclasses import dataclass, field, replace
 
 from .records import (
-    NO_LEADER,
     ConfigRecord,
     FenceBroker,
     MetadataRecord,
@@ -133,6 +132,3 @@ class MetadataImage:
 
     def topic_configs(self, name: str) -> dict[str, str]:
         return dict(self.configs.get((TOPIC_RESOURCE, name), {}))
-
-    def leader_of(self, part: PartitionImage) -> int:
-        return part.leader if part.leader >= 0 else NO_LEADER
