@@ -260,6 +260,22 @@ def _failed(request: Any, code: ErrorCode, message: str) -> Any:
                 for t in request.topics
             ),
         )
+    if key == 45:
+        return build(
+            mod.AlterPartitionReassignmentsResponse,
+            throttle_time=NO_THROTTLE,
+            error_code=code,
+            error_message=message,
+            responses=(),
+        )
+    if key == 46:
+        return build(
+            mod.ListPartitionReassignmentsResponse,
+            throttle_time=NO_THROTTLE,
+            error_code=code,
+            error_message=message,
+            topics=(),
+        )
     if key == 43:
         topics = request.topic_partitions or ()
         return build(

@@ -4,6 +4,7 @@ Fetch of the metadata log (how brokers follow it)."""
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from kio.schema.errors import ErrorCode
@@ -14,6 +15,7 @@ from embedded_broker.metadata.log import METADATA_TOPIC
 from embedded_broker.metadata.records import MetadataRecord, PartitionChange, RegisterBroker
 
 from .quorum import Controller
+from .reassign import completion_records
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +155,8 @@ async def _alter_one(controller: Controller, broker_id: int, topic_id: Any, p: A
                 else []
             )
         )
+        if part.reassigning:  # the new ISR may hold every target replica now
+            await controller.append(partial(completion_records, controller))
     return ErrorCode.none
 
 

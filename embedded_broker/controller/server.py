@@ -15,7 +15,7 @@ from embedded_broker.config import BrokerConfig
 from embedded_broker.protocol.codec import decode_request, encode_response
 from embedded_broker.protocol.errors import ProtocolError, UnsupportedApiError
 
-from . import admin, elections, lifecycle
+from . import admin, elections, lifecycle, reassign
 from .quorum import Controller
 
 log = logging.getLogger(__name__)
@@ -152,6 +152,10 @@ class ControllerServer:
             return await admin.create_partitions(c, self.config, request)
         if api_key == 33:
             return await admin.alter_configs(c, self.config, request)
+        if api_key == 45:
+            return await reassign.alter_partition_reassignments(c, request)
+        if api_key == 46:
+            return await reassign.list_partition_reassignments(c, request)
         if api_key == 43:
             return await elections.elect_leaders(c, request)
         if api_key == 44:

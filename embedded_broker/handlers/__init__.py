@@ -36,6 +36,7 @@ from . import (
     offsets,
     produce,
     producer_ids,
+    reassignments,
     topics,
 )
 from .base import ApiSpec, Handler, RequestContext
@@ -52,6 +53,7 @@ _AREAS: tuple[tuple[ApiSpec, ...], ...] = (
     cluster.APIS,
     groups.APIS,
     elections.APIS,
+    reassignments.APIS,
 )
 
 

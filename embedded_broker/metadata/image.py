@@ -39,6 +39,12 @@ class PartitionImage:
     leader: int
     leader_epoch: int
     partition_epoch: int
+    adding: tuple[int, ...] = ()  # a reassignment in progress
+    removing: tuple[int, ...] = ()
+
+    @property
+    def reassigning(self) -> bool:
+        return bool(self.adding or self.removing)
 
 
 @dataclass(slots=True)
@@ -88,6 +94,8 @@ class MetadataImage:
                     record.leader,
                     record.leader_epoch,
                     record.partition_epoch,
+                    record.adding,
+                    record.removing,
                 )
         elif isinstance(record, PartitionChange):
             self._change(record)
@@ -116,6 +124,8 @@ class MetadataImage:
             leader=leader,
             leader_epoch=old.leader_epoch + (1 if leader != old.leader else 0),
             partition_epoch=old.partition_epoch + 1,
+            adding=old.adding if record.adding is None else record.adding,
+            removing=old.removing if record.removing is None else record.removing,
         )
 
     # -- queries ----------------------------------------------------------------------------

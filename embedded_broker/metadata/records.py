@@ -46,6 +46,9 @@ class PartitionRecord:
     leader: int
     leader_epoch: int
     partition_epoch: int
+    # a reassignment in progress: replicas being added, and being removed once it completes
+    adding: tuple[int, ...] = ()
+    removing: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,8 @@ class PartitionChange:
     leader: int | None = None
     isr: tuple[int, ...] | None = None
     replicas: tuple[int, ...] | None = None
+    adding: tuple[int, ...] | None = None
+    removing: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +134,10 @@ def decode_record(data: bytes) -> MetadataRecord:
         cls = _TYPES[body.pop("type")]
         values: dict[str, Any] = {}
         for f in fields(cls):
-            raw = body.get(f.name)
+            if f.name not in body:
+                continue  # a field newer than the record: its default (a missing required
+                # field fails below)
+            raw = body[f.name]
             if raw is not None and f.name == "topic_id":
                 raw = uuid.UUID(raw)
             elif isinstance(raw, list):

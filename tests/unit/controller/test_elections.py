@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import uuid
 from pathlib import Path
 
 from kio.schema.elect_leaders.v2.request import ElectLeadersRequest, TopicPartitions
@@ -16,56 +15,16 @@ from embedded_broker.controller.elections import elect_leaders, rebalance_record
 from embedded_broker.controller.quorum import Controller
 from embedded_broker.metadata.records import (
     NO_LEADER,
-    MetadataRecord,
     PartitionChange,
-    PartitionRecord,
-    RegisterBroker,
-    TopicRecord,
-    UnfenceBroker,
 )
 
-TID = uuid.UUID(int=1)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0
-
-    def __call__(self) -> int:
-        return self.now
-
-
-def _cluster(tmp_path: Path | None, clock: Clock, unclean: bool = False) -> Controller:
-    controller = Controller(
-        tmp_path, session_timeout_ms=2000, unclean_election=lambda _: unclean, clock=clock
-    )
-
-    def setup() -> list[MetadataRecord]:
-        out: list[MetadataRecord] = []
-        for i, b in enumerate((101, 102, 103)):
-            out += [RegisterBroker(b, "h", 9092 + i, None, f"i{b}"), UnfenceBroker(b, 2 * i)]
-        out.append(TopicRecord("t", TID))
-        out.append(PartitionRecord(TID, 0, (101, 102, 103), (101, 102, 103), 101, 0, 0))
-        out.append(PartitionRecord(TID, 1, (101, 102), (101,), 101, 0, 0))
-        return out
-
-    asyncio.run(controller.append(setup))
-    for b in (101, 102, 103):
-        controller.heartbeat(b)
-    return controller
-
-
-def _silence(controller: Controller, clock: Clock, alive: set[int]) -> None:
-    clock.now += 2001
-    for b in alive:
-        controller.heartbeat(b)
-    asyncio.run(controller.check_sessions())
+from .controller_setup import TID, Clock, make_cluster, silence
 
 
 def test_a_silent_broker_is_fenced_and_an_isr_member_takes_over(tmp_path: Path) -> None:
     clock = Clock()
-    controller = _cluster(tmp_path, clock)
-    _silence(controller, clock, alive={102, 103})
+    controller = make_cluster(tmp_path, clock)
+    silence(controller, clock, alive={102, 103})
     image = controller.image
     assert image.brokers[101].fenced
     p0 = image.topics["t"].partitions[0]
@@ -84,16 +43,16 @@ def test_a_silent_broker_is_fenced_and_an_isr_member_takes_over(tmp_path: Path) 
 
 def test_unclean_election_picks_a_live_out_of_sync_replica() -> None:
     clock = Clock()
-    controller = _cluster(None, clock, unclean=True)
-    _silence(controller, clock, alive={102, 103})
+    controller = make_cluster(None, clock, unclean=True)
+    silence(controller, clock, alive={102, 103})
     p1 = controller.image.topics["t"].partitions[1]
     assert (p1.leader, p1.isr) == (102, (102,))
 
 
 def test_a_broker_that_keeps_sending_heartbeats_is_not_fenced() -> None:
     clock = Clock()
-    controller = _cluster(None, clock)
-    _silence(controller, clock, alive={101, 102, 103})
+    controller = make_cluster(None, clock)
+    silence(controller, clock, alive={101, 102, 103})
     assert not any(b.fenced for b in controller.image.brokers.values())
 
 
@@ -110,8 +69,8 @@ def _elect(controller: Controller, election: int, partition: int) -> ErrorCode:
 
 def test_preferred_election_gives_leadership_back_once_the_replica_is_in_sync() -> None:
     clock = Clock()
-    controller = _cluster(None, clock)
-    _silence(controller, clock, alive={102, 103})
+    controller = make_cluster(None, clock)
+    silence(controller, clock, alive={102, 103})
     asyncio.run(controller.append(lambda: controller.unfence_records(101)))
     assert _elect(controller, 0, 0) == ErrorCode.preferred_leader_not_available  # not in ISR
     # the leader takes 101 back into the ISR (what AlterPartition commits)
@@ -123,8 +82,8 @@ def test_preferred_election_gives_leadership_back_once_the_replica_is_in_sync() 
 
 def test_unclean_election_on_request_takes_a_live_replica() -> None:
     clock = Clock()
-    controller = _cluster(None, clock)  # unclean.leader.election.enable is off
-    _silence(controller, clock, alive={102, 103})
+    controller = make_cluster(None, clock)  # unclean.leader.election.enable is off
+    silence(controller, clock, alive={102, 103})
     assert controller.image.topics["t"].partitions[1].leader == NO_LEADER
     assert _elect(controller, 1, 1) == ErrorCode.none
     assert controller.image.topics["t"].partitions[1].leader == 102
@@ -133,8 +92,8 @@ def test_unclean_election_on_request_takes_a_live_replica() -> None:
 
 def test_auto_rebalance_moves_leadership_back_only_to_an_in_sync_preferred_replica() -> None:
     clock = Clock()
-    controller = _cluster(None, clock)
-    _silence(controller, clock, alive={102, 103})
+    controller = make_cluster(None, clock)
+    silence(controller, clock, alive={102, 103})
     asyncio.run(controller.append(lambda: controller.unfence_records(101)))
     assert rebalance_records(controller) == []  # 101 is live but not in the ISR yet
     asyncio.run(controller.append(lambda: [PartitionChange(TID, 0, isr=(102, 103, 101))]))
