@@ -5,12 +5,13 @@
 first ApiVersions answer and RSS after the load. Ratios are built-in ÷ Kafka. Then, built-in
 only (bench/broker_loop.py): (d) event-loop latency while a 5,000-partition topic is created,
 a producer writes flat out and 4 consumers stall; (e) RSS meanwhile; (f) shutdown time with
-5,000 partitions.
+5,000 partitions. Last (bench/broker_tls.py): (g) producer and consumer perf tests over SASL_SSL
+with SCRAM-SHA-512 on both brokers ("tls_produce_ratio", "tls_consume_ratio").
 
-    python -m bench.broker [--java-records N] [--python-records N] [--small] [--only loop]
+    python -m bench.broker [--java-records N] [--python-records N] [--small] [--only loop|tls]
 
 ``--small`` runs everything at a size for a quick check (not for the figures); ``--only loop``
-runs parts (d) to (f) alone (no Java needed).
+runs parts (d) to (f) alone (no Java needed); ``--only tls`` runs part (g) alone.
 """
 
 from __future__ import annotations
@@ -19,14 +20,14 @@ import argparse
 import contextlib
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from bench import broker_loop
+from bench import broker_loop, broker_tls
 from bench.support import builtin_broker, emit, rss_mb, wait_api_versions
 from tests.kafka.classpath import cache_root, ensure_classpath
 from tests.kafka.cli import KafkaCli
@@ -78,8 +79,11 @@ def perf_tools() -> KafkaCli:
     return KafkaCli(classpath=classpath, log4j_file=log4j, jvm_opts=TOOL_JVM_OPTS)
 
 
-def java_produce(cli: KafkaCli, bootstrap: str, topic: str, records: int) -> dict[str, Any]:
+def java_produce(
+    cli: KafkaCli, bootstrap: str, topic: str, records: int, extra: Sequence[str] = ()
+) -> dict[str, Any]:
     args = ["--bootstrap-server", bootstrap, "--topic", topic, "--num-records", str(records)]
+    args += extra
     args += ["--record-size", "1024", "--throughput", "-1", "--command-property", "acks=1"]
     proc = cli.run("kafka-producer-perf-test", args, timeout=900, check=True)
     final = proc.stdout.strip().splitlines()[-1]
@@ -89,8 +93,11 @@ def java_produce(cli: KafkaCli, bootstrap: str, topic: str, records: int) -> dic
     return {"records_per_s": float(match.group(1)), "mb_per_s": float(match.group(2))}
 
 
-def java_consume(cli: KafkaCli, bootstrap: str, topic: str, records: int) -> dict[str, Any]:
+def java_consume(
+    cli: KafkaCli, bootstrap: str, topic: str, records: int, extra: Sequence[str] = ()
+) -> dict[str, Any]:
     args = ["--bootstrap-server", bootstrap, "--topic", topic, "--num-records", str(records)]
+    args += extra
     args += ["--timeout", "120000", "--group", f"bench-{topic}"]
     proc = cli.run("kafka-consumer-perf-test", args, timeout=900, check=True)
     lines = [line for line in proc.stdout.strip().splitlines() if line.strip()]
@@ -161,11 +168,15 @@ def main() -> None:
     parser.add_argument("--java-records", type=int, default=1_000_000)
     parser.add_argument("--python-records", type=int, default=1_000_000)
     parser.add_argument("--small", action="store_true", help="a quick run at small sizes")
-    parser.add_argument("--only", choices=("all", "loop"), default="all")
+    parser.add_argument("--only", choices=("all", "loop", "tls"), default="all")
     args = parser.parse_args()
     if args.small:
         args.java_records = min(args.java_records, 50_000)
         args.python_records = min(args.python_records, 50_000)
+    if args.only == "tls":
+        tls = broker_tls.run(perf_tools(), args.java_records, KAFKA_JVM_OPTS)
+        emit({"summary": tls})
+        return
     loop = broker_loop.run(broker_loop.SMALL if args.small else broker_loop.FULL)
     if args.only == "loop":
         emit({"summary": loop})
@@ -192,6 +203,7 @@ def main() -> None:
                 "startup_s": startup,
                 "rss_mb": {name: results[name]["rss"] for name in results},
                 **loop,
+                **broker_tls.run(cli, args.java_records, KAFKA_JVM_OPTS),
             }
         }
     )

@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         emit({"event": "steady_refreshes", "refreshes": 2, "max_stall_ms": steady_stall})
         timer.stop()
         session.close()
-        session.worker.join(30)
+        session.runner.join(30)
         app.processEvents()
 
     emit(

@@ -28,7 +28,7 @@ from desktop.domain.profile import ClusterProfile, Credentials
 from desktop.services.produce import ProducerSettings
 from desktop.services.templates import Template, bulk_requests
 from desktop.views.messages import MessagesPage
-from desktop.workers.bulk_produce import BulkProduceWorker
+from desktop.workers.bulk_produce import bulk_send_job
 from desktop.workers.session import ClusterSession
 
 TOPIC = "bench.messages"
@@ -141,15 +141,11 @@ def main(argv: list[str] | None = None) -> int:
 
         template = Template("bench", key="k-{{i}}", value='{"i": {{i}}, "n": {{random_int 1 100}}}')
         total = args.bulk
-        worker = BulkProduceWorker(
-            session.profile,
-            Credentials(),
-            ProducerSettings(),
-            lambda: bulk_requests(template, BULK_TOPIC, total),
-            total,
+        worker = bulk_send_job(
+            session, ProducerSettings(), lambda: bulk_requests(template, BULK_TOPIC, total), total
         )
         meter.start()
-        worker.start()
+        session.submit(worker)
         spin(app, lambda: not worker.running, 600)
         meter.stop()
         bulk = worker.result

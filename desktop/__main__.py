@@ -43,6 +43,13 @@ def main(argv: list[str] | None = None) -> int:
 
         return broker_main(argv[1:])
     args = parse_args(argv)
+    if args.self_test:  # desktop.selftest builds on desktop.app, never the other way round
+        from desktop.app import ensure_display, setup_logging
+        from desktop.selftest import run_self_test
+
+        setup_logging()
+        ensure_display()
+        return run_self_test()
     from desktop.app import run
 
     return run(args)

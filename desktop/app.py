@@ -74,16 +74,15 @@ def build_window(ctx: AppContext) -> MainWindow:
     return MainWindow(ctx)
 
 
-def run(args: argparse.Namespace) -> int:
+def setup_logging() -> None:
     logging.basicConfig(
         level=logging.INFO if os.environ.get("TOPICSCOPE_DEBUG") else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if args.self_test:
-        ensure_display()
-        from desktop.selftest import run_self_test
 
-        return run_self_test()
+
+def run(args: argparse.Namespace) -> int:
+    setup_logging()
     app = create_application()
     ctx = AppContext.create(
         local_port=args.local_port,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from desktop.settings.profiles import ProfileStore
 from desktop.settings.secrets import SecretStore
 from desktop.settings.ui_state import UiState
 from desktop.workers.local_broker import LocalBroker
+from desktop.workers.runner import JobRunner
 
 
 @dataclass
@@ -17,6 +18,8 @@ class AppContext:
     secrets: SecretStore
     ui: UiState
     local: LocalBroker
+    # app-wide jobs with no cluster: keyring look-ups, connection tests
+    jobs: JobRunner = field(default_factory=lambda: JobRunner("app"))
 
     @classmethod
     def create(

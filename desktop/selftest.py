@@ -20,7 +20,7 @@ class StepFailedError(Exception):
 
 
 def _wait(
-    start: Callable[[Callable[[Any], None], Callable[[str], None]], None], timeout: float
+    start: Callable[[Callable[[Any], None], Callable[[str], None]], object], timeout: float
 ) -> Any:
     """Run `start(ok, fail)` and spin an event loop until one of them is called."""
     loop = QEventLoop()
@@ -85,7 +85,7 @@ def run_self_test() -> int:
 
                 def connected(ok: Callable[[Any], None], fail: Callable[[str], None]) -> None:
                     session.snapshot_changed.connect(ok)
-                    session.worker.refresh_failed.connect(fail)
+                    session.error.connect(fail)
 
                 _wait(connected, 30)
             snap = session.snapshot

@@ -11,8 +11,9 @@ from pathlib import Path
 from types import FrameType
 
 from .config import BrokerConfig, ConfigError
-from .exposure import exposure_warning
 from .runner import BrokerRunner, BrokerStartError, default_data_dir
+from .security.listeners import parse_listeners
+from .security.runtime import parse_scram_user
 
 log = logging.getLogger("embedded_broker")
 
@@ -27,9 +28,37 @@ def _parse_config(items: list[str]) -> dict[str, str]:
     return out
 
 
+SECURITY_HELP = """\
+security (all through --config, with Kafka's names):
+  listeners=PLAINTEXT://127.0.0.1:9092,SASL_SSL://127.0.0.1:9093
+                        one listener per NAME://HOST:PORT (replaces --host/--port); the
+                        protocol is the name, or listener.security.protocol.map=NAME:PROTOCOL,...
+                        with PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL
+  advertised.listeners=NAME://HOST:PORT,...   what Metadata tells clients of each listener
+  inter.broker.listener.name=NAME             the listener brokers use among themselves
+  ssl.keystore.location=server.pem            private key + certificate chain (PEM, or PKCS12
+                        with ssl.keystore.type=PKCS12 and ssl.keystore.password); or inline PEM
+                        in ssl.keystore.certificate.chain and ssl.keystore.key; ssl.key.password
+  ssl.truststore.location=ca.pem              CAs that sign client certificates
+  ssl.client.auth=required|requested|none     client certificates (mTLS); TLS 1.2 and newer
+  sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+  listener.name.sasl_ssl.plain.sasl.jaas.config='org.apache.kafka.common.security.plain.PlainLoginModule
+                        required user_alice="alice-secret";'  PLAIN users (or sasl.jaas.config)
+  connections.max.reauth.ms=3600000           SASL clients re-authenticate within this time
+  Any ssl.* or sasl.* setting may be given per listener as listener.name.NAME.SETTING.
+  SCRAM users: --add-scram at start, or kafka-configs --alter --add-config
+  'SCRAM-SHA-512=[password=...]' --entity-type users --entity-name NAME. They are kept,
+  salted, in scram-credentials.json in the data directory.
+  A listener on a non-loopback address that asks nobody to authenticate is warned about.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="topicscope-broker", description="Run Topicscope's built-in Kafka broker."
+        prog="topicscope-broker",
+        description="Run Topicscope's built-in Kafka broker.",
+        epilog=SECURITY_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=9092, help="port to listen on (0: any free)")
@@ -43,6 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KEY=VALUE",
         help="broker setting by its Kafka name, e.g. num.partitions=3 (repeatable)",
+    )
+    parser.add_argument(
+        "--add-scram",
+        action="append",
+        default=[],
+        metavar="SCRAM-SHA-512=[name=NAME,password=PASSWORD]",
+        help="add or replace a SCRAM user at start, as kafka-storage format --add-scram takes it "
+        "(SCRAM-SHA-256 or -512; optional iterations=N, 4096 to 16384; repeatable). Other local "
+        "users can see command lines: change the password later with kafka-configs",
     )
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
     parser.add_argument(
@@ -77,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = _parse_config(args.config)
-        BrokerConfig(settings)
+        parse_listeners(BrokerConfig(settings), args.host, args.port)
+        scram_users = [parse_scram_user(item) for item in args.add_scram]
     except ConfigError as exc:
         print(f"topicscope-broker: {exc}", file=sys.stderr)
         return 2
@@ -89,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         data_dir=args.data_dir,
         in_memory=args.in_memory,
         config=settings,
+        scram_users=scram_users,
     )
     stop = threading.Event()
 
@@ -103,10 +143,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"topicscope-broker: {exc}", file=sys.stderr)
         return 1
     # The runner logs the no-authentication warning; print it when the log level hides it.
-    if level > logging.WARNING and (warning := exposure_warning(args.host, address.port)):
+    if level > logging.WARNING and (warning := runner.exposure_warning):
         print(f"topicscope-broker: warning: {warning}", file=sys.stderr)
     where = "in memory" if args.in_memory else f"data dir {runner.data_dir}"
     log.info("Topicscope broker ready on %s:%d (%s)", args.host, address.port, where)
+    if "listeners" in settings:
+        for name, listener in runner.listeners.items():
+            log.info("Listener %s on %s", name, listener.bootstrap)
     while not stop.wait(0.5):
         if not runner.running:
             log.error("The broker stopped unexpectedly")

@@ -12,6 +12,7 @@ INT = "int"
 LONG = "long"
 STRING = "string"
 LIST = "list"
+DOUBLE = "double"
 
 
 class ConfigError(ValueError):
@@ -27,6 +28,7 @@ class ConfigDef:
     validator: Callable[[str], str | None] | None = None  # returns an error message or None
     dynamic: bool = False  # may be changed at runtime through AlterConfigs
     read_only: bool = False
+    sensitive: bool = False  # a secret: DescribeConfigs shows no value
 
 
 def at_least(low: int) -> Callable[[str], str | None]:
@@ -57,6 +59,17 @@ def list_of(*choices: str) -> Callable[[str], str | None]:
         if bad or not items:
             return f"must be a list of {', '.join(choices)}"
         return None
+
+    return check
+
+
+def double_between(low: float, high: float) -> Callable[[str], str | None]:
+    def check(value: str) -> str | None:
+        try:
+            number = float(value)
+        except ValueError:
+            return "expected a number"
+        return None if low <= number <= high else f"must be between {low} and {high}"
 
     return check
 
@@ -352,8 +365,272 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
             "How often the controller looks for partitions not led by their preferred replica.",
             at_least(1),
         ),
+        # -- replication (issue 12): Kafka's names and defaults --
+        ConfigDef(
+            "replica.lag.time.max.ms",
+            LONG,
+            "30000",
+            "A follower that has not caught up with its leader for this long leaves the ISR.",
+            at_least(1),
+        ),
+        ConfigDef(
+            "replica.fetch.wait.max.ms",
+            INT,
+            "500",
+            "How long a follower's fetch waits at the leader for new data.",
+            at_least(0),
+        ),
+        ConfigDef(
+            "replica.fetch.backoff.ms",
+            INT,
+            "1000",
+            "How long a follower waits after its leader could not be reached or refused it.",
+            at_least(0),
+        ),
+        ConfigDef(
+            "replica.fetch.max.bytes",
+            INT,
+            "1048576",
+            "Bytes a follower asks for per partition in one fetch.",
+            at_least(0),
+        ),
+        ConfigDef(
+            "replica.fetch.response.max.bytes",
+            INT,
+            "10485760",
+            "Bytes a follower asks for in one whole fetch.",
+            at_least(0),
+        ),
+        ConfigDef(
+            "replica.high.watermark.checkpoint.interval.ms",
+            LONG,
+            "5000",
+            "How often high watermarks are saved to replication-offset-checkpoint.",
+            at_least(1),
+        ),
+        # -- security: listeners, TLS and SASL (embedded_broker/security) ---------------------
+        ConfigDef(
+            "listeners",
+            STRING,
+            None,
+            "Comma-separated NAME://HOST:PORT listeners, e.g. PLAINTEXT://127.0.0.1:9092,"
+            "SASL_SSL://127.0.0.1:9093; default: one PLAINTEXT listener on --host/--port.",
+            read_only=True,
+        ),
+        ConfigDef(
+            "advertised.listeners",
+            STRING,
+            None,
+            "NAME://HOST:PORT given to clients in Metadata, per listener name; default: the "
+            "address the client connected to.",
+            read_only=True,
+        ),
+        ConfigDef(
+            "listener.security.protocol.map",
+            STRING,
+            "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
+            "LISTENER_NAME:SECURITY_PROTOCOL pairs for listener names that are not protocols.",
+            read_only=True,
+        ),
+        ConfigDef(
+            "inter.broker.listener.name",
+            STRING,
+            None,
+            "The listener brokers use to reach each other; default: the first listener.",
+            read_only=True,
+        ),
+        ConfigDef(
+            "sasl.enabled.mechanisms",
+            LIST,
+            "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+            "SASL mechanisms offered on SASL listeners (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512).",
+            list_of("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"),
+            read_only=True,
+        ),
+        ConfigDef(
+            "sasl.jaas.config",
+            STRING,
+            None,
+            'PLAIN users as Kafka\'s PlainLoginModule takes them: user_NAME="PASSWORD" entries; '
+            "per listener: listener.name.NAME.plain.sasl.jaas.config.",
+            read_only=True,
+            sensitive=True,
+        ),
+        ConfigDef(
+            "connections.max.reauth.ms",
+            LONG,
+            "0",
+            "SASL session lifetime: a client must re-authenticate within it (0: never).",
+            at_least(0),
+            read_only=True,
+        ),
+        ConfigDef(
+            "ssl.keystore.type",
+            STRING,
+            "PEM",
+            "PEM or PKCS12 (JKS is not supported: convert it with keytool to PKCS12).",
+            one_of("PEM", "PKCS12"),
+            read_only=True,
+        ),
+        ConfigDef(
+            "ssl.keystore.location",
+            STRING,
+            None,
+            "The server's private key and certificate chain (a PEM or PKCS12 file).",
+            read_only=True,
+        ),
+        ConfigDef(
+            "ssl.keystore.password", STRING, None, "Password of a PKCS12 keystore.", sensitive=True
+        ),
+        ConfigDef("ssl.key.password", STRING, None, "Password of the private key.", sensitive=True),
+        ConfigDef(
+            "ssl.keystore.certificate.chain",
+            STRING,
+            None,
+            "The server certificate chain as inline PEM (with ssl.keystore.key).",
+            read_only=True,
+        ),
+        ConfigDef(
+            "ssl.keystore.key",
+            STRING,
+            None,
+            "The server's private key as inline PEM.",
+            read_only=True,
+            sensitive=True,
+        ),
+        ConfigDef(
+            "ssl.truststore.type",
+            STRING,
+            "PEM",
+            "PEM or PKCS12.",
+            one_of("PEM", "PKCS12"),
+            read_only=True,
+        ),
+        ConfigDef(
+            "ssl.truststore.location",
+            STRING,
+            None,
+            "CA certificates that sign client certificates (PEM or PKCS12 file).",
+            read_only=True,
+        ),
+        ConfigDef(
+            "ssl.truststore.password",
+            STRING,
+            None,
+            "Password of a PKCS12 truststore.",
+            sensitive=True,
+        ),
+        ConfigDef(
+            "ssl.truststore.certificates",
+            STRING,
+            None,
+            "CA certificates as inline PEM.",
+            read_only=True,
+        ),
+        ConfigDef(
+            "ssl.client.auth",
+            STRING,
+            "none",
+            "Client certificates: required, requested or none.",
+            one_of("required", "requested", "none"),
+            read_only=True,
+        ),
+        ConfigDef(
+            "ssl.enabled.protocols",
+            LIST,
+            "TLSv1.2,TLSv1.3",
+            "TLS versions accepted (TLSv1.2 and newer).",
+            list_of("TLSv1.2", "TLSv1.3"),
+            read_only=True,
+        ),
+        # --- log compaction (storage/cleaner.py), Kafka's names and defaults ---
+        ConfigDef(
+            "log.cleaner.enable",
+            BOOLEAN,
+            "true",
+            "Run the log cleaner, which compacts topics with cleanup.policy=compact.",
+        ),
+        ConfigDef(
+            "log.cleaner.threads",
+            INT,
+            "1",
+            "Threads that clean compacted partitions (0 turns cleaning off); read at start.",
+            at_least(0),
+        ),
+        ConfigDef(
+            "log.cleaner.dedupe.buffer.size",
+            LONG,
+            "134217728",
+            "Memory for the cleaners' key maps, shared by all cleaner threads (24 bytes a key).",
+            at_least(48),
+        ),
+        ConfigDef(
+            "log.cleaner.io.buffer.load.factor",
+            DOUBLE,
+            "0.9",
+            "How full a cleaner's key map may get.",
+            double_between(0.01, 1.0),
+        ),
+        ConfigDef(
+            "log.cleaner.backoff.ms",
+            LONG,
+            "15000",
+            "How long a cleaner sleeps when no partition needs cleaning.",
+            at_least(0),
+            dynamic=True,
+        ),
+        ConfigDef(
+            "log.cleaner.min.cleanable.ratio",
+            DOUBLE,
+            "0.5",
+            "Default min.cleanable.dirty.ratio of topics.",
+            double_between(0.0, 1.0),
+            dynamic=True,
+        ),
+        ConfigDef(
+            "log.cleaner.delete.retention.ms",
+            LONG,
+            "86400000",
+            "Default delete.retention.ms of topics.",
+            at_least(0),
+            dynamic=True,
+        ),
+        ConfigDef(
+            "log.cleaner.min.compaction.lag.ms",
+            LONG,
+            "0",
+            "Default min.compaction.lag.ms of topics.",
+            at_least(0),
+            dynamic=True,
+        ),
+        ConfigDef(
+            "log.cleaner.max.compaction.lag.ms",
+            LONG,
+            "9223372036854775807",
+            "Default max.compaction.lag.ms of topics.",
+            at_least(1),
+            dynamic=True,
+        ),
     )
 }
+
+
+LISTENER_PREFIX = "listener.name."
+_SASL_MECHANISM_PREFIXES = ("plain.", "scram-sha-256.", "scram-sha-512.")
+
+
+def listener_prefixed(name: str) -> ConfigDef | None:
+    """The definition behind a listener.name.NAME[.MECHANISM].ssl.*/sasl.* setting, as Kafka
+    takes per-listener overrides; None for anything else."""
+    if not name.startswith(LISTENER_PREFIX):
+        return None
+    _, _, rest = name[len(LISTENER_PREFIX) :].partition(".")
+    for mechanism in _SASL_MECHANISM_PREFIXES:
+        if rest.startswith(mechanism) and rest[len(mechanism) :] == "sasl.jaas.config":
+            rest = "sasl.jaas.config"
+    if not (rest.startswith(("ssl.", "sasl.")) or rest == "connections.max.reauth.ms"):
+        return None
+    return BROKER_CONFIGS.get(rest)
 
 
 def validate_value(definition: ConfigDef, value: str) -> str:
@@ -389,7 +666,7 @@ class BrokerConfig:
         self.static: dict[str, str] = {}
         self.dynamic: dict[str, str] = {}
         for name, value in (static or {}).items():
-            definition = BROKER_CONFIGS.get(name)
+            definition = BROKER_CONFIGS.get(name) or listener_prefixed(name)
             if definition is None:
                 raise ConfigError(
                     f"Unknown broker setting {name!r}. Known settings: "

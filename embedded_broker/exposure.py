@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .security.runtime import Security
 
 
 def is_loopback(host: str) -> bool:
@@ -38,4 +43,30 @@ def exposure_warning(host: str, port: int) -> str | None:
         "has no authentication or encryption: anyone who can connect can read, write and "
         "delete every topic. Listen on 127.0.0.1 (the default) unless you mean to share it, "
         "and then only on a network you trust."
+    )
+
+
+def listeners_warning(security: Security, bound: Mapping[str, tuple[str, int]]) -> str | None:
+    """The warning for listeners others may reach where nobody has to authenticate, else None.
+
+    SASL listeners and SSL listeners that require client certificates are authenticated; an
+    SSL listener without required certificates encrypts but lets anyone in.
+    """
+    exposed = [
+        (listener, bound.get(listener.name, (listener.host, listener.port)))
+        for listener in security.listeners.listeners
+        if not security.authenticated(listener) and not is_loopback(listener.host)
+    ]
+    if not exposed:
+        return None
+    if len(security.listeners.listeners) == 1 and exposed[0][0].protocol == "PLAINTEXT":
+        return exposure_warning(*exposed[0][1])
+    named = ", ".join(
+        f"{lst.name} on {host or 'all addresses'} port {port}" for lst, (host, port) in exposed
+    )
+    return (
+        f"These listeners may be reached from other computers and ask nobody to authenticate: "
+        f"{named}. Anyone who can connect to them can read, write and delete every topic. Use "
+        "SASL_SSL (or SSL with ssl.client.auth=required) for listeners you share, or listen on "
+        "127.0.0.1."
     )

@@ -203,6 +203,11 @@ class ProducerStateManager:
         for key in [k for k in self._tables if k[0] == topic]:
             del self._tables[key]
 
+    def forget_partition(self, topic: str, partition: int) -> None:
+        """Drop a partition's table so its next use rebuilds it from the log (a follower's
+        appends and truncations change the log without going through this table)."""
+        self._tables.pop((topic, partition), None)
+
     def loaded_partitions(self) -> list[PartitionKey]:
         return sorted(self._tables)
 
@@ -285,3 +290,13 @@ class ProducerStateManager:
         executor, self._executor = self._executor, None
         if executor is not None:
             await asyncio.get_running_loop().run_in_executor(None, executor.shutdown)
+
+    async def last_data_offsets(self, key: PartitionKey) -> dict[int, int]:
+        """Producer id -> offset of its last batch in the partition (loading the table first),
+        for the log cleaner: it keeps those batches, if only as empty ones, so the producers'
+        last sequences survive compaction, as Kafka's cleaner does."""
+        await self.load(key)
+        loaded = self._tables.get(key)
+        if loaded is None:
+            return {}
+        return {pid: e.batches[-1].last_offset for pid, e in loaded.table.items() if e.batches}

@@ -8,20 +8,22 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import platformdirs
 
 from .config import BrokerConfig, ConfigError
-from .exposure import exposure_warning
+from .damaged import DamagedFileError
+from .exposure import listeners_warning
 
 if TYPE_CHECKING:
     from .state import BrokerState
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 APP_NAME = "topicscope"
 
@@ -70,10 +72,14 @@ class BrokerRunner:
         in_memory: bool = False,
         config: Mapping[str, str] | None = None,
         on_started: Callable[[BrokerState], None] | None = None,
+        scram_users: Sequence[tuple[str, str, str, int]] = (),
     ) -> None:
         self._host = host
         # called on the broker's loop once it listens (cluster mode attaches its controller link)
         self._on_started = on_started
+        self._scram_users = tuple(scram_users)  # (mechanism, name, password, iterations) at start
+        self._listeners: dict[str, BrokerAddress] = {}
+        self.exposure_warning: str | None = None
         self._port = port
         self._in_memory = in_memory
         self._data_dir: Path | None = (
@@ -89,6 +95,7 @@ class BrokerRunner:
         self._address: BrokerAddress | None = None
         self._stop_deadline: float | None = None  # time.monotonic() by which stop() returns
         self._closed_in_time = False  # the last stop closed every partition by its deadline
+        self._state: BrokerState | None = None
 
     @property
     def running(self) -> bool:
@@ -97,6 +104,11 @@ class BrokerRunner:
     @property
     def address(self) -> BrokerAddress | None:
         return self._address
+
+    @property
+    def listeners(self) -> dict[str, BrokerAddress]:
+        """Listener name -> the address clients reach it on (all listeners, in order)."""
+        return dict(self._listeners)
 
     @property
     def data_dir(self) -> Path | None:
@@ -135,7 +147,13 @@ class BrokerRunner:
                 raise BrokerStartError(str(error))
             port = outcome["port"]
             assert isinstance(port, int)
-            self._address = BrokerAddress(_client_host(self._host), port)
+            bound = outcome["bound"]
+            assert isinstance(bound, dict)
+            self._listeners = {
+                name: BrokerAddress(_client_host(host), lport)
+                for name, (host, lport) in bound.items()
+            }
+            self._address = next(iter(self._listeners.values()))
             return self._address
 
     def _check_data_dir(self) -> None:
@@ -175,8 +193,8 @@ class BrokerRunner:
     async def _serve(
         self, config: BrokerConfig, ready: threading.Event, outcome: dict[str, object]
     ) -> None:
-        from .damaged import DamagedFileError
         from .dirlock import DataDirInUseError
+        from .security.runtime import Security
         from .server import BrokerServer
         from .state import BrokerState
 
@@ -192,34 +210,60 @@ class BrokerRunner:
                 "Check that the directory is writable and not used by another broker."
             )
             return
-        server = BrokerServer(state, self._host, self._port)
+        try:
+            security = Security(
+                config,
+                None if self._in_memory else self._data_dir,
+                self._host,
+                self._port,
+                scram_users=self._scram_users,
+            )
+        except (ConfigError, DamagedFileError) as exc:
+            await state.shutdown()
+            outcome["error"] = f"Invalid security setting: {exc}"
+            return
+        self._state = state
+        server = BrokerServer(state, self._host, self._port, security)
         try:
             _, port = await server.start()
         except OSError as exc:
             await state.shutdown()
+            where = exc.filename or f"{self._host}:{self._port}"
             if exc.errno in (98, 48, 10048):
                 outcome["error"] = (
-                    f"Port {self._port} on {self._host} is already in use. Stop the other "
-                    "program or choose another port."
+                    f"The address of {where} is already in use. Stop the other program or "
+                    "choose another port."
                 )
             else:
-                outcome["error"] = (
-                    f"Cannot listen on {self._host}:{self._port}: {exc.strerror or exc}"
-                )
+                outcome["error"] = f"Cannot listen on {where}: {exc.strerror or exc}"
             return
         # A host name is resolved to decide; off the loop, as DNS may be slow.
-        warning = await asyncio.to_thread(exposure_warning, self._host, port)
+        warning = await asyncio.to_thread(listeners_warning, security, server.bound)
+        self.exposure_warning = warning
         if warning is not None:
             log.warning("%s", warning)
         if self._on_started is not None:
             self._on_started(state)
         outcome["port"] = port
+        outcome["bound"] = dict(server.bound)
         ready.set()
         await self._stop_event.wait()
         if self._stop_deadline is not None:  # leave a margin for the thread to wind down
             state.shutdown_deadline = self._stop_deadline - STOP_MARGIN_S
         await server.stop()
         self._closed_in_time = state.closed_in_time
+
+    def call(self, fn: Callable[[BrokerState], T], timeout: float = 10.0) -> T:
+        """Run ``fn(state)`` on the broker's event loop and return its result; thread-safe
+        (how a controller or a test hands the broker replication states)."""
+        loop, state = self._loop, self._state
+        if loop is None or state is None or not self.running:
+            raise BrokerStartError("The broker is not running.")
+
+        async def run() -> T:
+            return fn(state)
+
+        return asyncio.run_coroutine_threadsafe(run(), loop).result(timeout)
 
     def _request_stop(self) -> None:
         loop, event = self._loop, self._stop_event

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import socket
+import threading
 import time
 from typing import Any
 
@@ -22,15 +24,21 @@ from .handler_failures import HandlerFailureLog
 from .handlers import API_TABLE, RequestContext
 from .handlers.api_versions import API_KEY as API_VERSIONS_KEY
 from .handlers.api_versions import unsupported_version_response
+from .log_cleaning import start_log_cleaner
 from .protocol.codec import (
     decode_request,
     encode_body,
     encode_response,
     peek_header,
     response_head,
+    warm_schemas,
 )
 from .protocol.errors import ProtocolError, UnsupportedApiError
 from .protocol.fast import EncodedParts, EncodedResponse
+from .security.listeners import Listener
+from .security.runtime import Security
+from .security.sasl import SASL_AUTHENTICATE, SASL_HANDSHAKE
+from .security.tls import ssl_principal
 from .state import BrokerState
 
 log = logging.getLogger(__name__)
@@ -55,8 +63,13 @@ class Connection(asyncio.Protocol):
     """Moves bytes between the socket and the sans-IO flow (flow.py), answering requests
     strictly in order; reading pauses whenever the flow says so and never aborts for memory."""
 
-    def __init__(self, server: BrokerServer) -> None:
+    def __init__(self, server: BrokerServer, listener: Listener | None = None) -> None:
         self._server = server
+        self.listener = "" if listener is None else listener.name
+        # SASL listeners: the exchange gates every request until the client authenticated.
+        self.sasl = None if server.security is None else server.security.session(self.listener)
+        self.principal = "User:ANONYMOUS"
+        self.tls = False
         self._state = server.state
         max_frame = server.state.config.get_int("socket.request.max.bytes")
         self.flow = ConnectionFlow(server.pool, max_frame, time.monotonic())
@@ -84,6 +97,9 @@ class Connection(asyncio.Protocol):
         transport.set_write_buffer_limits(high=WRITE_CHUNK, low=WRITE_CHUNK // 4)
         self.peer = _address(transport.get_extra_info("peername"))
         self.local = _address(transport.get_extra_info("sockname"))
+        if (ssl_object := transport.get_extra_info("ssl_object")) is not None:
+            self.tls = True
+            self.principal = ssl_principal(ssl_object)
         if not self._server.admit(self):
             self._closing = True
             self.flow.close()
@@ -109,7 +125,7 @@ class Connection(asyncio.Protocol):
 
     def eof_received(self) -> bool | None:
         self.close_when_idle()
-        return True
+        return None if self.tls else True  # TLS has no half-close; asyncio warns on True
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._release()
@@ -272,7 +288,12 @@ class Connection(asyncio.Protocol):
             self.abort("handler failure", logged=True)
 
     async def _handle(self, frame: bytes) -> list[bytes]:
+        sasl = self.sasl
+        if sasl is not None and sasl.expects_raw_token:  # after SaslHandshake v0
+            return [sasl.raw_token(frame, time.monotonic())]
         header = peek_header(frame)
+        if sasl is not None:
+            sasl.admit(header.api_key, time.monotonic())  # may close, as Kafka does
         spec = API_TABLE.get(header.api_key)
         if spec is None:
             raise UnsupportedApiError(f"unsupported API key {header.api_key}")
@@ -284,6 +305,16 @@ class Connection(asyncio.Protocol):
                 f"(supported {spec.min_version}-{spec.max_version})"
             )
         header, request = decode_request(frame)
+        if sasl is not None and header.api_key in (SASL_HANDSHAKE, SASL_AUTHENTICATE):
+            if header.api_key == SASL_HANDSHAKE:
+                reply = sasl.handshake(request, header.api_version)
+            else:
+                reply = sasl.authenticate(request, time.monotonic())
+            if sasl.failed:
+                self.close_when_idle()  # Kafka closes after telling the client why
+            elif sasl.principal is not None:
+                self.principal = sasl.principal
+            return [encode_response(header.correlation_id, reply)]
         ctx = RequestContext(
             api_key=header.api_key,
             api_version=header.api_version,
@@ -294,6 +325,7 @@ class Connection(asyncio.Protocol):
             local_host=self.local[0],
             local_port=self.local[1],
             outgoing=self._server.outgoing,
+            listener=self.listener,
         )
         response = await spec.handler(ctx, request, self._state)
         if response is None:
@@ -315,10 +347,14 @@ class Connection(asyncio.Protocol):
 class BrokerServer:
     """Owns the listening socket, the live connections and the periodic storage work."""
 
-    def __init__(self, state: BrokerState, host: str, port: int) -> None:
+    def __init__(
+        self, state: BrokerState, host: str, port: int, security: Security | None = None
+    ) -> None:
         self.state = state
         self.host = host
         self.port = port
+        self.security = security
+        self.bound: dict[str, tuple[str, int]] = {}  # listener name -> host, port it listens on
         self.connections: set[Connection] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         config = state.config
@@ -330,6 +366,7 @@ class BrokerServer:
         self._idle_timer: asyncio.TimerHandle | None = None
         self._refusing = False
         self._server: asyncio.Server | None = None
+        self._servers: list[asyncio.Server] = []
         self.failures = HandlerFailureLog(log)
 
     def memory_returned(self) -> None:
@@ -374,22 +411,50 @@ class BrokerServer:
         return False
 
     async def start(self) -> tuple[str, int]:
+        """Listen on every listener (the first one's address is returned)."""
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            lambda: Connection(self), self.host, self.port, reuse_address=True, backlog=256
-        )
-        sockname = self._server.sockets[0].getsockname()
-        self.port = int(sockname[1])
+        if self.security is None:  # ConfigError when the listener settings are wrong
+            data_dir = None if self.state.in_memory else self.state.data_dir
+            self.security = Security(self.state.config, data_dir, self.host, self.port)
+        security = self.security
+        security.install(self.state.extensions)
+        for listener in security.listeners.listeners:
+            try:
+                server = await loop.create_server(
+                    functools.partial(Connection, self, listener),
+                    listener.host,
+                    listener.port,
+                    reuse_address=True,
+                    backlog=256,
+                    ssl=security.ssl_context(listener.name),
+                )
+            except OSError as exc:
+                for opened in self._servers:
+                    opened.close()
+                exc.filename = f"{listener.name}://{listener.host}:{listener.port}"
+                raise
+            self._servers.append(server)
+            port = int(server.sockets[0].getsockname()[1])
+            self.bound[listener.name] = (listener.host, port)
+        self._server = self._servers[0]
+        self.host, self.port = next(iter(self.bound.values()))
         self._schedule_idle_check()
+        threading.Thread(
+            target=warm_schemas,
+            args=([(key, spec.min_version, spec.max_version) for key, spec in API_TABLE.items()],),
+            name="schema-warmup",
+            daemon=True,
+        ).start()
         flusher = LogFlusher(self.state)  # periodic fsync and retention, off the event loop
         flusher.start()
         self.state.on_shutdown(flusher.stop)  # before the logs are flushed and closed
+        start_log_cleaner(self.state)  # compaction on its own threads, stopped before closing
         return self.host, self.port
 
     async def stop(self) -> None:
         """Stop accepting, let in-flight requests finish briefly, then close everything."""
-        if self._server is not None:
-            self._server.close()
+        for server in self._servers:
+            server.close()
         if self._idle_timer is not None:
             self._idle_timer.cancel()
         self.state.begin_shutdown()
@@ -401,9 +466,9 @@ class BrokerServer:
             await asyncio.sleep(0.02)
         for conn in list(self.connections):
             conn.abort("broker shutting down") if conn.busy else conn.close_when_idle()
-        if self._server is not None:
+        for server in self._servers:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._server.wait_closed(), 1.0)
+                await asyncio.wait_for(server.wait_closed(), 1.0)
         await asyncio.sleep(0)  # let connection_lost callbacks run
         pending = list(self.tasks)
         for task in pending:

@@ -15,6 +15,7 @@ from .config import BrokerConfig
 from .dirlock import DataDirLock
 from .producer_state import ProducerStateManager
 from .registry import TopicInfo, TopicRegistry
+from .replication.manager import ReplicaManager
 from .storage import LogConfig, LogManager, PartitionLog, StorageError
 from .topic_configs import effective_topic_config
 
@@ -41,6 +42,10 @@ def log_config_from(effective: dict[str, str]) -> LogConfig:
         index_interval_bytes=int(effective["index.interval.bytes"]),
         message_timestamp_type=effective["message.timestamp.type"],
         cleanup_policy=effective["cleanup.policy"],
+        delete_retention_ms=int(effective["delete.retention.ms"]),
+        min_compaction_lag_ms=int(effective["min.compaction.lag.ms"]),
+        max_compaction_lag_ms=int(effective["max.compaction.lag.ms"]),
+        min_cleanable_dirty_ratio=float(effective["min.cleanable.dirty.ratio"]),
     )
 
 
@@ -96,6 +101,8 @@ class BrokerState:
         self._creating: dict[str, asyncio.Task[TopicInfo]] = {}
         self.shutdown_deadline: float | None = None  # time.monotonic() by which to be closed
         self.closed_in_time = False  # set by shutdown: every partition closed by the deadline
+        self.replicas = ReplicaManager(self)  # leader/follower roles once the metadata gives them
+        self.on_shutdown(self.replicas.close)
         for info in self.registry.topics.values():
             self._open_partitions(info, 0)
         self.logs.open_unclean()  # recovery before serving; clean partitions open on first use

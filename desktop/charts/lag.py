@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from desktop.charts.live import PALETTE
+from desktop.charts.plots import Curves, LazyPlot
 from desktop.charts.ring import RingBuffer
 from desktop.domain.groups import GroupDetail, GroupSummary
 
@@ -108,59 +107,14 @@ class LagHistory:
         return float(lag[-1]) / net
 
 
-def _plot(title: str, left: str) -> pg.PlotWidget:
-    plot = pg.PlotWidget(background="w")
-    plot.setTitle(title, color="#1d2733", size="11pt")
-    plot.setLabel("left", left)
-    plot.setLabel("bottom", "seconds")
-    plot.showGrid(x=True, y=True, alpha=0.2)
-    plot.addLegend(offset=(10, 10))
-    plot.setDownsampling(mode="peak")
-    plot.setClipToView(True)
-    return plot
-
-
-class _Curves:
-    """Named curves on one plot, created on first use and removed when no longer shown."""
-
-    def __init__(self, plot: pg.PlotWidget) -> None:
-        self.plot = plot
-        self.items: dict[str, pg.PlotDataItem] = {}
-        self._created = 0
-
-    def show(self, series: list[tuple[str, RingBuffer]]) -> None:
-        names = {n for n, _b in series}
-        for name in list(self.items):
-            if name not in names:
-                self.plot.removeItem(self.items.pop(name))
-        for name, buf in series:
-            item = self.items.get(name)
-            if item is None:
-                # colours by creation order: a curve keeps its colour while others come and go
-                pen = pg.mkPen(PALETTE[self._created % len(PALETTE)], width=2)
-                self._created += 1
-                item = self.items[name] = self.plot.plot(name=name, pen=pen)
-            t, v = buf.arrays()
-            item.setData(t, v)
-
-
-def _points(curves: _Curves) -> int:
-    """Points currently drawn (for tests and the status line)."""
-    total = 0
-    for item in curves.items.values():
-        xs = item.getData()[0]
-        total += 0 if xs is None else len(xs)
-    return total
-
-
 class TotalLagChart(QWidget):
     """Total lag of the most-lagging groups over time."""
 
     def __init__(self, history: LagHistory) -> None:
         super().__init__()
         self.history = history
-        self.plot = _plot("Total lag per group (top groups by current lag)", "offsets behind")
-        self.curves = _Curves(self.plot)
+        self.plot = LazyPlot("Total lag per group (top groups by current lag)", "offsets behind")
+        self.curves = Curves(self.plot)
         note = QLabel("One point per refresh; up to 500 groups are recorded, 720 points each.")
         note.setStyleSheet("color: #5f6b7a;")
         layout = QVBoxLayout(self)
@@ -173,7 +127,7 @@ class TotalLagChart(QWidget):
         self.curves.show([(g, h.total[g]) for g in h.top_groups(SHOWN_GROUPS)])
 
     def points(self) -> int:
-        return _points(self.curves)
+        return self.curves.points()
 
 
 class GroupCharts(QWidget):
@@ -183,10 +137,10 @@ class GroupCharts(QWidget):
         super().__init__()
         self.history = history
         self.group_id: str | None = None
-        self.lag_plot = _plot("Lag per partition", "offsets behind")
-        self.rate_plot = _plot("Consumption vs produce rate", "offsets/s")
-        self.lag_curves = _Curves(self.lag_plot)
-        self.rate_curves = _Curves(self.rate_plot)
+        self.lag_plot = LazyPlot("Lag per partition", "offsets behind")
+        self.rate_plot = LazyPlot("Consumption vs produce rate", "offsets/s")
+        self.lag_curves = Curves(self.lag_plot)
+        self.rate_curves = Curves(self.rate_plot)
         self.estimate = QLabel("")
         self.estimate.setStyleSheet("font-weight: 600;")
         note = QLabel(
@@ -224,7 +178,7 @@ class GroupCharts(QWidget):
         self.estimate.setText(catch_up_text(h.catch_up_s(gid), gid in h.consumed))
 
     def points(self) -> int:
-        return _points(self.lag_curves)
+        return self.lag_curves.points()
 
 
 def catch_up_text(seconds: float | None, have_rates: bool) -> str:

@@ -229,6 +229,14 @@ class ScanProgress:
 
 
 @dataclass(frozen=True)
+class ScanBatch:
+    """A scan's progress with the matching rows read since the last batch."""
+
+    rows: list[Row]  # handed over, not copied: the scan never touches it again
+    progress: ScanProgress
+
+
+@dataclass(frozen=True)
 class ProduceRequest:
     """One message to send; partition None lets the partitioner choose."""
 

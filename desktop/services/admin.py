@@ -30,6 +30,7 @@ from desktop.domain.cluster import (
 )
 from desktop.domain.health import summarize
 from desktop.domain.profile import ClusterProfile, Credentials, SecurityProtocol
+from desktop.services.cancel import NEVER, CancelToken
 from desktop.services.connection import ErrorLog, client_config, explain
 from desktop.services.versions import api_versions, describe_generation
 
@@ -82,19 +83,28 @@ def _config_info(entry: ConfigEntry) -> ConfigEntryInfo:
 class ClusterAdmin:
     """One AdminClient per cluster; every call blocks with a timeout (run it off the GUI thread)."""
 
-    def __init__(self, profile: ClusterProfile, creds: Credentials, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        profile: ClusterProfile,
+        creds: Credentials,
+        timeout: float = 10.0,
+        client_id: str = "topicscope",
+    ) -> None:
         self.profile = profile
         self.timeout = timeout
+        self.client_id = client_id  # per lane, so a broker's logs tell refreshes from actions
         self._creds = creds
         self._log = ErrorLog()
         self._admin = self._make_admin()
         self._topic_meta: dict[str, tuple[str, int]] = {}  # name -> (cleanup.policy, min ISR)
         self._seen_offsets = False
         self._version: str | None = None
+        self.token: CancelToken = NEVER  # the running job's: every wait below looks at it
 
     def _make_admin(self) -> AdminClient:
         conf = client_config(self.profile, self._creds)
         conf["error_cb"] = self._log
+        conf.setdefault("client.id", self.client_id)
         return AdminClient(conf)
 
     def reconnect(self) -> None:
@@ -119,11 +129,16 @@ class ClusterAdmin:
     def wait(self, fut: concurrent.futures.Future[Any]) -> Any:
         """A request's result within the timeout, or a KafkaServiceError."""
         try:
-            return fut.result(timeout=self.timeout + 2)
+            return self.token.result(fut, self.timeout + 2)
         except concurrent.futures.TimeoutError as exc:
             raise self.service_error(TimeoutError("Request timed out")) from exc
         except KafkaException as exc:
             raise self.service_error(exc) from exc
+
+    def sync_timeout(self) -> float:
+        """For librdkafka's synchronous calls (no future to watch): at most the job's time left."""
+        left = self.token.remaining()
+        return self.timeout if left is None else max(0.1, min(self.timeout, left))
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -136,13 +151,13 @@ class ClusterAdmin:
         big cluster's topic list shows while its watermarks are still on the way.
         """
         try:
-            md = self._admin.list_topics(timeout=self.timeout)
+            md = self._admin.list_topics(timeout=self.sync_timeout())
         except KafkaException as exc:
             raise self.service_error(exc) from exc
         racks: dict[int, str | None] = {}
         try:
-            desc = self._admin.describe_cluster(request_timeout=self.timeout).result(
-                timeout=self.timeout + 2
+            desc = self.token.result(
+                self._admin.describe_cluster(request_timeout=self.timeout), self.timeout + 2
             )
             racks = {n.id: n.rack for n in desc.nodes}
         except Exception:
@@ -169,11 +184,8 @@ class ClusterAdmin:
         # configs of new topics arrive over a few refreshes, so one refresh stays short
         self._load_topic_meta(missing[:CONFIG_BATCH])
         try:
-            groups: int | None = len(
-                self._admin.list_consumer_groups(request_timeout=self.timeout)
-                .result(timeout=self.timeout + 2)
-                .valid
-            )
+            listed = self._admin.list_consumer_groups(request_timeout=self.timeout)
+            groups: int | None = len(self.token.result(listed, self.timeout + 2).valid)
         except Exception:
             groups = None
         snap = self._build(
@@ -259,7 +271,7 @@ class ClusterAdmin:
                 continue
             for tp, fut in futs.items():
                 try:
-                    res = fut.result(timeout=self.timeout + 2)
+                    res = self.token.result(fut, self.timeout + 2)
                 except Exception:
                     continue  # leaderless partition: watermark unknown
                 out[(tp.topic, tp.partition)] = int(res.offset)
@@ -274,7 +286,7 @@ class ClusterAdmin:
                 continue
             for res, fut in futs.items():
                 try:
-                    entries = fut.result(timeout=self.timeout + 2)
+                    entries = self.token.result(fut, self.timeout + 2)
                 except Exception:
                     continue
                 policy = entries.get("cleanup.policy")

@@ -147,7 +147,7 @@ class GroupsAdmin:
         out: dict[str, Any] = {}
         for gid, fut in futures.items():
             try:
-                out[gid] = fut.result(timeout=self.timeout + 2)
+                out[gid] = self.admin.token.result(fut, self.timeout + 2)
             except Exception:
                 continue
         return out
@@ -164,7 +164,7 @@ class GroupsAdmin:
                 wave.append((gid, futs[gid]))
             for gid, fut in wave:
                 try:
-                    res = fut.result(timeout=self.timeout + 2)
+                    res = self.admin.token.result(fut, self.timeout + 2)
                 except Exception:
                     continue
                 out[gid] = {
@@ -203,7 +203,9 @@ class GroupsAdmin:
         out: dict[Key, int] = {}
         for tp, fut in futs.items():
             try:
-                out[(tp.topic, tp.partition)] = int(fut.result(timeout=self.timeout + 2).offset)
+                out[(tp.topic, tp.partition)] = int(
+                    self.admin.token.result(fut, self.timeout + 2).offset
+                )
             except Exception:
                 continue  # leaderless or deleted partition: the end stays unknown
         return out
@@ -399,7 +401,7 @@ class GroupsAdmin:
     def plan_reset(self, req: ResetRequest) -> ResetPlan:
         """Current → new offset per partition (nothing is written)."""
         try:
-            md = self.client.list_topics(req.topic, timeout=self.timeout)
+            md = self.client.list_topics(req.topic, timeout=self.admin.sync_timeout())
         except KafkaException as exc:
             raise self.admin.service_error(exc) from exc
         tmd = md.topics.get(req.topic)
@@ -453,7 +455,8 @@ class GroupsAdmin:
             if attempt < COORDINATOR_RETRIES and all(
                 tp.error.code() in _COORDINATOR_MOVING for tp in errors
             ):
-                time.sleep(0.5)
+                self.admin.token.event.wait(0.5)
+                self.admin.token.check()
                 continue
             tp = errors[0]
             raise KafkaServiceError(
@@ -465,7 +468,7 @@ class GroupsAdmin:
     def delete_group(self, group_id: str) -> None:
         futs = self.client.delete_consumer_groups([group_id], request_timeout=self.timeout)
         try:
-            futs[group_id].result(timeout=self.timeout + 2)
+            self.admin.token.result(futs[group_id], self.timeout + 2)
         except KafkaException as exc:
             text = str(exc.args[0].str()) if exc.args else str(exc)
             if "non" in text.lower() and "empty" in text.lower():

@@ -13,6 +13,7 @@ from confluent_kafka import KafkaError, KafkaException, Producer
 
 from desktop.domain.messages import BulkProgress, DeliveryReport, ProduceRequest
 from desktop.domain.profile import ClusterProfile, Credentials
+from desktop.services.cancel import NEVER, CancelToken
 from desktop.services.connection import ErrorLog, client_config, explain
 
 COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
@@ -133,12 +134,13 @@ class FormProducer:
     def _explain(self, exc: BaseException) -> str:
         return explain(exc, self._log.snapshot(), self.profile.bootstrap)
 
-    def send(self, req: ProduceRequest) -> DeliveryReport:
-        """Send one message and wait for its delivery report."""
+    def send(self, req: ProduceRequest, token: CancelToken = NEVER) -> DeliveryReport:
+        """Send one message and wait for its delivery report (or the token's cancel)."""
         reports: list[DeliveryReport] = []
         self._produce(req, lambda err, msg: reports.append(_report(req.topic, err, msg)))
         deadline = time.monotonic() + self.timeout + 5
         while not reports and time.monotonic() < deadline:
+            token.check()
             self._producer.poll(0.1)
         if not reports:
             raise ProduceError(self._explain(TimeoutError("Delivery timed out")))

@@ -49,3 +49,11 @@ def describe_generation(versions: dict[int, tuple[int, int]]) -> str:
     if fetch[0] >= 4:
         return f"Apache Kafka 4.x or later ({detail})"
     return f"Apache Kafka 3.x or earlier ({detail})"
+
+
+def client_version() -> str:
+    """The confluent-kafka (Python client) version, e.g. "2.6.1"."""
+    import confluent_kafka
+
+    version: str = confluent_kafka.version()[0]
+    return version

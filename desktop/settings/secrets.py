@@ -14,18 +14,36 @@ SERVICE = "topicscope"
 
 
 class SecretStore:
-    """Passwords per profile. Nothing is ever written to the profiles file."""
+    """Passwords per profile. Nothing is ever written to the profiles file.
+
+    Every keyring call may wait on D-Bus: the app makes them in jobs, never on the GUI thread.
+    """
 
     def __init__(self) -> None:
         self._session: dict[str, Credentials] = {}
+        self._checked: tuple[object, bool] | None = None  # (backend, available) last probed
 
     @property
     def keyring_available(self) -> bool:
+        """Probe the backend (its priority check may call D-Bus): in a job."""
         try:
             backend = keyring.get_keyring()
         except Exception:
             return False
-        return not isinstance(backend, fail.Keyring) and getattr(backend, "priority", 1) > 0
+        available = not isinstance(backend, fail.Keyring) and getattr(backend, "priority", 1) > 0
+        self._checked = (backend, available)
+        return available
+
+    def known_available(self) -> bool | None:
+        """The last probe's answer if the backend is unchanged, else None (probe in a job)."""
+        checked = self._checked
+        if checked is None or keyring.core._keyring_backend is not checked[0]:
+            return None
+        return checked[1]
+
+    def remember(self, profile_name: str, creds: Credentials) -> None:
+        """Keep `creds` in memory now (no keyring call): connecting uses them at once."""
+        self._session[profile_name] = creds
 
     @property
     def backend_name(self) -> str:

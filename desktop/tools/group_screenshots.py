@@ -19,7 +19,7 @@ from confluent_kafka.cimpl import NewTopic
 from PySide6.QtWidgets import QApplication
 
 from desktop.domain.profile import ClusterProfile, Credentials
-from desktop.tools.screenshots import grab, pause, spin
+from desktop.tools.capture import grab, pause, spin
 from desktop.views.groups import GroupsPage
 from desktop.views.reset_offsets import ResetOffsetsDialog
 from desktop.views.topic_consumers import TopicConsumers
@@ -155,7 +155,7 @@ def render_group_screens(out: Path, app: QApplication | None = None) -> list[Pat
         live.close()
         idle.close()
         session.close()
-        session.worker.join(10)
+        session.runner.join(10)
         runner.stop()
     return written
 

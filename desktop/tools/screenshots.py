@@ -9,7 +9,6 @@ import os
 import random
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,7 +16,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from confluent_kafka import Producer
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop.app import create_application
 from desktop.context import AppContext
@@ -25,6 +23,9 @@ from desktop.domain.profile import ClusterProfile, SaslMechanism, SecurityProtoc
 from desktop.settings.profiles import ProfileStore
 from desktop.settings.secrets import SecretStore
 from desktop.settings.ui_state import UiState
+from desktop.tools.capture import grab, pause, spin
+from desktop.tools.group_screenshots import render_group_screens
+from desktop.tools.messages_screens import render_message_screens
 from desktop.views.cluster_view import ClusterView
 from desktop.views.main_window import LOCAL_NAME, MainWindow
 from desktop.workers.local_broker import LocalBroker
@@ -40,21 +41,6 @@ TOPICS = {
 SIZE = (1280, 820)
 
 
-def spin(app: QApplication, until: Callable[[], bool], timeout: float = 30.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        app.processEvents()
-        if until():
-            return True
-        time.sleep(0.02)
-    return until()
-
-
-def pause(app: QApplication, seconds: float) -> None:
-    end = time.monotonic() + seconds
-    spin(app, lambda: time.monotonic() >= end, seconds + 1)
-
-
 def produce(bootstrap: str, rounds: int = 1, scale: float = 1.0) -> None:
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20})
     for name, (_parts, rate) in TOPICS.items():
@@ -66,11 +52,6 @@ def produce(bootstrap: str, rounds: int = 1, scale: float = 1.0) -> None:
 
 def _discarder(pending: set[str], name: str) -> Callable[[object], None]:
     return lambda _result: pending.discard(name)
-
-
-def grab(widget: QWidget, path: Path) -> None:
-    widget.grab().save(str(path))
-    print(f"wrote {path}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,11 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             create.reject()
         window.shutdown()
         window.close()
-    # The messages and consumer-group screens bring their own broker and sample traffic; they
-    # import this module's helpers, hence the late import.
-    from desktop.tools.group_screenshots import render_group_screens
-    from desktop.tools.messages_screens import render_message_screens
-
+    # the messages and consumer-group screens bring their own broker and sample traffic
     render_message_screens(out)
     render_group_screens(out, app)
     return 0

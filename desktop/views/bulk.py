@@ -31,8 +31,8 @@ from desktop.services.templates import (
 )
 from desktop.views.message_detail import InlineError
 from desktop.views.topic_choice import TopicCombo
-from desktop.workers.bulk_produce import BulkProduceWorker
-from desktop.workers.scan import session_credentials, stopped_with
+from desktop.workers.bulk_produce import bulk_send_job
+from desktop.workers.jobs import Job, JobFailure, cancelled_with
 from desktop.workers.session import ClusterSession
 
 
@@ -46,10 +46,10 @@ class BulkPanel(QGroupBox):
         self.session = session
         self.form = form
         self.store = TemplateStore(session.profile.name)
-        self.worker: BulkProduceWorker | None = None
+        self.worker: Job | None = None
         self.last: BulkProgress | None = None
         self._running = False
-        self._track = stopped_with(self)
+        self._track = cancelled_with(self)
 
         self.topic = TopicCombo("topic")
         self.key = QLineEdit("key-{{i}}")
@@ -185,15 +185,14 @@ class BulkPanel(QGroupBox):
             return
         total = self.count.value()
         rate = self.rate.value() or None
-        worker = BulkProduceWorker(
-            self.session.profile,
-            session_credentials(self.session),
+        worker = bulk_send_job(
+            self.session,
             self.form.settings(),
             lambda: bulk_requests(template, topic, total),
             total,
             rate=float(rate) if rate else None,
         )
-        worker.progressed.connect(self._on_progress)
+        worker.progress.connect(self._on_progress)
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
         self.worker = worker
@@ -205,12 +204,12 @@ class BulkPanel(QGroupBox):
         self.send_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.status.setText(f"Sending {total:,} messages to '{topic}'…")
-        worker.start()
+        self.session.submit(worker)
 
     @Slot()
     def stop(self) -> None:
         if self.worker is not None:
-            self.worker.stop()
+            self.worker.cancel()
 
     def _text(self, p: BulkProgress) -> str:
         text = f"{p.delivered:,} of {p.total:,} delivered · {p.rate:,.0f} msg/s"
@@ -231,8 +230,8 @@ class BulkPanel(QGroupBox):
         self.send_button.setEnabled(True)
         self.stop_button.setEnabled(False)
 
-    def _on_failed(self, message: str) -> None:
-        self.error.setText(message)
+    def _on_failed(self, failure: JobFailure) -> None:
+        self.error.setText("Stopped." if failure.cancelled else failure.message)
         self._running = False
         self.send_button.setEnabled(True)
         self.stop_button.setEnabled(False)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from typing import cast
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
@@ -28,6 +29,28 @@ from desktop.views.replication import ReplicationPage
 from desktop.views.topics import TopicsPage
 from desktop.views.widgets.common import Banner
 from desktop.workers.session import ClusterSession, SessionState
+
+PAGES = (
+    "overview",
+    "brokers",
+    "topics",
+    "replication",
+    "charts",
+    "messages",
+    "producer",
+    "groups",
+)
+TITLES = {
+    "overview": "Overview",
+    "brokers": "Brokers",
+    "topics": "Topics",
+    "replication": "Replication",
+    "charts": "Live charts",
+    "messages": "Messages",
+    "producer": "Produce",
+    "groups": "Consumer groups",
+}
+EAGER = ("overview",)
 
 
 class ClusterView(QWidget):
@@ -62,24 +85,12 @@ class ClusterView(QWidget):
         bar.addWidget(self.pause)
         bar.addWidget(self.refresh_button)
 
-        self.overview = OverviewPage()
-        self.brokers = BrokersPage(session)
-        self.topics = TopicsPage(session, hide_internal)
-        self.replication = ReplicationPage()
-        self.charts = LiveCharts()
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.overview, "Overview")
-        self.tabs.addTab(self.brokers, "Brokers")
-        self.tabs.addTab(self.topics, "Topics")
-        self.tabs.addTab(self.replication, "Replication")
-        self.tabs.addTab(self.charts, "Live charts")
-        self.messages = MessagesPage(session)
-        self.producer = ProducerPage(session)
-        self.tabs.addTab(self.messages, "Messages")
-        self.tabs.addTab(self.producer, "Produce")
-        self.groups = GroupsPage(session)  # follows refreshes once first shown
-        self.tabs.addTab(self.groups, "Consumer groups")
+        self._hide_internal = hide_internal
+        self._pages: dict[str, QWidget] = {}
+        for name in EAGER:  # what the user sees first; the rest follow one per event-loop turn
+            self._page(name)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 0)
@@ -92,14 +103,84 @@ class ClusterView(QWidget):
         self.tabs.currentChanged.connect(lambda _i: self._apply(self.tabs.currentWidget()))
         session.snapshot_changed.connect(self._on_snapshot)
         session.state_changed.connect(self._on_state)
+        session.interval_changed.connect(lambda _s: self._update_freshness())
+        QTimer.singleShot(0, self._build_next)
+
+    # ---- pages, built in stages: building them all at once held the GUI thread ~250 ms ----
+
+    def _make(self, name: str) -> QWidget:
+        session = self.session
+        if name == "overview":
+            return OverviewPage()
+        if name == "brokers":
+            return BrokersPage(session)
+        if name == "topics":
+            return TopicsPage(session, self._hide_internal)
+        if name == "replication":
+            return ReplicationPage()
+        if name == "charts":
+            return LiveCharts()
+        if name == "messages":
+            return MessagesPage(session)
+        if name == "producer":
+            return ProducerPage(session)
+        return GroupsPage(session)  # follows refreshes once first shown
+
+    def _page(self, name: str) -> QWidget:
+        page = self._pages.get(name)
+        if page is None:
+            page = self._pages[name] = self._make(name)
+            index = sum(1 for n in PAGES if n in self._pages and PAGES.index(n) < PAGES.index(name))
+            self.tabs.insertTab(index, page, TITLES[name])
+        return page
+
+    @Slot()
+    def _build_next(self) -> None:
+        missing = [n for n in PAGES if n not in self._pages]
+        if missing and not self.session.runner.closed:
+            self._page(missing[0])
+            QTimer.singleShot(0, self._build_next)
+
+    @property
+    def overview(self) -> OverviewPage:
+        return cast(OverviewPage, self._page("overview"))
+
+    @property
+    def brokers(self) -> BrokersPage:
+        return cast(BrokersPage, self._page("brokers"))
+
+    @property
+    def topics(self) -> TopicsPage:
+        return cast(TopicsPage, self._page("topics"))
+
+    @property
+    def replication(self) -> ReplicationPage:
+        return cast(ReplicationPage, self._page("replication"))
+
+    @property
+    def charts(self) -> LiveCharts:
+        return cast(LiveCharts, self._page("charts"))
+
+    @property
+    def messages(self) -> MessagesPage:
+        return cast(MessagesPage, self._page("messages"))
+
+    @property
+    def producer(self) -> ProducerPage:
+        return cast(ProducerPage, self._page("producer"))
+
+    @property
+    def groups(self) -> GroupsPage:
+        return cast(GroupsPage, self._page("groups"))
 
     @Slot(object)
     def _on_snapshot(self, s: ClusterSnapshot) -> None:
         # Only the visible screen is updated now; the others catch up when shown.
         self._latest = s
         self._apply(self.tabs.currentWidget())
-        if s.complete:
-            self.charts.add_snapshot(s)
+        charts = self._pages.get("charts")
+        if s.complete and isinstance(charts, LiveCharts):
+            charts.add_snapshot(s)
         self.banner.setVisible(False)
         self._update_freshness()
 
@@ -108,14 +189,8 @@ class ClusterView(QWidget):
         if s is None or self._applied.get(page) is s:
             return
         self._applied[page] = s
-        if page is self.overview:
-            self.overview.set_snapshot(s)
-        elif page is self.brokers:
-            self.brokers.set_snapshot(s)
-        elif page is self.topics:
-            self.topics.set_snapshot(s)
-        elif page is self.replication:
-            self.replication.set_snapshot(s)
+        if isinstance(page, OverviewPage | BrokersPage | TopicsPage | ReplicationPage):
+            page.set_snapshot(s)
 
     @Slot(str)
     def _on_state(self, _state: str) -> None:
@@ -146,6 +221,11 @@ class ClusterView(QWidget):
         stale = "" if s.state == SessionState.CONNECTED else " (stale)"
         if s.snapshot is not None and not s.snapshot.complete:
             stale += " · still loading watermarks and configs"
+        if s.backed_off and s.last_refresh_s is not None:
+            stale += (
+                f" · slow cluster: a refresh takes {s.last_refresh_s:.1f} s, so every "
+                f"{s.effective_interval_s:.0f} s"
+            )
         return f"{s.state.value} · last refresh {stamp}{stale}"
 
     def close_session(self) -> None:

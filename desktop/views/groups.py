@@ -27,6 +27,7 @@ from desktop.domain.groups import LAG_RULE, GroupState, GroupSummary
 from desktop.models.base import ROW_ROLE
 from desktop.models.groups import GroupsModel
 from desktop.services.groups import OFFSET_DELETE, OFFSET_DELETE_NOTE
+from desktop.services.versions import client_version
 from desktop.views.group_detail import GroupDetailPanel
 from desktop.views.reset_offsets import ResetOffsetsDialog
 from desktop.views.widgets.common import FilterProxy, make_table
@@ -370,7 +371,7 @@ class GroupsPage(QWidget):
         note = (
             ""
             if OFFSET_DELETE
-            else "<br><br>" + OFFSET_DELETE_NOTE.format(version=_client_version())
+            else "<br><br>" + OFFSET_DELETE_NOTE.format(version=client_version())
         )
         detail = (
             f"This removes the committed offsets of <b>{g.group_id}</b> for the chosen topic "
@@ -394,10 +395,3 @@ class GroupsPage(QWidget):
 
         dialog.accepted.connect(accepted)
         dialog.open()
-
-
-def _client_version() -> str:
-    import confluent_kafka
-
-    version: str = confluent_kafka.version()[0]
-    return version

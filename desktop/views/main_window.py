@@ -19,6 +19,7 @@ from desktop.domain.profile import ClusterProfile, Credentials
 from desktop.views.cluster_view import ClusterView
 from desktop.views.profile_dialog import ProfileDialog
 from desktop.views.start_screen import StartScreen
+from desktop.workers.jobs import Job
 from desktop.workers.session import ClusterSession
 
 LOCAL_NAME = "Local broker"
@@ -36,6 +37,7 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         self.profile_dialog: ProfileDialog | None = None
+        self._stopping: Job | None = None
 
         self.start = StartScreen(ctx.profiles, ctx.local)
         self.tabs = QTabWidget()
@@ -181,7 +183,7 @@ class MainWindow(QMainWindow):
         self._open_profile_dialog(self.ctx.profiles.get(name))
 
     def _open_profile_dialog(self, profile: ClusterProfile | None) -> None:
-        dialog = ProfileDialog(self.ctx.profiles, self.ctx.secrets, profile, self)
+        dialog = ProfileDialog(self.ctx.profiles, self.ctx.secrets, self.ctx.jobs, profile, self)
         self.profile_dialog = dialog
         dialog.accepted.connect(self.start.reload_profiles)
         dialog.open()
@@ -191,23 +193,49 @@ class MainWindow(QMainWindow):
         answer = QMessageBox.question(self, "Delete cluster", f"Forget the cluster '{name}'?")
         if answer == QMessageBox.StandardButton.Yes:
             self.ctx.profiles.remove(name)
-            self.ctx.secrets.forget(name)
+            secrets = self.ctx.secrets
+            self.ctx.jobs.submit(Job("forget the password", lambda _c: secrets.forget(name)))
             self.start.reload_profiles()
 
     @Slot(str)
     def connect_profile(self, name: str) -> None:
         profile = self.ctx.profiles.get(name)
-        if profile is not None:
-            self.open_cluster(profile, self.ctx.secrets.load(name))
+        if profile is None:
+            return
+        secrets = self.ctx.secrets
+        job = Job("read the keyring", lambda _c: secrets.load(name), deadline_s=20)
+        job.finished.connect(lambda creds: self.open_cluster(profile, creds))
+        job.failed.connect(
+            lambda f: self.statusBar().showMessage(f"Could not read the password: {f.message}")
+        )
+        self.ctx.jobs.submit(job)
 
     # ---- lifetime ------------------------------------------------------------------------
 
-    def shutdown(self) -> None:
+    def shutdown(self) -> Job | None:
+        """Close every cluster and stop the built-in broker; returns at once. The broker's stop
+        is a job (None when none runs): the app exits when it ends."""
         for view in self.cluster_views():
             view.close_session()
-        self.ctx.local.shutdown_blocking()
+        self.ctx.jobs.close()
+        return self.ctx.local.stop_at_exit()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self._stopping is not None:  # the broker is still stopping: close when it has
+            event.ignore()
+            return
         self.ctx.ui.set_geometry(self.saveGeometry())
-        self.shutdown()
-        super().closeEvent(event)
+        job = self.shutdown()
+        if job is None or job.ended:
+            super().closeEvent(event)
+            return
+        self._stopping = job
+        event.ignore()
+        self.hide()
+
+        def close_now(*_args: object) -> None:
+            self._stopping = None
+            self.close()
+
+        job.finished.connect(close_now)
+        job.failed.connect(close_now)

@@ -32,6 +32,7 @@ from desktop.domain.cluster import ClusterSnapshot
 from desktop.domain.messages import (
     Record,
     Row,
+    ScanBatch,
     ScanProgress,
     ScanSpec,
     SearchError,
@@ -44,7 +45,8 @@ from desktop.models.messages import DEFAULT_CAP, MessagesModel
 from desktop.views.message_detail import InlineError, MessageDetail
 from desktop.views.messages_io import ResultsBar
 from desktop.views.topic_choice import TopicCombo
-from desktop.workers.scan import GUI_FIRST, ScanWorker, session_credentials, stopped_with
+from desktop.workers.jobs import Job, JobFailure, cancelled_with
+from desktop.workers.scan import GUI_FIRST, scan_job
 from desktop.workers.session import ClusterSession
 
 MAX_INT = 2_147_483_647
@@ -102,14 +104,14 @@ class MessagesPage(QWidget):
     def __init__(self, session: ClusterSession) -> None:
         super().__init__()
         self.session = session
-        self.scan: ScanWorker | None = None
+        self.scan: Job | None = None
         self.last_spec: ScanSpec | None = None
         self.last_result: ScanProgress | None = None
         self._stop_clicked_at: float | None = None
         self.stop_latency_s: float | None = None
         self._scanning = False
         self.model = MessagesModel()
-        self._track = stopped_with(self)
+        self._track = cancelled_with(self)
 
         # ---- what to read ----------------------------------------------------------------
         self.topic = TopicCombo("topic")
@@ -354,7 +356,7 @@ class MessagesPage(QWidget):
         self.search_error.setText("")
         self.run_scan(spec)
 
-    def run_scan(self, spec: ScanSpec) -> ScanWorker:
+    def run_scan(self, spec: ScanSpec) -> Job:
         self.model.clear()
         self.model.set_cap(self.cap.value())
         self.detail.set_record(None)
@@ -364,9 +366,8 @@ class MessagesPage(QWidget):
         self.last_result = None
         self.stop_latency_s = None
         self._stop_clicked_at = None
-        worker = ScanWorker(self.session.profile, session_credentials(self.session), spec)
-        worker.rows_arrived.connect(self._on_rows)
-        worker.progressed.connect(self._on_progress)
+        worker = scan_job(self.session, spec)
+        worker.progress.connect(self._on_batch)
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
         self.scan = worker
@@ -376,14 +377,14 @@ class MessagesPage(QWidget):
         self.stop_button.setEnabled(True)
         self.progress.setValue(0)
         self.status.setText(f"Scanning {spec.topic}…")
-        worker.start()
+        self.session.submit(worker)
         return worker
 
     @Slot()
     def stop_scan(self) -> None:
         if self.scan is not None and self.scanning:
             self._stop_clicked_at = time.monotonic()
-            self.scan.stop()
+            self.scan.cancel()
             self.status.setText("Stopping…")
 
     @property
@@ -391,9 +392,14 @@ class MessagesPage(QWidget):
         """True from Scan until this page has handled the scan's end (rows, status and all)."""
         return self._scanning
 
-    def _on_rows(self, rows: list[Row]) -> None:
+    def _on_batch(self, batch: ScanBatch) -> None:
         if self.sender() is not self.scan:
             return
+        if batch.rows:
+            self._on_rows(batch.rows)
+        self._on_progress(batch.progress)
+
+    def _on_rows(self, rows: list[Row]) -> None:
         with GUI_FIRST:
             self.model.append(rows)
         if self.model.dropped:
@@ -402,8 +408,6 @@ class MessagesPage(QWidget):
             )
 
     def _on_progress(self, p: ScanProgress) -> None:
-        if self.sender() is not self.scan:
-            return
         frac = p.fraction
         if frac is None:
             self.progress.setRange(0, 0)
@@ -453,11 +457,11 @@ class MessagesPage(QWidget):
         self.scan_button.setEnabled(True)
         self.stop_button.setEnabled(False)
 
-    def _on_failed(self, message: str) -> None:
+    def _on_failed(self, failure: JobFailure) -> None:
         if self.sender() is not self.scan:
             return
-        self.status.setText("Scan failed.")
-        self.search_error.setText(message)
+        self.status.setText("Stopped." if failure.cancelled else "Scan failed.")
+        self.search_error.setText("" if failure.cancelled else failure.message)
         self._scanning = False
         self.scan_button.setEnabled(True)
         self.stop_button.setEnabled(False)
@@ -472,5 +476,5 @@ class MessagesPage(QWidget):
 
     def shutdown(self) -> None:
         if self.scan is not None:
-            self.scan.stop()
+            self.scan.cancel()
         self.io.shutdown()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
@@ -17,31 +17,38 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.domain.messages import BulkProgress, ProduceRequest, ScanProgress, ScanSpec
-from desktop.models.messages import as_records
+from desktop.domain.messages import BulkProgress, ProduceRequest, Record, ScanSpec
+from desktop.models.messages import MessagesModel, as_records
 from desktop.services.export import Encoding, export_records, read_jsonl, to_requests
 from desktop.services.produce import ProducerSettings
 from desktop.views.topic_choice import TopicCombo
-from desktop.workers.bulk_produce import BulkProduceWorker
-from desktop.workers.scan import ScanWorker, session_credentials, stopped_with
-from desktop.workers.task import Task
-
-if TYPE_CHECKING:
-    from desktop.views.messages import MessagesPage
+from desktop.workers.bulk_produce import bulk_send_job
+from desktop.workers.jobs import Job, JobContext, JobFailure, Lane, cancelled_with
+from desktop.workers.scan import export_scan_job
+from desktop.workers.session import ClusterSession
 
 UNBOUNDED = 2**62  # a send whose length is known only at its end
-Job = ScanWorker | Task
+
+
+class ResultsSource(Protocol):
+    """What the bar needs from the messages page (a Protocol: the page imports this module)."""
+
+    session: ClusterSession
+    model: MessagesModel
+    last_spec: ScanSpec | None
+
+    def selected_records(self) -> list[Record]: ...
 
 
 class ResultsBar(QWidget):
     """Buttons under the results table; the work runs on threads, the outcome shows in a line."""
 
-    def __init__(self, page: MessagesPage) -> None:
+    def __init__(self, page: ResultsSource) -> None:
         super().__init__()
         self.page = page
         self.export_job: Job | None = None
-        self.produce_job: BulkProduceWorker | None = None
-        self._track = stopped_with(self)
+        self.produce_job: Job | None = None
+        self._track = cancelled_with(self)
         self.encoding = QComboBox()
         self.encoding.addItems([e.value for e in Encoding])
         self.encoding.setToolTip(
@@ -84,50 +91,27 @@ class ResultsBar(QWidget):
         """Write the whole result set: the held rows, or — when rows were dropped — the same
         scan again, straight to the file."""
         encoding = Encoding(self.encoding.currentText())
-        job: Job
+        session = self.page.session
         if self.page.model.dropped and self.page.last_spec is not None:
-            job = self._export_by_rescan(self.page.last_spec, path, fmt, encoding)
+            job = export_scan_job(session, self.page.last_spec, path, fmt, encoding)
         else:
             rows = self.page.model.snapshot()
-            job = Task(lambda: export_records(as_records(rows), path, fmt, encoding), "export")
-            job.done.connect(lambda n: self._exported(path, int(n)))
-            job.failed.connect(self._export_failed)
-            job.start()
+
+            def write(_ctx: JobContext) -> int:
+                return export_records(as_records(rows), path, fmt, encoding)
+
+            job = Job("export", write, lane=Lane.STREAM, deadline_s=None)
+        job.finished.connect(lambda n: self._exported(path, int(n)))
+        job.failed.connect(self._export_failed)
         self.export_job = job
+        self._track(job)
         self.io_status.setText(f"Exporting to {path}…")
+        session.submit(job)
         return job
 
-    def _export_by_rescan(
-        self, spec: ScanSpec, path: Path, fmt: str, encoding: Encoding
-    ) -> ScanWorker:
-        from desktop.services.export import CsvWriter, JsonLinesWriter
-
-        out = path.open("w", encoding="utf-8", newline="")
-        writer = CsvWriter(out, encoding) if fmt == "csv" else JsonLinesWriter(out, encoding)
-        worker = ScanWorker(
-            self.page.session.profile,
-            session_credentials(self.page.session),
-            spec,
-            sink=lambda rows: writer.write(as_records(rows)),
-        )
-
-        def done(_p: ScanProgress) -> None:
-            out.close()
-            self._exported(path, writer.count)
-
-        def failed(message: str) -> None:
-            out.close()
-            self._export_failed(message)
-
-        worker.finished.connect(done)
-        worker.failed.connect(failed)
-        self._track(worker)
-        worker.start()
-        return worker
-
-    def _export_failed(self, message: str) -> None:
+    def _export_failed(self, failure: JobFailure) -> None:
         self.export_job = None
-        self.io_status.setText(f"Export failed: {message}")
+        self.io_status.setText(f"Export failed: {failure.message}")
 
     def _exported(self, path: Path, count: int) -> None:
         self.export_job = None
@@ -149,21 +133,22 @@ class ResultsBar(QWidget):
         if path:
             self.import_from(Path(path), self.target_topic.currentText().strip())
 
-    def import_from(self, path: Path, topic: str) -> BulkProduceWorker | None:
+    def import_from(self, path: Path, topic: str) -> Job | None:
         """Produce every message of a JSON Lines export to `topic`; the file is read as it is
         sent, on the sending thread (a bad line stops the import and names the line)."""
         if not topic:
             self.io_status.setText("Choose the target topic to import into.")
             return None
-        if not path.is_file():
-            self.io_status.setText(f"Import failed: {path} is not a readable file.")
-            return None
-        return self._produce(
-            lambda: to_requests(read_jsonl(path), topic), None, topic, f"Imported {path.name}"
-        )
+
+        def requests() -> Iterable[ProduceRequest]:  # on the sending thread, not this one
+            if not path.is_file():
+                raise OSError(f"{path} is not a readable file.")
+            return to_requests(read_jsonl(path), topic)
+
+        return self._produce(requests, None, topic, f"Imported {path.name}")
 
     @Slot()
-    def reproduce_selected(self) -> BulkProduceWorker | None:
+    def reproduce_selected(self) -> Job | None:
         topic = self.target_topic.currentText().strip()
         records = self.page.selected_records()
         if not records:
@@ -182,10 +167,9 @@ class ResultsBar(QWidget):
         total: int | None,
         topic: str,
         verb: str,
-    ) -> BulkProduceWorker:
-        worker = BulkProduceWorker(
-            self.page.session.profile,
-            session_credentials(self.page.session),
+    ) -> Job:
+        worker = bulk_send_job(
+            self.page.session,
             ProducerSettings(),
             requests,
             UNBOUNDED if total is None else total,
@@ -201,19 +185,19 @@ class ResultsBar(QWidget):
             self.io_status.setText(text)
             self.produce_job = None
 
-        def failed(message: str) -> None:
-            self.io_status.setText(f"{verb} failed: {message}")
+        def failed(failure: JobFailure) -> None:
+            self.io_status.setText(f"{verb} failed: {failure.message}")
             self.produce_job = None
 
-        worker.progressed.connect(lambda p: self.io_status.setText(f"Sending: {count(p)}…"))
+        worker.progress.connect(lambda p: self.io_status.setText(f"Sending: {count(p)}…"))
         worker.finished.connect(done)
         worker.failed.connect(failed)
         self.produce_job = worker
         self._track(worker)
-        worker.start()
+        self.page.session.submit(worker)
         return worker
 
     def shutdown(self) -> None:
         for job in (self.export_job, self.produce_job):
-            if isinstance(job, ScanWorker | BulkProduceWorker):
-                job.stop()
+            if job is not None:
+                job.cancel()

@@ -36,16 +36,14 @@ from desktop.services.produce import (
     ACKS,
     COMPRESSIONS,
     PARTITIONERS,
-    FormProducer,
     ProducerSettings,
     predict_partition,
 )
 from desktop.views.bulk import BulkPanel
 from desktop.views.message_detail import InlineError, mono_font
 from desktop.views.topic_choice import TopicCombo
-from desktop.workers.scan import session_credentials
+from desktop.workers.jobs import Job, JobFailure, Lane
 from desktop.workers.session import ClusterSession
-from desktop.workers.task import Task
 
 VALUE_TEXT, VALUE_JSON, VALUE_FILE = "Text", "JSON", "File"
 HISTORY_MAX = 200
@@ -62,21 +60,6 @@ class Sent:
         return (
             f"{format_timestamp(r.timestamp)}  {r.topic}[{r.partition}]@{r.offset}  key={key[:40]}"
         )
-
-
-def send_one(session: ClusterSession, settings: ProducerSettings, req: ProduceRequest) -> Task:
-    """A task (not yet started: connect to it first) that sends with a producer configured
-    exactly as the form says."""
-    profile, creds = session.profile, session_credentials(session)
-
-    def run() -> DeliveryReport:
-        producer = FormProducer(profile, creds, settings)
-        try:
-            return producer.send(req)
-        finally:
-            producer.close()
-
-    return Task(run, "produce-one")
 
 
 class HeadersTable(QTableWidget):
@@ -116,7 +99,8 @@ class ProducerPage(QWidget):
         super().__init__()
         self.session = session
         self.history: list[Sent] = []
-        self.job: Task | None = None
+        self.job: Job | None = None
+        self.file_job: Job | None = None
         self.last_report: DeliveryReport | None = None
         self.file_bytes: bytes | None = None
 
@@ -336,9 +320,30 @@ class ProducerPage(QWidget):
         if path:
             self.load_file(Path(path))
 
-    def load_file(self, path: Path) -> None:
-        self.file_bytes = path.read_bytes()
-        self.value.setPlainText(f"{path.name}: {len(self.file_bytes):,} bytes")
+    def load_file(self, path: Path) -> Job:
+        """Read the value's file on a job (the GUI never waits on the disk)."""
+        self.file_bytes = None
+        self.value.setPlainText(f"Reading {path.name}…")
+        job = Job("read file", lambda _ctx: path.read_bytes(), lane=Lane.STREAM, deadline_s=60)
+        job.finished.connect(lambda data: self._file_loaded(job, path, data))
+        job.failed.connect(lambda failure: self._file_failed(job, path, failure))
+        self.file_job = job
+        self.session.submit(job)
+        return job
+
+    def _file_loaded(self, job: Job, path: Path, data: bytes) -> None:
+        if job is not self.file_job:
+            return
+        self.file_job = None
+        self.file_bytes = data
+        self.value.setPlainText(f"{path.name}: {len(data):,} bytes")
+        self._validate()
+
+    def _file_failed(self, job: Job, path: Path, failure: JobFailure) -> None:
+        if job is not self.file_job:
+            return
+        self.file_job = None
+        self.value.setPlainText(f"Could not read {path.name}: {failure.message}")
         self._validate()
 
     def value_bytes(self) -> bytes:
@@ -384,10 +389,9 @@ class ProducerPage(QWidget):
             return
         self.send_button.setEnabled(False)
         self.result.setText("Sending…")
-        self.job = send_one(self.session, self.settings(), req)
-        self.job.done.connect(lambda report: self._delivered(req, report))
-        self.job.failed.connect(self._failed)
-        self.job.start()  # after connecting: a fast failure must not be missed
+        self.job = self.session.send(
+            self.settings(), req, lambda report: self._delivered(req, report), self._failed
+        )
 
     def _delivered(self, req: ProduceRequest, report: DeliveryReport) -> None:
         self.job = None
@@ -425,3 +429,6 @@ class ProducerPage(QWidget):
 
     def shutdown(self) -> None:
         self.bulk.stop()
+        for job in (self.job, self.file_job):
+            if job is not None:
+                job.cancel()

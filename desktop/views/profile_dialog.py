@@ -28,9 +28,13 @@ from desktop.domain.profile import (
     SecurityProtocol,
     parse_extra_properties,
 )
+from desktop.services.connection import test_connection
 from desktop.settings.profiles import ProfileStore
 from desktop.settings.secrets import SecretStore
-from desktop.workers.connection_test import ConnectionTester
+from desktop.workers.jobs import Job, JobFailure, Lane
+from desktop.workers.runner import JobRunner
+
+KEYRING_DEADLINE_S = 20.0
 
 
 class _PathField(QWidget):
@@ -58,6 +62,7 @@ class ProfileDialog(QDialog):
         self,
         store: ProfileStore,
         secrets: SecretStore,
+        jobs: JobRunner,
         profile: ClusterProfile | None = None,
         parent: QWidget | None = None,
     ) -> None:
@@ -68,8 +73,8 @@ class ProfileDialog(QDialog):
         self._secrets = secrets
         self._original = profile.name if profile else None
         self.saved: ClusterProfile | None = None
-        self._tester = ConnectionTester()
-        self._tester.finished.connect(self._on_tested)
+        self._jobs = jobs
+        self.test_job: Job | None = None
 
         self.name = QLineEdit()
         self.name.setPlaceholderText("e.g. production")
@@ -139,8 +144,21 @@ class ProfileDialog(QDialog):
 
         self.protocol.currentTextChanged.connect(self._update_enabled)
         if profile:
-            self._fill(profile, secrets.load(profile.name))
+            self._fill(profile, Credentials())
+            self._load_secrets(profile.name)
         self._update_enabled()
+
+    def _load_secrets(self, name: str) -> None:
+        """The saved passwords arrive from the keyring (a D-Bus call) by job."""
+        job = Job("read the keyring", lambda _c: self._secrets.load(name), deadline_s=20)
+        job.finished.connect(self._on_secrets)
+        self._jobs.submit(job)
+
+    def _on_secrets(self, creds: Credentials) -> None:
+        if not self.password.text():
+            self.password.setText(creds.password)
+        if not self.key_password.text():
+            self.key_password.setText(creds.key_password)
 
     def _fill(self, p: ClusterProfile, creds: Credentials) -> None:
         self.name.setText(p.name)
@@ -205,7 +223,19 @@ class ProfileDialog(QDialog):
         self.test_button.setEnabled(False)
         self.test_result.setStyleSheet("color: #5f6b7a;")
         self.test_result.setText("Testing…")
-        self._tester.start(profile, self.credentials())
+        creds = self.credentials()
+        job = Job(
+            "connection test",
+            lambda _c: test_connection(profile, creds),
+            lane=Lane.STREAM,
+            deadline_s=30,
+        )
+        job.finished.connect(self._on_tested)
+        job.failed.connect(
+            lambda f: self._on_tested(ConnectionResult(False, f.message, cause="error"))
+        )
+        self.test_job = job
+        self._jobs.submit(job)
 
     @Slot(object)
     def _on_tested(self, result: ConnectionResult) -> None:
@@ -226,7 +256,12 @@ class ProfileDialog(QDialog):
             return
         creds = self.credentials()
         session_only = False
-        if (creds.password or creds.key_password) and not self._secrets.keyring_available:
+        has_secret = bool(creds.password or creds.key_password)
+        available = self._secrets.known_available()
+        if has_secret and available is None:
+            self._probe_then_save()
+            return
+        if has_secret and not available:
             answer = QMessageBox.question(
                 self,
                 "No keyring available",
@@ -239,6 +274,40 @@ class ProfileDialog(QDialog):
                 return
             session_only = True
         self._store.put(profile, replacing=self._original)
-        self._secrets.save(profile.name, creds, session_only=session_only)
+        self._secrets.remember(profile.name, creds)
+        if not session_only:
+            name, secrets = profile.name, self._secrets
+            self._jobs.submit(
+                Job(
+                    "save to the keyring",
+                    lambda _c: secrets.save(name, creds, session_only=False),
+                    deadline_s=KEYRING_DEADLINE_S,
+                )
+            )
         self.saved = profile
         self.accept()
+
+    def _probe_then_save(self) -> None:
+        """Whether a keyring exists is a D-Bus question: ask it in a job, then save."""
+        self.buttons.setEnabled(False)
+        secrets = self._secrets
+        job = Job(
+            "look for a keyring",
+            lambda _c: secrets.keyring_available,
+            deadline_s=KEYRING_DEADLINE_S,
+        )
+
+        def then(_result: object) -> None:
+            self.buttons.setEnabled(True)
+            if secrets.known_available() is None:  # the backend changed again meanwhile
+                self.error.setText("Could not reach the system keyring; try again.")
+                return
+            self.save()
+
+        def failed(failure: JobFailure) -> None:
+            self.buttons.setEnabled(True)
+            self.error.setText(f"Could not reach the system keyring: {failure.message}")
+
+        job.finished.connect(then)
+        job.failed.connect(failed)
+        self._jobs.submit(job)

@@ -1,1 +1,1 @@
-"""The only place threads meet Qt: per-cluster job threads, the refresh poller, the local broker."""
+"""The only place threads meet Qt: Jobs, and the runners whose lanes run them (per cluster, app)."""

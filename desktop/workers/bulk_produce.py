@@ -1,60 +1,33 @@
-"""Send many messages on their own thread, with progress, an optional rate limit and Stop."""
+"""Bulk sends as stream jobs on the cluster's producer: progress, a rate limit and Cancel."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 
 from desktop.domain.messages import BulkProgress, DeliveryReport, ProduceRequest
-from desktop.domain.profile import ClusterProfile, Credentials
-from desktop.services.produce import FormProducer, ProduceError, ProducerSettings
-from desktop.workers.thread_job import ThreadJob
-
-log = logging.getLogger(__name__)
+from desktop.services.produce import ProducerSettings
+from desktop.workers.jobs import Job, JobContext, Lane
+from desktop.workers.session import ClusterSession
 
 
-class BulkProduceWorker(ThreadJob):
-    """Runs FormProducer.send_many on a thread; signals carry BulkProgress."""
+def bulk_send_job(
+    session: ClusterSession,
+    settings: ProducerSettings,
+    requests: Callable[[], Iterable[ProduceRequest]],
+    total: int,
+    *,
+    rate: float | None = None,
+    on_report: Callable[[DeliveryReport], None] | None = None,
+) -> Job:
+    """Send `total` messages (`requests` is called on the job's thread: it may read a file).
+    progress and finished carry BulkProgress; `on_report` runs on the job's thread."""
 
-    result: BulkProgress | None
+    def work(ctx: JobContext) -> BulkProgress:
+        producer = ctx.clients.producer(settings)
+        last = producer.send_many(
+            requests(), total, ctx.report, ctx.token.event, rate=rate, on_report=on_report
+        )
+        return last
 
-    def __init__(
-        self,
-        profile: ClusterProfile,
-        creds: Credentials,
-        settings: ProducerSettings,
-        requests: Callable[[], Iterable[ProduceRequest]],
-        total: int,
-        *,
-        rate: float | None = None,
-        on_report: Callable[[DeliveryReport], None] | None = None,
-    ) -> None:
-        super().__init__("bulk-produce")
-        self._profile = profile
-        self._creds = creds
-        self._settings = settings
-        self._requests = requests
-        self.total = total
-        self.rate = rate
-        self._on_report = on_report
-
-    def _run(self) -> None:
-        producer: FormProducer | None = None
-        try:
-            producer = FormProducer(self._profile, self._creds, self._settings)
-            producer.send_many(
-                self._requests(),
-                self.total,
-                self._report,
-                self._stop,
-                rate=self.rate,
-                on_report=self._on_report,
-            )
-        except (ProduceError, ValueError, OSError) as exc:
-            self.failed.emit(str(exc))
-        except BaseException as exc:
-            log.exception("bulk produce failed")
-            self.failed.emit(f"Unexpected error while sending: {type(exc).__name__}: {exc}")
-        finally:
-            if producer is not None:
-                producer.close()
+    # bounded by Cancel and by each message's own delivery timeout, not by a deadline
+    return Job("bulk send", work, lane=Lane.STREAM, deadline_s=None)

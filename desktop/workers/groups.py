@@ -1,20 +1,30 @@
-"""Consumer-group jobs on the cluster's worker thread; lists arrive in stages as signals."""
+"""Consumer-group jobs on the cluster's runner: list refreshes in stages, one-off actions."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from desktop.domain.groups import GroupDetail, GroupSummary, ResetPlan, ResetRequest
-from desktop.services.admin import ClusterAdmin
 from desktop.services.groups import GroupsAdmin, TimeCache
+from desktop.workers.jobs import Job, JobContext, JobFailure, Lane
 from desktop.workers.session import ClusterSession
 
 Done = Callable[[Any], None]
 Failed = Callable[[str], None]
+GROUPS = "groups"
+
+
+@dataclass(frozen=True)
+class GroupsStage:
+    """Progress of a groups refresh: the whole list (`listed`), or one stage of described groups."""
+
+    groups: tuple[GroupSummary, ...]
+    listed: bool
 
 
 class GroupsPoller(QObject):
@@ -22,15 +32,14 @@ class GroupsPoller(QObject):
 
     A refresh lists the groups (shown at once, with the previous lag while new lag loads), then
     describes them and computes their lag in stages, the groups the user can see first. Only one
-    refresh is in flight; requests made meanwhile collapse into one more.
+    refresh is in flight; requests made meanwhile collapse into one more (the runner's refresh
+    lane coalesces them).
     """
 
     groups_changed = Signal(object)  # tuple[GroupSummary, ...]: the whole list (after listing)
     groups_updated = Signal(object)  # list[GroupSummary]: one stage of described groups
     refreshed = Signal(float)  # a full refresh finished (time.time())
     failed = Signal(str)
-    _listed = Signal(object)
-    _stage = Signal(object)
 
     def __init__(self, session: ClusterSession) -> None:
         super().__init__()
@@ -40,11 +49,7 @@ class GroupsPoller(QObject):
         self.refreshes = 0
         self.time_cache = TimeCache()
         self._priority: list[str] = []
-        self._busy = False
-        self._again = False
         self._active = False
-        self._listed.connect(self._on_listed)
-        self._stage.connect(self._on_stage)
         session.snapshot_changed.connect(self._on_snapshot)
 
     def set_active(self, active: bool) -> None:
@@ -63,22 +68,37 @@ class GroupsPoller(QObject):
             self.refresh()
 
     def refresh(self) -> None:
-        if self._busy:
-            self._again = True
-            return
-        self._busy = True
         priority = tuple(self._priority)
-        previous = dict(self.groups)  # a shallow copy: the worker only reads it
+        previous = dict(self.groups)  # a shallow copy: the job only reads it
 
-        def job(admin: ClusterAdmin) -> list[GroupSummary]:
-            ga = GroupsAdmin(admin)
+        def work(ctx: JobContext) -> list[GroupSummary]:
+            ga = GroupsAdmin(ctx.clients.admin)
             listed = ga.list_groups()
-            self._listed.emit(listed)
-            return ga.summaries(listed, priority, self._stage.emit, previous)
+            ctx.report(GroupsStage(tuple(listed), listed=True))
+            return ga.summaries(
+                listed, priority, lambda s: ctx.report(GroupsStage(tuple(s), False)), previous
+            )
 
-        self.session.run("consumer groups", job, self._on_done, self._on_error)
+        session = self.session
+        job = Job(
+            "consumer groups",
+            work,
+            lane=Lane.REFRESH,
+            deadline_s=session.refresh_deadline_s,
+            key=GROUPS,
+        )
+        job.progress.connect(self._on_progress)
+        job.finished.connect(self._on_done)
+        job.failed.connect(self._on_error)
+        session.submit(job)
 
     @Slot(object)
+    def _on_progress(self, stage: GroupsStage) -> None:
+        if stage.listed:
+            self._on_listed(list(stage.groups))
+        else:
+            self._on_stage(list(stage.groups))
+
     def _on_listed(self, listed: list[GroupSummary]) -> None:
         old = self.groups
         merged: dict[str, GroupSummary] = {}
@@ -90,7 +110,6 @@ class GroupsPoller(QObject):
         if not same:  # otherwise the stages bring the news, row by row
             self.groups_changed.emit(tuple(merged.values()))
 
-    @Slot(object)
     def _on_stage(self, stage: list[GroupSummary]) -> None:
         # unchanged groups arrive as the very objects already shown: nothing to announce
         fresh = [g for g in stage if g.group_id in self.groups and self.groups[g.group_id] is not g]
@@ -100,20 +119,13 @@ class GroupsPoller(QObject):
             self.groups_updated.emit(fresh)
 
     def _on_done(self, _result: Any) -> None:
-        self._busy = False
         self.loaded = True
         self.refreshes += 1
         self.refreshed.emit(time.time())
-        if self._again:
-            self._again = False
-            self.refresh()
 
-    def _on_error(self, message: str) -> None:
-        self._busy = False
-        self.failed.emit(message)
-        if self._again:
-            self._again = False
-            self.refresh()
+    def _on_error(self, failure: JobFailure) -> None:
+        if not failure.cancelled:
+            self.failed.emit(failure.message)
 
     # ---- one-off operations --------------------------------------------------------------
 

@@ -1,22 +1,17 @@
-"""One thread per scan; rows and progress come back to the GUI thread in chunks, by signal."""
+"""Scans as stream jobs: rows and progress come back to the GUI thread in batches."""
 
 from __future__ import annotations
 
-import logging
 import threading
-import weakref
 from collections.abc import Callable
-from typing import Protocol
+from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
-
-from desktop.domain.messages import Row, ScanProgress, ScanSpec
-from desktop.domain.profile import ClusterProfile, Credentials
-from desktop.services.browse import ScanError, Scanner
+from desktop.domain.messages import Row, ScanBatch, ScanProgress, ScanSpec
+from desktop.models.messages import as_records
+from desktop.services.browse import Scanner
+from desktop.services.export import CsvWriter, Encoding, JsonLinesWriter
+from desktop.workers.jobs import Job, JobContext, Lane
 from desktop.workers.session import ClusterSession
-from desktop.workers.thread_job import ThreadJob
-
-log = logging.getLogger(__name__)
 
 Sink = Callable[[list[Row]], None]
 
@@ -46,62 +41,42 @@ class GuiFirst:
 GUI_FIRST = GuiFirst()
 
 
-class Stoppable(Protocol):
-    def stop(self) -> None: ...
+def _scan(
+    ctx: JobContext, session: ClusterSession, spec: ScanSpec, sink: Sink | None
+) -> ScanProgress:
+    def batch(rows: list[Row], progress: ScanProgress) -> None:
+        if sink is not None:
+            if rows:
+                sink(rows)
+            rows = []
+        if rows or not progress.finished:  # the last progress is the job's result
+            ctx.report(ScanBatch(rows, progress))
+
+    scanner = Scanner(session.profile, session.creds, spec, ctx.token.event, GUI_FIRST.go)
+    return scanner.run(batch)
 
 
-def stopped_with(owner: QObject) -> Callable[[Stoppable], None]:
-    """`track(job)`: every tracked job is stopped when `owner` is destroyed (a closed cluster
-    tab must not leave a live tail running). Finished jobs are not kept alive by this."""
-    jobs: weakref.WeakSet[Stoppable] = weakref.WeakSet()
-
-    def stop_all(*_args: object) -> None:
-        for job in list(jobs):
-            job.stop()
-
-    owner.destroyed.connect(stop_all)
-    return jobs.add
+def scan_job(session: ClusterSession, spec: ScanSpec) -> Job:
+    """A scan (not yet submitted): progress carries ScanBatch, finished the last ScanProgress."""
+    # a scan runs until its end, its limit or Cancel: a tail has no natural deadline
+    return Job(
+        f"scan of {spec.topic}",
+        lambda ctx: _scan(ctx, session, spec, None),
+        lane=Lane.STREAM,
+        deadline_s=None,
+    )
 
 
-def session_credentials(session: ClusterSession) -> Credentials:
-    """The secrets a cluster session was opened with."""
-    return session.creds
+def export_scan_job(
+    session: ClusterSession, spec: ScanSpec, path: Path, fmt: str, encoding: Encoding
+) -> Job:
+    """The same scan again, written straight to `path` on the scan's thread (the rows are never
+    held); progress carries ScanBatch without rows, finished the count written."""
 
+    def work(ctx: JobContext) -> int:
+        with path.open("w", encoding="utf-8", newline="") as f:
+            writer = CsvWriter(f, encoding) if fmt == "csv" else JsonLinesWriter(f, encoding)
+            _scan(ctx, session, spec, lambda rows: writer.write(as_records(rows)))
+        return writer.count
 
-class ScanWorker(ThreadJob):
-    """Runs one Scanner on its own thread. With a `sink`, rows go there (on the scan thread)
-    instead of to `rows_arrived` — used to export a whole range without holding it."""
-
-    rows_arrived = Signal(object)  # list[Row]
-    result: ScanProgress | None
-
-    def __init__(
-        self,
-        profile: ClusterProfile,
-        creds: Credentials,
-        spec: ScanSpec,
-        sink: Sink | None = None,
-    ) -> None:
-        super().__init__(f"scan-{spec.topic}")
-        self.spec = spec
-        self._scanner = Scanner(profile, creds, spec, self._stop, GUI_FIRST.go)
-        self._sink = sink
-
-    # ---- scan thread ---------------------------------------------------------------------
-
-    def _batch(self, rows: list[Row], progress: ScanProgress) -> None:
-        if rows:
-            if self._sink is not None:
-                self._sink(rows)
-            else:
-                self.rows_arrived.emit(rows)
-        self._report(progress)
-
-    def _run(self) -> None:
-        try:
-            self._scanner.run(self._batch)
-        except ScanError as exc:
-            self.failed.emit(str(exc))
-        except BaseException as exc:
-            log.exception("scan failed")
-            self.failed.emit(f"Unexpected error while scanning: {type(exc).__name__}: {exc}")
+    return Job(f"export of {spec.topic}", work, lane=Lane.STREAM, deadline_s=None)

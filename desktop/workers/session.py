@@ -1,4 +1,4 @@
-"""A connected cluster: its worker, a refresh poller that coalesces, and its connection state."""
+"""A connected cluster: its job runner, an adaptive refresh timer, and its connection state."""
 
 from __future__ import annotations
 
@@ -12,9 +12,17 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from desktop.domain.cluster import ClusterSnapshot, TopicInfo
 from desktop.domain.profile import ClusterProfile, Credentials
 from desktop.services.admin import ClusterAdmin
-from desktop.workers.cluster_worker import ClusterWorker
+from desktop.services.produce import FormProducer, ProducerSettings
+from desktop.workers.jobs import Job, JobContext, JobFailure, Lane
+from desktop.workers.runner import JobRunner
 
 LOST_AFTER_FAILURES = 2
+SNAPSHOT = "snapshot"
+BACKOFF = 1.5  # a slow cluster is refreshed at most every 1.5 times its last refresh's duration
+MAX_INTERVAL_S = 120.0
+
+Done = Callable[[Any], None]
+Failed = Callable[[str], None]
 
 
 class SessionState(StrEnum):
@@ -25,10 +33,11 @@ class SessionState(StrEnum):
 
 
 class ClusterSession(QObject):
-    """Owns one cluster's worker and poller; views listen to its signals."""
+    """Owns one cluster's runner and refresh timer; views listen to its signals."""
 
     snapshot_changed = Signal(object)  # ClusterSnapshot
     state_changed = Signal(str)
+    interval_changed = Signal(float)  # the effective refresh interval (backed off or not)
     error = Signal(str)
 
     def __init__(
@@ -40,21 +49,27 @@ class ClusterSession(QObject):
     ) -> None:
         super().__init__()
         self.profile = profile
-        self.creds = creds  # screens with clients of their own (scans, producers) need them too
-        self.worker = ClusterWorker(
-            lambda: ClusterAdmin(profile, creds, timeout=timeout_s), name=profile.name
+        self.creds = creds
+        self.timeout_s = timeout_s
+        # a refresh makes several calls in a row; a user action one or two
+        self.refresh_deadline_s = 3 * timeout_s + 5
+        self.action_deadline_s = 2 * timeout_s + 5
+        self.runner = JobRunner(
+            profile.name,
+            lambda lane: ClusterAdmin(profile, creds, timeout_s, f"topicscope-{lane}"),
+            lambda settings: FormProducer(profile, creds, settings),
         )
         self.snapshot: ClusterSnapshot | None = None
         self.state = SessionState.CONNECTING
         self.last_error = ""
         self.last_refresh: float | None = None
+        self.last_refresh_s: float | None = None  # how long the last full refresh took
+        self._requested_s = max(0.2, refresh_s)
         self._failures = 0
+        self._refresh_job: Job | None = None
         self._timer = QTimer(self)
-        self._timer.setInterval(int(refresh_s * 1000))
-        self._timer.timeout.connect(self.refresh)
-        self.worker.snapshot_loaded.connect(self._on_snapshot)
-        self.worker.refresh_failed.connect(self._on_refresh_failed)
-        self.worker.failed.connect(self._on_failed)
+        self._timer.setInterval(int(self._requested_s * 1000))
+        self._timer.timeout.connect(self._tick)
         self._paused = False
 
     def start(self) -> None:
@@ -62,15 +77,38 @@ class ClusterSession(QObject):
         self._timer.start()
 
     def close(self) -> None:
+        """Stop refreshing and cancel every job; returns at once (threads end on their own)."""
         self._timer.stop()
-        self.worker.stop()
+        self.runner.close()
+
+    # ---- the refresh interval: the user's, backed off while refreshes take longer ---------
 
     @property
     def refresh_interval_s(self) -> float:
+        """The interval the user asked for."""
+        return self._requested_s
+
+    @property
+    def effective_interval_s(self) -> float:
         return self._timer.interval() / 1000
 
+    @property
+    def backed_off(self) -> bool:
+        return self.effective_interval_s > self._requested_s
+
     def set_refresh_interval(self, seconds: float) -> None:
-        self._timer.setInterval(int(max(0.2, seconds) * 1000))
+        self._requested_s = max(0.2, seconds)
+        self._adapt()
+
+    def _adapt(self) -> None:
+        took = self.last_refresh_s or 0.0
+        wanted = self._requested_s
+        if took > wanted:
+            wanted = min(MAX_INTERVAL_S, max(wanted, took * BACKOFF))
+        ms = int(wanted * 1000)
+        if ms != self._timer.interval():
+            self._timer.setInterval(ms)
+            self.interval_changed.emit(wanted)
 
     @property
     def paused(self) -> bool:
@@ -84,8 +122,37 @@ class ClusterSession(QObject):
             self._timer.start()
 
     @Slot()
+    def _tick(self) -> None:
+        if self._refresh_job is None:  # still refreshing: this tick is skipped (backing off)
+            self.refresh()
+
+    @property
+    def refreshing(self) -> bool:
+        return self._refresh_job is not None
+
+    @Slot()
     def refresh(self) -> None:
-        self.worker.request_refresh()
+        """Refresh now; a request made while one waits replaces it (the latest wins)."""
+        if self.runner.closed:
+            return
+        job = Job(
+            "refresh",
+            lambda ctx: ctx.clients.admin.snapshot(ctx.report),
+            lane=Lane.REFRESH,
+            deadline_s=self.refresh_deadline_s,
+            key=SNAPSHOT,
+        )
+        started = [0.0]
+        job.started.connect(lambda: started.__setitem__(0, time.monotonic()))
+        job.progress.connect(self._on_partial)
+        job.finished.connect(lambda snap: self._on_snapshot(job, snap, started[0]))
+        job.failed.connect(lambda failure: self._on_refresh_failed(job, failure))
+        self._refresh_job = job
+        self.runner.submit(job)
+
+    def cancel_refresh(self) -> None:
+        if self._refresh_job is not None:
+            self._refresh_job.cancel()
 
     def _set_state(self, state: SessionState) -> None:
         if state != self.state:
@@ -93,7 +160,17 @@ class ClusterSession(QObject):
             self.state_changed.emit(state.value)
 
     @Slot(object)
-    def _on_snapshot(self, snapshot: ClusterSnapshot) -> None:
+    def _on_partial(self, snapshot: ClusterSnapshot) -> None:
+        self._show(snapshot)
+
+    def _on_snapshot(self, job: Job, snapshot: ClusterSnapshot, started: float) -> None:
+        if self._refresh_job is job:
+            self._refresh_job = None
+        self.last_refresh_s = time.monotonic() - started
+        self._adapt()
+        self._show(snapshot)
+
+    def _show(self, snapshot: ClusterSnapshot) -> None:
         self.snapshot = snapshot
         self.last_refresh = time.time()
         self._failures = 0
@@ -101,37 +178,73 @@ class ClusterSession(QObject):
         self._set_state(SessionState.CONNECTED)
         self.snapshot_changed.emit(snapshot)
 
-    @Slot(str)
-    def _on_refresh_failed(self, message: str) -> None:
+    def _on_refresh_failed(self, job: Job, failure: JobFailure) -> None:
+        if self._refresh_job is job:
+            self._refresh_job = None
+        if failure.cancelled:
+            return
         self._failures += 1
-        self.last_error = message
+        self.last_error = failure.message
         if self._failures >= LOST_AFTER_FAILURES or self.snapshot is None:
             self._set_state(SessionState.LOST)
         else:
             self._set_state(SessionState.STALE)
         self.state_changed.emit(self.state.value)
+        self.error.emit(failure.message)
 
-    @Slot(str, str)
-    def _on_failed(self, job: str, message: str) -> None:
-        self.error.emit(message)
+    # ---- operations: the action lane, never behind a refresh ------------------------------
 
-    # ---- operations (each runs on the cluster's worker thread) ---------------------------
+    def submit(self, job: Job) -> Job:
+        """Run any job on this cluster's runner (streams: scans, bulk sends, files)."""
+        return self.runner.submit(job)
 
     def run(
         self,
         name: str,
-        job: Callable[[ClusterAdmin], object],
-        on_done: Callable[[Any], None] | None = None,
-        on_error: Callable[[str], None] | None = None,
+        work: Callable[[ClusterAdmin], object],
+        on_done: Done | None = None,
+        on_error: Failed | None = None,
         refresh_after: bool = False,
-    ) -> None:
+    ) -> Job:
+        """A user action against the cluster's admin client, with the action deadline."""
+        return self.act(name, lambda ctx: work(ctx.clients.admin), on_done, on_error, refresh_after)
+
+    def act(
+        self,
+        name: str,
+        work: Callable[[JobContext], object],
+        on_done: Done | None = None,
+        on_error: Failed | None = None,
+        refresh_after: bool = False,
+    ) -> Job:
+        job = Job(name, work, lane=Lane.ACTION, deadline_s=self.action_deadline_s)
+
         def done(result: Any) -> None:
             if on_done:
                 on_done(result)
             if refresh_after:
                 self.refresh()
 
-        self.worker.submit(name, job, done, on_error)
+        def failed(failure: JobFailure) -> None:
+            if not failure.cancelled:
+                self.error.emit(failure.message)
+            if on_error:
+                on_error(failure.message)
+
+        job.finished.connect(done)
+        job.failed.connect(failed)
+        return self.runner.submit(job)
+
+    def send(
+        self, settings: ProducerSettings, request: Any, on_done: Done, on_error: Failed
+    ) -> Job:
+        """Send one message with the cluster's producer for `settings`."""
+        return self.act(
+            "send",
+            lambda ctx: ctx.clients.producer(settings).send(request, ctx.token),
+            on_done,
+            on_error,
+        )
 
     def create_topic(
         self,
@@ -140,10 +253,10 @@ class ClusterSession(QObject):
         replication: int,
         configs: dict[str, str],
         *,
-        on_done: Callable[[Any], None] | None = None,
-        on_error: Callable[[str], None] | None = None,
-    ) -> None:
-        self.run(
+        on_done: Done | None = None,
+        on_error: Failed | None = None,
+    ) -> Job:
+        return self.run(
             "create topic",
             lambda a: a.create_topic(name, partitions, replication, configs),
             on_done,
@@ -152,55 +265,37 @@ class ClusterSession(QObject):
         )
 
     def delete_topic(
-        self,
-        name: str,
-        on_done: Callable[[Any], None] | None = None,
-        on_error: Callable[[str], None] | None = None,
-    ) -> None:
-        self.run("delete topic", lambda a: a.delete_topic(name), on_done, on_error, True)
+        self, name: str, on_done: Done | None = None, on_error: Failed | None = None
+    ) -> Job:
+        return self.run("delete topic", lambda a: a.delete_topic(name), on_done, on_error, True)
 
     def add_partitions(
-        self,
-        name: str,
-        total: int,
-        on_done: Callable[[Any], None] | None = None,
-        on_error: Callable[[str], None] | None = None,
-    ) -> None:
-        self.run("add partitions", lambda a: a.add_partitions(name, total), on_done, on_error, True)
+        self, name: str, total: int, on_done: Done | None = None, on_error: Failed | None = None
+    ) -> Job:
+        return self.run(
+            "add partitions", lambda a: a.add_partitions(name, total), on_done, on_error, True
+        )
 
     def empty_topic(
-        self,
-        topic: TopicInfo,
-        on_done: Callable[[Any], None] | None = None,
-        on_error: Callable[[str], None] | None = None,
-    ) -> None:
-        self.run("empty topic", lambda a: a.empty_topic(topic), on_done, on_error, True)
+        self, topic: TopicInfo, on_done: Done | None = None, on_error: Failed | None = None
+    ) -> Job:
+        return self.run("empty topic", lambda a: a.empty_topic(topic), on_done, on_error, True)
 
-    def topic_configs(
-        self,
-        topic: str,
-        on_done: Callable[[Any], None],
-        on_error: Callable[[str], None] | None = None,
-    ) -> None:
-        self.run("topic configs", lambda a: a.topic_configs(topic), on_done, on_error)
+    def topic_configs(self, topic: str, on_done: Done, on_error: Failed | None = None) -> Job:
+        return self.run("topic configs", lambda a: a.topic_configs(topic), on_done, on_error)
 
-    def broker_configs(
-        self,
-        broker_id: int,
-        on_done: Callable[[Any], None],
-        on_error: Callable[[str], None] | None = None,
-    ) -> None:
-        self.run("broker configs", lambda a: a.broker_configs(broker_id), on_done, on_error)
+    def broker_configs(self, broker_id: int, on_done: Done, on_error: Failed | None = None) -> Job:
+        return self.run("broker configs", lambda a: a.broker_configs(broker_id), on_done, on_error)
 
     def set_topic_config(
         self,
         topic: str,
         key: str,
         value: str | None,
-        on_done: Callable[[Any], None] | None = None,
-        on_error: Callable[[str], None] | None = None,
-    ) -> None:
-        self.run(
+        on_done: Done | None = None,
+        on_error: Failed | None = None,
+    ) -> Job:
+        return self.run(
             "set topic config",
             lambda a: a.set_topic_config(topic, key, value),
             on_done,
@@ -213,10 +308,10 @@ class ClusterSession(QObject):
         broker_id: int,
         key: str,
         value: str | None,
-        on_done: Callable[[Any], None] | None = None,
-        on_error: Callable[[str], None] | None = None,
-    ) -> None:
-        self.run(
+        on_done: Done | None = None,
+        on_error: Failed | None = None,
+    ) -> Job:
+        return self.run(
             "set broker config",
             lambda a: a.set_broker_config(broker_id, key, value),
             on_done,

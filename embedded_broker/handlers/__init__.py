@@ -37,6 +37,7 @@ from . import (
     produce,
     producer_ids,
     reassignments,
+    security,
     topics,
 )
 from .base import ApiSpec, Handler, RequestContext
@@ -54,6 +55,7 @@ _AREAS: tuple[tuple[ApiSpec, ...], ...] = (
     groups.APIS,
     elections.APIS,
     reassignments.APIS,
+    security.APIS,
 )
 
 

@@ -26,6 +26,8 @@ class RequestContext:
     local_port: int
     # The server-wide budget of response bytes; a handler that reads much (Fetch) sizes to it.
     outgoing: OutgoingBudget | None = None
+    # The listener name the client connected through (Metadata advertises that listener).
+    listener: str = ""
 
 
 Handler = Callable[[RequestContext, Any, "BrokerState"], Awaitable[Any | None]]

@@ -11,6 +11,7 @@ from embedded_broker.cluster_link.link import cluster_link
 from embedded_broker.config import (
     BOOLEAN,
     BROKER_CONFIGS,
+    DOUBLE,
     INT,
     LIST,
     LONG,
@@ -28,7 +29,7 @@ from .util import NO_THROTTLE, build, response_module
 TOPIC = 2
 BROKER = 4
 BROKER_LOGGER = 8
-TYPE_CODES = {BOOLEAN: 1, STRING: 2, INT: 3, LONG: 5, LIST: 7}
+TYPE_CODES = {BOOLEAN: 1, STRING: 2, INT: 3, LONG: 5, DOUBLE: 6, LIST: 7}
 OP_SET, OP_DELETE, OP_APPEND, OP_SUBTRACT = 0, 1, 2, 3
 
 
@@ -92,9 +93,9 @@ def _broker_entries(
         if keys is not None and cname not in keys:
             continue
         source = SOURCE_CODES[state.config.source(cname)]
-        value = state.config.value(cname)
+        value = None if cdef.sensitive else state.config.value(cname)
         syns: list[tuple[str, str | None, int]] = [(cname, value, source)]
-        if source != SOURCE_DEFAULT and cdef.default is not None:
+        if source != SOURCE_DEFAULT and cdef.default is not None and not cdef.sensitive:
             syns.append((cname, cdef.default, SOURCE_DEFAULT))
         out.append(
             build(
@@ -104,7 +105,7 @@ def _broker_entries(
                 read_only=not cdef.dynamic,
                 config_source=source,
                 is_default=source == SOURCE_DEFAULT,
-                is_sensitive=False,
+                is_sensitive=cdef.sensitive,
                 synonyms=tuple(
                     build(mod.DescribeConfigsSynonym, name=n, value=v, source=s) for n, v, s in syns
                 )

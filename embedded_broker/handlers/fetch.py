@@ -62,6 +62,20 @@ async def _read_pieces(plog: PartitionLog, offset: int, limit: int) -> list[byte
     return pieces
 
 
+def _below(records: bytes | list[bytes], end: int) -> bytes | list[bytes]:
+    """The whole batches of ``records`` that start below offset ``end`` (the high watermark a
+    consumer may read up to)."""
+    data = b"".join(records) if isinstance(records, list) else records
+    at = 0
+    size = len(data)
+    while at + 12 <= size:
+        base, length = _BATCH_SPAN.unpack_from(data, at)
+        if base >= end:
+            break
+        at += 12 + length
+    return data if at >= size else data[:at]
+
+
 async def _read_all(
     request: Any, state: BrokerState, budget: int
 ) -> tuple[list[tuple[str, list[FetchPartition]]], int, bool, list[tuple[str, int]]]:
@@ -71,6 +85,9 @@ async def _read_all(
     had_error = False
     keys: list[tuple[str, int]] = []
     topics: list[tuple[str, list[FetchPartition]]] = []
+    # a follower's broker id (v15+ moves it into replica_state)
+    replica_state = getattr(request, "replica_state", None)
+    replica_id = getattr(replica_state or request, "replica_id", -1)
     for ftopic in request.topics:
         name = ftopic.topic
         parts: list[FetchPartition] = []
@@ -83,13 +100,25 @@ async def _read_all(
                 parts.append((index, _UNKNOWN, -1, -1, -1, b""))
                 had_error = True
                 continue
+            refused = state.replicas.leader_error(
+                name, index, getattr(fp, "current_leader_epoch", -1)
+            )
+            if refused != ErrorCode.none:
+                parts.append((index, refused.value, -1, -1, -1, b""))
+                had_error = True
+                continue
+            if replica_id >= 0:
+                state.replicas.follower_fetched(name, index, replica_id, fp.fetch_offset, plog)
             code = _NONE
-            high = plog.log_end_offset
+            end = plog.log_end_offset
+            # a follower reads up to the log end, a consumer up to the high watermark
+            visible = end if replica_id >= 0 else state.replicas.high_watermark(name, index, plog)
+            high = state.replicas.high_watermark(name, index, plog)
             start = plog.log_start_offset
             offset = fp.fetch_offset
-            if offset < start or offset > high:
+            if offset < start or offset > end:
                 code = _OUT_OF_RANGE
-            elif offset < high and (budget > 0 or total == 0):
+            elif offset < visible and (budget > 0 or total == 0):
                 # The first data in the response may exceed the limits: at least one batch.
                 limit = min(fp.partition_max_bytes, budget)
                 try:
@@ -97,8 +126,11 @@ async def _read_all(
                         # A large read (far more than a consumer's usual 1 MB per partition)
                         # goes a piece at a time so other clients are served in between.
                         records = await _read_pieces(plog, offset, limit)
-                        high = plog.log_end_offset
                         start = plog.log_start_offset
+                        if replica_id >= 0 or state.replicas.get(name, index) is None:
+                            visible = plog.log_end_offset  # grown meanwhile: all readable
+                            if replica_id < 0:
+                                high = visible
                     else:
                         records = plog.read(offset, max(limit, 1))
                 except OffsetOutOfRange:
@@ -106,6 +138,8 @@ async def _read_all(
                 except (StorageError, OSError) as exc:
                     code = storage_failure(state, name, index, exc).value
                     high = start = -1  # as Kafka answers a partition it cannot read
+                if visible < plog.log_end_offset:
+                    records = _below(records, visible)
                 size = sum(map(len, records)) if isinstance(records, list) else len(records)
                 if total and size > limit:
                     # Only the first data may exceed the limits; the log returns at least a
@@ -147,11 +181,15 @@ async def handle_fetch(ctx: RequestContext, request: Any, state: BrokerState) ->
             pass
         finally:
             state.forget(keys, fut)
+    leaders, _ = state.replicas.leader_hints(
+        (name, part[0], part[1]) for name, parts in topics for part in parts
+    )
     return encode_fetch_response_parts(
         ctx.api_version,
         0,
         topics,
         read_committed=getattr(request, "isolation_level", 0) == 1,
+        leaders=leaders,
     )
 
 

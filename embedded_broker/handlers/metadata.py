@@ -12,6 +12,7 @@ from embedded_broker.cluster_link import views as cluster_views
 from embedded_broker.cluster_link.link import BrokerLink, cluster_link
 from embedded_broker.limits import MAX_PARTITIONS
 from embedded_broker.registry import TopicInfo, topic_name_error
+from embedded_broker.security.listeners import ADVERTISED_KEY
 from embedded_broker.state import BrokerState
 from embedded_broker.storage import StorageError
 
@@ -24,6 +25,10 @@ AUTHORIZED_OPS_OMITTED = -(2**31)
 
 
 def advertised_address(ctx: RequestContext, state: BrokerState) -> tuple[str, int]:
+    advertised = state.extensions.get(ADVERTISED_KEY)
+    listed = advertised.get(ctx.listener) if isinstance(advertised, dict) else None
+    if listed is not None:  # advertised.listeners names the listener the client came through
+        return listed[0] or ctx.local_host, listed[1] or ctx.local_port
     host = state.config.get_str("advertised.host.name") or ctx.local_host
     port_raw = state.config.get_str("advertised.port")
     if host.startswith("::ffff:"):

@@ -21,13 +21,19 @@ LATEST_TIERED = -5
 LEADER_EPOCH = 0
 
 
-def _lookup(state: BrokerState, topic: str, partition: int, ts: int) -> tuple[ErrorCode, int, int]:
-    """(error, offset, timestamp) for one ListOffsets partition query."""
+def _lookup(
+    state: BrokerState, topic: str, partition: int, ts: int, *, current_epoch: int = -1
+) -> tuple[ErrorCode, int, int]:
+    """(error, offset, timestamp) for one ListOffsets partition query (a consumer's: the
+    latest offset is the high watermark)."""
     plog = state.partition(topic, partition)
     if plog is None:
         return ErrorCode.unknown_topic_or_partition, -1, -1
+    refused = state.replicas.leader_error(topic, partition, current_epoch)
+    if refused != ErrorCode.none:
+        return refused, -1, -1
     if ts == LATEST:
-        return ErrorCode.none, plog.log_end_offset, -1
+        return ErrorCode.none, state.replicas.high_watermark(topic, partition, plog), -1
     if ts in (EARLIEST, EARLIEST_LOCAL):
         return ErrorCode.none, plog.log_start_offset, -1
     if ts == LATEST_TIERED:
@@ -50,7 +56,14 @@ async def handle_list_offsets(ctx: RequestContext, request: Any, state: BrokerSt
     for t in request.topics:
         parts = []
         for p in t.partitions:
-            code, offset, ts = _lookup(state, t.name, p.partition_index, p.timestamp)
+            code, offset, ts = _lookup(
+                state,
+                t.name,
+                p.partition_index,
+                p.timestamp,
+                current_epoch=getattr(p, "current_leader_epoch", -1),
+            )
+            epoch = state.replicas.leader_epoch(t.name, p.partition_index)
             parts.append(
                 build(
                     mod.ListOffsetsPartitionResponse,
@@ -58,7 +71,7 @@ async def handle_list_offsets(ctx: RequestContext, request: Any, state: BrokerSt
                     error_code=code,
                     timestamp=ts,
                     offset=offset,
-                    leader_epoch=LEADER_EPOCH if code == ErrorCode.none else -1,
+                    leader_epoch=epoch if code == ErrorCode.none else -1,
                 )
             )
         topics.append(build(mod.ListOffsetsTopicResponse, name=t.name, partitions=tuple(parts)))
@@ -74,8 +87,16 @@ async def handle_offset_for_leader_epoch(
         parts = []
         for p in t.partitions:
             plog = state.partition(t.topic, p.partition)
+            replicated = state.replicas.get(t.topic, p.partition) is not None
             if plog is None:
                 code, epoch, end = ErrorCode.unknown_topic_or_partition, -1, -1
+            elif replicated:
+                code = state.replicas.leader_error(t.topic, p.partition, p.current_leader_epoch)
+                epoch, end = -1, -1
+                if code == ErrorCode.none:
+                    epoch, end = state.replicas.end_offset_for_epoch(
+                        t.topic, p.partition, plog, p.leader_epoch
+                    )
             elif p.current_leader_epoch > LEADER_EPOCH:
                 code, epoch, end = ErrorCode.unknown_leader_epoch, -1, -1
             elif p.leader_epoch < 0 or p.leader_epoch > LEADER_EPOCH:
@@ -105,9 +126,15 @@ async def handle_delete_records(ctx: RequestContext, request: Any, state: Broker
             low = -1
             if plog is None:
                 code = ErrorCode.unknown_topic_or_partition
+            elif (
+                refused := state.replicas.leader_error(t.name, p.partition_index)
+            ) != ErrorCode.none:
+                code = refused
             else:
-                target = plog.log_end_offset if p.offset == -1 else p.offset
-                if target < 0 or target > plog.log_end_offset:
+                # Kafka deletes only below the high watermark (-1 means up to it)
+                hw = state.replicas.high_watermark(t.name, p.partition_index, plog)
+                target = hw if p.offset == -1 else p.offset
+                if target < 0 or target > hw:
                     code = ErrorCode.offset_out_of_range
                 else:
                     code = ErrorCode.none

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -16,6 +17,7 @@ from embedded_broker.storage import StorageError
 from .base import ApiSpec, RequestContext
 from .storage_errors import storage_failure
 from .txn_guard import verify_transactional_append
+from .util import ms
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +71,8 @@ def _append_partition(
             dup_time = dup.timestamp if log_append else -1
             return ErrorCode.none, dup.first_offset, dup_time, plog.log_start_offset, None
     try:
-        info = plog.append(records, now_ms=now)
+        epoch = state.replicas.leader_epoch(topic, index)
+        info = plog.append(records, now_ms=now, leader_epoch=epoch)
     except rb.InvalidRecordBatchError as exc:
         return ErrorCode.corrupt_message, -1, -1, plog.log_start_offset, str(exc)
     except (StorageError, OSError) as exc:
@@ -86,8 +89,34 @@ def _append_partition(
             base_offset=info.base_offset,
             append_time=info.log_append_time_ms,
         )
+    state.replicas.appended(topic, index, plog)
     state.notify((topic, index))
     return ErrorCode.none, info.base_offset, append_time, info.log_start_offset, None
+
+
+async def _wait_for_isr(
+    state: BrokerState, topics: list[tuple[str, list[ProducePartition]]], timeout_ms: int
+) -> None:
+    """The delayed produce of acks=all: each appended partition is answered once every ISR
+    member has its batch (REQUEST_TIMED_OUT if that takes longer than the request allows)."""
+    waits: list[tuple[list[ProducePartition], int, asyncio.Future[ErrorCode]]] = []
+    for name, partitions in topics:
+        for i, (index, code, *_rest) in enumerate(partitions):
+            plog = state.partition(name, index)
+            replicated = state.replicas.get(name, index) is not None
+            if code != ErrorCode.none.value or plog is None or not replicated:
+                continue
+            # every offset this request appended lies below the log end offset now
+            wait = state.replicas.wait_replicated(name, index, plog.log_end_offset, timeout_ms)
+            waits.append((partitions, i, asyncio.ensure_future(wait)))
+    if not waits:
+        return
+    await asyncio.gather(*(fut for _, _, fut in waits))
+    for partitions, i, fut in waits:
+        code = fut.result()
+        if code != ErrorCode.none:
+            index, _, _, _, log_start, _, _ = partitions[i]
+            partitions[i] = (index, code.value, -1, -1, log_start, None, ())
 
 
 def _has_transactional_batch(request: Any) -> bool:
@@ -119,6 +148,12 @@ def _produce_partition(
         return index, rej.code.value, -1, -1, -1, rej.message, ()
     if request.acks not in _VALID_ACKS:
         return index, ErrorCode.invalid_required_acks.value, -1, -1, -1, None, ()
+    # Kafka's order in appendRecordsToLeader: leadership, then min.insync.replicas for acks=all
+    code = state.replicas.leader_error(topic, index)
+    if code == ErrorCode.none and request.acks == -1:
+        code = state.replicas.min_isr_error(topic, index)
+    if code != ErrorCode.none:
+        return index, code.value, -1, -1, -1, None, ()
     if header.is_transactional:
         code, message = verify_transactional_append(
             state,
@@ -166,7 +201,12 @@ async def handle_produce(
         topics.append((topic_data.name, partitions))
     if request.acks == 0:
         return None
-    return encode_produce_response(ctx.api_version, topics)
+    if request.acks == -1:
+        await _wait_for_isr(state, topics, ms(request.timeout))
+    leaders, endpoints = state.replicas.leader_hints(
+        (name, part[0], part[1]) for name, parts in topics for part in parts
+    )
+    return encode_produce_response(ctx.api_version, topics, leaders=leaders, endpoints=endpoints)
 
 
 APIS = (ApiSpec(API_KEY, 3, 11, handle_produce),)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -53,6 +55,18 @@ def api_schema(api_key: int, api_version: int) -> ApiSchema:
     except Exception as exc:  # kio raises several index/import errors for unknown schemas
         raise UnsupportedApiError(f"unknown API key {api_key} version {api_version}") from exc
     return ApiSchema(request_type, response_type, bool(request_type.__flexible__))
+
+
+def warm_schemas(versions: Iterable[tuple[int, int, int]]) -> None:
+    """Load the kio schemas of (api key, min version, max version) ahead of their first request.
+
+    kio imports a schema module on first use; done on the event loop that stalls every other
+    connection for tens of milliseconds per new API. Run on a background thread at start.
+    """
+    for api_key, low, high in versions:
+        for version in range(low, high + 1):
+            with contextlib.suppress(UnsupportedApiError):
+                api_schema(api_key, version)
 
 
 def peek_header(frame: bytes) -> RequestHeader:

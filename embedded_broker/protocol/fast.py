@@ -7,6 +7,7 @@ with kio's encoder for every supported version.
 from __future__ import annotations
 
 import struct
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 _I16 = struct.Struct(">h")
@@ -68,13 +69,40 @@ def _array_len(count: int, flexible: bool) -> bytes:
 RecordErrors = tuple[tuple[int, str | None], ...]
 """KIP-467 record errors: (batch index, message) of each record that failed validation."""
 
+LeaderHints = Mapping[tuple[str, int], tuple[int, int]]
+"""(topic, partition) -> (leader id, leader epoch): the current-leader hints of Produce v10+
+and Fetch v12+ answers to a client that asked a broker which does not lead the partition."""
+
+NodeEndpoint = tuple[int, str, int, str | None]
+"""(node id, host, port, rack) of a leader named in a Produce v10+ hint."""
+
+
+def _leader_tag(tag: int, hint: tuple[int, int]) -> bytes:
+    """A tagged-field section holding one LeaderIdAndEpoch."""
+    body = _I32.pack(hint[0]) + _I32.pack(hint[1]) + b"\x00"
+    return b"\x01" + uvarint(tag) + uvarint(len(body)) + body
+
+
+def _endpoints_tag(endpoints: Sequence[NodeEndpoint]) -> bytes:
+    body = [_array_len(len(endpoints), True)]
+    for node, host, port, rack in endpoints:
+        body += [_I32.pack(node), _string(host, True), _I32.pack(port)]
+        body += [_nullable_string(rack, True), b"\x00"]
+    data = b"".join(body)
+    return b"\x01\x00" + uvarint(len(data)) + data
+
+
 ProducePartition = tuple[int, int, int, int, int, str | None, RecordErrors]
 """(index, error code, base offset, log append time, log start offset, error message,
 record errors); the last two are sent from v8."""
 
 
 def encode_produce_response(
-    version: int, topics: list[tuple[str, list[ProducePartition]]]
+    version: int,
+    topics: list[tuple[str, list[ProducePartition]]],
+    *,
+    leaders: LeaderHints | None = None,
+    endpoints: Sequence[NodeEndpoint] = (),
 ) -> EncodedResponse:
     flexible = version >= 9
     parts: list[bytes] = [_array_len(len(topics), flexible)]
@@ -93,12 +121,17 @@ def encode_produce_response(
                     if flexible:
                         parts.append(b"\x00")
                 parts.append(_nullable_string(message, flexible))
-            if flexible:
+            hint = leaders.get((name, index)) if leaders and version >= 10 else None
+            if hint is not None:
+                parts.append(_leader_tag(0, hint))
+            elif flexible:
                 parts.append(b"\x00")
         if flexible:
             parts.append(b"\x00")
     parts.append(b"\x00\x00\x00\x00")  # throttle time
-    if flexible:
+    if endpoints and version >= 10:
+        parts.append(_endpoints_tag(endpoints))
+    elif flexible:
         parts.append(b"\x00")
     return EncodedResponse(b"".join(parts), flexible)
 
@@ -115,9 +148,10 @@ def encode_fetch_response(
     topics: list[tuple[str, list[FetchPartition]]],
     *,
     read_committed: bool = False,
+    leaders: LeaderHints | None = None,
 ) -> EncodedResponse:
     encoded = encode_fetch_response_parts(
-        version, session_id, topics, read_committed=read_committed
+        version, session_id, topics, read_committed=read_committed, leaders=leaders
     )
     return EncodedResponse(b"".join(encoded.parts), encoded.flexible_header)
 
@@ -128,6 +162,7 @@ def encode_fetch_response_parts(
     topics: list[tuple[str, list[FetchPartition]]],
     *,
     read_committed: bool = False,
+    leaders: LeaderHints | None = None,
 ) -> EncodedParts:
     flexible = version >= 12
     out: list[bytes] = []
@@ -161,7 +196,10 @@ def encode_fetch_response_parts(
                     parts.clear()
                 else:
                     parts.extend(pieces)
-            if flexible:
+            hint = leaders.get((name, index)) if leaders and flexible else None
+            if hint is not None:
+                parts.append(_leader_tag(1, hint))
+            elif flexible:
                 parts.append(b"\x00")
         if flexible:
             parts.append(b"\x00")

@@ -47,6 +47,18 @@ class PartitionLog(Protocol):
         """Assign offsets to one or more validated v2 batches and store them."""
         ...
 
+    def append_replicated(self, batches: bytes, *, now_ms: int) -> AppendInfo:
+        """Store a leader's batches as they are (offsets and epochs kept): a follower's append."""
+        ...
+
+    def truncate_to(self, offset: int) -> int:
+        """Remove every batch at or after ``offset``; returns the new log end offset."""
+        ...
+
+    def truncate_fully_and_start_at(self, offset: int) -> None:
+        """Drop every record and restart the log empty at ``offset``."""
+        ...
+
     def read(self, offset: int, max_bytes: int) -> bytes:
         """Whole batches from the one containing ``offset``; at least one batch if any."""
         ...

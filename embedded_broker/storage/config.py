@@ -17,7 +17,12 @@ KAFKA_NAMES: dict[str, str] = {
     "index.interval.bytes": "index_interval_bytes",
     "message.timestamp.type": "message_timestamp_type",
     "cleanup.policy": "cleanup_policy",
+    "delete.retention.ms": "delete_retention_ms",
+    "min.compaction.lag.ms": "min_compaction_lag_ms",
+    "max.compaction.lag.ms": "max_compaction_lag_ms",
+    "min.cleanable.dirty.ratio": "min_cleanable_dirty_ratio",
 }
+_FLOAT_FIELDS = frozenset({"min_cleanable_dirty_ratio"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +36,11 @@ class LogConfig:
     index_interval_bytes: int = 4096
     message_timestamp_type: str = CREATE_TIME
     cleanup_policy: str = "delete"
+    # compaction (cleanup.policy=compact): see cleaner.py
+    delete_retention_ms: int = 86400000
+    min_compaction_lag_ms: int = 0
+    max_compaction_lag_ms: int = 9223372036854775807
+    min_cleanable_dirty_ratio: float = 0.5
 
     @property
     def log_append_time(self) -> bool:
@@ -39,6 +49,14 @@ class LogConfig:
     @property
     def compacted(self) -> bool:
         return "compact" in self.cleanup_policy.split(",")
+
+    @property
+    def roll_ms(self) -> int:
+        """segment.ms, or max.compaction.lag.ms when that is shorter on a compacted topic (the
+        active segment is never cleaned, so it must roll for the lag bound to hold)."""
+        if self.compacted and 0 < self.max_compaction_lag_ms < self.segment_ms:
+            return self.max_compaction_lag_ms
+        return self.segment_ms
 
     def with_kafka_configs(self, configs: Mapping[str, str | None]) -> LogConfig:
         """A copy with the recognised Kafka topic configs applied (others are ignored).
@@ -55,7 +73,7 @@ class LogConfig:
                 changes[field] = value
                 continue
             try:
-                changes[field] = int(value)
+                changes[field] = float(value) if field in _FLOAT_FIELDS else int(value)
             except ValueError:
-                raise ValueError(f"{name} must be a whole number, got {value!r}") from None
+                raise ValueError(f"{name} must be a number, got {value!r}") from None
         return replace(self, **changes)  # type: ignore[arg-type]

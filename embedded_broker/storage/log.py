@@ -21,6 +21,7 @@ import struct
 import threading
 import time
 from bisect import bisect_right
+from collections.abc import Callable
 from pathlib import Path
 
 from embedded_broker.protocol.record_batch import (
@@ -41,6 +42,7 @@ from embedded_broker.storage.clean_shutdown import (
     format_clean_shutdown,
     read_clean_shutdown,
 )
+from embedded_broker.storage.cleaner_files import finish_interrupted_cleaning
 from embedded_broker.storage.config import LogConfig
 from embedded_broker.storage.index import IndexDamagedError, fsync_path, write_atomically
 from embedded_broker.storage.segment import BatchMeta, Recovery, Segment
@@ -126,6 +128,7 @@ class Log:
         directory = self.directory
         for leftover in directory.glob("*.tmp"):
             leftover.unlink(missing_ok=True)
+        finish_interrupted_cleaning(directory)  # .cleaned, .swap and .deleted files of a crash
         clean_marker = directory / CLEAN_SHUTDOWN_FILE
         saved = read_clean_shutdown(clean_marker)
         self._recovery_point = self._read_offset_file(RECOVERY_POINT_FILE)
@@ -167,6 +170,7 @@ class Log:
         every later segment is scanned; an old-style empty marker gets a tail check.
         """
         interval = self.config.index_interval_bytes
+        compacted = self.config.compacted  # the cleaner leaves offset gaps between batches
         try:
             if saved is not None and saved.segments is not None:
                 state = saved.segments.get(segment.base_offset)
@@ -177,7 +181,9 @@ class Log:
                 return Recovery()
             if saved is not None:
                 segment.load_indexes()
-                return segment.recover(interval, from_last_index_entry=True, limit=limit)
+                return segment.recover(
+                    interval, from_last_index_entry=True, limit=limit, compacted=compacted
+                )
             if limit is not None and limit <= self._recovery_point:
                 segment.load_indexes()
                 segment.next_offset = limit
@@ -186,7 +192,7 @@ class Log:
             raise IndexDamagedError("written after the last flush before an unclean stop")
         except IndexDamagedError as reason:
             log.debug("rescanning segment %s in %s: %s", segment.name, self.directory, reason)
-            return segment.recover(interval, limit=limit, keep_tail=not last)
+            return segment.recover(interval, limit=limit, keep_tail=not last, compacted=compacted)
 
     def _report(self, segment: Segment, recovery: Recovery, *, last: bool) -> None:
         name = self.directory.name if self.directory is not None else "memory"
@@ -360,6 +366,110 @@ class Log:
                 self._log_start_offset,
             )
 
+    def append_replicated(self, batches: bytes | bytearray, *, now_ms: int) -> AppendInfo:
+        """Store a leader's batches exactly as they are (a follower's append): offsets,
+        leader epochs and timestamps are kept; each batch must start at or after the log end
+        offset. Raises InvalidRecordBatchError for anything else."""
+        buf = bytes(batches)
+        total = len(buf)
+        if total == 0:
+            raise InvalidRecordBatchError("no record batches to append")
+        unpack = _APPEND.unpack_from
+        with self._lock:
+            self._check_open()
+            if self._write_error is not None:
+                raise StorageError(self._write_error)
+            offset = first_offset = self.log_end_offset
+            metas: list[BatchMeta] = []
+            position = 0
+            while position < total:
+                if position + HEADER_SIZE > total:
+                    raise InvalidRecordBatchError("record batch truncated inside its header")
+                base, length, _, magic, _, _, last_delta, _, max_ts = unpack(buf, position)
+                if magic != 2:
+                    raise UnsupportedMagicError(magic, position)
+                size = length + LOG_OVERHEAD
+                if length < MIN_BATCH_LENGTH or position + size > total or last_delta < 0:
+                    raise InvalidRecordBatchError(f"record batch at byte {position} is malformed")
+                if base < offset:
+                    raise InvalidRecordBatchError(
+                        f"replicated batch at offset {base} is below the log end offset {offset}"
+                    )
+                if position == 0:
+                    first_offset = base
+                metas.append((position, size, base, max_ts))
+                offset = base + last_delta + 1
+                position += size
+            active = self._segments[-1]
+            try:
+                if self._should_roll(active, total, offset, now_ms):
+                    active = self._roll(now_ms)
+                active.append(buf, metas, offset, now_ms, self.config.index_interval_bytes)
+            except TornWriteError as exc:
+                self._write_error = (
+                    f"{exc}; the partition takes no more writes until the broker restarts "
+                    "(free disk space first: the restart removes the partial write)"
+                )
+                log.error("Partition log %s is offline for writes: %s", self.directory, exc)
+                raise StorageError(self._write_error) from exc
+            except OSError as exc:
+                raise StorageError(
+                    f"could not start a new segment in {self.directory} "
+                    f"({exc.strerror or exc}); nothing was stored"
+                ) from exc
+            return AppendInfo(first_offset, offset - 1, -1, self._log_start_offset)
+
+    def truncate_to(self, offset: int) -> int:
+        """Remove every batch at or after ``offset`` (a follower dropping a tail its leader
+        does not have); a batch holding ``offset`` goes whole. Returns the new log end offset."""
+        doomed: list[Segment] = []
+        with self._lock:
+            self._check_open()
+            if offset >= self.log_end_offset:
+                return self.log_end_offset
+            while len(self._segments) > 1 and self._segments[-1].base_offset >= offset:
+                segment = self._segments.pop()
+                self._bases.pop()
+                doomed.append(segment)
+                if segment in self._recent:
+                    self._recent.remove(segment)
+                if segment in self._unsynced:
+                    self._unsynced.remove(segment)
+            active = self._segments[-1]
+            try:
+                end = active.truncate_to(offset)
+            except OSError as exc:
+                raise StorageError(
+                    f"could not truncate {self.directory} ({exc.strerror or exc})"
+                ) from exc
+            self._log_start_offset = min(self._log_start_offset, end)
+            moved_back = self._recovery_point > end
+            self._recovery_point = min(self._recovery_point, end)
+        for segment in doomed:
+            segment.delete()
+        if moved_back and self.directory is not None:
+            # a later crash must rescan from here: the old point vouches for removed bytes
+            write_atomically(self.directory / RECOVERY_POINT_FILE, f"{end}\n".encode())
+        return end
+
+    def truncate_fully_and_start_at(self, offset: int) -> None:
+        """Drop every record and restart the log empty at ``offset`` (a follower so far
+        behind that its leader no longer has the next record)."""
+        with self._lock:
+            self._check_open()
+            for segment in self._segments:
+                segment.delete()
+            self._segments.clear()
+            self._bases.clear()
+            self._recent.clear()
+            self._unsynced.clear()
+            self._add_segment(Segment.create(offset, self.directory))
+            self._log_start_offset = offset
+            self._recovery_point = offset
+        self._checkpoint_log_start()
+        if self.directory is not None:
+            write_atomically(self.directory / RECOVERY_POINT_FILE, f"{offset}\n".encode())
+
     def _should_roll(self, active: Segment, incoming: int, next_offset: int, now_ms: int) -> bool:
         if active.is_empty:
             return False
@@ -368,7 +478,7 @@ class Log:
         if next_offset - active.base_offset > _MAX_RELATIVE_OFFSET:
             return True
         reference = active.roll_reference_ms
-        return reference is not None and now_ms - reference >= self.config.segment_ms
+        return reference is not None and now_ms - reference >= self.config.roll_ms
 
     def _roll(self, now_ms: int | None) -> Segment:
         """Close the active segment for writing and start a new one at the log end offset.
@@ -576,7 +686,7 @@ class Log:
             if (
                 not active.is_empty
                 and active.roll_reference_ms is not None
-                and now_ms - active.roll_reference_ms >= config.segment_ms
+                and now_ms - active.roll_reference_ms >= config.roll_ms
             ):
                 self._roll(now_ms)
             if "delete" not in config.cleanup_policy.split(","):
@@ -611,6 +721,48 @@ class Log:
             doomed = self._delete_oldest(len(self._segments) - 1)
             self._log_start_offset = end
         self._discard(doomed, True)
+
+    # --- cleaning: called by the log cleaner (cleaner.py) from its own thread ---------------
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def cleaning_snapshot(self) -> tuple[list[Segment], int, int]:
+        """(inactive segments, log start offset, recovery point) for the cleaner to read
+        without the lock: inactive segments never change, they are only replaced or deleted."""
+        with self._lock:
+            self._check_open()
+            return list(self._segments[:-1]), self._log_start_offset, self._recovery_point
+
+    def replace_segments(self, old: list[Segment], install: Callable[[], Segment]) -> bool:
+        """Swap the consecutive inactive segments ``old`` for the one ``install`` puts in place
+        (it renames files: quick, so it runs under the lock and no reader sees a half swap).
+        Returns False, installing nothing, if retention or DeleteRecords took any of ``old``
+        meanwhile or the log was closed."""
+        with self._lock:
+            if self._closed or not old:
+                return False
+            segments = self._segments
+            try:
+                i = next(n for n, segment in enumerate(segments) if segment is old[0])
+            except StopIteration:
+                return False
+            end = i + len(old)
+            if end >= len(segments) or any(
+                a is not b for a, b in zip(segments[i:end], old, strict=True)
+            ):
+                return False
+            new = install()
+            segments[i:end] = [new]
+            self._bases[i:end] = [new.base_offset]
+            for segment in old:
+                if segment in self._recent:
+                    self._recent.remove(segment)
+                if segment in self._unsynced:
+                    self._unsynced.remove(segment)
+                segment.close()
+            return True
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -674,11 +826,7 @@ class Log:
                     for path in paths:
                         fsync_path(path)
                     self._segments[-1].save_indexes(durable=True)
-                    write_atomically(
-                        self.directory / LOG_START_FILE,
-                        f"{self._log_start_offset}\n".encode(),
-                        sync_directory=False,
-                    )
+                    self._write_log_start()  # skipped when unchanged (most closes)
                     write_atomically(  # all synced above: a later crash scans from here
                         self.directory / RECOVERY_POINT_FILE,
                         f"{self.log_end_offset}\n".encode(),

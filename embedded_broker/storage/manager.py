@@ -391,3 +391,20 @@ class LogManager:
         """Block until every close that close_all started has finished (and is synced)."""
         if self._closer is not None:
             self._closer.join()
+
+    def compacted_logs(self) -> list[tuple[Key, Log]]:
+        """Every partition of a compacted topic that holds data, opened if need be (for the
+        log cleaner; blocking, run it on the cleaner's thread)."""
+        with self._lock:
+            keys = [key for key, config in self._known.items() if config.compacted]
+            opened = {k: v for k, v in self._logs.items() if k not in self._unused}
+        found: list[tuple[Key, Log]] = []
+        for key in keys:
+            if self.stopping:
+                break
+            partition_log = opened.get(key)
+            if partition_log is None and self._has_data(key):
+                partition_log = self.get(*key)
+            if partition_log is not None and partition_log.config.compacted:
+                found.append((key, partition_log))
+        return found

@@ -165,6 +165,27 @@ class Segment:
             self.roll_reference_ms = now_ms
         self.last_modified_ms = now_ms
 
+    def truncate_to(self, offset: int) -> int:
+        """Drop the batch holding ``offset`` and every later one (a follower cutting a
+        divergent tail); returns the new next offset (the base of the first batch dropped)."""
+        position = self.find_position(offset)
+        if position is None:
+            return self.next_offset
+        new_next = self._span_at(position)[0]
+        self.store.truncate(position)
+        self.offset_index.truncate_to_position(position)
+        self.time_index.truncate_to_offset(new_next - self.base_offset)
+        self.next_offset = new_next
+        self._read_hint = (-1, -1)
+        self._bytes_since_index = 0
+        self.max_timestamp = -1
+        self.offset_of_max_timestamp = -1
+        for _position, base, _size, _last, max_ts in self.scan(0):
+            if max_ts > self.max_timestamp:
+                self.max_timestamp = max_ts
+                self.offset_of_max_timestamp = base
+        return new_next
+
     # --- reading ------------------------------------------------------------------------
 
     def scan(
@@ -349,6 +370,7 @@ class Segment:
         *,
         verify: bool,
         gaps: frozenset[int] = frozenset(),
+        compacted: bool = False,
     ) -> tuple[int, int]:
         """Index the run of valid batches from ``position``; returns (where it ends, next offset).
 
@@ -357,6 +379,7 @@ class Segment:
         continue from ``expected``; a jump (the gap a repair leaves) is taken only where the
         next batch continues from the jumped batch, or at one of the known ``gaps`` (base
         offsets): the CRC does not cover baseOffset, so a damaged one must not pass as a gap.
+        In a ``compacted`` log every jump is taken: the cleaner leaves gaps between batches.
         """
         size = self.store.size
         unpack = _RECOVER.unpack_from
@@ -392,7 +415,7 @@ class Segment:
                 if verify and not verify_crc(view[at:end]):
                     stop = True
                     break
-                if base > expected and base not in gaps:
+                if base > expected and not compacted and base not in gaps:
                     follower = self._next_base(position + end)
                     if follower is not None and follower != base + last_delta + 1:
                         stop = True
@@ -450,6 +473,7 @@ class Segment:
         limit: int | None = None,
         keep_tail: bool = False,
         gaps: frozenset[int] = frozenset(),
+        compacted: bool = False,
     ) -> Recovery:
         """Rescan the store, keep every valid batch, rebuild indexes; returns what was dropped.
 
@@ -471,7 +495,7 @@ class Segment:
                 self.offset_index.truncate_to_position(position)
                 self._bytes_since_index = index_interval
             end, expected = self._scan_valid(
-                position, expected, limit, index_interval, verify=False
+                position, expected, limit, index_interval, verify=False, compacted=compacted
             )
             if end == self.store.size:
                 self.next_offset = expected
@@ -486,7 +510,7 @@ class Segment:
         self.rescanned = True
         size = self.store.size
         position, expected = self._scan_valid(
-            0, self.base_offset, limit, index_interval, verify=True, gaps=gaps
+            0, self.base_offset, limit, index_interval, verify=True, gaps=gaps, compacted=compacted
         )
         cut: list[tuple[int, int, int, int]] = []  # (start, end, first lost, last lost offset)
         while position < size:
@@ -496,7 +520,13 @@ class Segment:
             resumed_base = _SPAN.unpack(self.store.pread(_SPAN.size, resume))[0]
             cut.append((position, resume, expected, resumed_base - 1))
             position, expected = self._scan_valid(
-                resume, resumed_base, limit, index_interval, verify=True, gaps=gaps
+                resume,
+                resumed_base,
+                limit,
+                index_interval,
+                verify=True,
+                gaps=gaps,
+                compacted=compacted,
             )
         recovery = Recovery()
         if position < size:
@@ -520,7 +550,7 @@ class Segment:
                     f"segment {self.log_path} is damaged and could not be repaired "
                     f"({exc.strerror or exc}). Free disk space and start the broker again."
                 ) from exc
-            again = self.recover(index_interval, limit=limit, gaps=gaps | made)
+            again = self.recover(index_interval, limit=limit, gaps=gaps | made, compacted=compacted)
             recovery.truncated += again.truncated
             recovery.damaged += again.damaged
             return recovery

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt, QTimer
+from pytestqt import wait_signal
 from pytestqt.qtbot import QtBot
 
 from desktop.context import AppContext
@@ -21,6 +24,91 @@ from desktop.workers.local_broker import LocalBroker
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 WAIT_MS = 30_000
+STALL_LIMIT_MS = 100.0
+# on a quiet machine, hold the wall-clock lateness itself to the limit (CPU waits included)
+STRICT_STALLS = os.environ.get("TOPICSCOPE_STRICT_STALLS") == "1"
+TICK_MS = 10
+
+
+class StallWatch:
+    """A GUI-thread watchdog: a 10 ms timer that measures its own lateness.
+
+    It counts only while the test waits on the app (qtbot's waits spin the event loop), so time
+    the test itself spends blocking the thread (setting up a topic, say) is not the app's stall.
+    `max_busy_ms` is the part of the worst lateness the GUI thread spent on the CPU: the app's
+    own work. The rest of `max_late_ms` is waiting for a CPU (or the GIL), which on a loaded
+    test machine can exceed the limit with no app code running at all.
+    """
+
+    def __init__(self) -> None:
+        self.max_late_ms = 0.0
+        self.max_busy_ms = 0.0
+        self._waiting = 0
+        self._last = time.perf_counter()
+        self._last_cpu = time.thread_time()
+        self._left_wait = 0.0
+        self._timer = QTimer()
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.setInterval(TICK_MS)
+        self._timer.timeout.connect(self._tick)
+
+    def start(self) -> None:
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def reset(self) -> None:
+        self.max_late_ms = self.max_busy_ms = 0.0
+        self._last = time.perf_counter()
+        self._last_cpu = time.thread_time()
+
+    def _tick(self) -> None:
+        now, cpu = time.perf_counter(), time.thread_time()
+        if self._waiting:
+            late = (now - self._last) * 1000 - TICK_MS
+            self.max_late_ms = max(self.max_late_ms, late)
+            self.max_busy_ms = max(self.max_busy_ms, (cpu - self._last_cpu) * 1000)
+        self._last, self._last_cpu = now, cpu
+
+    def entering_wait(self) -> None:
+        now = time.perf_counter()
+        if self._waiting == 0 and now - self._left_wait > 0.02:
+            # the test's own code ran since: not a stall of the app
+            self._last, self._last_cpu = now, time.thread_time()
+        self._waiting += 1
+
+    def leaving_wait(self) -> None:
+        self._waiting -= 1
+        if self._waiting == 0:
+            self._left_wait = time.perf_counter()
+
+
+@pytest.fixture(autouse=True)
+def stall_watch(monkeypatch: pytest.MonkeyPatch) -> Iterator[StallWatch]:
+    """Every GUI test: no stall of the GUI thread over STALL_LIMIT_MS while it waits on the app."""
+    watch = StallWatch()
+
+    def watched(original: Callable[..., Any]) -> Callable[..., Any]:
+        def wait(self: Any) -> Any:
+            watch.entering_wait()
+            try:
+                return original(self)
+            finally:
+                watch.leaving_wait()
+
+        return wait
+
+    for cls in (wait_signal._AbstractSignalBlocker, wait_signal.CallbackBlocker):
+        monkeypatch.setattr(cls, "wait", watched(cls.wait))
+    watch.start()
+    yield watch
+    watch.stop()
+    late = watch.max_late_ms if STRICT_STALLS else watch.max_busy_ms
+    assert late <= STALL_LIMIT_MS, (
+        f"the GUI thread stalled {late:.0f} ms (limit {STALL_LIMIT_MS:.0f} ms; "
+        f"worst lateness {watch.max_late_ms:.0f} ms, of it busy {watch.max_busy_ms:.0f} ms)"
+    )
 
 
 @pytest.fixture
@@ -44,7 +132,9 @@ def window(qtbot: QtBot, ctx: AppContext) -> Iterator[MainWindow]:
     win.show()
     qtbot.waitExposed(win)
     yield win
-    win.shutdown()
+    stopping = win.shutdown()
+    if stopping is not None:  # the built-in broker stops off the GUI thread
+        qtbot.waitUntil(lambda: stopping.ended, timeout=WAIT_MS)
 
 
 def wait_snapshot(qtbot: QtBot, view: ClusterView, check: Callable[[], bool] | None = None) -> None:

@@ -25,6 +25,7 @@ def test_groups_tab_and_topic_consumers(
     commit_offsets(bootstrap, group, {(topic, 0): 2, (topic, 1): 5})
     view = window.open_cluster(ClusterProfile("hooks", bootstrap), Credentials())
     wait_snapshot(qtbot, view)
+    qtbot.waitUntil(lambda: view.tabs.count() == 8)  # the screens are built in stages
 
     pages = [view.tabs.widget(i) for i in range(view.tabs.count())]
     titles = [view.tabs.tabText(i) for i in range(view.tabs.count())]

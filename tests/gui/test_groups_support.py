@@ -45,7 +45,7 @@ def groups_page(qtbot: QtBot, bootstrap: str, refresh_s: float = 1.0) -> Iterato
         yield page
     finally:
         session.close()
-        session.worker.join(15)
+        session.runner.join(15)
 
 
 def admin(bootstrap: str) -> AdminClient:

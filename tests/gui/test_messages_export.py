@@ -144,5 +144,6 @@ def test_import_of_a_bad_file_names_the_line(
     assert worker is not None
     qtbot.waitUntil(lambda: not browser.io.producing, timeout=WAIT_MS)
     assert browser.io.io_status.text().startswith("Imported bad.jsonl failed: Line 2 of bad.jsonl")
-    assert browser.io.import_from(tmp_path / "missing.jsonl", "target") is None
+    assert browser.io.import_from(tmp_path / "missing.jsonl", "target") is not None
+    qtbot.waitUntil(lambda: not browser.io.producing, timeout=WAIT_MS)  # checked off the GUI
     assert "is not a readable file" in browser.io.io_status.text()

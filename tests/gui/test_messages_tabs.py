@@ -18,6 +18,7 @@ def test_produce_tab_then_messages_tab_on_the_local_broker(
     view = window.find_view(LOCAL_NAME)
     assert view is not None
     wait_snapshot(qtbot, view)
+    qtbot.waitUntil(lambda: view.tabs.count() == 8)  # the screens are built in stages
     titles = [view.tabs.tabText(i) for i in range(view.tabs.count())]
     assert "Messages" in titles and "Produce" in titles
     create_topic(view.session.profile.bootstrap, "tabbed", 2)

@@ -187,7 +187,8 @@ def test_send_failure_shows_the_error(
     big = tmp_path / "big.bin"
     big.write_bytes(b"x" * 2_000_000)  # over the client's message.max.bytes
     page.value_mode.setCurrentText(VALUE_FILE)
-    page.load_file(big)
+    job = page.load_file(big)
+    qtbot.waitUntil(lambda: job.ended, timeout=WAIT_MS)
     click(qtbot, page.send_button)
     qtbot.waitUntil(lambda: not page.busy, timeout=WAIT_MS)
     assert page.last_report is None
@@ -214,7 +215,8 @@ def test_value_from_file_is_sent_byte_for_byte(
     assert page.value_error.text() == "Choose a file to send as the value."
     click(qtbot, page.send_button)
     assert not page.busy and page.last_report is None
-    page.load_file(path)
+    job = page.load_file(path)
+    qtbot.waitUntil(lambda: job.ended, timeout=WAIT_MS)
     assert page.value_error.text() == ""
     _send(qtbot, page)
     scan(qtbot, browser, "files")

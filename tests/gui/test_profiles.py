@@ -52,6 +52,7 @@ def test_add_profile_test_and_connect(
     assert window.start.profile_list.count() == 1
 
     qtbot.mouseClick(window.start.connect_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.find_view("dev cluster") is not None)  # after the keyring
     view = window.find_view("dev cluster")
     assert view is not None
     wait_snapshot(qtbot, view)

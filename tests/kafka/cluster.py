@@ -50,6 +50,7 @@ from tests.kafka.node import (
     port_open,
     tail,
 )
+from tests.tls_certs import make_certs
 
 CONTROLLER_ID = 100
 READY_TIMEOUT = 180.0
@@ -97,6 +98,16 @@ class KafkaCluster:
         return ",".join(f"{HOST}:{n.plaintext_port}" for n in self.brokers)
 
     @property
+    def sasl_ssl_bootstrap(self) -> str:
+        """SASL_SSL (SCRAM-SHA-512) bootstrap list, for clusters started with tls=True."""
+        return ",".join(f"{HOST}:{n.sasl_ssl_port}" for n in self.brokers)
+
+    @property
+    def ca_file(self) -> Path:
+        """The CA certificate that signed the SASL_SSL listeners' certificates."""
+        return self.brokers[0].tls_dir / "ca.pem"
+
+    @property
     def sasl_bootstrap(self) -> str:
         """SASL_PLAINTEXT (SCRAM-SHA-512) bootstrap list of every broker."""
         return ",".join(f"{HOST}:{n.sasl_port}" for n in self.brokers)
@@ -121,6 +132,11 @@ class KafkaCluster:
         )
         for n in self.nodes:
             n.workdir.mkdir(parents=True, exist_ok=True)
+            if n.sasl_ssl_port is not None:
+                certs = make_certs(n.tls_dir)  # Kafka reads an unencrypted PEM key with no password
+                (n.tls_dir / "server.pem").write_bytes(
+                    certs.server_key.read_bytes() + certs.server_cert.read_bytes()
+                )
             n.config_path.write_text(node_properties(n, voters, len(self.brokers)))
 
     def _format_storage(self) -> None:
@@ -299,13 +315,15 @@ class KafkaCluster:
         self.stop_all()
 
 
-def _build(layout: str, broker_count: int, jvm_opts: Sequence[str] | None) -> KafkaCluster:
+def _build(
+    layout: str, broker_count: int, jvm_opts: Sequence[str] | None, tls: bool = False
+) -> KafkaCluster:
     classpath = ensure_classpath()
     workdir = Path(tempfile.mkdtemp(prefix=f"topicscope-kafka-{layout}-"))
     broker_opts = tuple(jvm_opts) if jvm_opts is not None else BROKER_JVM_OPTS
     nodes: list[KafkaNode] = []
     if layout == "single":
-        c, p, s = free_ports(3)
+        c, p, s, t = free_ports(4)
         nodes.append(
             KafkaNode(
                 node_id=1,
@@ -314,6 +332,7 @@ def _build(layout: str, broker_count: int, jvm_opts: Sequence[str] | None) -> Ka
                 controller_port=c,
                 plaintext_port=p,
                 sasl_port=s,
+                sasl_ssl_port=t if tls else None,
                 jvm_opts=broker_opts,
             )
         )
@@ -343,12 +362,12 @@ def _build(layout: str, broker_count: int, jvm_opts: Sequence[str] | None) -> Ka
 
 
 def _start_with_retry(
-    layout: str, broker_count: int, jvm_opts: Sequence[str] | None
+    layout: str, broker_count: int, jvm_opts: Sequence[str] | None, tls: bool = False
 ) -> KafkaCluster:
     """Start a cluster; one retry on fresh ports covers a port taken between pick and bind."""
     last: KafkaStartError | None = None
     for _attempt in range(2):
-        cluster = _build(layout, broker_count, jvm_opts)
+        cluster = _build(layout, broker_count, jvm_opts, tls)
         try:
             cluster._start()
         except KafkaStartError as exc:
@@ -366,9 +385,10 @@ def _start_with_retry(
     raise last
 
 
-def start_single(jvm_opts: Sequence[str] | None = None) -> KafkaCluster:
-    """One combined broker+controller node (id 1) with PLAINTEXT and SCRAM listeners."""
-    return _start_with_retry("single", 1, jvm_opts)
+def start_single(jvm_opts: Sequence[str] | None = None, *, tls: bool = False) -> KafkaCluster:
+    """One combined broker+controller node (id 1) with PLAINTEXT and SCRAM listeners (and,
+    with ``tls``, a SASL_SSL SCRAM listener whose CA is ``ca_file``)."""
+    return _start_with_retry("single", 1, jvm_opts, tls)
 
 
 def start_cluster(broker_count: int = 3, jvm_opts: Sequence[str] | None = None) -> KafkaCluster:

@@ -75,6 +75,7 @@ class KafkaNode:
     controller_port: int | None = None
     plaintext_port: int | None = None
     sasl_port: int | None = None
+    sasl_ssl_port: int | None = None  # SASL_SSL (SCRAM-SHA-512) listener, when asked for
     jvm_opts: tuple[str, ...] = BROKER_JVM_OPTS
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     stopped_on_purpose: bool = False
@@ -86,6 +87,11 @@ class KafkaNode:
     @property
     def config_path(self) -> Path:
         return self.workdir / "server.properties"
+
+    @property
+    def tls_dir(self) -> Path:
+        """Certificates of the SASL_SSL listener: server.pem (key + chain) and ca.pem."""
+        return self.workdir / "tls"
 
     @property
     def log_path(self) -> Path:
@@ -166,6 +172,14 @@ def node_properties(node: KafkaNode, voters: str, broker_count: int) -> str:
             f"PLAINTEXT://{HOST}:{node.plaintext_port}",
             f"SASL_PLAINTEXT://{HOST}:{node.sasl_port}",
         ]
+        if node.sasl_ssl_port is not None:
+            listeners.append(f"SASL_SSL://{HOST}:{node.sasl_ssl_port}")
+            lines += [
+                "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config="
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+                "listener.name.sasl_ssl.ssl.keystore.type=PEM",
+                f"listener.name.sasl_ssl.ssl.keystore.location={node.tls_dir / 'server.pem'}",
+            ]
         lines += [
             f"advertised.listeners={','.join(listeners)}",
             "inter.broker.listener.name=PLAINTEXT",
@@ -196,7 +210,7 @@ def node_properties(node: KafkaNode, voters: str, broker_count: int) -> str:
     lines += [
         f"listeners={','.join(listeners)}",
         "listener.security.protocol.map="
-        "PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT",
     ]
     return "\n".join(lines) + "\n"
 

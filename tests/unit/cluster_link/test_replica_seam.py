@@ -106,17 +106,3 @@ def test_image_changes_reach_the_replica_manager(partition_state_module: None) -
         await state.shutdown()
 
     asyncio.run(body())
-
-
-def test_without_a_replica_manager_nothing_is_called() -> None:
-    async def body() -> None:
-        state = BrokerState(BrokerConfig({"node.id": "101"}), None, in_memory=True)
-        link = _link(state)
-        assert not link.replicas.install(link._endpoint, link.send_isr)
-        link.image.replay(0, TopicRecord("t", TID))
-        link.image.replay(1, PartitionRecord(TID, 0, (101,), (101,), 101, 0, 0))
-        await link._reconcile_all()  # no state.replicas: the local topic is made all the same
-        assert state.topics["t"].partitions == 1
-        await state.shutdown()
-
-    asyncio.run(body())

@@ -1,0 +1,1 @@
+"""Replication: per-partition leader/follower state, purgatories and follower fetchers."""

@@ -1,0 +1,307 @@
+"""A follower's fetcher: one asyncio task per leader broker, fetching all the partitions this
+broker follows there in one Fetch (replica id = this broker's id), appending the leader's
+batches unchanged, and first cutting any divergent tail found with OffsetForLeaderEpoch."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+import struct
+from typing import TYPE_CHECKING, Any
+
+from kio.schema.errors import ErrorCode
+from kio.schema.fetch.v12 import request as fetch_req
+from kio.schema.offset_for_leader_epoch.v4 import request as ofle_req
+
+from embedded_broker.protocol.record_batch import LOG_OVERHEAD, InvalidRecordBatchError
+from embedded_broker.storage import StorageError
+
+from .client import LeaderConnection
+
+if TYPE_CHECKING:
+    from embedded_broker.state import BrokerState
+
+    from .manager import ReplicaManager
+    from .partition import ReplicatedPartition
+
+log = logging.getLogger(__name__)
+
+Key = tuple[str, int]
+_BATCH_HEAD = struct.Struct(">qii")  # base offset, batch length, partition leader epoch
+_LAST_DELTA = struct.Struct(">i")  # at byte 23
+CONNECT_TIMEOUT_S = 5.0
+_WAIT_FOR_METADATA = (
+    ErrorCode.not_leader_or_follower,
+    ErrorCode.fenced_leader_epoch,
+    ErrorCode.unknown_leader_epoch,
+    ErrorCode.unknown_topic_or_partition,
+)
+
+
+def _new(cls: Any, **values: Any) -> Any:
+    """A kio entity from plain ints and strings (its fields are typed with NewTypes)."""
+    return cls(**values)
+
+
+class _LeaderNotReadyError(Exception):
+    """The leader does not (yet) agree that it leads: wait for the metadata to move on."""
+
+
+def whole_batches(records: bytes) -> list[tuple[int, int, int, int]]:
+    """(position, size, base offset, leader epoch) of each whole batch in ``records``."""
+    out = []
+    at = 0
+    while at + 17 <= len(records):
+        base, length, epoch = _BATCH_HEAD.unpack_from(records, at)
+        size = length + LOG_OVERHEAD
+        if length <= 0 or at + size > len(records):
+            break
+        out.append((at, size, base, epoch))
+        at += size
+    return out
+
+
+class FollowerFetcher:
+    """Fetches the partitions this broker follows from one leader broker."""
+
+    def __init__(self, manager: ReplicaManager, state: BrokerState, leader: int) -> None:
+        self._manager = manager
+        self._state = state
+        self.leader = leader
+        # partitions fetched here; True while a divergent tail may still need cutting
+        self.keys: dict[Key, bool] = {}
+        self._out_of_range: set[Key] = set()  # answered OFFSET_OUT_OF_RANGE once already
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def done(self) -> bool:
+        return self._task is None or self._task.done()
+
+    def add(self, key: Key) -> None:
+        self.keys[key] = True
+        if self._task is None or self._task.done():
+            self._task = self._state.spawn(self._run(), name=f"fetcher-{self.leader}")
+
+    def remove(self, key: Key) -> None:
+        self.keys.pop(key, None)
+
+    def stop(self) -> None:
+        self.keys.clear()
+        if self._task is not None:
+            self._task.cancel()
+
+    def _ms(self, name: str) -> int:
+        return self._state.config.get_int(name)
+
+    async def _run(self) -> None:
+        backoff = self._ms("replica.fetch.backoff.ms") / 1000
+        while self.keys:
+            address = self._manager.lookup(self.leader)
+            if address is None:
+                await asyncio.sleep(backoff)
+                continue
+            try:
+                conn = await LeaderConnection.open(*address, timeout=CONNECT_TIMEOUT_S)
+            except (OSError, TimeoutError) as exc:
+                log.debug("Leader %d unreachable: %s", self.leader, exc)
+                await asyncio.sleep(backoff)
+                continue
+            try:
+                while self.keys:
+                    await self._truncate(conn)
+                    await self._fetch(conn)
+            except _LeaderNotReadyError:
+                await asyncio.sleep(backoff)
+            except (OSError, ConnectionError, asyncio.IncompleteReadError, TimeoutError) as exc:
+                log.debug("Lost the connection to leader %d: %s", self.leader, exc)
+                await asyncio.sleep(backoff)
+            except Exception:  # a bad answer or a local disk error: keep the fetcher alive
+                log.exception("Fetching from leader %d failed; retrying", self.leader)
+                await asyncio.sleep(backoff)
+            finally:
+                await conn.close()
+
+    def _followed(self, key: Key) -> ReplicatedPartition | None:
+        part = self._manager.get(*key)
+        if part is None or part.leader or part.state.leader != self.leader:
+            self.keys.pop(key, None)
+            return None
+        return part
+
+    async def _truncate(self, conn: LeaderConnection) -> None:
+        """OffsetForLeaderEpoch for the partitions that just started following: cut the local
+        log where it stops agreeing with the leader's epochs."""
+        asks: dict[str, list[Any]] = {}
+        for key, pending in list(self.keys.items()):
+            part = self._followed(key)
+            if not pending or part is None:
+                continue
+            latest = part.epochs.latest_epoch
+            if latest < 0:
+                await self._cut(key, part, part.hw)
+                self.keys[key] = False
+                continue
+            asks.setdefault(key[0], []).append(
+                _new(
+                    ofle_req.OffsetForLeaderPartition,
+                    partition=key[1],
+                    current_leader_epoch=part.state.leader_epoch,
+                    leader_epoch=latest,
+                )
+            )
+        if not asks:
+            return
+        request = _new(
+            ofle_req.OffsetForLeaderEpochRequest,
+            replica_id=self._manager.node_id,
+            topics=tuple(
+                _new(ofle_req.OffsetForLeaderTopic, topic=topic, partitions=tuple(parts))
+                for topic, parts in asks.items()
+            ),
+        )
+        timeout = self._ms("replica.fetch.wait.max.ms") / 1000 + CONNECT_TIMEOUT_S
+        response = await conn.request(request, timeout)
+        not_ready = False
+        for topic_result in response.topics:
+            for answer in topic_result.partitions:
+                key = (topic_result.topic, answer.partition)
+                part = self._followed(key)
+                if part is None or not self.keys.get(key):
+                    continue
+                if answer.error_code != ErrorCode.none:
+                    not_ready = True
+                    continue
+                target = self._truncation_point(key, part, answer.leader_epoch, answer.end_offset)
+                await self._cut(key, part, target)
+                self.keys[key] = False
+        if not_ready:
+            raise _LeaderNotReadyError
+
+    def _truncation_point(
+        self, key: Key, part: ReplicatedPartition, leader_epoch: int, end_offset: int
+    ) -> int:
+        plog = self._state.partition(*key)
+        leo = plog.log_end_offset if plog is not None else 0
+        if end_offset < 0:
+            return part.hw  # the leader knows none of our epochs: keep what was committed
+        _, local_end = part.epochs.end_offset_for(leader_epoch, leo)
+        return min(end_offset, leo if local_end < 0 else local_end)
+
+    async def _cut(self, key: Key, part: ReplicatedPartition, target: int) -> None:
+        plog = self._state.partition(*key)
+        if plog is None or target >= plog.log_end_offset:
+            return
+        log.info(
+            "Truncating %s-%d from %d to %d (a tail its leader %d does not have)",
+            *key,
+            plog.log_end_offset,
+            target,
+            self.leader,
+        )
+        end = await self._state.run_storage(plog.truncate_to, target)
+        part.epochs.truncate_from_end(end)
+        part.hw = min(part.hw, end)
+
+    async def _fetch(self, conn: LeaderConnection) -> None:
+        topics: dict[str, list[Any]] = {}
+        max_bytes = self._ms("replica.fetch.max.bytes")
+        for key, pending in list(self.keys.items()):
+            part = self._followed(key)
+            plog = self._state.partition(*key)
+            if pending or part is None or plog is None:
+                continue
+            topics.setdefault(key[0], []).append(
+                _new(
+                    fetch_req.FetchPartition,
+                    partition=key[1],
+                    current_leader_epoch=part.state.leader_epoch,
+                    fetch_offset=plog.log_end_offset,
+                    last_fetched_epoch=part.epochs.latest_epoch,
+                    log_start_offset=plog.log_start_offset,
+                    partition_max_bytes=max_bytes,
+                )
+            )
+        if not topics:
+            await asyncio.sleep(self._ms("replica.fetch.backoff.ms") / 1000)
+            return
+        wait_ms = self._ms("replica.fetch.wait.max.ms")
+        request = _new(
+            fetch_req.FetchRequest,
+            replica_id=self._manager.node_id,
+            max_wait=datetime.timedelta(milliseconds=wait_ms),
+            min_bytes=1,
+            max_bytes=self._ms("replica.fetch.response.max.bytes"),
+            topics=tuple(
+                _new(fetch_req.FetchTopic, topic=topic, partitions=tuple(parts))
+                for topic, parts in topics.items()
+            ),
+            forgotten_topics_data=(),
+        )
+        response = await conn.request(request, wait_ms / 1000 + CONNECT_TIMEOUT_S)
+        not_ready = failed = False
+        for topic_data in response.responses:
+            for data in topic_data.partitions:
+                key = (topic_data.topic, data.partition_index)
+                part = self._followed(key)
+                if part is None or self.keys.get(key):
+                    continue
+                if data.error_code == ErrorCode.offset_out_of_range:
+                    start, hw = data.log_start_offset, data.high_watermark
+                    await self._out_of_range_at(key, part, start, hw)
+                elif data.error_code in _WAIT_FOR_METADATA:
+                    not_ready = True
+                elif data.error_code != ErrorCode.none:
+                    log.warning(
+                        "Leader %d answered %s for %s-%d", self.leader, data.error_code.name, *key
+                    )
+                else:
+                    self._out_of_range.discard(key)
+                    records = data.records or b""
+                    failed |= not self._append(key, part, records, data.high_watermark)
+        if not_ready:
+            raise _LeaderNotReadyError
+        if failed:  # a disk error here: do not spin on the same data
+            await asyncio.sleep(self._ms("replica.fetch.backoff.ms") / 1000)
+
+    async def _out_of_range_at(
+        self, key: Key, part: ReplicatedPartition, leader_start: int, leader_hw: int
+    ) -> None:
+        """Kafka's follower rules: behind the leader's log start, restart empty there; past
+        its end, find the agreeing point by epochs first, then (if that did not help) cut
+        back to the leader's high watermark."""
+        plog = self._state.partition(*key)
+        if plog is None:
+            return
+        if plog.log_end_offset < leader_start:
+            log.info("Restarting %s-%d at the leader's log start %d", *key, leader_start)
+            await self._state.run_storage(plog.truncate_fully_and_start_at, leader_start)
+            part.epochs.clear()
+            part.hw = leader_start
+        elif key in self._out_of_range:
+            self._out_of_range.discard(key)
+            await self._cut(key, part, min(max(leader_hw, 0), plog.log_end_offset))
+        else:
+            self._out_of_range.add(key)
+            self.keys[key] = True
+
+    def _append(self, key: Key, part: ReplicatedPartition, records: bytes, leader_hw: int) -> bool:
+        """Store what the leader sent; False if it could not be stored."""
+        plog = self._state.partition(*key)
+        if plog is None:
+            return False
+        batches = whole_batches(records)
+        if batches:
+            end = batches[-1][0] + batches[-1][1]
+            if batches[0][2] < plog.log_end_offset:
+                return True  # an answer to an older fetch offset: already have it
+            try:
+                plog.append_replicated(records[:end], now_ms=self._state.now_ms())
+            except (InvalidRecordBatchError, StorageError, OSError) as exc:
+                log.error("Could not append replicated data to %s-%d: %s", *key, exc)
+                return False
+            for _, _, base, epoch in batches:
+                if epoch > part.epochs.latest_epoch:
+                    part.epochs.assign(epoch, base)
+        part.hw = max(part.hw, min(leader_hw, plog.log_end_offset))
+        return True

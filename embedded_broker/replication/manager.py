@@ -1,0 +1,454 @@
+"""The replica manager: leader and follower roles per partition, high watermarks, the
+delayed-produce purgatory (acks=all), ISR shrink and expand, and the follower fetchers.
+
+A partition the metadata never gave a state (single-node mode) is led by this broker alone:
+its high watermark is its log end offset and acks=all is answered at once, as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kio.schema.errors import ErrorCode
+
+from embedded_broker.storage import PartitionLog
+from embedded_broker.storage.manager import partition_dir_name
+
+from .epoch_cache import LeaderEpochCache, write_now
+from .fetcher import FollowerFetcher
+from .hw_checkpoint import read_checkpoint, write_checkpoint
+from .partition import FollowerProgress, ReplicatedPartition
+from .partition_state import PartitionState
+
+if TYPE_CHECKING:
+    from embedded_broker.state import BrokerState
+
+log = logging.getLogger(__name__)
+
+Key = tuple[str, int]
+EndpointLookup = Callable[[int], tuple[str, int] | None]
+IsrSender = Callable[[str, int, PartitionState], Awaitable[PartitionState | None]]
+
+
+_HINTED = (ErrorCode.not_leader_or_follower.value, ErrorCode.fenced_leader_epoch.value)
+
+
+def _no_endpoints(_node: int) -> tuple[str, int] | None:
+    return None
+
+
+class ReplicaManager:
+    """Owns every local partition's replication role; lives on the broker's event loop."""
+
+    def __init__(self, state: BrokerState) -> None:
+        self._state = state
+        self.partitions: dict[Key, ReplicatedPartition] = {}
+        self.lookup: EndpointLookup = _no_endpoints
+        self._isr_sender: IsrSender | None = None
+        self._fetchers: dict[int, FollowerFetcher] = {}
+        self._saved_hw: dict[Key, int] | None = None
+        self._maintenance: asyncio.Task[None] | None = None
+        self._hw_dirty = False
+
+    # -- settings ---------------------------------------------------------------------------
+    @property
+    def node_id(self) -> int:
+        return self._state.node_id
+
+    def config_ms(self, name: str) -> int:
+        return self._state.config.get_int(name)
+
+    def set_endpoints(self, lookup: EndpointLookup) -> None:
+        """How followers find a leader's (host, port) by its node id."""
+        self.lookup = lookup
+
+    def set_isr_sender(self, send: IsrSender) -> None:
+        """How a leader proposes a new ISR; returns the committed state or None."""
+        self._isr_sender = send
+
+    # -- what handlers ask ------------------------------------------------------------------
+    def get(self, topic: str, partition: int) -> ReplicatedPartition | None:
+        return self.partitions.get((topic, partition))
+
+    def high_watermark(self, topic: str, partition: int, plog: PartitionLog) -> int:
+        part = self.partitions.get((topic, partition))
+        return plog.log_end_offset if part is None else part.hw
+
+    def leader_epoch(self, topic: str, partition: int) -> int:
+        """The epoch stamped on batches this leader appends (0 on a single node)."""
+        part = self.partitions.get((topic, partition))
+        return 0 if part is None else part.state.leader_epoch
+
+    def leader_error(self, topic: str, partition: int, current_leader_epoch: int = -1) -> ErrorCode:
+        """NONE when this broker leads the partition (and the client's epoch matches)."""
+        part = self.partitions.get((topic, partition))
+        if part is None:
+            return ErrorCode.none
+        epoch = part.state.leader_epoch
+        if current_leader_epoch >= 0 and current_leader_epoch < epoch:
+            return ErrorCode.fenced_leader_epoch
+        if current_leader_epoch > epoch:
+            return ErrorCode.unknown_leader_epoch
+        if not part.leader:
+            return ErrorCode.not_leader_or_follower
+        return ErrorCode.none
+
+    def leader_hint(self, topic: str, partition: int) -> tuple[int, int] | None:
+        """(leader id, leader epoch) for the current-leader hint of an error answer."""
+        part = self.partitions.get((topic, partition))
+        return None if part is None else (part.state.leader, part.state.leader_epoch)
+
+    def leader_hints(
+        self, answers: Iterable[tuple[str, int, int]]
+    ) -> tuple[dict[Key, tuple[int, int]], list[tuple[int, str, int, str | None]]]:
+        """The current-leader hints (and the leaders' endpoints) for the (topic, partition,
+        error code) answers refused as NOT_LEADER_OR_FOLLOWER or FENCED_LEADER_EPOCH."""
+        hints: dict[Key, tuple[int, int]] = {}
+        endpoints: dict[int, tuple[int, str, int, str | None]] = {}
+        if not self.partitions:  # a single node: no other leader to name
+            return hints, []
+        for topic, partition, code in answers:
+            if code not in _HINTED:
+                continue
+            hint = self.leader_hint(topic, partition)
+            if hint is None or hint[0] < 0:
+                continue
+            hints[(topic, partition)] = hint
+            address = self.lookup(hint[0])
+            if address is not None:
+                endpoints[hint[0]] = (hint[0], address[0], address[1], None)
+        return hints, list(endpoints.values())
+
+    def _min_isr(self, topic: str) -> int:
+        return int(self._state.topic_config(topic)["min.insync.replicas"])
+
+    def min_isr_error(self, topic: str, partition: int) -> ErrorCode:
+        """NOT_ENOUGH_REPLICAS when acks=all cannot be met before appending (Kafka's check)."""
+        part = self.partitions.get((topic, partition))
+        if part is not None and len(part.state.isr) < self._min_isr(topic):
+            return ErrorCode.not_enough_replicas
+        return ErrorCode.none
+
+    def end_offset_for_epoch(
+        self, topic: str, partition: int, plog: PartitionLog, epoch: int
+    ) -> tuple[int, int]:
+        part = self.partitions.get((topic, partition))
+        if part is None:  # single node: one epoch, 0, from the start
+            return (0, plog.log_end_offset) if epoch >= 0 else (-1, -1)
+        return part.epochs.end_offset_for(epoch, plog.log_end_offset)
+
+    # -- leader side ------------------------------------------------------------------------
+    def appended(self, topic: str, partition: int, plog: PartitionLog) -> None:
+        """After a leader append: a leader alone in its ISR moves its high watermark now."""
+        part = self.partitions.get((topic, partition))
+        if part is not None and part.leader:
+            self._advance_hw(part, plog)
+
+    async def wait_replicated(
+        self, topic: str, partition: int, required: int, timeout_ms: int
+    ) -> ErrorCode:
+        """The delayed produce of acks=all: NONE once the high watermark reaches ``required``
+        (NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR shrank below min.insync.replicas
+        meanwhile), REQUEST_TIMED_OUT after ``timeout_ms``."""
+        part = self.partitions.get((topic, partition))
+        if part is None:
+            return ErrorCode.none
+        fut: asyncio.Future[ErrorCode] = asyncio.get_running_loop().create_future()
+        entry = (required, fut)
+        part.waiting.append(entry)
+        self._complete_produces(part)
+        try:
+            return await asyncio.wait_for(asyncio.shield(fut), max(timeout_ms, 0) / 1000)
+        except TimeoutError:
+            return ErrorCode.request_timed_out
+        finally:
+            if entry in part.waiting:
+                part.waiting.remove(entry)
+
+    def _complete_produces(self, part: ReplicatedPartition) -> None:
+        if not part.waiting:
+            return
+        if not part.leader:
+            part.fail_waiting(ErrorCode.not_leader_or_follower)
+            return
+        enough = len(part.state.isr) >= self._min_isr(part.topic)
+        left = []
+        for required, fut in part.waiting:
+            if fut.done():
+                continue
+            if part.hw >= required:
+                code = ErrorCode.none if enough else ErrorCode.not_enough_replicas_after_append
+                fut.set_result(code)
+            else:
+                left.append((required, fut))
+        part.waiting[:] = left
+
+    def follower_fetched(
+        self, topic: str, partition: int, replica_id: int, fetch_offset: int, plog: PartitionLog
+    ) -> None:
+        """Record a follower's fetch offset (its log end offset); may move the high
+        watermark, answer delayed produces and propose the follower back into the ISR."""
+        part = self.partitions.get((topic, partition))
+        if part is None or not part.leader or replica_id == self.node_id:
+            return
+        progress = part.followers.setdefault(replica_id, FollowerProgress())
+        progress.fetched(fetch_offset, plog.log_end_offset, self._state.now_ms())
+        state = part.state
+        if (
+            replica_id not in state.isr
+            and replica_id in state.replicas
+            and not part.isr_in_flight
+            and progress.leo >= part.hw
+            and progress.leo >= part.leader_epoch_start
+        ):
+            self._propose(part, (*state.isr, replica_id))
+        self._advance_hw(part, plog)
+
+    def _advance_hw(self, part: ReplicatedPartition, plog: PartitionLog) -> None:
+        """HW = the lowest log end offset over the ISR members that are caught up (Kafka
+        leaves a lagging member out until it is removed); it never goes back."""
+        leo = plog.log_end_offset
+        now = self._state.now_ms()
+        lag = self.config_ms("replica.lag.time.max.ms")
+        new_hw = leo
+        for replica in part.state.isr:
+            if replica == self.node_id:
+                continue
+            progress = part.followers.get(replica)
+            if progress is not None and progress.caught_up(leo, now, lag):
+                new_hw = min(new_hw, progress.leo)
+        if new_hw > part.hw:
+            part.hw = new_hw
+            self._hw_dirty = True
+            self._complete_produces(part)
+            self._state.notify((part.topic, part.index))
+
+    def _propose(self, part: ReplicatedPartition, isr: tuple[int, ...]) -> None:
+        if self._isr_sender is None:
+            return
+        part.isr_in_flight = True
+        proposed = replace(part.state, isr=isr)
+        self._state.spawn(self._send_isr(part, proposed), name=f"isr-{part.topic}-{part.index}")
+
+    async def _send_isr(self, part: ReplicatedPartition, proposed: PartitionState) -> None:
+        assert self._isr_sender is not None
+        try:
+            committed = await self._isr_sender(part.topic, part.index, proposed)
+        except Exception:
+            log.exception("Could not change the ISR of %s-%d", part.topic, part.index)
+            committed = None
+        finally:
+            part.isr_in_flight = False
+        if committed is not None:
+            self.apply(part.topic, part.index, committed)
+
+    async def _maintain(self) -> None:
+        """Shrink ISRs of lagging followers (every replica.lag.time.max.ms / 2, as Kafka) and
+        checkpoint high watermarks."""
+        loop = asyncio.get_running_loop()
+        next_checkpoint = loop.time()
+        while True:
+            lag = self.config_ms("replica.lag.time.max.ms")
+            await asyncio.sleep(max(lag / 2, 10) / 1000)
+            now = self._state.now_ms()
+            for part in list(self.partitions.values()):
+                if not part.leader or part.isr_in_flight:
+                    continue
+                plog = self._state.partition(part.topic, part.index)
+                if plog is None:
+                    continue
+                leo = plog.log_end_offset
+                out = [
+                    r
+                    for r in part.state.isr
+                    if r != self.node_id
+                    and not part.followers.get(r, FollowerProgress()).caught_up(leo, now, lag)
+                ]
+                if out:
+                    log.info(
+                        "Removing replica(s) %s of %s-%d from the ISR: not caught up for %d ms",
+                        out,
+                        part.topic,
+                        part.index,
+                        lag,
+                    )
+                    self._propose(part, tuple(r for r in part.state.isr if r not in out))
+            if loop.time() >= next_checkpoint:
+                interval = self.config_ms("replica.high.watermark.checkpoint.interval.ms")
+                next_checkpoint = loop.time() + interval / 1000
+                await self.checkpoint()
+
+    async def checkpoint(self) -> None:
+        """Write every replicated partition's high watermark (off the loop)."""
+        data_dir = self._state.data_dir
+        if not self._hw_dirty or data_dir is None or self._state.in_memory:
+            return
+        self._hw_dirty = False
+        marks = {key: part.hw for key, part in self.partitions.items()}
+        try:
+            await self._state.run_storage(write_checkpoint, data_dir, marks)
+        except OSError as exc:
+            self._hw_dirty = True
+            log.warning("Could not save the high watermarks in %s: %s", data_dir, exc)
+
+    # -- metadata ---------------------------------------------------------------------------
+    def _saved_high_watermark(self, key: Key) -> int:
+        if self._saved_hw is None:
+            data_dir = self._state.data_dir
+            use = data_dir is not None and not self._state.in_memory
+            self._saved_hw = read_checkpoint(data_dir) if use and data_dir is not None else {}
+        return self._saved_hw.get(key, 0)
+
+    def _new_partition(
+        self, topic: str, partition: int, ps: PartitionState, plog: PartitionLog
+    ) -> ReplicatedPartition:
+        data_dir = self._state.data_dir
+        directory = (
+            None
+            if data_dir is None or self._state.in_memory
+            else data_dir / partition_dir_name(topic, partition)
+        )
+        epochs = LeaderEpochCache(directory, self._write_later)
+        if not epochs.entries and plog.log_end_offset > plog.log_start_offset:
+            # data from before replication (a single node stamps epoch 0) or a lost checkpoint:
+            # start from the first batch's epoch, so a divergence check cuts no more than that
+            # epoch's tail (refetched from the leader), never the whole log
+            first = plog.read(plog.log_start_offset, 1)
+            if len(first) >= 16:
+                epoch = int.from_bytes(first[12:16], "big", signed=True)
+                epochs.assign(max(epoch, 0), plog.log_start_offset)
+        hw = min(self._saved_high_watermark((topic, partition)), plog.log_end_offset)
+        return ReplicatedPartition(topic, partition, ps, epochs, hw)
+
+    def _write_later(self, path: Path, data: bytes) -> None:
+        """Queue a checkpoint write on the storage thread (jobs run one at a time, in order,
+        so the file ends with the newest content)."""
+
+        async def write() -> None:
+            try:
+                await self._state.run_storage(write_now, path, data)
+            except OSError as exc:
+                log.warning("Could not save %s: %s", path, exc)
+
+        self._state.spawn(write(), name="epoch-checkpoint")
+
+    def apply(self, topic: str, partition: int, ps: PartitionState) -> None:
+        """The metadata gives a local partition a new state: lead it, follow its leader, or
+        stop being one of its replicas. Older states (by epochs) are ignored."""
+        key = (topic, partition)
+        plog = self._state.partition(topic, partition)
+        part = self.partitions.get(key)
+        if plog is None:
+            log.warning("Replication state for %s-%d, which this broker does not have", *key)
+            return
+        if part is not None:
+            old = part.state
+            if (ps.leader_epoch, ps.partition_epoch) < (old.leader_epoch, old.partition_epoch):
+                return
+        if self._maintenance is None:
+            self._maintenance = self._state.spawn(self._maintain(), name="replica-maintenance")
+        me = self.node_id
+        if me not in ps.replicas:
+            # no longer a replica: refuse clients (NOT_LEADER_OR_FOLLOWER) until the
+            # controller deletes the partition or assigns it here again
+            if part is None:
+                part = self._new_partition(topic, partition, ps, plog)
+                self.partitions[key] = part
+            self._stop_fetching(key)
+            part.state = ps
+            part.leader = False
+            part.followers = {}
+            part.fail_waiting(ErrorCode.not_leader_or_follower)
+            self._state.notify(key)
+            return
+        if part is None:
+            part = self._new_partition(topic, partition, ps, plog)
+            self.partitions[key] = part
+            new_role = True
+        else:
+            new_role = (
+                me not in part.state.replicas
+                or ps.leader_epoch > part.state.leader_epoch
+                or ps.leader != part.state.leader
+                or part.leader != (ps.leader == me)
+            )
+        part.state = ps
+        if ps.leader == me:
+            if new_role:
+                self._become_leader(part, plog)
+            else:
+                self._track_replicas(part)
+            self._advance_hw(part, plog)
+            self._complete_produces(part)
+        elif new_role:
+            self._become_follower(part)
+        self._state.notify(key)
+
+    def _become_leader(self, part: ReplicatedPartition, plog: PartitionLog) -> None:
+        key = (part.topic, part.index)
+        self._stop_fetching(key)
+        # the producer table is rebuilt from the log, which followed another leader until now
+        self._state.producers.forget_partition(*key)
+        leo = plog.log_end_offset
+        part.leader = True
+        part.epochs.assign(part.state.leader_epoch, leo)
+        part.leader_epoch_start = leo
+        now = self._state.now_ms()
+        part.followers = {
+            r: FollowerProgress(last_caught_up_ms=now if r in part.state.isr else 0)
+            for r in part.state.replicas
+            if r != self.node_id
+        }
+        log.info("Leading %s-%d at leader epoch %d", *key, part.state.leader_epoch)
+
+    def _track_replicas(self, part: ReplicatedPartition) -> None:
+        """Follow a replica set changed under a leader (a reassignment): new members start
+        as caught up if they are in the ISR, as Kafka resets them."""
+        now = self._state.now_ms()
+        replicas = part.state.replicas
+        for r in replicas:
+            if r != self.node_id and r not in part.followers:
+                part.followers[r] = FollowerProgress(
+                    last_caught_up_ms=now if r in part.state.isr else 0
+                )
+        for r in [r for r in part.followers if r not in replicas]:
+            del part.followers[r]
+
+    def _become_follower(self, part: ReplicatedPartition) -> None:
+        key = (part.topic, part.index)
+        part.leader = False
+        part.followers = {}
+        part.fail_waiting(ErrorCode.not_leader_or_follower)
+        self._stop_fetching(key)
+        leader = part.state.leader
+        if leader < 0:
+            return  # no leader: nothing to fetch from until the metadata names one
+        fetcher = self._fetchers.get(leader)
+        if fetcher is None or fetcher.done:
+            fetcher = FollowerFetcher(self, self._state, leader)
+            self._fetchers[leader] = fetcher
+        fetcher.add(key)
+        log.info(
+            "Following %s-%d from broker %d at leader epoch %d",
+            *key,
+            leader,
+            part.state.leader_epoch,
+        )
+
+    def _stop_fetching(self, key: Key) -> None:
+        for fetcher in self._fetchers.values():
+            fetcher.remove(key)
+
+    async def close(self) -> None:
+        """At shutdown: stop fetching, answer delayed produces, save high watermarks."""
+        for fetcher in self._fetchers.values():
+            fetcher.stop()
+        for part in self.partitions.values():
+            part.fail_waiting(ErrorCode.not_leader_or_follower)
+        self._hw_dirty = bool(self.partitions)
+        await self.checkpoint()

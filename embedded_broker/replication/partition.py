@@ -1,0 +1,58 @@
+"""One replicated partition as this broker sees it: its state, high watermark and followers."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from kio.schema.errors import ErrorCode
+
+from .epoch_cache import LeaderEpochCache
+from .partition_state import PartitionState
+
+
+@dataclass(slots=True)
+class FollowerProgress:
+    """What the leader knows of one follower (Kafka's Replica state)."""
+
+    leo: int = -1  # the follower's log end offset: its last fetch offset (-1: not yet known)
+    last_caught_up_ms: int = 0
+    last_fetch_ms: int = 0
+    last_fetch_leader_leo: int = -1
+
+    def fetched(self, fetch_offset: int, leader_leo: int, now_ms: int) -> None:
+        """Kafka's rule: caught up at this fetch if it asked for the leader's end; caught up at
+        the previous fetch if it now asks for at least what the leader had then."""
+        if fetch_offset >= leader_leo:
+            self.last_caught_up_ms = max(self.last_caught_up_ms, now_ms)
+        elif fetch_offset >= self.last_fetch_leader_leo:
+            self.last_caught_up_ms = max(self.last_caught_up_ms, self.last_fetch_ms)
+        self.last_fetch_leader_leo = leader_leo
+        self.last_fetch_ms = now_ms
+        self.leo = fetch_offset
+
+    def caught_up(self, leader_leo: int, now_ms: int, lag_ms: int) -> bool:
+        return self.leo == leader_leo or now_ms - self.last_caught_up_ms <= lag_ms
+
+
+@dataclass(slots=True)
+class ReplicatedPartition:
+    """The replication state of one local partition given by the metadata."""
+
+    topic: str
+    index: int
+    state: PartitionState
+    epochs: LeaderEpochCache
+    hw: int
+    leader: bool = False
+    leader_epoch_start: int = 0  # where the current leader epoch began (leader only)
+    followers: dict[int, FollowerProgress] = field(default_factory=dict)
+    isr_in_flight: bool = False
+    # delayed produces: (offset every ISR member must reach, future for the answer)
+    waiting: list[tuple[int, asyncio.Future[ErrorCode]]] = field(default_factory=list)
+
+    def fail_waiting(self, code: ErrorCode) -> None:
+        for _, fut in self.waiting:
+            if not fut.done():
+                fut.set_result(code)
+        self.waiting.clear()

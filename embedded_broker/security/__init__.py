@@ -1,0 +1,1 @@
+"""Authentication for the built-in broker: listeners, TLS and SASL (PLAIN, SCRAM)."""

@@ -1,0 +1,288 @@
+"""The job model against a real broker behind a proxy that can hold responses back: user actions
+never wait behind a slow refresh, deadlines abandon a hung client, Cancel ends any job fast,
+and closing a cluster tab neither stalls the GUI nor leaves a thread behind."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+from pytestqt.qtbot import QtBot
+
+from desktop.domain.groups import ResetMode, ResetPlan, ResetRequest
+from desktop.domain.messages import BulkProgress, ProduceRequest, ScanSpec, StopMode
+from desktop.domain.profile import ClusterProfile, Credentials
+from desktop.services.produce import ProducerSettings
+from desktop.views.main_window import MainWindow
+from desktop.workers.bulk_produce import bulk_send_job
+from desktop.workers.groups import GroupsPoller
+from desktop.workers.jobs import Job, JobFailure
+from desktop.workers.scan import scan_job
+from desktop.workers.session import ClusterSession
+from tests.broker_fixtures import BrokerFactory, RunningBroker
+from tests.gui.conftest import WAIT_MS, StallWatch
+from tests.slow_proxy import LIST_OFFSETS, SlowProxy
+
+CANCEL_MS = 1000
+
+
+class Proxied:
+    def __init__(self, proxy: SlowProxy, broker: RunningBroker) -> None:
+        self.proxy = proxy
+        self.broker = broker
+        self.admin = AdminClient({"bootstrap.servers": broker.bootstrap})  # not through the proxy
+
+    def create_topic(self, name: str, partitions: int = 1) -> None:
+        self.admin.create_topics([NewTopic(name, partitions, 1)])[name].result(timeout=30)
+
+    def commit(self, group: str, topic: str, offset: int) -> None:
+        req = [ConsumerGroupTopicPartitions(group, [TopicPartition(topic, 0, offset)])]
+        self.admin.alter_consumer_group_offsets(req)[group].result(timeout=30)
+
+
+@pytest.fixture
+def proxied(builtin_broker_factory: BrokerFactory) -> Iterator[Proxied]:
+    proxy = SlowProxy()
+    broker = builtin_broker_factory(config=proxy.advertised())
+    proxy.upstream = ("127.0.0.1", broker.port)
+    yield Proxied(proxy, broker)
+    proxy.close()
+
+
+def open_session(qtbot: QtBot, proxied: Proxied, timeout_s: float = 10.0) -> ClusterSession:
+    profile = ClusterProfile("slow", proxied.proxy.bootstrap)
+    session = ClusterSession(profile, Credentials(), refresh_s=3600, timeout_s=timeout_s)
+    session.start()
+    qtbot.waitUntil(
+        lambda: session.snapshot is not None and not session.refreshing, timeout=WAIT_MS
+    )
+    return session
+
+
+def close_session(session: ClusterSession) -> None:
+    session.close()
+    assert session.runner.join(20)
+
+
+def timed(
+    qtbot: QtBot, start: Callable[[Callable[[Any], None], Callable[[str], None]], object]
+) -> tuple[float, Any]:
+    """Start an operation with (ok, fail) callbacks; milliseconds until either, and the result."""
+    out: list[tuple[str, Any]] = []
+    t0 = time.perf_counter()
+    start(lambda r: out.append(("ok", r)), lambda m: out.append(("error", m)))
+    qtbot.waitUntil(lambda: bool(out), timeout=WAIT_MS)
+    ms = (time.perf_counter() - t0) * 1000
+    kind, value = out[0]
+    assert kind == "ok", value
+    return ms, value
+
+
+def hold_refresh(qtbot: QtBot, proxied: Proxied, session: ClusterSession, seconds: float) -> None:
+    """Start a refresh whose watermarks (ListOffsets) the proxy holds back for `seconds`."""
+    proxied.proxy.hold(LIST_OFFSETS, seconds)
+    session.refresh()
+    qtbot.waitUntil(lambda: proxied.proxy.held > 0, timeout=WAIT_MS)
+
+
+def test_create_topic_and_reset_offsets_do_not_wait_behind_a_slow_refresh(
+    qtbot: QtBot, proxied: Proxied
+) -> None:
+    proxied.create_topic("orders")
+    proxied.commit("billing", "orders", 0)
+    session = open_session(qtbot, proxied)
+    poller = GroupsPoller(session)
+    request = ResetRequest("billing", "orders", (), ResetMode.LATEST)
+    _ms, plan = timed(qtbot, lambda ok, fail: poller.plan_reset(request, ok, fail))
+    assert isinstance(plan, ResetPlan)
+
+    hold_refresh(qtbot, proxied, session, 30.0)
+    create_ms, _ = timed(
+        qtbot, lambda ok, fail: session.create_topic("fresh", 1, 1, {}, on_done=ok, on_error=fail)
+    )
+    reset_ms, done = timed(qtbot, lambda ok, fail: poller.execute_reset(plan, ok, fail))
+    assert proxied.proxy.held > 0 and session.refreshing  # the refresh is still held
+    assert create_ms < 1000, create_ms
+    assert reset_ms < 1000, reset_ms
+    assert "fresh" in proxied.admin.list_topics(timeout=10).topics
+    assert isinstance(done, ResetPlan)
+    proxied.proxy.release()
+    close_session(session)
+
+
+def test_a_job_past_its_deadline_fails_clearly_and_a_fresh_client_succeeds(
+    qtbot: QtBot, proxied: Proxied
+) -> None:
+    proxied.create_topic("orders")
+    session = open_session(qtbot, proxied)
+    session.action_deadline_s = 1.0
+    proxied.proxy.hold(LIST_OFFSETS, 60.0)
+    connections = proxied.proxy.connections
+    errors: list[str] = []
+    t0 = time.perf_counter()
+    session.run("read watermarks", lambda admin: admin.snapshot(), on_error=errors.append)
+    qtbot.waitUntil(lambda: bool(errors), timeout=WAIT_MS)
+    assert time.perf_counter() - t0 < 2.0
+    assert errors == [
+        "Read watermarks took longer than 1 s and was abandoned; its connection was reset. "
+        "Try again, or check the cluster."
+    ]
+
+    proxied.proxy.release()  # the cluster recovers; the old connection stays abandoned
+    _ms, snap = timed(
+        qtbot, lambda ok, fail: session.run("read watermarks", lambda a: a.snapshot(), ok, fail)
+    )
+    assert snap.topic("orders") is not None
+    assert proxied.proxy.connections > connections  # a new client, not the hung one
+    close_session(session)
+
+
+def _cancel_ms(qtbot: QtBot, job: Job) -> float:
+    t0 = time.perf_counter()
+    job.cancel()
+    qtbot.waitUntil(lambda: job.ended, timeout=5000)
+    return (time.perf_counter() - t0) * 1000
+
+
+def test_cancel_ends_a_scan_a_bulk_send_and_a_slow_refresh_within_a_second(
+    qtbot: QtBot, proxied: Proxied
+) -> None:
+    proxied.create_topic("events")
+    session = open_session(qtbot, proxied)
+
+    scan = scan_job(session, ScanSpec("events", stop=StopMode.LIVE))
+    batches: list[object] = []
+    scan.progress.connect(batches.append)
+    session.submit(scan)
+    qtbot.waitUntil(lambda: bool(batches), timeout=WAIT_MS)  # tailing
+    assert _cancel_ms(qtbot, scan) < CANCEL_MS
+    assert scan.result is not None and scan.result.reason == "stopped"
+
+    def requests() -> Iterator[ProduceRequest]:
+        i = 0
+        while True:
+            i += 1
+            yield ProduceRequest("events", None, f"m{i}".encode())
+
+    bulk = bulk_send_job(session, ProducerSettings(), requests, 1_000_000, rate=20.0)
+    sent: list[BulkProgress] = []
+    bulk.progress.connect(sent.append)
+    session.submit(bulk)
+    qtbot.waitUntil(lambda: any(p.delivered for p in sent), timeout=WAIT_MS)
+    assert _cancel_ms(qtbot, bulk) < CANCEL_MS
+    assert bulk.result is not None and bulk.result.sent < 1_000_000
+
+    hold_refresh(qtbot, proxied, session, 60.0)
+    refresh = session._refresh_job
+    assert refresh is not None
+    assert _cancel_ms(qtbot, refresh) < CANCEL_MS
+    assert not session.refreshing
+    proxied.proxy.release()
+    close_session(session)
+
+
+def _start_kind(qtbot: QtBot, proxied: Proxied, session: ClusterSession, kind: str) -> None:
+    if kind == "refresh":
+        hold_refresh(qtbot, proxied, session, 60.0)
+    elif kind == "action":
+        proxied.proxy.hold(LIST_OFFSETS, 60.0)
+        session.run("read watermarks", lambda admin: admin.snapshot())
+        qtbot.waitUntil(lambda: proxied.proxy.held > 0, timeout=WAIT_MS)
+    elif kind == "scan":
+        scan = scan_job(session, ScanSpec("events", stop=StopMode.LIVE))
+        got: list[object] = []
+        scan.progress.connect(got.append)
+        session.submit(scan)
+        qtbot.waitUntil(lambda: bool(got), timeout=WAIT_MS)
+    else:
+        bulk = bulk_send_job(
+            session,
+            ProducerSettings(),
+            lambda: (ProduceRequest("events", None, b"x") for _ in range(10**6)),
+            10**6,
+            rate=50.0,
+        )
+        sent: list[BulkProgress] = []
+        bulk.progress.connect(sent.append)
+        session.submit(bulk)
+        qtbot.waitUntil(lambda: any(p.delivered for p in sent), timeout=WAIT_MS)
+
+
+@pytest.mark.parametrize("kind", ["refresh", "action", "scan", "bulk send"])
+def test_closing_a_cluster_tab_mid_job_neither_stalls_nor_leaves_threads(
+    qtbot: QtBot, proxied: Proxied, window: MainWindow, stall_watch: StallWatch, kind: str
+) -> None:
+    proxied.create_topic("events")
+    before = {t.ident for t in threading.enumerate()}
+    profile = ClusterProfile("slow", proxied.proxy.bootstrap)
+    window.open_cluster(profile, Credentials())
+    view = window.find_view("slow")
+    assert view is not None
+    session = view.session
+    qtbot.waitUntil(
+        lambda: session.snapshot is not None and not session.refreshing, timeout=WAIT_MS
+    )
+    _start_kind(qtbot, proxied, session, kind)
+    assert session.runner.threads()
+
+    stall_watch.reset()
+    t0 = time.perf_counter()
+    window.close_tab(window.tabs.indexOf(view))
+    close_ms = (time.perf_counter() - t0) * 1000
+    qtbot.waitUntil(lambda: not session.runner.threads(), timeout=15_000)
+    assert close_ms < 100, close_ms
+    assert stall_watch.max_late_ms < 100, stall_watch.max_late_ms
+    proxied.proxy.release()
+    leftover = [
+        t.name
+        for t in threading.enumerate()
+        if t.ident not in before and not t.name.startswith("proxy-")
+    ]
+    assert leftover == []
+
+
+def test_a_failure_names_the_job(qtbot: QtBot, proxied: Proxied) -> None:
+    session = open_session(qtbot, proxied)
+    failures: list[JobFailure] = []
+    job = Job("broken", lambda _ctx: 1 / 0)
+    job.failed.connect(failures.append)
+    session.submit(job)
+    qtbot.waitUntil(lambda: bool(failures), timeout=WAIT_MS)
+    assert failures[0] == JobFailure(
+        "broken", "Unexpected error: ZeroDivisionError: division by zero"
+    )
+    close_session(session)
+
+
+def test_refreshes_back_off_while_slower_than_the_interval_and_the_header_says_so(
+    qtbot: QtBot, proxied: Proxied, window: MainWindow
+) -> None:
+    proxied.create_topic("events")
+    view = window.open_cluster(ClusterProfile("slow", proxied.proxy.bootstrap), Credentials())
+    session = view.session
+    assert session.refresh_interval_s == 1.0  # the fixture's setting
+    qtbot.waitUntil(
+        lambda: session.snapshot is not None and not session.refreshing, timeout=WAIT_MS
+    )
+
+    proxied.proxy.hold(LIST_OFFSETS, 2.5)
+    qtbot.waitUntil(lambda: proxied.proxy.held > 0, timeout=WAIT_MS)  # the next timed refresh
+    qtbot.waitUntil(lambda: session.backed_off, timeout=WAIT_MS)
+    took = session.last_refresh_s
+    assert took is not None and took >= 2.5
+    assert session.effective_interval_s == pytest.approx(took * 1.5, abs=0.01)
+    assert session.refresh_interval_s == 1.0  # the user's choice is kept
+    assert (
+        f"slow cluster: a refresh takes {took:.1f} s, so every {took * 1.5:.0f} s"
+        in view.freshness.text()
+    )
+
+    proxied.proxy.release()
+    qtbot.waitUntil(lambda: not session.backed_off, timeout=WAIT_MS)
+    assert session.effective_interval_s == 1.0
+    assert "slow cluster" not in view.freshness.text()
