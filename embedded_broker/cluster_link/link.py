@@ -9,6 +9,7 @@ import contextlib
 import datetime
 import logging
 import uuid
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from embedded_broker.metadata.log import METADATA_TOPIC, MetadataLog
 from embedded_broker.metadata.records import MetadataRecord, decode_record
 
 from .channel import ControllerChannel, ControllerUnavailableError
+from .producer_ids import ProducerIdBlocks
 from .replicas import GONE, ReplicaSink
 
 if TYPE_CHECKING:
@@ -73,6 +75,11 @@ class BrokerLink:
         self._control = ControllerChannel(*controller, client)
         self._fetcher = ControllerChannel(*controller, client + "-metadata")
         self._admin = ControllerChannel(*controller, client + "-forwarding", timeout_s=10)
+        # its own connection: waiting for ids never holds up a heartbeat
+        self._ids = ControllerChannel(*controller, client + "-producer-ids")
+        self.producer_ids = ProducerIdBlocks(
+            self.node_id, lambda: self.broker_epoch, self._ids.call, self._spawn
+        )
         self.incarnation = uuid.uuid4()
         self.broker_epoch = -1
         self.fenced = True
@@ -92,6 +99,7 @@ class BrokerLink:
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
         self.state.extensions[EXTENSION_KEY] = self
+        self.state.producers.id_source = self.producer_ids.next_id
         self.replicas.install(self._endpoint, self.send_isr)
         self.state.spawn(self._reconcile_all(), name="cluster-initial-sync")
         self.state.spawn(self._lifecycle(), name="cluster-heartbeat")
@@ -106,8 +114,11 @@ class BrokerLink:
         if self.broker_epoch >= 0:
             with contextlib.suppress(ControllerUnavailableError, TimeoutError):
                 await asyncio.wait_for(self._heartbeat(want_shut_down=True), SHUTDOWN_NOTICE_S)
-        for channel in (self._control, self._fetcher, self._admin):
+        for channel in (self._control, self._fetcher, self._admin, self._ids):
             channel.close()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> object:
+        return self.state.spawn(coro, name=name)
 
     def _endpoint(self, broker_id: int) -> tuple[str, int] | None:
         broker = self.image.brokers.get(broker_id)

@@ -11,12 +11,14 @@ from .records import (
     MetadataRecord,
     PartitionChange,
     PartitionRecord,
+    ProducerIdsRecord,
     RegisterBroker,
     RemoveTopic,
     TopicRecord,
     UnfenceBroker,
 )
 
+FIRST_PRODUCER_ID = 1000  # as a single node's registry starts
 TOPIC_RESOURCE = 2
 BROKER_RESOURCE = 4
 
@@ -64,6 +66,7 @@ class MetadataImage:
         self.topics: dict[str, TopicImage] = {}
         self.by_id: dict[uuid.UUID, TopicImage] = {}
         self.configs: dict[tuple[int, str], dict[str, str]] = {}
+        self.next_producer_id = FIRST_PRODUCER_ID  # the start of the next block handed out
 
     def replay(self, offset: int, record: MetadataRecord) -> None:
         self.offset = offset
@@ -111,6 +114,8 @@ class MetadataImage:
                 values.pop(record.name, None)
             else:
                 values[record.name] = record.value
+        elif isinstance(record, ProducerIdsRecord):
+            self.next_producer_id = max(self.next_producer_id, record.next_producer_id)
 
     def _change(self, record: PartitionChange) -> None:
         topic = self.by_id.get(record.topic_id)

@@ -82,6 +82,15 @@ class ConfigRecord:
     value: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class ProducerIdsRecord:
+    """A block of producer ids given to a broker: ids below ``next_producer_id`` are taken."""
+
+    broker_id: int
+    broker_epoch: int
+    next_producer_id: int
+
+
 MetadataRecord = (
     RegisterBroker
     | FenceBroker
@@ -91,6 +100,7 @@ MetadataRecord = (
     | PartitionChange
     | RemoveTopic
     | ConfigRecord
+    | ProducerIdsRecord
 )
 
 _TYPES: dict[str, type[Any]] = {
@@ -104,6 +114,7 @@ _TYPES: dict[str, type[Any]] = {
         PartitionChange,
         RemoveTopic,
         ConfigRecord,
+        ProducerIdsRecord,
     )
 }
 
