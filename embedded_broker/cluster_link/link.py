@@ -165,6 +165,7 @@ class BrokerLink:
             try:
                 if self.broker_epoch < 0:
                     await self._register()
+                    self.producer_ids.fetch_ahead()
                 response = await self._heartbeat()
                 self.controller_reachable = True
                 if response.error_code == ErrorCode.stale_broker_epoch:

@@ -41,6 +41,7 @@ class ProducerIdBlocks:
         self._prefetch_at = 0
         self._queued: tuple[int, int] | None = None  # the next block, fetched ahead
         self._fetching: asyncio.Future[None] | None = None
+        self._ahead = False  # a fetch-ahead task is spawned and has not finished
 
     async def next_id(self) -> int:
         """A producer id no other broker of the cluster has or will hand out
@@ -55,15 +56,29 @@ class ProducerIdBlocks:
                 await self._fetch()
         pid = self._next
         self._next += 1
-        if self._next >= self._prefetch_at and self._queued is None and self._fetching is None:
-            self._spawn(self._prefetch(), "producer-id-prefetch")
+        if self._next >= self._prefetch_at:
+            self._fetch_ahead()
         return pid
+
+    def fetch_ahead(self) -> None:
+        """Ask for a block now if there is none, so the broker can hand out ids even if the
+        controller is down later."""
+        if self._next >= self._end:
+            self._fetch_ahead()
+
+    def _fetch_ahead(self) -> None:
+        if self._queued is None and self._fetching is None and not self._ahead:
+            self._ahead = True
+            self._spawn(self._prefetch(), "producer-id-prefetch")
 
     async def _prefetch(self) -> None:
         try:
-            await self._fetch()
+            if self._queued is None:
+                await self._fetch()
         except ProducerIdsUnavailableError as exc:
             log.info("Could not fetch the next block of producer ids ahead: %s", exc)
+        finally:
+            self._ahead = False
 
     async def _fetch(self) -> None:
         # one request at a time: producers that arrive while it runs share its outcome
