@@ -32,7 +32,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+# The frozen bundle has one executable: it runs broker and cluster nodes as itself with this
+# flag first (embedded_broker.launcher.node_command), never the GUI.
+BROKER_FLAG = "--broker"
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == [BROKER_FLAG]:
+        from embedded_broker.__main__ import main as broker_main
+
+        return broker_main(argv[1:])
     args = parse_args(argv)
     if args.self_test:  # desktop.selftest builds on desktop.app, never the other way round
         from desktop.app import ensure_display, setup_logging

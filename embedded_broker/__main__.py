@@ -100,6 +100,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default: %(default)s)"
     )
+    parser.add_argument(
+        "--brokers",
+        type=int,
+        default=1,
+        help="2 or more: start a local cluster (a controller and this many brokers, each its "
+        "own process, ids 101, 102, ... on --port, --port+1, ...; the controller on "
+        "--port+N); needs --data-dir",
+    )
+    parser.add_argument(
+        "--racks", default="", help="cluster: the brokers' racks, comma-separated (a,b,c)"
+    )
+    parser.add_argument(
+        "--node",
+        type=int,
+        default=None,
+        help="run one node (100: the controller, 101...: a broker) of the cluster in --data-dir",
+    )
     return parser
 
 
@@ -120,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"topicscope-broker: {exc}", file=sys.stderr)
         return 2
+    if args.node is not None or args.brokers != 1:
+        return _run_cluster_mode(args, settings)
     runner = BrokerRunner(
         host=args.host,
         port=args.port,
@@ -155,6 +174,34 @@ def main(argv: list[str] | None = None) -> int:
     log.info("Stopping the broker")
     runner.stop()
     return 0
+
+
+def _run_cluster_mode(args: argparse.Namespace, settings: dict[str, str]) -> int:
+    from .cluster_node import run_node
+    from .launcher import LaunchError, run_cluster
+
+    if args.data_dir is None or args.in_memory:
+        print("topicscope-broker: a cluster needs --data-dir (and no --in-memory)", file=sys.stderr)
+        return 2
+    if args.node is not None:
+        return run_node(args.data_dir, args.node)
+    if args.brokers < 2:
+        print("topicscope-broker: --brokers must be 1 (one node) or at least 2", file=sys.stderr)
+        return 2
+    racks = [r.strip() for r in args.racks.split(",") if r.strip()]
+    try:
+        return run_cluster(
+            args.data_dir,
+            args.brokers,
+            host=args.host,
+            port=args.port,
+            racks=racks,
+            settings=settings,
+            log_level=str(args.log_level),
+        )
+    except LaunchError as exc:
+        print(f"topicscope-broker: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

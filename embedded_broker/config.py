@@ -365,6 +365,36 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
             "How often idle producer ids are expired.",
             at_least(1),
         ),
+        # -- cluster mode (issue 12): the controller and the brokers that register with it --
+        ConfigDef("broker.rack", STRING, None, "The rack of this broker.", read_only=True),
+        ConfigDef(
+            "broker.session.timeout.ms",
+            INT,
+            "9000",
+            "How long the controller waits for a broker's heartbeat before fencing it.",
+            at_least(1),
+        ),
+        ConfigDef(
+            "broker.heartbeat.interval.ms",
+            INT,
+            "2000",
+            "How often a broker sends a heartbeat to the controller.",
+            at_least(1),
+        ),
+        ConfigDef(
+            "auto.leader.rebalance.enable",
+            BOOLEAN,
+            "true",
+            "The controller gives leadership back to each partition's preferred replica once it "
+            "is in sync again.",
+        ),
+        ConfigDef(
+            "leader.imbalance.check.interval.seconds",
+            INT,
+            "300",
+            "How often the controller looks for partitions not led by their preferred replica.",
+            at_least(1),
+        ),
         # -- replication (issue 12): Kafka's names and defaults --
         ConfigDef(
             "replica.lag.time.max.ms",

@@ -8,7 +8,7 @@ import asyncio
 import logging
 import struct
 import time
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +34,10 @@ _DEFAULT_EXPIRATION_MS = 86_400_000
 
 def _wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+class ProducerIdsUnavailableError(Exception):
+    """No producer id can be handed out now (a cluster broker cannot reach its controller)."""
 
 
 @dataclass(slots=True)
@@ -63,6 +67,8 @@ class ProducerStateManager:
         spawn: Callable[[Coroutine[Any, Any, None], str], object] | None = None,
     ) -> None:
         self._allocate = allocate_id
+        # a cluster broker's ids come in blocks from the controller instead of the registry
+        self.id_source: Callable[[], Awaitable[int]] | None = None
         self._epochs: dict[int, int] = {}
         self._partition_log = partition_log or (lambda topic, partition: None)
         self._data_dir = data_dir
@@ -76,21 +82,29 @@ class ProducerStateManager:
         self._maintaining = False
 
     # -- InitProducerId ---------------------------------------------------------------------
-    def init_producer(self, producer_id: int, producer_epoch: int) -> tuple[ErrorCode, int, int]:
-        """InitProducerId for a non-transactional producer: a new id, or a bumped epoch."""
+    async def init_producer(
+        self, producer_id: int, producer_epoch: int
+    ) -> tuple[ErrorCode, int, int]:
+        """InitProducerId for a non-transactional producer: a new id, or a bumped epoch
+        (ProducerIdsUnavailableError when no new id can be had now)."""
         if producer_id >= 0 and producer_id in self._epochs:
             current = self._epochs[producer_id]
             if producer_epoch != current:
                 return ErrorCode.invalid_producer_epoch, -1, -1
             if current >= 32766:
-                new_id = self._allocate()
+                new_id = await self._new_id()
                 self._epochs[new_id] = 0
                 return ErrorCode.none, new_id, 0
             self._epochs[producer_id] = current + 1
             return ErrorCode.none, producer_id, current + 1
-        new_id = self._allocate()
+        new_id = await self._new_id()
         self._epochs[new_id] = 0
         return ErrorCode.none, new_id, 0
+
+    async def _new_id(self) -> int:
+        if self.id_source is not None:
+            return await self.id_source()
+        return self._allocate()
 
     # -- settings ---------------------------------------------------------------------------
     def _setting(self, name: str, default: int) -> int:

@@ -100,9 +100,18 @@ class TopicRegistry:
                 "and try again."
             ) from exc
 
-    def add(self, name: str, partitions: int, configs: dict[str, str], internal: bool) -> TopicInfo:
-        """Add a topic and save; if saving fails the topic is not added (RegistryWriteError)."""
-        info = TopicInfo(name, uuid.uuid4(), partitions, dict(configs), internal)
+    def add(
+        self,
+        name: str,
+        partitions: int,
+        configs: dict[str, str],
+        internal: bool,
+        topic_id: uuid.UUID | None = None,
+    ) -> TopicInfo:
+        """Add a topic and save; if saving fails the topic is not added (RegistryWriteError).
+
+        ``topic_id``: the id the cluster's controller gave it (default: a new one)."""
+        info = TopicInfo(name, topic_id or uuid.uuid4(), partitions, dict(configs), internal)
         replaced = self.topics.get(name)
         self.topics[name] = info
         self.by_id[info.topic_id] = info

@@ -71,9 +71,12 @@ class BrokerRunner:
         data_dir: Path | None = None,
         in_memory: bool = False,
         config: Mapping[str, str] | None = None,
+        on_started: Callable[[BrokerState], None] | None = None,
         scram_users: Sequence[tuple[str, str, str, int]] = (),
     ) -> None:
         self._host = host
+        # called on the broker's loop once it listens (cluster mode attaches its controller link)
+        self._on_started = on_started
         self._scram_users = tuple(scram_users)  # (mechanism, name, password, iterations) at start
         self._listeners: dict[str, BrokerAddress] = {}
         self.exposure_warning: str | None = None
@@ -239,6 +242,8 @@ class BrokerRunner:
         self.exposure_warning = warning
         if warning is not None:
             log.warning("%s", warning)
+        if self._on_started is not None:
+            self._on_started(state)
         outcome["port"] = port
         outcome["bound"] = dict(server.bound)
         ready.set()

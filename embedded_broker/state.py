@@ -6,6 +6,7 @@ import asyncio
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -143,14 +144,20 @@ class BrokerState:
         return name in self._creating
 
     def create_topic(
-        self, name: str, partitions: int, configs: dict[str, str], *, internal: bool = False
+        self,
+        name: str,
+        partitions: int,
+        configs: dict[str, str],
+        *,
+        internal: bool = False,
+        topic_id: uuid.UUID | None = None,
     ) -> TopicInfo:
         """Add the topic and create its partitions' logs; all or nothing.
 
         Raises StorageError with a message for the user when topics.json or a partition's
         files cannot be written (a full disk): the topic is then neither listed nor on disk."""
         self._topic_config_cache.pop(name, None)
-        info = self.registry.add(name, partitions, configs, internal)
+        info = self.registry.add(name, partitions, configs, internal, topic_id)
         try:
             self._open_partitions(info, 0)
         except (OSError, StorageError) as exc:
@@ -169,7 +176,13 @@ class BrokerState:
         return info
 
     async def create_topic_async(
-        self, name: str, partitions: int, configs: dict[str, str], *, internal: bool = False
+        self,
+        name: str,
+        partitions: int,
+        configs: dict[str, str],
+        *,
+        internal: bool = False,
+        topic_id: uuid.UUID | None = None,
     ) -> TopicInfo:
         """create_topic with its disk work on the storage thread; the topic appears in the
         registry (and metadata) only once that is done. A second call for a name still being
@@ -177,7 +190,7 @@ class BrokerState:
         task = self._creating.get(name)
         if task is None:
             task = asyncio.get_running_loop().create_task(
-                self._create(name, partitions, configs, internal), name=f"create-{name}"
+                self._create(name, partitions, configs, internal, topic_id), name=f"create-{name}"
             )
             self._creating[name] = task
             task.add_done_callback(self._created)
@@ -185,13 +198,20 @@ class BrokerState:
         return await asyncio.shield(task)
 
     async def _create(
-        self, name: str, partitions: int, configs: dict[str, str], internal: bool
+        self,
+        name: str,
+        partitions: int,
+        configs: dict[str, str],
+        internal: bool,
+        topic_id: uuid.UUID | None = None,
     ) -> TopicInfo:
         created = False
         try:
             cfg = log_config_from(effective_topic_config(configs, self.config))
             logs = await self.run_storage(self.logs.prepare, name, range(partitions), cfg)
-            info = self.create_topic(name, partitions, configs, internal=internal)
+            info = self.create_topic(
+                name, partitions, configs, internal=internal, topic_id=topic_id
+            )
             self.logs.adopt(name, logs)
             created = True
             return info

@@ -30,12 +30,14 @@ from . import (
     cluster,
     configs,
     consumer_groups,
+    elections,
     fetch,
     groups,
     metadata,
     offsets,
     produce,
     producer_ids,
+    reassignments,
     security,
     topics,
 )
@@ -52,6 +54,8 @@ _AREAS: tuple[tuple[ApiSpec, ...], ...] = (
     configs.APIS,
     cluster.APIS,
     groups.APIS,
+    elections.APIS,
+    reassignments.APIS,
     security.APIS,
     consumer_groups.APIS,
 )

@@ -7,6 +7,8 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from embedded_broker.cluster_link import views as cluster_views
+from embedded_broker.cluster_link.link import cluster_link
 from embedded_broker.log_dir_sizes import LogDirUsage, measure
 from embedded_broker.state import BrokerState
 
@@ -20,6 +22,8 @@ MEMORY_LOG_DIR = "memory"
 
 
 async def handle_describe_cluster(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+    if (link := cluster_link(state)) is not None and getattr(request, "endpoint_type", 1) == 1:
+        return cluster_views.describe_cluster(request, state, link)
     mod = response_module(request)
     host, port = advertised_address(ctx, state)
     endpoint_type = getattr(request, "endpoint_type", 1)

@@ -6,6 +6,8 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from embedded_broker.cluster_link import views as cluster_views
+from embedded_broker.cluster_link.link import cluster_link
 from embedded_broker.config import (
     BOOLEAN,
     BROKER_CONFIGS,
@@ -347,6 +349,9 @@ def _result(mod: Any, res: Any, fail: _FailError | None) -> Any:
 
 
 async def handle_alter_configs(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+    link = cluster_link(state)
+    if link is not None and any(r.resource_type == TOPIC for r in request.resources):
+        return await cluster_views.forward(request, link)  # topic configs live in the metadata
     mod = response_module(request)
     out = []
     for res in request.resources:
@@ -400,6 +405,9 @@ def _list_type(rtype: int, key: str) -> bool:
 async def handle_incremental_alter_configs(
     ctx: RequestContext, request: Any, state: BrokerState
 ) -> Any:
+    link = cluster_link(state)
+    if link is not None and any(r.resource_type == TOPIC for r in request.resources):
+        return await cluster_views.forward(request, link)  # topic configs live in the metadata
     mod = response_module(request)
     out = []
     for res in request.resources:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from embedded_broker.cluster_link import views as cluster_views
+from embedded_broker.cluster_link.link import BrokerLink, cluster_link
 from embedded_broker.limits import MAX_PARTITIONS
 from embedded_broker.registry import TopicInfo, topic_name_error
 from embedded_broker.security.listeners import ADVERTISED_KEY
@@ -74,6 +77,8 @@ def _error_entry(mod: Any, name: str | None, topic_id: uuid.UUID | None, code: E
 
 
 async def handle_metadata(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+    if (link := cluster_link(state)) is not None:
+        return await cluster_views.metadata(request, state, link, ctx.api_version)
     mod = response_module(request)
     version = ctx.api_version
     requested = request.topics
@@ -137,6 +142,18 @@ DESCRIBE_TOPIC_PARTITIONS_KEY = 75
 PARTITION_LIMIT = 2000
 
 
+def _partition_fields(link: BrokerLink | None, topic: str, p: int, node: int) -> dict[str, Any]:
+    if link is not None:
+        return cluster_views.partition_fields(link, topic, p)
+    return {
+        "leader_id": node,
+        "leader_epoch": LEADER_EPOCH,
+        "replica_nodes": (node,),
+        "isr_nodes": (node,),
+        "offline_replicas": (),
+    }
+
+
 async def handle_describe_topic_partitions(
     ctx: RequestContext, request: Any, state: BrokerState
 ) -> Any:
@@ -144,7 +161,9 @@ async def handle_describe_topic_partitions(
     mod = response_module(request)
     node = state.node_id
     requested = {t.name for t in request.topics}
-    names = sorted(requested or state.topics)
+    link = cluster_link(state)
+    topics: Mapping[str, Any] = state.topics if link is None else cluster_views.topic_infos(link)
+    names = sorted(requested or topics)
     limit = max(1, min(request.response_partition_limit, PARTITION_LIMIT))
     cursor = request.cursor
     if cursor is not None:
@@ -153,7 +172,7 @@ async def handle_describe_topic_partitions(
     next_cursor = None
     budget = limit
     for name in names:
-        info = state.topics.get(name)
+        info = topics.get(name)
         if info is None:
             entries.append(
                 build(
@@ -176,13 +195,9 @@ async def handle_describe_topic_partitions(
                 mod.DescribeTopicPartitionsResponsePartition,
                 error_code=ErrorCode.none,
                 partition_index=p,
-                leader_id=node,
-                leader_epoch=LEADER_EPOCH,
-                replica_nodes=(node,),
-                isr_nodes=(node,),
+                **_partition_fields(link, name, p, node),
                 eligible_leader_replicas=(),
                 last_known_elr=(),
-                offline_replicas=(),
             )
             for p in range(max(first, 0), last)
         )

@@ -6,6 +6,7 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from embedded_broker.producer_state import ProducerIdsUnavailableError
 from embedded_broker.state import BrokerState
 
 from .base import ApiSpec, RequestContext
@@ -23,9 +24,14 @@ async def handle_init_producer_id(ctx: RequestContext, request: Any, state: Brok
             producer_id=-1,
             producer_epoch=-1,
         )
-    code, pid, epoch = state.producers.init_producer(
-        getattr(request, "producer_id", -1), getattr(request, "producer_epoch", -1)
-    )
+    try:
+        code, pid, epoch = await state.producers.init_producer(
+            getattr(request, "producer_id", -1), getattr(request, "producer_epoch", -1)
+        )
+    except ProducerIdsUnavailableError:
+        # a cluster broker that cannot get ids from its controller: the client retries, as
+        # with Kafka's RPCProducerIdManager
+        code, pid, epoch = ErrorCode.coordinator_load_in_progress, -1, -1
     return build(
         mod.InitProducerIdResponse,
         throttle_time=NO_THROTTLE,

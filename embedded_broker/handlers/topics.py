@@ -7,6 +7,8 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from embedded_broker.cluster_link import views as cluster_views
+from embedded_broker.cluster_link.link import cluster_link
 from embedded_broker.config import ConfigError
 from embedded_broker.limits import MAX_PARTITIONS, TOO_MANY_PARTITIONS
 from embedded_broker.registry import topic_name_error
@@ -112,6 +114,8 @@ def _config_entries(mod: Any, state: BrokerState, overrides: dict[str, str]) -> 
 
 
 async def handle_create_topics(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+    if (link := cluster_link(state)) is not None:
+        return await cluster_views.forward(request, link)
     mod = response_module(request)
     counts: dict[str, int] = {}
     for t in request.topics:
@@ -197,6 +201,8 @@ async def _delete_one(
 
 
 async def handle_delete_topics(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+    if (link := cluster_link(state)) is not None:
+        return await cluster_views.forward(request, link)
     mod = response_module(request)
     if hasattr(request, "topics"):
         wanted = [(t.name, t.topic_id) for t in request.topics]
@@ -218,6 +224,8 @@ async def handle_delete_topics(ctx: RequestContext, request: Any, state: BrokerS
 
 
 async def handle_create_partitions(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+    if (link := cluster_link(state)) is not None:
+        return await cluster_views.forward(request, link)
     mod = response_module(request)
     results = []
     for t in request.topics:

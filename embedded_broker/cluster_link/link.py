@@ -1,0 +1,363 @@
+"""BrokerLink: registers this broker with the controller, heartbeats, follows the metadata log
+into a local image, keeps the local topics and partition states in step with it, and forwards
+admin requests to the controller."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import logging
+import uuid
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kio.schema.alter_partition.v2 import request as alter_req
+from kio.schema.broker_heartbeat.v0 import request as heartbeat_req
+from kio.schema.broker_registration.v1 import request as register_req
+from kio.schema.errors import ErrorCode
+from kio.schema.fetch.v12 import request as fetch_req
+from kio.schema.types import BrokerId, TopicName
+from kio.static.primitive import i16, i32, i32Timedelta, i64, u16
+
+from embedded_broker.metadata.batch import decode_batches
+from embedded_broker.metadata.image import MetadataImage, PartitionImage
+from embedded_broker.metadata.log import METADATA_TOPIC, MetadataLog
+from embedded_broker.metadata.records import MetadataRecord, decode_record
+
+from .channel import ControllerChannel, ControllerUnavailableError
+from .producer_ids import ProducerIdBlocks
+from .replicas import GONE, ReplicaSink
+
+if TYPE_CHECKING:
+    from embedded_broker.state import BrokerState
+
+log = logging.getLogger(__name__)
+
+EXTENSION_KEY = "cluster_link"
+FETCH_WAIT_MS = 500
+RETRY_S = 0.3
+FENCED_HEARTBEAT_MS = 50
+SHUTDOWN_NOTICE_S = 1.0  # how long a stopping broker tries to tell the controller
+
+
+def cluster_link(state: BrokerState) -> BrokerLink | None:
+    """The broker's link to its controller, or None for a single-node broker."""
+    link = state.extensions.get(EXTENSION_KEY)
+    return link if isinstance(link, BrokerLink) else None
+
+
+class BrokerLink:
+    """A cluster-mode broker's side of KRaft's broker lifecycle."""
+
+    def __init__(
+        self,
+        state: BrokerState,
+        *,
+        host: str,
+        port: int,
+        rack: str | None,
+        cluster_id: str,
+        controller: tuple[str, int],
+        heartbeat_ms: int,
+        metadata_dir: Path | None,
+    ) -> None:
+        self.state = state
+        self.node_id = state.node_id
+        self.host = host
+        self.port = port
+        self.rack = rack
+        self.cluster_id = cluster_id
+        self.controller_address = controller
+        self.heartbeat_ms = heartbeat_ms
+        client = f"broker-{self.node_id}"
+        self._control = ControllerChannel(*controller, client)
+        self._fetcher = ControllerChannel(*controller, client + "-metadata")
+        self._admin = ControllerChannel(*controller, client + "-forwarding", timeout_s=10)
+        # its own connection: waiting for ids never holds up a heartbeat
+        self._ids = ControllerChannel(*controller, client + "-producer-ids")
+        self.producer_ids = ProducerIdBlocks(
+            self.node_id, lambda: self.broker_epoch, self._ids.call, self._spawn
+        )
+        self.incarnation = uuid.uuid4()
+        self.broker_epoch = -1
+        self.fenced = True
+        self.image = MetadataImage()
+        # the broker's own copy of the metadata log: it serves with it while the controller
+        # is down, even after a restart
+        self.local_log = MetadataLog(metadata_dir)
+        for offset, record in self.local_log.read(0):
+            self.image.replay(offset, record)
+        self.replicas = ReplicaSink(state)
+        self._rounds_started = 0
+        self._rounds_done = 0
+        self._round_done = asyncio.Event()
+        self.controller_reachable = False
+        self._stopping = False
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def start(self) -> None:
+        self.state.extensions[EXTENSION_KEY] = self
+        self.state.producers.id_source = self.producer_ids.next_id
+        self.replicas.install(self._endpoint, self.send_isr)
+        self.state.spawn(self._reconcile_all(), name="cluster-initial-sync")
+        self.state.spawn(self._lifecycle(), name="cluster-heartbeat")
+        self.state.spawn(self._follow(), name="cluster-metadata-fetch")
+        self.state.on_shutdown(self._shut_down)
+
+    async def _shut_down(self) -> None:
+        # the loops end on their own too: Python 3.11's wait_for can swallow a cancellation
+        # that arrives as its request completes, and a loop that missed it would never stop
+        self._stopping = True
+        # a controlled shutdown: ask to be fenced so leadership moves at once
+        if self.broker_epoch >= 0:
+            with contextlib.suppress(ControllerUnavailableError, TimeoutError):
+                await asyncio.wait_for(self._heartbeat(want_shut_down=True), SHUTDOWN_NOTICE_S)
+        for channel in (self._control, self._fetcher, self._admin, self._ids):
+            channel.close()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> object:
+        return self.state.spawn(coro, name=name)
+
+    def _endpoint(self, broker_id: int) -> tuple[str, int] | None:
+        broker = self.image.brokers.get(broker_id)
+        return None if broker is None else (broker.host, broker.port)
+
+    async def _register(self) -> None:
+        request = register_req.BrokerRegistrationRequest(
+            broker_id=BrokerId(self.node_id),
+            cluster_id=self.cluster_id,
+            incarnation_id=self.incarnation,
+            listeners=(
+                register_req.Listener(
+                    name="PLAINTEXT",
+                    host=self.host,
+                    port=u16(self.port),
+                    security_protocol=i16(0),
+                ),
+            ),
+            features=(),
+            rack=self.rack,
+        )
+        response = await self._control.call(request)
+        if response.error_code != ErrorCode.none:
+            raise ControllerUnavailableError(
+                f"the controller refused the registration: {response.error_code.name}"
+            )
+        self.broker_epoch = int(response.broker_epoch)
+        log.info("Registered with the controller (broker epoch %d)", self.broker_epoch)
+
+    async def _heartbeat(
+        self, *, want_shut_down: bool = False, timeout_s: float | None = None
+    ) -> Any:
+        request = heartbeat_req.BrokerHeartbeatRequest(
+            broker_id=BrokerId(self.node_id),
+            broker_epoch=i64(self.broker_epoch),
+            current_metadata_offset=i64(self.image.offset),
+            want_fence=self.image.offset < self.broker_epoch,
+            want_shut_down=want_shut_down,
+        )
+        return await self._control.call(request, timeout_s=timeout_s)
+
+    async def _lifecycle(self) -> None:
+        while not self._stopping:
+            try:
+                if self.broker_epoch < 0:
+                    await self._register()
+                    self.producer_ids.fetch_ahead()
+                response = await self._heartbeat()
+                self.controller_reachable = True
+                if response.error_code == ErrorCode.stale_broker_epoch:
+                    self.broker_epoch = -1  # the controller forgot us: register again
+                    continue
+                if self.fenced != response.is_fenced:
+                    log.info("This broker is now %s", "fenced" if response.is_fenced else "active")
+                self.fenced = bool(response.is_fenced)
+            except ControllerUnavailableError as exc:
+                if self.controller_reachable:
+                    log.warning("Lost the controller: %s; serving with the metadata we have", exc)
+                self.controller_reachable = False
+                await asyncio.sleep(RETRY_S)
+                continue
+            # while fenced (starting, or catching up) ask again soon, as KRaft brokers do, so
+            # a new broker serves within a moment of registering
+            wait_ms = (
+                min(self.heartbeat_ms, FENCED_HEARTBEAT_MS) if self.fenced else self.heartbeat_ms
+            )
+            await asyncio.sleep(wait_ms / 1000)
+
+    # -- following the metadata log ---------------------------------------------------------
+    async def _follow(self) -> None:
+        while not self._stopping:
+            self._rounds_started += 1
+            try:
+                fresh = await self._fetch_round()
+            except ControllerUnavailableError:
+                await asyncio.sleep(RETRY_S)
+                fresh = []
+            if fresh:
+                await self._append_local(fresh)
+                for offset, record in fresh:
+                    self.image.replay(offset, record)
+                await self._reconcile_all()
+            self._rounds_done += 1
+            self._round_done.set()
+            self._round_done = asyncio.Event()
+
+    async def _fetch_round(self) -> list[tuple[int, MetadataRecord]]:
+        start = self.image.offset + 1
+        request = fetch_req.FetchRequest(
+            replica_id=BrokerId(self.node_id),
+            max_wait=i32Timedelta.parse(datetime.timedelta(milliseconds=FETCH_WAIT_MS)),
+            min_bytes=i32(1),
+            topics=(
+                fetch_req.FetchTopic(
+                    topic=TopicName(METADATA_TOPIC),
+                    partitions=(
+                        fetch_req.FetchPartition(
+                            partition=i32(0),
+                            fetch_offset=i64(start),
+                            partition_max_bytes=i32(8 * 1024 * 1024),
+                        ),
+                    ),
+                ),
+            ),
+            forgotten_topics_data=(),
+        )
+        response = await self._fetcher.call(request, timeout_s=FETCH_WAIT_MS / 1000 + 5)
+        out: list[tuple[int, MetadataRecord]] = []
+        for topic in response.responses:
+            for part in topic.partitions:
+                if part.error_code == ErrorCode.offset_out_of_range:
+                    log.error(
+                        "The controller's metadata log is shorter than this broker's copy; "
+                        "was the controller's directory replaced? Starting over from it."
+                    )
+                    self.image = MetadataImage()
+                    self.local_log = MetadataLog(None)
+                    return []
+                if part.records:
+                    for offset, value in decode_batches(bytes(part.records)):
+                        if offset >= start + len(out):
+                            out.append((offset, decode_record(value)))
+        return out
+
+    async def _append_local(self, records: list[tuple[int, MetadataRecord]]) -> None:
+        try:
+            encoded = await asyncio.to_thread(self.local_log.write, [r for _, r in records])
+        except OSError as exc:
+            log.warning("Could not save the metadata locally (%s); kept in memory", exc)
+            return
+        self.local_log.commit(encoded)
+
+    async def caught_up(self, timeout_s: float = 3.0) -> None:
+        """Wait until a metadata fetch started after now has been applied: every change the
+        controller made before this call is then in the image."""
+        target = self._rounds_started
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while self._rounds_done <= target:
+            left = deadline - loop.time()
+            if left <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._round_done.wait(), left)
+
+    # -- the local side ---------------------------------------------------------------------
+    async def _reconcile_all(self) -> None:
+        """Make the local topics, partitions and configs match the image, then tell the
+        replica manager about each local partition whose state changed."""
+        state = self.state
+        for name, info in list(state.topics.items()):
+            wanted = self.image.topics.get(name)
+            if info.internal and wanted is None:
+                continue  # broker-local internal topics (__consumer_offsets) stay
+            if wanted is None or wanted.topic_id != info.topic_id:
+                for p in range(info.partitions):
+                    self.replicas.apply(name, p, GONE)
+                await state.delete_topic_async(name)
+        for name, topic in list(self.image.topics.items()):
+            count = len(topic.partitions)
+            configs = self.image.topic_configs(name)
+            try:
+                local = state.topics.get(name)
+                if local is None and count:
+                    await state.create_topic_async(name, count, configs, topic_id=topic.topic_id)
+                elif local is not None and local.partitions < count:
+                    await state.add_partitions_async(name, count)
+                local = state.topics.get(name)
+                if local is not None and local.configs != configs:
+                    state.set_topic_configs(name, configs)
+            except OSError as exc:
+                log.error("Could not create the local files of topic %s: %s", name, exc)
+                continue
+            for index, part in topic.partitions.items():
+                if self.node_id in part.replicas:
+                    self.replicas.apply(name, index, part)
+                elif (name, index) in self.replicas.local():
+                    self.replicas.apply(name, index, GONE)
+
+    # -- requests to the controller ---------------------------------------------------------
+    async def forward(self, request: Any) -> Any:
+        """Send an admin request to the controller, return its answer once the change is in
+        this broker's image (ControllerUnavailableError if the controller is down)."""
+        response = await self._admin.call(request)
+        await self.caught_up()
+        return response
+
+    def unavailable_message(self) -> str:
+        host, port = self.controller_address
+        return (
+            f"The cluster's controller (node 100 at {host}:{port}) is not reachable, so the "
+            "cluster's topics cannot be created, deleted or changed until it is back. Restart "
+            "it with: topicscope-broker --data-dir <cluster dir> --node 100"
+        )
+
+    async def send_isr(self, topic: str, partition: int, proposed: Any) -> Any:
+        """AlterPartition for one partition: the committed state, or None if refused or the
+        controller is unreachable. ``proposed`` is the replication layer's PartitionState."""
+        image_topic = self.image.topics.get(topic)
+        if image_topic is None:
+            return None
+        request = alter_req.AlterPartitionRequest(
+            broker_id=BrokerId(self.node_id),
+            broker_epoch=i64(self.broker_epoch),
+            topics=(
+                alter_req.TopicData(
+                    topic_id=image_topic.topic_id,
+                    partitions=(
+                        alter_req.PartitionData(
+                            partition_index=i32(partition),
+                            leader_epoch=i32(proposed.leader_epoch),
+                            new_isr=tuple(BrokerId(b) for b in proposed.isr),
+                            partition_epoch=i32(proposed.partition_epoch),
+                        ),
+                    ),
+                ),
+            ),
+        )
+        try:
+            response = await self._control.call(request)
+        except ControllerUnavailableError:
+            return None
+        for t in response.topics:
+            for p in t.partitions:
+                if p.error_code != ErrorCode.none:
+                    log.info(
+                        "The controller refused the ISR of %s-%d: %s",
+                        topic,
+                        partition,
+                        p.error_code.name,
+                    )
+                    return None
+                return self.replicas.make_state(
+                    PartitionImage(
+                        replicas=proposed.replicas,
+                        isr=tuple(int(b) for b in p.isr),
+                        leader=int(p.leader_id),
+                        leader_epoch=int(p.leader_epoch),
+                        partition_epoch=int(p.partition_epoch),
+                    )
+                )
+        return None

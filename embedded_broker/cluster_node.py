@@ -1,0 +1,145 @@
+"""One node of a local cluster (``topicscope-broker --data-dir DIR --node ID``): the controller
+(node 100) or a broker, with its settings taken from DIR/cluster.json."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+from .cluster_file import (
+    CONTROLLER_ID,
+    ClusterFileError,
+    find_node,
+    node_dir,
+    read_cluster,
+    set_node,
+)
+from .runner import BrokerRunner, BrokerStartError
+
+log = logging.getLogger("embedded_broker")
+
+# set by the launcher in its children: they stop when that process is gone
+PARENT_ENV = "TOPICSCOPE_CLUSTER_PARENT"
+
+
+def _watch_parent(stop: threading.Event) -> None:
+    """Stop this node when the launcher that started it dies (also where PDEATHSIG is missing)."""
+    raw = os.environ.get(PARENT_ENV)
+    if not raw:
+        return
+    parent = int(raw)
+
+    def watch() -> None:
+        while not stop.wait(0.5):
+            if os.getppid() != parent:
+                log.warning("The cluster launcher (pid %d) is gone; stopping", parent)
+                stop.set()
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _broker_settings(data: dict[str, Any], node: dict[str, Any]) -> dict[str, str]:
+    settings = {str(k): str(v) for k, v in data.get("settings", {}).items()}
+    settings["node.id"] = str(node["id"])
+    if node.get("rack"):
+        settings["broker.rack"] = str(node["rack"])
+    return settings
+
+
+def run_node(cluster_dir: Path, node_id: int) -> int:
+    """Run one node until SIGINT/SIGTERM (or its launcher's death); the exit status."""
+    try:
+        data = read_cluster(cluster_dir)
+        node = find_node(data, node_id)
+    except ClusterFileError as exc:
+        print(f"topicscope-broker: {exc}")
+        return 2
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    _watch_parent(stop)
+    set_node(cluster_dir, node_id, pid=os.getpid(), state="starting")
+    if node_id == CONTROLLER_ID:
+        return _run_controller(cluster_dir, stop)
+    return _run_broker(cluster_dir, data, node, stop)
+
+
+def _run_controller(cluster_dir: Path, stop: threading.Event) -> int:
+    from .controller.server import run_controller
+
+    async def main() -> None:
+        done = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        threading.Thread(
+            target=lambda: (stop.wait(), loop.call_soon_threadsafe(done.set)), daemon=True
+        ).start()
+        await run_controller(cluster_dir, done)
+
+    try:
+        asyncio.run(main())
+    except OSError as exc:
+        log.error("The controller could not start: %s", exc)
+        return 1
+    return 0
+
+
+def _run_broker(
+    cluster_dir: Path, data: dict[str, Any], node: dict[str, Any], stop: threading.Event
+) -> int:
+    from .cluster_link.link import BrokerLink
+    from .config import BrokerConfig
+    from .state import BrokerState
+
+    node_id = int(node["id"])
+    settings = _broker_settings(data, node)
+    controller = data["controller"]
+    directory = node_dir(cluster_dir, node_id)
+
+    def attach(state: BrokerState) -> None:
+        if state.registry.cluster_id != data["cluster_id"]:
+            state.registry.cluster_id = data["cluster_id"]
+            state.registry.save()
+        BrokerLink(
+            state,
+            host=node["host"],
+            port=int(node["port"]),
+            rack=node.get("rack"),
+            cluster_id=data["cluster_id"],
+            controller=(controller["host"], int(controller["port"])),
+            heartbeat_ms=BrokerConfig(settings).get_int("broker.heartbeat.interval.ms"),
+            metadata_dir=directory / "metadata",
+        ).start()
+
+    runner = BrokerRunner(
+        host=node["host"],
+        port=int(node["port"]),
+        data_dir=directory,
+        config=settings,
+        on_started=attach,
+    )
+    try:
+        runner.start()
+    except BrokerStartError as exc:
+        log.error("Broker %d could not start: %s", node_id, exc)
+        with contextlib.suppress(OSError, ClusterFileError):
+            set_node(cluster_dir, node_id, state="stopped")
+        return 1
+    log.info("Broker %d ready on %s:%d", node_id, node["host"], node["port"])
+    while not stop.wait(0.5):
+        if not runner.running:
+            log.error("Broker %d stopped unexpectedly", node_id)
+            return 1
+    runner.stop()
+    with contextlib.suppress(OSError, ClusterFileError):
+        set_node(cluster_dir, node_id, state="stopped", pid=None)
+    return 0

@@ -1,0 +1,197 @@
+"""A local cluster: registration, placement, fencing of a killed broker, its return, a dead
+controller, and a clean stop of the whole cluster."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable
+
+import pytest
+from confluent_kafka import ElectionType, KafkaError, KafkaException, TopicPartition
+from confluent_kafka.admin import NewTopic
+from kio.schema.describe_topic_partitions.v0 import request as dtp
+
+from tests.integration.groups.wire import WireClient
+
+from .local_cluster import (
+    HEARTBEAT_MS,
+    SESSION_TIMEOUT_MS,
+    LocalCluster,
+    admin,
+    processes_gone,
+    wait_for,
+)
+
+BROKERS = {101, 102, 103}
+
+
+def _create(bootstrap: str, topic: NewTopic) -> None:
+    client = admin(bootstrap)
+    for fut in client.create_topics([topic], operation_timeout=15).values():
+        fut.result(timeout=15)
+
+
+def _partitions(bootstrap: str, topic: str) -> dict[int, tuple[int, list[int], list[int]]]:
+    """Leader, replicas and ISR by partition ({} while the topic is not known there)."""
+    md = admin(bootstrap).list_topics(timeout=10)
+    if topic not in md.topics or md.topics[topic].error is not None:
+        return {}
+    return {p.id: (p.leader, p.replicas, p.isrs) for p in md.topics[topic].partitions.values()}
+
+
+def test_three_brokers_register_and_cluster_json_lists_them(three_brokers: LocalCluster) -> None:
+    info = three_brokers.info()
+    assert info["controller"]["id"] == 100
+    assert info["controller"]["port"] not in {b["port"] for b in info["brokers"]}
+    assert {b["id"] for b in info["brokers"]} == BROKERS
+    for node in [info["controller"], *info["brokers"]]:
+        assert node["state"] == "active"
+        os.kill(node["pid"], 0)  # a live process of its own
+    assert len({n["pid"] for n in [info["controller"], *info["brokers"]]}) == 4
+    md = admin(three_brokers.bootstrap()).list_topics(timeout=10)
+    assert set(md.brokers) == BROKERS
+    assert md.cluster_id == info["cluster_id"]
+
+
+def test_rf3_topic_spreads_leaders_over_the_brokers(three_brokers: LocalCluster) -> None:
+    bs = three_brokers.bootstrap()
+    _create(bs, NewTopic("spread", 6, 3))
+    parts = wait_for(lambda: _partitions(bs, "spread"), 10, "the topic in Metadata")
+    assert len(parts) == 6
+    for leader, replicas, isr in parts.values():
+        assert sorted(replicas) == sorted(BROKERS)
+        assert sorted(isr) == sorted(BROKERS)
+        assert leader == replicas[0]
+    assert Counter(leader for leader, _, _ in parts.values()) == {101: 2, 102: 2, 103: 2}
+    # every broker answers with the same view
+    for broker in BROKERS:
+        other = f"127.0.0.1:{three_brokers.node(broker)['port']}"
+        wait_for(lambda o=other: _partitions(o, "spread") == parts, 5, f"broker {broker}'s view")
+    with pytest.raises(KafkaException, match="INVALID_REPLICATION_FACTOR"):
+        _create(bs, NewTopic("too-many", 1, 4))
+    # ElectLeaders is forwarded to the controller: the preferred replica already leads
+    client = admin(bs)
+    tp = TopicPartition("spread", 0)
+    result = client.elect_leaders(ElectionType.PREFERRED, [tp]).result(timeout=10)
+    assert result[tp].code() == KafkaError.ELECTION_NOT_NEEDED
+
+
+def test_killed_broker_is_fenced_its_leaders_move_and_it_comes_back(
+    three_brokers: LocalCluster,
+) -> None:
+    bs = three_brokers.bootstrap()
+    _create(bs, NewTopic("failover", 6, 3))
+    wait_for(lambda: _partitions(bs, "failover"), 10, "the topic in Metadata")
+    victim = 101
+    killed_at = time.monotonic()
+    three_brokers.kill(victim)
+    wait_for(
+        lambda: three_brokers.states()[victim] == "fenced",
+        SESSION_TIMEOUT_MS / 1000 + 5,
+        "the killed broker to be fenced in cluster.json",
+    )
+    # not before the session timeout (less the heartbeat interval: the last one came earlier)
+    assert time.monotonic() - killed_at >= (SESSION_TIMEOUT_MS - HEARTBEAT_MS) / 1000
+    survivors = three_brokers.bootstrap(without=victim)
+    # the brokers learn it from the metadata log a moment after the controller wrote the file
+    wait_for(
+        lambda: set(admin(survivors).list_topics(timeout=10).brokers) == BROKERS - {victim},
+        5,
+        "Metadata to drop the fenced broker",
+    )
+    for leader, replicas, isr in _partitions(survivors, "failover").values():
+        assert leader != victim and leader in isr
+        assert victim not in isr and len(isr) == 2
+        assert victim in replicas  # still assigned: it may come back
+    # DescribeTopicPartitions (what the Java admin's describeTopics uses) agrees with Metadata
+    client = WireClient(survivors.split(",")[0])
+    try:
+        response = client.send(
+            dtp.DescribeTopicPartitionsRequest(
+                topics=(dtp.TopicRequest(name="failover"),), response_partition_limit=2000
+            )
+        )
+    finally:
+        client.close()
+    described = {
+        p.partition_index: (p.leader_id, list(p.replica_nodes), list(p.isr_nodes))
+        for p in response.topics[0].partitions
+    }
+    assert described == _partitions(survivors, "failover")
+    assert all(p.offline_replicas == (victim,) for p in response.topics[0].partitions)
+    three_brokers.restart_node(victim)  # waits until it has registered and is active
+    wait_for(
+        lambda: set(admin(survivors).list_topics(timeout=10).brokers) == BROKERS,
+        10,
+        "Metadata to list the restarted broker",
+    )
+
+
+def test_without_the_controller_brokers_serve_metadata_and_admin_fails_clearly(
+    three_brokers: LocalCluster,
+) -> None:
+    bs = three_brokers.bootstrap()
+    _create(bs, NewTopic("kept", 3, 3))
+    wait_for(lambda: _partitions(bs, "kept"), 10, "the topic in Metadata")
+    three_brokers.kill(100)
+    md = admin(bs).list_topics(timeout=10)
+    assert set(md.brokers) == BROKERS
+    assert len(md.topics["kept"].partitions) == 3
+    with pytest.raises(KafkaException, match=r"controller \(node 100 at .*\) is not reachable"):
+        _create(bs, NewTopic("refused", 1, 1))
+    # a broker restarted meanwhile serves with its own copy of the metadata log
+    three_brokers.kill(101)
+    three_brokers.restart_node(101, wait=False)
+    alone = f"127.0.0.1:{three_brokers.node(101)['port']}"
+    parts = wait_for(lambda: _partitions(alone, "kept"), 15, "the restarted broker's Metadata")
+    assert all(sorted(replicas) == sorted(BROKERS) for _, replicas, _ in parts.values())
+    three_brokers.restart_node(100)
+    # 101, restarted meanwhile, registers with it (the three replicas below need it)
+    wait_for(
+        lambda: set(admin(bs).list_topics(timeout=10).brokers) == BROKERS,
+        10,
+        "every broker to be registered with the restarted controller",
+    )
+    _create(bs, NewTopic("after", 1, 3))  # admin works again once it is back
+    wait_for(lambda: len(_partitions(bs, "after")) == 1, 5, "the new topic in Metadata")
+
+
+def test_sigterm_on_the_launcher_stops_every_node(
+    cluster_factory: Callable[..., LocalCluster],
+) -> None:
+    cluster = cluster_factory(2, ["--racks", "a,b"])
+    info = cluster.info()
+    assert [b["rack"] for b in info["brokers"]] == ["a", "b"]
+    pids = [n["pid"] for n in [info["controller"], *info["brokers"]]]
+    cluster.launcher.send_signal(signal.SIGTERM)
+    assert cluster.launcher.wait(20) == 0
+
+    wait_for(lambda: processes_gone(pids), 10, "every node process to exit")
+    assert set(cluster.states().values()) == {"stopped"}
+
+
+def test_nodes_die_with_a_killed_launcher(cluster_factory: Callable[..., LocalCluster]) -> None:
+    cluster = cluster_factory(2)
+    info = cluster.info()
+    pids = [n["pid"] for n in [info["controller"], *info["brokers"]]]
+    cluster.launcher.kill()
+    cluster.launcher.wait(10)
+
+    wait_for(lambda: processes_gone(pids), 10, "the nodes to exit after their launcher was killed")
+
+
+def test_a_restarted_controller_is_reached_through_a_broker_idle_since_before(
+    cluster_factory: Callable[..., LocalCluster],
+) -> None:
+    cluster = cluster_factory(2)
+    only_101 = f"127.0.0.1:{cluster.node(101)['port']}"  # the broker that forwards every request
+    _create(only_101, NewTopic("before", 1, 2))
+    cluster.kill(100)
+    cluster.restart_node(100)
+    # 101's connection to the old controller is dead but was never used since: the request
+    # goes through on a new one
+    _create(only_101, NewTopic("after-restart", 1, 2))
+    wait_for(lambda: _partitions(only_101, "after-restart"), 5, "the new topic in Metadata")

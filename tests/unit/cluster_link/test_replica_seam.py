@@ -1,0 +1,108 @@
+"""The seam to the replica manager: a broker's image changes become local topics and
+``state.replicas.apply`` calls for the partitions this broker holds."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import types
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from embedded_broker.cluster_link.link import BrokerLink
+from embedded_broker.config import BrokerConfig
+from embedded_broker.metadata.records import (
+    PartitionChange,
+    PartitionRecord,
+    RegisterBroker,
+    RemoveTopic,
+    TopicRecord,
+    UnfenceBroker,
+)
+from embedded_broker.state import BrokerState
+
+TID = uuid.UUID(int=5)
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionState:  # the replication layer's type, as agreed
+    leader: int
+    leader_epoch: int
+    replicas: tuple[int, ...]
+    isr: tuple[int, ...]
+    partition_epoch: int
+
+
+class FakeReplicaManager:
+    def __init__(self) -> None:
+        self.applied: list[tuple[str, int, Any]] = []
+        self.lookup: Any = None
+        self.sender: Any = None
+
+    def apply(self, topic: str, partition: int, ps: Any) -> None:
+        self.applied.append((topic, partition, ps))
+
+    def set_endpoints(self, lookup: Any) -> None:
+        self.lookup = lookup
+
+    def set_isr_sender(self, send: Any) -> None:
+        self.sender = send
+
+
+@pytest.fixture
+def partition_state_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    module = types.ModuleType("embedded_broker.replication.partition_state")
+    module.PartitionState = PartitionState  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "embedded_broker.replication.partition_state", module)
+
+
+def _link(state: BrokerState) -> BrokerLink:
+    return BrokerLink(
+        state,
+        host="127.0.0.1",
+        port=9092,
+        rack=None,
+        cluster_id="c",
+        controller=("127.0.0.1", 1),
+        heartbeat_ms=1000,
+        metadata_dir=None,
+    )
+
+
+def test_image_changes_reach_the_replica_manager(partition_state_module: None) -> None:
+    async def body() -> None:
+        state = BrokerState(BrokerConfig({"node.id": "101"}), None, in_memory=True)
+        manager = FakeReplicaManager()
+        state.replicas = manager  # type: ignore[attr-defined]
+        link = _link(state)
+        assert link.replicas.install(link._endpoint, link.send_isr)
+        records = [
+            RegisterBroker(101, "127.0.0.1", 9092, None, "a"),
+            UnfenceBroker(101, 0),
+            RegisterBroker(102, "127.0.0.1", 9093, None, "b"),
+            TopicRecord("t", TID),
+            PartitionRecord(TID, 0, (101, 102), (101, 102), 101, 0, 0),
+            PartitionRecord(TID, 1, (102,), (102,), 102, 0, 0),
+        ]
+        for offset, record in enumerate(records):
+            link.image.replay(offset, record)
+        await link._reconcile_all()
+        assert state.topics["t"].topic_id == TID  # the controller's id, not a new one
+        assert state.topics["t"].partitions == 2
+        assert manager.applied == [("t", 0, PartitionState(101, 0, (101, 102), (101, 102), 0))]
+        assert manager.lookup(102) == ("127.0.0.1", 9093)
+        # a leader change is applied once; an unchanged partition is not applied again
+        link.image.replay(6, PartitionChange(TID, 0, leader=102, isr=(102,)))
+        await link._reconcile_all()
+        assert manager.applied[1:] == [("t", 0, PartitionState(102, 1, (101, 102), (102,), 1))]
+        # the topic is deleted: the partition leaves the manager and the broker
+        link.image.replay(7, RemoveTopic(TID))
+        await link._reconcile_all()
+        assert manager.applied[2][2] == PartitionState(-1, -1, (), (), -1)
+        assert "t" not in state.topics
+        await state.shutdown()
+
+    asyncio.run(body())
