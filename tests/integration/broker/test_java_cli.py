@@ -222,4 +222,5 @@ def test_get_offsets_delete_records_and_api_versions(
     assert "Produce(0): 3 to 11 [usable: 11]" in versions
     assert "Fetch(1): 4 to 12 [usable: 12]" in versions
     assert "ApiVersions(18): 0 to 4 [usable: 4]" in versions
-    assert "SaslHandshake(17): UNSUPPORTED" in versions
+    assert "SaslHandshake(17): 0 to 1 [usable: 1]" in versions
+    assert "ShareFetch(78): UNSUPPORTED" in versions  # an API the broker does not serve yet
