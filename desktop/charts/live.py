@@ -44,40 +44,56 @@ def _wall_clock(slot: LazyPlot, integer: bool) -> None:
 
 
 class Markers:
-    """A vertical line per timeline event on one plot, kept until the plot exists."""
+    """A vertical line per instant with timeline events on one plot (a failover brings a dozen
+    events in one refresh: one line, labelled with their count), kept until the plot exists."""
 
     def __init__(self, slot: LazyPlot) -> None:
         self.slot = slot
-        self.events: list[ClusterEvent] = []
-        self.lines: list[pg.InfiniteLine] = []
+        self.instants: dict[float, list[ClusterEvent]] = {}
+        self.lines: dict[float, pg.InfiniteLine] = {}
         slot.on_built.append(self._draw_all)
 
     def add(self, events: list[ClusterEvent]) -> None:
-        self.events = (self.events + events)[-MAX_MARKERS:]
+        touched: set[float] = set()
+        for e in events:
+            at = round(e.at, 1)
+            self.instants.setdefault(at, []).append(e)
+            touched.add(at)
+        for old in sorted(self.instants)[:-MAX_MARKERS]:
+            del self.instants[old]
+            touched.discard(old)
+            self._remove(old)
         if self.slot.plot is not None:
-            for e in events:
-                self._draw(e)
+            for at in sorted(touched):
+                self._draw(at)
 
     def _draw_all(self) -> None:
-        for e in self.events:
-            self._draw(e)
+        for at in sorted(self.instants):
+            self._draw(at)
 
-    def _draw(self, e: ClusterEvent) -> None:
+    def _remove(self, at: float) -> None:
+        line = self.lines.pop(at, None)
+        if line is not None and self.slot.plot is not None:
+            self.slot.plot.removeItem(line)
+
+    def _draw(self, at: float) -> None:
         plot = self.slot.plot
         assert plot is not None
-        colour = "#d62728" if e.kind in BAD_KINDS else "#2ca02c"
+        self._remove(at)
+        events = self.instants[at]
+        bad = any(e.kind in BAD_KINDS for e in events)
+        colour = "#d62728" if bad else "#2ca02c"
+        label = events[0].kind.value if len(events) == 1 else f"{len(events)} events"
         line = pg.InfiniteLine(
-            pos=e.at,
+            pos=at,
             angle=90,
             pen=pg.mkPen(colour, width=1, style=pg.QtCore.Qt.PenStyle.DashLine),
-            label=e.kind.value,
-            labelOpts={"position": 0.92, "color": colour, "rotateAxis": (1, 0)},
+            label=label,
+            labelOpts={"position": 0.7, "color": colour, "rotateAxis": (1, 0)},
         )
-        line.setToolTip(e.text)
+        line.setToolTip("\n".join(e.text for e in events[:20]))
         plot.addItem(line, ignoreBounds=True)
-        self.lines.append(line)
-        while len(self.lines) > MAX_MARKERS:
-            plot.removeItem(self.lines.pop(0))
+        self.lines[at] = line
 
 
 class LiveCharts(QWidget):

@@ -13,7 +13,7 @@ from desktop.domain.health import summarize
 MAX_SERIES = 400  # bounded: the busiest topics only
 GAP = math.nan  # a NaN sample breaks the curve: pyqtgraph draws nothing across it
 # Two samples further apart than this many refresh intervals have a gap between them
-GAP_FACTOR = 2.5
+GAP_FACTOR = 1.6  # refreshes finish with some jitter; a whole missed one is a gap
 
 
 def topic_high(topic: TopicInfo) -> int | None:

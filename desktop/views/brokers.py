@@ -27,7 +27,7 @@ class BrokersPage(QWidget):
         self.proxy = FilterProxy(1)
         self.proxy.setSourceModel(self.model)
         self.table = make_table(self.proxy, stretch=None)
-        for col, width in enumerate((50, 160, 330, 70, 80, 70, 70, 100)):
+        for col, width in enumerate((50, 160, 470, 70, 80, 70, 70, 100)):
             self.table.setColumnWidth(col, width)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._load_configs())
         self.configs = ConfigPanel(lambda c: not c.read_only)

@@ -119,7 +119,7 @@ class ClusterView(QWidget):
         self.tabs.currentChanged.connect(lambda _i: self._apply(self.tabs.currentWidget()))
         session.snapshot_changed.connect(self._on_snapshot)
         session.state_changed.connect(self._on_state)
-        session.interval_changed.connect(lambda _s: self._update_freshness())
+        session.interval_changed.connect(self._on_interval)
         session.refreshing_changed.connect(self._on_refreshing)
         session.liveness_changed.connect(self._on_liveness)
         session.events_added.connect(self._on_events)
@@ -143,7 +143,7 @@ class ClusterView(QWidget):
         if name == "replication":
             return ReplicationPage()
         if name == "charts":
-            charts = LiveCharts(session.refresh_interval_s)
+            charts = LiveCharts(session.effective_interval_s)
             charts.add_events(session.timeline.events)
             return charts
         if name == "timeline":
@@ -206,6 +206,13 @@ class ClusterView(QWidget):
         return cast(TimelinePage, self._page("timeline"))
 
     # ---- liveness, the timeline and the ticking header -----------------------------------
+
+    @Slot(float)
+    def _on_interval(self, seconds: float) -> None:
+        charts = self._pages.get("charts")
+        if isinstance(charts, LiveCharts):
+            charts.set_interval(seconds)  # a backed-off refresh is not a gap in the charts
+        self._update_freshness()
 
     @Slot(bool)
     def _on_refreshing(self, busy: bool) -> None:

@@ -107,7 +107,11 @@ class ClusterSession(QObject):
 
     @Slot(object)
     def _on_probe_round(self, results: list[ProbeResult]) -> None:
-        now = time.time()
+        self.apply_probe_round(results)
+
+    def apply_probe_round(self, results: list[ProbeResult], now: float | None = None) -> None:
+        """One round of the liveness probe (also how sample data is replayed, for screenshots)."""
+        now = time.time() if now is None else now
         self.liveness, flipped = update_liveness(self.liveness, self.known_brokers, results, now)
         events = [
             ClusterEvent(
@@ -241,6 +245,10 @@ class ClusterSession(QObject):
         self._refresh_ended(job)
         self.last_refresh_s = time.monotonic() - started
         self._adapt()
+        self._show(snapshot)
+
+    def ingest(self, snapshot: ClusterSnapshot) -> None:
+        """Take a snapshot as if a refresh had returned it (replaying sample data)."""
         self._show(snapshot)
 
     def _show(self, snapshot: ClusterSnapshot) -> None:
