@@ -6,7 +6,6 @@ Used by bench/gui.py: broker_down_detect_s (median of 3 kills) and max_stall_dur
 from __future__ import annotations
 
 import statistics
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -67,9 +66,11 @@ def measure(window: Any, spin: Spin, emit: Callable[[dict[str, Any]], None]) -> 
             if not spin(shown, 60):
                 raise RuntimeError(f"broker {victim} never shown unreachable")
             detect = time.monotonic() - killed
-            restarted = threading.Thread(target=cluster.start_node, args=(victim,), daemon=True)
-            restarted.start()  # blocks until registered: off the GUI thread
-            spin(lambda t=restarted: not t.is_alive() and healthy(), 300)
+            # only the Popen here (never in a helper thread: the JVM's pdeathsig would kill it
+            # when that thread ends); readiness is what the app itself sees
+            cluster.node(victim).start(cluster.classpath, cluster.log4j_file)
+            if not spin(healthy, 300):
+                raise RuntimeError(f"cluster not healthy again after restarting broker {victim}")
             timer.stop()
             detects.append(detect)
             stalls.append(max(gaps[1:] or [0]))

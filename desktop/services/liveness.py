@@ -11,6 +11,7 @@ from desktop.domain.cluster import BrokerInfo
 from desktop.domain.liveness import ProbeResult
 
 PROBE_TIMEOUT_S = 1.5
+MAX_PARALLEL = 16  # a 100-broker cluster is probed in rounds of 16, not with 100 threads
 _CLIENT_ID = b"topicscope-liveness"
 # ApiVersions v0 (api key 18): the one request every Kafka broker answers before authentication
 _REQUEST = struct.pack(">hhih", 18, 0, 0x7A11, len(_CLIENT_ID)) + _CLIENT_ID
@@ -60,5 +61,6 @@ def probe_all(
     """Probe every broker at once: one that hangs costs its own timeout, not the others'."""
     if not brokers:
         return []
-    with ThreadPoolExecutor(max_workers=len(brokers), thread_name_prefix="probe") as pool:
+    workers = min(MAX_PARALLEL, len(brokers))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="probe") as pool:
         return list(pool.map(lambda b: probe(b, timeout_s, speak), brokers))

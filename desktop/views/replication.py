@@ -90,7 +90,8 @@ class ReplicationPage(QWidget):
         if known == self._known and down == self._down:
             return
         self._known, self._down = known, down
-        if self._latest is not None:
+        # hidden: the next snapshot shown brings them (a 5,000-row grid is not rebuilt unseen)
+        if self._latest is not None and self.isVisible():
             self._grid_of = None
             self.set_snapshot(self._latest)
 
