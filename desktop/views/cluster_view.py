@@ -260,7 +260,8 @@ class ClusterView(QWidget):
         age = self.snapshot_age_s()
         if age is None or s.paused:
             return False
-        late = max(LATE_MIN_S, LATE_FACTOR * s.effective_interval_s)
+        # the interval asked for, not the backed-off one: slow refreshes leave old data too
+        late = max(LATE_MIN_S, LATE_FACTOR * s.refresh_interval_s)
         return s.state != SessionState.CONNECTED or age > late
 
     @Slot(object)
@@ -312,17 +313,18 @@ class ClusterView(QWidget):
             return s.state.value
         if self.is_stale():
             age = int(self.snapshot_age_s() or 0)
-            return f"stale: last good snapshot {age} s ago · {s.state.value}"
-        stamp = time.strftime("%H:%M:%S", time.localtime(s.last_refresh))
-        stale = "" if s.state == SessionState.CONNECTED else " (stale)"
+            text = f"stale: last good snapshot {age} s ago · {s.state.value}"
+        else:
+            stamp = time.strftime("%H:%M:%S", time.localtime(s.last_refresh))
+            text = f"{s.state.value} · last refresh {stamp}"
         if s.snapshot is not None and not s.snapshot.complete:
-            stale += " · still loading watermarks and configs"
+            text += " · still loading watermarks and configs"
         if s.backed_off and s.last_refresh_s is not None:
-            stale += (
+            text += (
                 f" · slow cluster: a refresh takes {s.last_refresh_s:.1f} s, so every "
                 f"{s.effective_interval_s:.0f} s"
             )
-        return f"{s.state.value} · last refresh {stamp}{stale}"
+        return text
 
     def close_session(self) -> None:
         self.session.close()

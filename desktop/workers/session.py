@@ -127,6 +127,11 @@ class ClusterSession(QObject):
         ]
         self._add_events(events)
         self.liveness_changed.emit()
+        if flipped and self._timer.isActive() and not self.runner.closed:
+            # a refresh under way may be waiting on the broker that just died (its metadata
+            # still names it as leader): start over without it rather than wait out the timeouts
+            self.cancel_refresh()
+            self.refresh()
 
     def _add_events(self, events: list[ClusterEvent]) -> None:
         if events:
@@ -205,9 +210,10 @@ class ClusterSession(QObject):
         """Refresh now; a request made while one waits replaces it (the latest wins)."""
         if self.runner.closed:
             return
+        down = frozenset(b for b, live in self.liveness.items() if not live.up)
         job = Job(
             "refresh",
-            lambda ctx: ctx.clients.admin.snapshot(ctx.report),
+            lambda ctx: ctx.clients.admin.snapshot(ctx.report, down),
             lane=Lane.REFRESH,
             deadline_s=self.refresh_deadline_s,
             key=SNAPSHOT,
