@@ -163,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--topics", type=int, default=10_000)
     parser.add_argument("--partitions", type=int, default=3)
     parser.add_argument("--cold-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--no-failure", action="store_true", help="skip the 3-broker kill -9 figures (needs java)"
+    )
     args = parser.parse_args(argv)
     if args.cold_child:
         return cold_child()
@@ -296,6 +299,11 @@ def main(argv: list[str] | None = None) -> int:
             max_stall = max(stalls)
             action_ms = action_during_slow_refresh_ms(window, spin)
             emit({"metric": "action_during_slow_refresh_ms", "value": round(action_ms, 1)})
+            failure: dict[str, float] = {}
+            if not args.no_failure:
+                from bench.gui_failure import measure
+
+                failure = measure(window, spin, emit)
             window.shutdown()
             window.close()
         finally:
@@ -309,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
                 "max_stall_ms": max_stall,
                 "cold_start_s": round(cold, 3),
                 "action_during_slow_refresh_ms": round(action_ms, 1),
+                **failure,
             }
         }
     )

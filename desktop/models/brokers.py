@@ -1,4 +1,4 @@
-"""The brokers table, with leader/replica counts to show skew."""
+"""The brokers table, with leader/replica counts to show skew and each broker's liveness."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from desktop.domain.cluster import BrokerInfo
-from desktop.models.base import Column, RowTableModel
+from desktop.models.base import RED, Column, RowTableModel
 
 
 @dataclass(frozen=True)
@@ -16,12 +16,19 @@ class BrokerRow:
     leaders: int
     replicas: int
     log_dir_bytes: int | None = None
+    status: str = "up"
+    up: bool = True
 
 
 class BrokersModel(RowTableModel[BrokerRow]):
     columns = (
         Column[BrokerRow]("ID", lambda r: r.broker.id, numeric=True),
         Column[BrokerRow]("Host:port", lambda r: r.broker.address),
+        Column[BrokerRow](
+            "Status",
+            lambda r: r.status,
+            tooltip="From a probe of each broker every second, apart from the metadata refresh",
+        ),
         Column[BrokerRow]("Rack", lambda r: r.broker.rack or ""),
         Column[BrokerRow]("Controller", lambda r: r.controller),
         Column[BrokerRow]("Leaders", lambda r: r.leaders, numeric=True),
@@ -36,3 +43,6 @@ class BrokersModel(RowTableModel[BrokerRow]):
 
     def row_key(self, row: BrokerRow) -> Any:
         return row.broker.id
+
+    def background(self, row: BrokerRow) -> str | None:
+        return None if row.up else RED

@@ -68,10 +68,16 @@ class ReplicaGridModel(RowTableModel[GridRow]):
     def __init__(self) -> None:
         super().__init__()
         self._broker_ids: list[int] = []
+        self.down: frozenset[int] = frozenset()
         self.columns = self._make_columns()
 
-    def set_grid(self, broker_ids: list[int], rows: list[GridRow]) -> None:
-        if broker_ids != self._broker_ids:
+    def set_grid(
+        self, broker_ids: list[int], rows: list[GridRow], down: frozenset[int] = frozenset()
+    ) -> None:
+        """`broker_ids`: every broker seen (a dead one keeps its column); `down`: those known
+        to be down, whose replicas are shown out of sync whatever the last ISR said."""
+        if broker_ids != self._broker_ids or down != self.down:
+            self.down = down
             self.beginResetModel()
             self._broker_ids = list(broker_ids)
             self.columns = self._make_columns()
@@ -87,7 +93,8 @@ class ReplicaGridModel(RowTableModel[GridRow]):
             Column[GridRow]("Partition", lambda r: r.partition.partition, numeric=True),
         ]
         for broker in self._broker_ids:
-            cols.append(Column[GridRow](f"Broker {broker}", _cell_getter(broker)))
+            title = f"Broker {broker}" + (" (down)" if broker in self.down else "")
+            cols.append(Column[GridRow](title, _cell_getter(broker, broker in self.down)))
         return tuple(cols)
 
     def row_key(self, row: GridRow) -> Any:
@@ -97,14 +104,16 @@ class ReplicaGridModel(RowTableModel[GridRow]):
         return STATE_COLOURS.get(row.partition.state(row.min_isr))
 
 
-def _cell_getter(broker: int) -> Callable[[GridRow], str]:
-    return lambda row: _cell(row, broker)
+def _cell_getter(broker: int, down: bool) -> Callable[[GridRow], str]:
+    return lambda row: _cell(row, broker, down)
 
 
-def _cell(row: GridRow, broker: int) -> str:
+def _cell(row: GridRow, broker: int, down: bool = False) -> str:
     p = row.partition
     if broker not in p.replicas:
         return ""
+    if down:
+        return "r!"  # a replica on a dead broker is out of sync, even before the ISR says so
     if broker == p.leader:
         return "L"
     return "R" if broker in p.isr else "r!"

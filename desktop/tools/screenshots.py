@@ -25,6 +25,7 @@ from desktop.settings.profiles import ProfileStore
 from desktop.settings.secrets import SecretStore
 from desktop.settings.ui_state import UiState
 from desktop.tools.capture import grab, pause, spin
+from desktop.tools.failure_screens import render_failure_screens
 from desktop.tools.group_screenshots import render_group_screens
 from desktop.tools.messages_screens import render_message_screens
 from desktop.views.cluster_view import ClusterView
@@ -163,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     # the messages and consumer-group screens bring their own broker and sample traffic
     render_message_screens(out)
     render_group_screens(out, app)
+    render_failure_screens(out, app)  # sample domain objects: a lone broker can't fail in part
     return 0
 
 

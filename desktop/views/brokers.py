@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from desktop.domain.cluster import ClusterSnapshot, ConfigEntryInfo
 from desktop.domain.health import summarize
+from desktop.domain.liveness import presence
 from desktop.models.base import ROW_ROLE
 from desktop.models.brokers import BrokerRow, BrokersModel
 from desktop.views.config_editor import ConfigPanel
@@ -24,7 +27,7 @@ class BrokersPage(QWidget):
         self.proxy = FilterProxy(1)
         self.proxy.setSourceModel(self.model)
         self.table = make_table(self.proxy, stretch=None)
-        for col, width in enumerate((60, 220, 100, 90, 90, 90, 120)):
+        for col, width in enumerate((50, 160, 470, 70, 80, 70, 70, 100)):
             self.table.setColumnWidth(col, width)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._load_configs())
         self.configs = ConfigPanel(lambda c: not c.read_only)
@@ -48,18 +51,32 @@ class BrokersPage(QWidget):
         layout.setContentsMargins(12, 8, 12, 8)
         layout.addWidget(split)
         self._broker_id: int | None = None
+        self._snapshot: ClusterSnapshot | None = None
 
     def set_snapshot(self, s: ClusterSnapshot) -> None:
+        self._snapshot = s
+        self.update_liveness()
+
+    def update_liveness(self) -> None:
+        """Rows for every broker seen this session; called on each probe round and snapshot."""
+        s = self._snapshot
+        if s is None:
+            return
+        session = self._session
         loads = {b.broker_id: b for b in summarize(s).loads}
+        listed = frozenset(b.id for b in s.brokers)
+        now = time.time()
         rows = [
             BrokerRow(
-                broker=b,
-                controller=b.id == s.controller_id,
-                leaders=loads[b.id].leaders if b.id in loads else 0,
-                replicas=loads[b.id].replicas if b.id in loads else 0,
-                log_dir_bytes=s.broker_sizes.get(b.id),
+                broker=p.broker,
+                controller=session.controller.is_controller(p.broker.id, s.controller_id),
+                leaders=loads[p.broker.id].leaders if p.broker.id in loads else 0,
+                replicas=loads[p.broker.id].replicas if p.broker.id in loads else 0,
+                log_dir_bytes=s.broker_sizes.get(p.broker.id),
+                status=p.status(now),
+                up=p.up,
             )
-            for b in s.brokers
+            for p in presence(session.known_brokers, listed, session.liveness)
         ]
         self.model.set_rows(rows)
         if self._broker_id is None and rows:

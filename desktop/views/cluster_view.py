@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
+    QProgressBar,
     QPushButton,
     QStyle,
     QTabWidget,
@@ -20,12 +21,15 @@ from PySide6.QtWidgets import (
 
 from desktop.charts.live import LiveCharts
 from desktop.domain.cluster import ClusterSnapshot
+from desktop.domain.liveness import presence
+from desktop.domain.timeline import ClusterEvent
 from desktop.views.brokers import BrokersPage
 from desktop.views.groups import GroupsPage
 from desktop.views.messages import MessagesPage
 from desktop.views.overview import OverviewPage
 from desktop.views.producer import ProducerPage
 from desktop.views.replication import ReplicationPage
+from desktop.views.timeline import TimelinePage
 from desktop.views.topics import TopicsPage
 from desktop.views.widgets.common import Banner
 from desktop.workers.session import ClusterSession, SessionState
@@ -39,6 +43,7 @@ PAGES = (
     "messages",
     "producer",
     "groups",
+    "timeline",
 )
 TITLES = {
     "overview": "Overview",
@@ -49,7 +54,11 @@ TITLES = {
     "messages": "Messages",
     "producer": "Produce",
     "groups": "Consumer groups",
+    "timeline": "Timeline",
 }
+# A snapshot older than this many refresh intervals (and at least LATE_MIN_S) is called stale
+LATE_FACTOR = 2.0
+LATE_MIN_S = 3.0
 EAGER = ("overview",)
 
 
@@ -65,6 +74,12 @@ class ClusterView(QWidget):
             style.standardIcon(QStyle.StandardPixmap.SP_BrowserReload), "Refresh"
         )
         self.refresh_button.clicked.connect(session.refresh)
+        self.busy = QProgressBar()  # indeterminate while a refresh runs: the click was heard
+        self.busy.setRange(0, 0)
+        self.busy.setFixedWidth(60)
+        self.busy.setMaximumHeight(10)
+        self.busy.setTextVisible(False)
+        self.busy.setVisible(False)
         self.interval = QDoubleSpinBox()
         self.interval.setRange(0.2, 3600)
         self.interval.setDecimals(1)
@@ -83,6 +98,7 @@ class ClusterView(QWidget):
         bar.addWidget(QLabel("Refresh every"))
         bar.addWidget(self.interval)
         bar.addWidget(self.pause)
+        bar.addWidget(self.busy)
         bar.addWidget(self.refresh_button)
 
         self.tabs = QTabWidget()
@@ -103,7 +119,15 @@ class ClusterView(QWidget):
         self.tabs.currentChanged.connect(lambda _i: self._apply(self.tabs.currentWidget()))
         session.snapshot_changed.connect(self._on_snapshot)
         session.state_changed.connect(self._on_state)
-        session.interval_changed.connect(lambda _s: self._update_freshness())
+        session.interval_changed.connect(self._on_interval)
+        session.refreshing_changed.connect(self._on_refreshing)
+        session.liveness_changed.connect(self._on_liveness)
+        session.events_added.connect(self._on_events)
+        # the header's age and each dead broker's "unreachable for N s" tick once a second
+        self._clock = QTimer(self)
+        self._clock.setInterval(1000)
+        self._clock.timeout.connect(self._on_clock)
+        self._clock.start()
         QTimer.singleShot(0, self._build_next)
 
     # ---- pages, built in stages: building them all at once held the GUI thread ~250 ms ----
@@ -111,7 +135,7 @@ class ClusterView(QWidget):
     def _make(self, name: str) -> QWidget:
         session = self.session
         if name == "overview":
-            return OverviewPage()
+            return OverviewPage(session)
         if name == "brokers":
             return BrokersPage(session)
         if name == "topics":
@@ -119,7 +143,11 @@ class ClusterView(QWidget):
         if name == "replication":
             return ReplicationPage()
         if name == "charts":
-            return LiveCharts()
+            charts = LiveCharts(session.effective_interval_s)
+            charts.add_events(session.timeline.events)
+            return charts
+        if name == "timeline":
+            return TimelinePage(session)
         if name == "messages":
             return MessagesPage(session)
         if name == "producer":
@@ -173,6 +201,69 @@ class ClusterView(QWidget):
     def groups(self) -> GroupsPage:
         return cast(GroupsPage, self._page("groups"))
 
+    @property
+    def timeline(self) -> TimelinePage:
+        return cast(TimelinePage, self._page("timeline"))
+
+    # ---- liveness, the timeline and the ticking header -----------------------------------
+
+    @Slot(float)
+    def _on_interval(self, seconds: float) -> None:
+        charts = self._pages.get("charts")
+        if isinstance(charts, LiveCharts):
+            charts.set_interval(seconds)  # a backed-off refresh is not a gap in the charts
+        self._update_freshness()
+
+    @Slot(bool)
+    def _on_refreshing(self, busy: bool) -> None:
+        self.busy.setVisible(busy)
+        self.refresh_button.setText("Refreshing…" if busy else "Refresh")
+
+    @Slot()
+    def _on_liveness(self) -> None:
+        s = self.session
+        snap = s.snapshot
+        listed = frozenset(b.id for b in snap.brokers) if snap is not None else frozenset()
+        seen = presence(s.known_brokers, listed, s.liveness)
+        self.overview.set_presence(seen)
+        page = self.tabs.currentWidget()
+        if isinstance(page, BrokersPage):
+            page.update_liveness()
+        replication = self._pages.get("replication")
+        if isinstance(replication, ReplicationPage):
+            replication.set_brokers(
+                sorted(s.known_brokers), frozenset(p.broker.id for p in seen if not p.up)
+            )
+
+    @Slot(object)
+    def _on_events(self, events: list[ClusterEvent]) -> None:
+        self.overview.show_events(self.session.timeline.latest(5))
+        charts = self._pages.get("charts")
+        if isinstance(charts, LiveCharts):
+            charts.add_events(events)
+
+    @Slot()
+    def _on_clock(self) -> None:
+        self._update_freshness()
+        if isinstance(self.tabs.currentWidget(), BrokersPage) and any(
+            not b.up for b in self.session.liveness.values()
+        ):
+            self.brokers.update_liveness()
+
+    def snapshot_age_s(self) -> float | None:
+        last = self.session.last_refresh
+        return None if last is None else max(0.0, time.time() - last)
+
+    def is_stale(self) -> bool:
+        """The last good snapshot is older than the refresh should allow (or refreshes fail)."""
+        s = self.session
+        age = self.snapshot_age_s()
+        if age is None or s.paused:
+            return False
+        # the interval asked for, not the backed-off one: slow refreshes leave old data too
+        late = max(LATE_MIN_S, LATE_FACTOR * s.refresh_interval_s)
+        return s.state != SessionState.CONNECTED or age > late
+
     @Slot(object)
     def _on_snapshot(self, s: ClusterSnapshot) -> None:
         # Only the visible screen is updated now; the others catch up when shown.
@@ -182,6 +273,7 @@ class ClusterView(QWidget):
         if s.complete and isinstance(charts, LiveCharts):
             charts.add_snapshot(s)
         self.banner.setVisible(False)
+        self._on_liveness()
         self._update_freshness()
 
     def _apply(self, page: QWidget) -> None:
@@ -191,6 +283,8 @@ class ClusterView(QWidget):
         self._applied[page] = s
         if isinstance(page, OverviewPage | BrokersPage | TopicsPage | ReplicationPage):
             page.set_snapshot(s)
+        if isinstance(page, OverviewPage):
+            self._on_liveness()
 
     @Slot(str)
     def _on_state(self, _state: str) -> None:
@@ -217,16 +311,20 @@ class ClusterView(QWidget):
         s = self.session
         if s.last_refresh is None:
             return s.state.value
-        stamp = time.strftime("%H:%M:%S", time.localtime(s.last_refresh))
-        stale = "" if s.state == SessionState.CONNECTED else " (stale)"
+        if self.is_stale():
+            age = int(self.snapshot_age_s() or 0)
+            text = f"stale: last good snapshot {age} s ago · {s.state.value}"
+        else:
+            stamp = time.strftime("%H:%M:%S", time.localtime(s.last_refresh))
+            text = f"{s.state.value} · last refresh {stamp}"
         if s.snapshot is not None and not s.snapshot.complete:
-            stale += " · still loading watermarks and configs"
+            text += " · still loading watermarks and configs"
         if s.backed_off and s.last_refresh_s is not None:
-            stale += (
+            text += (
                 f" · slow cluster: a refresh takes {s.last_refresh_s:.1f} s, so every "
                 f"{s.effective_interval_s:.0f} s"
             )
-        return f"{s.state.value} · last refresh {stamp}{stale}"
+        return text
 
     def close_session(self) -> None:
         self.session.close()

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import html
+import time
+
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from desktop.domain.cluster import ClusterSnapshot
+from desktop.domain.controller import ControllerWatch
 from desktop.domain.health import summarize
+from desktop.domain.liveness import BrokerPresence
+from desktop.domain.timeline import BAD_KINDS, ClusterEvent
 from desktop.views.widgets.common import STATE_BADGE, Badge, StatCard, heading
+from desktop.workers.session import ClusterSession
+
+LATEST_EVENTS = 5
 
 
 class OverviewPage(QWidget):
@@ -21,8 +31,10 @@ class OverviewPage(QWidget):
         ("messages", "Total messages"),
     )
 
-    def __init__(self) -> None:
+    def __init__(self, session: ClusterSession | None = None) -> None:
         super().__init__()
+        self._session = session
+        self._snapshot: ClusterSnapshot | None = None
         self.cluster_id = QLabel("—")
         self.controller = QLabel("—")
         self.version = QLabel("—")
@@ -64,19 +76,51 @@ class OverviewPage(QWidget):
         layout.addLayout(badge_row)
         layout.addSpacing(10)
         layout.addLayout(grid)
+        layout.addSpacing(10)
+        layout.addWidget(heading("Latest events"))
+        self.events = QLabel("No changes seen yet.")
+        self.events.setTextFormat(Qt.TextFormat.RichText)
+        self.events.setWordWrap(True)
+        layout.addWidget(self.events)
         layout.addStretch(1)
+
+    def show_events(self, events: list[ClusterEvent]) -> None:
+        """The newest first (at most LATEST_EVENTS)."""
+        if not events:
+            self.events.setText("No changes seen yet.")
+            return
+        lines = []
+        for e in events[:LATEST_EVENTS]:
+            stamp = time.strftime("%H:%M:%S", time.localtime(e.at))
+            colour = "#b3261e" if e.kind in BAD_KINDS else "#1e7b34"
+            lines.append(
+                f"<span style='color:#5f6b7a'>{stamp}</span> &nbsp;"
+                f"<span style='color:{colour}'>{html.escape(e.kind.value)}</span> &nbsp;"
+                f"{html.escape(e.detail if e.subject in e.detail else e.text)}"
+            )
+        self.events.setText("<br>".join(lines))
+
+    def set_presence(self, brokers: tuple[BrokerPresence, ...]) -> None:
+        """ "2 of 3 brokers up": every broker seen this session counts."""
+        if not brokers:
+            return
+        up = sum(1 for b in brokers if b.up)
+        total = len(brokers)
+        text = f"{up} of {total} up" if up < total else f"{total:,}"
+        if self.cards["brokers"].value.text() != text:  # a restyle per second costs a repaint
+            self.cards["brokers"].set_value(text, "bad" if up < total else None)
 
     def set_snapshot(self, s: ClusterSnapshot) -> None:
         self.cluster_id.setText(s.cluster_id or "—")
         ctrl = next((b for b in s.brokers if b.id == s.controller_id), None)
-        self.controller.setText(
-            f"broker {s.controller_id} ({ctrl.address})" if ctrl else str(s.controller_id)
-        )
+        watch = self._session.controller if self._session is not None else ControllerWatch()
+        self.controller.setText(watch.describe(s.controller_id, ctrl.address if ctrl else None))
         unknown = "Kafka (version not known: probed on PLAINTEXT listeners only)"
         self.version.setText(s.version or unknown)
         health = summarize(s)
         ur, umi, off = s.under_replicated, s.under_min_isr, s.offline
-        self.cards["brokers"].set_value(f"{len(s.brokers):,}")
+        if self._session is None or not self._session.known_brokers:
+            self.cards["brokers"].set_value(f"{len(s.brokers):,}")
         self.cards["topics"].set_value(f"{len(s.topics):,}")
         self.cards["partitions"].set_value(f"{s.partition_count:,}")
         self.cards["under_replicated"].set_value(f"{ur:,}", "warn" if ur else None)

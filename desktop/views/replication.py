@@ -75,6 +75,8 @@ class ReplicationPage(QWidget):
         split.addWidget(tabs)
         split.setSizes([360, 700])
         self._latest: ClusterSnapshot | None = None
+        self._known: list[int] = []
+        self._down: frozenset[int] = frozenset()
         self._grid_of: ClusterSnapshot | None = None
         self._grid_page = grid_page
         tabs.currentChanged.connect(lambda _i: self._update_grid())
@@ -82,6 +84,19 @@ class ReplicationPage(QWidget):
         layout.setContentsMargins(12, 8, 12, 8)
         layout.addLayout(badge_row)
         layout.addWidget(split)
+
+    def set_brokers(self, known: list[int], down: frozenset[int]) -> None:
+        """Every broker seen this session keeps its grid column; `down` ones are marked."""
+        if known == self._known and down == self._down:
+            return
+        self._known, self._down = known, down
+        # hidden: the next snapshot shown brings them (a 5,000-row grid is not rebuilt unseen)
+        if self._latest is not None and self.isVisible():
+            self._grid_of = None
+            self.set_snapshot(self._latest)
+
+    def _grid_brokers(self, s: ClusterSnapshot) -> list[int]:
+        return sorted(set(self._known) | {b.id for b in s.brokers})
 
     def _update_grid(self) -> None:
         """The grid is the costliest table here; it is built only while it is shown."""
@@ -94,9 +109,10 @@ class ReplicationPage(QWidget):
             rows.extend(GridRow(p, t.min_isr) for p in t.partitions)
             if len(rows) >= GRID_ROW_LIMIT:
                 break
-        self.grid.set_grid([b.id for b in s.brokers], rows[:GRID_ROW_LIMIT])
+        self.grid.set_grid(self._grid_brokers(s), rows[:GRID_ROW_LIMIT], self._down)
 
     def set_snapshot(self, s: ClusterSnapshot) -> None:
+        self._latest = s
         h = summarize(s)
         min_isr = {t.name: t.min_isr for t in s.topics}
         rows: list[ProblemRow] = []
@@ -123,7 +139,7 @@ class ReplicationPage(QWidget):
         self.problems.set_rows(rows)
         self.loads.set_rows(h.loads)
         grid_rows = [GridRow(p, t.min_isr) for t in s.topics for p in t.partitions][:GRID_ROW_LIMIT]
-        self.grid.set_grid([b.id for b in s.brokers], grid_rows)
+        self.grid.set_grid(self._grid_brokers(s), grid_rows, self._down)
         n_under, n_min, n_lead = len(h.under_replicated), len(h.under_min_isr), len(h.leaderless)
         self.badges["under"].setText(f"under-replicated: {n_under}")
         self.badges["under"].set_kind("warn" if n_under else "ok")

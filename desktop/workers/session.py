@@ -9,11 +9,15 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from desktop.domain.cluster import ClusterSnapshot, TopicInfo
+from desktop.domain.cluster import BrokerInfo, ClusterSnapshot, TopicInfo
+from desktop.domain.controller import ControllerWatch
+from desktop.domain.liveness import BrokerLiveness, ProbeResult, update_liveness
 from desktop.domain.profile import ClusterProfile, Credentials
+from desktop.domain.timeline import ClusterEvent, EventKind, Timeline, diff_snapshots
 from desktop.services.admin import ClusterAdmin
 from desktop.services.produce import FormProducer, ProducerSettings
 from desktop.workers.jobs import Job, JobContext, JobFailure, Lane
+from desktop.workers.liveness import ProbeTargets, liveness_job
 from desktop.workers.runner import JobRunner
 
 LOST_AFTER_FAILURES = 2
@@ -39,6 +43,9 @@ class ClusterSession(QObject):
     state_changed = Signal(str)
     interval_changed = Signal(float)  # the effective refresh interval (backed off or not)
     error = Signal(str)
+    refreshing_changed = Signal(bool)
+    liveness_changed = Signal()  # self.liveness changed (a probe round)
+    events_added = Signal(object)  # list[ClusterEvent], oldest first
 
     def __init__(
         self,
@@ -71,10 +78,76 @@ class ClusterSession(QObject):
         self._timer.setInterval(int(self._requested_s * 1000))
         self._timer.timeout.connect(self._tick)
         self._paused = False
+        # brokers ever seen in a snapshot: a dead one stays on screen, marked offline
+        self.known_brokers: dict[int, BrokerInfo] = {}
+        self.liveness: dict[int, BrokerLiveness] = {}
+        self.timeline = Timeline()
+        self.controller = ControllerWatch()
+        self._diffed: ClusterSnapshot | None = None  # the last complete snapshot diffed
+        self._targets = ProbeTargets()
+        self._probe: Job | None = None
 
     def start(self) -> None:
         self.refresh()
         self._timer.start()
+        self._start_probe()
+
+    def _start_probe(self) -> None:
+        job = liveness_job(self._targets, speak=not self.profile.security_protocol.uses_tls)
+        job.progress.connect(self._on_probe_round)
+        self._probe = job
+        self.runner.submit(job)
+
+    def broker_up(self, broker_id: int) -> bool:
+        """Up as far as the app knows: the probe's word first, else listed in the metadata."""
+        live = self.liveness.get(broker_id)
+        if live is not None:
+            return live.up
+        return self.snapshot is not None and any(b.id == broker_id for b in self.snapshot.brokers)
+
+    @Slot(object)
+    def _on_probe_round(self, results: list[ProbeResult]) -> None:
+        self.apply_probe_round(results)
+
+    def apply_probe_round(self, results: list[ProbeResult], now: float | None = None) -> None:
+        """One round of the liveness probe (also how sample data is replayed, for screenshots)."""
+        now = time.time() if now is None else now
+        self.liveness, flipped = update_liveness(self.liveness, self.known_brokers, results, now)
+        events = [
+            ClusterEvent(
+                now,
+                EventKind.BROKER_REACHABLE if b.up else EventKind.BROKER_UNREACHABLE,
+                f"broker {b.broker.id}",
+                f"broker {b.broker.id} answers again ({b.broker.address})"
+                if b.up
+                else f"broker {b.broker.id} down: unreachable ({b.reason}, {b.broker.address})",
+                broker=b.broker.id,
+            )
+            for b in flipped
+        ]
+        self._add_events(events)
+        self.liveness_changed.emit()
+        if flipped and self._timer.isActive() and not self.runner.closed:
+            # a refresh under way may be waiting on the broker that just died (its metadata
+            # still names it as leader): start over without it rather than wait out the timeouts
+            self.cancel_refresh()
+            self.refresh()
+
+    def _add_events(self, events: list[ClusterEvent]) -> None:
+        if events:
+            self.timeline.extend(events)
+            self.events_added.emit(events)
+
+    def _learn(self, snapshot: ClusterSnapshot) -> None:
+        for b in snapshot.brokers:
+            self.known_brokers[b.id] = b
+        self._targets.set(list(self.known_brokers.values()))
+        if not snapshot.complete:
+            return
+        self.controller.observe(snapshot.controller_id, frozenset(b.id for b in snapshot.brokers))
+        if self._diffed is not None:
+            self._add_events(diff_snapshots(self._diffed, snapshot))
+        self._diffed = snapshot
 
     def close(self) -> None:
         """Stop refreshing and cancel every job; returns at once (threads end on their own)."""
@@ -123,6 +196,8 @@ class ClusterSession(QObject):
 
     @Slot()
     def _tick(self) -> None:
+        if self._probe is not None and self._probe.ended and not self.runner.closed:
+            self._start_probe()  # the probe never ends on its own; restart it if it did
         if self._refresh_job is None:  # still refreshing: this tick is skipped (backing off)
             self.refresh()
 
@@ -135,9 +210,10 @@ class ClusterSession(QObject):
         """Refresh now; a request made while one waits replaces it (the latest wins)."""
         if self.runner.closed:
             return
+        down = frozenset(b for b, live in self.liveness.items() if not live.up)
         job = Job(
             "refresh",
-            lambda ctx: ctx.clients.admin.snapshot(ctx.report),
+            lambda ctx: ctx.clients.admin.snapshot(ctx.report, down),
             lane=Lane.REFRESH,
             deadline_s=self.refresh_deadline_s,
             key=SNAPSHOT,
@@ -147,8 +223,11 @@ class ClusterSession(QObject):
         job.progress.connect(self._on_partial)
         job.finished.connect(lambda snap: self._on_snapshot(job, snap, started[0]))
         job.failed.connect(lambda failure: self._on_refresh_failed(job, failure))
+        was = self._refresh_job
         self._refresh_job = job
         self.runner.submit(job)
+        if was is None:
+            self.refreshing_changed.emit(True)
 
     def cancel_refresh(self) -> None:
         if self._refresh_job is not None:
@@ -163,14 +242,23 @@ class ClusterSession(QObject):
     def _on_partial(self, snapshot: ClusterSnapshot) -> None:
         self._show(snapshot)
 
-    def _on_snapshot(self, job: Job, snapshot: ClusterSnapshot, started: float) -> None:
+    def _refresh_ended(self, job: Job) -> None:
         if self._refresh_job is job:
             self._refresh_job = None
+            self.refreshing_changed.emit(False)
+
+    def _on_snapshot(self, job: Job, snapshot: ClusterSnapshot, started: float) -> None:
+        self._refresh_ended(job)
         self.last_refresh_s = time.monotonic() - started
         self._adapt()
         self._show(snapshot)
 
+    def ingest(self, snapshot: ClusterSnapshot) -> None:
+        """Take a snapshot as if a refresh had returned it (replaying sample data)."""
+        self._show(snapshot)
+
     def _show(self, snapshot: ClusterSnapshot) -> None:
+        self._learn(snapshot)
         self.snapshot = snapshot
         self.last_refresh = time.time()
         self._failures = 0
@@ -179,8 +267,7 @@ class ClusterSession(QObject):
         self.snapshot_changed.emit(snapshot)
 
     def _on_refresh_failed(self, job: Job, failure: JobFailure) -> None:
-        if self._refresh_job is job:
-            self._refresh_job = None
+        self._refresh_ended(job)
         if failure.cancelled:
             return
         self._failures += 1

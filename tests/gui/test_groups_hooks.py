@@ -6,6 +6,7 @@ from pytestqt.qtbot import QtBot
 
 from desktop.domain.profile import ClusterProfile, Credentials
 from desktop.models.groups import GroupsModel
+from desktop.views.cluster_view import PAGES
 from desktop.views.groups import GroupsPage
 from desktop.views.main_window import MainWindow
 from desktop.views.topic_consumers import TopicConsumers
@@ -25,7 +26,7 @@ def test_groups_tab_and_topic_consumers(
     commit_offsets(bootstrap, group, {(topic, 0): 2, (topic, 1): 5})
     view = window.open_cluster(ClusterProfile("hooks", bootstrap), Credentials())
     wait_snapshot(qtbot, view)
-    qtbot.waitUntil(lambda: view.tabs.count() == 8)  # the screens are built in stages
+    qtbot.waitUntil(lambda: view.tabs.count() == len(PAGES))  # the screens are built in stages
 
     pages = [view.tabs.widget(i) for i in range(view.tabs.count())]
     titles = [view.tabs.tabText(i) for i in range(view.tabs.count())]

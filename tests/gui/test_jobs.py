@@ -238,12 +238,20 @@ def test_closing_a_cluster_tab_mid_job_neither_stalls_nor_leaves_threads(
     assert close_ms < 100, close_ms
     assert stall_watch.max_late_ms < 100, stall_watch.max_late_ms
     proxied.proxy.release()
-    leftover = [
-        t.name
-        for t in threading.enumerate()
-        if t.ident not in before and not t.name.startswith(("proxy-", *BROKER_THREAD_PREFIXES))
-    ]
-    assert leftover == []
+
+    def leftover() -> list[str]:
+        return [
+            t.name
+            for t in threading.enumerate()
+            # the proxy's threads and the in-process broker's executor (it grows a worker when
+            # two of its blocking calls overlap, as the once-a-second liveness probe makes
+            # likelier) are the test fixture's, not the app's
+            if t.ident not in before and not t.name.startswith(("proxy-", *BROKER_THREAD_PREFIXES))
+        ]
+
+    # a lane thread leaves the runner's books just before its last bytecodes run: give it a
+    # moment to end (a leaked thread stays for good)
+    qtbot.waitUntil(lambda: not leftover(), timeout=3000)
 
 
 def test_a_failure_names_the_job(qtbot: QtBot, proxied: Proxied) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from desktop.views.cluster_view import PAGES
 from desktop.views.main_window import LOCAL_NAME, MainWindow
 from tests.gui.conftest import WAIT_MS, wait_snapshot
 from tests.gui.messages_support import click, create_topic, scan, type_text, wait_topic_known
@@ -18,7 +19,7 @@ def test_produce_tab_then_messages_tab_on_the_local_broker(
     view = window.find_view(LOCAL_NAME)
     assert view is not None
     wait_snapshot(qtbot, view)
-    qtbot.waitUntil(lambda: view.tabs.count() == 8)  # the screens are built in stages
+    qtbot.waitUntil(lambda: view.tabs.count() == len(PAGES))  # the screens are built in stages
     titles = [view.tabs.tabText(i) for i in range(view.tabs.count())]
     assert "Messages" in titles and "Produce" in titles
     create_topic(view.session.profile.bootstrap, "tabbed", 2)
