@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args[0] if args else "docs/screenshots")
     out.mkdir(parents=True, exist_ok=True)
     app = create_application()
-    with tempfile.TemporaryDirectory(prefix="topicscope-shots-") as tmp:
+    # the broker may still be syncing its files after the window has gone: don't fail on them
+    with tempfile.TemporaryDirectory(prefix="topicscope-shots-", ignore_cleanup_errors=True) as tmp:
         root = Path(tmp)
         ui = UiState(QSettings(str(root / "ui.ini"), QSettings.Format.IniFormat))
         ui.refresh_interval_s = 1.0
@@ -161,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             create.reject()
         window.shutdown()
         window.close()
+        spin(app, lambda: not ctx.local.running, 30)  # the broker stops as a job
     # the messages and consumer-group screens bring their own broker and sample traffic
     render_message_screens(out)
     render_group_screens(out, app)
