@@ -51,8 +51,13 @@ def test_three_brokers_register_and_cluster_json_lists_them(three_brokers: Local
         assert node["state"] == "active"
         os.kill(node["pid"], 0)  # a live process of its own
     assert len({n["pid"] for n in [info["controller"], *info["brokers"]]}) == 4
+    # a broker learns the others from the metadata log it follows: a moment after they register
+    wait_for(
+        lambda: set(admin(three_brokers.bootstrap()).list_topics(timeout=10).brokers) == BROKERS,
+        10,
+        "every broker in Metadata",
+    )
     md = admin(three_brokers.bootstrap()).list_topics(timeout=10)
-    assert set(md.brokers) == BROKERS
     assert md.cluster_id == info["cluster_id"]
 
 
