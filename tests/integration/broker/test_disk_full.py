@@ -6,14 +6,9 @@ Needs root to mount the tmpfs: skipped (with the reason) elsewhere, never skippe
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
-import socket
 import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +16,7 @@ import pytest
 from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import NewTopic
 
+from .broker_process import free_port, start_broker_process
 from .clients import TIMEOUT_S, admin, consume, consumer, create_topic
 
 TOPIC = "full"
@@ -41,39 +37,6 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         yield mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start(data_dir: Path, port: int) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "embedded_broker",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 60
-    for line in proc.stdout:
-        if re.search(r"Topicscope broker ready on 127\.0\.0\.1:\d+", line):
-            break
-        assert time.monotonic() < deadline, "broker did not start"
-    else:
-        raise AssertionError(f"broker exited with {proc.wait()}")
-    threading.Thread(target=lambda: proc.stdout and proc.stdout.read(), daemon=True).start()
-    return proc
 
 
 def _fill(path: Path) -> None:
@@ -137,16 +100,16 @@ class Broker:
     """A broker process on the small disk, restarted on the same port and data directory."""
 
     def __init__(self, disk: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.bootstrap = f"127.0.0.1:{self.port}"
         self.data_dir = disk / "data"
-        self.proc = _start(self.data_dir, self.port)
+        self.proc = start_broker_process(self.data_dir, self.port)
 
     def restart(self, sig: int) -> None:
         self.proc.send_signal(sig)
         code = self.proc.wait(timeout=TIMEOUT_S)
         assert code == (0 if sig == signal.SIGTERM else -sig)
-        self.proc = _start(self.data_dir, self.port)
+        self.proc = start_broker_process(self.data_dir, self.port)
 
     def kill(self) -> None:
         if self.proc.poll() is None:

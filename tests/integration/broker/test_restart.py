@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
-import socket
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
@@ -17,6 +12,7 @@ from confluent_kafka.admin import ConfigResource, ResourceType
 
 from tests.broker_fixtures import RunningBroker
 
+from .broker_process import free_port, start_broker_process
 from .clients import TIMEOUT_S, admin, consume, consumer, create_topic, produce_all, producer
 
 
@@ -46,45 +42,10 @@ def test_clean_restart_keeps_topics_configs_and_data(builtin_broker: RunningBrok
     assert delivered[0].offset() == 100
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start_subprocess(data_dir: Path, port: int) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "embedded_broker",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-            "--log-level",
-            "INFO",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 60
-    for line in proc.stdout:
-        if re.search(r"Topicscope broker ready on 127\.0\.0\.1:\d+", line):
-            break
-        assert time.monotonic() < deadline, "broker did not start"
-    else:
-        raise AssertionError(f"broker exited with {proc.wait()}")
-    threading.Thread(target=lambda: proc.stdout and proc.stdout.read(), daemon=True).start()
-    return proc
-
-
 def test_kill_9_during_acks_all_load_loses_no_acknowledged_message(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     data_dir = tmp_path / "data"
-    proc = _start_subprocess(data_dir, port)
+    proc = start_broker_process(data_dir, port)
     bs = f"127.0.0.1:{port}"
     acked: list[bytes] = []
     try:
@@ -126,7 +87,7 @@ def test_kill_9_during_acks_all_load_loses_no_acknowledged_message(tmp_path: Pat
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    proc = _start_subprocess(data_dir, port)
+    proc = start_broker_process(data_dir, port)
     try:
         cons = consumer(bs)
         try:
