@@ -30,6 +30,7 @@ from embedded_broker.coordinator import (
     Timer,
 )
 from embedded_broker.state import BrokerState
+from embedded_broker.txn.runtime import coordinator as txn_coordinator
 
 from .base import ApiSpec, RequestContext
 from .metadata import advertised_address
@@ -42,6 +43,7 @@ AUTHORIZED_OPS_OMITTED = -(2**31)
 # READ (3), DELETE (6) and DESCRIBE (8): what a principal may do on a group here.
 GROUP_AUTHORIZED_OPS = (1 << 3) | (1 << 6) | (1 << 8)
 KEY_TYPE_GROUP = 0
+KEY_TYPE_TRANSACTION = 1
 
 T = TypeVar("T")
 
@@ -160,16 +162,18 @@ async def handle_find_coordinator(ctx: RequestContext, request: Any, state: Brok
                 "host": host,
                 "port": port,
             }
-        # Transactions (key type 1) are not supported by this broker.
+        # key type 1: this broker is the transaction coordinator of every transactional id
         return {
-            "error_code": ErrorCode.coordinator_not_available,
-            "error_message": "This broker has no transaction coordinator.",
-            "node_id": -1,
-            "host": "",
-            "port": -1,
+            "error_code": ErrorCode.none,
+            "error_message": None,
+            "node_id": state.node_id,
+            "host": host,
+            "port": port,
         }
 
     key_type = getattr(request, "key_type", KEY_TYPE_GROUP)
+    if key_type == KEY_TYPE_TRANSACTION:
+        await txn_coordinator(state)  # creates and loads __transaction_state on first use
     if has_field(type(request), "coordinator_keys"):
         coordinators = tuple(
             build(mod.Coordinator, key=key, **answer(key_type)) for key in request.coordinator_keys
