@@ -31,6 +31,7 @@ from embedded_broker.coordinator import (
 )
 from embedded_broker.state import BrokerState
 from embedded_broker.txn.runtime import coordinator as txn_coordinator
+from embedded_broker.txn.runtime import loaded as loaded_txn_coordinator
 
 from .base import ApiSpec, RequestContext
 from .metadata import advertised_address
@@ -363,7 +364,9 @@ def _fetch_topics(
     *,
     topic_cls: Any,
     partition_cls: Any,
+    unstable: frozenset[tuple[str, int]] = frozenset(),
 ) -> tuple[Any, ...]:
+    """``unstable``: partitions with transactional offsets pending (require_stable asked)."""
     wanted = None
     if topics is not None:
         wanted = [(t.name, int(p)) for t in topics for p in t.partition_indexes]
@@ -371,14 +374,16 @@ def _fetch_topics(
         coord.forget_partitions(group_id, exists)
     by_topic: dict[str, list[Any]] = {}
     for e in coord.fetch_offsets(group_id, wanted):
+        pending = (e.topic, e.partition) in unstable
         by_topic.setdefault(e.topic, []).append(
             build(
                 partition_cls,
                 partition_index=e.partition,
-                committed_offset=e.offset,
+                committed_offset=-1 if pending else e.offset,
                 committed_leader_epoch=e.leader_epoch,
                 metadata=e.metadata,
-                error_code=error(e.error),
+                # KIP-447: the client retries until the transaction is over
+                error_code=ErrorCode.unstable_offset_commit if pending else error(e.error),
             )
         )
     return tuple(
@@ -392,6 +397,13 @@ async def handle_offset_fetch(ctx: RequestContext, request: Any, state: BrokerSt
 
     def exists(topic: str, partition: int) -> bool:
         return state.partition(topic, partition) is not None
+
+    txns = loaded_txn_coordinator(state)
+
+    def unstable(group_id: str) -> frozenset[tuple[str, int]]:
+        if txns is None or not getattr(request, "require_stable", False):
+            return frozenset()
+        return txns.pending_partitions(group_id)
 
     if ctx.api_version >= 8:
         refused = {
@@ -413,6 +425,7 @@ async def handle_offset_fetch(ctx: RequestContext, request: Any, state: BrokerSt
                     g.topics,
                     topic_cls=mod.OffsetFetchResponseTopics,
                     partition_cls=mod.OffsetFetchResponsePartitions,
+                    unstable=unstable(g.group_id),
                 ),
                 error_code=error(refused[g.group_id]),
             )
@@ -426,6 +439,7 @@ async def handle_offset_fetch(ctx: RequestContext, request: Any, state: BrokerSt
         request.topics,
         topic_cls=mod.OffsetFetchResponseTopic,
         partition_cls=mod.OffsetFetchResponsePartition,
+        unstable=unstable(request.group_id),
     )
     return build(
         mod.OffsetFetchResponse,

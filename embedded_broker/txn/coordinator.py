@@ -361,6 +361,14 @@ class TransactionCoordinator:
             group[(e.topic, e.partition)] = e
         return ErrorCode.none
 
+    def pending_partitions(self, group_id: str) -> frozenset[tuple[str, int]]:
+        """Partitions of ``group_id`` with transactional offsets not yet committed or aborted
+        (OffsetFetch with require_stable answers UNSTABLE_OFFSET_COMMIT for them)."""
+        found: set[tuple[str, int]] = set()
+        for pending in self.pending.values():
+            found.update(pending.offsets.get(group_id, {}))
+        return frozenset(found)
+
     # -- EndTxn -----------------------------------------------------------------------------
     async def end_txn(
         self, transactional_id: str, producer_id: int, producer_epoch: int, commit: bool

@@ -12,6 +12,7 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 from tests.broker_fixtures import RunningBroker
 from tests.integration.broker.clients import create_topic
+from tests.kafka.fixtures import KafkaSingle
 
 from .txn_clients import (
     TIMEOUT_S,
@@ -19,19 +20,32 @@ from .txn_clients import (
     put_sentinels,
     read_to_sentinels,
     txn_producer,
+    wait_for,
 )
 
 INPUTS = 120
 PARTITIONS = 2
 
 
-def _committed(cons: Consumer, topic: str) -> list[int]:
-    parts = cons.committed([TopicPartition(topic, p) for p in range(PARTITIONS)], TIMEOUT_S)
+def _committed(cons: Consumer, topic: str, timeout_s: float = TIMEOUT_S) -> list[int]:
+    parts = cons.committed([TopicPartition(topic, p) for p in range(PARTITIONS)], timeout_s)
     return [tp.offset for tp in parts]
 
 
-def test_consume_transform_produce_is_exactly_once(builtin_broker: RunningBroker) -> None:
-    bootstrap = builtin_broker.bootstrap
+def _group_reader(bootstrap: str, group: str) -> Consumer:
+    """A consumer of ``group`` that only reads its offsets: read_uncommitted, so it asks for
+    them without require_stable and sees the last committed ones at once."""
+    return Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "enable.auto.commit": False,
+            "isolation.level": "read_uncommitted",
+        }
+    )
+
+
+def _consume_transform_produce(bootstrap: str) -> None:
     src, out = f"in-{uuid.uuid4().hex[:6]}", f"out-{uuid.uuid4().hex[:6]}"
     create_topic(bootstrap, src, PARTITIONS)
     create_topic(bootstrap, out, PARTITIONS)
@@ -51,6 +65,7 @@ def test_consume_transform_produce_is_exactly_once(builtin_broker: RunningBroker
         }
     )
     prod = txn_producer(bootstrap, f"eos-{group}")
+    offsets = _group_reader(bootstrap, group)
     cons.subscribe([src])
     processed = 0
     rounds = 0
@@ -63,6 +78,7 @@ def test_consume_transform_produce_is_exactly_once(builtin_broker: RunningBroker
             if not batch:
                 continue
             rounds += 1
+            # require_stable (read_committed): waits for any transaction still being completed
             before = _committed(cons, src)
             prod.begin_transaction()
             for msg in batch:
@@ -70,13 +86,23 @@ def test_consume_transform_produce_is_exactly_once(builtin_broker: RunningBroker
                 prod.produce(out, key=msg.key(), value=value, partition=msg.partition())
             positions = cons.position(cons.assignment())
             prod.send_offsets_to_transaction(positions, cons.consumer_group_metadata(), TIMEOUT_S)
-            # offsets sent in a transaction are not the group's until it commits
-            assert _committed(cons, src) == before
+            if rounds == 1:
+                # offsets sent in a transaction are not the group's until it commits: a
+                # read_committed member asking for them (require_stable) is told to wait
+                # until the transaction is over (KIP-447), so it times out here
+                with pytest.raises(KafkaException):
+                    _committed(cons, src, timeout_s=1.0)
             if rounds == 2 and not aborted_round:
                 aborted_round = True
                 assert prod.flush(TIMEOUT_S) == 0  # its records reach the log, then abort
                 prod.abort_transaction(TIMEOUT_S)
-                assert _committed(cons, src) == before
+                # the aborted offsets never become the group's (Kafka writes the markers
+                # after EndTxn returns, so this may take a moment there)
+                wait_for(
+                    lambda before=before: _committed(cons, src) == before,
+                    TIMEOUT_S,
+                    "the aborted transaction's offsets to go",
+                )
                 for tp, offset in zip(
                     [TopicPartition(src, p) for p in range(PARTITIONS)], before, strict=True
                 ):
@@ -88,8 +114,14 @@ def test_consume_transform_produce_is_exactly_once(builtin_broker: RunningBroker
         assert aborted_round
         # the group's offsets advanced exactly with the committed output
         assert _committed(cons, src) == [INPUTS // PARTITIONS] * PARTITIONS
+        wait_for(
+            lambda: _committed(offsets, src) == [INPUTS // PARTITIONS] * PARTITIONS,
+            TIMEOUT_S,
+            "the group's offsets, read without require_stable",
+        )
     finally:
         cons.close()
+        offsets.close()
 
     put_sentinels(bootstrap, out, PARTITIONS)
     committed = Counter(read_to_sentinels(bootstrap, out, PARTITIONS, "read_committed"))
@@ -99,8 +131,7 @@ def test_consume_transform_produce_is_exactly_once(builtin_broker: RunningBroker
     assert set(everything) == set(committed)
 
 
-def test_aborted_records_only_reach_read_uncommitted(builtin_broker: RunningBroker) -> None:
-    bootstrap = builtin_broker.bootstrap
+def _aborted_records(bootstrap: str) -> None:
     topic = f"abort-{uuid.uuid4().hex[:6]}"
     create_topic(bootstrap, topic, 1)
     prod = txn_producer(bootstrap, f"abort-{topic}")
@@ -127,8 +158,7 @@ def test_aborted_records_only_reach_read_uncommitted(builtin_broker: RunningBrok
     ]
 
 
-def test_open_transaction_holds_the_last_stable_offset(builtin_broker: RunningBroker) -> None:
-    bootstrap = builtin_broker.bootstrap
+def _last_stable_offset(bootstrap: str) -> None:
     topic = f"lso-{uuid.uuid4().hex[:6]}"
     create_topic(bootstrap, topic, 1)
     prod = txn_producer(bootstrap, f"lso-{topic}")
@@ -146,8 +176,7 @@ def test_open_transaction_holds_the_last_stable_offset(builtin_broker: RunningBr
     assert read_to_sentinels(bootstrap, topic, 1, "read_committed") == [b"first", b"open"]
 
 
-def test_new_instance_fences_the_old_producer(builtin_broker: RunningBroker) -> None:
-    bootstrap = builtin_broker.bootstrap
+def _fencing(bootstrap: str) -> None:
     topic = f"fence-{uuid.uuid4().hex[:6]}"
     create_topic(bootstrap, topic, 1)
     tid = f"fence-{topic}"
@@ -164,3 +193,22 @@ def test_new_instance_fences_the_old_producer(builtin_broker: RunningBroker) -> 
     fresh.commit_transaction(TIMEOUT_S)
     put_sentinels(bootstrap, topic, 1)
     assert read_to_sentinels(bootstrap, topic, 1, "read_committed") == [b"fresh"]
+
+
+BODIES = {
+    "consume-transform-produce": _consume_transform_produce,
+    "aborted records": _aborted_records,
+    "last stable offset": _last_stable_offset,
+    "fencing": _fencing,
+}
+
+
+@pytest.mark.parametrize("case", list(BODIES))
+def test_exactly_once_builtin(builtin_broker: RunningBroker, case: str) -> None:
+    BODIES[case](builtin_broker.bootstrap)
+
+
+@pytest.mark.realkafka
+@pytest.mark.parametrize("case", list(BODIES))
+def test_exactly_once_kafka(kafka_single: KafkaSingle, case: str) -> None:
+    BODIES[case](kafka_single.bootstrap)
