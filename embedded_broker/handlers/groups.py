@@ -30,6 +30,7 @@ from embedded_broker.coordinator import (
     Timer,
 )
 from embedded_broker.state import BrokerState
+from embedded_broker.txn.runtime import available as txn_available
 from embedded_broker.txn.runtime import coordinator as txn_coordinator
 from embedded_broker.txn.runtime import loaded as loaded_txn_coordinator
 
@@ -163,6 +164,15 @@ async def handle_find_coordinator(ctx: RequestContext, request: Any, state: Brok
                 "host": host,
                 "port": port,
             }
+        if not txn_available(state):
+            return {
+                "error_code": ErrorCode.coordinator_not_available,
+                "error_message": "The brokers of a local cluster do not coordinate "
+                "transactions yet; use a single-node broker for transactions.",
+                "node_id": -1,
+                "host": "",
+                "port": -1,
+            }
         # key type 1: this broker is the transaction coordinator of every transactional id
         return {
             "error_code": ErrorCode.none,
@@ -173,7 +183,7 @@ async def handle_find_coordinator(ctx: RequestContext, request: Any, state: Brok
         }
 
     key_type = getattr(request, "key_type", KEY_TYPE_GROUP)
-    if key_type == KEY_TYPE_TRANSACTION:
+    if key_type == KEY_TYPE_TRANSACTION and txn_available(state):
         await txn_coordinator(state)  # creates and loads __transaction_state on first use
     if has_field(type(request), "coordinator_keys"):
         coordinators = tuple(

@@ -11,8 +11,9 @@ from embedded_broker.coordinator.messages import OffsetCommitEntry
 from embedded_broker.producer_state import ProducerIdsUnavailableError
 from embedded_broker.protocol.control_batch import Marker, MarkerType
 from embedded_broker.state import BrokerState
+from embedded_broker.txn.coordinator import TransactionCoordinator
 from embedded_broker.txn.partition import write_marker
-from embedded_broker.txn.runtime import coordinator
+from embedded_broker.txn.runtime import TxnCoordinatorUnavailableError, coordinator
 
 from .base import ApiSpec, RequestContext
 from .util import NO_THROTTLE, build, ms, response_module
@@ -20,6 +21,17 @@ from .util import NO_THROTTLE, build, ms, response_module
 # PRODUCER_FENCED came with Kafka 2.7; older request versions get INVALID_PRODUCER_EPOCH
 # (KafkaApis maps it the same way)
 _FENCED_SINCE = {22: 4, 24: 2, 25: 2, 26: 2}
+
+
+_UNAVAILABLE = ErrorCode.coordinator_not_available
+
+
+async def _coordinator(state: BrokerState) -> TransactionCoordinator | None:
+    """The transaction coordinator, or None where there is none (a local-cluster broker)."""
+    try:
+        return await coordinator(state)
+    except TxnCoordinatorUnavailableError:
+        return None
 
 
 def _for_version(code: ErrorCode, api_key: int, version: int) -> ErrorCode:
@@ -33,8 +45,10 @@ def _for_version(code: ErrorCode, api_key: int, version: int) -> ErrorCode:
 
 async def init_transactional_producer(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     mod = response_module(request)
-    coord = await coordinator(state)
+    coord = await _coordinator(state)
     try:
+        if coord is None:
+            raise ProducerIdsUnavailableError
         result = await coord.init_producer_id(
             request.transactional_id,
             ms(request.transaction_timeout),
@@ -43,7 +57,10 @@ async def init_transactional_producer(ctx: RequestContext, request: Any, state: 
         )
         code, pid, epoch = result.error, result.producer_id, result.producer_epoch
     except ProducerIdsUnavailableError:
-        code, pid, epoch = ErrorCode.coordinator_load_in_progress, -1, -1
+        # no id from the controller yet (the client retries), or no coordinator at all
+        unavailable = coord is None
+        code = _UNAVAILABLE if unavailable else ErrorCode.coordinator_load_in_progress
+        pid, epoch = -1, -1
     return build(
         mod.InitProducerIdResponse,
         throttle_time=NO_THROTTLE,
@@ -78,13 +95,15 @@ async def handle_add_partitions_to_txn(
     ctx: RequestContext, request: Any, state: BrokerState
 ) -> Any:
     mod = response_module(request)
-    coord = await coordinator(state)
+    coord = await _coordinator(state)
     if ctx.api_version >= 4:
         # the batched form (KIP-890): several transactions, each possibly verify_only
         results = []
         for txn in request.transactions:
             wanted = [(t.name, p) for t in txn.topics for p in t.partitions]
-            if txn.verify_only:
+            if coord is None:
+                found = dict.fromkeys(wanted, _UNAVAILABLE)
+            elif txn.verify_only:
                 found = coord.verify_partitions(
                     txn.transactional_id, txn.producer_id, txn.producer_epoch, wanted
                 )
@@ -106,12 +125,14 @@ async def handle_add_partitions_to_txn(
             results_by_transaction=tuple(results),
         )
     wanted = [(t.name, p) for t in request.v3_and_below_topics for p in t.partitions]
-    found = await coord.add_partitions(
-        request.v3_and_below_transactional_id,
-        request.v3_and_below_producer_id,
-        request.v3_and_below_producer_epoch,
-        wanted,
-    )
+    found = dict.fromkeys(wanted, _UNAVAILABLE)
+    if coord is not None:
+        found = await coord.add_partitions(
+            request.v3_and_below_transactional_id,
+            request.v3_and_below_producer_id,
+            request.v3_and_below_producer_epoch,
+            wanted,
+        )
     return build(
         mod.AddPartitionsToTxnResponse,
         throttle_time=NO_THROTTLE,
@@ -124,10 +145,12 @@ async def handle_add_partitions_to_txn(
 
 async def handle_add_offsets_to_txn(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     mod = response_module(request)
-    coord = await coordinator(state)
-    code = await coord.add_offsets(
-        request.transactional_id, request.producer_id, request.producer_epoch, request.group_id
-    )
+    coord = await _coordinator(state)
+    code = _UNAVAILABLE
+    if coord is not None:
+        code = await coord.add_offsets(
+            request.transactional_id, request.producer_id, request.producer_epoch, request.group_id
+        )
     return build(
         mod.AddOffsetsToTxnResponse,
         throttle_time=NO_THROTTLE,
@@ -137,7 +160,7 @@ async def handle_add_offsets_to_txn(ctx: RequestContext, request: Any, state: Br
 
 async def handle_txn_offset_commit(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     mod = response_module(request)
-    coord = await coordinator(state)
+    coord = await _coordinator(state)
     entries = [
         OffsetCommitEntry(
             t.name,
@@ -149,13 +172,15 @@ async def handle_txn_offset_commit(ctx: RequestContext, request: Any, state: Bro
         for t in request.topics
         for p in t.partitions
     ]
-    code = coord.txn_offset_commit(
-        request.transactional_id,
-        request.producer_id,
-        request.producer_epoch,
-        request.group_id,
-        entries,
-    )
+    code = _UNAVAILABLE
+    if coord is not None:
+        code = coord.txn_offset_commit(
+            request.transactional_id,
+            request.producer_id,
+            request.producer_epoch,
+            request.group_id,
+            entries,
+        )
     topics: dict[str, list[Any]] = {}
     for e in entries:
         topics.setdefault(e.topic, []).append(
@@ -178,10 +203,12 @@ async def handle_txn_offset_commit(ctx: RequestContext, request: Any, state: Bro
 
 async def handle_end_txn(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     mod = response_module(request)
-    coord = await coordinator(state)
-    code = await coord.end_txn(
-        request.transactional_id, request.producer_id, request.producer_epoch, request.committed
-    )
+    coord = await _coordinator(state)
+    code = _UNAVAILABLE
+    if coord is not None:
+        code = await coord.end_txn(
+            request.transactional_id, request.producer_id, request.producer_epoch, request.committed
+        )
     return build(
         mod.EndTxnResponse,
         throttle_time=NO_THROTTLE,

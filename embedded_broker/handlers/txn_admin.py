@@ -12,7 +12,7 @@ from kio.schema.errors import ErrorCode
 from embedded_broker.coordinator.txn_state import TxnState
 from embedded_broker.state import BrokerState
 from embedded_broker.storage import StorageError
-from embedded_broker.txn.runtime import coordinator
+from embedded_broker.txn.runtime import TxnCoordinatorUnavailableError, coordinator
 
 from .base import ApiSpec, RequestContext
 from .util import NO_THROTTLE, build, response_module
@@ -28,15 +28,19 @@ async def handle_describe_transactions(
     ctx: RequestContext, request: Any, state: BrokerState
 ) -> Any:
     mod = response_module(request)
-    coord = await coordinator(state)
+    try:
+        metadata = (await coordinator(state)).metadata
+        missing = ErrorCode.transactional_id_not_found
+    except TxnCoordinatorUnavailableError:
+        metadata, missing = {}, ErrorCode.coordinator_not_available
     out = []
     for tid in request.transactional_ids:
-        meta = coord.metadata.get(tid)
+        meta = metadata.get(tid)
         if meta is None or meta.state is TxnState.DEAD:
             out.append(
                 build(
                     mod.TransactionState,
-                    error_code=ErrorCode.transactional_id_not_found,
+                    error_code=missing,
                     transactional_id=tid,
                     transaction_state="",
                     transaction_timeout=datetime.timedelta(0),
@@ -73,7 +77,16 @@ async def handle_describe_transactions(
 
 async def handle_list_transactions(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     mod = response_module(request)
-    coord = await coordinator(state)
+    try:
+        metadata = (await coordinator(state)).metadata
+    except TxnCoordinatorUnavailableError:
+        return build(
+            mod.ListTransactionsResponse,
+            throttle_time=NO_THROTTLE,
+            error_code=ErrorCode.coordinator_not_available,
+            unknown_state_filters=(),
+            transaction_states=(),
+        )
     wanted_states = set(request.state_filters)
     unknown = tuple(s for s in wanted_states if s not in _STATE_NAMES)
     pids = set(request.producer_id_filters)
@@ -91,7 +104,7 @@ async def handle_list_transactions(ctx: RequestContext, request: Any, state: Bro
         )
     now = state.now_ms()
     listed = []
-    for meta in coord.metadata.values():
+    for meta in metadata.values():
         name = meta.state.display_name
         if meta.state is TxnState.DEAD:
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+from embedded_broker.cluster_link.link import cluster_link
 from embedded_broker.state import BrokerState
 
 from .coordinator import TransactionCoordinator
@@ -14,8 +15,22 @@ EXTENSION_KEY = "txn_coordinator"
 _LOADED_KEY = "txn_coordinator_loaded"
 
 
+class TxnCoordinatorUnavailableError(Exception):
+    """This broker has no transaction coordinator (a local-cluster broker, for now)."""
+
+
+def available(state: BrokerState) -> bool:
+    """Transactions run on a single-node broker; a cluster's brokers do not coordinate them
+    yet (its __transaction_state would need the controller and replication)."""
+    return cluster_link(state) is None
+
+
 async def coordinator(state: BrokerState) -> TransactionCoordinator:
-    """The coordinator, loading it (creating __transaction_state) on first use."""
+    """The coordinator, loading it (creating __transaction_state) on first use.
+
+    Raises TxnCoordinatorUnavailableError on a cluster broker."""
+    if not available(state):
+        raise TxnCoordinatorUnavailableError
     loading = state.extensions.get(EXTENSION_KEY)
     if not isinstance(loading, asyncio.Future):
         loading = asyncio.ensure_future(_load(state))
@@ -40,5 +55,5 @@ async def _load(state: BrokerState) -> TransactionCoordinator:
 
 def start_transaction_coordinator(state: BrokerState) -> None:
     """Load the coordinator now if this broker ever had transactions."""
-    if TRANSACTION_STATE_TOPIC in state.topics:
+    if TRANSACTION_STATE_TOPIC in state.topics and available(state):
         state.spawn(coordinator(state), "transaction-coordinator-load")

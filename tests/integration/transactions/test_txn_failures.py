@@ -64,8 +64,10 @@ def test_killed_producer_is_aborted_and_fenced(
     zombie = _start_zombie(bootstrap, topic, tid, timeout_ms)
     os.kill(zombie.pid, signal.SIGKILL)
     zombie.wait(TIMEOUT_S)
-    assert end_offsets(bootstrap, topic, 1, committed=True) == [0]  # held by the open txn
-    if ending == "timeout":
+    if ending == "new instance":
+        assert end_offsets(bootstrap, topic, 1, committed=True) == [0]  # held by the open txn
+    else:
+        # (the open state is not checked here: with a 2 s timeout it may already be over)
         wait_for(
             lambda: end_offsets(bootstrap, topic, 1, committed=True) == [4],
             TIMEOUT_S,
