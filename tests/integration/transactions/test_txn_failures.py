@@ -8,10 +8,17 @@ import signal
 import subprocess
 import sys
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from embedded_broker.coordinator.txn_log import encode_key, encode_value
+from embedded_broker.coordinator.txn_state import TxnState
+from embedded_broker.storage import Log, LogConfig
+from embedded_broker.txn.coordinator import read_state_log
+from embedded_broker.txn.log_batch import encode_record
+from embedded_broker.txn.metadata import TRANSACTION_STATE_TOPIC, partition_for
 from tests.broker_fixtures import BrokerFactory
 from tests.integration.broker.broker_process import free_port
 from tests.integration.broker.clients import create_topic
@@ -122,3 +129,41 @@ def test_broker_restart_mid_transaction(tmp_path: Path, stop: str, outcome: str)
     finally:
         proc.kill()
         proc.wait(TIMEOUT_S)
+
+
+@pytest.mark.parametrize("prepared", [TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT])
+def test_prepared_transaction_is_completed_at_start(
+    builtin_broker_factory: BrokerFactory, prepared: TxnState
+) -> None:
+    """A stop between the PrepareCommit/PrepareAbort record and the markers (the window of a
+    kill -9 during EndTxn): the next start writes the markers, as Kafka's coordinator does
+    when it loads a prepared transaction (not the periodic sweep, which would retry it too)."""
+    broker = builtin_broker_factory(
+        config={"transaction.abort.timed.out.transaction.cleanup.interval.ms": "600000"}
+    )
+    bootstrap = broker.bootstrap
+    topic = "prepared"
+    create_topic(bootstrap, topic, 1)
+    prod = txn_producer(bootstrap, "prepared")
+    prod.begin_transaction()
+    prod.produce(topic, value=b"prepared")
+    assert prod.flush(TIMEOUT_S) == 0
+    broker.stop()
+    assert broker.data_dir is not None
+    # write the prepared state the EndTxn would have written before its markers
+    index = partition_for("prepared", 50)
+    log = Log(broker.data_dir / f"{TRANSACTION_STATE_TOPIC}-{index}", LogConfig())
+    [*_, (_, value)] = read_state_log(log)
+    assert value is not None and value.state is TxnState.ONGOING
+    prepare = replace(value, state=prepared)
+    log.append(encode_record(encode_key("prepared"), encode_value(prepare), 0), now_ms=0)
+    log.close()
+    broker.restart()
+    wait_for(
+        lambda: end_offsets(bootstrap, topic, 1, committed=True) == [2],
+        TIMEOUT_S,
+        "the prepared transaction's marker",
+    )
+    put_sentinels(bootstrap, topic, 1)
+    seen = read_to_sentinels(bootstrap, topic, 1, "read_committed")
+    assert seen == ([b"prepared"] if prepared is TxnState.PREPARE_COMMIT else [])
