@@ -40,6 +40,8 @@ from . import (
     reassignments,
     security,
     topics,
+    transactions,
+    txn_admin,
 )
 from .base import ApiSpec, Handler, RequestContext
 
@@ -58,6 +60,8 @@ _AREAS: tuple[tuple[ApiSpec, ...], ...] = (
     reassignments.APIS,
     security.APIS,
     consumer_groups.APIS,
+    transactions.APIS,
+    txn_admin.APIS,
 )
 
 
