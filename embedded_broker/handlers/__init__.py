@@ -26,6 +26,7 @@ Adding an API area: write ``handlers/<area>.py`` exporting ``APIS: tuple[ApiSpec
 from __future__ import annotations
 
 from . import (
+    admin_lists,
     api_versions,
     cluster,
     configs,
@@ -37,6 +38,7 @@ from . import (
     offsets,
     produce,
     producer_ids,
+    quorum,
     reassignments,
     security,
     topics,
@@ -58,6 +60,8 @@ _AREAS: tuple[tuple[ApiSpec, ...], ...] = (
     reassignments.APIS,
     security.APIS,
     consumer_groups.APIS,
+    quorum.APIS,
+    admin_lists.APIS,
 )
 
 

@@ -92,7 +92,7 @@ def test_every_api_served_at_kafka_4_3_1_versions_or_a_documented_lower_one(
 def test_the_modern_paths_are_all_there(builtin_broker: RunningBroker) -> None:
     # what clients key their modern code paths on (kafka-python's inference, KIP-848, topic ids)
     ours = table(api_versions(builtin_broker.bootstrap))
-    for key in (1, 2, 3, 8, 9, 10, 15):
+    for key in (1, 2, 3, 8, 9, 10, 15, 34, 55, 74):
         assert ours.get(key) == KAFKA_4_3_1[key], key
 
 
