@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer
 from kio.schema.describe_groups.v5.request import DescribeGroupsRequest as DescribeGroupsV5
 from kio.schema.describe_groups.v6.request import DescribeGroupsRequest
 from kio.schema.errors import ErrorCode
@@ -223,3 +223,37 @@ def test_describe_groups_v6_says_group_not_found(client: WireClient) -> None:
         DescribeGroupsV5(groups=(GroupId(group),), include_authorized_operations=False)
     ).groups[0]
     assert (old.error_code, old.group_state) == (ErrorCode.none, "Dead")
+
+
+def test_describe_groups_v6_says_a_consumer_group_is_not_classic(
+    client: WireClient, bootstrap: str
+) -> None:
+    name, _ = _topic(client, bootstrap, records=1)
+    group = f"v43-848-{uuid.uuid4().hex[:8]}"
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "group.protocol": "consumer",
+            "auto.offset.reset": "earliest",
+        }
+    )
+    try:
+        consumer.subscribe([name])
+        deadline = time.monotonic() + DEADLINE_S
+        while not consumer.assignment() and time.monotonic() < deadline:
+            consumer.poll(0.2)
+        assert consumer.assignment(), "the consumer group never assigned the partition"
+        described = client.send(
+            DescribeGroupsRequest(groups=(GroupId(group),), include_authorized_operations=False)
+        ).groups[0]
+        assert (described.error_code, described.error_message) == (
+            ErrorCode.group_id_not_found,
+            f"Group {group} is not a classic group.",
+        )
+        old = client.send(
+            DescribeGroupsV5(groups=(GroupId(group),), include_authorized_operations=False)
+        ).groups[0]
+        assert (old.error_code, old.group_state) == (ErrorCode.none, "Dead")
+    finally:
+        consumer.close()
