@@ -117,28 +117,33 @@ def test_offset_commit_and_fetch_v10_by_topic_id(client: WireClient, bootstrap: 
             break
         time.sleep(0.2)
     stranger = uuid.uuid4()
-    committed = client.send(
-        oc10.OffsetCommitRequest(
-            group_id=GroupId(group),
-            generation_id_or_member_epoch=i32(-1),
-            member_id="",
-            group_instance_id=None,
-            topics=tuple(
-                oc10.OffsetCommitRequestTopic(
-                    topic_id=tid,
-                    partitions=(
-                        oc10.OffsetCommitRequestPartition(
-                            partition_index=i32(0),
-                            committed_offset=i64(7),
-                            committed_leader_epoch=i32(-1),
-                            committed_metadata="m",
-                        ),
+    request = oc10.OffsetCommitRequest(
+        group_id=GroupId(group),
+        generation_id_or_member_epoch=i32(-1),
+        member_id="",
+        group_instance_id=None,
+        topics=tuple(
+            oc10.OffsetCommitRequestTopic(
+                topic_id=tid,
+                partitions=(
+                    oc10.OffsetCommitRequestPartition(
+                        partition_index=i32(0),
+                        committed_offset=i64(7),
+                        committed_leader_epoch=i32(-1),
+                        committed_metadata="m",
                     ),
-                )
-                for tid in (topic_id, stranger)
-            ),
-        )
+                ),
+            )
+            for tid in (topic_id, stranger)
+        ),
     )
+    loading = {ErrorCode.coordinator_load_in_progress, ErrorCode.not_coordinator}
+    while True:  # a fresh Kafka node may still be loading the group's coordinator
+        committed = client.send(request)
+        codes = {p.error_code for t in committed.topics for p in t.partitions}
+        if not codes & loading or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     # Kafka lists the refused topics first; clients match topics by id, not by position
     assert {t.topic_id: [p.error_code for p in t.partitions] for t in committed.topics} == {
         topic_id: [ErrorCode.none],
