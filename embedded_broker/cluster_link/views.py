@@ -174,6 +174,7 @@ async def metadata(request: Any, state: BrokerState, link: BrokerLink, version: 
         controller_id=state.node_id,
         topics=tuple(entries),
         cluster_authorized_operations=AUTHORIZED_OPS_OMITTED,
+        error_code=ErrorCode.none,
     )
 
 

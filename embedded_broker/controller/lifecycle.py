@@ -170,6 +170,7 @@ async def fetch_metadata(controller: Controller, request: Any) -> Any:
     responses = []
     if wanted is not None:
         start = int(wanted.fetch_offset)
+        controller.followers.fetched(int(request.replica_id), start, controller.log.end_offset)
         if start == controller.log.end_offset:
             wait = min(ms(request.max_wait) / 1000, MAX_FETCH_WAIT_S)
             await controller.wait_for_append(start - 1, wait)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+from embedded_broker.controller.followers import Followers
 from embedded_broker.metadata.image import MetadataImage, PartitionImage
 from embedded_broker.metadata.log import MetadataLog
 from embedded_broker.metadata.records import (
@@ -69,6 +70,7 @@ class Controller:
         # a restarted controller gives every registered broker a fresh session, as KRaft does
         now = clock()
         self.last_heartbeat: dict[int, int] = {b: now for b in self.image.brokers}
+        self.followers = Followers()  # the brokers' progress, for DescribeQuorum
 
     # -- the log ----------------------------------------------------------------------------
     async def append(self, build: Callable[[], list[MetadataRecord]]) -> int:

@@ -16,6 +16,7 @@ from embedded_broker.protocol.codec import decode_request, encode_response
 from embedded_broker.protocol.errors import ProtocolError, UnsupportedApiError
 
 from . import admin, elections, lifecycle, producer_ids, reassign
+from .describe_quorum import describe_quorum
 from .quorum import Controller
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class ControllerServer:
             on_change=self._publish,
         )
         self._server: asyncio.Server | None = None
+        self.address = ("", 0)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._published: dict[int, str] = {}
         self._serving: set[asyncio.Task[Any]] = set()
@@ -77,6 +79,7 @@ class ControllerServer:
     async def start(self, host: str, port: int) -> int:
         self._server = await asyncio.start_server(self._serve, host, port)
         bound = int(self._server.sockets[0].getsockname()[1])
+        self.address = (host, bound)
         loop = asyncio.get_running_loop()
         self._tasks.add(loop.create_task(self.controller.run_session_checks()))
         if self.config.get_bool("auto.leader.rebalance.enable"):
@@ -162,6 +165,8 @@ class ControllerServer:
             return await admin.incremental_alter_configs(c, self.config, request)
         if api_key == 67:
             return await producer_ids.allocate_producer_ids(c, request)
+        if api_key == 55:
+            return describe_quorum(c, self.address, request)
         log.warning("The controller does not serve API key %d", api_key)
         return None
 

@@ -26,6 +26,7 @@ Adding an API area: write ``handlers/<area>.py`` exporting ``APIS: tuple[ApiSpec
 from __future__ import annotations
 
 from . import (
+    admin_lists,
     api_versions,
     cluster,
     configs,
@@ -37,6 +38,7 @@ from . import (
     offsets,
     produce,
     producer_ids,
+    quorum,
     reassignments,
     security,
     topics,
@@ -62,6 +64,8 @@ _AREAS: tuple[tuple[ApiSpec, ...], ...] = (
     consumer_groups.APIS,
     transactions.APIS,
     txn_admin.APIS,
+    quorum.APIS,
+    admin_lists.APIS,
 )
 
 

@@ -13,9 +13,25 @@ from .util import NO_THROTTLE, build, response_module
 API_KEY = 18
 MIN_VERSION = 0
 MAX_VERSION = 4
-# Features (ApiVersions v3+) at the level Kafka 4.3.1 finalizes them, for what this broker
-# implements: group.version 1 is the consumer group protocol (KIP-848). name -> (min, max).
-FEATURES: dict[str, tuple[int, int]] = {"group.version": (1, 1)}
+# Features (ApiVersions v3+), reported as Kafka 4.3.1 reports them but only at levels this
+# broker implements. Kafka 4.3.1 supports and finalizes: metadata.version 7-30 (30), group.version
+# 0-1 (1), transaction.version 0-2 (2), share.version 0-1 (1), streams.version 0-1 (1),
+# eligible.leader.replicas.version 0-1 (1), kraft.version 0-1 (not finalized: 0 on a static
+# quorum). Like Kafka, a feature whose highest supported level is 0 is left out, and a level-0
+# feature is not listed as finalized. Here:
+# * metadata.version 30 only (what a fresh 4.3.1 node finalizes): the request versions are 4.3's,
+#   and this broker cannot run at an older level;
+# * group.version 1: the consumer group protocol (KIP-848);
+# * transaction.version 0, so not listed: no transactions v2 (KIP-890), and clients must not
+#   send Produce 12 / EndTxn 5 or expect the transaction coordinator to bump epochs;
+# * share.version and streams.version 0: no share groups (KIP-932) or streams groups (KIP-1071);
+# * eligible.leader.replicas.version 0: the cluster keeps no ELR (KIP-966);
+# * kraft.version 0: a static controller quorum (no AddRaftVoter).
+SUPPORTED_FEATURES: dict[str, tuple[int, int]] = {
+    "metadata.version": (30, 30),
+    "group.version": (0, 1),
+}
+FINALIZED_FEATURES: dict[str, int] = {"metadata.version": 30, "group.version": 1}
 FEATURES_EPOCH = 1
 
 
@@ -46,18 +62,18 @@ async def handle_api_versions(ctx: RequestContext, request: Any, state: object) 
     if ctx.api_version >= 3:
         features = {
             "supported_features": tuple(
-                build(mod.SupportedFeatureKey, name=name, min_version=0, max_version=high)
-                for name, (_, high) in FEATURES.items()
+                build(mod.SupportedFeatureKey, name=name, min_version=low, max_version=high)
+                for name, (low, high) in SUPPORTED_FEATURES.items()
             ),
             "finalized_features_epoch": FEATURES_EPOCH,
             "finalized_features": tuple(
                 build(
                     mod.FinalizedFeatureKey,
                     name=name,
-                    min_version_level=low,
-                    max_version_level=high,
+                    min_version_level=level,
+                    max_version_level=level,
                 )
-                for name, (low, high) in FEATURES.items()
+                for name, level in FINALIZED_FEATURES.items()
             ),
         }
     return build(

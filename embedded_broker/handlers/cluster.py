@@ -74,6 +74,13 @@ def _wanted(request: Any, state: BrokerState) -> list[tuple[str, int]]:
     return out
 
 
+def log_dir_name(state: BrokerState) -> str:
+    """The one log dir as DescribeLogDirs names it (and AlterReplicaLogDirs must name it)."""
+    if state.in_memory or state.data_dir is None:
+        return MEMORY_LOG_DIR
+    return str(state.data_dir)
+
+
 def _memory_usage(state: BrokerState, keys: list[tuple[str, int]]) -> LogDirUsage:
     sizes = {}
     for name, p in keys:
@@ -87,10 +94,10 @@ async def handle_describe_log_dirs(ctx: RequestContext, request: Any, state: Bro
     mod = response_module(request)
     keys = _wanted(request, state)
     code = ErrorCode.none
+    log_dir = log_dir_name(state)
     if state.in_memory or state.data_dir is None:
-        log_dir, usage = MEMORY_LOG_DIR, _memory_usage(state, keys)
+        usage = _memory_usage(state, keys)
     else:
-        log_dir = str(state.data_dir)
         try:
             # stat calls only, no log opened; on the storage thread: many partitions take a while
             usage = await state.run_storage(measure, state.data_dir, keys)

@@ -21,12 +21,14 @@ from embedded_broker.txn.partition import last_stable_offset
 
 from .base import ApiSpec, RequestContext
 from .storage_errors import storage_failure
+from .topic_ids import ZERO_ID, topic_name
 from .util import ms
 
 API_KEY = 1
 _NONE = ErrorCode.none.value
 _UNKNOWN = ErrorCode.unknown_topic_or_partition.value
 _OUT_OF_RANGE = ErrorCode.offset_out_of_range.value
+_UNKNOWN_ID = ErrorCode.unknown_topic_id.value
 # Large partition reads are made in pieces of about this size, yielding to other clients.
 PIECE = 1024 * 1024
 _BATCH_SPAN = struct.Struct(">qi")  # base offset, batch length
@@ -95,10 +97,15 @@ async def _read_all(
     replica_state = getattr(request, "replica_state", None)
     replica_id = getattr(replica_state or request, "replica_id", -1)
     for ftopic in request.topics:
-        name = ftopic.topic
+        # v13+ names the topic by id; one this broker does not know is UNKNOWN_TOPIC_ID
+        name = topic_name(state, ftopic, "topic")
         parts: list[FetchPartition] = []
         for fp in ftopic.partitions:
             index = fp.partition
+            if name is None:
+                parts.append((index, _UNKNOWN_ID, -1, -1, -1, b""))
+                had_error = True
+                continue
             keys.append((name, index))
             plog = state.partition(name, index)
             records: bytes | list[bytes] = b""
@@ -170,7 +177,7 @@ async def _read_all(
             if code != _NONE:
                 had_error = True
             parts.append((index, code, high, stable if code == _NONE else high, start, records))
-        topics.append((name, parts))
+        topics.append((name or "", parts))
     return topics, total, had_error, keys
 
 
@@ -200,7 +207,7 @@ async def handle_fetch(ctx: RequestContext, request: Any, state: BrokerState) ->
             pass
         finally:
             state.forget(keys, fut)
-    leaders, _ = state.replicas.leader_hints(
+    leaders, endpoints = state.replicas.leader_hints(
         (name, part[0], part[1]) for name, parts in topics for part in parts
     )
     return encode_fetch_response_parts(
@@ -210,7 +217,12 @@ async def handle_fetch(ctx: RequestContext, request: Any, state: BrokerState) ->
         read_committed=getattr(request, "isolation_level", 0) == 1,
         leaders=leaders,
         aborted=aborted,
+        # v13+ echoes each topic's id; v16+ names the hinted leaders' endpoints
+        topic_ids=[getattr(t, "topic_id", None) or ZERO_ID for t in request.topics],
+        endpoints=endpoints,
     )
 
 
-APIS = (ApiSpec(API_KEY, 4, 12, handle_fetch),)
+# v17's replica_directory_id and v18's follower high watermark are for JBOD and a follower's
+# own bookkeeping; this broker's followers need neither.
+APIS = (ApiSpec(API_KEY, 4, 18, handle_fetch),)

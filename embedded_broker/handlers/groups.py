@@ -36,6 +36,7 @@ from embedded_broker.txn.runtime import loaded as loaded_txn_coordinator
 
 from .base import ApiSpec, RequestContext
 from .metadata import advertised_address
+from .topic_ids import topic_id, topic_name
 from .util import NO_THROTTLE, build, error, has_field, ms, response_module
 
 log = logging.getLogger(__name__)
@@ -317,14 +318,16 @@ async def handle_offset_commit(ctx: RequestContext, request: Any, state: BrokerS
     mod = response_module(request)
     entries: list[OffsetCommitEntry] = []
     unknown: set[tuple[str, int]] = set()
-    for t in request.topics:
+    # v10 names topics by id; an id this broker does not know is answered UNKNOWN_TOPIC_ID
+    names = [topic_name(state, t) for t in request.topics]
+    for t, name in zip(request.topics, names, strict=True):
         for p in t.partitions:
-            if state.partition(t.name, p.partition_index) is None:
-                unknown.add((t.name, p.partition_index))
+            if name is None or state.partition(name, p.partition_index) is None:
+                unknown.add((name or "", p.partition_index))
                 continue
             entries.append(
                 OffsetCommitEntry(
-                    t.name,
+                    name,
                     p.partition_index,
                     p.committed_offset,
                     getattr(p, "committed_leader_epoch", -1),
@@ -351,24 +354,27 @@ async def handle_offset_commit(ctx: RequestContext, request: Any, state: BrokerS
     topics = tuple(
         build(
             mod.OffsetCommitResponseTopic,
-            name=t.name,
+            name=name,
+            topic_id=getattr(t, "topic_id", None),
             partitions=tuple(
                 build(
                     mod.OffsetCommitResponsePartition,
                     partition_index=p.partition_index,
-                    error_code=error(codes[(t.name, p.partition_index)]),
+                    error_code=ErrorCode.unknown_topic_id
+                    if name is None
+                    else error(codes[(name, p.partition_index)]),
                 )
                 for p in t.partitions
             ),
         )
-        for t in request.topics
+        for t, name in zip(request.topics, names, strict=True)
     )
     return build(mod.OffsetCommitResponse, throttle_time=NO_THROTTLE, topics=topics)
 
 
 def _fetch_topics(
     coord: GroupCoordinator,
-    exists: Callable[[str, int], bool],
+    state: BrokerState,
     group_id: str,
     topics: Any,
     *,
@@ -377,9 +383,20 @@ def _fetch_topics(
     unstable: frozenset[tuple[str, int]] = frozenset(),
 ) -> tuple[Any, ...]:
     """``unstable``: partitions with transactional offsets pending (require_stable asked)."""
+
+    def exists(topic: str, partition: int) -> bool:
+        return state.partition(topic, partition) is not None
+
     wanted = None
+    unknown_ids: list[Any] = []  # v10 topics named by an id this broker does not know
     if topics is not None:
-        wanted = [(t.name, int(p)) for t in topics for p in t.partition_indexes]
+        wanted = []
+        for t in topics:
+            name = topic_name(state, t)
+            if name is None:
+                unknown_ids.append(t)
+            else:
+                wanted += [(name, int(p)) for p in t.partition_indexes]
     else:
         coord.forget_partitions(group_id, exists)
     by_topic: dict[str, list[Any]] = {}
@@ -396,17 +413,33 @@ def _fetch_topics(
                 error_code=ErrorCode.unstable_offset_commit if pending else error(e.error),
             )
         )
-    return tuple(
-        build(topic_cls, name=name, partitions=tuple(parts)) for name, parts in by_topic.items()
+    unknown = tuple(
+        build(
+            topic_cls,
+            topic_id=t.topic_id,
+            partitions=tuple(
+                build(
+                    partition_cls,
+                    partition_index=p,
+                    committed_offset=-1,
+                    committed_leader_epoch=-1,
+                    metadata="",
+                    error_code=ErrorCode.unknown_topic_id,
+                )
+                for p in t.partition_indexes
+            ),
+        )
+        for t in unknown_ids
+    )
+    return unknown + tuple(
+        build(topic_cls, name=name, topic_id=topic_id(state, name), partitions=tuple(parts))
+        for name, parts in by_topic.items()
     )
 
 
 async def handle_offset_fetch(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     mod = response_module(request)
     coord = await coordinator(state)
-
-    def exists(topic: str, partition: int) -> bool:
-        return state.partition(topic, partition) is not None
 
     txns = loaded_txn_coordinator(state)
 
@@ -430,7 +463,7 @@ async def handle_offset_fetch(ctx: RequestContext, request: Any, state: BrokerSt
                 if refused[g.group_id]
                 else _fetch_topics(
                     coord,
-                    exists,
+                    state,
                     g.group_id,
                     g.topics,
                     topic_cls=mod.OffsetFetchResponseTopics,
@@ -444,7 +477,7 @@ async def handle_offset_fetch(ctx: RequestContext, request: Any, state: BrokerSt
         return build(mod.OffsetFetchResponse, throttle_time=NO_THROTTLE, groups=groups)
     topics = _fetch_topics(
         coord,
-        exists,
+        state,
         request.group_id,
         request.topics,
         topic_cls=mod.OffsetFetchResponseTopic,
@@ -523,6 +556,12 @@ async def handle_describe_groups(ctx: RequestContext, request: Any, state: Broke
     described = []
     for group_id in request.groups:
         d = coord.describe_group(group_id)
+        code, message = error(d.error), None
+        if ctx.api_version >= 6 and d.state == "Dead" and d.error == GroupError.NONE:
+            # v6 tells the truth where older versions answer Dead with no error (KIP-1043)
+            code = ErrorCode.group_id_not_found
+            kind = "is not a classic group" if group_id in coord.consumer_groups else "not found"
+            message = f"Group {group_id} {kind}."
         members = tuple(
             build(
                 mod.DescribedGroupMember,
@@ -538,7 +577,8 @@ async def handle_describe_groups(ctx: RequestContext, request: Any, state: Broke
         described.append(
             build(
                 mod.DescribedGroup,
-                error_code=error(d.error),
+                error_code=code,
+                error_message=message,
                 group_id=d.group_id,
                 group_state=d.state,
                 protocol_type=d.protocol_type,
@@ -568,15 +608,15 @@ async def handle_delete_groups(ctx: RequestContext, request: Any, state: BrokerS
 
 
 APIS = (
-    ApiSpec(10, 0, 4, handle_find_coordinator),
+    ApiSpec(10, 0, 6, handle_find_coordinator),
     ApiSpec(11, 0, 9, handle_join_group),
     ApiSpec(14, 0, 5, handle_sync_group),
     ApiSpec(12, 0, 4, handle_heartbeat),
     ApiSpec(13, 0, 5, handle_leave_group),
-    ApiSpec(8, 2, 9, handle_offset_commit),
-    ApiSpec(9, 1, 9, handle_offset_fetch),
+    ApiSpec(8, 2, 10, handle_offset_commit),
+    ApiSpec(9, 1, 10, handle_offset_fetch),
     ApiSpec(16, 0, 5, handle_list_groups),
-    ApiSpec(15, 0, 5, handle_describe_groups),
+    ApiSpec(15, 0, 6, handle_describe_groups),
     ApiSpec(42, 0, 2, handle_delete_groups),
     ApiSpec(47, 0, 0, handle_offset_delete),
 )

@@ -134,6 +134,7 @@ async def handle_metadata(ctx: RequestContext, request: Any, state: BrokerState)
         controller_id=state.node_id,
         topics=tuple(entries),
         cluster_authorized_operations=AUTHORIZED_OPS_OMITTED,
+        error_code=ErrorCode.none,  # v13: Kafka sets it only to ask clients to rebootstrap
     )
 
 
@@ -225,6 +226,6 @@ async def handle_describe_topic_partitions(
 
 
 APIS = (
-    ApiSpec(API_KEY, 0, 12, handle_metadata),
+    ApiSpec(API_KEY, 0, 13, handle_metadata),
     ApiSpec(DESCRIBE_TOPIC_PARTITIONS_KEY, 0, 0, handle_describe_topic_partitions),
 )

@@ -19,6 +19,7 @@ EARLIEST = -2
 MAX_TIMESTAMP = -3
 EARLIEST_LOCAL = -4
 LATEST_TIERED = -5
+EARLIEST_PENDING_UPLOAD = -6  # v11: no tiered storage here, so nothing is pending upload
 LEADER_EPOCH = 0
 
 
@@ -37,10 +38,11 @@ def _lookup(
         return ErrorCode.none, state.replicas.high_watermark(topic, partition, plog), -1
     if ts in (EARLIEST, EARLIEST_LOCAL):
         return ErrorCode.none, plog.log_start_offset, -1
-    if ts == LATEST_TIERED:
+    if ts in (LATEST_TIERED, EARLIEST_PENDING_UPLOAD):
         found = None
     elif ts < 0 and ts != MAX_TIMESTAMP:
-        return ErrorCode.invalid_request, -1, -1
+        # Kafka answers a special timestamp it does not know so
+        return ErrorCode.unsupported_version, -1, -1
     else:
         try:
             found = plog.max_timestamp() if ts == MAX_TIMESTAMP else plog.offset_for_timestamp(ts)
@@ -55,6 +57,7 @@ async def handle_list_offsets(ctx: RequestContext, request: Any, state: BrokerSt
     mod = response_module(request)
     read_committed = getattr(request, "isolation_level", 0) == 1
     topics = []
+    # v10's timeout_ms bounds waits for remote (tiered) storage, which this broker has none of
     for t in request.topics:
         parts = []
         for p in t.partitions:
@@ -77,7 +80,7 @@ async def handle_list_offsets(ctx: RequestContext, request: Any, state: BrokerSt
                     error_code=code,
                     timestamp=ts,
                     offset=offset,
-                    leader_epoch=epoch if code == ErrorCode.none else -1,
+                    leader_epoch=epoch if code == ErrorCode.none and offset >= 0 else -1,
                 )
             )
         topics.append(build(mod.ListOffsetsTopicResponse, name=t.name, partitions=tuple(parts)))
@@ -163,7 +166,7 @@ async def handle_delete_records(ctx: RequestContext, request: Any, state: Broker
 
 
 APIS = (
-    ApiSpec(2, 1, 9, handle_list_offsets),
+    ApiSpec(2, 1, 11, handle_list_offsets),
     ApiSpec(23, 2, 4, handle_offset_for_leader_epoch),
     ApiSpec(21, 0, 2, handle_delete_records),
 )

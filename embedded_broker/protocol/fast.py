@@ -7,6 +7,7 @@ with kio's encoder for every supported version.
 from __future__ import annotations
 
 import struct
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -150,9 +151,17 @@ def encode_fetch_response(
     *,
     read_committed: bool = False,
     leaders: LeaderHints | None = None,
+    topic_ids: Sequence[uuid.UUID] = (),
+    endpoints: Sequence[NodeEndpoint] = (),
 ) -> EncodedResponse:
     encoded = encode_fetch_response_parts(
-        version, session_id, topics, read_committed=read_committed, leaders=leaders
+        version,
+        session_id,
+        topics,
+        read_committed=read_committed,
+        leaders=leaders,
+        topic_ids=topic_ids,
+        endpoints=endpoints,
     )
     return EncodedResponse(b"".join(encoded.parts), encoded.flexible_header)
 
@@ -165,17 +174,20 @@ def encode_fetch_response_parts(
     read_committed: bool = False,
     leaders: LeaderHints | None = None,
     aborted: dict[tuple[str, int], list[tuple[int, int]]] | None = None,
+    topic_ids: Sequence[uuid.UUID] = (),
+    endpoints: Sequence[NodeEndpoint] = (),
 ) -> EncodedParts:
     """``aborted``: per partition (producer id, first offset) of the aborted transactions in
-    its records, for read_committed fetches."""
+    its records, for read_committed fetches. From v13 topics are named by id: ``topic_ids``
+    holds each topic's, in order; from v16 ``endpoints`` are the leaders the hints name."""
     flexible = version >= 12
     out: list[bytes] = []
     parts: list[bytes] = [b"\x00\x00\x00\x00"]  # throttle time
     if version >= 7:
         parts.append(b"\x00\x00" + _I32.pack(session_id))
     parts.append(_array_len(len(topics), flexible))
-    for name, partitions in topics:
-        parts.append(_string(name, flexible))
+    for at, (name, partitions) in enumerate(topics):
+        parts.append(topic_ids[at].bytes if version >= 13 else _string(name, flexible))
         parts.append(_array_len(len(partitions), flexible))
         for index, error, high, stable, log_start, records in partitions:
             parts.append(_FETCH_PART.pack(index, error, high, stable))
@@ -212,7 +224,9 @@ def encode_fetch_response_parts(
                 parts.append(b"\x00")
         if flexible:
             parts.append(b"\x00")
-    if flexible:
+    if endpoints and version >= 16:
+        parts.append(_endpoints_tag(endpoints))
+    elif flexible:
         parts.append(b"\x00")
     out.append(b"".join(parts))
     return EncodedParts(out, flexible)

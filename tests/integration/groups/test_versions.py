@@ -30,6 +30,20 @@ def client(builtin_broker: RunningBroker) -> WireClient:
     return WireClient(builtin_broker.bootstrap)
 
 
+def topic_id(client: WireClient) -> uuid.UUID:
+    """The id of TOPIC: OffsetCommit and OffsetFetch v10 name topics by id."""
+    from kio.schema.metadata.v12.request import MetadataRequest, MetadataRequestTopic
+
+    response = client.send(
+        MetadataRequest(
+            topics=(MetadataRequestTopic(topic_id=None, name=TOPIC),),
+            allow_auto_topic_creation=False,
+            include_topic_authorized_operations=False,
+        )
+    )
+    return response.topics[0].topic_id  # type: ignore[no-any-return]
+
+
 def join(client: WireClient, version: int, group: str, member_id: str = "") -> object:
     mod = request_module(11, version)
     protocol = make(mod.JoinGroupRequestProtocol, name="range", metadata=subscription(TOPIC))
@@ -118,7 +132,8 @@ def test_offset_commit_and_fetch_every_version(client: WireClient, version: int)
         commit_timestamp=-1,
         committed_metadata=f"meta-{version}",
     )
-    topic = make(mod.OffsetCommitRequestTopic, name=TOPIC, partitions=(partition,))
+    tid = topic_id(client)
+    topic = make(mod.OffsetCommitRequestTopic, name=TOPIC, topic_id=tid, partitions=(partition,))
     response = client.send(
         make(
             mod.OffsetCommitRequest,
@@ -131,10 +146,13 @@ def test_offset_commit_and_fetch_every_version(client: WireClient, version: int)
         )
     )
     assert [p.error_code for t in response.topics for p in t.partitions] == [ErrorCode.none]
+    assert [getattr(t, "topic_id", tid) for t in response.topics] == [tid]
     for fetch_version in versions(9):
         fmod = request_module(9, fetch_version)
         if fetch_version >= 8:
-            wanted = make(fmod.OffsetFetchRequestTopics, name=TOPIC, partition_indexes=(0, 1))
+            wanted = make(
+                fmod.OffsetFetchRequestTopics, name=TOPIC, topic_id=tid, partition_indexes=(0, 1)
+            )
             request = make(
                 fmod.OffsetFetchRequest,
                 groups=(
@@ -159,6 +177,7 @@ def test_offset_commit_and_fetch_every_version(client: WireClient, version: int)
             [mine, other] = response.groups
             assert other.topics == ()
             topics = mine.topics
+            assert [getattr(t, "topic_id", tid) for t in topics] == [tid]
         else:
             wanted = make(fmod.OffsetFetchRequestTopic, name=TOPIC, partition_indexes=(0, 1))
             response = client.send(
