@@ -26,6 +26,7 @@ Adding an API area: write ``handlers/<area>.py`` exporting ``APIS: tuple[ApiSpec
 from __future__ import annotations
 
 from . import (
+    acls,
     api_versions,
     cluster,
     configs,
@@ -41,6 +42,7 @@ from . import (
     security,
     topics,
 )
+from .authz import guarded
 from .base import ApiSpec, Handler, RequestContext
 
 _AREAS: tuple[tuple[ApiSpec, ...], ...] = (
@@ -58,6 +60,7 @@ _AREAS: tuple[tuple[ApiSpec, ...], ...] = (
     reassignments.APIS,
     security.APIS,
     consumer_groups.APIS,
+    acls.APIS,
 )
 
 
@@ -67,7 +70,7 @@ def _build_table() -> dict[int, ApiSpec]:
         for spec in area:
             if spec.api_key in table:
                 raise RuntimeError(f"API key {spec.api_key} registered twice")
-            table[spec.api_key] = spec
+            table[spec.api_key] = guarded(spec)
     return table
 
 
