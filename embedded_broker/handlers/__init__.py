@@ -42,7 +42,7 @@ from . import (
     security,
     topics,
 )
-from .authz import guarded
+from .authz_guards import guarded
 from .base import ApiSpec, Handler, RequestContext
 
 _AREAS: tuple[tuple[ApiSpec, ...], ...] = (

@@ -21,7 +21,7 @@ from embedded_broker.runner import BrokerRunner
 from tests.broker_fixtures import RunningBroker
 from tests.kafka.fixtures import KafkaAcl
 
-from . import acl_checks
+from . import acl_checks, acl_refusals
 from .acl_checks import AclTarget
 
 ADMIN = ("alice", "alice-secret")
@@ -137,3 +137,8 @@ def test_acls_survive_a_restart(tmp_path: Path) -> None:
         assert acl_checks.produce_error(target.user, topic) is None
     finally:
         runner.stop()
+
+
+def test_admin_calls_of_a_user_without_acls(target: AclTarget) -> None:
+    """Each admin API answers the error Kafka's handler gives (the table in handlers/authz)."""
+    acl_refusals.check_admin_calls_refused_without_acls(target)
