@@ -1,13 +1,19 @@
-"""DescribeAcls, CreateAcls and DeleteAcls (29-31) against the broker's authorizer."""
+"""DescribeAcls, CreateAcls and DeleteAcls (29-31): the broker's authorizer holds the ACLs
+(acls.json on a single node); a cluster broker forwards changes to the controller, whose
+metadata log holds them (controller/acls.py answers with the same functions)."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from kio.schema.errors import ErrorCode
 
+from embedded_broker.cluster_link.channel import ControllerUnavailableError
+from embedded_broker.cluster_link.link import BrokerLink, cluster_link
 from embedded_broker.security.acl import AclBinding, AclFilter, binding
+from embedded_broker.security.authorizer import Authorizer
 from embedded_broker.state import BrokerState
 
 from .authz import CLUSTER, allowed, authorizer
@@ -18,9 +24,43 @@ log = logging.getLogger(__name__)
 
 NO_AUTHORIZER = "No Authorizer is configured."
 CLUSTER_DENIED = "Cluster authorization failed."
+Refusal = tuple[ErrorCode, str]
 
 
-def _refusal(ctx: RequestContext, state: BrokerState) -> tuple[ErrorCode, str] | None:
+class AclStore(Protocol):
+    """Where the ACLs live: the broker's authorizer, or the controller's metadata log."""
+
+    def bindings(self, flt: AclFilter | None = None) -> list[AclBinding]: ...
+
+    async def apply(self, add: Sequence[AclBinding], remove: Sequence[AclBinding]) -> str | None:
+        """Make the change durable; a user-facing reason when that failed."""
+        ...
+
+
+class LocalAcls:
+    """A single node's ACLs: the authorizer, saved to acls.json off the event loop."""
+
+    def __init__(self, az: Authorizer) -> None:
+        self._az = az
+
+    def bindings(self, flt: AclFilter | None = None) -> list[AclBinding]:
+        return self._az.bindings(flt)
+
+    async def apply(self, add: Sequence[AclBinding], remove: Sequence[AclBinding]) -> str | None:
+        self._az.add(add)
+        self._az.remove(remove)
+        try:
+            await self._az.persist()
+        except OSError as exc:
+            log.error("Could not save the ACLs to %s: %s", self._az.path, exc)
+            return (
+                f"The ACLs could not be saved to {self._az.path} ({exc.strerror or exc}); they "
+                "apply until the broker stops. Free disk space and repeat the change."
+            )
+        return None
+
+
+def _refusal(ctx: RequestContext, state: BrokerState) -> Refusal | None:
     """SECURITY_DISABLED without an authorizer, CLUSTER_AUTHORIZATION_FAILED without the
     cluster operation the table names (Describe to list, Alter to change)."""
     if authorizer(state) is None:
@@ -30,39 +70,22 @@ def _refusal(ctx: RequestContext, state: BrokerState) -> tuple[ErrorCode, str] |
     return None
 
 
-async def _persist(state: BrokerState) -> str | None:
-    """Write the ACLs off the event loop; a user-facing reason when that failed."""
-    az = authorizer(state)
-    assert az is not None
-    try:
-        await az.persist()
-    except OSError as exc:
-        log.error("Could not save the ACLs to %s: %s", az.path, exc)
-        return (
-            f"The ACLs could not be saved to {az.path} ({exc.strerror or exc}); they apply "
-            "until the broker stops. Free disk space and repeat the change."
-        )
-    return None
-
-
-async def handle_describe_acls(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+def describe_response(request: Any, store: AclStore | None, refusal: Refusal | None) -> Any:
     mod = response_module(request)
-    refusal = _refusal(ctx, state)
     flt = AclFilter.from_wire(request)
     if refusal is None and (reason := flt.invalid_reason()) is not None:
         refusal = ErrorCode.invalid_request, reason
-    if refusal is not None:
+    if refusal is not None or store is None:
+        code, message = refusal or (ErrorCode.security_disabled, NO_AUTHORIZER)
         return build(
             mod.DescribeAclsResponse,
             throttle_time=NO_THROTTLE,
-            error_code=refusal[0],
-            error_message=refusal[1],
+            error_code=code,
+            error_message=message,
             resources=(),
         )
-    az = authorizer(state)
-    assert az is not None
     grouped: dict[tuple[int, str, int], list[AclBinding]] = {}
-    for acl in az.bindings(flt):
+    for acl in store.bindings(flt):
         key = (int(acl.resource_type), acl.name, int(acl.pattern_type))
         grouped.setdefault(key, []).append(acl)
     resources = tuple(
@@ -93,14 +116,13 @@ async def handle_describe_acls(ctx: RequestContext, request: Any, state: BrokerS
     )
 
 
-async def handle_create_acls(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+async def create_response(request: Any, store: AclStore | None, refusal: Refusal | None) -> Any:
     mod = response_module(request)
-    refusal = _refusal(ctx, state)
     results: list[tuple[ErrorCode, str | None]] = []
     valid: list[AclBinding] = []
     for item in request.creations:
-        if refusal is not None:
-            results.append(refusal)
+        if refusal is not None or store is None:
+            results.append(refusal or (ErrorCode.security_disabled, NO_AUTHORIZER))
             continue
         acl = binding(
             int(item.resource_type),
@@ -117,11 +139,8 @@ async def handle_create_acls(ctx: RequestContext, request: Any, state: BrokerSta
         else:
             valid.append(acl)
             results.append((ErrorCode.none, None))
-    if valid:
-        az = authorizer(state)
-        assert az is not None
-        az.add(valid)
-        failure = await _persist(state)
+    if valid and store is not None:
+        failure = await store.apply(valid, ())
         if failure is not None:
             results = [
                 (ErrorCode.unknown_server_error, failure) if code == ErrorCode.none else (code, m)
@@ -137,31 +156,27 @@ async def handle_create_acls(ctx: RequestContext, request: Any, state: BrokerSta
     )
 
 
-async def handle_delete_acls(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+async def delete_response(request: Any, store: AclStore | None, refusal: Refusal | None) -> Any:
     mod = response_module(request)
-    refusal = _refusal(ctx, state)
-    az = authorizer(state)
     outcomes: list[tuple[ErrorCode, str | None, list[AclBinding]]] = []
-    doomed: set[AclBinding] = set()
+    doomed: dict[AclBinding, None] = {}
     for item in request.filters:
         flt = AclFilter.from_wire(item)
-        if refusal is not None:
-            outcomes.append((refusal[0], refusal[1], []))
+        if refusal is not None or store is None:
+            code, message = refusal or (ErrorCode.security_disabled, NO_AUTHORIZER)
+            outcomes.append((code, message, []))
             continue
         if (reason := flt.invalid_reason()) is not None:
             outcomes.append((ErrorCode.invalid_request, reason, []))
             continue
-        assert az is not None
-        matched = az.bindings(flt)
-        doomed.update(matched)
+        matched = store.bindings(flt)
+        doomed.update(dict.fromkeys(matched))
         outcomes.append((ErrorCode.none, None, matched))
     failure = None
-    if doomed:
-        assert az is not None
-        az.remove(doomed)
-        failure = await _persist(state)
+    if doomed and store is not None:
+        failure = await store.apply((), list(doomed))
     results = []
-    for code, message, matched in outcomes:
+    for code, note, found in outcomes:
         acls = tuple(
             build(
                 mod.DeleteAclsMatchingAcl,
@@ -175,17 +190,55 @@ async def handle_delete_acls(ctx: RequestContext, request: Any, state: BrokerSta
                 operation=int(a.operation),
                 permission_type=int(a.permission),
             )
-            for a in matched
+            for a in found
         )
         results.append(
             build(
                 mod.DeleteAclsFilterResult,
                 error_code=code,
-                error_message=message,
+                error_message=note,
                 matching_acls=acls,
             )
         )
     return build(mod.DeleteAclsResponse, throttle_time=NO_THROTTLE, filter_results=tuple(results))
+
+
+def _local(state: BrokerState) -> LocalAcls | None:
+    az = authorizer(state)
+    return None if az is None else LocalAcls(az)
+
+
+async def handle_describe_acls(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+    # a cluster broker's authorizer follows the controller's metadata log: answered locally
+    return describe_response(request, _local(state), _refusal(ctx, state))
+
+
+async def _forward(link: BrokerLink, request: Any) -> Any | Refusal:
+    """The controller's answer (the change is then in this broker's image), or why not."""
+    try:
+        return await link.forward(request)
+    except ControllerUnavailableError:
+        return ErrorCode.request_timed_out, link.unavailable_message()
+
+
+async def handle_create_acls(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+    refusal = _refusal(ctx, state)
+    if refusal is None and (link := cluster_link(state)) is not None:
+        answer = await _forward(link, request)
+        if not isinstance(answer, tuple):
+            return answer
+        refusal = answer
+    return await create_response(request, _local(state), refusal)
+
+
+async def handle_delete_acls(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+    refusal = _refusal(ctx, state)
+    if refusal is None and (link := cluster_link(state)) is not None:
+        answer = await _forward(link, request)
+        if not isinstance(answer, tuple):
+            return answer
+        refusal = answer
+    return await delete_response(request, _local(state), refusal)
 
 
 APIS = (

@@ -72,18 +72,13 @@ async def _metadata(handler: Handler, ctx: RequestContext, request: Any, state: 
             else:
                 keep.append(t)
         request = dataclasses.replace(request, topics=tuple(keep))
-        if not keep:
-            request = dataclasses.replace(request, topics=None if ctx.api_version else ())
     response = await _answer(handler, ctx, request, state)
-    wanted = None if not explicit else {getattr(t, "name", None) for t in request.topics or ()}
-    entries = [
-        e
-        for e in response.topics
-        if (e.name is None or allowed(ctx, state, TOPIC, e.name))
-        and (wanted is None or e.name in wanted or e.name is None)
-    ]
-    if explicit and not request.topics:
-        entries = []
+    entries = []
+    for e in response.topics if not explicit or request.topics else ():
+        if e.name is None or allowed(ctx, state, TOPIC, e.name):
+            entries.append(e)
+        elif explicit:  # asked for by topic id: refused, the name not given away
+            entries.append(_error_entry(mod, None, e.topic_id, TOPIC_DENIED))
     if getattr(request, "include_topic_authorized_operations", False):
         entries = [
             dataclasses.replace(

@@ -135,6 +135,15 @@ class Authorizer:
             self._acls.setdefault(acl.resource_type, set()).add(acl)
         self._generation += 1
 
+    def replace_all(self, acls: Iterable[AclBinding]) -> None:
+        """Hold exactly ``acls`` (a cluster broker following the controller's metadata log)."""
+        fresh: dict[ResourceType, set[AclBinding]] = {}
+        for acl in acls:
+            fresh.setdefault(acl.resource_type, set()).add(acl)
+        if fresh != self._acls:
+            self._acls = fresh
+            self._generation += 1
+
     def remove(self, acls: Iterable[AclBinding]) -> None:
         for acl in acls:
             self._acls.get(acl.resource_type, set()).discard(acl)

@@ -57,13 +57,15 @@ def allow(
     return acl
 
 
-def produce_error(config: ClientConfig, topic: str) -> KafkaError | None:
+def produce_error(config: ClientConfig, topic: str, partition: int = -1) -> KafkaError | None:
     """The delivery error of one record (None: delivered)."""
     errors: list[KafkaError | None] = []
     producer = Producer(
         {**config, "delivery.timeout.ms": 10_000, "topic.metadata.refresh.interval.ms": 500}
     )
-    producer.produce(topic, b"v", on_delivery=lambda err, _msg: errors.append(err))
+    producer.produce(
+        topic, b"v", partition=partition, on_delivery=lambda err, _msg: errors.append(err)
+    )
     producer.flush(DEADLINE_S)
     assert errors, "no delivery report"
     return errors[0]
