@@ -210,3 +210,39 @@ def check_create_describe_delete_acls(target: AclTarget) -> None:
     deleted = admin.delete_acls([mine])[mine].result(DEADLINE_S)
     assert sorted(map(str, deleted)) == sorted(map(str, acls))
     assert admin.describe_acls(mine).result(DEADLINE_S) == []
+
+
+def check_offset_fetch_hides_topics_without_describe(target: AclTarget) -> None:
+    """A group's committed offsets of a topic the user may not Describe: left out when every
+    offset is asked for, TOPIC_AUTHORIZATION_FAILED when that partition is named."""
+    from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+
+    seen, hidden = new_topic(target), new_topic(target)
+    group = f"g-{seen}"
+    admin = AdminClient(target.admin)
+    committed = [TopicPartition(seen, 0, 0), TopicPartition(hidden, 0, 0)]
+    for fut in admin.alter_consumer_group_offsets(
+        [ConsumerGroupTopicPartitions(group, committed)]
+    ).values():
+        fut.result(DEADLINE_S)
+    allow(target, ResourceType.TOPIC, seen, AclOperation.READ)
+    allow(target, ResourceType.GROUP, group, AclOperation.READ)
+    user = AdminClient(target.user)
+    # Kafka's brokers apply new ACLs from the metadata log a moment after CreateAcls returns
+    deadline = time.monotonic() + DEADLINE_S
+    while True:
+        every = user.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])
+        listed = [(tp.topic, tp.offset) for tp in every[group].result(DEADLINE_S).topic_partitions]
+        if listed or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert listed == [(seen, 0)]
+    named = ConsumerGroupTopicPartitions(group, [TopicPartition(hidden, 0)])
+    try:
+        result = user.list_consumer_group_offsets([named])[group].result(DEADLINE_S)
+    except KafkaException as exc:
+        assert exc.args[0].code() == KafkaError.TOPIC_AUTHORIZATION_FAILED, exc.args[0]
+    else:
+        [tp] = result.topic_partitions
+        assert tp.error is not None, tp
+        assert tp.error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED, tp.error

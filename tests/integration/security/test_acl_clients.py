@@ -81,6 +81,7 @@ BODIES: dict[str, Callable[[AclTarget], None]] = {
     "super_user": acl_checks.check_super_user_needs_no_acl,
     "group_read": acl_checks.check_consuming_with_a_group_needs_group_read,
     "acl_apis": acl_checks.check_create_describe_delete_acls,
+    "offset_fetch_hides_topics": acl_checks.check_offset_fetch_hides_topics_without_describe,
 }
 
 
