@@ -141,15 +141,23 @@ def first_record(config: ClientConfig, topic: str, group: str) -> bytes | KafkaE
         consumer.close()
 
 
-def check_consuming_with_a_group_needs_group_read(target: AclTarget) -> None:
+def check_consuming_with_a_group_needs_group_read(
+    target: AclTarget, protocol: str = "classic"
+) -> None:
+    """``protocol``: classic (JoinGroup) or KIP-848 consumer (ConsumerGroupHeartbeat)."""
     topic = new_topic(target)
     assert produce_error(target.admin, topic) is None
     allow(target, ResourceType.TOPIC, topic, AclOperation.READ)
     group = f"g-{topic}"
-    err = first_record(target.user, topic, group)
+    user = {**target.user, "group.protocol": protocol}
+    err = first_record(user, topic, group)
     assert isinstance(err, KafkaError) and err.code() == KafkaError.GROUP_AUTHORIZATION_FAILED
     allow(target, ResourceType.GROUP, group, AclOperation.READ)
-    assert first_record(target.user, topic, group) == b"v"
+    assert first_record(user, topic, group) == b"v"
+
+
+def check_consumer_protocol_needs_group_read(target: AclTarget) -> None:
+    check_consuming_with_a_group_needs_group_read(target, "consumer")
 
 
 def check_create_describe_delete_acls(target: AclTarget) -> None:

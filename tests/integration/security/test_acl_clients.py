@@ -44,7 +44,7 @@ SCRAM = (("SCRAM-SHA-512", *ADMIN, 4096), ("SCRAM-SHA-512", *USER, 4096))
 
 def start_acl_broker(data_dir: Path) -> BrokerRunner:
     runner = BrokerRunner(port=0, data_dir=data_dir, config=acl_broker_config(), scram_users=SCRAM)
-    runner.start()
+    runner.start(timeout=30)  # a loaded machine (a Kafka JVM beside it) can be slow
     return runner
 
 
@@ -80,6 +80,7 @@ BODIES: dict[str, Callable[[AclTarget], None]] = {
     "literal_deny_beats_prefixed_allow": acl_checks.check_literal_deny_beats_prefixed_allow,
     "super_user": acl_checks.check_super_user_needs_no_acl,
     "group_read": acl_checks.check_consuming_with_a_group_needs_group_read,
+    "group_read_kip848": acl_checks.check_consumer_protocol_needs_group_read,
     "acl_apis": acl_checks.check_create_describe_delete_acls,
     "offset_fetch_hides_topics": acl_checks.check_offset_fetch_hides_topics_without_describe,
 }
