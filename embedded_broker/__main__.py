@@ -50,6 +50,12 @@ security (all through --config, with Kafka's names):
   'SCRAM-SHA-512=[password=...]' --entity-type users --entity-name NAME. They are kept,
   salted, in scram-credentials.json in the data directory.
   A listener on a non-loopback address that asks nobody to authenticate is warned about.
+  authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+                        ACLs on: a principal may do only what an ACL allows (kafka-acls, or
+                        CreateAcls from any admin client); kept in acls.json (a cluster: in
+                        the controller's metadata log)
+  super.users=User:admin;User:ops             principals allowed everything
+  allow.everyone.if.no.acl.found=false        true: a resource no ACL names is open to all
 """
 
 

@@ -630,6 +630,29 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
             list_of("TLSv1.2", "TLSv1.3"),
             read_only=True,
         ),
+        # -- authorization: ACLs (embedded_broker/security/authorizer.py) ---------------------
+        ConfigDef(
+            "authorizer.class.name",
+            STRING,
+            "",
+            "org.apache.kafka.metadata.authorizer.StandardAuthorizer turns ACLs on; empty: no "
+            "authorization (every client may do everything).",
+            read_only=True,
+        ),
+        ConfigDef(
+            "super.users",
+            STRING,
+            None,
+            "Principals allowed everything, separated by ';', e.g. User:admin;User:ops.",
+            read_only=True,
+        ),
+        ConfigDef(
+            "allow.everyone.if.no.acl.found",
+            BOOLEAN,
+            "false",
+            "With an authorizer: allow a resource that no ACL names to everyone.",
+            read_only=True,
+        ),
         # --- log compaction (storage/cleaner.py), Kafka's names and defaults ---
         ConfigDef(
             "log.cleaner.enable",

@@ -327,6 +327,7 @@ class Connection(asyncio.Protocol):
             local_port=self.local[1],
             outgoing=self._server.outgoing,
             listener=self.listener,
+            principal=self.principal,
         )
         response = await spec.handler(ctx, request, self._state)
         if response is None:

@@ -25,6 +25,8 @@ from embedded_broker.metadata.batch import decode_batches
 from embedded_broker.metadata.image import MetadataImage, PartitionImage
 from embedded_broker.metadata.log import METADATA_TOPIC, MetadataLog
 from embedded_broker.metadata.records import MetadataRecord, decode_record
+from embedded_broker.security.acl_records import image_bindings
+from embedded_broker.security.authorizer import AUTHORIZER_KEY, Authorizer
 
 from .channel import ControllerChannel, ControllerUnavailableError
 from .producer_ids import ProducerIdBlocks
@@ -266,9 +268,12 @@ class BrokerLink:
 
     # -- the local side ---------------------------------------------------------------------
     async def _reconcile_all(self) -> None:
-        """Make the local topics, partitions and configs match the image, then tell the
-        replica manager about each local partition whose state changed."""
+        """Make the local topics, partitions, configs and ACLs match the image, then tell
+        the replica manager about each local partition whose state changed."""
         state = self.state
+        authorizer = state.extensions.get(AUTHORIZER_KEY)
+        if isinstance(authorizer, Authorizer):
+            authorizer.replace_all(image_bindings(self.image.acls))
         for name, info in list(state.topics.items()):
             wanted = self.image.topics.get(name)
             if info.internal and wanted is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from embedded_broker.cluster_file import CONTROLLER_ID
-from embedded_broker.handlers.quorum import Quorum, Replica, describe, now_ms
+from embedded_broker.handlers.quorum_wire import Quorum, Replica, describe, now_ms
 
 from .quorum import Controller
 

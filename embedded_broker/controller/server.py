@@ -15,7 +15,7 @@ from embedded_broker.config import BrokerConfig
 from embedded_broker.protocol.codec import decode_request, encode_response
 from embedded_broker.protocol.errors import ProtocolError, UnsupportedApiError
 
-from . import admin, elections, lifecycle, producer_ids, reassign
+from . import acls, admin, elections, lifecycle, producer_ids, reassign
 from .describe_quorum import describe_quorum
 from .quorum import Controller
 
@@ -167,6 +167,10 @@ class ControllerServer:
             return await producer_ids.allocate_producer_ids(c, request)
         if api_key == 55:
             return describe_quorum(c, self.address, request)
+        if api_key == 30:
+            return await acls.create_acls(c, request)
+        if api_key == 31:
+            return await acls.delete_acls(c, request)
         log.warning("The controller does not serve API key %d", api_key)
         return None
 

@@ -26,6 +26,7 @@ Adding an API area: write ``handlers/<area>.py`` exporting ``APIS: tuple[ApiSpec
 from __future__ import annotations
 
 from . import (
+    acls,
     admin_lists,
     api_versions,
     cluster,
@@ -45,6 +46,7 @@ from . import (
     transactions,
     txn_admin,
 )
+from .authz_guards import guarded
 from .base import ApiSpec, Handler, RequestContext
 
 _AREAS: tuple[tuple[ApiSpec, ...], ...] = (
@@ -66,6 +68,7 @@ _AREAS: tuple[tuple[ApiSpec, ...], ...] = (
     txn_admin.APIS,
     quorum.APIS,
     admin_lists.APIS,
+    acls.APIS,
 )
 
 
@@ -75,7 +78,7 @@ def _build_table() -> dict[int, ApiSpec]:
         for spec in area:
             if spec.api_key in table:
                 raise RuntimeError(f"API key {spec.api_key} registered twice")
-            table[spec.api_key] = spec
+            table[spec.api_key] = guarded(spec)
     return table
 
 

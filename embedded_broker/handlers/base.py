@@ -28,6 +28,8 @@ class RequestContext:
     outgoing: OutgoingBudget | None = None
     # The listener name the client connected through (Metadata advertises that listener).
     listener: str = ""
+    # Who the client authenticated as (SASL or a client certificate), for the authorizer.
+    principal: str = "User:ANONYMOUS"
 
 
 Handler = Callable[[RequestContext, Any, "BrokerState"], Awaitable[Any | None]]

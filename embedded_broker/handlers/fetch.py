@@ -19,6 +19,7 @@ from embedded_broker.state import BrokerState
 from embedded_broker.storage import OffsetOutOfRange, PartitionLog, StorageError
 from embedded_broker.txn.partition import last_stable_offset
 
+from .authz import fetch_refused
 from .base import ApiSpec, RequestContext
 from .storage_errors import storage_failure
 from .topic_ids import ZERO_ID, topic_name
@@ -27,6 +28,7 @@ from .util import ms
 API_KEY = 1
 _NONE = ErrorCode.none.value
 _UNKNOWN = ErrorCode.unknown_topic_or_partition.value
+_TOPIC_DENIED = ErrorCode.topic_authorization_failed.value
 _OUT_OF_RANGE = ErrorCode.offset_out_of_range.value
 _UNKNOWN_ID = ErrorCode.unknown_topic_id.value
 # Large partition reads are made in pieces of about this size, yielding to other clients.
@@ -84,6 +86,7 @@ async def _read_all(
     state: BrokerState,
     budget: int,
     aborted: dict[tuple[str, int], list[tuple[int, int]]] | None = None,
+    denied: frozenset[str] = frozenset(),
 ) -> tuple[list[tuple[str, list[FetchPartition]]], int, bool, list[tuple[str, int]]]:
     """One pass over the requested partitions reading at most ``budget`` bytes (but at least
     one batch): (topics, bytes, had_error, partition keys). A read_committed consumer reads
@@ -109,6 +112,10 @@ async def _read_all(
             keys.append((name, index))
             plog = state.partition(name, index)
             records: bytes | list[bytes] = b""
+            if name in denied:  # the principal may not Read it (authz.CHECKS)
+                parts.append((index, _TOPIC_DENIED, -1, -1, -1, b""))
+                had_error = True
+                continue
             if plog is None:
                 parts.append((index, _UNKNOWN, -1, -1, -1, b""))
                 had_error = True
@@ -186,11 +193,12 @@ async def handle_fetch(ctx: RequestContext, request: Any, state: BrokerState) ->
     min_bytes = max(request.min_bytes, 1)
     cap = min(request.max_bytes, state.config.get_int("fetch.max.bytes"))
     outgoing = ctx.outgoing
+    denied = frozenset(fetch_refused(ctx, state, request))
     while True:
         grant = outgoing.reserve(cap) if outgoing is not None else cap
         try:
             aborted: dict[tuple[str, int], list[tuple[int, int]]] = {}
-            topics, total, had_error, keys = await _read_all(request, state, grant, aborted)
+            topics, total, had_error, keys = await _read_all(request, state, grant, aborted, denied)
         finally:
             # What was read moves to the connection's outbox (counted there) as soon as this
             # handler returns; nothing awaits in between.

@@ -14,6 +14,7 @@ from embedded_broker.protocol.fast import EncodedResponse, ProducePartition, enc
 from embedded_broker.state import BrokerState
 from embedded_broker.storage import StorageError
 
+from .authz import refused_topics, transactional_id_refused
 from .base import ApiSpec, RequestContext
 from .storage_errors import storage_failure
 from .txn_guard import verify_transactional_append
@@ -185,12 +186,18 @@ async def handle_produce(
     # Kafka refuses the whole request when it carries transactional batches without a
     # transactional id, before looking at any partition.
     denied = request.transactional_id is None and _has_transactional_batch(request)
+    denied = denied or transactional_id_refused(ctx, state, request.transactional_id)
+    refused = refused_topics(ctx, state, (t.name for t in request.topic_data))
     topics: list[tuple[str, list[ProducePartition]]] = []
     for topic_data in request.topic_data:
         partitions: list[ProducePartition] = []
         for pdata in topic_data.partition_data:
             if denied:
                 code = ErrorCode.transactional_id_authorization_failed.value
+                partitions.append((pdata.index, code, -1, -1, -1, None, ()))
+                continue
+            if topic_data.name in refused:
+                code = ErrorCode.topic_authorization_failed.value
                 partitions.append((pdata.index, code, -1, -1, -1, None, ()))
                 continue
             partitions.append(

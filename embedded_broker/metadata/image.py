@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 
 from .records import (
+    AclRecord,
     ConfigRecord,
     FenceBroker,
     MetadataRecord,
@@ -13,6 +14,7 @@ from .records import (
     PartitionRecord,
     ProducerIdsRecord,
     RegisterBroker,
+    RemoveAclRecord,
     RemoveTopic,
     TopicRecord,
     UnfenceBroker,
@@ -67,6 +69,7 @@ class MetadataImage:
         self.by_id: dict[uuid.UUID, TopicImage] = {}
         self.configs: dict[tuple[int, str], dict[str, str]] = {}
         self.next_producer_id = FIRST_PRODUCER_ID  # the start of the next block handed out
+        self.acls: set[AclRecord] = set()
 
     def replay(self, offset: int, record: MetadataRecord) -> None:
         self.offset = offset
@@ -116,6 +119,10 @@ class MetadataImage:
                 values[record.name] = record.value
         elif isinstance(record, ProducerIdsRecord):
             self.next_producer_id = max(self.next_producer_id, record.next_producer_id)
+        elif isinstance(record, AclRecord):
+            self.acls.add(record)
+        elif isinstance(record, RemoveAclRecord):
+            self.acls.discard(AclRecord(**asdict(record)))
 
     def _change(self, record: PartitionChange) -> None:
         topic = self.by_id.get(record.topic_id)

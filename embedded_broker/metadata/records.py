@@ -91,6 +91,32 @@ class ProducerIdsRecord:
     next_producer_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class AclRecord:
+    """An ACL binding (KRaft's AccessControlEntryRecord), with the wire codes of its enums."""
+
+    resource_type: int
+    resource_name: str
+    pattern_type: int
+    principal: str
+    host: str
+    operation: int
+    permission: int
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveAclRecord:
+    """Removes the AclRecord with the same fields (KRaft's RemoveAccessControlEntryRecord)."""
+
+    resource_type: int
+    resource_name: str
+    pattern_type: int
+    principal: str
+    host: str
+    operation: int
+    permission: int
+
+
 MetadataRecord = (
     RegisterBroker
     | FenceBroker
@@ -101,6 +127,8 @@ MetadataRecord = (
     | RemoveTopic
     | ConfigRecord
     | ProducerIdsRecord
+    | AclRecord
+    | RemoveAclRecord
 )
 
 _TYPES: dict[str, type[Any]] = {
@@ -115,6 +143,8 @@ _TYPES: dict[str, type[Any]] = {
         RemoveTopic,
         ConfigRecord,
         ProducerIdsRecord,
+        AclRecord,
+        RemoveAclRecord,
     )
 }
 

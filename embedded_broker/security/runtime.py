@@ -10,6 +10,7 @@ from pathlib import Path
 
 from embedded_broker.config import BrokerConfig, ConfigError
 
+from .authorizer import AUTHORIZER_KEY, Authorizer
 from .credentials import EXTENSION_KEY, ScramCredentialStore
 from .jaas import plain_users
 from .listeners import ADVERTISED_KEY, Listener, ListenerSettings, parse_listeners
@@ -66,6 +67,7 @@ class Security:
         self.config = config
         self.listeners: ListenerSettings = parse_listeners(config, host, port)
         self.store = ScramCredentialStore(data_dir)
+        self.authorizer = Authorizer.from_config(config, data_dir)
         self._ssl: dict[str, ssl.SSLContext] = {}
         self._sasl: dict[str, SaslSettings] = {}
         for listener in self.listeners.listeners:
@@ -128,6 +130,8 @@ class Security:
     def install(self, extensions: dict[str, object]) -> None:
         extensions[SECURITY_KEY] = self
         extensions[EXTENSION_KEY] = self.store
+        if self.authorizer is not None:
+            extensions[AUTHORIZER_KEY] = self.authorizer
         extensions[ADVERTISED_KEY] = dict(self.listeners.advertised)
 
 

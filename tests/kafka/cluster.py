@@ -36,6 +36,8 @@ from tests.kafka.jvm import (
     log4j_config,
 )
 from tests.kafka.node import (
+    ACL_PASSWORD,
+    ACL_USER,
     HOST,
     SCRAM_MECHANISM,
     SCRAM_PASSWORD,
@@ -145,6 +147,9 @@ class KafkaCluster:
         procs = []
         for n in self.nodes:
             args = ["format", "-t", self.cluster_id, "-c", str(n.config_path), "--add-scram", scram]
+            if n.acl:
+                bob = f"{SCRAM_MECHANISM}=[name={ACL_USER},password={ACL_PASSWORD}]"
+                args += ["--add-scram", bob]
             cmd = java_command(
                 self.classpath,
                 "kafka.tools.StorageTool",
@@ -316,7 +321,11 @@ class KafkaCluster:
 
 
 def _build(
-    layout: str, broker_count: int, jvm_opts: Sequence[str] | None, tls: bool = False
+    layout: str,
+    broker_count: int,
+    jvm_opts: Sequence[str] | None,
+    tls: bool = False,
+    acl: bool = False,
 ) -> KafkaCluster:
     classpath = ensure_classpath()
     workdir = Path(tempfile.mkdtemp(prefix=f"topicscope-kafka-{layout}-"))
@@ -334,6 +343,7 @@ def _build(
                 sasl_port=s,
                 sasl_ssl_port=t if tls else None,
                 jvm_opts=broker_opts,
+                acl=acl,
             )
         )
     else:
@@ -362,12 +372,16 @@ def _build(
 
 
 def _start_with_retry(
-    layout: str, broker_count: int, jvm_opts: Sequence[str] | None, tls: bool = False
+    layout: str,
+    broker_count: int,
+    jvm_opts: Sequence[str] | None,
+    tls: bool = False,
+    acl: bool = False,
 ) -> KafkaCluster:
     """Start a cluster; one retry on fresh ports covers a port taken between pick and bind."""
     last: KafkaStartError | None = None
     for _attempt in range(2):
-        cluster = _build(layout, broker_count, jvm_opts, tls)
+        cluster = _build(layout, broker_count, jvm_opts, tls, acl)
         try:
             cluster._start()
         except KafkaStartError as exc:
@@ -385,10 +399,13 @@ def _start_with_retry(
     raise last
 
 
-def start_single(jvm_opts: Sequence[str] | None = None, *, tls: bool = False) -> KafkaCluster:
+def start_single(
+    jvm_opts: Sequence[str] | None = None, *, tls: bool = False, acl: bool = False
+) -> KafkaCluster:
     """One combined broker+controller node (id 1) with PLAINTEXT and SCRAM listeners (and,
-    with ``tls``, a SASL_SSL SCRAM listener whose CA is ``ca_file``)."""
-    return _start_with_retry("single", 1, jvm_opts, tls)
+    with ``tls``, a SASL_SSL SCRAM listener whose CA is ``ca_file``; with ``acl``,
+    StandardAuthorizer with super users ANONYMOUS and alice, and a second SCRAM user bob)."""
+    return _start_with_retry("single", 1, jvm_opts, tls, acl)
 
 
 def start_cluster(broker_count: int = 3, jvm_opts: Sequence[str] | None = None) -> KafkaCluster:

@@ -1,4 +1,5 @@
-"""pytest fixtures for real Apache Kafka: kafka_single, kafka_scram, kafka_cluster3, kafka_cli.
+"""pytest fixtures for real Apache Kafka: kafka_single, kafka_scram, kafka_acl, kafka_cluster3,
+kafka_cli.
 
 Tests using them must be marked `realkafka`. Without java (or without mvn and no cached jars)
 they skip with the reason; with CI=true they fail instead. When a test fails, the logs of every
@@ -23,7 +24,13 @@ from tests.kafka.classpath import (
 )
 from tests.kafka.cli import KafkaCli, default_cli
 from tests.kafka.cluster import KafkaCluster, live_clusters, start_cluster, start_single
-from tests.kafka.node import SCRAM_MECHANISM, SCRAM_PASSWORD, SCRAM_USER
+from tests.kafka.node import (
+    ACL_PASSWORD,
+    ACL_USER,
+    SCRAM_MECHANISM,
+    SCRAM_PASSWORD,
+    SCRAM_USER,
+)
 
 # What confluent-kafka accepts as a configuration mapping.
 ClientConfig = dict[str, str | int | float | bool]
@@ -140,6 +147,43 @@ def kafka_scram(_kafka_single_node: KafkaCluster) -> KafkaScram:
     )
 
 
+@dataclass(frozen=True)
+class KafkaAcl:
+    """A single node with StandardAuthorizer: SCRAM-SHA-512 on ``bootstrap`` (SASL_PLAINTEXT),
+    super user ``admin`` (alice), plain user ``user`` (bob, only what ACLs allow)."""
+
+    bootstrap: str
+    admin: tuple[str, str]
+    user: tuple[str, str]
+    cluster: KafkaCluster
+    mechanism: str = SCRAM_MECHANISM
+
+    def client_config(self, who: tuple[str, str]) -> ClientConfig:
+        return {
+            "bootstrap.servers": self.bootstrap,
+            "security.protocol": "SASL_PLAINTEXT",
+            "sasl.mechanism": self.mechanism,
+            "sasl.username": who[0],
+            "sasl.password": who[1],
+        }
+
+
+@pytest.fixture(scope="session")
+def kafka_acl() -> Iterator[KafkaAcl]:
+    _require_harness()
+    cluster = start_single(acl=True)
+    _startup_times["authorizer node"] = cluster.startup_seconds
+    try:
+        yield KafkaAcl(
+            bootstrap=cluster.sasl_bootstrap,
+            admin=(SCRAM_USER, SCRAM_PASSWORD),
+            user=(ACL_USER, ACL_PASSWORD),
+            cluster=cluster,
+        )
+    finally:
+        cluster.stop_all()
+
+
 @pytest.fixture(scope="session")
 def kafka_cluster3() -> Iterator[KafkaCluster3]:
     _require_harness()
@@ -168,7 +212,7 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
 
 def _uses_harness(item: pytest.Item) -> bool:
     names = set(getattr(item, "fixturenames", ()))
-    harness = {"kafka_single", "kafka_scram", "kafka_cluster3", "kafka_cli"}
+    harness = {"kafka_single", "kafka_scram", "kafka_acl", "kafka_cluster3", "kafka_cli"}
     return bool(names & harness) or item.get_closest_marker("realkafka") is not None
 
 

@@ -19,6 +19,10 @@ HOST = "127.0.0.1"
 SCRAM_MECHANISM = "SCRAM-SHA-512"
 SCRAM_USER = "alice"
 SCRAM_PASSWORD = "alice-secret"
+# The authorizer node (acl=True): alice is a super user, bob gets only what ACLs give him.
+ACL_USER = "bob"
+ACL_PASSWORD = "bob-secret"
+STANDARD_AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 STOP_TIMEOUT = 60.0
 
 
@@ -76,6 +80,7 @@ class KafkaNode:
     plaintext_port: int | None = None
     sasl_port: int | None = None
     sasl_ssl_port: int | None = None  # SASL_SSL (SCRAM-SHA-512) listener, when asked for
+    acl: bool = False  # StandardAuthorizer on, super users ANONYMOUS (PLAINTEXT) and alice
     jvm_opts: tuple[str, ...] = BROKER_JVM_OPTS
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     stopped_on_purpose: bool = False
@@ -204,6 +209,12 @@ def node_properties(node: KafkaNode, voters: str, broker_count: int) -> str:
             "num.io.threads=4",
             "background.threads=4",
             "log.flush.interval.messages=9223372036854775807",
+        ]
+    if node.acl:
+        lines += [
+            f"authorizer.class.name={STANDARD_AUTHORIZER}",
+            # the harness (PLAINTEXT, controller traffic) and alice may do everything
+            f"super.users=User:ANONYMOUS;User:{SCRAM_USER}",
         ]
     if node.controller_port is not None:
         listeners.append(f"CONTROLLER://{HOST}:{node.controller_port}")
