@@ -100,7 +100,7 @@ class BrokerLink:
     def start(self) -> None:
         self.state.extensions[EXTENSION_KEY] = self
         self.state.producers.id_source = self.producer_ids.next_id
-        self.replicas.install(self._endpoint, self.send_isr)
+        self.replicas.install(self._endpoint, self.send_isr, self._rack)
         self.state.spawn(self._reconcile_all(), name="cluster-initial-sync")
         self.state.spawn(self._lifecycle(), name="cluster-heartbeat")
         self.state.spawn(self._follow(), name="cluster-metadata-fetch")
@@ -123,6 +123,10 @@ class BrokerLink:
     def _endpoint(self, broker_id: int) -> tuple[str, int] | None:
         broker = self.image.brokers.get(broker_id)
         return None if broker is None else (broker.host, broker.port)
+
+    def _rack(self, broker_id: int) -> str | None:
+        broker = self.image.brokers.get(broker_id)
+        return None if broker is None else broker.rack
 
     async def _register(self) -> None:
         request = register_req.BrokerRegistrationRequest(

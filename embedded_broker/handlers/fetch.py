@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import struct
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from kio.schema.errors import ErrorCode
@@ -76,18 +77,32 @@ def _below(records: bytes | list[bytes], end: int) -> bytes | list[bytes]:
     return data if at >= size else data[:at]
 
 
-async def _read_all(
-    request: Any, state: BrokerState, budget: int
-) -> tuple[list[tuple[str, list[FetchPartition]]], int, bool, list[tuple[str, int]]]:
+@dataclass(slots=True)
+class _Pass:
+    """What one pass over the requested partitions found."""
+
+    topics: list[tuple[str, list[FetchPartition]]] = field(default_factory=list)
+    total: int = 0  # bytes of records read
+    answer_now: bool = False  # an error or a redirect: no point waiting for more data
+    keys: list[tuple[str, int]] = field(default_factory=list)
+    preferred: dict[tuple[str, int], int] = field(default_factory=dict)
+
+
+async def _read_all(request: Any, state: BrokerState, budget: int, version: int) -> _Pass:
     """One pass over the requested partitions reading at most ``budget`` bytes (but at least
-    one batch): (topics, bytes, had_error, partition keys)."""
+    one batch)."""
+    found = _Pass()
     total = 0
     had_error = False
-    keys: list[tuple[str, int]] = []
-    topics: list[tuple[str, list[FetchPartition]]] = []
+    keys = found.keys
+    topics = found.topics
     # a follower's broker id (v15+ moves it into replica_state)
     replica_state = getattr(request, "replica_state", None)
     replica_id = getattr(replica_state or request, "replica_id", -1)
+    # KIP-392: a consumer's fetch v11+ may be served by a follower, and may be redirected to
+    # one in the consumer's rack
+    from_follower_ok = replica_id < 0 and version >= 11
+    client_rack = getattr(request, "rack_id", None) if from_follower_ok else None
     for ftopic in request.topics:
         name = ftopic.topic
         parts: list[FetchPartition] = []
@@ -101,10 +116,20 @@ async def _read_all(
                 had_error = True
                 continue
             refused = state.replicas.leader_error(
-                name, index, getattr(fp, "current_leader_epoch", -1)
+                name, index, getattr(fp, "current_leader_epoch", -1), follower_ok=from_follower_ok
             )
             if refused != ErrorCode.none:
                 parts.append((index, refused.value, -1, -1, -1, b""))
+                had_error = True
+                continue
+            chosen = state.replicas.preferred_read_replica(
+                name, index, client_rack, fp.fetch_offset
+            )
+            if chosen is not None:
+                # as Kafka: no records, only where to read them
+                high = state.replicas.high_watermark(name, index, plog)
+                parts.append((index, _NONE, high, high, plog.log_start_offset, b""))
+                found.preferred[(name, index)] = chosen
                 had_error = True
                 continue
             if replica_id >= 0:
@@ -149,11 +174,15 @@ async def _read_all(
                     budget = 0
                 total += size
                 budget -= size
+                if size and from_follower_ok:
+                    state.replicas.served_consumer(name, index, client_rack)
             if code != _NONE:
                 had_error = True
             parts.append((index, code, high, high, start, records))
         topics.append((name, parts))
-    return topics, total, had_error, keys
+    found.total = total
+    found.answer_now = had_error
+    return found
 
 
 async def handle_fetch(ctx: RequestContext, request: Any, state: BrokerState) -> EncodedParts:
@@ -164,16 +193,23 @@ async def handle_fetch(ctx: RequestContext, request: Any, state: BrokerState) ->
     while True:
         grant = outgoing.reserve(cap) if outgoing is not None else cap
         try:
-            topics, total, had_error, keys = await _read_all(request, state, grant)
+            found = await _read_all(request, state, grant, ctx.api_version)
         finally:
             # What was read moves to the connection's outbox (counted there) as soon as this
             # handler returns; nothing awaits in between.
             if outgoing is not None:
                 outgoing.release(grant)
         remaining = deadline - time.monotonic()
-        if total >= min_bytes or had_error or remaining <= 0 or not keys or state.shutting_down:
+        keys = found.keys
+        if (
+            found.total >= min_bytes
+            or found.answer_now
+            or remaining <= 0
+            or not keys
+            or state.shutting_down
+        ):
             break
-        del topics  # drop the records read before waiting
+        del found  # drop the records read before waiting
         fut = state.waiter(keys)
         try:
             await asyncio.wait_for(fut, remaining)
@@ -181,6 +217,7 @@ async def handle_fetch(ctx: RequestContext, request: Any, state: BrokerState) ->
             pass
         finally:
             state.forget(keys, fut)
+    topics = found.topics
     leaders, _ = state.replicas.leader_hints(
         (name, part[0], part[1]) for name, parts in topics for part in parts
     )
@@ -190,6 +227,7 @@ async def handle_fetch(ctx: RequestContext, request: Any, state: BrokerState) ->
         topics,
         read_committed=getattr(request, "isolation_level", 0) == 1,
         leaders=leaders,
+        preferred=found.preferred,
     )
 
 
