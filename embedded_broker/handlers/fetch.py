@@ -86,6 +86,7 @@ class _Pass:
     answer_now: bool = False  # an error or a redirect: no point waiting for more data
     keys: list[tuple[str, int]] = field(default_factory=list)
     preferred: dict[tuple[str, int], int] = field(default_factory=dict)
+    diverging: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)
 
 
 async def _read_all(request: Any, state: BrokerState, budget: int, version: int) -> _Pass:
@@ -131,6 +132,20 @@ async def _read_all(request: Any, state: BrokerState, budget: int, version: int)
                 parts.append((index, _NONE, high, high, plog.log_start_offset, b""))
                 found.preferred[(name, index)] = chosen
                 had_error = True
+                continue
+            last_epoch = getattr(fp, "last_fetched_epoch", -1) if version >= 12 else -1
+            diverged = state.replicas.diverging_epoch(
+                name, index, plog, last_epoch, fp.fetch_offset
+            )
+            if diverged is not None:
+                # the fetcher's log parted from this one: where (or that its epoch is
+                # unknown here), instead of records
+                high = state.replicas.high_watermark(name, index, plog)
+                code = diverged.value if isinstance(diverged, ErrorCode) else _NONE
+                parts.append((index, code, high, high, plog.log_start_offset, b""))
+                had_error = True
+                if not isinstance(diverged, ErrorCode):
+                    found.diverging[(name, index)] = diverged
                 continue
             if replica_id >= 0:
                 state.replicas.follower_fetched(name, index, replica_id, fp.fetch_offset, plog)
@@ -228,6 +243,7 @@ async def handle_fetch(ctx: RequestContext, request: Any, state: BrokerState) ->
         read_committed=getattr(request, "isolation_level", 0) == 1,
         leaders=leaders,
         preferred=found.preferred,
+        diverging=found.diverging,
     )
 
 

@@ -212,6 +212,28 @@ class ReplicaManager:
             return (0, plog.log_end_offset) if epoch >= 0 else (-1, -1)
         return part.epochs.end_offset_for(epoch, plog.log_end_offset)
 
+    def diverging_epoch(
+        self,
+        topic: str,
+        partition: int,
+        plog: PartitionLog,
+        last_fetched_epoch: int,
+        fetch_offset: int,
+    ) -> tuple[int, int] | ErrorCode | None:
+        """Kafka's check of a Fetch v12+ ``last_fetched_epoch`` against this replica's epochs:
+        None when the fetcher's log agrees up to ``fetch_offset``; (epoch, end offset) of the
+        diverging-epoch answer when it does not; OFFSET_OUT_OF_RANGE when that epoch's end is
+        unknown here or ``fetch_offset`` is below the log start."""
+        part = self.partitions.get((topic, partition))
+        if part is None or last_fetched_epoch < 0:
+            return None
+        epoch, end = part.epochs.end_offset_for(last_fetched_epoch, plog.log_end_offset)
+        if epoch < 0 or end < 0 or fetch_offset < plog.log_start_offset:
+            return ErrorCode.offset_out_of_range
+        if epoch < last_fetched_epoch or end < fetch_offset:
+            return epoch, end
+        return None
+
     # -- leader side ------------------------------------------------------------------------
     def appended(self, topic: str, partition: int, plog: PartitionLog) -> None:
         """After a leader append: a leader alone in its ISR moves its high watermark now."""
