@@ -26,6 +26,7 @@ from embedded_broker.metadata.image import MetadataImage, PartitionImage
 from embedded_broker.metadata.log import METADATA_TOPIC, MetadataLog
 from embedded_broker.metadata.records import MetadataRecord, decode_record
 
+from . import local_logs
 from .channel import ControllerChannel, ControllerUnavailableError
 from .producer_ids import ProducerIdBlocks
 from .replicas import GONE, ReplicaSink
@@ -298,9 +299,12 @@ class BrokerLink:
                 continue
             for index, part in topic.partitions.items():
                 if self.node_id in part.replicas:
+                    local_logs.keep(state, name, index)
                     self.replicas.apply(name, index, part)
-                elif (name, index) in self.replicas.local():
-                    self.replicas.apply(name, index, GONE)
+                else:
+                    if (name, index) in self.replicas.local():
+                        self.replicas.apply(name, index, GONE)
+                    await local_logs.drop(state, name, index)
 
     # -- requests to the controller ---------------------------------------------------------
     async def forward(self, request: Any) -> Any:

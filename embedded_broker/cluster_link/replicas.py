@@ -71,7 +71,10 @@ class ReplicaSink:
         if manager is None:
             return
         try:
-            manager.apply(topic, partition, self.make_state(part))
+            if part == GONE:
+                manager.remove(topic, partition)
+            else:
+                manager.apply(topic, partition, self.make_state(part))
         except Exception:
             log.exception("The replica manager failed to apply %s-%d", topic, partition)
 

@@ -25,7 +25,6 @@ from .util import ms
 
 API_KEY = 1
 _NONE = ErrorCode.none.value
-_UNKNOWN = ErrorCode.unknown_topic_or_partition.value
 _OUT_OF_RANGE = ErrorCode.offset_out_of_range.value
 # Large partition reads are made in pieces of about this size, yielding to other clients.
 PIECE = 1024 * 1024
@@ -113,7 +112,8 @@ async def _read_all(request: Any, state: BrokerState, budget: int, version: int)
             plog = state.partition(name, index)
             records: bytes | list[bytes] = b""
             if plog is None:
-                parts.append((index, _UNKNOWN, -1, -1, -1, b""))
+                absent = state.replicas.absent_error(name, index).value
+                parts.append((index, absent, -1, -1, -1, b""))
                 had_error = True
                 continue
             refused = state.replicas.leader_error(

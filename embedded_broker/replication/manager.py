@@ -481,6 +481,29 @@ class ReplicaManager:
             self._become_follower(part)
         self._state.notify(key)
 
+    def remove(self, topic: str, partition: int) -> None:
+        """This broker holds no replica of the partition any more (moved away by a
+        reassignment, or its topic deleted): stop fetching it, answer its delayed produces and
+        forget it."""
+        key = (topic, partition)
+        self._stop_fetching(key)
+        part = self.partitions.pop(key, None)
+        if part is not None:
+            part.fail_waiting(ErrorCode.not_leader_or_follower)
+            self._hw_dirty = True
+        if self._saved_hw is not None:
+            self._saved_hw.pop(key, None)
+        self._state.notify(key)
+
+    def absent_error(self, topic: str, partition: int) -> ErrorCode:
+        """The answer for a partition with no log here: NOT_LEADER_OR_FOLLOWER when its topic
+        exists (the replicas are on other brokers, as Kafka answers), else
+        UNKNOWN_TOPIC_OR_PARTITION."""
+        info = self._state.topics.get(topic)
+        if info is not None and 0 <= partition < info.partitions:
+            return ErrorCode.not_leader_or_follower
+        return ErrorCode.unknown_topic_or_partition
+
     def _become_leader(self, part: ReplicatedPartition, plog: PartitionLog) -> None:
         key = (part.topic, part.index)
         self._stop_fetching(key)
