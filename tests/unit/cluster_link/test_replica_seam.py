@@ -14,6 +14,7 @@ import pytest
 
 from embedded_broker.cluster_link.link import BrokerLink
 from embedded_broker.config import BrokerConfig
+from embedded_broker.handlers import offsets
 from embedded_broker.metadata.records import (
     PartitionChange,
     PartitionRecord,
@@ -139,6 +140,9 @@ def test_a_replica_moved_away_stops_following_and_loses_its_log() -> None:
         assert not state.logs.has("t", 0)
         assert state.partition("t", 0) is None
         assert state.replicas.absent_error("t", 0).name == "not_leader_or_follower"
+        # ListOffsets there answers as Kafka does for a partition held elsewhere
+        assert offsets._lookup(state, "t", 0, -1)[0].name == "not_leader_or_follower"
+        assert offsets._lookup(state, "t", 5, -1)[0].name == "unknown_topic_or_partition"
         # assigned here again: a log again
         link.image.replay(6, PartitionChange(TID, 0, replicas=(102, 101), isr=(102,)))
         await link._reconcile_all()
