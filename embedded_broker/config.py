@@ -488,6 +488,21 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
             "Bytes a follower asks for in one whole fetch.",
             at_least(0),
         ),
+        # -- fetch from the closest replica (issue 12, KIP-392) --
+        ConfigDef(
+            "replica.selector.class",
+            STRING,
+            None,
+            "How a leader picks the replica a consumer reads from: unset (always the leader), "
+            "org.apache.kafka.common.replica.RackAwareReplicaSelector (an in-sync replica in "
+            "the consumer's client.rack) or org.apache.kafka.common.replica.LeaderSelector.",
+            one_of(
+                "",
+                "org.apache.kafka.common.replica.RackAwareReplicaSelector",
+                "org.apache.kafka.common.replica.LeaderSelector",
+            ),
+            read_only=True,
+        ),
         ConfigDef(
             "replica.high.watermark.checkpoint.interval.ms",
             LONG,

@@ -28,6 +28,7 @@ from embedded_broker.metadata.records import MetadataRecord, decode_record
 from embedded_broker.security.acl_records import image_bindings
 from embedded_broker.security.authorizer import AUTHORIZER_KEY, Authorizer
 
+from . import local_logs
 from .channel import ControllerChannel, ControllerUnavailableError
 from .producer_ids import ProducerIdBlocks
 from .replicas import GONE, ReplicaSink
@@ -102,7 +103,7 @@ class BrokerLink:
     def start(self) -> None:
         self.state.extensions[EXTENSION_KEY] = self
         self.state.producers.id_source = self.producer_ids.next_id
-        self.replicas.install(self._endpoint, self.send_isr)
+        self.replicas.install(self._endpoint, self.send_isr, self._rack)
         self.state.spawn(self._reconcile_all(), name="cluster-initial-sync")
         self.state.spawn(self._lifecycle(), name="cluster-heartbeat")
         self.state.spawn(self._follow(), name="cluster-metadata-fetch")
@@ -125,6 +126,10 @@ class BrokerLink:
     def _endpoint(self, broker_id: int) -> tuple[str, int] | None:
         broker = self.image.brokers.get(broker_id)
         return None if broker is None else (broker.host, broker.port)
+
+    def _rack(self, broker_id: int) -> str | None:
+        broker = self.image.brokers.get(broker_id)
+        return None if broker is None else broker.rack
 
     async def _register(self) -> None:
         request = register_req.BrokerRegistrationRequest(
@@ -299,9 +304,12 @@ class BrokerLink:
                 continue
             for index, part in topic.partitions.items():
                 if self.node_id in part.replicas:
+                    local_logs.keep(state, name, index)
                     self.replicas.apply(name, index, part)
-                elif (name, index) in self.replicas.local():
-                    self.replicas.apply(name, index, GONE)
+                else:
+                    if (name, index) in self.replicas.local():
+                        self.replicas.apply(name, index, GONE)
+                    await local_logs.drop(state, name, index)
 
     # -- requests to the controller ---------------------------------------------------------
     async def forward(self, request: Any) -> Any:

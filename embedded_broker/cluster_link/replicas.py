@@ -31,12 +31,19 @@ class ReplicaSink:
     def _manager(self) -> Any:
         return getattr(self._state, "replicas", None)
 
-    def install(self, lookup: Lookup, isr_sender: Callable[..., Awaitable[Any]]) -> bool:
+    def install(
+        self,
+        lookup: Lookup,
+        isr_sender: Callable[..., Awaitable[Any]],
+        racks: Callable[[int], str | None] | None = None,
+    ) -> bool:
         manager = self._manager()
         if manager is None:
             return False
         manager.set_endpoints(lookup)
         manager.set_isr_sender(isr_sender)
+        if racks is not None:
+            manager.set_racks(racks)
         return True
 
     def make_state(self, part: PartitionImage) -> Any:
@@ -64,7 +71,10 @@ class ReplicaSink:
         if manager is None:
             return
         try:
-            manager.apply(topic, partition, self.make_state(part))
+            if part == GONE:
+                manager.remove(topic, partition)
+            else:
+                manager.apply(topic, partition, self.make_state(part))
         except Exception:
             log.exception("The replica manager failed to apply %s-%d", topic, partition)
 

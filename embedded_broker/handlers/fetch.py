@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import struct
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from kio.schema.errors import ErrorCode
@@ -27,7 +28,6 @@ from .util import ms
 
 API_KEY = 1
 _NONE = ErrorCode.none.value
-_UNKNOWN = ErrorCode.unknown_topic_or_partition.value
 _TOPIC_DENIED = ErrorCode.topic_authorization_failed.value
 _OUT_OF_RANGE = ErrorCode.offset_out_of_range.value
 _UNKNOWN_ID = ErrorCode.unknown_topic_id.value
@@ -81,24 +81,43 @@ def _below(records: bytes | list[bytes], end: int) -> bytes | list[bytes]:
     return data if at >= size else data[:at]
 
 
+@dataclass(slots=True)
+class _Pass:
+    """What one pass over the requested partitions found."""
+
+    topics: list[tuple[str, list[FetchPartition]]] = field(default_factory=list)
+    total: int = 0  # bytes of records read
+    answer_now: bool = False  # an error or a redirect: no point waiting for more data
+    keys: list[tuple[str, int]] = field(default_factory=list)
+    preferred: dict[tuple[str, int], int] = field(default_factory=dict)
+    diverging: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)
+
+
 async def _read_all(
     request: Any,
     state: BrokerState,
     budget: int,
+    version: int,
+    *,
     aborted: dict[tuple[str, int], list[tuple[int, int]]] | None = None,
     denied: frozenset[str] = frozenset(),
-) -> tuple[list[tuple[str, list[FetchPartition]]], int, bool, list[tuple[str, int]]]:
+) -> _Pass:
     """One pass over the requested partitions reading at most ``budget`` bytes (but at least
-    one batch): (topics, bytes, had_error, partition keys). A read_committed consumer reads
-    up to the last stable offset; ``aborted`` gets the aborted transactions of what it read."""
+    one batch). A read_committed consumer reads up to the last stable offset; ``aborted``
+    gets the aborted transactions of what it read."""
     read_committed = getattr(request, "isolation_level", 0) == 1
+    found = _Pass()
     total = 0
     had_error = False
-    keys: list[tuple[str, int]] = []
-    topics: list[tuple[str, list[FetchPartition]]] = []
+    keys = found.keys
+    topics = found.topics
     # a follower's broker id (v15+ moves it into replica_state)
     replica_state = getattr(request, "replica_state", None)
     replica_id = getattr(replica_state or request, "replica_id", -1)
+    # KIP-392: a consumer's fetch v11+ may be served by a follower, and may be redirected to
+    # one in the consumer's rack
+    from_follower_ok = replica_id < 0 and version >= 11
+    client_rack = getattr(request, "rack_id", None) if from_follower_ok else None
     for ftopic in request.topics:
         # v13+ names the topic by id; one this broker does not know is UNKNOWN_TOPIC_ID
         name = topic_name(state, ftopic, "topic")
@@ -117,15 +136,40 @@ async def _read_all(
                 had_error = True
                 continue
             if plog is None:
-                parts.append((index, _UNKNOWN, -1, -1, -1, b""))
+                absent = state.replicas.absent_error(name, index).value
+                parts.append((index, absent, -1, -1, -1, b""))
                 had_error = True
                 continue
             refused = state.replicas.leader_error(
-                name, index, getattr(fp, "current_leader_epoch", -1)
+                name, index, getattr(fp, "current_leader_epoch", -1), follower_ok=from_follower_ok
             )
             if refused != ErrorCode.none:
                 parts.append((index, refused.value, -1, -1, -1, b""))
                 had_error = True
+                continue
+            chosen = state.replicas.preferred_read_replica(
+                name, index, client_rack, fp.fetch_offset
+            )
+            if chosen is not None:
+                # as Kafka: no records, only where to read them
+                high = state.replicas.high_watermark(name, index, plog)
+                parts.append((index, _NONE, high, high, plog.log_start_offset, b""))
+                found.preferred[(name, index)] = chosen
+                had_error = True
+                continue
+            last_epoch = getattr(fp, "last_fetched_epoch", -1) if version >= 12 else -1
+            diverged = state.replicas.diverging_epoch(
+                name, index, plog, last_epoch, fp.fetch_offset
+            )
+            if diverged is not None:
+                # the fetcher's log parted from this one: where (or that its epoch is
+                # unknown here), instead of records
+                high = state.replicas.high_watermark(name, index, plog)
+                code = diverged.value if isinstance(diverged, ErrorCode) else _NONE
+                parts.append((index, code, high, high, plog.log_start_offset, b""))
+                had_error = True
+                if not isinstance(diverged, ErrorCode):
+                    found.diverging[(name, index)] = diverged
                 continue
             if replica_id >= 0:
                 state.replicas.follower_fetched(name, index, replica_id, fp.fetch_offset, plog)
@@ -178,14 +222,18 @@ async def _read_all(
                 if read_committed and size and aborted is not None:
                     joined = b"".join(records) if isinstance(records, list) else records
                     upper = _next_offset(joined)
-                    found = plog.aborted_txns(offset, upper)
-                    if found:
-                        aborted[(name, index)] = [(a.producer_id, a.first_offset) for a in found]
+                    txns = plog.aborted_txns(offset, upper)
+                    if txns:
+                        aborted[(name, index)] = [(a.producer_id, a.first_offset) for a in txns]
+                if size and from_follower_ok:
+                    state.replicas.served_consumer(name, index, client_rack)
             if code != _NONE:
                 had_error = True
             parts.append((index, code, high, stable if code == _NONE else high, start, records))
         topics.append((name or "", parts))
-    return topics, total, had_error, keys
+    found.total = total
+    found.answer_now = had_error
+    return found
 
 
 async def handle_fetch(ctx: RequestContext, request: Any, state: BrokerState) -> EncodedParts:
@@ -198,16 +246,25 @@ async def handle_fetch(ctx: RequestContext, request: Any, state: BrokerState) ->
         grant = outgoing.reserve(cap) if outgoing is not None else cap
         try:
             aborted: dict[tuple[str, int], list[tuple[int, int]]] = {}
-            topics, total, had_error, keys = await _read_all(request, state, grant, aborted, denied)
+            found = await _read_all(
+                request, state, grant, ctx.api_version, aborted=aborted, denied=denied
+            )
         finally:
             # What was read moves to the connection's outbox (counted there) as soon as this
             # handler returns; nothing awaits in between.
             if outgoing is not None:
                 outgoing.release(grant)
         remaining = deadline - time.monotonic()
-        if total >= min_bytes or had_error or remaining <= 0 or not keys or state.shutting_down:
+        keys = found.keys
+        if (
+            found.total >= min_bytes
+            or found.answer_now
+            or remaining <= 0
+            or not keys
+            or state.shutting_down
+        ):
             break
-        del topics  # drop the records read before waiting
+        del found  # drop the records read before waiting
         fut = state.waiter(keys)
         try:
             await asyncio.wait_for(fut, remaining)
@@ -215,6 +272,7 @@ async def handle_fetch(ctx: RequestContext, request: Any, state: BrokerState) ->
             pass
         finally:
             state.forget(keys, fut)
+    topics = found.topics
     leaders, endpoints = state.replicas.leader_hints(
         (name, part[0], part[1]) for name, parts in topics for part in parts
     )
@@ -228,6 +286,8 @@ async def handle_fetch(ctx: RequestContext, request: Any, state: BrokerState) ->
         # v13+ echoes each topic's id; v16+ names the hinted leaders' endpoints
         topic_ids=[getattr(t, "topic_id", None) or ZERO_ID for t in request.topics],
         endpoints=endpoints,
+        preferred=found.preferred,
+        diverging=found.diverging,
     )
 
 

@@ -30,7 +30,7 @@ def _lookup(
     latest offset is the high watermark)."""
     plog = state.partition(topic, partition)
     if plog is None:
-        return ErrorCode.unknown_topic_or_partition, -1, -1
+        return state.replicas.absent_error(topic, partition), -1, -1
     refused = state.replicas.leader_error(topic, partition, current_epoch)
     if refused != ErrorCode.none:
         return refused, -1, -1
@@ -98,7 +98,7 @@ async def handle_offset_for_leader_epoch(
             plog = state.partition(t.topic, p.partition)
             replicated = state.replicas.get(t.topic, p.partition) is not None
             if plog is None:
-                code, epoch, end = ErrorCode.unknown_topic_or_partition, -1, -1
+                code, epoch, end = state.replicas.absent_error(t.topic, p.partition), -1, -1
             elif replicated:
                 code = state.replicas.leader_error(t.topic, p.partition, p.current_leader_epoch)
                 epoch, end = -1, -1
@@ -134,7 +134,7 @@ async def handle_delete_records(ctx: RequestContext, request: Any, state: Broker
             plog = state.partition(t.name, p.partition_index)
             low = -1
             if plog is None:
-                code = ErrorCode.unknown_topic_or_partition
+                code = state.replicas.absent_error(t.name, p.partition_index)
             elif (
                 refused := state.replicas.leader_error(t.name, p.partition_index)
             ) != ErrorCode.none:

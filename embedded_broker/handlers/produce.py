@@ -142,7 +142,7 @@ def _produce_partition(
     index = pdata.index
     plog = state.partition(topic, index)
     if plog is None:
-        return index, ErrorCode.unknown_topic_or_partition.value, -1, -1, -1, None, ()
+        return index, state.replicas.absent_error(topic, index).value, -1, -1, -1, None, ()
     try:
         header = validator.check_request_records(pdata.records, version)
     except validator.BatchRejectedError as rej:

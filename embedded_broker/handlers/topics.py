@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Any
 
@@ -113,9 +114,26 @@ def _config_entries(mod: Any, state: BrokerState, overrides: dict[str, str]) -> 
     return tuple(out)
 
 
+def _with_configs(response: Any, request: Any, state: BrokerState) -> Any:
+    """The controller's CreateTopics answer with each created topic's configs filled in, as
+    a Kafka broker answers (v5+): the Java admin client fails on a created topic without
+    them."""
+    mod = response_module(request)
+    if not hasattr(mod, "CreatableTopicConfigs"):
+        return response
+    asked = {t.name: {c.name: c.value for c in t.configs} for t in request.topics}
+    results = tuple(
+        dataclasses.replace(r, configs=_config_entries(mod, state, asked.get(r.name, {})))
+        if r.error_code == ErrorCode.none and r.configs is None
+        else r
+        for r in response.topics
+    )
+    return dataclasses.replace(response, topics=results)
+
+
 async def handle_create_topics(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     if (link := cluster_link(state)) is not None:
-        return await cluster_views.forward(request, link)
+        return _with_configs(await cluster_views.forward(request, link), request, state)
     mod = response_module(request)
     counts: dict[str, int] = {}
     for t in request.topics:

@@ -85,6 +85,18 @@ def _leader_tag(tag: int, hint: tuple[int, int]) -> bytes:
     return b"\x01" + uvarint(tag) + uvarint(len(body)) + body
 
 
+def _fetch_partition_tags(diverging: tuple[int, int] | None, hint: tuple[int, int] | None) -> bytes:
+    """A Fetch v12+ partition's tagged fields, in tag order: DivergingEpoch (0), an
+    EpochEndOffset, and CurrentLeader (1)."""
+    fields: list[bytes] = []
+    if diverging is not None:
+        body = _I32.pack(diverging[0]) + _I64.pack(diverging[1]) + b"\x00"
+        fields.append(b"\x00" + uvarint(len(body)) + body)
+    if hint is not None:
+        fields.append(_leader_tag(1, hint)[1:])
+    return uvarint(len(fields)) + b"".join(fields)
+
+
 def _endpoints_tag(endpoints: Sequence[NodeEndpoint]) -> bytes:
     body = [_array_len(len(endpoints), True)]
     for node, host, port, rack in endpoints:
@@ -138,6 +150,12 @@ def encode_produce_response(
     return EncodedResponse(b"".join(parts), flexible)
 
 
+PreferredReplicas = Mapping[tuple[str, int], int]
+"""(topic, partition) -> the replica a Fetch v11+ consumer should read from (KIP-392)."""
+
+DivergingEpochs = Mapping[tuple[str, int], tuple[int, int]]
+"""(topic, partition) -> (epoch, end offset) of a Fetch v12+ diverging-epoch answer."""
+
 FetchPartition = tuple[int, int, int, int, int, bytes | list[bytes] | None]
 """(index, error code, high watermark, last stable offset, log start offset, records)
 
@@ -153,6 +171,8 @@ def encode_fetch_response(
     leaders: LeaderHints | None = None,
     topic_ids: Sequence[uuid.UUID] = (),
     endpoints: Sequence[NodeEndpoint] = (),
+    preferred: PreferredReplicas | None = None,
+    diverging: DivergingEpochs | None = None,
 ) -> EncodedResponse:
     encoded = encode_fetch_response_parts(
         version,
@@ -162,6 +182,8 @@ def encode_fetch_response(
         leaders=leaders,
         topic_ids=topic_ids,
         endpoints=endpoints,
+        preferred=preferred,
+        diverging=diverging,
     )
     return EncodedResponse(b"".join(encoded.parts), encoded.flexible_header)
 
@@ -176,6 +198,8 @@ def encode_fetch_response_parts(
     aborted: dict[tuple[str, int], list[tuple[int, int]]] | None = None,
     topic_ids: Sequence[uuid.UUID] = (),
     endpoints: Sequence[NodeEndpoint] = (),
+    preferred: PreferredReplicas | None = None,
+    diverging: DivergingEpochs | None = None,
 ) -> EncodedParts:
     """``aborted``: per partition (producer id, first offset) of the aborted transactions in
     its records, for read_committed fetches. From v13 topics are named by id: ``topic_ids``
@@ -204,7 +228,8 @@ def encode_fetch_response_parts(
             else:
                 parts.append(b"\x00" if flexible else b"\xff\xff\xff\xff")
             if version >= 11:
-                parts.append(b"\xff\xff\xff\xff")  # preferred read replica: none
+                chosen = preferred.get((name, index), -1) if preferred else -1
+                parts.append(_I32.pack(chosen))  # KIP-392's preferred read replica
             if records is None:
                 parts.append(b"\x00" if flexible else b"\xff\xff\xff\xff")
             else:
@@ -217,11 +242,10 @@ def encode_fetch_response_parts(
                     parts.clear()
                 else:
                     parts.extend(pieces)
-            hint = leaders.get((name, index)) if leaders and flexible else None
-            if hint is not None:
-                parts.append(_leader_tag(1, hint))
-            elif flexible:
-                parts.append(b"\x00")
+            if flexible:
+                hint = leaders.get((name, index)) if leaders else None
+                diverged = diverging.get((name, index)) if diverging else None
+                parts.append(_fetch_partition_tags(diverged, hint))
         if flexible:
             parts.append(b"\x00")
     if endpoints and version >= 16:

@@ -1,6 +1,7 @@
 """A follower's fetcher: one asyncio task per leader broker, fetching all the partitions this
 broker follows there in one Fetch (replica id = this broker's id), appending the leader's
-batches unchanged, and first cutting any divergent tail found with OffsetForLeaderEpoch."""
+batches unchanged, and cutting any divergent tail where the leader's diverging-epoch answer
+(Fetch v12) says, or OffsetForLeaderEpoch after an OFFSET_OUT_OF_RANGE."""
 
 from __future__ import annotations
 
@@ -79,7 +80,11 @@ class FollowerFetcher:
         return self._task is None or self._task.done()
 
     def add(self, key: Key) -> None:
-        self.keys[key] = True
+        part = self._manager.get(*key)
+        # With epochs known, the first fetch carries the last one and the leader's
+        # diverging-epoch answer (Fetch v12) says where to cut; without, cut back to the high
+        # watermark first (OffsetForLeaderEpoch stays the fallback after OFFSET_OUT_OF_RANGE)
+        self.keys[key] = part is None or part.epochs.latest_epoch < 0
         if self._task is None or self._task.done():
             self._task = self._state.spawn(self._run(), name=f"fetcher-{self.leader}")
 
@@ -188,16 +193,19 @@ class FollowerFetcher:
         _, local_end = part.epochs.end_offset_for(leader_epoch, leo)
         return min(end_offset, leo if local_end < 0 else local_end)
 
-    async def _cut(self, key: Key, part: ReplicatedPartition, target: int) -> None:
+    async def _cut(
+        self, key: Key, part: ReplicatedPartition, target: int, why: str = "OffsetForLeaderEpoch"
+    ) -> None:
         plog = self._state.partition(*key)
         if plog is None or target >= plog.log_end_offset:
             return
         log.info(
-            "Truncating %s-%d from %d to %d (a tail its leader %d does not have)",
+            "Truncating %s-%d from %d to %d (a tail its leader %d does not have; found by %s)",
             *key,
             plog.log_end_offset,
             target,
             self.leader,
+            why,
         )
         end = await self._state.run_storage(plog.truncate_to, target)
         part.epochs.truncate_from_end(end)
@@ -251,6 +259,11 @@ class FollowerFetcher:
                     await self._out_of_range_at(key, part, start, hw)
                 elif data.error_code in _WAIT_FOR_METADATA:
                     not_ready = True
+                elif data.diverging_epoch.epoch >= 0 and data.diverging_epoch.end_offset >= 0:
+                    self._out_of_range.discard(key)
+                    epoch, end = data.diverging_epoch.epoch, data.diverging_epoch.end_offset
+                    target = self._truncation_point(key, part, epoch, end)
+                    await self._cut(key, part, target, "the leader's diverging epoch")
                 elif data.error_code != ErrorCode.none:
                     log.warning(
                         "Leader %d answered %s for %s-%d", self.leader, data.error_code.name, *key

@@ -24,6 +24,7 @@ from .fetcher import FollowerFetcher
 from .hw_checkpoint import read_checkpoint, write_checkpoint
 from .partition import FollowerProgress, ReplicatedPartition
 from .partition_state import PartitionState
+from .selector import RACK_AWARE_SELECTOR, RackLookup, ReplicaView, select_rack_aware
 
 if TYPE_CHECKING:
     from embedded_broker.state import BrokerState
@@ -42,6 +43,10 @@ def _no_endpoints(_node: int) -> tuple[str, int] | None:
     return None
 
 
+def _no_racks(_node: int) -> str | None:
+    return None
+
+
 class ReplicaManager:
     """Owns every local partition's replication role; lives on the broker's event loop."""
 
@@ -49,6 +54,7 @@ class ReplicaManager:
         self._state = state
         self.partitions: dict[Key, ReplicatedPartition] = {}
         self.lookup: EndpointLookup = _no_endpoints
+        self.rack_of: RackLookup = _no_racks
         self._isr_sender: IsrSender | None = None
         self._fetchers: dict[int, FollowerFetcher] = {}
         self._saved_hw: dict[Key, int] | None = None
@@ -67,6 +73,10 @@ class ReplicaManager:
         """How followers find a leader's (host, port) by its node id."""
         self.lookup = lookup
 
+    def set_racks(self, rack_of: RackLookup) -> None:
+        """How the leader finds a replica's broker.rack (for KIP-392's replica selection)."""
+        self.rack_of = rack_of
+
     def set_isr_sender(self, send: IsrSender) -> None:
         """How a leader proposes a new ISR; returns the committed state or None."""
         self._isr_sender = send
@@ -84,8 +94,16 @@ class ReplicaManager:
         part = self.partitions.get((topic, partition))
         return 0 if part is None else part.state.leader_epoch
 
-    def leader_error(self, topic: str, partition: int, current_leader_epoch: int = -1) -> ErrorCode:
-        """NONE when this broker leads the partition (and the client's epoch matches)."""
+    def leader_error(
+        self,
+        topic: str,
+        partition: int,
+        current_leader_epoch: int = -1,
+        *,
+        follower_ok: bool = False,
+    ) -> ErrorCode:
+        """NONE when this broker leads the partition (or, with ``follower_ok``, is one of its
+        replicas) and the client's epoch matches."""
         part = self.partitions.get((topic, partition))
         if part is None:
             return ErrorCode.none
@@ -94,9 +112,61 @@ class ReplicaManager:
             return ErrorCode.fenced_leader_epoch
         if current_leader_epoch > epoch:
             return ErrorCode.unknown_leader_epoch
-        if not part.leader:
-            return ErrorCode.not_leader_or_follower
-        return ErrorCode.none
+        if part.leader or (follower_ok and self.node_id in part.state.replicas):
+            return ErrorCode.none
+        return ErrorCode.not_leader_or_follower
+
+    def preferred_read_replica(
+        self, topic: str, partition: int, client_rack: str | None, fetch_offset: int
+    ) -> int | None:
+        """The replica a consumer in ``client_rack`` should fetch from instead of this leader
+        (KIP-392), or None to keep reading here. As Kafka, only in-sync followers that already
+        have ``fetch_offset`` are candidates, and only with replica.selector.class set to the
+        rack-aware selector."""
+        part = self.partitions.get((topic, partition))
+        if part is None or not part.leader or not client_rack:
+            return None
+        if self._state.config.get_str("replica.selector.class") != RACK_AWARE_SELECTOR:
+            return None
+        now = self._state.now_ms()
+        candidates = []
+        for broker in part.state.isr:
+            progress = part.followers.get(broker)
+            if broker == self.node_id or progress is None or progress.leo < fetch_offset:
+                continue
+            since = now - progress.last_caught_up_ms
+            candidates.append(ReplicaView(broker, self.rack_of(broker), progress.leo, since))
+        plog = self._state.partition(topic, partition)
+        leo = plog.log_end_offset if plog is not None else 0
+        leader = ReplicaView(self.node_id, self._state.config.get_str("broker.rack"), leo, 0)
+        chosen = select_rack_aware(client_rack, leader, candidates)
+        if chosen is leader:
+            return None
+        if chosen.broker not in part.redirected_to:
+            part.redirected_to.add(chosen.broker)
+            log.info(
+                "Broker %d sends consumers in rack %s to read %s-%d from broker %d",
+                self.node_id,
+                client_rack,
+                topic,
+                partition,
+                chosen.broker,
+            )
+        return chosen.broker
+
+    def served_consumer(self, topic: str, partition: int, client_rack: str | None) -> None:
+        """A consumer fetch was answered with records; a follower says so once (KIP-392)."""
+        part = self.partitions.get((topic, partition))
+        if part is None or part.leader or part.served_consumers:
+            return
+        part.served_consumers = True
+        log.info(
+            "Broker %d serves consumer fetches of %s-%d as a follower (client.rack %s)",
+            self.node_id,
+            topic,
+            partition,
+            client_rack or "unset",
+        )
 
     def leader_hint(self, topic: str, partition: int) -> tuple[int, int] | None:
         """(leader id, leader epoch) for the current-leader hint of an error answer."""
@@ -141,6 +211,28 @@ class ReplicaManager:
         if part is None:  # single node: one epoch, 0, from the start
             return (0, plog.log_end_offset) if epoch >= 0 else (-1, -1)
         return part.epochs.end_offset_for(epoch, plog.log_end_offset)
+
+    def diverging_epoch(
+        self,
+        topic: str,
+        partition: int,
+        plog: PartitionLog,
+        last_fetched_epoch: int,
+        fetch_offset: int,
+    ) -> tuple[int, int] | ErrorCode | None:
+        """Kafka's check of a Fetch v12+ ``last_fetched_epoch`` against this replica's epochs:
+        None when the fetcher's log agrees up to ``fetch_offset``; (epoch, end offset) of the
+        diverging-epoch answer when it does not; OFFSET_OUT_OF_RANGE when that epoch's end is
+        unknown here or ``fetch_offset`` is below the log start."""
+        part = self.partitions.get((topic, partition))
+        if part is None or last_fetched_epoch < 0:
+            return None
+        epoch, end = part.epochs.end_offset_for(last_fetched_epoch, plog.log_end_offset)
+        if epoch < 0 or end < 0 or fetch_offset < plog.log_start_offset:
+            return ErrorCode.offset_out_of_range
+        if epoch < last_fetched_epoch or end < fetch_offset:
+            return epoch, end
+        return None
 
     # -- leader side ------------------------------------------------------------------------
     def appended(self, topic: str, partition: int, plog: PartitionLog) -> None:
@@ -389,6 +481,29 @@ class ReplicaManager:
             self._become_follower(part)
         self._state.notify(key)
 
+    def remove(self, topic: str, partition: int) -> None:
+        """This broker holds no replica of the partition any more (moved away by a
+        reassignment, or its topic deleted): stop fetching it, answer its delayed produces and
+        forget it."""
+        key = (topic, partition)
+        self._stop_fetching(key)
+        part = self.partitions.pop(key, None)
+        if part is not None:
+            part.fail_waiting(ErrorCode.not_leader_or_follower)
+            self._hw_dirty = True
+        if self._saved_hw is not None:
+            self._saved_hw.pop(key, None)
+        self._state.notify(key)
+
+    def absent_error(self, topic: str, partition: int) -> ErrorCode:
+        """The answer for a partition with no log here: NOT_LEADER_OR_FOLLOWER when its topic
+        exists (the replicas are on other brokers, as Kafka answers), else
+        UNKNOWN_TOPIC_OR_PARTITION."""
+        info = self._state.topics.get(topic)
+        if info is not None and 0 <= partition < info.partitions:
+            return ErrorCode.not_leader_or_follower
+        return ErrorCode.unknown_topic_or_partition
+
     def _become_leader(self, part: ReplicatedPartition, plog: PartitionLog) -> None:
         key = (part.topic, part.index)
         self._stop_fetching(key)
@@ -396,6 +511,7 @@ class ReplicaManager:
         self._state.producers.forget_partition(*key)
         leo = plog.log_end_offset
         part.leader = True
+        part.redirected_to = set()
         part.epochs.assign(part.state.leader_epoch, leo)
         part.leader_epoch_start = leo
         now = self._state.now_ms()
@@ -422,6 +538,7 @@ class ReplicaManager:
     def _become_follower(self, part: ReplicatedPartition) -> None:
         key = (part.topic, part.index)
         part.leader = False
+        part.served_consumers = False
         part.followers = {}
         part.fail_waiting(ErrorCode.not_leader_or_follower)
         self._stop_fetching(key)

@@ -48,6 +48,10 @@ class ReplicatedPartition:
     leader_epoch_start: int = 0  # where the current leader epoch began (leader only)
     followers: dict[int, FollowerProgress] = field(default_factory=dict)
     isr_in_flight: bool = False
+    # KIP-392, for the broker's log: replicas consumers were sent to (leader) / whether this
+    # follower has served a consumer yet, each said once per role
+    redirected_to: set[int] = field(default_factory=set)
+    served_consumers: bool = False
     # delayed produces: (offset every ISR member must reach, future for the answer)
     waiting: list[tuple[int, asyncio.Future[ErrorCode]]] = field(default_factory=list)
 

@@ -248,6 +248,34 @@ class LogManager:
             doomed = [key for key in self._logs if key[0] == topic]
             return [self._logs.pop(key) for key in doomed]
 
+    def has(self, topic: str, partition: int) -> bool:
+        """Whether the partition is registered here (a local replica)."""
+        with self._lock:
+            return (topic, partition) in self._known
+
+    def forget_partition(self, topic: str, partition: int) -> Log | None:
+        """Unregister one partition at once (this broker no longer holds a replica of it);
+        returns its open log, for delete_partition_files to finish on a worker thread."""
+        key = (topic, partition)
+        with self._lock:
+            self._known.pop(key, None)
+            self._holding.pop(key, None)
+            self._unused.discard(key)
+            return self._logs.pop(key, None)
+
+    def delete_partition_files(self, topic: str, partition: int, opened: Log | None) -> bool:
+        """Close ``opened`` (from forget_partition) and remove the partition's directory,
+        renamed first; False if it had none. Blocking: run it on a worker thread."""
+        if opened is not None:
+            opened.delete()
+        path = self._directory((topic, partition))
+        if path is None or not path.is_dir():
+            return False
+        target = path.with_name(f"{path.name}.{uuid.uuid4().hex}{DELETE_SUFFIX}")
+        path.rename(target)
+        shutil.rmtree(target, ignore_errors=True)
+        return True
+
     def delete_topic(self, topic: str) -> None:
         """Unregister, close and remove every partition of ``topic`` (blocking)."""
         self.delete_files(topic, self.forget_topic(topic))

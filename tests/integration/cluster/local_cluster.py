@@ -51,17 +51,23 @@ def processes_gone(pids: list[int]) -> bool:
 class LocalCluster:
     """The launcher process, cluster.json, and nodes restarted by hand with --node."""
 
-    def __init__(self, data_dir: Path, brokers: int, extra: list[str]) -> None:
+    def __init__(
+        self, data_dir: Path, brokers: int, extra: list[str], log_path: Path | None = None
+    ) -> None:
         self.data_dir = data_dir
         self.brokers = brokers
         args = ["--brokers", str(brokers), "--data-dir", str(data_dir), "--port", "0"]
         for key, value in CLUSTER_SETTINGS.items():
             args += ["--config", f"{key}={value}"]
+        # the nodes log to the launcher's stderr: kept in ``log_path`` when a test reads it
+        log_file = log_path.open("wb") if log_path is not None else None
         self.launcher = subprocess.Popen(
             [sys.executable, "-m", "embedded_broker", *args, *extra],
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=log_file if log_file is not None else subprocess.DEVNULL,
         )
+        if log_file is not None:
+            log_file.close()  # the launcher holds its own copy
         self.restarted: list[subprocess.Popen[bytes]] = []
 
     def info(self) -> dict[str, Any]:

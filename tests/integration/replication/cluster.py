@@ -13,7 +13,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from kio.schema.fetch.v12 import request as fetch_v12
 from kio.schema.list_offsets.v7 import request as list_offsets_v7
 
 from embedded_broker.replication.partition_state import PartitionState
@@ -21,7 +20,7 @@ from embedded_broker.runner import BrokerRunner
 from embedded_broker.state import BrokerState
 from tests.broker_fixtures import TEST_DEFAULTS
 from tests.integration.broker.clients import create_topic
-from tests.integration.groups.wire import WireClient
+from tests.integration.groups.wire import WireClient, make
 from tests.unit.storage.batches import Rec, build_batch
 
 NODES = (101, 102, 103)
@@ -32,9 +31,15 @@ class Cluster:
     """Brokers on their own ports and data dirs; ``set_state`` plays the controller, and the
     ISR sender commits a leader's proposal straight to every running broker."""
 
-    def __init__(self, root: Path, config: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        config: Mapping[str, str] | None = None,
+        racks: Mapping[int, str] | None = None,
+    ) -> None:
         self.root = root
         self.config = {**TEST_DEFAULTS, "replica.fetch.backoff.ms": "100", **(config or {})}
+        self.racks = dict(racks or {})
         self.runners: dict[int, BrokerRunner] = {}
         self.states: dict[tuple[str, int], PartitionState] = {}
         self.isr_changes: list[tuple[str, int, tuple[int, ...]]] = []
@@ -49,13 +54,16 @@ class Cluster:
             runner = BrokerRunner(
                 port=0,
                 data_dir=self.root / f"broker-{node}",
-                config={**self.config, "node.id": str(node)},
+                config={**self.config, "node.id": str(node), **self._rack_setting(node)},
             )
             self.runners[node] = runner
         runner.start()
         runner.call(self._wire)
         for (topic, partition), ps in list(self.states.items()):  # what the controller sends
             runner.call(lambda s, t=topic, p=partition, ps=ps: s.replicas.apply(t, p, ps))
+
+    def _rack_setting(self, node: int) -> dict[str, str]:
+        return {"broker.rack": self.racks[node]} if node in self.racks else {}
 
     def stop(self, node: int) -> None:
         self.runners[node].stop()
@@ -77,6 +85,7 @@ class Cluster:
     def _wire(self, state: BrokerState) -> None:
         state.replicas.set_endpoints(self._lookup)
         state.replicas.set_isr_sender(self._commit_isr)
+        state.replicas.set_racks(self.racks.get)
 
     async def _commit_isr(
         self, topic: str, partition: int, proposed: PartitionState
@@ -229,9 +238,21 @@ def produce_response(
     return response if whole else response.responses[0].partition_responses[0]
 
 
-def fetch(bootstrap: str, topic: str, *, offset: int = 0, current_leader_epoch: int = -1) -> Any:
-    """One raw consumer Fetch v12 of partition 0 (no waiting): the partition's response."""
-    request = fetch_v12.FetchRequest(
+def fetch(
+    bootstrap: str,
+    topic: str,
+    *,
+    offset: int = 0,
+    current_leader_epoch: int = -1,
+    version: int = 12,
+    rack: str = "",
+    last_fetched_epoch: int = -1,
+) -> Any:
+    """One raw consumer Fetch (v12 unless told) of partition 0, not waiting: the partition's
+    response."""
+    schema = importlib.import_module(f"kio.schema.fetch.v{version}.request")
+    request = make(
+        schema.FetchRequest,
         replica_id=-1,
         max_wait=_ms(0),
         min_bytes=0,
@@ -240,14 +261,16 @@ def fetch(bootstrap: str, topic: str, *, offset: int = 0, current_leader_epoch: 
         session_id=0,
         session_epoch=-1,
         topics=(
-            fetch_v12.FetchTopic(
+            make(
+                schema.FetchTopic,
                 topic=topic,
                 partitions=(
-                    fetch_v12.FetchPartition(
+                    make(
+                        schema.FetchPartition,
                         partition=0,
                         current_leader_epoch=current_leader_epoch,
                         fetch_offset=offset,
-                        last_fetched_epoch=-1,
+                        last_fetched_epoch=last_fetched_epoch,
                         log_start_offset=-1,
                         partition_max_bytes=1 << 20,
                     ),
@@ -255,7 +278,7 @@ def fetch(bootstrap: str, topic: str, *, offset: int = 0, current_leader_epoch: 
             ),
         ),
         forgotten_topics_data=(),
-        rack_id="",
+        rack_id=rack,
     )
     client = WireClient(bootstrap)
     try:

@@ -16,8 +16,10 @@ ClusterFactory = Callable[..., Cluster]
 def cluster_factory(tmp_path: Path) -> Iterator[ClusterFactory]:
     made: list[Cluster] = []
 
-    def make(config: Mapping[str, str] | None = None) -> Cluster:
-        cluster = Cluster(tmp_path, config)
+    def make(
+        config: Mapping[str, str] | None = None, racks: Mapping[int, str] | None = None
+    ) -> Cluster:
+        cluster = Cluster(tmp_path, config, racks)
         made.append(cluster)
         return cluster
 

@@ -178,7 +178,8 @@ def test_a_follower_refuses_produce_and_fetch_with_kafkas_errors(cluster: Cluste
     follower = cluster.bootstrap(102)
     answer = produce(follower, "lead", batch(1), acks=1)
     assert answer.error_code == ErrorCode.not_leader_or_follower
-    assert fetch(follower, "lead").error_code == ErrorCode.not_leader_or_follower
+    # before Fetch v11 (KIP-392) only the leader serves consumers
+    assert fetch(follower, "lead", version=10).error_code == ErrorCode.not_leader_or_follower
     assert latest_offset(follower, "lead").error_code == ErrorCode.not_leader_or_follower
     leader = cluster.bootstrap(101)
     assert fetch(leader, "lead", current_leader_epoch=2).error_code == ErrorCode.fenced_leader_epoch
@@ -200,7 +201,9 @@ def test_a_follower_names_the_current_leader_in_produce_v10_and_fetch_v12(
     assert (answer.current_leader.leader_id, answer.current_leader.leader_epoch) == (101, 3)
     (endpoint,) = response.node_endpoints
     assert (endpoint.node_id, endpoint.port) == (101, int(cluster.bootstrap(101).split(":")[1]))
-    refused = fetch(follower, "hint")
+    # a consumer's Fetch v12 may read from a follower, but not with an old leader epoch
+    refused = fetch(follower, "hint", current_leader_epoch=2)
+    assert refused.error_code == ErrorCode.fenced_leader_epoch
     assert (refused.current_leader.leader_id, refused.current_leader.leader_epoch) == (101, 3)
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from embedded_broker.cluster_link.link import BrokerLink
 from embedded_broker.config import BrokerConfig
+from embedded_broker.handlers import offsets
 from embedded_broker.metadata.records import (
     PartitionChange,
     PartitionRecord,
@@ -44,6 +45,9 @@ class FakeReplicaManager:
 
     def apply(self, topic: str, partition: int, ps: Any) -> None:
         self.applied.append((topic, partition, ps))
+
+    def remove(self, topic: str, partition: int) -> None:
+        self.applied.append((topic, partition, "removed"))
 
     def set_endpoints(self, lookup: Any) -> None:
         self.lookup = lookup
@@ -93,6 +97,8 @@ def test_image_changes_reach_the_replica_manager(partition_state_module: None) -
         assert state.topics["t"].topic_id == TID  # the controller's id, not a new one
         assert state.topics["t"].partitions == 2
         assert manager.applied == [("t", 0, PartitionState(101, 0, (101, 102), (101, 102), 0))]
+        # a log only for the partition this broker holds a replica of
+        assert state.logs.has("t", 0) and not state.logs.has("t", 1)
         assert manager.lookup(102) == ("127.0.0.1", 9093)
         # a leader change is applied once; an unchanged partition is not applied again
         link.image.replay(6, PartitionChange(TID, 0, leader=102, isr=(102,)))
@@ -101,8 +107,47 @@ def test_image_changes_reach_the_replica_manager(partition_state_module: None) -
         # the topic is deleted: the partition leaves the manager and the broker
         link.image.replay(7, RemoveTopic(TID))
         await link._reconcile_all()
-        assert manager.applied[2][2] == PartitionState(-1, -1, (), (), -1)
+        assert manager.applied[2] == ("t", 0, "removed")
         assert "t" not in state.topics
+        await state.shutdown()
+
+    asyncio.run(body())
+
+
+def test_a_replica_moved_away_stops_following_and_loses_its_log() -> None:
+    """The real replica manager: a partition reassigned away is forgotten (its fetcher stops)
+    rather than kept following under its last state."""
+
+    async def body() -> None:
+        state = BrokerState(BrokerConfig({"node.id": "101"}), None, in_memory=True)
+        link = _link(state)
+        assert link.replicas.install(link._endpoint, link.send_isr, link._rack)
+        records = [
+            RegisterBroker(101, "127.0.0.1", 9092, "a", "i1"),
+            RegisterBroker(102, "127.0.0.1", 1, "b", "i2"),
+            RegisterBroker(103, "127.0.0.1", 1, "c", "i3"),
+            TopicRecord("t", TID),
+            PartitionRecord(TID, 0, (102, 101), (102, 101), 102, 0, 0),
+        ]
+        for offset, record in enumerate(records):
+            link.image.replay(offset, record)
+        await link._reconcile_all()
+        assert state.replicas.get("t", 0) is not None  # following 102
+        assert state.replicas.rack_of(103) == "c"
+        link.image.replay(5, PartitionChange(TID, 0, replicas=(102, 103), isr=(102, 103)))
+        await link._reconcile_all()
+        assert state.replicas.get("t", 0) is None
+        assert not state.logs.has("t", 0)
+        assert state.partition("t", 0) is None
+        assert state.replicas.absent_error("t", 0).name == "not_leader_or_follower"
+        # ListOffsets there answers as Kafka does for a partition held elsewhere
+        assert offsets._lookup(state, "t", 0, -1)[0].name == "not_leader_or_follower"
+        assert offsets._lookup(state, "t", 5, -1)[0].name == "unknown_topic_or_partition"
+        # assigned here again: a log again
+        link.image.replay(6, PartitionChange(TID, 0, replicas=(102, 101), isr=(102,)))
+        await link._reconcile_all()
+        assert state.partition("t", 0) is not None
+        assert state.replicas.get("t", 0) is not None
         await state.shutdown()
 
     asyncio.run(body())
