@@ -47,6 +47,8 @@ def _watch_parent(stop: threading.Event) -> None:
 def _broker_settings(data: dict[str, Any], node: dict[str, Any]) -> dict[str, str]:
     settings = {str(k): str(v) for k, v in data.get("settings", {}).items()}
     settings["node.id"] = str(node["id"])
+    # Kafka's default of 3, but never more replicas than the cluster has brokers
+    settings.setdefault("offsets.topic.replication.factor", str(min(3, len(data["brokers"]))))
     if node.get("rack"):
         settings["broker.rack"] = str(node["rack"])
     return settings
@@ -98,6 +100,7 @@ def _run_broker(
 ) -> int:
     from .cluster_link.link import BrokerLink
     from .config import BrokerConfig
+    from .handlers.groups import coordinator
     from .state import BrokerState
 
     node_id = int(node["id"])
@@ -119,6 +122,9 @@ def _run_broker(
             heartbeat_ms=BrokerConfig(settings).get_int("broker.heartbeat.interval.ms"),
             metadata_dir=directory / "metadata",
         ).start()
+        # the coordinator follows leadership of __consumer_offsets from the start, so a broker
+        # that takes over a partition loads its groups before their members come asking
+        state.spawn(coordinator(state), name="group-coordinator")
 
     runner = BrokerRunner(
         host=node["host"],
