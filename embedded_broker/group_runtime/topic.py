@@ -1,5 +1,10 @@
-"""Creating __consumer_offsets through the controller on the first FindCoordinator, as Kafka's
-brokers do (a cluster that never sees a group never pays for its partitions)."""
+"""Creating __consumer_offsets through the controller.
+
+Kafka creates it on the first FindCoordinator. A local cluster creates it as soon as enough
+brokers are registered to hold every replica, because a learner who kills a broker before
+starting the first consumer would otherwise meet a topic that cannot be created (RF 3 needs
+three live brokers) and a group that never finds a coordinator. FindCoordinator still creates
+it when it is missing (the start-up attempt failed, or the cluster lost a broker early)."""
 
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "offsets_topic_creation"
 SEGMENT_BYTES = 100 * 1024 * 1024  # Kafka's offsets.topic.segment.bytes
+START_POLL_S = 0.5
 
 
 def _request(state: BrokerState) -> create_req.CreateTopicsRequest:
@@ -59,6 +65,17 @@ async def ensure_offsets_topic(state: BrokerState, link: BrokerLink) -> None:
         pending = asyncio.ensure_future(_create(state, link))
         state.extensions[EXTENSION_KEY] = pending
     await asyncio.shield(pending)
+
+
+async def create_at_start(state: BrokerState, link: BrokerLink) -> None:
+    """Once the image shows enough live brokers for the topic's replicas, the live broker with
+    the lowest id asks for the topic (the others see it appear)."""
+    wanted = state.config.get_int("offsets.topic.replication.factor")
+    while OFFSETS_TOPIC not in link.image.topics:
+        live = sorted(b.broker_id for b in link.image.live_brokers())
+        if len(live) >= wanted and live[0] == state.node_id:
+            await ensure_offsets_topic(state, link)
+        await asyncio.sleep(START_POLL_S)
 
 
 async def _create(state: BrokerState, link: BrokerLink) -> None:

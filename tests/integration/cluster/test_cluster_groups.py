@@ -4,12 +4,17 @@ and a restart of the whole cluster."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, Producer, TopicPartition
 from confluent_kafka.admin import NewTopic
+
+from embedded_broker.coordinator.offsets_topic import OFFSETS_TOPIC, partition_for
+from tests.kafka.cli import KafkaCli
 
 from .local_cluster import LocalCluster, admin, wait_for
 
@@ -195,3 +200,61 @@ def test_committed_offsets_survive_a_restart_of_the_whole_cluster(
         assert read == {0: 20, 1: 21, 2: 22}
     finally:
         again.stop()
+
+
+def test_two_brokers_keep_offsets_in_an_rf2_topic_that_kafkas_formatter_reads(
+    cluster_factory: Callable[..., LocalCluster], kafka_cli: KafkaCli
+) -> None:
+    cluster = cluster_factory(2)
+    bs = cluster.bootstrap()
+    client = admin(bs)
+    for fut in client.create_topics([NewTopic(TOPIC, PARTITIONS, 2)]).values():
+        fut.result(timeout=15)
+    offsets = [TopicPartition(TOPIC, p, 30 + p) for p in range(PARTITIONS)]
+    request = [ConsumerGroupTopicPartitions(GROUP, offsets)]
+    client.alter_consumer_group_offsets(request)[GROUP].result(timeout=15)
+    md = client.list_topics(OFFSETS_TOPIC, timeout=10).topics[OFFSETS_TOPIC]
+    assert len(md.partitions) == 50
+    assert {len(p.replicas) for p in md.partitions.values()} == {2}  # min(3, brokers)
+    # Kafka's own formatter decodes what the coordinator wrote: the group's record, then its
+    # three offset commits, all in the group's partition
+    out = kafka_cli.run(
+        "kafka-console-consumer",
+        [
+            "--bootstrap-server",
+            bs,
+            "--topic",
+            OFFSETS_TOPIC,
+            "--partition",
+            str(partition_for(GROUP, 50)),
+            "--offset",
+            "earliest",
+            "--max-messages",
+            "4",
+            "--timeout-ms",
+            "30000",
+            "--formatter",
+            "org.apache.kafka.tools.consumer.OffsetsMessageFormatter",
+        ],
+        timeout=90,
+    )
+    assert out.returncode == 0, out.stderr
+    commits = _json_objects(out.stdout)
+    assert [(c["key"]["data"]["group"], c["key"]["data"]["partition"]) for c in commits] == [
+        (GROUP, 0),
+        (GROUP, 1),
+        (GROUP, 2),
+    ]
+    assert [c["value"]["data"]["offset"] for c in commits] == [30, 31, 32]
+
+
+def _json_objects(text: str) -> list[dict[str, Any]]:
+    """The JSON objects the formatter printed one after another (it writes no separator)."""
+    decoder = json.JSONDecoder()
+    found: list[dict[str, Any]] = []
+    pos = text.find("{")
+    while pos >= 0:
+        obj, end = decoder.raw_decode(text, pos)
+        found.append(obj)
+        pos = text.find("{", end)
+    return found
