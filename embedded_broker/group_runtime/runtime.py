@@ -118,7 +118,13 @@ class GroupRuntime:
             return
         gone = [g for g in {*coord.groups, *coord.consumer_groups} if self.partition_of(g) == p]
         coord.unload(gone)
-        log.info("No longer the coordinator of %d group(s) of %s-%d", len(gone), OFFSETS_TOPIC, p)
+        log.log(
+            logging.INFO if gone else logging.DEBUG,
+            "No longer the coordinator of %d group(s) of %s-%d",
+            len(gone),
+            OFFSETS_TOPIC,
+            p,
+        )
 
     async def _load(self, p: int, epoch: int) -> None:
         plog = self._state.partition(OFFSETS_TOPIC, p)

@@ -2,6 +2,9 @@
 
 Translates kio requests into calls on the sans-IO GroupCoordinator (one per broker, kept in
 ``state.extensions``) whose timers run on the broker's event loop through loop.call_later.
+A single node keeps its groups in its own journal and coordinates every group; a cluster
+broker coordinates the groups whose __consumer_offsets partition it leads (group_runtime) and
+answers the others NOT_COORDINATOR, or COORDINATOR_LOAD_IN_PROGRESS while it reads them.
 """
 
 from __future__ import annotations
@@ -147,6 +150,16 @@ def refused(state: BrokerState, group_id: str) -> GroupError:
     if not isinstance(runtime, GroupRuntime):
         return GroupError.NONE
     return runtime.group_error(group_id)
+
+
+def partition_exists(state: BrokerState, topic: str, partition: int) -> bool:
+    """Whether the cluster has the partition: a cluster broker asks its metadata image (its
+    local copy of a new topic may still be being created), a single node its own logs."""
+    link = cluster_link(state)
+    if link is None:
+        return state.partition(topic, partition) is not None
+    image_topic = link.image.topics.get(topic)
+    return image_topic is not None and partition in image_topic.partitions
 
 
 def _host(ctx: RequestContext) -> str:
@@ -390,7 +403,7 @@ async def handle_offset_commit(ctx: RequestContext, request: Any, state: BrokerS
     unknown: set[tuple[str, int]] = set()
     for t in request.topics:
         for p in t.partitions:
-            if state.partition(t.name, p.partition_index) is None:
+            if not partition_exists(state, t.name, p.partition_index):
                 unknown.add((t.name, p.partition_index))
                 continue
             entries.append(
@@ -482,7 +495,7 @@ async def handle_offset_fetch(ctx: RequestContext, request: Any, state: BrokerSt
     coord = await coordinator(state)
 
     def exists(topic: str, partition: int) -> bool:
-        return state.partition(topic, partition) is not None
+        return partition_exists(state, topic, partition)
 
     if ctx.api_version >= 8:
         not_here = {
@@ -537,7 +550,7 @@ async def handle_offset_fetch(ctx: RequestContext, request: Any, state: BrokerSt
 async def handle_offset_delete(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     mod = response_module(request)
     wanted = [(t.name, p.partition_index) for t in request.topics for p in t.partitions]
-    known = [key for key in wanted if state.partition(*key) is not None]
+    known = [key for key in wanted if partition_exists(state, *key)]
     coord = await coordinator(state)
     mark = coord.journal.mark()
     top: GroupError = refused(state, request.group_id)

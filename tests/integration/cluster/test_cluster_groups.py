@@ -12,8 +12,14 @@ from typing import Any
 
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, Producer, TopicPartition
 from confluent_kafka.admin import NewTopic
+from kio.schema.find_coordinator.v0 import request as find_v0
+from kio.schema.find_coordinator.v4 import request as find_v4
+from kio.schema.heartbeat.v0 import request as heartbeat_v0
+from kio.schema.types import GroupId
+from kio.static.primitive import i8, i32
 
 from embedded_broker.coordinator.offsets_topic import OFFSETS_TOPIC, partition_for
+from tests.integration.groups.wire import WireClient
 from tests.kafka.cli import KafkaCli
 
 from .local_cluster import LocalCluster, admin, wait_for
@@ -21,6 +27,9 @@ from .local_cluster import LocalCluster, admin, wait_for
 TOPIC = "orders"
 PARTITIONS = 3
 GROUP = "billing"
+BROKERS = (101, 102, 103)
+NOT_COORDINATOR = 16
+UNKNOWN_MEMBER_ID = 25
 
 
 def _create_topic(bootstrap: str) -> None:
@@ -69,6 +78,23 @@ def _coordinator(bootstrap: str) -> int:
     client = admin(bootstrap)
     futures = client.describe_consumer_groups([GROUP], request_timeout=10)
     return int(futures[GROUP].result(timeout=10).coordinator.id)
+
+
+def _alter(bootstrap: str, base: int) -> None:
+    """Commit offsets base, base + 1, ... for the group (AlterConsumerGroupOffsets), again
+    while the coordinator is still loading or moving, as Java's admin client does."""
+    offsets = [TopicPartition(TOPIC, p, base + p) for p in range(PARTITIONS)]
+    client = admin(bootstrap)
+
+    def commit() -> bool:
+        request = [ConsumerGroupTopicPartitions(GROUP, offsets)]
+        result = client.alter_consumer_group_offsets(request)[GROUP].result(timeout=15)
+        errors = [tp.error for tp in result.topic_partitions if tp.error is not None]
+        retriable = ("COORDINATOR_LOAD_IN_PROGRESS", "NOT_COORDINATOR")
+        assert all(e.name() in retriable for e in errors), errors
+        return not errors
+
+    wait_for(commit, 20, "the coordinator to accept the offsets")
 
 
 def _committed(bootstrap: str) -> dict[int, int]:
@@ -161,18 +187,37 @@ def test_committed_offsets_are_readable_through_every_broker_after_the_coordinat
 ) -> None:
     bs = three_brokers.bootstrap()
     _create_topic(bs)
-    offsets = [TopicPartition(TOPIC, p, 10 + p) for p in range(PARTITIONS)]
-    request = [ConsumerGroupTopicPartitions(GROUP, offsets)]
-    client = admin(bs)
-    client.alter_consumer_group_offsets(request)[GROUP].result(timeout=15)
+    _alter(bs, 10)
     assert _committed(bs) == {0: 10, 1: 11, 2: 12}
     victim = _coordinator(bs)
+    # every broker names the same coordinator (FindCoordinator v0 and the batched v4), and
+    # only that broker serves the group: the others answer NOT_COORDINATOR
+    for broker in BROKERS:
+        found, heartbeat = _ask(three_brokers, broker)
+        assert found == [victim, victim]
+        assert heartbeat == (UNKNOWN_MEMBER_ID if broker == victim else NOT_COORDINATOR)
     three_brokers.kill(victim)
-    for broker in {101, 102, 103} - {victim}:
+    for broker in set(BROKERS) - {victim}:
         one = f"127.0.0.1:{three_brokers.node(broker)['port']}"
         read = wait_for(lambda o=one: _try_committed(o), 20, f"the offsets through broker {broker}")
         assert read == {0: 10, 1: 11, 2: 12}
     assert _coordinator(three_brokers.bootstrap(without=victim)) != victim
+
+
+def _ask(cluster: LocalCluster, broker: int) -> tuple[list[int], int]:
+    """(coordinator named by FindCoordinator v0 and v4, Heartbeat error) asked of one broker."""
+    client = WireClient(f"127.0.0.1:{cluster.node(broker)['port']}")
+    try:
+        v0 = client.send(find_v0.FindCoordinatorRequest(key=GROUP))
+        v4 = client.send(find_v4.FindCoordinatorRequest(key_type=i8(0), coordinator_keys=(GROUP,)))
+        beat = client.send(
+            heartbeat_v0.HeartbeatRequest(
+                group_id=GroupId(GROUP), generation_id=i32(0), member_id="nobody"
+            )
+        )
+    finally:
+        client.close()
+    return [int(v0.node_id), int(v4.coordinators[0].node_id)], int(beat.error_code.value)
 
 
 def _try_committed(bootstrap: str) -> dict[int, int] | None:
@@ -188,10 +233,7 @@ def test_committed_offsets_survive_a_restart_of_the_whole_cluster(
     cluster = cluster_factory(3)
     bs = cluster.bootstrap()
     _create_topic(bs)
-    offsets = [TopicPartition(TOPIC, p, 20 + p) for p in range(PARTITIONS)]
-    request = [ConsumerGroupTopicPartitions(GROUP, offsets)]
-    client = admin(bs)
-    client.alter_consumer_group_offsets(request)[GROUP].result(timeout=15)
+    _alter(bs, 20)
     cluster.stop()
     again = LocalCluster(cluster.data_dir, 3, [])
     try:
@@ -210,9 +252,7 @@ def test_two_brokers_keep_offsets_in_an_rf2_topic_that_kafkas_formatter_reads(
     client = admin(bs)
     for fut in client.create_topics([NewTopic(TOPIC, PARTITIONS, 2)]).values():
         fut.result(timeout=15)
-    offsets = [TopicPartition(TOPIC, p, 30 + p) for p in range(PARTITIONS)]
-    request = [ConsumerGroupTopicPartitions(GROUP, offsets)]
-    client.alter_consumer_group_offsets(request)[GROUP].result(timeout=15)
+    _alter(bs, 30)
     md = client.list_topics(OFFSETS_TOPIC, timeout=10).topics[OFFSETS_TOPIC]
     assert len(md.partitions) == 50
     assert {len(p.replicas) for p in md.partitions.values()} == {2}  # min(3, brokers)
