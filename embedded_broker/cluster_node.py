@@ -47,6 +47,8 @@ def _watch_parent(stop: threading.Event) -> None:
 def _broker_settings(data: dict[str, Any], node: dict[str, Any]) -> dict[str, str]:
     settings = {str(k): str(v) for k, v in data.get("settings", {}).items()}
     settings["node.id"] = str(node["id"])
+    # Kafka's default of 3, but never more replicas than the cluster has brokers
+    settings.setdefault("offsets.topic.replication.factor", str(min(3, len(data["brokers"]))))
     if node.get("rack"):
         settings["broker.rack"] = str(node["rack"])
     return settings
@@ -98,6 +100,8 @@ def _run_broker(
 ) -> int:
     from .cluster_link.link import BrokerLink
     from .config import BrokerConfig
+    from .group_runtime.topic import create_at_start
+    from .handlers.groups import coordinator
     from .state import BrokerState
 
     node_id = int(node["id"])
@@ -109,7 +113,7 @@ def _run_broker(
         if state.registry.cluster_id != data["cluster_id"]:
             state.registry.cluster_id = data["cluster_id"]
             state.registry.save()
-        BrokerLink(
+        link = BrokerLink(
             state,
             host=node["host"],
             port=int(node["port"]),
@@ -118,7 +122,12 @@ def _run_broker(
             controller=(controller["host"], int(controller["port"])),
             heartbeat_ms=BrokerConfig(settings).get_int("broker.heartbeat.interval.ms"),
             metadata_dir=directory / "metadata",
-        ).start()
+        )
+        link.start()
+        # the coordinator follows leadership of __consumer_offsets from the start, so a broker
+        # that takes over a partition loads its groups before their members come asking
+        state.spawn(coordinator(state), name="group-coordinator")
+        state.spawn(create_at_start(state, link), name="offsets-topic")
 
     runner = BrokerRunner(
         host=node["host"],

@@ -211,6 +211,14 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
             at_least(1),
         ),
         ConfigDef(
+            "offsets.commit.timeout.ms",
+            INT,
+            "5000",
+            "How long an offset commit or group change waits for every in-sync replica of its "
+            "__consumer_offsets partition (in a cluster) before it fails.",
+            at_least(1),
+        ),
+        ConfigDef(
             "socket.request.max.bytes",
             INT,
             "104857600",

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "cluster_link"
+# the cluster's internal topics, which the controller creates like any other
+INTERNAL_TOPICS = frozenset({"__consumer_offsets"})
 FETCH_WAIT_MS = 500
 RETRY_S = 0.3
 FENCED_HEARTBEAT_MS = 50
@@ -293,7 +295,13 @@ class BrokerLink:
             try:
                 local = state.topics.get(name)
                 if local is None and count:
-                    await state.create_topic_async(name, count, configs, topic_id=topic.topic_id)
+                    await state.create_topic_async(
+                        name,
+                        count,
+                        configs,
+                        internal=name in INTERNAL_TOPICS,
+                        topic_id=topic.topic_id,
+                    )
                 elif local is not None and local.partitions < count:
                     await state.add_partitions_async(name, count)
                 local = state.topics.get(name)

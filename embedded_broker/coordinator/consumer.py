@@ -471,10 +471,13 @@ class ConsumerGroups(CoordinatorBase):
             for m in group.members.values():
                 m.cancel_timers()
 
-    def start_consumer_sessions(self) -> None:
+    def start_consumer_sessions(self, group_ids: Iterable[str] | None = None) -> None:
         """After a load: every member's session starts now (members that don't come back
-        expire as usual)."""
+        expire as usual); group_ids: only those groups (a partition loaded later)."""
+        wanted = None if group_ids is None else set(group_ids)
         for group in self.consumer_groups.values():
+            if wanted is not None and group.group_id not in wanted:
+                continue
             for m in group.members.values():
                 self._schedule_session(group, m)
                 if m.state is MemberState.UNREVOKED_PARTITIONS:

@@ -11,7 +11,7 @@ from .errors import GroupError
 from .group import ClassicGroup
 from .journal import Journal, NullJournal, Record
 from .membership import Membership
-from .messages import DescribedGroup, DescribedMember, ListedGroup
+from .messages import DescribedGroup, DescribedMember, JoinResult, ListedGroup, SyncResult
 from .offsets import Offsets
 from .records import group_tombstone
 from .state import GroupEvent, GroupState
@@ -73,20 +73,54 @@ class GroupCoordinator(Membership, Offsets, ConsumerGroups):
         )
 
     def _load(self, records: Iterable[Record]) -> None:
-        """Replay the journal; groups with members come back Stable (Kafka's loadGroup) and every
-        member's session timer starts now, so members that do not come back expire as usual."""
+        count, loaded = self.load(records)
+        if count:
+            log.info("restored %d groups from %d group state records", len(loaded), count)
+
+    def load(self, records: Iterable[Record]) -> tuple[int, set[str]]:
+        """Replay records (the journal at start, or a __consumer_offsets partition this broker
+        now leads) through the live replay path; (records read, ids of the groups they name).
+        Groups with members come back Stable (Kafka's loadGroup) and every member's session
+        timer starts now, so members that do not come back expire as usual."""
         count = 0
+        touched: set[str] = set()
         now = self.clock.now_ms()
         for r in records:
             count += 1
+            touched.add(str(r.get("g")))
             self._replay(r, now)
-        for group in self.groups.values():
-            if group.members:
+        for group_id in touched:
+            group = self.groups.get(group_id)
+            if group is not None and group.members:
                 group.state = S.STABLE  # the initial state of a loaded group, not a transition
                 for member in group.members.values():
                     self._schedule_heartbeat(group, member)
-        if count:
-            log.info("restored %d groups from %d group state records", len(self.groups), count)
+        return count, touched & (set(self.groups) | set(self.consumer_groups))
+
+    def unload(self, group_ids: Iterable[str]) -> None:
+        """Forget groups whose coordinator moved to another broker (their partition of
+        __consumer_offsets is led elsewhere now): timers stop, and members waiting in a join
+        or sync are told NOT_COORDINATOR, so they find the new coordinator (Kafka's unload)."""
+        for group_id in group_ids:
+            cgroup = self.consumer_groups.pop(group_id, None)
+            if cgroup is not None:
+                for m in cgroup.members.values():
+                    m.cancel_timers()
+            group = self.groups.pop(group_id, None)
+            if group is None:
+                continue
+            for timer in [group.join_timer, group.sync_timer, *group.pending_members.values()]:
+                if timer is not None:
+                    timer.cancel()
+            for member in group.members.values():
+                if member.heartbeat_timer is not None:
+                    member.heartbeat_timer.cancel()
+                join, sync = member.join_waiter, member.sync_waiter
+                member.join_waiter = member.sync_waiter = None
+                if join is not None:
+                    join(JoinResult(GroupError.NOT_COORDINATOR, member_id=member.member_id))
+                if sync is not None:
+                    sync(SyncResult(GroupError.NOT_COORDINATOR))
 
     # -- ListGroups / DescribeGroups / DeleteGroups -----------------------------------------
 

@@ -14,7 +14,14 @@ from embedded_broker.coordinator.consumer_group import ConsumerGroup, Partitions
 from embedded_broker.state import BrokerState
 
 from .base import ApiSpec, RequestContext
-from .groups import AUTHORIZED_OPS_OMITTED, GROUP_AUTHORIZED_OPS, _host, _written, coordinator
+from .groups import (
+    AUTHORIZED_OPS_OMITTED,
+    GROUP_AUTHORIZED_OPS,
+    _host,
+    _written,
+    coordinator,
+    refused,
+)
 from .util import NO_THROTTLE, build, error, ms, response_module
 
 
@@ -68,9 +75,12 @@ async def handle_consumer_group_heartbeat(
     )
     coord = await coordinator(state)
     mark = coord.journal.mark()
-    result = coord.consumer_heartbeat(
-        req, lambda t: _partition_count(state, t), lambda: _topic_names(state)
-    )
+    if (not_here := refused(state, req.group_id)) is not GroupError.NONE:
+        result = HeartbeatResult(not_here, message="This broker is not the group's coordinator.")
+    else:
+        result = coord.consumer_heartbeat(
+            req, lambda t: _partition_count(state, t), lambda: _topic_names(state)
+        )
     if not await _written(coord, mark) and result.error is GroupError.NONE:
         result = HeartbeatResult(GroupError.NOT_COORDINATOR, message="Group state not written.")
     assignment = None
@@ -156,17 +166,20 @@ async def handle_consumer_group_describe(
     groups = []
     for group_id in request.group_ids:
         group = coord.consumer_groups.get(group_id)
-        if group is None:
+        not_here = refused(state, group_id)
+        if group is None or not_here is not GroupError.NONE:
             classic = coord.describe_group(group_id)
             message = (
                 f"Group {group_id} is not a consumer group."
                 if classic.state != "Dead"
                 else f"Group {group_id} not found."
             )
+            if not_here is not GroupError.NONE:
+                message = "This broker is not the group's coordinator."
             groups.append(
                 build(
                     mod.DescribedGroup,
-                    error_code=error(GroupError.GROUP_ID_NOT_FOUND),
+                    error_code=error(not_here or GroupError.GROUP_ID_NOT_FOUND),
                     error_message=message,
                     group_id=group_id,
                     group_state="Dead",

@@ -2,6 +2,9 @@
 
 Translates kio requests into calls on the sans-IO GroupCoordinator (one per broker, kept in
 ``state.extensions``) whose timers run on the broker's event loop through loop.call_later.
+A single node keeps its groups in its own journal and coordinates every group; a cluster
+broker coordinates the groups whose __consumer_offsets partition it leads (group_runtime) and
+answers the others NOT_COORDINATOR, or COORDINATOR_LOAD_IN_PROGRESS while it reads them.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from typing import Any, TypeVar
 
 from kio.schema.errors import ErrorCode
 
+from embedded_broker.cluster_link.link import BrokerLink, cluster_link
 from embedded_broker.coordinator import (
     CoordinatorConfig,
+    DescribedGroup,
     FileJournal,
     GroupCoordinator,
     GroupError,
@@ -29,6 +34,10 @@ from embedded_broker.coordinator import (
     SyncResult,
     Timer,
 )
+from embedded_broker.coordinator.offsets_topic import OFFSETS_TOPIC
+from embedded_broker.group_runtime.journal import ReplicatedJournal
+from embedded_broker.group_runtime.runtime import GroupRuntime
+from embedded_broker.group_runtime.topic import ensure_offsets_topic
 from embedded_broker.state import BrokerState
 from embedded_broker.txn.runtime import available as txn_available
 from embedded_broker.txn.runtime import coordinator as txn_coordinator
@@ -42,6 +51,7 @@ from .util import NO_THROTTLE, build, error, has_field, ms, response_module
 log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "groups"
+RUNTIME_KEY = "group_runtime"
 AUTHORIZED_OPS_OMITTED = -(2**31)
 # READ (3), DELETE (6) and DESCRIBE (8): what a principal may do on a group here.
 GROUP_AUTHORIZED_OPS = (1 << 3) | (1 << 6) | (1 << 8)
@@ -100,7 +110,13 @@ async def coordinator(state: BrokerState) -> GroupCoordinator:
 
 async def _load(state: BrokerState) -> GroupCoordinator:
     journal: Journal = NullJournal()
-    if not state.in_memory and state.data_dir is not None:
+    runtime: GroupRuntime | None = None
+    if cluster_link(state) is not None:
+        # a cluster broker keeps groups in __consumer_offsets, not in a journal of its own
+        runtime = GroupRuntime(state)
+        state.extensions[RUNTIME_KEY] = runtime
+        journal = ReplicatedJournal(runtime)
+    elif not state.in_memory and state.data_dir is not None:
         journal = await asyncio.to_thread(FileJournal, Path(state.data_dir))
     records = await asyncio.to_thread(journal.load)
     coord = GroupCoordinator(
@@ -111,6 +127,9 @@ async def _load(state: BrokerState) -> GroupCoordinator:
         records=records,
     )
     coord.start()
+    if runtime is not None:
+        runtime.attach(coord)
+        await runtime.wait_loaded()
 
     async def close() -> None:
         coord.stop()
@@ -127,6 +146,25 @@ async def _written(coord: GroupCoordinator, mark: int) -> bool:
     with contextlib.suppress(Exception):
         await asyncio.wrap_future(coord.journal.barrier())
     return not coord.journal.failed_since(mark)
+
+
+def refused(state: BrokerState, group_id: str) -> GroupError:
+    """NONE if this broker coordinates group_id now (always, on a single node); else
+    NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS. Call after coordinator()."""
+    runtime = state.extensions.get(RUNTIME_KEY)
+    if not isinstance(runtime, GroupRuntime):
+        return GroupError.NONE
+    return runtime.group_error(group_id)
+
+
+def partition_exists(state: BrokerState, topic: str, partition: int) -> bool:
+    """Whether the cluster has the partition: a cluster broker asks its metadata image (its
+    local copy of a new topic may still be being created), a single node its own logs."""
+    link = cluster_link(state)
+    if link is None:
+        return state.partition(topic, partition) is not None
+    image_topic = link.image.topics.get(topic)
+    return image_topic is not None and partition in image_topic.partitions
 
 
 def _host(ctx: RequestContext) -> str:
@@ -186,14 +224,56 @@ async def handle_find_coordinator(ctx: RequestContext, request: Any, state: Brok
     key_type = getattr(request, "key_type", KEY_TYPE_GROUP)
     if key_type == KEY_TYPE_TRANSACTION and txn_available(state):
         await txn_coordinator(state)  # creates and loads __transaction_state on first use
+    link = cluster_link(state)
+    if link is not None and key_type == KEY_TYPE_GROUP:
+        runtime = state.extensions[RUNTIME_KEY]
+        assert isinstance(runtime, GroupRuntime)
+        if OFFSETS_TOPIC not in link.image.topics:
+            await ensure_offsets_topic(state, link)
+        keys = (
+            list(request.coordinator_keys)
+            if has_field(type(request), "coordinator_keys")
+            else [request.key]
+        )
+        answers = {key: _cluster_answer(link, runtime, key) for key in keys}
+    else:
+        answers = None
     if has_field(type(request), "coordinator_keys"):
         coordinators = tuple(
-            build(mod.Coordinator, key=key, **answer(key_type)) for key in request.coordinator_keys
+            build(
+                mod.Coordinator,
+                key=key,
+                **(answer(key_type) if answers is None else answers[key]),
+            )
+            for key in request.coordinator_keys
         )
         return build(
             mod.FindCoordinatorResponse, throttle_time=NO_THROTTLE, coordinators=coordinators
         )
-    return build(mod.FindCoordinatorResponse, throttle_time=NO_THROTTLE, **answer(key_type))
+    fields = answer(key_type) if answers is None else answers[request.key]
+    return build(mod.FindCoordinatorResponse, throttle_time=NO_THROTTLE, **fields)
+
+
+def _cluster_answer(link: BrokerLink, runtime: GroupRuntime, key: str) -> dict[str, Any]:
+    """The leader of the group's __consumer_offsets partition, from the metadata image."""
+    topic = link.image.topics.get(OFFSETS_TOPIC)
+    part = None if topic is None else topic.partitions.get(runtime.partition_of(key))
+    broker = None if part is None else link.image.brokers.get(part.leader)
+    if part is None or broker is None or part.leader < 0:
+        return {
+            "error_code": ErrorCode.coordinator_not_available,
+            "error_message": "The group's partition of __consumer_offsets has no leader yet.",
+            "node_id": -1,
+            "host": "",
+            "port": -1,
+        }
+    return {
+        "error_code": ErrorCode.none,
+        "error_message": None,
+        "node_id": part.leader,
+        "host": broker.host,
+        "port": broker.port,
+    }
 
 
 # -- JoinGroup / SyncGroup / Heartbeat / LeaveGroup ------------------------------------------
@@ -217,7 +297,10 @@ async def handle_join_group(ctx: RequestContext, request: Any, state: BrokerStat
     )
     coord = await coordinator(state)
     mark = coord.journal.mark()
-    result: JoinResult = await _wait(lambda respond: coord.join(join, respond))
+    if (not_here := refused(state, join.group_id)) is not GroupError.NONE:
+        result = JoinResult(not_here, member_id=join.member_id)
+    else:
+        result = await _wait(lambda respond: coord.join(join, respond))
     if not await _written(coord, mark) and result.error is GroupError.NONE:
         result = JoinResult(GroupError.NOT_COORDINATOR, member_id=result.member_id)
     nullable = ctx.api_version >= 7
@@ -257,6 +340,8 @@ async def handle_sync_group(ctx: RequestContext, request: Any, state: BrokerStat
     )
     coord = await coordinator(state)
     mark = coord.journal.mark()
+    if (not_here := refused(state, sync.group_id)) is not GroupError.NONE:
+        return build(mod.SyncGroupResponse, throttle_time=NO_THROTTLE, error_code=error(not_here))
     result: SyncResult = await _wait(lambda respond: coord.sync(sync, respond))
     if not await _written(coord, mark) and result.error is GroupError.NONE:
         coord.store_failed(sync.group_id, sync.generation)
@@ -273,18 +358,32 @@ async def handle_sync_group(ctx: RequestContext, request: Any, state: BrokerStat
 
 async def handle_heartbeat(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     mod = response_module(request)
-    code = (await coordinator(state)).heartbeat(
-        request.group_id,
-        request.member_id,
-        request.generation_id,
-        getattr(request, "group_instance_id", None),
-    )
+    coord = await coordinator(state)
+    code = refused(state, request.group_id)
+    if code is GroupError.NONE:
+        code = coord.heartbeat(
+            request.group_id,
+            request.member_id,
+            request.generation_id,
+            getattr(request, "group_instance_id", None),
+        )
     return build(mod.HeartbeatResponse, throttle_time=NO_THROTTLE, error_code=error(code))
 
 
 async def handle_leave_group(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     mod = response_module(request)
     coord = await coordinator(state)
+    if (not_here := refused(state, request.group_id)) is not GroupError.NONE:
+        if ctx.api_version < 3:
+            return build(
+                mod.LeaveGroupResponse, throttle_time=NO_THROTTLE, error_code=error(not_here)
+            )
+        return build(
+            mod.LeaveGroupResponse,
+            throttle_time=NO_THROTTLE,
+            error_code=error(not_here),
+            members=(),
+        )
     if ctx.api_version < 3:
         result = coord.leave(request.group_id, [(request.member_id, None)])
         await _written(coord, 0)
@@ -322,7 +421,7 @@ async def handle_offset_commit(ctx: RequestContext, request: Any, state: BrokerS
     names = [topic_name(state, t) for t in request.topics]
     for t, name in zip(request.topics, names, strict=True):
         for p in t.partitions:
-            if name is None or state.partition(name, p.partition_index) is None:
+            if name is None or not partition_exists(state, name, p.partition_index):
                 unknown.add((name or "", p.partition_index))
                 continue
             entries.append(
@@ -336,21 +435,30 @@ async def handle_offset_commit(ctx: RequestContext, request: Any, state: BrokerS
             )
     coord = await coordinator(state)
     mark = coord.journal.mark()
-    results = coord.commit_offsets(
-        request.group_id,
-        request.member_id,
-        request.generation_id_or_member_epoch,
-        entries,
-        group_instance_id=getattr(request, "group_instance_id", None),
-        unknown_group_error=(
-            GroupError.GROUP_ID_NOT_FOUND if ctx.api_version >= 9 else GroupError.ILLEGAL_GENERATION
-        ),
-        member_epochs=ctx.api_version >= 9,
-    )
+    not_here = refused(state, request.group_id)
+    results = []
+    if not_here is GroupError.NONE:
+        results = coord.commit_offsets(
+            request.group_id,
+            request.member_id,
+            request.generation_id_or_member_epoch,
+            entries,
+            group_instance_id=getattr(request, "group_instance_id", None),
+            unknown_group_error=(
+                GroupError.GROUP_ID_NOT_FOUND
+                if ctx.api_version >= 9
+                else GroupError.ILLEGAL_GENERATION
+            ),
+            member_epochs=ctx.api_version >= 9,
+        )
     if not await _written(coord, mark):
         results = [(e, GroupError.NOT_COORDINATOR) for e, _ in results]
     codes = {(e.topic, e.partition): code for e, code in results}
     codes.update({key: GroupError.UNKNOWN_TOPIC_OR_PARTITION for key in unknown})
+    if not_here is not GroupError.NONE:
+        codes = {
+            (t.name, p.partition_index): not_here for t in request.topics for p in t.partitions
+        }
     topics = tuple(
         build(
             mod.OffsetCommitResponseTopic,
@@ -385,7 +493,7 @@ def _fetch_topics(
     """``unstable``: partitions with transactional offsets pending (require_stable asked)."""
 
     def exists(topic: str, partition: int) -> bool:
-        return state.partition(topic, partition) is not None
+        return partition_exists(state, topic, partition)
 
     wanted = None
     unknown_ids: list[Any] = []  # v10 topics named by an id this broker does not know
@@ -449,8 +557,9 @@ async def handle_offset_fetch(ctx: RequestContext, request: Any, state: BrokerSt
         return txns.pending_partitions(group_id)
 
     if ctx.api_version >= 8:
-        refused = {
-            g.group_id: coord.validate_offset_fetch(
+        not_here = {
+            g.group_id: refused(state, g.group_id)
+            or coord.validate_offset_fetch(
                 g.group_id, getattr(g, "member_id", None), getattr(g, "member_epoch", -1)
             )
             for g in request.groups
@@ -460,7 +569,7 @@ async def handle_offset_fetch(ctx: RequestContext, request: Any, state: BrokerSt
                 mod.OffsetFetchResponseGroup,
                 group_id=g.group_id,
                 topics=()
-                if refused[g.group_id]
+                if not_here[g.group_id]
                 else _fetch_topics(
                     coord,
                     state,
@@ -470,11 +579,18 @@ async def handle_offset_fetch(ctx: RequestContext, request: Any, state: BrokerSt
                     partition_cls=mod.OffsetFetchResponsePartitions,
                     unstable=unstable(g.group_id),
                 ),
-                error_code=error(refused[g.group_id]),
+                error_code=error(not_here[g.group_id]),
             )
             for g in request.groups
         )
         return build(mod.OffsetFetchResponse, throttle_time=NO_THROTTLE, groups=groups)
+    if (not_coordinator := refused(state, request.group_id)) is not GroupError.NONE:
+        return build(
+            mod.OffsetFetchResponse,
+            throttle_time=NO_THROTTLE,
+            topics=(),
+            error_code=error(not_coordinator),
+        )
     topics = _fetch_topics(
         coord,
         state,
@@ -495,10 +611,13 @@ async def handle_offset_fetch(ctx: RequestContext, request: Any, state: BrokerSt
 async def handle_offset_delete(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     mod = response_module(request)
     wanted = [(t.name, p.partition_index) for t in request.topics for p in t.partitions]
-    known = [key for key in wanted if state.partition(*key) is not None]
+    known = [key for key in wanted if partition_exists(state, *key)]
     coord = await coordinator(state)
     mark = coord.journal.mark()
-    top, results = coord.delete_offsets(request.group_id, known)
+    top: GroupError = refused(state, request.group_id)
+    results: list[tuple[str, int, GroupError]] = []
+    if top is GroupError.NONE:
+        top, results = coord.delete_offsets(request.group_id, known)
     if not await _written(coord, mark) and top is GroupError.NONE:
         top, results = GroupError.NOT_COORDINATOR, []
     codes = {(topic, partition): code for topic, partition, code in results}
@@ -555,7 +674,10 @@ async def handle_describe_groups(ctx: RequestContext, request: Any, state: Broke
     )
     described = []
     for group_id in request.groups:
-        d = coord.describe_group(group_id)
+        if (not_here := refused(state, group_id)) is not GroupError.NONE:
+            d = DescribedGroup(group_id, not_here, "", "", "")
+        else:
+            d = coord.describe_group(group_id)
         code, message = error(d.error), None
         if ctx.api_version >= 6 and d.state == "Dead" and d.error == GroupError.NONE:
             # v6 tells the truth where older versions answer Dead with no error (KIP-1043)
@@ -594,7 +716,9 @@ async def handle_delete_groups(ctx: RequestContext, request: Any, state: BrokerS
     mod = response_module(request)
     coord = await coordinator(state)
     mark = coord.journal.mark()
-    deleted = coord.delete_groups(request.groups_names)
+    mine = [g for g in request.groups_names if refused(state, g) is GroupError.NONE]
+    deleted = coord.delete_groups(mine)
+    deleted += [(g, refused(state, g)) for g in request.groups_names if g not in mine]
     if not await _written(coord, mark):
         deleted = [
             (g, GroupError.NOT_COORDINATOR if code is GroupError.NONE else code)

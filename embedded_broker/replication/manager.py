@@ -60,6 +60,7 @@ class ReplicaManager:
         self._saved_hw: dict[Key, int] | None = None
         self._maintenance: asyncio.Task[None] | None = None
         self._hw_dirty = False
+        self._state_listeners: list[Callable[[str, int], None]] = []
 
     # -- settings ---------------------------------------------------------------------------
     @property
@@ -80,6 +81,19 @@ class ReplicaManager:
     def set_isr_sender(self, send: IsrSender) -> None:
         """How a leader proposes a new ISR; returns the committed state or None."""
         self._isr_sender = send
+
+    def on_state_change(self, listener: Callable[[str, int], None]) -> None:
+        """Call listener(topic, partition) after the metadata gave a local partition a new
+        state (the group coordinator follows leadership of __consumer_offsets this way)."""
+        self._state_listeners.append(listener)
+
+    def _state_changed(self, key: Key) -> None:
+        self._state.notify(key)
+        for listener in self._state_listeners:
+            try:
+                listener(*key)
+            except Exception:
+                log.exception("A partition state listener failed for %s-%d", *key)
 
     # -- what handlers ask ------------------------------------------------------------------
     def get(self, topic: str, partition: int) -> ReplicatedPartition | None:
@@ -456,7 +470,7 @@ class ReplicaManager:
             part.leader = False
             part.followers = {}
             part.fail_waiting(ErrorCode.not_leader_or_follower)
-            self._state.notify(key)
+            self._state_changed(key)
             return
         if part is None:
             part = self._new_partition(topic, partition, ps, plog)
@@ -479,7 +493,7 @@ class ReplicaManager:
             self._complete_produces(part)
         elif new_role:
             self._become_follower(part)
-        self._state.notify(key)
+        self._state_changed(key)
 
     def remove(self, topic: str, partition: int) -> None:
         """This broker holds no replica of the partition any more (moved away by a

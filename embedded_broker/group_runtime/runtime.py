@@ -1,0 +1,209 @@
+"""Which groups this broker coordinates: those whose __consumer_offsets partition it leads.
+
+When the metadata makes this broker the leader of a partition, the partition's records are
+read back and replayed into the coordinator (COORDINATOR_LOAD_IN_PROGRESS meanwhile); when
+leadership moves away, the partition's groups are unloaded (NOT_COORDINATOR from then on).
+Appends go to the leader's log and are committed once the high watermark covers them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from kio.schema.errors import ErrorCode
+
+from embedded_broker.coordinator import GroupCoordinator, GroupError
+from embedded_broker.coordinator.framing import Record
+from embedded_broker.coordinator.offsets_topic import (
+    OFFSETS_TOPIC,
+    OffsetsRecordError,
+    decode,
+    partition_for,
+)
+from embedded_broker.protocol.keyed_batch import KeyValue, decode_batches, encode_batch
+from embedded_broker.protocol.record_batch import InvalidRecordBatchError, iter_batches
+from embedded_broker.storage import OffsetOutOfRange, StorageError
+
+if TYPE_CHECKING:
+    from embedded_broker.state import BrokerState
+
+log = logging.getLogger(__name__)
+
+LOAD_CHUNK_BYTES = 1024 * 1024
+
+
+class GroupRuntime:
+    """Owns the coordinator's view of __consumer_offsets on one cluster broker."""
+
+    def __init__(self, state: BrokerState) -> None:
+        self._state = state
+        self.partitions = state.config.get_int("offsets.topic.num.partitions")
+        self._commit_timeout_ms = state.config.get_int("offsets.commit.timeout.ms")
+        self._coordinator: GroupCoordinator | None = None
+        self._loaded: dict[int, int] = {}  # partition -> leader epoch its groups were loaded at
+        self._loading: dict[int, asyncio.Task[None]] = {}
+        self._loading_epoch: dict[int, int] = {}
+
+    def attach(self, coordinator: GroupCoordinator) -> None:
+        """Start following leadership (partitions led already are loaded now)."""
+        self._coordinator = coordinator
+        self._state.replicas.on_state_change(self._on_state_change)
+        for p in range(self.partitions):
+            self._sync(p)
+
+    async def wait_loaded(self) -> None:
+        """Until every load started so far is done."""
+        while self._loading:
+            await asyncio.gather(*self._loading.values(), return_exceptions=True)
+
+    # -- what handlers ask ------------------------------------------------------------------
+    def partition_of(self, group_id: str) -> int:
+        return partition_for(group_id, self.partitions)
+
+    def group_error(self, group_id: str) -> GroupError:
+        """NONE when this broker coordinates the group now; NOT_COORDINATOR when another broker
+        leads its partition; COORDINATOR_LOAD_IN_PROGRESS while its partition is being read."""
+        p = self.partition_of(group_id)
+        epoch = self._leader_epoch(p)
+        if epoch is None:
+            return GroupError.NOT_COORDINATOR
+        if self._loaded.get(p) == epoch:
+            return GroupError.NONE
+        if self._loading_epoch.get(p) != epoch:
+            self._sync(p)
+        return GroupError.COORDINATOR_LOAD_IN_PROGRESS
+
+    def _leader_epoch(self, p: int) -> int | None:
+        part = self._state.replicas.get(OFFSETS_TOPIC, p)
+        if part is None or not part.leader:
+            return None
+        return part.state.leader_epoch
+
+    # -- leadership -------------------------------------------------------------------------
+    def _on_state_change(self, topic: str, partition: int) -> None:
+        if topic == OFFSETS_TOPIC and partition < self.partitions:
+            self._sync(partition)
+
+    def _sync(self, p: int) -> None:
+        epoch = self._leader_epoch(p)
+        current = self._loaded.get(p), self._loading_epoch.get(p)
+        if epoch is not None and epoch in current:
+            return
+        if p in self._loaded or p in self._loading_epoch:
+            self._unload(p)
+        if epoch is not None:
+            self._loading_epoch[p] = epoch
+            task = self._state.spawn(self._load(p, epoch), name=f"load-groups-{p}")
+            self._loading[p] = task
+            task.add_done_callback(functools.partial(self._load_done, p))
+
+    def _load_done(self, p: int, task: asyncio.Task[None]) -> None:
+        if self._loading.get(p) is task:
+            del self._loading[p]
+            if self._loaded.get(p) != self._loading_epoch.get(p):
+                self._loading_epoch.pop(p, None)  # failed or cancelled: a later request retries
+
+    def _unload(self, p: int) -> None:
+        self._loaded.pop(p, None)
+        self._loading_epoch.pop(p, None)
+        task = self._loading.pop(p, None)
+        if task is not None:
+            task.cancel()
+        coord = self._coordinator
+        if coord is None:
+            return
+        gone = [g for g in {*coord.groups, *coord.consumer_groups} if self.partition_of(g) == p]
+        coord.unload(gone)
+        log.log(
+            logging.INFO if gone else logging.DEBUG,
+            "No longer the coordinator of %d group(s) of %s-%d",
+            len(gone),
+            OFFSETS_TOPIC,
+            p,
+        )
+
+    async def _load(self, p: int, epoch: int) -> None:
+        plog = self._state.partition(OFFSETS_TOPIC, p)
+        coord = self._coordinator
+        if plog is None or coord is None:
+            return
+        records: list[Record] = []
+        offset, end = plog.log_start_offset, plog.log_end_offset
+        while offset < end:
+            try:
+                data = await self._state.run_storage(plog.read, offset, LOAD_CHUNK_BYTES)
+            except OffsetOutOfRange:  # retention or truncation moved the start: read again
+                records, offset = [], plog.log_start_offset
+                continue
+            if not data:
+                break
+            try:
+                for at, key, value in decode_batches(data):
+                    if at < offset or at >= end:
+                        continue
+                    record = decode(key, value)
+                    if record is not None:
+                        records.append(record)
+                offset = max(h.next_offset for h in iter_batches(data))
+            except (InvalidRecordBatchError, OffsetsRecordError, ValueError) as exc:
+                log.error(
+                    "Could not read %s-%d at offset %d (%s); the groups of this partition "
+                    "cannot be served by this broker",
+                    OFFSETS_TOPIC,
+                    p,
+                    offset,
+                    exc,
+                )
+                return
+        if self._leader_epoch(p) != epoch or self._loading_epoch.get(p) != epoch:
+            return  # leadership moved on while reading
+        count, groups = coord.load(records)
+        coord.start_consumer_sessions(groups)
+        self._loaded[p] = epoch
+        log.log(
+            logging.INFO if count else logging.DEBUG,
+            "Coordinator of %d group(s) of %s-%d (leader epoch %d, %d records)",
+            len(groups),
+            OFFSETS_TOPIC,
+            p,
+            epoch,
+            count,
+        )
+
+    # -- appends ----------------------------------------------------------------------------
+    def append(self, partition: int, records: Sequence[KeyValue]) -> asyncio.Future[bool] | None:
+        """Append to the leader's log; a future of whether the high watermark came to cover
+        the records (acks=all), or None if this broker does not coordinate the partition."""
+        epoch = self._leader_epoch(partition)
+        plog = self._state.partition(OFFSETS_TOPIC, partition)
+        if epoch is None or self._loaded.get(partition) != epoch or plog is None or not records:
+            return None
+        replicas = self._state.replicas
+        if replicas.min_isr_error(OFFSETS_TOPIC, partition) != ErrorCode.none:
+            return None
+        now = self._state.now_ms()
+        try:
+            plog.append(encode_batch(records, now), now_ms=now, leader_epoch=epoch)
+        except (StorageError, OSError, InvalidRecordBatchError) as exc:
+            log.error("Could not append group state to %s-%d: %s", OFFSETS_TOPIC, partition, exc)
+            return None
+        replicas.appended(OFFSETS_TOPIC, partition, plog)
+        self._state.notify((OFFSETS_TOPIC, partition))
+        required = plog.log_end_offset
+        return self._state.spawn(
+            self._committed(partition, required), name=f"group-commit-{partition}"
+        )
+
+    async def _committed(self, partition: int, required: int) -> bool:
+        code = await self._state.replicas.wait_replicated(
+            OFFSETS_TOPIC, partition, required, self._commit_timeout_ms
+        )
+        if code != ErrorCode.none:
+            log.info(
+                "Group state in %s-%d was not committed: %s", OFFSETS_TOPIC, partition, code.name
+            )
+        return code == ErrorCode.none

@@ -1,0 +1,300 @@
+"""Consumer groups in a local cluster: the coordinator is the leader of the group's
+__consumer_offsets partition, and groups and committed offsets survive the death of its broker
+and a restart of the whole cluster."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, Producer, TopicPartition
+from confluent_kafka.admin import NewTopic
+from kio.schema.find_coordinator.v0 import request as find_v0
+from kio.schema.find_coordinator.v4 import request as find_v4
+from kio.schema.heartbeat.v0 import request as heartbeat_v0
+from kio.schema.types import GroupId
+from kio.static.primitive import i8, i32
+
+from embedded_broker.coordinator.offsets_topic import OFFSETS_TOPIC, partition_for
+from tests.integration.groups.wire import WireClient
+from tests.kafka.cli import KafkaCli
+
+from .local_cluster import LocalCluster, admin, wait_for
+
+TOPIC = "orders"
+PARTITIONS = 3
+GROUP = "billing"
+BROKERS = (101, 102, 103)
+NOT_COORDINATOR = 16
+UNKNOWN_MEMBER_ID = 25
+
+
+def _create_topic(bootstrap: str) -> None:
+    client = admin(bootstrap)
+    topic = NewTopic(TOPIC, PARTITIONS, 3, config={"min.insync.replicas": "2"})
+    for fut in client.create_topics([topic], operation_timeout=15).values():
+        fut.result(timeout=15)
+    wait_for(
+        lambda: TOPIC in admin(bootstrap).list_topics(timeout=5).topics,
+        10,
+        "the topic in Metadata",
+    )
+
+
+def _produce(bootstrap: str, start: int, count: int) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True})
+    failed: list[object] = []
+    for i in range(start, start + count):
+        producer.produce(
+            TOPIC,
+            key=str(i).encode(),
+            value=str(i).encode(),
+            partition=i % PARTITIONS,
+            on_delivery=lambda err, _msg: failed.append(err) if err else None,
+        )
+    assert producer.flush(30) == 0
+    assert not failed
+
+
+def _consumer(bootstrap: str) -> Consumer:
+    return Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": GROUP,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": 6000,
+            "heartbeat.interval.ms": 500,
+            "topic.metadata.refresh.interval.ms": 1000,
+        }
+    )
+
+
+def _coordinator(bootstrap: str) -> int:
+    """The node id the cluster names as the group's coordinator."""
+    client = admin(bootstrap)
+    futures = client.describe_consumer_groups([GROUP], request_timeout=10)
+    return int(futures[GROUP].result(timeout=10).coordinator.id)
+
+
+def _alter(bootstrap: str, base: int) -> None:
+    """Commit offsets base, base + 1, ... for the group (AlterConsumerGroupOffsets), again
+    while the coordinator is still loading or moving, as Java's admin client does."""
+    offsets = [TopicPartition(TOPIC, p, base + p) for p in range(PARTITIONS)]
+    client = admin(bootstrap)
+
+    def commit() -> bool:
+        request = [ConsumerGroupTopicPartitions(GROUP, offsets)]
+        result = client.alter_consumer_group_offsets(request)[GROUP].result(timeout=15)
+        errors = [tp.error for tp in result.topic_partitions if tp.error is not None]
+        retriable = ("COORDINATOR_LOAD_IN_PROGRESS", "NOT_COORDINATOR")
+        assert all(e.name() in retriable for e in errors), errors
+        return not errors
+
+    wait_for(commit, 20, "the coordinator to accept the offsets")
+
+
+def _committed(bootstrap: str) -> dict[int, int]:
+    """The group's committed offsets, read with ListConsumerGroupOffsets (OffsetFetch)."""
+    request = [ConsumerGroupTopicPartitions(GROUP)]
+    client = admin(bootstrap)  # kept: a client dropped early abandons its requests
+    futures = client.list_consumer_group_offsets(request, request_timeout=15)
+    result = futures[GROUP].result(timeout=15)
+    return {tp.partition: tp.offset for tp in result.topic_partitions if tp.topic == TOPIC}
+
+
+def _consume_until(
+    consumer: Consumer, seen: list[tuple[int, int, int]], done: Callable[[], bool], timeout_s: float
+) -> None:
+    """Poll, committing synchronously after each message batch, until done()."""
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        assert time.monotonic() < deadline, f"consumed only {len(seen)} records"
+        batch = consumer.consume(50, timeout=0.5)
+        got = [m for m in batch if m.error() is None]
+        for m in got:
+            seen.append((m.partition(), m.offset(), int(m.value())))
+        if got:
+            try:
+                consumer.commit(asynchronous=False)
+            except Exception:  # a commit during the failover: Kafka allows the redelivery
+                continue
+
+
+def test_group_keeps_consuming_through_the_death_of_its_coordinator(
+    three_brokers: LocalCluster,
+) -> None:
+    bs = three_brokers.bootstrap()
+    _create_topic(bs)
+    _produce(bs, 0, 300)
+    consumer = _consumer(bs)
+    consumer.subscribe([TOPIC])
+    seen: list[tuple[int, int, int]] = []
+    try:
+        _consume_until(consumer, seen, lambda: len(seen) >= 150, 30)
+        committed_before = _committed(bs)
+        assert sum(committed_before.values()) >= 150
+        victim = _coordinator(bs)
+        three_brokers.kill(victim)
+        survivors = three_brokers.bootstrap(without=victim)
+        _produce(survivors, 300, 100)
+        values = lambda: {v for _, _, v in seen}  # noqa: E731
+        _consume_until(consumer, seen, lambda: values() >= set(range(400)), 40)
+        # a new coordinator serves the same group
+        assert wait_for(lambda: _coordinator(survivors) != victim, 15, "a new coordinator")
+        final = wait_for(
+            lambda: (c := _try_committed(survivors)) and sum(c.values()) == 400 and c,
+            15,
+            "every offset committed with the new coordinator",
+        )
+        assert final == {0: 134, 1: 133, 2: 133}
+    finally:
+        consumer.close()
+    # no loss; a record is seen twice only at or after the offset committed before the kill
+    assert {v for _, _, v in seen} == set(range(400))
+    counts: dict[tuple[int, int], int] = {}
+    for p, o, _ in seen:
+        counts[(p, o)] = counts.get((p, o), 0) + 1
+    for (p, o), n in counts.items():
+        if n > 1:
+            assert o >= committed_before[p], f"offset {o} of partition {p} redelivered"
+    # a new member of the group starts from the committed offsets: nothing is redelivered
+    again = _consumer(survivors)
+    again.subscribe([TOPIC])
+    redelivered: list[object] = []
+
+    def joined() -> object:
+        m = again.poll(0.2)
+        if m is not None and m.error() is None:
+            redelivered.append(m)
+        return again.assignment()
+
+    try:
+        wait_for(joined, 20, "the new member's assignment")
+        redelivered += [m for m in again.consume(50, timeout=2) if m.error() is None]
+        assert redelivered == []
+        committed = again.committed([TopicPartition(TOPIC, p) for p in range(PARTITIONS)], 10)
+        assert {tp.partition: tp.offset for tp in committed} == final
+    finally:
+        again.close()
+
+
+def test_committed_offsets_are_readable_through_every_broker_after_the_coordinator_dies(
+    three_brokers: LocalCluster,
+) -> None:
+    bs = three_brokers.bootstrap()
+    _create_topic(bs)
+    _alter(bs, 10)
+    assert _committed(bs) == {0: 10, 1: 11, 2: 12}
+    victim = _coordinator(bs)
+    # every broker names the same coordinator (FindCoordinator v0 and the batched v4), and
+    # only that broker serves the group: the others answer NOT_COORDINATOR
+    for broker in BROKERS:
+        found, heartbeat = _ask(three_brokers, broker)
+        assert found == [victim, victim]
+        assert heartbeat == (UNKNOWN_MEMBER_ID if broker == victim else NOT_COORDINATOR)
+    three_brokers.kill(victim)
+    for broker in set(BROKERS) - {victim}:
+        one = f"127.0.0.1:{three_brokers.node(broker)['port']}"
+        read = wait_for(lambda o=one: _try_committed(o), 20, f"the offsets through broker {broker}")
+        assert read == {0: 10, 1: 11, 2: 12}
+    assert _coordinator(three_brokers.bootstrap(without=victim)) != victim
+
+
+def _ask(cluster: LocalCluster, broker: int) -> tuple[list[int], int]:
+    """(coordinator named by FindCoordinator v0 and v4, Heartbeat error) asked of one broker."""
+    client = WireClient(f"127.0.0.1:{cluster.node(broker)['port']}")
+    try:
+        v0 = client.send(find_v0.FindCoordinatorRequest(key=GROUP))
+        v4 = client.send(find_v4.FindCoordinatorRequest(key_type=i8(0), coordinator_keys=(GROUP,)))
+        beat = client.send(
+            heartbeat_v0.HeartbeatRequest(
+                group_id=GroupId(GROUP), generation_id=i32(0), member_id="nobody"
+            )
+        )
+    finally:
+        client.close()
+    return [int(v0.node_id), int(v4.coordinators[0].node_id)], int(beat.error_code.value)
+
+
+def _try_committed(bootstrap: str) -> dict[int, int] | None:
+    try:
+        return _committed(bootstrap)
+    except Exception:  # the coordinator is moving: ask again
+        return None
+
+
+def test_committed_offsets_survive_a_restart_of_the_whole_cluster(
+    cluster_factory: Callable[..., LocalCluster], tmp_path: Path
+) -> None:
+    cluster = cluster_factory(3)
+    bs = cluster.bootstrap()
+    _create_topic(bs)
+    _alter(bs, 20)
+    cluster.stop()
+    again = LocalCluster(cluster.data_dir, 3, [])
+    try:
+        again.wait_all_active()
+        read = wait_for(lambda: _try_committed(again.bootstrap()), 30, "the offsets after restart")
+        assert read == {0: 20, 1: 21, 2: 22}
+    finally:
+        again.stop()
+
+
+def test_two_brokers_keep_offsets_in_an_rf2_topic_that_kafkas_formatter_reads(
+    cluster_factory: Callable[..., LocalCluster], kafka_cli: KafkaCli
+) -> None:
+    cluster = cluster_factory(2)
+    bs = cluster.bootstrap()
+    client = admin(bs)
+    for fut in client.create_topics([NewTopic(TOPIC, PARTITIONS, 2)]).values():
+        fut.result(timeout=15)
+    _alter(bs, 30)
+    md = client.list_topics(OFFSETS_TOPIC, timeout=10).topics[OFFSETS_TOPIC]
+    assert len(md.partitions) == 50
+    assert {len(p.replicas) for p in md.partitions.values()} == {2}  # min(3, brokers)
+    # Kafka's own formatter decodes what the coordinator wrote: the group's record, then its
+    # three offset commits, all in the group's partition
+    out = kafka_cli.run(
+        "kafka-console-consumer",
+        [
+            "--bootstrap-server",
+            bs,
+            "--topic",
+            OFFSETS_TOPIC,
+            "--partition",
+            str(partition_for(GROUP, 50)),
+            "--offset",
+            "earliest",
+            "--max-messages",
+            "4",
+            "--timeout-ms",
+            "30000",
+            "--formatter",
+            "org.apache.kafka.tools.consumer.OffsetsMessageFormatter",
+        ],
+        timeout=90,
+    )
+    assert out.returncode == 0, out.stderr
+    commits = _json_objects(out.stdout)
+    assert [(c["key"]["data"]["group"], c["key"]["data"]["partition"]) for c in commits] == [
+        (GROUP, 0),
+        (GROUP, 1),
+        (GROUP, 2),
+    ]
+    assert [c["value"]["data"]["offset"] for c in commits] == [30, 31, 32]
+
+
+def _json_objects(text: str) -> list[dict[str, Any]]:
+    """The JSON objects the formatter printed one after another (it writes no separator)."""
+    decoder = json.JSONDecoder()
+    found: list[dict[str, Any]] = []
+    pos = text.find("{")
+    while pos >= 0:
+        obj, end = decoder.raw_decode(text, pos)
+        found.append(obj)
+        pos = text.find("{", end)
+    return found
