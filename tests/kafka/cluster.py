@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
@@ -74,8 +74,16 @@ def _kill_leftovers() -> None:
 class KafkaCluster:
     """A running KRaft cluster of `KafkaNode`s; create it with start_single / start_cluster."""
 
-    def __init__(self, nodes: Sequence[KafkaNode], workdir: Path, classpath: Path) -> None:
+    def __init__(
+        self,
+        nodes: Sequence[KafkaNode],
+        workdir: Path,
+        classpath: Path,
+        properties: Mapping[str, str] | None = None,
+    ) -> None:
         self.nodes = list(nodes)
+        # appended to every node's server.properties: a later line wins over the defaults
+        self.properties = dict(properties or {})
         self.workdir = workdir
         self.classpath = classpath
         self.cluster_id = new_cluster_id()
@@ -137,7 +145,8 @@ class KafkaCluster:
                 (n.tls_dir / "server.pem").write_bytes(
                     certs.server_key.read_bytes() + certs.server_cert.read_bytes()
                 )
-            n.config_path.write_text(node_properties(n, voters, len(self.brokers)))
+            extra = "".join(f"{key}={value}\n" for key, value in self.properties.items())
+            n.config_path.write_text(node_properties(n, voters, len(self.brokers)) + extra)
 
     def _format_storage(self) -> None:
         """kafka-storage format on every node at once, adding the SCRAM user."""
@@ -316,7 +325,11 @@ class KafkaCluster:
 
 
 def _build(
-    layout: str, broker_count: int, jvm_opts: Sequence[str] | None, tls: bool = False
+    layout: str,
+    broker_count: int,
+    jvm_opts: Sequence[str] | None,
+    tls: bool = False,
+    properties: Mapping[str, str] | None = None,
 ) -> KafkaCluster:
     classpath = ensure_classpath()
     workdir = Path(tempfile.mkdtemp(prefix=f"topicscope-kafka-{layout}-"))
@@ -358,16 +371,20 @@ def _build(
                     jvm_opts=broker_opts,
                 )
             )
-    return KafkaCluster(nodes, workdir, classpath)
+    return KafkaCluster(nodes, workdir, classpath, properties)
 
 
 def _start_with_retry(
-    layout: str, broker_count: int, jvm_opts: Sequence[str] | None, tls: bool = False
+    layout: str,
+    broker_count: int,
+    jvm_opts: Sequence[str] | None,
+    tls: bool = False,
+    properties: Mapping[str, str] | None = None,
 ) -> KafkaCluster:
     """Start a cluster; one retry on fresh ports covers a port taken between pick and bind."""
     last: KafkaStartError | None = None
     for _attempt in range(2):
-        cluster = _build(layout, broker_count, jvm_opts, tls)
+        cluster = _build(layout, broker_count, jvm_opts, tls, properties)
         try:
             cluster._start()
         except KafkaStartError as exc:
@@ -391,9 +408,15 @@ def start_single(jvm_opts: Sequence[str] | None = None, *, tls: bool = False) ->
     return _start_with_retry("single", 1, jvm_opts, tls)
 
 
-def start_cluster(broker_count: int = 3, jvm_opts: Sequence[str] | None = None) -> KafkaCluster:
-    """`broker_count` brokers (ids 1..n) and a separate one-node controller quorum (id 100)."""
-    return _start_with_retry("multi", broker_count, jvm_opts)
+def start_cluster(
+    broker_count: int = 3,
+    jvm_opts: Sequence[str] | None = None,
+    properties: Mapping[str, str] | None = None,
+) -> KafkaCluster:
+    """`broker_count` brokers (ids 1..n) and a separate one-node controller quorum (id 100);
+    `properties` are added to every node's server.properties (controller settings such as
+    broker.session.timeout.ms take effect on node 100)."""
+    return _start_with_retry("multi", broker_count, jvm_opts, properties=properties)
 
 
 @contextlib.contextmanager
