@@ -65,10 +65,17 @@ class BuiltinCluster:
         return f"{node['host']}:{node['port']}"
 
     def _pid(self, broker_id: int) -> int:
-        return int(self.local.node(broker_id)["pid"])
+        # a node started again a moment ago may not have written its pid into cluster.json yet
+        pid = wait_for(
+            lambda: self.local.node(broker_id)["pid"],
+            RESTART_TIMEOUT_S,
+            f"broker {broker_id}'s pid in cluster.json",
+        )
+        return int(pid)
 
     def kill(self, broker_id: int) -> None:
-        self.local.kill(broker_id)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self._pid(broker_id), signal.SIGKILL)
 
     def pause(self, broker_id: int) -> None:
         os.kill(self._pid(broker_id), signal.SIGSTOP)
