@@ -13,7 +13,6 @@ from types import FrameType
 from .config import BrokerConfig, ConfigError
 from .runner import BrokerRunner, BrokerStartError, default_data_dir
 from .security.listeners import parse_listeners
-from .security.runtime import parse_scram_user
 
 log = logging.getLogger("embedded_broker")
 
@@ -130,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     # kio registers hypothesis strategies whenever hypothesis is importable (it is in dev
     # environments); the broker never needs them and the import costs ~0.2 s of startup.
     sys.modules.setdefault("hypothesis", None)  # type: ignore[arg-type]
+    # imported here, not at the top: it is the first module to load kio
+    from .security.runtime import parse_scram_user
+
     args = build_parser().parse_args(argv)
     level = getattr(logging, str(args.log_level).upper(), None)
     if not isinstance(level, int):

@@ -214,11 +214,10 @@ class BrokerLink:
             self._round_done.set()
             self._round_done = asyncio.Event()
 
-    async def _fetch_round(self) -> list[tuple[int, MetadataRecord]]:
-        start = self.image.offset + 1
-        request = fetch_req.FetchRequest(
+    def _metadata_fetch(self, start: int, wait_ms: int) -> Any:
+        return fetch_req.FetchRequest(
             replica_id=BrokerId(self.node_id),
-            max_wait=i32Timedelta.parse(datetime.timedelta(milliseconds=FETCH_WAIT_MS)),
+            max_wait=i32Timedelta.parse(datetime.timedelta(milliseconds=wait_ms)),
             min_bytes=i32(1),
             topics=(
                 fetch_req.FetchTopic(
@@ -234,6 +233,10 @@ class BrokerLink:
             ),
             forgotten_topics_data=(),
         )
+
+    async def _fetch_round(self) -> list[tuple[int, MetadataRecord]]:
+        start = self.image.offset + 1
+        request = self._metadata_fetch(start, FETCH_WAIT_MS)
         response = await self._fetcher.call(request, timeout_s=FETCH_WAIT_MS / 1000 + 5)
         out: list[tuple[int, MetadataRecord]] = []
         for topic in response.responses:
@@ -260,13 +263,28 @@ class BrokerLink:
             return
         self.local_log.commit(encoded)
 
+    async def _controller_end(self) -> int | None:
+        """The controller's metadata log end now (a fetch that does not wait), or None."""
+        request = self._metadata_fetch(self.image.offset + 1, 0)
+        try:
+            response = await self._admin.call(request)
+        except ControllerUnavailableError:
+            return None
+        for topic in response.responses:
+            for part in topic.partitions:
+                return int(part.high_watermark)
+        return None
+
     async def caught_up(self, timeout_s: float = 3.0) -> None:
-        """Wait until a metadata fetch started after now has been applied: every change the
-        controller made before this call is then in the image."""
+        """Wait until every change the controller made before this call is in the image: the
+        image reaches the controller's log end of now (or, not knowing it, a metadata fetch
+        started after now has been applied; the follow loop's fetch waits at the controller
+        up to FETCH_WAIT_MS when there is nothing new, so that is the slower way)."""
         target = self._rounds_started
+        end = await self._controller_end()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
-        while self._rounds_done <= target:
+        while self.image.offset + 1 < end if end is not None else self._rounds_done <= target:
             left = deadline - loop.time()
             if left <= 0:
                 return

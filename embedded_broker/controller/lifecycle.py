@@ -173,7 +173,7 @@ async def fetch_metadata(controller: Controller, request: Any) -> Any:
         controller.followers.fetched(int(request.replica_id), start, controller.log.end_offset)
         if start == controller.log.end_offset:
             wait = min(ms(request.max_wait) / 1000, MAX_FETCH_WAIT_S)
-            await controller.wait_for_append(start - 1, wait)
+            await controller.wait_for_append(start, wait)  # until record `start` exists
         end = controller.log.end_offset
         code = ErrorCode.none
         records = None

@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
@@ -76,8 +76,16 @@ def _kill_leftovers() -> None:
 class KafkaCluster:
     """A running KRaft cluster of `KafkaNode`s; create it with start_single / start_cluster."""
 
-    def __init__(self, nodes: Sequence[KafkaNode], workdir: Path, classpath: Path) -> None:
+    def __init__(
+        self,
+        nodes: Sequence[KafkaNode],
+        workdir: Path,
+        classpath: Path,
+        properties: Mapping[str, str] | None = None,
+    ) -> None:
         self.nodes = list(nodes)
+        # appended to every node's server.properties: a later line wins over the defaults
+        self.properties = dict(properties or {})
         self.workdir = workdir
         self.classpath = classpath
         self.cluster_id = new_cluster_id()
@@ -139,7 +147,8 @@ class KafkaCluster:
                 (n.tls_dir / "server.pem").write_bytes(
                     certs.server_key.read_bytes() + certs.server_cert.read_bytes()
                 )
-            n.config_path.write_text(node_properties(n, voters, len(self.brokers)))
+            extra = "".join(f"{key}={value}\n" for key, value in self.properties.items())
+            n.config_path.write_text(node_properties(n, voters, len(self.brokers)) + extra)
 
     def _format_storage(self) -> None:
         """kafka-storage format on every node at once, adding the SCRAM user."""
@@ -324,8 +333,10 @@ def _build(
     layout: str,
     broker_count: int,
     jvm_opts: Sequence[str] | None,
+    *,
     tls: bool = False,
     acl: bool = False,
+    properties: Mapping[str, str] | None = None,
 ) -> KafkaCluster:
     classpath = ensure_classpath()
     workdir = Path(tempfile.mkdtemp(prefix=f"topicscope-kafka-{layout}-"))
@@ -368,20 +379,22 @@ def _build(
                     jvm_opts=broker_opts,
                 )
             )
-    return KafkaCluster(nodes, workdir, classpath)
+    return KafkaCluster(nodes, workdir, classpath, properties)
 
 
 def _start_with_retry(
     layout: str,
     broker_count: int,
     jvm_opts: Sequence[str] | None,
+    *,
     tls: bool = False,
     acl: bool = False,
+    properties: Mapping[str, str] | None = None,
 ) -> KafkaCluster:
     """Start a cluster; one retry on fresh ports covers a port taken between pick and bind."""
     last: KafkaStartError | None = None
     for _attempt in range(2):
-        cluster = _build(layout, broker_count, jvm_opts, tls, acl)
+        cluster = _build(layout, broker_count, jvm_opts, tls=tls, acl=acl, properties=properties)
         try:
             cluster._start()
         except KafkaStartError as exc:
@@ -405,12 +418,18 @@ def start_single(
     """One combined broker+controller node (id 1) with PLAINTEXT and SCRAM listeners (and,
     with ``tls``, a SASL_SSL SCRAM listener whose CA is ``ca_file``; with ``acl``,
     StandardAuthorizer with super users ANONYMOUS and alice, and a second SCRAM user bob)."""
-    return _start_with_retry("single", 1, jvm_opts, tls, acl)
+    return _start_with_retry("single", 1, jvm_opts, tls=tls, acl=acl)
 
 
-def start_cluster(broker_count: int = 3, jvm_opts: Sequence[str] | None = None) -> KafkaCluster:
-    """`broker_count` brokers (ids 1..n) and a separate one-node controller quorum (id 100)."""
-    return _start_with_retry("multi", broker_count, jvm_opts)
+def start_cluster(
+    broker_count: int = 3,
+    jvm_opts: Sequence[str] | None = None,
+    properties: Mapping[str, str] | None = None,
+) -> KafkaCluster:
+    """`broker_count` brokers (ids 1..n) and a separate one-node controller quorum (id 100);
+    `properties` are added to every node's server.properties (controller settings such as
+    broker.session.timeout.ms take effect on node 100)."""
+    return _start_with_retry("multi", broker_count, jvm_opts, properties=properties)
 
 
 @contextlib.contextmanager

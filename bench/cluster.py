@@ -1,0 +1,354 @@
+"""The built-in 3-broker cluster against a real 3-broker Apache Kafka 4.3.1, side by side in one run
+(issue 12's benchmark).
+
+(a) kafka-producer-perf-test, 1 KiB records, acks=all, to a 3-partition topic with replication
+factor 3 and min.insync.replicas=2; (b) failover: from kill -9 of a partition's leader to the
+first acknowledged acks=all record on that partition (median of 5; the killed broker is started
+again between rounds); (c) total RSS of every process of the cluster after (a); (d) start-up:
+for the built-in cluster from `--brokers 3` to every broker registered and answering Metadata,
+for Kafka the harness's equivalent (storage format, start, all brokers in Metadata).
+Ratios are built-in ÷ Kafka. Both clusters run with the same failure-detection settings (TIMING),
+so (b) compares the failover machinery, not two defaults.
+
+    python -m bench.cluster [--records N] [--small]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from bench.broker import KAFKA_JVM_OPTS, perf_tools
+from bench.support import emit, rss_mb
+from tests.kafka.cli import KafkaCli
+from tests.kafka.cluster import KafkaCluster, start_cluster
+
+# the same on both clusters: a killed broker is fenced after 3 s (Kafka's default is 9 s)
+TIMING = {
+    "broker.session.timeout.ms": "3000",
+    "broker.heartbeat.interval.ms": "500",
+    "replica.lag.time.max.ms": "5000",
+}
+BROKER_IDS = {"embedded": (101, 102, 103), "kafka": (1, 2, 3)}
+TOPIC_CONFIG = {"min.insync.replicas": "2"}
+FAILOVER_ROUNDS = 5
+READY_TIMEOUT_S = 120.0
+
+
+@dataclass
+class ClusterTarget:
+    """A running 3-broker cluster: where it is, its processes, and kill/start of one broker."""
+
+    name: str
+    bootstrap: str
+    startup_s: float
+    pids: Callable[[], list[int]]
+    kill: Callable[[int], None]
+    start: Callable[[int], None]  # start a killed broker again and wait until it is registered
+
+
+def _admin(bootstrap: str) -> AdminClient:
+    return AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+
+
+def metadata_brokers(bootstrap: str) -> set[int]:
+    try:
+        return set(_admin(bootstrap).list_topics(timeout=2).brokers)
+    except Exception:  # not up yet
+        return set()
+
+
+def wait_until(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no {what} within {timeout_s:.0f} s")
+        time.sleep(0.01)
+
+
+# ----- the built-in cluster ---------------------------------------------------------------------
+
+
+def _cluster_json(data_dir: Path) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = json.loads((data_dir / "cluster.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return data
+
+
+def _all_answer(data_dir: Path, ids: tuple[int, ...]) -> bool:
+    """Every broker is listed in cluster.json and itself answers Metadata naming all of them."""
+    brokers = _cluster_json(data_dir).get("brokers", [])
+    if len(brokers) != len(ids) or not all(b.get("pid") for b in brokers):
+        return False
+    return all(metadata_brokers(f"{b['host']}:{b['port']}") == set(ids) for b in brokers)
+
+
+@contextlib.contextmanager
+def embedded_cluster() -> Iterator[ClusterTarget]:
+    ids = BROKER_IDS["embedded"]
+    with tempfile.TemporaryDirectory(prefix="topicscope-bench-cluster-") as tmp:
+        data_dir = Path(tmp)
+        cmd = [sys.executable, "-m", "embedded_broker", "--brokers", "3"]
+        cmd += ["--data-dir", str(data_dir), "--port", "0", "--log-level", "WARNING"]
+        for key, value in TIMING.items():
+            cmd += ["--config", f"{key}={value}"]
+        restarted: list[subprocess.Popen[bytes]] = []
+        started = time.perf_counter()
+        launcher = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+        try:
+            wait_until(lambda: _all_answer(data_dir, ids), READY_TIMEOUT_S, "ready cluster")
+            startup = round(time.perf_counter() - started, 3)
+            info = _cluster_json(data_dir)
+            bootstrap = ",".join(f"{b['host']}:{b['port']}" for b in info["brokers"])
+
+            def node(node_id: int) -> dict[str, Any]:
+                data = _cluster_json(data_dir)
+                found: dict[str, Any] = next(
+                    n for n in [data["controller"], *data["brokers"]] if n["id"] == node_id
+                )
+                return found
+
+            def pids() -> list[int]:
+                data = _cluster_json(data_dir)
+                nodes = [data["controller"], *data["brokers"]]
+                return [launcher.pid, *(int(n["pid"]) for n in nodes if n.get("pid"))]
+
+            def kill(broker_id: int) -> None:
+                os.kill(int(node(broker_id)["pid"]), signal.SIGKILL)
+
+            def start(broker_id: int) -> None:
+                args = ["--data-dir", str(data_dir), "--node", str(broker_id)]
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "embedded_broker", *args, "--log-level", "WARNING"],
+                    stdin=subprocess.DEVNULL,
+                )
+                restarted.append(proc)
+                wait_until(
+                    lambda: (
+                        node(broker_id)["pid"] == proc.pid
+                        and broker_id in metadata_brokers(bootstrap)
+                    ),
+                    READY_TIMEOUT_S,
+                    f"broker {broker_id} registered again",
+                )
+
+            yield ClusterTarget("embedded", bootstrap, startup, pids, kill, start)
+        finally:
+            for proc in [*restarted, launcher]:
+                proc.send_signal(signal.SIGTERM)
+            for proc in [*restarted, launcher]:
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+# ----- real Kafka -------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def kafka_cluster() -> Iterator[ClusterTarget]:
+    cluster: KafkaCluster = start_cluster(3, jvm_opts=KAFKA_JVM_OPTS, properties=TIMING)
+    try:
+
+        def pids() -> list[int]:
+            return [n.proc.pid for n in cluster.nodes if n.proc is not None and n.running()]
+
+        def start(broker_id: int) -> None:
+            cluster.start_node(broker_id, READY_TIMEOUT_S)
+
+        yield ClusterTarget(
+            "kafka",
+            cluster.bootstrap,
+            round(cluster.startup_seconds, 3),
+            pids,
+            cluster.kill,
+            start,
+        )
+    finally:
+        cluster.stop_all()
+
+
+# ----- the measurements -------------------------------------------------------------------------
+
+
+def create_topic(bootstrap: str, name: str, partitions: int) -> None:
+    admin = _admin(bootstrap)
+    topic = NewTopic(name, num_partitions=partitions, replication_factor=3, config=TOPIC_CONFIG)
+    admin.create_topics([topic])[name].result(30)
+    wait_until(lambda: isr_sizes(bootstrap, name) == [3] * partitions, 30, f"{name} in sync")
+
+
+def partition_view(bootstrap: str, topic: str) -> dict[int, tuple[int, list[int]]]:
+    """Leader and ISR by partition ({} while no broker answers)."""
+    try:
+        md = _admin(bootstrap).list_topics(topic, timeout=5)
+    except Exception:  # a broker is restarting
+        return {}
+    found = md.topics.get(topic)
+    if found is None or found.error is not None:
+        return {}
+    return {p.id: (p.leader, list(p.isrs)) for p in found.partitions.values()}
+
+
+def isr_sizes(bootstrap: str, topic: str) -> list[int]:
+    view = partition_view(bootstrap, topic)
+    return [len(view[p][1]) for p in sorted(view)]
+
+
+def java_produce_acks_all(
+    cli: KafkaCli, bootstrap: str, topic: str, records: int
+) -> dict[str, Any]:
+    args = ["--bootstrap-server", bootstrap, "--topic", topic, "--num-records", str(records)]
+    args += ["--record-size", "1024", "--throughput", "-1", "--command-property", "acks=all"]
+    proc = cli.run("kafka-producer-perf-test", args, timeout=900, check=True)
+    final = proc.stdout.strip().splitlines()[-1]
+    match = re.search(r"([\d.]+) records/sec \(([\d.]+) MB/sec\)", final)
+    if not match:
+        raise RuntimeError(f"unexpected producer perf-test output: {final!r}")
+    return {"records_per_s": float(match.group(1)), "mb_per_s": float(match.group(2))}
+
+
+class SteadyProducer:
+    """An idempotent acks=all producer writing one record every few ms to partition 0 on its own
+    thread, noting when each acknowledgement arrived."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.topic = topic
+        self.sent = 0
+        self.acks: dict[int, float] = {}  # record number -> when it was acknowledged
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.producer = Producer(
+            {
+                "bootstrap.servers": bootstrap,
+                "enable.idempotence": True,
+                "acks": "all",
+                "linger.ms": 0,
+                "message.timeout.ms": 120000,
+                "log_level": 0,
+            }
+        )
+        self.thread = threading.Thread(target=self._run, name="steady-producer", daemon=True)
+        self.thread.start()
+
+    def _delivered(self, number: int, err: KafkaError | None, _msg: Message) -> None:
+        if err is None:
+            with self._lock:
+                self.acks[number] = time.perf_counter()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if len(self.producer) < 1000:
+                on_delivery = functools.partial(self._delivered, self.sent)
+                self.producer.produce(self.topic, b"x" * 100, partition=0, on_delivery=on_delivery)
+                self.sent += 1
+            self.producer.poll(0.002)
+        self.producer.flush(60)
+
+    def first_ack_from(self, number: int) -> float | None:
+        """When the first record numbered ``number`` or later was acknowledged (answers the old
+        leader sent before it died may still be on their way for earlier ones)."""
+        with self._lock:
+            return min((t for n, t in self.acks.items() if n >= number), default=None)
+
+    def close(self) -> None:
+        self._stop.set()
+        self.thread.join(90)
+
+
+def failover_seconds(target: ClusterTarget, rounds: int) -> list[float]:
+    topic = "bench-failover"
+    create_topic(target.bootstrap, topic, 1)
+    producer = SteadyProducer(target.bootstrap, topic)
+    times: list[float] = []
+    try:
+        wait_until(lambda: len(producer.acks) > 100, 60, "acknowledged records")
+        for _ in range(rounds):
+            leader = partition_view(target.bootstrap, topic)[0][0]
+            target.kill(leader)
+            killed = time.perf_counter()
+            number = producer.sent
+
+            def acknowledged(since: int = number) -> float | None:
+                return producer.first_ack_from(since)
+
+            first: float = wait_until(acknowledged, 120, "failover")
+            times.append(round(first - killed, 3))
+            emit({"target": target.name, "test": "failover", "killed": leader, "s": times[-1]})
+            target.start(leader)
+            wait_until(lambda: isr_sizes(target.bootstrap, topic) == [3], 120, "ISR of 3 again")
+    finally:
+        producer.close()
+    return times
+
+
+def run_target(target: ClusterTarget, cli: KafkaCli, records: int, rounds: int) -> dict[str, Any]:
+    emit({"target": target.name, "startup_s": target.startup_s})
+    create_topic(target.bootstrap, "bench-acks-all", 3)
+    produced = java_produce_acks_all(cli, target.bootstrap, "bench-acks-all", records)
+    emit({"target": target.name, "test": "producer-perf-test acks=all", **produced})
+    rss = round(sum(rss_mb(pid) for pid in target.pids()), 1)
+    emit({"target": target.name, "rss_mb": rss, "processes": len(target.pids())})
+    failover = failover_seconds(target, rounds)
+    median = statistics.median(failover)
+    emit({"target": target.name, "test": "failover", "median_s": median})
+    return {"produce": produced, "rss": rss, "failover": median, "startup": target.startup_s}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=300_000)
+    parser.add_argument("--small", action="store_true", help="a quick run at a small size")
+    args = parser.parse_args()
+    records = min(args.records, 20_000) if args.small else args.records
+    rounds = 2 if args.small else FAILOVER_ROUNDS
+    cli = perf_tools()
+    results: dict[str, dict[str, Any]] = {}
+    for name, factory in (("embedded", embedded_cluster), ("kafka", kafka_cluster)):
+        with factory() as target:
+            results[name] = run_target(target, cli, records, rounds)
+    emit(
+        {
+            "summary": {
+                "acks_all_ratio": round(
+                    results["embedded"]["produce"]["mb_per_s"]
+                    / results["kafka"]["produce"]["mb_per_s"],
+                    3,
+                ),
+                "failover_ratio": round(
+                    results["embedded"]["failover"] / results["kafka"]["failover"], 3
+                ),
+                "rss_mb": {name: results[name]["rss"] for name in results},
+                "startup_s": {name: results[name]["startup"] for name in results},
+            }
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()
