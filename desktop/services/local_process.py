@@ -158,6 +158,7 @@ class ChildProcess:
             with contextlib.suppress(ProcessLookupError):
                 self.popen.kill()
             self.popen.wait()
+        self._log.close()
 
     def reap(self) -> None:
         with contextlib.suppress(subprocess.TimeoutExpired):
