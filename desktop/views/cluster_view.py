@@ -148,7 +148,7 @@ class ClusterView(QWidget):
         if name == "topics":
             return TopicsPage(session, self._hide_internal)
         if name == "replication":
-            return ReplicationPage()
+            return ReplicationPage(session)
         if name == "charts":
             charts = LiveCharts(session.effective_interval_s)
             charts.add_events(session.timeline.events)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 from PySide6.QtCore import QSettings, Qt
+from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from desktop.context import AppContext
@@ -193,6 +194,69 @@ def test_kill_and_start_buttons_show_liveness_timeline_and_acks(
     qtbot.waitUntil(lambda: _healthy(view), timeout=60_000)
     assert "active" in panel.row(victim).state.text()
     print(f"broker {victim} shown unreachable {detected:.2f} s after Kill (-9)")
+
+
+def test_preferred_election_preview_and_execute_after_a_broker_returns(
+    qtbot: QtBot, cluster_window: MainWindow, qtmodeltester: ModelTester
+) -> None:
+    window = cluster_window
+    view = _start_cluster(qtbot, window)
+    _create_topic(view.session.profile.bootstrap)
+    qtbot.waitUntil(lambda: _healthy(view), timeout=60_000)
+    snap = view.session.snapshot
+    assert snap is not None
+    parts = snap.topic(TOPIC).partitions  # type: ignore[union-attr]
+    victim = parts[0].replicas[0]  # the preferred leader of partition 0 (and maybe others)
+    preferred_by_victim = {p.partition for p in parts if p.replicas[0] == victim}
+    view.tabs.setCurrentWidget(view.brokers)
+    panel = view.brokers.nodes
+    assert panel is not None
+    _click(qtbot, panel.row(victim).kill)
+
+    def led_elsewhere() -> bool:
+        s = view.session.snapshot
+        t = s.topic(TOPIC) if s else None
+        return t is not None and all(
+            p.leader not in (victim, -1) for p in t.partitions if p.partition in preferred_by_victim
+        )
+
+    qtbot.waitUntil(led_elsewhere, timeout=60_000)
+    qtbot.waitUntil(panel.row(victim).start.isEnabled, timeout=WAIT_MS)
+    _click(qtbot, panel.row(victim).start)
+    qtbot.waitUntil(lambda: _healthy(view), timeout=90_000)  # back in every ISR, not leading
+    assert led_elsewhere()
+
+    view.tabs.setCurrentWidget(view.replication)
+    election = view.replication.election
+    assert election is not None
+    view.replication.tabs.setCurrentWidget(election)
+    _click(qtbot, election.preview_button)
+    qtbot.waitUntil(lambda: election.job is not None and election.job.ended, timeout=WAIT_MS)
+    rows = {(r.move.topic, r.move.partition): r.move for r in election.model.rows}
+    ours = {k[1]: m for k, m in rows.items() if k[0] == TOPIC}
+    assert set(ours) == preferred_by_victim, election.status.text()
+    for m in ours.values():
+        assert m.eligible and m.preferred == victim
+        assert m.note.endswith(f"to broker {victim}") and m.note.startswith("moves from broker")
+    qtmodeltester.check(election.model)
+    assert election.execute_button.isEnabled()
+
+    _click(qtbot, election.execute_button)
+    qtbot.waitUntil(lambda: election.job is not None and election.job.ended, timeout=WAIT_MS)
+    assert election.status.text().startswith("Elected:"), election.status.text()
+    results = {r.move.partition: r for r in election.model.rows if r.move.topic == TOPIC}
+    assert all(r.ok and r.result == f"moved to broker {victim}" for r in results.values())
+
+    def back_on_preferred() -> bool:
+        s = view.session.snapshot
+        t = s.topic(TOPIC) if s else None
+        return t is not None and all(p.leader == p.replicas[0] for p in t.partitions)
+
+    qtbot.waitUntil(back_on_preferred, timeout=WAIT_MS)
+    _click(qtbot, election.preview_button)
+    qtbot.waitUntil(lambda: election.job is not None and election.job.ended, timeout=WAIT_MS)
+    assert not [r for r in election.model.rows if r.move.topic == TOPIC]
+    assert not election.execute_button.isEnabled()
 
 
 def _cluster_pids(window: MainWindow, directory: Path) -> list[int]:
