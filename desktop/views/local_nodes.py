@@ -57,7 +57,8 @@ class LocalNodesPanel(QFrame):
         self._cluster = cluster
         self.rows: dict[int, NodeRow] = {}
         self._grid = QGridLayout()
-        self._grid.setColumnStretch(2, 1)
+        self._grid.setColumnStretch(6, 1)  # the buttons stay next to the state they change
+        self._grid.setHorizontalSpacing(12)
         self.error = QLabel("")
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #a11d12;")

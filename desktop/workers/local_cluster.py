@@ -66,7 +66,7 @@ class LocalCluster(QObject):
     ) -> None:
         super().__init__()
         self.data_dir = data_dir  # None: default_cluster_dir(None), resolved in the start job
-        self.port = port  # None: 9092 when free, else any free run of ports
+        self.port = port  # None: 9092 when free, else (and for 0) any free run of ports
         self.brokers = brokers
         self.config = {"group.initial.rebalance.delay.ms": "0", **(config or {})}
         self.info: LocalClusterInfo | None = None
@@ -242,7 +242,7 @@ class LocalCluster(QObject):
             port = 0  # the ports of the earlier run, from its cluster.json
         elif self.port:
             port = self.port
-        elif ports_free(HOST, PREFERRED_PORT, self.brokers + 1):
+        elif self.port is None and ports_free(HOST, PREFERRED_PORT, self.brokers + 1):
             port = PREFERRED_PORT  # the course's localhost:9092 works as typed
         else:
             port = free_port_run(HOST, self.brokers + 1)
