@@ -166,16 +166,21 @@ class ChildProcess:
 
 
 def wait_answering(
-    child: ChildProcess, brokers: list[BrokerInfo], token: CancelToken, timeout_s: float
+    child: ChildProcess,
+    brokers: list[BrokerInfo],
+    token: CancelToken,
+    timeout_s: float,
+    speak: bool = True,
 ) -> None:
-    """Until every broker answers ApiVersions; LocalProcessError when the child exits first."""
+    """Until every broker answers ApiVersions (only accepts connections, without `speak`: the
+    cluster's controller serves no ApiVersions); LocalProcessError when the child exits first."""
     deadline = time.monotonic() + timeout_s
     waiting = list(brokers)
     while waiting:
         token.check()
         if not child.alive:
             raise LocalProcessError(child.exit_reason())
-        waiting = [b for b in waiting if not probe(b, 0.5).ok]
+        waiting = [b for b in waiting if not probe(b, 0.5, speak).ok]
         if not waiting:
             return
         if time.monotonic() > deadline:

@@ -76,6 +76,7 @@ class LocalCluster(QObject):
         self._lock = threading.Lock()
         self._jobs = JobRunner("local-cluster")
         self._watch: Job | None = None
+        self._starting: Job | None = None
         self._busy = False
 
     @property
@@ -97,7 +98,9 @@ class LocalCluster(QObject):
     def start(self) -> None:
         if self._busy or self.running:
             return
-        self._submit("start the local cluster", self._do_start, START_TIMEOUT_S + 5, "start")
+        self._starting = self._submit(
+            "start the local cluster", self._do_start, START_TIMEOUT_S + 5, "start"
+        )
 
     def stop(self) -> Job | None:
         if self._busy or not self.running:
@@ -111,6 +114,8 @@ class LocalCluster(QObject):
     def stop_at_exit(self) -> Job | None:
         """Stop for the app's exit (None when nothing runs); this handle's runner closes after."""
         self._end_watch()
+        if self._starting is not None and not self._starting.ended:
+            self._starting.cancel()  # its own clean-up stops what it started
         with self._lock:
             idle = self._launcher is None and not self._own
         if idle and not self._busy:
@@ -352,7 +357,7 @@ class LocalCluster(QObject):
             self._own[node_id] = child
         try:
             target = BrokerInfo(node.id, node.host, node.port)
-            wait_answering(child, [target], ctx.token, NODE_TIMEOUT_S)
+            wait_answering(child, [target], ctx.token, NODE_TIMEOUT_S, speak=not node.is_controller)
         except BaseException as exc:
             self._forget_own(node_id)
             child.terminate(2.0)

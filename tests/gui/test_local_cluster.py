@@ -275,13 +275,17 @@ def test_closing_the_window_leaves_no_broker_process(
     panel = view.brokers.nodes
     assert panel is not None
     qtbot.waitUntil(lambda: set(panel.rows) == {100, 101, 102, 103}, timeout=WAIT_MS)
-    # one broker restarted by the app itself: a child of the app, not of the launcher
-    _click(qtbot, panel.row(101).kill)
-    qtbot.waitUntil(panel.row(101).start.isEnabled, timeout=WAIT_MS)
-    _click(qtbot, panel.row(101).start)
-    qtbot.waitUntil(lambda: "active" in panel.row(101).state.text(), timeout=WAIT_MS)
+    # a broker and the controller restarted by the app itself: children of the app, not of
+    # the launcher (the controller serves no ApiVersions: its start waits on its port alone)
+    for node in (101, 100):
+        _click(qtbot, panel.row(node).kill)
+        qtbot.waitUntil(panel.row(node).start.isEnabled, timeout=WAIT_MS)
+        _click(qtbot, panel.row(node).start)
+        qtbot.waitUntil(lambda node=node: "active" in panel.row(node).state.text(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: all("active" in r.state.text() for r in panel.rows.values()))
     pids = _cluster_pids(window, tmp_path / "cluster")
     assert len(set(pids)) == 5 and all(pid_alive(p) for p in pids)  # launcher + 4 nodes
+    assert len(window.ctx.cluster.child_pids()) == 3  # the launcher, 101 and 100
 
     window.close()  # as the user does: the window says the brokers stop and the data stays
     assert window.isVisible()
