@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 from PySide6.QtCore import QSettings, Qt
+from pytestqt.exceptions import TimeoutError as QtTimeoutError
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -92,6 +93,26 @@ def _healthy(view: ClusterView, partitions: int = 3) -> bool:
     )
 
 
+def _wait_healthy(qtbot: QtBot, view: ClusterView, timeout_ms: int) -> None:
+    """Until the topic is fully replicated on 3 live brokers; on timeout, say what was seen."""
+    try:
+        qtbot.waitUntil(lambda: _healthy(view), timeout=timeout_ms)
+    except QtTimeoutError as exc:
+        snap = view.session.snapshot
+        t = snap.topic(TOPIC) if snap else None
+        seen = {
+            "brokers": [b.id for b in snap.brokers] if snap else None,
+            "complete": snap.complete if snap else None,
+            "partitions": [(p.partition, p.leader, p.replicas, p.isr) for p in t.partitions]
+            if t
+            else None,
+            "liveness": {b: live.up for b, live in view.session.liveness.items()},
+            "state": view.session.state.value,
+            "nodes": view.local.info.nodes if view.local and view.local.info else None,
+        }
+        raise AssertionError(f"not healthy within {timeout_ms} ms: {seen}") from exc
+
+
 def _create_topic(bootstrap: str) -> None:
     admin = AdminClient({"bootstrap.servers": bootstrap})
     new = NewTopic(TOPIC, 3, 3, config={"min.insync.replicas": "2"})
@@ -122,7 +143,7 @@ def test_kill_and_start_buttons_show_liveness_timeline_and_acks(
     window = cluster_window
     view = _start_cluster(qtbot, window)
     _create_topic(view.session.profile.bootstrap)
-    qtbot.waitUntil(lambda: _healthy(view), timeout=60_000)
+    _wait_healthy(qtbot, view, 60_000)
     view.tabs.setCurrentWidget(view.brokers)
     panel = view.brokers.nodes
     assert panel is not None
@@ -191,7 +212,7 @@ def test_kill_and_start_buttons_show_liveness_timeline_and_acks(
         ),
         timeout=90_000,
     )
-    qtbot.waitUntil(lambda: _healthy(view), timeout=60_000)
+    _wait_healthy(qtbot, view, 60_000)
     assert "active" in panel.row(victim).state.text()
     print(f"broker {victim} shown unreachable {detected:.2f} s after Kill (-9)")
 
@@ -202,7 +223,7 @@ def test_preferred_election_preview_and_execute_after_a_broker_returns(
     window = cluster_window
     view = _start_cluster(qtbot, window)
     _create_topic(view.session.profile.bootstrap)
-    qtbot.waitUntil(lambda: _healthy(view), timeout=60_000)
+    _wait_healthy(qtbot, view, 60_000)
     snap = view.session.snapshot
     assert snap is not None
     parts = snap.topic(TOPIC).partitions  # type: ignore[union-attr]
@@ -223,7 +244,7 @@ def test_preferred_election_preview_and_execute_after_a_broker_returns(
     qtbot.waitUntil(led_elsewhere, timeout=60_000)
     qtbot.waitUntil(panel.row(victim).start.isEnabled, timeout=WAIT_MS)
     _click(qtbot, panel.row(victim).start)
-    qtbot.waitUntil(lambda: _healthy(view), timeout=90_000)  # back in every ISR, not leading
+    _wait_healthy(qtbot, view, 90_000)  # back in every ISR, not leading
     assert led_elsewhere()
 
     view.tabs.setCurrentWidget(view.replication)
