@@ -100,6 +100,8 @@ class MainWindow(QMainWindow):
         menu.send.triggered.connect(self.send_current)
         menu.start_local.triggered.connect(ctx.local.start)
         menu.stop_local.triggered.connect(ctx.local.stop)
+        menu.start_cluster.triggered.connect(ctx.cluster.start)
+        menu.stop_cluster.triggered.connect(ctx.cluster.stop)
         menu.about.triggered.connect(self.show_about)
         menu.show_theme(self.theme.theme)
         self.theme.changed.connect(lambda _t: self._update_local_action())  # icon colour
@@ -122,6 +124,8 @@ class MainWindow(QMainWindow):
         self.start.open_cluster_requested.connect(self._open_cluster_tab)
         ctx.cluster.started.connect(self._on_cluster_started)
         ctx.cluster.stopped.connect(self._update_status)
+        for signal in (ctx.cluster.started, ctx.cluster.stopped, ctx.cluster.busy_changed):
+            signal.connect(lambda *_a: self._update_cluster_actions())
         ctx.local.started.connect(self._on_local_started)
         ctx.local.busy_changed.connect(lambda _busy: self._update_local_action())
         ctx.local.stopped.connect(self._update_local_action)
@@ -129,6 +133,7 @@ class MainWindow(QMainWindow):
         self._update_status()
         self._update_actions()
         self._update_local_action()
+        self._update_cluster_actions()
         # the first thing a keyboard user wants is the list of clusters, not a spin box
         first = self.start.profile_list
         (self.start.start_local if first.isHidden() else first).setFocus()
@@ -286,6 +291,11 @@ class MainWindow(QMainWindow):
         )
         self.menu.start_local.setEnabled(not local.busy and not local.running)
         self.menu.stop_local.setEnabled(not local.busy and local.running)
+
+    def _update_cluster_actions(self) -> None:
+        cluster = self.ctx.cluster
+        self.menu.start_cluster.setEnabled(not cluster.busy and not cluster.running)
+        self.menu.stop_cluster.setEnabled(not cluster.busy and cluster.running)
 
     @Slot()
     def _toggle_local(self) -> None:

@@ -70,11 +70,14 @@ def _click(qtbot: QtBot, button: object) -> None:
 def _start_cluster(qtbot: QtBot, window: MainWindow) -> ClusterView:
     card = window.start.cluster_card
     assert card is not None and card.start_button.text() == "Start local cluster (3 brokers)"
+    menu = window.menu
+    assert menu.start_cluster.isEnabled() and not menu.stop_cluster.isEnabled()
     _click(qtbot, card.start_button)
     qtbot.waitUntil(lambda: window.find_view(CLUSTER_NAME) is not None, timeout=90_000)
     view = window.find_view(CLUSTER_NAME)
     assert view is not None
     assert card.badge.text() == "running · 3 of 3 brokers up"
+    assert menu.stop_cluster.isEnabled() and not menu.start_cluster.isEnabled()
     return view
 
 
