@@ -22,12 +22,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--data-dir",
         metavar="DIR",
-        help="data directory for the built-in broker (default: the platform data directory)",
+        help="data directory for the built-in broker (default: the platform data directory); "
+        "the local cluster keeps its data next to it, in DIR-cluster",
     )
     parser.add_argument(
         "--self-test",
         action="store_true",
-        help="start the built-in broker, connect, produce and read back, then exit",
+        help="start the built-in broker, connect, produce and read back; then the same through a "
+        "3-broker local cluster with one broker killed (-9); then exit. With --local-port P the "
+        "broker listens on P and the cluster on P+1 onwards; with --data-dir DIR the broker keeps "
+        "its data in DIR and the cluster in DIR-cluster",
     )
     return parser.parse_args(argv)
 

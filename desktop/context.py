@@ -9,6 +9,7 @@ from desktop.settings.profiles import ProfileStore
 from desktop.settings.secrets import SecretStore
 from desktop.settings.ui_state import UiState
 from desktop.workers.local_broker import LocalBroker
+from desktop.workers.local_cluster import LocalCluster, default_cluster_dir
 from desktop.workers.runner import JobRunner
 
 
@@ -20,6 +21,8 @@ class AppContext:
     local: LocalBroker
     # app-wide jobs with no cluster: keyring look-ups, connection tests
     jobs: JobRunner = field(default_factory=lambda: JobRunner("app"))
+    # the 3-broker playground: child processes, like the local broker
+    cluster: LocalCluster = field(default_factory=LocalCluster)
 
     @classmethod
     def create(
@@ -33,4 +36,5 @@ class AppContext:
             secrets=SecretStore(),
             ui=UiState(),
             local=LocalBroker(port=local_port, data_dir=data_dir),
+            cluster=LocalCluster(data_dir=default_cluster_dir(data_dir) if data_dir else None),
         )

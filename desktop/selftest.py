@@ -1,7 +1,9 @@
-"""`topicscope --self-test`: broker, window, connect, create, produce, read back; report."""
+"""`topicscope --self-test`: broker, window, connect, create, produce, read back; then a 3-broker
+local cluster: an RF-3 topic, acks=all, kill -9 a broker, acks=all again, read back; report."""
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
 import uuid
@@ -13,10 +15,17 @@ from PySide6.QtCore import QEventLoop, QTimer
 
 from desktop.domain.profile import Credentials
 from desktop.services.messages import produce_one, read_one
+from desktop.views.main_window import CLUSTER_NAME, MainWindow
 
 
 class StepFailedError(Exception):
     pass
+
+
+class Progress:
+    """The step under way, named in the report when it fails."""
+
+    step = "start application"
 
 
 def _wait(
@@ -52,10 +61,9 @@ def run_self_test(local_port: int | None = None, data_dir: Path | None = None) -
     data directory is kept); without them, on a free port over a throw-away directory."""
     from desktop.app import create_application
     from desktop.context import AppContext
-    from desktop.views.main_window import MainWindow
 
     report: list[str] = []
-    step = "start application"
+    progress = Progress()
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="topicscope-selftest-") as tmp:
         window: MainWindow | None = None
@@ -66,13 +74,13 @@ def run_self_test(local_port: int | None = None, data_dir: Path | None = None) -
                 local_port=local_port,
                 data_dir=data_dir or Path(tmp) / "data",
             )
-            step = "open main window"
+            progress.step = "open main window"
             window = MainWindow(ctx)
             window.show()
             app.processEvents()
             report.append(f"window: shown ({app.platformName()})")
 
-            step = "start built-in broker"
+            progress.step = "start built-in broker"
 
             def start_broker(ok: Callable[[Any], None], fail: Callable[[str], None]) -> None:
                 ctx.local.started.connect(ok)
@@ -82,7 +90,7 @@ def run_self_test(local_port: int | None = None, data_dir: Path | None = None) -
             info = _wait(start_broker, 30)
             report.append(f"broker: {info.bootstrap} (data in {info.data_dir})")
 
-            step = "connect"
+            progress.step = "connect"
             view = window.find_view("Local broker")
             if view is None:
                 raise StepFailedError("the local cluster tab did not open")
@@ -100,7 +108,7 @@ def run_self_test(local_port: int | None = None, data_dir: Path | None = None) -
                 f"connect: cluster {snap.cluster_id or '?'}, {len(snap.brokers)} broker(s)"
             )
 
-            step = "create topic"
+            progress.step = "create topic"
             topic = f"selftest-{uuid.uuid4().hex[:8]}"
             _wait(
                 lambda ok, fail: session.create_topic(topic, 1, 1, {}, on_done=ok, on_error=fail),
@@ -108,7 +116,7 @@ def run_self_test(local_port: int | None = None, data_dir: Path | None = None) -
             )
             report.append(f"create topic: {topic}")
 
-            step = "produce"
+            progress.step = "produce"
             payload = f"hello from topicscope {uuid.uuid4().hex}".encode()
             profile = session.profile
             offset = _wait(
@@ -122,7 +130,7 @@ def run_self_test(local_port: int | None = None, data_dir: Path | None = None) -
             )
             report.append(f"produce: offset {offset}")
 
-            step = "read back"
+            progress.step = "read back"
             key, value = _wait(
                 lambda ok, fail: session.run(
                     "read",
@@ -137,11 +145,13 @@ def run_self_test(local_port: int | None = None, data_dir: Path | None = None) -
             if value != payload or key != b"k":
                 raise StepFailedError(f"read back {key!r}:{value!r}, expected b'k':{payload!r}")
             report.append("read back: message matches")
+
+            _cluster_steps(window, local_port, report, progress)
         except BaseException as exc:
             print("Topicscope self-test FAILED")
             for line in report:
                 print(f"  ok  {line}")
-            print(f"  FAILED at step '{step}': {exc}")
+            print(f"  FAILED at step '{progress.step}': {exc}")
             _close(window)
             return 1
         _close(window)
@@ -152,7 +162,125 @@ def run_self_test(local_port: int | None = None, data_dir: Path | None = None) -
     return 0
 
 
+def _cluster_steps(
+    window: MainWindow, local_port: int | None, report: list[str], progress: Progress
+) -> None:
+    """A 3-broker local cluster: an RF-3 topic, acks=all, kill -9 a broker, acks=all again,
+    everything read back."""
+    ctx = window.ctx
+    # next to the single broker's ports when --local-port is given, else any free ones
+    ctx.cluster.port = local_port + 1 if local_port else 0
+    progress.step = "start local cluster (3 brokers)"
+
+    def start_cluster(ok: Callable[[Any], None], fail: Callable[[str], None]) -> None:
+        ctx.cluster.started.connect(ok)
+        ctx.cluster.failed.connect(fail)
+        ctx.cluster.start()
+
+    info = _wait(start_cluster, 120)
+    report.append(f"cluster: brokers {info.bootstrap} (data in {info.data_dir})")
+
+    progress.step = "connect to the local cluster"
+    view = window.find_view(CLUSTER_NAME)
+    if view is None:
+        raise StepFailedError("the local cluster tab did not open")
+    session = view.session
+
+    def three_brokers(ok: Callable[[Any], None], fail: Callable[[str], None]) -> None:
+        def check(snap: Any) -> None:
+            if len(snap.brokers) == 3:
+                ok(snap)
+
+        session.snapshot_changed.connect(check)
+        if session.snapshot is not None:
+            check(session.snapshot)
+
+    _wait(three_brokers, 60)
+    report.append("cluster connect: 3 brokers")
+
+    progress.step = "create an RF-3 topic"
+    topic = f"selftest-rf3-{uuid.uuid4().hex[:8]}"
+    _wait(
+        lambda ok, fail: session.create_topic(
+            topic, 1, 3, {"min.insync.replicas": "2"}, on_done=ok, on_error=fail
+        ),
+        60,
+    )
+    report.append(f"create topic: {topic} (replication factor 3, min.insync.replicas 2)")
+
+    profile = session.profile
+    payloads = [f"before the kill {uuid.uuid4().hex}".encode(), b""]
+
+    def produce(value: bytes, timeout: float) -> int:
+        return int(
+            _wait(
+                lambda ok, fail: session.run(
+                    "produce",
+                    lambda _a: produce_one(
+                        profile, Credentials(), topic, key=b"k", value=value, timeout=timeout
+                    ),
+                    ok,
+                    fail,
+                ),
+                timeout + 15,
+            )
+        )
+
+    progress.step = "produce with acks=all"
+    first = produce(payloads[0], 30)
+    report.append(f"produce acks=all: offset {first}")
+
+    progress.step = "kill -9 the partition's leader"
+    snap = session.snapshot
+    t = snap.topic(topic) if snap is not None else None
+    leader = t.partitions[0].leader if t is not None and t.partitions else -1
+    victim = leader if leader > 0 else info.brokers[-1].id
+
+    def kill(ok: Callable[[Any], None], fail: Callable[[str], None]) -> None:
+        ctx.cluster.node_failed.connect(fail)
+        job = ctx.cluster.kill_node(victim)
+        if job is None:
+            fail(f"broker {victim} could not be killed now")
+            return
+        job.finished.connect(ok)
+
+    _wait(kill, 30)
+    report.append(f"kill -9: broker {victim}")
+
+    progress.step = "produce with acks=all after the kill"
+    payloads[1] = f"after the kill {uuid.uuid4().hex}".encode()
+    # the controller moves leadership after broker.session.timeout.ms (9 s), then it is accepted
+    second = produce(payloads[1], 60)
+    report.append(f"produce acks=all with broker {victim} dead: offset {second}")
+
+    progress.step = "read everything back from the cluster"
+    for offset, payload in ((first, payloads[0]), (second, payloads[1])):
+
+        def read(ok: Callable[[Any], None], fail: Callable[[str], None], at: int = offset) -> None:
+            session.run(
+                "read",
+                lambda _a: read_one(profile, Credentials(), topic, partition=0, offset=at),
+                ok,
+                fail,
+            )
+
+        _key, value = _wait(read, 30)
+        if value != payload:
+            raise StepFailedError(f"offset {offset} read back {value!r}, expected {payload!r}")
+    report.append("cluster read back: both messages match")
+
+
 def _close(window: Any) -> None:
-    if window is not None:
-        window.shutdown()
-        window.close()
+    """Close the window and wait (spinning events) until the brokers it started have stopped."""
+    if window is None:
+        return
+    for job in window.shutdown():
+
+        def ended(ok: Callable[[Any], None], fail: Callable[[str], None], j: Any = job) -> None:
+            j.finished.connect(ok)
+            j.failed.connect(lambda f: fail(f.message))
+
+        if not job.ended:
+            with contextlib.suppress(StepFailedError):  # the exit goes on regardless
+                _wait(ended, 60)
+    window.close()

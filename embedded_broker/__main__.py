@@ -162,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    from .cluster_node import watch_parent
+
+    watch_parent(stop)  # started by the app: stop when the app is gone
     try:
         address = runner.start()
     except BrokerStartError as exc:

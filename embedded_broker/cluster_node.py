@@ -28,8 +28,9 @@ log = logging.getLogger("embedded_broker")
 PARENT_ENV = "TOPICSCOPE_CLUSTER_PARENT"
 
 
-def _watch_parent(stop: threading.Event) -> None:
-    """Stop this node when the launcher that started it dies (also where PDEATHSIG is missing)."""
+def watch_parent(stop: threading.Event) -> None:
+    """Stop this node when the launcher (or app) that started it dies (also where PDEATHSIG is
+    missing): the process whose pid is in TOPICSCOPE_CLUSTER_PARENT, if set."""
     raw = os.environ.get(PARENT_ENV)
     if not raw:
         return
@@ -69,7 +70,7 @@ def run_node(cluster_dir: Path, node_id: int) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    _watch_parent(stop)
+    watch_parent(stop)
     set_node(cluster_dir, node_id, pid=os.getpid(), state="starting")
     if node_id == CONTROLLER_ID:
         return _run_controller(cluster_dir, stop)

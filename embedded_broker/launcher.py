@@ -27,7 +27,7 @@ from .cluster_file import (
     update_cluster,
     write_cluster,
 )
-from .cluster_node import PARENT_ENV
+from .cluster_node import PARENT_ENV, watch_parent
 
 log = logging.getLogger("embedded_broker")
 
@@ -207,6 +207,7 @@ def run_cluster(
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    watch_parent(stop)  # started by the app: stop the cluster when the app is gone
     launcher.start()
     log.info(
         "Cluster of %d broker(s) starting in %s (controller on port %d)",

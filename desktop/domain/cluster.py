@@ -168,3 +168,4 @@ class ConnectionResult:
 class LocalBrokerInfo:
     bootstrap: str
     data_dir: str
+    pid: int | None = None  # the broker's own process

@@ -25,6 +25,7 @@ from desktop.settings.profiles import ProfileStore
 from desktop.settings.secrets import SecretStore
 from desktop.settings.ui_state import UiState
 from desktop.tools.capture import grab, pause, spin
+from desktop.tools.cluster_screens import render_cluster_screens
 from desktop.tools.failure_screens import render_failure_screens
 from desktop.tools.group_screenshots import render_group_screens
 from desktop.tools.messages_screens import render_message_screens
@@ -160,13 +161,17 @@ def main(argv: list[str] | None = None) -> int:
             pause(app, 0.3)
             grab(create, out / "create-topic.png")
             create.reject()
-        window.shutdown()
+        stopping = window.shutdown()
+        spin(app, lambda: all(job.ended for job in stopping), 30)  # the broker stops as a job
         window.close()
-        spin(app, lambda: not ctx.local.running, 30)  # the broker stops as a job
     # the messages and consumer-group screens bring their own broker and sample traffic
     render_message_screens(out)
     render_group_screens(out, app)
-    render_failure_screens(out, app)  # sample domain objects: a lone broker can't fail in part
+    render_failure_screens(out, app)  # sample domain objects, as a real Kafka failure looks
+    with tempfile.TemporaryDirectory(prefix="topicscope-shots-", ignore_cleanup_errors=True) as tmp:
+        # the local-cluster playground: a real 3-broker cluster, one broker killed
+        if not render_cluster_screens(out, app, Path(tmp)):
+            return 1
     return 0
 
 

@@ -13,16 +13,20 @@ from desktop.domain.liveness import presence
 from desktop.models.base import ROW_ROLE
 from desktop.models.brokers import BrokerRow, BrokersModel
 from desktop.views.config_editor import ConfigPanel
+from desktop.views.local_nodes import LocalNodesPanel
 from desktop.views.widgets.common import FilterProxy, heading, make_table
+from desktop.workers.local_cluster import LocalCluster
 from desktop.workers.session import ClusterSession
 
 DYNAMIC_SOURCES = ("dynamic broker", "dynamic cluster default", "default")
 
 
 class BrokersPage(QWidget):
-    def __init__(self, session: ClusterSession) -> None:
+    def __init__(self, session: ClusterSession, local: LocalCluster | None = None) -> None:
         super().__init__()
         self._session = session
+        # the app's own local cluster: Stop, Kill (-9) and Start for every node
+        self.nodes = LocalNodesPanel(local) if local is not None else None
         self.model = BrokersModel()
         self.proxy = FilterProxy(1)
         self.proxy.setSourceModel(self.model)
@@ -36,6 +40,8 @@ class BrokersPage(QWidget):
         top = QWidget()
         tl = QVBoxLayout(top)
         tl.setContentsMargins(0, 0, 0, 0)
+        if self.nodes is not None:
+            tl.addWidget(self.nodes)
         tl.addWidget(heading("Brokers"))
         tl.addWidget(self.table)
         bottom = QWidget()
@@ -46,7 +52,7 @@ class BrokersPage(QWidget):
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(top)
         split.addWidget(bottom)
-        split.setSizes([200, 400])
+        split.setSizes([420, 300] if self.nodes is not None else [200, 400])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 8)
         layout.addWidget(split)

@@ -32,6 +32,7 @@ from desktop.views.replication import ReplicationPage
 from desktop.views.timeline import TimelinePage
 from desktop.views.topics import TopicsPage
 from desktop.views.widgets.common import Banner
+from desktop.workers.local_cluster import LocalCluster
 from desktop.workers.session import ClusterSession, SessionState
 
 PAGES = (
@@ -65,9 +66,15 @@ EAGER = ("overview",)
 class ClusterView(QWidget):
     status_changed = Signal()
 
-    def __init__(self, session: ClusterSession, hide_internal: bool = True) -> None:
+    def __init__(
+        self,
+        session: ClusterSession,
+        hide_internal: bool = True,
+        local: LocalCluster | None = None,
+    ) -> None:
         super().__init__()
         self.session = session
+        self.local = local  # the app's own local cluster, when this tab is it
         style = self.style()
         self.banner = Banner()
         self.refresh_button = QPushButton(
@@ -137,11 +144,11 @@ class ClusterView(QWidget):
         if name == "overview":
             return OverviewPage(session)
         if name == "brokers":
-            return BrokersPage(session)
+            return BrokersPage(session, self.local)
         if name == "topics":
             return TopicsPage(session, self._hide_internal)
         if name == "replication":
-            return ReplicationPage()
+            return ReplicationPage(session)
         if name == "charts":
             charts = LiveCharts(session.effective_interval_s)
             charts.add_events(session.timeline.events)

@@ -70,6 +70,10 @@ class MainMenu(QObject):
         self.send = action("&Send message", "Ctrl+Return", "Ctrl+Enter", tip="Send the message")
         self.start_local = action("Start &local broker", tip="Start the built-in broker")
         self.stop_local = action("Sto&p local broker", tip="Stop the built-in broker")
+        self.start_cluster = action(
+            "Start local clus&ter (3 brokers)", tip="Start a controller and brokers 101-103"
+        )
+        self.stop_cluster = action("Stop local cl&uster", tip="Stop every node of the cluster")
         self.about = action("&About Topicscope", tip="Versions and file locations")
         self.about.setMenuRole(QAction.MenuRole.AboutRole)
 
@@ -101,6 +105,8 @@ class MainMenu(QObject):
         cluster.addSeparator()
         cluster.addAction(self.start_local)
         cluster.addAction(self.stop_local)
+        cluster.addAction(self.start_cluster)
+        cluster.addAction(self.stop_cluster)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.about)
 

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from desktop.context import AppContext
 from desktop.domain.cluster import LocalBrokerInfo
+from desktop.domain.local import LocalClusterInfo
 from desktop.domain.profile import ClusterProfile, Credentials
 from desktop.settings.profiles import default_config_dir
 from desktop.versions import collect as collect_versions
@@ -32,9 +33,11 @@ from desktop.views.start_screen import StartScreen
 from desktop.views.theme import Theme, ThemeController, parse_theme, tinted
 from desktop.workers.jobs import Job
 from desktop.workers.local_broker import default_local_data_dir
+from desktop.workers.local_cluster import LocalCluster, default_cluster_dir
 from desktop.workers.session import ClusterSession
 
 LOCAL_NAME = "Local broker"
+CLUSTER_NAME = "Local cluster"
 WINDOW_TITLE = "Topicscope"
 STATUS_TIMEOUT_MS = 8_000  # transient status-bar messages clear themselves
 
@@ -51,12 +54,12 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         self.profile_dialog: ProfileDialog | None = None
         self.about_dialog: AboutDialog | None = None
-        self._stopping: Job | None = None
+        self._stopping: list[Job] = []
         app = QApplication.instance()
         assert isinstance(app, QApplication)
         self.theme = ThemeController(app, parse_theme(ctx.ui.theme), parent=self)
 
-        self.start = StartScreen(ctx.profiles, ctx.local)
+        self.start = StartScreen(ctx.profiles, ctx.local, ctx.cluster)
         self.tabs = QTabWidget()
         self.tabs.setTabsClosable(True)
         self.tabs.setMovable(True)
@@ -97,6 +100,8 @@ class MainWindow(QMainWindow):
         menu.send.triggered.connect(self.send_current)
         menu.start_local.triggered.connect(ctx.local.start)
         menu.stop_local.triggered.connect(ctx.local.stop)
+        menu.start_cluster.triggered.connect(ctx.cluster.start)
+        menu.stop_cluster.triggered.connect(ctx.cluster.stop)
         menu.about.triggered.connect(self.show_about)
         menu.show_theme(self.theme.theme)
         self.theme.changed.connect(lambda _t: self._update_local_action())  # icon colour
@@ -116,6 +121,11 @@ class MainWindow(QMainWindow):
         self.start.delete_requested.connect(self.delete_profile)
         self.start.connect_requested.connect(self.connect_profile)
         self.start.open_local_requested.connect(self._open_local_tab)
+        self.start.open_cluster_requested.connect(self._open_cluster_tab)
+        ctx.cluster.started.connect(self._on_cluster_started)
+        ctx.cluster.stopped.connect(self._update_status)
+        for signal in (ctx.cluster.started, ctx.cluster.stopped, ctx.cluster.busy_changed):
+            signal.connect(lambda *_a: self._update_cluster_actions())
         ctx.local.started.connect(self._on_local_started)
         ctx.local.busy_changed.connect(lambda _busy: self._update_local_action())
         ctx.local.stopped.connect(self._update_local_action)
@@ -123,6 +133,7 @@ class MainWindow(QMainWindow):
         self._update_status()
         self._update_actions()
         self._update_local_action()
+        self._update_cluster_actions()
         # the first thing a keyboard user wants is the list of clusters, not a spin box
         first = self.start.profile_list
         (self.start.start_local if first.isHidden() else first).setFocus()
@@ -137,14 +148,16 @@ class MainWindow(QMainWindow):
     def find_view(self, name: str) -> ClusterView | None:
         return next((v for v in self.cluster_views() if v.session.profile.name == name), None)
 
-    def open_cluster(self, profile: ClusterProfile, creds: Credentials) -> ClusterView:
+    def open_cluster(
+        self, profile: ClusterProfile, creds: Credentials, local: LocalCluster | None = None
+    ) -> ClusterView:
         existing = self.find_view(profile.name)
         if existing is not None:
             self.tabs.setCurrentWidget(existing)
             return existing
         ui = self.ctx.ui
         session = ClusterSession(profile, creds, ui.refresh_interval_s, ui.request_timeout_s)
-        view = ClusterView(session, self.ctx.ui.hide_internal)
+        view = ClusterView(session, self.ctx.ui.hide_internal, local)
         view.status_changed.connect(self._update_status)
         view.interval.valueChanged.connect(self._remember_interval)
         view.tabs.currentChanged.connect(lambda _i: self._update_actions())
@@ -279,6 +292,11 @@ class MainWindow(QMainWindow):
         self.menu.start_local.setEnabled(not local.busy and not local.running)
         self.menu.stop_local.setEnabled(not local.busy and local.running)
 
+    def _update_cluster_actions(self) -> None:
+        cluster = self.ctx.cluster
+        self.menu.start_cluster.setEnabled(not cluster.busy and not cluster.running)
+        self.menu.stop_cluster.setEnabled(not cluster.busy and cluster.running)
+
     @Slot()
     def _toggle_local(self) -> None:
         if self.ctx.local.running:
@@ -293,6 +311,26 @@ class MainWindow(QMainWindow):
             return
         profile = ClusterProfile(name=LOCAL_NAME, bootstrap=info.bootstrap, local=True)
         self.open_cluster(profile, Credentials())
+
+    @Slot(object)
+    def _on_cluster_started(self, info: LocalClusterInfo) -> None:
+        view = self.find_view(CLUSTER_NAME)
+        if view is not None and view.session.profile.bootstrap != info.bootstrap:
+            self.close_tab(self.tabs.indexOf(view))
+            view = None
+        if view is None:
+            self._open_cluster_tab()
+        else:
+            view.session.refresh()
+        self._update_status()
+
+    @Slot()
+    def _open_cluster_tab(self) -> None:
+        info = self.ctx.cluster.info
+        if info is None:
+            return
+        profile = ClusterProfile(name=CLUSTER_NAME, bootstrap=info.bootstrap, local=True)
+        self.open_cluster(profile, Credentials(), self.ctx.cluster)
 
     # ---- profiles ------------------------------------------------------------------------
 
@@ -336,37 +374,46 @@ class MainWindow(QMainWindow):
 
     # ---- lifetime ------------------------------------------------------------------------
 
-    def shutdown(self) -> Job | None:
-        """Close every cluster and stop the built-in broker; returns at once. The broker's stop
-        is a job (None when none runs): the app exits when it ends."""
+    def shutdown(self) -> list[Job]:
+        """Close every cluster and stop the built-in broker and cluster; returns at once. Their
+        stops are jobs (none when nothing runs): the app exits when they have ended."""
         for view in self.cluster_views():
             view.close_session()
         self.ctx.jobs.close()
-        return self.ctx.local.stop_at_exit()
+        jobs = [self.ctx.local.stop_at_exit(), self.ctx.cluster.stop_at_exit()]
+        return [job for job in jobs if job is not None and not job.ended]
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self._stopping is not None:  # the broker is still stopping: close when it has
+        if self._stopping:  # the brokers are still stopping: close when they have
             event.ignore()
             return
         self.ctx.ui.set_geometry(self.saveGeometry())
-        job = self.shutdown()
-        if job is None or job.ended:
+        broker_ran = self.ctx.local.running or self.ctx.local.busy
+        cluster_ran = self.ctx.cluster.running or self.ctx.cluster.busy
+        jobs = self.shutdown()
+        if not jobs:
             super().closeEvent(event)
             return
-        self._stopping = job
+        self._stopping = jobs
         event.ignore()
         # say what happens rather than freeze or vanish silently: the window stays until the
-        # broker is down (a few seconds at most), and the user learns the data is kept
+        # brokers are down (a few seconds at most), and the user learns the data is kept
         self.tabs.setEnabled(False)
-        where = self.ctx.local.data_dir or default_local_data_dir()
-        self.closing_note = (
-            f"Stopping the built-in broker before closing… Its data stays in {where}"
-        )
+        notes = []
+        if broker_ran:
+            where = self.ctx.local.data_dir or default_local_data_dir()
+            notes.append(f"Stopping the built-in broker before closing… Its data stays in {where}")
+        if cluster_ran:
+            where = self.ctx.cluster.data_dir or default_cluster_dir(None)
+            notes.append(f"Stopping the local cluster before closing… Its data stays in {where}")
+        self.closing_note = " · ".join(notes) or "Stopping the local brokers before closing…"
         self.statusBar().showMessage(self.closing_note)
 
-        def close_now(*_args: object) -> None:
-            self._stopping = None
-            self.close()
+        def one_ended(*_args: object) -> None:
+            if all(job.ended for job in self._stopping):
+                self._stopping = []
+                self.close()
 
-        job.finished.connect(close_now)
-        job.failed.connect(close_now)
+        for job in jobs:
+            job.finished.connect(one_ended)
+            job.failed.connect(one_ended)

@@ -14,13 +14,15 @@ from desktop.models.health import (
     ProblemRow,
     ReplicaGridModel,
 )
+from desktop.views.election import ElectionPanel
 from desktop.views.widgets.common import Badge, FilterProxy, heading, hint, make_table
+from desktop.workers.session import ClusterSession
 
 GRID_ROW_LIMIT = 5000
 
 
 class ReplicationPage(QWidget):
-    def __init__(self) -> None:
+    def __init__(self, session: ClusterSession | None = None) -> None:
         super().__init__()
         self.badges = {
             "under": Badge("under-replicated: —"),
@@ -64,6 +66,9 @@ class ReplicationPage(QWidget):
         gl.addWidget(self.grid_table)
         gl.addWidget(self.grid_note)
         tabs.addTab(grid_page, "Broker x partition")
+        self.election = ElectionPanel(session) if session is not None else None
+        if self.election is not None:
+            tabs.addTab(self.election, "Preferred leaders")
 
         left = QWidget()
         ll = QVBoxLayout(left)

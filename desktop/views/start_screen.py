@@ -22,10 +22,12 @@ from desktop.services.connection import probe_bootstrap
 from desktop.services.probe import PROBE_DEADLINE_S
 from desktop.settings.profiles import ProfileStore
 from desktop.settings.secrets import SecretStore
+from desktop.views.local_cluster_card import LocalClusterCard
 from desktop.views.password_prompt import PasswordPrompt
 from desktop.views.widgets.common import Badge, hint
 from desktop.workers.jobs import Job
 from desktop.workers.local_broker import LocalBroker, default_local_data_dir
+from desktop.workers.local_cluster import LocalCluster
 from desktop.workers.runner import JobRunner
 
 
@@ -35,8 +37,11 @@ class StartScreen(QWidget):
     delete_requested = Signal(str)
     connect_requested = Signal(str)
     open_local_requested = Signal()
+    open_cluster_requested = Signal()
 
-    def __init__(self, profiles: ProfileStore, local: LocalBroker) -> None:
+    def __init__(
+        self, profiles: ProfileStore, local: LocalBroker, cluster: LocalCluster | None = None
+    ) -> None:
         super().__init__()
         self._profiles = profiles
         self._local = local
@@ -144,6 +149,12 @@ class StartScreen(QWidget):
         column.addWidget(subtitle)
         column.addSpacing(12)
         column.addWidget(card)
+        self.cluster_card: LocalClusterCard | None = None
+        if cluster is not None:
+            self.cluster_card = LocalClusterCard(cluster)
+            self.cluster_card.open_requested.connect(self.open_cluster_requested)
+            column.addSpacing(8)
+            column.addWidget(self.cluster_card)
         column.addSpacing(16)
         column.addWidget(clusters_title)
         column.addWidget(self.empty_hint)

@@ -1,14 +1,20 @@
-"""Start and stop the built-in broker as jobs, through its public runner API."""
+"""Start and stop the built-in broker as jobs: a child process, never in the app's interpreter."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop.domain.cluster import LocalBrokerInfo
+from desktop.domain.cluster import BrokerInfo, LocalBrokerInfo
+from desktop.services.local_process import (
+    ChildProcess,
+    LocalProcessError,
+    free_port_run,
+    ports_free,
+    wait_answering,
+)
 from desktop.workers.jobs import Job, JobContext, JobFailure, Lane, UserError
 from desktop.workers.runner import JobRunner
 
@@ -22,8 +28,10 @@ def default_local_data_dir() -> Path | None:
 
 
 PREFERRED_PORT = 9092
-START_DEADLINE_S = 40.0  # two candidate ports, 15 s each
-STOP_DEADLINE_S = 15.0
+START_TIMEOUT_S = 30.0  # a loaded machine takes a few seconds to start an interpreter
+START_DEADLINE_S = START_TIMEOUT_S + 5
+STOP_TIMEOUT_S = 10.0  # then it is killed
+STOP_DEADLINE_S = STOP_TIMEOUT_S + 5
 
 
 class LocalBroker(QObject):
@@ -43,7 +51,7 @@ class LocalBroker(QObject):
         self.port = port
         self.data_dir = data_dir
         self.info: LocalBrokerInfo | None = None
-        self._runner_handle: Any = None  # the BrokerRunner; touched only by jobs
+        self._child: ChildProcess | None = None  # the broker's process; touched only by jobs
         self._jobs = JobRunner("local-broker")
         self._busy = False
         self._stopped_midway.connect(self._on_stopped_midway)
@@ -73,9 +81,7 @@ class LocalBroker(QObject):
     def start(self) -> None:
         if self._busy or self.running:
             return
-        self._submit(
-            "start the built-in broker", lambda _c: self._do_start(), START_DEADLINE_S, "start"
-        )
+        self._submit("start the built-in broker", self._do_start, START_DEADLINE_S, "start")
 
     def stop(self) -> Job | None:
         if self._busy or not self.running:
@@ -98,7 +104,7 @@ class LocalBroker(QObject):
     def stop_at_exit(self) -> Job | None:
         """Stop for the app's exit: a job to wait for by signal, or None when nothing runs.
         Either way this handle's runner closes (its thread ends) once the broker is down."""
-        if self._runner_handle is None and not self._busy:
+        if self._child is None and not self._busy:
             self._jobs.close()
             return None
         self.info = None
@@ -137,37 +143,45 @@ class LocalBroker(QObject):
     def _restart(self, _ctx: JobContext) -> LocalBrokerInfo:
         self._do_stop()
         self._stopped_midway.emit()
-        return self._do_start()
+        return self._do_start(_ctx)
 
-    def _do_start(self) -> LocalBrokerInfo:
+    def _do_start(self, ctx: JobContext) -> LocalBrokerInfo:
+        data_dir = self.data_dir or default_local_data_dir()
+        if data_dir is None:
+            raise UserError("it is not included in this build")
+        host = "127.0.0.1"
+        if self.port:
+            port = self.port
+        elif self.port is None and ports_free(host, PREFERRED_PORT, 1):
+            port = PREFERRED_PORT  # Kafka's usual port, so course examples work as typed
+        else:
+            port = free_port_run(host, 1)
+        child = ChildProcess(
+            [
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data_dir),
+                "--log-level",
+                "WARNING",
+                "--config",
+                "group.initial.rebalance.delay.ms=0",
+            ]
+        )
         try:
-            from embedded_broker.runner import BrokerRunner, default_data_dir
-        except ImportError as exc:
-            raise UserError("it is not included in this build") from exc
-        data_dir = self.data_dir or Path(default_data_dir())
-        candidates = [self.port] if self.port is not None else [PREFERRED_PORT, 0]
-        for candidate in candidates:
-            runner = BrokerRunner(
-                host="127.0.0.1",
-                port=candidate,
-                data_dir=data_dir,
-                config={"group.initial.rebalance.delay.ms": "0"},
-            )
-            try:
-                addr = runner.start(timeout=15.0)
-            except Exception as exc:
-                if candidate == candidates[-1]:
-                    raise UserError(str(exc) or type(exc).__name__) from exc
-                continue
-            break
-        self._runner_handle = runner
-        self.port = int(str(addr.bootstrap).rsplit(":", 1)[1])  # keep the port on restart
-        return LocalBrokerInfo(bootstrap=str(addr.bootstrap), data_dir=str(runner.data_dir))
+            wait_answering(child, [BrokerInfo(1, host, port)], ctx.token, START_TIMEOUT_S)
+        except BaseException as exc:
+            child.terminate(2.0)
+            if isinstance(exc, LocalProcessError):
+                raise UserError(str(exc)) from exc
+            raise
+        self._child = child
+        self.port = port  # the same port on restart
+        return LocalBrokerInfo(bootstrap=f"{host}:{port}", data_dir=str(data_dir), pid=child.pid)
 
     def _do_stop(self) -> None:
-        runner, self._runner_handle = self._runner_handle, None
-        if runner is not None:
-            try:
-                runner.stop(timeout=10.0)
-            except Exception as exc:
-                raise UserError(str(exc) or type(exc).__name__) from exc
+        child, self._child = self._child, None
+        if child is not None:
+            child.terminate(STOP_TIMEOUT_S)

@@ -11,10 +11,12 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from desktop.domain.cluster import BrokerInfo, ClusterSnapshot, TopicInfo
 from desktop.domain.controller import ControllerWatch
+from desktop.domain.election import ElectionMove
 from desktop.domain.liveness import BrokerLiveness, ProbeResult, update_liveness
 from desktop.domain.profile import ClusterProfile, Credentials
 from desktop.domain.timeline import ClusterEvent, EventKind, Timeline, diff_snapshots
 from desktop.services.admin import ClusterAdmin
+from desktop.services.election import elect_preferred, election_preview
 from desktop.services.produce import FormProducer, ProducerSettings
 from desktop.workers.jobs import Job, JobContext, JobFailure, Lane
 from desktop.workers.liveness import ProbeTargets, liveness_job
@@ -403,4 +405,20 @@ class ClusterSession(QObject):
             lambda a: a.set_broker_config(broker_id, key, value),
             on_done,
             on_error,
+        )
+
+    # ---- preferred leader election (Replication tab) ---------------------------------------
+
+    def preview_election(self, on_done: Done, on_error: Failed | None = None) -> Job:
+        return self.run("preview a preferred leader election", election_preview, on_done, on_error)
+
+    def elect_preferred(
+        self, moves: list[ElectionMove], on_done: Done, on_error: Failed | None = None
+    ) -> Job:
+        return self.run(
+            "elect preferred leaders",
+            lambda a: elect_preferred(a, moves),
+            on_done,
+            on_error,
+            refresh_after=True,
         )

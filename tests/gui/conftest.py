@@ -136,9 +136,8 @@ def window(qtbot: QtBot, ctx: AppContext) -> Iterator[MainWindow]:
     win.show()
     qtbot.waitExposed(win)
     yield win
-    stopping = win.shutdown()
-    if stopping is not None:  # the built-in broker stops off the GUI thread
-        qtbot.waitUntil(lambda: stopping.ended, timeout=WAIT_MS)
+    for stopping in win.shutdown():  # the built-in broker and cluster stop off the GUI thread
+        qtbot.waitUntil(lambda job=stopping: job.ended, timeout=WAIT_MS)
 
 
 def wait_snapshot(qtbot: QtBot, view: ClusterView, check: Callable[[], bool] | None = None) -> None:
