@@ -116,7 +116,7 @@ class ClusterView(QWidget):
 
         self._latest: ClusterSnapshot | None = None
         self._applied: dict[QWidget, ClusterSnapshot] = {}
-        self.tabs.currentChanged.connect(lambda _i: self._apply(self.tabs.currentWidget()))
+        self.tabs.currentChanged.connect(lambda _i: self._on_tab(self.tabs.currentWidget()))
         session.snapshot_changed.connect(self._on_snapshot)
         session.state_changed.connect(self._on_state)
         session.interval_changed.connect(self._on_interval)
@@ -275,6 +275,14 @@ class ClusterView(QWidget):
         self.banner.setVisible(False)
         self._on_liveness()
         self._update_freshness()
+
+    def _on_tab(self, page: QWidget) -> None:
+        self._apply(page)
+        topics = self._pages.get("topics")
+        if isinstance(page, ProducerPage) and isinstance(topics, TopicsPage):
+            chosen = topics.selected()
+            if chosen is not None:  # produce to the topic the user was looking at
+                page.preselect_topic(chosen.name)
 
     def _apply(self, page: QWidget) -> None:
         s = self._latest
