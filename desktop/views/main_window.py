@@ -308,7 +308,20 @@ class MainWindow(QMainWindow):
         dialog = ProfileDialog(self.ctx.profiles, self.ctx.secrets, self.ctx.jobs, profile, self)
         self.profile_dialog = dialog
         dialog.accepted.connect(self.start.reload_profiles)
+        dialog.accepted.connect(lambda: self._profile_saved(dialog))
         dialog.open()
+
+    def _profile_saved(self, dialog: ProfileDialog) -> None:
+        saved = dialog.saved
+        if saved is None:
+            return
+        if dialog.connect_after:
+            self.connect_profile(saved.name)
+        else:
+            self.statusBar().showMessage(
+                f"Saved the cluster '{saved.name}'. Double-click it to connect.",
+                STATUS_TIMEOUT_MS,
+            )
 
     @Slot(str)
     def delete_profile(self, name: str) -> None:

@@ -15,6 +15,7 @@ from desktop.domain.liveness import BrokerLiveness, ProbeResult, update_liveness
 from desktop.domain.profile import ClusterProfile, Credentials
 from desktop.domain.timeline import ClusterEvent, EventKind, Timeline, diff_snapshots
 from desktop.services.admin import ClusterAdmin
+from desktop.services.connection import dead_bootstrap
 from desktop.services.produce import FormProducer, ProducerSettings
 from desktop.workers.jobs import Job, JobContext, JobFailure, Lane
 from desktop.workers.liveness import ProbeTargets, liveness_job
@@ -91,6 +92,28 @@ class ClusterSession(QObject):
         self.refresh()
         self._timer.start()
         self._start_probe()
+        self._check_bootstrap()
+
+    def _check_bootstrap(self) -> None:
+        """A port nobody listens on is known in milliseconds; librdkafka would say so only
+        when the first refresh times out. Ask the bootstrap servers directly, beside it."""
+        profile = self.profile
+        job = Job(
+            "check the bootstrap servers",
+            lambda _ctx: dead_bootstrap(profile.bootstrap, profile.security_protocol.value),
+            lane=Lane.STREAM,
+            deadline_s=10,
+        )
+        job.finished.connect(self._on_bootstrap_checked)
+        self.runner.submit(job)
+
+    @Slot(object)
+    def _on_bootstrap_checked(self, reason: str | None) -> None:
+        if reason is None or self.snapshot is not None or self.state != SessionState.CONNECTING:
+            return
+        self.last_error = reason
+        self._set_state(SessionState.LOST)
+        self.error.emit(reason)
 
     def _start_probe(self) -> None:
         job = liveness_job(self._targets, speak=not self.profile.security_protocol.uses_tls)
