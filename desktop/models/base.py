@@ -29,11 +29,30 @@ class Column(Generic[T]):
     tooltip: str = ""
 
 
+class ByteSize(int):
+    """A byte count: shown as 12.3 MiB, sorted as the number it is."""
+
+
+def human_bytes(count: int) -> str:
+    size = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} PiB"
+
+
+def byte_size(count: int | None) -> ByteSize | None:
+    return None if count is None else ByteSize(count)
+
+
 def display(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else ""
+    if isinstance(value, ByteSize):
+        return human_bytes(value)
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, tuple):
