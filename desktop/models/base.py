@@ -16,6 +16,7 @@ Index = QModelIndex | QPersistentModelIndex
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ROW_ROLE = Qt.ItemDataRole.UserRole + 2
 
+TINT_TEXT = "#1d2733"
 AMBER = "#fdf0c8"
 RED = "#f9d3d0"
 STATE_COLOURS = {ReplicaState.UNDER_REPLICATED: AMBER, ReplicaState.CRITICAL: RED}
@@ -27,6 +28,9 @@ class Column(Generic[T]):
     value: Callable[[T], Any]
     numeric: bool = False
     tooltip: str = ""
+    # centred: a number between a right-aligned and a left-aligned column (a leader's id
+    # between Partition and the Replicas list) runs into neither
+    centre: bool = False
 
 
 class ByteSize(int):
@@ -185,6 +189,8 @@ class RowTableModel(QAbstractTableModel, Generic[T]):
         if role == ROW_ROLE:
             return row
         if role == Qt.ItemDataRole.TextAlignmentRole:
+            if col.centre:
+                return int(Qt.AlignmentFlag.AlignCenter)
             if col.numeric:
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
@@ -193,6 +199,11 @@ class RowTableModel(QAbstractTableModel, Generic[T]):
 
             colour = self.background(row)
             return QColor(colour) if colour else None
+        if role == Qt.ItemDataRole.ForegroundRole and self.background(row):
+            from PySide6.QtGui import QColor
+
+            # the tints are light: dark text on them, whichever theme (light text vanished)
+            return QColor(TINT_TEXT)
         return None
 
     def headerData(

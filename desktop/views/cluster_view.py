@@ -31,7 +31,7 @@ from desktop.views.producer import ProducerPage
 from desktop.views.replication import ReplicationPage
 from desktop.views.timeline import TimelinePage
 from desktop.views.topics import TopicsPage
-from desktop.views.widgets.common import Banner
+from desktop.views.widgets.common import Banner, set_role
 from desktop.workers.session import ClusterSession, SessionState
 
 PAGES = (
@@ -89,7 +89,7 @@ class ClusterView(QWidget):
         self.pause = QCheckBox("Pause")
         self.pause.toggled.connect(session.set_paused)
         self.freshness = QLabel("connecting…")
-        self.freshness.setStyleSheet("color: #5f6b7a;")
+        set_role(self.freshness, "muted")
         bar = QHBoxLayout()
         title = QLabel(f"<b>{session.profile.name}</b> &nbsp; {session.profile.bootstrap}")
         bar.addWidget(title)

@@ -32,7 +32,7 @@ from desktop.views.start_screen import StartScreen
 from desktop.views.theme import Theme, ThemeController, parse_theme, tinted
 from desktop.workers.jobs import Job
 from desktop.workers.local_broker import default_local_data_dir
-from desktop.workers.session import ClusterSession
+from desktop.workers.session import ClusterSession, SessionState
 
 LOCAL_NAME = "Local broker"
 WINDOW_TITLE = "Topicscope"
@@ -233,6 +233,17 @@ class MainWindow(QMainWindow):
         self.about_dialog = AboutDialog(collect_versions(), places, self)
         self.about_dialog.open()
 
+    def clusters_text(self) -> str:
+        """The Start tab's status: clusters connected, apart from tabs that are not."""
+        views = self.cluster_views()
+        if not views:
+            return "No clusters open"
+        live = (SessionState.CONNECTED, SessionState.STALE)
+        connected = sum(1 for v in views if v.session.state in live)
+        text = f"{connected:,} {'cluster' if connected == 1 else 'clusters'} connected"
+        others = len(views) - connected
+        return f"{text}, {others:,} not connected" if others else text
+
     def _update_status(self) -> None:
         view = self.tabs.currentWidget()
         if isinstance(view, ClusterView):
@@ -241,7 +252,7 @@ class MainWindow(QMainWindow):
             self.status_state.setText(s.state.value)
             self.status_refresh.setText(view.status_text())
         else:
-            self.status_cluster.setText(f"{len(self.cluster_views())} cluster(s) open")
+            self.status_cluster.setText(self.clusters_text())
             self.status_state.setText("")
             info = self.ctx.local.info
             self.status_refresh.setText(f"local broker at {info.bootstrap}" if info else "")

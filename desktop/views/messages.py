@@ -52,6 +52,7 @@ from desktop.settings.browser_prefs import BrowserPrefs
 from desktop.views.message_detail import InlineError, MessageDetail
 from desktop.views.messages_io import ResultsBar
 from desktop.views.topic_choice import TopicCombo
+from desktop.views.widgets.common import set_role
 from desktop.workers.jobs import Job, JobFailure, cancelled_with
 from desktop.workers.scan import GUI_FIRST, scan_job
 from desktop.workers.session import ClusterSession
@@ -281,7 +282,7 @@ class MessagesPage(QWidget):
         self.form_toggle.setToolTip("Hide the scan form to give the table more room")
         self.form_toggle.toggled.connect(self._on_form_toggled)
         self.dropped = QLabel("")
-        self.dropped.setStyleSheet("color: #8a5a00;")
+        set_role(self.dropped, "warn")
         self.partition_table = QTableWidget(0, 3)
         self.partition_table.setHorizontalHeaderLabels(["Partition", "Position", "End"])
         self.partition_table.verticalHeader().setVisible(False)

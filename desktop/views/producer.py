@@ -50,6 +50,7 @@ from desktop.services.produce import (
 from desktop.views.bulk import BulkPanel
 from desktop.views.message_detail import InlineError, mono_font
 from desktop.views.topic_choice import TopicCombo
+from desktop.views.widgets.common import set_role
 from desktop.workers.jobs import Job, JobFailure, Lane
 from desktop.workers.session import ClusterSession
 
@@ -138,7 +139,7 @@ class ProducerPage(QWidget):
         self.show_internal.toggled.connect(self._offer_topics)
         self.prediction = QLabel("")
         self.prediction.setWordWrap(True)
-        self.prediction.setStyleSheet("color: #33507a;")
+        set_role(self.prediction, "muted")
         self.value_mode = QComboBox()
         self.value_mode.addItems(list(Encoding))
         self.value_mode.setToolTip("How the value's text becomes bytes")
@@ -169,7 +170,7 @@ class ProducerPage(QWidget):
         self.acks.setToolTip("\n".join(ACKS_HELP[a] for a in ACKS))
         self.acks_help = QLabel(ACKS_HELP[self.acks.currentText()])
         self.acks_help.setWordWrap(True)
-        self.acks_help.setStyleSheet("color: #5f6b7a;")
+        set_role(self.acks_help, "muted")
         self.acks.currentTextChanged.connect(lambda a: self.acks_help.setText(ACKS_HELP[a]))
         self.idempotence = QCheckBox("idempotent")
         self.partitioner = QComboBox()
@@ -357,7 +358,7 @@ class ProducerPage(QWidget):
             return
         predicted = predict_partition(self.key_bytes(), count, name)
         where = "a random partition" if predicted is None else f"partition {predicted}"
-        self.prediction.setText(f"This key goes to {where} of {count} — {name}: {how}.")
+        self.prediction.setText(f"This key goes to {where} of {count:,} — {name}: {how}.")
 
     def predicted_partition(self) -> int | None:
         count = self.partition_count(self.topic.currentText().strip())
@@ -444,7 +445,7 @@ class ProducerPage(QWidget):
         count = self.partition_count(topic)
         if not self.auto_partition.isChecked() and count and self.partition.value() >= count:
             self.result.setText(
-                f"Not sent: '{topic}' has {count} partition(s), numbered 0 to {count - 1}."
+                f"Not sent: '{topic}' has {count:,} partition(s), numbered 0 to {count - 1:,}."
             )
             return None
         headers = tuple((k, v.encode()) for k, v in self.headers.pairs())

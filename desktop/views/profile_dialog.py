@@ -32,6 +32,7 @@ from desktop.domain.profile import (
 from desktop.services.connection import test_connection
 from desktop.settings.profiles import ProfileStore
 from desktop.settings.secrets import SecretStore
+from desktop.views.widgets.common import set_role
 from desktop.workers.jobs import Job, JobFailure, Lane
 from desktop.workers.runner import JobRunner
 
@@ -129,7 +130,7 @@ class ProfileDialog(QDialog):
         self.test_result.setObjectName("testResult")
         self.test_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error = QLabel("")
-        self.error.setStyleSheet("color: #a11d12;")
+        set_role(self.error, "error")
         self.error.setWordWrap(True)
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.buttons = QDialogButtonBox(
@@ -254,7 +255,7 @@ class ProfileDialog(QDialog):
             return
         self.error.setText("")
         self.test_button.setEnabled(False)
-        self.test_result.setStyleSheet("color: #5f6b7a;")
+        set_role(self.test_result, "muted")
         self.test_result.setText("Testing…")
         creds = self.credentials()
         job = Job(
@@ -273,7 +274,7 @@ class ProfileDialog(QDialog):
     @Slot(object)
     def _on_tested(self, result: ConnectionResult) -> None:
         self.test_button.setEnabled(True)
-        self.test_result.setStyleSheet("color: #1e7b34;" if result.ok else "color: #a11d12;")
+        set_role(self.test_result, "ok" if result.ok else "error")
         self.test_result.setText(result.message)
         self.last_result = result
 

@@ -45,6 +45,12 @@ QStatusBar QLabel { padding: 0 8px; color: #3b4654; }
 QLabel[role="muted"] { color: #5f6b7a; }
 QLabel[role="error"] { color: #a11d12; }
 QLabel[role="ok"] { color: #1e7b34; }
+QLabel[role="warn"] { color: #8a5a00; }
+QLabel[role="title"] { color: #1d2733; }
+QFrame#localCard { background: #ffffff; border: 1px solid #d8dee6; border-radius: 10px; }
+QProgressBar { background: #e6e9ee; border: none; border-radius: 3px; text-align: center;
+               min-height: 16px; color: #1d2430; }
+QProgressBar::chunk { background: #a9c8ea; border-radius: 3px; }
 """
 DARK_EXTRA = """
 QPushButton#primary { background: #3d7fc0; color: #ffffff; border: 1px solid #356fa8;
