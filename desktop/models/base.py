@@ -37,6 +37,10 @@ class ByteSize(int):
     """A byte count: shown as 12.3 MiB, sorted as the number it is."""
 
 
+class Percent(float):
+    """A share: shown as 85%, sorted and aligned as the number it is."""
+
+
 def human_bytes(count: int) -> str:
     size = float(count)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
@@ -57,6 +61,8 @@ def display(value: Any) -> str:
         return "yes" if value else ""
     if isinstance(value, ByteSize):
         return human_bytes(value)
+    if isinstance(value, Percent):
+        return f"{value:.0%}"
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, tuple):

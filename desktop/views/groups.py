@@ -142,6 +142,7 @@ class GroupsPage(QWidget):
         self.delete_offsets_button.clicked.connect(self.delete_topic_offsets)
         self.message = QLabel("")
         self.message.setWordWrap(True)
+        self.message.setVisible(False)  # no empty band above the table
 
         bar = QHBoxLayout()
         self.filter.setMinimumWidth(160)
@@ -230,6 +231,7 @@ class GroupsPage(QWidget):
     def _on_refreshed(self, t: float) -> None:
         if self.message.text().startswith(LOAD_FAILED):
             self.message.setText("")
+            self.message.setVisible(False)
         self.detail.load()
         self._update_count()
         # history and charts in a later event-loop turn: no single long GUI-thread step
@@ -296,6 +298,7 @@ class GroupsPage(QWidget):
     def _say(self, text: str, error: bool = False) -> None:
         set_role(self.message, "error" if error else "ok")
         self.message.setText(text)
+        self.message.setVisible(bool(text))
 
     # ---- actions -------------------------------------------------------------------------
 

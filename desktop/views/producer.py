@@ -50,7 +50,7 @@ from desktop.services.produce import (
 from desktop.views.bulk import BulkPanel
 from desktop.views.message_detail import InlineError, mono_font
 from desktop.views.topic_choice import TopicCombo
-from desktop.views.widgets.common import set_role
+from desktop.views.widgets.common import scrolling, set_role
 from desktop.workers.jobs import Job, JobFailure, Lane
 from desktop.workers.session import ClusterSession
 
@@ -272,8 +272,10 @@ class ProducerPage(QWidget):
         rl.addWidget(self.history_list, 1)
         rl.addWidget(self.resend)
         split = QSplitter()
-        split.addWidget(left)
-        split.addWidget(right)
+        # each side scrolls rather than setting the page's minimum height (1024x640 fits)
+        split.addWidget(scrolling(left))
+        split.addWidget(scrolling(right))
+        split.setChildrenCollapsible(False)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
         layout = QVBoxLayout(self)

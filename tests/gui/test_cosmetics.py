@@ -14,7 +14,9 @@ from pytestqt.qtbot import QtBot
 from desktop.charts.lag import GroupCharts, LagHistory
 from desktop.charts.live import LiveCharts
 from desktop.domain.cluster import PartitionInfo
+from desktop.domain.health import BrokerLoad
 from desktop.domain.profile import ClusterProfile, Credentials
+from desktop.models.health import BrokerLoadModel
 from desktop.models.partitions import PartitionsModel
 from desktop.views.cluster_view import ClusterView
 from desktop.views.main_window import LOCAL_NAME, MainWindow
@@ -204,3 +206,25 @@ def test_counts_have_thousands_separators(qtbot: QtBot, view: ClusterView) -> No
     view.tabs.setCurrentWidget(view.topics)
     qtbot.waitUntil(lambda: view.topics.select("wide"), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: "1,200 partitions" in view.topics.detail.title.text())
+
+
+def test_preferred_leader_share_is_a_right_aligned_number(qtmodeltester: object) -> None:
+    model = BrokerLoadModel()
+    model.set_rows([BrokerLoad(1, 17, 17, 17, 17)])
+    qtmodeltester.check(model)  # type: ignore[attr-defined]
+    share = model.index(0, 3)
+    assert share.data() == "100%"
+    assert int(share.data(Qt.ItemDataRole.TextAlignmentRole)) & Align.AlignRight
+
+
+@pytest.mark.parametrize("theme", [Theme.LIGHT, Theme.DARK])
+def test_every_screen_fits_1024_by_640(
+    qtbot: QtBot, qapp: QApplication, window: MainWindow, view: ClusterView, theme: Theme
+) -> None:
+    apply_theme(qapp, theme)
+    for page in (view.overview, view.topics, view.charts, view.messages, view.producer):
+        view.tabs.setCurrentWidget(page)
+    view.tabs.setCurrentWidget(view.groups)
+    qtbot.waitExposed(view.groups)
+    need = window.minimumSizeHint()
+    assert need.width() <= 1024 and need.height() <= 640, (need.width(), need.height())

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHeaderView,
     QLabel,
+    QScrollArea,
     QSizePolicy,
     QStyle,
     QTableView,
@@ -236,6 +237,16 @@ def heading(text: str) -> QLabel:
     label = QLabel(text)
     label.setStyleSheet("font-size: 15px; font-weight: 600; margin-top: 4px;")  # theme's colour
     return label
+
+
+def scrolling(widget: QWidget) -> QScrollArea:
+    """`widget` in a frameless scroll area that scrolls vertically only when it must."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+    return area
 
 
 def set_role(widget: QWidget, role: str) -> None:
