@@ -51,6 +51,7 @@ QFrame#localCard { background: #ffffff; border: 1px solid #d8dee6; border-radius
 QProgressBar { background: #e6e9ee; border: none; border-radius: 3px; text-align: center;
                min-height: 16px; color: #1d2430; }
 QProgressBar::chunk { background: #a9c8ea; border-radius: 3px; }
+QTableView::item { padding: 0 6px; }
 """
 DARK_EXTRA = """
 QPushButton#primary { background: #3d7fc0; color: #ffffff; border: 1px solid #356fa8;
@@ -59,6 +60,7 @@ QPushButton#primary:hover { background: #4a8cce; }
 QPushButton#primary:disabled { background: #2a3442; color: #6f7a88; border-color: #313741; }
 QStatusBar QLabel { padding: 0 8px; color: #a9b2bf; }
 QLabel[role="ok"] { color: #6fcf83; }
+QTableView::item { padding: 0 6px; }
 """
 
 LIGHT_COLORS = {
