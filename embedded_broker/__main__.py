@@ -100,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SCRAM-SHA-512=[name=NAME,password=PASSWORD]",
         help="add or replace a SCRAM user at start, as kafka-storage format --add-scram takes it "
         "(SCRAM-SHA-256 or -512; optional iterations=N, 4096 to 16384; repeatable). Other local "
-        "users can see command lines: change the password later with kafka-configs",
+        "users can see command lines: change the password later with kafka-configs "
+        "(default: none)",
     )
     parser.add_argument(
         "--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default: %(default)s)"
@@ -111,16 +112,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="2 or more: start a local cluster (a controller and this many brokers, each its "
         "own process, ids 101, 102, ... on --port, --port+1, ...; the controller on "
-        "--port+N); needs --data-dir",
+        "--port+N); needs --data-dir (default: %(default)s, a single broker)",
     )
     parser.add_argument(
-        "--racks", default="", help="cluster: the brokers' racks, comma-separated (a,b,c)"
+        "--racks",
+        default="",
+        help="cluster: the brokers' racks, comma-separated (a,b,c; default: none)",
     )
     parser.add_argument(
         "--node",
         type=int,
         default=None,
-        help="run one node (100: the controller, 101...: a broker) of the cluster in --data-dir",
+        help="run one node (100: the controller, 101...: a broker) of the cluster in --data-dir "
+        "(default: the whole cluster)",
     )
     return parser
 

@@ -6,9 +6,10 @@ from collections.abc import Iterable
 
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from desktop.charts.plots import Curves, LazyPlot
+from desktop.charts.plots import Curves, LazyPlot, link_x
 from desktop.charts.ring import RingBuffer
 from desktop.domain.groups import GroupDetail, GroupSummary
+from desktop.views.widgets.common import set_role
 
 MAX_GROUP_SERIES = 500  # groups with a history (bounded memory at 5,000+ groups)
 MAX_PARTITION_SERIES = 256
@@ -127,7 +128,7 @@ class TotalLagChart(QWidget):
         self.plot = LazyPlot("Total lag per group (top groups by current lag)", "offsets behind")
         self.curves = Curves(self.plot)
         note = QLabel("One point per refresh; up to 500 groups are recorded, 720 points each.")
-        note.setStyleSheet("color: #5f6b7a;")
+        set_role(note, "muted")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 8)
         layout.addWidget(self.plot, 1)
@@ -152,6 +153,7 @@ class GroupCharts(QWidget):
         self.rate_plot = LazyPlot("Consumption vs produce rate", "offsets/s")
         self.lag_curves = Curves(self.lag_plot)
         self.rate_curves = Curves(self.rate_plot)
+        link_x(self.lag_plot, self.rate_plot)  # one window of time, one above the other
         self.estimate = QLabel("")
         self.estimate.setStyleSheet("font-weight: 600;")
         note = QLabel(
@@ -159,7 +161,7 @@ class GroupCharts(QWidget):
             "high-watermark deltas of the same partitions."
         )
         note.setWordWrap(True)
-        note.setStyleSheet("color: #5f6b7a;")
+        set_role(note, "muted")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
         layout.addWidget(self.lag_plot, 1)

@@ -7,10 +7,11 @@ from typing import Any
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from desktop.charts.plots import Curves, LazyPlot
+from desktop.charts.plots import Curves, LazyPlot, link_x
 from desktop.charts.rates import SeriesStore
 from desktop.domain.cluster import ClusterSnapshot
 from desktop.domain.timeline import BAD_KINDS, ClusterEvent
+from desktop.views.widgets.common import set_role
 
 SHOWN_TOPICS = 8
 MAX_MARKERS = 200  # per plot: the newest; older ones are dropped with their lines
@@ -83,7 +84,7 @@ class Markers:
         events = self.instants[at]
         bad = any(e.kind in BAD_KINDS for e in events)
         colour = "#d62728" if bad else "#2ca02c"
-        label = events[0].kind.value if len(events) == 1 else f"{len(events)} events"
+        label = events[0].kind.value if len(events) == 1 else f"{len(events):,} events"
         line = pg.InfiniteLine(
             pos=at,
             angle=90,
@@ -106,12 +107,13 @@ class LiveCharts(QWidget):
         self.leader_plot.on_built.append(lambda: _wall_clock(self.leader_plot, integer=True))
         self._rates = Curves(self.rate_plot)
         self._leaders = Curves(self.leader_plot)
+        link_x(self.rate_plot, self.leader_plot)  # one window of time, one above the other
         self.markers = [Markers(self.rate_plot), Markers(self.leader_plot)]
         self.note = QLabel(
             "Rates come from high-watermark deltas between refreshes; a missed refresh is a gap "
             "in the line, never a zero. Dashed lines mark timeline events."
         )
-        self.note.setStyleSheet("color: #5f6b7a;")
+        set_role(self.note, "muted")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 8)
         layout.addWidget(self.rate_plot, 1)

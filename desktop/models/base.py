@@ -16,6 +16,7 @@ Index = QModelIndex | QPersistentModelIndex
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ROW_ROLE = Qt.ItemDataRole.UserRole + 2
 
+TINT_TEXT = "#1d2733"
 AMBER = "#fdf0c8"
 RED = "#f9d3d0"
 STATE_COLOURS = {ReplicaState.UNDER_REPLICATED: AMBER, ReplicaState.CRITICAL: RED}
@@ -27,6 +28,30 @@ class Column(Generic[T]):
     value: Callable[[T], Any]
     numeric: bool = False
     tooltip: str = ""
+    # centred: a number between a right-aligned and a left-aligned column (a leader's id
+    # between Partition and the Replicas list) runs into neither
+    centre: bool = False
+
+
+class ByteSize(int):
+    """A byte count: shown as 12.3 MiB, sorted as the number it is."""
+
+
+class Percent(float):
+    """A share: shown as 85%, sorted and aligned as the number it is."""
+
+
+def human_bytes(count: int) -> str:
+    size = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} PiB"
+
+
+def byte_size(count: int | None) -> ByteSize | None:
+    return None if count is None else ByteSize(count)
 
 
 def display(value: Any) -> str:
@@ -34,6 +59,10 @@ def display(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "yes" if value else ""
+    if isinstance(value, ByteSize):
+        return human_bytes(value)
+    if isinstance(value, Percent):
+        return f"{value:.0%}"
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, tuple):
@@ -166,6 +195,8 @@ class RowTableModel(QAbstractTableModel, Generic[T]):
         if role == ROW_ROLE:
             return row
         if role == Qt.ItemDataRole.TextAlignmentRole:
+            if col.centre:
+                return int(Qt.AlignmentFlag.AlignCenter)
             if col.numeric:
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
@@ -174,6 +205,11 @@ class RowTableModel(QAbstractTableModel, Generic[T]):
 
             colour = self.background(row)
             return QColor(colour) if colour else None
+        if role == Qt.ItemDataRole.ForegroundRole and self.background(row):
+            from PySide6.QtGui import QColor
+
+            # the tints are light: dark text on them, whichever theme (light text vanished)
+            return QColor(TINT_TEXT)
         return None
 
     def headerData(

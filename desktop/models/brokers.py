@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from desktop.domain.cluster import BrokerInfo
-from desktop.models.base import RED, Column, RowTableModel
+from desktop.models.base import RED, Column, RowTableModel, byte_size
 
 
 @dataclass(frozen=True)
@@ -35,9 +35,10 @@ class BrokersModel(RowTableModel[BrokerRow]):
         Column[BrokerRow]("Replicas", lambda r: r.replicas, numeric=True),
         Column[BrokerRow](
             "Log-dir size",
-            lambda r: r.log_dir_bytes,
+            lambda r: byte_size(r.log_dir_bytes),
             True,
-            "Blank when DescribeLogDirs is unavailable",
+            "Bytes of partitions in this broker's log dirs (DescribeLogDirs; blank when "
+            "unavailable)",
         ),
     )
 

@@ -96,10 +96,11 @@ def _age(seconds: float | None) -> str:
 
 
 def _lag_cell(r: LagRow) -> str | int:
-    value = r.lag.lag_text
+    lag = r.lag.lag_text
+    value = f"{lag:,}" if isinstance(lag, int) else lag  # 15,904, as in the numeric cells
     if r.lag.unread is not None:
         return f"{value} ({r.lag.unread:,} unread)"
-    return f"{value} (ahead)" if r.lag.ahead else value
+    return f"{value} (ahead)" if r.lag.ahead else lag
 
 
 class GroupPartitionsModel(RowTableModel[LagRow]):

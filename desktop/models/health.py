@@ -8,12 +8,12 @@ from typing import Any
 
 from desktop.domain.cluster import PartitionInfo, ReplicaState
 from desktop.domain.health import BrokerLoad
-from desktop.models.base import STATE_COLOURS, Column, RowTableModel
+from desktop.models.base import STATE_COLOURS, Column, Percent, RowTableModel
 
 
-def _share(b: BrokerLoad) -> str:
+def _share(b: BrokerLoad) -> Percent | None:
     share = b.preferred_share
-    return "" if share is None else f"{share:.0%}"
+    return None if share is None else Percent(share)
 
 
 class BrokerLoadModel(RowTableModel[BrokerLoad]):
@@ -22,7 +22,7 @@ class BrokerLoadModel(RowTableModel[BrokerLoad]):
         Column[BrokerLoad]("Leaders", lambda b: b.leaders, numeric=True),
         Column[BrokerLoad]("Replicas", lambda b: b.replicas, numeric=True),
         Column[BrokerLoad](
-            "Preferred leader share", _share, False, "Partitions led by their first replica"
+            "Preferred leader share", _share, True, "Partitions led by their first replica"
         ),
     )
 

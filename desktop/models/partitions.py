@@ -11,7 +11,9 @@ from desktop.models.base import STATE_COLOURS, Column, RowTableModel
 class PartitionsModel(RowTableModel[PartitionInfo]):
     columns = (
         Column[PartitionInfo]("Partition", lambda p: p.partition, numeric=True),
-        Column[PartitionInfo]("Leader", lambda p: p.leader if p.has_leader else "none", True),
+        Column[PartitionInfo](
+            "Leader", lambda p: p.leader if p.has_leader else "none", numeric=True, centre=True
+        ),
         Column[PartitionInfo]("Replicas", lambda p: p.replicas),
         Column[PartitionInfo]("ISR", lambda p: p.isr, tooltip="In-sync replicas"),
         Column[PartitionInfo]("Offline replicas", lambda p: p.offline_replicas),

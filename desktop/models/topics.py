@@ -5,18 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from desktop.domain.cluster import TopicInfo
-from desktop.models.base import STATE_COLOURS, Column, RowTableModel
-
-
-def _size(t: TopicInfo) -> str:
-    if t.size_bytes is None:
-        return ""
-    size = float(t.size_bytes)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024:
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} PiB"
+from desktop.models.base import STATE_COLOURS, Column, RowTableModel, byte_size
 
 
 class TopicsModel(RowTableModel[TopicInfo]):
@@ -28,7 +17,10 @@ class TopicsModel(RowTableModel[TopicInfo]):
             "Messages", lambda t: t.messages, True, "Σ (high - low watermark) over partitions"
         ),
         Column[TopicInfo](
-            "Size", _size, False, "On-disk size (needs DescribeLogDirs; blank when unavailable)"
+            "Size",
+            lambda t: byte_size(t.size_bytes),
+            True,
+            "Bytes on disk over every replica (DescribeLogDirs; blank when unavailable)",
         ),
         Column[TopicInfo](
             "Under-replicated", lambda t: t.under_replicated, True, "Partitions with ISR < replicas"

@@ -156,6 +156,31 @@ def probe_bootstrap(
     return mismatch(probe(*address, deadline_s=deadline_s), protocol)
 
 
+def dead_bootstrap(
+    bootstrap: str, protocol: str | None, deadline_s: float = PROBE_DEADLINE_S
+) -> str | None:
+    """Why no bootstrap server can serve the profile, when that is certain at once (every one
+    refuses the connection, has no such host, or is not the Kafka listener the profile wants);
+    None while one may still answer. A connect that times out is not certain: a slow network
+    may still get there, so librdkafka keeps trying within its own timeout."""
+    reasons: list[str] = []
+    for server in bootstrap.split(","):
+        address = first_address(server)
+        if address is None:
+            return None
+        result = probe(*address, deadline_s=deadline_s)
+        if result.verdict == Verdict.REFUSED or (
+            result.verdict == Verdict.UNREACHABLE and "timed out" not in result.detail.lower()
+        ):
+            reasons.append(result.message())
+            continue
+        wrong = mismatch(result, protocol)
+        if wrong is None:
+            return None
+        reasons.append(wrong)
+    return " ".join(reasons) or None
+
+
 def explain(
     exc: BaseException, errors: list[str], bootstrap: str, protocol: str | None = None
 ) -> str:

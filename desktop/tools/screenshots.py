@@ -59,10 +59,18 @@ def _discarder(pending: set[str], name: str) -> Callable[[object], None]:
 
 
 def render_dark(app: QApplication, window: MainWindow, view: ClusterView, out: Path) -> None:
-    """The overview and topics screens in the dark theme, then back to light."""
+    """The start, overview, topics and producer screens in the dark theme, then back to light."""
     window.set_theme(Theme.DARK)
+    window.tabs.setCurrentIndex(0)
+    pause(app, 0.6)
+    grab(window, out / "start-dark.png")
+    window.tabs.setCurrentWidget(view)
     view.topics.detail.tabs.setCurrentIndex(0)
-    for page, name in ((view.overview, "overview-dark"), (view.topics, "topics-dark")):
+    for page, name in (
+        (view.overview, "overview-dark"),
+        (view.topics, "topics-dark"),
+        (view.producer, "producer-dark"),
+    ):
         view.tabs.setCurrentWidget(page)
         pause(app, 1.2)
         grab(window, out / f"{name}.png")

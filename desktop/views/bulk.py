@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -31,6 +32,7 @@ from desktop.services.templates import (
 )
 from desktop.views.message_detail import InlineError
 from desktop.views.topic_choice import TopicCombo
+from desktop.views.widgets.common import set_role
 from desktop.views.widgets.feedback import clear_when_valid
 from desktop.workers.bulk_produce import bulk_send_job
 from desktop.workers.jobs import Job, JobFailure, cancelled_with
@@ -109,23 +111,28 @@ class BulkPanel(QGroupBox):
         form.addRow("Value", self.value)
         hint = QLabel("Placeholders: " + " ".join(PLACEHOLDERS))
         hint.setWordWrap(True)
-        hint.setStyleSheet("color: #5f6b7a;")
+        set_role(hint, "muted")
         form.addRow("", hint)
         n = QHBoxLayout()
         n.addWidget(self.count)
         n.addWidget(QLabel("at most"))
         n.addWidget(self.rate)
-        n.addWidget(self.send_button)
-        n.addWidget(self.stop_button)
         form.addRow("Messages", n)
+        go = QHBoxLayout()  # a row of their own: the form fits beside the producer at 1024 px
+        go.addWidget(self.send_button)
+        go.addWidget(self.stop_button)
+        go.addStretch(1)
+        form.addRow("", go)
         form.addRow(self.progress)
         form.addRow(self.status)
         form.addRow(self.error)
-        t = QHBoxLayout()
-        t.addWidget(self.templates, 1)
-        t.addWidget(self.template_name, 1)
-        t.addWidget(self.save_button)
-        t.addWidget(self.delete_button)
+        t = QGridLayout()
+        t.setContentsMargins(0, 0, 0, 0)
+        t.addWidget(self.templates, 0, 0)
+        t.addWidget(self.delete_button, 0, 1)
+        t.addWidget(self.template_name, 1, 0)
+        t.addWidget(self.save_button, 1, 1)
+        t.setColumnStretch(0, 1)
         holder = QWidget()
         holder.setLayout(t)
         form.addRow("Templates", holder)

@@ -31,7 +31,7 @@ from desktop.views.producer import ProducerPage
 from desktop.views.replication import ReplicationPage
 from desktop.views.timeline import TimelinePage
 from desktop.views.topics import TopicsPage
-from desktop.views.widgets.common import Banner
+from desktop.views.widgets.common import Banner, set_role
 from desktop.workers.local_cluster import LocalCluster
 from desktop.workers.session import ClusterSession, SessionState
 
@@ -96,7 +96,7 @@ class ClusterView(QWidget):
         self.pause = QCheckBox("Pause")
         self.pause.toggled.connect(session.set_paused)
         self.freshness = QLabel("connecting…")
-        self.freshness.setStyleSheet("color: #5f6b7a;")
+        set_role(self.freshness, "muted")
         bar = QHBoxLayout()
         title = QLabel(f"<b>{session.profile.name}</b> &nbsp; {session.profile.bootstrap}")
         bar.addWidget(title)
@@ -123,7 +123,7 @@ class ClusterView(QWidget):
 
         self._latest: ClusterSnapshot | None = None
         self._applied: dict[QWidget, ClusterSnapshot] = {}
-        self.tabs.currentChanged.connect(lambda _i: self._apply(self.tabs.currentWidget()))
+        self.tabs.currentChanged.connect(lambda _i: self._on_tab(self.tabs.currentWidget()))
         session.snapshot_changed.connect(self._on_snapshot)
         session.state_changed.connect(self._on_state)
         session.interval_changed.connect(self._on_interval)
@@ -282,6 +282,14 @@ class ClusterView(QWidget):
         self.banner.setVisible(False)
         self._on_liveness()
         self._update_freshness()
+
+    def _on_tab(self, page: QWidget) -> None:
+        self._apply(page)
+        topics = self._pages.get("topics")
+        if isinstance(page, ProducerPage) and isinstance(topics, TopicsPage):
+            chosen = topics.selected()
+            if chosen is not None:  # produce to the topic the user was looking at
+                page.preselect_topic(chosen.name)
 
     def _apply(self, page: QWidget) -> None:
         s = self._latest

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from desktop.charts.lag import GroupCharts, LagHistory
 from desktop.domain.groups import LAG_RULE, GroupDetail, GroupSummary
 from desktop.models.groups import GroupPartitionsModel, LagRow, MembersModel
-from desktop.views.widgets.common import FilterProxy, hint, make_table
+from desktop.views.widgets.common import FilterProxy, InfoButton, make_table, set_role
 from desktop.workers.groups import GroupsPoller
 
 
@@ -27,7 +28,7 @@ class GroupDetailPanel(QWidget):
         self.title.setStyleSheet("font-size: 15px; font-weight: 600;")
         self.status = QLabel("")
         self.status.setWordWrap(True)
-        self.status.setStyleSheet("color: #5f6b7a;")
+        set_role(self.status, "muted")
         self.partitions = GroupPartitionsModel()
         self.partitions_proxy = FilterProxy(GroupPartitionsModel.TOPIC)
         self.partitions_proxy.setSourceModel(self.partitions)
@@ -46,14 +47,17 @@ class GroupDetailPanel(QWidget):
         pl = QVBoxLayout(page)
         pl.setContentsMargins(0, 4, 0, 0)
         pl.addWidget(self.partitions_table, 1)
-        pl.addWidget(hint(LAG_RULE))
         self.tabs.addTab(page, "Partitions")
         self.tabs.addTab(self.members_table, "Members")
         self.tabs.addTab(self.charts, "Lag charts")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        self.lag_rule = InfoButton("How lag is counted", LAG_RULE)
+        head = QHBoxLayout()
+        head.addWidget(self.status, 1)
+        head.addWidget(self.lag_rule, 0, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self.title)
-        layout.addWidget(self.status)
+        layout.addLayout(head)
         layout.addWidget(self.tabs, 1)
 
     def show_group(self, group_id: str | None) -> None:
@@ -117,7 +121,8 @@ class GroupDetailPanel(QWidget):
         if s.group_id != self.group_id:
             return
         self.summary = s
-        members = "no members" if not s.members else f"{s.members} member(s)"
+        noun = "member" if s.members == 1 else "members"
+        members = "no members" if not s.members else f"{s.members:,} {noun}"
         assignor = f" · assignor {s.assignor}" if s.assignor else ""
         self.title.setText(f"{s.group_id}  ·  {s.state}  ·  {members}{assignor}")
         text = s.totals_text()

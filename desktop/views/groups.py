@@ -30,7 +30,7 @@ from desktop.services.groups import OFFSET_DELETE, OFFSET_DELETE_NOTE
 from desktop.services.versions import client_version
 from desktop.views.group_detail import GroupDetailPanel
 from desktop.views.reset_offsets import ResetOffsetsDialog
-from desktop.views.widgets.common import FilterProxy, make_table
+from desktop.views.widgets.common import FilterProxy, InfoButton, make_table, set_role
 from desktop.workers.groups import GroupsPoller
 from desktop.workers.session import ClusterSession
 
@@ -126,11 +126,8 @@ class GroupsPage(QWidget):
         self.hide_empty.setToolTip("Hide groups without active members (state Empty or Dead)")
         self.hide_empty.toggled.connect(self.proxy.set_hide_empty)
         self.count = QLabel("")
-        self.count.setStyleSheet("color: #5f6b7a;")
-        self.help_button = QPushButton(
-            style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxQuestion), "How lag is computed"
-        )
-        self.help_button.setCheckable(True)
+        set_role(self.count, "muted")
+        self.lag_rule = InfoButton("Lag rule", LAG_RULE)
         self.reset_button = QPushButton(
             style.standardIcon(QStyle.StandardPixmap.SP_DialogResetButton), "Reset offsets…"
         )
@@ -143,23 +140,18 @@ class GroupsPage(QWidget):
         self.reset_button.clicked.connect(self.reset_offsets)
         self.delete_button.clicked.connect(self.delete_group)
         self.delete_offsets_button.clicked.connect(self.delete_topic_offsets)
-        self.help = QLabel(LAG_RULE)
-        self.help.setWordWrap(True)
-        self.help.setStyleSheet(
-            "QLabel { background: #e3eefc; color: #1f4f8f; padding: 8px; border-radius: 4px; }"
-        )
-        self.help.setVisible(False)
-        self.help_button.toggled.connect(self.help.setVisible)
         self.message = QLabel("")
         self.message.setWordWrap(True)
+        self.message.setVisible(False)  # no empty band above the table
 
         bar = QHBoxLayout()
+        self.filter.setMinimumWidth(160)
         bar.addWidget(self.filter, 2)
         bar.addWidget(self.hide_empty)
         bar.addWidget(self.count)
         bar.addStretch(1)
+        bar.addWidget(self.lag_rule)
         for b in (
-            self.help_button,
             self.reset_button,
             self.delete_offsets_button,
             self.delete_button,
@@ -176,7 +168,6 @@ class GroupsPage(QWidget):
         ll = QVBoxLayout(list_page)
         ll.setContentsMargins(0, 4, 0, 0)
         ll.addLayout(bar)
-        ll.addWidget(self.help)
         ll.addWidget(self.message)
         ll.addWidget(split, 1)
         self.total_chart = TotalLagChart(self.history)
@@ -240,6 +231,7 @@ class GroupsPage(QWidget):
     def _on_refreshed(self, t: float) -> None:
         if self.message.text().startswith(LOAD_FAILED):
             self.message.setText("")
+            self.message.setVisible(False)
         self.detail.load()
         self._update_count()
         # history and charts in a later event-loop turn: no single long GUI-thread step
@@ -271,9 +263,9 @@ class GroupsPage(QWidget):
         shown = self.proxy.rowCount()
         loading = "" if self.poller.loaded else " · loading lag…"
         self.count.setText(
-            f"{shown:,} of {total:,} groups{loading}"
+            f"{shown:,} of {total:,} {'group' if total == 1 else 'groups'}{loading}"
             if shown != total
-            else f"{total:,} groups{loading}"
+            else f"{total:,} {'group' if total == 1 else 'groups'}{loading}"
         )
 
     def selected(self) -> GroupSummary | None:
@@ -304,8 +296,9 @@ class GroupsPage(QWidget):
         self.delete_offsets_button.setEnabled(g is not None and bool(g.topics))
 
     def _say(self, text: str, error: bool = False) -> None:
-        self.message.setStyleSheet("color: #a11d12;" if error else "color: #1e7b34;")
+        set_role(self.message, "error" if error else "ok")
         self.message.setText(text)
+        self.message.setVisible(bool(text))
 
     # ---- actions -------------------------------------------------------------------------
 

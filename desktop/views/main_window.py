@@ -34,7 +34,7 @@ from desktop.views.theme import Theme, ThemeController, parse_theme, tinted
 from desktop.workers.jobs import Job
 from desktop.workers.local_broker import default_local_data_dir
 from desktop.workers.local_cluster import LocalCluster, default_cluster_dir
-from desktop.workers.session import ClusterSession
+from desktop.workers.session import ClusterSession, SessionState
 
 LOCAL_NAME = "Local broker"
 CLUSTER_NAME = "Local cluster"
@@ -246,6 +246,17 @@ class MainWindow(QMainWindow):
         self.about_dialog = AboutDialog(collect_versions(), places, self)
         self.about_dialog.open()
 
+    def clusters_text(self) -> str:
+        """The Start tab's status: clusters connected, apart from tabs that are not."""
+        views = self.cluster_views()
+        if not views:
+            return "No clusters open"
+        live = (SessionState.CONNECTED, SessionState.STALE)
+        connected = sum(1 for v in views if v.session.state in live)
+        text = f"{connected:,} {'cluster' if connected == 1 else 'clusters'} connected"
+        others = len(views) - connected
+        return f"{text}, {others:,} not connected" if others else text
+
     def _update_status(self) -> None:
         view = self.tabs.currentWidget()
         if isinstance(view, ClusterView):
@@ -254,7 +265,7 @@ class MainWindow(QMainWindow):
             self.status_state.setText(s.state.value)
             self.status_refresh.setText(view.status_text())
         else:
-            self.status_cluster.setText(f"{len(self.cluster_views())} cluster(s) open")
+            self.status_cluster.setText(self.clusters_text())
             self.status_state.setText("")
             info = self.ctx.local.info
             self.status_refresh.setText(f"local broker at {info.bootstrap}" if info else "")
@@ -346,7 +357,20 @@ class MainWindow(QMainWindow):
         dialog = ProfileDialog(self.ctx.profiles, self.ctx.secrets, self.ctx.jobs, profile, self)
         self.profile_dialog = dialog
         dialog.accepted.connect(self.start.reload_profiles)
+        dialog.accepted.connect(lambda: self._profile_saved(dialog))
         dialog.open()
+
+    def _profile_saved(self, dialog: ProfileDialog) -> None:
+        saved = dialog.saved
+        if saved is None:
+            return
+        if dialog.connect_after:
+            self.connect_profile(saved.name)
+        else:
+            self.statusBar().showMessage(
+                f"Saved the cluster '{saved.name}'. Double-click it to connect.",
+                STATUS_TIMEOUT_MS,
+            )
 
     @Slot(str)
     def delete_profile(self, name: str) -> None:

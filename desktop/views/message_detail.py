@@ -27,6 +27,7 @@ from desktop.domain.codec import ViewMode, auto_mode, confluent_schema_id, parse
 from desktop.domain.messages import Record
 from desktop.domain.timefmt import TimeFormat, format_timestamp
 from desktop.services.export import record_to_json
+from desktop.views.widgets.common import set_role
 
 SHOW_MAX_BYTES = 256 * 1024
 TREE_MAX_BYTES = 1024 * 1024
@@ -62,7 +63,7 @@ class InlineError(QLabel):
 
     def __init__(self) -> None:
         super().__init__("")
-        self.setStyleSheet("color: #b3261e;")
+        set_role(self, "error")
         self.setWordWrap(True)
         self.setVisible(False)
 
@@ -81,7 +82,7 @@ class BytesView(QWidget):
         self.mode.addItems([m.value for m in ViewMode])
         self.mode.currentIndexChanged.connect(lambda _i: self._render())
         self.info = QLabel("")
-        self.info.setStyleSheet("color: #5f6b7a;")
+        set_role(self.info, "muted")
         self.error = InlineError()
         self.text = QPlainTextEdit()
         self.text.setReadOnly(True)
@@ -176,7 +177,7 @@ class MessageDetail(QWidget):
         self.placeholder = QLabel(EMPTY_TEXT)
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setWordWrap(True)
-        self.placeholder.setStyleSheet("color: #5f6b7a;")
+        set_role(self.placeholder, "muted")
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
         self.key = BytesView("Key")

@@ -52,6 +52,7 @@ from desktop.settings.browser_prefs import BrowserPrefs
 from desktop.views.message_detail import InlineError, MessageDetail
 from desktop.views.messages_io import ResultsBar
 from desktop.views.topic_choice import TopicCombo
+from desktop.views.widgets.common import scrolling, set_role
 from desktop.workers.jobs import Job, JobFailure, cancelled_with
 from desktop.workers.scan import GUI_FIRST, scan_job
 from desktop.workers.session import ClusterSession
@@ -281,7 +282,7 @@ class MessagesPage(QWidget):
         self.form_toggle.setToolTip("Hide the scan form to give the table more room")
         self.form_toggle.toggled.connect(self._on_form_toggled)
         self.dropped = QLabel("")
-        self.dropped.setStyleSheet("color: #8a5a00;")
+        set_role(self.dropped, "warn")
         self.partition_table = QTableWidget(0, 3)
         self.partition_table.setHorizontalHeaderLabels(["Partition", "Position", "End"])
         self.partition_table.verticalHeader().setVisible(False)
@@ -381,7 +382,8 @@ class MessagesPage(QWidget):
 
         # the detail beside the table, not under it: the table keeps the page's full height
         side = QSplitter(Qt.Orientation.Vertical)
-        side.addWidget(self.detail)
+        # the detail scrolls rather than setting the page's minimum height (1024x640 fits)
+        side.addWidget(scrolling(self.detail))
         side.addWidget(self.partition_table)
         side.setStretchFactor(0, 4)
         side.setStretchFactor(1, 1)

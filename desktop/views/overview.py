@@ -106,7 +106,7 @@ class OverviewPage(QWidget):
             return
         up = sum(1 for b in brokers if b.up)
         total = len(brokers)
-        text = f"{up} of {total} up" if up < total else f"{total:,}"
+        text = f"{up:,} of {total:,} up" if up < total else f"{total:,}"
         if self.cards["brokers"].value.text() != text:  # a restyle per second costs a repaint
             self.cards["brokers"].set_value(text, "bad" if up < total else None)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +30,14 @@ from PySide6.QtWidgets import (
 
 from desktop.domain.cluster import ClusterSnapshot
 from desktop.domain.messages import DeliveryReport, ProduceRequest
+from desktop.domain.typed_bytes import (
+    KEY_ENCODINGS,
+    PLACEHOLDERS,
+    Encoding,
+    encode,
+    error_for,
+    pretty_json,
+)
 from desktop.models.messages import format_timestamp
 from desktop.services.produce import (
     ACKS,
@@ -43,10 +50,11 @@ from desktop.services.produce import (
 from desktop.views.bulk import BulkPanel
 from desktop.views.message_detail import InlineError, mono_font
 from desktop.views.topic_choice import TopicCombo
+from desktop.views.widgets.common import scrolling, set_role
 from desktop.workers.jobs import Job, JobFailure, Lane
 from desktop.workers.session import ClusterSession
 
-VALUE_TEXT, VALUE_JSON, VALUE_FILE = "Text", "JSON", "File"
+VALUE_TEXT, VALUE_JSON, VALUE_FILE = Encoding.TEXT, Encoding.JSON, Encoding.FILE
 HISTORY_MAX = 200
 
 
@@ -54,9 +62,12 @@ HISTORY_MAX = 200
 class Sent:
     request: ProduceRequest
     report: DeliveryReport
+    key_text: str | None = None  # the key as typed (a typed number's bytes are not text)
 
     def label(self) -> str:
-        key = "null" if self.request.key is None else self.request.key.decode(errors="replace")
+        key = self.key_text
+        if key is None:
+            key = "null" if self.request.key is None else self.request.key.decode(errors="replace")
         r = self.report
         return (
             f"{format_timestamp(r.timestamp)}  {r.topic}[{r.partition}]@{r.offset}  key={key[:40]}"
@@ -104,6 +115,8 @@ class ProducerPage(QWidget):
         self.file_job: Job | None = None
         self.last_report: DeliveryReport | None = None
         self.file_bytes: bytes | None = None
+        self._names: tuple[str, ...] = ()
+        self._internal: frozenset[str] = frozenset()
 
         self.topic = TopicCombo("topic")
         self.auto_partition = QCheckBox("automatic")
@@ -113,14 +126,23 @@ class ProducerPage(QWidget):
         self.partition.setEnabled(False)
         self.auto_partition.toggled.connect(lambda on: self.partition.setEnabled(not on))
         self.key = QLineEdit()
-        self.key.setPlaceholderText("key (UTF-8)")
+        self.key_mode = QComboBox()
+        self.key_mode.addItems(list(KEY_ENCODINGS))
+        self.key_mode.setToolTip("How the key's text becomes bytes")
+        self.key_error = InlineError()
         self.null_key = QCheckBox("null key")
-        self.null_key.toggled.connect(lambda on: self.key.setEnabled(not on))
+        self.null_key.toggled.connect(self._on_null_key)
+        self.show_internal = QCheckBox("show internal")
+        self.show_internal.setToolTip(
+            "Offer Kafka's internal topics (__consumer_offsets, __transaction_state, …) too"
+        )
+        self.show_internal.toggled.connect(self._offer_topics)
         self.prediction = QLabel("")
         self.prediction.setWordWrap(True)
-        self.prediction.setStyleSheet("color: #33507a;")
+        set_role(self.prediction, "muted")
         self.value_mode = QComboBox()
-        self.value_mode.addItems([VALUE_TEXT, VALUE_JSON, VALUE_FILE])
+        self.value_mode.addItems(list(Encoding))
+        self.value_mode.setToolTip("How the value's text becomes bytes")
         self.format_button = QPushButton("Format")
         self.file_button = QPushButton("Choose file…")
         self.value = QPlainTextEdit()
@@ -148,7 +170,7 @@ class ProducerPage(QWidget):
         self.acks.setToolTip("\n".join(ACKS_HELP[a] for a in ACKS))
         self.acks_help = QLabel(ACKS_HELP[self.acks.currentText()])
         self.acks_help.setWordWrap(True)
-        self.acks_help.setStyleSheet("color: #5f6b7a;")
+        set_role(self.acks_help, "muted")
         self.acks.currentTextChanged.connect(lambda a: self.acks_help.setText(ACKS_HELP[a]))
         self.idempotence = QCheckBox("idempotent")
         self.partitioner = QComboBox()
@@ -170,8 +192,11 @@ class ProducerPage(QWidget):
         self.format_button.clicked.connect(self.format_json)
         self.file_button.clicked.connect(self._choose_file)
         self.value.textChanged.connect(self._validate)
+        self.key_mode.currentTextChanged.connect(self._on_key_mode)
+        self.key.textChanged.connect(self._validate_key)
         for signal in (
             self.key.textChanged,
+            self.key_mode.currentTextChanged,
             self.null_key.toggled,
             self.auto_partition.toggled,
             self.partitioner.currentTextChanged,
@@ -181,22 +206,28 @@ class ProducerPage(QWidget):
         self.send_button.clicked.connect(self.send)
         self._layout()
         self._on_value_mode(VALUE_TEXT)
+        self._on_key_mode(Encoding.TEXT)
         session.snapshot_changed.connect(self._on_snapshot)
         if session.snapshot is not None:
             self._on_snapshot(session.snapshot)
 
     def _layout(self) -> None:
         form = QFormLayout()
-        form.addRow("Topic", self.topic)
+        topic = QHBoxLayout()
+        topic.addWidget(self.topic, 1)
+        topic.addWidget(self.show_internal)
+        form.addRow("Topic", topic)
         part = QHBoxLayout()
         part.addWidget(self.auto_partition)
         part.addWidget(self.partition)
         part.addStretch(1)
         form.addRow("Partition", part)
         key = QHBoxLayout()
+        key.addWidget(self.key_mode)
         key.addWidget(self.key, 1)
         key.addWidget(self.null_key)
         form.addRow("Key", key)
+        form.addRow("", self.key_error)
         form.addRow("", self.prediction)
         mode = QHBoxLayout()
         mode.addWidget(self.value_mode)
@@ -241,8 +272,10 @@ class ProducerPage(QWidget):
         rl.addWidget(self.history_list, 1)
         rl.addWidget(self.resend)
         split = QSplitter()
-        split.addWidget(left)
-        split.addWidget(right)
+        # each side scrolls rather than setting the page's minimum height (1024x640 fits)
+        split.addWidget(scrolling(left))
+        split.addWidget(scrolling(right))
+        split.setChildrenCollapsible(False)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
         layout = QVBoxLayout(self)
@@ -252,10 +285,24 @@ class ProducerPage(QWidget):
 
     @Slot(object)
     def _on_snapshot(self, snapshot: ClusterSnapshot) -> None:
-        names = [t.name for t in snapshot.topics]
+        self._names = tuple(t.name for t in snapshot.topics)
+        self._internal = frozenset(t.name for t in snapshot.topics if t.internal)
+        self._offer_topics()
+        self.update_prediction()
+
+    @Slot()
+    def _offer_topics(self) -> None:
+        """Internal topics only when asked: Kafka refuses most writes to them anyway."""
+        shown = self.show_internal.isChecked()
+        names = [n for n in self._names if shown or n not in self._internal]
         self.topic.set_topics(names)
         self.bulk.topic.set_topics(names)
-        self.update_prediction()
+
+    def preselect_topic(self, name: str) -> None:
+        """Start from the topic the user selected elsewhere (the Topics table)."""
+        if name in self._internal and not self.show_internal.isChecked():
+            self.show_internal.setChecked(True)  # they chose it: offer it
+        self.topic.setCurrentText(name)
 
     def partition_count(self, topic: str) -> int | None:
         snap = self.session.snapshot
@@ -273,7 +320,29 @@ class ProducerPage(QWidget):
         )
 
     def key_bytes(self) -> bytes | None:
-        return None if self.null_key.isChecked() else self.key.text().encode()
+        """The key the form describes (None: a null key, or one that is not valid yet)."""
+        if self.null_key.isChecked():
+            return None
+        try:
+            return encode(self.key.text(), Encoding(self.key_mode.currentText()))
+        except ValueError:
+            return None
+
+    def _on_null_key(self, on: bool) -> None:
+        self.key.setEnabled(not on)
+        self.key_mode.setEnabled(not on)
+        self._validate_key()
+
+    def _on_key_mode(self, mode: str) -> None:
+        self.key.setPlaceholderText(f"key: {PLACEHOLDERS[Encoding(mode)]}")
+        self._validate_key()
+
+    def _validate_key(self) -> bool:
+        error = ""
+        if not self.null_key.isChecked() and self.key.text():
+            error = error_for(self.key.text(), Encoding(self.key_mode.currentText()))
+        self.key_error.setText(f"Key: {error}" if error else "")
+        return not error
 
     @Slot()
     def update_prediction(self) -> None:
@@ -286,9 +355,12 @@ class ProducerPage(QWidget):
         if count is None:
             self.prediction.setText(f"Partitioner {name} ({how}); topic not known yet.")
             return
+        if not self._validate_key():
+            self.prediction.setText("Fix the key to see where it goes.")
+            return
         predicted = predict_partition(self.key_bytes(), count, name)
         where = "a random partition" if predicted is None else f"partition {predicted}"
-        self.prediction.setText(f"This key goes to {where} of {count} — {name}: {how}.")
+        self.prediction.setText(f"This key goes to {where} of {count:,} — {name}: {how}.")
 
     def predicted_partition(self) -> int | None:
         count = self.partition_count(self.topic.currentText().strip())
@@ -300,20 +372,19 @@ class ProducerPage(QWidget):
         self.format_button.setVisible(mode == VALUE_JSON)
         self.file_button.setVisible(mode == VALUE_FILE)
         self.value.setReadOnly(mode == VALUE_FILE)
+        self.value.setPlaceholderText(f"value: {PLACEHOLDERS[Encoding(mode)]}")
         if mode != VALUE_FILE:
             self.file_bytes = None
         self._validate()
 
     def _validate(self) -> bool:
-        mode = self.value_mode.currentText()
+        mode = Encoding(self.value_mode.currentText())
         error = ""
-        if mode == VALUE_JSON:
-            try:
-                json.loads(self.value.toPlainText())
-            except ValueError as exc:
-                error = f"Not valid JSON: {exc}"
-        elif mode == VALUE_FILE and self.file_bytes is None:
-            error = "Choose a file to send as the value."
+        if mode is Encoding.FILE:
+            if self.file_bytes is None:
+                error = "Choose a file to send as the value."
+        elif mode is not Encoding.TEXT:
+            error = error_for(self.value.toPlainText(), mode)
         self.value_error.setText(error)
         return not error
 
@@ -321,8 +392,8 @@ class ProducerPage(QWidget):
     def format_json(self) -> None:
         if not self._validate():
             return
-        doc = json.loads(self.value.toPlainText())
-        self.value.setPlainText(json.dumps(doc, indent=2, ensure_ascii=False))
+        # numbers keep their digits: 49.90 stays 49.90 (json.dumps would write 49.9)
+        self.value.setPlainText(pretty_json(self.value.toPlainText()))
 
     def _choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Value from file")
@@ -356,9 +427,10 @@ class ProducerPage(QWidget):
         self._validate()
 
     def value_bytes(self) -> bytes:
-        if self.value_mode.currentText() == VALUE_FILE and self.file_bytes is not None:
-            return self.file_bytes
-        return self.value.toPlainText().encode()
+        mode = Encoding(self.value_mode.currentText())
+        if mode is Encoding.FILE:
+            return self.file_bytes if self.file_bytes is not None else b""
+        return encode(self.value.toPlainText(), mode)  # validated before
 
     def build_request(self) -> ProduceRequest | None:
         """The message the form describes, or None (with an inline error) when it is invalid."""
@@ -366,13 +438,16 @@ class ProducerPage(QWidget):
         if not topic:
             self.result.setText("Choose a topic.")
             return None
+        if not self._validate_key():
+            self.result.setText("Not sent: fix the key first.")
+            return None
         if not self._validate():
             self.result.setText("Not sent: fix the value first.")
             return None
         count = self.partition_count(topic)
         if not self.auto_partition.isChecked() and count and self.partition.value() >= count:
             self.result.setText(
-                f"Not sent: '{topic}' has {count} partition(s), numbered 0 to {count - 1}."
+                f"Not sent: '{topic}' has {count:,} partition(s), numbered 0 to {count - 1:,}."
             )
             return None
         headers = tuple((k, v.encode()) for k, v in self.headers.pairs())
@@ -391,18 +466,27 @@ class ProducerPage(QWidget):
     def send(self) -> None:
         req = self.build_request()
         if req is not None:
-            self._send(req)
+            self._send(req, None if self.null_key.isChecked() else self.key.text())
 
-    def _send(self, req: ProduceRequest) -> None:
+    def _send(self, req: ProduceRequest, key_text: str | None = None) -> None:
         if self.job is not None:
             return
+        if self.send_button.hasFocus():
+            # disabling the focused button would hand focus to the next widget in the chain
+            # (the bulk panel's Topic box); the next message is typed in the value box
+            self.value.setFocus(Qt.FocusReason.OtherFocusReason)
         self.send_button.setEnabled(False)
         self.result.setText("Sending…")
         self.job = self.session.send(
-            self.settings(), req, lambda report: self._delivered(req, report), self._failed
+            self.settings(),
+            req,
+            lambda report: self._delivered(req, report, key_text),
+            self._failed,
         )
 
-    def _delivered(self, req: ProduceRequest, report: DeliveryReport) -> None:
+    def _delivered(
+        self, req: ProduceRequest, report: DeliveryReport, key_text: str | None = None
+    ) -> None:
         self.job = None
         self.send_button.setEnabled(True)
         self.last_report = report
@@ -411,7 +495,7 @@ class ProducerPage(QWidget):
             f"{report.offset}, timestamp {format_timestamp(report.timestamp)} "
             f"({report.timestamp})."
         )
-        entry = Sent(req, report)
+        entry = Sent(req, report, key_text)
         self.history.insert(0, entry)
         del self.history[HISTORY_MAX:]
         item = QListWidgetItem(entry.label())
@@ -430,7 +514,8 @@ class ProducerPage(QWidget):
     def resend_selected(self) -> None:
         row = self.history_list.currentRow()
         if 0 <= row < len(self.history):
-            self._send(self.history[row].request)
+            entry = self.history[row]
+            self._send(entry.request, entry.key_text)
 
     @property
     def busy(self) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -31,10 +32,12 @@ from desktop.domain.profile import (
 from desktop.services.connection import test_connection
 from desktop.settings.profiles import ProfileStore
 from desktop.settings.secrets import SecretStore
+from desktop.views.widgets.common import set_role
 from desktop.workers.jobs import Job, JobFailure, Lane
 from desktop.workers.runner import JobRunner
 
 KEYRING_DEADLINE_S = 20.0
+MESSAGE_LINES = 4  # the message area's height: longer messages scroll inside it
 
 
 class _PathField(QWidget):
@@ -73,6 +76,7 @@ class ProfileDialog(QDialog):
         self._secrets = secrets
         self._original = profile.name if profile else None
         self.saved: ClusterProfile | None = None
+        self.connect_after = False  # "Save and connect": the window opens the cluster
         self._jobs = jobs
         self.test_job: Job | None = None
 
@@ -102,7 +106,7 @@ class ProfileDialog(QDialog):
         self.extra.setPlaceholderText(
             "one librdkafka property per line, e.g.\nclient.id=topicscope"
         )
-        self.extra.setFixedHeight(70)
+        self.extra.setMinimumHeight(70)
 
         form = QFormLayout()
         form.addRow("Name", self.name)
@@ -124,22 +128,25 @@ class ProfileDialog(QDialog):
         self.test_result = QLabel("")
         self.test_result.setWordWrap(True)
         self.test_result.setObjectName("testResult")
+        self.test_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error = QLabel("")
-        self.error.setStyleSheet("color: #a11d12;")
+        set_role(self.error, "error")
         self.error.setWordWrap(True)
+        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
+        self.save_connect = self.buttons.addButton(
+            "Save and connect", QDialogButtonBox.ButtonRole.ActionRole
+        )
+        self.save_connect.setToolTip("Save the cluster and open it in a new tab")
+        self.save_connect.clicked.connect(self.save_and_connect)
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
 
-        test_row = QHBoxLayout()
-        test_row.addWidget(self.test_button)
-        test_row.addWidget(self.test_result, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addLayout(test_row)
-        layout.addWidget(self.error)
+        layout.addLayout(self._message_row())
         layout.addWidget(self.buttons)
 
         self.protocol.currentTextChanged.connect(self._update_enabled)
@@ -147,6 +154,27 @@ class ProfileDialog(QDialog):
             self._fill(profile, Credentials())
             self._load_secrets(profile.name)
         self._update_enabled()
+
+    def _message_row(self) -> QHBoxLayout:
+        """Test connection beside a message area of fixed height: a long error scrolls inside
+        it instead of growing the dialog over the form or moving the buttons."""
+        inner = QWidget()
+        inner.setObjectName("messageArea")
+        box = QVBoxLayout(inner)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.test_result)
+        box.addWidget(self.error)
+        box.addStretch(1)
+        self.messages = QScrollArea()
+        self.messages.setWidget(inner)
+        self.messages.setWidgetResizable(True)
+        self.messages.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.messages.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.messages.setFixedHeight(self.fontMetrics().lineSpacing() * MESSAGE_LINES + 4)
+        row = QHBoxLayout()
+        row.addWidget(self.test_button, 0, Qt.AlignmentFlag.AlignTop)
+        row.addWidget(self.messages, 1)
+        return row
 
     def _load_secrets(self, name: str) -> None:
         """The saved passwords arrive from the keyring (a D-Bus call) by job."""
@@ -179,10 +207,16 @@ class ProfileDialog(QDialog):
         proto = SecurityProtocol(self.protocol.currentText())
         sasl: list[QWidget] = [self.mechanism, self.username, self.password]
         tls: list[QWidget] = [self.ca, self.cert, self.key, self.key_password, self.verify]
-        for widget in sasl:
-            widget.setEnabled(proto.uses_sasl)
-        for widget in tls:
-            widget.setEnabled(proto.uses_tls)
+        for widgets, used, why in (
+            (sasl, proto.uses_sasl, "SASL_PLAINTEXT or SASL_SSL"),
+            (tls, proto.uses_tls, "SSL or SASL_SSL"),
+        ):
+            for widget in widgets:
+                widget.setEnabled(used)
+                widget.setToolTip("" if used else f"Used only with {why}.")
+                label = self._form.labelForField(widget)
+                if label is not None:  # the label greys out with its field
+                    label.setEnabled(used)
 
     def profile(self) -> ClusterProfile:
         """The profile as entered; raises ValueError with a user message when incomplete."""
@@ -221,7 +255,7 @@ class ProfileDialog(QDialog):
             return
         self.error.setText("")
         self.test_button.setEnabled(False)
-        self.test_result.setStyleSheet("color: #5f6b7a;")
+        set_role(self.test_result, "muted")
         self.test_result.setText("Testing…")
         creds = self.credentials()
         job = Job(
@@ -240,9 +274,16 @@ class ProfileDialog(QDialog):
     @Slot(object)
     def _on_tested(self, result: ConnectionResult) -> None:
         self.test_button.setEnabled(True)
-        self.test_result.setStyleSheet("color: #1e7b34;" if result.ok else "color: #a11d12;")
+        set_role(self.test_result, "ok" if result.ok else "error")
         self.test_result.setText(result.message)
         self.last_result = result
+
+    @Slot()
+    def save_and_connect(self) -> None:
+        self.connect_after = True
+        self.save()
+        if self.saved is None and self.buttons.isEnabled():  # not saved, and not pending
+            self.connect_after = False
 
     @Slot()
     def save(self) -> None:

@@ -30,7 +30,7 @@ from desktop.domain.groups import (
     refusal,
 )
 from desktop.models.groups import ResetPreviewModel
-from desktop.views.widgets.common import Banner, FilterProxy, hint, make_table
+from desktop.views.widgets.common import Banner, FilterProxy, hint, make_table, set_role
 from desktop.workers.groups import GroupsPoller
 
 MODES = (
@@ -220,7 +220,7 @@ class ResetOffsetsDialog(QDialog):
         self.message.setText(text)
 
     def _say_error(self, text: str) -> None:
-        self.message.setStyleSheet("color: #a11d12;")
+        set_role(self.message, "error")
         self.message.setText(text)
 
     def preview(self) -> None:
@@ -247,7 +247,7 @@ class ResetOffsetsDialog(QDialog):
             if plan.refused:
                 self._say_error(plan.refused_text())
             elif plan.allowed:
-                self._say(f"Preview: {moved} of {len(plan.rows)} partition(s) change.")
+                self._say(f"Preview: {moved:,} of {len(plan.rows):,} partition(s) change.")
             else:
                 self._say_error("Preview only: the group is not Empty, so Execute is disabled.")
 
@@ -272,7 +272,7 @@ class ResetOffsetsDialog(QDialog):
                 self.model.set_rows(list(result.rows))
                 self._update_execute()
             self._say(
-                f"Committed {len(result.rows)} offset(s) for '{self.group_id}'; Current shows "
+                f"Committed {len(result.rows):,} offset(s) for '{self.group_id}'; Current shows "
                 "the offsets read back from the broker."
             )
 

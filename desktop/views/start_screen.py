@@ -24,7 +24,7 @@ from desktop.settings.profiles import ProfileStore
 from desktop.settings.secrets import SecretStore
 from desktop.views.local_cluster_card import LocalClusterCard
 from desktop.views.password_prompt import PasswordPrompt
-from desktop.views.widgets.common import Badge, hint
+from desktop.views.widgets.common import Badge, hint, set_role
 from desktop.workers.jobs import Job
 from desktop.workers.local_broker import LocalBroker, default_local_data_dir
 from desktop.workers.local_cluster import LocalCluster
@@ -51,16 +51,13 @@ class StartScreen(QWidget):
         style = self.style()
 
         title = QLabel("Topicscope")
-        title.setStyleSheet("font-size: 28px; font-weight: 700; color: #1d2733;")
+        title.setStyleSheet("font-size: 28px; font-weight: 700;")
+        set_role(title, "title")  # the theme's colour: the light one vanished on dark
         subtitle = hint("Explore Kafka clusters — or start a broker of your own with one click.")
 
         # Local broker card
         card = QFrame()
-        card.setObjectName("localCard")
-        card.setStyleSheet(
-            "QFrame#localCard { background: #ffffff; border: 1px solid #d8dee6;"
-            " border-radius: 10px; }"
-        )
+        card.setObjectName("localCard")  # its colours come from the theme's style sheet
         grid = QGridLayout(card)
         grid.setContentsMargins(20, 16, 20, 16)
         local_title = QLabel("Local broker")
@@ -87,7 +84,7 @@ class StartScreen(QWidget):
         self.local_data_dir.setWordWrap(True)
         self.local_error = QLabel("")
         self.local_error.setWordWrap(True)
-        self.local_error.setStyleSheet("color: #a11d12;")
+        set_role(self.local_error, "error")
         row = QHBoxLayout()
         row.addWidget(local_title)
         row.addWidget(self.local_badge)
@@ -131,7 +128,7 @@ class StartScreen(QWidget):
         )
         self.connect_error = QLabel("")
         self.connect_error.setWordWrap(True)
-        self.connect_error.setStyleSheet("color: #a11d12;")
+        set_role(self.connect_error, "error")
         self.connect_error.setVisible(False)
         self.edit_button = QPushButton("Edit…")
         self.delete_button = QPushButton(

@@ -45,6 +45,13 @@ QStatusBar QLabel { padding: 0 8px; color: #3b4654; }
 QLabel[role="muted"] { color: #5f6b7a; }
 QLabel[role="error"] { color: #a11d12; }
 QLabel[role="ok"] { color: #1e7b34; }
+QLabel[role="warn"] { color: #8a5a00; }
+QLabel[role="title"] { color: #1d2733; }
+QFrame#localCard { background: #ffffff; border: 1px solid #d8dee6; border-radius: 10px; }
+QProgressBar { background: #e6e9ee; border: none; border-radius: 3px; text-align: center;
+               min-height: 16px; color: #1d2430; }
+QProgressBar::chunk { background: #a9c8ea; border-radius: 3px; }
+QTableView::item { padding: 0 6px; }
 """
 DARK_EXTRA = """
 QPushButton#primary { background: #3d7fc0; color: #ffffff; border: 1px solid #356fa8;
@@ -53,6 +60,7 @@ QPushButton#primary:hover { background: #4a8cce; }
 QPushButton#primary:disabled { background: #2a3442; color: #6f7a88; border-color: #313741; }
 QStatusBar QLabel { padding: 0 8px; color: #a9b2bf; }
 QLabel[role="ok"] { color: #6fcf83; }
+QTableView::item { padding: 0 6px; }
 """
 
 LIGHT_COLORS = {

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from desktop.domain.groups import LAG_RULE, GroupSummary
 from desktop.models.groups import TopicConsumersModel
-from desktop.views.widgets.common import FilterProxy, hint, make_table
+from desktop.views.widgets.common import FilterProxy, InfoButton, make_table, set_role
 from desktop.workers.groups import GroupsPoller
 from desktop.workers.session import ClusterSession
 
@@ -28,17 +28,18 @@ class TopicConsumers(QWidget):
         for col, width in enumerate((260, 150, 80, 150, 110, 130, 300)):
             self.table.setColumnWidth(col, width)
         self.status = QLabel("")
-        self.status.setStyleSheet("color: #5f6b7a;")
+        set_role(self.status, "muted")
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.clicked.connect(self.load)
+        self.lag_rule = InfoButton("How lag is counted", LAG_RULE)
         bar = QHBoxLayout()
         bar.addWidget(self.status, 1)
+        bar.addWidget(self.lag_rule)
         bar.addWidget(self.refresh_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)
         layout.addLayout(bar)
         layout.addWidget(self.table, 1)
-        layout.addWidget(hint(LAG_RULE))
 
     def show_topic(self, topic: str | None) -> None:
         if topic == self.topic:
@@ -69,7 +70,7 @@ class TopicConsumers(QWidget):
                 return
             self.model.set_rows(groups)
             noun = "group" if len(groups) == 1 else "groups"
-            self.status.setText(f"{len(groups)} {noun} with committed offsets on '{topic}'.")
+            self.status.setText(f"{len(groups):,} {noun} with committed offsets on '{topic}'.")
 
         def failed(message: str) -> None:
             self._loading = False

@@ -58,7 +58,8 @@ class TopicDetail(QWidget):
             self.configs.set_configs([])
             return
         self.title.setText(
-            f"{topic.name}  ·  {topic.partition_count} partitions  ·  RF {topic.replication_factor}"
+            f"{topic.name}  ·  {topic.partition_count:,} partitions"
+            f"  ·  RF {topic.replication_factor}"
             f"  ·  min ISR {topic.min_isr}"
         )
         self.partitions.set_partitions(topic.partitions, topic.min_isr)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.domain.topic_names import collides_with, topic_name_error
+from desktop.views.widgets.common import set_role
 
 RETENTION_CHOICES = (
     ("broker default", ""),
@@ -39,7 +40,7 @@ class CreateTopicDialog(QDialog):
         self.name.setPlaceholderText("orders.v1")
         self.name_error = QLabel("")
         self.name_error.setObjectName("nameError")
-        self.name_error.setStyleSheet("color: #a11d12;")
+        set_role(self.name_error, "error")
         self.name_error.setWordWrap(True)
         self.partitions = QSpinBox()
         self.partitions.setRange(1, 10000)

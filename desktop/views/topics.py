@@ -21,7 +21,7 @@ from desktop.models.base import ROW_ROLE
 from desktop.models.topics import TopicsModel
 from desktop.views.topic_detail import TopicDetail
 from desktop.views.topic_dialogs import AddPartitionsDialog, ConfirmNameDialog, CreateTopicDialog
-from desktop.views.widgets.common import FilterProxy, make_table
+from desktop.views.widgets.common import FilterProxy, make_table, set_role
 from desktop.views.widgets.feedback import TransientLabel
 from desktop.workers.session import ClusterSession
 
@@ -50,7 +50,7 @@ class TopicsPage(QWidget):
         self.hide_internal.setChecked(hide_internal)
         self.hide_internal.toggled.connect(self.proxy.set_hide_internal)
         self.count = QLabel("")
-        self.count.setStyleSheet("color: #5f6b7a;")
+        set_role(self.count, "muted")
         self.create_button = QPushButton(
             style.standardIcon(QStyle.StandardPixmap.SP_FileDialogNewFolder), "Create…"
         )
@@ -205,7 +205,7 @@ class TopicsPage(QWidget):
             self._session.add_partitions(
                 name,
                 total,
-                lambda _r: self._say(f"'{name}' now has {total} partitions."),
+                lambda _r: self._say(f"'{name}' now has {total:,} partitions."),
                 self._error,
             )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from enum import StrEnum
@@ -13,16 +14,22 @@ from desktop.domain.cluster import BrokerInfo, ClusterSnapshot, TopicInfo
 from desktop.domain.controller import ControllerWatch
 from desktop.domain.election import ElectionMove
 from desktop.domain.liveness import BrokerLiveness, ProbeResult, update_liveness
+from desktop.domain.log_dirs import LogDirSizes, with_sizes
 from desktop.domain.profile import ClusterProfile, Credentials
 from desktop.domain.timeline import ClusterEvent, EventKind, Timeline, diff_snapshots
 from desktop.services.admin import ClusterAdmin
+from desktop.services.connection import dead_bootstrap
 from desktop.services.election import elect_preferred, election_preview
+from desktop.services.log_dirs import describe_sizes
 from desktop.services.produce import FormProducer, ProducerSettings
 from desktop.workers.jobs import Job, JobContext, JobFailure, Lane
 from desktop.workers.liveness import ProbeTargets, liveness_job
 from desktop.workers.runner import JobRunner
 
+log = logging.getLogger(__name__)
 LOST_AFTER_FAILURES = 2
+# sizes on disk change slowly, and DescribeLogDirs touches every broker: ask this often at most
+SIZES_EVERY_S = 30.0
 SNAPSHOT = "snapshot"
 BACKOFF = 1.5  # a slow cluster is refreshed at most every 1.5 times its last refresh's duration
 MAX_INTERVAL_S = 120.0
@@ -88,11 +95,37 @@ class ClusterSession(QObject):
         self._diffed: ClusterSnapshot | None = None  # the last complete snapshot diffed
         self._targets = ProbeTargets()
         self._probe: Job | None = None
+        self.sizes: LogDirSizes | None = None
+        self.sizes_error = ""
+        self._sizes_job: Job | None = None
+        self._sizes_asked = -SIZES_EVERY_S
 
     def start(self) -> None:
         self.refresh()
         self._timer.start()
         self._start_probe()
+        self._check_bootstrap()
+
+    def _check_bootstrap(self) -> None:
+        """A port nobody listens on is known in milliseconds; librdkafka would say so only
+        when the first refresh times out. Ask the bootstrap servers directly, beside it."""
+        profile = self.profile
+        job = Job(
+            "check the bootstrap servers",
+            lambda _ctx: dead_bootstrap(profile.bootstrap, profile.security_protocol.value),
+            lane=Lane.STREAM,
+            deadline_s=10,
+        )
+        job.finished.connect(self._on_bootstrap_checked)
+        self.runner.submit(job)
+
+    @Slot(object)
+    def _on_bootstrap_checked(self, reason: str | None) -> None:
+        if reason is None or self.snapshot is not None or self.state != SessionState.CONNECTING:
+            return
+        self.last_error = reason
+        self._set_state(SessionState.LOST)
+        self.error.emit(reason)
 
     def _start_probe(self) -> None:
         job = liveness_job(self._targets, speak=not self.profile.security_protocol.uses_tls)
@@ -213,9 +246,17 @@ class ClusterSession(QObject):
         if self.runner.closed:
             return
         down = frozenset(b for b, live in self.liveness.items() if not live.up)
+        sizes = self.sizes  # the latest known sizes go into every snapshot, off this thread
+
+        def work(ctx: JobContext) -> ClusterSnapshot:
+            def report(partial: ClusterSnapshot) -> None:
+                ctx.report(with_sizes(partial, sizes))
+
+            return with_sizes(ctx.clients.admin.snapshot(report, down), sizes)
+
         job = Job(
             "refresh",
-            lambda ctx: ctx.clients.admin.snapshot(ctx.report, down),
+            work,
             lane=Lane.REFRESH,
             deadline_s=self.refresh_deadline_s,
             key=SNAPSHOT,
@@ -254,6 +295,55 @@ class ClusterSession(QObject):
         self.last_refresh_s = time.monotonic() - started
         self._adapt()
         self._show(snapshot)
+        self._maybe_fetch_sizes()
+
+    # ---- sizes on disk: DescribeLogDirs through kafka-python, beside the refreshes ----------
+
+    def _maybe_fetch_sizes(self) -> None:
+        if self._sizes_job is not None or self.runner.closed:
+            return
+        if time.monotonic() - self._sizes_asked < SIZES_EVERY_S:
+            return
+        self.fetch_sizes()
+
+    def fetch_sizes(self) -> Job:
+        """Ask every broker for its log dirs' sizes, then show them in the current snapshot."""
+        self._sizes_asked = time.monotonic()
+        profile, creds, timeout = self.profile, self.creds, self.timeout_s
+        base = self.snapshot
+
+        def work(_ctx: JobContext) -> tuple[LogDirSizes, ClusterSnapshot | None]:
+            sizes = describe_sizes(profile, creds, timeout)
+            return sizes, None if base is None else with_sizes(base, sizes)
+
+        job = Job("sizes on disk", work, lane=Lane.STREAM, deadline_s=2 * timeout + 5)
+        job.finished.connect(lambda result: self._on_sizes(job, base, *result))
+        job.failed.connect(lambda failure: self._on_sizes_failed(job, failure))
+        self._sizes_job = job
+        self.runner.submit(job)
+        return job
+
+    def _on_sizes(
+        self,
+        job: Job,
+        base: ClusterSnapshot | None,
+        sizes: LogDirSizes,
+        merged: ClusterSnapshot | None,
+    ) -> None:
+        if self._sizes_job is job:
+            self._sizes_job = None
+        self.sizes, self.sizes_error = sizes, ""
+        # a newer snapshot (without these sizes) gets them at the next refresh
+        if merged is not None and self.snapshot is base:
+            self.snapshot = merged
+            self.snapshot_changed.emit(merged)
+
+    def _on_sizes_failed(self, job: Job, failure: JobFailure) -> None:
+        if self._sizes_job is job:
+            self._sizes_job = None
+        if not failure.cancelled:
+            self.sizes_error = failure.message
+            log.info("Sizes on disk unavailable for %s: %s", self.profile.name, failure.message)
 
     def ingest(self, snapshot: ClusterSnapshot) -> None:
         """Take a snapshot as if a refresh had returned it (replaying sample data)."""

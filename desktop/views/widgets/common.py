@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractItemModel, QEvent, QSortFilterProxyModel, Qt
+import html
+
+from PySide6.QtCore import QAbstractItemModel, QEvent, QObject, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -10,8 +12,12 @@ from PySide6.QtWidgets import (
     QFrame,
     QHeaderView,
     QLabel,
+    QScrollArea,
     QSizePolicy,
+    QStyle,
     QTableView,
+    QToolButton,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
@@ -90,6 +96,31 @@ class FilterProxy(QSortFilterProxyModel):
             source.sort(column, order)
 
 
+class HeaderFit(QObject):
+    """Widens columns narrower than their header (title, padding and sort arrow) when the table
+    is first shown: the widths screens choose are for the data, and "Partition▾" clipped."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Show and isinstance(watched, QTableView):
+            fit_headers(watched)
+            watched.removeEventFilter(self)
+        return False
+
+
+def fit_headers(view: QTableView) -> None:
+    header = view.horizontalHeader()
+    stretched = header.stretchLastSection()
+    last = header.count() - 1
+    for col in range(header.count()):
+        if header.isSectionHidden(col) or (stretched and col == last):
+            continue
+        if header.sectionResizeMode(col) != QHeaderView.ResizeMode.Interactive:
+            continue
+        wanted = header.sectionSizeHint(col)
+        if header.sectionSize(col) < wanted:
+            header.resizeSection(col, wanted)
+
+
 def make_table(
     model: RowTableModel[object] | QSortFilterProxyModel, stretch: int | None = -1
 ) -> QTableView:
@@ -109,6 +140,7 @@ def make_table(
     header = view.horizontalHeader()
     header.setHighlightSections(False)
     header.setDefaultSectionSize(110)
+    view.installEventFilter(HeaderFit(view))
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     if stretch is None:
         header.setStretchLastSection(False)
@@ -144,7 +176,8 @@ class StatCard(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 10, 14, 10)
         self.title = QLabel(title)
-        self.title.setStyleSheet("color: #5f6b7a; font-size: 11px;")
+        self.title.setStyleSheet("font-size: 11px;")
+        set_role(self.title, "muted")
         self.value = QLabel("—")
         self.value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.title)
@@ -206,11 +239,51 @@ def heading(text: str) -> QLabel:
     return label
 
 
+def scrolling(widget: QWidget) -> QScrollArea:
+    """`widget` in a frameless scroll area that scrolls vertically only when it must."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+    return area
+
+
+def set_role(widget: QWidget, role: str) -> None:
+    """Colour a label by its role (muted, error, ok, warn, title): the theme's style sheet picks
+    the colour, so the text reads in light and dark alike (a fixed colour reads in one)."""
+    if widget.property("role") == role:
+        return
+    widget.setProperty("role", role)
+    style = widget.style()
+    style.unpolish(widget)
+    style.polish(widget)
+
+
 def hint(text: str) -> QLabel:
     label = QLabel(text)
     label.setWordWrap(True)
-    label.setStyleSheet("color: #5f6b7a;")
+    set_role(label, "muted")
     return label
+
+
+class InfoButton(QToolButton):
+    """A small "ⓘ" button whose explanation shows on hover or click, instead of a paragraph
+    that takes table space for good."""
+
+    def __init__(self, text: str, explanation: str) -> None:
+        super().__init__()
+        self.setText(text)
+        self.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxInformation))
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.setAutoRaise(True)
+        # rich text, so the tooltip wraps instead of running across the screen
+        self.explanation = explanation
+        self.setToolTip(f"<p style='white-space: normal'>{html.escape(explanation)}</p>")
+        self.clicked.connect(self._show)
+
+    def _show(self) -> None:
+        QToolTip.showText(self.mapToGlobal(self.rect().bottomLeft()), self.toolTip(), self)
 
 
 def spacer_widget() -> QWidget:

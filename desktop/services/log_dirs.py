@@ -1,0 +1,78 @@
+"""Sizes on disk through kafka-python's DescribeLogDirs (confluent-kafka has no such call)."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from typing import Any
+
+from kafka.admin import KafkaAdminClient
+
+from desktop.domain.log_dirs import LogDirSizes
+from desktop.domain.profile import ClusterProfile, Credentials
+
+
+class SizesUnavailableError(Exception):
+    """The profile's settings cannot be expressed to kafka-python (the text says why)."""
+
+
+def kafka_python_config(
+    profile: ClusterProfile, creds: Credentials, timeout_s: float
+) -> dict[str, Any]:
+    """The profile's address and security settings in kafka-python's terms."""
+    ms = int(timeout_s * 1000)
+    conf: dict[str, Any] = {
+        "bootstrap_servers": [s.strip() for s in profile.bootstrap.split(",") if s.strip()],
+        "client_id": "topicscope-sizes",
+        "security_protocol": profile.security_protocol.value,
+        "request_timeout_ms": ms,
+        "bootstrap_timeout_ms": ms,
+        "reconnect_backoff_max_ms": 2000,
+    }
+    proto = profile.security_protocol
+    if proto.uses_sasl:
+        conf["sasl_mechanism"] = profile.sasl_mechanism.value
+        conf["sasl_plain_username"] = profile.username
+        conf["sasl_plain_password"] = creds.password
+    if proto.uses_tls:
+        if profile.cert_location and profile.cert_is_pkcs12:
+            raise SizesUnavailableError(
+                "Sizes on disk need a PEM client certificate (kafka-python reads no PKCS#12)."
+            )
+        conf["ssl_check_hostname"] = profile.verify_hostname
+        if profile.ca_location:
+            conf["ssl_cafile"] = profile.ca_location
+        if profile.cert_location:
+            conf["ssl_certfile"] = profile.cert_location
+            conf["ssl_keyfile"] = profile.key_location or None
+            conf["ssl_password"] = creds.key_password or None
+    return conf
+
+
+def sizes_from_response(response: list[dict[str, Any]], now: float) -> LogDirSizes:
+    """Sum kafka-python's per-broker, per-log-dir, per-partition sizes."""
+    brokers: dict[int, int] = defaultdict(int)
+    topics: dict[str, int] = defaultdict(int)
+    for broker in response:
+        node = int(broker["broker"])
+        brokers[node] += 0  # a broker with empty log dirs holds 0 bytes, not unknown
+        for log_dir in broker.get("log_dirs", ()):
+            if log_dir.get("error_code", 0):
+                continue  # an offline log dir reports no partitions
+            for topic in log_dir.get("topics", ()):
+                for part in topic.get("partitions", ()):
+                    if part.get("is_future_key"):
+                        continue  # a replica being moved between dirs: counted once, where it is
+                    size = int(part.get("partition_size", 0))
+                    brokers[node] += size
+                    topics[str(topic["name"])] += size
+    return LogDirSizes(dict(brokers), dict(topics), now)
+
+
+def describe_sizes(profile: ClusterProfile, creds: Credentials, timeout_s: float) -> LogDirSizes:
+    """Ask every broker for its log dirs' sizes (blocking; run it in a job)."""
+    client = KafkaAdminClient(**kafka_python_config(profile, creds, timeout_s))
+    try:
+        return sizes_from_response(client.describe_log_dirs(), time.time())
+    finally:
+        client.close()
