@@ -6,12 +6,15 @@ first ApiVersions answer and RSS after the load. Ratios are built-in ÷ Kafka. T
 only (bench/broker_loop.py): (d) event-loop latency while a 5,000-partition topic is created,
 a producer writes flat out and 4 consumers stall; (e) RSS meanwhile; (f) shutdown time with
 5,000 partitions. Last (bench/broker_tls.py): (g) producer and consumer perf tests over SASL_SSL
-with SCRAM-SHA-512 on both brokers ("tls_produce_ratio", "tls_consume_ratio").
+with SCRAM-SHA-512 on both brokers ("tls_produce_ratio", "tls_consume_ratio"); and
+(bench/broker_txn.py) the transactional producer perf test, a commit every 100 ms
+("txn_produce_ratio").
 
     python -m bench.broker [--java-records N] [--python-records N] [--small] [--only loop|tls]
 
 ``--small`` runs everything at a size for a quick check (not for the figures); ``--only loop``
-runs parts (d) to (f) alone (no Java needed); ``--only tls`` runs part (g) alone.
+runs parts (d) to (f) alone (no Java needed); ``--only tls`` runs part (g) alone; ``--only txn``
+the transactional part alone.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Any
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from bench import broker_loop, broker_tls
+from bench import broker_loop, broker_tls, broker_txn
 from bench.support import builtin_broker, emit, rss_mb, wait_api_versions
 from tests.kafka.classpath import cache_root, ensure_classpath
 from tests.kafka.cli import KafkaCli
@@ -168,11 +171,14 @@ def main() -> None:
     parser.add_argument("--java-records", type=int, default=1_000_000)
     parser.add_argument("--python-records", type=int, default=1_000_000)
     parser.add_argument("--small", action="store_true", help="a quick run at small sizes")
-    parser.add_argument("--only", choices=("all", "loop", "tls"), default="all")
+    parser.add_argument("--only", choices=("all", "loop", "tls", "txn"), default="all")
     args = parser.parse_args()
     if args.small:
         args.java_records = min(args.java_records, 50_000)
         args.python_records = min(args.python_records, 50_000)
+    if args.only == "txn":
+        emit({"summary": broker_txn.run(perf_tools(), args.java_records)})
+        return
     if args.only == "tls":
         tls = broker_tls.run(perf_tools(), args.java_records, KAFKA_JVM_OPTS)
         emit({"summary": tls})
@@ -204,6 +210,7 @@ def main() -> None:
                 "rss_mb": {name: results[name]["rss"] for name in results},
                 **loop,
                 **broker_tls.run(cli, args.java_records, KAFKA_JVM_OPTS),
+                **broker_txn.run(cli, args.java_records),
             }
         }
     )

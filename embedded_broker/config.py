@@ -365,6 +365,63 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
             "How often idle producer ids are expired.",
             at_least(1),
         ),
+        # -- transactions (issue 15): the transaction coordinator, Kafka's names and defaults --
+        ConfigDef(
+            "transaction.state.log.num.partitions",
+            INT,
+            "50",
+            "Partitions of __transaction_state (fixed once the topic exists).",
+            at_least(1),
+            read_only=True,
+        ),
+        ConfigDef(
+            "transaction.state.log.replication.factor",
+            INT,
+            "1",
+            "Replication of __transaction_state (Kafka's default is 3; a single built-in broker "
+            "can hold only 1 replica).",
+            at_least(1),
+            read_only=True,
+        ),
+        ConfigDef(
+            "transaction.state.log.segment.bytes",
+            INT,
+            "104857600",
+            "Segment size of __transaction_state.",
+            at_least(1024),
+            read_only=True,
+        ),
+        ConfigDef(
+            "transaction.max.timeout.ms",
+            INT,
+            "900000",
+            "The largest transaction.timeout.ms a transactional producer may ask for.",
+            at_least(1),
+        ),
+        ConfigDef(
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+            INT,
+            "10000",
+            "How often transactions open longer than their timeout are aborted.",
+            at_least(1),
+            read_only=True,
+        ),
+        ConfigDef(
+            "transactional.id.expiration.ms",
+            INT,
+            "604800000",
+            "How long the coordinator keeps a transactional id that has not been used.",
+            at_least(1),
+            read_only=True,
+        ),
+        ConfigDef(
+            "transaction.remove.expired.transaction.cleanup.interval.ms",
+            INT,
+            "3600000",
+            "How often expired transactional ids are removed.",
+            at_least(1),
+            read_only=True,
+        ),
         # -- cluster mode (issue 12): the controller and the brokers that register with it --
         ConfigDef("broker.rack", STRING, None, "The rack of this broker.", read_only=True),
         ConfigDef(

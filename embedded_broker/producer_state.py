@@ -101,6 +101,10 @@ class ProducerStateManager:
         self._epochs[new_id] = 0
         return ErrorCode.none, new_id, 0
 
+    async def new_producer_id(self) -> int:
+        """A fresh producer id (a transactional id's first, or after its epochs ran out)."""
+        return await self._new_id()
+
     async def _new_id(self) -> int:
         if self.id_source is not None:
             return await self.id_source()

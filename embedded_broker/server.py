@@ -40,6 +40,7 @@ from .security.runtime import Security
 from .security.sasl import SASL_AUTHENTICATE, SASL_HANDSHAKE
 from .security.tls import ssl_principal
 from .state import BrokerState
+from .txn.runtime import start_transaction_coordinator
 
 log = logging.getLogger(__name__)
 
@@ -450,6 +451,7 @@ class BrokerServer:
         flusher.start()
         self.state.on_shutdown(flusher.stop)  # before the logs are flushed and closed
         start_log_cleaner(self.state)  # compaction on its own threads, stopped before closing
+        start_transaction_coordinator(self.state)  # open transactions time out after a restart
         return self.host, self.port
 
     async def stop(self) -> None:

@@ -58,6 +58,29 @@ class Offsets(CoordinatorBase):
         self._append(records)
         return results
 
+    def commit_transactional_offsets(
+        self, group_id: str, entries: Iterable[OffsetCommitEntry]
+    ) -> None:
+        """Offsets of a committed transaction (TxnOffsetCommit, then EndTxn commit): stored
+        when the commit marker is written, whatever the group's membership is by then, as
+        Kafka's completePendingTxnOffsetCommit (the commit was validated when it came in)."""
+        if self._live_group(group_id) is None and group_id not in self.consumer_groups:
+            group = self._new_group(group_id)
+            self._transition(group, GroupEvent.OFFSET_COMMIT)
+            self._persist_group(group)
+        now = self.clock.now_ms()
+        self._append(
+            [
+                offset_record(
+                    group_id,
+                    e.topic,
+                    e.partition,
+                    CommittedOffset(e.offset, e.leader_epoch, e.metadata, now),
+                )
+                for e in entries
+            ]
+        )
+
     def _validate_consumer_commit(
         self, group_id: str, member_id: str, member_epoch: int, member_epochs: bool
     ) -> GroupError:

@@ -41,6 +41,8 @@ from . import (
     reassignments,
     security,
     topics,
+    transactions,
+    txn_admin,
 )
 from .authz_guards import guarded
 from .base import ApiSpec, Handler, RequestContext
@@ -61,6 +63,8 @@ _AREAS: tuple[tuple[ApiSpec, ...], ...] = (
     security.APIS,
     consumer_groups.APIS,
     acls.APIS,
+    transactions.APIS,
+    txn_admin.APIS,
 )
 
 

@@ -17,6 +17,7 @@ from kio.schema.errors import ErrorCode
 from embedded_broker.protocol.fast import EncodedParts, FetchPartition, encode_fetch_response_parts
 from embedded_broker.state import BrokerState
 from embedded_broker.storage import OffsetOutOfRange, PartitionLog, StorageError
+from embedded_broker.txn.partition import last_stable_offset
 
 from .authz import fetch_refused
 from .base import ApiSpec, RequestContext
@@ -79,10 +80,16 @@ def _below(records: bytes | list[bytes], end: int) -> bytes | list[bytes]:
 
 
 async def _read_all(
-    request: Any, state: BrokerState, budget: int, denied: frozenset[str] = frozenset()
+    request: Any,
+    state: BrokerState,
+    budget: int,
+    aborted: dict[tuple[str, int], list[tuple[int, int]]] | None = None,
+    denied: frozenset[str] = frozenset(),
 ) -> tuple[list[tuple[str, list[FetchPartition]]], int, bool, list[tuple[str, int]]]:
     """One pass over the requested partitions reading at most ``budget`` bytes (but at least
-    one batch): (topics, bytes, had_error, partition keys)."""
+    one batch): (topics, bytes, had_error, partition keys). A read_committed consumer reads
+    up to the last stable offset; ``aborted`` gets the aborted transactions of what it read."""
+    read_committed = getattr(request, "isolation_level", 0) == 1
     total = 0
     had_error = False
     keys: list[tuple[str, int]] = []
@@ -120,6 +127,10 @@ async def _read_all(
             # a follower reads up to the log end, a consumer up to the high watermark
             visible = end if replica_id >= 0 else state.replicas.high_watermark(name, index, plog)
             high = state.replicas.high_watermark(name, index, plog)
+            stable = high
+            if read_committed and replica_id < 0:
+                stable = await last_stable_offset(state, name, index, plog)
+                visible = min(visible, stable)
             start = plog.log_start_offset
             offset = fp.fetch_offset
             if offset < start or offset > end:
@@ -137,6 +148,8 @@ async def _read_all(
                             visible = plog.log_end_offset  # grown meanwhile: all readable
                             if replica_id < 0:
                                 high = visible
+                                if read_committed:
+                                    visible = stable = min(visible, stable)
                     else:
                         records = plog.read(offset, max(limit, 1))
                 except OffsetOutOfRange:
@@ -155,9 +168,15 @@ async def _read_all(
                     budget = 0
                 total += size
                 budget -= size
+                if read_committed and size and aborted is not None:
+                    joined = b"".join(records) if isinstance(records, list) else records
+                    upper = _next_offset(joined)
+                    found = plog.aborted_txns(offset, upper)
+                    if found:
+                        aborted[(name, index)] = [(a.producer_id, a.first_offset) for a in found]
             if code != _NONE:
                 had_error = True
-            parts.append((index, code, high, high, start, records))
+            parts.append((index, code, high, stable if code == _NONE else high, start, records))
         topics.append((name, parts))
     return topics, total, had_error, keys
 
@@ -171,7 +190,8 @@ async def handle_fetch(ctx: RequestContext, request: Any, state: BrokerState) ->
     while True:
         grant = outgoing.reserve(cap) if outgoing is not None else cap
         try:
-            topics, total, had_error, keys = await _read_all(request, state, grant, denied)
+            aborted: dict[tuple[str, int], list[tuple[int, int]]] = {}
+            topics, total, had_error, keys = await _read_all(request, state, grant, aborted, denied)
         finally:
             # What was read moves to the connection's outbox (counted there) as soon as this
             # handler returns; nothing awaits in between.
@@ -197,6 +217,7 @@ async def handle_fetch(ctx: RequestContext, request: Any, state: BrokerState) ->
         topics,
         read_committed=getattr(request, "isolation_level", 0) == 1,
         leaders=leaders,
+        aborted=aborted,
     )
 
 

@@ -30,6 +30,9 @@ from embedded_broker.coordinator import (
     Timer,
 )
 from embedded_broker.state import BrokerState
+from embedded_broker.txn.runtime import available as txn_available
+from embedded_broker.txn.runtime import coordinator as txn_coordinator
+from embedded_broker.txn.runtime import loaded as loaded_txn_coordinator
 
 from .base import ApiSpec, RequestContext
 from .metadata import advertised_address
@@ -42,6 +45,7 @@ AUTHORIZED_OPS_OMITTED = -(2**31)
 # READ (3), DELETE (6) and DESCRIBE (8): what a principal may do on a group here.
 GROUP_AUTHORIZED_OPS = (1 << 3) | (1 << 6) | (1 << 8)
 KEY_TYPE_GROUP = 0
+KEY_TYPE_TRANSACTION = 1
 
 T = TypeVar("T")
 
@@ -160,16 +164,27 @@ async def handle_find_coordinator(ctx: RequestContext, request: Any, state: Brok
                 "host": host,
                 "port": port,
             }
-        # Transactions (key type 1) are not supported by this broker.
+        if not txn_available(state):
+            return {
+                "error_code": ErrorCode.coordinator_not_available,
+                "error_message": "The brokers of a local cluster do not coordinate "
+                "transactions yet; use a single-node broker for transactions.",
+                "node_id": -1,
+                "host": "",
+                "port": -1,
+            }
+        # key type 1: this broker is the transaction coordinator of every transactional id
         return {
-            "error_code": ErrorCode.coordinator_not_available,
-            "error_message": "This broker has no transaction coordinator.",
-            "node_id": -1,
-            "host": "",
-            "port": -1,
+            "error_code": ErrorCode.none,
+            "error_message": None,
+            "node_id": state.node_id,
+            "host": host,
+            "port": port,
         }
 
     key_type = getattr(request, "key_type", KEY_TYPE_GROUP)
+    if key_type == KEY_TYPE_TRANSACTION and txn_available(state):
+        await txn_coordinator(state)  # creates and loads __transaction_state on first use
     if has_field(type(request), "coordinator_keys"):
         coordinators = tuple(
             build(mod.Coordinator, key=key, **answer(key_type)) for key in request.coordinator_keys
@@ -359,7 +374,9 @@ def _fetch_topics(
     *,
     topic_cls: Any,
     partition_cls: Any,
+    unstable: frozenset[tuple[str, int]] = frozenset(),
 ) -> tuple[Any, ...]:
+    """``unstable``: partitions with transactional offsets pending (require_stable asked)."""
     wanted = None
     if topics is not None:
         wanted = [(t.name, int(p)) for t in topics for p in t.partition_indexes]
@@ -367,14 +384,16 @@ def _fetch_topics(
         coord.forget_partitions(group_id, exists)
     by_topic: dict[str, list[Any]] = {}
     for e in coord.fetch_offsets(group_id, wanted):
+        pending = (e.topic, e.partition) in unstable
         by_topic.setdefault(e.topic, []).append(
             build(
                 partition_cls,
                 partition_index=e.partition,
-                committed_offset=e.offset,
+                committed_offset=-1 if pending else e.offset,
                 committed_leader_epoch=e.leader_epoch,
                 metadata=e.metadata,
-                error_code=error(e.error),
+                # KIP-447: the client retries until the transaction is over
+                error_code=ErrorCode.unstable_offset_commit if pending else error(e.error),
             )
         )
     return tuple(
@@ -388,6 +407,13 @@ async def handle_offset_fetch(ctx: RequestContext, request: Any, state: BrokerSt
 
     def exists(topic: str, partition: int) -> bool:
         return state.partition(topic, partition) is not None
+
+    txns = loaded_txn_coordinator(state)
+
+    def unstable(group_id: str) -> frozenset[tuple[str, int]]:
+        if txns is None or not getattr(request, "require_stable", False):
+            return frozenset()
+        return txns.pending_partitions(group_id)
 
     if ctx.api_version >= 8:
         refused = {
@@ -409,6 +435,7 @@ async def handle_offset_fetch(ctx: RequestContext, request: Any, state: BrokerSt
                     g.topics,
                     topic_cls=mod.OffsetFetchResponseTopics,
                     partition_cls=mod.OffsetFetchResponsePartitions,
+                    unstable=unstable(g.group_id),
                 ),
                 error_code=error(refused[g.group_id]),
             )
@@ -422,6 +449,7 @@ async def handle_offset_fetch(ctx: RequestContext, request: Any, state: BrokerSt
         request.topics,
         topic_cls=mod.OffsetFetchResponseTopic,
         partition_cls=mod.OffsetFetchResponsePartition,
+        unstable=unstable(request.group_id),
     )
     return build(
         mod.OffsetFetchResponse,

@@ -8,6 +8,7 @@ from kio.schema.errors import ErrorCode
 
 from embedded_broker.state import BrokerState
 from embedded_broker.storage import StorageError
+from embedded_broker.txn.partition import last_stable_offset
 
 from .base import ApiSpec, RequestContext
 from .storage_errors import storage_failure
@@ -52,6 +53,7 @@ def _lookup(
 
 async def handle_list_offsets(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     mod = response_module(request)
+    read_committed = getattr(request, "isolation_level", 0) == 1
     topics = []
     for t in request.topics:
         parts = []
@@ -63,6 +65,10 @@ async def handle_list_offsets(ctx: RequestContext, request: Any, state: BrokerSt
                 p.timestamp,
                 current_epoch=getattr(p, "current_leader_epoch", -1),
             )
+            plog = state.partition(t.name, p.partition_index)
+            if read_committed and p.timestamp == LATEST and code == ErrorCode.none and plog:
+                # a read_committed consumer's end of the partition is the last stable offset
+                offset = await last_stable_offset(state, t.name, p.partition_index, plog)
             epoch = state.replicas.leader_epoch(t.name, p.partition_index)
             parts.append(
                 build(

@@ -1,4 +1,4 @@
-"""InitProducerId for idempotent (non-transactional) producers."""
+"""InitProducerId: idempotent producers here, transactional ones by the transaction coordinator."""
 
 from __future__ import annotations
 
@@ -10,20 +10,14 @@ from embedded_broker.producer_state import ProducerIdsUnavailableError
 from embedded_broker.state import BrokerState
 
 from .base import ApiSpec, RequestContext
+from .transactions import init_transactional_producer
 from .util import NO_THROTTLE, build, response_module
 
 
 async def handle_init_producer_id(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     mod = response_module(request)
     if request.transactional_id is not None:
-        # Transactions are not implemented; say so the way Kafka does for a disabled feature.
-        return build(
-            mod.InitProducerIdResponse,
-            throttle_time=NO_THROTTLE,
-            error_code=ErrorCode.transactional_id_authorization_failed,
-            producer_id=-1,
-            producer_epoch=-1,
-        )
+        return await init_transactional_producer(ctx, request, state)
     try:
         code, pid, epoch = await state.producers.init_producer(
             getattr(request, "producer_id", -1), getattr(request, "producer_epoch", -1)

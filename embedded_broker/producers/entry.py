@@ -41,6 +41,9 @@ class ProducerEntry:
     epoch: int
     last_timestamp: int
     batches: deque[BatchMetadata] = field(default_factory=lambda: deque(maxlen=MAX_CACHED_BATCHES))
+    # offset of the first batch of the producer's open transaction in this partition (-1: none),
+    # Kafka's currentTxnFirstOffset: the last stable offset cannot pass it
+    txn_first_offset: int = -1
 
     @property
     def last_seq(self) -> int:
@@ -141,10 +144,43 @@ class PartitionProducers:
                 self._add(h, offset, last_offset, timestamp)
             offset = last_offset + 1
 
-    def replay(self, header: BatchHeader) -> None:
-        """Apply one batch read back from the log (already validated when it was appended)."""
-        if header.producer_id >= 0 and not header.is_control:
-            self._add(header, header.base_offset, header.last_offset, header.max_timestamp)
+    def replay(self, header: BatchHeader) -> int:
+        """Apply one batch read back from the log (already validated when it was appended).
+
+        For a transaction marker returns the first offset of the transaction it ends (-1 if
+        none was open here), as :meth:`end_txn`."""
+        if header.producer_id < 0:
+            return -1
+        if header.is_control:
+            return self.end_txn(header.producer_id, header.producer_epoch, header.max_timestamp)
+        self._add(header, header.base_offset, header.last_offset, header.max_timestamp)
+        return -1
+
+    def end_txn(self, producer_id: int, producer_epoch: int, timestamp: int) -> int:
+        """A commit or abort marker of ``producer_id`` was appended: its transaction here is
+        over and the marker's epoch becomes the producer's (fencing older ones), as Kafka's
+        appendEndTxnMarker. Returns the transaction's first offset, or -1 if none was open."""
+        entry = self.entries.get(producer_id)
+        if entry is None:
+            entry = self.entries[producer_id] = ProducerEntry(producer_epoch, timestamp)
+        if producer_epoch > entry.epoch:
+            entry.batches.clear()
+            entry.epoch = producer_epoch
+        first, entry.txn_first_offset = entry.txn_first_offset, -1
+        entry.last_timestamp = max(entry.last_timestamp, timestamp)
+        self.version += 1
+        return first
+
+    def first_unstable_offset(self) -> int | None:
+        """The first offset of the oldest open transaction, or None if none is open."""
+        open_firsts = [e.txn_first_offset for e in self.entries.values() if e.txn_first_offset >= 0]
+        return min(open_firsts) if open_firsts else None
+
+    def open_transactions(self) -> dict[int, int]:
+        """Producer id -> first offset of its open transaction in this partition."""
+        return {
+            pid: e.txn_first_offset for pid, e in self.entries.items() if e.txn_first_offset >= 0
+        }
 
     def _add(self, h: BatchHeader, first_offset: int, last_offset: int, timestamp: int) -> None:
         batch = BatchMetadata(
@@ -158,6 +194,8 @@ class PartitionProducers:
         if entry is None:
             entry = self.entries[h.producer_id] = ProducerEntry(h.producer_epoch, timestamp)
         entry.add(h.producer_epoch, batch)
+        if h.is_transactional and entry.txn_first_offset < 0:
+            entry.txn_first_offset = first_offset
         self.version += 1
 
     def load(self, pid: int, entry: ProducerEntry) -> None:
@@ -166,8 +204,11 @@ class PartitionProducers:
 
     def expire(self, now_ms: int, expiration_ms: int) -> int:
         """Drop producers idle for ``expiration_ms`` (by their last batch timestamp, as Kafka)."""
+        # a producer with an open transaction stays until the coordinator ends it, as in Kafka
         doomed = [
-            pid for pid, e in self.entries.items() if now_ms - e.last_timestamp >= expiration_ms
+            pid
+            for pid, e in self.entries.items()
+            if now_ms - e.last_timestamp >= expiration_ms and e.txn_first_offset < 0
         ]
         for pid in doomed:
             del self.entries[pid]
@@ -181,6 +222,14 @@ class PartitionProducers:
     def copy_entries(self) -> list[tuple[int, ProducerEntry]]:
         """A frozen copy for a snapshot written off the loop."""
         return [
-            (pid, ProducerEntry(e.epoch, e.last_timestamp, deque(e.batches, MAX_CACHED_BATCHES)))
+            (
+                pid,
+                ProducerEntry(
+                    e.epoch,
+                    e.last_timestamp,
+                    deque(e.batches, MAX_CACHED_BATCHES),
+                    e.txn_first_offset,
+                ),
+            )
             for pid, e in self.entries.items()
         ]

@@ -6,8 +6,14 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from embedded_broker.protocol.record_batch import InvalidRecordBatchError, iter_batches
+from embedded_broker.protocol.control_batch import MarkerType, parse_marker
+from embedded_broker.protocol.record_batch import (
+    InvalidRecordBatchError,
+    iter_batches,
+    parse_header,
+)
 from embedded_broker.storage import OffsetOutOfRange, PartitionLog
+from embedded_broker.storage.txn_index import AbortedTxn
 
 from . import snapshot as snap
 from .entry import PartitionProducers
@@ -83,13 +89,29 @@ def replay_log(plog: PartitionLog, table: PartitionProducers, start: int) -> int
         try:
             for header in iter_batches(data):
                 if header.next_offset > offset:
-                    table.replay(header)
+                    first = table.replay(header)
+                    if first >= 0 and header.is_control:
+                        _index_if_aborted(plog, table, data[header.position : header.end], first)
                     offset = header.next_offset
         except InvalidRecordBatchError as exc:
             log.warning("Producer state rebuild stopped at offset %d: %s", offset, exc)
             return offset
         if offset == before:  # at the log end (b"") or nothing new: done
             return offset
+
+
+def _index_if_aborted(
+    plog: PartitionLog, table: PartitionProducers, batch: bytes, first: int
+) -> None:
+    """Rebuild the aborted-transactions index entry of a replayed ABORT marker (kept if the
+    segment's .txnindex already has it)."""
+    marker = parse_marker(batch)
+    if marker.kind is MarkerType.ABORT:
+        offset = parse_header(batch).base_offset
+        stable = table.first_unstable_offset()
+        plog.add_aborted_txn(
+            AbortedTxn(marker.producer_id, first, offset, offset + 1 if stable is None else stable)
+        )
 
 
 def load_partition(

@@ -8,7 +8,8 @@ history the log no longer has.
 Layout (big-endian): magic "TSPS" | version int16 | crc32c uint32 of the rest | offset int64 |
 anchor base offset int64 | anchor crc int64 (-1: none) | producer count int32 | per producer:
 id int64, epoch int16, last timestamp int64, batch count int8, per batch: first seq int32,
-last seq int32, first offset int64, last offset int64, timestamp int64.
+last seq int32, first offset int64, last offset int64, timestamp int64; version 2 adds after
+the batches the first offset of the producer's open transaction, int64 (-1: none).
 """
 
 from __future__ import annotations
@@ -29,11 +30,13 @@ log = logging.getLogger(__name__)
 SUFFIX = ".snapshot"
 KEEP = 2  # Kafka keeps one per segment; two let a damaged newest fall back to the one before
 _MAGIC = b"TSPS"
-_VERSION = 1
+_VERSION = 2
+_VERSIONS = (1, 2)  # version 1 files (no transactions) are still read
 _PREFIX = struct.Struct(">4shI")
 _HEAD = struct.Struct(">qqqi")
 _PRODUCER = struct.Struct(">qhqb")
 _BATCH = struct.Struct(">iiqqq")
+_TXN = struct.Struct(">q")
 
 
 class CorruptSnapshotError(ValueError):
@@ -88,13 +91,14 @@ def encode(snapshot: Snapshot) -> bytes:
         body += _PRODUCER.pack(pid, entry.epoch, entry.last_timestamp, len(entry.batches))
         for b in entry.batches:
             body += _BATCH.pack(b.first_seq, b.last_seq, b.first_offset, b.last_offset, b.timestamp)
+        body += _TXN.pack(entry.txn_first_offset)
     return _PREFIX.pack(_MAGIC, _VERSION, crc32c.crc32c(body)) + bytes(body)
 
 
 def decode(data: bytes) -> Snapshot:
     try:
         magic, version, crc = _PREFIX.unpack_from(data, 0)
-        if magic != _MAGIC or version != _VERSION:
+        if magic != _MAGIC or version not in _VERSIONS:
             raise CorruptSnapshotError(f"unknown snapshot format {magic!r} v{version}")
         body = memoryview(data)[_PREFIX.size :]
         if crc32c.crc32c(body) != crc:
@@ -111,7 +115,11 @@ def decode(data: bytes) -> Snapshot:
             for _ in range(nbatches):
                 batches.append(BatchMetadata(*_BATCH.unpack_from(body, pos)))
                 pos += _BATCH.size
-            entries.append((pid, ProducerEntry(epoch, last_ts, batches)))
+            txn_first = -1
+            if version >= 2:
+                (txn_first,) = _TXN.unpack_from(body, pos)
+                pos += _TXN.size
+            entries.append((pid, ProducerEntry(epoch, last_ts, batches, txn_first)))
         if pos != len(body):
             raise CorruptSnapshotError("bytes left over after the last producer")
     except struct.error as exc:

@@ -14,6 +14,7 @@ _I16 = struct.Struct(">h")
 _I32 = struct.Struct(">i")
 _PRODUCE_PART = struct.Struct(">ihqq")  # index, error, base offset, log append time
 _I64 = struct.Struct(">q")
+_ABORTED = struct.Struct(">qq")  # producer id, first offset
 _FETCH_PART = struct.Struct(">ihqq")  # index, error, high watermark, last stable offset
 
 
@@ -163,7 +164,10 @@ def encode_fetch_response_parts(
     *,
     read_committed: bool = False,
     leaders: LeaderHints | None = None,
+    aborted: dict[tuple[str, int], list[tuple[int, int]]] | None = None,
 ) -> EncodedParts:
+    """``aborted``: per partition (producer id, first offset) of the aborted transactions in
+    its records, for read_committed fetches."""
     flexible = version >= 12
     out: list[bytes] = []
     parts: list[bytes] = [b"\x00\x00\x00\x00"]  # throttle time
@@ -177,9 +181,14 @@ def encode_fetch_response_parts(
             parts.append(_FETCH_PART.pack(index, error, high, stable))
             if version >= 5:
                 parts.append(_I64.pack(log_start))
-            # aborted_transactions: null unless read_committed (no transactions exist here).
+            # aborted_transactions: null unless read_committed
             if read_committed and not error:
-                parts.append(_array_len(0, flexible))
+                found = aborted.get((name, index), []) if aborted else []
+                parts.append(_array_len(len(found), flexible))
+                for producer_id, first_offset in found:
+                    parts.append(_ABORTED.pack(producer_id, first_offset))
+                    if flexible:
+                        parts.append(b"\x00")
             else:
                 parts.append(b"\x00" if flexible else b"\xff\xff\xff\xff")
             if version >= 11:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from embedded_broker.storage.txn_index import AbortedTxn
 
 
 class StorageError(Exception):
@@ -76,3 +79,11 @@ class PartitionLog(Protocol):
     def flush(self) -> None: ...
 
     def close(self) -> None: ...
+
+    def add_aborted_txn(self, aborted: AbortedTxn) -> None:
+        """Index a transaction whose ABORT marker was just appended."""
+        ...
+
+    def aborted_txns(self, start: int, end: int) -> list[AbortedTxn]:
+        """Aborted transactions overlapping offsets [start, end), oldest first."""
+        ...

@@ -573,7 +573,9 @@ def clean_partition(
     active = producers() if producers is not None else {}
     started = time.monotonic()
     try:
-        stats = cleaner.clean(log_, cleanable, now_ms, active)
+        # every aborted transaction up to the cleanable end: the cleaner reads from the log start
+        aborted = log_.aborted_txns(log_.log_start_offset, cleanable.first_uncleanable)
+        stats = cleaner.clean(log_, cleanable, now_ms, active, aborted)
     except InvalidRecordBatchError as exc:
         raise StorageError(f"cannot clean {log_.directory}: a batch is unreadable ({exc})") from exc
     write_checkpoint(log_.directory, stats.end_offset)

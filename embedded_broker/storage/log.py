@@ -47,6 +47,7 @@ from embedded_broker.storage.config import LogConfig
 from embedded_broker.storage.index import IndexDamagedError, fsync_path, write_atomically
 from embedded_broker.storage.segment import BatchMeta, Recovery, Segment
 from embedded_broker.storage.store import FileStore, TornWriteError
+from embedded_broker.storage.txn_index import AbortedTxn
 
 log = logging.getLogger(__name__)
 
@@ -443,6 +444,7 @@ class Log:
                     f"could not truncate {self.directory} ({exc.strerror or exc})"
                 ) from exc
             self._log_start_offset = min(self._log_start_offset, end)
+            self._truncate_aborted(active, end)
             moved_back = self._recovery_point > end
             self._recovery_point = min(self._recovery_point, end)
         for segment in doomed:
@@ -469,6 +471,32 @@ class Log:
         self._checkpoint_log_start()
         if self.directory is not None:
             write_atomically(self.directory / RECOVERY_POINT_FILE, f"{offset}\n".encode())
+
+    # --- aborted transactions (read_committed fetch, the cleaner) ---------------------------
+
+    def add_aborted_txn(self, aborted: AbortedTxn) -> None:
+        """Index a transaction whose ABORT marker was just appended (in the active segment)."""
+        with self._lock:
+            self._check_open()
+            index = bisect_right(self._bases, aborted.last_offset) - 1
+            self._segments[max(index, 0)].add_aborted_txn(aborted)
+
+    def aborted_txns(self, start: int, end: int) -> list[AbortedTxn]:
+        """Aborted transactions overlapping offsets [start, end), oldest first."""
+        with self._lock:
+            self._check_open()
+            segments = self._segments[max(bisect_right(self._bases, start) - 1, 0) :]
+        found: list[AbortedTxn] = []
+        for segment in segments:
+            found += segment.txn_index.collect(start, end)
+        return found
+
+    def _truncate_aborted(self, active: Segment, end: int) -> None:
+        index = active.txn_index
+        if index.entries and index.entries[-1].last_offset >= end:
+            index.truncate_to(end)
+            if active.directory is not None:
+                index.save(active.directory / f"{active.name}.txnindex")
 
     def _should_roll(self, active: Segment, incoming: int, next_offset: int, now_ms: int) -> bool:
         if active.is_empty:

@@ -25,6 +25,7 @@ from embedded_broker.storage.index import (
     write_atomically,
 )
 from embedded_broker.storage.store import ByteStore, FileStore, MemoryStore
+from embedded_broker.storage.txn_index import AbortedTxn, TxnIndex, TxnIndexDamagedError
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ class Segment:
         self._bytes_since_index = 0
         self._read_hint = (-1, -1)  # (offset, position) of a batch start seen by the last read
         self.rescanned = False  # recovered by a full rescan since it was opened
+        self._txn_index: TxnIndex | None = None  # read from <base>.txnindex on first use
 
     # --- construction -------------------------------------------------------------------
 
@@ -126,6 +128,30 @@ class Segment:
     @property
     def is_empty(self) -> bool:
         return self.store.size == 0
+
+    @property
+    def txn_index(self) -> TxnIndex:
+        """The transactions aborted with data in this segment (``<base>.txnindex``)."""
+        if self._txn_index is None:
+            index = TxnIndex()
+            if self.directory is not None:
+                try:
+                    index = TxnIndex.load(self.directory / f"{self.name}.txnindex")
+                except TxnIndexDamagedError as exc:
+                    # rebuilt from the markers by the producer state load of the partition
+                    log.warning("Ignoring %s/%s.txnindex: %s", self.directory, self.name, exc)
+            self._txn_index = index
+        return self._txn_index
+
+    def add_aborted_txn(self, aborted: AbortedTxn) -> None:
+        """Record an aborted transaction (its ABORT marker is in this segment) and save the
+        index (small and whole, like Kafka's append to the .txnindex file)."""
+        index = self.txn_index
+        if index.entries and aborted.last_offset <= index.entries[-1].last_offset:
+            return  # already known (a rebuild replaying markers already indexed)
+        index.append(aborted)
+        if self.directory is not None:
+            index.save(self.directory / f"{self.name}.txnindex")
 
     def largest_timestamp(self) -> int:
         """The segment's max record timestamp, or its last-modified time if it has none."""
@@ -613,5 +639,5 @@ class Segment:
     def delete(self) -> None:
         self.store.delete()
         if self.directory is not None:
-            for suffix in (".index", ".timeindex", ".index.tmp", ".timeindex.tmp"):
+            for suffix in (".index", ".timeindex", ".index.tmp", ".timeindex.tmp", ".txnindex"):
                 (self.directory / f"{self.name}{suffix}").unlink(missing_ok=True)

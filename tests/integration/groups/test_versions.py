@@ -188,7 +188,9 @@ def test_find_coordinator_every_version(client: WireClient, version: int) -> Non
         ]
         assert response.coordinators[0].port == client.sock.getpeername()[1]
         txn = client.send(make(mod.FindCoordinatorRequest, key_type=1, coordinator_keys=("txn",)))
-        assert txn.coordinators[0].error_code == ErrorCode.coordinator_not_available
+        # this broker is the transaction coordinator too (issue 15)
+        assert txn.coordinators[0].error_code == ErrorCode.none
+        assert txn.coordinators[0].port == client.sock.getpeername()[1]
     else:
         assert response.error_code == ErrorCode.none
         assert response.port == client.sock.getpeername()[1]

@@ -1,0 +1,255 @@
+"""Transaction APIs: InitProducerId with a transactional id, AddPartitionsToTxn, AddOffsetsToTxn,
+TxnOffsetCommit, EndTxn and WriteTxnMarkers, answered by the transaction coordinator (txn/)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kio.schema.errors import ErrorCode
+
+from embedded_broker.coordinator.messages import OffsetCommitEntry
+from embedded_broker.producer_state import ProducerIdsUnavailableError
+from embedded_broker.protocol.control_batch import Marker, MarkerType
+from embedded_broker.state import BrokerState
+from embedded_broker.txn.coordinator import TransactionCoordinator
+from embedded_broker.txn.partition import write_marker
+from embedded_broker.txn.runtime import TxnCoordinatorUnavailableError, coordinator
+
+from .base import ApiSpec, RequestContext
+from .util import NO_THROTTLE, build, ms, response_module
+
+# PRODUCER_FENCED came with Kafka 2.7; older request versions get INVALID_PRODUCER_EPOCH
+# (KafkaApis maps it the same way)
+_FENCED_SINCE = {22: 4, 24: 2, 25: 2, 26: 2}
+
+
+_UNAVAILABLE = ErrorCode.coordinator_not_available
+
+
+async def _coordinator(state: BrokerState) -> TransactionCoordinator | None:
+    """The transaction coordinator, or None where there is none (a local-cluster broker)."""
+    try:
+        return await coordinator(state)
+    except TxnCoordinatorUnavailableError:
+        return None
+
+
+def _for_version(code: ErrorCode, api_key: int, version: int) -> ErrorCode:
+    if code == ErrorCode.producer_fenced and version < _FENCED_SINCE.get(api_key, 0):
+        return ErrorCode.invalid_producer_epoch
+    return code
+
+
+# -- InitProducerId (transactional) ---------------------------------------------------------
+
+
+async def init_transactional_producer(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+    mod = response_module(request)
+    coord = await _coordinator(state)
+    try:
+        if coord is None:
+            raise ProducerIdsUnavailableError
+        result = await coord.init_producer_id(
+            request.transactional_id,
+            ms(request.transaction_timeout),
+            getattr(request, "producer_id", -1),
+            getattr(request, "producer_epoch", -1),
+        )
+        code, pid, epoch = result.error, result.producer_id, result.producer_epoch
+    except ProducerIdsUnavailableError:
+        # no id from the controller yet (the client retries), or no coordinator at all
+        unavailable = coord is None
+        code = _UNAVAILABLE if unavailable else ErrorCode.coordinator_load_in_progress
+        pid, epoch = -1, -1
+    return build(
+        mod.InitProducerIdResponse,
+        throttle_time=NO_THROTTLE,
+        error_code=_for_version(code, 22, ctx.api_version),
+        producer_id=pid,
+        producer_epoch=epoch,
+    )
+
+
+# -- AddPartitionsToTxn ---------------------------------------------------------------------
+
+
+def _topic_results(
+    mod: Any, results: dict[tuple[str, int], ErrorCode], api_version: int
+) -> tuple[Any, ...]:
+    topics: dict[str, list[Any]] = {}
+    for (topic, index), code in results.items():
+        topics.setdefault(topic, []).append(
+            build(
+                mod.AddPartitionsToTxnPartitionResult,
+                partition_index=index,
+                partition_error_code=_for_version(code, 24, api_version),
+            )
+        )
+    return tuple(
+        build(mod.AddPartitionsToTxnTopicResult, name=name, results_by_partition=tuple(parts))
+        for name, parts in topics.items()
+    )
+
+
+async def handle_add_partitions_to_txn(
+    ctx: RequestContext, request: Any, state: BrokerState
+) -> Any:
+    mod = response_module(request)
+    coord = await _coordinator(state)
+    if ctx.api_version >= 4:
+        # the batched form (KIP-890): several transactions, each possibly verify_only
+        results = []
+        for txn in request.transactions:
+            wanted = [(t.name, p) for t in txn.topics for p in t.partitions]
+            if coord is None:
+                found = dict.fromkeys(wanted, _UNAVAILABLE)
+            elif txn.verify_only:
+                found = coord.verify_partitions(
+                    txn.transactional_id, txn.producer_id, txn.producer_epoch, wanted
+                )
+            else:
+                found = await coord.add_partitions(
+                    txn.transactional_id, txn.producer_id, txn.producer_epoch, wanted
+                )
+            results.append(
+                build(
+                    mod.AddPartitionsToTxnResult,
+                    transactional_id=txn.transactional_id,
+                    topic_results=_topic_results(mod, found, ctx.api_version),
+                )
+            )
+        return build(
+            mod.AddPartitionsToTxnResponse,
+            throttle_time=NO_THROTTLE,
+            error_code=ErrorCode.none,
+            results_by_transaction=tuple(results),
+        )
+    wanted = [(t.name, p) for t in request.v3_and_below_topics for p in t.partitions]
+    found = dict.fromkeys(wanted, _UNAVAILABLE)
+    if coord is not None:
+        found = await coord.add_partitions(
+            request.v3_and_below_transactional_id,
+            request.v3_and_below_producer_id,
+            request.v3_and_below_producer_epoch,
+            wanted,
+        )
+    return build(
+        mod.AddPartitionsToTxnResponse,
+        throttle_time=NO_THROTTLE,
+        results_by_topic_v3_and_below=_topic_results(mod, found, ctx.api_version),
+    )
+
+
+# -- AddOffsetsToTxn / TxnOffsetCommit ------------------------------------------------------
+
+
+async def handle_add_offsets_to_txn(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+    mod = response_module(request)
+    coord = await _coordinator(state)
+    code = _UNAVAILABLE
+    if coord is not None:
+        code = await coord.add_offsets(
+            request.transactional_id, request.producer_id, request.producer_epoch, request.group_id
+        )
+    return build(
+        mod.AddOffsetsToTxnResponse,
+        throttle_time=NO_THROTTLE,
+        error_code=_for_version(code, 25, ctx.api_version),
+    )
+
+
+async def handle_txn_offset_commit(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+    mod = response_module(request)
+    coord = await _coordinator(state)
+    entries = [
+        OffsetCommitEntry(
+            t.name,
+            p.partition_index,
+            p.committed_offset,
+            getattr(p, "committed_leader_epoch", -1),
+            p.committed_metadata,
+        )
+        for t in request.topics
+        for p in t.partitions
+    ]
+    code = _UNAVAILABLE
+    if coord is not None:
+        code = coord.txn_offset_commit(
+            request.transactional_id,
+            request.producer_id,
+            request.producer_epoch,
+            request.group_id,
+            entries,
+        )
+    topics: dict[str, list[Any]] = {}
+    for e in entries:
+        topics.setdefault(e.topic, []).append(
+            build(
+                mod.TxnOffsetCommitResponsePartition, partition_index=e.partition, error_code=code
+            )
+        )
+    return build(
+        mod.TxnOffsetCommitResponse,
+        throttle_time=NO_THROTTLE,
+        topics=tuple(
+            build(mod.TxnOffsetCommitResponseTopic, name=name, partitions=tuple(parts))
+            for name, parts in topics.items()
+        ),
+    )
+
+
+# -- EndTxn ---------------------------------------------------------------------------------
+
+
+async def handle_end_txn(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+    mod = response_module(request)
+    coord = await _coordinator(state)
+    code = _UNAVAILABLE
+    if coord is not None:
+        code = await coord.end_txn(
+            request.transactional_id, request.producer_id, request.producer_epoch, request.committed
+        )
+    return build(
+        mod.EndTxnResponse,
+        throttle_time=NO_THROTTLE,
+        error_code=_for_version(code, 26, ctx.api_version),
+    )
+
+
+# -- WriteTxnMarkers (sent by a coordinator to the partitions' leaders) ----------------------
+
+
+async def handle_write_txn_markers(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
+    mod = response_module(request)
+    results = []
+    for m in request.markers:
+        kind = MarkerType.COMMIT if m.transaction_result else MarkerType.ABORT
+        marker = Marker(kind, m.producer_id, m.producer_epoch, m.coordinator_epoch)
+        topics = []
+        for t in m.topics:
+            parts = []
+            for index in t.partition_indexes:
+                code, _ = await write_marker(state, t.name, index, marker)
+                parts.append(
+                    build(
+                        mod.WritableTxnMarkerPartitionResult,
+                        partition_index=index,
+                        error_code=code,
+                    )
+                )
+            topics.append(
+                build(mod.WritableTxnMarkerTopicResult, name=t.name, partitions=tuple(parts))
+            )
+        results.append(
+            build(mod.WritableTxnMarkerResult, producer_id=m.producer_id, topics=tuple(topics))
+        )
+    return build(mod.WriteTxnMarkersResponse, markers=tuple(results))
+
+
+APIS = (
+    ApiSpec(24, 0, 4, handle_add_partitions_to_txn),
+    ApiSpec(25, 0, 3, handle_add_offsets_to_txn),
+    ApiSpec(26, 0, 3, handle_end_txn),
+    ApiSpec(27, 1, 1, handle_write_txn_markers),
+    ApiSpec(28, 0, 3, handle_txn_offset_commit),
+)

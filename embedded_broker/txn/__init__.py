@@ -1,0 +1,1 @@
+"""Transactions: the coordinator, its __transaction_state log and the partition side."""

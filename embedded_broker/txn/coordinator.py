@@ -1,0 +1,507 @@
+"""The transaction coordinator of a single broker: its state is the compacted internal topic
+``__transaction_state``; every change is a record appended there and then applied through the
+same ``replay`` the load uses (Kafka's TransactionCoordinator + TransactionStateManager).
+
+Markers are written by this broker directly (it leads every partition on a single node), so
+EndTxn returns once every partition has its marker and the state is Complete*. Offsets of
+TxnOffsetCommit wait here, per transactional id and group, until the commit marker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from kio.schema.errors import ErrorCode
+
+from embedded_broker.coordinator.messages import OffsetCommitEntry
+from embedded_broker.coordinator.txn_log import (
+    TxnLogError,
+    TxnLogValue,
+    decode_key,
+    decode_value,
+    encode_key,
+    encode_value,
+)
+from embedded_broker.coordinator.txn_state import (
+    IllegalTxnTransitionError,
+    TxnEvent,
+    TxnState,
+    next_state,
+)
+from embedded_broker.protocol.control_batch import Marker, MarkerType
+from embedded_broker.protocol.record_batch import iter_batches
+from embedded_broker.state import BrokerState
+from embedded_broker.storage import OffsetOutOfRange, PartitionLog, StorageError
+
+from .log_batch import decode_records, encode_record
+from .metadata import (
+    CONSUMER_OFFSETS_TOPIC,
+    MAX_EPOCH,
+    TRANSACTION_STATE_TOPIC,
+    TxnMetadata,
+    partition_for,
+    replay,
+)
+from .partition import write_marker
+
+log = logging.getLogger(__name__)
+
+S = TxnState
+E = TxnEvent
+_PREPARING = (S.PREPARE_COMMIT, S.PREPARE_ABORT, S.PREPARE_EPOCH_FENCE)
+_READ_CHUNK = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class InitResult:
+    error: ErrorCode
+    producer_id: int = -1
+    producer_epoch: int = -1
+
+
+@dataclass(slots=True)
+class _Pending:
+    """TxnOffsetCommit offsets of one open transaction, per group."""
+
+    offsets: dict[str, dict[tuple[str, int], OffsetCommitEntry]] = field(default_factory=dict)
+
+
+def read_state_log(plog: PartitionLog) -> list[tuple[str, TxnLogValue | None]]:
+    """Every (transactional id, value) of one __transaction_state partition, in log order
+    (blocking: runs on a worker thread at load)."""
+    out: list[tuple[str, TxnLogValue | None]] = []
+    offset = plog.log_start_offset
+    while True:
+        try:
+            data = plog.read(offset, _READ_CHUNK)
+        except OffsetOutOfRange:
+            return out
+        if not data:
+            return out
+        before = offset
+        for record_offset, key, value in decode_records(data):
+            if record_offset < offset:
+                continue
+            try:
+                out.append((decode_key(key), decode_value(value)))
+            except TxnLogError as exc:
+                log.warning("Skipping a damaged __transaction_state record: %s", exc)
+        for_next = _next_offset(data)
+        offset = max(offset, for_next)
+        if offset == before:
+            return out
+
+
+def _next_offset(data: bytes) -> int:
+    last = -1
+    for header in iter_batches(data):
+        last = header.next_offset
+    return last
+
+
+class TransactionCoordinator:
+    """Owns every transactional id of this broker. Lives on the broker's event loop."""
+
+    def __init__(self, state: BrokerState) -> None:
+        self.state = state
+        self.metadata: dict[str, TxnMetadata] = {}
+        self.pending: dict[str, _Pending] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    # -- configuration ----------------------------------------------------------------------
+    def _setting(self, name: str) -> int:
+        return self.state.config.get_int(name)
+
+    @property
+    def partitions(self) -> int:
+        info = self.state.topics.get(TRANSACTION_STATE_TOPIC)
+        if info is not None:
+            return info.partitions
+        return self._setting("transaction.state.log.num.partitions")
+
+    def lock(self, transactional_id: str) -> asyncio.Lock:
+        lock = self._locks.get(transactional_id)
+        if lock is None:
+            lock = self._locks[transactional_id] = asyncio.Lock()
+        return lock
+
+    # -- loading ----------------------------------------------------------------------------
+    async def load(self) -> None:
+        """Create __transaction_state if needed, replay it, then finish what a stop left."""
+        state = self.state
+        if TRANSACTION_STATE_TOPIC not in state.topics:
+            configs = {
+                "cleanup.policy": "compact",
+                "segment.bytes": str(self._setting("transaction.state.log.segment.bytes")),
+            }
+            await state.create_topic_async(
+                TRANSACTION_STATE_TOPIC,
+                self._setting("transaction.state.log.num.partitions"),
+                configs,
+                internal=True,
+            )
+        for index in range(self.partitions):
+            plog = state.partition(TRANSACTION_STATE_TOPIC, index)
+            if plog is None:
+                continue
+            records = await asyncio.to_thread(read_state_log, plog)
+            for transactional_id, value in records:
+                replay(self.metadata, transactional_id, value)
+        if self.metadata:
+            log.info("Loaded %d transactional id(s)", len(self.metadata))
+        for meta in list(self.metadata.values()):
+            await self._recover(meta)
+
+    async def _recover(self, meta: TxnMetadata) -> None:
+        """A transaction the last run left half done completes as Kafka's would: prepared
+        ones get their markers; an open one that had sent offsets is aborted, because its
+        pending offsets lived only in memory; other open ones wait for their producer or
+        their timeout."""
+        tid = meta.transactional_id
+        async with self.lock(tid):
+            if meta.state in (S.PREPARE_COMMIT, S.PREPARE_ABORT):
+                await self._complete(tid)
+            elif meta.state is S.ONGOING and any(
+                t == CONSUMER_OFFSETS_TOPIC for t, _ in meta.partitions
+            ):
+                log.warning(
+                    "Aborting the open transaction of %r: its consumer offsets were not kept "
+                    "across the restart",
+                    tid,
+                )
+                await self._fence_and_abort(meta, E.TIMED_OUT)
+
+    # -- writing ----------------------------------------------------------------------------
+    def _append(self, transactional_id: str, value: TxnLogValue | None) -> ErrorCode:
+        """Append the record to the id's __transaction_state partition, then replay it."""
+        index = partition_for(transactional_id, self.partitions)
+        plog = self.state.partition(TRANSACTION_STATE_TOPIC, index)
+        if plog is None:
+            return ErrorCode.coordinator_not_available
+        now = self.state.now_ms()
+        payload = None if value is None else encode_value(value)
+        batch = encode_record(encode_key(transactional_id), payload, now)
+        try:
+            epoch = self.state.replicas.leader_epoch(TRANSACTION_STATE_TOPIC, index)
+            plog.append(batch, now_ms=now, leader_epoch=epoch)
+        except (StorageError, OSError) as exc:
+            log.warning("Cannot write the state of transactional id %r: %s", transactional_id, exc)
+            return ErrorCode.coordinator_not_available
+        self.state.replicas.appended(TRANSACTION_STATE_TOPIC, index, plog)
+        replay(self.metadata, transactional_id, value)
+        return ErrorCode.none
+
+    # -- InitProducerId ---------------------------------------------------------------------
+    async def init_producer_id(
+        self,
+        transactional_id: str,
+        timeout_ms: int,
+        producer_id: int = -1,
+        producer_epoch: int = -1,
+    ) -> InitResult:
+        if not 0 < timeout_ms <= self._setting("transaction.max.timeout.ms"):
+            return InitResult(ErrorCode.invalid_transaction_timeout)
+        async with self.lock(transactional_id):
+            now = self.state.now_ms()
+            meta = self.metadata.get(transactional_id)
+            if meta is None or meta.state is S.DEAD:
+                new_id = await self.state.producers.new_producer_id()
+                value = TxnLogValue(new_id, 0, timeout_ms, S.EMPTY, {}, now, -1)
+                code = self._append(transactional_id, value)
+                return InitResult(code, new_id, 0) if code == ErrorCode.none else InitResult(code)
+            if producer_id >= 0 and (
+                producer_id != meta.producer_id
+                or producer_epoch not in (meta.producer_epoch, meta.last_producer_epoch)
+            ):
+                # KIP-360: a producer recovering with an id and epoch that are not the current
+                # ones has been replaced by a newer instance
+                return InitResult(ErrorCode.producer_fenced)
+            if meta.state in _PREPARING:
+                return InitResult(ErrorCode.concurrent_transactions)
+            if meta.state is S.ONGOING:
+                # a new instance fences the old one: its transaction is aborted first
+                code = await self._fence_and_abort(meta, E.INIT_FENCES_ONGOING)
+                if code != ErrorCode.none:
+                    return InitResult(code)
+                meta = self.metadata[transactional_id]
+            new_id, epoch, previous = meta.producer_id, meta.producer_epoch + 1, -1
+            if epoch >= MAX_EPOCH - 1:
+                # the epochs of this id ran out: go on with a new producer id
+                previous, new_id, epoch = meta.producer_id, await self._new_id(), 0
+            value = meta.after(
+                E.INIT_PRODUCER_ID,
+                now,
+                producer_id=new_id,
+                producer_epoch=epoch,
+                timeout_ms=timeout_ms,
+                partitions={},
+                start_ms=-1,
+                previous_producer_id=previous,
+            )
+            code = self._append(transactional_id, value)
+            if code != ErrorCode.none:
+                return InitResult(code)
+            self.pending.pop(transactional_id, None)
+            return InitResult(ErrorCode.none, new_id, epoch)
+
+    async def _new_id(self) -> int:
+        return await self.state.producers.new_producer_id()
+
+    # -- checks shared by the transaction APIs ----------------------------------------------
+    def _check_producer(
+        self, transactional_id: str, producer_id: int, producer_epoch: int
+    ) -> tuple[ErrorCode, TxnMetadata | None]:
+        meta = self.metadata.get(transactional_id)
+        if meta is None or meta.state is S.DEAD or meta.producer_id != producer_id:
+            return ErrorCode.invalid_producer_id_mapping, None
+        if producer_epoch != meta.producer_epoch:
+            return ErrorCode.producer_fenced, meta
+        return ErrorCode.none, meta
+
+    # -- AddPartitionsToTxn / AddOffsetsToTxn -----------------------------------------------
+    async def add_partitions(
+        self,
+        transactional_id: str,
+        producer_id: int,
+        producer_epoch: int,
+        partitions: Iterable[tuple[str, int]],
+    ) -> dict[tuple[str, int], ErrorCode]:
+        wanted = list(partitions)
+        unknown = [
+            tp
+            for tp in wanted
+            if tp[0] != CONSUMER_OFFSETS_TOPIC and self.state.partition(*tp) is None
+        ]
+        if unknown:
+            return {
+                tp: ErrorCode.unknown_topic_or_partition
+                if tp in unknown
+                else ErrorCode.operation_not_attempted
+                for tp in wanted
+            }
+        async with self.lock(transactional_id):
+            code, meta = self._check_producer(transactional_id, producer_id, producer_epoch)
+            if code == ErrorCode.none:
+                assert meta is not None
+                code = self._add(meta, wanted, E.ADD_PARTITIONS)
+            return dict.fromkeys(wanted, code)
+
+    def _add(self, meta: TxnMetadata, wanted: list[tuple[str, int]], event: TxnEvent) -> ErrorCode:
+        if meta.state in _PREPARING:
+            return ErrorCode.concurrent_transactions
+        if meta.state is S.ONGOING and set(wanted) <= meta.partitions:
+            return ErrorCode.none  # nothing new: no write, as Kafka
+        now = self.state.now_ms()
+        merged: dict[str, list[int]] = {}
+        for topic, index in sorted(meta.partitions | set(wanted)):
+            merged.setdefault(topic, []).append(index)
+        start = meta.start_ms if meta.state is S.ONGOING else now
+        try:
+            value = meta.after(event, now, partitions=merged, start_ms=start)
+        except IllegalTxnTransitionError:
+            return ErrorCode.invalid_txn_state
+        return self._append(meta.transactional_id, value)
+
+    def verify_partitions(
+        self,
+        transactional_id: str,
+        producer_id: int,
+        producer_epoch: int,
+        partitions: Iterable[tuple[str, int]],
+    ) -> dict[tuple[str, int], ErrorCode]:
+        """AddPartitionsToTxn v4 verify_only: is each partition in the open transaction?"""
+        code, meta = self._check_producer(transactional_id, producer_id, producer_epoch)
+        out: dict[tuple[str, int], ErrorCode] = {}
+        for tp in partitions:
+            if code != ErrorCode.none:
+                out[tp] = code
+            elif meta is None or meta.state is not S.ONGOING or tp not in meta.partitions:
+                out[tp] = ErrorCode.invalid_txn_state
+            else:
+                out[tp] = ErrorCode.none
+        return out
+
+    async def add_offsets(
+        self, transactional_id: str, producer_id: int, producer_epoch: int, group_id: str
+    ) -> ErrorCode:
+        offsets_partitions = self.state.config.get_int("offsets.topic.num.partitions")
+        tp = (CONSUMER_OFFSETS_TOPIC, partition_for(group_id, offsets_partitions))
+        async with self.lock(transactional_id):
+            code, meta = self._check_producer(transactional_id, producer_id, producer_epoch)
+            if code != ErrorCode.none:
+                return code
+            assert meta is not None
+            return self._add(meta, [tp], E.ADD_OFFSETS)
+
+    # -- TxnOffsetCommit --------------------------------------------------------------------
+    def txn_offset_commit(
+        self,
+        transactional_id: str,
+        producer_id: int,
+        producer_epoch: int,
+        group_id: str,
+        entries: list[OffsetCommitEntry],
+    ) -> ErrorCode:
+        """Keep the offsets until the transaction ends (visible to the group only on commit)."""
+        meta = self.metadata.get(transactional_id)
+        if meta is None or meta.producer_id != producer_id:
+            return ErrorCode.invalid_producer_id_mapping
+        if producer_epoch != meta.producer_epoch:
+            return ErrorCode.invalid_producer_epoch
+        offsets_partitions = self.state.config.get_int("offsets.topic.num.partitions")
+        tp = (CONSUMER_OFFSETS_TOPIC, partition_for(group_id, offsets_partitions))
+        if meta.state is not S.ONGOING or tp not in meta.partitions:
+            return ErrorCode.invalid_txn_state
+        pending = self.pending.setdefault(transactional_id, _Pending())
+        group = pending.offsets.setdefault(group_id, {})
+        for e in entries:
+            group[(e.topic, e.partition)] = e
+        return ErrorCode.none
+
+    def pending_partitions(self, group_id: str) -> frozenset[tuple[str, int]]:
+        """Partitions of ``group_id`` with transactional offsets not yet committed or aborted
+        (OffsetFetch with require_stable answers UNSTABLE_OFFSET_COMMIT for them)."""
+        found: set[tuple[str, int]] = set()
+        for pending in self.pending.values():
+            found.update(pending.offsets.get(group_id, {}))
+        return frozenset(found)
+
+    # -- EndTxn -----------------------------------------------------------------------------
+    async def end_txn(
+        self, transactional_id: str, producer_id: int, producer_epoch: int, commit: bool
+    ) -> ErrorCode:
+        async with self.lock(transactional_id):
+            code, meta = self._check_producer(transactional_id, producer_id, producer_epoch)
+            if code != ErrorCode.none:
+                return code
+            assert meta is not None
+            wanted_done = S.COMPLETE_COMMIT if commit else S.COMPLETE_ABORT
+            wanted_prepare = S.PREPARE_COMMIT if commit else S.PREPARE_ABORT
+            if meta.state is wanted_done:
+                return ErrorCode.none  # a retry of an EndTxn that completed
+            if meta.state is wanted_prepare:
+                return ErrorCode.concurrent_transactions
+            if meta.state is not S.ONGOING:
+                return ErrorCode.invalid_txn_state
+            value = meta.after(E.END_COMMIT if commit else E.END_ABORT, self.state.now_ms())
+            code = self._append(transactional_id, value)
+            if code != ErrorCode.none:
+                return code
+            return await self._complete(transactional_id)
+
+    async def _fence_and_abort(self, meta: TxnMetadata, event: TxnEvent) -> ErrorCode:
+        """Bump the epoch (fencing the producer) and abort its open transaction with the new
+        epoch, as Kafka does on a timeout or a new instance's InitProducerId. The caller
+        holds the id's lock."""
+        fence = next_state(meta.state, event)
+        next_state(fence, E.FENCED_ABORT)  # the table allows the way to PrepareAbort
+        value = meta.after(E.END_ABORT, self.state.now_ms(), producer_epoch=meta.producer_epoch + 1)
+        code = self._append(meta.transactional_id, value)
+        if code != ErrorCode.none:
+            return code
+        return await self._complete(meta.transactional_id)
+
+    async def _complete(self, transactional_id: str) -> ErrorCode:
+        """Write the markers of a prepared transaction and move it to Complete*; the group's
+        pending offsets are stored on commit and dropped on abort."""
+        meta = self.metadata[transactional_id]
+        commit = meta.state is S.PREPARE_COMMIT
+        marker = Marker(
+            MarkerType.COMMIT if commit else MarkerType.ABORT,
+            meta.producer_id,
+            meta.producer_epoch,
+            0,  # the coordinator epoch: one coordinator on a single node
+        )
+        for topic, index in sorted(meta.partitions):
+            if topic == CONSUMER_OFFSETS_TOPIC:
+                continue
+            code, message = await write_marker(self.state, topic, index, marker)
+            if code not in (ErrorCode.none, ErrorCode.unknown_topic_or_partition):
+                # stays prepared: the sweep retries, and no reader passes the open transaction
+                log.warning(
+                    "Transaction %r: marker for %s-%d not written (%s %s); retrying later",
+                    transactional_id,
+                    topic,
+                    index,
+                    code.name,
+                    message or "",
+                )
+                return ErrorCode.coordinator_not_available
+        pending = self.pending.pop(transactional_id, None)
+        if commit and pending is not None and pending.offsets:
+            await self._store_offsets(pending)
+        value = meta.after(E.MARKERS_WRITTEN, self.state.now_ms(), partitions={})
+        return self._append(transactional_id, value)
+
+    async def _store_offsets(self, pending: _Pending) -> None:
+        from embedded_broker.handlers.groups import coordinator as group_coordinator
+
+        groups = await group_coordinator(self.state)
+        for group_id, offsets in pending.offsets.items():
+            groups.commit_transactional_offsets(group_id, offsets.values())
+
+    # -- timeouts and expiry ----------------------------------------------------------------
+    async def abort_timed_out(self) -> int:
+        """Abort every transaction open longer than its timeout; returns how many."""
+        now = self.state.now_ms()
+        count = 0
+        for meta in list(self.metadata.values()):
+            if meta.state is not S.ONGOING or now < meta.start_ms + meta.timeout_ms:
+                continue
+            async with self.lock(meta.transactional_id):
+                current = self.metadata.get(meta.transactional_id)
+                if current is None or current.state is not S.ONGOING:
+                    continue
+                log.info(
+                    "Aborting the transaction of %r: open longer than its timeout of %d ms",
+                    current.transactional_id,
+                    current.timeout_ms,
+                )
+                if await self._fence_and_abort(current, E.TIMED_OUT) == ErrorCode.none:
+                    count += 1
+        for meta in list(self.metadata.values()):
+            if meta.state in (S.PREPARE_COMMIT, S.PREPARE_ABORT):
+                async with self.lock(meta.transactional_id):
+                    if self.metadata[meta.transactional_id].state in (
+                        S.PREPARE_COMMIT,
+                        S.PREPARE_ABORT,
+                    ):
+                        await self._complete(meta.transactional_id)
+        return count
+
+    def expire_ids(self) -> int:
+        """Remove ids unused for transactional.id.expiration.ms (a tombstone each)."""
+        now = self.state.now_ms()
+        expiration = self._setting("transactional.id.expiration.ms")
+        doomed = [
+            m
+            for m in self.metadata.values()
+            if m.state.expiration_allowed and now - m.last_update_ms >= expiration
+        ]
+        for meta in doomed:
+            next_state(meta.state, E.EXPIRED)
+            self._append(meta.transactional_id, None)
+            self.pending.pop(meta.transactional_id, None)
+            self._locks.pop(meta.transactional_id, None)
+        return len(doomed)
+
+    async def run_sweeps(self) -> None:
+        """The periodic abort of timed-out transactions and expiry of idle ids."""
+        abort_every = self._setting("transaction.abort.timed.out.transaction.cleanup.interval.ms")
+        expire_every = self._setting("transaction.remove.expired.transaction.cleanup.interval.ms")
+        loop = asyncio.get_running_loop()
+        next_expiry = loop.time() + expire_every / 1000
+        while True:
+            await asyncio.sleep(abort_every / 1000)
+            try:
+                await self.abort_timed_out()
+                if loop.time() >= next_expiry:
+                    next_expiry = loop.time() + expire_every / 1000
+                    expired = self.expire_ids()
+                    if expired:
+                        log.info("Expired %d transactional id(s)", expired)
+            except Exception:
+                log.exception("The transaction coordinator's sweep failed")

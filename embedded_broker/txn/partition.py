@@ -1,0 +1,79 @@
+"""The partition side of transactions: the last stable offset and the commit/abort markers.
+
+A partition's open transactions live in its producer table (each producer's first offset of
+its open transaction, Kafka's currentTxnFirstOffset); the last stable offset (LSO) is the
+oldest of them, or the high watermark when none is open. Appending a marker closes the
+producer's transaction there and, for an abort, adds an entry to the segment's
+aborted-transactions index, as Kafka's Log.appendAsLeader with origin COORDINATOR.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from kio.schema.errors import ErrorCode
+
+from embedded_broker.protocol.control_batch import Marker, MarkerType, build_marker
+from embedded_broker.state import BrokerState
+from embedded_broker.storage import PartitionLog, StorageError
+from embedded_broker.storage.txn_index import AbortedTxn
+
+log = logging.getLogger(__name__)
+
+
+async def last_stable_offset(state: BrokerState, topic: str, index: int, plog: PartitionLog) -> int:
+    """The offset a read_committed consumer may read up to (loads the producer table once)."""
+    high = state.replicas.high_watermark(topic, index, plog)
+    await state.producers.load((topic, index))
+    try:
+        first = state.producers.table(topic, index, plog).first_unstable_offset()
+    except (StorageError, OSError):
+        return high
+    return high if first is None else min(first, high)
+
+
+async def write_marker(
+    state: BrokerState, topic: str, index: int, marker: Marker
+) -> tuple[ErrorCode, str | None]:
+    """Append ``marker`` to topic-index and update its producer state (WriteTxnMarkers)."""
+    plog = state.partition(topic, index)
+    if plog is None:
+        return ErrorCode.unknown_topic_or_partition, None
+    code = state.replicas.leader_error(topic, index)
+    if code != ErrorCode.none:
+        return code, None
+    await state.producers.load((topic, index))
+    now = state.now_ms()
+    try:
+        table = state.producers.table(topic, index, plog)
+        entry = table.entries.get(marker.producer_id)
+        if entry is not None and marker.producer_epoch < entry.epoch:
+            # a marker of a fenced epoch (a coordinator retry after a newer one): Kafka refuses
+            return ErrorCode.invalid_producer_epoch, (
+                f"Marker epoch {marker.producer_epoch} of producer {marker.producer_id} is "
+                f"older than its epoch {entry.epoch} in {topic}-{index}"
+            )
+        epoch = state.replicas.leader_epoch(topic, index)
+        info = plog.append(build_marker(marker, now), now_ms=now, leader_epoch=epoch)
+        first = table.end_txn(marker.producer_id, marker.producer_epoch, now)
+        if marker.kind is MarkerType.ABORT and first >= 0:
+            stable = table.first_unstable_offset()
+            lso = info.last_offset + 1 if stable is None else stable
+            plog.add_aborted_txn(AbortedTxn(marker.producer_id, first, info.last_offset, lso))
+    except (StorageError, OSError) as exc:
+        log.warning("Cannot write a transaction marker to %s-%d: %s", topic, index, exc)
+        return ErrorCode.kafka_storage_error, str(exc)
+    state.replicas.appended(topic, index, plog)
+    state.notify((topic, index))
+    return ErrorCode.none, None
+
+
+def open_transactions(state: BrokerState, topic: str, index: int) -> dict[int, int]:
+    """Producer id -> first offset of its open transaction (loaded tables only)."""
+    plog = state.partition(topic, index)
+    if plog is None:
+        return {}
+    try:
+        return state.producers.table(topic, index, plog).open_transactions()
+    except (StorageError, OSError):
+        return {}

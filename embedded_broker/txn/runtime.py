@@ -1,0 +1,59 @@
+"""The broker's transaction coordinator: loaded on first use (or at start when
+``__transaction_state`` exists, so open transactions time out and prepared ones complete)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from embedded_broker.cluster_link.link import cluster_link
+from embedded_broker.state import BrokerState
+
+from .coordinator import TransactionCoordinator
+from .metadata import TRANSACTION_STATE_TOPIC
+
+EXTENSION_KEY = "txn_coordinator"
+_LOADED_KEY = "txn_coordinator_loaded"
+
+
+class TxnCoordinatorUnavailableError(Exception):
+    """This broker has no transaction coordinator (a local-cluster broker, for now)."""
+
+
+def available(state: BrokerState) -> bool:
+    """Transactions run on a single-node broker; a cluster's brokers do not coordinate them
+    yet (its __transaction_state would need the controller and replication)."""
+    return cluster_link(state) is None
+
+
+async def coordinator(state: BrokerState) -> TransactionCoordinator:
+    """The coordinator, loading it (creating __transaction_state) on first use.
+
+    Raises TxnCoordinatorUnavailableError on a cluster broker."""
+    if not available(state):
+        raise TxnCoordinatorUnavailableError
+    loading = state.extensions.get(EXTENSION_KEY)
+    if not isinstance(loading, asyncio.Future):
+        loading = asyncio.ensure_future(_load(state))
+        state.extensions[EXTENSION_KEY] = loading
+    coord: TransactionCoordinator = await asyncio.shield(loading)
+    return coord
+
+
+def loaded(state: BrokerState) -> TransactionCoordinator | None:
+    """The coordinator if it is loaded (the produce path checks transactions with it)."""
+    coord = state.extensions.get(_LOADED_KEY)
+    return coord if isinstance(coord, TransactionCoordinator) else None
+
+
+async def _load(state: BrokerState) -> TransactionCoordinator:
+    coord = TransactionCoordinator(state)
+    await coord.load()
+    state.extensions[_LOADED_KEY] = coord
+    state.spawn(coord.run_sweeps(), "transaction-sweeps")
+    return coord
+
+
+def start_transaction_coordinator(state: BrokerState) -> None:
+    """Load the coordinator now if this broker ever had transactions."""
+    if TRANSACTION_STATE_TOPIC in state.topics and available(state):
+        state.spawn(coordinator(state), "transaction-coordinator-load")
