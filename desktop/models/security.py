@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 
 from desktop.domain.acl import AclEntry, Decision, Permission, ScramUser
-from desktop.models.base import AMBER, RED, Column, RowTableModel
+from desktop.models.base import AMBER, RED, Column, Index, RowTableModel
 
 ALLOWED_COLOUR = "#e3f4e6"
+INK = QColor("#1b1f24")  # on the pale tints, in the dark theme too (its text is light)
+T = TypeVar("T")
 
 
-class AclsModel(RowTableModel[AclEntry]):
+class TintedModel(RowTableModel[T]):
+    """Rows with a pale background keep dark text, so they stay readable in the dark theme."""
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.ForegroundRole and index.isValid():
+            row = self._rows[index.row()] if index.row() < len(self._rows) else None
+            return INK if row is not None and self.background(row) else None
+        return super().data(index, role)
+
+
+class AclsModel(TintedModel[AclEntry]):
     columns = (
         Column[AclEntry]("Principal", lambda a: a.principal),
         Column[AclEntry]("Resource type", lambda a: a.resource.value),
@@ -39,7 +54,7 @@ class UsersModel(RowTableModel[ScramUser]):
         return row.name
 
 
-class RightsModel(RowTableModel[Decision]):
+class RightsModel(TintedModel[Decision]):
     columns = (
         Column[Decision]("Operation", lambda d: d.operation.value),
         Column[Decision]("Allowed", lambda d: "allowed" if d.allowed else "denied"),

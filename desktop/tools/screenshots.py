@@ -28,6 +28,7 @@ from desktop.tools.capture import grab, pause, spin
 from desktop.tools.failure_screens import render_failure_screens
 from desktop.tools.group_screenshots import render_group_screens
 from desktop.tools.messages_screens import render_message_screens
+from desktop.tools.security_screens import render_security_screens
 from desktop.views.cluster_view import ClusterView
 from desktop.views.main_window import LOCAL_NAME, MainWindow
 from desktop.views.theme import Theme
@@ -167,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     render_message_screens(out)
     render_group_screens(out, app)
     render_failure_screens(out, app)  # sample domain objects: a lone broker can't fail in part
+    render_security_screens(out, app)  # a broker of its own, started with an authorizer
     return 0
 
 

@@ -44,6 +44,8 @@ class RightsPanel(QWidget):
         self.proxy.setSourceModel(self.model)
         self.table = make_table(self.proxy)
         self.table.setSortingEnabled(False)
+        self.table.setColumnWidth(1, 80)
+        self.table.setColumnWidth(2, 300)  # "denied by a DENY binding (deny wins)" in full
         self.summary = QLabel()
         row = QHBoxLayout()
         for label, w in (("Principal", self.principal), ("Topic", self.topic), ("Host", self.host)):

@@ -163,7 +163,7 @@ class AclsPanel(QWidget):
         self.confirm_button = QPushButton("Delete these bindings")
         self.cancel_button = QPushButton("Keep them")
         self.confirm_button.clicked.connect(self.confirm_delete)
-        self.cancel_button.clicked.connect(self._clear_preview)
+        self.cancel_button.clicked.connect(self.clear_preview)
         self.to_delete: tuple[AclEntry, ...] = ()
         self.form = AclForm()
         self.form.create_button.clicked.connect(self.create_binding)
@@ -189,7 +189,7 @@ class AclsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.banner)
         layout.addLayout(body, 1)
-        self._clear_preview()
+        self.clear_preview()
 
     def _failed(self, message: str) -> None:
         self.busy = False
@@ -226,7 +226,7 @@ class AclsPanel(QWidget):
     @Slot()
     def preview_delete(self) -> None:
         self.busy = True
-        self._clear_preview()
+        self.clear_preview()
         self.status.setText("Finding what the filter matches…")
         self.jobs.list_acls(self.filter.value(), self._show_preview, self._failed)
 
@@ -249,7 +249,7 @@ class AclsPanel(QWidget):
     @Slot()
     def confirm_delete(self) -> None:
         acls = self.to_delete
-        self._clear_preview()
+        self.clear_preview()
         self.busy = True
         self.jobs.delete_acls(acls, self._deleted, self._failed)
 
@@ -258,7 +258,7 @@ class AclsPanel(QWidget):
         self.reload()
 
     @Slot()
-    def _clear_preview(self) -> None:
+    def clear_preview(self) -> None:
         self.to_delete = ()
         for w in (self.delete_preview, self.confirm_button, self.cancel_button):
             w.setVisible(False)
