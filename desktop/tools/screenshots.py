@@ -29,6 +29,7 @@ from desktop.tools.cluster_screens import render_cluster_screens
 from desktop.tools.failure_screens import render_failure_screens
 from desktop.tools.group_screenshots import render_group_screens
 from desktop.tools.messages_screens import render_message_screens
+from desktop.tools.security_screens import render_security_screens
 from desktop.views.cluster_view import ClusterView
 from desktop.views.main_window import LOCAL_NAME, MainWindow
 from desktop.views.theme import Theme
@@ -180,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         # the local-cluster playground: a real 3-broker cluster, one broker killed
         if not render_cluster_screens(out, app, Path(tmp)):
             return 1
+    render_security_screens(out, app)  # a broker of its own, started with an authorizer
     return 0
 
 

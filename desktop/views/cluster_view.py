@@ -29,6 +29,7 @@ from desktop.views.messages import MessagesPage
 from desktop.views.overview import OverviewPage
 from desktop.views.producer import ProducerPage
 from desktop.views.replication import ReplicationPage
+from desktop.views.security import SecurityPage
 from desktop.views.timeline import TimelinePage
 from desktop.views.topics import TopicsPage
 from desktop.views.widgets.common import Banner, set_role
@@ -45,6 +46,7 @@ PAGES = (
     "producer",
     "groups",
     "timeline",
+    "security",
 )
 TITLES = {
     "overview": "Overview",
@@ -56,6 +58,7 @@ TITLES = {
     "producer": "Produce",
     "groups": "Consumer groups",
     "timeline": "Timeline",
+    "security": "Security",
 }
 # A snapshot older than this many refresh intervals (and at least LATE_MIN_S) is called stale
 LATE_FACTOR = 2.0
@@ -159,6 +162,8 @@ class ClusterView(QWidget):
             return MessagesPage(session)
         if name == "producer":
             return ProducerPage(session)
+        if name == "security":
+            return SecurityPage(session)
         return GroupsPage(session)  # follows refreshes once first shown
 
     def _page(self, name: str) -> QWidget:
@@ -211,6 +216,10 @@ class ClusterView(QWidget):
     @property
     def timeline(self) -> TimelinePage:
         return cast(TimelinePage, self._page("timeline"))
+
+    @property
+    def security(self) -> SecurityPage:
+        return cast(SecurityPage, self._page("security"))
 
     # ---- liveness, the timeline and the ticking header -----------------------------------
 
