@@ -174,6 +174,8 @@ class GroupSummary:
     offsets_loaded: bool = False
     described: bool = False
     group_type: str = ""  # classic / consumer (KIP-848); "" when the broker does not say
+    # (member id, client id) of each member, sorted; filled only when described
+    member_ids: tuple[tuple[str, str], ...] = ()
     topics: tuple[str, ...] = field(init=False, compare=False)
     totals: LagTotals = field(init=False, compare=False)
 

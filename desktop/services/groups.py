@@ -341,6 +341,7 @@ class GroupsAdmin:
             offsets_loaded=loaded,
             described=True,
             group_type=type_name(desc) or listed.group_type,
+            member_ids=tuple(sorted((m.member_id, m.client_id) for m in desc.members or ())),
         )
 
     def detail(self, group_id: str, time_cache: TimeCache) -> GroupDetail:
