@@ -63,6 +63,8 @@ _FOREGROUND = Qt.ItemDataRole.ForegroundRole
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 _NULL_COLOUR = QColor("#8a94a3")
+_BACKGROUND = Qt.ItemDataRole.BackgroundRole
+_TXN_COLOURS = {"aborted txn": QColor("#f6d6d6"), "pending (open txn)": QColor("#fdf0c8")}
 
 
 class MessagesModel(QAbstractTableModel):
@@ -263,6 +265,14 @@ class MessagesModel(QAbstractTableModel):
                 return None
             field = KEY if index.column() == self.KEY else VALUE
             return _NULL_COLOUR if self._at(row)[field] is None else None
+        if role == _BACKGROUND and self.txn is not None:
+            # the Txn column may be scrolled out of sight: the whole row says it too
+            row = index.row()
+            if not index.isValid() or row >= len(self._rows):
+                return None
+            at = self._at(row)
+            mark = self.txn.mark(at[1], at[2])
+            return _TXN_COLOURS.get(mark)
         if role == ROW_ROLE and index.isValid() and index.row() < len(self._rows):
             return Record._make(self._at(index.row()))
         return None

@@ -317,7 +317,16 @@ class MessagesPage(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(
             MessagesModel.VALUE, QHeaderView.ResizeMode.Stretch
         )
-        for col, width in ((0, 70), (1, 90), (2, 170), (3, 100), (4, 160), (6, 70), (7, 70)):
+        for col, width in (
+            (0, 70),
+            (1, 90),
+            (2, 170),
+            (3, 100),
+            (4, 160),
+            (6, 70),
+            (7, 70),
+            (8, 130),
+        ):
             self.table.setColumnWidth(col, width)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         self.detail = MessageDetail()

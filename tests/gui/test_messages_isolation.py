@@ -8,6 +8,8 @@ from __future__ import annotations
 import uuid
 
 from confluent_kafka import Producer
+from PySide6.QtCore import Qt
+from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from desktop.domain.messages import Isolation
@@ -31,7 +33,10 @@ def values_and_marks(page: MessagesPage) -> dict[str, str]:
 
 
 def test_isolation_level_hides_or_marks_aborted(
-    qtbot: QtBot, builtin_broker: RunningBroker, browser: MessagesPage
+    qtbot: QtBot,
+    qtmodeltester: ModelTester,
+    builtin_broker: RunningBroker,
+    browser: MessagesPage,
 ) -> None:
     topic = f"txn-{uuid.uuid4().hex[:8]}"
     create_topic(builtin_broker.bootstrap, topic)
@@ -68,6 +73,17 @@ def test_isolation_level_hides_or_marks_aborted(
         "after": "",
     }
     assert "3 aborted-txn records marked" in browser.status.text()
+    # the row is tinted too: the Txn column may be scrolled out of sight
+    m = browser.model
+    tints = {
+        m.data(m.index(r, MessagesModel.VALUE)): m.data(
+            m.index(r, MessagesModel.KEY), Qt.ItemDataRole.BackgroundRole
+        )
+        for r in range(m.rowCount())
+    }
+    assert tints["ok0"] is None and tints["after"] is None
+    assert tints["no0"] is not None
+    qtmodeltester.check(m)
 
     # an open transaction: past the last stable offset, so pending, not aborted
     producer.begin_transaction()
