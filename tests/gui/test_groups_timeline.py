@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from confluent_kafka import Consumer, TopicPartition
 from pytestqt.qtbot import QtBot
 
@@ -27,8 +28,15 @@ def member(bootstrap: str, group: str, client: str) -> Consumer:
     )
 
 
-def test_rebalance_member_and_lag_events(qtbot: QtBot, builtin_broker: RunningBroker) -> None:
-    bootstrap = builtin_broker.bootstrap
+@pytest.fixture(params=["builtin", pytest.param("kafka", marks=pytest.mark.realkafka)])
+def bootstrap(request: pytest.FixtureRequest) -> str:
+    if request.param == "builtin":
+        broker: RunningBroker = request.getfixturevalue("builtin_broker")
+        return broker.bootstrap
+    return str(request.getfixturevalue("kafka_single").bootstrap)
+
+
+def test_rebalance_member_and_lag_events(qtbot: QtBot, bootstrap: str) -> None:
     topic, group = unique("tl"), unique("g-tl")
     create_topic(bootstrap, topic, 2)
     first = member(bootstrap, group, "first-client")

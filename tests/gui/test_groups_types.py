@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from confluent_kafka import Consumer
 from pytestqt.qtbot import QtBot
 
@@ -20,10 +21,15 @@ def member_cells(page: object) -> list[list[str]]:
     ]
 
 
-def test_group_types_and_consumer_protocol_members(
-    qtbot: QtBot, builtin_broker: RunningBroker
-) -> None:
-    bootstrap = builtin_broker.bootstrap
+@pytest.fixture(params=["builtin", pytest.param("kafka", marks=pytest.mark.realkafka)])
+def bootstrap(request: pytest.FixtureRequest) -> str:
+    if request.param == "builtin":
+        broker: RunningBroker = request.getfixturevalue("builtin_broker")
+        return broker.bootstrap
+    return str(request.getfixturevalue("kafka_single").bootstrap)
+
+
+def test_group_types_and_consumer_protocol_members(qtbot: QtBot, bootstrap: str) -> None:
     topic, classic, modern = unique("types"), unique("g-classic"), unique("g-848")
     create_topic(bootstrap, topic, 2)
     produce(bootstrap, topic, {0: 3, 1: 3})

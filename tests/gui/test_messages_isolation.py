@@ -1,4 +1,4 @@
-"""The browser's isolation level against the built-in broker's transactions (issue 15).
+"""The browser's isolation level against transactions, on the built-in broker and Kafka (issue 15).
 
 One transaction commits, one aborts, one stays open: read_committed shows the committed
 records only; read_uncommitted shows every record and marks the aborted and open ones."""
@@ -6,7 +6,10 @@ records only; read_uncommitted shows every record and marks the aborted and open
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 from confluent_kafka import Producer
 from PySide6.QtCore import Qt
 from pytestqt.modeltest import ModelTester
@@ -16,12 +19,27 @@ from desktop.domain.messages import Isolation
 from desktop.models.messages import MessagesModel
 from desktop.views.messages import MessagesPage
 from tests.broker_fixtures import RunningBroker
-from tests.gui.messages_support import (
-    browser_fixture,  # noqa: F401 (a fixture)
-    create_topic,
-    scan,
-    session_fixture,  # noqa: F401 (a fixture)
-)
+from tests.gui.messages_support import create_topic, make_session, prefs_at, scan
+
+
+@pytest.fixture(params=["builtin", pytest.param("kafka", marks=pytest.mark.realkafka)])
+def bootstrap(request: pytest.FixtureRequest) -> str:
+    if request.param == "builtin":
+        broker: RunningBroker = request.getfixturevalue("builtin_broker")
+        return broker.bootstrap
+    return str(request.getfixturevalue("kafka_single").bootstrap)
+
+
+@pytest.fixture
+def browser(qtbot: QtBot, bootstrap: str, tmp_path: Path) -> Iterator[MessagesPage]:
+    session = make_session(qtbot, bootstrap)
+    page = MessagesPage(session, prefs_at(tmp_path))
+    qtbot.addWidget(page)
+    page.resize(1200, 800)
+    page.show()
+    yield page
+    page.shutdown()
+    session.close()
 
 
 def values_and_marks(page: MessagesPage) -> dict[str, str]:
@@ -35,12 +53,12 @@ def values_and_marks(page: MessagesPage) -> dict[str, str]:
 def test_isolation_level_hides_or_marks_aborted(
     qtbot: QtBot,
     qtmodeltester: ModelTester,
-    builtin_broker: RunningBroker,
+    bootstrap: str,
     browser: MessagesPage,
 ) -> None:
     topic = f"txn-{uuid.uuid4().hex[:8]}"
-    create_topic(builtin_broker.bootstrap, topic)
-    producer = Producer({"bootstrap.servers": builtin_broker.bootstrap, "transactional.id": topic})
+    create_topic(bootstrap, topic)
+    producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": topic})
     producer.init_transactions(30)
     for outcome in ("ok", "no"):
         producer.begin_transaction()
@@ -51,7 +69,7 @@ def test_isolation_level_hides_or_marks_aborted(
             producer.commit_transaction(30)
         else:
             producer.abort_transaction(30)
-    plain = Producer({"bootstrap.servers": builtin_broker.bootstrap})
+    plain = Producer({"bootstrap.servers": bootstrap})
     plain.produce(topic, b"after", partition=0)
     assert plain.flush(30) == 0
 
