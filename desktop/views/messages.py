@@ -669,6 +669,13 @@ class MessagesPage(QWidget):
             rows = self.model.snapshot()
             aborted = p.txn.count(rows, "aborted txn")
             txn = f" · {aborted:,} aborted-txn records marked" if aborted else ""
+        elif (
+            self.last_spec is not None
+            and self.last_spec.isolation is Isolation.READ_UNCOMMITTED
+            and p.matched
+        ):
+            # the marks come from a second, read_committed pass that a tail or Stop never runs
+            txn = " · aborted-txn records not marked (the scan was a live tail or was stopped)"
         self.status.setText(
             f"Done ({reasons.get(p.reason, p.reason)}): {self._progress_text(p)} "
             f"in {p.elapsed_s:.1f} s{txn}"
