@@ -137,13 +137,28 @@ class MemberInfo:
     host: str
     assignment: tuple[tuple[str, int], ...]
     instance_id: str = ""
+    # consumer-protocol groups (KIP-848): what the coordinator wants this member to own;
+    # None for classic groups, where the client-side leader assigns
+    target: tuple[tuple[str, int], ...] | None = None
 
     @property
     def assignment_text(self) -> str:
-        by_topic: dict[str, list[int]] = {}
-        for topic, part in self.assignment:
-            by_topic.setdefault(topic, []).append(part)
-        return "; ".join(f"{t} [{', '.join(map(str, sorted(p)))}]" for t, p in by_topic.items())
+        return partitions_text(self.assignment)
+
+    @property
+    def target_text(self) -> str:
+        if self.target is None:
+            return ""
+        if sorted(self.target) == sorted(self.assignment):
+            return "reconciled (same as assigned)"
+        return f"reconciling to {partitions_text(self.target) or 'nothing'}"
+
+
+def partitions_text(parts: tuple[tuple[str, int], ...]) -> str:
+    by_topic: dict[str, list[int]] = {}
+    for topic, part in parts:
+        by_topic.setdefault(topic, []).append(part)
+    return "; ".join(f"{t} [{', '.join(map(str, sorted(p)))}]" for t, p in by_topic.items())
 
 
 @dataclass(frozen=True)
@@ -158,6 +173,9 @@ class GroupSummary:
     partitions: tuple[PartitionLag, ...] = ()
     offsets_loaded: bool = False
     described: bool = False
+    group_type: str = ""  # classic / consumer (KIP-848); "" when the broker does not say
+    # (member id, client id) of each member, sorted; filled only when described
+    member_ids: tuple[tuple[str, str], ...] = ()
     topics: tuple[str, ...] = field(init=False, compare=False)
     totals: LagTotals = field(init=False, compare=False)
 

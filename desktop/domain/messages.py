@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final, NamedTuple
@@ -64,6 +64,23 @@ class StopMode(StrEnum):
     COUNT = "N messages"
     TIMESTAMP = "a timestamp"
     LIVE = "never (tail live)"
+
+
+class Isolation(StrEnum):
+    """isolation.level of the scan's consumer."""
+
+    # librdkafka's default and what transactional applications read
+    READ_COMMITTED = "read_committed"
+    # the Java console consumer's default: aborted and still-open transactions' records too
+    READ_UNCOMMITTED = "read_uncommitted"
+
+
+ISOLATION_HELP: Final = {
+    Isolation.READ_COMMITTED: "only committed transactions (and non-transactional records), "
+    "up to the last stable offset",
+    Isolation.READ_UNCOMMITTED: "everything up to the high watermark, aborted and open "
+    "transactions included (marked in the Txn column)",
+}
 
 
 class SearchField(StrEnum):
@@ -194,6 +211,7 @@ class ScanSpec:
     stop_time: int = 0  # TIMESTAMP, ms: a partition ends at its first message at or after it
     search: SearchSpec = field(default_factory=SearchSpec)
     max_matches: int | None = None  # stop once this many matched
+    isolation: Isolation = Isolation.READ_COMMITTED
 
 
 def fair_quotas(total: int, available: dict[int, int]) -> dict[int, int]:
@@ -230,6 +248,30 @@ class PartitionProgress:
 
 
 @dataclass(frozen=True)
+class TxnMarks:
+    """What a read_committed pass over a read_uncommitted scan's range did not return.
+
+    A record read_uncommitted returned inside a skipped range belongs to an aborted transaction
+    (control markers are never returned as records); from `pending` on a partition's records are
+    past its last stable offset: an open transaction, not yet visible to read_committed."""
+
+    skipped: tuple[tuple[int, int, int], ...] = ()  # (partition, first, end exclusive)
+    pending: tuple[tuple[int, int], ...] = ()  # (partition, last stable offset)
+
+    def mark(self, partition: int, offset: int) -> str:
+        for p, lso in self.pending:
+            if p == partition and offset >= lso:
+                return "pending (open txn)"
+        for p, first, end in self.skipped:
+            if p == partition and first <= offset < end:
+                return "aborted txn"
+        return ""
+
+    def count(self, rows: Iterable[Row], mark: str) -> int:
+        return sum(1 for r in rows if self.mark(r[1], r[2]) == mark)
+
+
+@dataclass(frozen=True)
 class ScanProgress:
     scanned: int = 0
     matched: int = 0
@@ -238,6 +280,7 @@ class ScanProgress:
     partitions: tuple[PartitionProgress, ...] = ()
     finished: bool = False
     reason: str = ""  # why it finished: "end", "stopped", "limit", "error"
+    txn: TxnMarks | None = None  # on the last progress of a bounded read_uncommitted scan
 
     @property
     def rate(self) -> float:

@@ -22,6 +22,13 @@ class EventKind(StrEnum):
     UNDER_MIN_ISR = "under min ISR"
     MIN_ISR_MET = "min ISR met again"
     CONTROLLER_CHANGED = "controller changed"
+    GROUP_STATE = "group state changed"
+    REBALANCE_STARTED = "rebalance started"
+    REBALANCE_COMPLETED = "rebalance completed"
+    MEMBER_JOINED = "member joined"
+    MEMBER_LEFT = "member left"
+    LAG_ABOVE = "lag above threshold"
+    LAG_BELOW = "lag below threshold"
 
 
 # Kinds that mean something broke (the rest are recoveries or moves)
@@ -32,6 +39,9 @@ BAD_KINDS = frozenset(
         EventKind.ISR_SHRANK,
         EventKind.PARTITION_OFFLINE,
         EventKind.UNDER_MIN_ISR,
+        EventKind.REBALANCE_STARTED,
+        EventKind.MEMBER_LEFT,
+        EventKind.LAG_ABOVE,
     }
 )
 

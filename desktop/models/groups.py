@@ -24,6 +24,16 @@ UNREAD_TIP = (
 )
 
 
+TYPE_TIP = (
+    "classic: the client-side rebalance protocol; consumer: KIP-848, assigned by the broker "
+    "(group.protocol=consumer)"
+)
+TARGET_TIP = (
+    "Consumer-protocol groups only: the partitions the coordinator wants this member to own. "
+    "Member and group epochs are not shown: the client library does not expose them."
+)
+
+
 def _state(g: GroupSummary) -> str:
     if g.offsets_loaded and not g.has_commits:
         return f"{g.state} · {NO_COMMITS}"
@@ -31,7 +41,9 @@ def _state(g: GroupSummary) -> str:
 
 
 class GroupsModel(RowTableModel[GroupSummary]):
-    GROUP, STATE, PROTOCOL, ASSIGNOR, MEMBERS, TOPICS, TOTAL_LAG, MAX_LAG, NO_COMMIT = range(9)
+    GROUP, STATE, PROTOCOL, ASSIGNOR, MEMBERS, TOPICS, TOTAL_LAG, MAX_LAG, NO_COMMIT, TYPE = range(
+        10
+    )
     columns = (
         Column("Group", lambda g: g.group_id),
         Column("State", _state),
@@ -51,6 +63,7 @@ class GroupsModel(RowTableModel[GroupSummary]):
             lambda g: g.totals.unread_text() if g.offsets_loaded else None,
             tooltip=UNREAD_TIP,
         ),
+        Column("Type", lambda g: g.group_type, tooltip=TYPE_TIP),
     )
 
     def row_key(self, row: GroupSummary) -> Any:
@@ -152,12 +165,14 @@ class GroupPartitionsModel(RowTableModel[LagRow]):
 
 
 class MembersModel(RowTableModel[MemberInfo]):
+    MEMBER, CLIENT, HOST, PARTITIONS, ASSIGNED, TARGET = range(6)
     columns = (
         Column("Member id", lambda m: m.member_id),
         Column("Client id", lambda m: m.client_id),
         Column("Host", lambda m: m.host.lstrip("/")),
         Column("Partitions", lambda m: len(m.assignment), numeric=True),
         Column("Assigned partitions", lambda m: m.assignment_text),
+        Column("Target assignment", lambda m: m.target_text, tooltip=TARGET_TIP),
     )
 
     def row_key(self, row: MemberInfo) -> Any:

@@ -14,7 +14,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor
 
 from desktop.domain.codec import preview
-from desktop.domain.messages import KEY, VALUE, Record, Row
+from desktop.domain.messages import KEY, VALUE, Record, Row, TxnMarks
 from desktop.domain.timefmt import TimeFormat, format_timestamp
 
 Index = QModelIndex | QPersistentModelIndex
@@ -44,6 +44,7 @@ SORT_KEYS: tuple[Callable[[Row], Any], ...] = (
     lambda r: r[VALUE] or b"",
     lambda r: len(r[7]),  # headers
     _size,
+    lambda r: (r[1], r[2]),  # txn mark: known only when the scan ends, so in offset order
 )
 
 
@@ -62,11 +63,23 @@ _FOREGROUND = Qt.ItemDataRole.ForegroundRole
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 _NULL_COLOUR = QColor("#8a94a3")
+_BACKGROUND = Qt.ItemDataRole.BackgroundRole
+_TXN_COLOURS = {"aborted txn": QColor("#f6d6d6"), "pending (open txn)": QColor("#fdf0c8")}
 
 
 class MessagesModel(QAbstractTableModel):
-    PARTITION, OFFSET, TIMESTAMP, TS_TYPE, KEY, VALUE, HEADERS, SIZE = range(8)
-    TITLES = ("Partition", "Offset", "Timestamp", "Type", "Key", "Value", "Headers", "Size")
+    PARTITION, OFFSET, TIMESTAMP, TS_TYPE, KEY, VALUE, HEADERS, SIZE, TXN = range(9)
+    TITLES = (
+        "Partition",
+        "Offset",
+        "Timestamp",
+        "Type",
+        "Key",
+        "Value",
+        "Headers",
+        "Size",
+        "Txn",
+    )
     NUMERIC = frozenset({PARTITION, OFFSET, HEADERS, SIZE})
 
     def __init__(self, cap: int = DEFAULT_CAP) -> None:
@@ -81,10 +94,20 @@ class MessagesModel(QAbstractTableModel):
         self._keys: list[Any] = []
         self.sort_column = -1
         self._descending = False
+        self.txn: TxnMarks | None = None  # a read_uncommitted scan's marks, once it ended
 
     # ---- changes -------------------------------------------------------------------------
 
+    def set_txn_marks(self, marks: TxnMarks | None) -> None:
+        """Show which held records belong to aborted or still-open transactions."""
+        self.txn = marks
+        if self._rows:
+            self.dataChanged.emit(
+                self.index(0, self.TXN), self.index(len(self._rows) - 1, self.TXN)
+            )
+
     def clear(self) -> None:
+        self.txn = None
         self.beginResetModel()
         self._rows = []
         self.dropped = 0
@@ -242,6 +265,14 @@ class MessagesModel(QAbstractTableModel):
                 return None
             field = KEY if index.column() == self.KEY else VALUE
             return _NULL_COLOUR if self._at(row)[field] is None else None
+        if role == _BACKGROUND and self.txn is not None:
+            # the Txn column may be scrolled out of sight: the whole row says it too
+            row = index.row()
+            if not index.isValid() or row >= len(self._rows):
+                return None
+            at = self._at(row)
+            mark = self.txn.mark(at[1], at[2])
+            return _TXN_COLOURS.get(mark)
         if role == ROW_ROLE and index.isValid() and index.row() < len(self._rows):
             return Record._make(self._at(index.row()))
         return None
@@ -263,6 +294,8 @@ class MessagesModel(QAbstractTableModel):
             return str(len(rec.headers))
         if col == self.SIZE:
             return f"{rec.size:,}"
+        if col == self.TXN and self.txn is not None:
+            return self.txn.mark(rec.partition, rec.offset)
         return ""
 
     def headerData(

@@ -7,7 +7,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from confluent_kafka import (
@@ -20,12 +20,14 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient
 
 from desktop.domain.messages import (
+    Isolation,
     PartitionProgress,
     Row,
     ScanProgress,
     ScanSpec,
     StartMode,
     StopMode,
+    TxnMarks,
     fair_quotas,
 )
 from desktop.domain.profile import ClusterProfile, Credentials
@@ -63,12 +65,16 @@ class _Part:
 
 
 def browse_consumer_config(
-    profile: ClusterProfile, creds: Credentials, log: ErrorLog
+    profile: ClusterProfile,
+    creds: Credentials,
+    log: ErrorLog,
+    isolation: Isolation = Isolation.READ_COMMITTED,
 ) -> dict[str, Any]:
     conf = client_config(profile, creds)
     conf.update(
         {
             "error_cb": log,
+            "isolation.level": isolation.value,
             # librdkafka wants a group id even for assign(); a throwaway one that is never used
             "group.id": f"topicscope-browse-{uuid.uuid4().hex}",
             "enable.auto.commit": False,
@@ -239,7 +245,7 @@ class Scanner:
         spec = self.spec
         matches = spec.search.compile()
         match_all = not spec.search.active
-        conf = browse_consumer_config(self.profile, self.creds, self._log)
+        conf = browse_consumer_config(self.profile, self.creds, self._log, spec.isolation)
         try:
             consumer = Consumer(conf)
         except (KafkaException, ValueError, TypeError) as exc:
@@ -353,12 +359,70 @@ class Scanner:
                     last_flush = now
             if reason == "end" and count_limit is not None and scanned >= count_limit:
                 reason = "limit"  # every partition read its share of N
-            on_batch(pending, progress(True))
-            return progress(True)
+            txn = None
+            if (
+                spec.isolation is Isolation.READ_UNCOMMITTED
+                and spec.stop is not StopMode.LIVE
+                and reason != "stopped"
+                and matched
+            ):
+                txn = self.txn_marks({p.partition: (p.start, p.position) for p in plan})
+            final = replace(progress(True), txn=txn)
+            on_batch(pending, final)
+            return final
         except KafkaException as exc:
             raise self._fail(exc) from exc
         finally:
             consumer.close()
+
+    def txn_marks(self, ranges: dict[int, tuple[int, int]]) -> TxnMarks | None:
+        """Read the same ranges again with read_committed, keeping only the offsets it skips.
+
+        The honest way to tell aborted records: librdkafka hands read_uncommitted records
+        without their batch's producer id or the fetch's aborted-transactions list, and an offset
+        gap alone cannot tell an abort from a commit marker or compaction. The cost is a
+        second read of the range (offsets only, no rows kept); None when Stop cut it short."""
+        todo = {p: r for p, r in ranges.items() if r[1] > r[0]}
+        if not todo:
+            return TxnMarks()
+        conf = browse_consumer_config(self.profile, self.creds, self._log, Isolation.READ_COMMITTED)
+        consumer = Consumer(conf)
+        topic = self.spec.topic
+        expected = {p: lo for p, (lo, _hi) in todo.items()}
+        skipped: list[tuple[int, int, int]] = []
+        pending: list[tuple[int, int]] = []
+        deadline = time.monotonic() + TIMEOUT_S
+        try:
+            consumer.assign([TopicPartition(topic, p, lo) for p, (lo, _hi) in todo.items()])
+            while todo:
+                if self.stop_event.is_set() or time.monotonic() > deadline:
+                    return None
+                msgs: list[Any] = consumer.consume(num_messages=BATCH, timeout=POLL_S)
+                if msgs:
+                    deadline = time.monotonic() + TIMEOUT_S
+                for msg in msgs:
+                    p = msg.partition()
+                    if p not in todo:
+                        continue
+                    hi = todo[p][1]
+                    err = msg.error()
+                    if err is not None and err.code() != KafkaError._PARTITION_EOF:
+                        continue
+                    offset = int(msg.offset())
+                    # at EOF the offset is the end of what read_committed may read: the LSO
+                    upto = min(offset, hi)
+                    if upto > expected[p]:
+                        skipped.append((p, expected[p], upto))
+                    expected[p] = max(expected[p], upto + (err is None))
+                    if err is not None or expected[p] >= hi:
+                        if err is not None and offset < hi:
+                            pending.append((p, offset))
+                        del todo[p]
+                        with contextlib.suppress(KafkaException):
+                            consumer.pause([TopicPartition(topic, p)])
+        finally:
+            consumer.close()
+        return TxnMarks(tuple(skipped), tuple(pending))
 
     @staticmethod
     def _finish(consumer: Consumer, topic: str, part: _Part, active: set[int]) -> None:

@@ -140,6 +140,14 @@ def _tp(topic: str, partition: int, offset: int, metadata: str) -> TopicPartitio
     return TopicPartition(topic, partition, offset)
 
 
+def type_name(group: Any) -> str:
+    """classic / consumer from a listing or description; "" when the broker does not report it
+    (ListGroups before v5) or reports a type this client library does not know."""
+    kind = getattr(group, "type", None)
+    name = str(getattr(kind, "name", "")).lower()
+    return "" if name in ("", "unknown") else name
+
+
 def state_name(state: Any) -> str:
     return str(_STATES.get(state, GroupState.UNKNOWN))
 
@@ -169,6 +177,7 @@ class GroupsAdmin:
                 group_id=g.group_id,
                 state=state_name(g.state),
                 protocol_type="simple" if g.is_simple_consumer_group else "consumer",
+                group_type=type_name(g),
             )
             for g in sorted(result.valid, key=lambda g: g.group_id)
         ]
@@ -320,6 +329,7 @@ class GroupsAdmin:
                 listed.protocol_type,
                 partitions=parts,
                 offsets_loaded=loaded,
+                group_type=listed.group_type,
             )
         return GroupSummary(
             group_id=listed.group_id,
@@ -330,6 +340,8 @@ class GroupsAdmin:
             partitions=parts,
             offsets_loaded=loaded,
             described=True,
+            group_type=type_name(desc) or listed.group_type,
+            member_ids=tuple(sorted((m.member_id, m.client_id) for m in desc.members or ())),
         )
 
     def detail(self, group_id: str, time_cache: TimeCache) -> GroupDetail:
@@ -347,6 +359,9 @@ class GroupsAdmin:
                     for tp in (m.assignment.topic_partitions if m.assignment else None) or ()
                 ),
                 instance_id=m.group_instance_id or "",
+                target=None
+                if getattr(m, "target_assignment", None) is None
+                else tuple((tp.topic, tp.partition) for tp in m.target_assignment.topic_partitions),
             )
             for m in (desc.members if desc is not None else None) or ()
         ]

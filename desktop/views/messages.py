@@ -35,6 +35,8 @@ from PySide6.QtWidgets import (
 
 from desktop.domain.cluster import ClusterSnapshot
 from desktop.domain.messages import (
+    ISOLATION_HELP,
+    Isolation,
     Record,
     Row,
     ScanBatch,
@@ -235,6 +237,15 @@ class MessagesPage(QWidget):
         self.max_matches.setSpecialValueText("no limit")
         self.max_matches.setToolTip("The scan stops once this many messages matched.")
 
+        self.isolation = shrinkable(QComboBox(), 14)
+        self.isolation.addItems([i.value for i in Isolation])
+        self.isolation_help = QLabel()
+        self.isolation_help.setWordWrap(True)
+        self.isolation.currentTextChanged.connect(
+            lambda t: self.isolation_help.setText(ISOLATION_HELP[Isolation(t)])
+        )
+        self.isolation_help.setText(ISOLATION_HELP[Isolation.READ_COMMITTED])
+
         # ---- search ----------------------------------------------------------------------
         self.search_field = shrinkable(QComboBox(), 6)
         self.search_field.addItems([f.value for f in SearchField])
@@ -307,7 +318,16 @@ class MessagesPage(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(
             MessagesModel.VALUE, QHeaderView.ResizeMode.Stretch
         )
-        for col, width in ((0, 70), (1, 90), (2, 170), (3, 100), (4, 160), (6, 70), (7, 70)):
+        for col, width in (
+            (0, 70),
+            (1, 90),
+            (2, 170),
+            (3, 100),
+            (4, 160),
+            (6, 70),
+            (7, 70),
+            (8, 130),
+        ):
             self.table.setColumnWidth(col, width)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         self.detail = MessageDetail()
@@ -364,6 +384,7 @@ class MessagesPage(QWidget):
             "Keep",
             row_of(self.cap, "rows, stop after", self.max_matches, "matches"),
         )
+        pair(5, 0, "Isolation", row_of(self.isolation, self.isolation_help, stretch={1: 1}))
         self.offsets_label = QLabel("Offsets")
         self.offsets_label.setVisible(False)
         grid.addWidget(self.offsets_label, 4, 0)
@@ -536,6 +557,7 @@ class MessagesPage(QWidget):
             stop_time=ms(self.stop_time),
             search=search,
             max_matches=self.max_matches.value() or None,
+            isolation=Isolation(self.isolation.currentText()),
         )
 
     @Slot()
@@ -635,6 +657,7 @@ class MessagesPage(QWidget):
         if self._stop_clicked_at is not None:
             self.stop_latency_s = time.monotonic() - self._stop_clicked_at
         self.last_result = p
+        self.model.set_txn_marks(p.txn)
         self.progress.setRange(0, 1000)
         if p.reason == "end":
             self.progress.setValue(1000)
@@ -643,9 +666,21 @@ class MessagesPage(QWidget):
             "stopped": "stopped",
             "limit": "limit reached",
         }
+        txn = ""
+        if p.txn is not None:
+            rows = self.model.snapshot()
+            aborted = p.txn.count(rows, "aborted txn")
+            txn = f" · {aborted:,} aborted-txn records marked" if aborted else ""
+        elif (
+            self.last_spec is not None
+            and self.last_spec.isolation is Isolation.READ_UNCOMMITTED
+            and p.matched
+        ):
+            # the marks come from a second, read_committed pass that a tail or Stop never runs
+            txn = " · aborted-txn records not marked (the scan was a live tail or was stopped)"
         self.status.setText(
             f"Done ({reasons.get(p.reason, p.reason)}): {self._progress_text(p)} "
-            f"in {p.elapsed_s:.1f} s"
+            f"in {p.elapsed_s:.1f} s{txn}"
         )
         self._scanning = False
         self.scan_button.setEnabled(True)

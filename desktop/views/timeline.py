@@ -63,8 +63,10 @@ class TimelinePage(QWidget):
         layout.addWidget(self.status)
         layout.addWidget(
             hint(
-                "Changes between refreshes (leaders, ISR, min ISR, brokers in the metadata) and "
-                "the liveness probe's verdicts; kept for this session."
+                "Changes between refreshes (leaders, ISR, min ISR, brokers in the metadata), "
+                "the liveness probe's verdicts and, once the Consumer groups screen has been "
+                "opened, group state changes, rebalances, members and lag crossings; kept for "
+                "this session."
             )
         )
         self.model.add_events(session.timeline.events)

@@ -9,6 +9,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from desktop.domain.group_events import LAG_THRESHOLD, diff_groups
 from desktop.domain.groups import GroupDetail, GroupSummary, ResetPlan, ResetRequest
 from desktop.services.groups import GroupsAdmin, TimeCache
 from desktop.workers.jobs import Job, JobContext, JobFailure, Lane
@@ -50,6 +51,8 @@ class GroupsPoller(QObject):
         self.time_cache = TimeCache()
         self._priority: list[str] = []
         self._active = False
+        self.lag_threshold = LAG_THRESHOLD
+        self._diffed: dict[str, GroupSummary] | None = None  # the last full refresh's groups
         session.snapshot_changed.connect(self._on_snapshot)
 
     def set_active(self, active: bool) -> None:
@@ -130,7 +133,13 @@ class GroupsPoller(QObject):
     def _on_done(self, _result: Any) -> None:
         self.loaded = True
         self.refreshes += 1
-        self.refreshed.emit(time.time())
+        now = time.time()
+        if self._diffed is not None:
+            self.session.record_events(
+                diff_groups(self._diffed, self.groups, now, self.lag_threshold)
+            )
+        self._diffed = dict(self.groups)
+        self.refreshed.emit(now)
 
     def _on_error(self, failure: JobFailure) -> None:
         if not failure.cancelled:

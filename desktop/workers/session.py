@@ -168,6 +168,10 @@ class ClusterSession(QObject):
             self.cancel_refresh()
             self.refresh()
 
+    def record_events(self, events: list[ClusterEvent]) -> None:
+        """Events found outside the snapshot diff (the groups poll's) join the timeline."""
+        self._add_events(events)
+
     def _add_events(self, events: list[ClusterEvent]) -> None:
         if events:
             self.timeline.extend(events)
