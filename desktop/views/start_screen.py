@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QStyle,
     QVBoxLayout,
     QWidget,
@@ -159,7 +160,8 @@ class StartScreen(QWidget):
         column.addLayout(profile_buttons)
         column.addWidget(self.connect_error)
         column.addStretch(1)
-        outer = QHBoxLayout(self)
+        content = QWidget()
+        outer = QHBoxLayout(content)
         outer.addStretch(1)
         inner = QWidget()
         inner.setLayout(column)
@@ -167,6 +169,15 @@ class StartScreen(QWidget):
         inner.setMinimumWidth(520)
         outer.addWidget(inner, 4)
         outer.addStretch(1)
+        # Two cards and the profile list are taller than a 640-pixel window: the page scrolls
+        # rather than forcing the window's minimum size up.
+        scroll = QScrollArea()
+        scroll.setWidget(content)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        page = QVBoxLayout(self)
+        page.setContentsMargins(0, 0, 0, 0)
+        page.addWidget(scroll)
 
         self.start_local.clicked.connect(local.start)
         self.stop_local.clicked.connect(local.stop)

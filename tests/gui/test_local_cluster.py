@@ -258,10 +258,14 @@ def test_preferred_election_preview_and_execute_after_a_broker_returns(
     qtbot.waitUntil(lambda: election.job is not None and election.job.ended, timeout=WAIT_MS)
     rows = {(r.move.topic, r.move.partition): r.move for r in election.model.rows}
     ours = {k[1]: m for k, m in rows.items() if k[0] == TOPIC}
-    assert set(ours) == preferred_by_victim, election.status.text()
+    # the victim's partitions move back; on a loaded machine another broker may have missed a
+    # heartbeat meanwhile, and its partitions are then off their preferred leader too
+    assert preferred_by_victim <= set(ours), election.status.text()
     for m in ours.values():
-        assert m.eligible and m.preferred == victim
-        assert m.note.endswith(f"to broker {victim}") and m.note.startswith("moves from broker")
+        assert m.eligible
+        assert m.note.endswith(f"to broker {m.preferred}") and m.note.startswith("moves from")
+        if m.partition in preferred_by_victim:
+            assert m.preferred == victim
     qtmodeltester.check(election.model)
     assert election.execute_button.isEnabled()
 
@@ -269,7 +273,7 @@ def test_preferred_election_preview_and_execute_after_a_broker_returns(
     qtbot.waitUntil(lambda: election.job is not None and election.job.ended, timeout=WAIT_MS)
     assert election.status.text().startswith("Elected:"), election.status.text()
     results = {r.move.partition: r for r in election.model.rows if r.move.topic == TOPIC}
-    assert all(r.ok and r.result == f"moved to broker {victim}" for r in results.values())
+    assert all(r.ok and r.result == f"moved to broker {r.move.preferred}" for r in results.values())
 
     def back_on_preferred() -> bool:
         s = view.session.snapshot
