@@ -10,7 +10,10 @@ for Kafka the harness's equivalent (storage format, start, all brokers in Metada
 Ratios are built-in ÷ Kafka. Both clusters run with the same failure-detection settings (TIMING),
 so (b) compares the failover machinery, not two defaults.
 
-    python -m bench.cluster [--records N] [--small]
+    python -m bench.cluster [--records N] [--small] [--only failover] [--rounds N] [--timeline]
+
+`--timeline` prints each failover step by step (kill; each broker's Metadata naming the new
+leader; librdkafka applying it; the first acknowledgement), to see where the time goes.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import argparse
 import contextlib
 import functools
 import json
+import logging
 import os
 import re
 import signal
@@ -51,6 +55,7 @@ BROKER_IDS = {"embedded": (101, 102, 103), "kafka": (1, 2, 3)}
 TOPIC_CONFIG = {"min.insync.replicas": "2"}
 FAILOVER_ROUNDS = 5
 READY_TIMEOUT_S = 120.0
+LOG_LEVEL = "WARNING"  # of the built-in nodes (INFO shows a failover step by step)
 
 
 @dataclass
@@ -112,7 +117,7 @@ def embedded_cluster() -> Iterator[ClusterTarget]:
     with tempfile.TemporaryDirectory(prefix="topicscope-bench-cluster-") as tmp:
         data_dir = Path(tmp)
         cmd = [sys.executable, "-m", "embedded_broker", "--brokers", "3"]
-        cmd += ["--data-dir", str(data_dir), "--port", "0", "--log-level", "WARNING"]
+        cmd += ["--data-dir", str(data_dir), "--port", "0", "--log-level", LOG_LEVEL]
         for key, value in TIMING.items():
             cmd += ["--config", f"{key}={value}"]
         restarted: list[subprocess.Popen[bytes]] = []
@@ -142,7 +147,7 @@ def embedded_cluster() -> Iterator[ClusterTarget]:
             def start(broker_id: int) -> None:
                 args = ["--data-dir", str(data_dir), "--node", str(broker_id)]
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "embedded_broker", *args, "--log-level", "WARNING"],
+                    [sys.executable, "-m", "embedded_broker", *args, "--log-level", LOG_LEVEL],
                     stdin=subprocess.DEVNULL,
                 )
                 restarted.append(proc)
@@ -237,22 +242,25 @@ class SteadyProducer:
     """An idempotent acks=all producer writing one record every few ms to partition 0 on its own
     thread, noting when each acknowledgement arrived."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, bootstrap: str, topic: str, timeline: Timeline | None = None) -> None:
         self.topic = topic
         self.sent = 0
         self.acks: dict[int, float] = {}  # record number -> when it was acknowledged
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self.producer = Producer(
-            {
-                "bootstrap.servers": bootstrap,
-                "enable.idempotence": True,
-                "acks": "all",
-                "linger.ms": 0,
-                "message.timeout.ms": 120000,
-                "log_level": 0,
-            }
-        )
+        config: dict[str, Any] = {
+            "bootstrap.servers": bootstrap,
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 0,
+            "message.timeout.ms": 120000,
+            "log_level": 0,
+        }
+        if timeline is None:
+            self.producer = Producer(config)
+        else:  # librdkafka's own account of when it learned the new leader
+            config.update({"debug": "topic,metadata", "log_level": 7})
+            self.producer = Producer(config, logger=timeline.client_logger())
         self.thread = threading.Thread(target=self._run, name="steady-producer", daemon=True)
         self.thread.start()
 
@@ -281,15 +289,74 @@ class SteadyProducer:
         self.thread.join(90)
 
 
-def failover_seconds(target: ClusterTarget, rounds: int) -> list[float]:
+class Timeline:
+    """Steps of one failover as seen from outside: when each broker's Metadata names a new
+    leader for partition 0 (polled every 10 ms) and when librdkafka applied it."""
+
+    def __init__(self, topic: str) -> None:
+        self.topic = topic
+        self.events: list[tuple[float, str]] = []
+        self._lock = threading.Lock()
+        self._watching = threading.Event()
+
+    def note(self, what: str) -> None:
+        with self._lock:
+            self.events.append((time.perf_counter(), what))
+
+    def client_logger(self) -> logging.Logger:
+        timeline = self
+
+        class _Steps(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                message = record.getMessage()
+                if "applying leader-id update" in message:
+                    timeline.note("librdkafka: " + message.split("]: ", 2)[-1])
+
+        logger = logging.getLogger(f"bench.cluster.librdkafka.{id(self)}")
+        logger.addHandler(_Steps())
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
+        return logger
+
+    def watch(self, addresses: list[str], old_leader: int) -> list[threading.Thread]:
+        with self._lock:
+            self.events.clear()  # librdkafka's lines from before this kill
+        self._watching.set()
+
+        def poll(address: str) -> None:
+            while self._watching.is_set():
+                view = partition_view(address, self.topic).get(0)
+                if view is not None and view[0] != old_leader:
+                    self.note(f"Metadata from {address}: leader {view[0]}, ISR {view[1]}")
+                    return
+                time.sleep(0.01)
+
+        threads = [threading.Thread(target=poll, args=(a,), daemon=True) for a in addresses]
+        for thread in threads:
+            thread.start()
+        return threads
+
+    def report(self, target: str, killed: float) -> None:
+        self._watching.clear()
+        with self._lock:
+            steps = sorted(self.events)
+            self.events.clear()
+        for at, what in steps:
+            emit({"target": target, "timeline_s": round(at - killed, 3), "step": what})
+
+
+def failover_seconds(target: ClusterTarget, rounds: int, timeline: bool = False) -> list[float]:
     topic = "bench-failover"
     create_topic(target.bootstrap, topic, 1)
-    producer = SteadyProducer(target.bootstrap, topic)
+    steps = Timeline(topic) if timeline else None
+    producer = SteadyProducer(target.bootstrap, topic, steps)
     times: list[float] = []
     try:
         wait_until(lambda: len(producer.acks) > 100, 60, "acknowledged records")
         for _ in range(rounds):
             leader = partition_view(target.bootstrap, topic)[0][0]
+            if steps is not None:
+                steps.watch(target.bootstrap.split(","), leader)
             target.kill(leader)
             killed = time.perf_counter()
             number = producer.sent
@@ -299,6 +366,10 @@ def failover_seconds(target: ClusterTarget, rounds: int) -> list[float]:
 
             first: float = wait_until(acknowledged, 120, "failover")
             times.append(round(first - killed, 3))
+            if steps is not None:
+                steps.note("first acknowledged acks=all record")
+                time.sleep(0.3)  # the slower Metadata pollers
+                steps.report(target.name, killed)
             emit({"target": target.name, "test": "failover", "killed": leader, "s": times[-1]})
             target.start(leader)
             wait_until(lambda: isr_sizes(target.bootstrap, topic) == [3], 120, "ISR of 3 again")
@@ -307,14 +378,20 @@ def failover_seconds(target: ClusterTarget, rounds: int) -> list[float]:
     return times
 
 
-def run_target(target: ClusterTarget, cli: KafkaCli, records: int, rounds: int) -> dict[str, Any]:
+def run_target(
+    target: ClusterTarget, cli: KafkaCli | None, records: int, rounds: int, timeline: bool
+) -> dict[str, Any]:
     emit({"target": target.name, "startup_s": target.startup_s})
+    if cli is None:  # --only failover
+        median = statistics.median(failover_seconds(target, rounds, timeline))
+        emit({"target": target.name, "test": "failover", "median_s": median})
+        return {"failover": median, "startup": target.startup_s}
     create_topic(target.bootstrap, "bench-acks-all", 3)
     produced = java_produce_acks_all(cli, target.bootstrap, "bench-acks-all", records)
     emit({"target": target.name, "test": "producer-perf-test acks=all", **produced})
     rss = round(sum(rss_mb(pid) for pid in target.pids()), 1)
     emit({"target": target.name, "rss_mb": rss, "processes": len(target.pids())})
-    failover = failover_seconds(target, rounds)
+    failover = failover_seconds(target, rounds, timeline)
     median = statistics.median(failover)
     emit({"target": target.name, "test": "failover", "median_s": median})
     return {"produce": produced, "rss": rss, "failover": median, "startup": target.startup_s}
@@ -324,14 +401,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=300_000)
     parser.add_argument("--small", action="store_true", help="a quick run at a small size")
+    parser.add_argument("--only", choices=["failover"], help="run only this part (and start-up)")
+    parser.add_argument("--rounds", type=int, help="failover rounds (default 5, 2 with --small)")
+    parser.add_argument("--timeline", action="store_true", help="print each failover's steps")
     args = parser.parse_args()
     records = min(args.records, 20_000) if args.small else args.records
-    rounds = 2 if args.small else FAILOVER_ROUNDS
-    cli = perf_tools()
+    rounds = args.rounds or (2 if args.small else FAILOVER_ROUNDS)
+    cli = None if args.only == "failover" else perf_tools()
     results: dict[str, dict[str, Any]] = {}
     for name, factory in (("embedded", embedded_cluster), ("kafka", kafka_cluster)):
         with factory() as target:
-            results[name] = run_target(target, cli, records, rounds)
+            results[name] = run_target(target, cli, records, rounds, args.timeline)
+    if args.only == "failover":
+        ratio = round(results["embedded"]["failover"] / results["kafka"]["failover"], 3)
+        emit(
+            {
+                "summary": {
+                    "failover_ratio": ratio,
+                    "failover_s": {name: results[name]["failover"] for name in results},
+                    "startup_s": {name: results[name]["startup"] for name in results},
+                }
+            }
+        )
+        return
     emit(
         {
             "summary": {

@@ -38,6 +38,34 @@ def _live(controller: Controller) -> list[tuple[int, str | None]]:
     return [(b.broker_id, b.rack) for b in controller.image.live_brokers()]
 
 
+def _place(
+    controller: Controller, partitions: int, rf: int, first_partition: int = 0
+) -> list[tuple[int, ...]]:
+    """Replica lists as Kafka's controller places them: a replication factor up to the number
+    of registered brokers, fenced ones included (a broker that is registering again, or
+    catching up, is a follower that will join the ISR), but each partition led by an unfenced
+    broker; with none unfenced, nothing can be placed."""
+    live = _live(controller)
+    if not live:
+        raise PlacementError(
+            f"Unable to replicate the partition {rf} time(s): All brokers are currently fenced."
+        )
+    if rf <= len(live):  # the usual case: only on brokers that serve now
+        return assign_replicas(live, partitions, rf, first_partition=first_partition)
+    registered = [(b.broker_id, b.rack) for b in controller.image.brokers.values()]
+    placed = assign_replicas(registered, partitions, rf, first_partition=first_partition)
+    serving = [b for b, _ in live]
+    out = []
+    for i, drawn in enumerate(placed):
+        replicas = drawn
+        leader = next((r for r in drawn if r in serving), None)
+        if leader is None:  # only fenced brokers drawn: the last one gives way
+            leader = serving[i % len(serving)]
+            replicas = (*drawn[:-1], leader)
+        out.append((leader, *(r for r in replicas if r != leader)))
+    return out
+
+
 def _check_assignments(controller: Controller, t: Any) -> list[tuple[int, ...]]:
     out = []
     for a in sorted(t.assignments, key=lambda a: a.partition_index):
@@ -95,7 +123,7 @@ def _plan_topic(
             ErrorCode.invalid_replication_factor, "Replication factor must be larger than 0."
         )
     try:
-        return assign_replicas(_live(controller), partitions, rf), configs
+        return _place(controller, partitions, rf), configs
     except PlacementError as exc:
         raise _FailError(ErrorCode.invalid_replication_factor, str(exc)) from None
 
@@ -247,9 +275,7 @@ async def create_partitions(controller: Controller, config: BrokerConfig, reques
             else:
                 rf = len(topic.partitions[0].replicas)
                 try:
-                    assignment = assign_replicas(
-                        _live(controller), t.count - have, rf, first_partition=have
-                    )
+                    assignment = _place(controller, t.count - have, rf, first_partition=have)
                 except PlacementError as exc:
                     raise _FailError(ErrorCode.invalid_replication_factor, str(exc)) from None
             if not request.validate_only:

@@ -43,7 +43,7 @@ class ControllerServer:
         self._server: asyncio.Server | None = None
         self.address = ("", 0)
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._published: dict[int, str] = {}
+        self._published: dict[int, tuple[str, int]] = {}
         self._serving: set[asyncio.Task[Any]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
 
@@ -54,12 +54,14 @@ class ControllerServer:
         return self.config.get_bool("unclean.leader.election.enable")
 
     def _publish(self) -> None:
-        """Write each broker's state to cluster.json when it changed."""
+        """Write each broker's state and broker epoch to cluster.json when they changed (a
+        new epoch tells a broker's new process registered: the old one may still look active
+        to a controller that restarted meanwhile)."""
         if self.cluster_dir is None:
             return
-        states: dict[int, str] = {}
+        states: dict[int, tuple[str, int]] = {}
         for b in self.controller.image.brokers.values():
-            states[b.broker_id] = "fenced" if b.fenced else "active"
+            states[b.broker_id] = ("fenced" if b.fenced else "active", b.epoch)
         changed = {b: s for b, s in states.items() if self._published.get(b) != s}
         if not changed:
             return
@@ -69,7 +71,7 @@ class ControllerServer:
             # only what changed: a broker that stopped cleanly keeps its "stopped"
             for broker in data["brokers"]:
                 if broker["id"] in changed:
-                    broker["state"] = changed[broker["id"]]
+                    broker["state"], broker["epoch"] = changed[broker["id"]]
 
         try:
             update_cluster(self.cluster_dir, change)

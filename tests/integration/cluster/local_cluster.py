@@ -18,7 +18,9 @@ from confluent_kafka.admin import AdminClient
 
 SESSION_TIMEOUT_MS = 2000
 HEARTBEAT_MS = 300
+# what start-up or a restart may take on an idle machine; stretched on a loaded one
 START_TIMEOUT_S = 20.0
+MAX_START_TIMEOUT_S = 120.0
 # small timeouts so a killed broker is fenced within seconds
 CLUSTER_SETTINGS = {
     "broker.session.timeout.ms": str(SESSION_TIMEOUT_MS),
@@ -26,16 +28,51 @@ CLUSTER_SETTINGS = {
 }
 
 
-def wait_for(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    """Poll ``condition`` until it returns something true; fail naming ``what``."""
+def start_timeout_s(base_s: float = START_TIMEOUT_S) -> float:
+    """``base_s`` on a machine with a core to spare, times how many runnable tasks share each
+    core beyond that (the 1-minute load average per core), at most MAX_START_TIMEOUT_S: at a
+    load of 25 on 2 cores, Python nodes start several times slower than on an idle machine."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # not available here
+        load = 0.0
+    per_core = load / (os.cpu_count() or 1)
+    return min(base_s * max(1.0, per_core), MAX_START_TIMEOUT_S)
+
+
+def wait_for(condition: Callable[[], Any], timeout_s: float, what: str | Callable[[], str]) -> Any:
+    """Poll ``condition`` until it returns something true; fail naming ``what`` (a callable
+    is asked at the deadline, to say what is still missing)."""
     deadline = time.monotonic() + timeout_s
     while True:
         result = condition()
         if result:
             return result
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout_s} s waiting for {what}")
+            described = what() if callable(what) else what
+            pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {described}")
         time.sleep(0.05)
+
+
+def _alive(pid: Any) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def metadata_brokers(address: str) -> set[int]:
+    """The broker ids one broker's own Metadata answer lists (none while it does not answer)."""
+    try:
+        client = AdminClient({"bootstrap.servers": address, "log_level": 0})
+        return set(client.list_topics(timeout=2).brokers)
+    except Exception:  # not answering yet
+        return set()
 
 
 def processes_gone(pids: list[int]) -> bool:
@@ -96,12 +133,71 @@ class LocalCluster:
             f"{b['host']}:{b['port']}" for b in self.info()["brokers"] if b["id"] != without
         )
 
+    @property
+    def broker_ids(self) -> list[int]:
+        return list(range(101, 101 + self.brokers))
+
+    def epochs(self) -> dict[int, int]:
+        """Each broker's broker epoch in the controller's image (a new one on every
+        registration), as the controller publishes it in cluster.json."""
+        return {b["id"]: b["epoch"] for b in self.info().get("brokers", []) if "epoch" in b}
+
+    def _registered(self, brokers: list[int], stale: dict[int, int]) -> bool:
+        """Each of ``brokers`` registered (with an epoch other than its ``stale`` one) and
+        unfenced in the controller's image, in a live process, and every broker's own
+        Metadata lists all of them (its image has caught up)."""
+        states, epochs = self.states(), self.epochs()
+        if states.get(100) != "active" or not _alive(self.info()["controller"].get("pid")):
+            return False
+        for b in brokers:
+            if states.get(b) != "active" or b not in epochs or epochs[b] == stale.get(b):
+                return False
+            if not _alive(self.node(b).get("pid")):
+                return False
+        listed = set(self.broker_ids)
+        return all(
+            listed <= metadata_brokers(f"{n['host']}:{n['port']}") for n in self.info()["brokers"]
+        )
+
+    def missing(self, brokers: list[int], stale: dict[int, int] | None = None) -> str:
+        """What start-up still lacks, node by node, for a failure message."""
+        info = self.info()
+        if not info:
+            return "cluster.json (the launcher has not written it)"
+        lines = []
+        stale = stale or {}
+        for node in [info["controller"], *info["brokers"]]:
+            node_id, pid = node["id"], node.get("pid")
+            problems = []
+            if not _alive(pid):
+                problems.append(f"no live process (pid {pid})")
+            if node.get("state") != "active":
+                problems.append(f"state {node.get('state')!r}")
+            if node_id in brokers:
+                if "epoch" not in node:
+                    problems.append("not registered with the controller")
+                elif node["epoch"] == stale.get(node_id):
+                    problems.append(f"still the old registration (epoch {node['epoch']})")
+                else:
+                    seen = metadata_brokers(f"{node['host']}:{node['port']}")
+                    if set(self.broker_ids) - seen:
+                        problems.append(f"its Metadata lists only {sorted(seen)}")
+            lines.append(f"node {node_id}: " + ("ready" if not problems else "; ".join(problems)))
+        return "every node to be ready:\n  " + "\n  ".join(lines)
+
     def wait_all_active(self) -> None:
-        ids = [100, *range(101, 101 + self.brokers)]
+        """Until every broker is registered and unfenced in the controller's image and every
+        broker's Metadata lists all of them."""
+        self.wait_registered(self.broker_ids)
+
+    def wait_registered(self, brokers: list[int], stale: dict[int, int] | None = None) -> None:
+        """Until ``brokers`` are registered anew (an epoch other than in ``stale``) and
+        unfenced, and every broker lists them; fails saying what is missing."""
+        old = stale or {}
         wait_for(
-            lambda: all(self.states().get(i) == "active" for i in ids),
-            START_TIMEOUT_S,
-            "every node to be active in cluster.json",
+            lambda: self._registered(brokers, old),
+            start_timeout_s(),
+            lambda: self.missing(brokers, old),
         )
 
     def kill(self, node_id: int) -> None:
@@ -109,7 +205,8 @@ class LocalCluster:
 
     def restart_node(self, node_id: int, *, wait: bool = True) -> None:
         """Start one node again with --node and (``wait``) until it is active in its new
-        process."""
+        process (a broker: registered anew and listed by every broker)."""
+        stale = {b: e for b, e in self.epochs().items() if b == node_id}
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -128,9 +225,11 @@ class LocalCluster:
             return
         wait_for(
             lambda: self.node(node_id)["pid"] == proc.pid and self.states()[node_id] == "active",
-            START_TIMEOUT_S,
-            f"node {node_id} to be active again",
+            start_timeout_s(),
+            lambda: f"node {node_id} to be active again; " + self.missing([node_id], stale),
         )
+        if node_id != 100:
+            self.wait_registered([node_id], stale)
 
     def stop(self) -> None:
         for proc in [*self.restarted, self.launcher]:
