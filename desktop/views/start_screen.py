@@ -17,12 +17,14 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.domain.cluster import LocalBrokerInfo
+from desktop.domain.local import LOCAL_SIGN_IN_SECRET
 from desktop.domain.profile import ClusterProfile, Credentials
 from desktop.services.connection import probe_bootstrap
 from desktop.services.probe import PROBE_DEADLINE_S
 from desktop.settings.profiles import ProfileStore
 from desktop.settings.secrets import SecretStore
 from desktop.views.local_cluster_card import LocalClusterCard
+from desktop.views.local_sign_in import LocalSignInForm
 from desktop.views.password_prompt import PasswordPrompt
 from desktop.views.widgets.common import Badge, hint, set_role
 from desktop.workers.jobs import Job
@@ -82,6 +84,7 @@ class StartScreen(QWidget):
         self.local_data_dir = QLabel("")
         self.local_data_dir.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.local_data_dir.setWordWrap(True)
+        self.sign_in = LocalSignInForm()
         self.local_error = QLabel("")
         self.local_error.setWordWrap(True)
         set_role(self.local_error, "error")
@@ -110,7 +113,8 @@ class StartScreen(QWidget):
         buttons.addWidget(self.stop_local)
         buttons.addStretch(1)
         grid.addLayout(buttons, 4, 0, 1, 2)
-        grid.addWidget(self.local_error, 5, 0, 1, 2)
+        grid.addWidget(self.sign_in, 5, 0, 1, 2)
+        grid.addWidget(self.local_error, 6, 0, 1, 2)
         grid.setColumnStretch(1, 1)
 
         # Profiles
@@ -168,7 +172,7 @@ class StartScreen(QWidget):
         outer.addWidget(inner, 4)
         outer.addStretch(1)
 
-        self.start_local.clicked.connect(local.start)
+        self.start_local.clicked.connect(self._start_local)
         self.stop_local.clicked.connect(local.stop)
         self.restart_local.clicked.connect(local.restart)
         self.open_local.clicked.connect(self.open_local_requested)
@@ -284,6 +288,30 @@ class StartScreen(QWidget):
         prompt.accepted.connect(accepted)
         prompt.open()
 
+    @Slot()
+    def _start_local(self) -> None:
+        """Start the local broker, requiring the form's user when asked; the password goes to
+        the keyring in a job (and into memory at once, for the tab the start opens)."""
+        problem = self.sign_in.problem()
+        if problem:
+            self.local_error.setText(problem)
+            return
+        sign_in = self.sign_in.value()
+        self._local.sign_in = sign_in
+        app = self._app()
+        if sign_in is not None and app is not None:
+            secrets, jobs = app
+            creds = Credentials(sign_in.password)
+            secrets.remember(LOCAL_SIGN_IN_SECRET, creds)
+            jobs.submit(
+                Job(
+                    "keep the local broker's password in the keyring",
+                    lambda _c: secrets.save(LOCAL_SIGN_IN_SECRET, creds, session_only=False),
+                    deadline_s=20,
+                )
+            )
+        self._local.start()
+
     @Slot(object)
     def _on_local_started(self, info: LocalBrokerInfo) -> None:
         self.local_error.setText("")
@@ -316,6 +344,8 @@ class StartScreen(QWidget):
         self.local_data_dir.setText(data_dir)
         self.start_local.setVisible(info is None)
         self.start_local.setEnabled(not local.busy)
+        self.sign_in.setVisible(info is None)
+        self.sign_in.setEnabled(not local.busy)
         for b in (self.stop_local, self.restart_local, self.open_local):
             b.setVisible(info is not None)
             b.setEnabled(not local.busy)
