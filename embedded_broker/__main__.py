@@ -51,8 +51,10 @@ security (all through --config, with Kafka's names):
   Any ssl.* or sasl.* setting may be given per listener as listener.name.NAME.SETTING.
   SCRAM users: --add-scram at start, or kafka-configs --alter --add-config
   'SCRAM-SHA-512=[password=...]' --entity-type users --entity-name NAME. They are kept,
-  salted, in scram-credentials.json in the data directory. TOPICSCOPE_ADD_SCRAM in the
-  environment takes the same users as --add-scram, one per line, out of sight of ps.
+  salted, in scram-credentials.json in the data directory (a cluster: in the
+  controller's metadata log). TOPICSCOPE_ADD_SCRAM in the environment takes the same users
+  as --add-scram, one per line, out of sight of ps. A cluster's listeners: the inter-broker
+  one is each broker's own port; the others may use port 0 (listed in cluster.json).
   A listener on a non-loopback address that asks nobody to authenticate is warned about.
   authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
                         ACLs on: a principal may do only what an ACL allows (kafka-acls, or
