@@ -60,6 +60,7 @@ class MainWindow(QMainWindow):
         self.theme = ThemeController(app, parse_theme(ctx.ui.theme), parent=self)
 
         self.start = StartScreen(ctx.profiles, ctx.local, ctx.cluster)
+        self.start.restore_sign_in(ctx.ui.local_sign_in_user, ctx.secrets, ctx.jobs)
         self.tabs = QTabWidget()
         self.tabs.setTabsClosable(True)
         self.tabs.setMovable(True)

@@ -288,6 +288,28 @@ class StartScreen(QWidget):
         prompt.accepted.connect(accepted)
         prompt.open()
 
+    def restore_sign_in(self, username: str, secrets: SecretStore, jobs: JobRunner) -> None:
+        """Offer the user the local broker last required, its password read from the keyring
+        in a job."""
+        if not username:
+            return
+        form = self.sign_in
+        form.required.setChecked(True)
+        form.username.setText(username)
+
+        def fill(creds: Credentials) -> None:
+            if not form.password.text() and form.username.text() == username:
+                form.password.setText(creds.password)
+
+        job = Job(
+            "read the local broker's password",
+            lambda _c: secrets.load(LOCAL_SIGN_IN_SECRET),
+            deadline_s=20,
+        )
+        job.finished.connect(fill)
+        self._keyring_job = job
+        jobs.submit(job)
+
     @Slot()
     def _start_local(self) -> None:
         """Start the local broker, requiring the form's user when asked; the password goes to
@@ -298,6 +320,9 @@ class StartScreen(QWidget):
             return
         sign_in = self.sign_in.value()
         self._local.sign_in = sign_in
+        ui = getattr(getattr(self.window(), "ctx", None), "ui", None)
+        if ui is not None:  # the next launch offers the same user
+            ui.local_sign_in_user = sign_in.username if sign_in else ""
         app = self._app()
         if sign_in is not None and app is not None:
             secrets, jobs = app

@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 from desktop.domain.local import LOCAL_SIGN_IN_SECRET
 from desktop.domain.profile import SecurityProtocol
 from desktop.views.main_window import LOCAL_NAME, MainWindow
+from desktop.views.start_screen import StartScreen
 from tests.gui.conftest import WAIT_MS, wait_snapshot
 
 PASSWORD = "s3cret-local"
@@ -67,3 +68,23 @@ def test_local_broker_with_sign_in_lets_only_its_user_in(qtbot: QtBot, window: M
     )
     with pytest.raises(KafkaException):
         wrong.list_topics(timeout=3)
+
+
+def test_the_next_launch_offers_the_same_user_with_the_kept_password(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    start = window.start
+    start.sign_in.required.setChecked(True)
+    start.sign_in.username.setText("ops")
+    start.sign_in.password.setText(PASSWORD)
+    qtbot.mouseClick(start.start_local, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.ctx.local.info is not None, timeout=WAIT_MS)
+    assert window.ctx.ui.local_sign_in_user == "ops"
+
+    ctx = window.ctx
+    again = StartScreen(ctx.profiles, ctx.local)  # as the next launch builds it
+    qtbot.addWidget(again)
+    again.restore_sign_in(ctx.ui.local_sign_in_user, ctx.secrets, ctx.jobs)
+    assert again.sign_in.required.isChecked()
+    assert again.sign_in.username.text() == "ops"
+    qtbot.waitUntil(lambda: again.sign_in.password.text() == PASSWORD, timeout=WAIT_MS)
