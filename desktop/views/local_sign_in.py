@@ -26,6 +26,8 @@ class LocalSignInForm(QWidget):
         self.password = QLineEdit()
         self.password.setPlaceholderText("password")
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        for field, width in ((self.username, 110), (self.password, 140)):
+            field.setMinimumWidth(width)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.required)

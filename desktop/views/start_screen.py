@@ -108,13 +108,13 @@ class StartScreen(QWidget):
         grid.addWidget(self.local_data_dir, 3, 1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_local)
+        buttons.addWidget(self.sign_in, 1)  # shown with the start button: one row, not two
         buttons.addWidget(self.open_local)
         buttons.addWidget(self.restart_local)
         buttons.addWidget(self.stop_local)
         buttons.addStretch(1)
         grid.addLayout(buttons, 4, 0, 1, 2)
-        grid.addWidget(self.sign_in, 5, 0, 1, 2)
-        grid.addWidget(self.local_error, 6, 0, 1, 2)
+        grid.addWidget(self.local_error, 5, 0, 1, 2)
         grid.setColumnStretch(1, 1)
 
         # Profiles
