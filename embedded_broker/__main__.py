@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -15,6 +16,9 @@ from .runner import BrokerRunner, BrokerStartError, default_data_dir
 from .security.listeners import parse_listeners
 
 log = logging.getLogger("embedded_broker")
+# SCRAM users as --add-scram takes them, one per line: a process's environment is readable only
+# by its own user (/proc/PID/environ is 0400), its command line by everyone (ps)
+SCRAM_ENV = "TOPICSCOPE_ADD_SCRAM"
 
 
 def _parse_config(items: list[str]) -> dict[str, str]:
@@ -47,7 +51,10 @@ security (all through --config, with Kafka's names):
   Any ssl.* or sasl.* setting may be given per listener as listener.name.NAME.SETTING.
   SCRAM users: --add-scram at start, or kafka-configs --alter --add-config
   'SCRAM-SHA-512=[password=...]' --entity-type users --entity-name NAME. They are kept,
-  salted, in scram-credentials.json in the data directory.
+  salted, in scram-credentials.json in the data directory (a cluster: in the
+  controller's metadata log). TOPICSCOPE_ADD_SCRAM in the environment takes the same users
+  as --add-scram, one per line, out of sight of ps. A cluster's listeners: the inter-broker
+  one is each broker's own port; the others may use port 0 (listed in cluster.json).
   A listener on a non-loopback address that asks nobody to authenticate is warned about.
   authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
                         ACLs on: a principal may do only what an ACL allows (kafka-acls, or
@@ -56,6 +63,12 @@ security (all through --config, with Kafka's names):
   super.users=User:admin;User:ops             principals allowed everything
   allow.everyone.if.no.acl.found=false        true: a resource no ACL names is open to all
 """
+
+
+def _scram_from_env() -> list[str]:
+    """The users in TOPICSCOPE_ADD_SCRAM, which is then removed: no child process inherits it."""
+    text = os.environ.pop(SCRAM_ENV, "")
+    return [line for line in text.splitlines() if line.strip()]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,8 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SCRAM-SHA-512=[name=NAME,password=PASSWORD]",
         help="add or replace a SCRAM user at start, as kafka-storage format --add-scram takes it "
         "(SCRAM-SHA-256 or -512; optional iterations=N, 4096 to 16384; repeatable). Other local "
-        "users can see command lines: change the password later with kafka-configs "
-        "(default: none)",
+        f"users can see command lines: set {SCRAM_ENV} instead, or change the password later "
+        "with kafka-configs (default: none)",
     )
     parser.add_argument(
         "--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default: %(default)s)"
@@ -145,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = _parse_config(args.config)
         parse_listeners(BrokerConfig(settings), args.host, args.port)
-        scram_users = [parse_scram_user(item) for item in args.add_scram]
+        scram_users = [parse_scram_user(item) for item in [*args.add_scram, *_scram_from_env()]]
     except ConfigError as exc:
         print(f"topicscope-broker: {exc}", file=sys.stderr)
         return 2

@@ -52,7 +52,27 @@ def _broker_settings(data: dict[str, Any], node: dict[str, Any]) -> dict[str, st
     settings.setdefault("offsets.topic.replication.factor", str(min(3, len(data["brokers"]))))
     if node.get("rack"):
         settings["broker.rack"] = str(node["rack"])
+    if "listeners" in settings:
+        settings["listeners"] = _node_listeners(settings, node)
     return settings
+
+
+def _node_listeners(settings: dict[str, str], node: dict[str, Any]) -> str:
+    """The cluster's `listeners` for one broker: the inter-broker listener on the node's own
+    address (where the controller and the other brokers reach it), the others as given (port 0:
+    a free one, written to cluster.json once the broker listens)."""
+    from .config import BrokerConfig
+    from .security.listeners import parse_listeners
+
+    parsed = parse_listeners(BrokerConfig(settings), str(node["host"]), int(node["port"]))
+    out = []
+    for lst in parsed.listeners:
+        host, port = lst.host, lst.port
+        if lst.name == parsed.inter_broker:
+            host, port = str(node["host"]), int(node["port"])
+        shown = f"[{host}]" if ":" in host else host
+        out.append(f"{lst.name}://{shown}:{port}")
+    return ",".join(out)
 
 
 def run_node(cluster_dir: Path, node_id: int) -> int:
@@ -145,6 +165,10 @@ def _run_broker(
             set_node(cluster_dir, node_id, state="stopped")
         return 1
     log.info("Broker %d ready on %s:%d", node_id, node["host"], node["port"])
+    if "listeners" in settings:
+        addresses = {name: a.bootstrap for name, a in runner.listeners.items()}
+        with contextlib.suppress(OSError, ClusterFileError):
+            set_node(cluster_dir, node_id, listeners=addresses)
     while not stop.wait(0.5):
         if not runner.running:
             log.error("Broker %d stopped unexpectedly", node_id)

@@ -169,3 +169,4 @@ class LocalBrokerInfo:
     bootstrap: str
     data_dir: str
     pid: int | None = None  # the broker's own process
+    username: str = ""  # the user it requires (SASL/SCRAM-SHA-512), or anyone when empty

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 CONTROLLER_ID = 100  # as topicscope-broker --brokers numbers its nodes (brokers from 101)
+
+
+# the keyring entry (a profile name) of the local broker's sign-in password
+LOCAL_SIGN_IN_SECRET = "local broker sign-in"
+
+
+@dataclass(frozen=True)
+class LocalSignIn:
+    """The user the local broker requires (SASL/SCRAM-SHA-512); the password only in memory."""
+
+    username: str
+    password: str = field(repr=False)
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,14 @@ def diagnose(errors: list[str], bootstrap: str) -> Diagnosis | None:
             "Authentication failed: the broker rejected the username or password. "
             "Check the credentials and the SASL mechanism.",
         )
+    if "certificate verify failed" in joined:
+        # OpenSSL says the same for an unknown CA and for a certificate naming another host
+        return Diagnosis(
+            "tls",
+            "TLS handshake failed: the broker's certificate could not be verified. It is not "
+            "signed by the CA in the profile's CA file, or it does not name this host. Check "
+            "the CA file (the one that signed the broker's certificate) and the host name.",
+        )
     if any(k in joined for k in ("ssl handshake", "certificate verify", "ssl error", "ssl_")):
         return Diagnosis(
             "tls",

@@ -104,12 +104,19 @@ def wait_gone(pid: int | None, token: CancelToken | None, timeout_s: float) -> b
 class ChildProcess:
     """One child broker process; its output goes to a temporary file, read when it fails."""
 
-    def __init__(self, args: list[str], parent_pid: int | None = None) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        parent_pid: int | None = None,
+        secret_env: dict[str, str] | None = None,
+    ) -> None:
         self.args = args
         # kept open for the child's lifetime (closed in terminate): its output, read on failure
         self._log: IO[bytes] = tempfile.TemporaryFile(prefix="topicscope-broker-")  # noqa: SIM115
         env = dict(os.environ)
         env[PARENT_ENV] = str(parent_pid or os.getpid())
+        # secrets go in the environment, which only this user can read, never in args (ps)
+        env.update(secret_env or {})
         self.popen: subprocess.Popen[bytes] = subprocess.Popen(
             broker_command(args),
             stdin=subprocess.DEVNULL,

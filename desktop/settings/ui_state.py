@@ -55,6 +55,16 @@ class UiState:
         self._s.setValue("view/theme", value)
 
     @property
+    def local_sign_in_user(self) -> str:
+        """The user the local broker last required ("" = anyone may connect); the password
+        is in the keyring."""
+        return str(self._s.value("local/sign_in_user", ""))
+
+    @local_sign_in_user.setter
+    def local_sign_in_user(self, name: str) -> None:
+        self._s.setValue("local/sign_in_user", name)
+
+    @property
     def path(self) -> str:
         """Where these settings live (a file, or a registry key on Windows)."""
         return self._s.fileName()

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from desktop.context import AppContext
 from desktop.domain.cluster import LocalBrokerInfo
 from desktop.domain.local import LocalClusterInfo
-from desktop.domain.profile import ClusterProfile, Credentials
+from desktop.domain.profile import ClusterProfile, Credentials, SaslMechanism, SecurityProtocol
 from desktop.settings.profiles import default_config_dir
 from desktop.versions import collect as collect_versions
 from desktop.views.about import AboutDialog
@@ -60,6 +60,7 @@ class MainWindow(QMainWindow):
         self.theme = ThemeController(app, parse_theme(ctx.ui.theme), parent=self)
 
         self.start = StartScreen(ctx.profiles, ctx.local, ctx.cluster)
+        self.start.restore_sign_in(ctx.ui.local_sign_in_user, ctx.secrets, ctx.jobs)
         self.tabs = QTabWidget()
         self.tabs.setTabsClosable(True)
         self.tabs.setMovable(True)
@@ -276,7 +277,7 @@ class MainWindow(QMainWindow):
     def _on_local_started(self, info: LocalBrokerInfo) -> None:
         self._update_local_action()
         view = self.find_view(LOCAL_NAME)
-        if view is not None and view.session.profile.bootstrap != info.bootstrap:
+        if view is not None and view.session.profile != self._local_profile(info):
             self.close_tab(self.tabs.indexOf(view))
             view = None
         if view is None:
@@ -320,8 +321,23 @@ class MainWindow(QMainWindow):
         info = self.ctx.local.info
         if info is None:
             return
-        profile = ClusterProfile(name=LOCAL_NAME, bootstrap=info.bootstrap, local=True)
-        self.open_cluster(profile, Credentials())
+        sign_in = self.ctx.local.sign_in
+        creds = Credentials(sign_in.password if sign_in and info.username else "")
+        self.open_cluster(self._local_profile(info), creds)
+
+    @staticmethod
+    def _local_profile(info: LocalBrokerInfo) -> ClusterProfile:
+        """The local broker's tab: open, or signed in as the user it was started with."""
+        if not info.username:
+            return ClusterProfile(name=LOCAL_NAME, bootstrap=info.bootstrap, local=True)
+        return ClusterProfile(
+            name=LOCAL_NAME,
+            bootstrap=info.bootstrap,
+            security_protocol=SecurityProtocol.SASL_PLAINTEXT,
+            sasl_mechanism=SaslMechanism.SCRAM_SHA_512,
+            username=info.username,
+            local=True,
+        )
 
     @Slot(object)
     def _on_cluster_started(self, info: LocalClusterInfo) -> None:

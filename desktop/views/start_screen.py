@@ -18,12 +18,14 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.domain.cluster import LocalBrokerInfo
+from desktop.domain.local import LOCAL_SIGN_IN_SECRET
 from desktop.domain.profile import ClusterProfile, Credentials
 from desktop.services.connection import probe_bootstrap
 from desktop.services.probe import PROBE_DEADLINE_S
 from desktop.settings.profiles import ProfileStore
 from desktop.settings.secrets import SecretStore
 from desktop.views.local_cluster_card import LocalClusterCard
+from desktop.views.local_sign_in import LocalSignInForm
 from desktop.views.password_prompt import PasswordPrompt
 from desktop.views.widgets.common import Badge, hint, set_role
 from desktop.workers.jobs import Job
@@ -83,6 +85,7 @@ class StartScreen(QWidget):
         self.local_data_dir = QLabel("")
         self.local_data_dir.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.local_data_dir.setWordWrap(True)
+        self.sign_in = LocalSignInForm()
         self.local_error = QLabel("")
         self.local_error.setWordWrap(True)
         set_role(self.local_error, "error")
@@ -106,6 +109,7 @@ class StartScreen(QWidget):
         grid.addWidget(self.local_data_dir, 3, 1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_local)
+        buttons.addWidget(self.sign_in, 1)  # shown with the start button: one row, not two
         buttons.addWidget(self.open_local)
         buttons.addWidget(self.restart_local)
         buttons.addWidget(self.stop_local)
@@ -179,7 +183,7 @@ class StartScreen(QWidget):
         page.setContentsMargins(0, 0, 0, 0)
         page.addWidget(scroll)
 
-        self.start_local.clicked.connect(local.start)
+        self.start_local.clicked.connect(self._start_local)
         self.stop_local.clicked.connect(local.stop)
         self.restart_local.clicked.connect(local.restart)
         self.open_local.clicked.connect(self.open_local_requested)
@@ -295,6 +299,55 @@ class StartScreen(QWidget):
         prompt.accepted.connect(accepted)
         prompt.open()
 
+    def restore_sign_in(self, username: str, secrets: SecretStore, jobs: JobRunner) -> None:
+        """Offer the user the local broker last required, its password read from the keyring
+        in a job."""
+        if not username:
+            return
+        form = self.sign_in
+        form.required.setChecked(True)
+        form.username.setText(username)
+
+        def fill(creds: Credentials) -> None:
+            if not form.password.text() and form.username.text() == username:
+                form.password.setText(creds.password)
+
+        job = Job(
+            "read the local broker's password",
+            lambda _c: secrets.load(LOCAL_SIGN_IN_SECRET),
+            deadline_s=20,
+        )
+        job.finished.connect(fill)
+        self._keyring_job = job
+        jobs.submit(job)
+
+    @Slot()
+    def _start_local(self) -> None:
+        """Start the local broker, requiring the form's user when asked; the password goes to
+        the keyring in a job (and into memory at once, for the tab the start opens)."""
+        problem = self.sign_in.problem()
+        if problem:
+            self.local_error.setText(problem)
+            return
+        sign_in = self.sign_in.value()
+        self._local.sign_in = sign_in
+        ui = getattr(getattr(self.window(), "ctx", None), "ui", None)
+        if ui is not None:  # the next launch offers the same user
+            ui.local_sign_in_user = sign_in.username if sign_in else ""
+        app = self._app()
+        if sign_in is not None and app is not None:
+            secrets, jobs = app
+            creds = Credentials(sign_in.password)
+            secrets.remember(LOCAL_SIGN_IN_SECRET, creds)
+            jobs.submit(
+                Job(
+                    "keep the local broker's password in the keyring",
+                    lambda _c: secrets.save(LOCAL_SIGN_IN_SECRET, creds, session_only=False),
+                    deadline_s=20,
+                )
+            )
+        self._local.start()
+
     @Slot(object)
     def _on_local_started(self, info: LocalBrokerInfo) -> None:
         self.local_error.setText("")
@@ -327,6 +380,8 @@ class StartScreen(QWidget):
         self.local_data_dir.setText(data_dir)
         self.start_local.setVisible(info is None)
         self.start_local.setEnabled(not local.busy)
+        self.sign_in.setVisible(info is None)
+        self.sign_in.setEnabled(not local.busy)
         for b in (self.stop_local, self.restart_local, self.open_local):
             b.setVisible(info is not None)
             b.setEnabled(not local.busy)

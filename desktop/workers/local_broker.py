@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from desktop.domain.cluster import BrokerInfo, LocalBrokerInfo
+from desktop.domain.local import LocalSignIn
 from desktop.services.local_process import (
     ChildProcess,
     LocalProcessError,
@@ -32,6 +33,25 @@ START_TIMEOUT_S = 30.0  # a loaded machine takes a few seconds to start an inter
 START_DEADLINE_S = START_TIMEOUT_S + 5
 STOP_TIMEOUT_S = 10.0  # then it is killed
 STOP_DEADLINE_S = STOP_TIMEOUT_S + 5
+SCRAM_ENV = "TOPICSCOPE_ADD_SCRAM"  # topicscope-broker's users from the environment
+SIGN_IN_MECHANISM = "SCRAM-SHA-512"
+
+
+def sign_in_args(host: str, port: int) -> list[str]:
+    """One SASL_PLAINTEXT listener with SCRAM-SHA-512 in place of the open PLAINTEXT one."""
+    return [
+        "--config",
+        f"listeners=SASL_PLAINTEXT://{host}:{port}",
+        "--config",
+        f"sasl.enabled.mechanisms={SIGN_IN_MECHANISM}",
+    ]
+
+
+def sign_in_env(sign_in: LocalSignIn) -> dict[str, str]:
+    """The user as --add-scram takes it, for the child's environment (never its arguments)."""
+    if any(c in sign_in.username for c in ",=[]\n") or any(c in sign_in.password for c in ",]\n"):
+        raise UserError("the user name or password holds a character it cannot take (, = [ ])")
+    return {SCRAM_ENV: f"{SIGN_IN_MECHANISM}=[name={sign_in.username},password={sign_in.password}]"}
 
 
 class LocalBroker(QObject):
@@ -51,6 +71,8 @@ class LocalBroker(QObject):
         self.port = port
         self.data_dir = data_dir
         self.info: LocalBrokerInfo | None = None
+        # the user the broker requires from its next start on (None: anyone may connect)
+        self.sign_in: LocalSignIn | None = None
         self._child: ChildProcess | None = None  # the broker's process; touched only by jobs
         self._jobs = JobRunner("local-broker")
         self._busy = False
@@ -156,20 +178,22 @@ class LocalBroker(QObject):
             port = PREFERRED_PORT  # Kafka's usual port, so course examples work as typed
         else:
             port = free_port_run(host, 1)
-        child = ChildProcess(
-            [
-                "--host",
-                host,
-                "--port",
-                str(port),
-                "--data-dir",
-                str(data_dir),
-                "--log-level",
-                "WARNING",
-                "--config",
-                "group.initial.rebalance.delay.ms=0",
-            ]
-        )
+        sign_in = self.sign_in
+        args = [
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--log-level",
+            "WARNING",
+            "--config",
+            "group.initial.rebalance.delay.ms=0",
+        ]
+        if sign_in is not None:
+            args += sign_in_args(host, port)
+        child = ChildProcess(args, secret_env=sign_in_env(sign_in) if sign_in else None)
         try:
             wait_answering(child, [BrokerInfo(1, host, port)], ctx.token, START_TIMEOUT_S)
         except BaseException as exc:
@@ -179,7 +203,12 @@ class LocalBroker(QObject):
             raise
         self._child = child
         self.port = port  # the same port on restart
-        return LocalBrokerInfo(bootstrap=f"{host}:{port}", data_dir=str(data_dir), pid=child.pid)
+        return LocalBrokerInfo(
+            bootstrap=f"{host}:{port}",
+            data_dir=str(data_dir),
+            pid=child.pid,
+            username=sign_in.username if sign_in else "",
+        )
 
     def _do_stop(self) -> None:
         child, self._child = self._child, None

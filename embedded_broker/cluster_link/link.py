@@ -27,6 +27,9 @@ from embedded_broker.metadata.log import METADATA_TOPIC, MetadataLog
 from embedded_broker.metadata.records import MetadataRecord, decode_record
 from embedded_broker.security.acl_records import image_bindings
 from embedded_broker.security.authorizer import AUTHORIZER_KEY, Authorizer
+from embedded_broker.security.credentials import EXTENSION_KEY as SCRAM_STORE_KEY
+from embedded_broker.security.credentials import ScramCredentialStore
+from embedded_broker.security.scram_records import image_users
 
 from . import local_logs
 from .channel import ControllerChannel, ControllerUnavailableError
@@ -299,6 +302,9 @@ class BrokerLink:
         authorizer = state.extensions.get(AUTHORIZER_KEY)
         if isinstance(authorizer, Authorizer):
             authorizer.replace_all(image_bindings(self.image.acls))
+        store = state.extensions.get(SCRAM_STORE_KEY)
+        if isinstance(store, ScramCredentialStore):
+            store.replace_all(image_users(self.image.scram.values()))
         for name, info in list(state.topics.items()):
             wanted = self.image.topics.get(name)
             if info.internal and wanted is None:

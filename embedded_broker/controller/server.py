@@ -15,7 +15,7 @@ from embedded_broker.config import BrokerConfig
 from embedded_broker.protocol.codec import decode_request, encode_response
 from embedded_broker.protocol.errors import ProtocolError, UnsupportedApiError
 
-from . import acls, admin, elections, lifecycle, producer_ids, reassign
+from . import acls, admin, elections, lifecycle, producer_ids, reassign, scram
 from .describe_quorum import describe_quorum
 from .quorum import Controller
 
@@ -173,6 +173,8 @@ class ControllerServer:
             return await acls.create_acls(c, request)
         if api_key == 31:
             return await acls.delete_acls(c, request)
+        if api_key == 51:
+            return await scram.alter_user_scram_credentials(c, request)
         log.warning("The controller does not serve API key %d", api_key)
         return None
 

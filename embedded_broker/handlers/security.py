@@ -7,17 +7,14 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from embedded_broker.cluster_link.channel import ControllerUnavailableError
+from embedded_broker.cluster_link.link import cluster_link
 from embedded_broker.security.credentials import EXTENSION_KEY, ScramCredentialStore
-from embedded_broker.security.scram import (
-    MAX_ITERATIONS,
-    MECHANISM_CODES,
-    MECHANISM_NAMES,
-    MIN_ITERATIONS,
-    credential_from_salted,
-)
+from embedded_broker.security.scram import MECHANISM_CODES
 from embedded_broker.state import BrokerState
 
 from .base import ApiSpec, RequestContext
+from .scram_wire import alter_response, refused_response
 from .util import NO_THROTTLE, build, response_module
 
 
@@ -92,71 +89,20 @@ async def handle_describe_scram(ctx: RequestContext, request: Any, state: Broker
     )
 
 
-def _check_upsertion(item: Any) -> tuple[ErrorCode, str | None]:
-    if int(item.mechanism) not in MECHANISM_NAMES:
-        return ErrorCode.unsupported_sasl_mechanism, "Unknown SCRAM mechanism"
-    if not item.name:
-        return ErrorCode.unacceptable_credential, "Username must not be empty"
-    if int(item.iterations) < MIN_ITERATIONS:
-        return ErrorCode.unacceptable_credential, "Too few iterations"
-    if int(item.iterations) > MAX_ITERATIONS:
-        return ErrorCode.unacceptable_credential, "Too many iterations"
-    if not item.salt or not item.salted_password:
-        return ErrorCode.unacceptable_credential, "Credential salt and salted password are required"
-    return ErrorCode.none, None
-
-
 async def handle_alter_scram(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
-    mod = response_module(request)
+    if (link := cluster_link(state)) is not None:
+        # the users live in the controller's metadata log; this broker's store follows it
+        try:
+            return await link.forward(request)
+        except ControllerUnavailableError:
+            return refused_response(
+                request, ErrorCode.request_timed_out, link.unavailable_message()
+            )
     store = _store(state)
-    counts: dict[str, int] = {}
-    for item in (*request.deletions, *request.upsertions):
-        counts[str(item.name)] = counts.get(str(item.name), 0) + 1
-    outcome: dict[str, tuple[ErrorCode, str | None]] = {}
-    changed = False
-    for item in request.deletions:
-        name = str(item.name)
-        if counts[name] > 1:
-            outcome[name] = (
-                ErrorCode.duplicate_resource,
-                "A user credential cannot be altered twice in the same request",
-            )
-        elif int(item.mechanism) not in MECHANISM_NAMES:
-            outcome[name] = (ErrorCode.unsupported_sasl_mechanism, "Unknown SCRAM mechanism")
-        elif not store.delete(name, MECHANISM_NAMES[int(item.mechanism)]):
-            outcome[name] = (
-                ErrorCode.resource_not_found,
-                "Attempt to delete a user credential that does not exist",
-            )
-        else:
-            changed = True
-            outcome[name] = (ErrorCode.none, None)
-    for item in request.upsertions:
-        name = str(item.name)
-        if counts[name] > 1:
-            outcome[name] = (
-                ErrorCode.duplicate_resource,
-                "A user credential cannot be altered twice in the same request",
-            )
-            continue
-        outcome[name] = _check_upsertion(item)
-        if outcome[name][0] == ErrorCode.none:
-            mechanism = MECHANISM_NAMES[int(item.mechanism)]
-            credential = credential_from_salted(
-                mechanism, bytes(item.salted_password), bytes(item.salt), int(item.iterations)
-            )
-            store.put(name, mechanism, credential)
-            changed = True
+    response, changed = alter_response(request, store)
     if changed:
         await store.persist()
-    return build(
-        mod.AlterUserScramCredentialsResponse,
-        throttle_time=NO_THROTTLE,
-        results=tuple(
-            build(mod.AlterUserScramCredentialsResult, user=n, error_code=c, error_message=m)
-            for n, (c, m) in outcome.items()
-        ),
-    )
+    return response
 
 
 async def handle_describe_client_quotas(

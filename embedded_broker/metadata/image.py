@@ -16,8 +16,10 @@ from .records import (
     RegisterBroker,
     RemoveAclRecord,
     RemoveTopic,
+    RemoveUserScramCredentialRecord,
     TopicRecord,
     UnfenceBroker,
+    UserScramCredentialRecord,
 )
 
 FIRST_PRODUCER_ID = 1000  # as a single node's registry starts
@@ -70,6 +72,7 @@ class MetadataImage:
         self.configs: dict[tuple[int, str], dict[str, str]] = {}
         self.next_producer_id = FIRST_PRODUCER_ID  # the start of the next block handed out
         self.acls: set[AclRecord] = set()
+        self.scram: dict[tuple[str, int], UserScramCredentialRecord] = {}  # (user, mechanism)
 
     def replay(self, offset: int, record: MetadataRecord) -> None:
         self.offset = offset
@@ -123,6 +126,10 @@ class MetadataImage:
             self.acls.add(record)
         elif isinstance(record, RemoveAclRecord):
             self.acls.discard(AclRecord(**asdict(record)))
+        elif isinstance(record, UserScramCredentialRecord):
+            self.scram[(record.name, record.mechanism)] = record
+        elif isinstance(record, RemoveUserScramCredentialRecord):
+            self.scram.pop((record.name, record.mechanism), None)
 
     def _change(self, record: PartitionChange) -> None:
         topic = self.by_id.get(record.topic_id)

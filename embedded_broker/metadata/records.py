@@ -117,6 +117,27 @@ class RemoveAclRecord:
     permission: int
 
 
+@dataclass(frozen=True, slots=True)
+class UserScramCredentialRecord:
+    """A SCRAM user's credential for one mechanism (KRaft's UserScramCredentialRecord): the salt
+    and keys in base64, never the password."""
+
+    name: str
+    mechanism: int  # the wire code: 1 SCRAM-SHA-256, 2 SCRAM-SHA-512
+    salt: str
+    stored_key: str
+    server_key: str
+    iterations: int
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveUserScramCredentialRecord:
+    """Removes a user's credential for one mechanism (KRaft's RemoveUserScramCredentialRecord)."""
+
+    name: str
+    mechanism: int
+
+
 MetadataRecord = (
     RegisterBroker
     | FenceBroker
@@ -129,6 +150,8 @@ MetadataRecord = (
     | ProducerIdsRecord
     | AclRecord
     | RemoveAclRecord
+    | UserScramCredentialRecord
+    | RemoveUserScramCredentialRecord
 )
 
 _TYPES: dict[str, type[Any]] = {
@@ -145,6 +168,8 @@ _TYPES: dict[str, type[Any]] = {
         ProducerIdsRecord,
         AclRecord,
         RemoveAclRecord,
+        UserScramCredentialRecord,
+        RemoveUserScramCredentialRecord,
     )
 }
 

@@ -61,6 +61,13 @@ class ScramCredentialStore:
     def users(self) -> dict[str, dict[str, ScramCredential]]:
         return {user: dict(mechs) for user, mechs in self._users.items()}
 
+    def replace_all(self, users: dict[str, dict[str, ScramCredential]]) -> None:
+        """Hold exactly `users` (a cluster broker follows the controller's metadata log)."""
+        wanted = {user: dict(mechs) for user, mechs in users.items() if mechs}
+        if wanted != self._users:
+            self._users = wanted
+            self._generation += 1
+
     def put(self, user: str, mechanism: str, credential: ScramCredential) -> None:
         self._users.setdefault(user, {})[mechanism] = credential
         self._generation += 1
