@@ -220,7 +220,7 @@ def test_get_offsets_delete_records_and_api_versions(
     assert f"go:{partition}:1" in earliest.split()
     versions = _ok(kafka_cli, "kafka-broker-api-versions", ["--bootstrap-server", bs])
     assert "Produce(0): 3 to 11 [usable: 11]" in versions
-    assert "Fetch(1): 4 to 12 [usable: 12]" in versions
+    assert "Fetch(1): 4 to 18 [usable: 18]" in versions  # Kafka 4.3.1's range
     assert "ApiVersions(18): 0 to 4 [usable: 4]" in versions
     assert "SaslHandshake(17): 0 to 1 [usable: 1]" in versions
     assert "ShareFetch(78): UNSUPPORTED" in versions  # an API the broker does not serve yet

@@ -21,6 +21,7 @@ TOPIC_DIFFERENCES = {
 BROKER_DIFFERENCES = {
     "log.flush.interval.ms": ("60000", "a single broker has no replicas to cover a power loss"),
     "offsets.topic.replication.factor": ("1", "one broker: Kafka's 3 could never be met"),
+    "transaction.state.log.replication.factor": ("1", "one broker: Kafka's 3 could never be met"),
     "max.connections": ("1000", "keeps the app's file descriptors safe"),
     "queued.max.request.bytes": ("536870912", "bounds the memory clients can make it hold"),
     # the built-in broker's security (issue 11's listeners): no Kerberos, no Java keystores
@@ -43,6 +44,10 @@ BROKER_OWN_KEYS = {
     "advertised.port": "the port given to clients (Kafka 4 removed its own)",
     "queued.max.response.bytes": "bounds response memory held for slow consumers",
     "producer.id.expiration.check.interval.ms": "an internal setting in Kafka, public here",
+    # Kafka's StandardAuthorizer reads these from server.properties but its DescribeConfigs
+    # doesn't list them; listed here so a user can see why a principal is (not) allowed
+    "super.users": "the authorizer's super users (StandardAuthorizer's setting)",
+    "allow.everyone.if.no.acl.found": "the authorizer's default (StandardAuthorizer's setting)",
 }
 # Keys that exist on the Kafka node only because the harness configures a SASL listener.
 HARNESS_ONLY_PREFIX = "listener.name."
