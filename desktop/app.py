@@ -96,4 +96,6 @@ def run(args: argparse.Namespace) -> int:
     window.show()
     if args.local or args.local_port is not None or args.data_dir:
         QTimer.singleShot(0, ctx.local.start)
-    return app.exec()
+    code = app.exec()
+    ctx.files.flush()  # the window is gone: a last profile or template save may finish
+    return code

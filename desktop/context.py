@@ -11,6 +11,7 @@ from desktop.settings.ui_state import UiState
 from desktop.workers.local_broker import LocalBroker
 from desktop.workers.local_cluster import LocalCluster, default_cluster_dir
 from desktop.workers.runner import JobRunner
+from desktop.workers.write_behind import WriteBehind
 
 
 @dataclass
@@ -23,6 +24,8 @@ class AppContext:
     jobs: JobRunner = field(default_factory=lambda: JobRunner("app"))
     # the 3-broker playground: child processes, like the local broker
     cluster: LocalCluster = field(default_factory=LocalCluster)
+    # profile and template files: written off the GUI thread, flushed at exit
+    files: WriteBehind = field(default_factory=WriteBehind)
 
     @classmethod
     def create(
@@ -31,8 +34,10 @@ class AppContext:
         local_port: int | None = None,
         data_dir: Path | None = None,
     ) -> AppContext:
+        files = WriteBehind()
         return cls(
-            profiles=ProfileStore(config_dir),
+            profiles=ProfileStore(config_dir, files.write),
+            files=files,
             secrets=SecretStore(),
             ui=UiState(),
             local=LocalBroker(port=local_port, data_dir=data_dir),

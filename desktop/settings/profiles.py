@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import platformdirs
@@ -22,11 +23,17 @@ def default_config_dir() -> Path:
 
 
 class ProfileStore:
-    """Loads and saves profiles; never holds passwords."""
+    """Loads and saves profiles; never holds passwords.
 
-    def __init__(self, directory: Path | None = None) -> None:
+    The file is read once, at start before the window shows; the list in memory is the truth
+    from then on, and each change is handed to `writer` (the app's write-behind thread)."""
+
+    def __init__(
+        self, directory: Path | None = None, writer: Callable[[Path, str], None] | None = None
+    ) -> None:
         self.directory = directory or default_config_dir()
         self.path = self.directory / "profiles.json"
+        self._writer = writer or _write_now
         self._profiles: list[ClusterProfile] = self._load()
 
     def _load(self) -> list[ClusterProfile]:
@@ -45,11 +52,8 @@ class ProfileStore:
         return out
 
     def _save(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
         data = {"version": FILE_VERSION, "profiles": [p.to_json() for p in self._profiles]}
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-        tmp.replace(self.path)
+        self._writer(self.path, json.dumps(data, indent=2))
 
     def all(self) -> list[ClusterProfile]:
         return list(self._profiles)
@@ -68,3 +72,11 @@ class ProfileStore:
     def remove(self, name: str) -> None:
         self._profiles = [p for p in self._profiles if p.name != name]
         self._save()
+
+
+def _write_now(path: Path, text: str) -> None:
+    """Without a write-behind thread (tools, tests): write at once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)

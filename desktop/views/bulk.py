@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from PySide6.QtCore import Slot
@@ -35,7 +36,7 @@ from desktop.views.topic_choice import TopicCombo
 from desktop.views.widgets.common import set_role
 from desktop.views.widgets.feedback import clear_when_valid
 from desktop.workers.bulk_produce import bulk_send_job
-from desktop.workers.jobs import Job, JobFailure, cancelled_with
+from desktop.workers.jobs import Job, JobFailure, Lane, cancelled_with
 from desktop.workers.session import ClusterSession
 
 
@@ -49,6 +50,8 @@ class BulkPanel(QGroupBox):
         self.session = session
         self.form = form
         self.store = TemplateStore(session.profile.name)
+        self.saved: list[Template] = []  # the templates as last read or written (by a job)
+        self.template_job: Job | None = None
         self.worker: Job | None = None
         self.last: BulkProgress | None = None
         self._running = False
@@ -147,9 +150,30 @@ class BulkPanel(QGroupBox):
             null_key=self.null_key.isChecked(),
         )
 
-    def reload_templates(self) -> None:
-        self.templates.clear()
-        self.templates.addItems([t.name for t in self.store.load()])
+    # ---- templates: the file is read and written by jobs, never on the GUI thread --------
+
+    def _template_job(
+        self, name: str, work: Callable[[], list[Template]], done: Callable[[], None]
+    ) -> Job:
+        store = self.store
+        job = Job(name, lambda _ctx: work(), lane=Lane.STREAM, deadline_s=30)
+
+        def finished(templates: list[Template]) -> None:
+            if store is not self.store:
+                return  # another file was chosen meanwhile
+            self.saved = templates
+            self.templates.clear()
+            self.templates.addItems([t.name for t in templates])
+            done()
+
+        job.finished.connect(finished)
+        job.failed.connect(lambda f: self.error.setText(f"Templates in {store.path}: {f.message}"))
+        self.template_job = job
+        self.session.submit(job)
+        return job
+
+    def reload_templates(self) -> Job:
+        return self._template_job("read templates", self.store.load, lambda: None)
 
     @Slot()
     def save_template(self) -> None:
@@ -157,24 +181,23 @@ class BulkPanel(QGroupBox):
         if not name:
             self.error.setText("Name the template to save it.")
             return
-        try:
-            self.store.save(self.template(name))
-        except OSError as exc:
-            self.error.setText(f"Could not save the template to {self.store.path}: {exc}")
-            return
-        self.reload_templates()
-        self.templates.setCurrentText(name)
-        self.status.setText(f"Saved template '{name}' in {self.store.path}.")
+        template, store = self.template(name), self.store
+
+        def saved() -> None:
+            self.templates.setCurrentText(name)
+            self.status.setText(f"Saved template '{name}' in {store.path}.")
+
+        self._template_job("save template", lambda: store.save(template), saved)
 
     @Slot()
     def delete_template(self) -> None:
         name = self.templates.currentText()
+        store = self.store
         if name:
-            self.store.delete(name)
-            self.reload_templates()
+            self._template_job("delete template", lambda: store.delete(name), lambda: None)
 
     def load_template(self, name: str) -> None:
-        for t in self.store.load():
+        for t in self.saved:
             if t.name == name:
                 self.key.setText(t.key)
                 self.value.setPlainText(t.value)

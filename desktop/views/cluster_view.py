@@ -64,6 +64,16 @@ TITLES = {
 LATE_FACTOR = 2.0
 LATE_MIN_S = 3.0
 EAGER = ("overview",)
+# built in the background: the live charts must see every snapshot from the start
+BACKGROUND = ("charts",)
+
+
+class PagePlaceholder(QWidget):
+    """Holds a screen's tab until the user first opens it."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
 
 
 class ClusterView(QWidget):
@@ -99,6 +109,8 @@ class ClusterView(QWidget):
         self.pause = QCheckBox("Pause")
         self.pause.toggled.connect(session.set_paused)
         self.freshness = QLabel("connecting…")
+        # a long status ("… still loading watermarks and configs") may be cut, not widen the window
+        self.freshness.setMinimumWidth(160)
         set_role(self.freshness, "muted")
         bar = QHBoxLayout()
         title = QLabel(f"<b>{session.profile.name}</b> &nbsp; {session.profile.bootstrap}")
@@ -115,8 +127,14 @@ class ClusterView(QWidget):
         self.tabs.setDocumentMode(True)
         self._hide_internal = hide_internal
         self._pages: dict[str, QWidget] = {}
-        for name in EAGER:  # what the user sees first; the rest follow one per event-loop turn
-            self._page(name)
+        # Every tab is there at once, but a screen is built the first time it is shown: building
+        # them all held the GUI thread 100-250 ms, for screens most users never open.
+        for name in PAGES:
+            if name in EAGER:
+                self._pages[name] = self._make(name)
+                self.tabs.addTab(self._pages[name], TITLES[name])
+            else:
+                self.tabs.addTab(PagePlaceholder(name), TITLES[name])
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 0)
@@ -126,7 +144,7 @@ class ClusterView(QWidget):
 
         self._latest: ClusterSnapshot | None = None
         self._applied: dict[QWidget, ClusterSnapshot] = {}
-        self.tabs.currentChanged.connect(lambda _i: self._on_tab(self.tabs.currentWidget()))
+        self.tabs.currentChanged.connect(self._on_current)
         session.snapshot_changed.connect(self._on_snapshot)
         session.state_changed.connect(self._on_state)
         session.interval_changed.connect(self._on_interval)
@@ -140,7 +158,7 @@ class ClusterView(QWidget):
         self._clock.start()
         QTimer.singleShot(0, self._build_next)
 
-    # ---- pages, built in stages: building them all at once held the GUI thread ~250 ms ----
+    # ---- pages, built when first shown (the live charts in the background) ---------------
 
     def _make(self, name: str) -> QWidget:
         session = self.session
@@ -170,13 +188,30 @@ class ClusterView(QWidget):
         page = self._pages.get(name)
         if page is None:
             page = self._pages[name] = self._make(name)
-            index = sum(1 for n in PAGES if n in self._pages and PAGES.index(n) < PAGES.index(name))
+            index = PAGES.index(name)
+            placeholder = self.tabs.widget(index)
+            current = self.tabs.currentIndex() == index
+            self.tabs.blockSignals(True)  # the same tab, only its content is new
+            self.tabs.removeTab(index)
             self.tabs.insertTab(index, page, TITLES[name])
+            if current:
+                self.tabs.setCurrentIndex(index)
+            self.tabs.blockSignals(False)
+            if placeholder is not None:
+                placeholder.deleteLater()
         return page
+
+    @Slot(int)
+    def _on_current(self, index: int) -> None:
+        widget = self.tabs.widget(index)
+        if isinstance(widget, PagePlaceholder):
+            widget = self._page(widget.name)
+        if widget is not None:
+            self._on_tab(widget)
 
     @Slot()
     def _build_next(self) -> None:
-        missing = [n for n in PAGES if n not in self._pages]
+        missing = [n for n in BACKGROUND if n not in self._pages]
         if missing and not self.session.runner.closed:
             self._page(missing[0])
             QTimer.singleShot(0, self._build_next)
@@ -302,7 +337,7 @@ class ClusterView(QWidget):
 
     def _apply(self, page: QWidget) -> None:
         s = self._latest
-        if s is None or self._applied.get(page) is s:
+        if s is None or isinstance(page, PagePlaceholder) or self._applied.get(page) is s:
             return
         self._applied[page] = s
         if isinstance(page, OverviewPage | BrokersPage | TopicsPage | ReplicationPage):
@@ -328,7 +363,9 @@ class ClusterView(QWidget):
         self._update_freshness()
 
     def _update_freshness(self) -> None:
-        self.freshness.setText(self.status_text())
+        text = self.status_text()
+        self.freshness.setText(text)
+        self.freshness.setToolTip(text)
         self.status_changed.emit()
 
     def status_text(self) -> str:

@@ -24,10 +24,9 @@ from desktop.workers.local_broker import LocalBroker
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 WAIT_MS = 30_000
-# Suite-wide guard against a frozen GUI thread (a network or disk wait, a runaway loop). The
-# 100 ms budget of issue 17 is asserted where a test is about stalls (test_jobs: closing a tab
-# mid-job, a slow refresh); building some screens still costs the GUI thread 100-200 ms of
-# CPU (the groups screen's charts), which is a known gap, not a freeze.
+# Suite-wide guard against a frozen GUI thread. Issue 17's budget is 100 ms (asserted in
+# test_jobs); screens are now built when first shown and one full run held 100 ms, but another
+# had one 166 ms outlier (opening the local tab under load 15), so the guard stays at 250 ms.
 STALL_LIMIT_MS = 250.0
 # on a quiet machine, hold the wall-clock lateness itself to the limit (CPU waits included)
 STRICT_STALLS = os.environ.get("TOPICSCOPE_STRICT_STALLS") == "1"

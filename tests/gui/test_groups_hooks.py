@@ -26,14 +26,14 @@ def test_groups_tab_and_topic_consumers(
     commit_offsets(bootstrap, group, {(topic, 0): 2, (topic, 1): 5})
     view = window.open_cluster(ClusterProfile("hooks", bootstrap), Credentials())
     wait_snapshot(qtbot, view)
-    qtbot.waitUntil(lambda: view.tabs.count() == len(PAGES))  # the screens are built in stages
-
-    pages = [view.tabs.widget(i) for i in range(view.tabs.count())]
+    assert view.tabs.count() == len(PAGES)
     titles = [view.tabs.tabText(i) for i in range(view.tabs.count())]
     assert "Consumer groups" in titles
-    groups = pages[titles.index("Consumer groups")]
+    index = titles.index("Consumer groups")
+    assert not isinstance(view.tabs.widget(index), GroupsPage)  # not built before it is shown
+    view.tabs.setCurrentIndex(index)
+    groups = view.tabs.currentWidget()
     assert isinstance(groups, GroupsPage)
-    view.tabs.setCurrentWidget(groups)
     qtbot.waitUntil(lambda: group in shown_values(groups.table, GroupsModel.GROUP), timeout=WAIT_MS)
 
     view.tabs.setCurrentWidget(view.topics)

@@ -107,12 +107,15 @@ def test_templates_are_saved_per_cluster(
 ) -> None:
     bulk = producer_page.bulk
     bulk.store = TemplateStore("my cluster", tmp_path)
-    bulk.reload_templates()
+    with qtbot.waitSignal(bulk.reload_templates().finished, timeout=WAIT_MS):
+        pass
     assert bulk.templates.count() == 0
     bulk.key.setText("user-{{i}}")
     bulk.value.setPlainText('{"n": "{{name}}"}')
     type_text(qtbot, bulk.template_name, "users")
-    click(qtbot, bulk.save_button)
+    click(qtbot, bulk.save_button)  # the file is written by a job, off the GUI thread
+    assert bulk.template_job is not None
+    qtbot.waitUntil(lambda: bulk.templates.currentText() == "users", timeout=WAIT_MS)
     assert (tmp_path / "my_cluster.json").exists()
     bulk.key.setText("other")
     bulk.value.setPlainText("other")
@@ -123,4 +126,5 @@ def test_templates_are_saved_per_cluster(
     assert bulk.value.toPlainText() == '{"n": "{{name}}"}'
     assert TemplateStore("another", tmp_path).load() == []
     click(qtbot, bulk.delete_button)
+    qtbot.waitUntil(lambda: bulk.templates.count() == 0, timeout=WAIT_MS)
     assert TemplateStore("my cluster", tmp_path).load() == []
