@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime
 import logging
 import uuid
@@ -98,6 +99,9 @@ class BrokerLink:
         for offset, record in self.local_log.read(0):
             self.image.replay(offset, record)
         self.replicas = ReplicaSink(state)
+        # the local copy may be stale (leaders moved while this broker was down): as Kafka's
+        # broker, lead or follow nothing until the image holds this incarnation's registration
+        self.image_trusted = False
         self._rounds_started = 0
         self._rounds_done = 0
         self._round_done = asyncio.Event()
@@ -109,6 +113,7 @@ class BrokerLink:
         self.state.extensions[EXTENSION_KEY] = self
         self.state.producers.id_source = self.producer_ids.next_id
         self.replicas.install(self._endpoint, self.send_isr, self._rack)
+        self._hold_local_partitions()
         self.state.spawn(self._reconcile_all(), name="cluster-initial-sync")
         self.state.spawn(self._lifecycle(), name="cluster-heartbeat")
         self.state.spawn(self._follow(), name="cluster-metadata-fetch")
@@ -213,6 +218,10 @@ class BrokerLink:
                 for offset, record in fresh:
                     self.image.replay(offset, record)
                 await self._reconcile_all()
+            if not self.image_trusted and 0 <= self.broker_epoch <= self.image.offset:
+                self.image_trusted = True
+                log.info("Caught up with the controller's metadata at offset %d", self.image.offset)
+                await self._reconcile_all()
             self._rounds_done += 1
             self._round_done.set()
             self._round_done = asyncio.Event()
@@ -295,6 +304,23 @@ class BrokerLink:
                 await asyncio.wait_for(self._round_done.wait(), left)
 
     # -- the local side ---------------------------------------------------------------------
+    def _held(self, part: PartitionImage) -> PartitionImage:
+        """The state given to the replica manager: the image's once caught up, before that
+        the same without a leader (clients get NOT_LEADER_OR_FOLLOWER, nothing is fetched)."""
+        return part if self.image_trusted else dataclasses.replace(part, leader=-1)
+
+    def _hold_local_partitions(self) -> None:
+        """Before any request is served from the local copy of the metadata: every local
+        partition it assigns here is held without a leader (a partition unknown to the replica
+        manager would be served as if this broker led it)."""
+        for name, topic in self.image.topics.items():
+            info = self.state.topics.get(name)
+            if info is None or info.topic_id != topic.topic_id:
+                continue
+            for index, part in topic.partitions.items():
+                if self.node_id in part.replicas and index < info.partitions:
+                    self.replicas.apply(name, index, self._held(part))
+
     async def _reconcile_all(self) -> None:
         """Make the local topics, partitions, configs and ACLs match the image, then tell
         the replica manager about each local partition whose state changed."""
@@ -337,7 +363,7 @@ class BrokerLink:
             for index, part in topic.partitions.items():
                 if self.node_id in part.replicas:
                     local_logs.keep(state, name, index)
-                    self.replicas.apply(name, index, part)
+                    self.replicas.apply(name, index, self._held(part))
                 else:
                     if (name, index) in self.replicas.local():
                         self.replicas.apply(name, index, GONE)

@@ -93,6 +93,7 @@ def test_image_changes_reach_the_replica_manager(partition_state_module: None) -
         ]
         for offset, record in enumerate(records):
             link.image.replay(offset, record)
+        link.image_trusted = True  # caught up with the controller
         await link._reconcile_all()
         assert state.topics["t"].topic_id == TID  # the controller's id, not a new one
         assert state.topics["t"].partitions == 2
@@ -131,6 +132,7 @@ def test_a_replica_moved_away_stops_following_and_loses_its_log() -> None:
         ]
         for offset, record in enumerate(records):
             link.image.replay(offset, record)
+        link.image_trusted = True  # caught up with the controller
         await link._reconcile_all()
         assert state.replicas.get("t", 0) is not None  # following 102
         assert state.replicas.rack_of(103) == "c"
@@ -148,6 +150,35 @@ def test_a_replica_moved_away_stops_following_and_loses_its_log() -> None:
         await link._reconcile_all()
         assert state.partition("t", 0) is not None
         assert state.replicas.get("t", 0) is not None
+        await state.shutdown()
+
+    asyncio.run(body())
+
+
+def test_before_catching_up_local_partitions_are_held_without_a_leader(
+    partition_state_module: None,
+) -> None:
+    """A restarted broker's own copy of the metadata may name it leader of partitions that
+    moved while it was down: it leads none of them until it has caught up."""
+
+    async def body() -> None:
+        state = BrokerState(BrokerConfig({"node.id": "101"}), None, in_memory=True)
+        manager = FakeReplicaManager()
+        state.replicas = manager  # type: ignore[attr-defined]
+        link = _link(state)
+        assert link.replicas.install(link._endpoint, link.send_isr)
+        records = [
+            RegisterBroker(101, "127.0.0.1", 9092, None, "a"),
+            TopicRecord("t", TID),
+            PartitionRecord(TID, 0, (101, 102), (101, 102), 101, 3, 3),
+        ]
+        for offset, record in enumerate(records):
+            link.image.replay(offset, record)
+        await link._reconcile_all()
+        assert manager.applied == [("t", 0, PartitionState(-1, 3, (101, 102), (101, 102), 3))]
+        link.image_trusted = True
+        await link._reconcile_all()
+        assert manager.applied[1:] == [("t", 0, PartitionState(101, 3, (101, 102), (101, 102), 3))]
         await state.shutdown()
 
     asyncio.run(body())
