@@ -175,6 +175,10 @@ def test_add_partitions_and_empty_topic(qtbot: QtBot, view: ClusterView) -> None
         lambda: len(_admin(view).list_topics(timeout=10).topics["grow"].partitions) == 3,
         timeout=WAIT_MS,
     )
+    # the job's answer reaches the form after the broker has the partitions
+    qtbot.waitUntil(
+        lambda: view.topics.message.text() == "'grow' now has 3 partitions.", timeout=WAIT_MS
+    )
 
     qtbot.mouseClick(view.topics.empty_button, Qt.MouseButton.LeftButton)
     confirm = view.topics.dialog
@@ -182,7 +186,7 @@ def test_add_partitions_and_empty_topic(qtbot: QtBot, view: ClusterView) -> None
     qtbot.keyClicks(confirm.confirm, "grow")
     qtbot.mouseClick(confirm.ok, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: messages() == 0, timeout=WAIT_MS)
-    assert view.topics.message.text() == "Emptied 'grow'."
+    qtbot.waitUntil(lambda: view.topics.message.text() == "Emptied 'grow'.", timeout=WAIT_MS)
 
 
 @pytest.mark.realkafka
