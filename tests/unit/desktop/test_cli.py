@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -13,10 +14,23 @@ from embedded_broker.__main__ import build_parser
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _free_port(span: int = 5) -> int:
+    """A port P with P..P+span-1 free: the self-test's cluster takes the ports after P."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port + span > 65535:
+            continue
+        try:
+            with contextlib.ExitStack() as held:
+                for p in range(port, port + span):
+                    sock = held.enter_context(socket.socket())
+                    sock.bind(("127.0.0.1", p))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no run of free ports found")
 
 
 def test_self_test_uses_the_local_port_and_data_dir(tmp_path: Path) -> None:
