@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import (
     AlterConfigOpType,
     ConfigEntry,
@@ -14,10 +15,18 @@ from confluent_kafka.admin import (
 from .local_cluster import LocalCluster, admin, wait_for
 
 
-def _retention(bootstrap: str, topic: str) -> str:
+def _retention(bootstrap: str, topic: str) -> str | None:
+    """The topic's retention.ms as ``bootstrap`` sees it; None while that broker has not yet
+    replayed the topic's creation (a broker learns of it from the metadata log, after the
+    controller has answered CreateTopics, as in Kafka)."""
     res = ConfigResource(ResourceType.TOPIC, topic)
     client = admin(bootstrap)  # keep a reference: the futures die with the client
-    configs = client.describe_configs([res])[res].result(timeout=10)
+    try:
+        configs = client.describe_configs([res])[res].result(timeout=10)
+    except KafkaException as exc:
+        if exc.args[0].code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+            return None
+        raise
     value: str = configs["retention.ms"].value
     return value
 
@@ -35,7 +44,7 @@ def test_topic_configs_changed_through_one_broker_reach_every_broker(
     )
     created["conf"].result(timeout=15)
     for other in others:
-        wait_for(lambda o=other: _retention(o, "conf") == "1000", 5, "the creation's config")
+        wait_for(lambda o=other: _retention(o, "conf") == "1000", 15, "the creation's config")
     res = ConfigResource(
         ResourceType.TOPIC,
         "conf",
