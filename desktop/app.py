@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication
 
 from desktop import first_paint
 from desktop.context import AppContext
+from desktop.gui_gc import collect_on_gui_thread
 from desktop.views.main_window import MainWindow
 from desktop.views.theme import apply_light_theme
 
@@ -63,6 +64,7 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationDisplayName("Topicscope")
     app.setOrganizationName("Topicscope")
     app.setDesktopFileName(APP_ID)
+    collect_on_gui_thread(app)
     apply_light_theme(app)
     icon = icon_path()
     if icon is not None:

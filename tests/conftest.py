@@ -1,3 +1,17 @@
 """Shared pytest plugins: the real Apache Kafka harness and the built-in broker fixtures."""
 
+from typing import Any
+
+import pytest
+
 pytest_plugins = ["tests.kafka.fixtures", "tests.broker_fixtures"]
+
+
+@pytest.fixture(scope="session")
+def qapp(qapp: Any) -> Any:
+    """pytest-qt's application, with cyclic garbage collected on the GUI thread as the app does
+    (a collection in a worker thread that frees a Qt object aborts the process)."""
+    from desktop.gui_gc import collect_on_gui_thread
+
+    collect_on_gui_thread(qapp)
+    return qapp

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
@@ -450,6 +451,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(self.closing_note)
 
         def one_ended(*_args: object) -> None:
+            if not shiboken6.isValid(self):  # closed and deleted by its owner meanwhile
+                return
             if all(job.ended for job in self._stopping):
                 self._stopping = []
                 self.close()
