@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QStyle
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import QPushButton, QStyle
 
 from desktop.domain.local import LocalClusterInfo
-from desktop.views.widgets.common import Badge, hint
+from desktop.views.widgets.local_card import LocalCard
 from desktop.workers.local_cluster import LocalCluster, default_cluster_dir
 
 
-class LocalClusterCard(QFrame):
+class LocalClusterCard(LocalCard):
     open_requested = Signal()
 
     def __init__(self, cluster: LocalCluster) -> None:
-        super().__init__()
-        self._cluster = cluster
-        self.setObjectName("clusterCard")
-        self.setStyleSheet(
-            "QFrame#clusterCard { background: #ffffff; border: 1px solid #d8dee6;"
-            " border-radius: 10px; }"
+        super().__init__(
+            "Local cluster",
+            "A controller and brokers 101, 102 and 103, each its own process, with real "
+            "replication. Stop or kill -9 a broker from the Brokers tab and watch leaders "
+            "move, ISRs shrink and acks=all fail.",
+            "Brokers",
         )
+        self._cluster = cluster
         style = self.style()
-        title = QLabel("Local cluster")
-        title.setStyleSheet("font-size: 16px; font-weight: 600;")
-        self.badge = Badge("stopped", "info")
         self.start_button = QPushButton(
             style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay),
             f"Start local cluster ({cluster.brokers} brokers)",
@@ -36,45 +34,7 @@ class LocalClusterCard(QFrame):
         self.stop_button = QPushButton(
             style.standardIcon(QStyle.StandardPixmap.SP_MediaStop), "Stop"
         )
-        self.address = QLabel("—")
-        self.address.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.data_dir = QLabel("")
-        self.data_dir.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.data_dir.setWordWrap(True)
-        self.error = QLabel("")
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #a11d12;")
-
-        grid = QGridLayout(self)
-        grid.setContentsMargins(20, 16, 20, 16)
-        row = QHBoxLayout()
-        row.addWidget(title)
-        row.addWidget(self.badge)
-        row.addStretch(1)
-        grid.addLayout(row, 0, 0, 1, 2)
-        grid.addWidget(
-            hint(
-                "A controller and brokers 101, 102 and 103, each its own process, with real "
-                "replication. Stop or kill -9 a broker from the Brokers tab and watch leaders "
-                "move, ISRs shrink and acks=all fail."
-            ),
-            1,
-            0,
-            1,
-            2,
-        )
-        grid.addWidget(QLabel("Brokers"), 2, 0)
-        grid.addWidget(self.address, 2, 1)
-        grid.addWidget(QLabel("Data directory"), 3, 0)
-        grid.addWidget(self.data_dir, 3, 1)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.start_button)
-        buttons.addWidget(self.open_button)
-        buttons.addWidget(self.stop_button)
-        buttons.addStretch(1)
-        grid.addLayout(buttons, 4, 0, 1, 2)
-        grid.addWidget(self.error, 5, 0, 1, 2)
-        grid.setColumnStretch(1, 1)
+        self.add_buttons(self.start_button, self.open_button, self.stop_button)
 
         self.start_button.clicked.connect(cluster.start)
         self.stop_button.clicked.connect(cluster.stop)

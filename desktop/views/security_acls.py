@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -25,7 +24,7 @@ from desktop.domain.acl import (
     ResourceKind,
 )
 from desktop.models.security import AclsModel
-from desktop.views.widgets.common import Banner, FilterProxy, hint, make_table
+from desktop.views.security_panel import SecurityPanel
 from desktop.workers.security import SecurityJobs
 
 ANY = "any"
@@ -134,25 +133,16 @@ class AclForm(QGroupBox):
         self.create_button.setEnabled(acl is not None)
 
 
-class AclsPanel(QWidget):
+class AclsPanel(SecurityPanel[AclEntry]):
     """The ACL list of one cluster, with create, delete and the topic-rights check beside it."""
 
     def __init__(self, jobs: SecurityJobs) -> None:
-        super().__init__()
-        self.jobs = jobs
-        self.loaded = False
-        self.busy = False
-        self.banner = Banner()
+        super().__init__(jobs, AclsModel())
         self.filter = AclFilterBar()
         self.list_button = QPushButton("List")
         self.list_button.clicked.connect(self.reload)
         self.filter.principal.returnPressed.connect(self.reload)
         self.filter.name.returnPressed.connect(self.reload)
-        self.model = AclsModel()
-        self.proxy = FilterProxy()
-        self.proxy.setSourceModel(self.model)
-        self.table = make_table(self.proxy)
-        self.status = hint("")
         self.delete_button = QPushButton("Delete matching…")
         self.delete_button.setToolTip(
             "Lists what the filter matches first; nothing goes until you confirm"
@@ -178,23 +168,8 @@ class AclsPanel(QWidget):
         confirm.addWidget(self.delete_preview, 1)
         confirm.addWidget(self.confirm_button)
         confirm.addWidget(self.cancel_button)
-        left = QVBoxLayout()
-        left.addLayout(top)
-        left.addWidget(self.table, 1)
-        left.addLayout(actions)
-        left.addLayout(confirm)
-        body = QHBoxLayout()
-        body.addLayout(left, 3)
-        body.addWidget(self.form, 1)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.banner)
-        layout.addLayout(body, 1)
+        self.lay_out(top, (actions, confirm), self.form)
         self.clear_preview()
-
-    def _failed(self, message: str) -> None:
-        self.busy = False
-        self.banner.show_message(message)
-        self.status.setText("")
 
     @Slot()
     def reload(self) -> None:
@@ -203,12 +178,8 @@ class AclsPanel(QWidget):
         self.jobs.list_acls(self.filter.value(), self._listed, self._failed)
 
     def _listed(self, acls: tuple[AclEntry, ...]) -> None:
-        self.busy = False
-        self.loaded = True
-        self.banner.setVisible(False)
-        self.model.set_rows(acls)
         noun = "binding" if len(acls) == 1 else "bindings"
-        self.status.setText(f"{len(acls)} {noun}")
+        self._show_rows(acls, f"{len(acls)} {noun}")
 
     @Slot()
     def create_binding(self) -> None:

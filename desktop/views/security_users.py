@@ -12,14 +12,13 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSpinBox,
-    QVBoxLayout,
-    QWidget,
 )
 
 from desktop.domain.acl import ScramChange, ScramUser
 from desktop.models.base import ROW_ROLE
 from desktop.models.security import UsersModel
-from desktop.views.widgets.common import Banner, FilterProxy, hint, make_table
+from desktop.views.security_panel import SecurityPanel
+from desktop.views.widgets.common import hint
 from desktop.workers.security import SecurityJobs
 
 MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256")
@@ -27,21 +26,12 @@ MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256")
 MIN_ITERATIONS, MAX_ITERATIONS = 4096, 16384
 
 
-class UsersPanel(QWidget):
+class UsersPanel(SecurityPanel[ScramUser]):
     def __init__(self, jobs: SecurityJobs) -> None:
-        super().__init__()
-        self.jobs = jobs
-        self.loaded = False
-        self.busy = False
-        self.banner = Banner()
-        self.model = UsersModel()
-        self.proxy = FilterProxy()
-        self.proxy.setSourceModel(self.model)
-        self.table = make_table(self.proxy)
+        super().__init__(jobs, UsersModel())
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         self.reload_button = QPushButton("Reload")
         self.reload_button.clicked.connect(self.reload)
-        self.status = hint("")
         self.delete_button = QPushButton("Delete user…")
         self.delete_button.setEnabled(False)
         self.delete_button.clicked.connect(self.ask_delete)
@@ -81,22 +71,8 @@ class UsersPanel(QWidget):
         confirm = QHBoxLayout()
         confirm.addWidget(self.delete_preview, 1)
         confirm.addWidget(self.confirm_button)
-        left = QVBoxLayout()
-        left.addWidget(self.table, 1)
-        left.addLayout(bar)
-        left.addLayout(confirm)
-        body = QHBoxLayout()
-        body.addLayout(left, 3)
-        body.addWidget(box, 1)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.banner)
-        layout.addLayout(body, 1)
+        self.lay_out(None, (bar, confirm), box)
         self._hide_confirm()
-
-    def _failed(self, message: str) -> None:
-        self.busy = False
-        self.banner.show_message(message)
-        self.status.setText("")
 
     def selected(self) -> ScramUser | None:
         rows = self.table.selectionModel().selectedRows()
@@ -120,11 +96,7 @@ class UsersPanel(QWidget):
         self.jobs.list_users(self._listed, self._failed)
 
     def _listed(self, users: tuple[ScramUser, ...]) -> None:
-        self.busy = False
-        self.loaded = True
-        self.banner.setVisible(False)
-        self.model.set_rows(users)
-        self.status.setText(f"{len(users)} user(s) with SCRAM credentials")
+        self._show_rows(users, f"{len(users)} user(s) with SCRAM credentials")
 
     def problem(self) -> str:
         if not self.user.text().strip():

@@ -5,7 +5,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal, SignalInstance, Slot
 from PySide6.QtWidgets import (
     QFrame,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -27,7 +26,8 @@ from desktop.settings.secrets import SecretStore
 from desktop.views.local_cluster_card import LocalClusterCard
 from desktop.views.local_sign_in import LocalSignInForm
 from desktop.views.password_prompt import PasswordPrompt
-from desktop.views.widgets.common import Badge, hint, set_role
+from desktop.views.widgets.common import hint, set_role
+from desktop.views.widgets.local_card import LocalCard
 from desktop.workers.jobs import Job
 from desktop.workers.local_broker import LocalBroker, default_local_data_dir
 from desktop.workers.local_cluster import LocalCluster
@@ -59,13 +59,16 @@ class StartScreen(QWidget):
         subtitle = hint("Explore Kafka clusters — or start a broker of your own with one click.")
 
         # Local broker card
-        card = QFrame()
-        card.setObjectName("localCard")  # its colours come from the theme's style sheet
-        grid = QGridLayout(card)
-        grid.setContentsMargins(20, 16, 20, 16)
-        local_title = QLabel("Local broker")
-        local_title.setStyleSheet("font-size: 16px; font-weight: 600;")
-        self.local_badge = Badge("stopped", "info")
+        card = LocalCard(
+            "Local broker",
+            "A Kafka-compatible broker built into Topicscope. Its data persists between runs.",
+            "Address",
+        )
+        self.local_card = card
+        self.local_badge = card.badge
+        self.local_address = card.address
+        self.local_data_dir = card.data_dir
+        self.local_error = card.error
         self.start_local = QPushButton(
             style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Start local broker"
         )
@@ -80,43 +83,14 @@ class StartScreen(QWidget):
         self.open_local = QPushButton(
             style.standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon), "Open"
         )
-        self.local_address = QLabel("")
-        self.local_address.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.local_data_dir = QLabel("")
-        self.local_data_dir.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.local_data_dir.setWordWrap(True)
         self.sign_in = LocalSignInForm()
-        self.local_error = QLabel("")
-        self.local_error.setWordWrap(True)
-        set_role(self.local_error, "error")
-        row = QHBoxLayout()
-        row.addWidget(local_title)
-        row.addWidget(self.local_badge)
-        row.addStretch(1)
-        grid.addLayout(row, 0, 0, 1, 2)
-        grid.addWidget(
-            hint(
-                "A Kafka-compatible broker built into Topicscope. Its data persists between runs."
-            ),
-            1,
-            0,
-            1,
-            2,
+        card.add_buttons(
+            self.start_local,
+            (self.sign_in, 1),  # shown with the start button: one row, not two
+            self.open_local,
+            self.restart_local,
+            self.stop_local,
         )
-        grid.addWidget(QLabel("Address"), 2, 0)
-        grid.addWidget(self.local_address, 2, 1)
-        grid.addWidget(QLabel("Data directory"), 3, 0)
-        grid.addWidget(self.local_data_dir, 3, 1)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.start_local)
-        buttons.addWidget(self.sign_in, 1)  # shown with the start button: one row, not two
-        buttons.addWidget(self.open_local)
-        buttons.addWidget(self.restart_local)
-        buttons.addWidget(self.stop_local)
-        buttons.addStretch(1)
-        grid.addLayout(buttons, 4, 0, 1, 2)
-        grid.addWidget(self.local_error, 5, 0, 1, 2)
-        grid.setColumnStretch(1, 1)
 
         # Profiles
         clusters_title = QLabel("Saved clusters")
