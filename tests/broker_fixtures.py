@@ -20,6 +20,10 @@ BROKER_THREAD_PREFIXES = (
     "log-",
 )
 
+# A start takes well under a second on a quiet machine; a loaded 2-core CI machine has taken
+# over 10 s (the runner's own default), which is a slow machine, not a broken broker.
+START_TIMEOUT_S = 60.0
+
 # Tests never wait for the first rebalance; everything else keeps Kafka's defaults.
 TEST_DEFAULTS = {"group.initial.rebalance.delay.ms": "0"}
 
@@ -34,7 +38,7 @@ class RunningBroker:
         self._runner = BrokerRunner(
             port=0, data_dir=data_dir, in_memory=in_memory, config=self.config
         )
-        self.address: BrokerAddress = self._runner.start()
+        self.address: BrokerAddress = self._runner.start(timeout=START_TIMEOUT_S)
 
     @property
     def bootstrap(self) -> str:
@@ -60,7 +64,7 @@ class RunningBroker:
             in_memory=self.in_memory,
             config=self.config,
         )
-        self.address = self._runner.start()
+        self.address = self._runner.start(timeout=START_TIMEOUT_S)
 
 
 BrokerFactory = Callable[..., RunningBroker]

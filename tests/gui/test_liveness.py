@@ -110,7 +110,8 @@ def test_killed_broker_is_shown_unreachable_within_seconds_and_stays_listed(
     qtbot.waitUntil(lambda: victim_row().startswith("offline since"), timeout=WAIT_MS)
     detected = time.monotonic() - killed
     assert detected <= DETECT_S, f"shown unreachable after {detected:.1f} s"
-    assert "unreachable for" in victim_row() and "connection refused" in victim_row()
+    # refused, or reset when a probe was mid-request at the kill
+    assert "unreachable for" in victim_row() and "(connection re" in victim_row()
     assert view.overview.cards["brokers"].value.text() == "2 of 3 up"
     assert _events(view, EventKind.BROKER_UNREACHABLE)[0].broker == victim
 
