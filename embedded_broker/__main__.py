@@ -44,6 +44,8 @@ security (all through --config, with Kafka's names):
                         in ssl.keystore.certificate.chain and ssl.keystore.key; ssl.key.password
   ssl.truststore.location=ca.pem              CAs that sign client certificates
   ssl.client.auth=required|requested|none     client certificates (mTLS); TLS 1.2 and newer
+  ssl.principal.mapping.rules='RULE:^CN=([^,]+),.*$/$1/L,DEFAULT'   the mTLS principal: the
+                        certificate subject through Kafka's rules (default: the whole subject)
   sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
   listener.name.sasl_ssl.plain.sasl.jaas.config='org.apache.kafka.common.security.plain.PlainLoginModule
                         required user_alice="alice-secret";'  PLAIN users (or sasl.jaas.config)

@@ -102,7 +102,18 @@ class Connection(asyncio.Protocol):
         self.local = _address(transport.get_extra_info("sockname"))
         if (ssl_object := transport.get_extra_info("ssl_object")) is not None:
             self.tls = True
-            self.principal = ssl_principal(ssl_object)
+            security = self._server.security
+            principal = (
+                ssl_principal(ssl_object)
+                if security is None
+                else security.ssl_principal(self.listener, ssl_object)
+            )
+            if principal is None:  # no mapping rule applies: Kafka refuses such a client
+                self._closing = True
+                self.flow.close()
+                transport.abort()
+                return
+            self.principal = principal
         if not self._server.admit(self):
             self._closing = True
             self.flow.close()
