@@ -44,6 +44,8 @@ security (all through --config, with Kafka's names):
                         in ssl.keystore.certificate.chain and ssl.keystore.key; ssl.key.password
   ssl.truststore.location=ca.pem              CAs that sign client certificates
   ssl.client.auth=required|requested|none     client certificates (mTLS); TLS 1.2 and newer
+  ssl.principal.mapping.rules='RULE:^CN=([^,]+),.*$/$1/L,DEFAULT'   the mTLS principal: the
+                        certificate subject through Kafka's rules (default: the whole subject)
   sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
   listener.name.sasl_ssl.plain.sasl.jaas.config='org.apache.kafka.common.security.plain.PlainLoginModule
                         required user_alice="alice-secret";'  PLAIN users (or sasl.jaas.config)
@@ -112,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="SCRAM-SHA-512=[name=NAME,password=PASSWORD]",
         help="add or replace a SCRAM user at start, as kafka-storage format --add-scram takes it "
-        "(SCRAM-SHA-256 or -512; optional iterations=N, 4096 to 16384; repeatable). Other local "
+        "(SCRAM-SHA-256 or -512; optional iterations=N, 4096 to 16384; repeatable; a --brokers N "
+        "cluster keeps them in its controller's metadata log). Other local "
         f"users can see command lines: set {SCRAM_ENV} instead, or change the password later "
         "with kafka-configs (default: none)",
     )
@@ -158,12 +161,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = _parse_config(args.config)
         parse_listeners(BrokerConfig(settings), args.host, args.port)
-        scram_users = [parse_scram_user(item) for item in [*args.add_scram, *_scram_from_env()]]
+        scram_args = [*args.add_scram, *_scram_from_env()]
+        scram_users = [parse_scram_user(item) for item in scram_args]
     except ConfigError as exc:
         print(f"topicscope-broker: {exc}", file=sys.stderr)
         return 2
     if args.node is not None or args.brokers != 1:
-        return _run_cluster_mode(args, settings)
+        return _run_cluster_mode(args, settings, scram_args, scram_users)
     runner = BrokerRunner(
         host=args.host,
         port=args.port,
@@ -204,7 +208,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _run_cluster_mode(args: argparse.Namespace, settings: dict[str, str]) -> int:
+def _run_cluster_mode(
+    args: argparse.Namespace,
+    settings: dict[str, str],
+    scram_args: list[str],
+    scram_users: list[tuple[str, str, str, int]],
+) -> int:
+    from .cluster_file import CONTROLLER_ID
     from .cluster_node import run_node
     from .launcher import LaunchError, run_cluster
 
@@ -212,7 +222,14 @@ def _run_cluster_mode(args: argparse.Namespace, settings: dict[str, str]) -> int
         print("topicscope-broker: a cluster needs --data-dir (and no --in-memory)", file=sys.stderr)
         return 2
     if args.node is not None:
-        return run_node(args.data_dir, args.node)
+        if scram_users and args.node != CONTROLLER_ID:
+            print(
+                f"topicscope-broker: SCRAM users of a cluster live on its controller: give "
+                f"--add-scram to --node {CONTROLLER_ID} or to --brokers N",
+                file=sys.stderr,
+            )
+            return 2
+        return run_node(args.data_dir, args.node, scram_users)
     if args.brokers < 2:
         print("topicscope-broker: --brokers must be 1 (one node) or at least 2", file=sys.stderr)
         return 2
@@ -226,6 +243,8 @@ def _run_cluster_mode(args: argparse.Namespace, settings: dict[str, str]) -> int
             racks=racks,
             settings=settings,
             log_level=str(args.log_level),
+            # to the controller's process only, through its environment (out of sight of ps)
+            controller_env={SCRAM_ENV: "\n".join(scram_args)} if scram_args else None,
         )
     except LaunchError as exc:
         print(f"topicscope-broker: {exc}", file=sys.stderr)

@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,8 +76,11 @@ def _node_listeners(settings: dict[str, str], node: dict[str, Any]) -> str:
     return ",".join(out)
 
 
-def run_node(cluster_dir: Path, node_id: int) -> int:
-    """Run one node until SIGINT/SIGTERM (or its launcher's death); the exit status."""
+def run_node(
+    cluster_dir: Path, node_id: int, scram_users: Sequence[tuple[str, str, str, int]] = ()
+) -> int:
+    """Run one node until SIGINT/SIGTERM (or its launcher's death); the exit status.
+    ``scram_users`` (--add-scram) go to the controller's metadata log."""
     try:
         data = read_cluster(cluster_dir)
         node = find_node(data, node_id)
@@ -93,11 +97,13 @@ def run_node(cluster_dir: Path, node_id: int) -> int:
     watch_parent(stop)
     set_node(cluster_dir, node_id, pid=os.getpid(), state="starting")
     if node_id == CONTROLLER_ID:
-        return _run_controller(cluster_dir, stop)
+        return _run_controller(cluster_dir, stop, scram_users)
     return _run_broker(cluster_dir, data, node, stop)
 
 
-def _run_controller(cluster_dir: Path, stop: threading.Event) -> int:
+def _run_controller(
+    cluster_dir: Path, stop: threading.Event, scram_users: Sequence[tuple[str, str, str, int]]
+) -> int:
     from .controller.server import run_controller
 
     async def main() -> None:
@@ -106,7 +112,7 @@ def _run_controller(cluster_dir: Path, stop: threading.Event) -> int:
         threading.Thread(
             target=lambda: (stop.wait(), loop.call_soon_threadsafe(done.set)), daemon=True
         ).start()
-        await run_controller(cluster_dir, done)
+        await run_controller(cluster_dir, done, scram_users)
 
     try:
         asyncio.run(main())

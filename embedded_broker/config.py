@@ -676,6 +676,24 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
             "With an authorizer: allow a resource that no ACL names to everyone.",
             read_only=True,
         ),
+        # -- authentication failures (server.py) and certificate principals (security/) -------
+        ConfigDef(
+            "connection.failed.authentication.delay.ms",
+            INT,
+            "100",
+            "How long a connection stays open after a failed authentication; the error reply "
+            "is sent at once (0: close at once).",
+            at_least(0),
+            read_only=True,
+        ),
+        ConfigDef(
+            "ssl.principal.mapping.rules",
+            STRING,
+            "DEFAULT",
+            "How a client certificate's subject becomes the principal: RULE:pattern/replacement/"
+            "[LU] entries tried in order, DEFAULT keeps the whole subject.",
+            read_only=True,
+        ),
         # --- log compaction (storage/cleaner.py), Kafka's names and defaults ---
         ConfigDef(
             "log.cleaner.enable",

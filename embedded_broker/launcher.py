@@ -125,10 +125,18 @@ def plan_cluster(
 class ClusterLauncher:
     """The --brokers process: owns the node processes."""
 
-    def __init__(self, cluster_dir: Path, plan: dict[str, Any], log_level: str) -> None:
+    def __init__(
+        self,
+        cluster_dir: Path,
+        plan: dict[str, Any],
+        log_level: str,
+        controller_env: dict[str, str] | None = None,
+    ) -> None:
         self.cluster_dir = cluster_dir
         self.plan = plan
         self.log_level = log_level
+        # only the controller's process gets these (the SCRAM users of --add-scram)
+        self.controller_env = controller_env or {}
         self.children: dict[int, subprocess.Popen[bytes]] = {}
 
     def start(self) -> None:
@@ -139,7 +147,7 @@ class ClusterLauncher:
         for node_id in ids:
             self.children[node_id] = subprocess.Popen(
                 node_command(self.cluster_dir, node_id, self.log_level),
-                env=env,
+                env={**env, **self.controller_env} if node_id == CONTROLLER_ID else env,
                 preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
             )
 
@@ -197,9 +205,10 @@ def run_cluster(
     racks: list[str],
     settings: dict[str, str],
     log_level: str,
+    controller_env: dict[str, str] | None = None,
 ) -> int:
     plan = plan_cluster(cluster_dir, brokers, host=host, port=port, racks=racks, settings=settings)
-    launcher = ClusterLauncher(cluster_dir, plan, log_level)
+    launcher = ClusterLauncher(cluster_dir, plan, log_level, controller_env)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:

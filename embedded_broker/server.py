@@ -83,6 +83,8 @@ class Connection(asyncio.Protocol):
         self._reading = True
         self._closing = False
         self._eof = False
+        # seconds the close waits after a failed authentication (the reply goes at once)
+        self._close_delay = 0.0
         self.busy = False
         self.peer = ("", 0)
         self.local = ("", 0)
@@ -100,7 +102,18 @@ class Connection(asyncio.Protocol):
         self.local = _address(transport.get_extra_info("sockname"))
         if (ssl_object := transport.get_extra_info("ssl_object")) is not None:
             self.tls = True
-            self.principal = ssl_principal(ssl_object)
+            security = self._server.security
+            principal = (
+                ssl_principal(ssl_object)
+                if security is None
+                else security.ssl_principal(self.listener, ssl_object)
+            )
+            if principal is None:  # no mapping rule applies: Kafka refuses such a client
+                self._closing = True
+                self.flow.close()
+                transport.abort()
+                return
+            self.principal = principal
         if not self._server.admit(self):
             self._closing = True
             self.flow.close()
@@ -249,6 +262,8 @@ class Connection(asyncio.Protocol):
                     if outbox.size:
                         await self._drain(fully=self._eof)
                     if self._eof and not flow.has_requests:
+                        if self._close_delay > 0:
+                            await asyncio.sleep(self._close_delay)
                         if self._transport is not None and not self._closing:
                             self._transport.close()
                         return
@@ -312,7 +327,12 @@ class Connection(asyncio.Protocol):
             else:
                 reply = sasl.authenticate(request, time.monotonic())
             if sasl.failed:
-                self.close_when_idle()  # Kafka closes after telling the client why
+                # Kafka closes after telling the client why, connection.failed.authentication.
+                # delay.ms later. The reply goes at once: a client that reads the reply and the
+                # close in one read (kafka-python 3.0) would otherwise lose Kafka's message.
+                delay_ms = self._state.config.get_int("connection.failed.authentication.delay.ms")
+                self._close_delay = delay_ms / 1000
+                self.close_when_idle()
             elif sasl.principal is not None:
                 self.principal = sasl.principal
             return [encode_response(header.correlation_id, reply)]

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 from embedded_broker.handlers.scram_wire import alter_response
 from embedded_broker.metadata.records import MetadataRecord
 from embedded_broker.security.credentials import ScramCredentialStore
+from embedded_broker.security.scram import make_credential
 from embedded_broker.security.scram_records import changes, image_users
 
 from .quorum import Controller
@@ -27,3 +30,26 @@ async def alter_user_scram_credentials(controller: Controller, request: Any) -> 
 
     await controller.append(records)
     return answers[-1]
+
+
+async def add_users_at_start(
+    controller: Controller, users: Sequence[tuple[str, str, str, int]]
+) -> None:
+    """--add-scram at cluster start: add or replace these (mechanism, name, password,
+    iterations) users in the metadata log, as records of salt and keys only."""
+    if not users:
+        return
+
+    def salted() -> list[tuple[str, str, Any]]:
+        return [(name, mech, make_credential(mech, pw, it)) for mech, name, pw, it in users]
+
+    credentials = await asyncio.to_thread(salted)  # PBKDF2: kept off the event loop
+
+    def records() -> list[MetadataRecord]:
+        before = image_users(controller.image.scram.values())
+        after = {user: dict(mechanisms) for user, mechanisms in before.items()}
+        for name, mechanism, credential in credentials:
+            after.setdefault(name, {})[mechanism] = credential
+        return changes(before, after)
+
+    await controller.append(records)

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import struct
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -179,8 +180,13 @@ class ControllerServer:
         return None
 
 
-async def run_controller(cluster_dir: Path, stop: asyncio.Event) -> None:
-    """Run node 100 of the cluster in ``cluster_dir`` until ``stop`` is set."""
+async def run_controller(
+    cluster_dir: Path,
+    stop: asyncio.Event,
+    scram_users: Sequence[tuple[str, str, str, int]] = (),
+) -> None:
+    """Run node 100 of the cluster in ``cluster_dir`` until ``stop`` is set; ``scram_users``
+    (--add-scram) are added to the metadata log before it says it is active."""
     from embedded_broker.cluster_file import node_dir, read_cluster
 
     data = read_cluster(cluster_dir)
@@ -190,6 +196,7 @@ async def run_controller(cluster_dir: Path, stop: asyncio.Event) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     server = ControllerServer(cluster_dir, data_dir, data["cluster_id"], config)
     await server.start(me["host"], me["port"])
+    await scram.add_users_at_start(server.controller, scram_users)
     set_node(cluster_dir, CONTROLLER_ID, state="active", pid=os.getpid())
     try:
         await stop.wait()

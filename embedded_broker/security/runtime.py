@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import ssl
 from collections.abc import Sequence
@@ -14,9 +15,13 @@ from .authorizer import AUTHORIZER_KEY, Authorizer
 from .credentials import EXTENSION_KEY, ScramCredentialStore
 from .jaas import plain_users
 from .listeners import ADVERTISED_KEY, Listener, ListenerSettings, parse_listeners
+from .principal_mapping import KEY as MAPPING_KEY
+from .principal_mapping import NoMatchingRuleError, PrincipalMapper
 from .sasl import SaslSession, SaslSettings
 from .scram import MAX_ITERATIONS, MECHANISM_CODES, MIN_ITERATIONS, make_credential
-from .tls import server_context
+from .tls import peer_subject, server_context
+
+log = logging.getLogger(__name__)
 
 SECURITY_KEY = "security"  # BrokerState.extensions key of the broker's Security
 _SCRAM_ARG = re.compile(r"^(SCRAM-SHA-256|SCRAM-SHA-512)=\[(.*)\]$")
@@ -70,11 +75,15 @@ class Security:
         self.authorizer = Authorizer.from_config(config, data_dir)
         self._ssl: dict[str, ssl.SSLContext] = {}
         self._sasl: dict[str, SaslSettings] = {}
+        self._mappers: dict[str, PrincipalMapper] = {}
         for listener in self.listeners.listeners:
             if listener.uses_ssl:
                 self._ssl[listener.name] = server_context(
                     functools.partial(self.setting, listener.name), listener.name
                 )
+            if listener.uses_ssl and not listener.uses_sasl:
+                rules = self.setting(listener.name, MAPPING_KEY)
+                self._mappers[listener.name] = PrincipalMapper.from_config(rules)
             if listener.uses_sasl:
                 self._sasl[listener.name] = self._sasl_settings(listener)
         for mechanism, name, password, iterations in scram_users:
@@ -109,6 +118,28 @@ class Security:
             scram_lookup=self.store.get,
             reauth_ms=reauth,
         )
+
+    def ssl_principal(self, listener: str, ssl_object: ssl.SSLObject) -> str | None:
+        """The principal of a TLS client: its certificate's subject through the listener's
+        ssl.principal.mapping.rules (None: no rule applies, and Kafka refuses the client).
+        On SASL_SSL the principal comes from SASL; until then it is the plain subject."""
+        subject = peer_subject(ssl_object)
+        if subject is None:
+            return "User:ANONYMOUS"
+        mapper = self._mappers.get(listener)
+        if mapper is None:
+            return f"User:{subject}"
+        try:
+            return f"User:{mapper.name(subject)}"
+        except NoMatchingRuleError:
+            log.warning(
+                "Refusing a client on listener %s: no %s rule applies to its certificate "
+                "subject %s",
+                listener,
+                MAPPING_KEY,
+                subject,
+            )
+            return None
 
     def ssl_context(self, listener: str) -> ssl.SSLContext | None:
         return self._ssl.get(listener)

@@ -140,19 +140,25 @@ def server_context(get: Setting, listener: str) -> ssl.SSLContext:
 
 def ssl_principal(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> str:
     """Kafka's default SSL principal: User:<the client certificate's subject, RFC 2253>."""
+    subject = peer_subject(ssl_object)
+    return "User:ANONYMOUS" if subject is None else f"User:{subject}"
+
+
+def peer_subject(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> str | None:
+    """The client certificate's subject in RFC 2253 form (as Java's X500Principal.getName()
+    gives it to Kafka's principal builder); None without a certificate."""
     if ssl_object is None:
-        return "User:ANONYMOUS"
+        return None
     der = ssl_object.getpeercert(binary_form=True)
     if not der:
-        return "User:ANONYMOUS"
+        return None
     try:
         from cryptography import x509
     except ImportError:  # the stdlib's view of the subject, with RFC 2253's short names
         cert: dict[str, Any] = dict(ssl_object.getpeercert() or {})
         rdns = cert.get("subject", ())
-        parts = [f"{_SHORT.get(k, k)}={v}" for rdn in reversed(rdns) for k, v in rdn]
-        return "User:" + ",".join(parts)
-    return "User:" + x509.load_der_x509_certificate(der).subject.rfc4514_string()
+        return ",".join(f"{_SHORT.get(k, k)}={v}" for rdn in reversed(rdns) for k, v in rdn)
+    return x509.load_der_x509_certificate(der).subject.rfc4514_string()
 
 
 _SHORT = {
