@@ -31,6 +31,9 @@ DETECT_S = 5.0
 TOPIC = "playground"
 # the controller fences a silent broker after this; Kafka's 9 s would only make the test slower
 SESSION_MS = "3000"
+# heartbeats well inside that: with Kafka's 2 s interval, one heartbeat late on a loaded machine
+# fenced a live broker, moved its leaderships, and the cluster never looked healthy in time
+HEARTBEAT_MS = "300"
 
 
 @pytest.fixture
@@ -46,7 +49,10 @@ def cluster_window(qtbot: QtBot, tmp_path: Path) -> Iterator[MainWindow]:
         cluster=LocalCluster(
             data_dir=tmp_path / "cluster",
             port=0,
-            config={"broker.session.timeout.ms": SESSION_MS},
+            config={
+                "broker.session.timeout.ms": SESSION_MS,
+                "broker.heartbeat.interval.ms": HEARTBEAT_MS,
+            },
         ),
     )
     win = MainWindow(ctx)
