@@ -38,6 +38,7 @@ from embedded_broker.coordinator.offsets_topic import OFFSETS_TOPIC
 from embedded_broker.group_runtime.journal import ReplicatedJournal
 from embedded_broker.group_runtime.runtime import GroupRuntime
 from embedded_broker.group_runtime.topic import ensure_offsets_topic
+from embedded_broker.share.listing import share_groups_listed
 from embedded_broker.state import BrokerState
 from embedded_broker.txn.runtime import available as txn_available
 from embedded_broker.txn.runtime import coordinator as txn_coordinator
@@ -648,6 +649,9 @@ async def handle_list_groups(ctx: RequestContext, request: Any, state: BrokerSta
     mod = response_module(request)
     listed = (await coordinator(state)).list_groups(
         getattr(request, "states_filter", ()), getattr(request, "types_filter", ())
+    )
+    listed += await share_groups_listed(
+        state, getattr(request, "states_filter", ()), getattr(request, "types_filter", ())
     )
     groups = tuple(
         build(
