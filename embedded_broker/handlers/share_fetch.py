@@ -89,7 +89,7 @@ async def _acknowledge(
     """Apply acknowledgements; each partition's outcome goes into ``answers``."""
     if not acks:
         return
-    settings = share.settings()
+    settings = share.settings(group_id)
     changed = False
     for key, batches in acks.items():
         answer = answers.setdefault(key, _PartitionAnswer())
@@ -141,7 +141,7 @@ def _acquire_pass(
 ) -> int:
     """One pass acquiring records of ``keys``; the number of records acquired."""
     state = share.state
-    settings = share.settings()
+    settings = share.settings(group_id)
     got = 0
     room = max_bytes
     for key in keys:
@@ -262,7 +262,7 @@ async def _wait(share: ShareCoordinator, keys: list[PartitionKey], remaining: fl
 async def handle_share_fetch(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     mod = response_module(request)
     share = await share_coordinator(state)
-    lock = datetime.timedelta(milliseconds=share.settings().lock_ms)
+    lock = datetime.timedelta(milliseconds=share.settings(request.group_id).lock_ms)
 
     def refuse(code: ErrorCode, message: str) -> Any:
         return build(
@@ -356,7 +356,7 @@ async def handle_share_fetch(ctx: RequestContext, request: Any, state: BrokerSta
 async def handle_share_acknowledge(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     mod = response_module(request)
     share = await share_coordinator(state)
-    lock = datetime.timedelta(milliseconds=share.settings().lock_ms)
+    lock = datetime.timedelta(milliseconds=share.settings(request.group_id).lock_ms)
     group_id = request.group_id or ""
     member_id = request.member_id or ""
     epoch = int(request.share_session_epoch)

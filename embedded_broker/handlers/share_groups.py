@@ -70,7 +70,7 @@ async def handle_share_group_heartbeat(
                 client_host=_host(ctx),
             ),
             lambda t: _partition_count(state, t),
-            share.settings().limits,
+            share.settings(group_id).limits,
             state.now_ms(),
         )
     assignment = None
@@ -88,7 +88,7 @@ async def handle_share_group_heartbeat(
                 if t in state.registry.topics
             ),
         )
-    interval = share.settings().limits.heartbeat_interval_ms
+    interval = share.settings(group_id).limits.heartbeat_interval_ms
     return build(
         mod.ShareGroupHeartbeatResponse,
         throttle_time=NO_THROTTLE,

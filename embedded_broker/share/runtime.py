@@ -48,12 +48,20 @@ class ShareCoordinator:
         data_dir = None if state.in_memory else state.data_dir
         self.store = ShareStore(data_dir, self._snapshot)
         self._wakeup: asyncio.Future[None] | None = None
+        self.group_configs: dict[str, dict[str, str]] = {}
         for group_id, data in saved.items():
             self._restore(group_id, data)
 
     # -- settings ------------------------------------------------------------------------------
-    def settings(self) -> ShareSettings:
-        get = self.state.config.get_int
+    def settings(self, group_id: str | None = None) -> ShareSettings:
+        """The broker's group.share.* settings with ``group_id``'s own overrides."""
+        own = self.group_configs.get(group_id, {}) if group_id is not None else {}
+        broker = self.state.config.get_int
+
+        def get(name: str) -> int:
+            key = name.replace("group.share.", "share.", 1)
+            return int(own[key]) if key in own else broker(name)
+
         return ShareSettings(
             lock_ms=get("group.share.record.lock.duration.ms"),
             delivery_limit=get("group.share.delivery.count.limit"),
@@ -75,7 +83,8 @@ class ShareCoordinator:
     def partition(
         self, group_id: str, topic_id: uuid.UUID, index: int, *, create: bool = True
     ) -> SharePartition | None:
-        """The group's share-partition, created at the latest offset on first use."""
+        """The group's share-partition, created on first use at the latest offset (or the
+        earliest, as the group's share.auto.offset.reset says)."""
         parts = self.partitions.setdefault(group_id, {})
         found = parts.get((topic_id, index))
         if found is not None or not create:
@@ -83,10 +92,13 @@ class ShareCoordinator:
         info = self.state.registry.by_id.get(topic_id)
         if info is None:
             return None
-        high = self.high_watermark(info.name, index)
-        if high is None:
+        plog = self.state.partition(info.name, index)
+        if plog is None:
             return None
-        found = parts[(topic_id, index)] = SharePartition(high)
+        start = self.state.replicas.high_watermark(info.name, index, plog)
+        if self.group_configs.get(group_id, {}).get("share.auto.offset.reset") == "earliest":
+            start = plog.log_start_offset
+        found = parts[(topic_id, index)] = SharePartition(start)
         return found
 
     def group_partitions(self, group_id: str) -> Iterator[tuple[str, int, SharePartition]]:
@@ -98,9 +110,9 @@ class ShareCoordinator:
 
     def expire(self, now_ms: int) -> set[str]:
         """Release expired locks everywhere; the groups whose state changed."""
-        limit = self.settings().delivery_limit
         changed = set()
         for group_id, parts in self.partitions.items():
+            limit = self.settings(group_id).delivery_limit
             for part in parts.values():
                 if part.expire(now_ms, limit):
                     changed.add(group_id)
@@ -120,7 +132,7 @@ class ShareCoordinator:
     def _member_gone(self, group_id: str, member_id: str) -> None:
         # Kafka releases what a departed member held at once rather than at lock expiry.
         self.sessions.close(group_id, member_id)
-        limit = self.settings().delivery_limit
+        limit = self.settings(group_id).delivery_limit
         changed = False
         for part in self.partitions.get(group_id, {}).values():
             changed |= part.release_member(member_id, limit)
@@ -129,7 +141,7 @@ class ShareCoordinator:
             self.state.spawn(self.store.persist(group_id), name=f"share-state {group_id}")
 
     def release_member(self, group_id: str, member_id: str, keys: list[PartitionKey]) -> bool:
-        limit = self.settings().delivery_limit
+        limit = self.settings(group_id).delivery_limit
         parts = self.partitions.get(group_id, {})
         changed = False
         for key in keys:
@@ -158,15 +170,21 @@ class ShareCoordinator:
         for (topic_id, index), part in sorted(self.partitions.get(group_id, {}).items()):
             if topic_id in self.state.registry.by_id:
                 rows.append({"topic_id": str(topic_id), "partition": index, **part.to_json()})
-        if not rows and group_id not in self.groups.groups:
+        exists = group_id in self.groups.groups
+        configs = self.group_configs.get(group_id, {})
+        if not rows and not exists and not configs:
             return None
-        return encode(group_id, rows)
+        return encode(group_id, rows, configs=configs, exists=exists)
 
     def _restore(self, group_id: str, data: dict[str, object]) -> None:
         rows = data["partitions"]
         assert isinstance(rows, list)
-        # the group outlives a restart, empty until its members come back
-        self.groups.groups.setdefault(group_id, ShareGroup(group_id))
+        if data.get("exists", True):
+            # the group outlives a restart, empty until its members come back
+            self.groups.groups.setdefault(group_id, ShareGroup(group_id))
+        configs = data.get("configs")
+        if isinstance(configs, dict) and configs:
+            self.group_configs[group_id] = {str(k): str(v) for k, v in configs.items()}
         parts = self.partitions.setdefault(group_id, {})
         for row in rows:
             with contextlib.suppress(KeyError, ValueError, TypeError):

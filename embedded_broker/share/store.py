@@ -113,5 +113,8 @@ def _write(folder: Path, files: dict[str, bytes | None]) -> None:
             write_atomically(path, data)
 
 
-def encode(group_id: str, partitions: list[dict[str, object]]) -> bytes:
-    return json.dumps({"group_id": group_id, "partitions": partitions}).encode("utf-8")
+def encode(
+    group_id: str, partitions: list[dict[str, object]], *, configs: dict[str, str], exists: bool
+) -> bytes:
+    data = {"group_id": group_id, "partitions": partitions, "configs": configs, "exists": exists}
+    return json.dumps(data).encode("utf-8")
