@@ -15,7 +15,7 @@ from embedded_broker.share.runtime import ShareCoordinator, share_coordinator
 from embedded_broker.state import BrokerState
 
 from .base import ApiSpec, RequestContext
-from .groups import refused
+from .groups import coordinator, refused
 from .share_groups import other_kind
 from .util import NO_THROTTLE, build, response_module
 
@@ -40,6 +40,7 @@ def _lag(share: ShareCoordinator, topic: str, index: int, part: SharePartition) 
 async def _group_error(
     state: BrokerState, share: ShareCoordinator, group_id: str
 ) -> tuple[ErrorCode, str | None]:
+    await coordinator(state)  # loaded first: refused() asks it which groups are this broker's
     if (not_here := refused(state, group_id)) is not GroupError.NONE:
         return ErrorCode(not_here.value), "This broker is not the coordinator."
     if group_id not in share.groups.groups:

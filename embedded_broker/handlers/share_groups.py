@@ -51,6 +51,7 @@ async def handle_share_group_heartbeat(
     ctx: RequestContext, request: Any, state: BrokerState
 ) -> Any:
     mod = response_module(request)
+    await coordinator(state)  # loaded first: refused() asks it which groups are this broker's
     share = await share_coordinator(state)
     names = request.subscribed_topic_names
     group_id = request.group_id
@@ -134,6 +135,7 @@ def _missing(mod: Any, group_id: str, code: ErrorCode, message: str) -> Any:
 
 async def handle_share_group_describe(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     mod = response_module(request)
+    await coordinator(state)  # loaded first: refused() asks it which groups are this broker's
     share = await share_coordinator(state)
     share.groups.expire(state.now_ms())
     ops = GROUP_AUTHORIZED_OPS if request.include_authorized_operations else AUTHORIZED_OPS_OMITTED
