@@ -9,7 +9,6 @@ import uuid
 import pytest
 from kio.schema.describe_configs.v4 import request as describe_req
 from kio.schema.errors import ErrorCode
-from kio.schema.incremental_alter_configs.v1 import request as alter_req
 
 from tests.broker_fixtures import RunningBroker
 from tests.integration.groups.wire import WireClient
@@ -17,36 +16,16 @@ from tests.kafka.cli import KafkaCli
 
 from .conftest import TopicMaker, produce
 from .test_share_java_cli import CLI_TIMEOUT, _ok
-from .wire import ShareWire
+from .wire import ShareWire, alter_group_configs
 
 GROUP = 32
 SOURCE_GROUP_CONFIG = 8
 
 
 def _alter(bootstrap: str, group: str, **configs: str) -> tuple[int, str | None]:
-    client = WireClient(bootstrap)
-    try:
-        response = client.send(
-            alter_req.IncrementalAlterConfigsRequest(
-                resources=(
-                    alter_req.AlterConfigsResource(
-                        resource_type=GROUP,
-                        resource_name=group,
-                        configs=tuple(
-                            alter_req.AlterableConfig(
-                                name=k.replace("_", "."), config_operation=0, value=v
-                            )
-                            for k, v in configs.items()
-                        ),
-                    ),
-                ),
-                validate_only=False,
-            )
-        )
-    finally:
-        client.close()
-    result = response.responses[0]
-    return int(result.error_code), result.error_message
+    return alter_group_configs(
+        bootstrap, group, {k.replace("_", "."): v for k, v in configs.items()}
+    )
 
 
 def _described(bootstrap: str, group: str) -> dict[str, tuple[str | None, int]]:

@@ -13,13 +13,14 @@ from kio.schema.errors import ErrorCode
 from tests.broker_fixtures import BrokerFactory, RunningBroker
 
 from .conftest import LOCK_MS, TopicMaker, produce
-from .wire import ACCEPT, REJECT, RELEASE, ShareWire, describe, start_offsets
+from .wire import ACCEPT, REJECT, RELEASE, ShareWire, describe, hold_longer, start_offsets
 
 WAIT_MS = 10_000  # a long-poll bound far above the lock duration
 
 
 @pytest.fixture
 def broker(builtin_broker_factory: BrokerFactory) -> RunningBroker:
+    # locks expire after LOCK_MS unless a test asks for longer (hold_longer)
     return builtin_broker_factory(
         {
             "group.share.record.lock.duration.ms": str(LOCK_MS),
@@ -49,6 +50,7 @@ def test_two_members_of_one_partition_get_different_records(
     broker: RunningBroker, members: list[ShareWire], make_topic: TopicMaker
 ) -> None:
     topic, tid = make_topic(broker.bootstrap)
+    hold_longer(broker.bootstrap, "split")
     a = _joined(broker, members, "split", topic, tid)
     b = _joined(broker, members, "split", topic, tid)
     a.fetch()  # open both share sessions
@@ -71,12 +73,12 @@ def test_an_unacknowledged_record_is_delivered_again_when_its_lock_expires(
     b.fetch()
     produce(broker.bootstrap, topic, 3)
     assert a.got(a.fetch(max_wait_ms=WAIT_MS)).counts() == {0: 1, 1: 1, 2: 1}
+    hold_longer(broker.bootstrap, "locks")  # a's records keep their LOCK_MS lock; b's get 30 s
     started = time.monotonic()
     # b waits in its long poll until a's lock runs out, then gets the records
     again = b.got(b.fetch(max_wait_ms=WAIT_MS))
-    waited = time.monotonic() - started
     assert again.counts() == {0: 2, 1: 2, 2: 2}
-    assert LOCK_MS / 1000 * 0.5 < waited < WAIT_MS / 1000
+    assert time.monotonic() - started < WAIT_MS / 1000  # woken by the expiry, not the deadline
     # a's acknowledgement comes too late: the records are b's now
     late = a.got(a.fetch(acks={0: [(0, 2, ACCEPT)]}))
     assert late.ack_error == ErrorCode.invalid_record_state
@@ -88,6 +90,7 @@ def test_rejected_records_are_archived_and_released_ones_come_back(
     broker: RunningBroker, members: list[ShareWire], make_topic: TopicMaker
 ) -> None:
     topic, tid = make_topic(broker.bootstrap)
+    hold_longer(broker.bootstrap, "settle")
     a = _joined(broker, members, "settle", topic, tid)
     a.fetch()
     produce(broker.bootstrap, topic, 4)
@@ -106,6 +109,7 @@ def test_a_record_released_at_the_delivery_count_limit_is_archived(
     broker: RunningBroker, members: list[ShareWire], make_topic: TopicMaker
 ) -> None:
     topic, tid = make_topic(broker.bootstrap)
+    hold_longer(broker.bootstrap, "poison")
     a = _joined(broker, members, "poison", topic, tid)
     a.fetch()
     produce(broker.bootstrap, topic, 2)
@@ -123,6 +127,7 @@ def test_share_session_epochs_are_checked(
     broker: RunningBroker, members: list[ShareWire], make_topic: TopicMaker
 ) -> None:
     topic, tid = make_topic(broker.bootstrap)
+    hold_longer(broker.bootstrap, "sessions")
     a = _joined(broker, members, "sessions", topic, tid)
     assert a.fetch(epoch=3).error_code == ErrorCode.share_session_not_found
     assert a.fetch().error_code == 0  # epoch 0 opens it; the next is 1

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kio.schema.describe_share_group_offsets.v1 import request as offsets_req
+from kio.schema.incremental_alter_configs.v1 import request as alter_req
 from kio.schema.share_acknowledge.v2 import request as ack_req
 from kio.schema.share_fetch.v2 import request as fetch_req
 from kio.schema.share_group_describe.v1 import request as describe_req
@@ -187,3 +188,35 @@ def start_offsets(bootstrap: str, group: str, topic: str) -> dict[int, tuple[int
             for p in t.partitions:
                 found[int(p.partition_index)] = (int(p.start_offset), int(p.lag))
     return found
+
+
+def alter_group_configs(
+    bootstrap: str, group: str, configs: dict[str, str]
+) -> tuple[int, str | None]:
+    """IncrementalAlterConfigs SET of a group's configs: (error code, message)."""
+    client = WireClient(bootstrap)
+    try:
+        response = client.send(
+            alter_req.IncrementalAlterConfigsRequest(
+                resources=(
+                    alter_req.AlterConfigsResource(
+                        resource_type=32,  # GROUP
+                        resource_name=group,
+                        configs=tuple(
+                            alter_req.AlterableConfig(name=k, config_operation=0, value=v)
+                            for k, v in configs.items()
+                        ),
+                    ),
+                ),
+                validate_only=False,
+            )
+        )
+    finally:
+        client.close()
+    result = response.responses[0]
+    return int(result.error_code), result.error_message
+
+
+def hold_longer(bootstrap: str, group: str) -> None:
+    """Records acquired from now on stay locked 30 s: nothing a test holds expires under load."""
+    assert alter_group_configs(bootstrap, group, {"share.record.lock.duration.ms": "30000"})[0] == 0
