@@ -14,9 +14,10 @@ from embedded_broker.share.partition import RecordState, SharePartition
 from embedded_broker.share.runtime import ShareCoordinator, share_coordinator
 from embedded_broker.state import BrokerState
 
+from .authz import GROUP, allowed, refused_topics
 from .base import ApiSpec, RequestContext
 from .groups import coordinator, refused
-from .share_groups import other_kind
+from .share_groups import DENIED_GROUP, other_kind
 from .util import NO_THROTTLE, build, response_module
 
 _NOT_SAVED = "The share-group state could not be saved; try again."
@@ -38,11 +39,13 @@ def _lag(share: ShareCoordinator, topic: str, index: int, part: SharePartition) 
 
 
 async def _group_error(
-    state: BrokerState, share: ShareCoordinator, group_id: str
+    ctx: RequestContext, state: BrokerState, share: ShareCoordinator, group_id: str
 ) -> tuple[ErrorCode, str | None]:
     await coordinator(state)  # loaded first: refused() asks it which groups are this broker's
     if (not_here := refused(state, group_id)) is not GroupError.NONE:
         return ErrorCode(not_here.value), "This broker is not the coordinator."
+    if not allowed(ctx, state, GROUP, group_id):
+        return ErrorCode.group_authorization_failed, DENIED_GROUP
     if group_id not in share.groups.groups:
         message = await other_kind(state, group_id) or f"Group {group_id} not found."
         return ErrorCode.group_id_not_found, message
@@ -57,7 +60,7 @@ async def handle_describe_share_group_offsets(
     share.expire(state.now_ms())
     groups = []
     for g in request.groups:
-        code, message = await _group_error(state, share, g.group_id)
+        code, message = await _group_error(ctx, state, share, g.group_id)
         topics = []
         if code == ErrorCode.none:
             known = {(t, i): p for t, i, p in share.group_partitions(g.group_id)}
@@ -116,7 +119,7 @@ async def handle_alter_share_group_offsets(
     share = await share_coordinator(state)
     share.groups.expire(state.now_ms())
     group_id = request.group_id
-    code, message = await _group_error(state, share, group_id)
+    code, message = await _group_error(ctx, state, share, group_id)
     if code == ErrorCode.group_id_not_found and message == f"Group {group_id} not found.":
         code, message = ErrorCode.none, None  # as Kafka: altering offsets creates the group
     group = share.groups.groups.get(group_id)
@@ -132,7 +135,10 @@ async def handle_alter_share_group_offsets(
                 index = int(p.partition_index)
                 part_code, part_message = ErrorCode.none, None
                 high = share.high_watermark(t.topic_name, index) if info is not None else None
-                if info is None or high is None:
+                if info is not None and refused_topics(ctx, state, [t.topic_name]):
+                    part_code = ErrorCode.topic_authorization_failed
+                    part_message = "Not authorized to read this topic."
+                elif info is None or high is None:
                     part_code = ErrorCode.unknown_topic_or_partition
                     part_message = "This server does not host this topic-partition."
                 else:
@@ -181,7 +187,7 @@ async def handle_delete_share_group_offsets(
     share = await share_coordinator(state)
     share.groups.expire(state.now_ms())
     group_id = request.group_id
-    code, message = await _group_error(state, share, group_id)
+    code, message = await _group_error(ctx, state, share, group_id)
     group = share.groups.groups.get(group_id)
     if code == ErrorCode.none and group is not None and group.members:
         code, message = ErrorCode.non_empty_group, _NOT_EMPTY
@@ -193,6 +199,9 @@ async def handle_delete_share_group_offsets(
             if info is None:
                 topic_code = ErrorCode.unknown_topic_or_partition
                 topic_message = "This server does not host this topic-partition."
+            elif refused_topics(ctx, state, [t.topic_name]):
+                topic_code = ErrorCode.topic_authorization_failed
+                topic_message = "Not authorized to read this topic."
             else:
                 keys = [k for k in share.partitions.get(group_id, {}) if k[0] == info.topic_id]
                 share.delete_partitions(group_id, keys)

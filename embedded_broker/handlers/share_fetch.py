@@ -26,7 +26,9 @@ from embedded_broker.share.sessions import FINAL_EPOCH, INITIAL_EPOCH, ShareSess
 from embedded_broker.state import BrokerState
 from embedded_broker.storage import OffsetOutOfRange, StorageError
 
+from .authz import GROUP, allowed, refused_topics
 from .base import ApiSpec, RequestContext
+from .share_groups import DENIED_GROUP
 from .storage_errors import storage_failure
 from .util import NO_THROTTLE, build, ms, response_module
 
@@ -61,6 +63,15 @@ def _acks(topics: Iterable[Any]) -> dict[PartitionKey, tuple[Any, ...]]:
     }
 
 
+def _denied(
+    ctx: RequestContext, state: BrokerState, ids: Iterable[uuid.UUID]
+) -> frozenset[uuid.UUID]:
+    """The topics (by id) this principal may not Read (none without an authorizer)."""
+    names = {tid: info.name for tid in set(ids) if (info := state.registry.by_id.get(tid))}
+    refused = refused_topics(ctx, state, names.values())
+    return frozenset(tid for tid, name in names.items() if name in refused)
+
+
 def _session(
     share: ShareCoordinator, group_id: str, member_id: str, epoch: int
 ) -> tuple[ShareSession | None, ErrorCode, str | None]:
@@ -85,6 +96,7 @@ async def _acknowledge(
     acks: dict[PartitionKey, tuple[Any, ...]],
     answers: Answers,
     now_ms: int,
+    denied: frozenset[uuid.UUID] = frozenset(),
 ) -> None:
     """Apply acknowledgements; each partition's outcome goes into ``answers``."""
     if not acks:
@@ -95,6 +107,9 @@ async def _acknowledge(
         answer = answers.setdefault(key, _PartitionAnswer())
         if key[0] not in share.state.registry.by_id:
             answer.ack_code = ErrorCode.unknown_topic_id
+            continue
+        if key[0] in denied:
+            answer.ack_code = ErrorCode.topic_authorization_failed
             continue
         part = share.partition(group_id, key[0], key[1], create=False)
         outcome = AckError.INVALID_RECORD_STATE
@@ -138,6 +153,7 @@ def _acquire_pass(
     max_records: int,
     max_bytes: int,
     now_ms: int,
+    denied: frozenset[uuid.UUID] = frozenset(),
 ) -> int:
     """One pass acquiring records of ``keys``; the number of records acquired."""
     state = share.state
@@ -150,6 +166,9 @@ def _acquire_pass(
         info = state.registry.by_id.get(topic_id)
         if info is None:
             answer.code = ErrorCode.unknown_topic_id
+            continue
+        if topic_id in denied:
+            answer.code = ErrorCode.topic_authorization_failed
             continue
         plog = state.partition(info.name, index)
         if plog is None:
@@ -280,6 +299,8 @@ async def handle_share_fetch(ctx: RequestContext, request: Any, state: BrokerSta
     epoch = int(request.share_session_epoch)
     if not group_id or not member_id:
         return refuse(ErrorCode.invalid_request, "A share fetch needs a group id and a member id.")
+    if not allowed(ctx, state, GROUP, group_id):
+        return refuse(ErrorCode.group_authorization_failed, DENIED_GROUP)
     acks = _acks(request.topics)
     requested = [(t.topic_id, int(p.partition_index)) for t in request.topics for p in t.partitions]
     if epoch == INITIAL_EPOCH:
@@ -306,8 +327,15 @@ async def handle_share_fetch(ctx: RequestContext, request: Any, state: BrokerSta
     share.groups.expire(state.now_ms())
     share.expire(state.now_ms())
     answers: Answers = {}
+    denied = _denied(ctx, state, [k[0] for k in [*session.partitions, *acks]])
     await _acknowledge(
-        share, group_id, member_id, acks=acks, answers=answers, now_ms=state.now_ms()
+        share,
+        group_id,
+        member_id,
+        acks=acks,
+        answers=answers,
+        now_ms=state.now_ms(),
+        denied=denied,
     )
     if epoch == FINAL_EPOCH:
         share.sessions.close(group_id, member_id)
@@ -328,6 +356,7 @@ async def handle_share_fetch(ctx: RequestContext, request: Any, state: BrokerSta
                 max_records=max_records,
                 max_bytes=max_bytes,
                 now_ms=state.now_ms(),
+                denied=denied,
             )
             remaining = deadline - time.monotonic()
             errors = any(a.code != ErrorCode.none for a in answers.values())
@@ -367,12 +396,15 @@ async def handle_share_acknowledge(ctx: RequestContext, request: Any, state: Bro
             ErrorCode.invalid_request,
             "A share acknowledge needs a group and member id.",
         )
+    elif not allowed(ctx, state, GROUP, group_id):
+        code, message = ErrorCode.group_authorization_failed, DENIED_GROUP
     elif epoch == INITIAL_EPOCH:
         code = ErrorCode.invalid_share_session_epoch
         message = "A share acknowledge cannot open a share session."
     else:
         session, code, message = _session(share, group_id, member_id, epoch)
     answers: Answers = {}
+    acks = _acks(request.topics)
     if session is not None:
         if epoch != FINAL_EPOCH:
             session.bump()
@@ -381,9 +413,10 @@ async def handle_share_acknowledge(ctx: RequestContext, request: Any, state: Bro
             share,
             group_id,
             member_id,
-            acks=_acks(request.topics),
+            acks=acks,
             answers=answers,
             now_ms=state.now_ms(),
+            denied=_denied(ctx, state, [k[0] for k in acks]),
         )
         if epoch == FINAL_EPOCH:
             share.sessions.close(group_id, member_id)

@@ -12,11 +12,13 @@ from embedded_broker.share.groups import Heartbeat, HeartbeatAnswer, Partitions,
 from embedded_broker.share.runtime import ShareCoordinator, share_coordinator
 from embedded_broker.state import BrokerState
 
+from .authz import GROUP, allowed, refused_topics
 from .base import ApiSpec, RequestContext
 from .groups import AUTHORIZED_OPS_OMITTED, GROUP_AUTHORIZED_OPS, _host, coordinator, refused
 from .util import NO_THROTTLE, build, error, response_module
 
 ASSIGNOR = "simple"
+DENIED_GROUP = "Not authorized to use this share group; ask for an ACL on the group."
 
 
 def _partition_count(state: BrokerState, topic: str) -> int | None:
@@ -57,6 +59,14 @@ async def handle_share_group_heartbeat(
     group_id = request.group_id
     if (not_here := refused(state, group_id)) is not GroupError.NONE:
         answer = HeartbeatAnswer(ShareError(not_here.value), "This broker is not the coordinator.")
+    elif not allowed(ctx, state, GROUP, group_id):
+        answer = HeartbeatAnswer(ShareError.GROUP_AUTHORIZATION_FAILED, DENIED_GROUP)
+    elif names and refused_topics(ctx, state, names):
+        answer = HeartbeatAnswer(
+            ShareError.TOPIC_AUTHORIZATION_FAILED,
+            "Not authorized to describe the subscribed topics: "
+            + ", ".join(sorted(refused_topics(ctx, state, names))),
+        )
     elif (message := await other_kind(state, group_id)) is not None:
         answer = HeartbeatAnswer(ShareError.GROUP_ID_NOT_FOUND, message)
     else:
@@ -147,6 +157,11 @@ async def handle_share_group_describe(ctx: RequestContext, request: Any, state: 
                 _missing(
                     mod, group_id, error(not_here.value), "This broker is not the coordinator."
                 )
+            )
+            continue
+        if not allowed(ctx, state, GROUP, group_id):
+            described.append(
+                _missing(mod, group_id, ErrorCode.group_authorization_failed, DENIED_GROUP)
             )
             continue
         if group is None:

@@ -32,6 +32,8 @@ class ShareError(enum.IntEnum):
     INVALID_GROUP_ID = 24
     COORDINATOR_LOAD_IN_PROGRESS = 14
     NOT_COORDINATOR = 16
+    TOPIC_AUTHORIZATION_FAILED = 29
+    GROUP_AUTHORIZATION_FAILED = 30
 
 
 @dataclass(slots=True)
