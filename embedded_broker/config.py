@@ -174,6 +174,57 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
             "Server-side assignors of consumer-protocol groups; the first is the default.",
             list_of("uniform", "range"),
         ),
+        # Share groups (KIP-932), with Kafka 4.3.1's defaults.
+        ConfigDef(
+            "group.share.record.lock.duration.ms",
+            INT,
+            "30000",
+            "How long a share consumer holds the records it fetched before they are delivered "
+            "again.",
+            at_least(1000),
+        ),
+        ConfigDef(
+            "group.share.delivery.count.limit",
+            INT,
+            "5",
+            "How many times a record is delivered to share consumers before it is archived.",
+            between(2, 10),
+        ),
+        ConfigDef(
+            "group.share.partition.max.record.locks",
+            INT,
+            "2000",
+            "Most records of a share-partition in flight (delivered but not yet acknowledged).",
+            at_least(100),
+        ),
+        ConfigDef(
+            "group.share.session.timeout.ms",
+            INT,
+            "45000",
+            "Session timeout of share group members.",
+            at_least(1),
+        ),
+        ConfigDef(
+            "group.share.heartbeat.interval.ms",
+            INT,
+            "5000",
+            "Heartbeat interval given to share group members.",
+            at_least(1),
+        ),
+        ConfigDef(
+            "group.share.max.size",
+            INT,
+            "200",
+            "Maximum number of members of a share group.",
+            between(1, 1000),
+        ),
+        ConfigDef(
+            "group.share.max.share.sessions",
+            INT,
+            "2000",
+            "Maximum number of share sessions (one per share consumer) the broker keeps.",
+            at_least(1),
+        ),
         ConfigDef(
             "offsets.retention.minutes",
             INT,

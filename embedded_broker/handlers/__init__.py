@@ -42,6 +42,9 @@ from . import (
     quorum,
     reassignments,
     security,
+    share_admin,
+    share_fetch,
+    share_groups,
     topics,
     transactions,
     txn_admin,
@@ -69,6 +72,9 @@ _AREAS: tuple[tuple[ApiSpec, ...], ...] = (
     quorum.APIS,
     admin_lists.APIS,
     acls.APIS,
+    share_groups.APIS,
+    share_fetch.APIS,
+    share_admin.APIS,
 )
 
 

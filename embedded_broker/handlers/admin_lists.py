@@ -9,6 +9,7 @@ from kio.schema.errors import ErrorCode
 
 from embedded_broker.cluster_link import views as cluster_views
 from embedded_broker.cluster_link.link import cluster_link
+from embedded_broker.share.runtime import share_coordinator
 from embedded_broker.state import BrokerState
 
 from .base import ApiSpec, RequestContext
@@ -63,7 +64,7 @@ def _resources(state: BrokerState, kinds: set[int]) -> list[tuple[str, int]]:
             found += [(str(b), kind) for b in brokers]
     if TOPIC in kinds:
         found += [(name, TOPIC) for name in sorted(topics)]
-    # client metrics subscriptions and group configs: this broker keeps none
+    # client metrics subscriptions: this broker keeps none (group configs: the caller adds)
     return found
 
 
@@ -83,6 +84,8 @@ async def handle_list_config_resources(
             config_resources=(),
         )
     found = _resources(state, asked or set(KNOWN_TYPES))
+    if not asked or GROUP in asked:  # the groups with share.* configs of their own
+        found += [(g, GROUP) for g in sorted((await share_coordinator(state)).group_configs)]
     return build(
         mod.ListConfigResourcesResponse,
         throttle_time=NO_THROTTLE,

@@ -24,14 +24,20 @@ MAX_VERSION = 4
 # * group.version 1: the consumer group protocol (KIP-848);
 # * transaction.version 0, so not listed: no transactions v2 (KIP-890), and clients must not
 #   send Produce 12 / EndTxn 5 or expect the transaction coordinator to bump epochs;
-# * share.version and streams.version 0: no share groups (KIP-932) or streams groups (KIP-1071);
+# * share.version 1: share groups (KIP-932) with their APIs at Kafka's versions (share/);
+# * streams.version 0: no streams groups (KIP-1071);
 # * eligible.leader.replicas.version 0: the cluster keeps no ELR (KIP-966);
 # * kraft.version 0: a static controller quorum (no AddRaftVoter).
 SUPPORTED_FEATURES: dict[str, tuple[int, int]] = {
     "metadata.version": (30, 30),
     "group.version": (0, 1),
+    "share.version": (0, 1),
 }
-FINALIZED_FEATURES: dict[str, int] = {"metadata.version": 30, "group.version": 1}
+FINALIZED_FEATURES: dict[str, int] = {
+    "metadata.version": 30,
+    "group.version": 1,
+    "share.version": 1,
+}
 FEATURES_EPOCH = 1
 
 

@@ -79,6 +79,14 @@ CHECKS: dict[int, dict[ResourceType, Operation]] = {
     69: {GROUP: Op.DESCRIBE},  # ConsumerGroupDescribe
     74: {CLUSTER: Op.DESCRIBE_CONFIGS},  # ListConfigResources
     75: {TOPIC: Op.DESCRIBE},  # DescribeTopicPartitions
+    # share groups (KIP-932): checked in the handlers (share_groups, share_fetch, share_admin)
+    76: {GROUP: Op.READ, TOPIC: Op.DESCRIBE},  # ShareGroupHeartbeat
+    77: {GROUP: Op.DESCRIBE},  # ShareGroupDescribe
+    78: {GROUP: Op.READ, TOPIC: Op.READ},  # ShareFetch
+    79: {GROUP: Op.READ, TOPIC: Op.READ},  # ShareAcknowledge
+    90: {GROUP: Op.DESCRIBE, TOPIC: Op.DESCRIBE},  # DescribeShareGroupOffsets
+    91: {GROUP: Op.READ, TOPIC: Op.READ},  # AlterShareGroupOffsets
+    92: {GROUP: Op.DELETE, TOPIC: Op.READ},  # DeleteShareGroupOffsets
 }
 
 TOPIC_DENIED = ErrorCode.topic_authorization_failed

@@ -24,6 +24,7 @@ from embedded_broker.kafka_topic_keys import KAFKA_TOPIC_KEYS
 from embedded_broker.state import BrokerState
 from embedded_broker.topic_configs import TOPIC_CONFIGS, broker_default, validate_topic_configs
 
+from . import share_configs
 from .base import ApiSpec, RequestContext
 from .metadata import advertised_address
 from .topics import SOURCE_CODES, SOURCE_DEFAULT, SOURCE_STATIC_BROKER, SOURCE_TOPIC
@@ -261,6 +262,25 @@ async def handle_describe_configs(ctx: RequestContext, request: Any, state: Brok
                 )
             elif res.resource_type == BROKER_LOGGER:
                 _check_broker_name(state, res.resource_name)
+            elif res.resource_type == share_configs.GROUP:
+                docs = bool(getattr(request, "include_documentation", False))
+                entries = [
+                    _entry(
+                        mod,
+                        name,
+                        value,
+                        source,
+                        [],
+                        read_only=False,
+                        sensitive=False,
+                        type_code=kind,
+                        doc=doc if docs else None,
+                        with_synonyms=synonyms,
+                    )
+                    for name, value, source, kind, doc in await share_configs.rows(
+                        state, res.resource_name, keys
+                    )
+                ]
             else:
                 raise _FailError(
                     ErrorCode.invalid_request, f"Unsupported resource type {res.resource_type}"
@@ -334,6 +354,10 @@ def _apply(
         _apply_topic(state, name, new, validate_only)
     elif rtype == BROKER:
         _apply_broker(state, name, new, validate_only)
+    elif rtype == share_configs.GROUP:
+        problem = share_configs.apply(state, name, new, validate_only)
+        if problem is not None:
+            raise _FailError(ErrorCode.invalid_config, problem)
     else:
         raise _FailError(ErrorCode.invalid_request, f"Unsupported resource type {rtype}")
 
@@ -353,6 +377,7 @@ async def handle_alter_configs(ctx: RequestContext, request: Any, state: BrokerS
     if link is not None and any(r.resource_type == TOPIC for r in request.resources):
         return await cluster_views.forward(request, link)  # topic configs live in the metadata
     mod = response_module(request)
+    await share_configs.prepare(state, request.resources)
     out = []
     for res in request.resources:
         try:
@@ -366,6 +391,7 @@ async def handle_alter_configs(ctx: RequestContext, request: Any, state: BrokerS
             out.append(_result(mod, res, None))
         except _FailError as fail:
             out.append(_result(mod, res, fail))
+    await share_configs.settle(state, request.resources)
     return build(mod.AlterConfigsResponse, throttle_time=NO_THROTTLE, responses=tuple(out))
 
 
@@ -379,6 +405,8 @@ def _current(state: BrokerState, rtype: int, name: str) -> dict[str, str | None]
     if rtype == BROKER:
         _check_broker_name(state, name)
         return dict(state.config.dynamic)
+    if rtype == share_configs.GROUP:
+        return share_configs.current(state, name)
     raise _FailError(ErrorCode.invalid_request, f"Unsupported resource type {rtype}")
 
 
@@ -409,6 +437,7 @@ async def handle_incremental_alter_configs(
     if link is not None and any(r.resource_type == TOPIC for r in request.resources):
         return await cluster_views.forward(request, link)  # topic configs live in the metadata
     mod = response_module(request)
+    await share_configs.prepare(state, request.resources)
     out = []
     for res in request.resources:
         try:
@@ -445,6 +474,7 @@ async def handle_incremental_alter_configs(
             out.append(_result(mod, res, None))
         except _FailError as fail:
             out.append(_result(mod, res, fail))
+    await share_configs.settle(state, request.resources)
     return build(
         mod.IncrementalAlterConfigsResponse, throttle_time=NO_THROTTLE, responses=tuple(out)
     )

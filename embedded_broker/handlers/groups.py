@@ -38,6 +38,7 @@ from embedded_broker.coordinator.offsets_topic import OFFSETS_TOPIC
 from embedded_broker.group_runtime.journal import ReplicatedJournal
 from embedded_broker.group_runtime.runtime import GroupRuntime
 from embedded_broker.group_runtime.topic import ensure_offsets_topic
+from embedded_broker.share.listing import delete_share_groups, share_groups_listed
 from embedded_broker.state import BrokerState
 from embedded_broker.txn.runtime import available as txn_available
 from embedded_broker.txn.runtime import coordinator as txn_coordinator
@@ -649,6 +650,9 @@ async def handle_list_groups(ctx: RequestContext, request: Any, state: BrokerSta
     listed = (await coordinator(state)).list_groups(
         getattr(request, "states_filter", ()), getattr(request, "types_filter", ())
     )
+    listed += await share_groups_listed(
+        state, getattr(request, "states_filter", ()), getattr(request, "types_filter", ())
+    )
     groups = tuple(
         build(
             mod.ListedGroup,
@@ -717,13 +721,15 @@ async def handle_delete_groups(ctx: RequestContext, request: Any, state: BrokerS
     coord = await coordinator(state)
     mark = coord.journal.mark()
     mine = [g for g in request.groups_names if refused(state, g) is GroupError.NONE]
-    deleted = coord.delete_groups(mine)
+    shared = await delete_share_groups(state, mine)  # share groups are deleted there
+    deleted = coord.delete_groups([g for g in mine if g not in shared])
     deleted += [(g, refused(state, g)) for g in request.groups_names if g not in mine]
     if not await _written(coord, mark):
         deleted = [
             (g, GroupError.NOT_COORDINATOR if code is GroupError.NONE else code)
             for g, code in deleted
         ]
+    deleted += list(shared.items())
     results = tuple(
         build(mod.DeletableGroupResult, group_id=group_id, error_code=error(code))
         for group_id, code in deleted

@@ -89,6 +89,7 @@ def test_features_describe(bootstrap: str, kafka_cli: KafkaCli) -> None:
     # what both finalize alike: the 4.3 metadata version and the consumer group protocol
     assert features["metadata.version"] == "4.3-IV0"
     assert features["group.version"] == "1"
+    assert features["share.version"] == "1"  # share groups (KIP-932)
 
 
 def test_leader_election_and_reassignment_on_one_node(bootstrap: str, kafka_cli: KafkaCli) -> None:

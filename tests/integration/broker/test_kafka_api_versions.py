@@ -65,7 +65,11 @@ BELOW_KAFKA: dict[int, tuple[tuple[int, int], str]] = {
 }
 
 # The features this broker finalizes (api_versions.py says why the others are left out).
-OUR_FINALIZED_FEATURES = {"metadata.version": (30, 30), "group.version": (1, 1)}
+OUR_FINALIZED_FEATURES = {
+    "metadata.version": (30, 30),
+    "group.version": (1, 1),
+    "share.version": (1, 1),
+}
 
 
 def api_versions(bootstrap: str) -> Any:
@@ -116,9 +120,9 @@ def test_finalized_features_are_those_this_broker_implements(
     for name, (low, high) in finalized.items():
         assert KAFKA_FINALIZED_FEATURES[name] == (low, high)
         assert supported[name][0] <= low <= high <= supported[name][1]
-    # nothing we do not implement is offered: clients take transaction.version 2 or share.version
-    # 1 as leave to use transactions v2 or share groups
-    assert set(supported) == {"metadata.version", "group.version"}
+    # nothing we do not implement is offered: clients take transaction.version 2 or
+    # streams.version 1 as leave to use transactions v2 or streams groups
+    assert set(supported) == {"metadata.version", "group.version", "share.version"}
     assert response.finalized_features_epoch >= 0
 
 

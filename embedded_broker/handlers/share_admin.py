@@ -1,0 +1,235 @@
+"""Share group offsets admin APIs (KIP-932): describe, alter and delete a share group's
+share-partition start offsets (DescribeShareGroupOffsets, AlterShareGroupOffsets,
+DeleteShareGroupOffsets)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kio.schema.errors import ErrorCode
+
+from embedded_broker.coordinator import GroupError
+from embedded_broker.share.groups import ShareGroup
+from embedded_broker.share.partition import RecordState, SharePartition
+from embedded_broker.share.runtime import ShareCoordinator, share_coordinator
+from embedded_broker.state import BrokerState
+
+from .authz import GROUP, allowed, refused_topics
+from .base import ApiSpec, RequestContext
+from .groups import coordinator, refused
+from .share_groups import DENIED_GROUP, other_kind
+from .util import NO_THROTTLE, build, response_module
+
+_NOT_SAVED = "The share-group state could not be saved; try again."
+_NOT_EMPTY = (
+    "The share group is not empty: its offsets can be changed only while it has no members. "
+    "Stop its consumers and try again."
+)
+
+
+def _lag(share: ShareCoordinator, topic: str, index: int, part: SharePartition) -> int:
+    """Records not yet delivered and acknowledged: from the start offset to the high watermark,
+    less those in flight already finished (as Kafka's share-partition lag)."""
+    high = share.high_watermark(topic, index)
+    if high is None:
+        return -1
+    counts = part.counts()
+    done = counts[RecordState.ACKNOWLEDGED] + counts[RecordState.ARCHIVED]
+    return max(high - part.start_offset - done, 0)
+
+
+async def _group_error(
+    ctx: RequestContext, state: BrokerState, share: ShareCoordinator, group_id: str
+) -> tuple[ErrorCode, str | None]:
+    await coordinator(state)  # loaded first: refused() asks it which groups are this broker's
+    if (not_here := refused(state, group_id)) is not GroupError.NONE:
+        return ErrorCode(not_here.value), "This broker is not the coordinator."
+    if not allowed(ctx, state, GROUP, group_id):
+        return ErrorCode.group_authorization_failed, DENIED_GROUP
+    if group_id not in share.groups.groups:
+        message = await other_kind(state, group_id) or f"Group {group_id} not found."
+        return ErrorCode.group_id_not_found, message
+    return ErrorCode.none, None
+
+
+async def handle_describe_share_group_offsets(
+    ctx: RequestContext, request: Any, state: BrokerState
+) -> Any:
+    mod = response_module(request)
+    share = await share_coordinator(state)
+    share.expire(state.now_ms())
+    groups = []
+    for g in request.groups:
+        code, message = await _group_error(ctx, state, share, g.group_id)
+        topics = []
+        if code == ErrorCode.none:
+            known = {(t, i): p for t, i, p in share.group_partitions(g.group_id)}
+            wanted: list[tuple[str, list[int]]]
+            if g.topics is None:  # every topic the group has state for
+                names = sorted({t for t, _ in known})
+                wanted = [(t, sorted(i for n, i in known if n == t)) for t in names]
+            else:
+                wanted = [(t.topic_name, [int(p) for p in t.partitions]) for t in g.topics]
+            for topic, indexes in wanted:
+                info = state.registry.topics.get(topic)
+                parts = []
+                for index in indexes:
+                    part = known.get((topic, index))
+                    entry: dict[str, Any] = {
+                        "partition_index": index,
+                        "start_offset": -1,
+                        "leader_epoch": -1,
+                        "lag": -1,
+                        "error_code": ErrorCode.none,
+                    }
+                    if info is None or index >= info.partitions:
+                        entry["error_code"] = ErrorCode.unknown_topic_or_partition
+                        entry["error_message"] = "This server does not host this topic-partition."
+                    elif part is not None:
+                        entry["start_offset"] = part.start_offset
+                        entry["leader_epoch"] = 0
+                        entry["lag"] = _lag(share, topic, index, part)
+                    parts.append(build(mod.DescribeShareGroupOffsetsResponsePartition, **entry))
+                topics.append(
+                    build(
+                        mod.DescribeShareGroupOffsetsResponseTopic,
+                        topic_name=topic,
+                        topic_id=info.topic_id if info is not None else None,
+                        partitions=tuple(parts),
+                    )
+                )
+        groups.append(
+            build(
+                mod.DescribeShareGroupOffsetsResponseGroup,
+                group_id=g.group_id,
+                topics=tuple(topics),
+                error_code=code,
+                error_message=message,
+            )
+        )
+    return build(
+        mod.DescribeShareGroupOffsetsResponse, throttle_time=NO_THROTTLE, groups=tuple(groups)
+    )
+
+
+async def handle_alter_share_group_offsets(
+    ctx: RequestContext, request: Any, state: BrokerState
+) -> Any:
+    mod = response_module(request)
+    share = await share_coordinator(state)
+    share.groups.expire(state.now_ms())
+    group_id = request.group_id
+    code, message = await _group_error(ctx, state, share, group_id)
+    if code == ErrorCode.group_id_not_found and message == f"Group {group_id} not found.":
+        code, message = ErrorCode.none, None  # as Kafka: altering offsets creates the group
+    group = share.groups.groups.get(group_id)
+    if code == ErrorCode.none and group is not None and group.members:
+        code, message = ErrorCode.non_empty_group, _NOT_EMPTY
+    topics = []
+    if code == ErrorCode.none:
+        share.groups.groups.setdefault(group_id, ShareGroup(group_id))
+        for t in request.topics:
+            info = state.registry.topics.get(t.topic_name)
+            parts = []
+            for p in t.partitions:
+                index = int(p.partition_index)
+                part_code, part_message = ErrorCode.none, None
+                high = share.high_watermark(t.topic_name, index) if info is not None else None
+                if info is not None and refused_topics(ctx, state, [t.topic_name]):
+                    part_code = ErrorCode.topic_authorization_failed
+                    part_message = "Not authorized to read this topic."
+                elif info is None or high is None:
+                    part_code = ErrorCode.unknown_topic_or_partition
+                    part_message = "This server does not host this topic-partition."
+                else:
+                    offset = int(p.start_offset)
+                    plog = state.partition(t.topic_name, index)
+                    # -1 is latest; an offset outside the log is brought into it
+                    start = plog.log_start_offset if plog is not None else 0
+                    offset = high if offset < 0 else min(max(offset, start), high)
+                    share.partitions.setdefault(group_id, {})[(info.topic_id, index)] = (
+                        SharePartition(offset)
+                    )
+                parts.append(
+                    build(
+                        mod.AlterShareGroupOffsetsResponsePartition,
+                        partition_index=index,
+                        error_code=part_code,
+                        error_message=part_message,
+                    )
+                )
+            topics.append(
+                build(
+                    mod.AlterShareGroupOffsetsResponseTopic,
+                    topic_name=t.topic_name,
+                    topic_id=info.topic_id if info is not None else None,
+                    partitions=tuple(parts),
+                )
+            )
+        if not await share.persist(group_id):
+            code, message = (
+                ErrorCode.unknown_server_error,
+                "The share-group state could not be saved.",
+            )
+    return build(
+        mod.AlterShareGroupOffsetsResponse,
+        throttle_time=NO_THROTTLE,
+        error_code=code,
+        error_message=message,
+        responses=tuple(topics),
+    )
+
+
+async def handle_delete_share_group_offsets(
+    ctx: RequestContext, request: Any, state: BrokerState
+) -> Any:
+    mod = response_module(request)
+    share = await share_coordinator(state)
+    share.groups.expire(state.now_ms())
+    group_id = request.group_id
+    code, message = await _group_error(ctx, state, share, group_id)
+    group = share.groups.groups.get(group_id)
+    if code == ErrorCode.none and group is not None and group.members:
+        code, message = ErrorCode.non_empty_group, _NOT_EMPTY
+    topics = []
+    if code == ErrorCode.none:
+        for t in request.topics:
+            info = state.registry.topics.get(t.topic_name)
+            topic_code, topic_message = ErrorCode.none, None
+            if info is None:
+                topic_code = ErrorCode.unknown_topic_or_partition
+                topic_message = "This server does not host this topic-partition."
+            elif refused_topics(ctx, state, [t.topic_name]):
+                topic_code = ErrorCode.topic_authorization_failed
+                topic_message = "Not authorized to read this topic."
+            else:
+                keys = [k for k in share.partitions.get(group_id, {}) if k[0] == info.topic_id]
+                share.delete_partitions(group_id, keys)
+            topics.append(
+                build(
+                    mod.DeleteShareGroupOffsetsResponseTopic,
+                    topic_name=t.topic_name,
+                    topic_id=info.topic_id if info is not None else None,
+                    error_code=topic_code,
+                    error_message=topic_message,
+                )
+            )
+        if not await share.persist(group_id):
+            code, message = (
+                ErrorCode.unknown_server_error,
+                "The share-group state could not be saved.",
+            )
+    return build(
+        mod.DeleteShareGroupOffsetsResponse,
+        throttle_time=NO_THROTTLE,
+        error_code=code,
+        error_message=message,
+        responses=tuple(topics),
+    )
+
+
+APIS = (
+    ApiSpec(90, 0, 1, handle_describe_share_group_offsets),
+    ApiSpec(91, 0, 0, handle_alter_share_group_offsets),
+    ApiSpec(92, 0, 0, handle_delete_share_group_offsets),
+)

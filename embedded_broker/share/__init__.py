@@ -1,0 +1,1 @@
+"""Share groups (KIP-932, "queues for Kafka"): membership, share-partition state and sessions."""

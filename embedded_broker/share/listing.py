@@ -1,0 +1,53 @@
+"""Share groups in the group-wide admin APIs: ListGroups (type and protocol type "share") and
+DeleteGroups."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from embedded_broker.coordinator.errors import GroupError
+from embedded_broker.coordinator.messages import ListedGroup
+
+from .runtime import share_coordinator
+
+if TYPE_CHECKING:
+    from embedded_broker.state import BrokerState
+
+
+async def share_groups_listed(
+    state: BrokerState, states: Iterable[str], types: Iterable[str]
+) -> list[ListedGroup]:
+    """The share groups that pass ListGroups' filters (which ignore case)."""
+    type_filter = {t.lower() for t in types}
+    if type_filter and "share" not in type_filter:
+        return []
+    state_filter = {s.lower() for s in states}
+    share = await share_coordinator(state)
+    share.groups.expire(state.now_ms())
+    return [
+        ListedGroup(g.group_id, "share", g.state(), "share")
+        for g in share.groups.groups.values()
+        if not state_filter or g.state().lower() in state_filter
+    ]
+
+
+async def delete_share_groups(state: BrokerState, names: Iterable[str]) -> dict[str, GroupError]:
+    """Delete the share groups among ``names`` (an empty one with its share-partition state;
+    one with members is NON_EMPTY_GROUP, as Kafka); the others are left to the caller."""
+    share = await share_coordinator(state)
+    share.groups.expire(state.now_ms())
+    results: dict[str, GroupError] = {}
+    for group_id in names:
+        group = share.groups.groups.get(group_id)
+        if group is None:
+            continue
+        if group.members:
+            results[group_id] = GroupError.NON_EMPTY_GROUP
+            continue
+        share.groups.remove_group(group_id)
+        share.partitions.pop(group_id, None)
+        results[group_id] = GroupError.NONE
+        if not await share.persist(group_id):  # the file goes
+            results[group_id] = GroupError.NOT_COORDINATOR
+    return results
