@@ -111,7 +111,10 @@ def test_group_keeps_consuming_through_the_death_of_its_coordinator(
     bootstrap = cluster.bootstrap()
     _produce(bootstrap, topic, 0, 300)
     consumer = _consumer(bootstrap, group, protocol)
-    consumer.subscribe([topic])
+    revoked: list[list[int]] = []
+    consumer.subscribe(
+        [topic], on_revoke=lambda _c, parts: revoked.append([p.partition for p in parts])
+    )
     seen: Seen = []
     values = lambda: {v for _, _, v in seen}  # noqa: E731
     try:
@@ -123,11 +126,16 @@ def test_group_keeps_consuming_through_the_death_of_its_coordinator(
         )
         assert sum(committed_before.values()) >= 150
         victim = _coordinator(bootstrap, group)
+        member = consumer.memberid()
         cluster.kill(victim)
         left = [b for b in cluster.broker_ids if b != victim]
         survivors = cluster.bootstrap(without=(victim,))
         _produce(survivors, topic, 300, 100)
         _consume_until(consumer, seen, lambda: values() >= set(range(400)), "all 400 records")
+        # the new coordinator replayed the group: the member went on as it was, without
+        # rejoining or giving up its partitions
+        assert consumer.memberid() == member
+        assert revoked == []
         # a live broker coordinates the same group now, whichever broker is asked
         for broker in left:
             wait_for(
