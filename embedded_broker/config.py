@@ -813,6 +813,13 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
             at_least(1),
             dynamic=True,
         ),
+        ConfigDef(
+            "max.incremental.fetch.session.cache.slots",
+            INT,
+            "1000",
+            "Incremental fetch sessions (KIP-227) this broker keeps at most; 0 turns them off.",
+            at_least(0),
+        ),
     )
 }
 

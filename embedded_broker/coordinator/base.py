@@ -12,10 +12,11 @@ from .consumer_group import ConsumerGroup
 from .consumer_records import KINDS as CONSUMER_KINDS
 from .consumer_records import replay_consumer
 from .errors import GroupError
-from .group import ClassicGroup
+from .group import ClassicGroup, CommittedOffset
 from .journal import Journal, Record
 from .records import group_record, offset_record, replay
 from .state import GroupEvent, GroupState, next_state
+from .uncommitted import UncommittedOffsets
 
 log = logging.getLogger("embedded_broker.coordinator")
 
@@ -75,6 +76,13 @@ class CoordinatorBase:
         self.groups: dict[str, ClassicGroup] = {}
         # Consumer-protocol (KIP-848) groups; a classic entry of the same id only holds offsets.
         self.consumer_groups: dict[str, ConsumerGroup] = {}
+        # offsets kept from readers until committed, when the journal says when that is (a
+        # replicated log); a local journal's writes count at once
+        self.uncommitted: UncommittedOffsets | None = None
+        watch = getattr(journal, "watch", None)
+        if callable(watch):
+            self.uncommitted = UncommittedOffsets()
+            watch(self.uncommitted.committed)
 
     # -- state ------------------------------------------------------------------------------
 
@@ -103,8 +111,13 @@ class CoordinatorBase:
         if not records:
             return
         now = self.clock.now_ms()
+        seq = self.journal.mark()
         for r in records:
+            key = self._offset_key(r)
+            before = self._stored_offset(key)
             self._replay(r, now)
+            if key is not None and self.uncommitted is not None:
+                self.uncommitted.written(seq, key, before, self._stored_offset(key))
         self.journal.append(records)
         self.journal.maybe_compact(self._snapshot)
 
@@ -114,6 +127,18 @@ class CoordinatorBase:
             replay_consumer(self.consumer_groups, r)
         else:
             replay(self.groups, r, now_ms)
+
+    @staticmethod
+    def _offset_key(r: Record) -> tuple[str, str, int] | None:
+        if r.get("t") not in ("offset", "odel"):
+            return None
+        return str(r.get("g")), str(r["tp"]), int(r["p"])
+
+    def _stored_offset(self, key: tuple[str, str, int] | None) -> CommittedOffset | None:
+        if key is None:
+            return None
+        group = self.groups.get(key[0])
+        return None if group is None else group.offsets.get((key[1], key[2]))
 
     def _persist_group(self, group: ClassicGroup) -> None:
         self._append([group_record(group)])

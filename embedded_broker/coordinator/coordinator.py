@@ -101,6 +101,9 @@ class GroupCoordinator(Membership, Offsets, ConsumerGroups):
         """Forget groups whose coordinator moved to another broker (their partition of
         __consumer_offsets is led elsewhere now): timers stop, and members waiting in a join
         or sync are told NOT_COORDINATOR, so they find the new coordinator (Kafka's unload)."""
+        group_ids = set(group_ids)
+        if self.uncommitted is not None:
+            self.uncommitted.forget(group_ids)
         for group_id in group_ids:
             cgroup = self.consumer_groups.pop(group_id, None)
             if cgroup is not None:

@@ -139,7 +139,15 @@ class Offsets(CoordinatorBase):
     ) -> list[OffsetFetchEntry]:
         """Committed offsets; partitions=None means every partition the group has committed."""
         group = self._live_group(group_id)
-        stored = group.offsets if group is not None else {}
+        stored = dict(group.offsets) if group is not None else {}
+        if self.uncommitted is not None and group is not None:
+            # what is not committed yet is not seen (Kafka reads at the committed offset)
+            for t, p in {*stored, *self.uncommitted.keys_of(group_id)}:
+                seen = self.uncommitted.visible((group_id, t, p), stored.get((t, p)))
+                if seen is None:
+                    stored.pop((t, p), None)
+                else:
+                    stored[(t, p)] = seen
         if partitions is None:
             return [
                 OffsetFetchEntry(t, p, o.offset, o.leader_epoch, o.metadata)

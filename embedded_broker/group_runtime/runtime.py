@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from kio.schema.errors import ErrorCode
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LOAD_CHUNK_BYTES = 1024 * 1024
+# how often a write answered with a timeout checks whether it was committed after all
+LATE_COMMIT_POLL_MS = 60_000
 
 
 class GroupRuntime:
@@ -175,35 +177,76 @@ class GroupRuntime:
         )
 
     # -- appends ----------------------------------------------------------------------------
-    def append(self, partition: int, records: Sequence[KeyValue]) -> asyncio.Future[bool] | None:
-        """Append to the leader's log; a future of whether the high watermark came to cover
-        the records (acks=all), or None if this broker does not coordinate the partition."""
+    def append(
+        self, partition: int, records: Sequence[KeyValue], on_committed: Callable[[], None]
+    ) -> asyncio.Future[GroupError] | None:
+        """Append to the leader's log as Kafka's coordinator does (acks=1: min.insync.replicas
+        is not asked); a future of the answer owed to the client once the high watermark
+        covers the records or offsets.commit.timeout.ms passes, and ``on_committed`` called
+        when it covers them, even after the timeout. None when this broker does not
+        coordinate the partition, or the append failed (the groups are read back then)."""
         epoch = self._leader_epoch(partition)
         plog = self._state.partition(OFFSETS_TOPIC, partition)
         if epoch is None or self._loaded.get(partition) != epoch or plog is None or not records:
-            return None
-        replicas = self._state.replicas
-        if replicas.min_isr_error(OFFSETS_TOPIC, partition) != ErrorCode.none:
             return None
         now = self._state.now_ms()
         try:
             plog.append(encode_batch(records, now), now_ms=now, leader_epoch=epoch)
         except (StorageError, OSError, InvalidRecordBatchError) as exc:
             log.error("Could not append group state to %s-%d: %s", OFFSETS_TOPIC, partition, exc)
+            # what the operation changed in memory is not in the log: read the log back
+            asyncio.get_running_loop().call_soon(self._reload, partition, epoch)
             return None
-        replicas.appended(OFFSETS_TOPIC, partition, plog)
+        self._state.replicas.appended(OFFSETS_TOPIC, partition, plog)
         self._state.notify((OFFSETS_TOPIC, partition))
-        required = plog.log_end_offset
-        return self._state.spawn(
-            self._committed(partition, required), name=f"group-commit-{partition}"
+        answer: asyncio.Future[GroupError] = asyncio.get_running_loop().create_future()
+        self._state.spawn(
+            self._committed(partition, epoch, plog.log_end_offset, answer, on_committed),
+            name=f"group-commit-{partition}",
         )
+        return answer
 
-    async def _committed(self, partition: int, required: int) -> bool:
-        code = await self._state.replicas.wait_replicated(
-            OFFSETS_TOPIC, partition, required, self._commit_timeout_ms
-        )
-        if code != ErrorCode.none:
-            log.info(
-                "Group state in %s-%d was not committed: %s", OFFSETS_TOPIC, partition, code.name
-            )
-        return code == ErrorCode.none
+    def _reload(self, p: int, epoch: int) -> None:
+        """Revert in-memory changes that never reached the log, as Kafka's coordinator
+        reverts to its last written state: the partition's groups are read back."""
+        if self._loaded.get(p) == epoch and self._leader_epoch(p) == epoch:
+            self._unload(p)
+            self._sync(p)
+
+    async def _committed(
+        self,
+        partition: int,
+        epoch: int,
+        required: int,
+        answer: asyncio.Future[GroupError],
+        on_committed: Callable[[], None],
+    ) -> None:
+        replicas = self._state.replicas
+        timeout_ms = self._commit_timeout_ms
+        while True:
+            code = await replicas.wait_replicated(OFFSETS_TOPIC, partition, required, timeout_ms)
+            if code in _COVERED:
+                if not answer.done():
+                    answer.set_result(GroupError.NONE)
+                on_committed()
+                return
+            if code != ErrorCode.request_timed_out or self._loaded.get(partition) != epoch:
+                # leadership moved: the groups are unloaded and the next leader reads the log
+                if not answer.done():
+                    answer.set_result(GroupError.NOT_COORDINATOR)
+                return
+            if not answer.done():
+                # Kafka's answer to a write its high watermark did not reach in time; the
+                # records stay in the log and count once the high watermark reaches them
+                log.info(
+                    "Group state in %s-%d not replicated within offsets.commit.timeout.ms",
+                    OFFSETS_TOPIC,
+                    partition,
+                )
+                answer.set_result(GroupError.COORDINATOR_NOT_AVAILABLE)
+            timeout_ms = LATE_COMMIT_POLL_MS
+
+
+# the high watermark covers the records (an ISR that shrank below min.insync.replicas after
+# it did is for acks=all producers, not for the coordinator's acks=1 writes)
+_COVERED = (ErrorCode.none, ErrorCode.not_enough_replicas_after_append)

@@ -18,7 +18,7 @@ from .groups import (
     AUTHORIZED_OPS_OMITTED,
     GROUP_AUTHORIZED_OPS,
     _host,
-    _written,
+    _write_error,
     coordinator,
     refused,
 )
@@ -81,8 +81,9 @@ async def handle_consumer_group_heartbeat(
         result = coord.consumer_heartbeat(
             req, lambda t: _partition_count(state, t), lambda: _topic_names(state)
         )
-    if not await _written(coord, mark) and result.error is GroupError.NONE:
-        result = HeartbeatResult(GroupError.NOT_COORDINATOR, message="Group state not written.")
+    failed = await _write_error(coord, mark)
+    if failed is not GroupError.NONE and result.error is GroupError.NONE:
+        result = HeartbeatResult(failed, message="Group state not written.")
     assignment = None
     if result.assignment is not None:
         assignment = build(

@@ -20,10 +20,11 @@ from embedded_broker.state import BrokerState
 from embedded_broker.storage import OffsetOutOfRange, PartitionLog, StorageError
 from embedded_broker.txn.partition import last_stable_offset
 
+from . import fetch_sessions
 from .authz import fetch_refused
 from .base import ApiSpec, RequestContext
 from .storage_errors import storage_failure
-from .topic_ids import ZERO_ID, topic_name
+from .topic_ids import topic_name
 from .util import ms
 
 API_KEY = 1
@@ -236,11 +237,26 @@ async def _read_all(
     return found
 
 
+class _Reading:
+    """The request as read: its topics replaced by those of its fetch session."""
+
+    def __init__(self, request: Any, topics: list[Any]) -> None:
+        self._request = request
+        self.topics = topics
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._request, name)
+
+
 async def handle_fetch(ctx: RequestContext, request: Any, state: BrokerState) -> EncodedParts:
     deadline = time.monotonic() + ms(request.max_wait) / 1000
     min_bytes = max(request.min_bytes, 1)
     cap = min(request.max_bytes, state.config.get_int("fetch.max.bytes"))
     outgoing = ctx.outgoing
+    session = fetch_sessions.begin(state, request, ctx.api_version)
+    if session.error != ErrorCode.none:
+        return encode_fetch_response_parts(ctx.api_version, 0, [], error_code=session.error.value)
+    request = _Reading(request, session.topics)
     denied = frozenset(fetch_refused(ctx, state, request))
     while True:
         grant = outgoing.reserve(cap) if outgoing is not None else cap
@@ -272,19 +288,21 @@ async def handle_fetch(ctx: RequestContext, request: Any, state: BrokerState) ->
             pass
         finally:
             state.forget(keys, fut)
-    topics = found.topics
+    topics, topic_ids = fetch_sessions.finish(
+        session, found.topics, {*found.preferred, *found.diverging}
+    )
     leaders, endpoints = state.replicas.leader_hints(
         (name, part[0], part[1]) for name, parts in topics for part in parts
     )
     return encode_fetch_response_parts(
         ctx.api_version,
-        0,
+        session.session_id,
         topics,
         read_committed=getattr(request, "isolation_level", 0) == 1,
         leaders=leaders,
         aborted=aborted,
         # v13+ echoes each topic's id; v16+ names the hinted leaders' endpoints
-        topic_ids=[getattr(t, "topic_id", None) or ZERO_ID for t in request.topics],
+        topic_ids=topic_ids,
         endpoints=endpoints,
         preferred=found.preferred,
         diverging=found.diverging,

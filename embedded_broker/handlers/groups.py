@@ -149,6 +149,15 @@ async def _written(coord: GroupCoordinator, mark: int) -> bool:
     return not coord.journal.failed_since(mark)
 
 
+async def _write_error(coord: GroupCoordinator, mark: int) -> GroupError:
+    """As _written, with Kafka's answer for a failed write: COORDINATOR_NOT_AVAILABLE when
+    __consumer_offsets did not replicate it in time, else NOT_COORDINATOR."""
+    if await _written(coord, mark):
+        return GroupError.NONE
+    error_since = getattr(coord.journal, "error_since", None)
+    return error_since(mark) if callable(error_since) else GroupError.NOT_COORDINATOR
+
+
 def refused(state: BrokerState, group_id: str) -> GroupError:
     """NONE if this broker coordinates group_id now (always, on a single node); else
     NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS. Call after coordinator()."""
@@ -302,8 +311,9 @@ async def handle_join_group(ctx: RequestContext, request: Any, state: BrokerStat
         result = JoinResult(not_here, member_id=join.member_id)
     else:
         result = await _wait(lambda respond: coord.join(join, respond))
-    if not await _written(coord, mark) and result.error is GroupError.NONE:
-        result = JoinResult(GroupError.NOT_COORDINATOR, member_id=result.member_id)
+    failed = await _write_error(coord, mark)
+    if failed is not GroupError.NONE and result.error is GroupError.NONE:
+        result = JoinResult(failed, member_id=result.member_id)
     nullable = ctx.api_version >= 7
     members = tuple(
         build(
@@ -344,9 +354,10 @@ async def handle_sync_group(ctx: RequestContext, request: Any, state: BrokerStat
     if (not_here := refused(state, sync.group_id)) is not GroupError.NONE:
         return build(mod.SyncGroupResponse, throttle_time=NO_THROTTLE, error_code=error(not_here))
     result: SyncResult = await _wait(lambda respond: coord.sync(sync, respond))
-    if not await _written(coord, mark) and result.error is GroupError.NONE:
+    failed = await _write_error(coord, mark)
+    if failed is not GroupError.NONE and result.error is GroupError.NONE:
         coord.store_failed(sync.group_id, sync.generation)
-        result = SyncResult(GroupError.NOT_COORDINATOR)
+        result = SyncResult(failed)
     return build(
         mod.SyncGroupResponse,
         throttle_time=NO_THROTTLE,
@@ -452,8 +463,8 @@ async def handle_offset_commit(ctx: RequestContext, request: Any, state: BrokerS
             ),
             member_epochs=ctx.api_version >= 9,
         )
-    if not await _written(coord, mark):
-        results = [(e, GroupError.NOT_COORDINATOR) for e, _ in results]
+    if (failed := await _write_error(coord, mark)) is not GroupError.NONE:
+        results = [(e, failed) for e, _ in results]
     codes = {(e.topic, e.partition): code for e, code in results}
     codes.update({key: GroupError.UNKNOWN_TOPIC_OR_PARTITION for key in unknown})
     if not_here is not GroupError.NONE:
@@ -619,8 +630,9 @@ async def handle_offset_delete(ctx: RequestContext, request: Any, state: BrokerS
     results: list[tuple[str, int, GroupError]] = []
     if top is GroupError.NONE:
         top, results = coord.delete_offsets(request.group_id, known)
-    if not await _written(coord, mark) and top is GroupError.NONE:
-        top, results = GroupError.NOT_COORDINATOR, []
+    failed = await _write_error(coord, mark)
+    if failed is not GroupError.NONE and top is GroupError.NONE:
+        top, results = failed, []
     codes = {(topic, partition): code for topic, partition, code in results}
     by_topic: dict[str, list[Any]] = {}
     if top is GroupError.NONE:
@@ -724,11 +736,8 @@ async def handle_delete_groups(ctx: RequestContext, request: Any, state: BrokerS
     shared = await delete_share_groups(state, mine)  # share groups are deleted there
     deleted = coord.delete_groups([g for g in mine if g not in shared])
     deleted += [(g, refused(state, g)) for g in request.groups_names if g not in mine]
-    if not await _written(coord, mark):
-        deleted = [
-            (g, GroupError.NOT_COORDINATOR if code is GroupError.NONE else code)
-            for g, code in deleted
-        ]
+    if (failed := await _write_error(coord, mark)) is not GroupError.NONE:
+        deleted = [(g, failed if code is GroupError.NONE else code) for g, code in deleted]
     deleted += list(shared.items())
     results = tuple(
         build(mod.DeletableGroupResult, group_id=group_id, error_code=error(code))

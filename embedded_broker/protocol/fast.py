@@ -200,6 +200,7 @@ def encode_fetch_response_parts(
     endpoints: Sequence[NodeEndpoint] = (),
     preferred: PreferredReplicas | None = None,
     diverging: DivergingEpochs | None = None,
+    error_code: int = 0,
 ) -> EncodedParts:
     """``aborted``: per partition (producer id, first offset) of the aborted transactions in
     its records, for read_committed fetches. From v13 topics are named by id: ``topic_ids``
@@ -207,8 +208,8 @@ def encode_fetch_response_parts(
     flexible = version >= 12
     out: list[bytes] = []
     parts: list[bytes] = [b"\x00\x00\x00\x00"]  # throttle time
-    if version >= 7:
-        parts.append(b"\x00\x00" + _I32.pack(session_id))
+    if version >= 7:  # the top-level error (a fetch session's) and the session id
+        parts.append(_I16.pack(error_code) + _I32.pack(session_id))
     parts.append(_array_len(len(topics), flexible))
     for at, (name, partitions) in enumerate(topics):
         parts.append(topic_ids[at].bytes if version >= 13 else _string(name, flexible))

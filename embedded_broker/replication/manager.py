@@ -318,6 +318,10 @@ class ReplicaManager:
     def _advance_hw(self, part: ReplicatedPartition, plog: PartitionLog) -> None:
         """HW = the lowest log end offset over the ISR members that are caught up (Kafka
         leaves a lagging member out until it is removed); it never goes back."""
+        if len(part.state.isr) < self._min_isr(part.topic):
+            # KIP-966 (Kafka 4): an ISR below min.insync.replicas holds the high watermark, so
+            # what acks=1 or the group coordinator writes then stays invisible until it is safe
+            return
         leo = plog.log_end_offset
         now = self._state.now_ms()
         lag = self.config_ms("replica.lag.time.max.ms")

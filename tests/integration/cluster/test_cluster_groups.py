@@ -1,16 +1,16 @@
 """Consumer groups in a local cluster: the coordinator is the leader of the group's
-__consumer_offsets partition, and groups and committed offsets survive the death of its broker
-and a restart of the whole cluster."""
+__consumer_offsets partition, and committed offsets survive the death of its broker and a
+restart of the whole cluster. A group consuming through its coordinator's death is in
+tests/integration/cluster_parity/test_group_parity.py, run on real Kafka too."""
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, Producer, TopicPartition
+from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import NewTopic
 from kio.schema.find_coordinator.v0 import request as find_v0
 from kio.schema.find_coordinator.v4 import request as find_v4
@@ -41,35 +41,6 @@ def _create_topic(bootstrap: str) -> None:
         lambda: TOPIC in admin(bootstrap).list_topics(timeout=5).topics,
         10,
         "the topic in Metadata",
-    )
-
-
-def _produce(bootstrap: str, start: int, count: int) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True})
-    failed: list[object] = []
-    for i in range(start, start + count):
-        producer.produce(
-            TOPIC,
-            key=str(i).encode(),
-            value=str(i).encode(),
-            partition=i % PARTITIONS,
-            on_delivery=lambda err, _msg: failed.append(err) if err else None,
-        )
-    assert producer.flush(30) == 0
-    assert not failed
-
-
-def _consumer(bootstrap: str) -> Consumer:
-    return Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": GROUP,
-            "enable.auto.commit": False,
-            "auto.offset.reset": "earliest",
-            "session.timeout.ms": 6000,
-            "heartbeat.interval.ms": 500,
-            "topic.metadata.refresh.interval.ms": 1000,
-        }
     )
 
 
@@ -104,82 +75,6 @@ def _committed(bootstrap: str) -> dict[int, int]:
     futures = client.list_consumer_group_offsets(request, request_timeout=15)
     result = futures[GROUP].result(timeout=15)
     return {tp.partition: tp.offset for tp in result.topic_partitions if tp.topic == TOPIC}
-
-
-def _consume_until(
-    consumer: Consumer, seen: list[tuple[int, int, int]], done: Callable[[], bool], timeout_s: float
-) -> None:
-    """Poll, committing synchronously after each message batch, until done()."""
-    deadline = time.monotonic() + timeout_s
-    while not done():
-        assert time.monotonic() < deadline, f"consumed only {len(seen)} records"
-        batch = consumer.consume(50, timeout=0.5)
-        got = [m for m in batch if m.error() is None]
-        for m in got:
-            seen.append((m.partition(), m.offset(), int(m.value())))
-        if got:
-            try:
-                consumer.commit(asynchronous=False)
-            except Exception:  # a commit during the failover: Kafka allows the redelivery
-                continue
-
-
-def test_group_keeps_consuming_through_the_death_of_its_coordinator(
-    three_brokers: LocalCluster,
-) -> None:
-    bs = three_brokers.bootstrap()
-    _create_topic(bs)
-    _produce(bs, 0, 300)
-    consumer = _consumer(bs)
-    consumer.subscribe([TOPIC])
-    seen: list[tuple[int, int, int]] = []
-    try:
-        _consume_until(consumer, seen, lambda: len(seen) >= 150, 30)
-        committed_before = _committed(bs)
-        assert sum(committed_before.values()) >= 150
-        victim = _coordinator(bs)
-        three_brokers.kill(victim)
-        survivors = three_brokers.bootstrap(without=victim)
-        _produce(survivors, 300, 100)
-        values = lambda: {v for _, _, v in seen}  # noqa: E731
-        _consume_until(consumer, seen, lambda: values() >= set(range(400)), 40)
-        # a new coordinator serves the same group
-        assert wait_for(lambda: _coordinator(survivors) != victim, 15, "a new coordinator")
-        final = wait_for(
-            lambda: (c := _try_committed(survivors)) and sum(c.values()) == 400 and c,
-            15,
-            "every offset committed with the new coordinator",
-        )
-        assert final == {0: 134, 1: 133, 2: 133}
-    finally:
-        consumer.close()
-    # no loss; a record is seen twice only at or after the offset committed before the kill
-    assert {v for _, _, v in seen} == set(range(400))
-    counts: dict[tuple[int, int], int] = {}
-    for p, o, _ in seen:
-        counts[(p, o)] = counts.get((p, o), 0) + 1
-    for (p, o), n in counts.items():
-        if n > 1:
-            assert o >= committed_before[p], f"offset {o} of partition {p} redelivered"
-    # a new member of the group starts from the committed offsets: nothing is redelivered
-    again = _consumer(survivors)
-    again.subscribe([TOPIC])
-    redelivered: list[object] = []
-
-    def joined() -> object:
-        m = again.poll(0.2)
-        if m is not None and m.error() is None:
-            redelivered.append(m)
-        return again.assignment()
-
-    try:
-        wait_for(joined, 20, "the new member's assignment")
-        redelivered += [m for m in again.consume(50, timeout=2) if m.error() is None]
-        assert redelivered == []
-        committed = again.committed([TopicPartition(TOPIC, p) for p in range(PARTITIONS)], 10)
-        assert {tp.partition: tp.offset for tp in committed} == final
-    finally:
-        again.close()
 
 
 def test_committed_offsets_are_readable_through_every_broker_after_the_coordinator_dies(

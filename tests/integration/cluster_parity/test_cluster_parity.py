@@ -11,7 +11,7 @@ import time
 
 from confluent_kafka import Consumer, ElectionType, KafkaError, Producer, TopicPartition
 
-from tests.integration.cluster.local_cluster import wait_for
+from tests.integration.cluster.local_cluster import start_timeout_s, wait_for
 
 from .either_cluster import (
     RESTART_TIMEOUT_S,
@@ -242,11 +242,11 @@ def test_acknowledged_records_survive_ten_leader_kills(either_cluster: EitherClu
 
             wait_for(
                 resumed,
-                FENCE_BOUND_S + 10,
+                start_timeout_s(FENCE_BOUND_S + 10),  # stretched on a loaded machine
                 f"acks=all records on partition 0 after leader {leader} was killed ({round_})",
             )
             cluster.wait_registered((leader,))
-            wait_isr(cluster, topic, 3, RESTART_TIMEOUT_S)
+            wait_isr(cluster, topic, 3, start_timeout_s(RESTART_TIMEOUT_S))
             assert not load.fatal, load.fatal
     finally:
         load.stop()
