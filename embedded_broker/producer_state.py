@@ -77,6 +77,9 @@ class ProducerStateManager:
         self._spawn = spawn
         self._tables: dict[PartitionKey, _Loaded] = {}
         self._loading: dict[PartitionKey, asyncio.Future[None]] = {}
+        # bumped whenever a partition's table is forgotten: a load begun before then read a log
+        # that has changed since (a follower's fetches) and must not be installed
+        self._generations: dict[PartitionKey, int] = {}
         self._writing: dict[PartitionKey, asyncio.Future[None]] = {}
         self._executor: ThreadPoolExecutor | None = None
         self._maintaining = False
@@ -145,18 +148,20 @@ class ProducerStateManager:
                 await self.load(key)
 
     async def load(self, key: PartitionKey) -> None:
-        """Load a partition's table if it is not loaded yet (one load however many wait)."""
-        if key in self._tables:
-            return
-        pending = self._loading.get(key)
-        if pending is None:
-            plog = self._partition_log(*key)
-            if plog is None:
+        """Load a partition's table if it is not loaded yet (one load however many wait; a
+        load disowned meanwhile by forget_partition is followed by a fresh one)."""
+        for _attempt in range(2):
+            if key in self._tables:
                 return
-            pending = asyncio.ensure_future(self._load_off_loop(key, plog))
-            self._loading[key] = pending
-            pending.add_done_callback(lambda done: self._loading_done(key, done))
-        await asyncio.shield(pending)
+            pending = self._loading.get(key)
+            if pending is None:
+                plog = self._partition_log(*key)
+                if plog is None:
+                    return
+                pending = asyncio.ensure_future(self._load_off_loop(key, plog))
+                self._loading[key] = pending
+                pending.add_done_callback(lambda done: self._loading_done(key, done))
+            await asyncio.shield(pending)
 
     def _loading_done(self, key: PartitionKey, done: asyncio.Future[None]) -> None:
         if self._loading.get(key) is done:
@@ -164,6 +169,7 @@ class ProducerStateManager:
 
     async def _load_off_loop(self, key: PartitionKey, plog: PartitionLog) -> None:
         loop = asyncio.get_running_loop()
+        generation = self._generations.get(key, 0)
         try:
             table = await loop.run_in_executor(
                 self._pool(),
@@ -177,7 +183,8 @@ class ProducerStateManager:
             # the produce then loads again on the loop, and answers a storage error if it fails
             log.warning("Cannot load the producer state of %s-%d: %s", key[0], key[1], exc)
             return
-        if self._partition_log(*key) is plog and key not in self._tables:
+        current = self._generations.get(key, 0) == generation
+        if current and self._partition_log(*key) is plog and key not in self._tables:
             self._install(key, plog, table)
 
     def _install(self, key: PartitionKey, plog: PartitionLog, table: PartitionProducers) -> None:
@@ -218,13 +225,19 @@ class ProducerStateManager:
         self.table(topic, partition, plog).append(headers, base_offset, append_time)
 
     def forget_topic(self, topic: str) -> None:
-        for key in [k for k in self._tables if k[0] == topic]:
-            del self._tables[key]
+        for key in {k for k in (*self._tables, *self._loading) if k[0] == topic}:
+            self.forget_partition(*key)
 
     def forget_partition(self, topic: str, partition: int) -> None:
         """Drop a partition's table so its next use rebuilds it from the log (a follower's
-        appends and truncations change the log without going through this table)."""
-        self._tables.pop((topic, partition), None)
+        appends and truncations change the log without going through this table). A load
+        still running is disowned: it read the log as it was, and a broker that has just
+        become leader would otherwise install a table missing the batches it fetched
+        meanwhile, and refuse its producers' next sequence as out of order."""
+        key = (topic, partition)
+        self._tables.pop(key, None)
+        self._loading.pop(key, None)
+        self._generations[key] = self._generations.get(key, 0) + 1
 
     def loaded_partitions(self) -> list[PartitionKey]:
         return sorted(self._tables)
