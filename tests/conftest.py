@@ -1,8 +1,13 @@
 """Shared pytest plugins: the real Apache Kafka harness and the built-in broker fixtures."""
 
+import os
 from typing import Any
 
 import pytest
+
+# Qt tests run headless wherever they are collected from (the GUI conftest sets this too, but
+# tests/unit/desktop may run without it)
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 pytest_plugins = ["tests.kafka.fixtures", "tests.broker_fixtures"]
 
