@@ -280,7 +280,9 @@ class GroupsAdmin:
         done: dict[str, GroupSummary] = {}
         for i in range(0, len(order), STAGE):
             ids = order[i : i + STAGE]
-            descs = self.describe(ids)
+            # an Empty group has no members, so describing it adds nothing to its listing:
+            # at 5,000 idle groups that is 5,000 requests saved per refresh
+            descs = self.describe([g for g in ids if by_id[g].state != GroupState.EMPTY])
             commits = self.committed(ids)
             counts = self.partition_counts()
             keys = {
@@ -322,6 +324,17 @@ class GroupsAdmin:
     def _summary(
         listed: GroupSummary, desc: Any, parts: tuple[PartitionLag, ...], loaded: bool
     ) -> GroupSummary:
+        if desc is None and listed.state == GroupState.EMPTY:
+            return GroupSummary(
+                listed.group_id,
+                listed.state,
+                listed.protocol_type,
+                members=0,
+                partitions=parts,
+                offsets_loaded=loaded,
+                described=True,  # no members: what a description would say
+                group_type=listed.group_type,
+            )
         if desc is None:
             return GroupSummary(
                 listed.group_id,

@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from desktop.domain.group_events import LAG_THRESHOLD, diff_groups
 from desktop.domain.groups import GroupDetail, GroupSummary, ResetPlan, ResetRequest
+from desktop.domain.timeline import ClusterEvent
 from desktop.services.groups import GroupsAdmin, TimeCache
 from desktop.workers.jobs import Job, JobContext, JobFailure, Lane
 from desktop.workers.session import ClusterSession
@@ -26,6 +27,16 @@ class GroupsStage:
 
     groups: tuple[GroupSummary, ...]
     listed: bool
+
+
+@dataclass(frozen=True)
+class GroupsRefreshed:
+    """A finished refresh: every group, and the events since the previous full refresh (the
+    comparison of two 5,000-group lists runs in the worker, not on the GUI thread)."""
+
+    groups: dict[str, GroupSummary]
+    events: tuple[ClusterEvent, ...]
+    at: float
 
 
 class GroupsPoller(QObject):
@@ -52,7 +63,8 @@ class GroupsPoller(QObject):
         self._priority: list[str] = []
         self._active = False
         self.lag_threshold = LAG_THRESHOLD
-        self._diffed: dict[str, GroupSummary] | None = None  # the last full refresh's groups
+        # the last full refresh's groups: read and written by the refresh jobs only
+        self._diffed: dict[str, GroupSummary] | None = None
         session.snapshot_changed.connect(self._on_snapshot)
 
     def set_active(self, active: bool) -> None:
@@ -74,13 +86,21 @@ class GroupsPoller(QObject):
         priority = tuple(self._priority)
         previous = dict(self.groups)  # a shallow copy: the job only reads it
 
-        def work(ctx: JobContext) -> list[GroupSummary]:
+        def work(ctx: JobContext) -> GroupsRefreshed:
+            # read when the job runs, not when it was queued: refreshes run one after another
+            # on the refresh lane, so each compares against the one that finished before it
+            diffed, threshold = self._diffed, self.lag_threshold
             ga = GroupsAdmin(ctx.clients.admin)
             listed = ga.list_groups()
             ctx.report(GroupsStage(tuple(listed), listed=True))
-            return ga.summaries(
+            done = ga.summaries(
                 listed, priority, lambda s: ctx.report(GroupsStage(tuple(s), False)), previous
             )
+            now = time.time()
+            groups = {g.group_id: g for g in done}
+            events = () if diffed is None else tuple(diff_groups(diffed, groups, now, threshold))
+            self._diffed = groups  # written only here, on the refresh lane
+            return GroupsRefreshed(groups, events, now)
 
         session = self.session
         job = Job(
@@ -130,16 +150,12 @@ class GroupsPoller(QObject):
         self.groups[summary.group_id] = summary
         self.groups_updated.emit([summary])
 
-    def _on_done(self, _result: Any) -> None:
+    def _on_done(self, result: GroupsRefreshed) -> None:
         self.loaded = True
         self.refreshes += 1
-        now = time.time()
-        if self._diffed is not None:
-            self.session.record_events(
-                diff_groups(self._diffed, self.groups, now, self.lag_threshold)
-            )
-        self._diffed = dict(self.groups)
-        self.refreshed.emit(now)
+        if result.events:
+            self.session.record_events(list(result.events))
+        self.refreshed.emit(result.at)
 
     def _on_error(self, failure: JobFailure) -> None:
         if not failure.cancelled:
