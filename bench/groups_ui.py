@@ -13,6 +13,7 @@ groups_5k_max_stall_ms for the 5,000-group run.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import time
 from collections.abc import Callable
@@ -169,11 +170,17 @@ def run(groups: int) -> dict[str, float | int]:
         steady_stall = max(gaps[1:] or [0])
         emit({"event": "steady_refreshes", "refreshes": 2, "max_stall_ms": steady_stall})
         timer.stop()
+        # A refresh cut short leaves reference cycles holding a client; collected on a
+        # librdkafka thread (Python collects on whichever thread allocates), freeing it there
+        # aborts the process (rd_kafka_destroy from a librdkafka thread). Collect them here.
+        gc.disable()
         session.close()
         session.runner.join(30)
         page.close()
         page.deleteLater()
         app.processEvents()
+        gc.enable()
+        gc.collect()
 
     return {
         "ok": ok,
