@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from desktop.domain.group_events import LAG_THRESHOLD, diff_groups
 from desktop.domain.groups import GroupDetail, GroupSummary, ResetPlan, ResetRequest
 from desktop.domain.timeline import ClusterEvent
-from desktop.services.groups import GroupsAdmin, TimeCache
+from desktop.services.groups import GroupsAdmin, SummaryCache, TimeCache
 from desktop.workers.jobs import Job, JobContext, JobFailure, Lane
 from desktop.workers.session import ClusterSession
 
@@ -60,6 +60,7 @@ class GroupsPoller(QObject):
         self.loaded = False  # every group has been described and has its lag
         self.refreshes = 0
         self.time_cache = TimeCache()
+        self.summary_cache = SummaryCache()  # used by the refresh jobs only, one at a time
         self._priority: list[str] = []
         self._active = False
         self.lag_threshold = LAG_THRESHOLD
@@ -85,6 +86,7 @@ class GroupsPoller(QObject):
     def refresh(self) -> None:
         priority = tuple(self._priority)
         previous = dict(self.groups)  # a shallow copy: the job only reads it
+        cache = self.summary_cache
 
         def work(ctx: JobContext) -> GroupsRefreshed:
             # read when the job runs, not when it was queued: refreshes run one after another
@@ -94,7 +96,11 @@ class GroupsPoller(QObject):
             listed = ga.list_groups()
             ctx.report(GroupsStage(tuple(listed), listed=True))
             done = ga.summaries(
-                listed, priority, lambda s: ctx.report(GroupsStage(tuple(s), False)), previous
+                listed,
+                priority,
+                lambda s: ctx.report(GroupsStage(tuple(s), False)),
+                previous,
+                cache,
             )
             now = time.time()
             groups = {g.group_id: g for g in done}

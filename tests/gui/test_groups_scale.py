@@ -3,10 +3,18 @@ selected group and the scroll position stay while rows change, appear and go."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from pytestqt.qtbot import QtBot
 
+from desktop.domain.groups import GroupState
+from desktop.domain.profile import ClusterProfile, Credentials
 from desktop.models.groups import GroupsModel
+from desktop.services import groups as groups_service
+from desktop.services.admin import ClusterAdmin
+from desktop.services.groups import GroupsAdmin, SummaryCache
 from tests.broker_fixtures import RunningBroker
 from tests.gui.conftest import WAIT_MS
 from tests.gui.test_groups_support import (
@@ -90,3 +98,51 @@ def test_refreshes_keep_selection_and_scroll_without_resetting(
         assert scroll.value() == position
         assert resets == []
         assert page.model.rowCount() == GROUPS  # one added, one gone
+
+
+def test_unchanged_groups_are_not_rebuilt_and_empty_ones_not_described(
+    builtin_broker: RunningBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refresh rebuilds only groups whose commits or log ends moved; the rest come back as
+    the very objects of the last refresh. Empty groups cost no DescribeGroups."""
+    bootstrap = builtin_broker.bootstrap
+    topic = unique("cache")
+    create_topic(bootstrap, topic, 2)
+    produce(bootstrap, topic, {0: 10, 1: 10})
+    prefix = unique("c")
+    groups = [f"{prefix}-{i}" for i in range(20)]
+    commit_offsets(bootstrap, groups[0], {(topic, 0): 1})
+    commit_many(bootstrap, topic, groups[1:])
+    ga = GroupsAdmin(ClusterAdmin(ClusterProfile("c", bootstrap), Credentials()))
+    described: list[str] = []
+    describe = ga.describe
+
+    def counting_describe(ids: Any) -> Any:
+        described.extend(ids)
+        return describe(ids)
+
+    monkeypatch.setattr(ga, "describe", counting_describe)
+    built: list[int] = []
+    build = groups_service.lag_partitions
+
+    def counting_build(*args: Any) -> Any:
+        built.append(1)
+        return build(*args)
+
+    monkeypatch.setattr(groups_service, "lag_partitions", counting_build)
+
+    def mine(summaries: list[Any]) -> dict[str, Any]:
+        return {g.group_id: g for g in summaries if g.group_id.startswith(prefix)}
+
+    cache = SummaryCache()
+    first = mine(ga.summaries(ga.list_groups(), cache=cache))
+    assert len(first) == len(groups) and len(built) >= len(groups)
+    assert all(g.state == GroupState.EMPTY and g.members == 0 for g in first.values())
+    assert not set(described) & set(groups)
+
+    commit_offsets(bootstrap, groups[5], {(topic, 0): 10})
+    built.clear()
+    second = mine(ga.summaries(ga.list_groups(), previous=first, cache=cache))
+    assert len(built) == 1  # only the group whose commit moved
+    assert first[groups[5]].total_lag == 6 and second[groups[5]].total_lag == 0
+    assert all(second[g] is first[g] for g in groups if g != groups[5])
