@@ -106,7 +106,7 @@ class GroupsPage(QWidget):
     def __init__(self, session: ClusterSession) -> None:
         super().__init__()
         self.session = session
-        self.poller = GroupsPoller(session)
+        self.poller = GroupsPoller(session, parent=self)  # its helper process ends with the page
         self.history = LagHistory()
         self.dialog: QDialog | None = None
         style = self.style()
