@@ -61,6 +61,7 @@ class GroupsHelper(QObject):
         proc.setProcessChannelMode(QProcess.ProcessChannelMode.ForwardedErrorChannel)
         proc.readyReadStandardOutput.connect(self._read)
         proc.finished.connect(self._exited)
+        proc.errorOccurred.connect(self._error)
         proc.start()  # asynchronous: writes wait in Qt's buffer until the process runs
         proc.write(packed(self._setup))
         self._proc = proc
@@ -72,10 +73,17 @@ class GroupsHelper(QObject):
         proc, self._proc = self._proc, None
         if proc is not None:
             proc.finished.disconnect(self._exited)
+            proc.errorOccurred.disconnect(self._error)
             proc.readyReadStandardOutput.disconnect(self._read)
-            proc.closeWriteChannel()
             proc.kill()
+            proc.deleteLater()
         self.busy = False
+
+    @property
+    def pid(self) -> int | None:
+        """The helper's process id while it runs (for tests and diagnostics)."""
+        proc = self._proc
+        return int(proc.processId()) or None if proc is not None else None
 
     @Slot()
     def _read(self) -> None:
@@ -116,11 +124,22 @@ class GroupsHelper(QObject):
     @Slot()
     def _exited(self) -> None:
         log.warning("The consumer-groups helper process exited; it restarts on the next refresh")
-        self._proc = None
+        self._lost("The consumer-groups helper process stopped; retrying.")
+
+    @Slot(QProcess.ProcessError)
+    def _error(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart:  # no finished signal follows
+            self._lost(f"Could not start the consumer-groups helper process ({command()[0]}).")
+
+    def _lost(self, message: str) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            proc.deleteLater()
+        self._buffer.clear()
         if self.busy:
             self._deadline.stop()
             self.busy = False
-            self.failed.emit("The consumer-groups helper process stopped; retrying.")
+            self.failed.emit(message)
 
     @Slot()
     def _timed_out(self) -> None:
