@@ -14,6 +14,25 @@ from desktop.services.groups_process import FRAME, command, packed
 
 log = logging.getLogger(__name__)
 
+# Killed helpers, kept until their exit is seen: a QProcess destroyed while its process still
+# runs warns and blocks the GUI thread until it has ended.
+_retiring: set[QProcess] = set()
+
+
+def _retire(proc: QProcess) -> None:
+    proc.setParent(None)
+    if proc.state() == QProcess.ProcessState.NotRunning:
+        proc.deleteLater()
+        return
+    _retiring.add(proc)
+
+    def gone() -> None:
+        _retiring.discard(proc)
+        proc.deleteLater()
+
+    proc.finished.connect(gone)
+    proc.kill()
+
 
 class GroupsHelper(QObject):
     """One helper process per cluster; one refresh in flight at a time (the caller's rule).
@@ -75,8 +94,7 @@ class GroupsHelper(QObject):
             proc.finished.disconnect(self._exited)
             proc.errorOccurred.disconnect(self._error)
             proc.readyReadStandardOutput.disconnect(self._read)
-            proc.kill()
-            proc.deleteLater()
+            _retire(proc)
         self.busy = False
 
     @property
@@ -134,7 +152,10 @@ class GroupsHelper(QObject):
     def _lost(self, message: str) -> None:
         proc, self._proc = self._proc, None
         if proc is not None:
-            proc.deleteLater()
+            proc.finished.disconnect(self._exited)
+            proc.errorOccurred.disconnect(self._error)
+            proc.readyReadStandardOutput.disconnect(self._read)
+            _retire(proc)
         self._buffer.clear()
         if self.busy:
             self._deadline.stop()

@@ -1,4 +1,4 @@
-"""The groups refresh runs in a helper process: the screen outlives it, and it ends with the screen."""
+"""The groups refresh runs in a helper process: the screen outlives it; it ends with the screen."""
 
 from __future__ import annotations
 
