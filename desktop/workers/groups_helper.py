@@ -7,30 +7,24 @@ import logging
 import pickle
 from typing import Any
 
-from PySide6.QtCore import QObject, QProcess, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QProcess, QTimer, Signal, Slot
 
 from desktop.domain.profile import ClusterProfile, Credentials
 from desktop.services.groups_process import FRAME, command, packed
 
 log = logging.getLogger(__name__)
 
-# Killed helpers, kept until their exit is seen: a QProcess destroyed while its process still
-# runs warns and blocks the GUI thread until it has ended.
-_retiring: set[QProcess] = set()
-
 
 def _retire(proc: QProcess) -> None:
-    proc.setParent(None)
+    """Kill a helper and delete its QProcess once the exit is seen: one destroyed while its
+    process still runs warns and blocks the GUI thread until the process has ended. The
+    application holds it meanwhile (its own parent may be going away); deleteLater, never a
+    dropped Python reference, so it is not deleted inside its own finished signal."""
+    proc.setParent(QCoreApplication.instance())
     if proc.state() == QProcess.ProcessState.NotRunning:
         proc.deleteLater()
         return
-    _retiring.add(proc)
-
-    def gone() -> None:
-        _retiring.discard(proc)
-        proc.deleteLater()
-
-    proc.finished.connect(gone)
+    proc.finished.connect(proc.deleteLater)
     proc.kill()
 
 
