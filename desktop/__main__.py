@@ -39,6 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 # The frozen bundle has one executable: it runs broker and cluster nodes as itself with this
 # flag first (embedded_broker.launcher.node_command), never the GUI.
 BROKER_FLAG = "--broker"
+GROUPS_FLAG = "--groups-helper"  # desktop.services.groups_process.FLAG
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         from embedded_broker.__main__ import main as broker_main
 
         return broker_main(argv[1:])
+    if argv[:1] == [GROUPS_FLAG]:  # the consumer-groups refresh (desktop.workers.groups_helper)
+        from desktop.services.groups_process import main as groups_main
+
+        return groups_main()
     args = parse_args(argv)
     if args.self_test:  # desktop.selftest builds on desktop.app, never the other way round
         from desktop.app import ensure_display, setup_logging

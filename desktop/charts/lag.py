@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 
+from pyqtgraph import ViewBox
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from desktop.charts.plots import Curves, LazyPlot, link_x
@@ -154,6 +156,12 @@ class GroupCharts(QWidget):
         self.lag_curves = Curves(self.lag_plot)
         self.rate_curves = Curves(self.rate_plot)
         link_x(self.lag_plot, self.rate_plot)  # one window of time, one above the other
+        # Linked views switch each other's auto-range off as they pass ranges back and forth;
+        # when both are off the window froze on its first second and new points were clipped.
+        # The charts follow the newest points until the user pans or zooms one.
+        self._user_moved = False
+        for slot in (self.lag_plot, self.rate_plot):
+            slot.on_built.append(partial(self._watch, slot))
         self.estimate = QLabel("")
         self.estimate.setStyleSheet("font-weight: 600;")
         note = QLabel(
@@ -169,8 +177,16 @@ class GroupCharts(QWidget):
         layout.addWidget(self.estimate)
         layout.addWidget(note)
 
+    def _watch(self, slot: LazyPlot) -> None:
+        if slot.plot is not None:
+            slot.plot.getViewBox().sigRangeChangedManually.connect(self._moved)
+
+    def _moved(self, *_args: object) -> None:
+        self._user_moved = True
+
     def set_group(self, group_id: str | None) -> None:
         self.group_id = group_id
+        self._user_moved = False
         self.redraw()
 
     def redraw(self) -> None:
@@ -189,6 +205,10 @@ class GroupCharts(QWidget):
             rates = [("consumed", h.consumed[gid]), ("produced", h.produced[gid])]
         self.rate_curves.show(rates)
         self.estimate.setText(catch_up_text(h.catch_up_s(gid), h.rates(gid)))
+        if not self._user_moved:
+            for slot in (self.lag_plot, self.rate_plot):
+                if slot.plot is not None:
+                    slot.plot.getViewBox().enableAutoRange(axis=ViewBox.XAxis)
 
     def points(self) -> int:
         return self.lag_curves.points()

@@ -29,7 +29,9 @@ def diff_groups(
     between the polls are not events (as with topics)."""
     events: list[ClusterEvent] = []
     for gid in sorted(old.keys() & new.keys()):
-        events.extend(_group_events(old[gid], new[gid], at, lag_threshold))
+        a, b = old[gid], new[gid]
+        if a is not b:  # a refresh hands back an unchanged group as the very same object
+            events.extend(_group_events(a, b, at, lag_threshold))
     return events
 
 

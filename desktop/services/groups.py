@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 from confluent_kafka import (
@@ -89,6 +89,15 @@ class TimeCache:
             for w in wanted
             if w not in self.known and now - self.failed.get(w, -1e9) > self.RETRY_AFTER_S
         ]
+
+
+class SummaryCache:
+    """What each group's summary was built from at the last refresh: a group whose inputs are
+    unchanged gets that summary back without rebuilding its partitions (at 5,000 groups, 90,000
+    objects and as many comparisons less per refresh, all holding the interpreter lock)."""
+
+    def __init__(self) -> None:
+        self.built: dict[str, tuple[Hashable, GroupSummary]] = {}
 
 
 def subscribed_keys(
@@ -265,6 +274,7 @@ class GroupsAdmin:
         priority: Sequence[str] = (),
         progress: Progress | None = None,
         previous: Mapping[str, GroupSummary] | None = None,
+        cache: SummaryCache | None = None,
     ) -> list[GroupSummary]:
         """Describe every listed group and compute its lag; groups in `priority` go first.
 
@@ -273,6 +283,8 @@ class GroupsAdmin:
         thread tells unchanged rows apart by identity instead of comparing them field by field.
         """
         before = previous or {}
+        built = cache.built if cache is not None else {}
+        rebuilt: dict[str, tuple[Hashable, GroupSummary]] = {}
         by_id = {g.group_id: g for g in listed}
         first = [g for g in priority if g in by_id]
         seen = set(first)
@@ -280,7 +292,9 @@ class GroupsAdmin:
         done: dict[str, GroupSummary] = {}
         for i in range(0, len(order), STAGE):
             ids = order[i : i + STAGE]
-            descs = self.describe(ids)
+            # an Empty group has no members, so describing it adds nothing to its listing:
+            # at 5,000 idle groups that is 5,000 requests saved per refresh
+            descs = self.describe([g for g in ids if by_id[g].state != GroupState.EMPTY])
             commits = self.committed(ids)
             counts = self.partition_counts()
             keys = {
@@ -291,13 +305,36 @@ class GroupsAdmin:
             ends, starts = self._offsets(keys, commits)
             stage = []
             for g in ids:
-                parts = lag_partitions(keys.get(g, ()), commits.get(g), ends, starts)
-                summary = self._summary(by_id[g], descs.get(g), parts, g in commits)
+                desc, mine = descs.get(g), commits.get(g)
+                inputs: Hashable = None
+                summary = None
+                if desc is None:  # a description changes in more ways: described groups rebuild
+                    got = mine or {}
+                    inputs = (
+                        by_id[g],
+                        mine is not None,
+                        tuple(
+                            (k, got.get(k), ends.get(k), starts.get(k))
+                            for k in sorted(keys.get(g, ()))
+                        ),
+                    )
+                    hit = built.get(g)
+                    if hit is not None and hit[0] == inputs:
+                        summary = hit[1]
+                if summary is None:
+                    parts = lag_partitions(keys.get(g, ()), mine, ends, starts)
+                    summary = self._summary(by_id[g], desc, parts, mine is not None)
                 old = before.get(g)
-                stage.append(old if old is not None and old == summary else summary)
+                if old is not None and (old is summary or old == summary):
+                    summary = old
+                if inputs is not None:
+                    rebuilt[g] = (inputs, summary)
+                stage.append(summary)
             done.update((s.group_id, s) for s in stage)
             if progress is not None:
                 progress(stage)
+        if cache is not None:
+            cache.built = rebuilt  # groups gone from the list leave the cache
         return [done[g] for g in by_id]
 
     def partition_counts(self) -> dict[str, int]:
@@ -322,6 +359,17 @@ class GroupsAdmin:
     def _summary(
         listed: GroupSummary, desc: Any, parts: tuple[PartitionLag, ...], loaded: bool
     ) -> GroupSummary:
+        if desc is None and listed.state == GroupState.EMPTY:
+            return GroupSummary(
+                listed.group_id,
+                listed.state,
+                listed.protocol_type,
+                members=0,
+                partitions=parts,
+                offsets_loaded=loaded,
+                described=True,  # no members: what a description would say
+                group_type=listed.group_type,
+            )
         if desc is None:
             return GroupSummary(
                 listed.group_id,

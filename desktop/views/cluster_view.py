@@ -389,3 +389,6 @@ class ClusterView(QWidget):
 
     def close_session(self) -> None:
         self.session.close()
+        groups = self._pages.get("groups")
+        if isinstance(groups, GroupsPage):
+            groups.poller.close()  # its helper process ends with the tab

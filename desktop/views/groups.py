@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer, Slot
@@ -36,6 +37,7 @@ from desktop.workers.session import ClusterSession
 
 LOAD_FAILED = "Loading the groups failed (showing the last data received)"
 PRIORITY_ROWS = 200  # rows whose lag is computed first: what the table shows and a bit more
+HISTORY_BATCH = 250  # groups added to the lag history per event-loop turn
 
 
 class GroupsProxy(FilterProxy):
@@ -104,7 +106,7 @@ class GroupsPage(QWidget):
     def __init__(self, session: ClusterSession) -> None:
         super().__init__()
         self.session = session
-        self.poller = GroupsPoller(session)
+        self.poller = GroupsPoller(session, parent=self)  # its helper process ends with the page
         self.history = LagHistory()
         self.dialog: QDialog | None = None
         style = self.style()
@@ -185,6 +187,10 @@ class GroupsPage(QWidget):
         self.poller.failed.connect(lambda m: self._say(f"{LOAD_FAILED}: {m}", True))
         self.proxy.modelReset.connect(self._update_count)
         self.proxy.layoutChanged.connect(self._update_count)
+        self.proxy.rowsInserted.connect(lambda *_: self._update_count())
+        self.proxy.rowsRemoved.connect(lambda *_: self._update_count())
+        # refreshes waiting to enter the lag history: (time, groups not yet added)
+        self._history_due: deque[tuple[float, list[GroupSummary]]] = deque()
         self._priority_timer = QTimer(self)
         self._priority_timer.setSingleShot(True)
         self._priority_timer.setInterval(150)
@@ -204,7 +210,7 @@ class GroupsPage(QWidget):
 
     @Slot(object)
     def _on_groups(self, groups: tuple[GroupSummary, ...]) -> None:
-        self._keeping_selection(lambda: self.model.set_rows(groups))
+        self._keeping_selection(lambda: self.model.sync(groups))
         if self.detail.group_id is not None and self.detail.group_id not in self.poller.groups:
             self.detail.show_group(None)  # deleted meanwhile
         self._update_count()
@@ -221,7 +227,8 @@ class GroupsPage(QWidget):
         self._update_buttons()
 
     def _keeping_selection(self, update: Callable[[], None]) -> None:
-        """Run a model update; when it resets the table, select the same group again."""
+        """Run a model update; should the selection be lost (the first rows replacing an empty
+        table), select the same group again."""
         selected = self.selected()
         update()
         if selected is not None and self.selected() is None:
@@ -234,11 +241,22 @@ class GroupsPage(QWidget):
             self.message.setVisible(False)
         self.detail.load()
         self._update_count()
-        # history and charts in a later event-loop turn: no single long GUI-thread step
-        QTimer.singleShot(0, lambda: self._record(t))
+        # the history takes a few hundred groups per event-loop turn: with 5,000 groups one
+        # pass would be a single long GUI-thread step
+        self._history_due.append((t, list(self.poller.groups.values())))
+        if len(self._history_due) == 1:
+            QTimer.singleShot(0, self, self._record_some)
 
-    def _record(self, t: float) -> None:
-        self.history.add_groups(t, self.poller.groups.values())
+    def _record_some(self) -> None:
+        """One batch of the oldest refresh waiting, then the next batch in the next turn."""
+        t, pending = self._history_due[0]
+        self.history.add_groups(t, pending[:HISTORY_BATCH])
+        del pending[:HISTORY_BATCH]
+        if not pending:
+            self._history_due.popleft()
+        if self._history_due:
+            QTimer.singleShot(0, self, self._record_some)
+            return
         if self.total_chart.isVisible():
             self.total_chart.redraw()
         self._update_priority()

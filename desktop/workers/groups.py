@@ -1,49 +1,40 @@
-"""Consumer-group jobs on the cluster's runner: list refreshes in stages, one-off actions."""
+"""Consumer groups of one cluster: list refreshes (in a helper process), one-off actions."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from desktop.domain.group_events import LAG_THRESHOLD, diff_groups
+from desktop.domain.group_events import LAG_THRESHOLD
 from desktop.domain.groups import GroupDetail, GroupSummary, ResetPlan, ResetRequest
+from desktop.domain.timeline import ClusterEvent
 from desktop.services.groups import GroupsAdmin, TimeCache
-from desktop.workers.jobs import Job, JobContext, JobFailure, Lane
+from desktop.workers.groups_helper import GroupsHelper
 from desktop.workers.session import ClusterSession
 
 Done = Callable[[Any], None]
 Failed = Callable[[str], None]
-GROUPS = "groups"
-
-
-@dataclass(frozen=True)
-class GroupsStage:
-    """Progress of a groups refresh: the whole list (`listed`), or one stage of described groups."""
-
-    groups: tuple[GroupSummary, ...]
-    listed: bool
 
 
 class GroupsPoller(QObject):
     """Keeps the group list of one cluster fresh; refreshes ride on the session's refreshes.
 
-    A refresh lists the groups (shown at once, with the previous lag while new lag loads), then
-    describes them and computes their lag in stages, the groups the user can see first. Only one
-    refresh is in flight; requests made meanwhile collapse into one more (the runner's refresh
-    lane coalesces them).
+    A refresh runs in a helper process (GroupsHelper): at thousands of groups its librdkafka
+    callbacks and summaries would otherwise hold the GUI's interpreter lock for seconds. It
+    lists the groups (shown at once, with the previous lag while new lag loads), then computes
+    their lag in stages, the groups the user can see first, sending only groups that changed.
+    Only one refresh is in flight; requests made meanwhile collapse into one more.
     """
 
     groups_changed = Signal(object)  # tuple[GroupSummary, ...]: the whole list (after listing)
-    groups_updated = Signal(object)  # list[GroupSummary]: one stage of described groups
+    groups_updated = Signal(object)  # list[GroupSummary]: one stage of changed groups
     refreshed = Signal(float)  # a full refresh finished (time.time())
     failed = Signal(str)
 
-    def __init__(self, session: ClusterSession) -> None:
-        super().__init__()
+    def __init__(self, session: ClusterSession, parent: QObject | None = None) -> None:
+        super().__init__(parent)
         self.session = session
         self.groups: dict[str, GroupSummary] = {}
         self.loaded = False  # every group has been described and has its lag
@@ -51,8 +42,19 @@ class GroupsPoller(QObject):
         self.time_cache = TimeCache()
         self._priority: list[str] = []
         self._active = False
+        self._again = False  # a refresh was asked for while one ran
         self.lag_threshold = LAG_THRESHOLD
-        self._diffed: dict[str, GroupSummary] | None = None  # the last full refresh's groups
+        self.helper = GroupsHelper(
+            session.profile,
+            session.creds,
+            session.timeout_s,
+            session.refresh_deadline_s,
+            parent=self,
+        )
+        self.helper.listed.connect(lambda listed: self._on_listed(list(listed)))
+        self.helper.stage.connect(lambda stage: self._on_stage(list(stage)))
+        self.helper.done.connect(self._on_done)
+        self.helper.failed.connect(self._on_error)
         session.snapshot_changed.connect(self._on_snapshot)
 
     def set_active(self, active: bool) -> None:
@@ -65,42 +67,21 @@ class GroupsPoller(QObject):
         """The groups to load first on the next refresh (what the table shows)."""
         self._priority = list(group_ids)
 
+    def close(self) -> None:
+        """Stop the helper process (the screen is going away)."""
+        self._active = False
+        self.helper.close()
+
     @Slot(object)
     def _on_snapshot(self, snapshot: Any) -> None:
         if self._active and getattr(snapshot, "complete", True):
             self.refresh()
 
     def refresh(self) -> None:
-        priority = tuple(self._priority)
-        previous = dict(self.groups)  # a shallow copy: the job only reads it
-
-        def work(ctx: JobContext) -> list[GroupSummary]:
-            ga = GroupsAdmin(ctx.clients.admin)
-            listed = ga.list_groups()
-            ctx.report(GroupsStage(tuple(listed), listed=True))
-            return ga.summaries(
-                listed, priority, lambda s: ctx.report(GroupsStage(tuple(s), False)), previous
-            )
-
-        session = self.session
-        job = Job(
-            "consumer groups",
-            work,
-            lane=Lane.REFRESH,
-            deadline_s=session.refresh_deadline_s,
-            key=GROUPS,
-        )
-        job.progress.connect(self._on_progress)
-        job.finished.connect(self._on_done)
-        job.failed.connect(self._on_error)
-        session.submit(job)
-
-    @Slot(object)
-    def _on_progress(self, stage: GroupsStage) -> None:
-        if stage.listed:
-            self._on_listed(list(stage.groups))
-        else:
-            self._on_stage(list(stage.groups))
+        if self.helper.busy:
+            self._again = True
+            return
+        self.helper.request(tuple(self._priority), self.lag_threshold)
 
     def _on_listed(self, listed: list[GroupSummary]) -> None:
         old = self.groups
@@ -130,20 +111,25 @@ class GroupsPoller(QObject):
         self.groups[summary.group_id] = summary
         self.groups_updated.emit([summary])
 
-    def _on_done(self, _result: Any) -> None:
+    @Slot(object)
+    def _on_done(self, result: tuple[list[ClusterEvent], float]) -> None:
+        events, at = result
         self.loaded = True
         self.refreshes += 1
-        now = time.time()
-        if self._diffed is not None:
-            self.session.record_events(
-                diff_groups(self._diffed, self.groups, now, self.lag_threshold)
-            )
-        self._diffed = dict(self.groups)
-        self.refreshed.emit(now)
+        if events:
+            self.session.record_events(list(events))
+        self.refreshed.emit(at)
+        self._follow_up()
 
-    def _on_error(self, failure: JobFailure) -> None:
-        if not failure.cancelled:
-            self.failed.emit(failure.message)
+    @Slot(str)
+    def _on_error(self, message: str) -> None:
+        self.failed.emit(message)
+        self._follow_up()
+
+    def _follow_up(self) -> None:
+        if self._again:
+            self._again = False
+            self.refresh()
 
     # ---- one-off operations --------------------------------------------------------------
 

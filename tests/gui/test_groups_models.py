@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPersistentModelIndex, Qt
 from pytestqt.modeltest import ModelTester
 
 from desktop.domain.groups import (
@@ -95,3 +95,40 @@ def test_detail_models(qtmodeltester: ModelTester) -> None:
     consumers = TopicConsumersModel()
     consumers.set_rows(_groups())
     qtmodeltester.check(consumers)
+
+
+def test_groups_model_updates_in_place(qtmodeltester: ModelTester) -> None:
+    """Stages and new lists change rows, insert and remove them, and re-sort by layout change:
+    no reset, and a persistent index (a view's selection) stays on its group."""
+    model = GroupsModel()
+    model.set_rows(_groups())
+    qtmodeltester.check(model)  # the tester stays attached and checks every change below
+    model.sort(GroupsModel.TOTAL_LAG, Qt.SortOrder.DescendingOrder)
+    resets: list[int] = []
+    model.modelReset.connect(lambda: resets.append(1))
+    changed: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda a, b, _roles=(): changed.append((a.row(), b.row())))
+
+    def ids() -> list[str]:
+        return [model.index(r, 0).data() for r in range(model.rowCount())]
+
+    def lagging(gid: str, lag: int) -> GroupSummary:
+        part = PartitionLag("orders", 0, 0, lag)
+        return GroupSummary(gid, "Stable", "consumer", "range", 1, (part,), True, True)
+
+    idle = model.index(ids().index("idle"), 0)
+    held = QPersistentModelIndex(idle)
+    # a stage that changes a lag without moving its row: one dataChanged, nothing else
+    before = ids()
+    model.merge([lagging("moving", 5)])
+    model.merge([lagging("moving", 4)])
+    assert ids() == before and changed
+    # a lag that moves a row: a layout change; the held index follows its group
+    model.merge([lagging("loading", 1000)])
+    assert ids()[0] == "loading"
+    assert held.data() == "idle"
+    # a new list: one group gone, one new, the rest kept
+    model.sync([*(g for g in model.rows if g.group_id != "billing"), lagging("new", 7)])
+    assert sorted(ids()) == ["idle", "loading", "moving", "new"]
+    assert held.data() == "idle"
+    assert resets == []

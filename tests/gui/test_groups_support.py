@@ -45,6 +45,7 @@ def groups_page(qtbot: QtBot, bootstrap: str, refresh_s: float = 1.0) -> Iterato
         yield page
     finally:
         session.close()
+        page.poller.close()  # as the cluster view does when its tab closes
         session.runner.join(15)
 
 
