@@ -1,5 +1,7 @@
 """The broker's transaction coordinator: loaded on first use (or at start when
-``__transaction_state`` exists, so open transactions time out and prepared ones complete)."""
+``__transaction_state`` exists, so open transactions time out and prepared ones complete).
+A local-cluster broker's coordinator starts with the broker and serves the transactional ids
+of the __transaction_state partitions it leads (txn.leadership)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from embedded_broker.cluster_link.link import cluster_link
 from embedded_broker.state import BrokerState
 
 from .coordinator import TransactionCoordinator
+from .leadership import TxnLeadership
 from .metadata import TRANSACTION_STATE_TOPIC
 
 EXTENSION_KEY = "txn_coordinator"
@@ -16,19 +19,20 @@ _LOADED_KEY = "txn_coordinator_loaded"
 
 
 class TxnCoordinatorUnavailableError(Exception):
-    """This broker has no transaction coordinator (a local-cluster broker, for now)."""
+    """This broker has no transaction coordinator."""
 
 
 def available(state: BrokerState) -> bool:
-    """Transactions run on a single-node broker; a cluster's brokers do not coordinate them
-    yet (its __transaction_state would need the controller and replication)."""
-    return cluster_link(state) is None
+    """Every broker coordinates transactions: a single node all of them, a cluster broker
+    those of the __transaction_state partitions it leads."""
+    del state
+    return True
 
 
 async def coordinator(state: BrokerState) -> TransactionCoordinator:
     """The coordinator, loading it (creating __transaction_state) on first use.
 
-    Raises TxnCoordinatorUnavailableError on a cluster broker."""
+    Raises TxnCoordinatorUnavailableError where there is none."""
     if not available(state):
         raise TxnCoordinatorUnavailableError
     loading = state.extensions.get(EXTENSION_KEY)
@@ -46,8 +50,12 @@ def loaded(state: BrokerState) -> TransactionCoordinator | None:
 
 
 async def _load(state: BrokerState) -> TransactionCoordinator:
-    coord = TransactionCoordinator(state)
-    await coord.load()
+    if cluster_link(state) is not None:
+        coord = TransactionCoordinator(state, TxnLeadership(state))
+        coord.attach_cluster()
+    else:
+        coord = TransactionCoordinator(state)
+        await coord.load()
     state.extensions[_LOADED_KEY] = coord
     state.spawn(coord.run_sweeps(), "transaction-sweeps")
     return coord

@@ -1,43 +1,192 @@
-"""Transactions in the local cluster: not coordinated there yet, and said so plainly (a
-transactional producer gets COORDINATOR_NOT_AVAILABLE instead of a half-working coordinator)."""
+"""Transactions in a local cluster: the coordinator of a transactional id is the leader of its
+__transaction_state partition, markers reach partitions led by other brokers, and the
+coordinator's or a data leader's death (kill -9) leaves read_committed readers correct."""
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable
 
+from confluent_kafka import KafkaException, Producer
+from confluent_kafka.admin import NewTopic
 from kio.schema.errors import ErrorCode
 from kio.schema.find_coordinator.v4 import request as find_req
-from kio.schema.init_producer_id.v4 import request as init_req
-from kio.static.primitive import i8, i16, i32Timedelta, i64
+from kio.static.primitive import i8
 
+from embedded_broker.txn.metadata import TRANSACTION_STATE_TOPIC, partition_for
 from tests.integration.groups.wire import WireClient
+from tests.integration.transactions.txn_clients import put_sentinels, read_to_sentinels
 
-from .local_cluster import LocalCluster, admin
+from .local_cluster import LocalCluster, admin, start_timeout_s, wait_for
+
+TOPIC = "payments"
+PARTITIONS = 3
+TXN_PARTITIONS = 50
 
 
-def test_cluster_brokers_decline_transactions(
+def _create_topic(bootstrap: str) -> dict[int, int]:
+    """An RF-3 topic; returns partition -> leader (several brokers lead its partitions)."""
+    client = admin(bootstrap)
+    topic = NewTopic(TOPIC, PARTITIONS, 3, config={"min.insync.replicas": "2"})
+    for fut in client.create_topics([topic], operation_timeout=15).values():
+        fut.result(timeout=15)
+    return _leaders(bootstrap, TOPIC, PARTITIONS)
+
+
+def _leaders(bootstrap: str, topic: str, partitions: int) -> dict[int, int]:
+    def found() -> dict[int, int] | None:
+        md = admin(bootstrap).list_topics(timeout=5).topics.get(topic)
+        if md is None or md.error is not None or len(md.partitions) != partitions:
+            return None
+        leaders = {p: m.leader for p, m in md.partitions.items()}
+        return leaders if all(v >= 0 for v in leaders.values()) else None
+
+    result: dict[int, int] = wait_for(found, start_timeout_s(), f"leaders of {topic}")
+    return result
+
+
+def _txn_coordinator(cluster: LocalCluster, transactional_id: str, dead: int = -1) -> int:
+    """The node id FindCoordinator(TRANSACTION) names, asked until it answers one other than
+    ``dead`` (metadata names a killed broker until the controller fences it)."""
+
+    def ask() -> int | None:
+        for node_id in cluster.broker_ids:
+            if node_id == dead:
+                continue
+            node = cluster.node(node_id)
+            try:
+                client = WireClient(f"{node['host']}:{node['port']}")
+            except OSError:
+                continue  # a killed broker
+            try:
+                found = client.send(
+                    find_req.FindCoordinatorRequest(
+                        key_type=i8(1), coordinator_keys=(transactional_id,)
+                    )
+                ).coordinators[0]
+            except OSError:
+                continue
+            finally:
+                client.close()
+            if found.error_code == ErrorCode.none and found.node_id != dead:
+                return int(found.node_id)
+        return None
+
+    result: int = wait_for(ask, start_timeout_s(), "a transaction coordinator")
+    return result
+
+
+def _producer(bootstrap: str, transactional_id: str) -> Producer:
+    prod = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "transactional.id": transactional_id,
+            "transaction.timeout.ms": 60000,
+            "linger.ms": 5,
+            "topic.metadata.refresh.interval.ms": 1000,
+        }
+    )
+    prod.init_transactions(start_timeout_s(60))
+    return prod
+
+
+def _send(prod: Producer, prefix: str, count: int) -> list[bytes]:
+    values = [f"{prefix}-{i}".encode() for i in range(count)]
+    for i, value in enumerate(values):
+        prod.produce(TOPIC, value=value, partition=i % PARTITIONS)
+    assert prod.flush(30) == 0
+    return values
+
+
+def test_cluster_transactions_commit_and_abort_across_leaders(
+    three_brokers: LocalCluster,
+) -> None:
+    bs = three_brokers.bootstrap()
+    leaders = _create_topic(bs)
+    assert len(set(leaders.values())) >= 2, leaders
+    # __transaction_state is made at cluster start, with Kafka's partitions and RF min(3, N)
+    state_leaders = _leaders(bs, TRANSACTION_STATE_TOPIC, TXN_PARTITIONS)
+    md = admin(bs).list_topics(timeout=5).topics[TRANSACTION_STATE_TOPIC]
+    assert all(len(p.replicas) == 3 for p in md.partitions.values())
+    tid = "cluster-txn"
+    coordinator = _txn_coordinator(three_brokers, tid)
+    assert coordinator == state_leaders[partition_for(tid, TXN_PARTITIONS)]
+
+    prod = _producer(bs, tid)
+    prod.begin_transaction()
+    committed = _send(prod, "committed", 30)
+    prod.commit_transaction(30)
+    prod.begin_transaction()
+    _send(prod, "aborted", 30)
+    prod.abort_transaction(30)
+    prod.begin_transaction()
+    committed += _send(prod, "again", 30)
+    prod.commit_transaction(30)
+    put_sentinels(bs, TOPIC, PARTITIONS)
+
+    read = read_to_sentinels(bs, TOPIC, PARTITIONS, "read_committed")
+    assert sorted(read) == sorted(committed)
+    every = read_to_sentinels(bs, TOPIC, PARTITIONS, "read_uncommitted")
+    assert len(every) == 90
+
+
+def test_cluster_coordinator_killed_mid_transaction_new_instance_fences_and_completes(
+    three_brokers: LocalCluster,
+) -> None:
+    bs = three_brokers.bootstrap()
+    _create_topic(bs)
+    tid = "fence-me"
+    coordinator = _txn_coordinator(three_brokers, tid)
+    first = _producer(bs, tid)
+    first.begin_transaction()
+    committed = _send(first, "first", 9)
+    first.commit_transaction(30)
+    first.begin_transaction()
+    _send(first, "zombie", 9)  # open when the coordinator dies
+
+    three_brokers.kill(coordinator)
+    survivors = three_brokers.bootstrap(without=coordinator)
+    _txn_coordinator(three_brokers, tid, dead=coordinator)
+    second = _producer(survivors, tid)  # fences the first and aborts its transaction
+    second.begin_transaction()
+    committed += _send(second, "second", 9)
+    second.commit_transaction(60)
+
+    try:
+        first.commit_transaction(30)
+    except KafkaException as exc:
+        assert exc.args[0].fatal() or exc.args[0].txn_requires_abort(), exc
+    else:
+        raise AssertionError("the fenced producer committed")
+    put_sentinels(survivors, TOPIC, PARTITIONS)
+    read = read_to_sentinels(survivors, TOPIC, PARTITIONS, "read_committed", 60)
+    assert sorted(read) == sorted(committed)
+
+
+def test_cluster_read_committed_after_a_data_leader_dies(
     cluster_factory: Callable[..., LocalCluster],
 ) -> None:
-    cluster = cluster_factory(2)
-    node = cluster.node(101)
-    client = WireClient(f"{node['host']}:{node['port']}")
-    try:
-        found = client.send(
-            find_req.FindCoordinatorRequest(key_type=i8(1), coordinator_keys=("txn",))
-        )
-        assert found.coordinators[0].error_code == ErrorCode.coordinator_not_available
-        assert "single-node broker" in (found.coordinators[0].error_message or "")
-        init = client.send(
-            init_req.InitProducerIdRequest(
-                transactional_id="txn",
-                transaction_timeout=i32Timedelta.parse(datetime.timedelta(seconds=60)),
-                producer_id=i64(-1),
-                producer_epoch=i16(-1),
-            )
-        )
-        assert init.error_code == ErrorCode.coordinator_not_available
-        topics = admin(cluster.bootstrap()).list_topics(timeout=30).topics
-        assert "__transaction_state" not in topics
-    finally:
-        client.close()
+    cluster = cluster_factory(3)
+    bs = cluster.bootstrap()
+    leaders = _create_topic(bs)
+    tid = "survivor"
+    coordinator = _txn_coordinator(cluster, tid)
+    prod = _producer(bs, tid)
+    prod.begin_transaction()
+    committed = _send(prod, "kept", 30)
+    prod.commit_transaction(30)
+    prod.begin_transaction()
+    _send(prod, "dropped", 30)
+    prod.abort_transaction(30)
+    put_sentinels(bs, TOPIC, PARTITIONS)
+    # a broker leading a data partition, but not coordinating the transactions
+    victim = next(b for b in leaders.values() if b != coordinator)
+    cluster.kill(victim)
+    survivors = cluster.bootstrap(without=victim)
+    wait_for(
+        lambda: victim not in _leaders(survivors, TOPIC, PARTITIONS).values(),
+        start_timeout_s(),
+        "new leaders for the killed broker's partitions",
+    )
+    # the new leaders filter the aborted records from their own replicas' markers
+    read = read_to_sentinels(survivors, TOPIC, PARTITIONS, "read_committed", 60)
+    assert sorted(read) == sorted(committed)
