@@ -39,6 +39,7 @@ from embedded_broker.group_runtime.journal import ReplicatedJournal
 from embedded_broker.group_runtime.runtime import GroupRuntime
 from embedded_broker.group_runtime.topic import ensure_offsets_topic
 from embedded_broker.state import BrokerState
+from embedded_broker.txn.group_offsets import pending as pending_txn_offsets
 from embedded_broker.txn.metadata import TRANSACTION_STATE_TOPIC
 from embedded_broker.txn.metadata import partition_for as txn_partition
 from embedded_broker.txn.runtime import coordinator as txn_coordinator
@@ -557,9 +558,11 @@ async def handle_offset_fetch(ctx: RequestContext, request: Any, state: BrokerSt
     txns = loaded_txn_coordinator(state)
 
     def unstable(group_id: str) -> frozenset[tuple[str, int]]:
-        if txns is None or not getattr(request, "require_stable", False):
+        if not getattr(request, "require_stable", False):
             return frozenset()
-        return txns.pending_partitions(group_id)
+        # a single node's coordinator holds them; a cluster broker's group coordinator too
+        found = frozenset() if txns is None else txns.pending_partitions(group_id)
+        return found | pending_txn_offsets(state).partitions(group_id)
 
     if ctx.api_version >= 8:
         not_here = {

@@ -217,9 +217,12 @@ class TransactionCoordinator:
                 return  # changed or unloaded meanwhile
             if meta.state in (S.PREPARE_COMMIT, S.PREPARE_ABORT):
                 await self._complete(tid)
-            elif meta.state is S.ONGOING and any(
-                t == CONSUMER_OFFSETS_TOPIC for t, _ in meta.partitions
+            elif (
+                self.leadership is None
+                and meta.state is S.ONGOING
+                and any(t == CONSUMER_OFFSETS_TOPIC for t, _ in meta.partitions)
             ):
+                # (a cluster's pending offsets live on the group coordinator, not here)
                 log.warning(
                     "Aborting the open transaction of %r: its consumer offsets were not kept "
                     "across the restart",
@@ -494,7 +497,13 @@ class TransactionCoordinator:
             meta.producer_epoch,
             self.coordinator_epoch(transactional_id),
         )
-        remaining = {tp for tp in meta.partitions if tp[0] != CONSUMER_OFFSETS_TOPIC}
+        # a cluster's group coordinators hold their transactional offsets until the marker
+        # reaches their __consumer_offsets partition; a single node's wait here (self.pending)
+        remaining = {
+            tp
+            for tp in meta.partitions
+            if self.leadership is not None or tp[0] != CONSUMER_OFFSETS_TOPIC
+        }
         done = DONE
         if self.leadership is None:  # a single node's topic deleted meanwhile
             done = DONE | {ErrorCode.unknown_topic_or_partition}

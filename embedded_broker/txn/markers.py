@@ -18,6 +18,8 @@ from embedded_broker.protocol.control_batch import Marker, MarkerType
 from embedded_broker.replication.client import LeaderConnection
 from embedded_broker.state import BrokerState
 
+from .group_offsets import complete_offsets
+from .metadata import CONSUMER_OFFSETS_TOPIC
 from .partition import write_marker
 
 log = logging.getLogger(__name__)
@@ -116,6 +118,8 @@ async def write_markers(
     ``local`` writes a marker to a partition this broker leads (default: write_marker)."""
 
     async def write_here(tp: Partition, m: Marker) -> ErrorCode:
+        if tp[0] == CONSUMER_OFFSETS_TOPIC:  # the group coordinator's transactional offsets
+            return await complete_offsets(state, tp[1], m)
         code, _ = await write_marker(state, tp[0], tp[1], m)
         return code
 

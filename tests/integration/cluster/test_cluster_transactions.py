@@ -14,6 +14,7 @@ from kio.static.primitive import i8
 
 from embedded_broker.txn.metadata import TRANSACTION_STATE_TOPIC, partition_for
 from tests.integration.groups.wire import WireClient
+from tests.integration.transactions.test_txn_exactly_once import _consume_transform_produce
 from tests.integration.transactions.txn_clients import put_sentinels, read_to_sentinels
 
 from .local_cluster import LocalCluster, admin, start_timeout_s, wait_for
@@ -44,9 +45,11 @@ def _leaders(bootstrap: str, topic: str, partitions: int) -> dict[int, int]:
     return result
 
 
-def _txn_coordinator(cluster: LocalCluster, transactional_id: str, dead: int = -1) -> int:
-    """The node id FindCoordinator(TRANSACTION) names, asked until it answers one other than
-    ``dead`` (metadata names a killed broker until the controller fences it)."""
+def _txn_coordinator(
+    cluster: LocalCluster, transactional_id: str, dead: int = -1, key_type: int = 1
+) -> int:
+    """The node id FindCoordinator(TRANSACTION) (or GROUP, key_type 0) names, asked until it
+    answers one other than ``dead`` (metadata names a killed broker until it is fenced)."""
 
     def ask() -> int | None:
         for node_id in cluster.broker_ids:
@@ -60,7 +63,7 @@ def _txn_coordinator(cluster: LocalCluster, transactional_id: str, dead: int = -
             try:
                 found = client.send(
                     find_req.FindCoordinatorRequest(
-                        key_type=i8(1), coordinator_keys=(transactional_id,)
+                        key_type=i8(key_type), coordinator_keys=(transactional_id,)
                     )
                 ).coordinators[0]
             except OSError:
@@ -190,3 +193,19 @@ def test_cluster_read_committed_after_a_data_leader_dies(
     # the new leaders filter the aborted records from their own replicas' markers
     read = read_to_sentinels(survivors, TOPIC, PARTITIONS, "read_committed", 60)
     assert sorted(read) == sorted(committed)
+
+
+def test_cluster_consume_transform_produce_offsets_reach_the_replicated_group(
+    three_brokers: LocalCluster,
+) -> None:
+    # the single node's body: TxnOffsetCommit goes to the group's coordinator, which stores
+    # the offsets in __consumer_offsets when the commit marker reaches it (dropped on abort);
+    # the transactional id is one another broker coordinates
+    group = "ctp-group"
+    group_coordinator = _txn_coordinator(three_brokers, group, key_type=0)
+    tid = next(
+        t
+        for t in (f"ctp-{i}" for i in range(100))
+        if _txn_coordinator(three_brokers, t) != group_coordinator
+    )
+    _consume_transform_produce(three_brokers.bootstrap(), group, tid)
