@@ -5,8 +5,9 @@ coordinator's or a data leader's death (kill -9) leaves read_committed readers c
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
-from confluent_kafka import KafkaException, Producer
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import NewTopic
 from kio.schema.errors import ErrorCode
 from kio.schema.find_coordinator.v4 import request as find_req
@@ -15,13 +16,19 @@ from kio.static.primitive import i8
 from embedded_broker.txn.metadata import TRANSACTION_STATE_TOPIC, partition_for
 from tests.integration.groups.wire import WireClient
 from tests.integration.transactions.test_txn_exactly_once import _consume_transform_produce
-from tests.integration.transactions.txn_clients import put_sentinels, read_to_sentinels
+from tests.integration.transactions.txn_clients import (
+    SENTINEL,
+    put_sentinels,
+    read_to_sentinels,
+)
 
 from .local_cluster import LocalCluster, admin, start_timeout_s, wait_for
 
 TOPIC = "payments"
 PARTITIONS = 3
 TXN_PARTITIONS = 50
+NEAR = "near-txn"
+RACK_AWARE = "org.apache.kafka.common.replica.RackAwareReplicaSelector"
 
 
 def _create_topic(bootstrap: str) -> dict[int, int]:
@@ -209,3 +216,87 @@ def test_cluster_consume_transform_produce_offsets_reach_the_replicated_group(
         if _txn_coordinator(three_brokers, t) != group_coordinator
     )
     _consume_transform_produce(three_brokers.bootstrap(), group, tid)
+
+
+def test_cluster_follower_serves_read_committed_with_its_own_aborted_index(
+    tmp_path: Path,
+) -> None:
+    # KIP-392: a consumer in a follower's rack reads from that follower, which must know the
+    # open and aborted transactions of what it copied after it first served the partition
+    log_path = tmp_path / "cluster.log"
+    extra = ["--racks", "a,b,c", "--config", f"replica.selector.class={RACK_AWARE}"]
+    cluster = LocalCluster(tmp_path / "cluster", 3, extra, log_path=log_path)
+    try:
+        cluster.wait_all_active()
+        bs = cluster.bootstrap()
+        client = admin(bs)
+        client.create_topics([NewTopic(NEAR, 1, 3)], operation_timeout=15)[NEAR].result(15)
+
+        def in_sync() -> tuple[int, list[int]] | None:
+            part = client.list_topics(NEAR, timeout=5).topics[NEAR].partitions.get(0)
+            if part is None or len(part.isrs) != 3:
+                return None
+            return part.leader, part.replicas
+
+        leader, replicas = wait_for(in_sync, start_timeout_s(), "an ISR of 3")
+        racks = {b["id"]: b["rack"] for b in cluster.info()["brokers"]}
+        near = next(r for r in replicas if r != leader)
+        prod = _producer(bs, "near-txn")
+        prod.begin_transaction()
+        first = _send_to(prod, NEAR, "first", 20)
+        prod.commit_transaction(30)
+        cons = Consumer(
+            {
+                "bootstrap.servers": bs,
+                "group.id": "near-reader",
+                "enable.auto.commit": False,
+                "isolation.level": "read_committed",
+                "client.rack": racks[near],
+            }
+        )
+        try:
+            cons.assign([TopicPartition(NEAR, 0, 0)])
+            seen: list[bytes] = []
+            wait_for(lambda: _poll_into(cons, seen, len(first)), 30, "the first transaction")
+            wait_for(
+                lambda: f"Broker {near} serves consumer fetches of {NEAR}-0" in _text(log_path),
+                30,
+                "the follower to serve the consumer",
+            )
+            prod.begin_transaction()
+            _send_to(prod, NEAR, "aborted", 20)
+            prod.abort_transaction(30)
+            prod.begin_transaction()
+            later = _send_to(prod, NEAR, "later", 20)
+            prod.commit_transaction(30)
+            plain = Producer({"bootstrap.servers": bs, "acks": "all"})
+            plain.produce(NEAR, value=SENTINEL, partition=0)
+            assert plain.flush(30) == 0
+            wait_for(lambda: _poll_into(cons, seen, None), 30, "the sentinel")
+        finally:
+            cons.close()
+        assert seen == [*first, *later]
+    finally:
+        cluster.stop()
+
+
+def _send_to(prod: Producer, topic: str, prefix: str, count: int) -> list[bytes]:
+    values = [f"{prefix}-{i}".encode() for i in range(count)]
+    for value in values:
+        prod.produce(topic, value=value, partition=0)
+    assert prod.flush(30) == 0
+    return values
+
+
+def _poll_into(cons: Consumer, seen: list[bytes], want: int | None) -> bool:
+    """Poll once; True when ``want`` values were seen (None: when the sentinel came)."""
+    msg = cons.poll(0.2)
+    if msg is not None and msg.error() is None:
+        if msg.value() == SENTINEL:
+            return want is None
+        seen.append(msg.value())
+    return want is not None and len(seen) >= want
+
+
+def _text(path: Path) -> str:
+    return path.read_text(errors="replace") if path.exists() else ""
