@@ -4,14 +4,17 @@ offsets through a group coordinator on another broker, and read_committed from a
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import NewTopic
+from kio.schema.describe_transactions.v0 import request as describe_req
 from kio.schema.errors import ErrorCode
 from kio.schema.find_coordinator.v4 import request as find_req
 from kio.static.primitive import i8
 
+from embedded_broker.protocol.codec import RequestHeader, encode_request
 from embedded_broker.txn.metadata import TRANSACTION_STATE_TOPIC
 from tests.integration.groups.wire import WireClient
 from tests.integration.transactions.test_txn_exactly_once import _consume_transform_produce
@@ -94,6 +97,33 @@ def test_cluster_consume_transform_produce_offsets_reach_the_replicated_group(
         if _coordinator(three_brokers, t, 1) != group_coordinator
     )
     _consume_transform_produce(three_brokers.bootstrap(), group, tid)
+    # DescribeTransactions: the coordinator answers for the id, the other brokers refuse it
+    # (the admin client asks FindCoordinator first, and retries on NOT_COORDINATOR)
+    coordinator = _coordinator(three_brokers, tid, 1)
+    for node_id in three_brokers.broker_ids:
+        node = three_brokers.node(node_id)
+        code = _describe_error(f"{node['host']}:{node['port']}", tid)
+        expected = ErrorCode.none if node_id == coordinator else ErrorCode.not_coordinator
+        assert code == expected, (node_id, coordinator, code)
+
+
+def _describe_error(address: str, transactional_id: str) -> ErrorCode:
+    """The error code of DescribeTransactions v0 for one id, read from the raw answer (kio
+    cannot decode the start time -1 that Kafka and this broker send for an id with none)."""
+    client = WireClient(address)
+    try:
+        client.correlation += 1
+        header = RequestHeader(65, 0, client.correlation, client.client_id)
+        request = describe_req.DescribeTransactionsRequest(transactional_ids=(transactional_id,))
+        client.sock.sendall(encode_request(header, request))
+        (size,) = struct.unpack(">i", client._read_exact(4))
+        frame = client._read_exact(size)
+    finally:
+        client.close()
+    # v0 is flexible: correlation id, header tags (1), throttle time, the states' compact
+    # array length (1 byte for one state), then the first state's error code
+    (code,) = struct.unpack_from(">h", frame, 4 + 1 + 4 + 1)
+    return ErrorCode(code)
 
 
 def test_cluster_follower_serves_read_committed_with_its_own_aborted_index(
