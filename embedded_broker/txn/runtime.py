@@ -6,7 +6,9 @@ of the __transaction_state partitions it leads (txn.leadership)."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
+from embedded_broker.cluster_file import CLUSTER_FILE
 from embedded_broker.cluster_link.link import cluster_link
 from embedded_broker.state import BrokerState
 
@@ -16,6 +18,7 @@ from .metadata import TRANSACTION_STATE_TOPIC
 
 EXTENSION_KEY = "txn_coordinator"
 _LOADED_KEY = "txn_coordinator_loaded"
+LINK_POLL_S = 0.05
 
 
 class TxnCoordinatorUnavailableError(Exception):
@@ -49,7 +52,17 @@ def loaded(state: BrokerState) -> TransactionCoordinator | None:
     return coord if isinstance(coord, TransactionCoordinator) else None
 
 
+def _cluster_node(state: BrokerState) -> bool:
+    """Whether this broker is a node of a local cluster (its data directory sits in the
+    cluster's), known before its link to the controller is made."""
+    return state.data_dir is not None and (Path(state.data_dir).parent / CLUSTER_FILE).exists()
+
+
 async def _load(state: BrokerState) -> TransactionCoordinator:
+    while cluster_link(state) is None and _cluster_node(state):
+        # a request that came in before the broker's link to its controller was made: a
+        # cluster broker never coordinates as a single node (it holds replicas, not leaders)
+        await asyncio.sleep(LINK_POLL_S)
     if cluster_link(state) is not None:
         coord = TransactionCoordinator(state, TxnLeadership(state))
         coord.attach_cluster()
@@ -62,6 +75,7 @@ async def _load(state: BrokerState) -> TransactionCoordinator:
 
 
 def start_transaction_coordinator(state: BrokerState) -> None:
-    """Load the coordinator now if this broker ever had transactions."""
-    if TRANSACTION_STATE_TOPIC in state.topics and available(state):
+    """Load the coordinator now if this broker ever had transactions (a cluster broker starts
+    its own once linked to its controller)."""
+    if TRANSACTION_STATE_TOPIC in state.topics and not _cluster_node(state):
         state.spawn(coordinator(state), "transaction-coordinator-load")

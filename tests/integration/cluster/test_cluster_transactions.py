@@ -5,6 +5,7 @@ offsets through a group coordinator on another broker, and read_committed from a
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from pathlib import Path
 
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -20,6 +21,8 @@ from tests.integration.groups.wire import WireClient
 from tests.integration.transactions.test_txn_exactly_once import _consume_transform_produce
 from tests.integration.transactions.txn_clients import (
     SENTINEL,
+    put_sentinels,
+    read_to_sentinels,
 )
 
 from .local_cluster import LocalCluster, admin, start_timeout_s, wait_for
@@ -208,3 +211,49 @@ def _poll_into(cons: Consumer, seen: list[bytes], want: int | None) -> bool:
 
 def _text(path: Path) -> str:
     return path.read_text(errors="replace") if path.exists() else ""
+
+
+def test_cluster_restarted_whole_keeps_transactions_on_their_coordinators(
+    cluster_factory: Callable[..., LocalCluster],
+) -> None:
+    # a restarted broker finds __transaction_state in its own logs before it has rejoined the
+    # cluster: it must not coordinate every id from its replicas as a single node would
+    cluster = cluster_factory(3)
+    bs = cluster.bootstrap()
+    client = admin(bs)
+    client.create_topics([NewTopic(NEAR, 1, 3)], operation_timeout=15)[NEAR].result(15)
+    tid = "restarted"
+    prod = _producer(bs, tid)
+    prod.begin_transaction()
+    kept = _send_to(prod, NEAR, "kept", 10)
+    prod.commit_transaction(30)
+    cluster.stop()
+    again = LocalCluster(cluster.data_dir, 3, [])
+    try:
+        again.wait_all_active()
+        coordinator = _coordinator(again, tid, 1)
+
+        def answers() -> dict[int, ErrorCode]:
+            found = {}
+            for node_id in again.broker_ids:
+                node = again.node(node_id)
+                found[node_id] = _describe_error(f"{node['host']}:{node['port']}", tid)
+            return found
+
+        expected = {
+            b: ErrorCode.none if b == coordinator else ErrorCode.not_coordinator
+            for b in again.broker_ids
+        }
+        wait_for(lambda: answers() == expected, start_timeout_s(), lambda: f"{answers()}")
+        second = _producer(again.bootstrap(), tid)
+        second.begin_transaction()
+        kept += _send_to(second, NEAR, "after", 10)
+        second.commit_transaction(30)
+        assert sorted(_read_near(again.bootstrap())) == sorted(kept)
+    finally:
+        again.stop()
+
+
+def _read_near(bootstrap: str) -> list[bytes]:
+    put_sentinels(bootstrap, NEAR, 1)
+    return read_to_sentinels(bootstrap, NEAR, 1, "read_committed", 60)
