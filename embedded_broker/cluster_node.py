@@ -51,6 +51,9 @@ def _broker_settings(data: dict[str, Any], node: dict[str, Any]) -> dict[str, st
     settings["node.id"] = str(node["id"])
     # Kafka's default of 3, but never more replicas than the cluster has brokers
     settings.setdefault("offsets.topic.replication.factor", str(min(3, len(data["brokers"]))))
+    settings.setdefault(
+        "transaction.state.log.replication.factor", str(min(3, len(data["brokers"])))
+    )
     if node.get("rack"):
         settings["broker.rack"] = str(node["rack"])
     if "listeners" in settings:
@@ -130,6 +133,8 @@ def _run_broker(
     from .group_runtime.topic import create_at_start
     from .handlers.groups import coordinator
     from .state import BrokerState
+    from .txn.runtime import coordinator as txn_coordinator
+    from .txn.topic import create_at_start as create_txn_topic_at_start
 
     node_id = int(node["id"])
     settings = _broker_settings(data, node)
@@ -155,6 +160,9 @@ def _run_broker(
         # that takes over a partition loads its groups before their members come asking
         state.spawn(coordinator(state), name="group-coordinator")
         state.spawn(create_at_start(state, link), name="offsets-topic")
+        # the same for transactional ids and __transaction_state
+        state.spawn(txn_coordinator(state), name="transaction-coordinator")
+        state.spawn(create_txn_topic_at_start(state, link), name="transaction-state-topic")
 
     runner = BrokerRunner(
         host=node["host"],

@@ -450,6 +450,16 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
             at_least(1024),
             read_only=True,
         ),
+        # -- transactions in a local cluster (issue 15): the replicated __transaction_state --
+        ConfigDef(
+            "transaction.state.log.min.isr",
+            INT,
+            "2",
+            "min.insync.replicas of __transaction_state in a local cluster (never more than its "
+            "replication factor).",
+            at_least(1),
+            read_only=True,
+        ),
         ConfigDef(
             "transaction.max.timeout.ms",
             INT,

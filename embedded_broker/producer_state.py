@@ -19,7 +19,7 @@ from kio.schema.errors import ErrorCode
 from .config import BrokerConfig
 from .producers import snapshot as snap
 from .producers.entry import AppendCheck, PartitionProducers
-from .producers.loader import anchor_at, load_partition
+from .producers.loader import anchor_at, apply_replicated, load_partition
 from .protocol.record_batch import HEADER_SIZE, BatchHeader
 from .storage import PartitionLog, StorageError
 from .storage.manager import partition_dir_name
@@ -223,6 +223,13 @@ class ProducerStateManager:
         append_time: int,
     ) -> None:
         self.table(topic, partition, plog).append(headers, base_offset, append_time)
+
+    def replicated(self, topic: str, partition: int, plog: PartitionLog, data: bytes) -> None:
+        """A follower appended ``data`` (whole batches): update the partition's table if it is
+        loaded (a table not loaded yet reads the log when first used)."""
+        loaded = self._tables.get((topic, partition))
+        if loaded is not None and loaded.plog is plog:
+            apply_replicated(plog, loaded.table, data)
 
     def forget_topic(self, topic: str) -> None:
         for key in {k for k in (*self._tables, *self._loading) if k[0] == topic}:

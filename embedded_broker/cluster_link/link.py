@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "cluster_link"
 # the cluster's internal topics, which the controller creates like any other
-INTERNAL_TOPICS = frozenset({"__consumer_offsets"})
+INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
 FETCH_WAIT_MS = 500
 RETRY_S = 0.3
 FENCED_HEARTBEAT_MS = 50

@@ -40,9 +40,12 @@ from embedded_broker.group_runtime.runtime import GroupRuntime
 from embedded_broker.group_runtime.topic import ensure_offsets_topic
 from embedded_broker.share.listing import delete_share_groups, share_groups_listed
 from embedded_broker.state import BrokerState
-from embedded_broker.txn.runtime import available as txn_available
+from embedded_broker.txn.group_offsets import pending as pending_txn_offsets
+from embedded_broker.txn.metadata import TRANSACTION_STATE_TOPIC
+from embedded_broker.txn.metadata import partition_for as txn_partition
 from embedded_broker.txn.runtime import coordinator as txn_coordinator
 from embedded_broker.txn.runtime import loaded as loaded_txn_coordinator
+from embedded_broker.txn.topic import ensure_transaction_topic
 
 from .base import ApiSpec, RequestContext
 from .metadata import advertised_address
@@ -213,15 +216,6 @@ async def handle_find_coordinator(ctx: RequestContext, request: Any, state: Brok
                 "host": host,
                 "port": port,
             }
-        if not txn_available(state):
-            return {
-                "error_code": ErrorCode.coordinator_not_available,
-                "error_message": "The brokers of a local cluster do not coordinate "
-                "transactions yet; use a single-node broker for transactions.",
-                "node_id": -1,
-                "host": "",
-                "port": -1,
-            }
         # key type 1: this broker is the transaction coordinator of every transactional id
         return {
             "error_code": ErrorCode.none,
@@ -232,20 +226,31 @@ async def handle_find_coordinator(ctx: RequestContext, request: Any, state: Brok
         }
 
     key_type = getattr(request, "key_type", KEY_TYPE_GROUP)
-    if key_type == KEY_TYPE_TRANSACTION and txn_available(state):
+    if key_type == KEY_TYPE_TRANSACTION:
         await txn_coordinator(state)  # creates and loads __transaction_state on first use
     link = cluster_link(state)
-    if link is not None and key_type == KEY_TYPE_GROUP:
-        runtime = state.extensions[RUNTIME_KEY]
-        assert isinstance(runtime, GroupRuntime)
-        if OFFSETS_TOPIC not in link.image.topics:
-            await ensure_offsets_topic(state, link)
+    if link is not None and key_type in (KEY_TYPE_GROUP, KEY_TYPE_TRANSACTION):
         keys = (
             list(request.coordinator_keys)
             if has_field(type(request), "coordinator_keys")
             else [request.key]
         )
-        answers = {key: _cluster_answer(link, runtime, key) for key in keys}
+        if key_type == KEY_TYPE_GROUP:
+            runtime = state.extensions[RUNTIME_KEY]
+            assert isinstance(runtime, GroupRuntime)
+            if OFFSETS_TOPIC not in link.image.topics:
+                await ensure_offsets_topic(state, link)
+            answers = {
+                key: _cluster_answer(link, OFFSETS_TOPIC, runtime.partition_of(key)) for key in keys
+            }
+        else:
+            if TRANSACTION_STATE_TOPIC not in link.image.topics:
+                await ensure_transaction_topic(state, link)
+            partitions = state.config.get_int("transaction.state.log.num.partitions")
+            answers = {
+                key: _cluster_answer(link, TRANSACTION_STATE_TOPIC, txn_partition(key, partitions))
+                for key in keys
+            }
     else:
         answers = None
     if has_field(type(request), "coordinator_keys"):
@@ -264,15 +269,16 @@ async def handle_find_coordinator(ctx: RequestContext, request: Any, state: Brok
     return build(mod.FindCoordinatorResponse, throttle_time=NO_THROTTLE, **fields)
 
 
-def _cluster_answer(link: BrokerLink, runtime: GroupRuntime, key: str) -> dict[str, Any]:
-    """The leader of the group's __consumer_offsets partition, from the metadata image."""
-    topic = link.image.topics.get(OFFSETS_TOPIC)
-    part = None if topic is None else topic.partitions.get(runtime.partition_of(key))
+def _cluster_answer(link: BrokerLink, internal: str, partition: int) -> dict[str, Any]:
+    """The leader of the key's partition of __consumer_offsets (a group) or
+    __transaction_state (a transactional id), from the metadata image."""
+    topic = link.image.topics.get(internal)
+    part = None if topic is None else topic.partitions.get(partition)
     broker = None if part is None else link.image.brokers.get(part.leader)
     if part is None or broker is None or part.leader < 0:
         return {
             "error_code": ErrorCode.coordinator_not_available,
-            "error_message": "The group's partition of __consumer_offsets has no leader yet.",
+            "error_message": f"The key's partition of {internal} has no leader yet.",
             "node_id": -1,
             "host": "",
             "port": -1,
@@ -564,9 +570,11 @@ async def handle_offset_fetch(ctx: RequestContext, request: Any, state: BrokerSt
     txns = loaded_txn_coordinator(state)
 
     def unstable(group_id: str) -> frozenset[tuple[str, int]]:
-        if txns is None or not getattr(request, "require_stable", False):
+        if not getattr(request, "require_stable", False):
             return frozenset()
-        return txns.pending_partitions(group_id)
+        # a single node's coordinator holds them; a cluster broker's group coordinator too
+        found = frozenset() if txns is None else txns.pending_partitions(group_id)
+        return found | pending_txn_offsets(state).partitions(group_id)
 
     if ctx.api_version >= 8:
         not_here = {

@@ -7,11 +7,14 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from embedded_broker.cluster_link.link import cluster_link
 from embedded_broker.coordinator.messages import OffsetCommitEntry
 from embedded_broker.producer_state import ProducerIdsUnavailableError
 from embedded_broker.protocol.control_batch import Marker, MarkerType
 from embedded_broker.state import BrokerState
 from embedded_broker.txn.coordinator import TransactionCoordinator
+from embedded_broker.txn.group_offsets import complete_offsets, pending
+from embedded_broker.txn.metadata import CONSUMER_OFFSETS_TOPIC
 from embedded_broker.txn.partition import write_marker
 from embedded_broker.txn.runtime import TxnCoordinatorUnavailableError, coordinator
 
@@ -173,7 +176,9 @@ async def handle_txn_offset_commit(ctx: RequestContext, request: Any, state: Bro
         for p in t.partitions
     ]
     code = _UNAVAILABLE
-    if coord is not None:
+    if cluster_link(state) is not None:
+        code = await _cluster_txn_offset_commit(state, request, entries)
+    elif coord is not None:
         code = coord.txn_offset_commit(
             request.transactional_id,
             request.producer_id,
@@ -196,6 +201,22 @@ async def handle_txn_offset_commit(ctx: RequestContext, request: Any, state: Bro
             for name, parts in topics.items()
         ),
     )
+
+
+async def _cluster_txn_offset_commit(
+    state: BrokerState, request: Any, entries: list[OffsetCommitEntry]
+) -> ErrorCode:
+    """On a cluster broker TxnOffsetCommit goes to the group's coordinator, which keeps the
+    offsets until the transaction's marker reaches the group's __consumer_offsets partition."""
+    from .groups import coordinator as group_coordinator
+    from .groups import refused
+
+    await group_coordinator(state)
+    refusal = refused(state, request.group_id)
+    if refusal:
+        return ErrorCode(int(refusal))
+    pending(state).add(request.producer_id, request.group_id, entries)
+    return ErrorCode.none
 
 
 # -- EndTxn ---------------------------------------------------------------------------------
@@ -229,7 +250,10 @@ async def handle_write_txn_markers(ctx: RequestContext, request: Any, state: Bro
         for t in m.topics:
             parts = []
             for index in t.partition_indexes:
-                code, _ = await write_marker(state, t.name, index, marker)
+                if t.name == CONSUMER_OFFSETS_TOPIC:  # this broker's transactional offsets
+                    code = await complete_offsets(state, index, marker)
+                else:
+                    code, _ = await write_marker(state, t.name, index, marker)
                 parts.append(
                     build(
                         mod.WritableTxnMarkerPartitionResult,

@@ -12,6 +12,7 @@ from kio.schema.errors import ErrorCode
 from embedded_broker.coordinator.txn_state import TxnState
 from embedded_broker.state import BrokerState
 from embedded_broker.storage import StorageError
+from embedded_broker.txn.coordinator import TransactionCoordinator
 from embedded_broker.txn.runtime import TxnCoordinatorUnavailableError, coordinator
 
 from .base import ApiSpec, RequestContext
@@ -28,19 +29,22 @@ async def handle_describe_transactions(
     ctx: RequestContext, request: Any, state: BrokerState
 ) -> Any:
     mod = response_module(request)
+    coord: TransactionCoordinator | None = None
     try:
-        metadata = (await coordinator(state)).metadata
-        missing = ErrorCode.transactional_id_not_found
+        coord = await coordinator(state)
+        metadata, missing = coord.metadata, ErrorCode.transactional_id_not_found
     except TxnCoordinatorUnavailableError:
         metadata, missing = {}, ErrorCode.coordinator_not_available
     out = []
     for tid in request.transactional_ids:
         meta = metadata.get(tid)
-        if meta is None or meta.state is TxnState.DEAD:
+        # a cluster broker answers for the ids it coordinates (NOT_COORDINATOR for others)
+        refused = ErrorCode.none if coord is None else coord.owner_error(tid)
+        if refused != ErrorCode.none or meta is None or meta.state is TxnState.DEAD:
             out.append(
                 build(
                     mod.TransactionState,
-                    error_code=missing,
+                    error_code=refused if refused != ErrorCode.none else missing,
                     transactional_id=tid,
                     transaction_state="",
                     transaction_timeout=datetime.timedelta(0),

@@ -26,6 +26,15 @@ def verify_transactional_append(
     producer_id, epoch = producer
     topic, index = partition
     coord = loaded(state)
+    if (
+        coord is not None
+        and transactional_id is not None
+        and coord.owner_error(transactional_id) != ErrorCode.none
+    ):
+        # a cluster broker leading a partition whose transactional id another broker
+        # coordinates: the producer table's epoch check fences zombies here, as in Kafka
+        # before KIP-890's verification (which would ask the coordinator on every first write)
+        return ErrorCode.none, None
     meta = (
         None if coord is None or transactional_id is None else coord.metadata.get(transactional_id)
     )

@@ -100,6 +100,16 @@ def replay_log(plog: PartitionLog, table: PartitionProducers, start: int) -> int
             return offset
 
 
+def apply_replicated(plog: PartitionLog, table: PartitionProducers, data: bytes) -> None:
+    """Keep a follower's loaded table in step with the whole batches it copied from its
+    leader (``data``, already appended): open transactions, and an aborted-transactions index
+    entry for each ABORT marker, so its read_committed answers (KIP-392) stay right."""
+    for header in iter_batches(data):
+        first = table.replay(header)
+        if first >= 0 and header.is_control:
+            _index_if_aborted(plog, table, data[header.position : header.end], first)
+
+
 def _index_if_aborted(
     plog: PartitionLog, table: PartitionProducers, batch: bytes, first: int
 ) -> None:

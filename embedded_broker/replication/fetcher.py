@@ -208,6 +208,7 @@ class FollowerFetcher:
             why,
         )
         end = await self._state.run_storage(plog.truncate_to, target)
+        self._state.producers.forget_partition(*key)  # read again from the cut log
         part.epochs.truncate_from_end(end)
         part.hw = min(part.hw, end)
 
@@ -309,7 +310,9 @@ class FollowerFetcher:
             if batches[0][2] < plog.log_end_offset:
                 return True  # an answer to an older fetch offset: already have it
             try:
-                plog.append_replicated(records[:end], now_ms=self._state.now_ms())
+                chunk = records[:end]
+                plog.append_replicated(chunk, now_ms=self._state.now_ms())
+                self._state.producers.replicated(*key, plog, chunk)
             except (InvalidRecordBatchError, StorageError, OSError) as exc:
                 log.error("Could not append replicated data to %s-%d: %s", *key, exc)
                 return False

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from kio.schema.errors import ErrorCode
 
+from embedded_broker.cluster_link.link import cluster_link
 from embedded_broker.coordinator.messages import OffsetCommitEntry
 from embedded_broker.coordinator.txn_log import (
     TxnLogError,
@@ -36,7 +37,9 @@ from embedded_broker.protocol.record_batch import iter_batches
 from embedded_broker.state import BrokerState
 from embedded_broker.storage import OffsetOutOfRange, PartitionLog, StorageError
 
+from .leadership import TxnLeadership
 from .log_batch import decode_records, encode_record
+from .markers import DONE, RETRIABLE, write_markers
 from .metadata import (
     CONSUMER_OFFSETS_TOPIC,
     MAX_EPOCH,
@@ -45,7 +48,6 @@ from .metadata import (
     partition_for,
     replay,
 )
-from .partition import write_marker
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,10 @@ S = TxnState
 E = TxnEvent
 _PREPARING = (S.PREPARE_COMMIT, S.PREPARE_ABORT, S.PREPARE_EPOCH_FENCE)
 _READ_CHUNK = 4 * 1024 * 1024
+# how long EndTxn keeps sending markers to partitions without a leader before answering
+# COORDINATOR_NOT_AVAILABLE (the markers are then sent on in the background)
+MARKER_RETRY_S = 15.0
+MARKER_BACKOFF_S = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,11 +111,14 @@ def _next_offset(data: bytes) -> int:
 class TransactionCoordinator:
     """Owns every transactional id of this broker. Lives on the broker's event loop."""
 
-    def __init__(self, state: BrokerState) -> None:
+    def __init__(self, state: BrokerState, leadership: TxnLeadership | None = None) -> None:
         self.state = state
+        # in a local cluster: the ids of the __transaction_state partitions this broker leads
+        self.leadership = leadership
         self.metadata: dict[str, TxnMetadata] = {}
         self.pending: dict[str, _Pending] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._retrying: set[str] = set()
 
     # -- configuration ----------------------------------------------------------------------
     def _setting(self, name: str) -> int:
@@ -117,6 +126,8 @@ class TransactionCoordinator:
 
     @property
     def partitions(self) -> int:
+        if self.leadership is not None:
+            return self.leadership.partitions
         info = self.state.topics.get(TRANSACTION_STATE_TOPIC)
         if info is not None:
             return info.partitions
@@ -128,7 +139,47 @@ class TransactionCoordinator:
             lock = self._locks[transactional_id] = asyncio.Lock()
         return lock
 
+    def owner_error(self, transactional_id: str) -> ErrorCode:
+        """NONE when this broker coordinates the id (always on a single node)."""
+        if self.leadership is None:
+            return ErrorCode.none
+        return self.leadership.error(transactional_id)
+
+    def coordinator_epoch(self, transactional_id: str) -> int:
+        """The epoch markers carry: the leader epoch of the id's partition (0 on one node)."""
+        if self.leadership is None:
+            return 0
+        epoch = self.leadership.leader_epoch(self.leadership.partition_of(transactional_id))
+        return -1 if epoch is None else epoch
+
     # -- loading ----------------------------------------------------------------------------
+    def attach_cluster(self) -> None:
+        """Follow leadership of __transaction_state (a local-cluster broker)."""
+        assert self.leadership is not None
+        self.leadership.attach(self._partition_loaded, self._partition_unloaded)
+
+    def _ids_of(self, index: int) -> list[str]:
+        return [t for t in self.metadata if partition_for(t, self.partitions) == index]
+
+    async def _partition_loaded(
+        self, index: int, records: list[tuple[str, TxnLogValue | None]]
+    ) -> None:
+        """A partition this broker now leads was read: its ids replace any older copy, and
+        what its last coordinator left prepared is completed."""
+        self._partition_unloaded(index)
+        for transactional_id, value in records:
+            replay(self.metadata, transactional_id, value)
+        for tid in self._ids_of(index):
+            self.state.spawn(self._recover(self.metadata[tid]), name=f"txn-recover-{tid}")
+
+    def _partition_unloaded(self, index: int) -> None:
+        gone = self._ids_of(index)
+        for tid in gone:
+            self.metadata.pop(tid, None)
+            self.pending.pop(tid, None)
+        if gone:
+            log.info("No longer the coordinator of %d transactional id(s)", len(gone))
+
     async def load(self) -> None:
         """Create __transaction_state if needed, replay it, then finish what a stop left."""
         state = self.state
@@ -162,11 +213,16 @@ class TransactionCoordinator:
         their timeout."""
         tid = meta.transactional_id
         async with self.lock(tid):
+            if self.metadata.get(tid) is not meta:
+                return  # changed or unloaded meanwhile
             if meta.state in (S.PREPARE_COMMIT, S.PREPARE_ABORT):
                 await self._complete(tid)
-            elif meta.state is S.ONGOING and any(
-                t == CONSUMER_OFFSETS_TOPIC for t, _ in meta.partitions
+            elif (
+                self.leadership is None
+                and meta.state is S.ONGOING
+                and any(t == CONSUMER_OFFSETS_TOPIC for t, _ in meta.partitions)
             ):
+                # (a cluster's pending offsets live on the group coordinator, not here)
                 log.warning(
                     "Aborting the open transaction of %r: its consumer offsets were not kept "
                     "across the restart",
@@ -175,9 +231,17 @@ class TransactionCoordinator:
                 await self._fence_and_abort(meta, E.TIMED_OUT)
 
     # -- writing ----------------------------------------------------------------------------
-    def _append(self, transactional_id: str, value: TxnLogValue | None) -> ErrorCode:
-        """Append the record to the id's __transaction_state partition, then replay it."""
+    async def _append(self, transactional_id: str, value: TxnLogValue | None) -> ErrorCode:
+        """Append the record to the id's __transaction_state partition, then replay it (in a
+        cluster, once the high watermark covers it)."""
         index = partition_for(transactional_id, self.partitions)
+        if self.leadership is not None:
+            payload = None if value is None else encode_value(value)
+            batch = encode_record(encode_key(transactional_id), payload, self.state.now_ms())
+            code = await self.leadership.append(index, batch)
+            if code == ErrorCode.none:
+                replay(self.metadata, transactional_id, value)
+            return code
         plog = self.state.partition(TRANSACTION_STATE_TOPIC, index)
         if plog is None:
             return ErrorCode.coordinator_not_available
@@ -202,6 +266,9 @@ class TransactionCoordinator:
         producer_id: int = -1,
         producer_epoch: int = -1,
     ) -> InitResult:
+        owner = self.owner_error(transactional_id)
+        if owner != ErrorCode.none:
+            return InitResult(owner)
         if not 0 < timeout_ms <= self._setting("transaction.max.timeout.ms"):
             return InitResult(ErrorCode.invalid_transaction_timeout)
         async with self.lock(transactional_id):
@@ -210,7 +277,7 @@ class TransactionCoordinator:
             if meta is None or meta.state is S.DEAD:
                 new_id = await self.state.producers.new_producer_id()
                 value = TxnLogValue(new_id, 0, timeout_ms, S.EMPTY, {}, now, -1)
-                code = self._append(transactional_id, value)
+                code = await self._append(transactional_id, value)
                 return InitResult(code, new_id, 0) if code == ErrorCode.none else InitResult(code)
             if producer_id >= 0 and (
                 producer_id != meta.producer_id
@@ -241,7 +308,7 @@ class TransactionCoordinator:
                 start_ms=-1,
                 previous_producer_id=previous,
             )
-            code = self._append(transactional_id, value)
+            code = await self._append(transactional_id, value)
             if code != ErrorCode.none:
                 return InitResult(code)
             self.pending.pop(transactional_id, None)
@@ -254,6 +321,9 @@ class TransactionCoordinator:
     def _check_producer(
         self, transactional_id: str, producer_id: int, producer_epoch: int
     ) -> tuple[ErrorCode, TxnMetadata | None]:
+        owner = self.owner_error(transactional_id)
+        if owner != ErrorCode.none:
+            return owner, None
         meta = self.metadata.get(transactional_id)
         if meta is None or meta.state is S.DEAD or meta.producer_id != producer_id:
             return ErrorCode.invalid_producer_id_mapping, None
@@ -270,11 +340,10 @@ class TransactionCoordinator:
         partitions: Iterable[tuple[str, int]],
     ) -> dict[tuple[str, int], ErrorCode]:
         wanted = list(partitions)
-        unknown = [
-            tp
-            for tp in wanted
-            if tp[0] != CONSUMER_OFFSETS_TOPIC and self.state.partition(*tp) is None
-        ]
+        owner = self.owner_error(transactional_id)
+        if owner != ErrorCode.none:
+            return dict.fromkeys(wanted, owner)
+        unknown = [tp for tp in wanted if tp[0] != CONSUMER_OFFSETS_TOPIC and not self._exists(*tp)]
         if unknown:
             return {
                 tp: ErrorCode.unknown_topic_or_partition
@@ -286,10 +355,21 @@ class TransactionCoordinator:
             code, meta = self._check_producer(transactional_id, producer_id, producer_epoch)
             if code == ErrorCode.none:
                 assert meta is not None
-                code = self._add(meta, wanted, E.ADD_PARTITIONS)
+                code = await self._add(meta, wanted, E.ADD_PARTITIONS)
             return dict.fromkeys(wanted, code)
 
-    def _add(self, meta: TxnMetadata, wanted: list[tuple[str, int]], event: TxnEvent) -> ErrorCode:
+    def _exists(self, topic: str, index: int) -> bool:
+        """Whether the partition exists: a cluster broker asks its metadata image (it may hold
+        no replica of the partition), a single node its own logs."""
+        link = cluster_link(self.state)
+        if link is None:
+            return self.state.partition(topic, index) is not None
+        image_topic = link.image.topics.get(topic)
+        return image_topic is not None and index in image_topic.partitions
+
+    async def _add(
+        self, meta: TxnMetadata, wanted: list[tuple[str, int]], event: TxnEvent
+    ) -> ErrorCode:
         if meta.state in _PREPARING:
             return ErrorCode.concurrent_transactions
         if meta.state is S.ONGOING and set(wanted) <= meta.partitions:
@@ -303,7 +383,7 @@ class TransactionCoordinator:
             value = meta.after(event, now, partitions=merged, start_ms=start)
         except IllegalTxnTransitionError:
             return ErrorCode.invalid_txn_state
-        return self._append(meta.transactional_id, value)
+        return await self._append(meta.transactional_id, value)
 
     def verify_partitions(
         self,
@@ -334,7 +414,7 @@ class TransactionCoordinator:
             if code != ErrorCode.none:
                 return code
             assert meta is not None
-            return self._add(meta, [tp], E.ADD_OFFSETS)
+            return await self._add(meta, [tp], E.ADD_OFFSETS)
 
     # -- TxnOffsetCommit --------------------------------------------------------------------
     def txn_offset_commit(
@@ -387,7 +467,7 @@ class TransactionCoordinator:
             if meta.state is not S.ONGOING:
                 return ErrorCode.invalid_txn_state
             value = meta.after(E.END_COMMIT if commit else E.END_ABORT, self.state.now_ms())
-            code = self._append(transactional_id, value)
+            code = await self._append(transactional_id, value)
             if code != ErrorCode.none:
                 return code
             return await self._complete(transactional_id)
@@ -399,42 +479,79 @@ class TransactionCoordinator:
         fence = next_state(meta.state, event)
         next_state(fence, E.FENCED_ABORT)  # the table allows the way to PrepareAbort
         value = meta.after(E.END_ABORT, self.state.now_ms(), producer_epoch=meta.producer_epoch + 1)
-        code = self._append(meta.transactional_id, value)
+        code = await self._append(meta.transactional_id, value)
         if code != ErrorCode.none:
             return code
         return await self._complete(meta.transactional_id)
 
     async def _complete(self, transactional_id: str) -> ErrorCode:
         """Write the markers of a prepared transaction and move it to Complete*; the group's
-        pending offsets are stored on commit and dropped on abort."""
+        pending offsets are stored on commit and dropped on abort. The caller holds the id's
+        lock. Markers whose partition has no leader now are sent again for MARKER_RETRY_S,
+        then in the background (the transaction stays prepared: no reader passes it)."""
         meta = self.metadata[transactional_id]
         commit = meta.state is S.PREPARE_COMMIT
         marker = Marker(
             MarkerType.COMMIT if commit else MarkerType.ABORT,
             meta.producer_id,
             meta.producer_epoch,
-            0,  # the coordinator epoch: one coordinator on a single node
+            self.coordinator_epoch(transactional_id),
         )
-        for topic, index in sorted(meta.partitions):
-            if topic == CONSUMER_OFFSETS_TOPIC:
-                continue
-            code, message = await write_marker(self.state, topic, index, marker)
-            if code not in (ErrorCode.none, ErrorCode.unknown_topic_or_partition):
-                # stays prepared: the sweep retries, and no reader passes the open transaction
+        # a cluster's group coordinators hold their transactional offsets until the marker
+        # reaches their __consumer_offsets partition; a single node's wait here (self.pending)
+        remaining = {
+            tp
+            for tp in meta.partitions
+            if self.leadership is not None or tp[0] != CONSUMER_OFFSETS_TOPIC
+        }
+        done = DONE
+        if self.leadership is None:  # a single node's topic deleted meanwhile
+            done = DONE | {ErrorCode.unknown_topic_or_partition}
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + MARKER_RETRY_S
+        while remaining:
+            results = await write_markers(self.state, marker, sorted(remaining))
+            failed = {tp: code for tp, code in results.items() if code not in done}
+            remaining = set(failed)
+            if not failed:
+                break
+            lost = self.metadata.get(transactional_id) is not meta
+            retriable = self.leadership is not None and set(failed.values()) <= RETRIABLE
+            if lost or not retriable or loop.time() >= deadline:
                 log.warning(
-                    "Transaction %r: marker for %s-%d not written (%s %s); retrying later",
+                    "Transaction %r: markers not written yet (%s); retrying later",
                     transactional_id,
-                    topic,
-                    index,
-                    code.name,
-                    message or "",
+                    ", ".join(f"{t}-{i} {c.name}" for (t, i), c in sorted(failed.items())),
                 )
+                if not lost:
+                    self._retry_later(transactional_id)
                 return ErrorCode.coordinator_not_available
+            await asyncio.sleep(MARKER_BACKOFF_S)
         pending = self.pending.pop(transactional_id, None)
         if commit and pending is not None and pending.offsets:
             await self._store_offsets(pending)
         value = meta.after(E.MARKERS_WRITTEN, self.state.now_ms(), partitions={})
-        return self._append(transactional_id, value)
+        return await self._append(transactional_id, value)
+
+    def _retry_later(self, transactional_id: str) -> None:
+        """Keep sending a prepared transaction's markers in the background (Kafka's marker
+        channel retries until the partition has a leader again)."""
+        if transactional_id in self._retrying or self.leadership is None:
+            return  # a single node leaves the retry to the sweep
+        self._retrying.add(transactional_id)
+
+        async def retry() -> None:
+            try:
+                await asyncio.sleep(MARKER_BACKOFF_S * 5)
+                async with self.lock(transactional_id):
+                    meta = self.metadata.get(transactional_id)
+                    self._retrying.discard(transactional_id)
+                    if meta is not None and meta.state in (S.PREPARE_COMMIT, S.PREPARE_ABORT):
+                        await self._complete(transactional_id)
+            finally:
+                self._retrying.discard(transactional_id)
+
+        self.state.spawn(retry(), name=f"txn-markers-{transactional_id}")
 
     async def _store_offsets(self, pending: _Pending) -> None:
         from embedded_broker.handlers.groups import coordinator as group_coordinator
@@ -472,7 +589,7 @@ class TransactionCoordinator:
                         await self._complete(meta.transactional_id)
         return count
 
-    def expire_ids(self) -> int:
+    async def expire_ids(self) -> int:
         """Remove ids unused for transactional.id.expiration.ms (a tombstone each)."""
         now = self.state.now_ms()
         expiration = self._setting("transactional.id.expiration.ms")
@@ -481,12 +598,18 @@ class TransactionCoordinator:
             for m in self.metadata.values()
             if m.state.expiration_allowed and now - m.last_update_ms >= expiration
         ]
+        count = 0
         for meta in doomed:
             next_state(meta.state, E.EXPIRED)
-            self._append(meta.transactional_id, None)
+            async with self.lock(meta.transactional_id):
+                if self.metadata.get(meta.transactional_id) is not meta:
+                    continue  # used or unloaded meanwhile
+                if await self._append(meta.transactional_id, None) != ErrorCode.none:
+                    continue
             self.pending.pop(meta.transactional_id, None)
             self._locks.pop(meta.transactional_id, None)
-        return len(doomed)
+            count += 1
+        return count
 
     async def run_sweeps(self) -> None:
         """The periodic abort of timed-out transactions and expiry of idle ids."""
@@ -500,7 +623,7 @@ class TransactionCoordinator:
                 await self.abort_timed_out()
                 if loop.time() >= next_expiry:
                     next_expiry = loop.time() + expire_every / 1000
-                    expired = self.expire_ids()
+                    expired = await self.expire_ids()
                     if expired:
                         log.info("Expired %d transactional id(s)", expired)
             except Exception:

@@ -1,0 +1,103 @@
+"""Creating a local cluster's __transaction_state through the controller, as __consumer_offsets
+is (group_runtime.topic): at cluster start once enough brokers are registered for its replicas,
+and again on a transactional FindCoordinator if that attempt failed."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+from typing import TYPE_CHECKING
+
+from kio.schema.create_topics.v7 import request as create_req
+from kio.schema.errors import ErrorCode
+from kio.schema.types import TopicName
+from kio.static.primitive import i16, i32, i32Timedelta
+
+from embedded_broker.cluster_link.channel import ControllerUnavailableError
+
+from .metadata import TRANSACTION_STATE_TOPIC
+
+if TYPE_CHECKING:
+    from embedded_broker.cluster_link.link import BrokerLink
+    from embedded_broker.state import BrokerState
+
+log = logging.getLogger(__name__)
+
+EXTENSION_KEY = "transaction_state_topic_creation"
+START_POLL_S = 0.5
+
+
+def topic_configs(state: BrokerState) -> dict[str, str]:
+    """Kafka's configs of __transaction_state: compacted, min.insync.replicas from
+    transaction.state.log.min.isr (capped at the replication factor, so a 1- or 2-broker
+    cluster can still write it)."""
+    rf = state.config.get_int("transaction.state.log.replication.factor")
+    min_isr = min(state.config.get_int("transaction.state.log.min.isr"), rf)
+    return {
+        "cleanup.policy": "compact",
+        "compression.type": "uncompressed",
+        "min.insync.replicas": str(min_isr),
+        "segment.bytes": str(state.config.get_int("transaction.state.log.segment.bytes")),
+        "unclean.leader.election.enable": "false",
+    }
+
+
+def _request(state: BrokerState) -> create_req.CreateTopicsRequest:
+    return create_req.CreateTopicsRequest(
+        topics=(
+            create_req.CreatableTopic(
+                name=TopicName(TRANSACTION_STATE_TOPIC),
+                num_partitions=i32(state.config.get_int("transaction.state.log.num.partitions")),
+                replication_factor=i16(
+                    state.config.get_int("transaction.state.log.replication.factor")
+                ),
+                assignments=(),
+                configs=tuple(
+                    create_req.CreatableTopicConfig(name=k, value=v)
+                    for k, v in topic_configs(state).items()
+                ),
+            ),
+        ),
+        timeout=i32Timedelta.parse(datetime.timedelta(seconds=10)),
+        validate_only=False,
+    )
+
+
+async def ensure_transaction_topic(state: BrokerState, link: BrokerLink) -> None:
+    """Ask the controller for __transaction_state unless the image has it (one request at a
+    time per broker; a failure is logged and the next FindCoordinator tries again)."""
+    if TRANSACTION_STATE_TOPIC in link.image.topics:
+        return
+    pending = state.extensions.get(EXTENSION_KEY)
+    if not isinstance(pending, asyncio.Future) or pending.done():
+        pending = asyncio.ensure_future(_create(state, link))
+        state.extensions[EXTENSION_KEY] = pending
+    await asyncio.shield(pending)
+
+
+async def create_at_start(state: BrokerState, link: BrokerLink) -> None:
+    """Once the image shows enough live brokers for the replicas, the live broker with the
+    lowest id asks for the topic (the others see it appear)."""
+    wanted = state.config.get_int("transaction.state.log.replication.factor")
+    while TRANSACTION_STATE_TOPIC not in link.image.topics:
+        live = sorted(b.broker_id for b in link.image.live_brokers())
+        if len(live) >= wanted and live[0] == state.node_id:
+            await ensure_transaction_topic(state, link)
+        await asyncio.sleep(START_POLL_S)
+
+
+async def _create(state: BrokerState, link: BrokerLink) -> None:
+    try:
+        response = await link.forward(_request(state))
+    except ControllerUnavailableError as exc:
+        log.warning("Could not create %s: %s", TRANSACTION_STATE_TOPIC, exc)
+        return
+    code = response.topics[0].error_code
+    if code not in (ErrorCode.none, ErrorCode.topic_already_exists):
+        log.warning(
+            "The controller refused to create %s: %s (%s)",
+            TRANSACTION_STATE_TOPIC,
+            code.name,
+            response.topics[0].error_message,
+        )
