@@ -134,7 +134,6 @@ def _run_broker(
     from .handlers.groups import coordinator
     from .state import BrokerState
     from .txn.runtime import coordinator as txn_coordinator
-    from .txn.topic import create_at_start as create_txn_topic_at_start
 
     node_id = int(node["id"])
     settings = _broker_settings(data, node)
@@ -160,9 +159,10 @@ def _run_broker(
         # that takes over a partition loads its groups before their members come asking
         state.spawn(coordinator(state), name="group-coordinator")
         state.spawn(create_at_start(state, link), name="offsets-topic")
-        # the same for transactional ids and __transaction_state
+        # the same for transactional ids; __transaction_state itself is created on the first
+        # transactional FindCoordinator, as Kafka does: its 50 partitions of RF 3 would
+        # otherwise cost every cluster replication work whether it uses transactions or not
         state.spawn(txn_coordinator(state), name="transaction-coordinator")
-        state.spawn(create_txn_topic_at_start(state, link), name="transaction-state-topic")
 
     runner = BrokerRunner(
         host=node["host"],

@@ -1,6 +1,5 @@
-"""Creating a local cluster's __transaction_state through the controller, as __consumer_offsets
-is (group_runtime.topic): at cluster start once enough brokers are registered for its replicas,
-and again on a transactional FindCoordinator if that attempt failed."""
+"""Creating a local cluster's __transaction_state through the controller on the first
+transactional FindCoordinator, as Kafka does (and again on the next one if that failed)."""
 
 from __future__ import annotations
 
@@ -25,7 +24,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "transaction_state_topic_creation"
-START_POLL_S = 0.5
 
 
 def topic_configs(state: BrokerState) -> dict[str, str]:
@@ -74,17 +72,6 @@ async def ensure_transaction_topic(state: BrokerState, link: BrokerLink) -> None
         pending = asyncio.ensure_future(_create(state, link))
         state.extensions[EXTENSION_KEY] = pending
     await asyncio.shield(pending)
-
-
-async def create_at_start(state: BrokerState, link: BrokerLink) -> None:
-    """Once the image shows enough live brokers for the replicas, the live broker with the
-    lowest id asks for the topic (the others see it appear)."""
-    wanted = state.config.get_int("transaction.state.log.replication.factor")
-    while TRANSACTION_STATE_TOPIC not in link.image.topics:
-        live = sorted(b.broker_id for b in link.image.live_brokers())
-        if len(live) >= wanted and live[0] == state.node_id:
-            await ensure_transaction_topic(state, link)
-        await asyncio.sleep(START_POLL_S)
 
 
 async def _create(state: BrokerState, link: BrokerLink) -> None:
