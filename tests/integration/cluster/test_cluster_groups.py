@@ -22,7 +22,7 @@ from embedded_broker.coordinator.offsets_topic import OFFSETS_TOPIC, partition_f
 from tests.integration.groups.wire import WireClient
 from tests.kafka.cli import KafkaCli
 
-from .local_cluster import LocalCluster, admin, wait_for
+from .local_cluster import LocalCluster, admin, start_timeout_s, unless_not_yet, wait_for
 
 TOPIC = "orders"
 PARTITIONS = 3
@@ -38,7 +38,10 @@ def _create_topic(bootstrap: str) -> None:
     for fut in client.create_topics([topic], operation_timeout=15).values():
         fut.result(timeout=15)
     wait_for(
-        lambda: TOPIC in admin(bootstrap).list_topics(timeout=5).topics,
+        lambda: (
+            (md := unless_not_yet(lambda: admin(bootstrap).list_topics(timeout=5)))
+            and TOPIC in md.topics
+        ),
         10,
         "the topic in Metadata",
     )
@@ -88,7 +91,11 @@ def _alter(bootstrap: str, base: int) -> None:
 
     def commit() -> bool:
         request = [ConsumerGroupTopicPartitions(GROUP, offsets)]
-        result = client.alter_consumer_group_offsets(request)[GROUP].result(timeout=15)
+        result = unless_not_yet(
+            lambda: client.alter_consumer_group_offsets(request)[GROUP].result(timeout=15)
+        )
+        if result is None:  # no coordinator yet, or one too busy to answer in time
+            return False
         errors = [tp.error for tp in result.topic_partitions if tp.error is not None]
         retriable = ("COORDINATOR_LOAD_IN_PROGRESS", "NOT_COORDINATOR")
         assert all(e.name() in retriable for e in errors), errors
@@ -110,7 +117,7 @@ def _consume_until(
     consumer: Consumer, seen: list[tuple[int, int, int]], done: Callable[[], bool], timeout_s: float
 ) -> None:
     """Poll, committing synchronously after each message batch, until done()."""
-    deadline = time.monotonic() + timeout_s
+    deadline = time.monotonic() + start_timeout_s(timeout_s)
     while not done():
         assert time.monotonic() < deadline, f"consumed only {len(seen)} records"
         batch = consumer.consume(50, timeout=0.5)
@@ -144,7 +151,11 @@ def test_group_keeps_consuming_through_the_death_of_its_coordinator(
         values = lambda: {v for _, _, v in seen}  # noqa: E731
         _consume_until(consumer, seen, lambda: values() >= set(range(400)), 40)
         # a new coordinator serves the same group
-        assert wait_for(lambda: _coordinator(survivors) != victim, 15, "a new coordinator")
+        assert wait_for(
+            lambda: unless_not_yet(lambda: _coordinator(survivors)) not in (None, victim),
+            15,
+            "a new coordinator",
+        )
         final = wait_for(
             lambda: (c := _try_committed(survivors)) and sum(c.values()) == 400 and c,
             15,
@@ -193,8 +204,12 @@ def test_committed_offsets_are_readable_through_every_broker_after_the_coordinat
     # every broker names the same coordinator (FindCoordinator v0 and the batched v4), and
     # only that broker serves the group: the others answer NOT_COORDINATOR
     for broker in BROKERS:
-        found, heartbeat = _ask(three_brokers, broker)
-        assert found == [victim, victim]
+        # the others learn who leads the group's partition from the metadata log: a moment later
+        _, heartbeat = wait_for(
+            lambda b=broker: (answer := _ask(three_brokers, b))[0] == [victim, victim] and answer,
+            15,
+            f"broker {broker} to name broker {victim} the coordinator",
+        )
         assert heartbeat == (UNKNOWN_MEMBER_ID if broker == victim else NOT_COORDINATOR)
     three_brokers.kill(victim)
     for broker in set(BROKERS) - {victim}:
@@ -253,7 +268,16 @@ def test_two_brokers_keep_offsets_in_an_rf2_topic_that_kafkas_formatter_reads(
     for fut in client.create_topics([NewTopic(TOPIC, PARTITIONS, 2)]).values():
         fut.result(timeout=15)
     _alter(bs, 30)
-    md = client.list_topics(OFFSETS_TOPIC, timeout=10).topics[OFFSETS_TOPIC]
+    # created on the first FindCoordinator: in every broker's Metadata a moment later
+    md = wait_for(
+        lambda: (
+            (found := unless_not_yet(lambda: client.list_topics(OFFSETS_TOPIC, timeout=10)))
+            and found.topics[OFFSETS_TOPIC].error is None
+            and found.topics[OFFSETS_TOPIC]
+        ),
+        15,
+        f"{OFFSETS_TOPIC} in Metadata",
+    )
     assert len(md.partitions) == 50
     assert {len(p.replicas) for p in md.partitions.values()} == {2}  # min(3, brokers)
     # Kafka's own formatter decodes what the coordinator wrote: the group's record, then its
