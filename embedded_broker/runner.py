@@ -82,7 +82,8 @@ class BrokerRunner:
         scram_users: Sequence[tuple[str, str, str, int]] = (),
     ) -> None:
         self._host = host
-        # called on the broker's loop once it listens (cluster mode attaches its controller link)
+        # called on the broker's loop just before it listens (cluster mode attaches its
+        # controller link)
         self._on_started = on_started
         self._scram_users = tuple(scram_users)  # (mechanism, name, password, iterations) at start
         self._listeners: dict[str, BrokerAddress] = {}
@@ -233,6 +234,10 @@ class BrokerRunner:
             outcome["error"] = f"Invalid security setting: {exc}"
             return
         self._state = state
+        # before listening: once a client is served, a cluster node must already answer as one
+        # (from a local copy of the metadata alone it would lead every partition it holds)
+        if self._on_started is not None:
+            self._on_started(state)
         server = BrokerServer(state, self._host, self._port, security)
         try:
             _, port = await server.start()
@@ -252,8 +257,6 @@ class BrokerRunner:
         self.exposure_warning = warning
         if warning is not None:
             log.warning("%s", warning)
-        if self._on_started is not None:
-            self._on_started(state)
         outcome["port"] = port
         outcome["bound"] = dict(server.bound)
         ready.set()
