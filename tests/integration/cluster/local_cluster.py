@@ -292,4 +292,8 @@ class LocalCluster:
 
 
 def admin(bootstrap: str) -> AdminClient:
-    return AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": 5000})
+    # a request a broker is slow to answer (CreateTopics waits on the controller) fails after
+    # this: 5 s was too short on a loaded machine; a killed broker's requests fail at once anyway
+    # (its sockets close), so the limit only guards against a hung one
+    timeout_ms = int(start_timeout_s(15) * 1000)
+    return AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": timeout_ms})
