@@ -67,12 +67,17 @@ def _agreed(
     holds of it: each broker replays a change from the metadata log a moment after the
     controller made it, and a tool asks whichever broker it reaches first."""
 
+    seen: dict[int, object] = {}
+
     def view() -> dict[int, tuple[int, list[int], list[int]]] | None:
         views = [_metadata(f"127.0.0.1:{cluster.node(b)['port']}", topic) for b in BROKERS]
+        seen.update(zip(BROKERS, views, strict=True))
         first = views[0]
         return first if first and all(v == first for v in views) and check(first) else None
 
-    found: dict[int, tuple[int, list[int], list[int]]] = wait_for(view, 15, what)
+    found: dict[int, tuple[int, list[int], list[int]]] = wait_for(
+        view, 15, lambda: f"{what}; last seen by broker: {seen}"
+    )
     return found
 
 
