@@ -48,7 +48,15 @@ def _create_topic(bootstrap: str) -> None:
 
 
 def _produce(bootstrap: str, start: int, count: int) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True})
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "acks": "all",
+            "enable.idempotence": True,
+            # right after a kill: learn the new leaders within a second, as the consumer does
+            "topic.metadata.refresh.interval.ms": 1000,
+        }
+    )
     failed: list[object] = []
     for i in range(start, start + count):
         producer.produce(
@@ -58,7 +66,7 @@ def _produce(bootstrap: str, start: int, count: int) -> None:
             partition=i % PARTITIONS,
             on_delivery=lambda err, _msg: failed.append(err) if err else None,
         )
-    assert producer.flush(30) == 0
+    assert producer.flush(start_timeout_s(30)) == 0
     assert not failed
 
 
