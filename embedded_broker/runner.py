@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import os
 import threading
@@ -52,6 +53,12 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "broker"
 
 
+def _import_broker() -> None:
+    """Import the modules the broker thread starts with (at once after the first time)."""
+    for name in ("dirlock", "security.runtime", "server", "state"):
+        importlib.import_module(f"{__package__}.{name}")
+
+
 def _client_host(host: str) -> str:
     if host in ("0.0.0.0", ""):
         return "127.0.0.1"
@@ -75,7 +82,8 @@ class BrokerRunner:
         scram_users: Sequence[tuple[str, str, str, int]] = (),
     ) -> None:
         self._host = host
-        # called on the broker's loop once it listens (cluster mode attaches its controller link)
+        # called on the broker's loop just before it listens (cluster mode attaches its
+        # controller link)
         self._on_started = on_started
         self._scram_users = tuple(scram_users)  # (mechanism, name, password, iterations) at start
         self._listeners: dict[str, BrokerAddress] = {}
@@ -123,6 +131,9 @@ class BrokerRunner:
             except ConfigError as exc:
                 raise BrokerStartError(f"Invalid broker setting: {exc}") from None
             self._check_data_dir()
+            # seconds of CPU the first time on a loaded machine: paid before the clock starts,
+            # so ``timeout`` bounds starting the broker, not loading its code
+            _import_broker()
             ready = threading.Event()
             outcome: dict[str, object] = {}
             thread = threading.Thread(
@@ -223,6 +234,10 @@ class BrokerRunner:
             outcome["error"] = f"Invalid security setting: {exc}"
             return
         self._state = state
+        # before listening: once a client is served, a cluster node must already answer as one
+        # (from a local copy of the metadata alone it would lead every partition it holds)
+        if self._on_started is not None:
+            self._on_started(state)
         server = BrokerServer(state, self._host, self._port, security)
         try:
             _, port = await server.start()
@@ -242,8 +257,6 @@ class BrokerRunner:
         self.exposure_warning = warning
         if warning is not None:
             log.warning("%s", warning)
-        if self._on_started is not None:
-            self._on_started(state)
         outcome["port"] = port
         outcome["bound"] = dict(server.bound)
         ready.set()

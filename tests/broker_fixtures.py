@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from embedded_broker.runner import BrokerAddress, BrokerRunner
+from tests.integration.cluster.local_cluster import start_timeout_s
 
 # Name prefixes of the threads an in-process built-in broker starts (some lazily, on first use of
 # a feature): tests that count an app's threads leave these out.
@@ -20,9 +21,9 @@ BROKER_THREAD_PREFIXES = (
     "log-",
 )
 
-# A start takes well under a second on a quiet machine; a loaded 2-core CI machine has taken
-# over 10 s (the runner's own default), which is a slow machine, not a broken broker.
-START_TIMEOUT_S = 60.0
+# what a broker takes to start on an idle machine (BrokerRunner.start's default), stretched by
+# the load: recovering its logs, or a thread of a busy test process waiting for the GIL
+START_S = 10.0
 
 # Tests never wait for the first rebalance; everything else keeps Kafka's defaults.
 TEST_DEFAULTS = {"group.initial.rebalance.delay.ms": "0"}
@@ -38,7 +39,7 @@ class RunningBroker:
         self._runner = BrokerRunner(
             port=0, data_dir=data_dir, in_memory=in_memory, config=self.config
         )
-        self.address: BrokerAddress = self._runner.start(timeout=START_TIMEOUT_S)
+        self.address: BrokerAddress = self._runner.start(timeout=start_timeout_s(START_S))
 
     @property
     def bootstrap(self) -> str:
@@ -64,7 +65,7 @@ class RunningBroker:
             in_memory=self.in_memory,
             config=self.config,
         )
-        self.address = self._runner.start(timeout=START_TIMEOUT_S)
+        self.address = self._runner.start(timeout=start_timeout_s(START_S))
 
 
 BrokerFactory = Callable[..., RunningBroker]

@@ -114,6 +114,21 @@ def stall_watch(monkeypatch: pytest.MonkeyPatch) -> Iterator[StallWatch]:
     )
 
 
+@pytest.fixture(autouse=True)
+def patient_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """qtbot's waits without a timeout get WAIT_MS, not pytest-qt's 5 s: most wait on a
+    broker's answer or a refresh, which a loaded 2-core machine can delay past 5 s. A wait
+    that is a promise of speed ("at once") passes its own, shorter timeout."""
+    for name in ("waitUntil", "waitSignal", "waitSignals"):
+        original = getattr(QtBot, name)
+
+        def patient(self: QtBot, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            kwargs.setdefault("timeout", WAIT_MS)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(QtBot, name, patient)
+
+
 @pytest.fixture
 def ctx(tmp_path: Path) -> AppContext:
     settings = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)

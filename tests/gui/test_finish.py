@@ -235,7 +235,7 @@ def test_transient_label_clears_after_its_timeout(qtbot: QtBot) -> None:
     label.say("Created topic 'orders'.", timeout_ms=50)
     assert label.isVisibleTo(None) or label.text()  # shown now
     assert label.text() == "Created topic 'orders'."
-    qtbot.waitUntil(lambda: label.text() == "", timeout=2000)
+    qtbot.waitUntil(lambda: label.text() == "", timeout=WAIT_MS)
     assert not label.isVisibleTo(label.parentWidget()) if label.parentWidget() else True
 
 
@@ -251,7 +251,7 @@ def test_topic_created_message_goes_away(
     qtbot.mouseClick(dialog.ok, Qt.MouseButton.LeftButton)
     message = view.topics.message
     qtbot.waitUntil(lambda: "Created topic 'finish-created'" in message.text(), timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: message.text() == "" and message.isHidden(), timeout=5000)
+    qtbot.waitUntil(lambda: message.text() == "" and message.isHidden(), timeout=WAIT_MS)
 
 
 def test_bulk_error_clears_when_the_input_becomes_valid(qtbot: QtBot, view: ClusterView) -> None:

@@ -251,7 +251,7 @@ def test_closing_a_cluster_tab_mid_job_neither_stalls_nor_leaves_threads(
 
     # a lane thread leaves the runner's books just before its last bytecodes run: give it a
     # moment to end (a leaked thread stays for good)
-    qtbot.waitUntil(lambda: not leftover(), timeout=3000)
+    qtbot.waitUntil(lambda: not leftover(), timeout=WAIT_MS)
 
 
 def test_a_failure_names_the_job(qtbot: QtBot, proxied: Proxied) -> None:

@@ -28,6 +28,7 @@ from kio.serial import entity_reader
 from embedded_broker.protocol.codec import RequestHeader, encode_request
 from embedded_broker.protocol.record_batch import iter_batches
 from tests.broker_fixtures import BrokerFactory
+from tests.integration.cluster.local_cluster import start_timeout_s
 from tests.unit.storage.batches import Rec, build_batch
 
 from .clients import TIMEOUT_S, consume, consumer, create_topic
@@ -435,7 +436,7 @@ def test_snapshots_are_taken_periodically_while_running(
         for seq in range(3):
             assert client.produce("idem", idempotent_batch(pid, epoch, seq, 1)).base_offset == seq
         snapshot = broker.data_dir / "idem-0" / f"{3:020d}.snapshot"
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + start_timeout_s(10)
         while not snapshot.exists():  # written by the periodic job, not at shutdown
             assert time.monotonic() < deadline, "no producer state snapshot while running"
             time.sleep(0.02)

@@ -14,8 +14,12 @@ from .local_cluster import LocalCluster
 def cluster_factory(tmp_path: Path) -> Iterator[Callable[..., LocalCluster]]:
     started: list[LocalCluster] = []
 
-    def start(brokers: int = 3, extra: list[str] | None = None) -> LocalCluster:
-        cluster = LocalCluster(tmp_path / f"cluster{len(started)}", brokers, extra or [])
+    def start(
+        brokers: int = 3, extra: list[str] | None = None, log_path: Path | None = None
+    ) -> LocalCluster:
+        cluster = LocalCluster(
+            tmp_path / f"cluster{len(started)}", brokers, extra or [], log_path=log_path
+        )
         started.append(cluster)
         cluster.wait_all_active()
         return cluster

@@ -11,9 +11,10 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 
 SESSION_TIMEOUT_MS = 2000
@@ -28,21 +29,29 @@ CLUSTER_SETTINGS = {
 }
 
 
-def start_timeout_s(base_s: float = START_TIMEOUT_S) -> float:
-    """``base_s`` on a machine with a core to spare, times how many runnable tasks share each
-    core beyond that (the 1-minute load average per core), at most MAX_START_TIMEOUT_S: at a
-    load of 25 on 2 cores, Python nodes start several times slower than on an idle machine."""
+def load_factor() -> float:
+    """How many runnable tasks share each core beyond one (the 1-minute load average per core),
+    at least 1: at a load of 25 on 2 cores, Python nodes run several times slower than on an
+    idle machine, and so does every wait on them."""
     try:
         load = os.getloadavg()[0]
     except OSError:  # not available here
         load = 0.0
-    per_core = load / (os.cpu_count() or 1)
-    return min(base_s * max(1.0, per_core), MAX_START_TIMEOUT_S)
+    return max(1.0, load / (os.cpu_count() or 1))
+
+
+def start_timeout_s(base_s: float = START_TIMEOUT_S) -> float:
+    """``base_s`` (what it takes on an idle machine) stretched by the load, at most
+    MAX_START_TIMEOUT_S (or ``base_s`` itself when that is longer)."""
+    return min(base_s * load_factor(), max(base_s, MAX_START_TIMEOUT_S))
 
 
 def wait_for(condition: Callable[[], Any], timeout_s: float, what: str | Callable[[], str]) -> Any:
     """Poll ``condition`` until it returns something true; fail naming ``what`` (a callable
-    is asked at the deadline, to say what is still missing)."""
+    is asked at the deadline, to say what is still missing). ``timeout_s`` is the deadline on
+    an idle machine: it stretches with the load (start_timeout_s), since everything waited for
+    here (a node starting, metadata reaching a broker, a group rebalancing) slows with it."""
+    timeout_s = start_timeout_s(timeout_s)
     deadline = time.monotonic() + timeout_s
     while True:
         result = condition()
@@ -52,6 +61,38 @@ def wait_for(condition: Callable[[], Any], timeout_s: float, what: str | Callabl
             described = what() if callable(what) else what
             pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {described}")
         time.sleep(0.05)
+
+
+# answers that mean "ask again": a broker that has not yet replayed the change, a leader or
+# coordinator moving or loading, a node still starting (nothing listening yet, or too slow
+# to answer within the client's own timeout on a loaded machine)
+NOT_YET = frozenset(
+    {
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+        KafkaError.COORDINATOR_NOT_AVAILABLE,
+        KafkaError.NOT_COORDINATOR,
+        KafkaError.REQUEST_TIMED_OUT,
+        KafkaError._TIMED_OUT,
+        KafkaError._TRANSPORT,
+        KafkaError._ALL_BROKERS_DOWN,
+    }
+)
+
+T = TypeVar("T")
+
+
+def unless_not_yet(call: Callable[[], T]) -> T | None:
+    """``call()``, or None when it fails with a "not yet" answer (NOT_YET) — for a condition
+    of wait_for; any other error still fails the test."""
+    try:
+        return call()
+    except KafkaException as exc:
+        if exc.args[0].code() in NOT_YET:
+            return None
+        raise
 
 
 def _alive(pid: Any) -> bool:
@@ -196,7 +237,7 @@ class LocalCluster:
         old = stale or {}
         wait_for(
             lambda: self._registered(brokers, old),
-            start_timeout_s(),
+            START_TIMEOUT_S,
             lambda: self.missing(brokers, old),
         )
 
@@ -225,7 +266,7 @@ class LocalCluster:
             return
         wait_for(
             lambda: self.node(node_id)["pid"] == proc.pid and self.states()[node_id] == "active",
-            start_timeout_s(),
+            START_TIMEOUT_S,
             lambda: f"node {node_id} to be active again; " + self.missing([node_id], stale),
         )
         if node_id != 100:
@@ -251,4 +292,8 @@ class LocalCluster:
 
 
 def admin(bootstrap: str) -> AdminClient:
-    return AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": 5000})
+    # a request a broker is slow to answer (CreateTopics waits on the controller) fails after
+    # this: 5 s was too short on a loaded machine; a killed broker's requests fail at once anyway
+    # (its sockets close), so the limit only guards against a hung one
+    timeout_ms = int(start_timeout_s(15) * 1000)
+    return AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": timeout_ms})

@@ -22,7 +22,7 @@ from embedded_broker.coordinator.offsets_topic import OFFSETS_TOPIC, partition_f
 from tests.integration.groups.wire import WireClient
 from tests.kafka.cli import KafkaCli
 
-from .local_cluster import LocalCluster, admin, wait_for
+from .local_cluster import LocalCluster, admin, unless_not_yet, wait_for
 
 TOPIC = "orders"
 PARTITIONS = 3
@@ -38,7 +38,10 @@ def _create_topic(bootstrap: str) -> None:
     for fut in client.create_topics([topic], operation_timeout=15).values():
         fut.result(timeout=15)
     wait_for(
-        lambda: TOPIC in admin(bootstrap).list_topics(timeout=5).topics,
+        lambda: (
+            (md := unless_not_yet(lambda: admin(bootstrap).list_topics(timeout=5)))
+            and TOPIC in md.topics
+        ),
         10,
         "the topic in Metadata",
     )
@@ -59,7 +62,11 @@ def _alter(bootstrap: str, base: int) -> None:
 
     def commit() -> bool:
         request = [ConsumerGroupTopicPartitions(GROUP, offsets)]
-        result = client.alter_consumer_group_offsets(request)[GROUP].result(timeout=15)
+        result = unless_not_yet(
+            lambda: client.alter_consumer_group_offsets(request)[GROUP].result(timeout=15)
+        )
+        if result is None:  # no coordinator yet, or one too busy to answer in time
+            return False
         errors = [tp.error for tp in result.topic_partitions if tp.error is not None]
         retriable = ("COORDINATOR_LOAD_IN_PROGRESS", "NOT_COORDINATOR")
         assert all(e.name() in retriable for e in errors), errors
@@ -88,8 +95,12 @@ def test_committed_offsets_are_readable_through_every_broker_after_the_coordinat
     # every broker names the same coordinator (FindCoordinator v0 and the batched v4), and
     # only that broker serves the group: the others answer NOT_COORDINATOR
     for broker in BROKERS:
-        found, heartbeat = _ask(three_brokers, broker)
-        assert found == [victim, victim]
+        # the others learn who leads the group's partition from the metadata log: a moment later
+        _, heartbeat = wait_for(
+            lambda b=broker: (answer := _ask(three_brokers, b))[0] == [victim, victim] and answer,
+            15,
+            f"broker {broker} to name broker {victim} the coordinator",
+        )
         assert heartbeat == (UNKNOWN_MEMBER_ID if broker == victim else NOT_COORDINATOR)
     three_brokers.kill(victim)
     for broker in set(BROKERS) - {victim}:
@@ -148,7 +159,16 @@ def test_two_brokers_keep_offsets_in_an_rf2_topic_that_kafkas_formatter_reads(
     for fut in client.create_topics([NewTopic(TOPIC, PARTITIONS, 2)]).values():
         fut.result(timeout=15)
     _alter(bs, 30)
-    md = client.list_topics(OFFSETS_TOPIC, timeout=10).topics[OFFSETS_TOPIC]
+    # created on the first FindCoordinator: in every broker's Metadata a moment later
+    md = wait_for(
+        lambda: (
+            (found := unless_not_yet(lambda: client.list_topics(OFFSETS_TOPIC, timeout=10)))
+            and found.topics[OFFSETS_TOPIC].error is None
+            and found.topics[OFFSETS_TOPIC]
+        ),
+        15,
+        f"{OFFSETS_TOPIC} in Metadata",
+    )
     assert len(md.partitions) == 50
     assert {len(p.replicas) for p in md.partitions.values()} == {2}  # min(3, brokers)
     # Kafka's own formatter decodes what the coordinator wrote: the group's record, then its

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from confluent_kafka.admin import NewTopic
 
 from tests.kafka.cli import KafkaCli
 
-from .local_cluster import LocalCluster, admin, wait_for
+from .local_cluster import LocalCluster, admin, unless_not_yet, wait_for
 
 pytestmark = pytest.mark.realkafka
 
@@ -48,8 +49,36 @@ def _describe(cli: KafkaCli, bs: str, topic: str) -> dict[int, tuple[int, list[i
 
 
 def _metadata(bs: str, topic: str) -> dict[int, tuple[int, list[int], list[int]]]:
-    md = admin(bs).list_topics(topic, timeout=10)
+    """partition -> (leader, replicas, isr) in Metadata ({} while the broker asked does not
+    know the topic or does not answer yet)."""
+    md = unless_not_yet(lambda: admin(bs).list_topics(topic, timeout=10))
+    if md is None or md.topics[topic].error is not None:
+        return {}
     return {p.id: (p.leader, p.replicas, p.isrs) for p in md.topics[topic].partitions.values()}
+
+
+def _agreed(
+    cluster: LocalCluster,
+    topic: str,
+    check: Callable[[dict[int, tuple[int, list[int], list[int]]]], bool],
+    what: str,
+) -> dict[int, tuple[int, list[int], list[int]]]:
+    """The topic's partitions once every broker's Metadata shows the same view and ``check``
+    holds of it: each broker replays a change from the metadata log a moment after the
+    controller made it, and a tool asks whichever broker it reaches first."""
+
+    seen: dict[int, object] = {}
+
+    def view() -> dict[int, tuple[int, list[int], list[int]]] | None:
+        views = [_metadata(f"127.0.0.1:{cluster.node(b)['port']}", topic) for b in BROKERS]
+        seen.update(zip(BROKERS, views, strict=True))
+        first = views[0]
+        return first if first and all(v == first for v in views) and check(first) else None
+
+    found: dict[int, tuple[int, list[int], list[int]]] = wait_for(
+        view, 15, lambda: f"{what}; last seen by broker: {seen}"
+    )
+    return found
 
 
 def test_kafka_topics_creates_and_describes_a_replicated_topic_and_console_clients_work(
@@ -72,9 +101,14 @@ def test_kafka_topics_creates_and_describes_a_replicated_topic_and_console_clien
         ],
     )
     assert "Created topic cli3." in out
-    wait_for(lambda: all(len(p[2]) == 3 for p in _metadata(bs, "cli3").values()), 15, "ISR 3")
+    agreed = _agreed(
+        three_brokers,
+        "cli3",
+        lambda v: len(v) == 3 and all(len(p[2]) == 3 for p in v.values()),
+        "3 partitions with an ISR of 3 on every broker",
+    )
     described = _describe(kafka_cli, bs, "cli3")
-    assert described == _metadata(bs, "cli3")
+    assert described == agreed
     for leader, replicas, isr in described.values():
         assert sorted(replicas) == sorted(BROKERS) and sorted(isr) == sorted(BROKERS)
         assert leader == replicas[0]  # a new topic is led by its preferred replica
@@ -140,7 +174,12 @@ def test_reassign_partitions_generate_execute_verify_and_preferred_leader_electi
     bs = cluster.bootstrap()
     client = admin(bs)
     client.create_topics([NewTopic("moves", 3, 2)], operation_timeout=15)["moves"].result(15)
-    wait_for(lambda: all(len(p[2]) == 2 for p in _metadata(bs, "moves").values()), 15, "ISR")
+    _agreed(
+        cluster,
+        "moves",
+        lambda v: len(v) == 3 and all(len(p[2]) == 2 for p in v.values()),
+        "3 partitions with an ISR of 2 on every broker",
+    )
     topics = tmp_path / "topics.json"
     topics.write_text(json.dumps({"topics": [{"topic": "moves"}], "version": 1}))
     generated = _ok(
@@ -162,6 +201,12 @@ def test_reassign_partitions_generate_execute_verify_and_preferred_leader_electi
     plan.write_text(json.dumps(proposal))
     _reassign(kafka_cli, bs, plan, "the reassignment to 102 and 103 verified complete")
     wanted = {p["partition"]: p["replicas"] for p in proposal["partitions"]}  # type: ignore[attr-defined]
+    _agreed(
+        cluster,
+        "moves",
+        lambda v: {p: row[1] for p, row in v.items()} == wanted,
+        "every broker's Metadata to show the proposed replicas",
+    )
     described = _describe(kafka_cli, bs, "moves")
     assert {p: row[1] for p, row in described.items()} == wanted
     assert all(sorted(row[1]) == [102, 103] for row in described.values())
@@ -184,7 +229,12 @@ def test_reassign_partitions_generate_execute_verify_and_preferred_leader_electi
         )
     )
     _reassign(kafka_cli, bs, order, "the new replica order verified complete")
-    assert _metadata(bs, "moves")[0][:2] == (leader, reordered)
+    _agreed(
+        cluster,
+        "moves",
+        lambda v: v[0][:2] == (leader, reordered),
+        f"every broker to show replicas {reordered} of moves-0, still led by {leader}",
+    )
     out = _ok(
         kafka_cli,
         "kafka-leader-election",
@@ -192,6 +242,12 @@ def test_reassign_partitions_generate_execute_verify_and_preferred_leader_electi
     )
     assert "Successfully completed leader election (PREFERRED) for partitions" in out
     assert "moves-0" in out
+    _agreed(
+        cluster,
+        "moves",
+        lambda v: v[0][0] == reordered[0],
+        f"every broker to show moves-0 led by {reordered[0]}",
+    )
     assert _describe(kafka_cli, bs, "moves")[0][0] == reordered[0]
     again = _ok(
         kafka_cli,

@@ -15,7 +15,7 @@ from kio.static.primitive import i32, i32Timedelta
 from tests.integration.broker.clients import produce_all, producer
 from tests.integration.groups.wire import WireClient
 
-from .local_cluster import LocalCluster, admin, wait_for
+from .local_cluster import LocalCluster, admin, unless_not_yet, wait_for
 
 BROKERS = (101, 102, 103)
 TIMEOUT = i32Timedelta.parse(datetime.timedelta(seconds=10))
@@ -27,8 +27,8 @@ def _holders(cluster: LocalCluster, topic: str, index: int = 0) -> set[int]:
 
 
 def _partition(bootstrap: str, topic: str) -> tuple[list[int], list[int]] | None:
-    md = admin(bootstrap).list_topics(topic, timeout=5)
-    part = md.topics[topic].partitions.get(0) if topic in md.topics else None
+    md = unless_not_yet(lambda: admin(bootstrap).list_topics(topic, timeout=5))
+    part = md.topics[topic].partitions.get(0) if md is not None and topic in md.topics else None
     return None if part is None else (sorted(part.replicas), sorted(part.isrs))
 
 

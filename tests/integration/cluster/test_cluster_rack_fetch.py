@@ -12,7 +12,7 @@ from confluent_kafka.admin import NewTopic
 
 from tests.integration.broker.clients import consumer, produce_all, producer
 
-from .local_cluster import LocalCluster, admin, wait_for
+from .local_cluster import LocalCluster, admin, unless_not_yet, wait_for
 
 RACK_AWARE = "org.apache.kafka.common.replica.RackAwareReplicaSelector"
 
@@ -45,7 +45,8 @@ def test_a_consumer_with_client_rack_reads_from_the_replica_in_its_rack(
     client.create_topics([NewTopic("near", 1, 3)], operation_timeout=15)["near"].result(15)
 
     def in_sync() -> tuple[int, list[int]] | None:
-        part = client.list_topics("near", timeout=5).topics["near"].partitions.get(0)
+        md = unless_not_yet(lambda: client.list_topics("near", timeout=5))
+        part = None if md is None else md.topics["near"].partitions.get(0)
         if part is None or len(part.isrs) != 3:
             return None
         return part.leader, part.replicas

@@ -14,7 +14,7 @@ from kio.static.primitive import i32, i32Timedelta
 
 from tests.integration.groups.wire import WireClient
 
-from .local_cluster import LocalCluster, admin, wait_for
+from .local_cluster import LocalCluster, admin, unless_not_yet, wait_for
 
 TIMEOUT = i32Timedelta.parse(datetime.timedelta(seconds=10))
 
@@ -41,8 +41,8 @@ def _reassign(client: WireClient, topic: str, index: int, replicas: tuple[int, .
 
 
 def _replicas(bootstrap: str, topic: str) -> dict[int, list[int]]:
-    md = admin(bootstrap).list_topics(timeout=10)
-    if topic not in md.topics:
+    md = unless_not_yet(lambda: admin(bootstrap).list_topics(timeout=10))
+    if md is None or topic not in md.topics:
         return {}
     return {p.id: p.replicas for p in md.topics[topic].partitions.values()}
 
@@ -54,13 +54,13 @@ def test_reassignments_shrink_at_once_and_list_those_waiting_for_a_copy(
     client_admin = admin(bs)
     futures = client_admin.create_topics([NewTopic("moving", 2, 2)], operation_timeout=15)
     futures["moving"].result(timeout=15)
-    placed = wait_for(lambda: _replicas(bs, "moving"), 5, "the topic in Metadata")
+    placed = wait_for(lambda: _replicas(bs, "moving"), 15, "the topic in Metadata")
     client = WireClient(bs.split(",")[0])
     try:
         # dropping a replica needs no copy: done at once
         keep = placed[0][0]
         assert _reassign(client, "moving", 0, (keep,)) == ErrorCode.none
-        wait_for(lambda: _replicas(bs, "moving").get(0) == [keep], 5, "the smaller set")
+        wait_for(lambda: _replicas(bs, "moving").get(0) == [keep], 15, "the smaller set")
         # adding one waits until it is in sync (the replication layer reports that)
         missing = ({101, 102, 103} - set(placed[1])).pop()
         target = (*placed[1], missing)

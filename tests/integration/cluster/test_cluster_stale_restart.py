@@ -8,13 +8,17 @@ from typing import Any
 from confluent_kafka import KafkaError, Producer
 from confluent_kafka.admin import NewTopic
 
-from .local_cluster import LocalCluster, admin, wait_for
+from .local_cluster import START_TIMEOUT_S, LocalCluster, admin, unless_not_yet, wait_for
 
 TOPIC = "stale"
 
 
 def _leader(bootstrap: str) -> int:
-    md = admin(bootstrap).list_topics(topic=TOPIC, timeout=10)
+    """The partition's leader as ``bootstrap`` sees it; -1 while it names none or is not
+    answering yet (restarting)."""
+    md = unless_not_yet(lambda: admin(bootstrap).list_topics(topic=TOPIC, timeout=10))
+    if md is None:
+        return -1
     topic = md.topics.get(TOPIC)
     if topic is None or topic.error is not None or 0 not in topic.partitions:
         return -1
@@ -57,7 +61,7 @@ def test_a_restarted_old_leader_accepts_no_write_before_catching_up(
     three_brokers.kill(100)
     three_brokers.restart_node(old, wait=False)
     alone = f"127.0.0.1:{three_brokers.node(old)['port']}"
-    wait_for(lambda: _leader(alone) != -1, 20, "the restarted broker's Metadata")
+    wait_for(lambda: _leader(alone) != -1, START_TIMEOUT_S, "the restarted broker's Metadata")
     err = _produce_once(alone, 3.0)
     assert err is not None, "a broker with stale metadata acknowledged a write as leader"
     # once the controller is back it catches up and follows the real leader

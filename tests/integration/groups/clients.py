@@ -10,6 +10,8 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from tests.integration.cluster.local_cluster import start_timeout_s
+
 TIMEOUT_S = 60.0
 SESSION_MS = 6000
 
@@ -95,7 +97,9 @@ class Poller:
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = TIMEOUT_S, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
+    """Poll ``condition`` until true; ``timeout`` (the idle-machine deadline) stretches with
+    the load."""
+    deadline = time.monotonic() + start_timeout_s(timeout)
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")

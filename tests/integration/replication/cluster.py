@@ -20,6 +20,7 @@ from embedded_broker.runner import BrokerRunner
 from embedded_broker.state import BrokerState
 from tests.broker_fixtures import TEST_DEFAULTS
 from tests.integration.broker.clients import create_topic
+from tests.integration.cluster.local_cluster import start_timeout_s
 from tests.integration.groups.wire import WireClient, make
 from tests.unit.storage.batches import Rec, build_batch
 
@@ -182,7 +183,9 @@ def prefix_below(data: bytes, end: int) -> bytes:
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = TIMEOUT_S, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
+    """Poll ``condition`` until true; ``timeout`` (the idle-machine deadline) stretches with
+    the load."""
+    deadline = time.monotonic() + start_timeout_s(timeout)
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or condition}")

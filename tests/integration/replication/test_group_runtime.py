@@ -26,6 +26,7 @@ from embedded_broker.replication.partition_state import PartitionState
 from embedded_broker.runner import BrokerRunner
 from embedded_broker.state import BrokerState
 from tests.broker_fixtures import TEST_DEFAULTS
+from tests.integration.cluster.local_cluster import start_timeout_s
 
 ME, OTHER = 101, 102
 
@@ -63,7 +64,7 @@ def _lead(state: BrokerState, leader: int, epoch: int) -> None:
 
 
 def _until(condition: Callable[[], Any], what: str) -> None:
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + start_timeout_s(10)
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.02)

@@ -18,6 +18,8 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
+from tests.integration.cluster.local_cluster import wait_for
+
 ClientConfig = dict[str, str | int | float | bool]
 DEADLINE_S = 15.0
 
@@ -54,7 +56,24 @@ def allow(
     acl = AclBinding(rtype, name, pattern, target.principal, "*", op, permission)
     admin = AdminClient(target.admin)
     admin.create_acls([acl])[acl].result(DEADLINE_S)
+    # Kafka's broker applies it from the metadata log a moment after CreateAcls returns (the
+    # controller answers it): until then its authorizer would still refuse what it allows
+    wait_for(lambda: str(acl) in _described(admin, name), DEADLINE_S, f"the broker to list {acl}")
     return acl
+
+
+def _described(admin: AdminClient, name: str) -> list[str]:
+    """The ACLs of resources named ``name`` that the broker's authorizer holds."""
+    every = AclBindingFilter(
+        ResourceType.ANY,
+        name,
+        ResourcePatternType.ANY,
+        None,
+        None,
+        AclOperation.ANY,
+        AclPermissionType.ANY,
+    )
+    return [str(a) for a in admin.describe_acls(every).result(DEADLINE_S)]
 
 
 def produce_error(config: ClientConfig, topic: str, partition: int = -1) -> KafkaError | None:
@@ -194,8 +213,15 @@ def check_create_describe_delete_acls(target: AclTarget) -> None:
         AclOperation.ANY,
         AclPermissionType.ANY,
     )
-    listed = admin.describe_acls(mine).result(DEADLINE_S)
-    assert sorted(map(str, listed)) == sorted(map(str, acls))
+    # the broker lists them once it has applied them from the metadata log (Kafka: a moment
+    # after CreateAcls returns)
+    wait_for(
+        lambda: (
+            sorted(map(str, admin.describe_acls(mine).result(DEADLINE_S))) == sorted(map(str, acls))
+        ),
+        DEADLINE_S,
+        "the broker to list both ACLs",
+    )
     # MATCH: the patterns that apply to a resource of that name (the prefixed one does too)
     match = AclBindingFilter(
         ResourceType.GROUP,
@@ -217,7 +243,11 @@ def check_create_describe_delete_acls(target: AclTarget) -> None:
         raise AssertionError("create_acls by a user without Alter on the cluster worked")
     deleted = admin.delete_acls([mine])[mine].result(DEADLINE_S)
     assert sorted(map(str, deleted)) == sorted(map(str, acls))
-    assert admin.describe_acls(mine).result(DEADLINE_S) == []
+    wait_for(
+        lambda: admin.describe_acls(mine).result(DEADLINE_S) == [],
+        DEADLINE_S,
+        "the broker to drop both ACLs",
+    )
 
 
 def check_offset_fetch_hides_topics_without_describe(target: AclTarget) -> None:

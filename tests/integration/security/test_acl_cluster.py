@@ -78,7 +78,9 @@ def test_an_acl_made_through_one_broker_holds_on_every_broker(acl_cluster: Local
         AclPermissionType.DENY,
     )
     admin.create_acls([deny])[deny].result(DEADLINE_S)
-    assert _listed(first) == [str(deny)]
+    # the controller answers CreateAcls: each broker, even the one that forwarded it, has the
+    # ACL once it has replayed it from the metadata log, a moment later
+    wait_for(lambda: _listed(first) == [str(deny)], 10, "broker 101 to have the ACL")
     wait_for(lambda: _listed(second) == [str(deny)], 10, "broker 102 to have the ACL")
     # both partitions (led by different brokers) refuse the write
     for partition in (0, 1):

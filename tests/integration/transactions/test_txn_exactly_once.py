@@ -12,6 +12,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 
 from tests.broker_fixtures import RunningBroker
 from tests.integration.broker.clients import create_topic
+from tests.integration.cluster.local_cluster import start_timeout_s
 from tests.kafka.fixtures import KafkaSingle
 
 from .txn_clients import (
@@ -87,7 +88,7 @@ def _consume_transform_produce(
     processed = 0
     rounds = 0
     aborted_round = False
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + start_timeout_s(60)
     try:
         while processed < INPUTS:
             assert time.monotonic() < deadline, f"only {processed} of {INPUTS} processed"

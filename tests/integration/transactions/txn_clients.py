@@ -15,6 +15,8 @@ from typing import Any
 from confluent_kafka import Consumer, IsolationLevel, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
+from tests.integration.cluster.local_cluster import start_timeout_s
+
 TIMEOUT_S = 30.0
 SENTINEL = b"--sentinel--"
 
@@ -86,7 +88,9 @@ def end_offsets(bootstrap: str, topic: str, partitions: int, *, committed: bool)
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
+    """Poll ``condition`` until true; ``timeout_s`` (the idle-machine deadline) stretches with
+    the load."""
+    deadline = time.monotonic() + start_timeout_s(timeout_s)
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.1)
