@@ -1,5 +1,5 @@
 """Transactions in a local cluster, built-in only (the bodies shared with real Kafka are in
-cluster_parity/test_cluster_txn_parity.py): __transaction_state made at start, transactional
+cluster_parity/test_cluster_txn_parity.py): __transaction_state made on first use, transactional
 offsets through a group coordinator on another broker, and read_committed from a follower."""
 
 from __future__ import annotations
@@ -79,7 +79,14 @@ def test_cluster_consume_transform_produce_offsets_reach_the_replicated_group(
     # the single node's body: TxnOffsetCommit goes to the group's coordinator, which stores
     # the offsets in __consumer_offsets when the commit marker reaches it (dropped on abort);
     # the transactional id is one another broker coordinates
-    # __transaction_state is made at cluster start (Kafka makes it on first use), with
+    group = "ctp-group"
+    group_coordinator = _coordinator(three_brokers, group, 0)
+    tid = next(
+        t
+        for t in (f"ctp-{i}" for i in range(100))
+        if _coordinator(three_brokers, t, 1) != group_coordinator
+    )
+    # the first transactional FindCoordinator made __transaction_state, as in Kafka, with
     # Kafka's 50 partitions and RF min(3, N)
     md = wait_for(
         lambda: (
@@ -92,13 +99,6 @@ def test_cluster_consume_transform_produce_offsets_reach_the_replicated_group(
     )
     assert len(md.partitions) == TXN_PARTITIONS
     assert all(len(p.replicas) == 3 for p in md.partitions.values())
-    group = "ctp-group"
-    group_coordinator = _coordinator(three_brokers, group, 0)
-    tid = next(
-        t
-        for t in (f"ctp-{i}" for i in range(100))
-        if _coordinator(three_brokers, t, 1) != group_coordinator
-    )
     _consume_transform_produce(three_brokers.bootstrap(), group, tid)
     # DescribeTransactions: the coordinator answers for the id, the other brokers refuse it
     # (the admin client asks FindCoordinator first, and retries on NOT_COORDINATOR)
