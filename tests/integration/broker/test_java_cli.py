@@ -223,4 +223,5 @@ def test_get_offsets_delete_records_and_api_versions(
     assert "Fetch(1): 4 to 18 [usable: 18]" in versions  # Kafka 4.3.1's range
     assert "ApiVersions(18): 0 to 4 [usable: 4]" in versions
     assert "SaslHandshake(17): 0 to 1 [usable: 1]" in versions
-    assert "ShareFetch(78): UNSUPPORTED" in versions  # an API the broker does not serve yet
+    assert "ShareFetch(78): 1 to 2 [usable: 2]" in versions  # share groups, KIP-932
+    assert "StreamsGroupHeartbeat(88): UNSUPPORTED" in versions  # one it does not serve yet
