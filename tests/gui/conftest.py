@@ -10,9 +10,12 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtWidgets import QApplication
 from pytestqt import wait_signal
 from pytestqt.qtbot import QtBot
 
+from desktop.app import start_collector
+from desktop.collector import GuiThreadCollector
 from desktop.context import AppContext
 from desktop.settings.profiles import ProfileStore
 from desktop.settings.secrets import SecretStore
@@ -85,6 +88,14 @@ class StallWatch:
         self._waiting -= 1
         if self._waiting == 0:
             self._left_wait = time.perf_counter()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def gui_thread_collector(qapp: QApplication) -> Iterator[GuiThreadCollector]:
+    """As in the app: reference cycles are collected on the GUI thread, between events."""
+    collector = start_collector(qapp)
+    yield collector
+    collector.stop()
 
 
 @pytest.fixture(autouse=True)
