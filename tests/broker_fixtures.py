@@ -20,6 +20,10 @@ BROKER_THREAD_PREFIXES = (
     "log-",
 )
 
+# The runner's own 10 s ran out on a test machine at load 35 (2 cores); a broker that starts
+# late is not what any test checks.
+START_TIMEOUT_S = 60.0
+
 # Tests never wait for the first rebalance; everything else keeps Kafka's defaults.
 TEST_DEFAULTS = {"group.initial.rebalance.delay.ms": "0"}
 
@@ -34,7 +38,7 @@ class RunningBroker:
         self._runner = BrokerRunner(
             port=0, data_dir=data_dir, in_memory=in_memory, config=self.config
         )
-        self.address: BrokerAddress = self._runner.start()
+        self.address: BrokerAddress = self._runner.start(START_TIMEOUT_S)
 
     @property
     def bootstrap(self) -> str:
@@ -60,7 +64,7 @@ class RunningBroker:
             in_memory=self.in_memory,
             config=self.config,
         )
-        self.address = self._runner.start()
+        self.address = self._runner.start(START_TIMEOUT_S)
 
 
 BrokerFactory = Callable[..., RunningBroker]
