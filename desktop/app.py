@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 import os
 import sys
@@ -14,8 +13,8 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from desktop import first_paint
+from desktop.collector import GuiThreadCollector
 from desktop.context import AppContext
-from desktop.gui_gc import collect_on_gui_thread
 from desktop.views.main_window import MainWindow
 from desktop.views.theme import apply_light_theme
 
@@ -43,28 +42,24 @@ def ensure_display() -> None:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 
-def tune_garbage_collector() -> None:
-    """Keep full garbage collections rare: a refresh of a 10,000-topic cluster allocates a few
-    hundred thousand objects, and with the default thresholds the full collections it triggers
-    (40-90 ms each, holding the GIL) were the longest stalls of the GUI thread. Objects alive at
-    start-up (Qt, pyqtgraph, numpy) are frozen so those collections need not scan them."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(25_000, 20, 100)
+def start_collector(app: QApplication) -> GuiThreadCollector:
+    """Python's cycle collector from now on runs on the GUI thread only (see the collector)."""
+    collector = GuiThreadCollector(app)
+    collector.start()
+    return collector
 
 
 def create_application(argv: list[str] | None = None) -> QApplication:
     existing = QApplication.instance()
     if isinstance(existing, QApplication):
         return existing
-    tune_garbage_collector()
     app = QApplication(argv if argv is not None else sys.argv[:1])
+    start_collector(app)
     # lower-case name: X11's WM_CLASS must match StartupWMClass=topicscope in the .desktop file
     app.setApplicationName("topicscope")
     app.setApplicationDisplayName("Topicscope")
     app.setOrganizationName("Topicscope")
     app.setDesktopFileName(APP_ID)
-    collect_on_gui_thread(app)
     apply_light_theme(app)
     icon = icon_path()
     if icon is not None:

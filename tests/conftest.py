@@ -1,6 +1,7 @@
 """Shared pytest plugins: the real Apache Kafka harness and the built-in broker fixtures."""
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,10 +14,11 @@ pytest_plugins = ["tests.kafka.fixtures", "tests.broker_fixtures"]
 
 
 @pytest.fixture(scope="session")
-def qapp(qapp: Any) -> Any:
-    """pytest-qt's application, with cyclic garbage collected on the GUI thread as the app does
-    (a collection in a worker thread that frees a Qt object aborts the process)."""
-    from desktop.gui_gc import collect_on_gui_thread
+def qapp(qapp: Any) -> Iterator[Any]:
+    """pytest-qt's application, with reference cycles collected on the GUI thread as the app
+    does (a collection in a worker thread that frees a Qt object aborts the process)."""
+    from desktop.app import start_collector
 
-    collect_on_gui_thread(qapp)
-    return qapp
+    collector = start_collector(qapp)
+    yield qapp
+    collector.stop()

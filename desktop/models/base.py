@@ -99,9 +99,18 @@ class RowTableModel(QAbstractTableModel, Generic[T]):
 
     def set_rows(self, rows: Sequence[T]) -> None:
         """Replace every row. When the keys are unchanged, only rows that differ are announced
-        (one dataChanged per run of changed rows), so a steady cluster costs the views nothing."""
-        self._all = self._sorted(list(rows))
-        new = self._visible(self._all)
+        (one dataChanged per run of changed rows), so a steady cluster costs the views nothing.
+
+        A row that is the very object shown before is unchanged: the worker hands back the
+        previous snapshot's objects where nothing changed, so a 10,000-row refresh is mostly
+        identity checks here (no re-sort, no re-filter, no field-by-field comparison)."""
+        new_all = self._in_old_order(rows)
+        if new_all is None:
+            self._all = self._sorted(list(rows))
+            new = self._visible(self._all)
+        else:
+            new = self._visible_again(new_all, self._all)
+            self._all = new_all
         old = self._rows
         if len(new) != len(old) or not new or not self._same_keys(new):
             self.beginResetModel()
@@ -112,7 +121,7 @@ class RowTableModel(QAbstractTableModel, Generic[T]):
         last_col = len(self.columns) - 1
         start = -1
         for i, (a, b) in enumerate(zip(old, new, strict=True)):
-            if a != b:
+            if a is not b and a != b:
                 if start < 0:
                     start = i
             elif start >= 0:
@@ -120,6 +129,56 @@ class RowTableModel(QAbstractTableModel, Generic[T]):
                 start = -1
         if start >= 0:
             self.dataChanged.emit(self.index(start, 0), self.index(len(new) - 1, last_col))
+
+    def _in_old_order(self, rows: Sequence[T]) -> list[T] | None:
+        """`rows` in the current order, when the keys are the same and every changed row still
+        sorts between its neighbours (so the order stays right); else None (sort afresh)."""
+        old_all = self._all
+        if len(rows) != len(old_all) or not rows:
+            return None
+        key = self.row_key
+        if self._sort is None or not 0 <= self._sort[0] < len(self.columns):
+            # unsorted: the order given is the order shown
+            same = all(a is b or key(a) == key(b) for a, b in zip(old_all, rows, strict=True))
+            return list(rows) if same else None
+        by_key = {key(r): r for r in rows}
+        if len(by_key) != len(rows):
+            return None
+        out: list[T] = []
+        changed: list[int] = []
+        for i, was in enumerate(old_all):
+            now = by_key.get(key(was))
+            if now is None:
+                return None
+            if now is not was:
+                changed.append(i)
+            out.append(now)
+        if len(changed) > len(out) // 4:
+            return None  # much has changed: one sort is cheaper than the checks
+        sort_key = self.sort_key(self._sort[0])
+        descending = self._sort[1] == Qt.SortOrder.DescendingOrder
+        for i in changed:
+            here = sort_key(out[i])
+            before = sort_key(out[i - 1]) if i > 0 else None
+            after = sort_key(out[i + 1]) if i + 1 < len(out) else None
+            low, high = (after, before) if descending else (before, after)
+            if (low is not None and low > here) or (high is not None and here > high):
+                return None
+        return out
+
+    def _visible_again(self, rows: list[T], before: list[T]) -> list[T]:
+        """The filter applied to `rows`, which replace `before` position by position: a row
+        that is the same object as before keeps its place in or out without calling the
+        filter (the rows shown before are alive, so their ids cannot have been reused)."""
+        accept = self._filter
+        if accept is None:
+            return rows
+        shown = {id(r) for r in self._rows}
+        return [
+            now
+            for now, was in zip(rows, before, strict=True)
+            if (id(now) in shown if now is was else accept(now))
+        ]
 
     def row_key(self, row: T) -> Any:
         return id(row)
@@ -166,7 +225,8 @@ class RowTableModel(QAbstractTableModel, Generic[T]):
         self.layoutChanged.emit()
 
     def _same_keys(self, new: list[T]) -> bool:
-        return all(self.row_key(a) == self.row_key(b) for a, b in zip(self._rows, new, strict=True))
+        key = self.row_key
+        return all(a is b or key(a) == key(b) for a, b in zip(self._rows, new, strict=True))
 
     def row_at(self, row: int) -> T:
         return self._rows[row]

@@ -28,7 +28,6 @@ from desktop.domain.cluster import (
     PartitionInfo,
     TopicInfo,
 )
-from desktop.domain.health import summarize
 from desktop.domain.profile import ClusterProfile, Credentials, SecurityProtocol
 from desktop.services.cancel import NEVER, CancelToken
 from desktop.services.connection import ErrorLog, client_config, explain
@@ -201,7 +200,9 @@ class ClusterAdmin:
                 groups = len(self.token.result(listed, self.timeout + 2).valid)
             except Exception:
                 groups = None
-        snap = self._build(
+        # its health summary is computed by the caller, on the worker thread, once the sizes
+        # on disk are merged in (the merged snapshot is the one shown)
+        return self._build(
             md,
             brokers=brokers,
             names=names,
@@ -210,8 +211,6 @@ class ClusterAdmin:
             groups=groups,
             complete=len(missing) <= CONFIG_BATCH,
         )
-        summarize(snap)  # computed here, off the GUI thread
-        return snap
 
     def _build(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
-from desktop.domain.cluster import ClusterSnapshot, ReplicaState
+from desktop.domain.cluster import ClusterSnapshot, ReplicaState, TopicInfo
 from desktop.domain.health import summarize
 from desktop.models.health import (
     BrokerLoadModel,
@@ -83,6 +83,8 @@ class ReplicationPage(QWidget):
         self._known: list[int] = []
         self._down: frozenset[int] = frozenset()
         self._grid_of: ClusterSnapshot | None = None
+        # each topic's grid rows, kept while the worker hands back the same (unchanged) topic
+        self._grid_rows: dict[str, tuple[TopicInfo, list[GridRow]]] = {}
         self._grid_page = grid_page
         tabs.currentChanged.connect(lambda _i: self._update_grid())
         layout = QVBoxLayout(self)
@@ -110,10 +112,17 @@ class ReplicationPage(QWidget):
             return
         self._grid_of = s
         rows: list[GridRow] = []
+        kept: dict[str, tuple[TopicInfo, list[GridRow]]] = {}
         for t in s.topics:
-            rows.extend(GridRow(p, t.min_isr) for p in t.partitions)
+            known = self._grid_rows.get(t.name)
+            mine = known[1] if known is not None and known[0] is t else None
+            if mine is None:
+                mine = [GridRow(p, t.min_isr) for p in t.partitions]
+            kept[t.name] = (t, mine)
+            rows.extend(mine)
             if len(rows) >= GRID_ROW_LIMIT:
                 break
+        self._grid_rows = kept
         self.grid.set_grid(self._grid_brokers(s), rows[:GRID_ROW_LIMIT], self._down)
 
     def set_snapshot(self, s: ClusterSnapshot) -> None:
@@ -143,8 +152,11 @@ class ReplicationPage(QWidget):
                 )
         self.problems.set_rows(rows)
         self.loads.set_rows(h.loads)
-        grid_rows = [GridRow(p, t.min_isr) for t in s.topics for p in t.partitions][:GRID_ROW_LIMIT]
-        self.grid.set_grid(self._grid_brokers(s), grid_rows, self._down)
+        # the grid's columns follow every snapshot (a broker seen, a broker down); its rows, the
+        # costliest table here, are built only while the grid is shown
+        self._update_grid()
+        if self._grid_of is not s:
+            self.grid.set_grid(self._grid_brokers(s), self.grid.rows, self._down)
         n_under, n_min, n_lead = len(h.under_replicated), len(h.under_min_isr), len(h.leaderless)
         self.badges["under"].setText(f"under-replicated: {n_under}")
         self.badges["under"].set_kind("warn" if n_under else "ok")

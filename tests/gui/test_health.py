@@ -120,8 +120,10 @@ def test_unreachable_cluster_keeps_the_ui_responsive(qtbot: QtBot, window: MainW
     assert view.banner.text().startswith("Cannot reach 192.0.2.1:9092")
     assert view.session.last_error in view.banner.text()
     assert "lost" in window.status_state.text()
+    # on a loaded machine the bootstrap check may report before the timer's first tick: go on
+    # measuring while the session keeps retrying (it still calls the unreachable cluster)
+    qtbot.waitUntil(lambda: len(gaps) > 50, timeout=60_000)
     timer.stop()
-    assert len(gaps) > 50
     ordered = sorted(gaps)
     p99 = ordered[int(len(ordered) * 0.99)]
     print(f"timer gaps: {len(gaps)} ticks, p99 {p99} ms, worst {ordered[-5:]} ms")

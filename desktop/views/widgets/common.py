@@ -160,10 +160,12 @@ class Badge(QLabel):
     def set_kind(self, kind: str) -> None:
         fg, bg = BADGE_STYLES.get(kind, BADGE_STYLES["info"])
         self.kind = kind
-        self.setStyleSheet(
+        sheet = (
             f"QLabel {{ color: {fg}; background: {bg}; border-radius: 9px;"
             " padding: 2px 10px; font-weight: 600; }"
         )
+        if sheet != self.styleSheet():  # every refresh sets the kind: restyle only a change
+            self.setStyleSheet(sheet)
 
 
 class StatCard(QFrame):
