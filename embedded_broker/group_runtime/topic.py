@@ -10,24 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import logging
 from typing import TYPE_CHECKING
 
 from kio.schema.create_topics.v7 import request as create_req
-from kio.schema.errors import ErrorCode
 from kio.schema.types import TopicName
 from kio.static.primitive import i16, i32, i32Timedelta
 
-from embedded_broker.cluster_link.channel import ControllerUnavailableError
+from embedded_broker.cluster_link.internal_topic import ensure_internal_topic
 from embedded_broker.coordinator.offsets_topic import OFFSETS_TOPIC
 
 if TYPE_CHECKING:
     from embedded_broker.cluster_link.link import BrokerLink
     from embedded_broker.state import BrokerState
 
-log = logging.getLogger(__name__)
 
-EXTENSION_KEY = "offsets_topic_creation"
 SEGMENT_BYTES = 100 * 1024 * 1024  # Kafka's offsets.topic.segment.bytes
 START_POLL_S = 0.5
 
@@ -58,13 +54,7 @@ def _request(state: BrokerState) -> create_req.CreateTopicsRequest:
 async def ensure_offsets_topic(state: BrokerState, link: BrokerLink) -> None:
     """Ask the controller for __consumer_offsets unless the image has it (one request at a
     time per broker; failures are logged, and the next FindCoordinator tries again)."""
-    if OFFSETS_TOPIC in link.image.topics:
-        return
-    pending = state.extensions.get(EXTENSION_KEY)
-    if not isinstance(pending, asyncio.Future) or pending.done():
-        pending = asyncio.ensure_future(_create(state, link))
-        state.extensions[EXTENSION_KEY] = pending
-    await asyncio.shield(pending)
+    await ensure_internal_topic(state, link, OFFSETS_TOPIC, lambda: _request(state))
 
 
 async def create_at_start(state: BrokerState, link: BrokerLink) -> None:
@@ -76,19 +66,3 @@ async def create_at_start(state: BrokerState, link: BrokerLink) -> None:
         if len(live) >= wanted and live[0] == state.node_id:
             await ensure_offsets_topic(state, link)
         await asyncio.sleep(START_POLL_S)
-
-
-async def _create(state: BrokerState, link: BrokerLink) -> None:
-    try:
-        response = await link.forward(_request(state))
-    except ControllerUnavailableError as exc:
-        log.warning("Could not create %s: %s", OFFSETS_TOPIC, exc)
-        return
-    code = response.topics[0].error_code
-    if code not in (ErrorCode.none, ErrorCode.topic_already_exists):
-        log.warning(
-            "The controller refused to create %s: %s (%s)",
-            OFFSETS_TOPIC,
-            code.name,
-            response.topics[0].error_message,
-        )

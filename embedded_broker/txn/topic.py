@@ -3,27 +3,20 @@ transactional FindCoordinator, as Kafka does (and again on the next one if that 
 
 from __future__ import annotations
 
-import asyncio
 import datetime
-import logging
 from typing import TYPE_CHECKING
 
 from kio.schema.create_topics.v7 import request as create_req
-from kio.schema.errors import ErrorCode
 from kio.schema.types import TopicName
 from kio.static.primitive import i16, i32, i32Timedelta
 
-from embedded_broker.cluster_link.channel import ControllerUnavailableError
+from embedded_broker.cluster_link.internal_topic import ensure_internal_topic
 
 from .metadata import TRANSACTION_STATE_TOPIC
 
 if TYPE_CHECKING:
     from embedded_broker.cluster_link.link import BrokerLink
     from embedded_broker.state import BrokerState
-
-log = logging.getLogger(__name__)
-
-EXTENSION_KEY = "transaction_state_topic_creation"
 
 
 def topic_configs(state: BrokerState) -> dict[str, str]:
@@ -65,26 +58,4 @@ def _request(state: BrokerState) -> create_req.CreateTopicsRequest:
 async def ensure_transaction_topic(state: BrokerState, link: BrokerLink) -> None:
     """Ask the controller for __transaction_state unless the image has it (one request at a
     time per broker; a failure is logged and the next FindCoordinator tries again)."""
-    if TRANSACTION_STATE_TOPIC in link.image.topics:
-        return
-    pending = state.extensions.get(EXTENSION_KEY)
-    if not isinstance(pending, asyncio.Future) or pending.done():
-        pending = asyncio.ensure_future(_create(state, link))
-        state.extensions[EXTENSION_KEY] = pending
-    await asyncio.shield(pending)
-
-
-async def _create(state: BrokerState, link: BrokerLink) -> None:
-    try:
-        response = await link.forward(_request(state))
-    except ControllerUnavailableError as exc:
-        log.warning("Could not create %s: %s", TRANSACTION_STATE_TOPIC, exc)
-        return
-    code = response.topics[0].error_code
-    if code not in (ErrorCode.none, ErrorCode.topic_already_exists):
-        log.warning(
-            "The controller refused to create %s: %s (%s)",
-            TRANSACTION_STATE_TOPIC,
-            code.name,
-            response.topics[0].error_message,
-        )
+    await ensure_internal_topic(state, link, TRANSACTION_STATE_TOPIC, lambda: _request(state))
