@@ -64,13 +64,16 @@ def wait_for(condition: Callable[[], Any], timeout_s: float, what: str | Callabl
 
 
 # answers that mean "ask again": a broker that has not yet replayed the change, a leader or
-# coordinator moving or loading, a node still starting (nothing listening yet, or too slow
-# to answer within the client's own timeout on a loaded machine)
+# coordinator moving or loading, a new leader whose high watermark has not yet caught up with
+# its followers (KIP-207's OFFSET_NOT_AVAILABLE, right after an election), a node still
+# starting (nothing listening yet, or too slow to answer within the client's own timeout on
+# a loaded machine)
 NOT_YET = frozenset(
     {
         KafkaError.UNKNOWN_TOPIC_OR_PART,
         KafkaError.LEADER_NOT_AVAILABLE,
         KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.OFFSET_NOT_AVAILABLE,
         KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
         KafkaError.COORDINATOR_NOT_AVAILABLE,
         KafkaError.NOT_COORDINATOR,

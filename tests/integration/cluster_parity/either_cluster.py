@@ -15,7 +15,7 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from tests.integration.cluster.local_cluster import LocalCluster, wait_for
+from tests.integration.cluster.local_cluster import LocalCluster, unless_not_yet, wait_for
 from tests.kafka.cluster import KafkaCluster, start_cluster
 
 # Both kinds run with these (Kafka's defaults are 9000, 2000 and 30000 ms): a killed broker is
@@ -200,12 +200,27 @@ def wait_isr(cluster: EitherCluster, topic: str, size: int, timeout_s: float) ->
 
 
 def high_watermark(cluster: EitherCluster, topic: str, partition: int) -> int:
-    consumer = Consumer(quiet({"bootstrap.servers": cluster.bootstrap(), "group.id": "hw"}))
-    try:
-        _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-    finally:
-        consumer.close()
-    return int(high)
+    """The partition's high watermark as its leader gives it. Right after an election the new
+    leader answers OFFSET_NOT_AVAILABLE until its followers' fetches have moved its high
+    watermark up to its own epoch (Kafka does, KIP-207): that is "ask again", not a failure."""
+
+    def ask() -> tuple[int] | None:
+        consumer = Consumer(quiet({"bootstrap.servers": cluster.bootstrap(), "group.id": "hw"}))
+        try:
+            return unless_not_yet(
+                lambda: (
+                    int(
+                        consumer.get_watermark_offsets(
+                            TopicPartition(topic, partition), timeout=10
+                        )[1]
+                    ),
+                )
+            )
+        finally:
+            consumer.close()
+
+    (high,) = wait_for(ask, 15, f"the high watermark of {topic}[{partition}]")
+    return high
 
 
 _BATCH_HEAD = struct.Struct(">qi")  # baseOffset, batchLength
