@@ -392,17 +392,21 @@ class TransactionCoordinator:
         producer_epoch: int,
         partitions: Iterable[tuple[str, int]],
     ) -> dict[tuple[str, int], ErrorCode]:
-        """AddPartitionsToTxn v4 verify_only: is each partition in the open transaction?"""
+        """AddPartitionsToTxn v4 verify_only: is each partition in the open transaction?
+
+        Kafka's answers: INVALID_PRODUCER_ID_MAPPING for an unknown id or another producer,
+        PRODUCER_FENCED for another epoch, CONCURRENT_TRANSACTIONS while the transaction ends,
+        TRANSACTION_ABORTABLE for a partition not in it (the partition leader translates)."""
+        wanted = list(partitions)
         code, meta = self._check_producer(transactional_id, producer_id, producer_epoch)
-        out: dict[tuple[str, int], ErrorCode] = {}
-        for tp in partitions:
-            if code != ErrorCode.none:
-                out[tp] = code
-            elif meta is None or meta.state is not S.ONGOING or tp not in meta.partitions:
-                out[tp] = ErrorCode.invalid_txn_state
-            else:
-                out[tp] = ErrorCode.none
-        return out
+        if code == ErrorCode.none and meta is not None and meta.state in _PREPARING:
+            code = ErrorCode.concurrent_transactions
+        if code != ErrorCode.none or meta is None:
+            return dict.fromkeys(wanted, code)
+        return {
+            tp: ErrorCode.none if tp in meta.partitions else ErrorCode.transaction_abortable
+            for tp in wanted
+        }
 
     async def add_offsets(
         self, transactional_id: str, producer_id: int, producer_epoch: int, group_id: str
