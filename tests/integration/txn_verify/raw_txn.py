@@ -197,3 +197,60 @@ def leaders(bootstrap: str, topic: str, partitions: int) -> dict[int, str]:
 
     result: dict[int, str] = wait_for(ask, start_timeout_s(), f"leaders of {topic}")
     return result
+
+
+def write_marker(
+    leader: str, producer: tuple[int, int], target: tuple[str, int], *, coordinator_epoch: int
+) -> ErrorCode:
+    """WriteTxnMarkers (a commit) as a coordinator of ``coordinator_epoch`` sends it."""
+    mod = _req("write_txn_markers", 1)
+    topic, index = target
+    client = WireClient(leader)
+    try:
+        got = client.send(
+            make(
+                mod.WriteTxnMarkersRequest,
+                markers=(
+                    make(
+                        mod.WritableTxnMarker,
+                        producer_id=producer[0],
+                        producer_epoch=producer[1],
+                        transaction_result=True,
+                        topics=(
+                            make(
+                                mod.WritableTxnMarkerTopic, name=topic, partition_indexes=(index,)
+                            ),
+                        ),
+                        coordinator_epoch=coordinator_epoch,
+                    ),
+                ),
+            )
+        )
+    finally:
+        client.close()
+    return ErrorCode(got.markers[0].topics[0].partitions[0].error_code)
+
+
+def end_txn(coordinator: str, tid: str, producer: tuple[int, int], *, commit: bool) -> None:
+    mod = _req("end_txn", 3)
+
+    def ask() -> bool:
+        client = WireClient(coordinator)
+        try:
+            got = client.send(
+                make(
+                    mod.EndTxnRequest,
+                    transactional_id=tid,
+                    producer_id=producer[0],
+                    producer_epoch=producer[1],
+                    committed=commit,
+                )
+            )
+        finally:
+            client.close()
+        if got.error_code in NOT_YET:
+            return False
+        assert got.error_code == ErrorCode.none, got.error_code
+        return True
+
+    wait_for(ask, start_timeout_s(), f"EndTxn of {tid!r}")
