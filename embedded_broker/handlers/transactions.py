@@ -179,7 +179,7 @@ async def handle_txn_offset_commit(ctx: RequestContext, request: Any, state: Bro
     if cluster_link(state) is not None:
         code = await _cluster_txn_offset_commit(state, request, entries)
     elif coord is not None:
-        code = coord.txn_offset_commit(
+        code = await coord.txn_offset_commit(
             request.transactional_id,
             request.producer_id,
             request.producer_epoch,
