@@ -150,6 +150,7 @@ def _partition_of(state: BrokerState) -> Callable[[str], int]:
 _CRC_OFFSET = 17
 _PRODUCER_OFFSET = 43  # producer id (int64), epoch (int16), base sequence (int32)
 _LOADING_KEY = "pending_txn_offsets_loading"
+_FOLLOWING_KEY = "pending_txn_offsets_following"
 _READ_CHUNK = 4 * 1024 * 1024
 # Kafka's TxnOffsetCommit answers for append failures (GroupCoordinatorService)
 _APPEND_ANSWERS = {
@@ -215,7 +216,7 @@ async def append_pending(
 async def loaded(state: BrokerState, index: int) -> None:
     """Wait until the pending offsets of __consumer_offsets-``index`` were read back (at once
     unless this broker just came to lead it)."""
-    _follow(state)
+    follow(state)
     task = _loading(state).get(index)
     if task is not None:
         await asyncio.shield(task[1])
@@ -228,11 +229,11 @@ def _loading(state: BrokerState) -> dict[int, tuple[int, asyncio.Task[None]]]:
     return found
 
 
-def _follow(state: BrokerState) -> None:
+def follow(state: BrokerState) -> None:
     """Read back every led partition once per leader epoch (from the first use on)."""
-    loading = _loading(state)
-    if loading:
+    if state.extensions.get(_FOLLOWING_KEY):
         return
+    state.extensions[_FOLLOWING_KEY] = True
 
     def changed(topic: str, index: int) -> None:
         if topic == OFFSETS_TOPIC:
