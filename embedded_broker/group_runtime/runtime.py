@@ -144,7 +144,8 @@ class GroupRuntime:
             if not data:
                 break
             try:
-                for at, key, value in decode_batches(data):
+                # transactional offsets count once their commit is written (txn.group_offsets)
+                for at, key, value in decode_batches(data, transactional=False):
                     if at < offset or at >= end:
                         continue
                     record = decode(key, value)

@@ -17,7 +17,7 @@ from embedded_broker.storage import StorageError
 from .authz import refused_topics, transactional_id_refused
 from .base import ApiSpec, RequestContext
 from .storage_errors import storage_failure
-from .txn_guard import verify_transactional_append
+from .txn_guard import TxnVerdicts, verify_transactions
 from .util import ms
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,14 @@ def _has_transactional_batch(request: Any) -> bool:
 
 
 def _produce_partition(
-    state: BrokerState, request: Any, topic: str, pdata: Any, *, version: int, now: int
+    state: BrokerState,
+    request: Any,
+    topic: str,
+    pdata: Any,
+    *,
+    version: int,
+    now: int,
+    verdicts: TxnVerdicts,
 ) -> ProducePartition:
     """Kafka's order: unknown partition, request-level record checks, acks, transaction state,
     then the log validator; only a batch that passes them all is appended."""
@@ -156,12 +163,7 @@ def _produce_partition(
     if code != ErrorCode.none:
         return index, code.value, -1, -1, -1, None, ()
     if header.is_transactional:
-        code, message = verify_transactional_append(
-            state,
-            request.transactional_id,
-            producer=(header.producer_id, header.producer_epoch),
-            partition=(topic, index),
-        )
+        code, message = verdicts.get((topic, index), (ErrorCode.none, None))
         if code != ErrorCode.none:
             return index, code.value, -1, -1, -1, message, ()
     policy = validator.ValidationPolicy.from_topic_config(state.topic_config(topic))
@@ -188,6 +190,7 @@ async def handle_produce(
     denied = request.transactional_id is None and _has_transactional_batch(request)
     denied = denied or transactional_id_refused(ctx, state, request.transactional_id)
     refused = refused_topics(ctx, state, (t.name for t in request.topic_data))
+    verdicts = {} if denied else await verify_transactions(state, request, ctx.api_version)
     topics: list[tuple[str, list[ProducePartition]]] = []
     for topic_data in request.topic_data:
         partitions: list[ProducePartition] = []
@@ -202,7 +205,13 @@ async def handle_produce(
                 continue
             partitions.append(
                 _produce_partition(
-                    state, request, topic_data.name, pdata, version=ctx.api_version, now=now
+                    state,
+                    request,
+                    topic_data.name,
+                    pdata,
+                    version=ctx.api_version,
+                    now=now,
+                    verdicts=verdicts,
                 )
             )
         topics.append((topic_data.name, partitions))

@@ -13,7 +13,7 @@ from embedded_broker.producer_state import ProducerIdsUnavailableError
 from embedded_broker.protocol.control_batch import Marker, MarkerType
 from embedded_broker.state import BrokerState
 from embedded_broker.txn.coordinator import TransactionCoordinator
-from embedded_broker.txn.group_offsets import complete_offsets, pending
+from embedded_broker.txn.group_offsets import append_pending, complete_offsets
 from embedded_broker.txn.metadata import CONSUMER_OFFSETS_TOPIC
 from embedded_broker.txn.partition import write_marker
 from embedded_broker.txn.runtime import TxnCoordinatorUnavailableError, coordinator
@@ -179,7 +179,7 @@ async def handle_txn_offset_commit(ctx: RequestContext, request: Any, state: Bro
     if cluster_link(state) is not None:
         code = await _cluster_txn_offset_commit(state, request, entries)
     elif coord is not None:
-        code = coord.txn_offset_commit(
+        code = await coord.txn_offset_commit(
             request.transactional_id,
             request.producer_id,
             request.producer_epoch,
@@ -215,8 +215,8 @@ async def _cluster_txn_offset_commit(
     refusal = refused(state, request.group_id)
     if refusal:
         return ErrorCode(int(refusal))
-    pending(state).add(request.producer_id, request.group_id, entries)
-    return ErrorCode.none
+    producer = (request.producer_id, request.producer_epoch)
+    return await append_pending(state, producer, request.group_id, entries)
 
 
 # -- EndTxn ---------------------------------------------------------------------------------

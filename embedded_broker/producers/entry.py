@@ -44,6 +44,9 @@ class ProducerEntry:
     # offset of the first batch of the producer's open transaction in this partition (-1: none),
     # Kafka's currentTxnFirstOffset: the last stable offset cannot pass it
     txn_first_offset: int = -1
+    # the coordinator epoch of the last marker written here (Kafka's coordinatorEpoch): a
+    # marker from an older coordinator is refused; kept in memory only (a restart forgets it)
+    coordinator_epoch: int = -1
 
     @property
     def last_seq(self) -> int:
@@ -156,7 +159,9 @@ class PartitionProducers:
         self._add(header, header.base_offset, header.last_offset, header.max_timestamp)
         return -1
 
-    def end_txn(self, producer_id: int, producer_epoch: int, timestamp: int) -> int:
+    def end_txn(
+        self, producer_id: int, producer_epoch: int, timestamp: int, coordinator_epoch: int = -1
+    ) -> int:
         """A commit or abort marker of ``producer_id`` was appended: its transaction here is
         over and the marker's epoch becomes the producer's (fencing older ones), as Kafka's
         appendEndTxnMarker. Returns the transaction's first offset, or -1 if none was open."""
@@ -167,6 +172,7 @@ class PartitionProducers:
             entry.batches.clear()
             entry.epoch = producer_epoch
         first, entry.txn_first_offset = entry.txn_first_offset, -1
+        entry.coordinator_epoch = max(entry.coordinator_epoch, coordinator_epoch)
         entry.last_timestamp = max(entry.last_timestamp, timestamp)
         self.version += 1
         return first

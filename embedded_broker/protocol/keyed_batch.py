@@ -58,11 +58,14 @@ def encode_batch(records: Sequence[KeyValue], timestamp_ms: int) -> bytes:
     return _BEFORE_CRC.pack(0, length, -1, 2, crc32c.crc32c(after)) + after
 
 
-def decode_batches(data: bytes) -> Iterator[tuple[int, bytes, bytes | None]]:
+def decode_batches(
+    data: bytes, *, transactional: bool = True
+) -> Iterator[tuple[int, bytes, bytes | None]]:
     """(offset, key, value) of every keyed data record in the complete batches of ``data``;
-    control batches and records without a key are skipped."""
+    control batches and records without a key are skipped, and transactional batches too
+    unless ``transactional``."""
     for header in iter_batches(data):
-        if header.is_control:
+        if header.is_control or (header.is_transactional and not transactional):
             continue
         end = header.position + header.batch_length + LOG_OVERHEAD
         batch = data[header.position : end]

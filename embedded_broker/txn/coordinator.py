@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 
 from kio.schema.errors import ErrorCode
 
@@ -48,6 +49,7 @@ from .metadata import (
     partition_for,
     replay,
 )
+from .pending_file import PendingOffsetsFile, PendingTxn
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +68,6 @@ class InitResult:
     error: ErrorCode
     producer_id: int = -1
     producer_epoch: int = -1
-
-
-@dataclass(slots=True)
-class _Pending:
-    """TxnOffsetCommit offsets of one open transaction, per group."""
-
-    offsets: dict[str, dict[tuple[str, int], OffsetCommitEntry]] = field(default_factory=dict)
 
 
 def read_state_log(plog: PartitionLog) -> list[tuple[str, TxnLogValue | None]]:
@@ -116,7 +111,11 @@ class TransactionCoordinator:
         # in a local cluster: the ids of the __transaction_state partitions this broker leads
         self.leadership = leadership
         self.metadata: dict[str, TxnMetadata] = {}
-        self.pending: dict[str, _Pending] = {}
+        self.pending: dict[str, PendingTxn] = {}
+        # a single node's pending offsets survive a restart in a file (a cluster's wait on the
+        # group coordinator, txn.group_offsets)
+        data_dir = None if state.in_memory or state.data_dir is None else Path(state.data_dir)
+        self._pending_file = PendingOffsetsFile(data_dir if leadership is None else None)
         self._locks: dict[str, asyncio.Lock] = {}
         self._retrying: set[str] = set()
 
@@ -203,32 +202,28 @@ class TransactionCoordinator:
                 replay(self.metadata, transactional_id, value)
         if self.metadata:
             log.info("Loaded %d transactional id(s)", len(self.metadata))
+        for tid, saved in (await asyncio.to_thread(self._pending_file.load)).items():
+            meta = self.metadata.get(tid)
+            if (
+                meta is not None
+                and meta.state in (S.ONGOING, S.PREPARE_COMMIT)
+                and (meta.producer_id, meta.producer_epoch)
+                == (saved.producer_id, saved.producer_epoch)
+            ):
+                self.pending[tid] = saved
         for meta in list(self.metadata.values()):
             await self._recover(meta)
 
     async def _recover(self, meta: TxnMetadata) -> None:
         """A transaction the last run left half done completes as Kafka's would: prepared
-        ones get their markers; an open one that had sent offsets is aborted, because its
-        pending offsets lived only in memory; other open ones wait for their producer or
-        their timeout."""
+        ones get their markers (with the offsets they had sent, kept on disk); open ones
+        wait for their producer or their timeout."""
         tid = meta.transactional_id
         async with self.lock(tid):
             if self.metadata.get(tid) is not meta:
                 return  # changed or unloaded meanwhile
             if meta.state in (S.PREPARE_COMMIT, S.PREPARE_ABORT):
                 await self._complete(tid)
-            elif (
-                self.leadership is None
-                and meta.state is S.ONGOING
-                and any(t == CONSUMER_OFFSETS_TOPIC for t, _ in meta.partitions)
-            ):
-                # (a cluster's pending offsets live on the group coordinator, not here)
-                log.warning(
-                    "Aborting the open transaction of %r: its consumer offsets were not kept "
-                    "across the restart",
-                    tid,
-                )
-                await self._fence_and_abort(meta, E.TIMED_OUT)
 
     # -- writing ----------------------------------------------------------------------------
     async def _append(self, transactional_id: str, value: TxnLogValue | None) -> ErrorCode:
@@ -392,17 +387,21 @@ class TransactionCoordinator:
         producer_epoch: int,
         partitions: Iterable[tuple[str, int]],
     ) -> dict[tuple[str, int], ErrorCode]:
-        """AddPartitionsToTxn v4 verify_only: is each partition in the open transaction?"""
+        """AddPartitionsToTxn v4 verify_only: is each partition in the open transaction?
+
+        Kafka's answers: INVALID_PRODUCER_ID_MAPPING for an unknown id or another producer,
+        PRODUCER_FENCED for another epoch, CONCURRENT_TRANSACTIONS while the transaction ends,
+        TRANSACTION_ABORTABLE for a partition not in it (the partition leader translates)."""
+        wanted = list(partitions)
         code, meta = self._check_producer(transactional_id, producer_id, producer_epoch)
-        out: dict[tuple[str, int], ErrorCode] = {}
-        for tp in partitions:
-            if code != ErrorCode.none:
-                out[tp] = code
-            elif meta is None or meta.state is not S.ONGOING or tp not in meta.partitions:
-                out[tp] = ErrorCode.invalid_txn_state
-            else:
-                out[tp] = ErrorCode.none
-        return out
+        if code == ErrorCode.none and meta is not None and meta.state in _PREPARING:
+            code = ErrorCode.concurrent_transactions
+        if code != ErrorCode.none or meta is None:
+            return dict.fromkeys(wanted, code)
+        return {
+            tp: ErrorCode.none if tp in meta.partitions else ErrorCode.transaction_abortable
+            for tp in wanted
+        }
 
     async def add_offsets(
         self, transactional_id: str, producer_id: int, producer_epoch: int, group_id: str
@@ -417,7 +416,7 @@ class TransactionCoordinator:
             return await self._add(meta, [tp], E.ADD_OFFSETS)
 
     # -- TxnOffsetCommit --------------------------------------------------------------------
-    def txn_offset_commit(
+    async def txn_offset_commit(
         self,
         transactional_id: str,
         producer_id: int,
@@ -435,10 +434,17 @@ class TransactionCoordinator:
         tp = (CONSUMER_OFFSETS_TOPIC, partition_for(group_id, offsets_partitions))
         if meta.state is not S.ONGOING or tp not in meta.partitions:
             return ErrorCode.invalid_txn_state
-        pending = self.pending.setdefault(transactional_id, _Pending())
+        pending = self.pending.get(transactional_id)
+        if pending is None or (pending.producer_id, pending.producer_epoch) != (
+            producer_id,
+            producer_epoch,
+        ):
+            pending = self.pending[transactional_id] = PendingTxn(producer_id, producer_epoch)
         group = pending.offsets.setdefault(group_id, {})
         for e in entries:
             group[(e.topic, e.partition)] = e
+        if not await self._pending_file.save(self.pending):
+            return ErrorCode.coordinator_not_available  # not kept: the client sends it again
         return ErrorCode.none
 
     def pending_partitions(self, group_id: str) -> frozenset[tuple[str, int]]:
@@ -530,6 +536,8 @@ class TransactionCoordinator:
         pending = self.pending.pop(transactional_id, None)
         if commit and pending is not None and pending.offsets:
             await self._store_offsets(pending)
+        if pending is not None:
+            await self._pending_file.save(self.pending)
         value = meta.after(E.MARKERS_WRITTEN, self.state.now_ms(), partitions={})
         return await self._append(transactional_id, value)
 
@@ -553,12 +561,14 @@ class TransactionCoordinator:
 
         self.state.spawn(retry(), name=f"txn-markers-{transactional_id}")
 
-    async def _store_offsets(self, pending: _Pending) -> None:
+    async def _store_offsets(self, pending: PendingTxn) -> None:
         from embedded_broker.handlers.groups import coordinator as group_coordinator
 
         groups = await group_coordinator(self.state)
         for group_id, offsets in pending.offsets.items():
             groups.commit_transactional_offsets(group_id, offsets.values())
+        # on disk before the transaction counts as complete (its pending copy goes then)
+        await asyncio.wrap_future(groups.journal.barrier())
 
     # -- timeouts and expiry ----------------------------------------------------------------
     async def abort_timed_out(self) -> int:

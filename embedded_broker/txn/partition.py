@@ -53,9 +53,19 @@ async def write_marker(
                 f"Marker epoch {marker.producer_epoch} of producer {marker.producer_id} is "
                 f"older than its epoch {entry.epoch} in {topic}-{index}"
             )
+        if entry is not None and marker.coordinator_epoch < entry.coordinator_epoch:
+            # a marker from a coordinator that has since been replaced (Kafka's
+            # checkCoordinatorEpoch)
+            return ErrorCode.transaction_coordinator_fenced, (
+                f"Invalid coordinator epoch for producer {marker.producer_id} in "
+                f"{topic}-{index}: {marker.coordinator_epoch} (zombie), "
+                f"{entry.coordinator_epoch} (current)"
+            )
         epoch = state.replicas.leader_epoch(topic, index)
         info = plog.append(build_marker(marker, now), now_ms=now, leader_epoch=epoch)
-        first = table.end_txn(marker.producer_id, marker.producer_epoch, now)
+        first = table.end_txn(
+            marker.producer_id, marker.producer_epoch, now, marker.coordinator_epoch
+        )
         if marker.kind is MarkerType.ABORT and first >= 0:
             stable = table.first_unstable_offset()
             lso = info.last_offset + 1 if stable is None else stable

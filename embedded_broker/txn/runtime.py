@@ -13,6 +13,7 @@ from embedded_broker.cluster_link.link import cluster_link
 from embedded_broker.state import BrokerState
 
 from .coordinator import TransactionCoordinator
+from .group_offsets import follow as follow_offsets
 from .leadership import TxnLeadership
 from .metadata import TRANSACTION_STATE_TOPIC
 
@@ -66,6 +67,8 @@ async def _load(state: BrokerState) -> TransactionCoordinator:
     if cluster_link(state) is not None:
         coord = TransactionCoordinator(state, TxnLeadership(state))
         coord.attach_cluster()
+        # the group coordinator's side: transactional offsets read back on leadership
+        follow_offsets(state)
     else:
         coord = TransactionCoordinator(state)
         await coord.load()
