@@ -26,10 +26,16 @@ STEP_S = 40.0
 class Member:
     """A consumer that commits what it consumed after every poll that returned a record."""
 
-    def __init__(self, bootstrap: str, group: str, name: str, protocol: str) -> None:
+    def __init__(
+        self, bootstrap: str, group: str, name: str, protocol: str, *, failover: bool = False
+    ) -> None:
+        """failover: a commit may fail while the group's coordinator moves (it is counted)."""
         self.name = name
         self.values: list[int] = []
+        self.failover = failover
+        self.failed_commits = 0
         conf: dict[str, Any] = {
+            "log_level": 0,
             "bootstrap.servers": bootstrap,
             "group.id": group,
             "group.protocol": protocol,
@@ -59,7 +65,12 @@ class Member:
         assert value is not None
         self.values.append(int(value))
         # Committed before the next poll: a rebalance never hands this record to another.
-        self.consumer.commit(message=msg, asynchronous=False)
+        try:
+            self.consumer.commit(message=msg, asynchronous=False)
+        except Exception:
+            if not self.failover:
+                raise
+            self.failed_commits += 1
 
     def owned(self) -> set[int]:
         return {p.partition for p in self.consumer.assignment()}
@@ -92,7 +103,7 @@ def _consumed_batch(members: list[Member], start: int) -> bool:
 
 def _group_type(bootstrap: str, group: str) -> ConsumerGroupType:
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    described = admin.describe_consumer_groups([group])[group].result(timeout=30)
+    described = admin.describe_consumer_groups([group], request_timeout=20)[group].result(30)
     kind: ConsumerGroupType = described.type
     return kind
 
