@@ -398,17 +398,18 @@ class Migration(Membership, ConsumerGroups):
             return super().leave(group_id, members)
         results = []
         for member_id, instance_id in members:
+            # Kafka's classicGroupLeaveToConsumerGroup: only classic members leave this way
+            # (a static one may be named by its instance id alone).
+            error = GroupError.UNKNOWN_MEMBER_ID
             if instance_id is None:
                 found = group.members.get(member_id)
-                error = GroupError.NONE
             else:
                 static_id = group.static_members.get(instance_id)
                 found = None if static_id is None else group.members.get(static_id)
-                error = GroupError.NONE
                 if found is not None and member_id and member_id != found.member_id:
                     found, error = None, GroupError.FENCED_INSTANCE_ID
             if found is None or found.classic is None:
-                results.append((member_id, instance_id, error or GroupError.UNKNOWN_MEMBER_ID))
+                results.append((member_id, instance_id, error))
                 continue
             self._remove_consumer_member(group, found, "left the group (LeaveGroup)")
             results.append((found.member_id, instance_id, GroupError.NONE))
