@@ -17,6 +17,11 @@ class MalformedProtocolError(ValueError):
     """Embedded consumer protocol bytes that do not parse."""
 
 
+class CustomAssignmentError(ValueError):
+    """An assignment carrying user data: a custom assignor's, which a consumer group (whose
+    assignment is computed by the broker) cannot carry on."""
+
+
 @dataclass(frozen=True, slots=True)
 class Subscription:
     version: int
@@ -54,10 +59,9 @@ class _Reader:
         except UnicodeDecodeError as exc:
             raise MalformedProtocolError("a string that is not UTF-8") from exc
 
-    def nullable_bytes(self) -> None:
+    def nullable_bytes(self) -> bytes | None:
         size = self.i32()
-        if size >= 0:
-            self._take(size)
+        return None if size < 0 else self._take(size)
 
     def count(self) -> int:
         n = self.i32()
@@ -118,9 +122,13 @@ def encode_assignment(parts: Partitions, version: int) -> bytes:
 
 
 def parse_assignment(data: bytes) -> Partitions:
-    """The partitions of a ConsumerProtocolAssignment (empty bytes: none)."""
+    """The partitions of a ConsumerProtocolAssignment (empty bytes: none); CustomAssignmentError
+    if it carries user data."""
     if not data:
         return {}
     r = _Reader(data)
     r.i16()
-    return r.partitions()
+    parts = r.partitions()
+    if not r.at_end() and r.nullable_bytes():
+        raise CustomAssignmentError("the assignment carries user data")
+    return parts

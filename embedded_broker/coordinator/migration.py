@@ -35,6 +35,7 @@ from .consumer_group import (
     minus,
 )
 from .consumer_protocol import (
+    CustomAssignmentError,
     MalformedProtocolError,
     encode_assignment,
     parse_assignment,
@@ -92,6 +93,11 @@ class Migration(Membership, ConsumerGroups):
             group = self._consumer_group_of(classic)
         except MalformedProtocolError:
             return refuse("the embedded consumer protocol is malformed")
+        except CustomAssignmentError:
+            return refuse(
+                "an unsupported custom assignor is in use. Please refer to the documentation "
+                "or switch to a default assignor before re-attempting the upgrade"
+            )
         self._retire_classic(classic)
         self.consumer_groups[group_id] = group
         holder = self._offsets_holder(group_id, classic)

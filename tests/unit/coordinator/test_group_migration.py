@@ -64,10 +64,16 @@ class Group:
         return replies
 
     def sync(
-        self, member_id: str, generation: int, assignments: dict[str, Partitions] | None = None
+        self,
+        member_id: str,
+        generation: int,
+        assignments: dict[str, Partitions] | None = None,
+        user_data: bytes | None = None,
     ) -> list[SyncResult]:
         replies: list[SyncResult] = []
         raw = tuple((m, encode_assignment(p, 1)) for m, p in (assignments or {}).items())
+        if user_data is not None:  # a custom assignor's: the null user data replaced
+            raw = tuple((m, a[:-4] + struct.pack(">i", len(user_data)) + user_data) for m, a in raw)
         self.coord.sync(
             SyncRequest("g", member_id, generation, raw, None, "consumer"), replies.append
         )
@@ -84,8 +90,9 @@ class Group:
         )
         return self.coord.consumer_heartbeat(req, TOPICS.get, lambda: list(TOPICS))
 
-    def classic_pair(self) -> tuple[str, str, int]:
-        """Two classic members, Stable, with partitions 0-2 and 3-5."""
+    def classic_pair(self, user_data: bytes | None = None) -> tuple[str, str, int]:
+        """Two classic members, Stable, with partitions 0-2 and 3-5 (the leader's assignment
+        carrying user_data)."""
         first, second = self.join(), self.join()
         self.clock.advance(3000)  # the initial rebalance delay, extended once for the second
         self.clock.advance(3000)
@@ -94,7 +101,7 @@ class Group:
         leader, follower = (a, b) if a.leader == a.member_id else (b, a)
         plan = {leader.member_id: {"t": {0, 1, 2}}, follower.member_id: {"t": {3, 4, 5}}}
         assert self.sync(follower.member_id, a.generation) == []
-        assert self.sync(leader.member_id, a.generation, plan)[0].error is OK
+        assert self.sync(leader.member_id, a.generation, plan, user_data)[0].error is OK
         return leader.member_id, follower.member_id, a.generation
 
 
@@ -225,3 +232,22 @@ def test_the_converted_group_survives_a_restart(tmp_path: Path) -> None:
     assert again.coord.groups["g"].members == {}  # the classic entry only keeps offsets
     joined = again.join(a)[0]
     assert joined.error is OK and joined.generation == group.epoch
+
+
+def test_a_custom_assignors_user_data_refuses_the_upgrade() -> None:
+    g = Group()
+    g.classic_pair(user_data=b"x")
+    refused = g.beat("c", 0)
+    assert refused.error is GroupError.GROUP_ID_NOT_FOUND
+    assert refused.message == (
+        "Cannot upgrade classic group g to consumer group because an unsupported custom "
+        "assignor is in use. Please refer to the documentation or switch to a default assignor "
+        "before re-attempting the upgrade."
+    )
+    assert [x.group_type for x in g.coord.list_groups()] == ["classic"]
+
+
+def test_empty_user_data_is_not_a_custom_assignors() -> None:
+    g = Group()
+    g.classic_pair(user_data=b"")
+    assert g.beat("c", 0).error is OK
