@@ -188,7 +188,22 @@ class Migration(Membership, ConsumerGroups):
             return False
         return True
 
-    def _downgrade(self, group: ConsumerGroup, leaving: ConsumerMember) -> None:
+    def _may_downgrade_all_classic(self, group: ConsumerGroup) -> bool:
+        """Kafka's validateOnlineDowngradeWithReplacedMember, once the replacement is made."""
+        if any(m.classic is None for m in group.members.values()):
+            return False
+        if not self.config.downgrade_enabled():
+            log.info(
+                "Cannot downgrade consumer group %s to classic group because the online "
+                "downgrade is disabled.",
+                group.group_id,
+            )
+            return False
+        return True
+
+    def _downgrade(
+        self, group: ConsumerGroup, leaving: ConsumerMember | None, rebalance: bool = True
+    ) -> None:
         """Kafka's convertToClassicGroup: the remaining (classic) members form a Stable classic
         group at the group epoch with their target assignments, which then rebalances."""
         group_id = group.group_id
@@ -225,7 +240,8 @@ class Migration(Membership, ConsumerGroups):
         for member in classic.members.values():
             self._schedule_heartbeat(classic, member)
         log.info("group %s: converted the consumer group to a classic group", group_id)
-        self._prepare_rebalance(classic, GroupEvent.DOWNGRADE)
+        if rebalance:
+            self._prepare_rebalance(classic, GroupEvent.DOWNGRADE)
 
     # -- classic requests to a consumer group -----------------------------------------------
 
@@ -256,10 +272,20 @@ class Migration(Membership, ConsumerGroups):
             return JoinResult(GroupError.INCONSISTENT_GROUP_PROTOCOL, member_id=req.member_id)
         if unknown and req.require_known_member_id and req.group_instance_id is None:
             return JoinResult(GroupError.MEMBER_ID_REQUIRED, member_id=member_id)
+        # A static classic member replacing a consumer-protocol one (its instance id's member).
+        previous_id = (
+            None
+            if req.group_instance_id is None
+            else group.static_members.get(req.group_instance_id)
+        )
+        previous = None if previous_id is None else group.members.get(previous_id)
+        replaced_consumer = previous is not None and previous.classic is None
         member, error = self._classic_member(group, member_id, req, unknown)
         if member is None:
             return JoinResult(error, member_id=req.member_id)
-        bump = member.member_id not in group.members
+        replaced_consumer &= member.member_id != previous_id
+        # A new member bumps the group epoch; a static member taking its place does not.
+        bump = member.member_id not in group.members and previous is None
         group.members[member.member_id] = member
         if req.rebalance_timeout_ms >= 0:
             member.rebalance_timeout_ms = req.rebalance_timeout_ms
@@ -271,7 +297,8 @@ class Migration(Membership, ConsumerGroups):
         if sub.rack_id is not None:
             member.rack_id = sub.rack_id
         topics = tuple(sorted(set(sub.topics)))
-        bump |= topics != member.subscribed_topics
+        changed = topics != member.subscribed_topics
+        bump |= changed
         member.subscribed_topics = topics
         if self._refresh_metadata(group, self.topic_partitions, self.topic_names) or bump:
             group.epoch += 1
@@ -281,17 +308,23 @@ class Migration(Membership, ConsumerGroups):
         if member.state is MemberState.UNREVOKED_PARTITIONS:
             # It told us what it owns: if the partitions to give up are gone, move on now.
             self._reconcile(group, member, sub.owned)
-        self._persist_consumer_group(group)
-        self._cancel(member, "join_timer")
-        self._schedule_session(group, member)
-        self._schedule_fence(group, member, "sync_timer", "did not sync in time")
-        return JoinResult(
+        result = JoinResult(
             GroupError.NONE,
             member_id=member.member_id,
             generation=member.epoch,
             protocol_type=PROTOCOL_TYPE,
             protocol_name=member.classic.protocol_name(),
         )
+        if replaced_consumer and self._may_downgrade_all_classic(group):
+            # Kafka: the last consumer-protocol member was a static one replaced by a classic
+            # member; the group is classic again, rebalancing only if the subscription changed.
+            self._downgrade(group, None, rebalance=changed)
+            return result
+        self._persist_consumer_group(group)
+        self._cancel(member, "join_timer")
+        self._schedule_session(group, member)
+        self._schedule_fence(group, member, "sync_timer", "did not sync in time")
+        return result
 
     def _classic_member(
         self, group: ConsumerGroup, member_id: str, req: JoinRequest, unknown: bool

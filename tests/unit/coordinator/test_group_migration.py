@@ -49,7 +49,9 @@ class Group:
         self.coord.topic_names = lambda: list(TOPICS)
         self.coord.start()
 
-    def join(self, member_id: str = "", owned: Partitions | None = None) -> list[JoinResult]:
+    def join(
+        self, member_id: str = "", owned: Partitions | None = None, instance_id: str | None = None
+    ) -> list[JoinResult]:
         replies: list[JoinResult] = []
         req = JoinRequest(
             "g",
@@ -58,6 +60,7 @@ class Group:
             (("range", subscription(owned)),),
             10_000,
             30_000,
+            group_instance_id=instance_id,
             require_known_member_id=False,
         )
         self.coord.join(req, replies.append)
@@ -79,11 +82,18 @@ class Group:
         )
         return replies
 
-    def beat(self, member: str, epoch: int, owned: Partitions | None = None) -> HeartbeatResult:
+    def beat(
+        self,
+        member: str,
+        epoch: int,
+        owned: Partitions | None = None,
+        instance_id: str | None = None,
+    ) -> HeartbeatResult:
         req = HeartbeatRequest(
             "g",
             member,
             epoch,
+            instance_id=instance_id,
             rebalance_timeout_ms=30_000 if epoch == 0 else -1,
             subscribed_topic_names=("t",) if epoch == 0 else None,
             owned=owned if owned is not None else ({} if epoch == 0 else None),
@@ -251,3 +261,24 @@ def test_empty_user_data_is_not_a_custom_assignors() -> None:
     g = Group()
     g.classic_pair(user_data=b"")
     assert g.beat("c", 0).error is OK
+
+
+def test_a_classic_member_replacing_the_last_static_consumer_member_downgrades() -> None:
+    g = Group()
+    a, b, _ = g.classic_pair()
+    g.beat("c", 0, instance_id="box-c")
+    for m in (a, b):
+        rejoin_and_sync(g, m)
+    c = g.beat("c", g.coord.consumer_groups["g"].epoch, {})
+    assert c.error is OK and c.assignment is not None
+    epoch = g.coord.consumer_groups["g"].epoch
+    g.beat("c", -2, instance_id="box-c")  # a static member leaves for a moment
+    # It comes back as a classic consumer, with the same instance id and subscription.
+    joined = g.join(instance_id="box-c")[0]
+    assert joined.error is OK and joined.generation == epoch
+    assert "g" not in g.coord.consumer_groups
+    classic = g.coord.groups["g"]
+    assert classic.state.value == "Stable" and classic.generation == epoch
+    assert len(classic.members) == 3
+    # It syncs into the classic group and gets the partitions the consumer member had.
+    assert assigned(g.sync(joined.member_id, epoch)[0]) == c.assignment["t"]
