@@ -174,6 +174,15 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
             "Server-side assignors of consumer-protocol groups; the first is the default.",
             list_of("uniform", "range"),
         ),
+        ConfigDef(
+            "group.consumer.migration.policy",
+            STRING,
+            "bidirectional",
+            "Whether a classic group with members becomes a consumer group when a "
+            "consumer-protocol member joins (upgrade), and back when its last one leaves "
+            "(downgrade): bidirectional, upgrade, downgrade or disabled.",
+            one_of("bidirectional", "upgrade", "downgrade", "disabled"),
+        ),
         # Share groups (KIP-932), with Kafka 4.3.1's defaults.
         ConfigDef(
             "group.share.record.lock.duration.ms",

@@ -35,6 +35,8 @@ class CoordinatorConfig:
     consumer_heartbeat_interval_ms: int = 5_000
     consumer_max_size: int = 2**31 - 1
     consumer_assignors: str = "uniform,range"
+    # Online conversion of non-empty groups: bidirectional, upgrade, downgrade or disabled.
+    consumer_migration_policy: str = "bidirectional"
 
     KAFKA_NAMES = {
         "group.min.session.timeout.ms": "min_session_timeout_ms",
@@ -47,8 +49,15 @@ class CoordinatorConfig:
         "group.consumer.heartbeat.interval.ms": "consumer_heartbeat_interval_ms",
         "group.consumer.max.size": "consumer_max_size",
         "group.consumer.assignors": "consumer_assignors",
+        "group.consumer.migration.policy": "consumer_migration_policy",
     }
-    TEXT = frozenset({"consumer_assignors"})
+    TEXT = frozenset({"consumer_assignors", "consumer_migration_policy"})
+
+    def upgrade_enabled(self) -> bool:
+        return self.consumer_migration_policy.lower() in ("bidirectional", "upgrade")
+
+    def downgrade_enabled(self) -> bool:
+        return self.consumer_migration_policy.lower() in ("bidirectional", "downgrade")
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, object]) -> CoordinatorConfig:

@@ -94,9 +94,11 @@ class ConsumerGroups(CoordinatorBase):
             return self._consumer_leave(req)
         group = self.consumer_groups.get(req.group_id)
         if group is None:
-            refusal = self._upgrade_classic(req.group_id)
+            refusal = self._upgrade_classic(req.group_id, req.member_epoch == JOIN_EPOCH)
             if refusal is not None:
                 return refusal
+            group = self.consumer_groups.get(req.group_id)  # an upgraded classic group
+        if group is None:
             if req.member_epoch != JOIN_EPOCH:
                 return HeartbeatResult(GroupError.UNKNOWN_MEMBER_ID, message="Unknown member.")
             group = ConsumerGroup(req.group_id)
@@ -173,9 +175,9 @@ class ConsumerGroups(CoordinatorBase):
             )
         return None
 
-    def _upgrade_classic(self, group_id: str) -> HeartbeatResult | None:
+    def _upgrade_classic(self, group_id: str, joining: bool) -> HeartbeatResult | None:
         """An empty classic group may become a consumer group (its offsets stay); a classic
-        group with members refuses the consumer protocol, as Kafka does."""
+        group with members refuses the consumer protocol here (migration.py converts it)."""
         classic = self._live_group(group_id)
         if classic is None or classic.is_(GroupState.EMPTY):
             if classic is not None and classic.protocol_type:
@@ -416,9 +418,10 @@ class ConsumerGroups(CoordinatorBase):
             ):
                 self._remove_consumer_member(group, member, "expired (no heartbeat in time)")
 
-        member.session_timer = self.scheduler.call_later(
-            self.config.consumer_session_timeout_ms, expire
-        )
+        timeout = self.config.consumer_session_timeout_ms
+        if member.classic is not None:
+            timeout = member.classic.session_timeout_ms  # what it asked for in JoinGroup
+        member.session_timer = self.scheduler.call_later(timeout, expire)
 
     def _schedule_revocation(self, group: ConsumerGroup, member: ConsumerMember) -> None:
         if member.revocation_timer is not None:
@@ -456,7 +459,11 @@ class ConsumerGroups(CoordinatorBase):
         if member is None:
             return GroupError.UNKNOWN_MEMBER_ID
         if epoch != member.epoch:
-            return GroupError.STALE_MEMBER_EPOCH
+            return (
+                GroupError.ILLEGAL_GENERATION
+                if member.classic is not None
+                else GroupError.STALE_MEMBER_EPOCH
+            )
         return GroupError.NONE
 
     def delete_consumer_group(self, group_id: str) -> None:

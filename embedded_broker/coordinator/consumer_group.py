@@ -27,6 +27,19 @@ class MemberState(Enum):
 
 
 @dataclass(slots=True)
+class ClassicMetadata:
+    """What a member speaking the classic protocol (JoinGroup/SyncGroup) keeps in a consumer
+    group: its session timeout and its protocols (name, subscription) in its order."""
+
+    session_timeout_ms: int
+    protocols: tuple[tuple[str, bytes], ...]
+
+    def protocol_name(self) -> str:
+        """The protocol its join response names: its most preferred (as Kafka)."""
+        return self.protocols[0][0] if self.protocols else ""
+
+
+@dataclass(slots=True)
 class ConsumerMember:
     member_id: str
     instance_id: str | None = None
@@ -42,14 +55,20 @@ class ConsumerMember:
     state: MemberState = MemberState.STABLE
     assigned: Partitions = field(default_factory=dict)
     pending_revocation: Partitions = field(default_factory=dict)
+    # Set for a member that joined with JoinGroup (or came from an upgraded classic group).
+    classic: ClassicMetadata | None = None
     session_timer: Timer | None = None
     revocation_timer: Timer | None = None
+    # A classic member told to rejoin (or that joined) must rejoin (sync) within its
+    # rebalance timeout, or it is fenced.
+    join_timer: Timer | None = None
+    sync_timer: Timer | None = None
 
     def cancel_timers(self) -> None:
-        for timer in (self.session_timer, self.revocation_timer):
+        for timer in (self.session_timer, self.revocation_timer, self.join_timer, self.sync_timer):
             if timer is not None:
                 timer.cancel()
-        self.session_timer = self.revocation_timer = None
+        self.session_timer = self.revocation_timer = self.join_timer = self.sync_timer = None
 
 
 @dataclass(slots=True)
@@ -76,6 +95,20 @@ class ConsumerGroup:
             if m.epoch != self.assignment_epoch or m.state is not MemberState.STABLE:
                 return "Reconciling"
         return "Stable"
+
+    def classic_members(self) -> list[ConsumerMember]:
+        return [m for m in self.members.values() if m.classic is not None]
+
+    def supports_classic_protocols(self, protocol_type: str, names: list[str]) -> bool:
+        """Kafka's ConsumerGroup.supportsClassicProtocols: a classic member may join if it
+        speaks the consumer protocol with a protocol every classic member supports."""
+        if protocol_type != "consumer" or not names:
+            return False
+        classic = self.classic_members()
+        return any(
+            all(n in (p for p, _ in m.classic.protocols) for m in classic if m.classic)
+            for n in names
+        )
 
     def held_by_others(self, member_id: str) -> Partitions:
         """Partitions other members hold (assigned or still to revoke)."""

@@ -4,14 +4,16 @@ As Kafka's ConsumerGroupMetadata, ConsumerGroupMemberMetadata, target assignment
 assignment records, folded into one record per group written whenever the group changes (the
 journal keeps the last one per group): group epoch, target assignment epoch, subscribed topic
 metadata, and each member with its subscription, epochs, reconciliation state, assigned and
-pending-revocation partitions and target assignment.
+pending-revocation partitions and target assignment; a member that speaks the classic protocol
+also has its session timeout and protocols (Kafka's ClassicMemberMetadata).
 """
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
-from .consumer_group import ConsumerGroup, ConsumerMember, MemberState, Partitions
+from .consumer_group import ClassicMetadata, ConsumerGroup, ConsumerMember, MemberState, Partitions
 from .journal import Record
 
 KINDS = frozenset({"cgroup", "cgdel"})
@@ -23,6 +25,24 @@ def _parts(p: Partitions) -> dict[str, list[int]]:
 
 def _unparts(raw: Any) -> Partitions:
     return {str(t): {int(p) for p in ps} for t, ps in (raw or {}).items() if ps}
+
+
+def _classic(meta: ClassicMetadata | None) -> dict[str, Any] | None:
+    if meta is None:
+        return None
+    return {
+        "st": meta.session_timeout_ms,
+        "protos": [[name, base64.b64encode(data).decode()] for name, data in meta.protocols],
+    }
+
+
+def _unclassic(raw: Any) -> ClassicMetadata | None:
+    if not raw:
+        return None
+    return ClassicMetadata(
+        int(raw["st"]),
+        tuple((str(name), base64.b64decode(str(data))) for name, data in raw.get("protos", ())),
+    )
 
 
 def consumer_group_record(group: ConsumerGroup) -> Record:
@@ -49,6 +69,7 @@ def consumer_group_record(group: ConsumerGroup) -> Record:
                 "own": _parts(m.assigned),
                 "rev": _parts(m.pending_revocation),
                 "tgt": _parts(group.target.get(m.member_id, {})),
+                **({"cls": _classic(m.classic)} if m.classic is not None else {}),
             }
             for m in group.members.values()
         ],
@@ -93,6 +114,7 @@ def replay_consumer(groups: dict[str, ConsumerGroup], r: Record) -> None:
         m.state = MemberState(raw.get("st", MemberState.STABLE.value))
         m.assigned = _unparts(raw.get("own"))
         m.pending_revocation = _unparts(raw.get("rev"))
+        m.classic = _unclassic(raw.get("cls"))
         members[member_id] = m
         target[member_id] = _unparts(raw.get("tgt"))
     for gone_member in group.members.values():

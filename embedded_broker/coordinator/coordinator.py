@@ -6,12 +6,11 @@ from collections.abc import Iterable
 
 from .base import CoordinatorConfig, log
 from .clock import Clock, Scheduler, Timer
-from .consumer import ConsumerGroups
 from .errors import GroupError
 from .group import ClassicGroup
 from .journal import Journal, NullJournal, Record
-from .membership import Membership
 from .messages import DescribedGroup, DescribedMember, JoinResult, ListedGroup, SyncResult
+from .migration import Migration
 from .offsets import Offsets
 from .records import group_tombstone
 from .state import GroupEvent, GroupState
@@ -21,7 +20,7 @@ __all__ = ["CoordinatorConfig", "GroupCoordinator"]
 S = GroupState
 
 
-class GroupCoordinator(Membership, Offsets, ConsumerGroups):
+class GroupCoordinator(Migration, Offsets):
     """Owns every classic and consumer group of this broker. Single-threaded: call it from one
     event loop."""
 

@@ -92,6 +92,11 @@ class Offsets(CoordinatorBase):
         member = group.members.get(member_id)
         if member is None:
             return GroupError.UNKNOWN_MEMBER_ID
+        if member.classic is not None:
+            # A classic member commits with its generation (its member epoch), any version.
+            if member_epoch != member.epoch:
+                return GroupError.ILLEGAL_GENERATION
+            return GroupError.NONE
         if not member_epochs:
             return GroupError.UNSUPPORTED_VERSION
         if member_epoch != member.epoch:

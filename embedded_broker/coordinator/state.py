@@ -46,6 +46,9 @@ class GroupEvent(Enum):
     DELETE = "delete"
     # The retention sweep removed the last offsets of an empty group.
     OFFSETS_EXPIRED = "offsets expired"
+    # A consumer group became classic again (its last consumer-protocol member left): the
+    # classic members rejoin to rebalance.
+    DOWNGRADE = "downgraded from a consumer group"
 
 
 S = GroupState
@@ -72,6 +75,7 @@ TRANSITIONS: dict[tuple[GroupState, GroupEvent], GroupState] = {
     **{(S.STABLE, e): S.PREPARING_REBALANCE for e in _REBALANCE_TRIGGERS},
     (S.STABLE, E.SYNC_TIMEOUT): S.PREPARING_REBALANCE,
     (S.STABLE, E.STORE_FAILED): S.PREPARING_REBALANCE,
+    (S.STABLE, E.DOWNGRADE): S.PREPARING_REBALANCE,
 }
 
 

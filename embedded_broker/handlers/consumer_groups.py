@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import datetime
 import uuid
-from collections.abc import Iterable
 from typing import Any
 
 from embedded_broker.coordinator import GroupError
@@ -20,7 +19,10 @@ from .groups import (
     _host,
     _write_error,
     coordinator,
+    partition_count,
     refused,
+    share_group_named,
+    topic_names,
 )
 from .util import NO_THROTTLE, build, error, ms, response_module
 
@@ -34,15 +36,6 @@ def _owned(state: BrokerState, raw: Any) -> Partitions | None:
         if info is not None and tp.partitions:
             owned.setdefault(info.name, set()).update(int(p) for p in tp.partitions)
     return owned
-
-
-def _partition_count(state: BrokerState, topic: str) -> int | None:
-    info = state.registry.topics.get(topic)
-    return None if info is None or info.internal else info.partitions
-
-
-def _topic_names(state: BrokerState) -> Iterable[str]:
-    return [name for name, info in state.registry.topics.items() if not info.internal]
 
 
 def _new_member_id() -> str:
@@ -77,9 +70,13 @@ async def handle_consumer_group_heartbeat(
     mark = coord.journal.mark()
     if (not_here := refused(state, req.group_id)) is not GroupError.NONE:
         result = HeartbeatResult(not_here, message="This broker is not the group's coordinator.")
+    elif req.group_id and await share_group_named(state, req.group_id):
+        result = HeartbeatResult(
+            GroupError.GROUP_ID_NOT_FOUND, message=f"Group {req.group_id} is not a consumer group."
+        )
     else:
         result = coord.consumer_heartbeat(
-            req, lambda t: _partition_count(state, t), lambda: _topic_names(state)
+            req, lambda t: partition_count(state, t), lambda: topic_names(state)
         )
     failed = await _write_error(coord, mark)
     if failed is not GroupError.NONE and result.error is GroupError.NONE:
@@ -140,7 +137,7 @@ def _described(mod: Any, state: BrokerState, group: ConsumerGroup, assignor: str
             subscribed_topic_regex=m.subscribed_regex,
             assignment=_assignment(mod, state, m.assigned),
             target_assignment=_assignment(mod, state, group.target.get(m.member_id, {})),
-            member_type=1,  # consumer protocol (0 would be a classic member)
+            member_type=0 if m.classic is not None else 1,  # 0: speaks the classic protocol
         )
         for m in group.members.values()
     )

@@ -39,6 +39,7 @@ from embedded_broker.group_runtime.journal import ReplicatedJournal
 from embedded_broker.group_runtime.runtime import GroupRuntime
 from embedded_broker.group_runtime.topic import ensure_offsets_topic
 from embedded_broker.share.listing import delete_share_groups, share_groups_listed
+from embedded_broker.share.runtime import share_coordinator
 from embedded_broker.state import BrokerState
 from embedded_broker.txn.group_offsets import pending as pending_txn_offsets
 from embedded_broker.txn.metadata import TRANSACTION_STATE_TOPIC
@@ -130,6 +131,8 @@ async def _load(state: BrokerState) -> GroupCoordinator:
         _coordinator_config(state),
         records=records,
     )
+    coord.topic_partitions = lambda topic: partition_count(state, topic)
+    coord.topic_names = lambda: topic_names(state)
     coord.start()
     if runtime is not None:
         runtime.attach(coord)
@@ -168,6 +171,22 @@ def refused(state: BrokerState, group_id: str) -> GroupError:
     if not isinstance(runtime, GroupRuntime):
         return GroupError.NONE
     return runtime.group_error(group_id)
+
+
+def partition_count(state: BrokerState, topic: str) -> int | None:
+    """The partition count of a topic a group may subscribe to; None if there is none."""
+    info = state.registry.topics.get(topic)
+    return None if info is None or info.internal else info.partitions
+
+
+def topic_names(state: BrokerState) -> list[str]:
+    return [name for name, info in state.registry.topics.items() if not info.internal]
+
+
+async def share_group_named(state: BrokerState, group_id: str) -> bool:
+    """Whether a share group has this id: Kafka keeps one group per id whatever its type."""
+    share = await share_coordinator(state)
+    return group_id in share.groups.groups
 
 
 def partition_exists(state: BrokerState, topic: str, partition: int) -> bool:
@@ -315,6 +334,9 @@ async def handle_join_group(ctx: RequestContext, request: Any, state: BrokerStat
     mark = coord.journal.mark()
     if (not_here := refused(state, join.group_id)) is not GroupError.NONE:
         result = JoinResult(not_here, member_id=join.member_id)
+    elif join.group_id and await share_group_named(state, join.group_id):
+        # As Kafka: the id belongs to a share group, which no classic member may join.
+        result = JoinResult(GroupError.INCONSISTENT_GROUP_PROTOCOL, member_id="")
     else:
         result = await _wait(lambda respond: coord.join(join, respond))
     failed = await _write_error(coord, mark)
