@@ -38,6 +38,31 @@ def _lag(share: ShareCoordinator, topic: str, index: int, part: SharePartition) 
     return max(high - part.start_offset - done, 0)
 
 
+def _subscribed(share: ShareCoordinator, group_id: str) -> list[tuple[str, list[int]]]:
+    """The topics the group's members subscribe to, with all their partitions."""
+    group = share.groups.groups.get(group_id)
+    sizes = {} if group is None else group.topic_sizes
+    return [(t, list(range(n))) for t, n in sorted(sizes.items())]
+
+
+async def _summaries(
+    share: ShareCoordinator, group_id: str, wanted: list[tuple[str, list[int]]]
+) -> dict[tuple[str, int], tuple[int, int]]:
+    """(topic, partition) -> (start offset, finished records) from a cluster's share
+    coordinators; nothing on a single node."""
+    if not share.clustered():
+        return {}
+    registry = share.state.registry.topics
+    keys = {
+        (info.topic_id, i): (t, i)
+        for t, indexes in wanted
+        if (info := registry.get(t)) is not None
+        for i in indexes
+    }
+    found = await share.summaries(group_id, list(keys))
+    return {keys[k]: v for k, v in found.items()}
+
+
 async def _group_error(
     ctx: RequestContext, state: BrokerState, share: ShareCoordinator, group_id: str
 ) -> tuple[ErrorCode, str | None]:
@@ -68,8 +93,11 @@ async def handle_describe_share_group_offsets(
             if g.topics is None:  # every topic the group has state for
                 names = sorted({t for t, _ in known})
                 wanted = [(t, sorted(i for n, i in known if n == t)) for t in names]
+                if share.clustered():  # (the share coordinators hold the subscribed topics')
+                    wanted = _subscribed(share, g.group_id)
             else:
                 wanted = [(t.topic_name, [int(p) for p in t.partitions]) for t in g.topics]
+            remote = await _summaries(share, g.group_id, wanted)
             for topic, indexes in wanted:
                 info = state.registry.topics.get(topic)
                 parts = []
@@ -85,6 +113,13 @@ async def handle_describe_share_group_offsets(
                     if info is None or index >= info.partitions:
                         entry["error_code"] = ErrorCode.unknown_topic_or_partition
                         entry["error_message"] = "This server does not host this topic-partition."
+                    elif share.clustered():
+                        if (topic, index) in remote:
+                            start, finished = remote[(topic, index)]
+                            high = share.high_watermark(topic, index)
+                            entry["start_offset"] = start
+                            entry["leader_epoch"] = 0
+                            entry["lag"] = -1 if high is None else max(high - start - finished, 0)
                     elif part is not None:
                         entry["start_offset"] = part.start_offset
                         entry["leader_epoch"] = 0

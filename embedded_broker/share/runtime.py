@@ -266,6 +266,21 @@ class ShareCoordinator:
         if waits:
             await asyncio.wait(waits)
 
+    async def summaries(
+        self, group_id: str, keys: list[PartitionKey]
+    ) -> dict[PartitionKey, tuple[int, int]]:
+        """A cluster's (start offset, records past it already finished) of each share-partition
+        with state, read from the share coordinators (ReadShareGroupStateSummary)."""
+        persister = self._persister()
+        if persister is None:
+            return {}
+        found = await asyncio.gather(*(persister.summary((group_id, *k)) for k in keys))
+        return {
+            key: (snap.start_offset, snap.delivered())
+            for key, (code, snap) in zip(keys, found, strict=True)
+            if code == ErrorCode.none and snap is not None
+        }
+
     def _leader_epoch(self, key: PartitionKey) -> int | None:
         info = self.state.registry.by_id.get(key[0])
         if info is None:

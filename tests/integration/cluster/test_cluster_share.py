@@ -10,10 +10,14 @@ from typing import Any
 
 from confluent_kafka import Producer
 from confluent_kafka.admin import NewTopic
+from kio.schema.errors import ErrorCode
+from kio.schema.find_coordinator.v4 import request as find_req
+from kio.static.primitive import i8
 
 from embedded_broker.share.state_topic import SHARE_STATE_TOPIC, state_partition
+from tests.integration.groups.wire import WireClient
 from tests.integration.share.conftest import topic_id as lookup_topic_id
-from tests.integration.share.wire import ACCEPT, ShareWire
+from tests.integration.share.wire import ACCEPT, ShareWire, start_offsets
 
 from .local_cluster import LocalCluster, admin, start_timeout_s, unless_not_yet, wait_for
 
@@ -163,6 +167,64 @@ def _collect(
     return got
 
 
+def find_coordinator(cluster: LocalCluster, group: str) -> int:
+    """The broker FindCoordinator names for the group, asked until a live broker names one."""
+
+    def ask() -> int | None:
+        for node_id in cluster.broker_ids:
+            try:
+                client = WireClient(_address(cluster, node_id))
+            except OSError:
+                continue  # a killed broker
+            try:
+                found = client.send(
+                    find_req.FindCoordinatorRequest(key_type=i8(0), coordinator_keys=(group,))
+                ).coordinators[0]
+            except OSError:
+                continue
+            finally:
+                client.close()
+            if found.error_code == ErrorCode.none:
+                return int(found.node_id)
+        return None
+
+    node: int = wait_for(ask, 30, f"a coordinator of {group!r}")
+    return node
+
+
+def _join(cluster: LocalCluster, member: _Member) -> int:
+    """The member joins its group at the group's coordinator (ShareGroupHeartbeat); returns
+    that broker."""
+    node = find_coordinator(cluster, member.group)
+    wire = ShareWire(_address(cluster, node), member.group, member.topic_id)
+    try:
+        wire.join(TOPIC)
+        member.member_id = wire.member_id
+    finally:
+        wire.close()
+    return node
+
+
+def _described_start(cluster: LocalCluster, group: str, expected: int) -> None:
+    """Until the group's coordinator describes TOPIC-0's start offset as ``expected`` (read from
+    the share coordinator: DescribeShareGroupOffsets, as kafka-share-groups --describe)."""
+
+    def start() -> int | None:
+        node = find_coordinator(cluster, group)
+        try:
+            found = start_offsets(_address(cluster, node), group, TOPIC)
+        except OSError:
+            return None
+        return found.get(0, (None, 0))[0]
+
+    seen: list[int | None] = []
+    wait_for(
+        lambda: seen.append(start()) or seen[-1] == expected,
+        30,
+        lambda: f"start offset {expected} (described: {seen[-1:]})",
+    )
+
+
 def _nothing_more(member: _Member, cluster: LocalCluster, without: tuple[int, ...]) -> None:
     leader = _leader(cluster, TOPIC, 0, without)
     answer: list[list[tuple[int, int]]] = []
@@ -186,18 +248,24 @@ def test_acknowledged_records_stay_acknowledged_when_the_partition_leader_dies(
     group, coordinator = _share_group_with_remote_coordinator(cluster, topic_id, leader)
     member = _Member(cluster, group, topic_id)
     try:
+        _join(cluster, member)
         _initialized(cluster, member, leader)
         _produce(cluster, RECORDS)
         first = _collect(member, cluster, RECORDS, ())
         offsets = sorted(first)
         done, held = offsets[: RECORDS // 2], offsets[RECORDS // 2 :]
         member.acknowledge(leader, done)  # answered once the share coordinator holds it
+        _described_start(cluster, group, held[0])
 
         cluster.kill(leader)
         again = _collect(member, cluster, len(held), (leader,))
         assert sorted(again) == held  # the held records, delivered again; none acknowledged
         assert set(again.values()) == {2}
         _nothing_more(member, cluster, (leader,))
+        # (a group whose coordinator died is rejoined, as a consumer told UNKNOWN_MEMBER_ID
+        # does: share group membership is not yet replicated)
+        _join(cluster, member)
+        _described_start(cluster, group, held[0])
     finally:
         member.close()
     del coordinator
