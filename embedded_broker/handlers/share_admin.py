@@ -9,9 +9,10 @@ from typing import Any
 from kio.schema.errors import ErrorCode
 
 from embedded_broker.coordinator import GroupError
+from embedded_broker.registry import TopicInfo
 from embedded_broker.share.groups import ShareGroup
 from embedded_broker.share.partition import RecordState, SharePartition
-from embedded_broker.share.runtime import ShareCoordinator, share_coordinator
+from embedded_broker.share.runtime import PartitionKey, ShareCoordinator, share_coordinator
 from embedded_broker.state import BrokerState
 
 from .authz import GROUP, allowed, refused_topics
@@ -36,6 +37,10 @@ def _lag(share: ShareCoordinator, topic: str, index: int, part: SharePartition) 
     counts = part.counts()
     done = counts[RecordState.ACKNOWLEDGED] + counts[RecordState.ARCHIVED]
     return max(high - part.start_offset - done, 0)
+
+
+def share_keys(info: TopicInfo) -> list[PartitionKey]:
+    return [(info.topic_id, i) for i in range(info.partitions)]
 
 
 def _subscribed(share: ShareCoordinator, group_id: str) -> list[tuple[str, list[int]]]:
@@ -161,6 +166,7 @@ async def handle_alter_share_group_offsets(
     if code == ErrorCode.none and group is not None and group.members:
         code, message = ErrorCode.non_empty_group, _NOT_EMPTY
     topics = []
+    resets: dict[PartitionKey, int | None] = {}  # a cluster's, for the share coordinators
     if code == ErrorCode.none:
         share.groups.groups.setdefault(group_id, ShareGroup(group_id))
         for t in request.topics:
@@ -173,6 +179,14 @@ async def handle_alter_share_group_offsets(
                 if info is not None and refused_topics(ctx, state, [t.topic_name]):
                     part_code = ErrorCode.topic_authorization_failed
                     part_message = "Not authorized to read this topic."
+                elif share.clustered() and info is not None and index < info.partitions:
+                    # the leader may be another broker: an offset past the log is its to clamp
+                    offset = int(p.start_offset)
+                    if offset < 0 and high is None:
+                        part_code = ErrorCode.not_leader_or_follower
+                        part_message = "Give an offset: this broker holds no copy of the log."
+                    else:
+                        resets[(info.topic_id, index)] = offset if offset >= 0 else high
                 elif info is None or high is None:
                     part_code = ErrorCode.unknown_topic_or_partition
                     part_message = "This server does not host this topic-partition."
@@ -201,7 +215,10 @@ async def handle_alter_share_group_offsets(
                     partitions=tuple(parts),
                 )
             )
-        if not await share.persist(group_id):
+        saved = await share.persist(group_id)
+        if resets:
+            saved = await share.reset_partitions(group_id, resets) and saved
+        if not saved:
             code, message = (
                 ErrorCode.unknown_server_error,
                 "The share-group state could not be saved.",
@@ -227,6 +244,7 @@ async def handle_delete_share_group_offsets(
     if code == ErrorCode.none and group is not None and group.members:
         code, message = ErrorCode.non_empty_group, _NOT_EMPTY
     topics = []
+    resets: dict[PartitionKey, int | None] = {}  # a cluster's, for the share coordinators
     if code == ErrorCode.none:
         for t in request.topics:
             info = state.registry.topics.get(t.topic_name)
@@ -240,6 +258,8 @@ async def handle_delete_share_group_offsets(
             else:
                 keys = [k for k in share.partitions.get(group_id, {}) if k[0] == info.topic_id]
                 share.delete_partitions(group_id, keys)
+                if share.clustered():
+                    resets.update(dict.fromkeys(share_keys(info), None))
             topics.append(
                 build(
                     mod.DeleteShareGroupOffsetsResponseTopic,
@@ -249,7 +269,10 @@ async def handle_delete_share_group_offsets(
                     error_message=topic_message,
                 )
             )
-        if not await share.persist(group_id):
+        saved = await share.persist(group_id)
+        if resets:
+            saved = await share.reset_partitions(group_id, resets) and saved
+        if not saved:
             code, message = (
                 ErrorCode.unknown_server_error,
                 "The share-group state could not be saved.",

@@ -328,7 +328,7 @@ async def handle_share_fetch(ctx: RequestContext, request: Any, state: BrokerSta
     share.expire(state.now_ms())
     answers: Answers = {}
     denied = _denied(ctx, state, [k[0] for k in [*session.partitions, *acks]])
-    await share.prepare(group_id, [*session.partitions, *acks])
+    await share.prepare(group_id, [*session.partitions, *acks], new_session=epoch == INITIAL_EPOCH)
     await _acknowledge(
         share,
         group_id,

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from kio.schema.errors import ErrorCode
 
 from .groups import ShareGroup, ShareGroups, ShareLimits
-from .partition import SharePartition
+from .partition import RecordState, SharePartition
 from .persister import SharePersister, make_persister
 from .sessions import ShareSessions
 from .state_topic import Snapshot
@@ -240,10 +240,13 @@ class ShareCoordinator:
         return False
 
     # -- a cluster's share-partitions, loaded from the share coordinators -----------------------
-    async def prepare(self, group_id: str, keys: list[PartitionKey]) -> None:
+    async def prepare(
+        self, group_id: str, keys: list[PartitionKey], *, new_session: bool = False
+    ) -> None:
         """Make sure this broker holds the current state of each share-partition it leads
-        (reading it from its share coordinator at a new leader epoch) and none of those it does
-        not lead. No-op on a single node."""
+        (reading it from its share coordinator at a new leader epoch, or when a new share
+        session finds an admin changed it) and none of those it does not lead. No-op on a
+        single node."""
         if self._persister() is None:
             return
         waits = []
@@ -255,7 +258,9 @@ class ShareCoordinator:
                     self._forget(group_id, key)
                 continue
             if loaded is not None and loaded[0] == epoch:
-                continue
+                if not new_session or not await self._changed_elsewhere(group_id, key):
+                    continue
+                self._loaded[(group_id, key)] = (-1, loaded[1])  # reloaded below
             task = self._loading.get((group_id, key))
             if task is None or task.done():
                 task = self.state.spawn(
@@ -278,8 +283,45 @@ class ShareCoordinator:
         return {
             key: (snap.start_offset, snap.delivered())
             for key, (code, snap) in zip(keys, found, strict=True)
-            if code == ErrorCode.none and snap is not None
+            if code == ErrorCode.none and snap is not None and snap.start_offset >= 0
         }
+
+    async def reset_partitions(self, group_id: str, starts: dict[PartitionKey, int | None]) -> bool:
+        """A cluster's AlterShareGroupOffsets (a start offset) and DeleteShareGroupOffsets or
+        DeleteGroups (None): the share coordinators' state replaced under a newer state epoch,
+        or deleted; a partition's leader reloads it when a share session next opens. True
+        once every change is written."""
+        persister = self._persister()
+        assert persister is not None
+
+        async def reset(key: PartitionKey, start: int | None) -> bool:
+            state_key = (group_id, *key)
+            if start is None:
+                return await persister.delete(state_key) == ErrorCode.none
+            code, found = await persister.summary(state_key)
+            if code != ErrorCode.none:
+                return False
+            epoch = (found.state_epoch if found is not None else 0) + 1
+            return await persister.initialize(state_key, epoch, start) == ErrorCode.none
+
+        done = await asyncio.gather(*(reset(k, v) for k, v in starts.items()))
+        return all(done)
+
+    async def _changed_elsewhere(self, group_id: str, key: PartitionKey) -> bool:
+        """Whether an admin replaced or deleted the share-partition's state since this broker
+        loaded it (its state epoch moved on): a partition holding no acquired records only."""
+        persister = self._persister()
+        loaded = self._loaded.get((group_id, key))
+        part = self.partitions.get(group_id, {}).get(key)
+        if persister is None or loaded is None or part is None:
+            return False
+        if part.counts()[RecordState.ACQUIRED]:
+            return False
+        code, found = await persister.summary((group_id, *key))
+        if code != ErrorCode.none or found is None:
+            return False
+        current = found.state_epoch if found.start_offset >= 0 else -1
+        return current != loaded[1]
 
     def _leader_epoch(self, key: PartitionKey) -> int | None:
         info = self.state.registry.by_id.get(key[0])

@@ -10,9 +10,11 @@ from typing import Any
 
 from confluent_kafka import Producer
 from confluent_kafka.admin import NewTopic
+from kio.schema.alter_share_group_offsets.v0 import request as alter_req
 from kio.schema.errors import ErrorCode
 from kio.schema.find_coordinator.v4 import request as find_req
-from kio.static.primitive import i8
+from kio.schema.types import TopicName
+from kio.static.primitive import i8, i32, i64
 
 from embedded_broker.share.state_topic import SHARE_STATE_TOPIC, state_partition
 from tests.integration.groups.wire import WireClient
@@ -24,6 +26,7 @@ from .local_cluster import LocalCluster, admin, start_timeout_s, unless_not_yet,
 TOPIC = "jobs"
 STATE_PARTITIONS = 50  # share.coordinator.state.topic.num.partitions, Kafka's default
 RECORDS = 10
+NOT_YET = (ErrorCode.not_coordinator, ErrorCode.coordinator_load_in_progress)
 
 
 def _address(cluster: LocalCluster, node: int) -> str:
@@ -50,6 +53,28 @@ def _leader(cluster: LocalCluster, topic: str, partition: int, without: tuple[in
 
     found: int = wait_for(ask, 30, f"a live leader of {topic}-{partition}")
     return found
+
+
+def _in_sync(
+    cluster: LocalCluster, topic: str, partition: int, without: tuple[int, ...] = ()
+) -> None:
+    """Until every live broker is in the partition's ISR, so killing one leaves a successor
+    that holds all of it (a loaded machine can keep a follower out for a while)."""
+    live = {b for b in cluster.broker_ids if b not in without}
+
+    def isr() -> set[int]:
+        md = _metadata(cluster, without)
+        if md is None or topic not in md.topics:
+            return set()
+        part = md.topics[topic].partitions.get(partition)
+        return set() if part is None else set(part.isrs)
+
+    seen: list[set[int]] = []
+    wait_for(
+        lambda: seen.append(isr()) or live <= seen[-1],
+        60,
+        lambda: f"{topic}-{partition}'s ISR to hold {sorted(live)} (it holds {seen[-1:]})",
+    )
 
 
 def _create_topic(cluster: LocalCluster) -> uuid.UUID:
@@ -257,6 +282,7 @@ def test_acknowledged_records_stay_acknowledged_when_the_partition_leader_dies(
         member.acknowledge(leader, done)  # answered once the share coordinator holds it
         _described_start(cluster, group, held[0])
 
+        _in_sync(cluster, TOPIC, 0)
         cluster.kill(leader)
         again = _collect(member, cluster, len(held), (leader,))
         assert sorted(again) == held  # the held records, delivered again; none acknowledged
@@ -287,6 +313,7 @@ def test_share_state_survives_the_share_coordinators_broker_dying(
         member.acknowledge(leader, offsets[:4])
 
         # the coordinator dies: its successor replays __share_group_state and takes writes
+        _in_sync(cluster, SHARE_STATE_TOPIC, state_p)
         cluster.kill(coordinator)
         _leader(cluster, SHARE_STATE_TOPIC, state_p, (coordinator,))
         member.acknowledge(leader, offsets[4:6])
@@ -294,9 +321,85 @@ def test_share_state_survives_the_share_coordinators_broker_dying(
         # the old coordinator comes back; then the partition's leader dies, and its successor
         # reads the state the share coordinators kept through both failures
         cluster.restart_node(coordinator)
+        _in_sync(cluster, TOPIC, 0)
+        _in_sync(cluster, SHARE_STATE_TOPIC, state_p)
         cluster.kill(leader)
         again = _collect(member, cluster, RECORDS - 6, (leader,))
         assert sorted(again) == offsets[6:]
         _nothing_more(member, cluster, (leader,))
     finally:
         member.close()
+
+
+def _alter_start(cluster: LocalCluster, group: str, offset: int) -> None:
+    """AlterShareGroupOffsets of TOPIC-0 to ``offset`` at the group's coordinator (as
+    kafka-share-groups --reset-offsets --to-offset), again while it moves or loads."""
+
+    def alter() -> bool:
+        node = find_coordinator(cluster, group)
+        client = WireClient(_address(cluster, node))
+        try:
+            response = client.send(
+                alter_req.AlterShareGroupOffsetsRequest(
+                    group_id=group,
+                    topics=(
+                        alter_req.AlterShareGroupOffsetsRequestTopic(
+                            topic_name=TopicName(TOPIC),
+                            partitions=(
+                                alter_req.AlterShareGroupOffsetsRequestPartition(
+                                    partition_index=i32(0), start_offset=i64(offset)
+                                ),
+                            ),
+                        ),
+                    ),
+                )
+            )
+        except OSError:
+            return False
+        finally:
+            client.close()
+        if response.error_code in (
+            ErrorCode.not_coordinator,
+            ErrorCode.coordinator_load_in_progress,
+        ):
+            return False
+        assert response.error_code == ErrorCode.none, response
+        codes = [p.error_code for t in response.responses for p in t.partitions]
+        assert codes == [ErrorCode.none], response
+        return True
+
+    wait_for(alter, 30, "the group's coordinator to alter its offsets")
+
+
+def test_reset_offsets_reach_the_partition_leader_through_the_share_coordinator(
+    three_brokers: LocalCluster,
+) -> None:
+    cluster = three_brokers
+    topic_id = _create_topic(cluster)
+    leader = _leader(cluster, TOPIC, 0, ())
+    group, _ = _share_group_with_remote_coordinator(cluster, topic_id, leader)
+    member = _Member(cluster, group, topic_id)
+    try:
+        node = _join(cluster, member)
+        _initialized(cluster, member, leader)
+        _produce(cluster, RECORDS)
+        offsets = sorted(_collect(member, cluster, RECORDS, ()))
+        member.acknowledge(leader, offsets)
+        _described_start(cluster, group, offsets[-1] + 1)
+        # the member leaves (offsets change only in an empty group) and the group is rewound
+        wire = ShareWire(_address(cluster, node), group, topic_id)
+        wire.member_id = member.member_id
+        assert wire.heartbeat(None, epoch=-1).error_code == 0
+        wire.close()
+        _alter_start(cluster, group, offsets[0])
+        _described_start(cluster, group, offsets[0])
+    finally:
+        member.close()
+    # a consumer that comes back is given the records again, from the partition's leader
+    again = _Member(cluster, group, topic_id)
+    try:
+        _join(cluster, again)
+        got = _collect(again, cluster, RECORDS, ())
+        assert sorted(got) == offsets
+    finally:
+        again.close()
