@@ -16,7 +16,7 @@ from tests.integration.share.test_share_java_cli import ConsoleShareConsumer, co
 from tests.kafka.cli import KafkaCli
 
 from .local_cluster import LocalCluster, admin, start_timeout_s, wait_for
-from .test_cluster_share import _leader
+from .test_cluster_share import SETTINGS, _in_sync, _leader
 
 pytestmark = pytest.mark.realkafka
 
@@ -29,7 +29,7 @@ def test_console_share_consumers_go_on_where_the_dead_leader_stopped(
     cluster_factory: Callable[..., LocalCluster], kafka_cli: KafkaCli
 ) -> None:
     # members hear of their assignment at their next heartbeat: soon, here
-    cluster = cluster_factory(3, ["--config", "group.share.heartbeat.interval.ms=500"])
+    cluster = cluster_factory(3, [*SETTINGS, "--config", "group.share.heartbeat.interval.ms=500"])
     topic = f"tasks-{uuid.uuid4().hex[:6]}"
     client = admin(cluster.bootstrap())
     new = NewTopic(topic, 1, 3, config={"min.insync.replicas": "2"})
@@ -56,6 +56,7 @@ def test_console_share_consumers_go_on_where_the_dead_leader_stopped(
         assert first.proc.wait(timeout=CLI_TIMEOUT) == 0, first.errors[-20:]
     assert len(first.values) == FIRST
 
+    _in_sync(cluster, topic, 0)
     cluster.kill(leader)
     live = cluster.bootstrap(without=leader)
     producer = Producer({"bootstrap.servers": live, "acks": "all", "linger.ms": 0})
