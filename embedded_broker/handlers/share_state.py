@@ -19,7 +19,7 @@ from embedded_broker.share.state_coordinator import ShareStateCoordinator, state
 from embedded_broker.share.state_topic import Snapshot, StateKey
 from embedded_broker.state import BrokerState
 
-from .authz import CLUSTER, Op, allowed
+from .authz import CLUSTER, allowed
 from .base import ApiSpec, RequestContext
 from .util import build, response_module
 
@@ -47,7 +47,7 @@ async def _answer(
     mod = response_module(request)
     response_cls, result_cls = (getattr(mod, n) for n in names)
     coord = state_coordinator(state) if cluster_link(state) is not None else None
-    permitted = allowed(ctx, state, CLUSTER, operation=Op.CLUSTER_ACTION)
+    permitted = allowed(ctx, state, CLUSTER)
     results = []
     for topic in request.topics:
         parts = []
