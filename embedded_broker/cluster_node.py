@@ -54,6 +54,9 @@ def _broker_settings(data: dict[str, Any], node: dict[str, Any]) -> dict[str, st
     settings.setdefault(
         "transaction.state.log.replication.factor", str(min(3, len(data["brokers"])))
     )
+    settings.setdefault(
+        "share.coordinator.state.topic.replication.factor", str(min(3, len(data["brokers"])))
+    )
     if node.get("rack"):
         settings["broker.rack"] = str(node["rack"])
     if "listeners" in settings:

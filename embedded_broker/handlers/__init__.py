@@ -45,6 +45,7 @@ from . import (
     share_admin,
     share_fetch,
     share_groups,
+    share_state,
     topics,
     transactions,
     txn_admin,
@@ -75,6 +76,7 @@ _AREAS: tuple[tuple[ApiSpec, ...], ...] = (
     share_groups.APIS,
     share_fetch.APIS,
     share_admin.APIS,
+    share_state.APIS,
 )
 
 

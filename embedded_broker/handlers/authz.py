@@ -84,6 +84,12 @@ CHECKS: dict[int, dict[ResourceType, Operation]] = {
     77: {GROUP: Op.DESCRIBE},  # ShareGroupDescribe
     78: {GROUP: Op.READ, TOPIC: Op.READ},  # ShareFetch
     79: {GROUP: Op.READ, TOPIC: Op.READ},  # ShareAcknowledge
+    # the share coordinator's APIs, sent by share-partition leaders (handlers/share_state)
+    83: {CLUSTER: Op.CLUSTER_ACTION},  # InitializeShareGroupState
+    84: {CLUSTER: Op.CLUSTER_ACTION},  # ReadShareGroupState
+    85: {CLUSTER: Op.CLUSTER_ACTION},  # WriteShareGroupState
+    86: {CLUSTER: Op.CLUSTER_ACTION},  # DeleteShareGroupState
+    87: {CLUSTER: Op.CLUSTER_ACTION},  # ReadShareGroupStateSummary
     90: {GROUP: Op.DESCRIBE, TOPIC: Op.DESCRIBE},  # DescribeShareGroupOffsets
     91: {GROUP: Op.READ, TOPIC: Op.READ},  # AlterShareGroupOffsets
     92: {GROUP: Op.DELETE, TOPIC: Op.READ},  # DeleteShareGroupOffsets

@@ -9,9 +9,10 @@ from typing import Any
 from kio.schema.errors import ErrorCode
 
 from embedded_broker.coordinator import GroupError
+from embedded_broker.registry import TopicInfo
 from embedded_broker.share.groups import ShareGroup
 from embedded_broker.share.partition import RecordState, SharePartition
-from embedded_broker.share.runtime import ShareCoordinator, share_coordinator
+from embedded_broker.share.runtime import PartitionKey, ShareCoordinator, share_coordinator
 from embedded_broker.state import BrokerState
 
 from .authz import GROUP, allowed, refused_topics
@@ -36,6 +37,35 @@ def _lag(share: ShareCoordinator, topic: str, index: int, part: SharePartition) 
     counts = part.counts()
     done = counts[RecordState.ACKNOWLEDGED] + counts[RecordState.ARCHIVED]
     return max(high - part.start_offset - done, 0)
+
+
+def share_keys(info: TopicInfo) -> list[PartitionKey]:
+    return [(info.topic_id, i) for i in range(info.partitions)]
+
+
+def _subscribed(share: ShareCoordinator, group_id: str) -> list[tuple[str, list[int]]]:
+    """The topics the group's members subscribe to, with all their partitions."""
+    group = share.groups.groups.get(group_id)
+    sizes = {} if group is None else group.topic_sizes
+    return [(t, list(range(n))) for t, n in sorted(sizes.items())]
+
+
+async def _summaries(
+    share: ShareCoordinator, group_id: str, wanted: list[tuple[str, list[int]]]
+) -> dict[tuple[str, int], tuple[int, int]]:
+    """(topic, partition) -> (start offset, finished records) from a cluster's share
+    coordinators; nothing on a single node."""
+    if not share.clustered():
+        return {}
+    registry = share.state.registry.topics
+    keys = {
+        (info.topic_id, i): (t, i)
+        for t, indexes in wanted
+        if (info := registry.get(t)) is not None
+        for i in indexes
+    }
+    found = await share.summaries(group_id, list(keys))
+    return {keys[k]: v for k, v in found.items()}
 
 
 async def _group_error(
@@ -68,8 +98,11 @@ async def handle_describe_share_group_offsets(
             if g.topics is None:  # every topic the group has state for
                 names = sorted({t for t, _ in known})
                 wanted = [(t, sorted(i for n, i in known if n == t)) for t in names]
+                if share.clustered():  # (the share coordinators hold the subscribed topics')
+                    wanted = _subscribed(share, g.group_id)
             else:
                 wanted = [(t.topic_name, [int(p) for p in t.partitions]) for t in g.topics]
+            remote = await _summaries(share, g.group_id, wanted)
             for topic, indexes in wanted:
                 info = state.registry.topics.get(topic)
                 parts = []
@@ -85,6 +118,13 @@ async def handle_describe_share_group_offsets(
                     if info is None or index >= info.partitions:
                         entry["error_code"] = ErrorCode.unknown_topic_or_partition
                         entry["error_message"] = "This server does not host this topic-partition."
+                    elif share.clustered():
+                        if (topic, index) in remote:
+                            start, finished = remote[(topic, index)]
+                            high = share.high_watermark(topic, index)
+                            entry["start_offset"] = start
+                            entry["leader_epoch"] = 0
+                            entry["lag"] = -1 if high is None else max(high - start - finished, 0)
                     elif part is not None:
                         entry["start_offset"] = part.start_offset
                         entry["leader_epoch"] = 0
@@ -126,6 +166,7 @@ async def handle_alter_share_group_offsets(
     if code == ErrorCode.none and group is not None and group.members:
         code, message = ErrorCode.non_empty_group, _NOT_EMPTY
     topics = []
+    resets: dict[PartitionKey, int | None] = {}  # a cluster's, for the share coordinators
     if code == ErrorCode.none:
         share.groups.groups.setdefault(group_id, ShareGroup(group_id))
         for t in request.topics:
@@ -138,6 +179,14 @@ async def handle_alter_share_group_offsets(
                 if info is not None and refused_topics(ctx, state, [t.topic_name]):
                     part_code = ErrorCode.topic_authorization_failed
                     part_message = "Not authorized to read this topic."
+                elif share.clustered() and info is not None and index < info.partitions:
+                    # the leader may be another broker: an offset past the log is its to clamp
+                    offset = int(p.start_offset)
+                    if offset < 0 and high is None:
+                        part_code = ErrorCode.not_leader_or_follower
+                        part_message = "Give an offset: this broker holds no copy of the log."
+                    else:
+                        resets[(info.topic_id, index)] = offset if offset >= 0 else high
                 elif info is None or high is None:
                     part_code = ErrorCode.unknown_topic_or_partition
                     part_message = "This server does not host this topic-partition."
@@ -166,7 +215,10 @@ async def handle_alter_share_group_offsets(
                     partitions=tuple(parts),
                 )
             )
-        if not await share.persist(group_id):
+        saved = await share.persist(group_id)
+        if resets:
+            saved = await share.reset_partitions(group_id, resets) and saved
+        if not saved:
             code, message = (
                 ErrorCode.unknown_server_error,
                 "The share-group state could not be saved.",
@@ -192,6 +244,7 @@ async def handle_delete_share_group_offsets(
     if code == ErrorCode.none and group is not None and group.members:
         code, message = ErrorCode.non_empty_group, _NOT_EMPTY
     topics = []
+    resets: dict[PartitionKey, int | None] = {}  # a cluster's, for the share coordinators
     if code == ErrorCode.none:
         for t in request.topics:
             info = state.registry.topics.get(t.topic_name)
@@ -205,6 +258,8 @@ async def handle_delete_share_group_offsets(
             else:
                 keys = [k for k in share.partitions.get(group_id, {}) if k[0] == info.topic_id]
                 share.delete_partitions(group_id, keys)
+                if share.clustered():
+                    resets.update(dict.fromkeys(share_keys(info), None))
             topics.append(
                 build(
                     mod.DeleteShareGroupOffsetsResponseTopic,
@@ -214,7 +269,10 @@ async def handle_delete_share_group_offsets(
                     error_message=topic_message,
                 )
             )
-        if not await share.persist(group_id):
+        saved = await share.persist(group_id)
+        if resets:
+            saved = await share.reset_partitions(group_id, resets) and saved
+        if not saved:
             code, message = (
                 ErrorCode.unknown_server_error,
                 "The share-group state could not be saved.",

@@ -328,6 +328,7 @@ async def handle_share_fetch(ctx: RequestContext, request: Any, state: BrokerSta
     share.expire(state.now_ms())
     answers: Answers = {}
     denied = _denied(ctx, state, [k[0] for k in [*session.partitions, *acks]])
+    await share.prepare(group_id, [*session.partitions, *acks], new_session=epoch == INITIAL_EPOCH)
     await _acknowledge(
         share,
         group_id,
@@ -347,6 +348,7 @@ async def handle_share_fetch(ctx: RequestContext, request: Any, state: BrokerSta
         max_bytes = min(int(request.max_bytes), state.config.get_int("fetch.max.bytes"))
         deadline = time.monotonic() + ms(request.max_wait) / 1000
         while True:
+            await share.prepare(group_id, keys)  # (a cluster's leadership may have moved)
             got = _acquire_pass(
                 share,
                 group_id,
@@ -409,6 +411,7 @@ async def handle_share_acknowledge(ctx: RequestContext, request: Any, state: Bro
         if epoch != FINAL_EPOCH:
             session.bump()
         share.expire(state.now_ms())
+        await share.prepare(group_id, list(acks))
         await _acknowledge(
             share,
             group_id,

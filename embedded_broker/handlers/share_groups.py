@@ -36,7 +36,10 @@ async def other_kind(state: BrokerState, group_id: str) -> str | None:
 
 async def _initialize(share: ShareCoordinator, group_id: str, assigned: Partitions) -> None:
     """Create the share-partitions a group is first assigned, at the latest offset, and save
-    them, so a restart does not move their start to a later latest offset."""
+    them, so a restart does not move their start to a later latest offset. (In a cluster
+    each partition's leader initializes it with its share coordinator on first fetch.)"""
+    if share.clustered():
+        return
     created = False
     for topic, partitions in assigned.items():
         info = share.state.registry.topics.get(topic)

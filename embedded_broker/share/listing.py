@@ -48,6 +48,15 @@ async def delete_share_groups(state: BrokerState, names: Iterable[str]) -> dict[
         share.groups.remove_group(group_id)
         share.partitions.pop(group_id, None)
         results[group_id] = GroupError.NONE
-        if not await share.persist(group_id):  # the file goes
+        saved = await share.persist(group_id)  # the file goes
+        if share.clustered():  # and the share coordinators' state of its topics
+            keys = [
+                (info.topic_id, i)
+                for topic in group.topic_sizes
+                if (info := state.registry.topics.get(topic)) is not None
+                for i in range(info.partitions)
+            ]
+            saved = await share.reset_partitions(group_id, dict.fromkeys(keys, None)) and saved
+        if not saved:
             results[group_id] = GroupError.NOT_COORDINATOR
     return results

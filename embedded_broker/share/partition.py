@@ -218,9 +218,10 @@ class SharePartition:
         self.start_offset = start
 
     # -- persistence ---------------------------------------------------------------------------
-    def to_json(self) -> dict[str, object]:
-        """The durable form: an Acquired record is written as Available, so after a restart it
-        is delivered again (its lock died with the broker), with its delivery count kept."""
+    def state_batches(self) -> list[tuple[int, int, int, int]]:
+        """The durable form of the in-flight records: runs of (first, last, state, delivery
+        count). An Acquired record is written as Available, so after a restart or a new leader
+        it is delivered again (its lock died with the broker), with its delivery count kept."""
         runs: list[list[int]] = []
         for offset in range(self.start_offset, self.end_offset):
             rec = self.records.get(offset)
@@ -237,6 +238,10 @@ class SharePartition:
                 last[1] = offset
             else:
                 runs.append([offset, offset, int(state), rec.delivery_count])
+        return [(a, b, c, d) for a, b, c, d in runs]
+
+    def to_json(self) -> dict[str, object]:
+        runs = [list(run) for run in self.state_batches()]
         return {"start_offset": self.start_offset, "end_offset": self.end_offset, "runs": runs}
 
     @classmethod

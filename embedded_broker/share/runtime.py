@@ -5,24 +5,36 @@ the group coordinator (membership), the share-partition leaders (record states, 
 SharePartitionManager) and the share coordinator (durable state). A share-partition is created
 when the group is first assigned the partition (or first fetches it), starting at the latest
 offset, as Kafka's share.auto.offset.reset defaults to.
+
+In a local cluster the durable state lives with the share coordinators in __share_group_state
+(share.persister): this broker loads a share-partition from there when it becomes the
+partition's leader (at each new leader epoch) and writes it back after every change, so a new
+leader goes on where the old one stopped. The group's own file then holds only its configs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from kio.schema.errors import ErrorCode
+
 from .groups import ShareGroup, ShareGroups, ShareLimits
-from .partition import SharePartition
+from .partition import RecordState, SharePartition
+from .persister import SharePersister, make_persister
 from .sessions import ShareSessions
+from .state_topic import Snapshot
 from .store import ShareStore, encode, load_all
 
 if TYPE_CHECKING:
     from embedded_broker.state import BrokerState
+
+log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "share_groups"
 
@@ -49,6 +61,10 @@ class ShareCoordinator:
         self.store = ShareStore(data_dir, self._snapshot)
         self._wakeup: asyncio.Future[None] | None = None
         self.group_configs: dict[str, dict[str, str]] = {}
+        self._persister = make_persister(state)
+        # a cluster's share-partitions: the leader epoch each was loaded at, its state epoch
+        self._loaded: dict[tuple[str, PartitionKey], tuple[int, int]] = {}
+        self._loading: dict[tuple[str, PartitionKey], asyncio.Task[None]] = {}
         for group_id, data in saved.items():
             self._restore(group_id, data)
 
@@ -73,6 +89,10 @@ class ShareCoordinator:
             ),
         )
 
+    def clustered(self) -> bool:
+        """Whether this is a cluster broker (its share state lives with share coordinators)."""
+        return self._persister() is not None
+
     # -- share-partitions ----------------------------------------------------------------------
     def high_watermark(self, topic: str, index: int) -> int | None:
         plog = self.state.partition(topic, index)
@@ -87,8 +107,8 @@ class ShareCoordinator:
         earliest, as the group's share.auto.offset.reset says)."""
         parts = self.partitions.setdefault(group_id, {})
         found = parts.get((topic_id, index))
-        if found is not None or not create:
-            return found
+        if found is not None or not create or self._persister() is not None:
+            return found  # a cluster's share-partitions are made by prepare()
         info = self.state.registry.by_id.get(topic_id)
         if info is None:
             return None
@@ -138,7 +158,7 @@ class ShareCoordinator:
             changed |= part.release_member(member_id, limit)
         if changed:
             self.wake()
-            self.state.spawn(self.store.persist(group_id), name=f"share-state {group_id}")
+            self.state.spawn(self.persist(group_id), name=f"share-state {group_id}")
 
     def release_member(self, group_id: str, member_id: str, keys: list[PartitionKey]) -> bool:
         limit = self.settings(group_id).delivery_limit
@@ -168,7 +188,7 @@ class ShareCoordinator:
     def _snapshot(self, group_id: str) -> bytes | None:
         rows: list[dict[str, object]] = []
         for (topic_id, index), part in sorted(self.partitions.get(group_id, {}).items()):
-            if topic_id in self.state.registry.by_id:
+            if topic_id in self.state.registry.by_id and self._persister() is None:
                 rows.append({"topic_id": str(topic_id), "partition": index, **part.to_json()})
         exists = group_id in self.groups.groups
         configs = self.group_configs.get(group_id, {})
@@ -186,13 +206,172 @@ class ShareCoordinator:
         if isinstance(configs, dict) and configs:
             self.group_configs[group_id] = {str(k): str(v) for k, v in configs.items()}
         parts = self.partitions.setdefault(group_id, {})
-        for row in rows:
+        for row in rows:  # (a cluster broker's file has none: its state is the coordinators')
             with contextlib.suppress(KeyError, ValueError, TypeError):
                 key = (uuid.UUID(row["topic_id"]), int(row["partition"]))
                 parts[key] = SharePartition.from_json(row)
 
     async def persist(self, group_id: str) -> bool:
-        return await self.store.persist(group_id)
+        """Make the group's state durable; True once it is (in a cluster: once the share
+        coordinators hold every share-partition this broker leads)."""
+        persister = self._persister()
+        if persister is None:
+            return await self.store.persist(group_id)
+        keys = [k for k in self.partitions.get(group_id, {}) if (group_id, k) in self._loaded]
+        results = await asyncio.gather(
+            self.store.persist(group_id), *(self._write(persister, group_id, k) for k in keys)
+        )
+        return all(results)
+
+    async def _write(self, persister: SharePersister, group_id: str, key: PartitionKey) -> bool:
+        part = self.partitions.get(group_id, {}).get(key)
+        loaded = self._loaded.get((group_id, key))
+        if part is None or loaded is None:
+            return True  # no longer this broker's
+        leader_epoch, state_epoch = loaded
+        snapshot = Snapshot(
+            state_epoch, leader_epoch, part.start_offset, tuple(part.state_batches())
+        )
+        code = await persister.write((group_id, *key), snapshot)
+        if code == ErrorCode.none:
+            return True
+        if code in (ErrorCode.fenced_leader_epoch, ErrorCode.fenced_state_epoch):
+            self._forget(group_id, key)  # a newer leader owns it now
+        return False
+
+    # -- a cluster's share-partitions, loaded from the share coordinators -----------------------
+    async def prepare(
+        self, group_id: str, keys: list[PartitionKey], *, new_session: bool = False
+    ) -> None:
+        """Make sure this broker holds the current state of each share-partition it leads
+        (reading it from its share coordinator at a new leader epoch, or when a new share
+        session finds an admin changed it) and none of those it does not lead. No-op on a
+        single node."""
+        if self._persister() is None:
+            return
+        waits = []
+        for key in keys:
+            epoch = self._leader_epoch(key)
+            loaded = self._loaded.get((group_id, key))
+            if epoch is None:
+                if loaded is not None or key in self.partitions.get(group_id, {}):
+                    self._forget(group_id, key)
+                continue
+            if loaded is not None and loaded[0] == epoch:
+                if not new_session or not await self._changed_elsewhere(group_id, key):
+                    continue
+                self._loaded[(group_id, key)] = (-1, loaded[1])  # reloaded below
+            task = self._loading.get((group_id, key))
+            if task is None or task.done():
+                task = self.state.spawn(
+                    self._load(group_id, key, epoch), name=f"share-partition-load {group_id}"
+                )
+                self._loading[(group_id, key)] = task
+            waits.append(task)
+        if waits:
+            await asyncio.wait(waits)
+
+    async def summaries(
+        self, group_id: str, keys: list[PartitionKey]
+    ) -> dict[PartitionKey, tuple[int, int]]:
+        """A cluster's (start offset, records past it already finished) of each share-partition
+        with state, read from the share coordinators (ReadShareGroupStateSummary)."""
+        persister = self._persister()
+        if persister is None:
+            return {}
+        found = await asyncio.gather(*(persister.summary((group_id, *k)) for k in keys))
+        return {
+            key: (snap.start_offset, snap.delivered())
+            for key, (code, snap) in zip(keys, found, strict=True)
+            if code == ErrorCode.none and snap is not None and snap.start_offset >= 0
+        }
+
+    async def reset_partitions(self, group_id: str, starts: dict[PartitionKey, int | None]) -> bool:
+        """A cluster's AlterShareGroupOffsets (a start offset) and DeleteShareGroupOffsets or
+        DeleteGroups (None): the share coordinators' state replaced under a newer state epoch,
+        or deleted; a partition's leader reloads it when a share session next opens. True
+        once every change is written."""
+        persister = self._persister()
+        assert persister is not None
+
+        async def reset(key: PartitionKey, start: int | None) -> bool:
+            state_key = (group_id, *key)
+            if start is None:
+                return await persister.delete(state_key) == ErrorCode.none
+            code, found = await persister.summary(state_key)
+            if code != ErrorCode.none:
+                return False
+            epoch = (found.state_epoch if found is not None else 0) + 1
+            return await persister.initialize(state_key, epoch, start) == ErrorCode.none
+
+        done = await asyncio.gather(*(reset(k, v) for k, v in starts.items()))
+        return all(done)
+
+    async def _changed_elsewhere(self, group_id: str, key: PartitionKey) -> bool:
+        """Whether an admin replaced or deleted the share-partition's state since this broker
+        loaded it (its state epoch moved on): a partition holding no acquired records only."""
+        persister = self._persister()
+        loaded = self._loaded.get((group_id, key))
+        part = self.partitions.get(group_id, {}).get(key)
+        if persister is None or loaded is None or part is None:
+            return False
+        if part.counts()[RecordState.ACQUIRED]:
+            return False
+        code, found = await persister.summary((group_id, *key))
+        if code != ErrorCode.none or found is None:
+            return False
+        current = found.state_epoch if found.start_offset >= 0 else -1
+        return current != loaded[1]
+
+    def _leader_epoch(self, key: PartitionKey) -> int | None:
+        info = self.state.registry.by_id.get(key[0])
+        if info is None:
+            return None
+        part = self.state.replicas.get(info.name, key[1])
+        if part is None or not part.leader or self.state.partition(info.name, key[1]) is None:
+            return None
+        return part.state.leader_epoch
+
+    def _forget(self, group_id: str, key: PartitionKey) -> None:
+        self._loaded.pop((group_id, key), None)
+        if self.partitions.get(group_id, {}).pop(key, None) is not None:
+            self.wake()
+
+    async def _load(self, group_id: str, key: PartitionKey, epoch: int) -> None:
+        persister = self._persister()
+        assert persister is not None
+        self._forget(group_id, key)
+        state_key = (group_id, *key)
+        code, found = await persister.read(state_key, epoch)
+        if code != ErrorCode.none:
+            log.warning("Could not load share-partition %s: %s", state_key, code.name)
+            return
+        if found is None:
+            info = self.state.registry.by_id.get(key[0])
+            plog = None if info is None else self.state.partition(info.name, key[1])
+            if info is None or plog is None:
+                return
+            start = self.state.replicas.high_watermark(info.name, key[1], plog)
+            if self.group_configs.get(group_id, {}).get("share.auto.offset.reset") == "earliest":
+                start = plog.log_start_offset
+            state_epoch = 0
+            code = await persister.initialize(state_key, state_epoch, start)
+            if code != ErrorCode.none:
+                log.warning("Could not initialize share-partition %s: %s", state_key, code.name)
+                return
+            part = SharePartition(start)
+        else:
+            state_epoch = found.state_epoch
+            end = max([found.start_offset] + [b[1] + 1 for b in found.batches])
+            runs = [list(b) for b in found.batches if b[1] >= found.start_offset]
+            part = SharePartition.from_json(
+                {"start_offset": found.start_offset, "end_offset": end, "runs": runs}
+            )
+        if self._leader_epoch(key) != epoch:
+            return  # leadership moved on while loading
+        self.partitions.setdefault(group_id, {})[key] = part
+        self._loaded[(group_id, key)] = (epoch, state_epoch)
+        self.wake()
 
     def delete_partitions(self, group_id: str, keys: list[PartitionKey]) -> None:
         parts = self.partitions.get(group_id, {})
