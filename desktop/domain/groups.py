@@ -48,11 +48,16 @@ class PartitionLag:
     end: int | None  # high watermark; None when unknown
     metadata: str = ""
     start: int | None = None  # log start offset: read only for partitions without a commit
+    # share groups: `committed` is the share-partition start offset and this the lag Kafka
+    # reports (records at or past it not yet acknowledged), which the totals then sum
+    share_lag: int | None = None
     lag: int | None = field(init=False, compare=False)
     ahead: bool = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
         lag, ahead = partition_lag(self.committed, self.end)
+        if self.share_lag is not None and self.share_lag >= 0:
+            lag, ahead = self.share_lag, False
         object.__setattr__(self, "lag", lag)
         object.__setattr__(self, "ahead", ahead)
 
@@ -140,6 +145,7 @@ class MemberInfo:
     # consumer-protocol groups (KIP-848): what the coordinator wants this member to own;
     # None for classic groups, where the client-side leader assigns
     target: tuple[tuple[str, int], ...] | None = None
+    member_epoch: int | None = None  # consumer and share groups; None for classic groups
 
     @property
     def assignment_text(self) -> str:
@@ -238,6 +244,17 @@ class GroupDetail:
     stable_ends: dict[tuple[str, int], int]  # last stable offset per partition (read_committed)
     time_lag_s: dict[tuple[str, int], float]  # age of the message at the committed offset
     fetched_at: float
+    group_epoch: int | None = None  # consumer and share groups (KIP-848, KIP-932)
+    assignment_epoch: int | None = None
+    note: str = ""  # why epochs or share state could not be read, for the user
+
+
+SHARE_NOTE = (
+    "Share group: per partition, the share-partition start offset (the first record not yet "
+    "acknowledged by every delivery) and the lag Kafka reports. Which records are acquired "
+    "right now and their delivery counts are not shown: Kafka offers no admin request that "
+    "reads them (only brokers read the share state)."
+)
 
 
 class ResetMode(StrEnum):

@@ -20,6 +20,7 @@ from desktop.domain.group_events import diff_groups
 from desktop.domain.groups import GroupSummary
 from desktop.services.admin import ClusterAdmin
 from desktop.services.groups import GroupsAdmin, SummaryCache
+from desktop.services.kio_wire import WireHolder
 
 FRAME = struct.Struct(">I")  # the length of the pickled frame that follows
 FLAG = "--groups-helper"  # the frozen bundle runs this module when the flag comes first
@@ -52,8 +53,9 @@ def read_frame(stream: IO[bytes]) -> Any:
 class Refresher:
     """One cluster's groups, refreshed on request; remembers what the parent was sent."""
 
-    def __init__(self, admin: ClusterAdmin, out: IO[bytes]) -> None:
+    def __init__(self, admin: ClusterAdmin, out: IO[bytes], wire: WireHolder | None = None) -> None:
         self.admin = admin
+        self.wire = wire  # share groups and types, which confluent-kafka does not list
         self.out = out
         self.sent: dict[str, GroupSummary] = {}
         self.listed_ids: list[str] | None = None
@@ -65,7 +67,7 @@ class Refresher:
         self.out.flush()
 
     def refresh(self, priority: tuple[str, ...], threshold: int) -> None:
-        ga = GroupsAdmin(self.admin)
+        ga = GroupsAdmin(self.admin, self.wire)
         listed = ga.list_groups()
         ids = [g.group_id for g in listed]
         if ids != self.listed_ids:
@@ -95,7 +97,11 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> int:
         profile, creds, timeout = read_frame(inp)
     except EOFError:
         return 0
-    refresher = Refresher(ClusterAdmin(profile, creds, timeout, "topicscope-groups"), out)
+    refresher = Refresher(
+        ClusterAdmin(profile, creds, timeout, "topicscope-groups"),
+        out,
+        WireHolder(profile, creds, timeout),
+    )
     while True:
         try:
             priority, threshold = read_frame(inp)
@@ -105,6 +111,8 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> int:
             refresher.refresh(tuple(priority), int(threshold))
         except Exception as exc:  # every failure is a message for the screen, never an exit
             refresher.admin.reconnect()
+            if refresher.wire is not None:
+                refresher.wire.drop()
             refresher.listed_ids = None  # the next answer starts from the whole list
             refresher.send("failed", str(exc) or type(exc).__name__)
 
