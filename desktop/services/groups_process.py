@@ -4,7 +4,8 @@ callbacks and summaries never hold the GUI's interpreter lock. No Qt.
 The parent writes pickled frames to stdin: first (profile, credentials, timeout), then one
 (priority, lag threshold) per refresh. The child answers each refresh with frames on stdout:
 ("listed", groups) when the list of group ids changed, ("stage", groups) with the groups whose
-summary changed, then ("done", (events, time)) or ("failed", message). A group sent once is
+summary changed, then ("done", (events, time, note)) or ("failed", message); the note says why
+share groups or group types could not be read ("" when they were). A group sent once is
 sent again only when its summary changes, so a steady cluster costs the parent nothing.
 """
 
@@ -88,7 +89,7 @@ class Refresher:
         events = [] if self.diffed is None else diff_groups(self.diffed, groups, now, threshold)
         self.diffed = groups
         self.sent = dict(groups)
-        self.send("done", (events, now))
+        self.send("done", (events, now, ga.wire_note))
 
 
 def serve(inp: IO[bytes], out: IO[bytes]) -> int:

@@ -49,6 +49,7 @@ class GroupsPoller(QObject):
         self._active = False
         self._again = False  # a refresh was asked for while one ran
         self.lag_threshold = LAG_THRESHOLD
+        self.wire_note = ""  # why share groups or types could not be read at the last refresh
         self.helper = GroupsHelper(
             session.profile,
             session.creds,
@@ -119,8 +120,8 @@ class GroupsPoller(QObject):
         self.groups_updated.emit([summary])
 
     @Slot(object)
-    def _on_done(self, result: tuple[list[ClusterEvent], float]) -> None:
-        events, at = result
+    def _on_done(self, result: tuple[list[ClusterEvent], float, str]) -> None:
+        events, at, self.wire_note = result
         self.loaded = True
         self.refreshes += 1
         if events:
