@@ -250,10 +250,10 @@ class GroupDetail:
 
 
 SHARE_NOTE = (
-    "Share group: per partition, the share-partition start offset (the first record not yet "
-    "acknowledged by every delivery) and the lag Kafka reports. Which records are acquired "
-    "right now and their delivery counts are not shown: Kafka offers no admin request that "
-    "reads them (only brokers read the share state)."
+    "Share group: per partition, the share-partition start offset (every record before it is "
+    "acknowledged or archived) and the lag Kafka reports (records not yet acknowledged). "
+    "Which records are acquired right now, and their delivery counts, are not shown: no Kafka "
+    "admin request reports them (only brokers read the share state)."
 )
 
 

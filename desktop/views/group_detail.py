@@ -107,7 +107,11 @@ class GroupDetailPanel(QWidget):
         self.detail = d
         self.loads += 1
         s = d.summary
-        self.partitions.set_share(s.group_type == "share")
+        share = s.group_type == "share"
+        self.partitions.set_share(share)
+        for col in (GroupPartitionsModel.STABLE, GroupPartitionsModel.TIME_LAG):
+            self.partitions_table.setColumnHidden(col, share)  # commits' measures, not shares'
+        self.partitions_table.setColumnHidden(GroupPartitionsModel.METADATA, share)
         self.partitions.set_rows(
             [
                 LagRow(
