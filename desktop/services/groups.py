@@ -48,7 +48,7 @@ from desktop.services.group_wire import (
     share_offsets,
 )
 from desktop.services.group_wire import list_groups as wire_list_groups
-from desktop.services.kio_wire import WireHolder, WireUnavailableError
+from desktop.services.kio_wire import WireHolder
 
 DESCRIBE_BATCH = 100  # groups per DescribeGroups call
 OFFSETS_WAVE = 100  # offset fetches in flight at once: smaller bursts of result callbacks
@@ -205,9 +205,8 @@ class GroupsAdmin:
         return sorted(self._with_wire_listing(listed), key=lambda g: g.group_id)
 
     def _wire_failed(self, what: str, exc: Exception) -> None:
+        # kafka-python reconnects by itself: the connections are kept for the next refresh
         self.wire_note = f"{what} could not be read: {exc or type(exc).__name__}"
-        if self.wire is not None and not isinstance(exc, WireUnavailableError):
-            self.wire.drop()  # the next use connects afresh
 
     def _with_wire_listing(self, listed: list[GroupSummary]) -> list[GroupSummary]:
         """Share groups (confluent-kafka lists only consumer groups) and each group's type."""
