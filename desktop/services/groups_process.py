@@ -80,8 +80,10 @@ class Refresher:
             changed = [g for g in stage if sent.get(g.group_id) is not g]
             for g in changed:
                 sent[g.group_id] = g
-            for i in range(0, len(changed), SEND_CHUNK):
-                self.send("stage", changed[i : i + SEND_CHUNK])
+            # summaries only: the selected group's partitions come with its detail
+            brief = [g.brief() for g in changed]
+            for i in range(0, len(brief), SEND_CHUNK):
+                self.send("stage", brief[i : i + SEND_CHUNK])
 
         done = ga.summaries(listed, priority, progress, sent, self.cache)
         now = time.time()
