@@ -1,6 +1,8 @@
 """Kafka requests that no client library here offers (ConsumerGroupDescribe, ShareGroupDescribe,
 DescribeShareGroupOffsets), encoded and decoded by kio and carried by kafka-python's connections,
-which already speak TLS and SASL, negotiate versions and find coordinators. Blocking; no Qt."""
+which already speak TLS and SASL, negotiate versions and find coordinators. Blocking; no Qt.
+kio and kafka-python are imported on first use (together about a second): in the groups helper
+process at its first listing, in the app only when a group's detail needs them."""
 
 from __future__ import annotations
 
@@ -8,12 +10,7 @@ import io
 import struct
 from typing import IO, Any
 
-from kafka.admin import KafkaAdminClient
-from kio.index import load_request_schema, load_response_schema
-from kio.serial import entity_reader, entity_writer
-
 from desktop.domain.profile import ClusterProfile, Credentials
-from desktop.services.log_dirs import SizesUnavailableError, kafka_python_config
 
 _HEAD = struct.Struct(">hhi")
 _I16 = struct.Struct(">h")
@@ -66,6 +63,8 @@ class _ResponseType:
 
     def decode(self, buf: IO[bytes]) -> Any:
         data = buf.read()
+        from kio.serial import entity_reader
+
         value, _size = entity_reader(self.schema)(data, 0)
         return value
 
@@ -77,6 +76,8 @@ class KioRequest:
         self.body = body
         self.API_KEY = int(body.__api_key__)
         self.API_VERSION = int(body.__version__)
+        from kio.index import load_response_schema
+
         self.response_type = _ResponseType(load_response_schema(self.API_KEY, self.API_VERSION))
         self.header: _Header | None = None
         self._client_id = ""
@@ -100,6 +101,8 @@ class KioRequest:
             out.write(_I16.pack(len(raw)) + raw)
             if self.body.__flexible__:
                 out.write(b"\x00")  # request header v2: no tagged fields
+        from kio.serial import entity_writer
+
         entity_writer(type(self.body))(out, self.body)
         data = out.getvalue()
         return _I32.pack(len(data)) + data if framed else data
@@ -119,21 +122,32 @@ def pick_version(api_key: int, broker: tuple[int, int] | None, known: range) -> 
 
 
 def request_type(api_key: int, version: int) -> type[Any]:
+    from kio.index import load_request_schema
+
     cls: type[Any] = load_request_schema(api_key, version)
     return cls
+
+
+def wire_config(profile: ClusterProfile, creds: Credentials, timeout_s: float) -> dict[str, Any]:
+    """kafka-python's settings for the profile, or why it cannot carry them."""
+    from desktop.services.log_dirs import SizesUnavailableError, kafka_python_config
+
+    try:
+        conf = kafka_python_config(profile, creds, timeout_s)
+    except SizesUnavailableError as exc:
+        raise WireUnavailableError(str(exc).replace("Sizes on disk need", "This needs")) from exc
+    conf["client_id"] = "topicscope-groups"
+    return conf
 
 
 class KioWire:
     """One kafka-python admin connection set, used only to carry kio requests."""
 
     def __init__(self, profile: ClusterProfile, creds: Credentials, timeout_s: float) -> None:
-        try:
-            conf = kafka_python_config(profile, creds, timeout_s)
-        except SizesUnavailableError as exc:
-            raise WireUnavailableError(
-                str(exc).replace("Sizes on disk need", "This needs")
-            ) from exc
-        conf["client_id"] = "topicscope-groups"
+        conf = wire_config(profile, creds, timeout_s)
+        # kafka-python takes about a second to import: only once a screen needs these requests
+        from kafka.admin import KafkaAdminClient
+
         self.timeout_ms = int(timeout_s * 1000)
         try:
             self.client = KafkaAdminClient(**conf)
@@ -200,10 +214,10 @@ class WireHolder:
             raise WireUnavailableError(self.refused)
         if self.wire is None:
             try:
-                kafka_python_config(self.profile, self.creds, self.timeout_s)
-            except SizesUnavailableError as exc:
-                self.refused = str(exc).replace("Sizes on disk need", "This needs")
-                raise WireUnavailableError(self.refused) from exc
+                wire_config(self.profile, self.creds, self.timeout_s)
+            except WireUnavailableError as exc:
+                self.refused = str(exc)
+                raise
             self.wire = KioWire(self.profile, self.creds, self.timeout_s)
         return self.wire
 
