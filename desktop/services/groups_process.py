@@ -105,19 +105,24 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> int:
         out,
         WireHolder(profile, creds, timeout),
     )
-    while True:
-        try:
-            priority, threshold = read_frame(inp)
-        except EOFError:
-            return 0
-        try:
-            refresher.refresh(tuple(priority), int(threshold))
-        except Exception as exc:  # every failure is a message for the screen, never an exit
-            refresher.admin.reconnect()
-            if refresher.wire is not None:
-                refresher.wire.drop()
-            refresher.listed_ids = None  # the next answer starts from the whole list
-            refresher.send("failed", str(exc) or type(exc).__name__)
+    try:
+        while True:
+            try:
+                priority, threshold = read_frame(inp)
+            except EOFError:
+                return 0
+            try:
+                refresher.refresh(tuple(priority), int(threshold))
+            except BrokenPipeError:
+                raise
+            except Exception as exc:  # every failure is a message for the screen, never an exit
+                refresher.admin.reconnect()
+                if refresher.wire is not None:
+                    refresher.wire.drop()
+                refresher.listed_ids = None  # the next answer starts from the whole list
+                refresher.send("failed", str(exc) or type(exc).__name__)
+    except BrokenPipeError:
+        return 0  # the parent let go mid-answer (the screen closed): nobody to tell
 
 
 def main() -> int:
