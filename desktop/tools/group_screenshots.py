@@ -195,6 +195,7 @@ def render_group_screens(out: Path, app: QApplication | None = None) -> list[Pat
         live.close()
         idle.close()
         session.close()
+        page.poller.close()  # ends the groups helper process, as closing the screen does
         session.runner.join(10)
         runner.stop()
     return written
