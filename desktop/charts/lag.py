@@ -31,7 +31,8 @@ class LagHistory:
         self.consumed: dict[str, RingBuffer] = {}
         self.produced: dict[str, RingBuffer] = {}
         self.partitions: dict[tuple[str, str, int], RingBuffer] = {}
-        self._last: dict[str, tuple[float, dict[tuple[str, int], tuple[int, int]]]] = {}
+        # per group: when, and (which partitions, committed total, end total)
+        self._last: dict[str, tuple[float, tuple[int, int, int]]] = {}
         self._last_part: dict[tuple[str, str, int], float] = {}
 
     def _rel(self, t: float) -> float:
@@ -51,22 +52,17 @@ class LagHistory:
                     continue
                 buf = self.total[g.group_id] = RingBuffer(self.capacity)
             buf.append(rel, float(g.total_lag))
-            # rates over the partitions present in both samples only, so a partition whose
-            # first commit arrives does not count its whole history as one refresh's progress
-            now = {
-                (p.topic, p.partition): (p.committed or 0, p.end or 0)
-                for p in g.partitions
-                if p.lag is not None
-            }
+            # rates only between samples over the same partitions, so a partition whose first
+            # commit arrives does not count its whole history as one refresh's progress; the
+            # totals are the table's, whether the summary is brief or full
+            now = (g.rate_key(), g.totals.committed_total, g.totals.end_total)
             prev = self._last.get(g.group_id)
             self._last[g.group_id] = (t, now)
-            if prev is None or t <= prev[0]:
+            if prev is None or t <= prev[0] or prev[1][0] != now[0]:
                 continue
             dt = t - prev[0]
-            before = prev[1]
-            common = now.keys() & before.keys()
-            consumed = sum(now[k][0] - before[k][0] for k in common)
-            produced = sum(now[k][1] - before[k][1] for k in common)
+            consumed = now[1] - prev[1][1]
+            produced = now[2] - prev[1][2]
             cons = self.consumed.setdefault(g.group_id, RingBuffer(self.capacity))
             prod = self.produced.setdefault(g.group_id, RingBuffer(self.capacity))
             cons.append(rel, max(0.0, consumed / dt))

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from PySide6.QtCore import Qt
+
 from desktop.domain.groups import (
     NO_COMMITS,
     GroupState,
@@ -27,11 +29,20 @@ UNREAD_TIP = (
 
 TYPE_TIP = (
     "classic: the client-side rebalance protocol; consumer: KIP-848, assigned by the broker "
-    "(group.protocol=consumer)"
+    "(group.protocol=consumer); share: KIP-932 share groups (queues), records shared among "
+    "members and acknowledged one by one"
 )
 TARGET_TIP = (
     "Consumer-protocol groups only: the partitions the coordinator wants this member to own. "
-    "Member and group epochs are not shown: the client library does not expose them."
+    "While it differs from the assigned partitions, the member is still reconciling."
+)
+EPOCH_TIP = (
+    "Consumer and share groups: the member's epoch. Below the group's assignment epoch, the "
+    "member has not yet caught up with the latest assignment."
+)
+SHARE_START_TIP = (
+    "Share groups: the share-partition start offset, the first record not yet acknowledged "
+    "(earlier records are all done)"
 )
 
 
@@ -142,6 +153,30 @@ class GroupPartitionsModel(RowTableModel[LagRow]):
         Column("Commit metadata", lambda r: r.lag.metadata),
     )
 
+    share = False  # a share group's rows: "Committed" holds the share-partition start offset
+
+    def set_share(self, share: bool) -> None:
+        if share != self.share:
+            self.share = share
+            self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self.columns) - 1)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if self.share and section == self.COMMITTED and orientation == Qt.Orientation.Horizontal:
+            if role == Qt.ItemDataRole.DisplayRole:
+                return "Share start offset"
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return SHARE_START_TIP
+        if (
+            self.share
+            and section == self.LAG
+            and orientation == Qt.Orientation.Horizontal
+            and role == Qt.ItemDataRole.ToolTipRole
+        ):
+            return "The share-partition lag Kafka reports: records not yet acknowledged"
+        return super().headerData(section, orientation, role)
+
     def row_key(self, row: LagRow) -> Any:
         return (row.lag.topic, row.lag.partition)
 
@@ -165,7 +200,7 @@ class GroupPartitionsModel(RowTableModel[LagRow]):
 
 
 class MembersModel(RowTableModel[MemberInfo]):
-    MEMBER, CLIENT, HOST, PARTITIONS, ASSIGNED, TARGET = range(6)
+    MEMBER, CLIENT, HOST, PARTITIONS, ASSIGNED, TARGET, EPOCH = range(7)
     columns = (
         Column("Member id", lambda m: m.member_id),
         Column("Client id", lambda m: m.client_id),
@@ -173,6 +208,7 @@ class MembersModel(RowTableModel[MemberInfo]):
         Column("Partitions", lambda m: len(m.assignment), numeric=True),
         Column("Assigned partitions", lambda m: m.assignment_text),
         Column("Target assignment", lambda m: m.target_text, tooltip=TARGET_TIP),
+        Column("Member epoch", lambda m: m.member_epoch, numeric=True, tooltip=EPOCH_TIP),
     )
 
     def row_key(self, row: MemberInfo) -> Any:

@@ -8,6 +8,7 @@ any is awaited, so they run concurrently.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
@@ -25,6 +26,7 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._listoffsets import OffsetSpec
 
 from desktop.domain.groups import (
+    SHARE_NOTE,
     GroupDetail,
     GroupState,
     GroupSummary,
@@ -40,6 +42,13 @@ from desktop.domain.groups import (
 )
 from desktop.services.admin import ClusterAdmin, KafkaServiceError
 from desktop.services.connection import client_config
+from desktop.services.group_wire import (
+    describe_consumer_group,
+    describe_share_group,
+    share_offsets,
+)
+from desktop.services.group_wire import list_groups as wire_list_groups
+from desktop.services.kio_wire import WireHolder
 
 DESCRIBE_BATCH = 100  # groups per DescribeGroups call
 OFFSETS_WAVE = 100  # offset fetches in flight at once: smaller bursts of result callbacks
@@ -164,9 +173,12 @@ def state_name(state: Any) -> str:
 class GroupsAdmin:
     """Group operations on a ClusterAdmin's AdminClient (read afresh: reconnects replace it)."""
 
-    def __init__(self, admin: ClusterAdmin) -> None:
+    def __init__(self, admin: ClusterAdmin, wire: WireHolder | None = None) -> None:
         self.admin = admin
         self.timeout = admin.timeout
+        # the newer group APIs (types, epochs, share groups), which confluent-kafka lacks
+        self.wire = wire
+        self.wire_note = ""  # why they could not be read, for the user
 
     @property
     def client(self) -> AdminClient:
@@ -181,15 +193,80 @@ class GroupsAdmin:
     def list_groups(self) -> list[GroupSummary]:
         fut = self.client.list_consumer_groups(request_timeout=self.timeout)
         result = self._wait(fut)
-        return [
+        listed = [
             GroupSummary(
                 group_id=g.group_id,
                 state=state_name(g.state),
                 protocol_type="simple" if g.is_simple_consumer_group else "consumer",
                 group_type=type_name(g),
             )
-            for g in sorted(result.valid, key=lambda g: g.group_id)
+            for g in result.valid
         ]
+        return sorted(self._with_wire_listing(listed), key=lambda g: g.group_id)
+
+    def _wire_failed(self, what: str, exc: Exception) -> None:
+        # kafka-python reconnects by itself: the connections are kept for the next refresh
+        self.wire_note = f"{what} could not be read: {exc or type(exc).__name__}"
+
+    def _with_wire_listing(self, listed: list[GroupSummary]) -> list[GroupSummary]:
+        """Share groups (confluent-kafka lists only consumer groups) and each group's type."""
+        if self.wire is None:
+            return listed
+        try:
+            found = {g.group_id: g for g in wire_list_groups(self.wire.get())}
+        except Exception as exc:  # the listing stands without them; the screen says why
+            self._wire_failed("Share groups", exc)
+            return listed
+        out = [
+            dataclasses.replace(g, group_type=found[g.group_id].group_type)
+            if not g.group_type and g.group_id in found and found[g.group_id].group_type
+            else g
+            for g in listed
+        ]
+        out += [
+            GroupSummary(g.group_id, g.state or GroupState.UNKNOWN, "share", group_type="share")
+            for g in found.values()
+            if g.group_type == "share"
+        ]
+        return out
+
+    def share_summaries(self, listed: Sequence[GroupSummary]) -> dict[str, GroupSummary]:
+        """Share groups described, with their start offsets and lag; those that fail keep
+        their listing."""
+        if self.wire is None or not listed:
+            return {}
+        described = {}
+        offsets: dict[str, dict[Key, tuple[int, int | None]]] = {}
+        for g in listed:
+            try:
+                wire = self.wire.get()
+                described[g.group_id] = describe_share_group(wire, g.group_id)
+                offsets[g.group_id] = share_offsets(wire, g.group_id)
+            except Exception as exc:
+                self._wire_failed("Share groups", exc)
+        ends = self.ends(sorted({k for offs in offsets.values() for k in offs}))
+        out = {}
+        for g in listed:
+            d = described.get(g.group_id)
+            if d is None or g.group_id not in offsets:
+                continue
+            parts = tuple(
+                PartitionLag(t, p, start, ends.get((t, p)), share_lag=lag)
+                for (t, p), (start, lag) in sorted(offsets[g.group_id].items())
+            )
+            out[g.group_id] = GroupSummary(
+                g.group_id,
+                d.state,
+                "share",
+                assignor=d.assignor,
+                members=len(d.members),
+                partitions=parts,
+                offsets_loaded=True,
+                described=True,
+                group_type="share",
+                member_ids=tuple(sorted((m.member_id, m.client_id) for m in d.members)),
+            )
+        return out
 
     def describe(self, group_ids: Sequence[str]) -> dict[str, Any]:
         """ConsumerGroupDescription per group; groups that fail to describe are left out."""
@@ -291,7 +368,11 @@ class GroupsAdmin:
         order = first + [g for g in by_id if g not in seen]
         done: dict[str, GroupSummary] = {}
         for i in range(0, len(order), STAGE):
-            ids = order[i : i + STAGE]
+            stage_ids = order[i : i + STAGE]
+            shares = self.share_summaries(
+                [by_id[g] for g in stage_ids if by_id[g].group_type == "share"]
+            )
+            ids = [g for g in stage_ids if by_id[g].group_type != "share"]
             # an Empty group has no members, so describing it adds nothing to its listing:
             # at 5,000 idle groups that is 5,000 requests saved per refresh
             descs = self.describe([g for g in ids if by_id[g].state != GroupState.EMPTY])
@@ -304,7 +385,12 @@ class GroupsAdmin:
             }
             ends, starts = self._offsets(keys, commits)
             stage = []
-            for g in ids:
+            for g in stage_ids:
+                if by_id[g].group_type == "share":
+                    share = shares.get(g, by_id[g])
+                    old = before.get(g)
+                    stage.append(old if old is not None and old == share else share)
+                    continue
                 desc, mine = descs.get(g), commits.get(g)
                 inputs: Hashable = None
                 summary = None
@@ -392,8 +478,11 @@ class GroupsAdmin:
             member_ids=tuple(sorted((m.member_id, m.client_id) for m in desc.members or ())),
         )
 
-    def detail(self, group_id: str, time_cache: TimeCache) -> GroupDetail:
-        """One group in full: members, per-partition lag (HW and LSO), time-lag estimates."""
+    def detail(self, group_id: str, time_cache: TimeCache, group_type: str = "") -> GroupDetail:
+        """One group in full: members, per-partition lag (HW and LSO), time-lag estimates;
+        for consumer-protocol groups the epochs; share groups from the share-group APIs."""
+        if group_type == "share":
+            return self.share_detail(group_id)
         descs = self.describe([group_id])
         desc = descs.get(group_id)
         commits = self.committed([group_id]).get(group_id, {})
@@ -431,7 +520,39 @@ class GroupsAdmin:
         for p in parts:
             if p.lag == 0:
                 time_lag[(p.topic, p.partition)] = 0.0
-        return GroupDetail(summary, tuple(members), stable, time_lag, now)
+        if summary.group_type != "consumer" or self.wire is None:
+            return GroupDetail(summary, tuple(members), stable, time_lag, now)
+        try:  # KIP-848 groups: epochs and each member's epoch, from ConsumerGroupDescribe
+            d = describe_consumer_group(self.wire.get(), group_id)
+        except Exception as exc:
+            self._wire_failed("Member and group epochs", exc)
+            return GroupDetail(summary, tuple(members), stable, time_lag, now, note=self.wire_note)
+        return GroupDetail(
+            summary, d.members, stable, time_lag, now, d.group_epoch, d.assignment_epoch
+        )
+
+    def share_detail(self, group_id: str) -> GroupDetail:
+        """A share group: members with epochs, per partition its start offset and lag."""
+        listed = GroupSummary(group_id, GroupState.UNKNOWN, "share", group_type="share")
+        now = time.time()
+        if self.wire is None:
+            return GroupDetail(listed, (), {}, {}, now, note="Share groups are not read here.")
+        try:
+            d = describe_share_group(self.wire.get(), group_id)
+        except Exception as exc:
+            self._wire_failed("This share group", exc)
+            return GroupDetail(listed, (), {}, {}, now, note=self.wire_note)
+        summary = self.share_summaries([dataclasses.replace(listed, state=d.state)])
+        return GroupDetail(
+            summary.get(group_id, listed),
+            d.members,
+            {},
+            {},
+            now,
+            d.group_epoch,
+            d.assignment_epoch,
+            note=self.wire_note or SHARE_NOTE,
+        )
 
     def message_times(
         self, wanted: Sequence[tuple[str, int, int]], cache: TimeCache

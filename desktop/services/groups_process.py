@@ -4,7 +4,8 @@ callbacks and summaries never hold the GUI's interpreter lock. No Qt.
 The parent writes pickled frames to stdin: first (profile, credentials, timeout), then one
 (priority, lag threshold) per refresh. The child answers each refresh with frames on stdout:
 ("listed", groups) when the list of group ids changed, ("stage", groups) with the groups whose
-summary changed, then ("done", (events, time)) or ("failed", message). A group sent once is
+summary changed, then ("done", (events, time, note)) or ("failed", message); the note says why
+share groups or group types could not be read ("" when they were). A group sent once is
 sent again only when its summary changes, so a steady cluster costs the parent nothing.
 """
 
@@ -20,6 +21,7 @@ from desktop.domain.group_events import diff_groups
 from desktop.domain.groups import GroupSummary
 from desktop.services.admin import ClusterAdmin
 from desktop.services.groups import GroupsAdmin, SummaryCache
+from desktop.services.kio_wire import WireHolder
 
 FRAME = struct.Struct(">I")  # the length of the pickled frame that follows
 FLAG = "--groups-helper"  # the frozen bundle runs this module when the flag comes first
@@ -52,8 +54,9 @@ def read_frame(stream: IO[bytes]) -> Any:
 class Refresher:
     """One cluster's groups, refreshed on request; remembers what the parent was sent."""
 
-    def __init__(self, admin: ClusterAdmin, out: IO[bytes]) -> None:
+    def __init__(self, admin: ClusterAdmin, out: IO[bytes], wire: WireHolder | None = None) -> None:
         self.admin = admin
+        self.wire = wire  # share groups and types, which confluent-kafka does not list
         self.out = out
         self.sent: dict[str, GroupSummary] = {}
         self.listed_ids: list[str] | None = None
@@ -65,7 +68,7 @@ class Refresher:
         self.out.flush()
 
     def refresh(self, priority: tuple[str, ...], threshold: int) -> None:
-        ga = GroupsAdmin(self.admin)
+        ga = GroupsAdmin(self.admin, self.wire)
         listed = ga.list_groups()
         ids = [g.group_id for g in listed]
         if ids != self.listed_ids:
@@ -77,8 +80,10 @@ class Refresher:
             changed = [g for g in stage if sent.get(g.group_id) is not g]
             for g in changed:
                 sent[g.group_id] = g
-            for i in range(0, len(changed), SEND_CHUNK):
-                self.send("stage", changed[i : i + SEND_CHUNK])
+            # summaries only: the selected group's partitions come with its detail
+            brief = [g.brief() for g in changed]
+            for i in range(0, len(brief), SEND_CHUNK):
+                self.send("stage", brief[i : i + SEND_CHUNK])
 
         done = ga.summaries(listed, priority, progress, sent, self.cache)
         now = time.time()
@@ -86,7 +91,7 @@ class Refresher:
         events = [] if self.diffed is None else diff_groups(self.diffed, groups, now, threshold)
         self.diffed = groups
         self.sent = dict(groups)
-        self.send("done", (events, now))
+        self.send("done", (events, now, ga.wire_note))
 
 
 def serve(inp: IO[bytes], out: IO[bytes]) -> int:
@@ -95,18 +100,29 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> int:
         profile, creds, timeout = read_frame(inp)
     except EOFError:
         return 0
-    refresher = Refresher(ClusterAdmin(profile, creds, timeout, "topicscope-groups"), out)
-    while True:
-        try:
-            priority, threshold = read_frame(inp)
-        except EOFError:
-            return 0
-        try:
-            refresher.refresh(tuple(priority), int(threshold))
-        except Exception as exc:  # every failure is a message for the screen, never an exit
-            refresher.admin.reconnect()
-            refresher.listed_ids = None  # the next answer starts from the whole list
-            refresher.send("failed", str(exc) or type(exc).__name__)
+    refresher = Refresher(
+        ClusterAdmin(profile, creds, timeout, "topicscope-groups"),
+        out,
+        WireHolder(profile, creds, timeout),
+    )
+    try:
+        while True:
+            try:
+                priority, threshold = read_frame(inp)
+            except EOFError:
+                return 0
+            try:
+                refresher.refresh(tuple(priority), int(threshold))
+            except BrokenPipeError:
+                raise
+            except Exception as exc:  # every failure is a message for the screen, never an exit
+                refresher.admin.reconnect()
+                if refresher.wire is not None:
+                    refresher.wire.drop()
+                refresher.listed_ids = None  # the next answer starts from the whole list
+                refresher.send("failed", str(exc) or type(exc).__name__)
+    except BrokenPipeError:
+        return 0  # the parent let go mid-answer (the screen closed): nobody to tell
 
 
 def main() -> int:

@@ -13,12 +13,21 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, Producer, TopicPartition
+from confluent_kafka import (
+    Consumer,
+    ConsumerGroupTopicPartitions,
+    Producer,
+    ShareConsumer,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
+from kio.schema.incremental_alter_configs.v1 import request as alter
+from kio.static.primitive import i8
 from PySide6.QtWidgets import QApplication
 
 from desktop.domain.profile import ClusterProfile, Credentials
+from desktop.services.kio_wire import KioWire
 from desktop.tools.capture import grab, pause, spin
 from desktop.views.groups import GroupsPage
 from desktop.views.reset_offsets import ResetOffsetsDialog
@@ -29,6 +38,8 @@ from embedded_broker.runner import BrokerRunner
 TOPICS = {"orders.v1": 6, "payments": 3, "clickstream": 4}
 SIZE = (1280, 860)
 LIVE_GROUP = "billing-service"
+MODERN_GROUP = "inventory-sync"  # group.protocol=consumer (KIP-848)
+SHARE_GROUP = "email-queue"  # a share group (KIP-932)
 
 
 def _consumer(bootstrap: str, group: str, client: str) -> Consumer:
@@ -41,6 +52,33 @@ def _consumer(bootstrap: str, group: str, client: str) -> Consumer:
             "enable.auto.commit": False,
         }
     )
+
+
+def _share_from_earliest(bootstrap: str, group: str) -> None:
+    """share.auto.offset.reset=earliest for the group (a group config, which confluent-kafka
+    cannot set), so its consumers read what was produced before they joined."""
+    wire = KioWire(ClusterProfile("shots", bootstrap), Credentials(), 10.0)
+    try:
+        wire.send(
+            alter.IncrementalAlterConfigsRequest(
+                resources=(
+                    alter.AlterConfigsResource(
+                        resource_type=i8(32),  # GROUP
+                        resource_name=group,
+                        configs=(
+                            alter.AlterableConfig(
+                                name="share.auto.offset.reset",
+                                config_operation=i8(0),
+                                value="earliest",
+                            ),
+                        ),
+                    ),
+                ),
+                validate_only=False,
+            )
+        )
+    finally:
+        wire.close()
 
 
 def _seed(bootstrap: str) -> None:
@@ -151,12 +189,76 @@ def render_group_screens(out: Path, app: QApplication | None = None) -> list[Pat
         written.append(out / "topic_consumers.png")
         grab(consumers, written[-1])
         consumers.close()
+
+        written += _protocol_screens(app, page, bootstrap, out)
     finally:
         live.close()
         idle.close()
         session.close()
+        page.poller.close()  # ends the groups helper process, as closing the screen does
         session.runner.join(10)
         runner.stop()
+    return written
+
+
+def _protocol_screens(app: QApplication, page: GroupsPage, bootstrap: str, out: Path) -> list[Path]:
+    """A consumer-protocol group's members with their epochs, and a share group's partitions."""
+    written: list[Path] = []
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    modern = [
+        Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": MODERN_GROUP,
+                "group.protocol": "consumer",
+                "client.id": f"inventory-{n}",
+                "auto.offset.reset": "earliest",
+            }
+        )
+        for n in (1, 2)
+    ]
+    _share_from_earliest(bootstrap, SHARE_GROUP)
+    share = [
+        ShareConsumer(
+            {"bootstrap.servers": bootstrap, "group.id": SHARE_GROUP, "client.id": f"mailer-{n}"}
+        )
+        for n in (1, 2)
+    ]
+    try:
+        for c in modern:
+            c.subscribe(["orders.v1"])
+        for s in share:
+            s.subscribe(["payments"])
+        end = time.monotonic() + 12
+        while time.monotonic() < end:
+            for c in modern:
+                c.poll(0.05)
+            for s in share[:1]:  # one mailer works, the other holds what it got
+                s.poll(0.05)
+            pause(app, 0.1)
+        # more mail arrives; the second mailer takes some and holds it: lag, and records in flight
+        for i in range(300):
+            producer.produce("payments", f'{{"mail": {i}}}'.encode(), partition=i % 3)
+        producer.flush(10)
+        share[1].poll(1.0)
+        page.select(MODERN_GROUP)
+        page.detail.tabs.setCurrentIndex(1)  # members
+        spin(app, lambda: page.detail.members.rowCount() == 2 and page.detail.protocol.text() != "")
+        pause(app, 0.5)
+        written.append(out / "group_members_848.png")
+        grab(page, written[-1])
+        page.detail.tabs.setCurrentIndex(0)
+        spin(app, lambda: SHARE_GROUP in page.poller.groups)
+        page.select(SHARE_GROUP)
+        spin(app, lambda: page.detail.partitions.rowCount() > 0)
+        pause(app, 0.5)
+        written.append(out / "share_group.png")
+        grab(page, written[-1])
+    finally:
+        for c in modern:
+            c.close()
+        for s in share:
+            s.close()
     return written
 
 

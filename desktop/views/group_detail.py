@@ -29,6 +29,10 @@ class GroupDetailPanel(QWidget):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         set_role(self.status, "muted")
+        # epochs of consumer and share groups, or why they could not be read
+        self.protocol = QLabel("")
+        self.protocol.setWordWrap(True)
+        self.protocol.setVisible(False)
         self.partitions = GroupPartitionsModel()
         self.partitions_proxy = FilterProxy(GroupPartitionsModel.TOPIC)
         self.partitions_proxy.setSourceModel(self.partitions)
@@ -58,6 +62,7 @@ class GroupDetailPanel(QWidget):
         head.addWidget(self.lag_rule, 0, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self.title)
         layout.addLayout(head)
+        layout.addWidget(self.protocol)
         layout.addWidget(self.tabs, 1)
 
     def show_group(self, group_id: str | None) -> None:
@@ -68,6 +73,7 @@ class GroupDetailPanel(QWidget):
         self.summary = None
         self.partitions.set_rows([])
         self.members.set_rows([])
+        self.show_protocol(None)
         self.charts.set_group(group_id)
         if group_id is None:
             self.title.setText("Select a group")
@@ -101,6 +107,11 @@ class GroupDetailPanel(QWidget):
         self.detail = d
         self.loads += 1
         s = d.summary
+        share = s.group_type == "share"
+        self.partitions.set_share(share)
+        for col in (GroupPartitionsModel.STABLE, GroupPartitionsModel.TIME_LAG):
+            self.partitions_table.setColumnHidden(col, share)  # commits' measures, not shares'
+        self.partitions_table.setColumnHidden(GroupPartitionsModel.METADATA, share)
         self.partitions.set_rows(
             [
                 LagRow(
@@ -112,9 +123,33 @@ class GroupDetailPanel(QWidget):
             ]
         )
         self.members.set_rows(list(d.members))
+        self.show_protocol(d)
         self.show_summary(s)
         self.poller.accept(s)  # the list row takes the same numbers
         self.charts.redraw()
+
+    def show_protocol(self, d: GroupDetail | None) -> None:
+        """Group and assignment epochs, members still reconciling, and any note."""
+        parts = []
+        if d is not None and d.group_epoch is not None:
+            parts.append(f"Group epoch {d.group_epoch} · assignment epoch {d.assignment_epoch}")
+            behind = [
+                m
+                for m in d.members
+                if (m.target is not None and sorted(m.target) != sorted(m.assignment))
+                or (m.member_epoch is not None and m.member_epoch < (d.assignment_epoch or 0))
+            ]
+            if behind:
+                noun = "member is" if len(behind) == 1 else "members are"
+                parts.append(f"{len(behind)} {noun} still reconciling to the target assignment")
+            elif d.members:
+                parts.append("every member has its target assignment")
+        if d is not None and d.note:
+            parts.append(d.note)
+        self.protocol.setText(
+            "  ·  ".join(parts[:2]) + ("\n" + "\n".join(parts[2:]) if parts[2:] else "")
+        )
+        self.protocol.setVisible(bool(parts))
 
     def show_summary(self, s: GroupSummary) -> None:
         """The header, from the very summary the groups table shows for this group."""

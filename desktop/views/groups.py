@@ -145,6 +145,11 @@ class GroupsPage(QWidget):
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.message.setVisible(False)  # no empty band above the table
+        # why share groups or group types are missing (the settings or the broker rule them out)
+        self.wire_note = QLabel("")
+        self.wire_note.setWordWrap(True)
+        self.wire_note.setVisible(False)
+        set_role(self.wire_note, "muted")
 
         bar = QHBoxLayout()
         self.filter.setMinimumWidth(160)
@@ -171,6 +176,7 @@ class GroupsPage(QWidget):
         ll.setContentsMargins(0, 4, 0, 0)
         ll.addLayout(bar)
         ll.addWidget(self.message)
+        ll.addWidget(self.wire_note)
         ll.addWidget(split, 1)
         self.total_chart = TotalLagChart(self.history)
         self.tabs = QTabWidget()
@@ -239,6 +245,10 @@ class GroupsPage(QWidget):
         if self.message.text().startswith(LOAD_FAILED):
             self.message.setText("")
             self.message.setVisible(False)
+        note = self.poller.wire_note
+        if note != self.wire_note.text():
+            self.wire_note.setText(note)
+            self.wire_note.setVisible(bool(note))
         self.detail.load()
         self._update_count()
         # the history takes a few hundred groups per event-loop turn: with 5,000 groups one

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -11,6 +12,7 @@ from desktop.domain.group_events import LAG_THRESHOLD
 from desktop.domain.groups import GroupDetail, GroupSummary, ResetPlan, ResetRequest
 from desktop.domain.timeline import ClusterEvent
 from desktop.services.groups import GroupsAdmin, TimeCache
+from desktop.services.kio_wire import WireHolder
 from desktop.workers.groups_helper import GroupsHelper
 from desktop.workers.session import ClusterSession
 
@@ -40,10 +42,14 @@ class GroupsPoller(QObject):
         self.loaded = False  # every group has been described and has its lag
         self.refreshes = 0
         self.time_cache = TimeCache()
+        # connections for the group APIs confluent-kafka lacks (epochs, share groups); made on
+        # the session's worker thread at the first detail that needs them
+        self.wire = WireHolder(session.profile, session.creds, session.timeout_s)
         self._priority: list[str] = []
         self._active = False
         self._again = False  # a refresh was asked for while one ran
         self.lag_threshold = LAG_THRESHOLD
+        self.wire_note = ""  # why share groups or types could not be read at the last refresh
         self.helper = GroupsHelper(
             session.profile,
             session.creds,
@@ -71,6 +77,8 @@ class GroupsPoller(QObject):
         """Stop the helper process (the screen is going away)."""
         self._active = False
         self.helper.close()
+        # closing joins kafka-python's IO thread: never on the GUI thread
+        threading.Thread(target=self.wire.drop, name="groups-wire-close", daemon=True).start()
 
     @Slot(object)
     def _on_snapshot(self, snapshot: Any) -> None:
@@ -112,8 +120,8 @@ class GroupsPoller(QObject):
         self.groups_updated.emit([summary])
 
     @Slot(object)
-    def _on_done(self, result: tuple[list[ClusterEvent], float]) -> None:
-        events, at = result
+    def _on_done(self, result: tuple[list[ClusterEvent], float, str]) -> None:
+        events, at, self.wire_note = result
         self.loaded = True
         self.refreshes += 1
         if events:
@@ -134,11 +142,14 @@ class GroupsPoller(QObject):
     # ---- one-off operations --------------------------------------------------------------
 
     def _run(self, name: str, job: Callable[[GroupsAdmin], Any], done: Done, error: Failed) -> None:
-        self.session.run(name, lambda admin: job(GroupsAdmin(admin)), done, error)
+        wire = self.wire
+        self.session.run(name, lambda admin: job(GroupsAdmin(admin, wire)), done, error)
 
     def detail(self, group_id: str, done: Callable[[GroupDetail], None], error: Failed) -> None:
         cache = self.time_cache
-        self._run("group detail", lambda ga: ga.detail(group_id, cache), done, error)
+        listed = self.groups.get(group_id)
+        kind = listed.group_type if listed is not None else ""
+        self._run("group detail", lambda ga: ga.detail(group_id, cache, kind), done, error)
 
     def topic_consumers(
         self, topic: str, done: Callable[[list[GroupSummary]], None], error: Failed

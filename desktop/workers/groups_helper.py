@@ -37,7 +37,7 @@ class GroupsHelper(QObject):
 
     listed = Signal(object)  # list[GroupSummary]: the whole list (ids changed)
     stage = Signal(object)  # list[GroupSummary]: groups whose summary changed
-    done = Signal(object)  # (list[ClusterEvent], float): a refresh finished
+    done = Signal(object)  # (list[ClusterEvent], float, str note): a refresh finished
     failed = Signal(str)
 
     def __init__(

@@ -132,3 +132,37 @@ def test_groups_model_updates_in_place(qtmodeltester: ModelTester) -> None:
     assert sorted(ids()) == ["idle", "loading", "moving", "new"]
     assert held.data() == "idle"
     assert resets == []
+
+
+def test_share_and_consumer_protocol_rows(qtmodeltester: ModelTester) -> None:
+    """A share group's partitions: the start offset where commits stand, and Kafka's own lag
+    summed (not end - start); members of consumer-protocol groups carry their epochs."""
+    parts = (
+        PartitionLag("mail", 0, 400, 500, share_lag=60),  # 40 acknowledged past the start
+        PartitionLag("mail", 1, 0, 500, share_lag=500),
+    )
+    group = GroupSummary("queue", "Stable", "share", "simple", 2, parts, True, True, "share")
+    assert (group.total_lag, group.max_lag) == (560, 500)
+    rows = GroupPartitionsModel()
+    rows.set_rows([LagRow(p, None, None) for p in parts])
+    qtmodeltester.check(rows)
+    assert rows.headerData(GroupPartitionsModel.COMMITTED, Qt.Orientation.Horizontal) == (
+        "Committed"
+    )
+    rows.set_share(True)
+    assert rows.headerData(GroupPartitionsModel.COMMITTED, Qt.Orientation.Horizontal) == (
+        "Share start offset"
+    )
+    assert [rows.index(r, GroupPartitionsModel.LAG).data() for r in range(2)] == ["60", "500"]
+    qtmodeltester.check(rows)
+    members = MembersModel()
+    members.set_rows(
+        [
+            MemberInfo("m-1", "a", "h", (("t", 0),), target=(("t", 0), ("t", 1)), member_epoch=7),
+            MemberInfo("m-2", "b", "h", (("t", 1),)),  # a classic member: no epoch
+        ]
+    )
+    qtmodeltester.check(members)
+    assert members.index(0, MembersModel.EPOCH).data() == "7"
+    assert members.index(0, MembersModel.TARGET).data() == "reconciling to t [0, 1]"
+    assert members.index(1, MembersModel.EPOCH).data() in ("", None)

@@ -33,8 +33,17 @@ def unique(prefix: str) -> str:
 
 
 @contextmanager
-def groups_page(qtbot: QtBot, bootstrap: str, refresh_s: float = 1.0) -> Iterator[GroupsPage]:
-    session = ClusterSession(ClusterProfile("groups", bootstrap), Credentials(), refresh_s)
+def groups_page(
+    qtbot: QtBot,
+    bootstrap: str,
+    refresh_s: float = 1.0,
+    profile: ClusterProfile | None = None,
+    creds: Credentials | None = None,
+) -> Iterator[GroupsPage]:
+    """The groups screen on a live session (`profile` and `creds` for a secured listener)."""
+    session = ClusterSession(
+        profile or ClusterProfile("groups", bootstrap), creds or Credentials(), refresh_s
+    )
     page = GroupsPage(session)
     qtbot.addWidget(page)
     page.resize(1280, 820)
