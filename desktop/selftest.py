@@ -9,13 +9,17 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import QEventLoop, QTimer
 
-from desktop.domain.profile import Credentials
-from desktop.services.messages import produce_one, read_one
+from desktop.domain.messages import ProduceRequest
+from desktop.services.messages import read_one
+from desktop.services.produce import ProducerSettings
 from desktop.views.main_window import CLUSTER_NAME, MainWindow
+from desktop.workers.session import ClusterSession
+
+ACKS_ALL = ProducerSettings(acks="all")
 
 
 class StepFailedError(Exception):
@@ -54,6 +58,39 @@ def _wait(
     if "err" in outcome:
         raise StepFailedError(str(outcome["err"]))
     return outcome.get("ok")
+
+
+def _send(session: ClusterSession, topic: str, value: bytes, timeout: float) -> int:
+    """One message with acks=all through the cluster's own producer (a job); its offset."""
+    report = _wait(
+        lambda ok, fail: session.send(ACKS_ALL, ProduceRequest(topic, b"k", value), ok, fail),
+        timeout,
+    )
+    return int(report.offset)
+
+
+def _read(session: ClusterSession, topic: str, offset: int) -> tuple[bytes | None, bytes | None]:
+    """The message at `offset` of partition 0, read in a job (cancelled with the cluster's tab)."""
+    profile, creds = session.profile, session.creds
+    return cast(
+        tuple[bytes | None, bytes | None],
+        _wait(
+            lambda ok, fail: session.act(
+                "read back",
+                lambda ctx: read_one(
+                    profile, creds, topic, partition=0, offset=offset, token=ctx.token
+                ),
+                ok,
+                fail,
+            ),
+            30,
+        ),
+    )
+
+
+def _pause(seconds: float) -> None:
+    """Let the event loop run (a retry's back-off)."""
+    _wait(lambda ok, _fail: QTimer.singleShot(int(seconds * 1000), lambda: ok(None)), seconds + 5)
 
 
 def run_self_test(local_port: int | None = None, data_dir: Path | None = None) -> int:
@@ -118,30 +155,11 @@ def run_self_test(local_port: int | None = None, data_dir: Path | None = None) -
 
             progress.step = "produce"
             payload = f"hello from topicscope {uuid.uuid4().hex}".encode()
-            profile = session.profile
-            offset = _wait(
-                lambda ok, fail: session.run(
-                    "produce",
-                    lambda _a: produce_one(profile, Credentials(), topic, key=b"k", value=payload),
-                    ok,
-                    fail,
-                ),
-                30,
-            )
+            offset = _send(session, topic, payload, 30)
             report.append(f"produce: offset {offset}")
 
             progress.step = "read back"
-            key, value = _wait(
-                lambda ok, fail: session.run(
-                    "read",
-                    lambda _a: read_one(
-                        profile, Credentials(), topic, partition=0, offset=int(offset)
-                    ),
-                    ok,
-                    fail,
-                ),
-                30,
-            )
+            key, value = _read(session, topic, offset)
             if value != payload or key != b"k":
                 raise StepFailedError(f"read back {key!r}:{value!r}, expected b'k':{payload!r}")
             report.append("read back: message matches")
@@ -208,23 +226,19 @@ def _cluster_steps(
     )
     report.append(f"create topic: {topic} (replication factor 3, min.insync.replicas 2)")
 
-    profile = session.profile
     payloads = [f"before the kill {uuid.uuid4().hex}".encode(), b""]
 
-    def produce(value: bytes, timeout: float) -> int:
-        return int(
-            _wait(
-                lambda ok, fail: session.run(
-                    "produce",
-                    lambda _a: produce_one(
-                        profile, Credentials(), topic, key=b"k", value=value, timeout=timeout
-                    ),
-                    ok,
-                    fail,
-                ),
-                timeout + 15,
-            )
-        )
+    def produce(value: bytes, within_s: float) -> int:
+        """Send until accepted: each try gives up after the producer's delivery timeout (8 s),
+        and a partition may wait for its new leader longer than that."""
+        end = time.monotonic() + within_s
+        while True:
+            try:
+                return _send(session, topic, value, 60)
+            except StepFailedError:
+                if time.monotonic() > end:
+                    raise
+                _pause(1.0)
 
     progress.step = "produce with acks=all"
     first = produce(payloads[0], 30)
@@ -255,16 +269,7 @@ def _cluster_steps(
 
     progress.step = "read everything back from the cluster"
     for offset, payload in ((first, payloads[0]), (second, payloads[1])):
-
-        def read(ok: Callable[[Any], None], fail: Callable[[str], None], at: int = offset) -> None:
-            session.run(
-                "read",
-                lambda _a: read_one(profile, Credentials(), topic, partition=0, offset=at),
-                ok,
-                fail,
-            )
-
-        _key, value = _wait(read, 30)
+        _key, value = _read(session, topic, offset)
         if value != payload:
             raise StepFailedError(f"offset {offset} read back {value!r}, expected {payload!r}")
     report.append("cluster read back: both messages match")

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from desktop.domain.groups import ResetMode, ResetPlan, ResetRequest
@@ -19,6 +20,7 @@ from desktop.domain.messages import BulkProgress, ProduceRequest, ScanSpec, Stop
 from desktop.domain.profile import ClusterProfile, Credentials
 from desktop.services.produce import ProducerSettings
 from desktop.views.main_window import MainWindow
+from desktop.views.profile_dialog import ProfileDialog
 from desktop.workers.bulk_produce import bulk_send_job
 from desktop.workers.groups import GroupsPoller
 from desktop.workers.jobs import Job, JobFailure
@@ -275,6 +277,30 @@ def test_a_refresh_stuck_on_metadata_leaves_librdkafka_soon_after_its_tab_closes
     proxied.proxy.release()
     assert gone_s < 5.0, gone_s  # a slice (1-2 s), not the 10 s timeout
     assert session.runner.join(20)
+
+
+def test_closing_the_profile_dialog_ends_its_connection_test_and_its_thread(
+    qtbot: QtBot, proxied: Proxied, window: MainWindow
+) -> None:
+    proxied.proxy.hold(METADATA, 60.0)  # the broker answers the probe, never the metadata
+    ctx = window.ctx
+    dialog = ProfileDialog(ctx.profiles, ctx.secrets, ctx.jobs, parent=window)
+    dialog.show()
+    qtbot.keyClicks(dialog.name, "slow")
+    qtbot.keyClicks(dialog.bootstrap, proxied.proxy.bootstrap)
+    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: proxied.proxy.held > 0, timeout=WAIT_MS)
+    job = dialog.test_job
+    assert job is not None and job.running
+
+    t0 = time.perf_counter()
+    dialog.reject()
+    qtbot.waitUntil(lambda: job.ended, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: job.join(0.0), timeout=15_000)
+    gone_s = time.perf_counter() - t0
+    proxied.proxy.release()
+    assert job.failure is not None and job.failure.cancelled
+    assert gone_s < 4.0, gone_s  # within a slice, not the test's 9 s timeout
 
 
 def test_a_failure_names_the_job(qtbot: QtBot, proxied: Proxied) -> None:
