@@ -30,7 +30,6 @@ class SettingsStore:
         )
         self._values: dict[str, Any] = {key: source.value(key) for key in source.allKeys()}
         self.files = files or WriteBehind()
-        self._writer: QSettings | None = None  # made on, and touched only by, the writer thread
 
     def value(self, key: str, default: Any = None) -> Any:
         return self._values.get(key, default)
@@ -44,10 +43,11 @@ class SettingsStore:
         return self.files.flush(timeout_s)
 
     def _write(self, key: str, value: Any) -> None:
-        if self._writer is None:
-            self._writer = self._open()
-        self._writer.setValue(key, value)
-        self._writer.sync()
-        status = self._writer.status()
+        # made, used and deleted on the writer thread, which ends when idle: a QSettings kept
+        # for later would belong to a thread that is gone
+        writer = self._open()
+        writer.setValue(key, value)
+        writer.sync()
+        status = writer.status()
         if status != QSettings.Status.NoError:
             raise OSError(f"settings not written ({status.name})")

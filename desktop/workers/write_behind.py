@@ -9,6 +9,9 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+# the writer thread ends after this long with nothing to write (the next write starts another)
+IDLE_S = 2.0
+
 
 def write_atomically(path: Path, text: str) -> None:
     """Write through a temporary file, so a crash never leaves half a file."""
@@ -52,7 +55,9 @@ class WriteBehind:
     def _run(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: bool(self._pending))
+                if not self._cond.wait_for(lambda: bool(self._pending), IDLE_S):
+                    self._thread = None  # under the lock: a write now starts a new thread
+                    return
                 _key, (action, where) = self._pending.popitem()
                 self._busy = True
             try:
