@@ -20,7 +20,7 @@ from desktop.views.main_window import MainWindow
 from desktop.views.theme import Theme
 from desktop.workers.local_broker import LocalBroker
 
-HANG_S = 10.0
+HANG_S = 20.0  # long enough that a GUI thread waiting on it is plain to see under any load
 
 
 class HungDisk(QSettings):
