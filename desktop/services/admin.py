@@ -40,8 +40,8 @@ CHUNK = 500  # partitions per ListOffsets request
 CONFIG_CHUNK = 200  # topics per DescribeConfigs request
 CONFIG_BATCH = 2000  # topics whose configs are fetched per refresh
 BUILTIN_VERSION = "Topicscope built-in"
-# librdkafka's list_topics cannot be interrupted: it is called in slices of this long at first
-# (then longer), looking at the job's token between them
+# librdkafka's list_topics cannot be interrupted: it is called in slices at least this long,
+# looking at the job's token between them
 METADATA_SLICE_S = 1.0
 
 
@@ -101,7 +101,7 @@ class ClusterAdmin:
         self._admin = self._make_admin()
         self._topic_meta: dict[str, tuple[str, int]] = {}  # name -> (cleanup.policy, min ISR)
         self._seen_offsets = False
-        self._metadata_s = 0.0  # how long the last metadata answer took
+        self._metadata_s: float | None = None  # how long the last metadata answer took
         self._version: str | None = None
         self.token: CancelToken = NEVER  # the running job's: every wait below looks at it
 
@@ -143,11 +143,14 @@ class ClusterAdmin:
         """list_topics within the timeout, ending within a slice when the job is cancelled.
 
         One call for the whole timeout kept a cancelled or abandoned job's thread (and its
-        client) in librdkafka for up to 10 s after the job had ended. A slice that times out
-        asks again; the next slice is at least twice as long, and three times the last answer's
-        time, so a big cluster whose metadata takes seconds is not asked over and over."""
+        client) in librdkafka for up to 10 s after the job had ended. A slice is three times
+        the last answer's time (at least 1 s); one that times out asks again for twice as long.
+        The first call, with no answer to go by, waits the whole timeout: a broker answers a
+        connection's requests in order, so a slice too short for a big cluster's metadata
+        would queue each new request behind the one it gave up on, and never succeed."""
         end = time.monotonic() + self.sync_timeout()
-        slice_s = max(METADATA_SLICE_S, 3 * self._metadata_s)
+        last = self._metadata_s
+        slice_s = end - time.monotonic() if last is None else max(METADATA_SLICE_S, 3 * last)
         while True:
             self.token.check()
             left = end - time.monotonic()
