@@ -95,4 +95,5 @@ def run(args: argparse.Namespace) -> int:
         QTimer.singleShot(0, ctx.local.start)
     code = app.exec()
     ctx.files.flush()  # the window is gone: a last profile or template save may finish
+    ctx.ui.flush()  # and the window's geometry
     return code

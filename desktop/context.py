@@ -7,6 +7,7 @@ from pathlib import Path
 
 from desktop.settings.profiles import ProfileStore
 from desktop.settings.secrets import SecretStore
+from desktop.settings.store import SettingsStore
 from desktop.settings.ui_state import UiState
 from desktop.workers.local_broker import LocalBroker
 from desktop.workers.local_cluster import LocalCluster, default_cluster_dir
@@ -24,7 +25,8 @@ class AppContext:
     jobs: JobRunner = field(default_factory=lambda: JobRunner("app"))
     # the 3-broker playground: child processes, like the local broker
     cluster: LocalCluster = field(default_factory=LocalCluster)
-    # profile and template files: written off the GUI thread, flushed at exit
+    # profile and template files (UI settings use their store's): written off the GUI thread,
+    # flushed at exit
     files: WriteBehind = field(default_factory=WriteBehind)
 
     @classmethod
@@ -39,7 +41,7 @@ class AppContext:
             profiles=ProfileStore(config_dir, files.write),
             files=files,
             secrets=SecretStore(),
-            ui=UiState(),
+            ui=UiState(SettingsStore(files=files)),
             local=LocalBroker(port=local_port, data_dir=data_dir),
             cluster=LocalCluster(data_dir=default_cluster_dir(data_dir) if data_dir else None),
         )

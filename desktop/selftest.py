@@ -9,13 +9,21 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import QEventLoop, QTimer
 
-from desktop.domain.profile import Credentials
-from desktop.services.messages import produce_one, read_one
+from desktop.domain.messages import ProduceRequest
+from desktop.services.messages import read_one
+from desktop.services.produce import ProducerSettings
 from desktop.views.main_window import CLUSTER_NAME, MainWindow
+from desktop.workers.session import ClusterSession
+
+ACKS_ALL = ProducerSettings(acks="all")
+# After the kill the controller moves leadership after broker.session.timeout.ms (9 s): one
+# send that waits for it, not retries of the form's 8 s sends (a send given up on may still
+# be written, and a retry then lands one offset later).
+ACKS_ALL_PATIENT = ProducerSettings(acks="all", delivery_timeout_s=60.0)
 
 
 class StepFailedError(Exception):
@@ -54,6 +62,40 @@ def _wait(
     if "err" in outcome:
         raise StepFailedError(str(outcome["err"]))
     return outcome.get("ok")
+
+
+def _send(
+    session: ClusterSession,
+    topic: str,
+    value: bytes,
+    timeout: float,
+    settings: ProducerSettings = ACKS_ALL,
+) -> int:
+    """One message with acks=all through the cluster's own producer (a job); its offset."""
+    report = _wait(
+        lambda ok, fail: session.send(settings, ProduceRequest(topic, b"k", value), ok, fail),
+        timeout,
+    )
+    return int(report.offset)
+
+
+def _read(session: ClusterSession, topic: str, offset: int) -> tuple[bytes | None, bytes | None]:
+    """The message at `offset` of partition 0, read in a job (cancelled with the cluster's tab)."""
+    profile, creds = session.profile, session.creds
+    return cast(
+        tuple[bytes | None, bytes | None],
+        _wait(
+            lambda ok, fail: session.act(
+                "read back",
+                lambda ctx: read_one(
+                    profile, creds, topic, partition=0, offset=offset, token=ctx.token
+                ),
+                ok,
+                fail,
+            ),
+            30,
+        ),
+    )
 
 
 def run_self_test(local_port: int | None = None, data_dir: Path | None = None) -> int:
@@ -118,30 +160,11 @@ def run_self_test(local_port: int | None = None, data_dir: Path | None = None) -
 
             progress.step = "produce"
             payload = f"hello from topicscope {uuid.uuid4().hex}".encode()
-            profile = session.profile
-            offset = _wait(
-                lambda ok, fail: session.run(
-                    "produce",
-                    lambda _a: produce_one(profile, Credentials(), topic, key=b"k", value=payload),
-                    ok,
-                    fail,
-                ),
-                30,
-            )
+            offset = _send(session, topic, payload, 30)
             report.append(f"produce: offset {offset}")
 
             progress.step = "read back"
-            key, value = _wait(
-                lambda ok, fail: session.run(
-                    "read",
-                    lambda _a: read_one(
-                        profile, Credentials(), topic, partition=0, offset=int(offset)
-                    ),
-                    ok,
-                    fail,
-                ),
-                30,
-            )
+            key, value = _read(session, topic, offset)
             if value != payload or key != b"k":
                 raise StepFailedError(f"read back {key!r}:{value!r}, expected b'k':{payload!r}")
             report.append("read back: message matches")
@@ -208,26 +231,10 @@ def _cluster_steps(
     )
     report.append(f"create topic: {topic} (replication factor 3, min.insync.replicas 2)")
 
-    profile = session.profile
     payloads = [f"before the kill {uuid.uuid4().hex}".encode(), b""]
 
-    def produce(value: bytes, timeout: float) -> int:
-        return int(
-            _wait(
-                lambda ok, fail: session.run(
-                    "produce",
-                    lambda _a: produce_one(
-                        profile, Credentials(), topic, key=b"k", value=value, timeout=timeout
-                    ),
-                    ok,
-                    fail,
-                ),
-                timeout + 15,
-            )
-        )
-
     progress.step = "produce with acks=all"
-    first = produce(payloads[0], 30)
+    first = _send(session, topic, payloads[0], 45, ACKS_ALL_PATIENT)
     report.append(f"produce acks=all: offset {first}")
 
     progress.step = "kill -9 the partition's leader"
@@ -249,22 +256,12 @@ def _cluster_steps(
 
     progress.step = "produce with acks=all after the kill"
     payloads[1] = f"after the kill {uuid.uuid4().hex}".encode()
-    # the controller moves leadership after broker.session.timeout.ms (9 s), then it is accepted
-    second = produce(payloads[1], 60)
+    second = _send(session, topic, payloads[1], 75, ACKS_ALL_PATIENT)
     report.append(f"produce acks=all with broker {victim} dead: offset {second}")
 
     progress.step = "read everything back from the cluster"
     for offset, payload in ((first, payloads[0]), (second, payloads[1])):
-
-        def read(ok: Callable[[Any], None], fail: Callable[[str], None], at: int = offset) -> None:
-            session.run(
-                "read",
-                lambda _a: read_one(profile, Credentials(), topic, partition=0, offset=at),
-                ok,
-                fail,
-            )
-
-        _key, value = _wait(read, 30)
+        _key, value = _read(session, topic, offset)
         if value != payload:
             raise StepFailedError(f"offset {offset} read back {value!r}, expected {payload!r}")
     report.append("cluster read back: both messages match")

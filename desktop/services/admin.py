@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from confluent_kafka import KafkaException, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 # confluent-kafka's admin package re-exports these without __all__; import their homes
@@ -19,6 +19,7 @@ from confluent_kafka.admin._config import (
     ConfigSource,
 )
 from confluent_kafka.admin._listoffsets import OffsetSpec
+from confluent_kafka.admin._metadata import ClusterMetadata
 from confluent_kafka.cimpl import NewPartitions, NewTopic
 
 from desktop.domain.cluster import (
@@ -39,6 +40,9 @@ CHUNK = 500  # partitions per ListOffsets request
 CONFIG_CHUNK = 200  # topics per DescribeConfigs request
 CONFIG_BATCH = 2000  # topics whose configs are fetched per refresh
 BUILTIN_VERSION = "Topicscope built-in"
+# librdkafka's list_topics cannot be interrupted: it is called in slices at least this long,
+# looking at the job's token between them
+METADATA_SLICE_S = 1.0
 
 
 class KafkaServiceError(Exception):
@@ -97,6 +101,7 @@ class ClusterAdmin:
         self._admin = self._make_admin()
         self._topic_meta: dict[str, tuple[str, int]] = {}  # name -> (cleanup.policy, min ISR)
         self._seen_offsets = False
+        self._metadata_s: float | None = None  # how long the last metadata answer took
         self._version: str | None = None
         self.token: CancelToken = NEVER  # the running job's: every wait below looks at it
 
@@ -134,6 +139,34 @@ class ClusterAdmin:
         except KafkaException as exc:
             raise self.service_error(exc) from exc
 
+    def metadata(self, topic: str | None = None) -> ClusterMetadata:
+        """list_topics within the timeout, ending within a slice when the job is cancelled.
+
+        One call for the whole timeout kept a cancelled or abandoned job's thread (and its
+        client) in librdkafka for up to 10 s after the job had ended. A slice is three times
+        the last answer's time (at least 1 s); one that times out asks again for twice as long.
+        The first call, with no answer to go by, waits the whole timeout: a broker answers a
+        connection's requests in order, so a slice too short for a big cluster's metadata
+        would queue each new request behind the one it gave up on, and never succeed."""
+        end = time.monotonic() + self.sync_timeout()
+        last = self._metadata_s
+        slice_s = end - time.monotonic() if last is None else max(METADATA_SLICE_S, 3 * last)
+        while True:
+            self.token.check()
+            left = end - time.monotonic()
+            started = time.monotonic()
+            try:
+                md = self._admin.list_topics(topic, timeout=max(0.1, min(slice_s, left)))
+            except KafkaException as exc:
+                err = exc.args[0] if exc.args else None
+                timed_out = isinstance(err, KafkaError) and err.code() == KafkaError._TIMED_OUT
+                if not timed_out or end - time.monotonic() <= 0:
+                    raise
+                slice_s *= 2
+                continue
+            self._metadata_s = time.monotonic() - started
+            return md
+
     def sync_timeout(self) -> float:
         """For librdkafka's synchronous calls (no future to watch): at most the job's time left."""
         left = self.token.remaining()
@@ -158,7 +191,7 @@ class ClusterAdmin:
         big cluster's topic list shows while its watermarks are still on the way.
         """
         try:
-            md = self._admin.list_topics(timeout=self.sync_timeout())
+            md = self.metadata()
         except KafkaException as exc:
             raise self.service_error(exc) from exc
         racks: dict[int, str | None] = {}

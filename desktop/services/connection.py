@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import threading
 import time
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from confluent_kafka.admin import AdminClient
 
 from desktop.domain.cluster import ConnectionResult
 from desktop.domain.profile import ClusterProfile, Credentials
+from desktop.services.cancel import NEVER, POLL_S, CancelToken
 from desktop.services.probe import PROBE_DEADLINE_S, ProbeResult, Verdict, first_address, probe
 
 TEST_TIMEOUT_S = 9.0
@@ -212,9 +214,12 @@ def explain(
 
 
 def test_connection(
-    profile: ClusterProfile, creds: Credentials, timeout: float = TEST_TIMEOUT_S
+    profile: ClusterProfile,
+    creds: Credentials,
+    timeout: float = TEST_TIMEOUT_S,
+    token: CancelToken = NEVER,
 ) -> ConnectionResult:
-    """Try to fetch metadata; answer with the broker count or the specific cause.
+    """Ask for the cluster's brokers; answer with their count or the specific cause.
 
     A raw-socket probe goes first (≤ 2 s): a port that answers as something other than the
     Kafka listener the profile describes is named at once instead of after the full timeout.
@@ -230,23 +235,38 @@ def test_connection(
     except (KafkaException, ValueError, TypeError) as exc:
         return ConnectionResult(False, f"Invalid settings: {exc}", cause="config")
     deadline = time.monotonic() + timeout
+    # DescribeCluster is a Metadata request that names no topics: small however many topics the
+    # cluster has, and answered by a future, so the wait looks at the token every POLL_S
+    fut = admin.describe_cluster(request_timeout=timeout)
     while True:
+        token.check()
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
         try:
-            md = admin.list_topics(timeout=min(1.5, remaining))
-            count = len(md.brokers)
-            noun = "broker" if count == 1 else "brokers"
-            return ConnectionResult(True, f"Connected: {count} {noun}.", broker_count=count)
-        except KafkaException:
-            admin.poll(0.1)
+            desc = fut.result(timeout=min(POLL_S, remaining))
+        except concurrent.futures.TimeoutError:
+            admin.poll(0)  # error callbacks: a cause may be plain before the timeout
             found = diagnose(log.snapshot(), profile.bootstrap)
             if found is not None:
                 return ConnectionResult(False, found.message, cause=found.cause)
+            continue
+        except KafkaException as exc:
+            err = exc.args[0] if exc.args else None
+            text = str(err.str()) if isinstance(err, KafkaError) else str(exc)
+            found = diagnose([*log.snapshot(), text], profile.bootstrap)
+            if found is not None:
+                return ConnectionResult(False, found.message, cause=found.cause)
+            if "timed out" in text.lower():
+                break
+            return ConnectionResult(False, f"The cluster reported an error: {text}", cause="error")
+        count = len(desc.nodes)
+        noun = "broker" if count == 1 else "brokers"
+        return ConnectionResult(True, f"Connected: {count} {noun}.", broker_count=count)
     found = diagnose(log.snapshot(), profile.bootstrap)
     if found is not None:
         return ConnectionResult(False, found.message, cause=found.cause)
+    token.check()
     wrong = probe_bootstrap(profile.bootstrap, profile.security_protocol.value)
     if wrong is not None:  # it answers differently now than when the test began
         return ConnectionResult(False, wrong, cause="not-kafka")

@@ -12,7 +12,7 @@ from desktop.services.admin import ClusterAdmin, KafkaServiceError
 def election_preview(admin: ClusterAdmin) -> list[ElectionMove]:
     """From fresh metadata (not the last snapshot): what a preferred election would move."""
     try:
-        md = admin.client.list_topics(timeout=admin.sync_timeout())
+        md = admin.metadata()
     except KafkaException as exc:
         raise admin.service_error(exc) from exc
     parts = [

@@ -1,46 +1,16 @@
-"""Produce and read back single messages (used by the self-test and the UI alike)."""
+"""Read back a single message at an offset (the self-test's check that a send arrived)."""
 
 from __future__ import annotations
 
 import time
 import uuid
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 
 from desktop.domain.profile import ClusterProfile, Credentials
+from desktop.services.admin import KafkaServiceError
+from desktop.services.cancel import NEVER, CancelToken
 from desktop.services.connection import ErrorLog, client_config, explain
-
-
-def produce_one(
-    profile: ClusterProfile,
-    creds: Credentials,
-    topic: str,
-    *,
-    key: bytes,
-    value: bytes,
-    timeout: float = 10.0,
-) -> int:
-    """Produce one message and wait for the acknowledgement; returns its offset."""
-    log = ErrorLog()
-    conf = client_config(profile, creds)
-    conf.update({"error_cb": log, "acks": "all", "message.timeout.ms": int(timeout * 1000)})
-    producer = Producer(conf)
-    result: dict[str, object] = {}
-
-    def on_delivery(err: object, msg: object) -> None:
-        result["err"] = err
-        result["msg"] = msg
-
-    producer.produce(topic, value=value, key=key, on_delivery=on_delivery)
-    remaining = producer.flush(timeout + 2)
-    if remaining or "msg" not in result:
-        raise RuntimeError(
-            explain(TimeoutError("produce timed out"), log.snapshot(), profile.bootstrap)
-        )
-    if result.get("err") is not None:
-        raise RuntimeError(f"The broker refused the message: {result['err']}")
-    offset = result["msg"].offset()  # type: ignore[attr-defined]
-    return int(offset)
 
 
 def read_one(
@@ -51,8 +21,10 @@ def read_one(
     partition: int,
     offset: int,
     timeout: float = 10.0,
+    token: CancelToken = NEVER,
 ) -> tuple[bytes | None, bytes | None]:
-    """Read the message at `offset` with an assigned (group-less) consumer."""
+    """Read the message at `offset` with an assigned (group-less) consumer; the token is
+    looked at between polls."""
     log = ErrorLog()
     conf = client_config(profile, creds)
     conf.update(
@@ -68,12 +40,18 @@ def read_one(
         consumer.assign([TopicPartition(topic, partition, offset)])
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            msg = consumer.poll(0.5)
+            token.check()
+            msg = consumer.poll(0.2)
             if msg is None:
                 continue
-            if msg.error():
-                raise KafkaException(msg.error())
+            err = msg.error()
+            if err is not None:
+                raise KafkaServiceError(
+                    f"Reading {topic}-{partition} at offset {offset} failed: {err.str()}"
+                )
             return msg.key(), msg.value()
     finally:
         consumer.close()
-    raise RuntimeError(explain(TimeoutError("read timed out"), log.snapshot(), profile.bootstrap))
+    raise KafkaServiceError(
+        explain(TimeoutError("read timed out"), log.snapshot(), profile.bootstrap)
+    )

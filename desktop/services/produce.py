@@ -85,6 +85,8 @@ class ProducerSettings:
     idempotence: bool = False
     partitioner: str = DEFAULT_PARTITIONER
     linger_ms: int = 5
+    # message.timeout.ms; None: the form's FORM_TIMEOUT_S (the self-test waits out a leader move)
+    delivery_timeout_s: float | None = None
 
     def config(self) -> dict[str, Any]:
         conf: dict[str, Any] = {
@@ -178,13 +180,15 @@ class FormProducer:
     ) -> None:
         self.profile = profile
         self.settings = settings
-        self.timeout = timeout
+        self.timeout = (
+            timeout if settings.delivery_timeout_s is None else settings.delivery_timeout_s
+        )
         self._log = ErrorLog()
         self._creds = creds
         self._admin: AdminClient | None = None
         conf = client_config(profile, creds)
         conf.update(settings.config())
-        conf.update({"error_cb": self._log, "message.timeout.ms": int(timeout * 1000)})
+        conf.update({"error_cb": self._log, "message.timeout.ms": int(self.timeout * 1000)})
         try:
             self._producer = Producer(conf)
         except (KafkaException, ValueError, TypeError) as exc:

@@ -5,15 +5,16 @@ from __future__ import annotations
 from PySide6.QtCore import QSettings
 
 from desktop.domain.timefmt import TimeFormat
+from desktop.settings.store import SettingsStore
 
 
 class BrowserPrefs:
-    def __init__(self, settings: QSettings | None = None) -> None:
-        self._s = settings or QSettings("Topicscope", "Topicscope")
+    def __init__(self, settings: QSettings | SettingsStore | None = None) -> None:
+        self.store = settings if isinstance(settings, SettingsStore) else SettingsStore(settings)
 
     @property
     def time_format(self) -> TimeFormat:
-        value = str(self._s.value("messages/time_format", TimeFormat.LOCAL.value))
+        value = str(self.store.value("messages/time_format", TimeFormat.LOCAL.value))
         try:
             return TimeFormat(value)
         except ValueError:
@@ -21,14 +22,14 @@ class BrowserPrefs:
 
     @time_format.setter
     def time_format(self, fmt: TimeFormat) -> None:
-        self._s.setValue("messages/time_format", fmt.value)
+        self.store.set_value("messages/time_format", fmt.value)
 
     @property
     def hidden_columns(self) -> frozenset[str]:
         """Titles of the result columns the user hid."""
-        value = str(self._s.value("messages/hidden_columns", ""))
+        value = str(self.store.value("messages/hidden_columns", ""))
         return frozenset(name for name in value.split(",") if name)
 
     @hidden_columns.setter
     def hidden_columns(self, names: frozenset[str]) -> None:
-        self._s.setValue("messages/hidden_columns", ",".join(sorted(names)))
+        self.store.set_value("messages/hidden_columns", ",".join(sorted(names)))

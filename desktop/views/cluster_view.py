@@ -23,6 +23,7 @@ from desktop.charts.live import LiveCharts
 from desktop.domain.cluster import ClusterSnapshot
 from desktop.domain.liveness import presence
 from desktop.domain.timeline import ClusterEvent
+from desktop.settings.browser_prefs import BrowserPrefs
 from desktop.views.brokers import BrokersPage
 from desktop.views.groups import GroupsPage
 from desktop.views.messages import MessagesPage
@@ -84,9 +85,12 @@ class ClusterView(QWidget):
         session: ClusterSession,
         hide_internal: bool = True,
         local: LocalCluster | None = None,
+        prefs: BrowserPrefs | None = None,
     ) -> None:
         super().__init__()
         self.session = session
+        # the app's remembered browser choices (held in memory); tools and tests open their own
+        self.prefs = prefs
         self.local = local  # the app's own local cluster, when this tab is it
         style = self.style()
         self.banner = Banner()
@@ -177,7 +181,7 @@ class ClusterView(QWidget):
         if name == "timeline":
             return TimelinePage(session)
         if name == "messages":
-            return MessagesPage(session)
+            return MessagesPage(session, self.prefs)
         if name == "producer":
             return ProducerPage(session)
         if name == "security":

@@ -24,6 +24,7 @@ from desktop.context import AppContext
 from desktop.domain.cluster import LocalBrokerInfo
 from desktop.domain.local import LocalClusterInfo
 from desktop.domain.profile import ClusterProfile, Credentials, SaslMechanism, SecurityProtocol
+from desktop.settings.browser_prefs import BrowserPrefs
 from desktop.settings.profiles import default_config_dir
 from desktop.versions import collect as collect_versions
 from desktop.views.about import AboutDialog
@@ -159,7 +160,7 @@ class MainWindow(QMainWindow):
             return existing
         ui = self.ctx.ui
         session = ClusterSession(profile, creds, ui.refresh_interval_s, ui.request_timeout_s)
-        view = ClusterView(session, self.ctx.ui.hide_internal, local)
+        view = ClusterView(session, ui.hide_internal, local, BrowserPrefs(ui.store))
         view.status_changed.connect(self._update_status)
         view.interval.valueChanged.connect(self._remember_interval)
         view.tabs.currentChanged.connect(lambda _i: self._update_actions())

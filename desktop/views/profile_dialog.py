@@ -29,11 +29,11 @@ from desktop.domain.profile import (
     SecurityProtocol,
     parse_extra_properties,
 )
-from desktop.services.connection import test_connection
 from desktop.settings.profiles import ProfileStore
 from desktop.settings.secrets import SecretStore
 from desktop.views.widgets.common import set_role
-from desktop.workers.jobs import Job, JobFailure, Lane
+from desktop.workers.connection_test import connection_test_job
+from desktop.workers.jobs import Job, JobFailure
 from desktop.workers.runner import JobRunner
 
 KEYRING_DEADLINE_S = 20.0
@@ -257,19 +257,20 @@ class ProfileDialog(QDialog):
         self.test_button.setEnabled(False)
         set_role(self.test_result, "muted")
         self.test_result.setText("Testing…")
-        creds = self.credentials()
-        job = Job(
-            "connection test",
-            lambda _c: test_connection(profile, creds),
-            lane=Lane.STREAM,
-            deadline_s=30,
-        )
+        job = connection_test_job(profile, self.credentials())
         job.finished.connect(self._on_tested)
         job.failed.connect(
             lambda f: self._on_tested(ConnectionResult(False, f.message, cause="error"))
         )
         self.test_job = job
         self._jobs.submit(job)
+
+    def done(self, result: int) -> None:
+        """Closed (saved, cancelled or the window's X): a test still running is cancelled, so
+        its client and thread end now instead of when its timeout runs out."""
+        if self.test_job is not None:
+            self.test_job.cancel()
+        super().done(result)
 
     @Slot(object)
     def _on_tested(self, result: ConnectionResult) -> None:

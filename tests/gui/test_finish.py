@@ -204,12 +204,14 @@ def test_dark_theme_loads_dark_qss_and_persists(
     assert "Topicscope dark theme" in qapp.styleSheet()  # resources/themes/dark.qss
     assert qapp.palette().color(Role.Window).lightness() < 60
     assert ctx.ui.theme == "dark"
+    assert ctx.ui.flush()  # written on the write-behind thread
     settings = QSettings(ctx.ui.path, QSettings.Format.IniFormat)
     assert UiState(settings).theme == "dark"  # what the next start reads
 
     window.menu.themes[Theme.LIGHT].trigger()
     assert "Topicscope dark theme" not in qapp.styleSheet()
     assert qapp.palette().color(Role.Window).lightness() > 200
+    assert ctx.ui.flush()
     assert UiState(QSettings(ctx.ui.path, QSettings.Format.IniFormat)).theme == "light"
 
 

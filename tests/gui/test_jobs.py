@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from desktop.domain.groups import ResetMode, ResetPlan, ResetRequest
@@ -19,6 +20,7 @@ from desktop.domain.messages import BulkProgress, ProduceRequest, ScanSpec, Stop
 from desktop.domain.profile import ClusterProfile, Credentials
 from desktop.services.produce import ProducerSettings
 from desktop.views.main_window import MainWindow
+from desktop.views.profile_dialog import ProfileDialog
 from desktop.workers.bulk_produce import bulk_send_job
 from desktop.workers.groups import GroupsPoller
 from desktop.workers.jobs import Job, JobFailure
@@ -29,6 +31,7 @@ from tests.gui.conftest import WAIT_MS, StallWatch
 from tests.slow_proxy import LIST_OFFSETS, SlowProxy
 
 CANCEL_MS = 1000
+METADATA = 3  # the Kafka API key of a Metadata request
 
 
 class Proxied:
@@ -252,6 +255,52 @@ def test_closing_a_cluster_tab_mid_job_neither_stalls_nor_leaves_threads(
     # a lane thread leaves the runner's books just before its last bytecodes run: give it a
     # moment to end (a leaked thread stays for good)
     qtbot.waitUntil(lambda: not leftover(), timeout=WAIT_MS)
+
+
+def test_a_refresh_stuck_on_metadata_leaves_librdkafka_soon_after_its_tab_closes(
+    qtbot: QtBot, proxied: Proxied
+) -> None:
+    """librdkafka's list_topics cannot be interrupted; one call for the whole request timeout
+    kept the closed tab's thread and client alive for 10 s after the tab had gone."""
+    session = open_session(qtbot, proxied, timeout_s=10.0)
+    proxied.proxy.hold(METADATA, 60.0)
+    session.refresh()
+    qtbot.waitUntil(lambda: proxied.proxy.held > 0, timeout=WAIT_MS)
+    t0 = time.perf_counter()
+    session.close()
+
+    def refreshing() -> list[threading.Thread]:
+        return [t for t in session.runner.threads() if "-refresh-" in t.name]
+
+    qtbot.waitUntil(lambda: not refreshing(), timeout=15_000)
+    gone_s = time.perf_counter() - t0
+    proxied.proxy.release()
+    assert gone_s < 5.0, gone_s  # a slice (1-2 s), not the 10 s timeout
+    assert session.runner.join(20)
+
+
+def test_closing_the_profile_dialog_ends_its_connection_test_and_its_thread(
+    qtbot: QtBot, proxied: Proxied, window: MainWindow
+) -> None:
+    proxied.proxy.hold(METADATA, 60.0)  # the broker answers the probe, never the metadata
+    ctx = window.ctx
+    dialog = ProfileDialog(ctx.profiles, ctx.secrets, ctx.jobs, parent=window)
+    dialog.show()
+    qtbot.keyClicks(dialog.name, "slow")
+    qtbot.keyClicks(dialog.bootstrap, proxied.proxy.bootstrap)
+    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: proxied.proxy.held > 0, timeout=WAIT_MS)
+    job = dialog.test_job
+    assert job is not None and job.running
+
+    t0 = time.perf_counter()
+    dialog.reject()
+    qtbot.waitUntil(lambda: job.ended, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: job.join(0.0), timeout=15_000)
+    gone_s = time.perf_counter() - t0
+    proxied.proxy.release()
+    assert job.failure is not None and job.failure.cancelled
+    assert gone_s < 4.0, gone_s  # within a slice, not the test's 9 s timeout
 
 
 def test_a_failure_names_the_job(qtbot: QtBot, proxied: Proxied) -> None:

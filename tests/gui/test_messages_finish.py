@@ -211,6 +211,7 @@ def test_time_format_toggle_changes_the_shown_text_and_is_remembered(
         assert shown() == text
         assert text in browser.detail.summary.text()
     browser.time_format.setCurrentText(TimeFormat.ISO.value)
+    assert browser.prefs.store.flush()  # written on the write-behind thread
     again = MessagesPage(session, prefs_at(tmp_path))
     qtbot.addWidget(again)
     assert again.time_format.currentText() == TimeFormat.ISO.value
@@ -233,6 +234,7 @@ def test_column_chooser_hides_and_shows_columns_and_remembers(
     assert not browser.table.isColumnHidden(MessagesModel.HEADERS)
     menu.deleteLater()
 
+    assert browser.prefs.store.flush()  # written on the write-behind thread
     again = MessagesPage(session, prefs_at(tmp_path))
     qtbot.addWidget(again)
     hidden = [t for c, t in enumerate(MessagesModel.TITLES) if again.table.isColumnHidden(c)]

@@ -63,3 +63,19 @@ def test_a_failed_write_is_reported_not_raised(tmp_path: Path) -> None:
     files.write(blocker / "profiles.json", "{}")
     assert files.flush(5)
     assert files.last_error is not None and "Could not save" in files.last_error
+
+
+def test_the_writer_thread_ends_when_idle_and_a_later_write_starts_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A context per window (and per test) must not leave a thread parked for good."""
+    monkeypatch.setattr(write_behind, "IDLE_S", 0.05)
+    files = WriteBehind()
+    files.write(tmp_path / "a.json", "1")
+    first = files._thread
+    assert first is not None
+    first.join(5)
+    assert not first.is_alive()
+    files.write(tmp_path / "a.json", "2")
+    assert files.flush(5)
+    assert (tmp_path / "a.json").read_text() == "2"
