@@ -216,11 +216,11 @@ def wait_isr(cluster: EitherCluster, topic: str, size: int, timeout_s: float) ->
             len(isr) == size and leader in isr for leader, _, isr in view.values()
         )
 
-    wait_for(
-        lambda: all(settled(cluster.address(b)) for b in cluster.broker_ids),
-        timeout_s,
-        f"an ISR of {size} on every partition of {topic}, on every broker",
-    )
+    def views() -> str:
+        seen = {b: partitions(cluster.address(b), topic) for b in cluster.broker_ids}
+        return f"an ISR of {size} on every partition of {topic}, on every broker; seen: {seen}"
+
+    wait_for(lambda: all(settled(cluster.address(b)) for b in cluster.broker_ids), timeout_s, views)
 
 
 def high_watermark(cluster: EitherCluster, topic: str, partition: int) -> int:
@@ -311,7 +311,8 @@ def either_cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[E
         extra: list[str] = []
         for key, value in TIMING.items():
             extra += ["--config", f"{key}={value}"]
-        local = LocalCluster(tmp_path / "cluster", 3, extra)
+        # the nodes' log kept in the test's directory, for a failure's post-mortem
+        local = LocalCluster(tmp_path / "cluster", 3, extra, log_path=tmp_path / "cluster.log")
         try:
             # every broker registered and unfenced, and listed by each (a deadline that
             # stretches on a loaded machine, and says what is missing)
