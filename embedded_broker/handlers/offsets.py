@@ -35,6 +35,10 @@ def _lookup(
     if refused != ErrorCode.none:
         return refused, -1, -1
     if ts == LATEST:
+        if state.replicas.high_watermark_behind_epoch(topic, partition):
+            # a new leader's high watermark may lag the one its predecessor gave out: Kafka
+            # answers "ask again" until it has caught up, so an end offset never goes back
+            return ErrorCode.offset_not_available, -1, -1
         return ErrorCode.none, state.replicas.high_watermark(topic, partition, plog), -1
     if ts in (EARLIEST, EARLIEST_LOCAL):
         return ErrorCode.none, plog.log_start_offset, -1

@@ -103,6 +103,13 @@ class ReplicaManager:
         part = self.partitions.get((topic, partition))
         return plog.log_end_offset if part is None else part.hw
 
+    def high_watermark_behind_epoch(self, topic: str, partition: int) -> bool:
+        """A leader whose high watermark has not yet reached the start of its own leader epoch
+        (just elected: its followers have not fetched from it yet), so it cannot give a
+        consumer an end offset that never goes back (KIP-207)."""
+        part = self.partitions.get((topic, partition))
+        return part is not None and part.leader and part.hw < part.leader_epoch_start
+
     def leader_epoch(self, topic: str, partition: int) -> int:
         """The epoch stamped on batches this leader appends (0 on a single node)."""
         part = self.partitions.get((topic, partition))

@@ -19,6 +19,7 @@ from desktop.views.main_window import MainWindow
 from desktop.workers.session import SessionState
 from tests.gui.conftest import WAIT_MS, wait_snapshot
 from tests.gui.helpers import click_row
+from tests.integration.cluster.local_cluster import start_timeout_s
 from tests.kafka.fixtures import KafkaCluster3
 
 REFRESH_S = 1.0
@@ -65,8 +66,10 @@ def test_stopped_broker_turns_partitions_amber(
         timeout=30_000,
     )
     shown_after = time.monotonic() - stopped_at
-    # two refresh intervals, plus room for the refresh's own round trips on a loaded machine
-    assert shown_after < 2 * REFRESH_S + 5.0, f"shown after {shown_after:.1f} s"
+    # two refresh intervals, plus room for the refresh's own round trips (stretched with the
+    # machine's load, as every wait in the suite is)
+    bound_s = 2 * REFRESH_S + start_timeout_s(5.0)
+    assert shown_after < bound_s, f"shown after {shown_after:.1f} s (bound {bound_s:.0f} s)"
     view.tabs.setCurrentWidget(view.topics)
     qtbot.waitUntil(
         lambda: all(detail.partitions.state(r) == ReplicaState.UNDER_REPLICATED for r in range(3)),

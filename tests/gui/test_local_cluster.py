@@ -26,6 +26,7 @@ from desktop.views.main_window import CLUSTER_NAME, MainWindow
 from desktop.workers.local_broker import LocalBroker
 from desktop.workers.local_cluster import LocalCluster
 from tests.gui.conftest import WAIT_MS
+from tests.integration.cluster.local_cluster import start_timeout_s
 
 DETECT_S = 5.0
 TOPIC = "playground"
@@ -168,7 +169,9 @@ def test_kill_and_start_buttons_show_liveness_timeline_and_acks(
     killed = time.monotonic()
     qtbot.waitUntil(lambda: _status(view, victim).startswith("offline since"), timeout=WAIT_MS)
     detected = time.monotonic() - killed
-    assert detected <= DETECT_S, f"shown unreachable after {detected:.1f} s"
+    # the probes and the GUI thread slow down with the machine's load, as every wait does
+    bound_s = start_timeout_s(DETECT_S)
+    assert detected <= bound_s, f"shown unreachable after {detected:.1f} s (bound {bound_s:.0f} s)"
     # refused, or reset when a probe was mid-request at the kill
     assert "(connection re" in _status(view, victim)
     qtbot.waitUntil(row.start.isEnabled, timeout=WAIT_MS)  # its process is gone

@@ -149,6 +149,7 @@ class LocalCluster:
         )
         if log_file is not None:
             log_file.close()  # the launcher holds its own copy
+        self.log_path = log_path
         self.restarted: list[subprocess.Popen[bytes]] = []
 
     def info(self) -> dict[str, Any]:
@@ -251,6 +252,8 @@ class LocalCluster:
         """Start one node again with --node and (``wait``) until it is active in its new
         process (a broker: registered anew and listed by every broker)."""
         stale = {b: e for b, e in self.epochs().items() if b == node_id}
+        # a node started again logs to the same file as the launcher's nodes, when one is kept
+        log_file = self.log_path.open("ab") if self.log_path is not None else None
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -262,8 +265,10 @@ class LocalCluster:
                 str(node_id),
             ],
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=log_file if log_file is not None else subprocess.DEVNULL,
         )
+        if log_file is not None:
+            log_file.close()  # the node holds its own copy
         self.restarted.append(proc)
         if not wait:
             return

@@ -90,8 +90,9 @@ def test_committed_offsets_are_readable_through_every_broker_after_the_coordinat
     bs = three_brokers.bootstrap()
     _create_topic(bs)
     _alter(bs, 10)
-    assert _committed(bs) == {0: 10, 1: 11, 2: 12}
-    victim = _coordinator(bs)
+    # (the broker asked may not yet know who leads the group's new __consumer_offsets partition)
+    assert wait_for(lambda: _try_committed(bs), 15, "the offsets") == {0: 10, 1: 11, 2: 12}
+    victim = wait_for(lambda: _try_coordinator(bs), 15, "the group's coordinator")
     # every broker names the same coordinator (FindCoordinator v0 and the batched v4), and
     # only that broker serves the group: the others answer NOT_COORDINATOR
     for broker in BROKERS:
@@ -107,7 +108,8 @@ def test_committed_offsets_are_readable_through_every_broker_after_the_coordinat
         one = f"127.0.0.1:{three_brokers.node(broker)['port']}"
         read = wait_for(lambda o=one: _try_committed(o), 20, f"the offsets through broker {broker}")
         assert read == {0: 10, 1: 11, 2: 12}
-    assert _coordinator(three_brokers.bootstrap(without=victim)) != victim
+    survivors = three_brokers.bootstrap(without=victim)
+    assert wait_for(lambda: _try_coordinator(survivors), 15, "a coordinator") != victim
 
 
 def _ask(cluster: LocalCluster, broker: int) -> tuple[list[int], int]:
@@ -124,6 +126,13 @@ def _ask(cluster: LocalCluster, broker: int) -> tuple[list[int], int]:
     finally:
         client.close()
     return [int(v0.node_id), int(v4.coordinators[0].node_id)], int(beat.error_code.value)
+
+
+def _try_coordinator(bootstrap: str) -> int | None:
+    try:
+        return _coordinator(bootstrap)
+    except Exception:  # not chosen yet, or moving: ask again
+        return None
 
 
 def _try_committed(bootstrap: str) -> dict[int, int] | None:

@@ -24,6 +24,7 @@ from .local_cluster import (
     admin,
     metadata_brokers,
     processes_gone,
+    start_timeout_s,
     unless_not_yet,
     wait_for,
 )
@@ -65,7 +66,8 @@ def test_three_brokers_register_and_cluster_json_lists_them(three_brokers: Local
         10,
         "every broker in Metadata",
     )
-    md = admin(three_brokers.bootstrap()).list_topics(timeout=10)
+    bs = three_brokers.bootstrap()
+    md = wait_for(lambda: unless_not_yet(lambda: admin(bs).list_topics(timeout=10)), 10, "Metadata")
     assert md.cluster_id == info["cluster_id"]
 
 
@@ -88,7 +90,7 @@ def test_rf3_topic_spreads_leaders_over_the_brokers(three_brokers: LocalCluster)
     # ElectLeaders is forwarded to the controller: the preferred replica already leads
     client = admin(bs)
     tp = TopicPartition("spread", 0)
-    result = client.elect_leaders(ElectionType.PREFERRED, [tp]).result(timeout=10)
+    result = client.elect_leaders(ElectionType.PREFERRED, [tp]).result(timeout=start_timeout_s(10))
     assert result[tp].code() == KafkaError.ELECTION_NOT_NEEDED
 
 
@@ -136,7 +138,9 @@ def test_killed_broker_is_fenced_its_leaders_move_and_it_comes_back(
             15,
             f"broker {broker}'s Metadata to drop the fenced broker and its leaderships",
         )
-    for leader, replicas, isr in _partitions(survivors, "failover").values():
+    # (asked again, of either survivor: {} only if the one asked is too busy to answer)
+    seen = wait_for(lambda: _partitions(survivors, "failover"), 10, "the survivors' Metadata")
+    for leader, replicas, isr in seen.values():
         assert leader != victim and leader in isr
         assert victim not in isr and len(isr) == 2
         assert victim in replicas  # still assigned: it may come back
@@ -154,7 +158,9 @@ def test_killed_broker_is_fenced_its_leaders_move_and_it_comes_back(
         p.partition_index: (p.leader_id, list(p.replica_nodes), list(p.isr_nodes))
         for p in response.topics[0].partitions
     }
-    assert described == _partitions(survivors, "failover")
+    assert described == wait_for(
+        lambda: _partitions(survivors, "failover"), 10, "the survivors' Metadata"
+    )
     assert all(p.offline_replicas == (victim,) for p in response.topics[0].partitions)
     three_brokers.restart_node(victim)  # waits until it has registered and is active
     wait_for(
@@ -171,7 +177,7 @@ def test_without_the_controller_brokers_serve_metadata_and_admin_fails_clearly(
     _create(bs, NewTopic("kept", 3, 3))
     wait_for(lambda: _partitions(bs, "kept"), 10, "the topic in Metadata")
     three_brokers.kill(100)
-    md = admin(bs).list_topics(timeout=10)
+    md = wait_for(lambda: unless_not_yet(lambda: admin(bs).list_topics(timeout=10)), 10, "Metadata")
     assert set(md.brokers) == BROKERS
     assert len(md.topics["kept"].partitions) == 3
     with pytest.raises(KafkaException, match=r"controller \(node 100 at .*\) is not reachable"):

@@ -14,7 +14,7 @@ from kio.static.primitive import i16, i32Timedelta, i64
 
 from tests.integration.groups.wire import WireClient
 
-from .local_cluster import LocalCluster, admin, wait_for
+from .local_cluster import LocalCluster, admin, start_timeout_s, wait_for
 
 
 def _address(cluster: LocalCluster, node_id: int) -> str:
@@ -93,7 +93,8 @@ def _produce(bootstrap: str, topic: str, keys: range) -> int:
             "enable.idempotence": True,
             "acks": "all",
             "linger.ms": 5,
-            "message.timeout.ms": 30000,
+            # a kill -9 moves leaders after the session timeout: longer on a loaded machine
+            "message.timeout.ms": int(start_timeout_s(30) * 1000),
         }
     )
     for key in keys:
@@ -104,7 +105,7 @@ def _produce(bootstrap: str, topic: str, keys: range) -> int:
             except BufferError:
                 producer.poll(0.1)
         producer.poll(0)
-    deadline = time.monotonic() + 35
+    deadline = time.monotonic() + start_timeout_s(30) + 5
     while producer.flush(1) and time.monotonic() < deadline:
         pass
     assert not fatal, fatal

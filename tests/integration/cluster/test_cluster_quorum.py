@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kafka import KafkaAdminClient
+from kafka.errors import KafkaTimeoutError
 
 from .local_cluster import LocalCluster, wait_for
 
@@ -23,7 +24,10 @@ def test_every_broker_reports_the_controller_as_the_one_voter(
     try:
 
         def quorum() -> dict[str, Any] | None:
-            answer: dict[str, Any] = client.describe_metadata_quorum()
+            try:
+                answer: dict[str, Any] = client.describe_metadata_quorum()
+            except KafkaTimeoutError:  # a broker too busy to answer in time: ask again
+                return None
             part = answer["topics"][0]["partitions"][0]
             observed = {o["replica_id"] for o in part["observers"]}
             return answer if observed == {101, 102} else None

@@ -13,7 +13,14 @@ from tests.integration.broker.partition_wire import produce
 from tests.integration.groups.wire import WireClient
 from tests.unit.storage.batches import simple_batch
 
-from .local_cluster import START_TIMEOUT_S, LocalCluster, admin, unless_not_yet, wait_for
+from .local_cluster import (
+    START_TIMEOUT_S,
+    LocalCluster,
+    admin,
+    start_timeout_s,
+    unless_not_yet,
+    wait_for,
+)
 
 TOPIC = "stale"
 
@@ -85,4 +92,4 @@ def test_a_restarted_old_leader_accepts_no_write_before_catching_up(
     # once the controller is back it catches up and follows the real leader
     three_brokers.restart_node(100)
     wait_for(lambda: _leader(alone) == new, 20, "the restarted broker to name the new leader")
-    assert _produce_once(alone, 10.0) is None
+    assert _produce_once(alone, start_timeout_s(10.0)) is None

@@ -25,7 +25,7 @@ from tests.integration.transactions.txn_clients import (
     read_to_sentinels,
 )
 
-from .local_cluster import LocalCluster, admin, start_timeout_s, wait_for
+from .local_cluster import LocalCluster, admin, start_timeout_s, unless_not_yet, wait_for
 
 TXN_PARTITIONS = 50
 NEAR = "near-txn"
@@ -90,9 +90,12 @@ def test_cluster_consume_transform_produce_offsets_reach_the_replicated_group(
     # Kafka's 50 partitions and RF min(3, N)
     md = wait_for(
         lambda: (
-            admin(three_brokers.bootstrap())
-            .list_topics(timeout=5)
-            .topics.get(TRANSACTION_STATE_TOPIC)
+            (
+                found := unless_not_yet(
+                    lambda: admin(three_brokers.bootstrap()).list_topics(timeout=5)
+                )
+            )
+            and found.topics.get(TRANSACTION_STATE_TOPIC)
         ),
         start_timeout_s(),
         "__transaction_state in Metadata",
@@ -105,9 +108,15 @@ def test_cluster_consume_transform_produce_offsets_reach_the_replicated_group(
     coordinator = _coordinator(three_brokers, tid, 1)
     for node_id in three_brokers.broker_ids:
         node = three_brokers.node(node_id)
-        code = _describe_error(f"{node['host']}:{node['port']}", tid)
         expected = ErrorCode.none if node_id == coordinator else ErrorCode.not_coordinator
-        assert code == expected, (node_id, coordinator, code)
+        # a broker learns who leads each __transaction_state partition from the metadata log
+        wait_for(
+            lambda a=f"{node['host']}:{node['port']}", e=expected: _describe_error(a, tid) == e,
+            15,
+            lambda n=node_id, e=expected: (
+                f"broker {n} to answer {e.name} (coordinator {coordinator})"
+            ),
+        )
 
 
 def _describe_error(address: str, transactional_id: str) -> ErrorCode:
@@ -144,7 +153,8 @@ def test_cluster_follower_serves_read_committed_with_its_own_aborted_index(
         client.create_topics([NewTopic(NEAR, 1, 3)], operation_timeout=15)[NEAR].result(15)
 
         def in_sync() -> tuple[int, list[int]] | None:
-            part = client.list_topics(NEAR, timeout=5).topics[NEAR].partitions.get(0)
+            md = unless_not_yet(lambda: client.list_topics(NEAR, timeout=5))
+            part = None if md is None else md.topics[NEAR].partitions.get(0)
             if part is None or len(part.isrs) != 3:
                 return None
             return part.leader, part.replicas

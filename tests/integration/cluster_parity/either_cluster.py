@@ -15,7 +15,12 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from tests.integration.cluster.local_cluster import LocalCluster, unless_not_yet, wait_for
+from tests.integration.cluster.local_cluster import (
+    LocalCluster,
+    start_timeout_s,
+    unless_not_yet,
+    wait_for,
+)
 from tests.kafka.cluster import KafkaCluster, start_cluster
 
 # Both kinds run with these (Kafka's defaults are 9000, 2000 and 30000 ms): a killed broker is
@@ -25,6 +30,10 @@ TIMING = {
     "broker.session.timeout.ms": str(SESSION_TIMEOUT_MS),
     "broker.heartbeat.interval.ms": "500",
     "replica.lag.time.max.ms": "5000",
+    # no preferred-leader rebalance of the controller's own (every 300 s, counted from its
+    # start on the built-in one): a slow test would see leaders move back behind its back
+    # between a broker's return and the preferred election the test asks for itself
+    "auto.leader.rebalance.enable": "false",
 }
 # generous: a JVM restart on a loaded 2-core machine, or a broker replaying its logs
 RESTART_TIMEOUT_S = 60.0
@@ -131,7 +140,8 @@ class RealKafkaCluster:
             self.wait_registered(broker_ids)
 
     def wait_registered(self, broker_ids: tuple[int, ...]) -> None:
-        self.cluster.wait_ready(RESTART_TIMEOUT_S)
+        # a JVM starting on a loaded machine: the deadline stretches as wait_for's do
+        self.cluster.wait_ready(start_timeout_s(RESTART_TIMEOUT_S))
 
     def partition_dir(self, broker_id: int, topic: str, partition: int) -> Path:
         return self.cluster.node(broker_id).data_dir / f"{topic}-{partition}"
@@ -141,12 +151,18 @@ class RealKafkaCluster:
 
 
 def quiet(config: Mapping[str, Any]) -> dict[str, Any]:
-    """A client config that keeps librdkafka's connection-refused noise out of test output."""
+    """A client config that keeps librdkafka's connection-refused noise out of test output;
+    a short socket timeout, so a producer or consumer whose request reached a broker that
+    went away (or is starting again) asks another one soon."""
     return {"log_level": 0, "socket.timeout.ms": 5000, **config}
 
 
 def admin(bootstrap: str) -> AdminClient:
-    return AdminClient(quiet({"bootstrap.servers": bootstrap}))
+    """An admin client whose requests may take longer: a CreateTopics waits on the controller,
+    and 5 s was too short for it on a loaded machine, so the limit stretches with the load as
+    local_cluster.admin's does (every metadata probe here bounds its own wait)."""
+    timeout_ms = int(start_timeout_s(15) * 1000)
+    return AdminClient(quiet({"bootstrap.servers": bootstrap, "socket.timeout.ms": timeout_ms}))
 
 
 def registered(bootstrap: str) -> set[int]:
@@ -173,30 +189,38 @@ def create_topic(cluster: EitherCluster, topic: str, count: int, **config: str) 
     client = admin(cluster.bootstrap())
     futures = client.create_topics([NewTopic(topic, count, 3, config=config)], operation_timeout=15)
     for future in futures.values():
-        future.result(timeout=20)
-    wait_for(
-        lambda: (
-            all(
-                len(isr) == 3 and leader >= 0
-                for leader, _, isr in partitions(cluster.bootstrap(), topic).values()
-            )
-            and len(partitions(cluster.bootstrap(), topic)) == count
-        ),
-        15,
-        f"{topic}'s {count} partitions with an ISR of 3",
-    )
+        future.result(timeout=start_timeout_s(20))
+
+    def everywhere() -> bool:
+        # every broker, each asked on its own: a broker learns of the topic from the metadata
+        # log a moment after the controller answered, and a test's next request may go to any
+        for broker in cluster.broker_ids:
+            view = partitions(cluster.address(broker), topic)
+            if len(view) != count or not all(
+                len(isr) == 3 and leader >= 0 for leader, _, isr in view.values()
+            ):
+                return False
+        return True
+
+    wait_for(everywhere, 15, f"{topic}'s {count} partitions with an ISR of 3 on every broker")
 
 
 def wait_isr(cluster: EitherCluster, topic: str, size: int, timeout_s: float) -> None:
-    """Until every partition of ``topic`` has a live leader and an ISR of ``size``."""
-    wait_for(
-        lambda: (
-            (view := partitions(cluster.bootstrap(), topic))
-            and all(len(isr) == size and leader in isr for leader, _, isr in view.values())
-        ),
-        timeout_s,
-        f"an ISR of {size} on every partition of {topic}",
-    )
+    """Until every partition of ``topic`` has a live leader and an ISR of ``size`` in every
+    broker's Metadata (each asked on its own: a broker's image follows the controller's by a
+    moment, and the test's next request may go to any of them)."""
+
+    def settled(address: str) -> bool:
+        view = partitions(address, topic)
+        return bool(view) and all(
+            len(isr) == size and leader in isr for leader, _, isr in view.values()
+        )
+
+    def views() -> str:
+        seen = {b: partitions(cluster.address(b), topic) for b in cluster.broker_ids}
+        return f"an ISR of {size} on every partition of {topic}, on every broker; seen: {seen}"
+
+    wait_for(lambda: all(settled(cluster.address(b)) for b in cluster.broker_ids), timeout_s, views)
 
 
 def high_watermark(cluster: EitherCluster, topic: str, partition: int) -> int:
@@ -287,7 +311,8 @@ def either_cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[E
         extra: list[str] = []
         for key, value in TIMING.items():
             extra += ["--config", f"{key}={value}"]
-        local = LocalCluster(tmp_path / "cluster", 3, extra)
+        # the nodes' log kept in the test's directory, for a failure's post-mortem
+        local = LocalCluster(tmp_path / "cluster", 3, extra, log_path=tmp_path / "cluster.log")
         try:
             # every broker registered and unfenced, and listed by each (a deadline that
             # stretches on a loaded machine, and says what is missing)

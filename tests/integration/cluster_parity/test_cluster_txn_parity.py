@@ -90,7 +90,7 @@ def _send(prod: Producer, topic: str, prefix: str, count: int) -> list[bytes]:
     values = [f"{prefix}-{i}".encode() for i in range(count)]
     for i, value in enumerate(values):
         prod.produce(topic, value=value, partition=i % PARTITIONS)
-    assert prod.flush(30) == 0
+    assert prod.flush(start_timeout_s(30)) == 0
     return values
 
 
@@ -99,7 +99,7 @@ def _read(bootstrap: str, topic: str, isolation: str) -> list[bytes]:
     plain = Producer(quiet({"bootstrap.servers": bootstrap, "acks": "all"}))
     for p in range(PARTITIONS):
         plain.produce(topic, value=SENTINEL, partition=p)
-    assert plain.flush(30) == 0
+    assert plain.flush(start_timeout_s(30)) == 0
     cons = Consumer(
         quiet(
             {
@@ -149,13 +149,13 @@ def test_transactions_span_partitions_led_by_different_brokers(
     prod = _producer(cluster.bootstrap(), tid)
     prod.begin_transaction()
     committed = _send(prod, topic, "committed", 30)
-    prod.commit_transaction(30)
+    prod.commit_transaction(start_timeout_s(30))
     prod.begin_transaction()
     _send(prod, topic, "aborted", 30)
-    prod.abort_transaction(30)
+    prod.abort_transaction(start_timeout_s(30))
     prod.begin_transaction()
     committed += _send(prod, topic, "again", 30)
-    prod.commit_transaction(30)
+    prod.commit_transaction(start_timeout_s(30))
 
     assert sorted(_read(cluster.bootstrap(), topic, "read_committed")) == sorted(committed)
     assert len(_read(cluster.bootstrap(), topic, "read_uncommitted")) == 90
@@ -171,7 +171,7 @@ def test_coordinator_killed_mid_transaction_a_new_instance_fences_and_completes(
     first = _producer(cluster.bootstrap(), tid)
     first.begin_transaction()
     committed = _send(first, topic, "first", 9)
-    first.commit_transaction(30)
+    first.commit_transaction(start_timeout_s(30))
     first.begin_transaction()
     _send(first, topic, "zombie", 9)  # still open when its coordinator dies
 
@@ -181,9 +181,9 @@ def test_coordinator_killed_mid_transaction_a_new_instance_fences_and_completes(
     second = _producer(survivors, tid)  # fences the first and aborts its transaction
     second.begin_transaction()
     committed += _send(second, topic, "second", 9)
-    second.commit_transaction(60)
+    second.commit_transaction(start_timeout_s(60))
     try:
-        first.commit_transaction(30)
+        first.commit_transaction(start_timeout_s(30))
     except KafkaException as exc:
         assert exc.args[0].fatal() or exc.args[0].txn_requires_abort(), exc
     else:
@@ -201,10 +201,10 @@ def test_read_committed_after_the_leader_of_a_data_partition_dies(
     prod = _producer(cluster.bootstrap(), tid)
     prod.begin_transaction()
     committed = _send(prod, topic, "kept", 30)
-    prod.commit_transaction(30)
+    prod.commit_transaction(start_timeout_s(30))
     prod.begin_transaction()
     _send(prod, topic, "dropped", 30)
-    prod.abort_transaction(30)
+    prod.abort_transaction(start_timeout_s(30))
     # a broker that leads a data partition but does not coordinate the transactions
     others = [b for b in _leaders(cluster, topic).values() if b != coordinator]
     assert others, "the coordinator leads every partition"

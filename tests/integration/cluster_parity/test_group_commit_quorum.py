@@ -151,7 +151,14 @@ def test_a_commit_without_enough_in_sync_replicas_is_not_seen_until_replicated(
     create_topic(cluster, topic, 1)
     _committed_through_coordinator(cluster, group, topic, 10)  # creates __consumer_offsets too
     # offsets.topic.num.partitions differs: Kafka's default 50 here, 5 in the harness
-    count = len(partitions(cluster.bootstrap(), OFFSETS_TOPIC))
+    # (made by the commit's FindCoordinator: a broker asked may not have replayed it yet)
+    count = len(
+        wait_for(
+            lambda: partitions(cluster.bootstrap(), OFFSETS_TOPIC),
+            start_timeout_s(15),
+            f"{OFFSETS_TOPIC} in Metadata",
+        )
+    )
     offsets_partition = partition_for(group, count)
     coordinator = wait_for(lambda: _coordinator(cluster, group), 20, "the group's coordinator")
     at_coordinator = cluster.address(coordinator)

@@ -38,7 +38,7 @@ def _produce(bootstrap: str, topic: str, start: int, count: int) -> None:
             partition=i % PARTITIONS,
             on_delivery=lambda err, _msg: failed.append(err) if err else None,
         )
-    assert producer.flush(60) == 0
+    assert producer.flush(start_timeout_s(60)) == 0  # after a kill: a fencing and an election
     assert not failed, failed[:3]
 
 
@@ -125,7 +125,11 @@ def test_group_keeps_consuming_through_the_death_of_its_coordinator(
             "the offsets committed before the kill",
         )
         assert sum(committed_before.values()) >= 150
-        victim = _coordinator(bootstrap, group)
+        victim = wait_for(
+            lambda: _try_coordinator(bootstrap, group),
+            start_timeout_s(15),
+            "the group's coordinator",
+        )
         member = consumer.memberid()
         cluster.kill(victim)
         left = [b for b in cluster.broker_ids if b != victim]
@@ -176,7 +180,9 @@ def test_group_keeps_consuming_through_the_death_of_its_coordinator(
         wait_for(joined, start_timeout_s(30), "the new member's assignment")
         redelivered += [m.value() for m in again.consume(50, timeout=2) if m.error() is None]
         assert redelivered == []
-        committed = again.committed([TopicPartition(topic, p) for p in range(PARTITIONS)], 15)
+        committed = again.committed(
+            [TopicPartition(topic, p) for p in range(PARTITIONS)], start_timeout_s(15)
+        )
         assert {tp.partition: tp.offset for tp in committed} == expected
     finally:
         again.close()

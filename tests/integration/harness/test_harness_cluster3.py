@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pytest
 from confluent_kafka import Consumer, Producer
@@ -16,6 +17,7 @@ pytestmark = pytest.mark.realkafka
 
 PARTITIONS = 3
 WAIT = 120.0
+V = TypeVar("V")
 
 
 def _isr_by_partition(admin: AdminClient, topic: str) -> dict[int, set[int]]:
@@ -26,14 +28,19 @@ def _isr_by_partition(admin: AdminClient, topic: str) -> dict[int, set[int]]:
     return {p.id: set(p.isrs) for p in t.partitions.values()}
 
 
+def _replicas_by_partition(admin: AdminClient, topic: str) -> dict[int, list[int]]:
+    t = admin.list_topics(topic=topic, timeout=10).topics[topic]
+    return {} if t.error is not None else {p.id: sorted(p.replicas) for p in t.partitions.values()}
+
+
 def _wait_for(
     description: str,
-    probe: Callable[[], dict[int, set[int]]],
-    ok: Callable[[dict[int, set[int]]], bool],
-) -> dict[int, set[int]]:
+    probe: Callable[[], dict[int, V]],
+    ok: Callable[[dict[int, V]], bool],
+) -> dict[int, V]:
     """Poll probe() until ok(value) holds; fail with the last value seen."""
     deadline = time.monotonic() + WAIT
-    last: dict[int, set[int]] = {}
+    last: dict[int, Any] = {}
     while time.monotonic() < deadline:
         try:
             last = probe()
@@ -66,10 +73,14 @@ def test_rf3_topic_produce_consume_and_isr_of_three(kafka_cluster3: KafkaCluster
         lambda isr: len(isr) == PARTITIONS and all(s == {1, 2, 3} for s in isr.values()),
     )
     assert all(len(members) == 3 for members in isr.values())
-    md = admin.list_topics(topic=topic, timeout=10).topics[topic]
-    assert len(md.partitions) == PARTITIONS
-    for p in md.partitions.values():
-        assert sorted(p.replicas) == [1, 2, 3]
+    # asked again, maybe of another broker, which may not know the topic yet
+    _wait_for(
+        "every partition on brokers 1, 2 and 3",
+        lambda: _replicas_by_partition(admin, topic),
+        lambda replicas: (
+            len(replicas) == PARTITIONS and all(r == [1, 2, 3] for r in replicas.values())
+        ),
+    )
 
     producer = Producer({**kafka_cluster3.client_config(), "acks": "all"})
     sent = {f"key-{i}": f"value-{i}" for i in range(30)}

@@ -19,7 +19,7 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
-from tests.integration.cluster.local_cluster import LocalCluster, wait_for
+from tests.integration.cluster.local_cluster import LocalCluster, unless_not_yet, wait_for
 
 from .acl_checks import DEADLINE_S, produce_error
 
@@ -59,9 +59,10 @@ EVERY = AclBindingFilter(
 )
 
 
-def _listed(bootstrap: str) -> list[str]:
+def _listed(bootstrap: str) -> list[str] | None:
+    """The ACLs one broker lists; None when it is too busy to answer in time (ask again)."""
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    return [str(a) for a in admin.describe_acls(EVERY).result(DEADLINE_S)]
+    return unless_not_yet(lambda: [str(a) for a in admin.describe_acls(EVERY).result(DEADLINE_S)])
 
 
 def test_an_acl_made_through_one_broker_holds_on_every_broker(acl_cluster: LocalCluster) -> None:
