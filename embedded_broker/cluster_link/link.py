@@ -82,6 +82,10 @@ class BrokerLink:
         self.heartbeat_ms = heartbeat_ms
         client = f"broker-{self.node_id}"
         self._control = ControllerChannel(*controller, client)
+        # registration and heartbeats on their own connection, as Kafka's broker has: a queue
+        # of AlterPartition requests (an ISR storm after a restart) never delays a heartbeat
+        # past the session timeout, which would fence this broker and shrink every ISR again
+        self._lifeline = ControllerChannel(*controller, client + "-heartbeat")
         self._fetcher = ControllerChannel(*controller, client + "-metadata")
         self._admin = ControllerChannel(*controller, client + "-forwarding", timeout_s=10)
         # its own connection: waiting for ids never holds up a heartbeat
@@ -127,7 +131,7 @@ class BrokerLink:
         if self.broker_epoch >= 0:
             with contextlib.suppress(ControllerUnavailableError, TimeoutError):
                 await asyncio.wait_for(self._heartbeat(want_shut_down=True), SHUTDOWN_NOTICE_S)
-        for channel in (self._control, self._fetcher, self._admin, self._ids):
+        for channel in (self._control, self._lifeline, self._fetcher, self._admin, self._ids):
             channel.close()
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> object:
@@ -157,7 +161,7 @@ class BrokerLink:
             features=(),
             rack=self.rack,
         )
-        response = await self._control.call(request)
+        response = await self._lifeline.call(request)
         if response.error_code != ErrorCode.none:
             raise ControllerUnavailableError(
                 f"the controller refused the registration: {response.error_code.name}"
@@ -175,7 +179,7 @@ class BrokerLink:
             want_fence=self.image.offset < self.broker_epoch,
             want_shut_down=want_shut_down,
         )
-        return await self._control.call(request, timeout_s=timeout_s)
+        return await self._lifeline.call(request, timeout_s=timeout_s)
 
     async def _lifecycle(self) -> None:
         while not self._stopping:
