@@ -152,6 +152,13 @@ class ResetRefusedError(KafkaServiceError):
     """The group is not Empty: the reset was not sent."""
 
 
+def _why(exc: Any) -> str:
+    """A short reason for a failed offsets fetch (a timeout carries no text of its own)."""
+    if isinstance(exc, concurrent.futures.TimeoutError):
+        return "no answer in time"
+    return str(exc) or type(exc).__name__
+
+
 def _tp(topic: str, partition: int, offset: int, metadata: str) -> TopicPartition:
     if metadata:
         return TopicPartition(topic, partition, offset, metadata)
@@ -179,6 +186,8 @@ class GroupsAdmin:
         # the newer group APIs (types, epochs, share groups), which confluent-kafka lacks
         self.wire = wire
         self.wire_note = ""  # why they could not be read, for the user
+        # groups whose committed offsets could not be read, and why (see `group_commits`)
+        self.commit_failures: dict[str, str] = {}
 
     @property
     def client(self) -> AdminClient:
@@ -300,7 +309,14 @@ class GroupsAdmin:
             for gid, fut in wave:
                 try:
                     res = self.admin.token.result(fut, self.timeout + 2)
-                except Exception:
+                except Exception as exc:  # the group's commits stay unknown, never "none"
+                    self.commit_failures[gid] = _why(exc)
+                    continue
+                failed = [tp for tp in res.topic_partitions or () if tp.error is not None]
+                if failed:
+                    self.commit_failures[gid] = f"{failed[0].topic}-{failed[0].partition}: " + (
+                        _why(failed[0].error)
+                    )
                     continue
                 out[gid] = {
                     (tp.topic, tp.partition): (int(tp.offset), tp.metadata or "")
@@ -308,6 +324,18 @@ class GroupsAdmin:
                     if tp.offset is not None and tp.offset >= 0
                 }
         return out
+
+    def group_commits(self, group_id: str) -> dict[Key, Commit]:
+        """One group's committed offsets, or a KafkaServiceError when they could not be read:
+        an empty answer would tell the user the group has no commits, which is false."""
+        got = self.committed([group_id])
+        if group_id not in got:
+            why = self.commit_failures.get(group_id, "no answer")
+            raise KafkaServiceError(
+                f"The committed offsets of group '{group_id}' could not be read ({why}); "
+                "the lag is unknown until they can."
+            )
+        return got[group_id]
 
     def ends(self, parts: Iterable[Key], stable: bool = False) -> dict[Key, int]:
         """Log-end offsets in bulk: high watermark, or the last stable offset when `stable`."""
@@ -485,7 +513,7 @@ class GroupsAdmin:
             return self.share_detail(group_id)
         descs = self.describe([group_id])
         desc = descs.get(group_id)
-        commits = self.committed([group_id]).get(group_id, {})
+        commits = self.group_commits(group_id)
         members = [
             MemberInfo(
                 member_id=m.member_id,
@@ -643,7 +671,7 @@ class GroupsAdmin:
             raise KafkaServiceError(f"Topic '{req.topic}' has no partition(s) {unknown}.")
         keys = [(req.topic, p) for p in ids]
         state, _members = self.group_state(req.group_id)
-        commits = self.committed([req.group_id]).get(req.group_id, {})
+        commits = self.group_commits(req.group_id)
         low = self.starts(keys)
         high = self.ends(keys)
         at_time: dict[Key, int] = {}
@@ -671,7 +699,7 @@ class GroupsAdmin:
         state, members = self.group_state(gid)
         if state != GroupState.EMPTY:
             raise ResetRefusedError(refusal(gid, state, members))
-        metadata = self.committed([gid]).get(gid, {})
+        metadata = self.group_commits(gid)
         lost = [
             r
             for r in plan.rows
@@ -698,7 +726,7 @@ class GroupsAdmin:
             for r in plan.rows
         ]
         self._alter(gid, tps)
-        after = self.committed([gid]).get(gid, {})
+        after = self.committed([gid]).get(gid, {})  # the commit is done: never fail it here
         rows = tuple(
             ResetRow(
                 r.topic,
@@ -754,7 +782,7 @@ class GroupsAdmin:
         state, members = self.group_state(group_id)
         if state != GroupState.EMPTY:
             raise ResetRefusedError(refusal(group_id, state, members).replace("reset", "change", 1))
-        commits = self.committed([group_id]).get(group_id, {})
+        commits = self.group_commits(group_id)
         gone = [k for k in commits if k[0] == topic]
         if not gone:
             return 0

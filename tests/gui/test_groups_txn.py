@@ -11,6 +11,7 @@ from confluent_kafka import Producer
 from pytestqt.qtbot import QtBot
 
 from desktop.models.groups import GroupPartitionsModel, GroupsModel
+from desktop.views.groups import GroupsPage
 from tests.gui.conftest import WAIT_MS
 from tests.gui.test_groups import cells, detail_cells, select
 from tests.gui.test_groups_support import (
@@ -22,6 +23,13 @@ from tests.gui.test_groups_support import (
 )
 
 pytestmark = pytest.mark.realkafka
+
+
+def lag_of(page: GroupsPage, key: tuple[str, int]) -> str | None:
+    """The detail's lag cell, None while the row is missing (an exception inside a wait would
+    end it at once instead of waiting)."""
+    row = detail_cells(page).get(key)
+    return None if row is None else row[GroupPartitionsModel.LAG]
 
 
 def test_marker_and_open_transaction_count_as_lag(qtbot: QtBot, kafka_single: object) -> None:
@@ -57,10 +65,7 @@ def test_marker_and_open_transaction_count_as_lag(qtbot: QtBot, kafka_single: ob
             producer.produce(topic, f"open{i}".encode(), partition=0)
         producer.flush(30)
         try:
-            qtbot.waitUntil(
-                lambda: detail_cells(page)[(topic, 0)][GroupPartitionsModel.LAG] == "4",
-                timeout=WAIT_MS,
-            )
+            qtbot.waitUntil(lambda: lag_of(page, (topic, 0)) == "4", timeout=WAIT_MS)
             row = detail_cells(page)[(topic, 0)]
             assert row[GroupPartitionsModel.END] == "9"
             assert row[GroupPartitionsModel.STABLE] == "6"
