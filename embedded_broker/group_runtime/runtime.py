@@ -9,7 +9,6 @@ Appends go to the leader's log and are committed once the high watermark covers 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -26,6 +25,7 @@ from embedded_broker.coordinator.offsets_topic import (
 )
 from embedded_broker.protocol.keyed_batch import KeyValue, decode_batches, encode_batch
 from embedded_broker.protocol.record_batch import InvalidRecordBatchError, iter_batches
+from embedded_broker.replication.led_partitions import LedPartitions
 from embedded_broker.storage import OffsetOutOfRange, StorageError
 
 if TYPE_CHECKING:
@@ -38,29 +38,19 @@ LOAD_CHUNK_BYTES = 1024 * 1024
 LATE_COMMIT_POLL_MS = 60_000
 
 
-class GroupRuntime:
+class GroupRuntime(LedPartitions[list[Record]]):
     """Owns the coordinator's view of __consumer_offsets on one cluster broker."""
 
     def __init__(self, state: BrokerState) -> None:
-        self._state = state
-        self.partitions = state.config.get_int("offsets.topic.num.partitions")
+        partitions = state.config.get_int("offsets.topic.num.partitions")
+        super().__init__(state, OFFSETS_TOPIC, partitions, "load-groups")
         self._commit_timeout_ms = state.config.get_int("offsets.commit.timeout.ms")
         self._coordinator: GroupCoordinator | None = None
-        self._loaded: dict[int, int] = {}  # partition -> leader epoch its groups were loaded at
-        self._loading: dict[int, asyncio.Task[None]] = {}
-        self._loading_epoch: dict[int, int] = {}
 
     def attach(self, coordinator: GroupCoordinator) -> None:
         """Start following leadership (partitions led already are loaded now)."""
         self._coordinator = coordinator
-        self._state.replicas.on_state_change(self._on_state_change)
-        for p in range(self.partitions):
-            self._sync(p)
-
-    async def wait_loaded(self) -> None:
-        """Until every load started so far is done."""
-        while self._loading:
-            await asyncio.gather(*self._loading.values(), return_exceptions=True)
+        self.follow()
 
     # -- what handlers ask ------------------------------------------------------------------
     def partition_of(self, group_id: str) -> int:
@@ -69,52 +59,10 @@ class GroupRuntime:
     def group_error(self, group_id: str) -> GroupError:
         """NONE when this broker coordinates the group now; NOT_COORDINATOR when another broker
         leads its partition; COORDINATOR_LOAD_IN_PROGRESS while its partition is being read."""
-        p = self.partition_of(group_id)
-        epoch = self._leader_epoch(p)
-        if epoch is None:
-            return GroupError.NOT_COORDINATOR
-        if self._loaded.get(p) == epoch:
-            return GroupError.NONE
-        if self._loading_epoch.get(p) != epoch:
-            self._sync(p)
-        return GroupError.COORDINATOR_LOAD_IN_PROGRESS
-
-    def _leader_epoch(self, p: int) -> int | None:
-        part = self._state.replicas.get(OFFSETS_TOPIC, p)
-        if part is None or not part.leader:
-            return None
-        return part.state.leader_epoch
+        return _GROUP_ERRORS[self.partition_error(self.partition_of(group_id))]
 
     # -- leadership -------------------------------------------------------------------------
-    def _on_state_change(self, topic: str, partition: int) -> None:
-        if topic == OFFSETS_TOPIC and partition < self.partitions:
-            self._sync(partition)
-
-    def _sync(self, p: int) -> None:
-        epoch = self._leader_epoch(p)
-        current = self._loaded.get(p), self._loading_epoch.get(p)
-        if epoch is not None and epoch in current:
-            return
-        if p in self._loaded or p in self._loading_epoch:
-            self._unload(p)
-        if epoch is not None:
-            self._loading_epoch[p] = epoch
-            task = self._state.spawn(self._load(p, epoch), name=f"load-groups-{p}")
-            self._loading[p] = task
-            task.add_done_callback(functools.partial(self._load_done, p))
-
-    def _load_done(self, p: int, task: asyncio.Task[None]) -> None:
-        if self._loading.get(p) is task:
-            del self._loading[p]
-            if self._loaded.get(p) != self._loading_epoch.get(p):
-                self._loading_epoch.pop(p, None)  # failed or cancelled: a later request retries
-
-    def _unload(self, p: int) -> None:
-        self._loaded.pop(p, None)
-        self._loading_epoch.pop(p, None)
-        task = self._loading.pop(p, None)
-        if task is not None:
-            task.cancel()
+    def _partition_unloaded(self, p: int) -> None:
         coord = self._coordinator
         if coord is None:
             return
@@ -128,11 +76,10 @@ class GroupRuntime:
             p,
         )
 
-    async def _load(self, p: int, epoch: int) -> None:
+    async def _read_partition(self, p: int) -> list[Record] | None:
         plog = self._state.partition(OFFSETS_TOPIC, p)
-        coord = self._coordinator
-        if plog is None or coord is None:
-            return
+        if plog is None or self._coordinator is None:
+            return None
         records: list[Record] = []
         offset, end = plog.log_start_offset, plog.log_end_offset
         while offset < end:
@@ -161,12 +108,14 @@ class GroupRuntime:
                     offset,
                     exc,
                 )
-                return
-        if self._leader_epoch(p) != epoch or self._loading_epoch.get(p) != epoch:
-            return  # leadership moved on while reading
+                return None
+        return records
+
+    async def _partition_loaded(self, p: int, epoch: int, records: list[Record]) -> None:
+        coord = self._coordinator
+        assert coord is not None  # checked before reading
         count, groups = coord.load(records)
         coord.start_consumer_sessions(groups)
-        self._loaded[p] = epoch
         log.log(
             logging.INFO if count else logging.DEBUG,
             "Coordinator of %d group(s) of %s-%d (leader epoch %d, %d records)",
@@ -186,9 +135,9 @@ class GroupRuntime:
         covers the records or offsets.commit.timeout.ms passes, and ``on_committed`` called
         when it covers them, even after the timeout. None when this broker does not
         coordinate the partition, or the append failed (the groups are read back then)."""
-        epoch = self._leader_epoch(partition)
+        epoch = self.leader_epoch(partition)
         plog = self._state.partition(OFFSETS_TOPIC, partition)
-        if epoch is None or self._loaded.get(partition) != epoch or plog is None or not records:
+        if epoch is None or not self.loaded_at(partition, epoch) or plog is None or not records:
             return None
         now = self._state.now_ms()
         try:
@@ -196,7 +145,7 @@ class GroupRuntime:
         except (StorageError, OSError, InvalidRecordBatchError) as exc:
             log.error("Could not append group state to %s-%d: %s", OFFSETS_TOPIC, partition, exc)
             # what the operation changed in memory is not in the log: read the log back
-            asyncio.get_running_loop().call_soon(self._reload, partition, epoch)
+            asyncio.get_running_loop().call_soon(self.reload, partition, epoch)
             return None
         self._state.replicas.appended(OFFSETS_TOPIC, partition, plog)
         self._state.notify((OFFSETS_TOPIC, partition))
@@ -206,13 +155,6 @@ class GroupRuntime:
             name=f"group-commit-{partition}",
         )
         return answer
-
-    def _reload(self, p: int, epoch: int) -> None:
-        """Revert in-memory changes that never reached the log, as Kafka's coordinator
-        reverts to its last written state: the partition's groups are read back."""
-        if self._loaded.get(p) == epoch and self._leader_epoch(p) == epoch:
-            self._unload(p)
-            self._sync(p)
 
     async def _committed(
         self,
@@ -231,7 +173,7 @@ class GroupRuntime:
                     answer.set_result(GroupError.NONE)
                 on_committed()
                 return
-            if code != ErrorCode.request_timed_out or self._loaded.get(partition) != epoch:
+            if code != ErrorCode.request_timed_out or not self.loaded_at(partition, epoch):
                 # leadership moved: the groups are unloaded and the next leader reads the log
                 if not answer.done():
                     answer.set_result(GroupError.NOT_COORDINATOR)
@@ -251,3 +193,10 @@ class GroupRuntime:
 # the high watermark covers the records (an ISR that shrank below min.insync.replicas after
 # it did is for acks=all producers, not for the coordinator's acks=1 writes)
 _COVERED = (ErrorCode.none, ErrorCode.not_enough_replicas_after_append)
+
+# the partition's state as a group coordinator's answer
+_GROUP_ERRORS = {
+    ErrorCode.none: GroupError.NONE,
+    ErrorCode.not_coordinator: GroupError.NOT_COORDINATOR,
+    ErrorCode.coordinator_load_in_progress: GroupError.COORDINATOR_LOAD_IN_PROGRESS,
+}

@@ -12,13 +12,13 @@ refused with FENCED_LEADER_EPOCH, an older state epoch with FENCED_STATE_EPOCH.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from typing import TYPE_CHECKING
 
 from kio.schema.errors import ErrorCode
 
 from embedded_broker.protocol.record_batch import InvalidRecordBatchError
+from embedded_broker.replication.led_partitions import LedPartitions
 from embedded_broker.storage import StorageError
 from embedded_broker.txn.log_batch import encode_record
 
@@ -41,90 +41,44 @@ EXTENSION_KEY = "share_state_coordinator"
 APPEND_TIMEOUT_MS = 10_000
 
 
-class ShareStateCoordinator:
+class ShareStateCoordinator(LedPartitions[list[tuple[StateKey, "Snapshot | None"]]]):
     """Follows leadership of __share_group_state on one cluster broker and serves its keys."""
 
     def __init__(self, state: BrokerState) -> None:
-        self._state = state
-        self.partitions = state.config.get_int("share.coordinator.state.topic.num.partitions")
+        partitions = state.config.get_int("share.coordinator.state.topic.num.partitions")
+        super().__init__(state, SHARE_STATE_TOPIC, partitions, "load-share-state")
         self.snapshots: dict[StateKey, Snapshot] = {}
-        self._loaded: dict[int, int] = {}  # partition -> leader epoch it was loaded at
-        self._loading: dict[int, asyncio.Task[None]] = {}
-        self._loading_epoch: dict[int, int] = {}
         self._locks: dict[int, asyncio.Lock] = {}
-        state.replicas.on_state_change(self._on_state_change)
+        self.follow()
 
     # -- ownership --------------------------------------------------------------------------
     def partition_of(self, key: StateKey) -> int:
         return state_partition(key, self.partitions)
 
-    def _leader_epoch(self, p: int) -> int | None:
-        part = self._state.replicas.get(SHARE_STATE_TOPIC, p)
-        if part is None or not part.leader:
-            return None
-        return part.state.leader_epoch
-
     def error(self, key: StateKey) -> ErrorCode:
         """NONE when this broker serves ``key`` now, NOT_COORDINATOR when another broker
         leads its partition, COORDINATOR_LOAD_IN_PROGRESS while the partition is read."""
-        p = self.partition_of(key)
-        epoch = self._leader_epoch(p)
-        if epoch is None:
-            return ErrorCode.not_coordinator
-        if self._loaded.get(p) == epoch:
-            return ErrorCode.none
-        if self._loading_epoch.get(p) != epoch:
-            self._sync(p)
-        return ErrorCode.coordinator_load_in_progress
+        return self.partition_error(self.partition_of(key))
 
-    def _on_state_change(self, topic: str, partition: int) -> None:
-        if topic == SHARE_STATE_TOPIC and partition < self.partitions:
-            self._sync(partition)
-
-    def _sync(self, p: int) -> None:
-        epoch = self._leader_epoch(p)
-        if epoch is not None and epoch in (self._loaded.get(p), self._loading_epoch.get(p)):
-            return
-        if p in self._loaded or p in self._loading_epoch:
-            self._unload(p)
-        if epoch is not None:
-            self._loading_epoch[p] = epoch
-            task = self._state.spawn(self._load(p, epoch), name=f"load-share-state-{p}")
-            self._loading[p] = task
-            task.add_done_callback(functools.partial(self._load_done, p))
-
-    def _load_done(self, p: int, task: asyncio.Task[None]) -> None:
-        if self._loading.get(p) is task:
-            del self._loading[p]
-            if self._loaded.get(p) != self._loading_epoch.get(p):
-                self._loading_epoch.pop(p, None)  # failed: the next request tries again
-
-    def _unload(self, p: int) -> None:
-        self._loaded.pop(p, None)
-        self._loading_epoch.pop(p, None)
-        task = self._loading.pop(p, None)
-        if task is not None:
-            task.cancel()
-        for key in [k for k in self.snapshots if self.partition_of(k) == p]:
-            del self.snapshots[key]
-
-    async def _load(self, p: int, epoch: int) -> None:
+    # -- leadership -------------------------------------------------------------------------
+    async def _read_partition(self, p: int) -> list[tuple[StateKey, Snapshot | None]] | None:
         plog = self._state.partition(SHARE_STATE_TOPIC, p)
         if plog is None:
-            return
+            return None
         try:
-            records = await self._state.run_storage(read_state_log, plog)
+            return await self._state.run_storage(read_state_log, plog)
         except (StorageError, OSError, InvalidRecordBatchError) as exc:
             log.error("Could not read %s-%d (%s)", SHARE_STATE_TOPIC, p, exc)
-            return
-        if self._leader_epoch(p) != epoch or self._loading_epoch.get(p) != epoch:
-            return  # leadership moved on while reading
+            return None
+
+    async def _partition_loaded(
+        self, p: int, epoch: int, records: list[tuple[StateKey, Snapshot | None]]
+    ) -> None:
         for key, snapshot in records:
             if snapshot is None:
                 self.snapshots.pop(key, None)
             else:
                 self.snapshots[key] = snapshot
-        self._loaded[p] = epoch
         log.info(
             "Share coordinator of %s-%d (epoch %d, %d records)",
             SHARE_STATE_TOPIC,
@@ -132,6 +86,10 @@ class ShareStateCoordinator:
             epoch,
             len(records),
         )
+
+    def _partition_unloaded(self, p: int) -> None:
+        for key in [k for k in self.snapshots if self.partition_of(k) == p]:
+            del self.snapshots[key]
 
     # -- operations (APIs 83-87) ------------------------------------------------------------
     async def read(self, key: StateKey, leader_epoch: int) -> tuple[ErrorCode, Snapshot | None]:
@@ -206,9 +164,9 @@ class ShareStateCoordinator:
     async def _append(self, key: StateKey, snapshot: Snapshot | None) -> ErrorCode:
         """Append the record, wait until the high watermark covers it, then apply it."""
         p = self.partition_of(key)
-        epoch = self._leader_epoch(p)
+        epoch = self.leader_epoch(p)
         plog = self._state.partition(SHARE_STATE_TOPIC, p)
-        if epoch is None or self._loaded.get(p) != epoch or plog is None:
+        if epoch is None or not self.loaded_at(p, epoch) or plog is None:
             return ErrorCode.not_coordinator
         replicas = self._state.replicas
         if replicas.min_isr_error(SHARE_STATE_TOPIC, p) != ErrorCode.none:
@@ -226,7 +184,7 @@ class ShareStateCoordinator:
         code = await replicas.wait_replicated(
             SHARE_STATE_TOPIC, p, plog.log_end_offset, APPEND_TIMEOUT_MS
         )
-        if code != ErrorCode.none or self._loaded.get(p) != epoch:
+        if code != ErrorCode.none or not self.loaded_at(p, epoch):
             log.info("Share state in %s-%d was not committed: %s", SHARE_STATE_TOPIC, p, code.name)
             if code in (ErrorCode.not_leader_or_follower, ErrorCode.none):
                 return ErrorCode.not_coordinator
