@@ -35,6 +35,16 @@ _MESSAGES = {
 Each = Callable[[ShareStateCoordinator, StateKey, Any], Awaitable[dict[str, Any]]]
 
 
+# what a partition without state answers (build() keeps only the fields a response has)
+_NO_STATE: dict[str, Any] = {
+    "state_epoch": -1,
+    "leader_epoch": -1,
+    "start_offset": -1,
+    "state_batches": (),
+    "delivery_complete_count": -1,
+}
+
+
 def _failed(code: ErrorCode) -> dict[str, Any]:
     return {"error_code": code, "error_message": _MESSAGES.get(code, code.name)}
 
@@ -55,23 +65,14 @@ async def _answer(
             topic_id: uuid.UUID = topic.topic_id
             key = (request.group_id, topic_id, int(p.partition))
             if not permitted:
-                fields = _failed(ErrorCode.cluster_authorization_failed)
+                fields = {**_failed(ErrorCode.cluster_authorization_failed), **_NO_STATE}
             elif coord is None:
-                fields = _failed(ErrorCode.coordinator_not_available)
+                fields = {**_failed(ErrorCode.coordinator_not_available), **_NO_STATE}
             else:
                 fields = await each(coord, key, p)
             parts.append(build(mod.PartitionResult, partition=p.partition, **fields))
         results.append(build(result_cls, topic_id=topic.topic_id, partitions=tuple(parts)))
     return build(response_cls, results=tuple(results))
-
-
-_NO_STATE: dict[str, Any] = {
-    "state_epoch": -1,
-    "leader_epoch": -1,
-    "start_offset": -1,
-    "state_batches": (),
-    "delivery_complete_count": -1,
-}
 
 
 def _state_fields(code: ErrorCode, found: Snapshot | None, mod: Any) -> dict[str, Any]:
