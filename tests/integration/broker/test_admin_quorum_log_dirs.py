@@ -14,6 +14,7 @@ from kafka import KafkaAdminClient, TopicPartition
 
 from tests.broker_fixtures import RunningBroker
 from tests.integration.groups.clients import create_topic
+from tests.integration.share.wire import alter_group_configs
 
 BOTH = ["builtin", pytest.param("kafka", marks=pytest.mark.realkafka)]
 
@@ -103,12 +104,16 @@ def _results(admin: KafkaAdminClient) -> list[dict[str, Any]]:
 
 def test_list_config_resources(admin: KafkaAdminClient, bootstrap: str) -> None:
     topic = _topic(bootstrap, 1)
+    group = f"adm-group-{uuid.uuid4().hex[:8]}"
+    assert alter_group_configs(bootstrap, group, {"share.auto.offset.reset": "earliest"})[0] == 0
     node = str(_node_id(admin))
     every = admin.list_config_resources()
     assert every["broker"] == [node]
     assert every["broker_logger"] == [node]
     assert topic in every["topic"]
-    assert not every.get("client_metrics") and not every.get("group")
+    # the Kafka node is shared with other tests' groups: this test's own group config is listed
+    assert group in every["group"]
+    assert not every.get("client_metrics")
     only_topics = admin.list_config_resources(["TOPIC"])
     assert set(only_topics) == {"topic"} and topic in only_topics["topic"]
 
