@@ -175,9 +175,11 @@ def _assert_healthy(broker: RunningBroker, caplog: pytest.LogCaptureFixture) -> 
             sock.sendall(valid_frame(key, API_TABLE[key].max_version))
             size = struct.unpack(">i", _exact(sock, 4))[0]
             assert struct.unpack(">i", _exact(sock, size)[:4])[0] == 7
-    bad = [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    # the broker's own records: earlier tests' app threads may still log in this process
+    records = [r for r in caplog.records if r.name.startswith("embedded_broker")]
+    bad = [r for r in records if r.exc_info or r.levelno >= logging.ERROR]
     assert not bad, [r.getMessage() for r in bad]
-    assert not any("Traceback" in r.getMessage() for r in caplog.records)
+    assert not any("Traceback" in r.getMessage() for r in records)
 
 
 FUZZ_SETTINGS = settings(
