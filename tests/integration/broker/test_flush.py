@@ -45,7 +45,10 @@ def test_partitions_are_flushed_periodically_while_serving(
         _wait_for_flushes(caplog, before + 2)
     broker.restart()  # stop waits for a flush in progress, then closes every log
     assert len(consume(broker.bootstrap, "flushed", 150, partitions=[0, 1, 2])) == 150
-    problems = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    # the broker's own records: earlier tests' app threads may still log in this process
+    problems = [
+        r for r in caplog.records if r.levelno >= logging.ERROR and r.name.startswith("embedded_")
+    ]
     assert not problems, [r.getMessage() for r in problems]
 
 

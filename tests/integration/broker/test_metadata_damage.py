@@ -113,7 +113,8 @@ def test_app_runner_raises_the_message_and_logs_no_traceback(
         runner.start()
     message = str(caught.value)
     assert message.startswith(f"The broker's topic list {path} is damaged: topics[0].partitions")
-    assert not any(r.exc_info for r in caplog.records)
+    # the broker's own records: earlier tests' app threads may still log in this process
+    assert not any(r.exc_info for r in caplog.records if r.name.startswith("embedded_broker"))
     assert not runner.running
 
 
