@@ -172,10 +172,12 @@ async def _read_all(
                 if not isinstance(diverged, ErrorCode):
                     found.diverging[(name, index)] = diverged
                 continue
-            if replica_id >= 0:
-                state.replicas.follower_fetched(name, index, replica_id, fp.fetch_offset, plog)
             code = _NONE
             end = plog.log_end_offset
+            if replica_id >= 0 and plog.log_start_offset <= fp.fetch_offset <= end:
+                # as Kafka, only a fetch inside the log says where the follower is: an offset
+                # past the end is a tail this leader does not have
+                state.replicas.follower_fetched(name, index, replica_id, fp.fetch_offset, plog)
             # a follower reads up to the log end, a consumer up to the high watermark
             visible = end if replica_id >= 0 else state.replicas.high_watermark(name, index, plog)
             high = state.replicas.high_watermark(name, index, plog)

@@ -323,22 +323,19 @@ class ReplicaManager:
         self._advance_hw(part, plog)
 
     def _advance_hw(self, part: ReplicatedPartition, plog: PartitionLog) -> None:
-        """HW = the lowest log end offset over the ISR members that are caught up (Kafka
-        leaves a lagging member out until it is removed); it never goes back."""
+        """HW = the lowest log end offset over the maximal ISR, as Kafka: a lagging member
+        holds it until the controller has committed its removal, else acks=all would be
+        answered for data that a failover to that member loses. It never goes back."""
         if len(part.state.isr) < self._min_isr(part.topic):
             # KIP-966 (Kafka 4): an ISR below min.insync.replicas holds the high watermark, so
             # what acks=1 or the group coordinator writes then stays invisible until it is safe
             return
-        leo = plog.log_end_offset
-        now = self._state.now_ms()
-        lag = self.config_ms("replica.lag.time.max.ms")
-        new_hw = leo
-        for replica in part.state.isr:
+        new_hw = plog.log_end_offset
+        for replica in part.maximal_isr():
             if replica == self.node_id:
                 continue
             progress = part.followers.get(replica)
-            if progress is not None and progress.caught_up(leo, now, lag):
-                new_hw = min(new_hw, progress.leo)
+            new_hw = min(new_hw, -1 if progress is None else progress.leo)
         if new_hw > part.hw:
             part.hw = new_hw
             self._hw_dirty = True
@@ -349,6 +346,7 @@ class ReplicaManager:
         if self._isr_sender is None:
             return
         part.isr_in_flight = True
+        part.proposed_isr = isr
         proposed = replace(part.state, isr=isr)
         self._state.spawn(self._send_isr(part, proposed), name=f"isr-{part.topic}-{part.index}")
 
@@ -361,6 +359,7 @@ class ReplicaManager:
             committed = None
         finally:
             part.isr_in_flight = False
+            part.proposed_isr = ()
         if committed is not None:
             self.apply(part.topic, part.index, committed)
 

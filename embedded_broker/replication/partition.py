@@ -48,12 +48,18 @@ class ReplicatedPartition:
     leader_epoch_start: int = 0  # where the current leader epoch began (leader only)
     followers: dict[int, FollowerProgress] = field(default_factory=dict)
     isr_in_flight: bool = False
+    proposed_isr: tuple[int, ...] = ()  # the ISR sent to the controller, while in flight
     # KIP-392, for the broker's log: replicas consumers were sent to (leader) / whether this
     # follower has served a consumer yet, each said once per role
     redirected_to: set[int] = field(default_factory=set)
     served_consumers: bool = False
     # delayed produces: (offset every ISR member must reach, future for the answer)
     waiting: list[tuple[int, asyncio.Future[ErrorCode]]] = field(default_factory=list)
+
+    def maximal_isr(self) -> set[int]:
+        """Kafka's maximal ISR: the committed ISR plus members a pending change adds (a
+        pending removal counts only once the controller has committed it)."""
+        return {*self.state.isr, *self.proposed_isr}
 
     def fail_waiting(self, code: ErrorCode) -> None:
         for _, fut in self.waiting:
