@@ -45,10 +45,6 @@ def _new(cls: Any, **values: Any) -> Any:
     return cls(**values)
 
 
-class _LeaderNotReadyError(Exception):
-    """The leader does not (yet) agree that it leads: wait for the metadata to move on."""
-
-
 def whole_batches(records: bytes) -> list[tuple[int, int, int, int]]:
     """(position, size, base offset, leader epoch) of each whole batch in ``records``."""
     out = []
@@ -73,6 +69,9 @@ class FollowerFetcher:
         # partitions fetched here; True while a divergent tail may still need cutting
         self.keys: dict[Key, bool] = {}
         self._out_of_range: set[Key] = set()  # answered OFFSET_OUT_OF_RANGE once already
+        # partitions the leader does not (yet) agree it leads, each left alone until then
+        # (loop time) so the metadata can move on while the others are still fetched
+        self._backing_off: dict[Key, float] = {}
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -85,11 +84,13 @@ class FollowerFetcher:
         # diverging-epoch answer (Fetch v12) says where to cut; without, cut back to the high
         # watermark first (OffsetForLeaderEpoch stays the fallback after OFFSET_OUT_OF_RANGE)
         self.keys[key] = part is None or part.epochs.latest_epoch < 0
+        self._backing_off.pop(key, None)  # a new state: ask the leader again at once
         if self._task is None or self._task.done():
             self._task = self._state.spawn(self._run(), name=f"fetcher-{self.leader}")
 
     def remove(self, key: Key) -> None:
         self.keys.pop(key, None)
+        self._backing_off.pop(key, None)
 
     def stop(self) -> None:
         self.keys.clear()
@@ -98,6 +99,19 @@ class FollowerFetcher:
 
     def _ms(self, name: str) -> int:
         return self._state.config.get_int(name)
+
+    def _back_off(self, key: Key) -> None:
+        delay = self._ms("replica.fetch.backoff.ms") / 1000
+        self._backing_off[key] = asyncio.get_running_loop().time() + delay
+
+    def _ready(self, key: Key) -> bool:
+        until = self._backing_off.get(key)
+        if until is None:
+            return True
+        if asyncio.get_running_loop().time() < until:
+            return False
+        del self._backing_off[key]
+        return True
 
     async def _run(self) -> None:
         backoff = self._ms("replica.fetch.backoff.ms") / 1000
@@ -116,8 +130,6 @@ class FollowerFetcher:
                 while self.keys:
                     await self._truncate(conn)
                     await self._fetch(conn)
-            except _LeaderNotReadyError:
-                await asyncio.sleep(backoff)
             except (OSError, ConnectionError, asyncio.IncompleteReadError, TimeoutError) as exc:
                 log.debug("Lost the connection to leader %d: %s", self.leader, exc)
                 await asyncio.sleep(backoff)
@@ -140,7 +152,7 @@ class FollowerFetcher:
         asks: dict[str, list[Any]] = {}
         for key, pending in list(self.keys.items()):
             part = self._followed(key)
-            if not pending or part is None:
+            if not pending or part is None or not self._ready(key):
                 continue
             latest = part.epochs.latest_epoch
             if latest < 0:
@@ -167,7 +179,6 @@ class FollowerFetcher:
         )
         timeout = self._ms("replica.fetch.wait.max.ms") / 1000 + CONNECT_TIMEOUT_S
         response = await conn.request(request, timeout)
-        not_ready = False
         for topic_result in response.topics:
             for answer in topic_result.partitions:
                 key = (topic_result.topic, answer.partition)
@@ -175,13 +186,11 @@ class FollowerFetcher:
                 if part is None or not self.keys.get(key):
                     continue
                 if answer.error_code != ErrorCode.none:
-                    not_ready = True
+                    self._back_off(key)
                     continue
                 target = self._truncation_point(key, part, answer.leader_epoch, answer.end_offset)
                 await self._cut(key, part, target)
                 self.keys[key] = False
-        if not_ready:
-            raise _LeaderNotReadyError
 
     def _truncation_point(
         self, key: Key, part: ReplicatedPartition, leader_epoch: int, end_offset: int
@@ -218,7 +227,7 @@ class FollowerFetcher:
         for key, pending in list(self.keys.items()):
             part = self._followed(key)
             plog = self._state.partition(*key)
-            if pending or part is None or plog is None:
+            if pending or part is None or plog is None or not self._ready(key):
                 continue
             topics.setdefault(key[0], []).append(
                 _new(
@@ -248,7 +257,7 @@ class FollowerFetcher:
             forgotten_topics_data=(),
         )
         response = await conn.request(request, wait_ms / 1000 + CONNECT_TIMEOUT_S)
-        not_ready = failed = False
+        failed = False
         for topic_data in response.responses:
             for data in topic_data.partitions:
                 key = (topic_data.topic, data.partition_index)
@@ -259,7 +268,7 @@ class FollowerFetcher:
                     start, hw = data.log_start_offset, data.high_watermark
                     await self._out_of_range_at(key, part, start, hw)
                 elif data.error_code in _WAIT_FOR_METADATA:
-                    not_ready = True
+                    self._back_off(key)
                 elif data.diverging_epoch.epoch >= 0 and data.diverging_epoch.end_offset >= 0:
                     self._out_of_range.discard(key)
                     epoch, end = data.diverging_epoch.epoch, data.diverging_epoch.end_offset
@@ -273,8 +282,6 @@ class FollowerFetcher:
                     self._out_of_range.discard(key)
                     records = data.records or b""
                     failed |= not self._append(key, part, records, data.high_watermark)
-        if not_ready:
-            raise _LeaderNotReadyError
         if failed:  # a disk error here: do not spin on the same data
             await asyncio.sleep(self._ms("replica.fetch.backoff.ms") / 1000)
 
