@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 
 from desktop.domain.groups import (
     NO_COMMITS,
@@ -16,10 +17,13 @@ from desktop.domain.groups import (
     PartitionLag,
     ResetRow,
 )
-from desktop.models.base import AMBER, RED, Column, RowTableModel
+from desktop.models.base import AMBER, RED, Column, Index, RowTableModel
 from desktop.models.incremental import IncrementalTableModel
 
 GREY = "#eef1f4"
+# the text of a row whose lag is the last known (its offsets could not be read): mid-grey,
+# legible on the light and the dark palette and on the row tints
+STALE_TEXT = "#8a94a3"
 LAG_TIP = "High watermark - committed offset, summed over the group's committed partitions"
 UNREAD_TIP = (
     "Partitions of the group's topics without a commit (shown as “no commit”) and the "
@@ -94,6 +98,20 @@ class GroupsModel(IncrementalTableModel[GroupSummary]):
         if row.ahead:
             return RED
         return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """A row whose offsets could not be read says why in its tooltip; a stale one (the
+        last known lag) is greyed."""
+        if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.ForegroundRole) and (
+            index.isValid() and index.row() < self.rowCount()
+        ):
+            row = self.row_at(index.row())
+            if row.offsets_error:
+                if role == Qt.ItemDataRole.ToolTipRole:
+                    return row.unread_note()
+                if row.stale:
+                    return QColor(STALE_TEXT)
+        return super().data(index, role)
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,9 @@ class SummaryCache:
 
     def __init__(self) -> None:
         self.built: dict[str, tuple[Hashable, GroupSummary]] = {}
+        # when each group's committed offsets were last read (time.time()): a group whose
+        # fetch fails keeps its last known lag, marked as read then
+        self.read_at: dict[str, float] = {}
 
 
 def subscribed_keys(
@@ -389,6 +392,7 @@ class GroupsAdmin:
         """
         before = previous or {}
         built = cache.built if cache is not None else {}
+        read_at = cache.read_at if cache is not None else {}
         rebuilt: dict[str, tuple[Hashable, GroupSummary]] = {}
         by_id = {g.group_id: g for g in listed}
         first = [g for g in priority if g in by_id]
@@ -412,6 +416,8 @@ class GroupsAdmin:
                 if g in commits
             }
             ends, starts = self._offsets(keys, commits)
+            now = time.time()
+            read_at.update((g, now) for g in commits)
             stage = []
             for g in stage_ids:
                 if by_id[g].group_type == "share":
@@ -420,6 +426,9 @@ class GroupsAdmin:
                     stage.append(old if old is not None and old == share else share)
                     continue
                 desc, mine = descs.get(g), commits.get(g)
+                if mine is None and g in self.commit_failures:
+                    stage.append(self._unread(by_id[g], desc, before.get(g), now, read_at))
+                    continue
                 inputs: Hashable = None
                 summary = None
                 if desc is None:  # a description changes in more ways: described groups rebuild
@@ -449,7 +458,28 @@ class GroupsAdmin:
                 progress(stage)
         if cache is not None:
             cache.built = rebuilt  # groups gone from the list leave the cache
+            cache.read_at = {g: t for g, t in read_at.items() if g in by_id}
         return [done[g] for g in by_id]
+
+    def _unread(
+        self,
+        listed: GroupSummary,
+        desc: Any,
+        old: GroupSummary | None,
+        now: float,
+        read_at: Mapping[str, float],
+    ) -> GroupSummary:
+        """A group whose committed offsets could not be read this refresh: its last known lag,
+        marked stale, under what was read now (state, members); never read: lag unknown."""
+        why = self.commit_failures[listed.group_id]
+        if old is None or not old.offsets_loaded:
+            return self._summary(listed, desc, (), False).unread_since(why, now)
+        base = old  # a brief summary: its totals are all there is to keep
+        if old.partitions and (desc is not None or listed.state == GroupState.EMPTY):
+            base = self._summary(listed, desc, old.partitions, True)
+        elif old.partitions:  # not described this time: the last description stands
+            base = dataclasses.replace(old, state=listed.state)
+        return base.unread_since(why, now, old.offsets_read_at or read_at.get(old.group_id, 0.0))
 
     def partition_counts(self) -> dict[str, int]:
         """Partitions per topic from metadata; empty when it cannot be read (then only the

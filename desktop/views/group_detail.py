@@ -95,8 +95,15 @@ class GroupDetailPanel(QWidget):
 
         def failed(message: str) -> None:
             self._loading = False
-            if self.group_id == gid:
+            if self.group_id != gid:
+                return
+            # the header keeps the numbers the table shows (the last known), and says why
+            listed = self.poller.groups.get(gid)
+            if listed is None:
                 self.status.setText(message)
+                return
+            self.show_summary(listed)
+            self.status.setText(f"{self.status.text()}\n{message}".strip())
 
         self.poller.detail(gid, done, failed)
 
@@ -161,4 +168,8 @@ class GroupDetailPanel(QWidget):
         assignor = f" · assignor {s.assignor}" if s.assignor else ""
         self.title.setText(f"{s.group_id}  ·  {s.state}  ·  {members}{assignor}")
         text = s.totals_text()
-        self.status.setText(f"Total: {text}" if text is not None else "")
+        note = s.unread_note()  # the lag is the last known, or unknown: why
+        self.status.setText(
+            (f"Total: {text}" if text is not None else "") + (f" ({note})" if note else "")
+        )
+        self.status.setToolTip(note)
