@@ -485,7 +485,7 @@ class GroupsAdmin:
         """Partitions per topic from metadata; empty when it cannot be read (then only the
         committed and assigned partitions are known)."""
         try:
-            md = self.client.list_topics(timeout=self.admin.sync_timeout())
+            md = self.admin.metadata()  # sliced: a cancel or the deadline ends it within a slice
         except KafkaException:
             return {}
         return {name: len(t.partitions) for name, t in md.topics.items() if t.error is None}
@@ -689,7 +689,7 @@ class GroupsAdmin:
     def plan_reset(self, req: ResetRequest) -> ResetPlan:
         """Current → new offset per partition (nothing is written)."""
         try:
-            md = self.client.list_topics(req.topic, timeout=self.admin.sync_timeout())
+            md = self.admin.metadata(req.topic)
         except KafkaException as exc:
             raise self.admin.service_error(exc) from exc
         tmd = md.topics.get(req.topic)
