@@ -56,6 +56,21 @@ def _state(g: GroupSummary) -> str:
     return g.state
 
 
+def _unread_data(model: RowTableModel[GroupSummary], index: Index, role: int) -> Any:
+    """A row whose offsets could not be read says why in its tooltip; a stale one (the last
+    known lag) is greyed. None: the model's own answer."""
+    if role not in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.ForegroundRole):
+        return None
+    if not index.isValid() or index.row() >= model.rowCount():
+        return None
+    row = model.row_at(index.row())
+    if not row.offsets_error:
+        return None
+    if role == Qt.ItemDataRole.ToolTipRole:
+        return row.unread_note()
+    return QColor(STALE_TEXT) if row.stale else None
+
+
 class GroupsModel(IncrementalTableModel[GroupSummary]):
     GROUP, STATE, PROTOCOL, ASSIGNOR, MEMBERS, TOPICS, TOTAL_LAG, MAX_LAG, NO_COMMIT, TYPE = range(
         10
@@ -100,18 +115,8 @@ class GroupsModel(IncrementalTableModel[GroupSummary]):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        """A row whose offsets could not be read says why in its tooltip; a stale one (the
-        last known lag) is greyed."""
-        if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.ForegroundRole) and (
-            index.isValid() and index.row() < self.rowCount()
-        ):
-            row = self.row_at(index.row())
-            if row.offsets_error:
-                if role == Qt.ItemDataRole.ToolTipRole:
-                    return row.unread_note()
-                if row.stale:
-                    return QColor(STALE_TEXT)
-        return super().data(index, role)
+        got = _unread_data(self, index, role)
+        return super().data(index, role) if got is None else got
 
 
 @dataclass(frozen=True)
@@ -270,13 +275,21 @@ class TopicConsumersModel(RowTableModel[GroupSummary]):
         Column("Members", lambda g: g.members, numeric=True),
         Column(
             "Partitions committed",
-            lambda g: sum(1 for p in g.partitions if p.has_commit),
+            lambda g: sum(1 for p in g.partitions if p.has_commit) if g.offsets_loaded else None,
             numeric=True,
         ),
         Column("Lag", lambda g: g.lag_text(g.total_lag), numeric=True),
         Column("Max partition lag", lambda g: g.lag_text(g.max_lag), numeric=True),
-        Column("Without a commit", lambda g: g.totals.unread_text(), tooltip=UNREAD_TIP),
+        Column(
+            "Without a commit",
+            lambda g: g.totals.unread_text() if g.offsets_loaded else None,
+            tooltip=UNREAD_TIP,
+        ),
     )
 
     def row_key(self, row: GroupSummary) -> Any:
         return row.group_id
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        got = _unread_data(self, index, role)
+        return super().data(index, role) if got is None else got

@@ -667,16 +667,23 @@ class GroupsAdmin:
             if mine:
                 keys[g.group_id] = mine
         ends, starts = self._offsets(keys, commits)
-        return [
-            self._summary(
-                g,
-                descs.get(g.group_id),
-                lag_partitions(keys[g.group_id], commits.get(g.group_id), ends, starts),
-                True,
+        now = time.time()
+        out = []
+        for g in listed:
+            gid, desc = g.group_id, descs.get(g.group_id)
+            if gid not in keys:
+                continue
+            if gid not in commits and gid in self.commit_failures:  # unknown, not "no commits"
+                out.append(
+                    self._summary(g, desc, (), False).unread_since(self.commit_failures[gid], now)
+                )
+                continue
+            out.append(
+                self._summary(
+                    g, desc, lag_partitions(keys[gid], commits.get(gid), ends, starts), True
+                )
             )
-            for g in listed
-            if g.group_id in keys
-        ]
+        return out
 
     def group_state(self, group_id: str) -> tuple[str, int | None]:
         desc = self.describe([group_id]).get(group_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from typing import Any
 
 import pytest
@@ -20,7 +21,13 @@ from desktop.services.groups import GroupsAdmin, TimeCache
 from desktop.services.groups_process import Refresher, read_frame
 from tests.broker_fixtures import RunningBroker
 from tests.failing_offsets import OffsetsFetch, partition_error, timed_out
-from tests.gui.test_groups_support import commit_offsets, create_topic, produce, unique
+from tests.gui.test_groups_support import (
+    commit_offsets,
+    create_topic,
+    group_consumer,
+    produce,
+    unique,
+)
 
 
 def groups_admin(bootstrap: str, answer: Any) -> GroupsAdmin:
@@ -137,3 +144,25 @@ def test_a_failed_offsets_fetch_keeps_the_last_known_lag_marked_stale(
     # the lag chart has points from the two reads only, none from the failed ones
     times, lags = history.total[gid].arrays()
     assert list(lags) == [10.0, 5.0] and list(times) == [0.0, 3.0]
+
+
+def test_a_topics_consumer_whose_offsets_cannot_be_read_is_unknown_not_without_commits(
+    builtin_broker: RunningBroker, group: tuple[str, str]
+) -> None:
+    """The topic's Consumers tab: a group with a member on the topic, its fetch timing out."""
+    topic, _gid = group
+    bootstrap, gid = builtin_broker.bootstrap, unique("g-member")
+    member = group_consumer(bootstrap, gid)
+    try:
+        member.subscribe([topic])
+        deadline = time.monotonic() + 60
+        while not member.assignment() and time.monotonic() < deadline:
+            member.poll(0.1)
+        assert member.assignment()
+        ga = groups_admin(bootstrap, lambda g: timed_out(g) if g == gid else None)
+        (found,) = [g for g in ga.topic_consumers(topic) if g.group_id == gid]
+        assert found.lag_text(found.total_lag) == "unknown"
+        assert found.totals.unread_text() == "" and not found.has_commits
+        assert found.unread_note().endswith("; the lag is unknown until they can")
+    finally:
+        member.close()
