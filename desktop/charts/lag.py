@@ -44,7 +44,8 @@ class LagHistory:
         """One point per group: its total lag exactly as the table shows it (LagTotals)."""
         rel = self._rel(t)
         for g in groups:
-            if g.total_lag is None:
+            # a stale lag (its offsets could not be read this refresh) is no new sample
+            if g.total_lag is None or g.offsets_error:
                 continue
             buf = self.total.get(g.group_id)
             if buf is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import time
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -191,6 +192,12 @@ class GroupSummary:
     # its versions apart, and which partitions its committed and end totals cover
     digest: int = 0
     rate_keys: int = 0
+    # the committed offsets could not be read at the last refresh: why, and when (time.time()).
+    # With `offsets_loaded` the lag shown is the last known, read at `offsets_read_at`; without
+    # it the group was never read and its lag is unknown (never "no commits")
+    offsets_error: str = ""
+    offsets_failed_at: float = 0.0
+    offsets_read_at: float = 0.0
     topics: tuple[str, ...] = field(init=False, compare=False)
     totals: LagTotals = field(init=False, compare=False)
 
@@ -222,6 +229,34 @@ class GroupSummary:
     def has_commits(self) -> bool:
         return self.totals.with_commit > 0
 
+    @property
+    def stale(self) -> bool:
+        """The lag shown is the last known: the latest offsets fetch failed."""
+        return bool(self.offsets_error) and self.offsets_loaded
+
+    def unread_note(self) -> str:
+        """Why the lag is old or unknown, for a tooltip and the detail header ("" when read)."""
+        if not self.offsets_error:
+            return ""
+        failed = (
+            f"offsets could not be read at {clock(self.offsets_failed_at)}: {self.offsets_error}"
+        )
+        if not self.offsets_loaded:
+            return f"{failed}; the lag is unknown until they can"
+        since = f" from {clock(self.offsets_read_at)}" if self.offsets_read_at else ""
+        return f"{failed}; showing the last known values{since}"
+
+    def unread_since(self, error: str, at: float, read_at: float = 0.0) -> GroupSummary:
+        """This summary after an offsets fetch that failed at `at`: its numbers kept and marked
+        stale (never read: marked unknown). `read_at` is when they were read; a summary that
+        is stale already keeps its own."""
+        out = copy.copy(self)  # a copy keeps the totals of a brief summary too
+        object.__setattr__(out, "offsets_error", error)
+        object.__setattr__(out, "offsets_failed_at", at)
+        if not self.offsets_error:
+            object.__setattr__(out, "offsets_read_at", read_at)
+        return out
+
     def brief(self) -> GroupSummary:
         """This summary without its partitions, for the groups list: at 5,000 groups, 90,000
         fewer objects to pickle across the process boundary and to unpickle on the GUI thread.
@@ -245,7 +280,7 @@ class GroupSummary:
     def totals_text(self) -> str | None:
         """The header line: lag plus, apart, what waits on partitions without a commit."""
         if not self.offsets_loaded:
-            return None
+            return "lag unknown" if self.offsets_error else None
         if not self.totals.with_commit + self.totals.no_commit:
             return NO_COMMITS
         return self.totals.text()
@@ -255,15 +290,21 @@ class GroupSummary:
         return self.state == GroupState.EMPTY
 
     def lag_text(self, value: int | None) -> str | int | None:
-        """What a lag cell shows: the number, "no commits", or None while loading."""
+        """What a lag cell shows: the number, "no commits", "unknown" when the offsets could
+        not be read, or None while loading."""
         if not self.offsets_loaded:
-            return None
+            return "unknown" if self.offsets_error else None
         if not self.has_commits:
             return NO_COMMITS
         return value if value is not None else "unknown"
 
     def for_topic(self, topic: str) -> tuple[PartitionLag, ...]:
         return tuple(p for p in self.partitions if p.topic == topic)
+
+
+def clock(t: float) -> str:
+    """A wall-clock time of today's refreshes, as HH:MM:SS local time."""
+    return time.strftime("%H:%M:%S", time.localtime(t))
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 
 from desktop.domain.groups import (
     NO_COMMITS,
@@ -16,10 +17,13 @@ from desktop.domain.groups import (
     PartitionLag,
     ResetRow,
 )
-from desktop.models.base import AMBER, RED, Column, RowTableModel
+from desktop.models.base import AMBER, RED, Column, Index, RowTableModel
 from desktop.models.incremental import IncrementalTableModel
 
 GREY = "#eef1f4"
+# the text of a row whose lag is the last known (its offsets could not be read): mid-grey,
+# legible on the light and the dark palette and on the row tints
+STALE_TEXT = "#8a94a3"
 LAG_TIP = "High watermark - committed offset, summed over the group's committed partitions"
 UNREAD_TIP = (
     "Partitions of the group's topics without a commit (shown as “no commit”) and the "
@@ -50,6 +54,21 @@ def _state(g: GroupSummary) -> str:
     if g.offsets_loaded and not g.has_commits:
         return f"{g.state} · {NO_COMMITS}"
     return g.state
+
+
+def _unread_data(model: RowTableModel[GroupSummary], index: Index, role: int) -> Any:
+    """A row whose offsets could not be read says why in its tooltip; a stale one (the last
+    known lag) is greyed. None: the model's own answer."""
+    if role not in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.ForegroundRole):
+        return None
+    if not index.isValid() or index.row() >= model.rowCount():
+        return None
+    row = model.row_at(index.row())
+    if not row.offsets_error:
+        return None
+    if role == Qt.ItemDataRole.ToolTipRole:
+        return row.unread_note()
+    return QColor(STALE_TEXT) if row.stale else None
 
 
 class GroupsModel(IncrementalTableModel[GroupSummary]):
@@ -94,6 +113,10 @@ class GroupsModel(IncrementalTableModel[GroupSummary]):
         if row.ahead:
             return RED
         return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        got = _unread_data(self, index, role)
+        return super().data(index, role) if got is None else got
 
 
 @dataclass(frozen=True)
@@ -252,13 +275,21 @@ class TopicConsumersModel(RowTableModel[GroupSummary]):
         Column("Members", lambda g: g.members, numeric=True),
         Column(
             "Partitions committed",
-            lambda g: sum(1 for p in g.partitions if p.has_commit),
+            lambda g: sum(1 for p in g.partitions if p.has_commit) if g.offsets_loaded else None,
             numeric=True,
         ),
         Column("Lag", lambda g: g.lag_text(g.total_lag), numeric=True),
         Column("Max partition lag", lambda g: g.lag_text(g.max_lag), numeric=True),
-        Column("Without a commit", lambda g: g.totals.unread_text(), tooltip=UNREAD_TIP),
+        Column(
+            "Without a commit",
+            lambda g: g.totals.unread_text() if g.offsets_loaded else None,
+            tooltip=UNREAD_TIP,
+        ),
     )
 
     def row_key(self, row: GroupSummary) -> Any:
         return row.group_id
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        got = _unread_data(self, index, role)
+        return super().data(index, role) if got is None else got

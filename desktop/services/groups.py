@@ -107,6 +107,9 @@ class SummaryCache:
 
     def __init__(self) -> None:
         self.built: dict[str, tuple[Hashable, GroupSummary]] = {}
+        # when each group's committed offsets were last read (time.time()): a group whose
+        # fetch fails keeps its last known lag, marked as read then
+        self.read_at: dict[str, float] = {}
 
 
 def subscribed_keys(
@@ -389,6 +392,7 @@ class GroupsAdmin:
         """
         before = previous or {}
         built = cache.built if cache is not None else {}
+        read_at = cache.read_at if cache is not None else {}
         rebuilt: dict[str, tuple[Hashable, GroupSummary]] = {}
         by_id = {g.group_id: g for g in listed}
         first = [g for g in priority if g in by_id]
@@ -412,6 +416,8 @@ class GroupsAdmin:
                 if g in commits
             }
             ends, starts = self._offsets(keys, commits)
+            now = time.time()
+            read_at.update((g, now) for g in commits)
             stage = []
             for g in stage_ids:
                 if by_id[g].group_type == "share":
@@ -420,6 +426,9 @@ class GroupsAdmin:
                     stage.append(old if old is not None and old == share else share)
                     continue
                 desc, mine = descs.get(g), commits.get(g)
+                if mine is None and g in self.commit_failures:
+                    stage.append(self._unread(by_id[g], desc, before.get(g), now, read_at))
+                    continue
                 inputs: Hashable = None
                 summary = None
                 if desc is None:  # a description changes in more ways: described groups rebuild
@@ -449,13 +458,34 @@ class GroupsAdmin:
                 progress(stage)
         if cache is not None:
             cache.built = rebuilt  # groups gone from the list leave the cache
+            cache.read_at = {g: t for g, t in read_at.items() if g in by_id}
         return [done[g] for g in by_id]
+
+    def _unread(
+        self,
+        listed: GroupSummary,
+        desc: Any,
+        old: GroupSummary | None,
+        now: float,
+        read_at: Mapping[str, float],
+    ) -> GroupSummary:
+        """A group whose committed offsets could not be read this refresh: its last known lag,
+        marked stale, under what was read now (state, members); never read: lag unknown."""
+        why = self.commit_failures[listed.group_id]
+        if old is None or not old.offsets_loaded:
+            return self._summary(listed, desc, (), False).unread_since(why, now)
+        base = old  # a brief summary: its totals are all there is to keep
+        if old.partitions and (desc is not None or listed.state == GroupState.EMPTY):
+            base = self._summary(listed, desc, old.partitions, True)
+        elif old.partitions:  # not described this time: the last description stands
+            base = dataclasses.replace(old, state=listed.state)
+        return base.unread_since(why, now, old.offsets_read_at or read_at.get(old.group_id, 0.0))
 
     def partition_counts(self) -> dict[str, int]:
         """Partitions per topic from metadata; empty when it cannot be read (then only the
         committed and assigned partitions are known)."""
         try:
-            md = self.client.list_topics(timeout=self.admin.sync_timeout())
+            md = self.admin.metadata()  # sliced: a cancel or the deadline ends it within a slice
         except KafkaException:
             return {}
         return {name: len(t.partitions) for name, t in md.topics.items() if t.error is None}
@@ -637,16 +667,23 @@ class GroupsAdmin:
             if mine:
                 keys[g.group_id] = mine
         ends, starts = self._offsets(keys, commits)
-        return [
-            self._summary(
-                g,
-                descs.get(g.group_id),
-                lag_partitions(keys[g.group_id], commits.get(g.group_id), ends, starts),
-                True,
+        now = time.time()
+        out = []
+        for g in listed:
+            gid, desc = g.group_id, descs.get(g.group_id)
+            if gid not in keys:
+                continue
+            if gid not in commits and gid in self.commit_failures:  # unknown, not "no commits"
+                out.append(
+                    self._summary(g, desc, (), False).unread_since(self.commit_failures[gid], now)
+                )
+                continue
+            out.append(
+                self._summary(
+                    g, desc, lag_partitions(keys[gid], commits.get(gid), ends, starts), True
+                )
             )
-            for g in listed
-            if g.group_id in keys
-        ]
+        return out
 
     def group_state(self, group_id: str) -> tuple[str, int | None]:
         desc = self.describe([group_id]).get(group_id)
@@ -659,7 +696,7 @@ class GroupsAdmin:
     def plan_reset(self, req: ResetRequest) -> ResetPlan:
         """Current → new offset per partition (nothing is written)."""
         try:
-            md = self.client.list_topics(req.topic, timeout=self.admin.sync_timeout())
+            md = self.admin.metadata(req.topic)
         except KafkaException as exc:
             raise self.admin.service_error(exc) from exc
         tmd = md.topics.get(req.topic)

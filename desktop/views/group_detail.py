@@ -22,6 +22,7 @@ class GroupDetailPanel(QWidget):
         self.group_id: str | None = None
         self.detail: GroupDetail | None = None
         self.summary: GroupSummary | None = None  # what the header shows
+        self.failure = ""  # why this group's detail could not be read last time ("" if it was)
         self.loads = 0
         self._loading = False
         self.title = QLabel("Select a group")
@@ -71,6 +72,7 @@ class GroupDetailPanel(QWidget):
         self.group_id = group_id
         self.detail = None
         self.summary = None
+        self.failure = ""
         self.partitions.set_rows([])
         self.members.set_rows([])
         self.show_protocol(None)
@@ -95,8 +97,15 @@ class GroupDetailPanel(QWidget):
 
         def failed(message: str) -> None:
             self._loading = False
-            if self.group_id == gid:
+            if self.group_id != gid:
+                return
+            # the header keeps the numbers the table shows (the last known), and says why
+            self.failure = message
+            listed = self.poller.groups.get(gid)
+            if listed is None:
                 self.status.setText(message)
+                return
+            self.show_summary(listed)
 
         self.poller.detail(gid, done, failed)
 
@@ -105,6 +114,7 @@ class GroupDetailPanel(QWidget):
         if d.summary.group_id != self.group_id:
             return
         self.detail = d
+        self.failure = ""
         self.loads += 1
         s = d.summary
         share = s.group_type == "share"
@@ -161,4 +171,8 @@ class GroupDetailPanel(QWidget):
         assignor = f" · assignor {s.assignor}" if s.assignor else ""
         self.title.setText(f"{s.group_id}  ·  {s.state}  ·  {members}{assignor}")
         text = s.totals_text()
-        self.status.setText(f"Total: {text}" if text is not None else "")
+        note = s.unread_note()  # the lag is the last known, or unknown: why
+        head = (f"Total: {text}" if text is not None else "") + (f" ({note})" if note else "")
+        # until a detail is read again, why the last one could not be
+        self.status.setText(f"{head}\n{self.failure}".strip())
+        self.status.setToolTip(note)

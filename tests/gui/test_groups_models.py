@@ -49,6 +49,25 @@ def test_groups_model(qtmodeltester: ModelTester) -> None:
     qtmodeltester.check(model)
 
 
+def test_groups_model_with_unread_offsets(qtmodeltester: ModelTester) -> None:
+    """A stale row (its offsets could not be read) and a group never read."""
+    parts = (PartitionLag("orders", 0, 10, 15),)
+    read = GroupSummary("stale", "Empty", "consumer", "", 0, parts, True, True)
+    model = GroupsModel()
+    model.set_rows(
+        [
+            read.unread_since("no answer in time", 1_700_000_100.0, 1_700_000_000.0),
+            GroupSummary("never", "Empty", "consumer").unread_since("no answer", 1.7e9),
+        ]
+    )
+    qtmodeltester.check(model)
+    lag = {model.index(r, 0).data(): model.index(r, model.TOTAL_LAG) for r in range(2)}
+    assert (lag["stale"].data(), lag["never"].data()) == ("5", "unknown")
+    assert lag["stale"].data(Qt.ItemDataRole.ForegroundRole) is not None
+    assert lag["never"].data(Qt.ItemDataRole.ForegroundRole) is None
+    assert "showing the last known values from" in lag["stale"].data(Qt.ItemDataRole.ToolTipRole)
+
+
 def test_groups_proxy_hides_empty(qtmodeltester: ModelTester) -> None:
     model = GroupsModel()
     model.set_rows(_groups())

@@ -6,61 +6,33 @@ loaded cluster gives at times: a timeout, or a partition answered with an error.
 
 from __future__ import annotations
 
-import concurrent.futures
-from types import SimpleNamespace
+import io
+import re
+import time
 from typing import Any
 
 import pytest
-from confluent_kafka import KafkaError, KafkaException
 
+from desktop.charts.lag import LagHistory
+from desktop.domain.groups import GroupSummary
 from desktop.domain.profile import ClusterProfile, Credentials
 from desktop.services.admin import ClusterAdmin, KafkaServiceError
 from desktop.services.groups import GroupsAdmin, TimeCache
+from desktop.services.groups_process import Refresher, read_frame
 from tests.broker_fixtures import RunningBroker
-from tests.gui.test_groups_support import commit_offsets, create_topic, produce, unique
-
-
-class _Fetch:
-    """The real AdminClient, but the offsets fetch answers `answer(group_id)`."""
-
-    def __init__(self, real: Any, answer: Any) -> None:
-        self.real = real
-        self.answer = answer
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.real, name)
-
-    def list_consumer_group_offsets(self, requests: Any, **_kw: Any) -> Any:
-        fut: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        got = self.answer(requests[0].group_id)
-        if isinstance(got, BaseException):
-            fut.set_exception(got)
-        else:
-            fut.set_result(got)
-        return {requests[0].group_id: fut}
-
-
-def timed_out(_group: str) -> Any:
-    return KafkaException(KafkaError(KafkaError._TIMED_OUT))
-
-
-def partition_error(topic: str) -> Any:
-    def answer(group: str) -> Any:
-        bad = SimpleNamespace(
-            topic=topic,
-            partition=0,
-            offset=-1001,
-            metadata=None,
-            error=KafkaError(KafkaError.COORDINATOR_LOAD_IN_PROGRESS),
-        )
-        return SimpleNamespace(group_id=group, topic_partitions=[bad])
-
-    return answer
+from tests.failing_offsets import OffsetsFetch, partition_error, timed_out
+from tests.gui.test_groups_support import (
+    commit_offsets,
+    create_topic,
+    group_consumer,
+    produce,
+    unique,
+)
 
 
 def groups_admin(bootstrap: str, answer: Any) -> GroupsAdmin:
     admin = ClusterAdmin(ClusterProfile("t", bootstrap), Credentials(), 10.0, "test")
-    fake = _Fetch(admin.client, answer)
+    fake = OffsetsFetch(admin.client, answer)
     return GroupsAdmin(_Admin(admin, fake))  # type: ignore[arg-type]  # duck-typed admin
 
 
@@ -95,12 +67,102 @@ def test_unread_commits_are_an_error_in_the_detail_and_unknown_in_the_list(
     # the detail (whose summary the list row takes too) says the offsets could not be read
     with pytest.raises(KafkaServiceError, match="could not be read"):
         ga.detail(gid, TimeCache())
-    # a refresh leaves the group's lag unknown: not loaded, so no "no commits" anywhere
+    # a group never read has an unknown lag, with the reason: never "no commits"
     listed = [g for g in ga.list_groups() if g.group_id == gid]
     (summary,) = ga.summaries(listed)
-    assert not summary.offsets_loaded
-    assert summary.totals_text() is None and summary.lag_text(summary.total_lag) is None
+    assert summary.lag_text(summary.total_lag) == "unknown"
+    assert summary.totals_text() == "lag unknown"
+    assert not summary.offsets_loaded and not summary.stale
+    assert re.fullmatch(
+        r"offsets could not be read at \d\d:\d\d:\d\d: .+; the lag is unknown until they can",
+        summary.unread_note(),
+    ), summary.unread_note()
 
     # the same group read normally: two partitions with commits, lag 6 + 4
     real = GroupsAdmin(ga.admin.real)
     assert real.detail(gid, TimeCache()).summary.totals_text() == "lag 10"
+
+
+def _refreshed(refresher: Refresher) -> dict[str, GroupSummary]:
+    """One refresh of the groups helper's own code; the summaries it sent, by group."""
+    out = refresher.out
+    assert isinstance(out, io.BytesIO)
+    out.seek(0)
+    out.truncate()
+    refresher.refresh((), 1000)
+    out.seek(0)
+    sent: dict[str, GroupSummary] = {}
+    while out.tell() < len(out.getbuffer()):
+        kind, payload = read_frame(out)
+        assert kind != "failed", payload
+        if kind == "stage":
+            sent.update((g.group_id, g) for g in payload)
+    return sent
+
+
+@pytest.mark.parametrize("how", ["timeout", "partition error"])
+def test_a_failed_offsets_fetch_keeps_the_last_known_lag_marked_stale(
+    builtin_broker: RunningBroker, group: tuple[str, str], how: str
+) -> None:
+    topic, gid = group
+    failing = timed_out if how == "timeout" else partition_error(topic)
+    fail = [False]
+    admin = ClusterAdmin(ClusterProfile("t", builtin_broker.bootstrap), Credentials(), 10.0, "t")
+    fake = OffsetsFetch(admin.client, lambda g: failing(g) if fail[0] and g == gid else None)
+    refresher = Refresher(_Admin(admin, fake), io.BytesIO())  # type: ignore[arg-type]
+    history = LagHistory()
+    shown: dict[str, GroupSummary] = {}
+
+    def refresh(t: float) -> GroupSummary:
+        shown.update(_refreshed(refresher))
+        history.add_groups(t, shown.values())  # as the groups screen records each refresh
+        return shown[gid]
+
+    read = refresh(1.0)
+    assert read.total_lag == 10
+
+    fail[0] = True
+    stale = refresh(2.0)
+    # the last known numbers, marked: when the fetch failed, why, and when they were read
+    assert (stale.total_lag, stale.max_lag, stale.topics) == (10, 6, (topic,))
+    assert stale.stale and stale.offsets_loaded and not read.stale
+    assert stale.lag_text(stale.total_lag) == 10 and stale.totals_text() == "lag 10"
+    assert re.fullmatch(
+        r"offsets could not be read at \d\d:\d\d:\d\d: .+; "
+        r"showing the last known values from \d\d:\d\d:\d\d",
+        stale.unread_note(),
+    ), stale.unread_note()
+    assert stale.offsets_read_at <= stale.offsets_failed_at
+    again = refresh(3.0)
+    assert again.stale and again.offsets_read_at == stale.offsets_read_at
+    assert again.offsets_failed_at >= stale.offsets_failed_at
+
+    fail[0] = False
+    commit_offsets(builtin_broker.bootstrap, gid, {(topic, 0): 9})
+    fresh = refresh(4.0)
+    assert (fresh.total_lag, fresh.stale, fresh.offsets_error) == (5, False, "")
+    # the lag chart has points from the two reads only, none from the failed ones
+    times, lags = history.total[gid].arrays()
+    assert list(lags) == [10.0, 5.0] and list(times) == [0.0, 3.0]
+
+
+def test_a_topics_consumer_whose_offsets_cannot_be_read_is_unknown_not_without_commits(
+    builtin_broker: RunningBroker, group: tuple[str, str]
+) -> None:
+    """The topic's Consumers tab: a group with a member on the topic, its fetch timing out."""
+    topic, _gid = group
+    bootstrap, gid = builtin_broker.bootstrap, unique("g-member")
+    member = group_consumer(bootstrap, gid)
+    try:
+        member.subscribe([topic])
+        deadline = time.monotonic() + 60
+        while not member.assignment() and time.monotonic() < deadline:
+            member.poll(0.1)
+        assert member.assignment()
+        ga = groups_admin(bootstrap, lambda g: timed_out(g) if g == gid else None)
+        (found,) = [g for g in ga.topic_consumers(topic) if g.group_id == gid]
+        assert found.lag_text(found.total_lag) == "unknown"
+        assert found.totals.unread_text() == "" and not found.has_commits
+        assert found.unread_note().endswith("; the lag is unknown until they can")
+    finally:
+        member.close()
