@@ -75,7 +75,7 @@ class InitResult:
 EndResult = InitResult
 
 
-def _record_version(value: TxnLogValue) -> int:
+def log_record_version(value: TxnLogValue) -> int:
     """TransactionLogValue version 1 (flexible, with the tagged fields transactions v2 needs)
     for a transactions v2 transaction; version 0 otherwise, as before."""
     v2 = value.client_transaction_version >= TV2 or value.next_producer_id != -1
@@ -243,7 +243,7 @@ class TransactionCoordinator:
         cluster, once the high watermark covers it)."""
         index = partition_for(transactional_id, self.partitions)
         if self.leadership is not None:
-            payload = None if value is None else encode_value(value, _record_version(value))
+            payload = None if value is None else encode_value(value, log_record_version(value))
             batch = encode_record(encode_key(transactional_id), payload, self.state.now_ms())
             code = await self.leadership.append(index, batch)
             if code == ErrorCode.none:
@@ -253,7 +253,7 @@ class TransactionCoordinator:
         if plog is None:
             return ErrorCode.coordinator_not_available
         now = self.state.now_ms()
-        payload = None if value is None else encode_value(value, _record_version(value))
+        payload = None if value is None else encode_value(value, log_record_version(value))
         batch = encode_record(encode_key(transactional_id), payload, now)
         try:
             epoch = self.state.replicas.leader_epoch(TRANSACTION_STATE_TOPIC, index)
