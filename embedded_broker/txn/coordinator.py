@@ -591,7 +591,7 @@ class TransactionCoordinator:
         value = meta.after(
             E.END_ABORT,
             self.state.now_ms(),
-            producer_epoch=meta.producer_epoch + bump,
+            producer_epoch=min(meta.producer_epoch + bump, MAX_EPOCH),
             **extra,
         )
         code = await self._append(meta.transactional_id, value)

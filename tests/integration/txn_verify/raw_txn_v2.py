@@ -183,7 +183,7 @@ def committed_offset(group_coordinator_address: str, group: str, topic: str, ind
     return int(part.committed_offset)
 
 
-def init_producer_v5(coordinator: str, tid: str) -> tuple[int, int]:
+def init_producer_v5(coordinator: str, tid: str, timeout_ms: int = 60_000) -> tuple[int, int]:
     mod = _req("init_producer_id", 5)
 
     def ask() -> tuple[int, int] | None:
@@ -192,7 +192,7 @@ def init_producer_v5(coordinator: str, tid: str) -> tuple[int, int]:
             make(
                 mod.InitProducerIdRequest,
                 transactional_id=tid,
-                transaction_timeout=ms(60_000),
+                transaction_timeout=ms(timeout_ms),
                 producer_id=-1,
                 producer_epoch=-1,
             ),

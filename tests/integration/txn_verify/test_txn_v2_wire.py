@@ -11,7 +11,7 @@ import uuid
 import pytest
 from kio.schema.errors import ErrorCode
 
-from tests.broker_fixtures import RunningBroker
+from tests.broker_fixtures import BrokerFactory, RunningBroker
 from tests.integration.broker.clients import create_topic
 from tests.integration.cluster.local_cluster import start_timeout_s, wait_for
 from tests.integration.transactions.txn_clients import put_sentinels, read_to_sentinels
@@ -108,3 +108,33 @@ def test_transactions_v2_builtin(builtin_broker: RunningBroker) -> None:
 @pytest.mark.realkafka
 def test_transactions_v2_kafka(kafka_single: KafkaSingle) -> None:
     tv2_body(kafka_single.bootstrap)
+
+
+def test_a_timed_out_v2_transaction_fences_its_epoch_twice(
+    builtin_broker_factory: BrokerFactory,
+) -> None:
+    """The coordinator aborts a timed-out transaction as Kafka does under transactions v2:
+    the fence bumps the epoch and the abort bumps it again, so the client's late EndTxn v5 at
+    its old epoch is fenced rather than taken for a retry of an ended transaction."""
+    broker = builtin_broker_factory(
+        {"transaction.abort.timed.out.transaction.cleanup.interval.ms": "200"}
+    )
+    bootstrap = broker.bootstrap
+    topic = f"tv2-timeout-{uuid.uuid4().hex[:6]}"
+    create_topic(bootstrap, topic, 1)
+    tid = f"late-{topic}"
+    pid, epoch = init_producer_v5(bootstrap, tid, timeout_ms=1000)
+    batch = txn_batch(pid, epoch, 0, [b"timed-out"])
+    assert produce(bootstrap, tid, (topic, 0), batch, version=12) == ErrorCode.none
+
+    assert wait_state(bootstrap, tid, "CompleteAbort")[1:3] == (pid, epoch + 2)
+    for commit in (True, False):
+        assert end_txn(bootstrap, tid, (pid, epoch), commit=commit)[0] == (
+            ErrorCode.producer_fenced
+        )
+    late = txn_batch(pid, epoch, 1, [b"late"])
+    assert produce(bootstrap, tid, (topic, 0), late, version=12) == (
+        ErrorCode.invalid_producer_epoch
+    )
+    put_sentinels(bootstrap, topic, 1)
+    assert read_to_sentinels(bootstrap, topic, 1, "read_committed") == []
