@@ -88,9 +88,12 @@ def _transactional_producer(records: bytes | None) -> tuple[int, int] | None:
     return header.producer_id, header.producer_epoch
 
 
-def _has_open_transaction(state: BrokerState, topic: str, index: int, producer_id: int) -> bool:
-    """Whether the partition already holds an open transaction of the producer (Kafka skips
-    the coordinator then; the producer table's epoch check still fences zombies)."""
+def _has_open_transaction(
+    state: BrokerState, topic: str, index: int, producer: tuple[int, int]
+) -> bool:
+    """Whether the partition already holds an open transaction of the producer at this epoch
+    (Kafka skips the coordinator then). The epoch counts: under transactions v2 a batch of
+    the next epoch belongs to a new transaction, even while the last one's marker is late."""
     plog = state.partition(topic, index)
     if plog is None:
         return False
@@ -98,8 +101,8 @@ def _has_open_transaction(state: BrokerState, topic: str, index: int, producer_i
         table = state.producers.table(topic, index, plog)
     except (StorageError, OSError):
         return False  # the append answers for the broken log
-    entry = table.entries.get(producer_id)
-    return entry is not None and entry.txn_first_offset >= 0
+    entry = table.entries.get(producer[0])
+    return entry is not None and entry.txn_first_offset >= 0 and entry.epoch == producer[1]
 
 
 async def verify_produce(
@@ -120,7 +123,7 @@ async def verify_produce(
                 continue
             if state.partition(topic, index) is None:
                 continue
-            if _has_open_transaction(state, topic, index, producer[0]):
+            if _has_open_transaction(state, topic, index, producer):
                 continue
             wanted.setdefault(producer, []).append((topic, index))
     out: dict[Partition, Verdict] = {}

@@ -51,6 +51,10 @@ def tv2_body(bootstrap: str) -> None:
     assert produce(led[index], tid, target, first, version=12) == ErrorCode.none
     state, _, _, parts = describe(coordinator, tid)
     assert (state, parts) == ("Ongoing", {target})
+    # a batch of a later epoch is not let into the open transaction unasked (it would be ended
+    # by the open transaction's marker): the coordinator, at the older epoch, refuses it
+    ahead = txn_batch(pid, epoch + 1, 0, [b"ahead"])
+    assert produce(led[index], tid, target, ahead, version=12) == ErrorCode.invalid_producer_epoch
 
     # TxnOffsetCommit v5 with no AddOffsetsToTxn: the group's offsets partition joins too
     groups = group_coordinator(bootstrap, group)
