@@ -7,6 +7,8 @@ from typing import Any
 from kio.schema.api_versions.v0 import response as v0
 from kio.schema.errors import ErrorCode
 
+from embedded_broker.txn.version import FINALIZED_LEVEL as TRANSACTION_VERSION
+
 from .base import ApiSpec, RequestContext
 from .util import NO_THROTTLE, build, response_module
 
@@ -22,8 +24,9 @@ MAX_VERSION = 4
 # * metadata.version 30 only (what a fresh 4.3.1 node finalizes): the request versions are 4.3's,
 #   and this broker cannot run at an older level;
 # * group.version 1: the consumer group protocol (KIP-848);
-# * transaction.version 0, so not listed: no transactions v2 (KIP-890), and clients must not
-#   send Produce 12 / EndTxn 5 or expect the transaction coordinator to bump epochs;
+# * transaction.version 2 (txn/version.py): transactions v2 (KIP-890 part 2), Produce 12
+#   adding partitions implicitly and EndTxn 5 bumping the epoch; at level 0 it is not listed
+#   and clients stay on transactions v1;
 # * share.version 1: share groups (KIP-932) with their APIs at Kafka's versions (share/);
 # * streams.version 0: no streams groups (KIP-1071);
 # * eligible.leader.replicas.version 0: the cluster keeps no ELR (KIP-966);
@@ -38,6 +41,9 @@ FINALIZED_FEATURES: dict[str, int] = {
     "group.version": 1,
     "share.version": 1,
 }
+if TRANSACTION_VERSION > 0:
+    SUPPORTED_FEATURES["transaction.version"] = (0, TRANSACTION_VERSION)
+    FINALIZED_FEATURES["transaction.version"] = TRANSACTION_VERSION
 FEATURES_EPOCH = 1
 
 

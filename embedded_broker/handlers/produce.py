@@ -13,6 +13,7 @@ from embedded_broker.protocol import validator
 from embedded_broker.protocol.fast import EncodedResponse, ProducePartition, encode_produce_response
 from embedded_broker.state import BrokerState
 from embedded_broker.storage import StorageError
+from embedded_broker.txn.version import PRODUCE_TV2, tv2_enabled
 
 from .authz import refused_topics, transactional_id_refused
 from .base import ApiSpec, RequestContext
@@ -225,4 +226,5 @@ async def handle_produce(
     return encode_produce_response(ctx.api_version, topics, leaders=leaders, endpoints=endpoints)
 
 
-APIS = (ApiSpec(API_KEY, 3, 11, handle_produce),)
+# v12 is transactions v2 (the leader adds the partition to the transaction itself)
+APIS = (ApiSpec(API_KEY, 3, PRODUCE_TV2 if tv2_enabled() else 11, handle_produce),)

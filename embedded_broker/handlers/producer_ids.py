@@ -8,6 +8,7 @@ from kio.schema.errors import ErrorCode
 
 from embedded_broker.producer_state import ProducerIdsUnavailableError
 from embedded_broker.state import BrokerState
+from embedded_broker.txn.version import tv2_enabled
 
 from .base import ApiSpec, RequestContext
 from .transactions import init_transactional_producer
@@ -35,4 +36,5 @@ async def handle_init_producer_id(ctx: RequestContext, request: Any, state: Brok
     )
 
 
-APIS = (ApiSpec(22, 0, 4, handle_init_producer_id),)
+# v5 tells the broker its client handles transactions v2's errors: offered with them
+APIS = (ApiSpec(22, 0, 5 if tv2_enabled() else 4, handle_init_producer_id),)

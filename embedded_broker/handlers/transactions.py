@@ -12,11 +12,19 @@ from embedded_broker.coordinator.messages import OffsetCommitEntry
 from embedded_broker.producer_state import ProducerIdsUnavailableError
 from embedded_broker.protocol.control_batch import Marker, MarkerType
 from embedded_broker.state import BrokerState
-from embedded_broker.txn.coordinator import TransactionCoordinator
+from embedded_broker.txn.coordinator import EndResult, TransactionCoordinator
 from embedded_broker.txn.group_offsets import append_pending, complete_offsets
-from embedded_broker.txn.metadata import CONSUMER_OFFSETS_TOPIC
+from embedded_broker.txn.metadata import CONSUMER_OFFSETS_TOPIC, partition_for
 from embedded_broker.txn.partition import write_marker
 from embedded_broker.txn.runtime import TxnCoordinatorUnavailableError, coordinator
+from embedded_broker.txn.verification import add_to_transaction
+from embedded_broker.txn.version import (
+    END_TXN_TV2,
+    TV2,
+    TXN_OFFSET_COMMIT_TV2,
+    end_txn_version,
+    tv2_enabled,
+)
 
 from .base import ApiSpec, RequestContext
 from .util import NO_THROTTLE, build, ms, response_module
@@ -111,8 +119,10 @@ async def handle_add_partitions_to_txn(
                     txn.transactional_id, txn.producer_id, txn.producer_epoch, wanted
                 )
             else:
+                # a partition leader's implicit add for transactions v2 (Produce v12) or a
+                # group coordinator's (TxnOffsetCommit v5): brokers alone send v4+
                 found = await coord.add_partitions(
-                    txn.transactional_id, txn.producer_id, txn.producer_epoch, wanted
+                    txn.transactional_id, txn.producer_id, txn.producer_epoch, wanted, TV2
                 )
             results.append(
                 build(
@@ -176,7 +186,13 @@ async def handle_txn_offset_commit(ctx: RequestContext, request: Any, state: Bro
         for p in t.partitions
     ]
     code = _UNAVAILABLE
-    if cluster_link(state) is not None:
+    if ctx.api_version >= TXN_OFFSET_COMMIT_TV2:
+        # transactions v2: the group's offsets partition joins the transaction here, not by
+        # the client's AddOffsetsToTxn
+        code = await _add_offsets_partition(state, request)
+    if code not in (_UNAVAILABLE, ErrorCode.none):
+        pass  # refused by the transaction coordinator
+    elif cluster_link(state) is not None:
         code = await _cluster_txn_offset_commit(state, request, entries)
     elif coord is not None:
         code = await coord.txn_offset_commit(
@@ -203,6 +219,41 @@ async def handle_txn_offset_commit(ctx: RequestContext, request: Any, state: Bro
     )
 
 
+# the transaction coordinator's answers to an implicit add that the client should retry
+_ADD_RETRIABLE = frozenset(
+    {
+        ErrorCode.concurrent_transactions,
+        ErrorCode.network_exception,
+        ErrorCode.coordinator_load_in_progress,
+        ErrorCode.coordinator_not_available,
+        ErrorCode.not_coordinator,
+    }
+)
+
+
+async def _add_offsets_partition(state: BrokerState, request: Any) -> ErrorCode:
+    """Add the group's __consumer_offsets partition to the producer's transaction (TxnOffsetCommit
+    v5), as Kafka's group coordinator does through its transaction coordinator. Answers that
+    the client retries become COORDINATOR_LOAD_IN_PROGRESS; PRODUCER_FENCED is
+    INVALID_PRODUCER_EPOCH as TxnOffsetCommit reports it."""
+    offsets_partitions = state.config.get_int("offsets.topic.num.partitions")
+    link = cluster_link(state)
+    if link is not None:
+        image_topic = link.image.topics.get(CONSUMER_OFFSETS_TOPIC)
+        if image_topic is not None and image_topic.partitions:
+            offsets_partitions = len(image_topic.partitions)
+    tp = (CONSUMER_OFFSETS_TOPIC, partition_for(request.group_id, offsets_partitions))
+    found = await add_to_transaction(
+        state, request.transactional_id, request.producer_id, request.producer_epoch, [tp]
+    )
+    code = found.get(tp, ErrorCode.invalid_txn_state)
+    if code in _ADD_RETRIABLE:
+        return ErrorCode.coordinator_load_in_progress
+    if code == ErrorCode.producer_fenced:
+        return ErrorCode.invalid_producer_epoch
+    return code
+
+
 async def _cluster_txn_offset_commit(
     state: BrokerState, request: Any, entries: list[OffsetCommitEntry]
 ) -> ErrorCode:
@@ -225,6 +276,23 @@ async def _cluster_txn_offset_commit(
 async def handle_end_txn(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     mod = response_module(request)
     coord = await _coordinator(state)
+    if end_txn_version(ctx.api_version) >= TV2:
+        # transactions v2: the epoch is bumped and the new id and epoch answered
+        result = EndResult(_UNAVAILABLE)
+        if coord is not None:
+            result = await coord.end_txn_v2(
+                request.transactional_id,
+                request.producer_id,
+                request.producer_epoch,
+                request.committed,
+            )
+        return build(
+            mod.EndTxnResponse,
+            throttle_time=NO_THROTTLE,
+            error_code=result.error,
+            producer_id=result.producer_id,
+            producer_epoch=result.producer_epoch,
+        )
     code = _UNAVAILABLE
     if coord is not None:
         code = await coord.end_txn(
@@ -270,10 +338,12 @@ async def handle_write_txn_markers(ctx: RequestContext, request: Any, state: Bro
     return build(mod.WriteTxnMarkersResponse, markers=tuple(results))
 
 
+# the versions above v1's (Kafka 4.3.1's maxima) only while transactions v2 is finalized
+_V2 = tv2_enabled()
 APIS = (
-    ApiSpec(24, 0, 4, handle_add_partitions_to_txn),
-    ApiSpec(25, 0, 3, handle_add_offsets_to_txn),
-    ApiSpec(26, 0, 3, handle_end_txn),
+    ApiSpec(24, 0, 5 if _V2 else 4, handle_add_partitions_to_txn),
+    ApiSpec(25, 0, 4 if _V2 else 3, handle_add_offsets_to_txn),
+    ApiSpec(26, 0, END_TXN_TV2 if _V2 else 3, handle_end_txn),
     ApiSpec(27, 1, 1, handle_write_txn_markers),
-    ApiSpec(28, 0, 3, handle_txn_offset_commit),
+    ApiSpec(28, 0, TXN_OFFSET_COMMIT_TV2 if _V2 else 3, handle_txn_offset_commit),
 )

@@ -50,6 +50,7 @@ from .metadata import (
     replay,
 )
 from .pending_file import PendingOffsetsFile, PendingTxn
+from .version import TV2, tv2_enabled
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,17 @@ class InitResult:
     error: ErrorCode
     producer_id: int = -1
     producer_epoch: int = -1
+
+
+# EndTxn v5 answers with the producer id and epoch the client goes on with
+EndResult = InitResult
+
+
+def log_record_version(value: TxnLogValue) -> int:
+    """TransactionLogValue version 1 (flexible, with the tagged fields transactions v2 needs)
+    for a transactions v2 transaction; version 0 otherwise, as before."""
+    v2 = value.client_transaction_version >= TV2 or value.next_producer_id != -1
+    return 1 if v2 else 0
 
 
 def read_state_log(plog: PartitionLog) -> list[tuple[str, TxnLogValue | None]]:
@@ -231,7 +243,7 @@ class TransactionCoordinator:
         cluster, once the high watermark covers it)."""
         index = partition_for(transactional_id, self.partitions)
         if self.leadership is not None:
-            payload = None if value is None else encode_value(value)
+            payload = None if value is None else encode_value(value, log_record_version(value))
             batch = encode_record(encode_key(transactional_id), payload, self.state.now_ms())
             code = await self.leadership.append(index, batch)
             if code == ErrorCode.none:
@@ -241,7 +253,7 @@ class TransactionCoordinator:
         if plog is None:
             return ErrorCode.coordinator_not_available
         now = self.state.now_ms()
-        payload = None if value is None else encode_value(value)
+        payload = None if value is None else encode_value(value, log_record_version(value))
         batch = encode_record(encode_key(transactional_id), payload, now)
         try:
             epoch = self.state.replicas.leader_epoch(TRANSACTION_STATE_TOPIC, index)
@@ -333,7 +345,10 @@ class TransactionCoordinator:
         producer_id: int,
         producer_epoch: int,
         partitions: Iterable[tuple[str, int]],
+        client_version: int = 0,
     ) -> dict[tuple[str, int], ErrorCode]:
+        """AddPartitionsToTxn; ``client_version`` 2 for transactions v2's implicit add (a
+        partition leader's Produce v12, a group coordinator's TxnOffsetCommit v5)."""
         wanted = list(partitions)
         owner = self.owner_error(transactional_id)
         if owner != ErrorCode.none:
@@ -350,7 +365,7 @@ class TransactionCoordinator:
             code, meta = self._check_producer(transactional_id, producer_id, producer_epoch)
             if code == ErrorCode.none:
                 assert meta is not None
-                code = await self._add(meta, wanted, E.ADD_PARTITIONS)
+                code = await self._add(meta, wanted, E.ADD_PARTITIONS, client_version)
             return dict.fromkeys(wanted, code)
 
     def _exists(self, topic: str, index: int) -> bool:
@@ -363,7 +378,11 @@ class TransactionCoordinator:
         return image_topic is not None and index in image_topic.partitions
 
     async def _add(
-        self, meta: TxnMetadata, wanted: list[tuple[str, int]], event: TxnEvent
+        self,
+        meta: TxnMetadata,
+        wanted: list[tuple[str, int]],
+        event: TxnEvent,
+        client_version: int = 0,
     ) -> ErrorCode:
         if meta.state in _PREPARING:
             return ErrorCode.concurrent_transactions
@@ -375,7 +394,13 @@ class TransactionCoordinator:
             merged.setdefault(topic, []).append(index)
         start = meta.start_ms if meta.state is S.ONGOING else now
         try:
-            value = meta.after(event, now, partitions=merged, start_ms=start)
+            value = meta.after(
+                event,
+                now,
+                partitions=merged,
+                start_ms=start,
+                client_transaction_version=client_version,
+            )
         except IllegalTxnTransitionError:
             return ErrorCode.invalid_txn_state
         return await self._append(meta.transactional_id, value)
@@ -478,13 +503,97 @@ class TransactionCoordinator:
                 return code
             return await self._complete(transactional_id)
 
+    async def end_txn_v2(
+        self, transactional_id: str, producer_id: int, producer_epoch: int, commit: bool
+    ) -> EndResult:
+        """EndTxn v5 (transactions v2): every end bumps the producer epoch (a new producer id
+        once the epochs run out) and answers the id and epoch the client goes on with. A retry
+        is known by its epoch being one below the bumped one (Kafka's table: Empty takes only
+        an abort, a Complete state repeats its own result and may start an empty abort)."""
+        owner = self.owner_error(transactional_id)
+        if owner != ErrorCode.none:
+            return EndResult(owner)
+        async with self.lock(transactional_id):
+            meta = self.metadata.get(transactional_id)
+            if meta is None or meta.state is S.DEAD:
+                return EndResult(ErrorCode.invalid_producer_id_mapping)
+            retry_on_overflow = (
+                meta.previous_producer_id == producer_id
+                and producer_epoch == MAX_EPOCH - 1
+                and meta.producer_epoch == 0
+            )
+            if meta.producer_id != producer_id and not retry_on_overflow:
+                return EndResult(ErrorCode.invalid_producer_id_mapping)
+            retry_on_bump = meta.producer_id == producer_id and (
+                meta.producer_epoch == producer_epoch + 1
+            )
+            is_retry = retry_on_bump or retry_on_overflow
+            current = producer_epoch == meta.producer_epoch and not retry_on_overflow
+            if meta.state in (S.PREPARE_COMMIT, S.PREPARE_ABORT):
+                valid = retry_on_bump
+            elif meta.state in (S.COMPLETE_COMMIT, S.COMPLETE_ABORT):
+                valid = is_retry or current
+            else:
+                valid = current
+            if not valid:
+                return EndResult(ErrorCode.producer_fenced)
+            wanted_done = S.COMPLETE_COMMIT if commit else S.COMPLETE_ABORT
+            wanted_prepare = S.PREPARE_COMMIT if commit else S.PREPARE_ABORT
+            if meta.state is wanted_prepare:
+                return EndResult(ErrorCode.concurrent_transactions)
+            if meta.state is wanted_done and is_retry:
+                return EndResult(ErrorCode.none, meta.producer_id, meta.producer_epoch)
+            if meta.state is not S.ONGOING and (commit or is_retry or meta.state in _PREPARING):
+                log.debug(
+                    "Transaction %r is %s: EndTxn %s refused",
+                    transactional_id,
+                    meta.state.display_name,
+                    "commit" if commit else "abort",
+                )
+                return EndResult(ErrorCode.invalid_txn_state)
+            code = await self._prepare_end_v2(meta, commit)
+            if code != ErrorCode.none:
+                return EndResult(code)
+            code = await self._complete(transactional_id)
+            if code != ErrorCode.none:
+                return EndResult(code)
+            done = self.metadata[transactional_id]
+            return EndResult(ErrorCode.none, done.producer_id, done.producer_epoch)
+
+    async def _prepare_end_v2(self, meta: TxnMetadata, commit: bool) -> ErrorCode:
+        """Write PrepareCommit/PrepareAbort with the epoch bumped (Kafka's prepareAbortOrCommit
+        under transactions v2); the markers carry the bumped epoch. An abort with nothing
+        added (from Empty or a Complete state) starts now."""
+        now = self.state.now_ms()
+        next_id = -1
+        if meta.producer_epoch >= MAX_EPOCH - 1:
+            next_id = await self._new_id()  # the epochs of this id ran out
+        nothing_added = meta.state is not S.ONGOING
+        value = meta.after(
+            E.END_COMMIT if commit else E.END_ABORT,
+            now,
+            producer_epoch=meta.producer_epoch + 1,
+            next_producer_id=next_id,
+            start_ms=now if nothing_added else meta.start_ms,
+            client_transaction_version=TV2,
+        )
+        return await self._append(meta.transactional_id, value)
+
     async def _fence_and_abort(self, meta: TxnMetadata, event: TxnEvent) -> ErrorCode:
         """Bump the epoch (fencing the producer) and abort its open transaction with the new
         epoch, as Kafka does on a timeout or a new instance's InitProducerId. The caller
         holds the id's lock."""
         fence = next_state(meta.state, event)
         next_state(fence, E.FENCED_ABORT)  # the table allows the way to PrepareAbort
-        value = meta.after(E.END_ABORT, self.state.now_ms(), producer_epoch=meta.producer_epoch + 1)
+        # under transactions v2 the abort bumps the fenced epoch once more (Kafka ends it with
+        # the server's version), so the fenced client's epoch is not taken for a retry
+        bump, extra = (2, {"client_transaction_version": TV2}) if tv2_enabled() else (1, {})
+        value = meta.after(
+            E.END_ABORT,
+            self.state.now_ms(),
+            producer_epoch=min(meta.producer_epoch + bump, MAX_EPOCH),
+            **extra,
+        )
         code = await self._append(meta.transactional_id, value)
         if code != ErrorCode.none:
             return code
@@ -538,7 +647,16 @@ class TransactionCoordinator:
             await self._store_offsets(pending)
         if pending is not None:
             await self._pending_file.save(self.pending)
-        value = meta.after(E.MARKERS_WRITTEN, self.state.now_ms(), partitions={})
+        moves: dict[str, int] = {}
+        if meta.next_producer_id != -1:
+            # transactions v2 ran out of epochs: the producer goes on with its next id
+            moves = {
+                "producer_id": meta.next_producer_id,
+                "producer_epoch": 0,
+                "previous_producer_id": meta.producer_id,
+                "next_producer_id": -1,
+            }
+        value = meta.after(E.MARKERS_WRITTEN, self.state.now_ms(), partitions={}, **moves)
         return await self._append(transactional_id, value)
 
     def _retry_later(self, transactional_id: str) -> None:

@@ -46,6 +46,11 @@ class TxnMetadata:
     previous_producer_id: int = -1
     # producer epoch of the last completed or fenced transaction (for a client's retry)
     last_producer_epoch: int = -1
+    # transactions v2: the producer id the transaction moves to when its epochs ran out
+    next_producer_id: int = -1
+    # the client's transaction protocol (2: transactions v2), kept so a restarted coordinator
+    # ends the transaction as its client expects
+    client_transaction_version: int = 0
 
     def to_value(self) -> TxnLogValue:
         grouped: dict[str, list[int]] = {}
@@ -60,6 +65,8 @@ class TxnMetadata:
             self.last_update_ms,
             self.start_ms,
             previous_producer_id=self.previous_producer_id,
+            next_producer_id=self.next_producer_id,
+            client_transaction_version=self.client_transaction_version,
         )
 
     def after(self, event: TxnEvent, now_ms: int, **changes: Any) -> TxnLogValue:
@@ -87,6 +94,8 @@ def replay(
         value.last_update_ms,
         value.start_ms,
         value.previous_producer_id,
+        next_producer_id=value.next_producer_id,
+        client_transaction_version=value.client_transaction_version,
     )
     if old is not None:
         meta.last_producer_epoch = old.last_producer_epoch

@@ -4,7 +4,9 @@ partition is in the producer's transaction (Kafka's AddPartitionsToTxnManager an
 ReplicaManager's verification), so a late or stray write cannot leave a hanging transaction.
 
 The coordinator is asked with AddPartitionsToTxn v4 verify_only, over the wire when another
-broker coordinates the id, directly when this broker does (always on a single node).
+broker coordinates the id, directly when this broker does (always on a single node). Under
+transactions v2 (Produce v12, TxnOffsetCommit v5) the same request without verify_only adds the
+partition to the transaction instead: the client no longer sends AddPartitionsToTxn itself.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from embedded_broker.storage import StorageError
 
 from .metadata import TRANSACTION_STATE_TOPIC, partition_for
 from .runtime import coordinator, loaded
+from .version import PRODUCE_TV2, TV2
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +88,12 @@ def _transactional_producer(records: bytes | None) -> tuple[int, int] | None:
     return header.producer_id, header.producer_epoch
 
 
-def _has_open_transaction(state: BrokerState, topic: str, index: int, producer_id: int) -> bool:
-    """Whether the partition already holds an open transaction of the producer (Kafka skips
-    the coordinator then; the producer table's epoch check still fences zombies)."""
+def _has_open_transaction(
+    state: BrokerState, topic: str, index: int, producer: tuple[int, int]
+) -> bool:
+    """Whether the partition already holds an open transaction of the producer at this epoch
+    (Kafka skips the coordinator then). The epoch counts: under transactions v2 a batch of
+    the next epoch belongs to a new transaction, even while the last one's marker is late."""
     plog = state.partition(topic, index)
     if plog is None:
         return False
@@ -95,8 +101,8 @@ def _has_open_transaction(state: BrokerState, topic: str, index: int, producer_i
         table = state.producers.table(topic, index, plog)
     except (StorageError, OSError):
         return False  # the append answers for the broken log
-    entry = table.entries.get(producer_id)
-    return entry is not None and entry.txn_first_offset >= 0
+    entry = table.entries.get(producer[0])
+    return entry is not None and entry.txn_first_offset >= 0 and entry.epoch == producer[1]
 
 
 async def verify_produce(
@@ -117,15 +123,45 @@ async def verify_produce(
                 continue
             if state.partition(topic, index) is None:
                 continue
-            if _has_open_transaction(state, topic, index, producer[0]):
+            if _has_open_transaction(state, topic, index, producer):
                 continue
             wanted.setdefault(producer, []).append((topic, index))
     out: dict[Partition, Verdict] = {}
+    add = produce_version >= PRODUCE_TV2
     for (producer_id, epoch), partitions in wanted.items():
-        found = await _ask_coordinator(state, str(transactional_id), producer_id, epoch, partitions)
+        found = await _ask_coordinator(
+            state, str(transactional_id), producer_id, epoch, partitions, add=add
+        )
         for tp in partitions:
             out[tp] = produce_error(found.get(tp, ErrorCode.invalid_txn_state), produce_version)
     return out
+
+
+async def add_to_transaction(
+    state: BrokerState,
+    transactional_id: str,
+    producer_id: int,
+    epoch: int,
+    partitions: list[Partition],
+) -> dict[Partition, ErrorCode]:
+    """Transactions v2's implicit add of ``partitions`` to the producer's transaction, by
+    whichever broker coordinates the id (the coordinator's own error codes)."""
+    return await _ask_coordinator(state, transactional_id, producer_id, epoch, partitions, add=True)
+
+
+async def _local(
+    state: BrokerState,
+    transactional_id: str,
+    producer_id: int,
+    epoch: int,
+    partitions: list[Partition],
+    *,
+    add: bool,
+) -> dict[Partition, ErrorCode]:
+    coord = await coordinator(state)
+    if add:
+        return await coord.add_partitions(transactional_id, producer_id, epoch, partitions, TV2)
+    return coord.verify_partitions(transactional_id, producer_id, epoch, partitions)
 
 
 async def _ask_coordinator(
@@ -134,26 +170,26 @@ async def _ask_coordinator(
     producer_id: int,
     epoch: int,
     partitions: list[Partition],
+    *,
+    add: bool = False,
 ) -> dict[Partition, ErrorCode]:
     link = cluster_link(state)
     if link is None:
         # a single node coordinates every id; one that never saw a transaction knows none
         if loaded(state) is None and TRANSACTION_STATE_TOPIC not in state.topics:
             return dict.fromkeys(partitions, ErrorCode.invalid_producer_id_mapping)
-        coord = await coordinator(state)
-        return coord.verify_partitions(transactional_id, producer_id, epoch, partitions)
+        return await _local(state, transactional_id, producer_id, epoch, partitions, add=add)
     image_topic = link.image.topics.get(TRANSACTION_STATE_TOPIC)
     if image_topic is None:
         return dict.fromkeys(partitions, ErrorCode.coordinator_not_available)
     part = image_topic.partitions.get(partition_for(transactional_id, len(image_topic.partitions)))
     leader = -1 if part is None else part.leader
     if leader == state.node_id:
-        coord = await coordinator(state)
-        return coord.verify_partitions(transactional_id, producer_id, epoch, partitions)
+        return await _local(state, transactional_id, producer_id, epoch, partitions, add=add)
     node = link.image.brokers.get(leader) if leader >= 0 else None
     if node is None:
         return dict.fromkeys(partitions, ErrorCode.coordinator_not_available)
-    request = _verify_request(transactional_id, producer_id, epoch, partitions)
+    request = _verify_request(transactional_id, producer_id, epoch, partitions, verify_only=not add)
     try:
         response = await _send(state, leader, (node.host, node.port), request)
     except (OSError, ConnectionError, asyncio.IncompleteReadError, TimeoutError) as exc:
@@ -175,7 +211,12 @@ async def _ask_coordinator(
 
 
 def _verify_request(
-    transactional_id: str, producer_id: int, epoch: int, partitions: Iterable[Partition]
+    transactional_id: str,
+    producer_id: int,
+    epoch: int,
+    partitions: Iterable[Partition],
+    *,
+    verify_only: bool = True,
 ) -> add_req.AddPartitionsToTxnRequest:
     topics: dict[str, list[int]] = {}
     for topic, index in partitions:
@@ -186,7 +227,7 @@ def _verify_request(
                 transactional_id=TransactionalId(transactional_id),
                 producer_id=ProducerId(producer_id),
                 producer_epoch=i16(epoch),
-                verify_only=True,
+                verify_only=verify_only,
                 topics=tuple(
                     add_req.AddPartitionsToTxnTopic(
                         name=TopicName(t), partitions=tuple(i32(i) for i in ids)

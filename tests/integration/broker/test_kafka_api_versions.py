@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from kio.schema.api_versions.v4.request import ApiVersionsRequest
 
+from embedded_broker.txn.version import tv2_enabled
 from tests.broker_fixtures import RunningBroker
 from tests.integration.groups.wire import WireClient
 
@@ -49,20 +50,24 @@ KAFKA_FINALIZED_FEATURES = {
 # Where the built-in broker serves fewer versions than Kafka 4.3.1, and why.
 BELOW_KAFKA: dict[int, tuple[tuple[int, int], str]] = {
     0: (
-        (3, 11),
+        (3, 12),
         "Produce: v0-2 are refused (Kafka 4 lists them only for old librdkafka and refuses them"
-        " too); v12 is transactions v2 (KIP-890) and v13 names topics by id, both with the"
-        " transaction work",
+        " too); v13 names topics by id (KIP-516), not served yet",
     ),
-    22: ((0, 4), "InitProducerId v5 (transactions v2, KIP-939 keep-prepared) comes with them"),
-    # The versions above these are transactions v2 (KIP-890 part 2: the epoch bumped on every
-    # EndTxn, new error codes); transaction.version is not finalized, so clients stay on v1.
-    24: ((0, 4), "AddPartitionsToTxn v5 is transactions v2 (KIP-890)"),
-    25: ((0, 3), "AddOffsetsToTxn v4 is transactions v2 (KIP-890)"),
-    26: ((0, 3), "EndTxn v4-5 are transactions v2 (KIP-890: epoch bump on every end)"),
-    27: ((1, 1), "WriteTxnMarkers v2 carries transactions v2's transaction version"),
-    28: ((0, 3), "TxnOffsetCommit v4-5 are transactions v2 (KIP-890)"),
+    27: ((1, 1), "WriteTxnMarkers v2 carries the marker's transaction version, not used here"),
 }
+if not tv2_enabled():
+    # transactions v2 switched off (txn/version.py): the versions above v1's are not offered
+    BELOW_KAFKA.update(
+        {
+            0: ((3, 11), "Produce v12 is transactions v2 (KIP-890), switched off"),
+            22: ((0, 4), "InitProducerId v5 comes with transactions v2, switched off"),
+            24: ((0, 4), "AddPartitionsToTxn v5 is transactions v2, switched off"),
+            25: ((0, 3), "AddOffsetsToTxn v4 is transactions v2, switched off"),
+            26: ((0, 3), "EndTxn v4-5 are transactions v2, switched off"),
+            28: ((0, 3), "TxnOffsetCommit v4-5 are transactions v2, switched off"),
+        }
+    )
 
 # The features this broker finalizes (api_versions.py says why the others are left out).
 OUR_FINALIZED_FEATURES = {
@@ -70,6 +75,8 @@ OUR_FINALIZED_FEATURES = {
     "group.version": (1, 1),
     "share.version": (1, 1),
 }
+if tv2_enabled():
+    OUR_FINALIZED_FEATURES["transaction.version"] = (2, 2)
 
 
 def api_versions(bootstrap: str) -> Any:
@@ -122,7 +129,7 @@ def test_finalized_features_are_those_this_broker_implements(
         assert supported[name][0] <= low <= high <= supported[name][1]
     # nothing we do not implement is offered: clients take transaction.version 2 or
     # streams.version 1 as leave to use transactions v2 or streams groups
-    assert set(supported) == {"metadata.version", "group.version", "share.version"}
+    assert set(supported) == set(OUR_FINALIZED_FEATURES)
     assert response.finalized_features_epoch >= 0
 
 
