@@ -328,8 +328,8 @@ class ClusterSession(QObject):
         profile, creds, timeout = self.profile, self.creds, self.timeout_s
         base = self.snapshot
 
-        def work(_ctx: JobContext) -> tuple[LogDirSizes, ClusterSnapshot | None]:
-            sizes = describe_sizes(profile, creds, timeout)
+        def work(ctx: JobContext) -> tuple[LogDirSizes, ClusterSnapshot | None]:
+            sizes = describe_sizes(profile, creds, timeout, ctx.token)
             return sizes, None if base is None else prepared(base, with_sizes(base, sizes))
 
         job = Job("sizes on disk", work, lane=Lane.STREAM, deadline_s=2 * timeout + 5)

@@ -4,6 +4,7 @@ and closing a cluster tab neither stalls the GUI nor leaves a thread behind."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -343,3 +344,31 @@ def test_refreshes_back_off_while_slower_than_the_interval_and_the_header_says_s
     qtbot.waitUntil(lambda: not session.backed_off, timeout=WAIT_MS)
     assert session.effective_interval_s == 1.0
     assert "slow cluster" not in view.freshness.text()
+
+
+def test_a_sizes_job_stuck_in_kafka_python_ends_quietly_soon_after_its_tab_closes(
+    qtbot: QtBot, proxied: Proxied, caplog: pytest.LogCaptureFixture
+) -> None:
+    """kafka-python's bootstrap cannot look at a cancel token: the sizes job of a closed tab
+    lingered for its 10 s timeout, then logged 'Bootstrap failed' and 'job sizes on disk
+    failed' at ERROR (in CI into later tests of the same process)."""
+    session = open_session(qtbot, proxied, timeout_s=10.0)
+    qtbot.waitUntil(lambda: session.sizes is not None, timeout=WAIT_MS)  # the first, unheld
+    proxied.proxy.hold(METADATA, 60.0)
+    job = session.fetch_sizes()
+    qtbot.waitUntil(lambda: proxied.proxy.held > 0, timeout=WAIT_MS)
+    failures: list[JobFailure] = []
+    job.failed.connect(failures.append)
+    t0 = time.perf_counter()
+    session.close()
+
+    def kafka_python() -> list[str]:
+        return [t.name for t in threading.enumerate() if t.name.startswith("kafka-io-")]
+
+    qtbot.waitUntil(lambda: not session.runner.threads() and not kafka_python(), timeout=15_000)
+    gone_s = time.perf_counter() - t0
+    proxied.proxy.release()
+    assert gone_s < 2.0, gone_s  # about a second at most, not the 10 s bootstrap timeout
+    errors = [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors
+    assert not failures  # the closed tab hears nothing more
