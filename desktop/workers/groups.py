@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from desktop.domain.group_events import LAG_THRESHOLD
 from desktop.domain.groups import GroupDetail, GroupSummary, ResetPlan, ResetRequest
 from desktop.domain.timeline import ClusterEvent
+from desktop.services.group_times import PromptTimesGroupsAdmin
 from desktop.services.groups import GroupsAdmin, TimeCache
 from desktop.services.kio_wire import WireHolder
 from desktop.workers.groups_helper import GroupsHelper
@@ -143,7 +144,7 @@ class GroupsPoller(QObject):
 
     def _run(self, name: str, job: Callable[[GroupsAdmin], Any], done: Done, error: Failed) -> None:
         wire = self.wire
-        self.session.run(name, lambda admin: job(GroupsAdmin(admin, wire)), done, error)
+        self.session.run(name, lambda admin: job(PromptTimesGroupsAdmin(admin, wire)), done, error)
 
     def detail(self, group_id: str, done: Callable[[GroupDetail], None], error: Failed) -> None:
         cache = self.time_cache
