@@ -9,6 +9,7 @@ from desktop.settings.profiles import ProfileStore
 from desktop.settings.secrets import SecretStore
 from desktop.settings.store import SettingsStore
 from desktop.settings.ui_state import UiState
+from desktop.views.theme import StyleSheets
 from desktop.workers.local_broker import LocalBroker
 from desktop.workers.local_cluster import LocalCluster, default_cluster_dir
 from desktop.workers.runner import JobRunner
@@ -28,6 +29,8 @@ class AppContext:
     # profile and template files (UI settings use their store's): written off the GUI thread,
     # flushed at exit
     files: WriteBehind = field(default_factory=WriteBehind)
+    # the themes' bundled style sheets, read here, before any window (never when switching)
+    styles: StyleSheets = field(default_factory=StyleSheets.bundled)
 
     @classmethod
     def create(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 # How often blocking waits look at their token: well inside the 1 s a Cancel may take.
@@ -26,13 +27,35 @@ class CancelToken:
     def __init__(self) -> None:
         self.event = threading.Event()
         self.deadline: float | None = None  # time.monotonic() after which the job is abandoned
+        self._lock = threading.Lock()
+        self._hooks: list[Callable[[], None]] = []
 
     @property
     def cancelled(self) -> bool:
         return self.event.is_set()
 
     def cancel(self) -> None:
-        self.event.set()
+        with self._lock:
+            self.event.set()
+            hooks, self._hooks = self._hooks, []
+        for hook in hooks:
+            hook()
+
+    def on_cancel(self, hook: Callable[[], None]) -> Callable[[], None]:
+        """Call `hook` when cancelled (at once if already): for a blocking call that cannot look
+        at the token, to interrupt it. It runs on the cancelling thread (often the GUI thread),
+        so it must return at once. Returns a function that removes the hook."""
+        with self._lock:
+            if not self.event.is_set():
+                self._hooks.append(hook)
+                return lambda: self._unhook(hook)
+        hook()
+        return lambda: None
+
+    def _unhook(self, hook: Callable[[], None]) -> None:
+        with self._lock:
+            if hook in self._hooks:
+                self._hooks.remove(hook)
 
     def start_clock(self, seconds: float | None) -> None:
         self.deadline = None if seconds is None else time.monotonic() + seconds

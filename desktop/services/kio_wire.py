@@ -7,16 +7,24 @@ process at its first listing, in the app only when a group's detail needs them."
 from __future__ import annotations
 
 import io
+import itertools
 import struct
-from typing import IO, Any
+import threading
+from collections.abc import Callable
+from typing import IO, TYPE_CHECKING, Any
 
 from desktop.domain.profile import ClusterProfile, Credentials
+from desktop.services.cancel import CancelToken, JobCancelled
+
+if TYPE_CHECKING:
+    from desktop.services.kafka_python_stop import Interruptible
 
 _HEAD = struct.Struct(">hhi")
 _I16 = struct.Struct(">h")
 _I32 = struct.Struct(">i")
 # a coordinator that moved or is still loading: find it again and ask once more
 COORDINATOR_MOVED = {14, 15, 16}
+_ids = itertools.count(1)
 
 
 class WireUnavailableError(Exception):
@@ -136,26 +144,40 @@ def wire_config(profile: ClusterProfile, creds: Credentials, timeout_s: float) -
         conf = kafka_python_config(profile, creds, timeout_s)
     except SizesUnavailableError as exc:
         raise WireUnavailableError(str(exc).replace("Sizes on disk need", "This needs")) from exc
-    conf["client_id"] = "topicscope-groups"
+    conf["client_id"] = f"topicscope-groups-{next(_ids)}"  # names its IO thread: one per wire
     return conf
 
 
 class KioWire:
     """One kafka-python admin connection set, used only to carry kio requests."""
 
-    def __init__(self, profile: ClusterProfile, creds: Credentials, timeout_s: float) -> None:
+    def __init__(
+        self,
+        profile: ClusterProfile,
+        creds: Credentials,
+        timeout_s: float,
+        made: Callable[[Interruptible], None] = lambda _stop: None,
+    ) -> None:
         conf = wire_config(profile, creds, timeout_s)
         # kafka-python takes about a second to import: only once a screen needs these requests
         from kafka.admin import KafkaAdminClient
 
+        from desktop.services.kafka_python_stop import Interruptible
+
         self.timeout_ms = int(timeout_s * 1000)
+        self.stop = Interruptible(str(conf["client_id"]))
+        conf["kafka_client"] = self.stop.client_factory
+        made(self.stop)  # from here on, a cancel cuts the connecting short
         try:
             self.client = KafkaAdminClient(**conf)
         except Exception as exc:
+            self.stop.close(None)  # its IO thread would otherwise outlive the failure
+            if self.stop.interrupted:
+                raise JobCancelled from None
             raise WireUnavailableError(f"cannot connect: {exc or type(exc).__name__}") from exc
 
     def close(self) -> None:
-        self.client.close()
+        self.stop.close(self.client.close)
 
     def broker_versions(self, api_key: int) -> tuple[int, int] | None:
         versions = self.client._manager.broker_version_data.api_versions or {}
@@ -208,17 +230,48 @@ class WireHolder:
         self.timeout_s = timeout_s
         self.wire: KioWire | None = None
         self.refused = ""
+        self._lock = threading.Lock()
+        self._stops: list[Interruptible] = []  # the wire's, or the one being connected
+        self._tokens: dict[int, CancelToken] = {}  # by thread: the job using the wire there
+
+    def interrupt_on(self, token: CancelToken) -> Callable[[], None]:
+        """While a job uses the wire: its cancel (Cancel, deadline, tab closed) cuts the wire's
+        blocked calls short at once, and the next use connects afresh. Returns the unhook."""
+        me = threading.get_ident()
+        self._tokens[me] = token
+        unhook = token.on_cancel(self._interrupt)
+
+        def done() -> None:
+            unhook()
+            self._tokens.pop(me, None)
+
+        return done
+
+    def _interrupt(self) -> None:
+        with self._lock:
+            stops = list(self._stops)
+        for stop in stops:
+            stop.interrupt()
+
+    def _made(self, stop: Interruptible) -> None:
+        with self._lock:
+            self._stops = [stop]
 
     def get(self) -> KioWire:
         if self.refused:
             raise WireUnavailableError(self.refused)
+        token = self._tokens.get(threading.get_ident())
+        if token is not None and token.cancelled:
+            raise JobCancelled  # never connect again for a job that is gone
+        if self.wire is not None and self.wire.stop.interrupted:
+            self.drop()  # cut short under an earlier job: its IO loop is gone
         if self.wire is None:
             try:
                 wire_config(self.profile, self.creds, self.timeout_s)
             except WireUnavailableError as exc:
                 self.refused = str(exc)
                 raise
-            self.wire = KioWire(self.profile, self.creds, self.timeout_s)
+            self.wire = KioWire(self.profile, self.creds, self.timeout_s, self._made)
         return self.wire
 
     def drop(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import defaultdict
 from typing import Any
@@ -10,6 +11,10 @@ from kafka.admin import KafkaAdminClient
 
 from desktop.domain.log_dirs import LogDirSizes
 from desktop.domain.profile import ClusterProfile, Credentials
+from desktop.services.cancel import NEVER, CancelToken, JobCancelled
+from desktop.services.kafka_python_stop import Interruptible
+
+_ids = itertools.count(1)
 
 
 class SizesUnavailableError(Exception):
@@ -23,7 +28,7 @@ def kafka_python_config(
     ms = int(timeout_s * 1000)
     conf: dict[str, Any] = {
         "bootstrap_servers": [s.strip() for s in profile.bootstrap.split(",") if s.strip()],
-        "client_id": "topicscope-sizes",
+        "client_id": f"topicscope-sizes-{next(_ids)}",  # names its IO thread: one per client
         "security_protocol": profile.security_protocol.value,
         "request_timeout_ms": ms,
         "bootstrap_timeout_ms": ms,
@@ -69,10 +74,25 @@ def sizes_from_response(response: list[dict[str, Any]], now: float) -> LogDirSiz
     return LogDirSizes(dict(brokers), dict(topics), now)
 
 
-def describe_sizes(profile: ClusterProfile, creds: Credentials, timeout_s: float) -> LogDirSizes:
-    """Ask every broker for its log dirs' sizes (blocking; run it in a job)."""
-    client = KafkaAdminClient(**kafka_python_config(profile, creds, timeout_s))
+def describe_sizes(
+    profile: ClusterProfile, creds: Credentials, timeout_s: float, token: CancelToken = NEVER
+) -> LogDirSizes:
+    """Ask every broker for its log dirs' sizes (blocking; run it in a job). A cancel of
+    `token` ends the call within moments and quietly (JobCancelled), even mid-bootstrap."""
+    conf = kafka_python_config(profile, creds, timeout_s)
+    stop = Interruptible(str(conf["client_id"]))
+    conf["kafka_client"] = stop.client_factory
+    unhook = token.on_cancel(stop.interrupt)
     try:
-        return sizes_from_response(client.describe_log_dirs(), time.time())
+        client = KafkaAdminClient(**conf)
+        try:
+            return sizes_from_response(client.describe_log_dirs(), time.time())
+        finally:
+            stop.close(client.close)
+    except Exception:
+        if stop.interrupted:
+            raise JobCancelled from None  # what failed was the call we cut short
+        raise
     finally:
-        client.close()
+        unhook()
+        stop.close(None)

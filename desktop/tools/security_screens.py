@@ -17,11 +17,12 @@ from desktop.domain.profile import ClusterProfile, Credentials, SaslMechanism, S
 from desktop.services.security import to_binding
 from desktop.tools.capture import grab, pause, spin
 from desktop.views.security import SecurityPage
-from desktop.views.theme import Theme, apply_theme
+from desktop.views.theme import StyleSheets, Theme, apply_theme
 from desktop.workers.session import ClusterSession
 from embedded_broker.runner import BrokerRunner
 
 SIZE = (1400, 760)
+SHEETS = StyleSheets.bundled()  # a tool, read at import: no window is up yet
 AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 T, G = ResourceKind.TOPIC, ResourceKind.GROUP
 L, P = PatternKind.LITERAL, PatternKind.PREFIXED
@@ -105,12 +106,12 @@ def render_security_screens(out: Path, app: QApplication) -> None:
         spin(app, lambda: bool(page.rights.model.rows))
         pause(app, 0.3)
         grab(page, out / "security-check.png")
-        apply_theme(app, Theme.DARK)
+        apply_theme(app, Theme.DARK, SHEETS)
         page.tabs.setCurrentWidget(page.acls)
         page.acls.clear_preview()
         pause(app, 0.5)
         grab(page, out / "security-acls-dark.png")
-        apply_theme(app, Theme.LIGHT)
+        apply_theme(app, Theme.LIGHT, SHEETS)
         page.close()
         session.close()
         runner.stop()

@@ -59,7 +59,7 @@ class MainWindow(QMainWindow):
         self._stopping: list[Job] = []
         app = QApplication.instance()
         assert isinstance(app, QApplication)
-        self.theme = ThemeController(app, parse_theme(ctx.ui.theme), parent=self)
+        self.theme = ThemeController(app, ctx.styles, parse_theme(ctx.ui.theme), parent=self)
 
         self.start = StartScreen(ctx.profiles, ctx.local, ctx.cluster)
         self.start.restore_sign_in(ctx.ui.local_sign_in_user, ctx.secrets, ctx.jobs)

@@ -4,6 +4,7 @@ style sheets, switchable at run time."""
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
@@ -130,10 +131,20 @@ def make_palette(dark: bool) -> QPalette:
     return pal
 
 
-def stylesheet(dark: bool) -> str:
-    if dark:
-        return (themes_dir() / "dark.qss").read_text(encoding="utf-8") + DARK_EXTRA
-    return LIGHT_EXTRA
+@dataclass(frozen=True)
+class StyleSheets:
+    """The themes' style sheets, read from the bundle once, at start-up (before any window), so
+    switching themes never reads the disk on the GUI thread. The file is bundled and never
+    changes while the app runs: one read, not a job per switch with a flash of the old theme."""
+
+    dark_qss: str
+
+    @classmethod
+    def bundled(cls) -> StyleSheets:
+        return cls((themes_dir() / "dark.qss").read_text(encoding="utf-8"))
+
+    def stylesheet(self, dark: bool) -> str:
+        return self.dark_qss + DARK_EXTRA if dark else LIGHT_EXTRA
 
 
 def system_is_dark(app: QApplication) -> bool:
@@ -144,18 +155,19 @@ def is_dark(theme: Theme, app: QApplication) -> bool:
     return theme == Theme.DARK or (theme == Theme.SYSTEM and system_is_dark(app))
 
 
-def apply_theme(app: QApplication, theme: Theme) -> bool:
+def apply_theme(app: QApplication, theme: Theme, sheets: StyleSheets) -> bool:
     """Apply `theme`; returns whether the result is dark."""
     dark = is_dark(theme, app)
     app.setStyle("Fusion")
     app.setPalette(make_palette(dark))
-    app.setStyleSheet(stylesheet(dark))
+    app.setStyleSheet(sheets.stylesheet(dark))
     app.setProperty("topicscope_dark", dark)
     return dark
 
 
 def apply_light_theme(app: QApplication) -> None:
-    apply_theme(app, Theme.LIGHT)
+    """The start-up look, before the saved theme is known (it needs no file)."""
+    apply_theme(app, Theme.LIGHT, StyleSheets(""))
 
 
 def app_is_dark() -> bool:
@@ -170,17 +182,22 @@ class ThemeController(QObject):
     changed = Signal(str)  # the chosen Theme's value
 
     def __init__(
-        self, app: QApplication, theme: Theme = Theme.LIGHT, parent: QObject | None = None
+        self,
+        app: QApplication,
+        sheets: StyleSheets,
+        theme: Theme = Theme.LIGHT,
+        parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._app = app
+        self._sheets = sheets
         self.theme = theme
-        self.dark = apply_theme(app, theme)
+        self.dark = apply_theme(app, theme, sheets)
         app.styleHints().colorSchemeChanged.connect(self._system_changed)
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
-        self.dark = apply_theme(self._app, theme)
+        self.dark = apply_theme(self._app, theme, self._sheets)
         self.changed.emit(theme.value)
 
     @Slot(Qt.ColorScheme)

@@ -11,6 +11,8 @@ from PySide6.QtCore import QObject, Signal, Slot
 from desktop.domain.group_events import LAG_THRESHOLD
 from desktop.domain.groups import GroupDetail, GroupSummary, ResetPlan, ResetRequest
 from desktop.domain.timeline import ClusterEvent
+from desktop.services.admin import ClusterAdmin
+from desktop.services.group_times import PromptTimesGroupsAdmin
 from desktop.services.groups import GroupsAdmin, TimeCache
 from desktop.services.kio_wire import WireHolder
 from desktop.workers.groups_helper import GroupsHelper
@@ -62,6 +64,9 @@ class GroupsPoller(QObject):
         self.helper.done.connect(self._on_done)
         self.helper.failed.connect(self._on_error)
         session.snapshot_changed.connect(self._on_snapshot)
+        # every poller's kafka-python wire goes with its cluster (a topic's consumers panel
+        # never closed its own: its client outlived the tab, logging ERRORs once the broker went)
+        session.closed.connect(self.close)
 
     def set_active(self, active: bool) -> None:
         """Follow the session's refreshes only while something shows group data."""
@@ -143,7 +148,15 @@ class GroupsPoller(QObject):
 
     def _run(self, name: str, job: Callable[[GroupsAdmin], Any], done: Done, error: Failed) -> None:
         wire = self.wire
-        self.session.run(name, lambda admin: job(GroupsAdmin(admin, wire)), done, error)
+
+        def work(admin: ClusterAdmin) -> Any:
+            unhook = wire.interrupt_on(admin.token)  # a cancel cuts kafka-python short too
+            try:
+                return job(PromptTimesGroupsAdmin(admin, wire))
+            finally:
+                unhook()
+
+        self.session.run(name, work, done, error)
 
     def detail(self, group_id: str, done: Callable[[GroupDetail], None], error: Failed) -> None:
         cache = self.time_cache

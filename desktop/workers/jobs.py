@@ -174,6 +174,12 @@ class Job(QObject):
             self._emit(self._raised, self._timed_out())
             return exc
         except BaseException as exc:
+            if self.token.cancelled:
+                # cancelled, abandoned or its tab closed: whatever its work says now is late
+                # news for nobody (its clients were cut off under it), not an error
+                log.debug("job %s ended after it was cancelled: %r", self.name, exc)
+                self._emit(self._raised, JobFailure(self.name, "Cancelled.", cancelled=True))
+                return exc
             if not isinstance(
                 exc, UserError | KafkaServiceError | ScanError | ProduceError | OSError
             ):

@@ -66,6 +66,7 @@ class ClusterSession(QObject):
     refreshing_changed = Signal(bool)
     liveness_changed = Signal()  # self.liveness changed (a probe round)
     events_added = Signal(object)  # list[ClusterEvent], oldest first
+    closed = Signal()  # close() was called: helpers tied to this cluster let go of theirs too
 
     def __init__(
         self,
@@ -202,7 +203,10 @@ class ClusterSession(QObject):
     def close(self) -> None:
         """Stop refreshing and cancel every job; returns at once (threads end on their own)."""
         self._timer.stop()
+        if self.runner.closed:
+            return
         self.runner.close()
+        self.closed.emit()
 
     # ---- the refresh interval: the user's, backed off while refreshes take longer ---------
 
@@ -328,8 +332,8 @@ class ClusterSession(QObject):
         profile, creds, timeout = self.profile, self.creds, self.timeout_s
         base = self.snapshot
 
-        def work(_ctx: JobContext) -> tuple[LogDirSizes, ClusterSnapshot | None]:
-            sizes = describe_sizes(profile, creds, timeout)
+        def work(ctx: JobContext) -> tuple[LogDirSizes, ClusterSnapshot | None]:
+            sizes = describe_sizes(profile, creds, timeout, ctx.token)
             return sizes, None if base is None else prepared(base, with_sizes(base, sizes))
 
         job = Job("sizes on disk", work, lane=Lane.STREAM, deadline_s=2 * timeout + 5)

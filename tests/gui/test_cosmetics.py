@@ -20,7 +20,7 @@ from desktop.models.health import BrokerLoadModel
 from desktop.models.partitions import PartitionsModel
 from desktop.views.cluster_view import ClusterView
 from desktop.views.main_window import LOCAL_NAME, MainWindow
-from desktop.views.theme import Theme, apply_theme
+from desktop.views.theme import StyleSheets, Theme, apply_theme
 from desktop.views.widgets.common import InfoButton
 from tests.gui.conftest import WAIT_MS, wait_snapshot
 from tests.gui.messages_support import create_topic
@@ -28,10 +28,13 @@ from tests.gui.messages_support import create_topic
 Align = Qt.AlignmentFlag
 
 
+SHEETS = StyleSheets.bundled()
+
+
 @pytest.fixture(autouse=True)
 def light_again(qapp: QApplication) -> Iterator[None]:
     yield
-    apply_theme(qapp, Theme.LIGHT)
+    apply_theme(qapp, Theme.LIGHT, SHEETS)
 
 
 @pytest.fixture
@@ -124,7 +127,7 @@ def test_status_bar_forgets_the_broker_after_stop(
 def test_progress_text_reads_on_the_fill_and_off_it(
     qtbot: QtBot, qapp: QApplication, theme: Theme
 ) -> None:
-    apply_theme(qapp, theme)
+    apply_theme(qapp, theme, SHEETS)
     for value in (100, 0):
         bar = QProgressBar()
         qtbot.addWidget(bar)
@@ -145,7 +148,7 @@ def test_progress_text_reads_on_the_fill_and_off_it(
 def test_start_screen_reads_in_dark_mode(
     qtbot: QtBot, qapp: QApplication, window: MainWindow
 ) -> None:
-    apply_theme(qapp, Theme.DARK)
+    apply_theme(qapp, Theme.DARK, SHEETS)
     start = window.start
     title = next(label for label in start.findChildren(QLabel) if label.text() == "Topicscope")
     qtbot.waitExposed(title)
@@ -221,7 +224,7 @@ def test_preferred_leader_share_is_a_right_aligned_number(qtmodeltester: object)
 def test_every_screen_fits_1024_by_640(
     qtbot: QtBot, qapp: QApplication, window: MainWindow, view: ClusterView, theme: Theme
 ) -> None:
-    apply_theme(qapp, theme)
+    apply_theme(qapp, theme, SHEETS)
     for page in (view.overview, view.topics, view.charts, view.messages, view.producer):
         view.tabs.setCurrentWidget(page)
     view.tabs.setCurrentWidget(view.groups)

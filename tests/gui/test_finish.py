@@ -25,7 +25,7 @@ from desktop.views.cluster_view import ClusterView
 from desktop.views.config_editor import ConfigPanel
 from desktop.views.main_window import LOCAL_NAME, MainWindow
 from desktop.views.profile_dialog import ProfileDialog
-from desktop.views.theme import Theme, apply_theme
+from desktop.views.theme import StyleSheets, Theme, apply_theme
 from desktop.views.topic_dialogs import CreateTopicDialog
 from desktop.views.widgets.feedback import TransientLabel
 from tests.gui.conftest import WAIT_MS, wait_snapshot
@@ -35,11 +35,14 @@ Group = QPalette.ColorGroup
 Role = QPalette.ColorRole
 
 
+SHEETS = StyleSheets.bundled()
+
+
 @pytest.fixture(autouse=True)
 def light_again(qapp: QApplication) -> Iterator[None]:
     """A test that switches theme leaves the app as the next test expects it."""
     yield
-    apply_theme(qapp, Theme.LIGHT)
+    apply_theme(qapp, Theme.LIGHT, SHEETS)
 
 
 @pytest.fixture
@@ -65,7 +68,7 @@ def _activate(qtbot: QtBot, window: MainWindow) -> None:
 def test_a_disabled_button_has_a_different_text_colour(
     qtbot: QtBot, qapp: QApplication, theme: Theme
 ) -> None:
-    apply_theme(qapp, theme)
+    apply_theme(qapp, theme, SHEETS)
     enabled, disabled = QPushButton("Execute"), QPushButton("Execute")
     disabled.setEnabled(False)
     for b in (enabled, disabled):

@@ -4,6 +4,7 @@ and closing a cluster tab neither stalls the GUI nor leaves a thread behind."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,12 +19,15 @@ from pytestqt.qtbot import QtBot
 from desktop.domain.groups import ResetMode, ResetPlan, ResetRequest
 from desktop.domain.messages import BulkProgress, ProduceRequest, ScanSpec, StopMode
 from desktop.domain.profile import ClusterProfile, Credentials
+from desktop.services.kio_wire import KioWire, WireHolder
 from desktop.services.produce import ProducerSettings
 from desktop.views.main_window import MainWindow
 from desktop.views.profile_dialog import ProfileDialog
+from desktop.views.topic_consumers import TopicConsumers
 from desktop.workers.bulk_produce import bulk_send_job
 from desktop.workers.groups import GroupsPoller
-from desktop.workers.jobs import Job, JobFailure
+from desktop.workers.jobs import Job, JobContext, JobFailure
+from desktop.workers.runner import JobRunner
 from desktop.workers.scan import scan_job
 from desktop.workers.session import ClusterSession
 from tests.broker_fixtures import BROKER_THREAD_PREFIXES, BrokerFactory, RunningBroker
@@ -343,3 +347,125 @@ def test_refreshes_back_off_while_slower_than_the_interval_and_the_header_says_s
     qtbot.waitUntil(lambda: not session.backed_off, timeout=WAIT_MS)
     assert session.effective_interval_s == 1.0
     assert "slow cluster" not in view.freshness.text()
+
+
+def test_a_sizes_job_stuck_in_kafka_python_ends_quietly_soon_after_its_tab_closes(
+    qtbot: QtBot, proxied: Proxied, caplog: pytest.LogCaptureFixture
+) -> None:
+    """kafka-python's bootstrap cannot look at a cancel token: the sizes job of a closed tab
+    lingered for its 10 s timeout, then logged 'Bootstrap failed' and 'job sizes on disk
+    failed' at ERROR (in CI into later tests of the same process)."""
+    before = {t.name for t in threading.enumerate()}  # earlier tests' threads are not judged
+    session = open_session(qtbot, proxied, timeout_s=10.0)
+    qtbot.waitUntil(lambda: session.sizes is not None, timeout=WAIT_MS)  # the first, unheld
+    proxied.proxy.hold(METADATA, 60.0)
+    job = session.fetch_sizes()
+    qtbot.waitUntil(lambda: proxied.proxy.held > 0, timeout=WAIT_MS)
+    failures: list[JobFailure] = []
+    job.failed.connect(failures.append)
+    t0 = time.perf_counter()
+    session.close()
+
+    def kafka_python() -> list[str]:
+        return [
+            t.name
+            for t in threading.enumerate()
+            if t.name.startswith("kafka-io-") and t.name not in before
+        ]
+
+    qtbot.waitUntil(lambda: not session.runner.threads() and not kafka_python(), timeout=15_000)
+    gone_s = time.perf_counter() - t0
+    proxied.proxy.release()
+    assert gone_s < 2.0, gone_s  # about a second at most, not the 10 s bootstrap timeout
+    errors = [
+        f"{r.name}: {r.getMessage()}"
+        for r in caplog.records
+        if r.levelno >= logging.ERROR and r.threadName not in before
+    ]
+    assert not errors
+    assert not failures  # the closed tab hears nothing more
+
+
+def test_a_groups_wire_stuck_connecting_ends_quietly_when_its_job_is_cancelled(
+    qtbot: QtBot, proxied: Proxied, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The group detail's kafka-python wire (epochs, share groups) connects inside a job: a
+    Cancel or a closed tab cut that short too, and the next use connects afresh."""
+    before = {t.name for t in threading.enumerate()}  # earlier tests' threads are not judged
+    proxied.proxy.hold(METADATA, 60.0)
+    holder = WireHolder(ClusterProfile("slow", proxied.proxy.bootstrap), Credentials(), 10.0)
+    runner = JobRunner("wire")
+
+    returned: list[str] = []
+
+    def work(ctx: JobContext) -> object:
+        done = holder.interrupt_on(ctx.token)
+        try:
+            return holder.get()
+        finally:
+            done()
+            returned.append("cancelled" if ctx.token.cancelled else "ran")
+
+    stuck = Job("group detail", work)
+    failures: list[JobFailure] = []
+    stuck.failed.connect(failures.append)
+    runner.submit(stuck)
+    qtbot.waitUntil(lambda: proxied.proxy.held > 0, timeout=WAIT_MS)
+    t0 = time.perf_counter()
+    stuck.cancel()
+
+    def kafka_python() -> list[str]:
+        return [
+            t.name
+            for t in threading.enumerate()
+            if t.name.startswith("kafka-io-") and t.name not in before
+        ]
+
+    qtbot.waitUntil(lambda: bool(returned) and not kafka_python(), timeout=15_000)
+    gone_s = time.perf_counter() - t0
+    proxied.proxy.release()
+    assert gone_s < 2.0, gone_s  # not the 10 s bootstrap timeout
+    assert failures == [JobFailure("group detail", "Cancelled.", cancelled=True)]
+
+    again = runner.submit(Job("group detail", work))
+    qtbot.waitUntil(lambda: again.ended, timeout=WAIT_MS)
+    assert isinstance(again.result, KioWire), again.error
+    errors = [
+        f"{r.name}: {r.getMessage()}"
+        for r in caplog.records
+        if r.levelno >= logging.ERROR and r.threadName not in before
+    ]
+    assert not errors
+    runner.close()
+    holder.drop()
+    assert runner.join(20)
+
+
+def test_closing_a_cluster_ends_the_topic_consumers_kafka_python_client(
+    qtbot: QtBot, builtin_broker: RunningBroker
+) -> None:
+    """The topic's consumers panel never closed its groups wire: its kafka-python client
+    outlived the tab and, once the broker was gone, logged ERRORs into later tests."""
+    before = {t.name for t in threading.enumerate()}
+
+    def kafka_python() -> list[str]:
+        return [
+            t.name
+            for t in threading.enumerate()
+            if t.name.startswith("kafka-io-topicscope-groups") and t.name not in before
+        ]
+
+    admin = AdminClient({"bootstrap.servers": builtin_broker.bootstrap})
+    admin.create_topics([NewTopic("watched", 1, 1)])["watched"].result(timeout=30)
+    del admin  # its reconnects would outlive the broker
+    session = ClusterSession(ClusterProfile("c", builtin_broker.bootstrap), Credentials(), 3600)
+    session.start()
+    panel = TopicConsumers(session)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.show_topic("watched")
+    qtbot.waitUntil(lambda: "with committed offsets" in panel.status.text(), timeout=WAIT_MS)
+    assert kafka_python()  # the wire listed the share groups and the groups' types
+    session.close()
+    qtbot.waitUntil(lambda: not kafka_python(), timeout=WAIT_MS)
+    assert session.runner.join(20)
