@@ -14,7 +14,6 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 from confluent_kafka import (
-    Consumer,
     ConsumerGroupState,
     ConsumerGroupTopicPartitions,
     IsolationLevel,
@@ -41,7 +40,6 @@ from desktop.domain.groups import (
     reset_refusal,
 )
 from desktop.services.admin import ClusterAdmin, KafkaServiceError
-from desktop.services.connection import client_config
 from desktop.services.group_wire import (
     describe_consumer_group,
     describe_share_group,
@@ -49,12 +47,12 @@ from desktop.services.group_wire import (
 )
 from desktop.services.group_wire import list_groups as wire_list_groups
 from desktop.services.kio_wire import WireHolder
+from desktop.services.record_times import first_records, peek_config
 
 DESCRIBE_BATCH = 100  # groups per DescribeGroups call
 OFFSETS_WAVE = 100  # offset fetches in flight at once: smaller bursts of result callbacks
 OFFSETS_CHUNK = 2000  # partitions per ListOffsets call
 STAGE = 500  # groups completed per progress report
-PEEK_TIMEOUT_S = 5.0
 OFFSET_DELETE = hasattr(AdminClient, "delete_consumer_group_offsets")
 OFFSET_DELETE_NOTE = (
     "confluent-kafka {version} has no OffsetDelete call, so Topicscope removes one topic's "
@@ -615,42 +613,22 @@ class GroupsAdmin:
     def message_times(
         self, wanted: Sequence[tuple[str, int, int]], cache: TimeCache
     ) -> dict[tuple[str, int, int], float]:
-        """Timestamp (s) of the message at each (topic, partition, offset), read once and cached.
-
-        A short-lived consumer assigns the partitions at those offsets (no group join, no
-        commit) and reads the first message at or after each; an offset already gone from the
-        log reads from the log start. Offsets that could not be read are retried later.
-        """
+        """Timestamp (s) of the first readable record at or after each (topic, partition,
+        offset), read once and cached. A spot with nothing readable left (a commit at a
+        transaction marker, or before aborted data) gets the time of the look, a time lag of
+        about 0, and is not cached: the next record to arrive is the one to time. Spots that
+        could not be read are retried later."""
         missing = cache.to_fetch(wanted)
-        if missing:
-            conf = client_config(self.admin.profile, self.admin.creds)
-            conf.update(
-                {
-                    "group.id": "topicscope-peek",
-                    "enable.auto.commit": False,
-                    "enable.auto.offset.store": False,
-                    "auto.offset.reset": "earliest",
-                    "fetch.wait.max.ms": 100,
-                }
-            )
-            consumer = Consumer(conf)
-            want = {(t, p): off for t, p, off in missing}
-            try:
-                consumer.assign([TopicPartition(t, p, off) for t, p, off in missing])
-                deadline = time.monotonic() + PEEK_TIMEOUT_S
-                while want and time.monotonic() < deadline:
-                    for msg in consumer.consume(num_messages=100, timeout=0.3):
-                        key = (msg.topic(), msg.partition())
-                        if msg.error() is not None or key not in want:
-                            continue
-                        _kind, ts = msg.timestamp()
-                        if ts > 0:
-                            cache.known[(key[0], key[1], want.pop(key))] = ts / 1000.0
-            finally:
-                consumer.close()
-                now = time.monotonic()
-                cache.failed.update({(t, p, off): now for (t, p), off in want.items()})
-        return {w: cache.known[w] for w in wanted if w in cache.known}
+        found = first_records(peek_config(self.admin), missing)
+        cache.known.update(found.times)
+        looked = time.monotonic()
+        cache.failed.update(
+            {s: looked for s in missing if s not in found.times and s not in found.none_left}
+        )
+        now = time.time()
+        times = {s: now for s in found.none_left}
+        times.update({s: cache.known[s] for s in wanted if s in cache.known})
+        return times
 
     def topic_consumers(self, topic: str) -> list[GroupSummary]:
         """Groups with commits on `topic` or assigned to it, with the lag for that topic only."""

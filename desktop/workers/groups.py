@@ -12,7 +12,6 @@ from desktop.domain.group_events import LAG_THRESHOLD
 from desktop.domain.groups import GroupDetail, GroupSummary, ResetPlan, ResetRequest
 from desktop.domain.timeline import ClusterEvent
 from desktop.services.admin import ClusterAdmin
-from desktop.services.group_times import PromptTimesGroupsAdmin
 from desktop.services.groups import GroupsAdmin, TimeCache
 from desktop.services.kio_wire import WireHolder
 from desktop.workers.groups_helper import GroupsHelper
@@ -152,7 +151,7 @@ class GroupsPoller(QObject):
         def work(admin: ClusterAdmin) -> Any:
             unhook = wire.interrupt_on(admin.token)  # a cancel cuts kafka-python short too
             try:
-                return job(PromptTimesGroupsAdmin(admin, wire))
+                return job(GroupsAdmin(admin, wire))
             finally:
                 unhook()
 
