@@ -134,6 +134,8 @@ class ReplicaManager:
         part = self.partitions.get((topic, partition))
         if part is None:
             return ErrorCode.not_leader_or_follower if self.clustered else ErrorCode.none
+        if part.truncating:  # as Kafka's partition lock holds a new leader until the cut is done
+            return ErrorCode.not_leader_or_follower
         epoch = part.state.leader_epoch
         if current_leader_epoch >= 0 and current_leader_epoch < epoch:
             return ErrorCode.fenced_leader_epoch
@@ -533,6 +535,23 @@ class ReplicaManager:
         if info is not None and 0 <= partition < info.partitions:
             return ErrorCode.not_leader_or_follower
         return ErrorCode.unknown_topic_or_partition
+
+    def truncated(self, part: ReplicatedPartition, end: int) -> None:
+        """A follower's cut of the log (to ``end``) is done. If the metadata made this broker
+        the leader while it ran, its leader epoch starts where the log ends now, not where it
+        ended before the cut (Kafka makes a new leader wait for the cut instead)."""
+        part.epochs.truncate_from_end(end)
+        part.hw = min(part.hw, end)
+        if part.leader:
+            part.epochs.assign(part.state.leader_epoch, end)
+            part.leader_epoch_start = end
+            log.info(
+                "Leading %s-%d at leader epoch %d from offset %d (after a cut of the log)",
+                part.topic,
+                part.index,
+                part.state.leader_epoch,
+                end,
+            )
 
     def _become_leader(self, part: ReplicatedPartition, plog: PartitionLog) -> None:
         key = (part.topic, part.index)
