@@ -216,10 +216,13 @@ class FollowerFetcher:
             self.leader,
             why,
         )
-        end = await self._state.run_storage(plog.truncate_to, target)
+        part.truncating = True
+        try:
+            end = await self._state.run_storage(plog.truncate_to, target)
+        finally:
+            part.truncating = False
         self._state.producers.forget_partition(*key)  # read again from the cut log
-        part.epochs.truncate_from_end(end)
-        part.hw = min(part.hw, end)
+        self._manager.truncated(part, end)
 
     async def _fetch(self, conn: LeaderConnection) -> None:
         topics: dict[str, list[Any]] = {}
@@ -296,9 +299,14 @@ class FollowerFetcher:
             return
         if plog.log_end_offset < leader_start:
             log.info("Restarting %s-%d at the leader's log start %d", *key, leader_start)
-            await self._state.run_storage(plog.truncate_fully_and_start_at, leader_start)
+            part.truncating = True
+            try:
+                await self._state.run_storage(plog.truncate_fully_and_start_at, leader_start)
+            finally:
+                part.truncating = False
             part.epochs.clear()
             part.hw = leader_start
+            self._manager.truncated(part, leader_start)
         elif key in self._out_of_range:
             self._out_of_range.discard(key)
             await self._cut(key, part, min(max(leader_hw, 0), plog.log_end_offset))

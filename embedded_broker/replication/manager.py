@@ -2,7 +2,8 @@
 delayed-produce purgatory (acks=all), ISR shrink and expand, and the follower fetchers.
 
 A partition the metadata never gave a state (single-node mode) is led by this broker alone:
-its high watermark is its log end offset and acks=all is answered at once, as before.
+its high watermark is its log end offset and acks=all is answered at once, as before. In a
+cluster (a controller drives this broker) such a partition is led by nobody here yet.
 """
 
 from __future__ import annotations
@@ -61,6 +62,10 @@ class ReplicaManager:
         self._maintenance: asyncio.Task[None] | None = None
         self._hw_dirty = False
         self._state_listeners: list[Callable[[str, int], None]] = []
+        # a controller drives this broker (set with the ISR sender): a local partition with no
+        # state yet (its files made a moment before the metadata's state is applied, as a new
+        # topic's are) is not led here, as Kafka's broker refuses a partition not yet online
+        self.clustered = False
 
     # -- settings ---------------------------------------------------------------------------
     @property
@@ -81,6 +86,7 @@ class ReplicaManager:
     def set_isr_sender(self, send: IsrSender) -> None:
         """How a leader proposes a new ISR; returns the committed state or None."""
         self._isr_sender = send
+        self.clustered = True
 
     def on_state_change(self, listener: Callable[[str, int], None]) -> None:
         """Call listener(topic, partition) after the metadata gave a local partition a new
@@ -127,7 +133,9 @@ class ReplicaManager:
         replicas) and the client's epoch matches."""
         part = self.partitions.get((topic, partition))
         if part is None:
-            return ErrorCode.none
+            return ErrorCode.not_leader_or_follower if self.clustered else ErrorCode.none
+        if part.truncating:  # as Kafka's partition lock holds a new leader until the cut is done
+            return ErrorCode.not_leader_or_follower
         epoch = part.state.leader_epoch
         if current_leader_epoch >= 0 and current_leader_epoch < epoch:
             return ErrorCode.fenced_leader_epoch
@@ -269,8 +277,8 @@ class ReplicaManager:
         (NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR shrank below min.insync.replicas
         meanwhile), REQUEST_TIMED_OUT after ``timeout_ms``."""
         part = self.partitions.get((topic, partition))
-        if part is None:
-            return ErrorCode.none
+        if part is None:  # single node; in a cluster, the state was removed since the append
+            return ErrorCode.not_leader_or_follower if self.clustered else ErrorCode.none
         fut: asyncio.Future[ErrorCode] = asyncio.get_running_loop().create_future()
         entry = (required, fut)
         part.waiting.append(entry)
@@ -527,6 +535,23 @@ class ReplicaManager:
         if info is not None and 0 <= partition < info.partitions:
             return ErrorCode.not_leader_or_follower
         return ErrorCode.unknown_topic_or_partition
+
+    def truncated(self, part: ReplicatedPartition, end: int) -> None:
+        """A follower's cut of the log (to ``end``) is done. If the metadata made this broker
+        the leader while it ran, its leader epoch starts where the log ends now, not where it
+        ended before the cut (Kafka makes a new leader wait for the cut instead)."""
+        part.epochs.truncate_from_end(end)
+        part.hw = min(part.hw, end)
+        if part.leader:
+            part.epochs.assign(part.state.leader_epoch, end)
+            part.leader_epoch_start = end
+            log.info(
+                "Leading %s-%d at leader epoch %d from offset %d (after a cut of the log)",
+                part.topic,
+                part.index,
+                part.state.leader_epoch,
+                end,
+            )
 
     def _become_leader(self, part: ReplicatedPartition, plog: PartitionLog) -> None:
         key = (part.topic, part.index)

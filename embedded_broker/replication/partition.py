@@ -48,6 +48,9 @@ class ReplicatedPartition:
     leader_epoch_start: int = 0  # where the current leader epoch began (leader only)
     followers: dict[int, FollowerProgress] = field(default_factory=dict)
     isr_in_flight: bool = False
+    # a follower's cut of its log is running on the storage thread: the metadata may make this
+    # broker the leader meanwhile, and nothing may be served or appended until the cut is done
+    truncating: bool = False
     proposed_isr: tuple[int, ...] = ()  # the ISR sent to the controller, while in flight
     # KIP-392, for the broker's log: replicas consumers were sent to (leader) / whether this
     # follower has served a consumer yet, each said once per role

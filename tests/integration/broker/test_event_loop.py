@@ -17,6 +17,7 @@ from embedded_broker.runner import BrokerRunner, BrokerStartError
 from embedded_broker.storage import Log, LogConfig, LogManager
 from embedded_broker.storage.segment import Segment
 from tests.broker_fixtures import TEST_DEFAULTS, RunningBroker
+from tests.integration.cluster.local_cluster import load_factor
 from tests.integration.groups.wire import WireClient
 from tests.unit.storage.batches import simple_batch
 
@@ -27,6 +28,12 @@ PARTITIONS = 5_000
 MAX_ROUND_TRIP_S = 0.5
 NOW = 1_700_000_000_000
 PROBE_INTERVAL_S = 0.01
+
+
+def _max_round_trip_s() -> float:
+    """MAX_ROUND_TRIP_S on an idle machine, stretched with the load (at most 3x): at a load of
+    about 20 on 2 cores one probe took 0.78 s while the others took about 1 ms."""
+    return MAX_ROUND_TRIP_S * min(load_factor(), 3.0)
 
 
 def _probe_while(slow: PipelinedClient, request: Any, probe: WireClient) -> tuple[Any, list[float]]:
@@ -55,14 +62,14 @@ def test_creating_and_deleting_5000_partitions_leaves_the_loop_free(
         round_trip_s(probe)
         created, during_create = _probe_while(slow, create_topics({"wide": PARTITIONS}), probe)
         assert created.topics[0].error_code == ErrorCode.none
-        assert max(during_create) < MAX_ROUND_TRIP_S, during_create
+        assert max(during_create) < _max_round_trip_s(), during_create
         # the topic's partitions are written to (opened) so deleting has files to close
         batch = simple_batch(1)
         response = slow.send(produce("wide", dict.fromkeys(range(0, PARTITIONS, 5), batch)))
         assert all(p.error_code == 0 for p in response.responses[0].partition_responses)
         deleted, during_delete = _probe_while(slow, delete_topics(["wide"]), probe)
         assert deleted.responses[0].error_code == ErrorCode.none
-        assert max(during_delete) < MAX_ROUND_TRIP_S, during_delete
+        assert max(during_delete) < _max_round_trip_s(), during_delete
     assert builtin_broker.data_dir is not None
     assert not list(builtin_broker.data_dir.glob("wide-*"))
 
