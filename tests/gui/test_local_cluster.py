@@ -293,7 +293,10 @@ def test_preferred_election_preview_and_execute_after_a_broker_returns(
     _click(qtbot, election.preview_button)
     qtbot.waitUntil(lambda: election.job is not None and election.job.ended, timeout=WAIT_MS)
     assert not [r for r in election.model.rows if r.move.topic == TOPIC]
-    assert not election.execute_button.isEnabled()
+    # other partitions (__consumer_offsets') may still be on their way back on a loaded
+    # machine: the button offers exactly the moves the preview found
+    eligible = any(r.move.eligible for r in election.model.rows)
+    assert election.execute_button.isEnabled() == eligible
 
 
 def _cluster_pids(window: MainWindow, directory: Path) -> list[int]:
