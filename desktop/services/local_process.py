@@ -62,6 +62,17 @@ def free_port_run(host: str, count: int, attempts: int = 50) -> int:
     raise LocalProcessError(f"found no {count} free consecutive ports on {host}")
 
 
+def choose_port(host: str, requested: int | None, count: int, preferred: int) -> int:
+    """The first of the ports a local broker or cluster listens on: the one asked for; else
+    `preferred` (Kafka's usual 9092, so course examples work as typed) when it and the next
+    `count - 1` are free; else (and for 0) any free run of `count`."""
+    if requested:
+        return requested
+    if requested is None and ports_free(host, preferred, count):
+        return preferred
+    return free_port_run(host, count)
+
+
 def pid_alive(pid: int | None) -> bool:
     """The process exists and is not a zombie waiting to be reaped."""
     if not pid:

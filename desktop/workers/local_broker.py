@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import Signal
 
 from desktop.domain.cluster import BrokerInfo, LocalBrokerInfo
 from desktop.domain.local import LocalSignIn
-from desktop.services.local_process import (
-    ChildProcess,
-    LocalProcessError,
-    free_port_run,
-    ports_free,
-    wait_answering,
-)
-from desktop.workers.jobs import Job, JobContext, JobFailure, Lane, UserError
-from desktop.workers.runner import JobRunner
+from desktop.services.local_process import ChildProcess, choose_port, wait_answering
+from desktop.workers.jobs import Job, JobContext, UserError
+from desktop.workers.local_handle import LocalHandle, undone_on_failure
 
 
 def default_local_data_dir() -> Path | None:
@@ -54,18 +47,14 @@ def sign_in_env(sign_in: LocalSignIn) -> dict[str, str]:
     return {SCRAM_ENV: f"{SIGN_IN_MECHANISM}=[name={sign_in.username},password={sign_in.password}]"}
 
 
-class LocalBroker(QObject):
+class LocalBroker(LocalHandle):
     """The app's handle on the built-in broker; start, stop and restart are jobs in one lane
     (in the order clicked), so the GUI never waits for the broker."""
 
-    started = Signal(object)  # LocalBrokerInfo
-    stopped = Signal()
-    failed = Signal(str)
-    busy_changed = Signal(bool)
     _stopped_midway = Signal()
 
     def __init__(self, port: int | None = None, data_dir: Path | None = None) -> None:
-        super().__init__()
+        super().__init__("local-broker")
         # None: Kafka's usual 9092, so the CLI tools and course examples work as typed; a free
         # port when something else already holds it.
         self.port = port
@@ -74,31 +63,7 @@ class LocalBroker(QObject):
         # the user the broker requires from its next start on (None: anyone may connect)
         self.sign_in: LocalSignIn | None = None
         self._child: ChildProcess | None = None  # the broker's process; touched only by jobs
-        self._jobs = JobRunner("local-broker")
-        self._busy = False
         self._stopped_midway.connect(self._on_stopped_midway)
-
-    @property
-    def running(self) -> bool:
-        return self.info is not None
-
-    @property
-    def busy(self) -> bool:
-        return self._busy
-
-    def _submit(
-        self,
-        name: str,
-        work: Callable[[JobContext], LocalBrokerInfo | None],
-        deadline_s: float,
-        verb: str,
-    ) -> Job:
-        job = Job(name, work, lane=Lane.ACTION, deadline_s=deadline_s)
-        job.finished.connect(self._on_done)
-        job.failed.connect(lambda failure: self._on_failed(verb, failure))
-        self._busy = True
-        self.busy_changed.emit(True)
-        return self._jobs.submit(job)
 
     def start(self) -> None:
         if self._busy or self.running:
@@ -129,32 +94,11 @@ class LocalBroker(QObject):
         if self._child is None and not self._busy:
             self._jobs.close()
             return None
-        self.info = None
-        job = Job(
-            "stop the built-in broker",
-            lambda _c: self._do_stop(),
-            lane=Lane.ACTION,
-            deadline_s=STOP_DEADLINE_S,
+        return self._exit_job(
+            "stop the built-in broker", lambda _c: self._do_stop(), STOP_DEADLINE_S
         )
-        job.finished.connect(lambda _r: self._jobs.close())
-        job.failed.connect(lambda _f: self._jobs.close())
-        return self._jobs.submit(job)
 
     # ---- GUI thread ----------------------------------------------------------------------
-
-    def _on_done(self, info: LocalBrokerInfo | None) -> None:
-        self._busy = False
-        self.busy_changed.emit(False)
-        self.info = info
-        if info is None:
-            self.stopped.emit()
-        else:
-            self.started.emit(info)
-
-    def _on_failed(self, verb: str, failure: JobFailure) -> None:
-        self._busy = False
-        self.busy_changed.emit(False)
-        self.failed.emit(f"The built-in broker did not {verb}: {failure.message}")
 
     def _on_stopped_midway(self) -> None:
         self.info = None
@@ -172,12 +116,7 @@ class LocalBroker(QObject):
         if data_dir is None:
             raise UserError("it is not included in this build")
         host = "127.0.0.1"
-        if self.port:
-            port = self.port
-        elif self.port is None and ports_free(host, PREFERRED_PORT, 1):
-            port = PREFERRED_PORT  # Kafka's usual port, so course examples work as typed
-        else:
-            port = free_port_run(host, 1)
+        port = choose_port(host, self.port, 1, PREFERRED_PORT)
         sign_in = self.sign_in
         args = [
             "--host",
@@ -194,13 +133,8 @@ class LocalBroker(QObject):
         if sign_in is not None:
             args += sign_in_args(host, port)
         child = ChildProcess(args, secret_env=sign_in_env(sign_in) if sign_in else None)
-        try:
+        with undone_on_failure(lambda: child.terminate(2.0)):
             wait_answering(child, [BrokerInfo(1, host, port)], ctx.token, START_TIMEOUT_S)
-        except BaseException as exc:
-            child.terminate(2.0)
-            if isinstance(exc, LocalProcessError):
-                raise UserError(str(exc)) from exc
-            raise
         self._child = child
         self.port = port  # the same port on restart
         return LocalBrokerInfo(

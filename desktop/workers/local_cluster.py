@@ -10,25 +10,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import Signal
 
 from desktop.domain.cluster import BrokerInfo
 from desktop.domain.local import CONTROLLER_ID, LocalClusterInfo, LocalNode
 from desktop.services.local_process import (
     ChildProcess,
     LocalProcessError,
+    choose_port,
     cluster_size,
-    free_port_run,
     nodes_of,
-    ports_free,
     read_cluster_file,
     send_signal,
     wait_answering,
     wait_gone,
 )
-from desktop.workers.jobs import Job, JobContext, JobFailure, Lane, UserError
+from desktop.workers.jobs import Job, JobContext, Lane, UserError
 from desktop.workers.local_broker import PREFERRED_PORT, default_local_data_dir
-from desktop.workers.runner import JobRunner
+from desktop.workers.local_handle import LocalHandle, undone_on_failure
 
 BROKERS = 3
 HOST = "127.0.0.1"
@@ -46,14 +45,11 @@ def default_cluster_dir(broker_data_dir: Path | None) -> Path | None:
     return default.parent / "cluster" if default is not None else None
 
 
-class LocalCluster(QObject):
+class LocalCluster(LocalHandle):
     """The app's handle on its local cluster. Cluster start/stop run in order in one lane; node
     actions run at once, each on its own thread, so Kill never waits behind a Start."""
 
-    started = Signal(object)  # LocalClusterInfo
-    stopped = Signal()
-    failed = Signal(str)
-    busy_changed = Signal(bool)
+    subject = "The local cluster"
     nodes_changed = Signal(object)  # LocalClusterInfo: a node's pid or state changed
     node_failed = Signal(str)
 
@@ -64,7 +60,7 @@ class LocalCluster(QObject):
         brokers: int = BROKERS,
         config: dict[str, str] | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__("local-cluster")
         self.data_dir = data_dir  # None: default_cluster_dir(None), resolved in the start job
         self.port = port  # None: 9092 when free, else (and for 0) any free run of ports
         self.brokers = brokers
@@ -74,18 +70,8 @@ class LocalCluster(QObject):
         self._launcher: ChildProcess | None = None  # touched only by jobs
         self._own: dict[int, ChildProcess] = {}  # nodes the app restarted itself (--node)
         self._lock = threading.Lock()
-        self._jobs = JobRunner("local-cluster")
         self._watch: Job | None = None
         self._starting: Job | None = None
-        self._busy = False
-
-    @property
-    def running(self) -> bool:
-        return self.info is not None
-
-    @property
-    def busy(self) -> bool:
-        return self._busy
 
     def child_pids(self) -> list[int]:
         """Every process the app started for this cluster that is still its child."""
@@ -121,41 +107,12 @@ class LocalCluster(QObject):
         if idle and not self._busy:
             self._jobs.close()
             return None
-        self.info = None
-        job = Job(
-            "stop the local cluster",
-            lambda _c: self._do_stop(),
-            lane=Lane.ACTION,
-            deadline_s=STOP_TIMEOUT_S * 2 + 5,
+        return self._exit_job(
+            "stop the local cluster", lambda _c: self._do_stop(), STOP_TIMEOUT_S * 2 + 5
         )
-        job.finished.connect(lambda _r: self._jobs.close())
-        job.failed.connect(lambda _f: self._jobs.close())
-        return self._jobs.submit(job)
 
-    def _submit(
-        self, name: str, work: Callable[[JobContext], Any], deadline_s: float, verb: str
-    ) -> Job:
-        job = Job(name, work, lane=Lane.ACTION, deadline_s=deadline_s)
-        job.finished.connect(self._on_done)
-        job.failed.connect(lambda failure: self._on_failed(verb, failure))
-        self._busy = True
-        self.busy_changed.emit(True)
-        return self._jobs.submit(job)
-
-    def _on_done(self, info: LocalClusterInfo | None) -> None:
-        self._busy = False
-        self.busy_changed.emit(False)
-        self.info = info
-        if info is None:
-            self.stopped.emit()
-            return
-        self.started.emit(info)
+    def _after_start(self) -> None:
         self._start_watch()
-
-    def _on_failed(self, verb: str, failure: JobFailure) -> None:
-        self._busy = False
-        self.busy_changed.emit(False)
-        self.failed.emit(f"The local cluster did not {verb}: {failure.message}")
 
     # ---- one node ------------------------------------------------------------------------
 
@@ -243,14 +200,10 @@ class LocalCluster(QObject):
                 f"{directory} holds a cluster of {size} brokers; move it away to start "
                 f"one of {self.brokers}"
             )
-        if size is not None:
-            port = 0  # the ports of the earlier run, from its cluster.json
-        elif self.port:
-            port = self.port
-        elif self.port is None and ports_free(HOST, PREFERRED_PORT, self.brokers + 1):
-            port = PREFERRED_PORT  # the course's localhost:9092 works as typed
-        else:
-            port = free_port_run(HOST, self.brokers + 1)
+        # an earlier run's ports come from its cluster.json (0); else the controller and
+        # brokers listen on a run of brokers + 1 ports from the course's localhost:9092 if free
+        count = self.brokers + 1
+        port = 0 if size is not None else choose_port(HOST, self.port, count, PREFERRED_PORT)
         args = ["--brokers", str(self.brokers), "--data-dir", str(directory)]
         args += ["--host", HOST, "--port", str(port), "--log-level", "WARNING"]
         for key, value in self.config.items():
@@ -258,15 +211,10 @@ class LocalCluster(QObject):
         launcher = ChildProcess(args)
         with self._lock:
             self._launcher = launcher
-        try:
+        with undone_on_failure(self._do_stop):
             nodes = self._wait_registered(directory, launcher, ctx)
             brokers = [BrokerInfo(n.id, n.host, n.port) for n in nodes if not n.is_controller]
             wait_answering(launcher, brokers, ctx.token, START_TIMEOUT_S)
-        except BaseException as exc:
-            self._do_stop()
-            if isinstance(exc, LocalProcessError):
-                raise UserError(str(exc)) from exc
-            raise
         return self._info(directory, nodes)
 
     def _wait_registered(
@@ -355,13 +303,12 @@ class LocalCluster(QObject):
         )
         with self._lock:
             self._own[node_id] = child
-        try:
-            target = BrokerInfo(node.id, node.host, node.port)
-            wait_answering(child, [target], ctx.token, NODE_TIMEOUT_S, speak=not node.is_controller)
-        except BaseException as exc:
+
+        def undo() -> None:
             self._forget_own(node_id)
             child.terminate(2.0)
-            if isinstance(exc, LocalProcessError):
-                raise UserError(str(exc)) from exc
-            raise
+
+        with undone_on_failure(undo):
+            target = BrokerInfo(node.id, node.host, node.port)
+            wait_answering(child, [target], ctx.token, NODE_TIMEOUT_S, speak=not node.is_controller)
         return self._nodes_now()
