@@ -159,6 +159,9 @@ async def handle_share_group_describe(ctx: RequestContext, request: Any, state: 
     await coordinator(state)  # loaded first: refused() asks it which groups are this broker's
     share = await share_coordinator(state)
     share.groups.expire(state.now_ms())
+    # members whose session ran out are gone for a successor too (a failed write is left
+    # to the next heartbeat: the successor then expires them again)
+    await save_membership(state, share)
     ops = GROUP_AUTHORIZED_OPS if request.include_authorized_operations else AUTHORIZED_OPS_OMITTED
     described = []
     for group_id in request.group_ids:

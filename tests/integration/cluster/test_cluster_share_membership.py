@@ -19,6 +19,13 @@ from .test_cluster_share import SETTINGS, TOPIC, _create_topic, _in_sync, find_c
 
 GROUP = "steady-workers"
 OFFSETS_PARTITIONS = 5  # SETTINGS' offsets.topic.num.partitions
+# a group whose only member left, coordinated with GROUP (the same __consumer_offsets partition)
+EMPTIED = next(
+    name
+    for i in range(100)
+    if partition_for(name := f"emptied-{i}", OFFSETS_PARTITIONS)
+    == partition_for(GROUP, OFFSETS_PARTITIONS)
+)
 NOT_YET = (
     ErrorCode.not_coordinator,
     ErrorCode.coordinator_load_in_progress,
@@ -41,6 +48,7 @@ def _assigned(response: Any) -> dict[uuid.UUID, tuple[int, ...]]:
 def _heartbeat(
     cluster: LocalCluster,
     *,
+    group: str = GROUP,
     member_id: str,
     epoch: int,
     topics: tuple[str, ...] | None,
@@ -49,11 +57,11 @@ def _heartbeat(
 ) -> tuple[int, Any] | None:
     """(coordinator, answer) of one ShareGroupHeartbeat at the group's live coordinator; None
     while there is none yet, or it is still loading the group."""
-    node = find_coordinator(cluster, GROUP)
+    node = find_coordinator(cluster, group)
     if node == dead:
         return None  # the metadata still names the killed broker
     try:
-        wire = ShareWire(_address(cluster, node), GROUP, topic_id)
+        wire = ShareWire(_address(cluster, node), group, topic_id)
     except OSError:
         return None
     try:
@@ -87,6 +95,23 @@ def test_a_share_member_keeps_its_epoch_and_assignment_when_the_coordinator_dies
     epoch = first.member_epoch
     assert epoch > 0
     assert _assigned(first) == {topic_id: (0,)}
+    # a member of EMPTIED joins and leaves: Kafka keeps the empty group
+    leaver = uuid.uuid4().hex
+    for sent, topics in ((0, (TOPIC,)), (-1, None)):
+
+        def beat(sent: int = sent, topics: tuple[str, ...] | None = topics) -> Any:
+            return _heartbeat(
+                cluster,
+                group=EMPTIED,
+                member_id=leaver,
+                epoch=sent,
+                topics=topics,
+                dead=None,
+                topic_id=topic_id,
+            )
+
+        left: tuple[int, Any] = wait_for(beat, 30, f"{EMPTIED}'s coordinator to answer")
+        assert left[1].error_code == ErrorCode.none, left
 
     # every live broker holds the group's partition, so a successor holds the member too
     _in_sync(cluster, OFFSETS_TOPIC, partition_for(GROUP, OFFSETS_PARTITIONS))
@@ -119,3 +144,9 @@ def test_a_share_member_keeps_its_epoch_and_assignment_when_the_coordinator_dies
     assert [(t.topic_id, tuple(t.partitions)) for t in member.assignment.topic_partitions] == [
         (topic_id, (0,))
     ]
+    emptied = describe(_address(cluster, successor), EMPTIED)
+    assert (emptied.error_code, emptied.group_state, emptied.members) == (
+        ErrorCode.none,
+        "Empty",
+        (),
+    ), emptied  # before: GROUP_ID_NOT_FOUND, the empty group gone with its coordinator
