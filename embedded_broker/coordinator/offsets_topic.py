@@ -12,6 +12,8 @@ read the topic this broker writes:
 - "cgroup" / "cgdel" (KIP-848 groups): Kafka splits these over eight record types; this broker
   keeps one snapshot per group, written under a key version of its own (CONSUMER_GROUP_KEY),
   whose value is version 0 followed by the record as JSON. Kafka's formatters skip it.
+- "sgroup" / "sgdel" (KIP-932 share groups' membership, share.group_records): the same, under
+  SHARE_GROUP_KEY.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ OFFSETS_TOPIC = "__consumer_offsets"
 OFFSET_COMMIT_KEY = 1
 GROUP_METADATA_KEY = 2
 CONSUMER_GROUP_KEY = 0x7F00
+SHARE_GROUP_KEY = 0x7F01
+# key version -> (snapshot kind, tombstone kind) of the records kept as JSON
+_JSON_KINDS = {CONSUMER_GROUP_KEY: ("cgroup", "cgdel"), SHARE_GROUP_KEY: ("sgroup", "sgdel")}
 OFFSET_COMMIT_VALUE = 3
 GROUP_METADATA_VALUE = 3
 
@@ -90,9 +95,11 @@ def encode(record: Record) -> tuple[bytes, bytes | None]:
     if kind in ("group", "gdel"):
         key = _I16.pack(GROUP_METADATA_KEY) + _str(group)
         return key, None if kind == "gdel" else _group_value(record)
-    if kind in ("cgroup", "cgdel"):
-        key = _I16.pack(CONSUMER_GROUP_KEY) + _str(group)
-        if kind == "cgdel":
+    for key_version, (snapshot, tombstone) in _JSON_KINDS.items():
+        if kind not in (snapshot, tombstone):
+            continue
+        key = _I16.pack(key_version) + _str(group)
+        if kind == tombstone:
             return key, None
         return key, _I16.pack(0) + json.dumps(record, separators=(",", ":")).encode()
     raise OffsetsRecordError(f"no __consumer_offsets form for a record of kind {kind!r}")
@@ -184,12 +191,12 @@ def decode(key: bytes, value: bytes | None) -> Record | None:
         if value is None:
             return {"t": "gdel", "g": group}
         return _group_record(group, value)
-    if version == CONSUMER_GROUP_KEY:
+    if version in _JSON_KINDS:
         group = k.text()
         if value is None:
-            return {"t": "cgdel", "g": group}
+            return {"t": _JSON_KINDS[version][1], "g": group}
         if len(value) < 2:
-            raise OffsetsRecordError("a consumer group record has no value version")
+            raise OffsetsRecordError("a group record has no value version")
         record: Record = json.loads(value[2:])
         return record
     return None

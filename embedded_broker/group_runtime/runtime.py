@@ -26,6 +26,10 @@ from embedded_broker.coordinator.offsets_topic import (
 from embedded_broker.protocol.keyed_batch import KeyValue, decode_batches, encode_batch
 from embedded_broker.protocol.record_batch import InvalidRecordBatchError, iter_batches
 from embedded_broker.replication.led_partitions import LedPartitions
+from embedded_broker.share.group_records import KINDS as SHARE_KINDS
+from embedded_broker.share.group_records import replay_share
+from embedded_broker.share.runtime import EXTENSION_KEY as SHARE_KEY
+from embedded_broker.share.runtime import ShareCoordinator, share_coordinator
 from embedded_broker.storage import OffsetOutOfRange, StorageError
 
 if TYPE_CHECKING:
@@ -33,6 +37,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# where a cluster broker keeps its GroupRuntime in state.extensions
+RUNTIME_KEY = "group_runtime"
 LOAD_CHUNK_BYTES = 1024 * 1024
 # how often a write answered with a timeout checks whether it was committed after all
 LATE_COMMIT_POLL_MS = 60_000
@@ -68,6 +74,9 @@ class GroupRuntime(LedPartitions[list[Record]]):
             return
         gone = [g for g in {*coord.groups, *coord.consumer_groups} if self.partition_of(g) == p]
         coord.unload(gone)
+        share = self._share()
+        if share is not None:
+            share.groups.unload({g for g in share.groups.groups if self.partition_of(g) == p})
         log.log(
             logging.INFO if gone else logging.DEBUG,
             "No longer the coordinator of %d group(s) of %s-%d",
@@ -109,13 +118,28 @@ class GroupRuntime(LedPartitions[list[Record]]):
                     exc,
                 )
                 return None
+        if any(r.get("t") in SHARE_KINDS for r in records):
+            await share_coordinator(self._state)  # replayed into once the partition is loaded
         return records
+
+    def _share(self) -> ShareCoordinator | None:
+        found = self._state.extensions.get(SHARE_KEY)
+        return found if isinstance(found, ShareCoordinator) else None
 
     async def _partition_loaded(self, p: int, epoch: int, records: list[Record]) -> None:
         coord = self._coordinator
         assert coord is not None  # checked before reading
-        count, groups = coord.load(records)
+        shared = [r for r in records if r.get("t") in SHARE_KINDS]
+        count, groups = coord.load(r for r in records if r.get("t") not in SHARE_KINDS)
         coord.start_consumer_sessions(groups)
+        share = self._share()
+        if share is not None:
+            # members keep their epochs; each session starts now, as consumer groups' do
+            now = self._state.now_ms()
+            for r in shared:
+                timeout = share.settings(str(r.get("g"))).limits.session_timeout_ms
+                replay_share(share.groups, r, now + timeout)
+            groups |= {str(r.get("g")) for r in shared} & set(share.groups.groups)
         log.log(
             logging.INFO if count else logging.DEBUG,
             "Coordinator of %d group(s) of %s-%d (leader epoch %d, %d records)",
@@ -188,6 +212,12 @@ class GroupRuntime(LedPartitions[list[Record]]):
                 )
                 answer.set_result(GroupError.COORDINATOR_NOT_AVAILABLE)
             timeout_ms = LATE_COMMIT_POLL_MS
+
+
+def group_runtime(state: BrokerState) -> GroupRuntime | None:
+    """The broker's GroupRuntime; None on a single node (or before groups are first used)."""
+    found = state.extensions.get(RUNTIME_KEY)
+    return found if isinstance(found, GroupRuntime) else None
 
 
 # the high watermark covers the records (an ISR that shrank below min.insync.replicas after

@@ -36,7 +36,7 @@ from embedded_broker.coordinator import (
 )
 from embedded_broker.coordinator.offsets_topic import OFFSETS_TOPIC
 from embedded_broker.group_runtime.journal import ReplicatedJournal
-from embedded_broker.group_runtime.runtime import GroupRuntime
+from embedded_broker.group_runtime.runtime import RUNTIME_KEY, GroupRuntime
 from embedded_broker.group_runtime.topic import ensure_offsets_topic
 from embedded_broker.share.listing import delete_share_groups, share_groups_listed
 from embedded_broker.share.runtime import share_coordinator
@@ -56,7 +56,6 @@ from .util import NO_THROTTLE, build, error, has_field, ms, response_module
 log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "groups"
-RUNTIME_KEY = "group_runtime"
 AUTHORIZED_OPS_OMITTED = -(2**31)
 # READ (3), DELETE (6) and DESCRIBE (8): what a principal may do on a group here.
 GROUP_AUTHORIZED_OPS = (1 << 3) | (1 << 6) | (1 << 8)

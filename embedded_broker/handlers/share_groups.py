@@ -8,6 +8,7 @@ from typing import Any
 from kio.schema.errors import ErrorCode
 
 from embedded_broker.coordinator import GroupError
+from embedded_broker.group_runtime.share_membership import save_membership
 from embedded_broker.share.groups import Heartbeat, HeartbeatAnswer, Partitions, ShareError
 from embedded_broker.share.runtime import ShareCoordinator, share_coordinator
 from embedded_broker.state import BrokerState
@@ -87,6 +88,13 @@ async def handle_share_group_heartbeat(
             share.settings(group_id).limits,
             state.now_ms(),
         )
+        # in a cluster the answer waits until the group's new state is replicated
+        saved = await save_membership(state, share)
+        if saved is not GroupError.NONE and answer.error is ShareError.NONE:
+            answer = HeartbeatAnswer(
+                ShareError(saved.value),
+                "The group's new state could not be saved; try again.",
+            )
     assignment = None
     if answer.assignment is not None:
         await _initialize(share, group_id, answer.assignment)
@@ -151,6 +159,9 @@ async def handle_share_group_describe(ctx: RequestContext, request: Any, state: 
     await coordinator(state)  # loaded first: refused() asks it which groups are this broker's
     share = await share_coordinator(state)
     share.groups.expire(state.now_ms())
+    # members whose session ran out are gone for a successor too (a failed write is left
+    # to the next heartbeat: the successor then expires them again)
+    await save_membership(state, share)
     ops = GROUP_AUTHORIZED_OPS if request.include_authorized_operations else AUTHORIZED_OPS_OMITTED
     described = []
     for group_id in request.group_ids:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 JOIN_EPOCH = 0
 LEAVE_EPOCH = -1
@@ -31,6 +32,7 @@ class ShareError(enum.IntEnum):
     GROUP_ID_NOT_FOUND = 69
     INVALID_GROUP_ID = 24
     COORDINATOR_LOAD_IN_PROGRESS = 14
+    COORDINATOR_NOT_AVAILABLE = 15
     NOT_COORDINATOR = 16
     TOPIC_AUTHORIZATION_FAILED = 29
     GROUP_AUTHORIZATION_FAILED = 30
@@ -114,6 +116,8 @@ class ShareGroups:
 
     def __init__(self, on_member_gone: Callable[[str, str], None]) -> None:
         self.groups: dict[str, ShareGroup] = {}
+        # a cluster's last snapshot record of each group written to __consumer_offsets
+        self.stored: dict[str, dict[str, Any]] = {}
         self._on_member_gone = on_member_gone  # (group id, member id): release its records
 
     def expire(self, now_ms: int) -> None:
@@ -214,3 +218,9 @@ class ShareGroups:
 
     def remove_group(self, group_id: str) -> None:
         self.groups.pop(group_id, None)
+
+    def unload(self, group_ids: set[str]) -> None:
+        """Forget groups another broker coordinates now (their records are its to replay)."""
+        for group_id in group_ids:
+            self.groups.pop(group_id, None)
+            self.stored.pop(group_id, None)

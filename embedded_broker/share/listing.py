@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from embedded_broker.coordinator.errors import GroupError
 from embedded_broker.coordinator.messages import ListedGroup
+from embedded_broker.group_runtime.share_membership import save_membership
 
 from .runtime import share_coordinator
 
@@ -49,6 +50,8 @@ async def delete_share_groups(state: BrokerState, names: Iterable[str]) -> dict[
         share.partitions.pop(group_id, None)
         results[group_id] = GroupError.NONE
         saved = await share.persist(group_id)  # the file goes
+        # (in a cluster, with its membership record: a new coordinator must not bring it back)
+        saved = await save_membership(state, share) is GroupError.NONE and saved
         if share.clustered():  # and the share coordinators' state of its topics
             keys = [
                 (info.topic_id, i)
