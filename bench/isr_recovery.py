@@ -131,8 +131,11 @@ def _all_full(data_dir: Path, partitions: int) -> int:
     return counts.pop() if len(counts) == 1 else 0
 
 
-def _counts(path: Path, since: float) -> dict[str, int]:
+def _counts(path: Path, since: float) -> dict[str, Any]:
+    """The controller's AlterPartition work since ``since``: requests, the partitions they
+    carried, the appends they made, and when the first request and the last append came."""
     requests = partitions = appends = 0
+    first_request = last_append = None
     if path.exists():
         for line in path.read_text().splitlines():
             kind, n, at = line.split()
@@ -141,9 +144,17 @@ def _counts(path: Path, since: float) -> dict[str, int]:
             if kind == "request":
                 requests += 1
                 partitions += int(n)
+                first_request = float(at) if first_request is None else first_request
             else:
                 appends += 1
-    return {"alter_requests": requests, "alter_partitions": partitions, "alter_appends": appends}
+                last_append = float(at)
+    return {
+        "alter_requests": requests,
+        "alter_partitions": partitions,
+        "alter_appends": appends,
+        "first_request_s": None if first_request is None else round(first_request - since, 2),
+        "last_append_s": None if last_append is None else round(last_append - since, 2),
+    }
 
 
 def run(code: Path, partitions: int, victim: int) -> dict[str, Any]:
