@@ -14,7 +14,6 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kio.schema.alter_partition.v2 import request as alter_req
 from kio.schema.broker_heartbeat.v0 import request as heartbeat_req
 from kio.schema.broker_registration.v1 import request as register_req
 from kio.schema.errors import ErrorCode
@@ -32,7 +31,7 @@ from embedded_broker.security.credentials import EXTENSION_KEY as SCRAM_STORE_KE
 from embedded_broker.security.credentials import ScramCredentialStore
 from embedded_broker.security.scram_records import image_users
 
-from . import local_logs
+from . import isr_batch, local_logs
 from .channel import ControllerChannel, ControllerUnavailableError
 from .producer_ids import ProducerIdBlocks
 from .replicas import GONE, ReplicaSink
@@ -103,6 +102,9 @@ class BrokerLink:
         for offset, record in self.local_log.read(0):
             self.image.replay(offset, record)
         self.replicas = ReplicaSink(state)
+        self._isr_queue: isr_batch.ProposalQueue[Any, Any] = isr_batch.ProposalQueue(
+            self._send_isr_batch, self._spawn
+        )
         # the local copy may be stale (leaders moved while this broker was down): as Kafka's
         # broker, lead or follow nothing until the image holds this incarnation's registration
         self.image_trusted = False
@@ -390,49 +392,20 @@ class BrokerLink:
         )
 
     async def send_isr(self, topic: str, partition: int, proposed: Any) -> Any:
-        """AlterPartition for one partition: the committed state, or None if refused or the
-        controller is unreachable. ``proposed`` is the replication layer's PartitionState."""
-        image_topic = self.image.topics.get(topic)
-        if image_topic is None:
-            return None
-        request = alter_req.AlterPartitionRequest(
-            broker_id=BrokerId(self.node_id),
-            broker_epoch=i64(self.broker_epoch),
-            topics=(
-                alter_req.TopicData(
-                    topic_id=image_topic.topic_id,
-                    partitions=(
-                        alter_req.PartitionData(
-                            partition_index=i32(partition),
-                            leader_epoch=i32(proposed.leader_epoch),
-                            new_isr=tuple(BrokerId(b) for b in proposed.isr),
-                            partition_epoch=i32(proposed.partition_epoch),
-                        ),
-                    ),
-                ),
-            ),
+        """Propose a partition's new ISR (``proposed`` is the replication layer's
+        PartitionState): the committed state, or None if refused, superseded or the controller
+        is unreachable. Proposals made while an AlterPartition is in flight go together in
+        the next one."""
+        return await self._isr_queue.submit((topic, partition), proposed)
+
+    async def _send_isr_batch(self, batch: dict[tuple[str, int], Any]) -> dict[Any, Any]:
+        request, sent = isr_batch.alter_partition_request(
+            self.node_id, self.broker_epoch, self.image, batch
         )
+        if not sent:
+            return {}
         try:
             response = await self._control.call(request)
         except ControllerUnavailableError:
-            return None
-        for t in response.topics:
-            for p in t.partitions:
-                if p.error_code != ErrorCode.none:
-                    log.info(
-                        "The controller refused the ISR of %s-%d: %s",
-                        topic,
-                        partition,
-                        p.error_code.name,
-                    )
-                    return None
-                return self.replicas.make_state(
-                    PartitionImage(
-                        replicas=proposed.replicas,
-                        isr=tuple(int(b) for b in p.isr),
-                        leader=int(p.leader_id),
-                        leader_epoch=int(p.leader_epoch),
-                        partition_epoch=int(p.partition_epoch),
-                    )
-                )
-        return None
+            return {}
+        return isr_batch.committed_states(response, sent, batch, self.replicas.make_state)

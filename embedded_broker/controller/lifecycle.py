@@ -4,6 +4,7 @@ Fetch of the metadata log (how brokers follow it)."""
 from __future__ import annotations
 
 import logging
+import uuid
 from functools import partial
 from typing import Any
 
@@ -11,6 +12,7 @@ from kio.schema.errors import ErrorCode
 
 from embedded_broker.handlers.util import NO_THROTTLE, build, ms, response_module
 from embedded_broker.metadata.batch import encode_batch
+from embedded_broker.metadata.image import PartitionImage
 from embedded_broker.metadata.log import METADATA_TOPIC
 from embedded_broker.metadata.records import MetadataRecord, PartitionChange, RegisterBroker
 
@@ -90,7 +92,9 @@ async def broker_heartbeat(controller: Controller, request: Any) -> Any:
 
 
 async def alter_partition(controller: Controller, request: Any) -> Any:
-    """A leader's proposal of a new ISR, checked against the leader and partition epochs."""
+    """A leader's proposals of new ISRs, each checked against its leader and partition epochs
+    on its own (a refused one fails only itself); every accepted change of the request goes
+    into the metadata log in one append (one fsync), as KRaft's controller does."""
     mod = response_module(request)
     broker_id = int(request.broker_id)
     broker = controller.image.brokers.get(broker_id)
@@ -101,12 +105,25 @@ async def alter_partition(controller: Controller, request: Any) -> Any:
             error_code=ErrorCode.stale_broker_epoch,
             topics=(),
         )
-    topics_out = []
+    codes: list[list[ErrorCode]] = []
+    changes: list[_IsrChange] = []
     for t in request.topics:
-        parts_out = []
+        codes.append([])
         for p in t.partitions:
-            code = await _alter_one(controller, broker_id, t.topic_id, p)
-            topic = controller.image.by_id.get(t.topic_id)
+            code, change = _check_one(controller, broker_id, t.topic_id, p)
+            codes[-1].append(code)
+            if change is not None:
+                changes.append(change)
+    if changes:
+        await controller.append(partial(_isr_records, controller, changes))
+        if any(change[2].reassigning for change in changes):
+            # a new ISR may hold every target replica of a reassignment now
+            await controller.append(partial(completion_records, controller))
+    topics_out = []
+    for t, topic_codes in zip(request.topics, codes, strict=True):
+        topic = controller.image.by_id.get(t.topic_id)
+        parts_out = []
+        for p, code in zip(t.partitions, topic_codes, strict=True):
             part = topic.partitions.get(p.partition_index) if topic is not None else None
             parts_out.append(
                 build(
@@ -129,35 +146,46 @@ async def alter_partition(controller: Controller, request: Any) -> Any:
     )
 
 
-async def _alter_one(controller: Controller, broker_id: int, topic_id: Any, p: Any) -> ErrorCode:
+# (topic id, partition, the partition as checked, the new ISR)
+_IsrChange = tuple[uuid.UUID, int, PartitionImage, tuple[int, ...]]
+
+
+def _check_one(
+    controller: Controller, broker_id: int, topic_id: uuid.UUID, p: Any
+) -> tuple[ErrorCode, _IsrChange | None]:
+    """The answer for one partition's proposal, and the change to make when it is accepted
+    and differs from the ISR now."""
     topic = controller.image.by_id.get(topic_id)
     if topic is None:
-        return ErrorCode.unknown_topic_id
+        return ErrorCode.unknown_topic_id, None
     part = topic.partitions.get(p.partition_index)
     if part is None:
-        return ErrorCode.unknown_topic_or_partition
+        return ErrorCode.unknown_topic_or_partition, None
     if part.leader != broker_id:
-        return ErrorCode.not_leader_or_follower
+        return ErrorCode.not_leader_or_follower, None
     if p.leader_epoch != part.leader_epoch:
-        return ErrorCode.fenced_leader_epoch
+        return ErrorCode.fenced_leader_epoch, None
     if p.partition_epoch != part.partition_epoch:
-        return ErrorCode.invalid_update_version
+        return ErrorCode.invalid_update_version, None
     new_isr = tuple(int(b) for b in p.new_isr)
     if broker_id not in new_isr:
-        return ErrorCode.invalid_request
+        return ErrorCode.invalid_request, None
     if any(r not in part.replicas or not controller.image.is_live(r) for r in new_isr):
-        return ErrorCode.ineligible_replica
-    if new_isr != part.isr:
-        await controller.append(
-            lambda: (
-                [PartitionChange(topic_id, p.partition_index, isr=new_isr)]
-                if topic.partitions.get(p.partition_index) == part
-                else []
-            )
-        )
-        if part.reassigning:  # the new ISR may hold every target replica now
-            await controller.append(partial(completion_records, controller))
-    return ErrorCode.none
+        return ErrorCode.ineligible_replica, None
+    if new_isr == part.isr:
+        return ErrorCode.none, None
+    return ErrorCode.none, (topic_id, int(p.partition_index), part, new_isr)
+
+
+def _isr_records(controller: Controller, changes: list[_IsrChange]) -> list[MetadataRecord]:
+    """Under the write lock: the ISR changes whose partition is still as it was checked (a
+    change in between, such as a fencing, wins over the proposal)."""
+    out: list[MetadataRecord] = []
+    for topic_id, index, checked, new_isr in changes:
+        topic = controller.image.by_id.get(topic_id)
+        if topic is not None and topic.partitions.get(index) == checked:
+            out.append(PartitionChange(topic_id, index, isr=new_isr))
+    return out
 
 
 async def fetch_metadata(controller: Controller, request: Any) -> Any:
