@@ -39,11 +39,18 @@ class LocalClusterCard(LocalCard):
         self.start_button.clicked.connect(cluster.start)
         self.stop_button.clicked.connect(cluster.stop)
         self.open_button.clicked.connect(self.open_requested)
-        cluster.started.connect(lambda _i: self._clear_error())
+        # bound methods: Qt disconnects them when this card is deleted (the cluster lives on)
+        cluster.started.connect(self._on_started)
         cluster.stopped.connect(self.update_state)
         cluster.failed.connect(self._on_failed)
-        cluster.busy_changed.connect(lambda _b: self.update_state())
-        cluster.nodes_changed.connect(lambda _i: self.update_state())
+        cluster.busy_changed.connect(self._on_cluster_changed)
+        cluster.nodes_changed.connect(self._on_cluster_changed)
+        self.update_state()
+
+    def _on_started(self, _info: object) -> None:
+        self._clear_error()
+
+    def _on_cluster_changed(self, *_args: object) -> None:
         self.update_state()
 
     def _clear_error(self) -> None:

@@ -127,10 +127,12 @@ class MainWindow(QMainWindow):
         self.start.open_cluster_requested.connect(self._open_cluster_tab)
         ctx.cluster.started.connect(self._on_cluster_started)
         ctx.cluster.stopped.connect(self._update_status)
+        # the handles outlive this window: bound methods, which Qt disconnects when the
+        # window is deleted (a lambda would still run on a deleted window)
         for signal in (ctx.cluster.started, ctx.cluster.stopped, ctx.cluster.busy_changed):
-            signal.connect(lambda *_a: self._update_cluster_actions())
+            signal.connect(self._cluster_changed)
         ctx.local.started.connect(self._on_local_started)
-        ctx.local.busy_changed.connect(lambda _busy: self._update_local_action())
+        ctx.local.busy_changed.connect(self._local_busy_changed)
         ctx.local.stopped.connect(self._update_local_action)
         ctx.local.stopped.connect(self._update_status)
         self._update_status()
@@ -289,6 +291,12 @@ class MainWindow(QMainWindow):
         self._update_status()
 
     @Slot()
+    def _cluster_changed(self, *_args: object) -> None:
+        self._update_cluster_actions()
+
+    def _local_busy_changed(self, _busy: bool) -> None:
+        self._update_local_action()
+
     def _update_local_action(self) -> None:
         local = self.ctx.local
         running = local.running

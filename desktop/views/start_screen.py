@@ -169,8 +169,11 @@ class StartScreen(QWidget):
         local.started.connect(self._on_local_started)
         local.stopped.connect(self._update_local)
         local.failed.connect(self._on_local_failed)
-        local.busy_changed.connect(lambda _busy: self._update_local())
+        local.busy_changed.connect(self._local_busy_changed)  # bound: dropped with this screen
         self.reload_profiles()
+        self._update_local()
+
+    def _local_busy_changed(self, _busy: bool) -> None:
         self._update_local()
 
     def reload_profiles(self) -> None:
