@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from kafka.errors import KafkaConnectionError
 from kafka.net.compat import KafkaNetClient
 from kafka.net.selector import NetworkSelector
 
@@ -26,6 +27,7 @@ KAFKA_LOGGERS = (
     "kafka.protocol.parser",
 )
 IO_THREAD_END_S = 1.0  # the IO loop ends at its next wakeup: well inside this
+LATE_WAITER_SWEEP_S = 0.2  # a call that got past the cut check registers well inside this
 
 
 class _Quiet(logging.Filter):
@@ -59,6 +61,53 @@ def quiet_here() -> Iterator[None]:
         _quiet.threads.discard(me)
 
 
+class _CuttableSelector(NetworkSelector):  # type: ignore[misc]
+    """kafka-python's event loop, stoppable for good at any moment of its life.
+
+    `NetworkSelector.stop()` alone misses two moments: between naming its IO thread and
+    starting it (joining an unstarted thread raises), and between starting it and the loop's
+    first line (which clears the stop flag, so the loop runs on and the cut-short call waits
+    out its whole timeout). Once `cut` is set the loop ends after at most one more turn, and
+    no new call waits on it."""
+
+    cut = False
+
+    def run_forever(self) -> None:
+        if not self.cut:
+            super().run_forever()
+
+    def _poll_once(self, timeout: float | None = None) -> None:
+        if self.cut:
+            # ends the loop after this turn, even if the loop cleared the flag as it began;
+            # `drain()` ignores the flag, so closing still runs what was left pending
+            self._stop = True
+        super()._poll_once(timeout)
+
+    def run(self, coro: Any, *args: Any) -> Any:
+        if self.cut:
+            raise KafkaConnectionError("Event loop stopped")
+        return super().run(coro, *args)
+
+    def stop_now(self) -> None:
+        """Ends the loop without waiting for it; fails every call blocked on it."""
+        self.cut = True
+        thread = self._io_thread
+        if thread is None or thread.ident is None:  # not started (yet): nothing to join
+            self._stop = True
+            self.wakeup()
+            self.fail_waiters()
+        else:
+            self.stop(timeout_ms=0)
+        # a call that passed the `cut` check just before it was set registers its waiter a
+        # moment later, after the loop is gone: fail it too rather than let it wait forever
+        sweep = threading.Timer(LATE_WAITER_SWEEP_S, self.fail_waiters)
+        sweep.daemon = True
+        sweep.start()
+
+    def fail_waiters(self) -> None:
+        self._fail_pending_waiters(KafkaConnectionError("Event loop stopped"))
+
+
 class Interruptible:
     """Hands kafka-python a client whose IO loop `interrupt()` stops from any thread at once:
     every call blocked on it raises. Pass `client_factory` as the `kafka_client` setting."""
@@ -72,7 +121,7 @@ class Interruptible:
         self.interrupted = False
 
     def client_factory(self, **configs: Any) -> Any:
-        net = NetworkSelector(**configs)
+        net = _CuttableSelector(**configs)
         with self._lock:
             if self.interrupted:
                 raise JobCancelled
@@ -87,7 +136,7 @@ class Interruptible:
             net = self._net
         _quiet.names.add(self._io_name)  # what the loop logs as it stops is no error either
         if net is not None:
-            net.stop(timeout_ms=0)  # wakes the loop, fails the blocked calls, does not join
+            net.stop_now()
 
     def close(self, closer: Callable[[], None] | None) -> None:
         """On the calling job's thread, once: `closer` (the admin's close) or the bare client's.

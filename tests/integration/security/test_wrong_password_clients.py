@@ -215,17 +215,23 @@ def test_kafka_python_admin_reports_the_refused_login_before_its_timeout(
 
 @pytest.mark.realkafka
 def test_kafka_python_wrong_password_on_real_kafka(kafka_scram: KafkaScram) -> None:
-    """Real Kafka refuses the login at once, but kafka-python 3.0.12 cannot say why.
+    """Real Kafka refuses the login at once, and kafka-python 3.0.12 says why only sometimes.
 
     Kafka holds the SaslAuthenticate error for connection.failed.authentication.delay.ms
-    (100 ms) and then sends it and closes together; kafka-python's transport reads the reply and
-    the end of stream in one recv loop and aborts without handing the reply on, so the login
-    ends as "socket disconnected". If this assertion fails, kafka-python reads the reply now:
-    assert SaslAuthenticationFailedError here as on the built-in broker."""
-    from kafka.errors import KafkaConnectionError
+    (100 ms) and then sends it and closes together. When the reply and the end of stream land
+    in one read, kafka-python's transport aborts without handing the reply on and the login
+    ends as "socket disconnected"; when they land in two reads, it reports the refusal. Both
+    were seen on the same machine, so both are accepted; what must hold is that the login
+    fails within the deadline (never logs in, never hangs) and the right password still works.
+    The built-in broker's tests above pin the reason itself."""
+    from kafka.errors import KafkaConnectionError, SaslAuthenticationFailedError
 
     target = ScramTarget(kafka_scram.bootstrap)
-    failure = kafka_python_login(target, f"not-{USER[1]}")
-    assert isinstance(failure, KafkaConnectionError), repr(failure)
-    assert "socket disconnected" in str(failure)
+    for _ in range(3):
+        failure = kafka_python_login(target, f"not-{USER[1]}")
+        if isinstance(failure, SaslAuthenticationFailedError):
+            assert failure.errno == 58  # SASL_AUTHENTICATION_FAILED
+        else:
+            assert isinstance(failure, KafkaConnectionError), repr(failure)
+            assert "socket disconnected" in str(failure)
     assert kafka_python_login(target, USER[1]) is None
