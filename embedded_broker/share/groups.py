@@ -118,6 +118,9 @@ class ShareGroups:
         self.groups: dict[str, ShareGroup] = {}
         # a cluster's last snapshot record of each group written to __consumer_offsets
         self.stored: dict[str, dict[str, Any]] = {}
+        # and the last one the partition's high watermark covers (None: a tombstone), with the
+        # order it was written in: what reads (ShareGroupDescribe) show, as Kafka's do
+        self.committed: dict[str, tuple[int, dict[str, Any] | None]] = {}
         self._on_member_gone = on_member_gone  # (group id, member id): release its records
 
     def expire(self, now_ms: int) -> None:
@@ -224,3 +227,4 @@ class ShareGroups:
         for group_id in group_ids:
             self.groups.pop(group_id, None)
             self.stored.pop(group_id, None)
+            self.committed.pop(group_id, None)
