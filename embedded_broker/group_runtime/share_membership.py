@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from embedded_broker.share.runtime import ShareCoordinator
     from embedded_broker.state import BrokerState
 
+# where a cluster broker keeps its share-member session task in state.extensions
+SESSIONS_KEY = "share-member-sessions"
+# how often sessions are checked: a member is removed at most this late
+SESSION_CHECK_S = 0.5
+
 # the order of the appends, so a snapshot committed late does not replace a newer one
 _WRITES = itertools.count(1)
 
@@ -35,6 +40,7 @@ async def save_membership(state: BrokerState, share: ShareCoordinator) -> GroupE
     runtime = group_runtime(state)
     if runtime is None:
         return GroupError.NONE
+    watch_sessions(state, share)
     groups = share.groups
     by_partition: dict[int, list[KeyValue]] = {}
     written: dict[int, list[tuple[str, Record | None]]] = {}
@@ -75,3 +81,21 @@ def _committed(groups: ShareGroups, snapshots: list[tuple[str, Record | None]], 
     for group_id, snapshot in snapshots:
         if groups.committed.get(group_id, (-1, None))[0] < seq:
             groups.committed[group_id] = (seq, snapshot)
+
+
+def watch_sessions(state: BrokerState, share: ShareCoordinator) -> None:
+    """Start (once) the task that removes share members whose session ran out and writes
+    their removal, as Kafka's coordinator does on its session timers. Without it a member that
+    stops heartbeating stays in the log until a request happens by, and a coordinator that
+    took the partition over would bring it back for one more session."""
+    task = state.extensions.get(SESSIONS_KEY)
+    if isinstance(task, asyncio.Task) and not task.done():
+        return
+    state.extensions[SESSIONS_KEY] = state.spawn(_expire_sessions(state, share), name=SESSIONS_KEY)
+
+
+async def _expire_sessions(state: BrokerState, share: ShareCoordinator) -> None:
+    while True:
+        await asyncio.sleep(SESSION_CHECK_S)
+        if share.groups.expire(state.now_ms()):
+            await save_membership(state, share)

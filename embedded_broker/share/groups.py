@@ -123,12 +123,15 @@ class ShareGroups:
         self.committed: dict[str, tuple[int, dict[str, Any] | None]] = {}
         self._on_member_gone = on_member_gone  # (group id, member id): release its records
 
-    def expire(self, now_ms: int) -> None:
-        """Remove members whose session ran out (Kafka's session timeout)."""
+    def expire(self, now_ms: int) -> int:
+        """Remove members whose session ran out (Kafka's session timeout); how many."""
+        count = 0
         for group in self.groups.values():
             gone = [m for m in group.members.values() if m.deadline_ms <= now_ms]
             for member in gone:
                 self._remove(group, member.member_id)
+            count += len(gone)
+        return count
 
     def _remove(self, group: ShareGroup, member_id: str) -> None:
         if group.members.pop(member_id, None) is not None:

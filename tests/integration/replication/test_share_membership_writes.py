@@ -37,6 +37,7 @@ ME, OTHER = 101, 102
 GROUP = "written-share"
 TOPIC = "share-input"
 COMMIT_TIMEOUT_MS = 300
+SESSION_MS = 1500
 
 
 @pytest.fixture
@@ -46,6 +47,7 @@ def broker(tmp_path: Path) -> Iterator[BrokerRunner]:
         "node.id": str(ME),
         "offsets.topic.num.partitions": "1",
         "offsets.commit.timeout.ms": str(COMMIT_TIMEOUT_MS),
+        "group.share.session.timeout.ms": str(SESSION_MS),
     }
     runner = BrokerRunner(port=0, data_dir=tmp_path, config=config)
     runner.start()
@@ -182,3 +184,44 @@ def test_a_join_not_replicated_in_time_is_not_described_until_it_is_committed(
         assert retried.member_epoch >= 1
     finally:
         member.close()
+
+
+def test_a_member_whose_session_ran_out_is_written_gone_and_a_successor_does_not_bring_it_back(
+    broker: BrokerRunner,
+) -> None:
+    tid = _start(broker, isr=(ME,))
+    member = ShareWire(_addr(broker), GROUP, tid)
+
+    def log_end(state: BrokerState) -> int:
+        plog = state.partition(OFFSETS_TOPIC, 0)
+        assert plog is not None
+        return plog.log_end_offset
+
+    try:
+        member.join(TOPIC)
+        joined = broker.call(log_end)
+        # the member stops heartbeating; nothing else asks about the group: its removal is
+        # written when its session runs out all the same
+        _until(lambda: broker.call(log_end) > joined, "the member's removal to be written")
+    finally:
+        member.close()
+    # leadership of the group's partition moves away and back: the group is read back
+    broker.call(
+        lambda s: s.replicas.apply(
+            OFFSETS_TOPIC, 0, PartitionState(OTHER, 2, (ME, OTHER), (OTHER,), 2)
+        )
+    )
+    broker.call(
+        lambda s: s.replicas.apply(OFFSETS_TOPIC, 0, PartitionState(ME, 3, (ME, OTHER), (ME,), 3))
+    )
+
+    def described() -> tuple[int, set[str]] | None:
+        code, found = _members(_addr(broker))
+        return (
+            None
+            if code in (ErrorCode.coordinator_load_in_progress, ErrorCode.not_coordinator)
+            else (code, found)
+        )
+
+    _until(described, "the group to be loaded again")
+    assert described() == (ErrorCode.none, set())  # an empty group, not the expired member
