@@ -147,6 +147,14 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
             at_least(0),
         ),
         ConfigDef(
+            "group.max.size",
+            INT,
+            "2147483647",
+            "Maximum number of members of a classic group (JoinGroup answers "
+            "GROUP_MAX_SIZE_REACHED beyond it).",
+            at_least(1),
+        ),
+        ConfigDef(
             "group.consumer.session.timeout.ms",
             INT,
             "45000",

@@ -31,6 +31,7 @@ class CoordinatorConfig:
     offsets_retention_minutes: int = 10080
     offsets_retention_check_interval_ms: int = 600_000
     offset_metadata_max_bytes: int = 4096
+    classic_max_size: int = 2**31 - 1
     consumer_session_timeout_ms: int = 45_000
     consumer_heartbeat_interval_ms: int = 5_000
     consumer_max_size: int = 2**31 - 1
@@ -45,6 +46,7 @@ class CoordinatorConfig:
         "offsets.retention.minutes": "offsets_retention_minutes",
         "offsets.retention.check.interval.ms": "offsets_retention_check_interval_ms",
         "offset.metadata.max.bytes": "offset_metadata_max_bytes",
+        "group.max.size": "classic_max_size",
         "group.consumer.session.timeout.ms": "consumer_session_timeout_ms",
         "group.consumer.heartbeat.interval.ms": "consumer_heartbeat_interval_ms",
         "group.consumer.max.size": "consumer_max_size",

@@ -55,10 +55,44 @@ class Membership(CoordinatorBase):
             return
         if req.rebalance_timeout_ms < 0:
             req = _with_rebalance_timeout(req, req.session_timeout_ms)
+        if not self._accepts_joining(group, req.member_id):
+            self._refuse_over_capacity(group, req.member_id)
+            respond(JoinResult(GroupError.GROUP_MAX_SIZE_REACHED, member_id=""))
+            return
         if req.member_id:
             self._join_known_member(group, req, respond)
         else:
             self._join_unknown_member(group, req, respond)
+
+    def _accepts_joining(self, group: ClassicGroup, member_id: str) -> bool:
+        """Kafka's acceptJoiningMember (group.max.size). While the group rebalances, the
+        members that already rejoined count, not the group's size: it may be over a lowered
+        limit, and the last members to rejoin are the ones turned away."""
+        limit = self.config.classic_max_size
+        if group.is_(S.EMPTY, S.DEAD):
+            return True
+        member = group.members.get(member_id) if member_id else None
+        if group.is_(S.PREPARING_REBALANCE):
+            rejoined = member is not None and member.join_waiter is not None
+            return rejoined or group.awaiting_join_count() < limit
+        return member is not None or len(group.members) < limit
+
+    def _refuse_over_capacity(self, group: ClassicGroup, member_id: str) -> None:
+        """A known member turned away by group.max.size leaves the group, as in Kafka."""
+        pending = group.pending_members.pop(member_id, None) if member_id else None
+        if pending is not None:
+            pending.cancel()
+        member = group.members.get(member_id) if member_id else None
+        if member is not None:
+            log.info(
+                "group %s: member %s removed, the group is at group.max.size (%d)",
+                group.group_id,
+                member_id,
+                self.config.classic_max_size,
+            )
+            self._remove_member_and_rebalance(group, member, E.LEAVE)
+        elif pending is not None:
+            self._maybe_complete_join(group)
 
     def _join_unknown_member(
         self, group: ClassicGroup, req: JoinRequest, respond: JoinCallback

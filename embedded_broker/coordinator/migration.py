@@ -186,7 +186,7 @@ class Migration(Membership, ConsumerGroups):
                 group.group_id,
             )
             return False
-        return True
+        return self._fits_classic(group, len(others))
 
     def _may_downgrade_all_classic(self, group: ConsumerGroup) -> bool:
         """Kafka's validateOnlineDowngradeWithReplacedMember, once the replacement is made."""
@@ -199,7 +199,18 @@ class Migration(Membership, ConsumerGroups):
                 group.group_id,
             )
             return False
-        return True
+        return self._fits_classic(group, len(group.members))
+
+    def _fits_classic(self, group: ConsumerGroup, size: int) -> bool:
+        """A classic group of ``size`` members would be within group.max.size."""
+        if size <= self.config.classic_max_size:
+            return True
+        log.info(
+            "Cannot downgrade consumer group %s to classic group because its group size is "
+            "greater than classic group max size.",
+            group.group_id,
+        )
+        return False
 
     def _downgrade(
         self, group: ConsumerGroup, leaving: ConsumerMember | None, rebalance: bool = True

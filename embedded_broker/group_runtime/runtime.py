@@ -140,6 +140,11 @@ class GroupRuntime(LedPartitions[list[Record]]):
                 timeout = share.settings(str(r.get("g"))).limits.session_timeout_ms
                 replay_share(share.groups, r, now + timeout)
             groups |= {str(r.get("g")) for r in shared} & set(share.groups.groups)
+            if shared:
+                # imported here: that module imports this one
+                from .share_membership import watch_sessions
+
+                watch_sessions(self._state, share)
         log.log(
             logging.INFO if count else logging.DEBUG,
             "Coordinator of %d group(s) of %s-%d (leader epoch %d, %d records)",

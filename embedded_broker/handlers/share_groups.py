@@ -8,8 +8,16 @@ from typing import Any
 from kio.schema.errors import ErrorCode
 
 from embedded_broker.coordinator import GroupError
+from embedded_broker.group_runtime.runtime import group_runtime
 from embedded_broker.group_runtime.share_membership import save_membership
-from embedded_broker.share.groups import Heartbeat, HeartbeatAnswer, Partitions, ShareError
+from embedded_broker.share.group_records import committed_view
+from embedded_broker.share.groups import (
+    Heartbeat,
+    HeartbeatAnswer,
+    Partitions,
+    ShareError,
+    ShareGroup,
+)
 from embedded_broker.share.runtime import ShareCoordinator, share_coordinator
 from embedded_broker.state import BrokerState
 
@@ -154,6 +162,15 @@ def _missing(mod: Any, group_id: str, code: ErrorCode, message: str) -> Any:
     )
 
 
+def _readable(state: BrokerState, share: ShareCoordinator, group_id: str) -> ShareGroup | None:
+    """The group as ShareGroupDescribe shows it: on a cluster broker, as of the last write the
+    partition's high watermark covers (Kafka reads at the last committed offset), so a member
+    whose join was answered with an error is not shown before its write is committed."""
+    if group_runtime(state) is None:
+        return share.groups.groups.get(group_id)
+    return committed_view(share.groups, group_id, state.now_ms())
+
+
 async def handle_share_group_describe(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     mod = response_module(request)
     await coordinator(state)  # loaded first: refused() asks it which groups are this broker's
@@ -165,7 +182,7 @@ async def handle_share_group_describe(ctx: RequestContext, request: Any, state: 
     ops = GROUP_AUTHORIZED_OPS if request.include_authorized_operations else AUTHORIZED_OPS_OMITTED
     described = []
     for group_id in request.group_ids:
-        group = share.groups.groups.get(group_id)
+        group = _readable(state, share, group_id)
         if (not_here := refused(state, group_id)) is not GroupError.NONE:
             described.append(
                 _missing(

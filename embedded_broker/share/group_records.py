@@ -54,33 +54,65 @@ def share_group_tombstone(group_id: str) -> Record:
     return {"t": "sgdel", "g": group_id}
 
 
+def group_of(r: Record, deadline_ms: int, deadlines: dict[str, int] | None = None) -> ShareGroup:
+    """The group a snapshot record describes; each member's session deadline is its entry in
+    ``deadlines``, else ``deadline_ms``."""
+    group = ShareGroup(
+        str(r["g"]),
+        epoch=int(r["epoch"]),
+        assignment_epoch=int(r["aepoch"]),
+        topic_sizes={str(t): int(n) for t, n in r.get("sizes", {}).items()},
+    )
+    for raw in r.get("members", ()):
+        member_id = str(raw["id"])
+        group.members[member_id] = ShareMember(
+            member_id=member_id,
+            epoch=int(raw["ep"]),
+            subscribed=tuple(str(t) for t in raw.get("topics", ())),
+            client_id=str(raw.get("cid", "")),
+            client_host=str(raw.get("host", "")),
+            rack_id=raw.get("rack"),
+            deadline_ms=(deadlines or {}).get(member_id, deadline_ms),
+            assigned=_unparts(raw.get("own")),
+        )
+    return group
+
+
 def replay_share(groups: ShareGroups, r: Record, deadline_ms: int) -> None:
     """Apply one record; every member it names gets ``deadline_ms`` as its session deadline."""
     group_id = str(r.get("g"))
     if r.get("t") == "sgdel":
         groups.groups.pop(group_id, None)
         groups.stored.pop(group_id, None)
+        groups.committed.pop(group_id, None)
         return
-    group = ShareGroup(
-        group_id,
-        epoch=int(r["epoch"]),
-        assignment_epoch=int(r["aepoch"]),
-        topic_sizes={str(t): int(n) for t, n in r.get("sizes", {}).items()},
-    )
-    for raw in r.get("members", ()):
-        member = ShareMember(
-            member_id=str(raw["id"]),
-            epoch=int(raw["ep"]),
-            subscribed=tuple(str(t) for t in raw.get("topics", ())),
-            client_id=str(raw.get("cid", "")),
-            client_host=str(raw.get("host", "")),
-            rack_id=raw.get("rack"),
-            deadline_ms=deadline_ms,
-            assigned=_unparts(raw.get("own")),
-        )
-        group.members[member.member_id] = member
-    groups.groups[group_id] = group
+    group = groups.groups[group_id] = group_of(r, deadline_ms)
     groups.stored[group_id] = share_group_record(group)
+    groups.committed[group_id] = (0, groups.stored[group_id])  # read back: in the log
+
+
+def revert(groups: ShareGroups, group_id: str, now_ms: int) -> None:
+    """Undo what an operation changed in memory whose records could not be appended: back to
+    the group's last snapshot in the log (gone if it has none), as Kafka's coordinator reverts
+    to its last written offset. Members still in memory keep their session deadlines; one
+    that comes back (its removal was not written) is due now, so it is removed again."""
+    before = groups.stored.get(group_id)
+    if before is None:
+        groups.groups.pop(group_id, None)
+        return
+    current = groups.groups.get(group_id)
+    deadlines = {m.member_id: m.deadline_ms for m in current.members.values()} if current else {}
+    groups.groups[group_id] = group_of(before, now_ms, deadlines)
+
+
+def committed_view(groups: ShareGroups, group_id: str, now_ms: int) -> ShareGroup | None:
+    """The group as of its last snapshot the high watermark covers (None if there is none)."""
+    found = groups.committed.get(group_id)
+    if found is None or found[1] is None:
+        return None
+    current = groups.groups.get(group_id)
+    deadlines = {m.member_id: m.deadline_ms for m in current.members.values()} if current else {}
+    return group_of(found[1], now_ms, deadlines)
 
 
 def changed(groups: ShareGroups) -> list[Record]:

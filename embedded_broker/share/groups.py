@@ -118,14 +118,20 @@ class ShareGroups:
         self.groups: dict[str, ShareGroup] = {}
         # a cluster's last snapshot record of each group written to __consumer_offsets
         self.stored: dict[str, dict[str, Any]] = {}
+        # and the last one the partition's high watermark covers (None: a tombstone), with the
+        # order it was written in: what reads (ShareGroupDescribe) show, as Kafka's do
+        self.committed: dict[str, tuple[int, dict[str, Any] | None]] = {}
         self._on_member_gone = on_member_gone  # (group id, member id): release its records
 
-    def expire(self, now_ms: int) -> None:
-        """Remove members whose session ran out (Kafka's session timeout)."""
+    def expire(self, now_ms: int) -> int:
+        """Remove members whose session ran out (Kafka's session timeout); how many."""
+        count = 0
         for group in self.groups.values():
             gone = [m for m in group.members.values() if m.deadline_ms <= now_ms]
             for member in gone:
                 self._remove(group, member.member_id)
+            count += len(gone)
+        return count
 
     def _remove(self, group: ShareGroup, member_id: str) -> None:
         if group.members.pop(member_id, None) is not None:
@@ -224,3 +230,4 @@ class ShareGroups:
         for group_id in group_ids:
             self.groups.pop(group_id, None)
             self.stored.pop(group_id, None)
+            self.committed.pop(group_id, None)

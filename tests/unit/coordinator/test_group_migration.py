@@ -40,10 +40,17 @@ def subscription(owned: Partitions | None = None) -> bytes:
 
 
 class Group:
-    def __init__(self, tmp_path: Path | None = None, policy: str = "bidirectional") -> None:
+    def __init__(
+        self,
+        tmp_path: Path | None = None,
+        policy: str = "bidirectional",
+        classic_max_size: int = 2**31 - 1,
+    ) -> None:
         self.clock = ManualClock()
         journal = FileJournal(tmp_path) if tmp_path is not None else None
-        config = CoordinatorConfig(consumer_migration_policy=policy)
+        config = CoordinatorConfig(
+            consumer_migration_policy=policy, classic_max_size=classic_max_size
+        )
         self.coord = GroupCoordinator(self.clock, self.clock, journal, config)
         self.coord.topic_partitions = TOPICS.get
         self.coord.topic_names = lambda: list(TOPICS)
@@ -180,6 +187,21 @@ def test_the_last_consumer_member_leaving_downgrades_the_group() -> None:
     assert first[0].error is OK and second[0].error is OK
     assert first[0].generation == epoch + 1
     assert [x.group_type for x in g.coord.list_groups()] == ["classic"]
+
+
+def test_no_downgrade_into_a_classic_group_over_group_max_size() -> None:
+    g = Group(classic_max_size=2)
+    a, b, _ = g.classic_pair()
+    g.beat("c", 0)
+    for m in (a, b):
+        rejoin_and_sync(g, m)
+    third = g.join()[0]  # a third classic member joins the consumer group
+    assert third.error is OK
+    rejoin_and_sync(g, third.member_id)
+    assert g.beat("c", -1).error is OK
+    # three classic members would be over group.max.size: the group stays a consumer group
+    assert set(g.coord.consumer_groups["g"].members) == {a, b, third.member_id}
+    assert [x.group_type for x in g.coord.list_groups()] == ["consumer"]
 
 
 def test_a_classic_member_leaving_does_not_downgrade() -> None:
