@@ -280,10 +280,11 @@ class TopicConsumersModel(RowTableModel[GroupSummary]):
     """Groups with commits on (or assignments of) one topic, share groups with share state on
     it (or members assigned to it); the lag covers that topic only."""
 
-    GROUP, STATE, MEMBERS, COMMITTED, LAG, MAX_LAG, NO_COMMIT, TYPE = range(8)
+    GROUP, TYPE, STATE, MEMBERS, COMMITTED, LAG, MAX_LAG, NO_COMMIT = range(8)
 
     columns = (
         Column("Group", lambda g: g.group_id),
+        Column("Type", lambda g: g.group_type, tooltip=TYPE_TIP),
         Column("State", lambda g: g.state),
         Column("Members", lambda g: g.members, numeric=True),
         Column(
@@ -299,7 +300,6 @@ class TopicConsumersModel(RowTableModel[GroupSummary]):
             lambda g: g.totals.unread_text() if g.offsets_loaded else None,
             tooltip=UNREAD_TIP,
         ),
-        Column("Type", lambda g: g.group_type, tooltip=TYPE_TIP),
     )
 
     def background(self, row: GroupSummary) -> str | None:

@@ -157,6 +157,9 @@ def _why(exc: Any) -> str:
     """A short reason for a failed offsets fetch (a timeout carries no text of its own)."""
     if isinstance(exc, concurrent.futures.TimeoutError):
         return "no answer in time"
+    err = exc.args[0] if isinstance(exc, KafkaException) and exc.args else exc
+    if isinstance(err, KafkaError):  # its text, not its repr ("KafkaError{code=…}")
+        return str(err.str()) or err.name()
     return str(exc) or type(exc).__name__
 
 

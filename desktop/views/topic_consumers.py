@@ -26,7 +26,7 @@ class TopicConsumers(QWidget):
         self.proxy = FilterProxy(0)
         self.proxy.setSourceModel(self.model)
         self.table = make_table(self.proxy)
-        for col, width in enumerate((260, 150, 80, 150, 110, 130, 300, 80)):
+        for col, width in enumerate((260, 80, 150, 80, 150, 110, 130, 300)):
             self.table.setColumnWidth(col, width)
         self.status = QLabel("")
         set_role(self.status, "muted")
@@ -83,7 +83,7 @@ class TopicConsumers(QWidget):
 
 def consumers_text(topic: str, groups: list[GroupSummary]) -> str:
     """E.g. "3 groups with committed offsets on 'orders', 1 of them a share group; the
-    offsets of 1 could not be read (see its tooltip)."."""
+    offsets of 1 could not be read (hover over the row for why)."."""
     noun = "group" if len(groups) == 1 else "groups"
     text = f"{len(groups):,} {noun} with committed offsets on '{topic}'"
     shares = sum(1 for g in groups if g.group_type == "share")
@@ -91,5 +91,5 @@ def consumers_text(topic: str, groups: list[GroupSummary]) -> str:
         text += f", {shares:,} of them {'a share group' if shares == 1 else 'share groups'}"
     unread = sum(1 for g in groups if g.offsets_error)
     if unread:
-        text += f"; the offsets of {unread:,} could not be read (see its tooltip)"
+        text += f"; the offsets of {unread:,} could not be read (hover over the row for why)"
     return text + "."
