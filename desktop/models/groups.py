@@ -21,6 +21,8 @@ from desktop.models.base import AMBER, RED, Column, Index, RowTableModel
 from desktop.models.incremental import IncrementalTableModel
 
 GREY = "#eef1f4"
+# a share group's row among a topic's consumers: a light violet, apart from the state tints
+SHARE_TINT = "#efe9f7"
 # the text of a row whose lag is the last known (its offsets could not be read): mid-grey,
 # legible on the light and the dark palette and on the row tints
 STALE_TEXT = "#8a94a3"
@@ -264,21 +266,34 @@ class ResetPreviewModel(RowTableModel[ResetRow]):
         return RED if row.refused else None
 
 
-class TopicConsumersModel(RowTableModel[GroupSummary]):
-    """Groups with commits on (or assignments of) one topic; the lag covers that topic only."""
+SHARE_COMMITTED_TIP = (
+    "Partitions of this topic with committed offsets; for share groups, with a "
+    "share-partition start offset"
+)
+SHARE_LAG_TIP = (
+    "High watermark - committed offset, summed over this topic's partitions; for share "
+    "groups, the lag Kafka reports (records not yet acknowledged)"
+)
 
-    GROUP, STATE, MEMBERS, COMMITTED, LAG, MAX_LAG, NO_COMMIT = range(7)
+
+class TopicConsumersModel(RowTableModel[GroupSummary]):
+    """Groups with commits on (or assignments of) one topic, share groups with share state on
+    it (or members assigned to it); the lag covers that topic only."""
+
+    GROUP, TYPE, STATE, MEMBERS, COMMITTED, LAG, MAX_LAG, NO_COMMIT = range(8)
 
     columns = (
         Column("Group", lambda g: g.group_id),
+        Column("Type", lambda g: g.group_type, tooltip=TYPE_TIP),
         Column("State", lambda g: g.state),
         Column("Members", lambda g: g.members, numeric=True),
         Column(
             "Partitions committed",
             lambda g: sum(1 for p in g.partitions if p.has_commit) if g.offsets_loaded else None,
             numeric=True,
+            tooltip=SHARE_COMMITTED_TIP,
         ),
-        Column("Lag", lambda g: g.lag_text(g.total_lag), numeric=True),
+        Column("Lag", lambda g: g.lag_text(g.total_lag), numeric=True, tooltip=SHARE_LAG_TIP),
         Column("Max partition lag", lambda g: g.lag_text(g.max_lag), numeric=True),
         Column(
             "Without a commit",
@@ -286,6 +301,9 @@ class TopicConsumersModel(RowTableModel[GroupSummary]):
             tooltip=UNREAD_TIP,
         ),
     )
+
+    def background(self, row: GroupSummary) -> str | None:
+        return SHARE_TINT if row.group_type == "share" else None
 
     def row_key(self, row: GroupSummary) -> Any:
         return row.group_id

@@ -157,7 +157,20 @@ def _why(exc: Any) -> str:
     """A short reason for a failed offsets fetch (a timeout carries no text of its own)."""
     if isinstance(exc, concurrent.futures.TimeoutError):
         return "no answer in time"
+    err = exc.args[0] if isinstance(exc, KafkaException) and exc.args else exc
+    if isinstance(err, KafkaError):  # its text, not its repr ("KafkaError{code=…}")
+        return str(err.str()) or err.name()
     return str(exc) or type(exc).__name__
+
+
+def _no_ends(keys: Iterable[Key], ends: Mapping[Key, int]) -> str:
+    """Why a group's lag on these partitions cannot be computed now ("" when it can)."""
+    missing = sorted(k for k in keys if k not in ends)
+    if not missing:
+        return ""
+    t, p = missing[0]
+    more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+    return f"the log-end offset of {t}-{p}{more} could not be read"
 
 
 def _tp(topic: str, partition: int, offset: int, metadata: str) -> TopicPartition:
@@ -189,6 +202,8 @@ class GroupsAdmin:
         self.wire_note = ""  # why they could not be read, for the user
         # groups whose committed offsets could not be read, and why (see `group_commits`)
         self.commit_failures: dict[str, str] = {}
+        # share groups: the partitions their members are assigned (see `share_summaries`)
+        self.share_assigned: dict[str, set[Key]] = {}
 
     @property
     def client(self) -> AdminClient:
@@ -254,12 +269,14 @@ class GroupsAdmin:
                 offsets[g.group_id] = share_offsets(wire, g.group_id)
             except Exception as exc:
                 self._wire_failed("Share groups", exc)
+                self.commit_failures[g.group_id] = _why(exc)
         ends = self.ends(sorted({k for offs in offsets.values() for k in offs}))
         out = {}
         for g in listed:
             d = described.get(g.group_id)
             if d is None or g.group_id not in offsets:
                 continue
+            self.share_assigned[g.group_id] = {k for m in d.members for k in m.assignment}
             parts = tuple(
                 PartitionLag(t, p, start, ends.get((t, p)), share_lag=lag)
                 for (t, p), (start, lag) in sorted(offsets[g.group_id].items())
@@ -630,11 +647,23 @@ class GroupsAdmin:
         times.update({s: cache.known[s] for s in wanted if s in cache.known})
         return times
 
-    def topic_consumers(self, topic: str) -> list[GroupSummary]:
-        """Groups with commits on `topic` or assigned to it, with the lag for that topic only."""
-        listed = self.list_groups()
-        commits = self.committed([g.group_id for g in listed])
-        descs = self.describe([g.group_id for g in listed])
+    def topic_consumers(
+        self, topic: str, known: Mapping[str, GroupSummary] | None = None
+    ) -> list[GroupSummary]:
+        """Groups with commits on `topic` or assigned to it, with the lag for that topic only;
+        share groups with share-partition state on it or a member assigned to it.
+
+        `known` holds the rows shown for this topic at the last load. A group whose offsets
+        (committed, or the topic's log-end) could not be read now keeps its row from then,
+        marked stale; a group never read here is shown with its lag unknown and the failure
+        said, since whether it commits on the topic cannot be told and leaving it out says no.
+        """
+        before = known or {}
+        every = self.list_groups()
+        listed = [g for g in every if g.group_type != "share"]
+        ids = [g.group_id for g in listed]
+        commits = self.committed(ids)
+        descs = self.describe(ids)
         counts = self.partition_counts()
         keys: dict[str, set[Key]] = {}
         for g in listed:
@@ -649,18 +678,67 @@ class GroupsAdmin:
         out = []
         for g in listed:
             gid, desc = g.group_id, descs.get(g.group_id)
-            if gid not in keys:
+            unread = gid not in commits and gid in self.commit_failures
+            if gid not in keys and not unread:
                 continue
-            if gid not in commits and gid in self.commit_failures:  # unknown, not "no commits"
-                out.append(
-                    self._summary(g, desc, (), False).unread_since(self.commit_failures[gid], now)
-                )
+            why = self.commit_failures[gid] if unread else _no_ends(keys[gid], ends)
+            if why:  # the last known row or an unknown lag: never "no commits", never left out
+                old = before.get(gid)
+                maybe = gid not in keys  # no commit known here and no member on the topic
+                out.append(self._unread_here(g, desc, old, topic, why=why, now=now, maybe=maybe))
                 continue
-            out.append(
-                self._summary(
-                    g, desc, lag_partitions(keys[gid], commits.get(gid), ends, starts), True
-                )
-            )
+            parts = lag_partitions(keys[gid], commits.get(gid), ends, starts)
+            summary = self._summary(g, desc, parts, True)
+            out.append(dataclasses.replace(summary, offsets_read_at=now))
+        shares = [g for g in every if g.group_type == "share"]
+        return out + self._share_consumers(shares, topic, before, now)
+
+    def _unread_here(
+        self,
+        listed: GroupSummary,
+        desc: Any,
+        old: GroupSummary | None,
+        topic: str,
+        *,
+        why: str,
+        now: float,
+        maybe: bool,
+    ) -> GroupSummary:
+        """A topic's consumer whose offsets could not be read: its row from the last load,
+        marked stale, under what was read now; never read here: its lag unknown."""
+        if old is not None and old.offsets_loaded:
+            if desc is not None or listed.state == GroupState.EMPTY:
+                base = self._summary(listed, desc, old.partitions, True)
+            else:  # not described this time: the last description stands
+                base = dataclasses.replace(old, state=listed.state)
+            return base.unread_since(why, now, old.offsets_read_at)
+        if maybe:
+            why = f"{why}; whether it has commits on '{topic}' is unknown"
+        return self._summary(listed, desc, (), False).unread_since(why, now)
+
+    def _share_consumers(
+        self,
+        shares: Sequence[GroupSummary],
+        topic: str,
+        before: Mapping[str, GroupSummary],
+        now: float,
+    ) -> list[GroupSummary]:
+        """The share groups that read `topic`: their members, and per partition of it the
+        share-partition start offset and lag, as the groups screen shows them."""
+        got = self.share_summaries(shares)
+        out = []
+        for g in shares:
+            gid = g.group_id
+            summary = got.get(gid)
+            if summary is None:  # not described: as for a consumer group that was not read
+                why = self.commit_failures.get(gid, self.wire_note or "not described")
+                old = before.get(gid)
+                out.append(self._unread_here(g, None, old, topic, why=why, now=now, maybe=True))
+                continue
+            parts = summary.for_topic(topic)
+            if not parts and not any(t == topic for t, _p in self.share_assigned.get(gid, ())):
+                continue
+            out.append(dataclasses.replace(summary, partitions=parts, offsets_read_at=now))
         return out
 
     def group_state(self, group_id: str) -> tuple[str, int | None]:

@@ -254,12 +254,26 @@ def _protocol_screens(app: QApplication, page: GroupsPage, bootstrap: str, out: 
         pause(app, 0.5)
         written.append(out / "share_group.png")
         grab(page, written[-1])
+        written.append(out / "topic_consumers_share.png")
+        _topic_consumers(app, page.session, "payments", written[-1])
     finally:
         for c in modern:
             c.close()
         for s in share:
             s.close()
     return written
+
+
+def _topic_consumers(app: QApplication, session: ClusterSession, topic: str, png: Path) -> None:
+    """A topic's Consumers tab with a share group among its consumers."""
+    consumers = TopicConsumers(session)
+    consumers.resize(1200, 300)
+    consumers.show()
+    consumers.show_topic(topic)
+    spin(app, lambda: any(g.group_type == "share" for g in consumers.model.rows))
+    pause(app, 0.3)
+    grab(consumers, png)
+    consumers.close()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,5 @@
-"""A topic's consumers: the groups with commits on it and their lag on that topic."""
+"""A topic's consumers: the groups with commits on it (share groups: share-partition state)
+and their lag on that topic."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ class TopicConsumers(QWidget):
         self.proxy = FilterProxy(0)
         self.proxy.setSourceModel(self.model)
         self.table = make_table(self.proxy)
-        for col, width in enumerate((260, 150, 80, 150, 110, 130, 300)):
+        for col, width in enumerate((260, 80, 150, 80, 150, 110, 130, 300)):
             self.table.setColumnWidth(col, width)
         self.status = QLabel("")
         set_role(self.status, "muted")
@@ -69,11 +70,26 @@ class TopicConsumers(QWidget):
                 self.load()
                 return
             self.model.set_rows(groups)
-            noun = "group" if len(groups) == 1 else "groups"
-            self.status.setText(f"{len(groups):,} {noun} with committed offsets on '{topic}'.")
+            self.status.setText(consumers_text(topic, groups))
 
         def failed(message: str) -> None:
             self._loading = False
             self.status.setText(message)
 
-        self.poller.topic_consumers(topic, done, failed)
+        # the rows shown now stand, marked stale, for groups whose offsets cannot be read
+        known = self.model.rows if self._loaded_for == topic else []
+        self.poller.topic_consumers(topic, done, failed, known)
+
+
+def consumers_text(topic: str, groups: list[GroupSummary]) -> str:
+    """E.g. "3 groups with committed offsets on 'orders', 1 of them a share group; the
+    offsets of 1 could not be read (hover over the row for why)."."""
+    noun = "group" if len(groups) == 1 else "groups"
+    text = f"{len(groups):,} {noun} with committed offsets on '{topic}'"
+    shares = sum(1 for g in groups if g.group_type == "share")
+    if shares:
+        text += f", {shares:,} of them {'a share group' if shares == 1 else 'share groups'}"
+    unread = sum(1 for g in groups if g.offsets_error)
+    if unread:
+        text += f"; the offsets of {unread:,} could not be read (hover over the row for why)"
+    return text + "."

@@ -164,9 +164,16 @@ class GroupsPoller(QObject):
         self._run("group detail", lambda ga: ga.detail(group_id, cache, kind), done, error)
 
     def topic_consumers(
-        self, topic: str, done: Callable[[list[GroupSummary]], None], error: Failed
+        self,
+        topic: str,
+        done: Callable[[list[GroupSummary]], None],
+        error: Failed,
+        known: Sequence[GroupSummary] = (),
     ) -> None:
-        self._run("topic consumers", lambda ga: ga.topic_consumers(topic), done, error)
+        """`known`: the rows shown for this topic, kept (marked stale) for groups whose offsets
+        cannot be read this time."""
+        before = {g.group_id: g for g in known}
+        self._run("topic consumers", lambda ga: ga.topic_consumers(topic, before), done, error)
 
     def plan_reset(
         self, request: ResetRequest, done: Callable[[ResetPlan], None], error: Failed

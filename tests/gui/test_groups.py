@@ -9,7 +9,7 @@ from confluent_kafka import TopicPartition
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from desktop.models.groups import GroupPartitionsModel, GroupsModel
+from desktop.models.groups import GroupPartitionsModel, GroupsModel, TopicConsumersModel
 from desktop.views.groups import ConfirmGroupDialog, GroupsPage
 from desktop.views.reset_offsets import ResetOffsetsDialog
 from desktop.views.topic_consumers import TopicConsumers
@@ -387,8 +387,8 @@ def test_topic_consumers(qtbot: QtBot, bootstrap: str, page: GroupsPage) -> None
     qtbot.waitUntil(lambda: widget.model.rowCount() >= 1, timeout=WAIT_MS)
     rows = {widget.model.index(r, 0).data(): r for r in range(widget.model.rowCount())}
     r = rows[group]
-    assert widget.model.index(r, 3).data() == "2"  # partitions committed on this topic
-    assert widget.model.index(r, 4).data() == "5"  # lag on this topic only
+    assert widget.model.index(r, TopicConsumersModel.COMMITTED).data() == "2"  # on this topic
+    assert widget.model.index(r, TopicConsumersModel.LAG).data() == "5"  # this topic only
 
 
 def test_filter_and_hide_empty(qtbot: QtBot, page: GroupsPage, bootstrap: str) -> None:

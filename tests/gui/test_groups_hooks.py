@@ -5,7 +5,7 @@ from __future__ import annotations
 from pytestqt.qtbot import QtBot
 
 from desktop.domain.profile import ClusterProfile, Credentials
-from desktop.models.groups import GroupsModel
+from desktop.models.groups import GroupsModel, TopicConsumersModel
 from desktop.views.cluster_view import PAGES
 from desktop.views.groups import GroupsPage
 from desktop.views.main_window import MainWindow
@@ -45,4 +45,5 @@ def test_groups_tab_and_topic_consumers(
     assert len(found) == 1
     detail.tabs.setCurrentWidget(found[0])
     qtbot.waitUntil(lambda: shown_values(found[0].table, 0) == [group], timeout=WAIT_MS)
-    assert shown_values(found[0].table, 4) == ["3"]  # lag on this topic: (5 - 2) + (5 - 5)
+    # lag on this topic: (5 - 2) + (5 - 5)
+    assert shown_values(found[0].table, TopicConsumersModel.LAG) == ["3"]

@@ -185,3 +185,35 @@ def test_share_and_consumer_protocol_rows(qtmodeltester: ModelTester) -> None:
     assert members.index(0, MembersModel.EPOCH).data() == "7"
     assert members.index(0, MembersModel.TARGET).data() == "reconciling to t [0, 1]"
     assert members.index(1, MembersModel.EPOCH).data() in ("", None)
+
+
+def test_topic_consumers_model_with_share_and_unread_groups(qtmodeltester: ModelTester) -> None:
+    """A topic's consumers: a share group marked as one, a group whose offsets could not be
+    read (never read here) with the reason in its tooltip."""
+    share = GroupSummary(
+        "queue",
+        "Stable",
+        "share",
+        "simple",
+        2,
+        (PartitionLag("orders", 0, 7, 10, share_lag=3),),
+        True,
+        True,
+        group_type="share",
+    )
+    never = GroupSummary("idle", "Empty", "consumer", "", 0, (), False, True).unread_since(
+        "no answer in time; whether it has commits on 'orders' is unknown", 1.7e9
+    )
+    model = TopicConsumersModel()
+    model.set_rows([*_groups(), share, never])
+    qtmodeltester.check(model)
+    rows = {model.index(r, 0).data(): r for r in range(model.rowCount())}
+    q, i = rows["queue"], rows["idle"]
+    assert model.index(q, model.TYPE).data() == "share"
+    assert model.index(q, model.LAG).data() == "3"
+    assert model.index(q, model.COMMITTED).data() == "1"
+    assert model.index(q, 0).data(Qt.ItemDataRole.BackgroundRole) is not None
+    assert model.index(rows["billing"], 0).data(Qt.ItemDataRole.BackgroundRole) is None
+    assert model.index(i, model.LAG).data() == "unknown"
+    tip = model.index(i, model.LAG).data(Qt.ItemDataRole.ToolTipRole)
+    assert "whether it has commits on 'orders' is unknown" in tip, tip

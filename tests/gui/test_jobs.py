@@ -421,7 +421,8 @@ def test_a_groups_wire_stuck_connecting_ends_quietly_when_its_job_is_cancelled(
             if t.name.startswith("kafka-io-") and t.name not in before
         ]
 
-    qtbot.waitUntil(lambda: bool(returned) and not kafka_python(), timeout=15_000)
+    # the job's failed signal reaches this thread after the work has returned: wait for both
+    qtbot.waitUntil(lambda: bool(returned and failures) and not kafka_python(), timeout=15_000)
     gone_s = time.perf_counter() - t0
     proxied.proxy.release()
     assert gone_s < 2.0, gone_s  # not the 10 s bootstrap timeout

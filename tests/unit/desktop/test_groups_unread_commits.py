@@ -6,12 +6,14 @@ loaded cluster gives at times: a timeout, or a partition answered with an error.
 
 from __future__ import annotations
 
+import concurrent.futures
 import io
 import re
 import time
 from typing import Any
 
 import pytest
+from confluent_kafka import KafkaError, KafkaException
 
 from desktop.charts.lag import LagHistory
 from desktop.domain.groups import GroupSummary
@@ -166,3 +168,73 @@ def test_a_topics_consumer_whose_offsets_cannot_be_read_is_unknown_not_without_c
         assert found.unread_note().endswith("; the lag is unknown until they can")
     finally:
         member.close()
+
+
+@pytest.mark.parametrize("how", ["timeout", "partition error"])
+def test_a_topics_consumer_without_members_whose_offsets_cannot_be_read_is_shown_marked(
+    builtin_broker: RunningBroker, group: tuple[str, str], how: str
+) -> None:
+    """The topic's Consumers tab: an Empty group with commits on the topic, its offsets fetch
+    failing. It was left out, as if it did not read the topic."""
+    topic, gid = group
+    answer = timed_out if how == "timeout" else partition_error(topic)
+    ga = groups_admin(builtin_broker.bootstrap, lambda g: answer(g) if g == gid else None)
+    # never read on this screen: shown, the lag unknown, and why
+    (found,) = [g for g in ga.topic_consumers(topic) if g.group_id == gid]
+    assert found.lag_text(found.total_lag) == "unknown" and not found.stale
+    assert found.members == 0
+    note = found.unread_note()
+    assert f"whether it has commits on '{topic}' is unknown" in note, note
+    assert note.endswith("; the lag is unknown until they can"), note
+
+    # read before (the rows on screen): the last known lag stays, marked stale
+    real = GroupsAdmin(ga.admin.real)
+    (shown,) = [g for g in real.topic_consumers(topic) if g.group_id == gid]
+    assert (shown.total_lag, shown.stale) == (10, False)
+    (kept,) = [g for g in ga.topic_consumers(topic, {gid: shown}) if g.group_id == gid]
+    assert (kept.total_lag, kept.max_lag, kept.stale) == (10, 6, True)
+    assert kept.offsets_read_at == shown.offsets_read_at > 0
+    assert re.fullmatch(
+        r"offsets could not be read at \d\d:\d\d:\d\d: .+; "
+        r"showing the last known values from \d\d:\d\d:\d\d",
+        kept.unread_note(),
+    ), kept.unread_note()
+
+
+class _EndsFail:
+    """The real AdminClient, but every log-end/start offset of `topic` fails to be read."""
+
+    def __init__(self, real: Any, topic: str) -> None:
+        self.real = real
+        self.topic = topic
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def list_offsets(self, specs: dict[Any, Any], **kw: Any) -> Any:
+        mine = {tp for tp in specs if tp.topic == self.topic}
+        rest = {tp: s for tp, s in specs.items() if tp not in mine}
+        out = dict(self.real.list_offsets(rest, **kw)) if rest else {}
+        for tp in mine:
+            fut: concurrent.futures.Future[Any] = concurrent.futures.Future()
+            fut.set_exception(KafkaException(KafkaError(KafkaError.LEADER_NOT_AVAILABLE)))
+            out[tp] = fut
+        return out
+
+
+def test_a_topics_consumer_whose_log_end_offsets_cannot_be_read_is_marked(
+    builtin_broker: RunningBroker, group: tuple[str, str]
+) -> None:
+    """The topic's watermarks failing: the group's lag there is unknown and says why, or the
+    last known, marked stale; never a bare "unknown" with no reason."""
+    topic, gid = group
+    real = GroupsAdmin(
+        ClusterAdmin(ClusterProfile("t", builtin_broker.bootstrap), Credentials(), 10.0, "t")
+    )
+    (shown,) = [g for g in real.topic_consumers(topic) if g.group_id == gid]
+    ga = GroupsAdmin(_Admin(real.admin, _EndsFail(real.admin.client, topic)))  # type: ignore[arg-type]
+    (found,) = [g for g in ga.topic_consumers(topic) if g.group_id == gid]
+    assert found.lag_text(found.total_lag) == "unknown"
+    assert f"the log-end offset of {topic}-0 and 1 more could not be read" in found.unread_note()
+    (kept,) = [g for g in ga.topic_consumers(topic, {gid: shown}) if g.group_id == gid]
+    assert (kept.total_lag, kept.stale) == (10, True)
