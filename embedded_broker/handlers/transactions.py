@@ -22,6 +22,7 @@ from embedded_broker.txn.version import (
     END_TXN_TV2,
     TV2,
     TXN_OFFSET_COMMIT_TV2,
+    WRITE_TXN_MARKERS_TV,
     end_txn_version,
     tv2_enabled,
 )
@@ -313,7 +314,9 @@ async def handle_write_txn_markers(ctx: RequestContext, request: Any, state: Bro
     results = []
     for m in request.markers:
         kind = MarkerType.COMMIT if m.transaction_result else MarkerType.ABORT
-        marker = Marker(kind, m.producer_id, m.producer_epoch, m.coordinator_epoch)
+        # v2 names the marker's transaction version (KIP-1228); v1 markers are TV0/TV1
+        version = int(getattr(m, "transaction_version", 0))
+        marker = Marker(kind, m.producer_id, m.producer_epoch, m.coordinator_epoch, version)
         topics = []
         for t in m.topics:
             parts = []
@@ -344,6 +347,6 @@ APIS = (
     ApiSpec(24, 0, 5 if _V2 else 4, handle_add_partitions_to_txn),
     ApiSpec(25, 0, 4 if _V2 else 3, handle_add_offsets_to_txn),
     ApiSpec(26, 0, END_TXN_TV2 if _V2 else 3, handle_end_txn),
-    ApiSpec(27, 1, 1, handle_write_txn_markers),
+    ApiSpec(27, 1, WRITE_TXN_MARKERS_TV, handle_write_txn_markers),
     ApiSpec(28, 0, TXN_OFFSET_COMMIT_TV2 if _V2 else 3, handle_txn_offset_commit),
 )

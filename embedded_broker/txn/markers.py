@@ -10,8 +10,8 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from kio.schema.errors import ErrorCode
 from kio.schema.types import ProducerId, TopicName
-from kio.schema.write_txn_markers.v1 import request as markers_req
-from kio.static.primitive import i16, i32
+from kio.schema.write_txn_markers.v2 import request as markers_req
+from kio.static.primitive import i8, i16, i32
 
 from embedded_broker.cluster_link.link import cluster_link
 from embedded_broker.protocol.control_batch import Marker, MarkerType
@@ -82,6 +82,7 @@ async def _remote(
                     for t, ids in topics.items()
                 ),
                 coordinator_epoch=i32(marker.coordinator_epoch),
+                transaction_version=i8(marker.transaction_version),
             ),
         )
     )

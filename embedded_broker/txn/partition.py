@@ -13,10 +13,14 @@ import logging
 
 from kio.schema.errors import ErrorCode
 
+from embedded_broker.producers.entry import ProducerEntry
 from embedded_broker.protocol.control_batch import Marker, MarkerType, build_marker
 from embedded_broker.state import BrokerState
 from embedded_broker.storage import PartitionLog, StorageError
 from embedded_broker.storage.txn_index import AbortedTxn
+
+from .metadata import MAX_EPOCH
+from .version import TV2
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +51,12 @@ async def write_marker(
     try:
         table = state.producers.table(topic, index, plog)
         entry = table.entries.get(marker.producer_id)
-        if entry is not None and marker.producer_epoch < entry.epoch:
+        if entry is not None and _stale_epoch(marker, entry):
             # a marker of a fenced epoch (a coordinator retry after a newer one): Kafka refuses
             return ErrorCode.invalid_producer_epoch, (
                 f"Marker epoch {marker.producer_epoch} of producer {marker.producer_id} is "
-                f"older than its epoch {entry.epoch} in {topic}-{index}"
+                f"{'not above' if marker.transaction_version >= TV2 else 'older than'} its "
+                f"epoch {entry.epoch} in {topic}-{index} (TV{marker.transaction_version})"
             )
         if entry is not None and marker.coordinator_epoch < entry.coordinator_epoch:
             # a marker from a coordinator that has since been replaced (Kafka's
@@ -76,6 +81,22 @@ async def write_marker(
     state.replicas.appended(topic, index, plog)
     state.notify((topic, index))
     return ErrorCode.none, None
+
+
+def _stale_epoch(marker: Marker, entry: ProducerEntry) -> bool:
+    """Whether the marker's producer epoch is fenced, as Kafka 4.3.1's checkProducerEpoch: a
+    transactions-v2 coordinator bumps the epoch before it writes markers, so a TV2 marker must
+    be above the partition's epoch, except a retry of the marker that already ended the
+    transaction here (same epoch, nothing open, or the epoch at its maximum); older protocols
+    write markers with the transaction's own epoch, so an equal one is taken."""
+    if marker.transaction_version < TV2:
+        return marker.producer_epoch < entry.epoch
+    if marker.producer_epoch > entry.epoch:
+        return False
+    retry = marker.producer_epoch == entry.epoch and (
+        entry.txn_first_offset < 0 or marker.producer_epoch == MAX_EPOCH
+    )
+    return not retry
 
 
 def open_transactions(state: BrokerState, topic: str, index: int) -> dict[int, int]:

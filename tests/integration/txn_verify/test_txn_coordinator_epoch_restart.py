@@ -8,10 +8,14 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from kio.schema.describe_producers.v0 import request as describe_req
 from kio.schema.errors import ErrorCode
+from kio.schema.types import TopicName
+from kio.static.primitive import i32
 
 from tests.integration.broker.broker_process import free_port
 from tests.integration.broker.clients import create_topic
+from tests.integration.groups.wire import WireClient
 from tests.integration.transactions.txn_clients import TIMEOUT_S, start_broker
 
 from .raw_txn import coordinator_address, init_producer, write_marker
@@ -19,6 +23,26 @@ from .raw_txn import coordinator_address, init_producer, write_marker
 TOPIC = "coord-epoch-restart"
 TID = "coord-epoch-restart"
 NEW, OLD = 5, 3  # a coordinator that moved twice, and one it replaced
+
+
+def _coordinator_epoch_shown(bootstrap: str, producer_id: int) -> int:
+    """The CoordinatorEpoch DescribeProducers gives the producer (kafka-transactions
+    describe-producers shows it)."""
+    client = WireClient(bootstrap)
+    try:
+        got = client.send(
+            describe_req.DescribeProducersRequest(
+                topics=(
+                    describe_req.TopicRequest(name=TopicName(TOPIC), partition_indexes=(i32(0),)),
+                )
+            )
+        )
+    finally:
+        client.close()
+    [state] = [
+        p for p in got.topics[0].partitions[0].active_producers if p.producer_id == producer_id
+    ]
+    return int(state.coordinator_epoch)
 
 
 def _kill(proc: subprocess.Popen[str]) -> None:
@@ -61,5 +85,6 @@ def test_stale_coordinator_fenced_after_kill_9_and_clean_restart(tmp_path: Path)
             write_marker(bootstrap, producer, target, coordinator_epoch=OLD)
             == ErrorCode.transaction_coordinator_fenced
         )
+        assert _coordinator_epoch_shown(bootstrap, producer[0]) == NEW
     finally:
         _kill(proc)
