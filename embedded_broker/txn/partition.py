@@ -24,6 +24,10 @@ from .version import TV2
 
 log = logging.getLogger(__name__)
 
+# below the coordinator's WriteTxnMarkers request timeout (markers.REQUEST_TIMEOUT_S), so a
+# leader whose followers lag answers REQUEST_TIMED_OUT, which the coordinator retries
+MARKER_REPLICATION_TIMEOUT_MS = 8_000
+
 
 async def last_stable_offset(state: BrokerState, topic: str, index: int, plog: PartitionLog) -> int:
     """The offset a read_committed consumer may read up to (loads the producer table once)."""
@@ -80,6 +84,17 @@ async def write_marker(
         return ErrorCode.kafka_storage_error, str(exc)
     state.replicas.appended(topic, index, plog)
     state.notify((topic, index))
+    # answered once the in-sync replicas have it (Kafka appends markers with acks=all): a
+    # marker on the leader alone dies with it, and the follower elected in its place would
+    # keep the transaction open for good while its coordinator counts it complete
+    code = await state.replicas.wait_replicated(
+        topic, index, info.last_offset + 1, MARKER_REPLICATION_TIMEOUT_MS
+    )
+    if code != ErrorCode.none:
+        return code, (
+            f"The transaction marker in {topic}-{index} has not reached the in-sync replicas "
+            f"({code.name}); the coordinator sends it again"
+        )
     return ErrorCode.none, None
 
 
