@@ -24,6 +24,7 @@ class Followers:
 
     def __init__(self) -> None:
         self.asked: list[tuple[str, int, int]] = []
+        self.waiting = asyncio.Event()
         self.answer: asyncio.Future[ErrorCode] | None = None
 
     async def wait_replicated(
@@ -31,6 +32,7 @@ class Followers:
     ) -> ErrorCode:
         self.asked.append((topic, partition, required))
         self.answer = asyncio.get_running_loop().create_future()
+        self.waiting.set()
         return await self.answer
 
 
@@ -45,14 +47,15 @@ def test_the_marker_waits_for_the_in_sync_replicas(
         try:
             state.create_topic("t", 1, {})
             writing = asyncio.ensure_future(write_marker(state, "t", 0, MARKER))
-            for _ in range(100):
-                if followers.answer is not None:
-                    break
-                await asyncio.sleep(0)
+            # the marker is appended (the producer table loads on a worker thread first), then
+            # either answered at once (the fault) or held until the followers have it
+            waiting = asyncio.ensure_future(followers.waiting.wait())
+            await asyncio.wait({writing, waiting}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
             answered_early = writing.done()
             if followers.answer is not None:
                 followers.answer.set_result(answer)
-            code, _ = await asyncio.wait_for(writing, 10)
+            waiting.cancel()
+            code, _ = await asyncio.wait_for(writing, 30)
             return code, followers.asked, answered_early
         finally:
             await state.shutdown()
