@@ -3,6 +3,7 @@ TxnOffsetCommit, EndTxn and WriteTxnMarkers, answered by the transaction coordin
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from kio.schema.errors import ErrorCode
@@ -22,6 +23,7 @@ from embedded_broker.txn.version import (
     END_TXN_TV2,
     TV2,
     TXN_OFFSET_COMMIT_TV2,
+    WRITE_TXN_MARKERS_TV,
     end_txn_version,
     tv2_enabled,
 )
@@ -313,22 +315,29 @@ async def handle_write_txn_markers(ctx: RequestContext, request: Any, state: Bro
     results = []
     for m in request.markers:
         kind = MarkerType.COMMIT if m.transaction_result else MarkerType.ABORT
-        marker = Marker(kind, m.producer_id, m.producer_epoch, m.coordinator_epoch)
+        # v2 names the marker's transaction version (KIP-1228); v1 markers are TV0/TV1
+        version = int(getattr(m, "transaction_version", 0))
+        marker = Marker(kind, m.producer_id, m.producer_epoch, m.coordinator_epoch, version)
+        # the partitions side by side: each answer waits for its followers to copy the marker
+        codes = iter(
+            await asyncio.gather(
+                *(
+                    _write_one(state, t.name, index, marker)
+                    for t in m.topics
+                    for index in t.partition_indexes
+                )
+            )
+        )
         topics = []
         for t in m.topics:
-            parts = []
-            for index in t.partition_indexes:
-                if t.name == CONSUMER_OFFSETS_TOPIC:  # this broker's transactional offsets
-                    code = await complete_offsets(state, index, marker)
-                else:
-                    code, _ = await write_marker(state, t.name, index, marker)
-                parts.append(
-                    build(
-                        mod.WritableTxnMarkerPartitionResult,
-                        partition_index=index,
-                        error_code=code,
-                    )
+            parts = [
+                build(
+                    mod.WritableTxnMarkerPartitionResult,
+                    partition_index=index,
+                    error_code=next(codes),
                 )
+                for index in t.partition_indexes
+            ]
             topics.append(
                 build(mod.WritableTxnMarkerTopicResult, name=t.name, partitions=tuple(parts))
             )
@@ -338,12 +347,19 @@ async def handle_write_txn_markers(ctx: RequestContext, request: Any, state: Bro
     return build(mod.WriteTxnMarkersResponse, markers=tuple(results))
 
 
+async def _write_one(state: BrokerState, topic: str, index: int, marker: Marker) -> ErrorCode:
+    if topic == CONSUMER_OFFSETS_TOPIC:  # this broker's transactional offsets
+        return await complete_offsets(state, index, marker)
+    code, _ = await write_marker(state, topic, index, marker)
+    return code
+
+
 # the versions above v1's (Kafka 4.3.1's maxima) only while transactions v2 is finalized
 _V2 = tv2_enabled()
 APIS = (
     ApiSpec(24, 0, 5 if _V2 else 4, handle_add_partitions_to_txn),
     ApiSpec(25, 0, 4 if _V2 else 3, handle_add_offsets_to_txn),
     ApiSpec(26, 0, END_TXN_TV2 if _V2 else 3, handle_end_txn),
-    ApiSpec(27, 1, 1, handle_write_txn_markers),
+    ApiSpec(27, 1, WRITE_TXN_MARKERS_TV, handle_write_txn_markers),
     ApiSpec(28, 0, TXN_OFFSET_COMMIT_TV2 if _V2 else 3, handle_txn_offset_commit),
 )

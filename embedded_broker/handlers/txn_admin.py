@@ -177,7 +177,7 @@ async def handle_describe_producers(ctx: RequestContext, request: Any, state: Br
                     producer_epoch=entry.epoch,
                     last_sequence=entry.last_seq,
                     last_timestamp=entry.last_timestamp,
-                    coordinator_epoch=-1 if entry.txn_first_offset < 0 else 0,
+                    coordinator_epoch=entry.coordinator_epoch,  # of its last marker, as Kafka
                     current_txn_start_offset=entry.txn_first_offset,
                 )
                 for pid, entry in entries

@@ -45,7 +45,8 @@ class ProducerEntry:
     # Kafka's currentTxnFirstOffset: the last stable offset cannot pass it
     txn_first_offset: int = -1
     # the coordinator epoch of the last marker written here (Kafka's coordinatorEpoch): a
-    # marker from an older coordinator is refused; kept in memory only (a restart forgets it)
+    # marker from an older coordinator is refused; kept in snapshots and read back from the
+    # markers in the log, so a restart does not forget it
     coordinator_epoch: int = -1
 
     @property
@@ -147,15 +148,18 @@ class PartitionProducers:
                 self._add(h, offset, last_offset, timestamp)
             offset = last_offset + 1
 
-    def replay(self, header: BatchHeader) -> int:
-        """Apply one batch read back from the log (already validated when it was appended).
+    def replay(self, header: BatchHeader, coordinator_epoch: int = -1) -> int:
+        """Apply one batch read back from the log (already validated when it was appended);
+        ``coordinator_epoch`` is the one a transaction marker's record carries.
 
         For a transaction marker returns the first offset of the transaction it ends (-1 if
         none was open here), as :meth:`end_txn`."""
         if header.producer_id < 0:
             return -1
         if header.is_control:
-            return self.end_txn(header.producer_id, header.producer_epoch, header.max_timestamp)
+            return self.end_txn(
+                header.producer_id, header.producer_epoch, header.max_timestamp, coordinator_epoch
+            )
         self._add(header, header.base_offset, header.last_offset, header.max_timestamp)
         return -1
 
@@ -235,6 +239,7 @@ class PartitionProducers:
                     e.last_timestamp,
                     deque(e.batches, MAX_CACHED_BATCHES),
                     e.txn_first_offset,
+                    e.coordinator_epoch,
                 ),
             )
             for pid, e in self.entries.items()

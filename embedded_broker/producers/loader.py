@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from embedded_broker.protocol.control_batch import MarkerType, parse_marker
+from embedded_broker.protocol.control_batch import Marker, MarkerType, parse_marker
 from embedded_broker.protocol.record_batch import (
+    BatchHeader,
     InvalidRecordBatchError,
     iter_batches,
-    parse_header,
 )
 from embedded_broker.storage import OffsetOutOfRange, PartitionLog
 from embedded_broker.storage.txn_index import AbortedTxn
@@ -89,9 +89,7 @@ def replay_log(plog: PartitionLog, table: PartitionProducers, start: int) -> int
         try:
             for header in iter_batches(data):
                 if header.next_offset > offset:
-                    first = table.replay(header)
-                    if first >= 0 and header.is_control:
-                        _index_if_aborted(plog, table, data[header.position : header.end], first)
+                    _replay(plog, table, header, data)
                     offset = header.next_offset
         except InvalidRecordBatchError as exc:
             log.warning("Producer state rebuild stopped at offset %d: %s", offset, exc)
@@ -105,19 +103,26 @@ def apply_replicated(plog: PartitionLog, table: PartitionProducers, data: bytes)
     leader (``data``, already appended): open transactions, and an aborted-transactions index
     entry for each ABORT marker, so its read_committed answers (KIP-392) stay right."""
     for header in iter_batches(data):
-        first = table.replay(header)
-        if first >= 0 and header.is_control:
-            _index_if_aborted(plog, table, data[header.position : header.end], first)
+        _replay(plog, table, header, data)
 
 
-def _index_if_aborted(
-    plog: PartitionLog, table: PartitionProducers, batch: bytes, first: int
+def _replay(
+    plog: PartitionLog, table: PartitionProducers, header: BatchHeader, data: bytes
 ) -> None:
-    """Rebuild the aborted-transactions index entry of a replayed ABORT marker (kept if the
-    segment's .txnindex already has it)."""
-    marker = parse_marker(batch)
-    if marker.kind is MarkerType.ABORT:
-        offset = parse_header(batch).base_offset
+    """Apply one batch of ``data`` to the table. A transaction marker also brings back the
+    coordinator epoch it was written with (so a replaced coordinator stays fenced after a
+    restart, as Kafka's log recovery does) and, for an ABORT, its aborted-transactions index
+    entry (kept if the segment's .txnindex already has it)."""
+    if not header.is_control or header.producer_id < 0:
+        table.replay(header)
+        return
+    try:
+        marker: Marker | None = parse_marker(data[header.position : header.end])
+    except InvalidRecordBatchError:
+        marker = None  # not a readable marker: its coordinator epoch is not known
+    first = table.replay(header, -1 if marker is None else marker.coordinator_epoch)
+    if first >= 0 and marker is not None and marker.kind is MarkerType.ABORT:
+        offset = header.base_offset
         stable = table.first_unstable_offset()
         plog.add_aborted_txn(
             AbortedTxn(marker.producer_id, first, offset, offset + 1 if stable is None else stable)

@@ -9,7 +9,9 @@ Layout (big-endian): magic "TSPS" | version int16 | crc32c uint32 of the rest | 
 anchor base offset int64 | anchor crc int64 (-1: none) | producer count int32 | per producer:
 id int64, epoch int16, last timestamp int64, batch count int8, per batch: first seq int32,
 last seq int32, first offset int64, last offset int64, timestamp int64; version 2 adds after
-the batches the first offset of the producer's open transaction, int64 (-1: none).
+the batches the first offset of the producer's open transaction, int64 (-1: none); version 3
+adds after it the coordinator epoch of the producer's last transaction marker, int32 (-1:
+none), as Kafka's snapshot keeps coordinator_epoch.
 """
 
 from __future__ import annotations
@@ -30,13 +32,14 @@ log = logging.getLogger(__name__)
 SUFFIX = ".snapshot"
 KEEP = 2  # Kafka keeps one per segment; two let a damaged newest fall back to the one before
 _MAGIC = b"TSPS"
-_VERSION = 2
-_VERSIONS = (1, 2)  # version 1 files (no transactions) are still read
+_VERSION = 3
+_VERSIONS = (1, 2, 3)  # older files (no transactions, no coordinator epoch) are still read
 _PREFIX = struct.Struct(">4shI")
 _HEAD = struct.Struct(">qqqi")
 _PRODUCER = struct.Struct(">qhqb")
 _BATCH = struct.Struct(">iiqqq")
 _TXN = struct.Struct(">q")
+_COORDINATOR_EPOCH = struct.Struct(">i")
 
 
 class CorruptSnapshotError(ValueError):
@@ -92,6 +95,7 @@ def encode(snapshot: Snapshot) -> bytes:
         for b in entry.batches:
             body += _BATCH.pack(b.first_seq, b.last_seq, b.first_offset, b.last_offset, b.timestamp)
         body += _TXN.pack(entry.txn_first_offset)
+        body += _COORDINATOR_EPOCH.pack(entry.coordinator_epoch)
     return _PREFIX.pack(_MAGIC, _VERSION, crc32c.crc32c(body)) + bytes(body)
 
 
@@ -119,7 +123,12 @@ def decode(data: bytes) -> Snapshot:
             if version >= 2:
                 (txn_first,) = _TXN.unpack_from(body, pos)
                 pos += _TXN.size
-            entries.append((pid, ProducerEntry(epoch, last_ts, batches, txn_first)))
+            coordinator_epoch = -1
+            if version >= 3:
+                (coordinator_epoch,) = _COORDINATOR_EPOCH.unpack_from(body, pos)
+                pos += _COORDINATOR_EPOCH.size
+            entry = ProducerEntry(epoch, last_ts, batches, txn_first, coordinator_epoch)
+            entries.append((pid, entry))
         if pos != len(body):
             raise CorruptSnapshotError("bytes left over after the last producer")
     except struct.error as exc:

@@ -42,6 +42,9 @@ class Marker:
     producer_id: int
     producer_epoch: int
     coordinator_epoch: int
+    # the transaction version the coordinator names in WriteTxnMarkers v2 (KIP-1228); not in
+    # the record, so a marker read back from the log has 0 (the lenient legacy check)
+    transaction_version: int = 0
 
 
 def _record(key: bytes, value: bytes) -> bytes:

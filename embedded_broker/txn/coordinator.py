@@ -497,7 +497,14 @@ class TransactionCoordinator:
                 return ErrorCode.concurrent_transactions
             if meta.state is not S.ONGOING:
                 return ErrorCode.invalid_txn_state
-            value = meta.after(E.END_COMMIT if commit else E.END_ABORT, self.state.now_ms())
+            # an EndTxn below v5 ends a transactions-v1 transaction: its markers keep the
+            # producer's epoch, so they are sent as TV0 whatever its partitions were added as
+            # (Kafka takes the client's version from the EndTxn request)
+            value = meta.after(
+                E.END_COMMIT if commit else E.END_ABORT,
+                self.state.now_ms(),
+                client_transaction_version=0,
+            )
             code = await self._append(transactional_id, value)
             if code != ErrorCode.none:
                 return code
@@ -611,6 +618,7 @@ class TransactionCoordinator:
             meta.producer_id,
             meta.producer_epoch,
             self.coordinator_epoch(transactional_id),
+            meta.client_transaction_version,
         )
         # a cluster's group coordinators hold their transactional offsets until the marker
         # reaches their __consumer_offsets partition; a single node's wait here (self.pending)

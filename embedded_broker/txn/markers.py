@@ -10,8 +10,8 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from kio.schema.errors import ErrorCode
 from kio.schema.types import ProducerId, TopicName
-from kio.schema.write_txn_markers.v1 import request as markers_req
-from kio.static.primitive import i16, i32
+from kio.schema.write_txn_markers.v2 import request as markers_req
+from kio.static.primitive import i8, i16, i32
 
 from embedded_broker.cluster_link.link import cluster_link
 from embedded_broker.protocol.control_batch import Marker, MarkerType
@@ -33,6 +33,7 @@ RETRIABLE = frozenset(
         ErrorCode.not_leader_or_follower,
         ErrorCode.leader_not_available,
         ErrorCode.not_enough_replicas,
+        ErrorCode.not_enough_replicas_after_append,
         ErrorCode.request_timed_out,
         ErrorCode.kafka_storage_error,
         ErrorCode.unknown_topic_or_partition,
@@ -82,6 +83,7 @@ async def _remote(
                     for t, ids in topics.items()
                 ),
                 coordinator_epoch=i32(marker.coordinator_epoch),
+                transaction_version=i8(marker.transaction_version),
             ),
         )
     )
@@ -134,8 +136,10 @@ async def write_markers(
             out[tp] = ErrorCode.none  # the topic was deleted: no reader needs the marker
         else:
             by_leader.setdefault(leader, []).append(tp)
-    for tp in by_leader.pop(state.node_id, []):
-        out[tp] = await here(tp, marker)
+    mine = by_leader.pop(state.node_id, [])
+    # side by side: each waits for its partition's followers to copy the marker
+    codes = await asyncio.gather(*(here(tp, marker) for tp in mine))
+    out.update(zip(mine, codes, strict=True))
     answers = await asyncio.gather(
         *(_remote(state, broker, marker, tps) for broker, tps in by_leader.items())
     )

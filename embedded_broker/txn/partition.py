@@ -13,12 +13,20 @@ import logging
 
 from kio.schema.errors import ErrorCode
 
+from embedded_broker.producers.entry import ProducerEntry
 from embedded_broker.protocol.control_batch import Marker, MarkerType, build_marker
 from embedded_broker.state import BrokerState
 from embedded_broker.storage import PartitionLog, StorageError
 from embedded_broker.storage.txn_index import AbortedTxn
 
+from .metadata import MAX_EPOCH
+from .version import TV2
+
 log = logging.getLogger(__name__)
+
+# below the coordinator's WriteTxnMarkers request timeout (markers.REQUEST_TIMEOUT_S), so a
+# leader whose followers lag answers REQUEST_TIMED_OUT, which the coordinator retries
+MARKER_REPLICATION_TIMEOUT_MS = 8_000
 
 
 async def last_stable_offset(state: BrokerState, topic: str, index: int, plog: PartitionLog) -> int:
@@ -47,11 +55,12 @@ async def write_marker(
     try:
         table = state.producers.table(topic, index, plog)
         entry = table.entries.get(marker.producer_id)
-        if entry is not None and marker.producer_epoch < entry.epoch:
+        if entry is not None and _stale_epoch(marker, entry):
             # a marker of a fenced epoch (a coordinator retry after a newer one): Kafka refuses
             return ErrorCode.invalid_producer_epoch, (
                 f"Marker epoch {marker.producer_epoch} of producer {marker.producer_id} is "
-                f"older than its epoch {entry.epoch} in {topic}-{index}"
+                f"{'not above' if marker.transaction_version >= TV2 else 'older than'} its "
+                f"epoch {entry.epoch} in {topic}-{index} (TV{marker.transaction_version})"
             )
         if entry is not None and marker.coordinator_epoch < entry.coordinator_epoch:
             # a marker from a coordinator that has since been replaced (Kafka's
@@ -75,7 +84,34 @@ async def write_marker(
         return ErrorCode.kafka_storage_error, str(exc)
     state.replicas.appended(topic, index, plog)
     state.notify((topic, index))
+    # answered once the in-sync replicas have it (Kafka appends markers with acks=all): a
+    # marker on the leader alone dies with it, and the follower elected in its place would
+    # keep the transaction open for good while its coordinator counts it complete
+    code = await state.replicas.wait_replicated(
+        topic, index, info.last_offset + 1, MARKER_REPLICATION_TIMEOUT_MS
+    )
+    if code != ErrorCode.none:
+        return code, (
+            f"The transaction marker in {topic}-{index} has not reached the in-sync replicas "
+            f"({code.name}); the coordinator sends it again"
+        )
     return ErrorCode.none, None
+
+
+def _stale_epoch(marker: Marker, entry: ProducerEntry) -> bool:
+    """Whether the marker's producer epoch is fenced, as Kafka 4.3.1's checkProducerEpoch: a
+    transactions-v2 coordinator bumps the epoch before it writes markers, so a TV2 marker must
+    be above the partition's epoch, except a retry of the marker that already ended the
+    transaction here (same epoch, nothing open, or the epoch at its maximum); older protocols
+    write markers with the transaction's own epoch, so an equal one is taken."""
+    if marker.transaction_version < TV2:
+        return marker.producer_epoch < entry.epoch
+    if marker.producer_epoch > entry.epoch:
+        return False
+    retry = marker.producer_epoch == entry.epoch and (
+        entry.txn_first_offset < 0 or marker.producer_epoch == MAX_EPOCH
+    )
+    return not retry
 
 
 def open_transactions(state: BrokerState, topic: str, index: int) -> dict[int, int]:

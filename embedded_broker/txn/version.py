@@ -15,6 +15,9 @@ TV2 = 2
 PRODUCE_TV2 = 12
 END_TXN_TV2 = 5
 TXN_OFFSET_COMMIT_TV2 = 5
+# WriteTxnMarkers v2 names each marker's transaction version (KIP-1228), so a leader can ask a
+# TV2 marker for a bumped epoch; broker to broker, so offered whatever the finalized level
+WRITE_TXN_MARKERS_TV = 2
 
 
 def tv2_enabled() -> bool:

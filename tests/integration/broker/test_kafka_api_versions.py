@@ -54,7 +54,6 @@ BELOW_KAFKA: dict[int, tuple[tuple[int, int], str]] = {
         "Produce: v0-2 are refused (Kafka 4 lists them only for old librdkafka and refuses them"
         " too); v13 names topics by id (KIP-516), not served yet",
     ),
-    27: ((1, 1), "WriteTxnMarkers v2 carries the marker's transaction version, not used here"),
 }
 if not tv2_enabled():
     # transactions v2 switched off (txn/version.py): the versions above v1's are not offered

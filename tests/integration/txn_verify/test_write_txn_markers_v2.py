@@ -1,0 +1,115 @@
+"""WriteTxnMarkers v2 (KIP-1228, Kafka 4.x): each marker names its transaction version. A
+transactions-v2 coordinator always bumps the producer epoch before writing the markers, so the
+partition leader takes a TV2 marker only with an epoch above the one it last saw (a marker of
+the open transaction's own epoch is a late one from the transaction before), and a retry of the
+marker that already ended it (same epoch, nothing open) is taken again, as Kafka 4.3.1's
+ProducerAppendInfo.checkProducerEpoch. Raw frames, as a coordinator sends them."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from kio.schema.api_versions.v3 import request as av3
+from kio.schema.errors import ErrorCode
+from kio.schema.write_txn_markers.v2 import request as markers_v2
+
+from tests.broker_fixtures import RunningBroker
+from tests.integration.broker.clients import create_topic
+from tests.integration.groups.wire import WireClient, make
+from tests.integration.transactions.txn_clients import put_sentinels, read_to_sentinels
+
+from .raw_txn import coordinator_address, produce, write_marker
+from .raw_txn_v2 import end_txn, init_producer_v5, txn_batch
+
+WRITE_TXN_MARKERS = 27
+
+
+def _send(address: str, request: Any) -> Any:
+    client = WireClient(address)
+    try:
+        return client.send(request)
+    finally:
+        client.close()
+
+
+def write_marker_v2(
+    leader: str, producer: tuple[int, int], target: tuple[str, int], *, transaction_version: int
+) -> ErrorCode:
+    """WriteTxnMarkers v2 (a commit) from a coordinator of epoch 0, as a single node's is."""
+    mod = markers_v2
+    topic, index = target
+    got = _send(
+        leader,
+        make(
+            mod.WriteTxnMarkersRequest,
+            markers=(
+                make(
+                    mod.WritableTxnMarker,
+                    producer_id=producer[0],
+                    producer_epoch=producer[1],
+                    transaction_result=True,
+                    topics=(
+                        make(mod.WritableTxnMarkerTopic, name=topic, partition_indexes=(index,)),
+                    ),
+                    coordinator_epoch=0,
+                    transaction_version=transaction_version,
+                ),
+            ),
+        ),
+    )
+    return ErrorCode(got.markers[0].topics[0].partitions[0].error_code)
+
+
+def test_write_txn_markers_v2_is_advertised(builtin_broker: RunningBroker) -> None:
+    got = _send(
+        builtin_broker.bootstrap,
+        av3.ApiVersionsRequest(client_software_name="raw", client_software_version="1"),
+    )
+    [key] = [k for k in got.api_keys if k.api_key == WRITE_TXN_MARKERS]
+    assert (key.min_version, key.max_version) == (1, 2)
+
+
+def test_tv2_marker_needs_a_bumped_epoch(builtin_broker: RunningBroker) -> None:
+    bootstrap = builtin_broker.bootstrap
+    topic = f"wtm2-{uuid.uuid4().hex[:8]}"
+    create_topic(bootstrap, topic, 1)
+    tid = f"wtm2-{topic}"
+    target = (topic, 0)
+    coordinator = coordinator_address(bootstrap, tid)
+    pid, epoch = init_producer_v5(coordinator, tid)
+    batch = txn_batch(pid, epoch, 0, [b"kept"])
+    assert produce(bootstrap, tid, target, batch, version=12) == ErrorCode.none
+
+    # a TV2 marker of the open transaction's own epoch is a late one: refused, still open
+    assert (
+        write_marker_v2(bootstrap, (pid, epoch), target, transaction_version=2)
+        == ErrorCode.invalid_producer_epoch
+    )
+    # the same marker as a TV0/TV1 coordinator sends it (v2 and v1 frames alike) is taken
+    assert write_marker_v2(bootstrap, (pid, epoch), target, transaction_version=0) == (
+        ErrorCode.none
+    )
+    assert write_marker(bootstrap, (pid, epoch), target, coordinator_epoch=0) == ErrorCode.none
+
+    # a TV2 marker with the bumped epoch ends the next transaction ...
+    nxt = txn_batch(pid, epoch, 1, [b"next"])
+    assert produce(bootstrap, tid, target, nxt, version=9) == ErrorCode.none
+    bumped = (pid, epoch + 1)
+    assert write_marker_v2(bootstrap, bumped, target, transaction_version=2) == ErrorCode.none
+    # ... its retry (nothing open any more) is taken again; an older epoch is not
+    assert write_marker_v2(bootstrap, bumped, target, transaction_version=2) == ErrorCode.none
+    assert (
+        write_marker_v2(bootstrap, (pid, epoch), target, transaction_version=2)
+        == ErrorCode.invalid_producer_epoch
+    )
+
+    # the coordinator's own commit (TV2, bumped epoch) still goes through: the partition took
+    # the same epoch already, with nothing open, so the marker counts as its retry
+    assert end_txn(coordinator, tid, (pid, epoch), commit=True) == (
+        ErrorCode.none,
+        pid,
+        epoch + 1,
+    )
+    put_sentinels(bootstrap, topic, 1)
+    assert read_to_sentinels(bootstrap, topic, 1, "read_committed") == [b"kept", b"next"]
