@@ -31,7 +31,7 @@ from desktop.domain.groups import (
     refusal,
     share_refusal,
 )
-from desktop.models.groups import ResetPreviewModel
+from desktop.models.groups import ResetPreviewModel, ShareResetPreviewModel
 from desktop.views.widgets.common import Banner, FilterProxy, hint, make_table, set_role
 from desktop.workers.groups import GroupsPoller
 
@@ -128,7 +128,7 @@ class ResetOffsetsDialog(QDialog):
         self.message.setWordWrap(True)
         # a refusal runs to three lines: the table gives way, not the message
         self.message.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
-        self.model = ResetPreviewModel()
+        self.model = ShareResetPreviewModel() if share else ResetPreviewModel()
         self.proxy = FilterProxy(0)
         self.proxy.setSourceModel(self.model)
         self.table = make_table(self.proxy)
