@@ -90,6 +90,16 @@ def test_reset_to_earliest_delivers_again_from_the_start(qtbot: QtBot, bootstrap
         assert dialog.current_mode().value == "earliest"
         qtbot.waitUntil(lambda: dialog.state == "Empty", timeout=WAIT_MS)
         assert not dialog.refusal.isVisible()
+        # all the group's topics (here its one): every partition of each, none to choose
+        dialog.topic.setCurrentIndex(0)
+        assert dialog.topic_name() == "" and not dialog.all_partitions.isEnabled()
+        preview(qtbot, dialog)
+        assert {(r.topic, r.partition): r.new for r in dialog.model.rows} == {
+            (topic, 0): 0,
+            (topic, 1): 0,
+        }
+        dialog.topic.setCurrentText(topic)
+        assert dialog.plan is None  # a changed choice needs a new preview
         preview(qtbot, dialog)
         assert {(r.topic, r.partition): r.new for r in dialog.model.rows} == {
             (topic, 0): 0,
