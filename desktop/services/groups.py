@@ -47,13 +47,14 @@ from desktop.services.group_wire import (
     share_offsets,
 )
 from desktop.services.group_wire import list_groups as wire_list_groups
-from desktop.services.kio_wire import WireHolder, WireUnavailableError
+from desktop.services.kio_wire import WireHolder
 from desktop.services.record_times import first_records, peek_config
 from desktop.services.share_reset import (
     ShareOffsetsRefusedError,
     alter_share_offsets,
     delete_share_offsets,
     share_plan,
+    wire_failure,
     wire_of,
 )
 
@@ -870,15 +871,15 @@ class GroupsAdmin:
     def share_state(self, group_id: str) -> tuple[str, int | None]:
         try:
             d = describe_share_group(wire_of(self.wire), group_id)
-        except WireUnavailableError as exc:
-            raise KafkaServiceError(f"The share group could not be described: {exc}") from exc
+        except Exception as exc:
+            raise wire_failure("The share group could not be described", exc) from exc
         return d.state, len(d.members)
 
     def _share_offsets(self, group_id: str) -> dict[Key, int]:
         try:
             got = share_offsets(wire_of(self.wire), group_id)
-        except WireUnavailableError as exc:
-            raise KafkaServiceError(f"The share offsets could not be read: {exc}") from exc
+        except Exception as exc:
+            raise wire_failure("The share offsets could not be read", exc) from exc
         return {k: start for k, (start, _lag) in got.items()}
 
     def _plan_share_reset(self, req: ResetRequest) -> ResetPlan:
@@ -926,8 +927,8 @@ class GroupsAdmin:
             raise ShareOffsetsRefusedError(
                 share_refusal(gid, members) + " Nothing was changed."
             ) from None
-        except WireUnavailableError as exc:
-            raise KafkaServiceError(f"The share offsets could not be changed: {exc}") from exc
+        except Exception as exc:
+            raise wire_failure("The share offsets could not be changed", exc) from exc
         try:  # the change is done: never fail it here
             after: dict[Key, int] = self._share_offsets(gid)
         except Exception:
@@ -950,8 +951,8 @@ class GroupsAdmin:
             raise ShareOffsetsRefusedError(
                 share_refusal(group_id, members) + " Nothing was changed."
             ) from None
-        except WireUnavailableError as exc:
-            raise KafkaServiceError(f"The share offsets could not be deleted: {exc}") from exc
+        except Exception as exc:
+            raise wire_failure("The share offsets could not be deleted", exc) from exc
         return len(had)
 
     # ---- deleting ------------------------------------------------------------------------

@@ -41,6 +41,13 @@ def wire_of(holder: WireHolder | None) -> KioWire:
         raise KafkaServiceError(f"Share-group offsets cannot be changed here: {exc}") from exc
 
 
+def wire_failure(what: str, exc: Exception) -> KafkaServiceError:
+    """A failure on the wire as a message for the user (kafka-python's errors included)."""
+    if isinstance(exc, KafkaServiceError):
+        return exc
+    return KafkaServiceError(f"{what}: {exc or type(exc).__name__}")
+
+
 def _module(api_key: int, version: int) -> Any:
     # the nested types live beside the request type, in the version's module
     return importlib.import_module(request_type(api_key, version).__module__)
