@@ -342,6 +342,7 @@ class ResetRequest:
     partitions: tuple[int, ...]  # empty: every partition of the topic
     mode: ResetMode
     value: int = 0  # timestamp in ms, the offset, or the shift (±N)
+    share: bool = False  # a share group's start offsets; topic "" then means all its topics
 
 
 NO_COMMIT_REFUSAL = {
@@ -448,3 +449,14 @@ REFUSAL = (
 def refusal(group: str, state: str, members: int | None) -> str:
     count = "some" if members is None else str(members)
     return REFUSAL.format(group=group, state=state, members=count)
+
+
+SHARE_REFUSAL = (
+    "Kafka changes a share group's offsets only while the group has no members, and "
+    "'{group}' has {members} active member(s). Stop the group's consumers first, wait until it "
+    "shows Empty, then try again."
+)
+
+
+def share_refusal(group: str, members: int | None) -> str:
+    return SHARE_REFUSAL.format(group=group, members="some" if members is None else members)

@@ -266,6 +266,28 @@ class ResetPreviewModel(RowTableModel[ResetRow]):
         return RED if row.refused else None
 
 
+class ShareResetPreviewModel(ResetPreviewModel):
+    """The preview of a share group's reset: its share-partition start offsets."""
+
+    columns = (
+        ResetPreviewModel.columns[0],
+        ResetPreviewModel.columns[1],
+        Column(
+            "Start offset",
+            lambda r: r.current if r.current is not None else "not started",
+            numeric=True,
+            tooltip="The share-partition start offset: where the group next delivers from",
+        ),
+        Column(
+            "Execute sets",
+            lambda r: r.new_text,
+            numeric=True,
+            tooltip="Exactly the start offset Execute sets for this partition",
+        ),
+        *ResetPreviewModel.columns[4:],
+    )
+
+
 SHARE_COMMITTED_TIP = (
     "Partitions of this topic with committed offsets; for share groups, with a "
     "share-partition start offset"

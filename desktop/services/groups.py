@@ -38,6 +38,7 @@ from desktop.domain.groups import (
     new_offset,
     refusal,
     reset_refusal,
+    share_refusal,
 )
 from desktop.services.admin import ClusterAdmin, KafkaServiceError
 from desktop.services.group_wire import (
@@ -48,6 +49,14 @@ from desktop.services.group_wire import (
 from desktop.services.group_wire import list_groups as wire_list_groups
 from desktop.services.kio_wire import WireHolder
 from desktop.services.record_times import first_records, peek_config
+from desktop.services.share_reset import (
+    ShareOffsetsRefusedError,
+    alter_share_offsets,
+    delete_share_offsets,
+    share_plan,
+    wire_failure,
+    wire_of,
+)
 
 DESCRIBE_BATCH = 100  # groups per DescribeGroups call
 OFFSETS_WAVE = 100  # offset fetches in flight at once: smaller bursts of result callbacks
@@ -751,6 +760,8 @@ class GroupsAdmin:
 
     def plan_reset(self, req: ResetRequest) -> ResetPlan:
         """Current → new offset per partition (nothing is written)."""
+        if req.share:
+            return self._plan_share_reset(req)
         try:
             md = self.admin.metadata(req.topic)
         except KafkaException as exc:
@@ -789,6 +800,8 @@ class GroupsAdmin:
         gid = plan.request.group_id
         if plan.refused:
             raise ResetRefusedError(plan.refused_text())
+        if plan.request.share:
+            return self._execute_share_reset(plan)
         state, members = self.group_state(gid)
         if state != GroupState.EMPTY:
             raise ResetRefusedError(refusal(gid, state, members))
@@ -852,6 +865,95 @@ class GroupsAdmin:
             raise KafkaServiceError(
                 f"The broker refused the offset for {tp.topic}[{tp.partition}]: {tp.error.str()}"
             )
+
+    # ---- share groups (KIP-932): the broker checks emptiness as it applies the change ----
+
+    def share_state(self, group_id: str) -> tuple[str, int | None]:
+        try:
+            d = describe_share_group(wire_of(self.wire), group_id)
+        except Exception as exc:
+            raise wire_failure("The share group could not be described", exc) from exc
+        return d.state, len(d.members)
+
+    def _share_offsets(self, group_id: str) -> dict[Key, int]:
+        try:
+            got = share_offsets(wire_of(self.wire), group_id)
+        except Exception as exc:
+            raise wire_failure("The share offsets could not be read", exc) from exc
+        return {k: start for k, (start, _lag) in got.items()}
+
+    def _plan_share_reset(self, req: ResetRequest) -> ResetPlan:
+        state, _members = self.share_state(req.group_id)
+        current = self._share_offsets(req.group_id)
+        topics = [req.topic] if req.topic else sorted({t for t, _p in current})
+        if not topics:
+            raise KafkaServiceError(
+                f"'{req.group_id}' has no share offsets yet: choose a topic to reset."
+            )
+        keys: list[Key] = []
+        for topic in topics:
+            try:
+                md = self.admin.metadata(topic)
+            except KafkaException as exc:
+                raise self.admin.service_error(exc) from exc
+            tmd = md.topics.get(topic)
+            if tmd is None or tmd.error is not None or not tmd.partitions:
+                raise KafkaServiceError(f"Topic '{topic}' does not exist on this cluster.")
+            ids = sorted(tmd.partitions) if not req.partitions else sorted(req.partitions)
+            unknown = [p for p in ids if p not in tmd.partitions]
+            if unknown:
+                raise KafkaServiceError(f"Topic '{topic}' has no partition(s) {unknown}.")
+            keys += [(topic, p) for p in ids]
+        at_time: dict[Key, int] = {}
+        if req.mode == ResetMode.TIMESTAMP:
+            at_time = self._list_offsets(
+                {TopicPartition(t, p): OffsetSpec.for_timestamp(req.value) for t, p in keys}
+            )
+        low, high = self.starts(keys), self.ends(keys)
+        return share_plan(req, state, keys, current=current, low=low, high=high, at_time=at_time)
+
+    def _execute_share_reset(self, plan: ResetPlan) -> ResetPlan:
+        """Send the previewed start offsets; the broker refuses the whole change (and nothing
+        moves) while the group has members. Returns the rows with the offsets read back."""
+        gid = plan.request.group_id
+        wire = wire_of(self.wire)
+        try:
+            alter_share_offsets(wire, gid, {(r.topic, r.partition): r.new for r in plan.rows})
+        except ShareOffsetsRefusedError:
+            try:
+                _state, members = self.share_state(gid)
+            except Exception:
+                members = None
+            raise ShareOffsetsRefusedError(
+                share_refusal(gid, members) + " Nothing was changed."
+            ) from None
+        except Exception as exc:
+            raise wire_failure("The share offsets could not be changed", exc) from exc
+        try:  # the change is done: never fail it here
+            after: dict[Key, int] = self._share_offsets(gid)
+        except Exception:
+            after = {}
+        rows = tuple(
+            dataclasses.replace(r, current=after.get((r.topic, r.partition))) for r in plan.rows
+        )
+        return ResetPlan(plan.request, GroupState.EMPTY, rows)
+
+    def delete_share_topic_offsets(self, group_id: str, topic: str) -> int:
+        """Forget the share group's state for `topic`; returns how many partitions had some."""
+        had = [k for k in self._share_offsets(group_id) if k[0] == topic]
+        try:
+            delete_share_offsets(wire_of(self.wire), group_id, topic)
+        except ShareOffsetsRefusedError:
+            try:
+                _state, members = self.share_state(group_id)
+            except Exception:
+                members = None
+            raise ShareOffsetsRefusedError(
+                share_refusal(group_id, members) + " Nothing was changed."
+            ) from None
+        except Exception as exc:
+            raise wire_failure("The share offsets could not be deleted", exc) from exc
+        return len(had)
 
     # ---- deleting ------------------------------------------------------------------------
 

@@ -354,6 +354,7 @@ class GroupsPage(QWidget):
             members=g.members,
             topics=topics,
             preferred_topic=preferred,
+            share=g.group_type == "share",
             parent=self,
         )
         self.dialog = dialog
@@ -393,6 +394,9 @@ class GroupsPage(QWidget):
         g = self.selected()
         if g is None or not g.topics:
             return
+        if g.group_type == "share":
+            self._delete_share_offsets(g)
+            return
         note = (
             ""
             if OFFSET_DELETE
@@ -415,6 +419,34 @@ class GroupsPage(QWidget):
                 gid,
                 topic,
                 lambda n: self._say(f"Deleted {n} committed offset(s) of '{gid}' for '{topic}'."),
+                lambda m: self._say(m, True),
+            )
+
+        dialog.accepted.connect(accepted)
+        dialog.open()
+
+    def _delete_share_offsets(self, g: GroupSummary) -> None:
+        detail = (
+            f"This removes the share-partition state of the share group <b>{g.group_id}</b> "
+            "for the chosen topic: its start offsets and which records were delivered and "
+            "acknowledged. Its other topics keep theirs. Kafka does this only while the group "
+            "has no members; next time it starts on the topic from share.auto.offset.reset."
+        )
+        dialog = ConfirmGroupDialog("Delete share offsets", g.group_id, detail, self)
+        dialog.topic.addItems(list(g.topics))
+        dialog.topic.setVisible(True)
+        self.dialog = dialog
+        gid = g.group_id
+
+        def accepted() -> None:
+            topic = dialog.topic.currentText()
+            self._say(f"Deleting the share offsets of '{gid}' for '{topic}'…")
+            self.poller.delete_share_topic_offsets(
+                gid,
+                topic,
+                lambda n: self._say(
+                    f"Deleted the share offsets of '{gid}' for '{topic}' ({n} partition(s))."
+                ),
                 lambda m: self._say(m, True),
             )
 

@@ -1,4 +1,5 @@
-"""Reset a group's offsets: choose the target, preview current → new, then execute (Empty only)."""
+"""Reset a group's offsets (or a share group's start offsets): choose the target, preview
+current → new, then execute (Empty only)."""
 
 from __future__ import annotations
 
@@ -28,8 +29,9 @@ from desktop.domain.groups import (
     ResetPlan,
     ResetRequest,
     refusal,
+    share_refusal,
 )
-from desktop.models.groups import ResetPreviewModel
+from desktop.models.groups import ResetPreviewModel, ShareResetPreviewModel
 from desktop.views.widgets.common import Banner, FilterProxy, hint, make_table, set_role
 from desktop.workers.groups import GroupsPoller
 
@@ -39,6 +41,19 @@ MODES = (
     (ResetMode.TIMESTAMP, "To a time"),
     (ResetMode.OFFSET, "To a specific offset"),
     (ResetMode.SHIFT, "Shift by ±N"),
+)
+ALL_TOPICS = "All topics of the group"
+HINT = (
+    "Preview is a dry run: nothing is written until Execute. New offsets are "
+    "clamped to the log's start and end. Execute checks again that the group is "
+    "Empty and commits exactly the previewed offsets. As the Kafka CLI, shift-by "
+    "and to-offset are refused on partitions without a committed offset."
+)
+SHARE_HINT = (
+    "A share group's start offset is where it next delivers records from. Preview is a dry "
+    "run: nothing is written until Execute. New offsets are clamped to the log's start and end. "
+    "Kafka applies the change only while the group has no members, and then exactly the "
+    "previewed offsets."
 )
 
 
@@ -52,10 +67,13 @@ class ResetOffsetsDialog(QDialog):
         members: int | None,
         topics: dict[str, int],  # topic -> partition count
         preferred_topic: str | None = None,
+        share: bool = False,  # a share group (KIP-932): its share-partition start offsets
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"Reset offsets of '{group_id}'")
+        self.share = share
+        what = "share offsets" if share else "offsets"
+        self.setWindowTitle(f"Reset {what} of '{group_id}'")
         self.resize(760, 620)
         self.poller = poller
         self.group_id = group_id
@@ -67,7 +85,10 @@ class ResetOffsetsDialog(QDialog):
 
         self.refusal = Banner()
         self.topic = QComboBox()
-        self.topic.addItems(sorted(topics))
+        if share:  # topic "" in the request: every topic the group has offsets for
+            self.topic.addItem(ALL_TOPICS, "")
+        for name in sorted(topics):
+            self.topic.addItem(name, name)
         if preferred_topic in topics:
             self.topic.setCurrentText(preferred_topic)
         self.all_partitions = QCheckBox("All partitions")
@@ -78,6 +99,8 @@ class ResetOffsetsDialog(QDialog):
         self.partition_list.setWrapping(True)
         self.mode = QComboBox()
         for mode, label in MODES:
+            if share and mode == ResetMode.SHIFT:
+                continue  # as kafka-share-groups: to a position, never relative
             self.mode.addItem(label, mode)
         self.when = QDateTimeEdit(QDateTime.currentDateTime().addSecs(-3600))
         self.when.setDisplayFormat("yyyy-MM-dd HH:mm:ss")
@@ -105,7 +128,7 @@ class ResetOffsetsDialog(QDialog):
         self.message.setWordWrap(True)
         # a refusal runs to three lines: the table gives way, not the message
         self.message.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
-        self.model = ResetPreviewModel()
+        self.model = ShareResetPreviewModel() if share else ResetPreviewModel()
         self.proxy = FilterProxy(0)
         self.proxy.setSourceModel(self.model)
         self.table = make_table(self.proxy)
@@ -126,19 +149,12 @@ class ResetOffsetsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.refusal)
         layout.addLayout(form)
-        layout.addWidget(
-            hint(
-                "Preview is a dry run: nothing is written until Execute. New offsets are "
-                "clamped to the log's start and end. Execute checks again that the group is "
-                "Empty and commits exactly the previewed offsets. As the Kafka CLI, shift-by "
-                "and to-offset are refused on partitions without a committed offset."
-            )
-        )
+        layout.addWidget(hint(SHARE_HINT if share else HINT))
         layout.addWidget(self.table, 1)
         layout.addWidget(self.message)
         layout.addLayout(buttons)
 
-        self.topic.currentTextChanged.connect(self._fill_partitions)
+        self.topic.currentIndexChanged.connect(lambda _i: self._fill_partitions(self.topic_name()))
         self.all_partitions.toggled.connect(lambda on: self.partition_list.setEnabled(not on))
         self.all_partitions.toggled.connect(self._invalidate)
         self.partition_list.itemChanged.connect(self._invalidate)
@@ -149,22 +165,34 @@ class ResetOffsetsDialog(QDialog):
         self.preview_button.clicked.connect(self.preview)
         self.execute_button.clicked.connect(self.execute)
         self.close_button.clicked.connect(self.reject)
-        self._fill_partitions(self.topic.currentText())
+        self._fill_partitions(self.topic_name())
         self.partition_list.setEnabled(False)
         self._show_state(state, members)
         # the listed state may be a refresh old: ask the broker now
-        poller.group_state(group_id, lambda sm: self._show_state(*sm), self._say_error)
+        poller.group_state(group_id, lambda sm: self._show_state(*sm), self._say_error, share=share)
+
+    def topic_name(self) -> str:
+        """The chosen topic; "" for all the share group's topics."""
+        return str(self.topic.currentData() or "")
 
     def _show_state(self, state: str, members: int | None) -> None:
         self.state, self.members = state, members
         if state == GroupState.EMPTY:
             self.refusal.setVisible(False)
         else:
-            self.refusal.show_message(refusal(self.group_id, state, members))
+            self.refusal.show_message(
+                share_refusal(self.group_id, members)
+                if self.share
+                else refusal(self.group_id, state, members)
+            )
         self._update_execute()
 
     def _fill_partitions(self, topic: str) -> None:
         self.partition_list.clear()
+        # all topics: every partition of each (their counts differ)
+        self.all_partitions.setEnabled(bool(topic))
+        if not topic:
+            self.all_partitions.setChecked(True)
         for p in range(self.topics.get(topic, 0)):
             item = QListWidgetItem(str(p))
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
@@ -203,7 +231,7 @@ class ResetOffsetsDialog(QDialog):
         parts = self.chosen_partitions()
         if not self.all_partitions.isChecked() and not parts:
             return None
-        return ResetRequest(self.group_id, self.topic.currentText(), parts, mode, value)
+        return ResetRequest(self.group_id, self.topic_name(), parts, mode, value, self.share)
 
     def _invalidate(self) -> None:
         self.plan = None
@@ -235,7 +263,9 @@ class ResetOffsetsDialog(QDialog):
             self.preview_button.setEnabled(True)
             if plan.request != self.request():
                 return  # the inputs changed meanwhile
-            if not self.partition_list.count():  # a topic the cluster view has not seen yet
+            if (
+                plan.request.topic and not self.partition_list.count()
+            ):  # a topic the cluster view has not seen yet
                 self.topics[plan.request.topic] = len(plan.rows)
                 self.partition_list.blockSignals(True)
                 self._fill_partitions(plan.request.topic)
@@ -249,7 +279,12 @@ class ResetOffsetsDialog(QDialog):
             elif plan.allowed:
                 self._say(f"Preview: {moved:,} of {len(plan.rows):,} partition(s) change.")
             else:
-                self._say_error("Preview only: the group is not Empty, so Execute is disabled.")
+                self._say_error(
+                    "Preview only: the group has members, so Execute is disabled. Stop the "
+                    "group's consumers first."
+                    if self.share
+                    else "Preview only: the group is not Empty, so Execute is disabled."
+                )
 
         def failed(message: str) -> None:
             self.preview_button.setEnabled(True)
@@ -271,15 +306,16 @@ class ResetOffsetsDialog(QDialog):
                 self.plan = None
                 self.model.set_rows(list(result.rows))
                 self._update_execute()
+            what = "share start offset(s)" if self.share else "offset(s)"
             self._say(
-                f"Committed {len(result.rows):,} offset(s) for '{self.group_id}'; Current shows "
+                f"Committed {len(result.rows):,} {what} for '{self.group_id}'; Current shows "
                 "the offsets read back from the broker."
             )
 
         def failed(message: str) -> None:
             self._say_error(message)
             self.poller.group_state(
-                self.group_id, lambda sm: self._show_state(*sm), lambda _m: None
+                self.group_id, lambda sm: self._show_state(*sm), lambda _m: None, share=self.share
             )
 
         self.poller.execute_reset(plan, done, failed)

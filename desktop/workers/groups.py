@@ -188,8 +188,15 @@ class GroupsPoller(QObject):
         )
 
     def group_state(
-        self, group_id: str, done: Callable[[tuple[str, int | None]], None], error: Failed
+        self,
+        group_id: str,
+        done: Callable[[tuple[str, int | None]], None],
+        error: Failed,
+        share: bool = False,
     ) -> None:
+        if share:
+            self._run("share group state", lambda ga: ga.share_state(group_id), done, error)
+            return
         self._run("group state", lambda ga: ga.group_state(group_id), done, error)
 
     def delete_group(self, group_id: str, done: Done, error: Failed) -> None:
@@ -201,6 +208,16 @@ class GroupsPoller(QObject):
         self._run(
             "delete topic offsets",
             lambda ga: ga.delete_topic_offsets(group_id, topic),
+            self._then_refresh(done),
+            error,
+        )
+
+    def delete_share_topic_offsets(
+        self, group_id: str, topic: str, done: Done, error: Failed
+    ) -> None:
+        self._run(
+            "delete share offsets",
+            lambda ga: ga.delete_share_topic_offsets(group_id, topic),
             self._then_refresh(done),
             error,
         )

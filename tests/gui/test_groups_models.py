@@ -17,6 +17,7 @@ from desktop.models.groups import (
     LagRow,
     MembersModel,
     ResetPreviewModel,
+    ShareResetPreviewModel,
     TopicConsumersModel,
 )
 from desktop.views.groups import GroupsProxy
@@ -111,6 +112,11 @@ def test_detail_models(qtmodeltester: ModelTester) -> None:
     preview.set_rows([ResetRow("orders", 0, 10, 0, 0, 15), ResetRow("orders", 1, None, 0, 0, 20)])
     qtmodeltester.check(preview)
     assert preview.index(0, 4).data() == "-10"
+    share = ShareResetPreviewModel()
+    share.set_rows([ResetRow("orders", 0, 10, 0, 0, 15), ResetRow("orders", 1, None, 0, 0, 20)])
+    qtmodeltester.check(share)
+    assert share.headerData(2, Qt.Orientation.Horizontal) == "Start offset"
+    assert share.index(1, 2).data() == "not started"
     consumers = TopicConsumersModel()
     consumers.set_rows(_groups())
     qtmodeltester.check(consumers)
