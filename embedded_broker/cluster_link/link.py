@@ -233,8 +233,9 @@ class BrokerLink:
                 for offset, record in fresh:
                     self.image.replay(offset, record)
                 await self._reconcile_all()
-                if self._live() - live:
-                    self.replicas.brokers_changed()
+                now_live = self._live()
+                if now_live != live:
+                    self.replicas.brokers_changed({b for b, _ in live - now_live})
             if not self.image_trusted and 0 <= self.broker_epoch <= self.image.offset:
                 self.image_trusted = True
                 log.info("Caught up with the controller's metadata at offset %d", self.image.offset)

@@ -49,15 +49,15 @@ class ReplicaSink:
             manager.set_isr_eligibility(isr_eligible)
         return True
 
-    def brokers_changed(self) -> None:
-        """Tell the replica manager that the metadata unfenced a broker."""
+    def brokers_changed(self, gone: set[int]) -> None:
+        """Tell the replica manager that the metadata fenced (``gone``) or unfenced brokers."""
         manager = self._manager()
         if manager is None:
             return
         try:
-            manager.brokers_changed()
+            manager.brokers_changed(gone)
         except Exception:
-            log.exception("The replica manager failed to follow a broker's unfencing")
+            log.exception("The replica manager failed to follow a broker's fencing")
 
     def make_state(self, part: PartitionImage) -> Any:
         """The replication layer's PartitionState for an image partition."""

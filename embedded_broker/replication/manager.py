@@ -95,13 +95,20 @@ class ReplicaManager:
         controller refuses any other with INELIGIBLE_REPLICA)."""
         self._isr_eligible = eligible
 
-    def brokers_changed(self) -> None:
-        """The metadata unfenced a broker: propose it back into the ISR of every partition
-        led here where it is caught up now, not at its next fetch (which may wait at this
-        leader up to replica.fetch.wait.max.ms)."""
+    def brokers_changed(self, gone: Iterable[int] = ()) -> None:
+        """The metadata fenced or unfenced brokers. What this leader knew of the log of a
+        broker ``gone`` (fenced, or registered anew) is forgotten: a restarted broker may hold
+        less than before, so only its fetches from now on count (Kafka checks the broker epoch
+        of a follower's fetch for this). A broker unfenced now is proposed back into the ISR
+        of every partition where it is caught up, not at its next fetch (which may wait at
+        this leader up to replica.fetch.wait.max.ms)."""
+        forget = set(gone)
         for part in list(self.partitions.values()):
             if not part.leader:
                 continue
+            for broker in forget & part.followers.keys():
+                caught_up_ms = part.followers[broker].last_caught_up_ms
+                part.followers[broker] = FollowerProgress(last_caught_up_ms=caught_up_ms)
             for replica, progress in list(part.followers.items()):
                 if self._maybe_expand(part, replica, progress):
                     break  # one change in flight per partition; the next fetch adds others

@@ -56,3 +56,36 @@ def test_a_fenced_follower_is_proposed_only_once_unfenced_and_then_at_once(
     # (its fetch is parked at the leader for a minute: only the unfence can propose it now)
     wait_until(lambda: cluster.isr("fence") == (101, 102, 103), 10, "103 back in the ISR")
     assert refused == []
+
+
+def test_a_fenced_broker_is_proposed_again_only_after_fetching_anew(
+    cluster_factory: ClusterFactory,
+) -> None:
+    cluster: Cluster = cluster_factory({"replica.fetch.wait.max.ms": str(FETCH_WAIT_MS)})
+    fenced: set[int] = set()
+    cluster.on(101, lambda s: s.replicas.set_isr_eligibility(lambda b: b not in fenced))
+    cluster.create_topic("gone")
+    cluster.set_state("gone", 0, leader=101, epoch=1, isr=(101, 102, 103))
+    assert produce(cluster.bootstrap(101), "gone", batch(2), acks=-1).error_code == 0
+    wait_until(lambda: cluster.offsets(103, "gone")[0] == 2, what="103 to copy the records")
+
+    # 103 is fenced (the controller takes it out of the ISR), then its process dies
+    fenced.add(103)
+    cluster.set_state("gone", 0, leader=101, epoch=1, isr=(101, 102))
+    cluster.stop(103)
+    cluster.on(101, lambda state: state.replicas.brokers_changed({103}))
+    # unfenced again (a new process registered) before it fetched anything: the leader knows
+    # nothing of its log now, which may hold less than before it died
+    fenced.discard(103)
+
+    def unfenced(state: BrokerState) -> bool:
+        state.replicas.brokers_changed()
+        part = state.replicas.get("gone", 0)
+        assert part is not None
+        return part.isr_in_flight  # a proposal is made at once, or not at all
+
+    assert not cluster.on(101, unfenced)
+    assert cluster.isr("gone") == (101, 102)
+    # once it fetches at the end of the log, it is back
+    cluster.start(103)
+    wait_until(lambda: cluster.isr("gone") == (101, 102, 103), 10, "103 back in the ISR")
