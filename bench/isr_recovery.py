@@ -55,9 +55,13 @@ if _path:
         _note("request %d %f" % (sum(len(t.partitions) for t in request.topics), time.time()))
         token = _inside.set(True)
         try:
-            return await _alter(controller, request)
+            response = await _alter(controller, request)
         finally:
             _inside.reset(token)
+        refused = sum(p.error_code != 0 for t in response.topics for p in t.partitions)
+        if refused:
+            _note("refused %d %f" % (refused, time.time()))
+        return response
 
     _lc.alter_partition = alter_partition
     _append = _q.Controller.append
@@ -68,6 +72,9 @@ if _path:
         def counted():
             records = build()
             written.append(len(records))
+            for r in records:
+                if type(r).__name__ == "UnfenceBroker":
+                    _note("unfence %d %f" % (r.broker_id, time.time()))
             return records
 
         end = await _append(self, counted)
@@ -133,9 +140,10 @@ def _all_full(data_dir: Path, partitions: int) -> int:
 
 def _counts(path: Path, since: float) -> dict[str, Any]:
     """The controller's AlterPartition work since ``since``: requests, the partitions they
-    carried, the appends they made, and when the first request and the last append came."""
-    requests = partitions = appends = 0
-    first_request = last_append = None
+    carried, the partitions it refused, the appends they made, when the first request and the
+    last append came, and when it last unfenced a broker."""
+    requests = partitions = appends = refused = 0
+    first_request = last_append = unfenced = None
     if path.exists():
         for line in path.read_text().splitlines():
             kind, n, at = line.split()
@@ -145,15 +153,21 @@ def _counts(path: Path, since: float) -> dict[str, Any]:
                 requests += 1
                 partitions += int(n)
                 first_request = float(at) if first_request is None else first_request
+            elif kind == "refused":
+                refused += int(n)
+            elif kind == "unfence":
+                unfenced = float(at)
             else:
                 appends += 1
                 last_append = float(at)
     return {
         "alter_requests": requests,
         "alter_partitions": partitions,
+        "alter_refused_partitions": refused,
         "alter_appends": appends,
         "first_request_s": None if first_request is None else round(first_request - since, 2),
         "last_append_s": None if last_append is None else round(last_append - since, 2),
+        "unfenced_s": None if unfenced is None else round(unfenced - since, 2),
     }
 
 
@@ -212,11 +226,17 @@ def run(code: Path, partitions: int, victim: int) -> dict[str, Any]:
             )
             _wait(lambda: _all_full(data_dir, partitions), RECOVERY_TIMEOUT_S, "full ISRs again")
             full = time.time()
+            counted = _counts(counts, restarted)
+            unfenced = counted["unfenced_s"]
             result = {
                 "partitions": total,  # every RF-3 partition, __consumer_offsets' included
                 "fenced_s": round(restarted - killed, 2),
                 "restart_to_full_isr_s": round(full - restarted, 2),
-                **_counts(counts, restarted),
+                **counted,
+                # from the controller unfencing the restarted broker to every ISR full again
+                "unfence_to_full_isr_s": None
+                if unfenced is None
+                else round(full - restarted - unfenced, 2),
                 "load": round(os.getloadavg()[0], 1),
             }
             log.flush()

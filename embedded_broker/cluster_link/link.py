@@ -118,7 +118,7 @@ class BrokerLink:
     def start(self) -> None:
         self.state.extensions[EXTENSION_KEY] = self
         self.state.producers.id_source = self.producer_ids.next_id
-        self.replicas.install(self._endpoint, self.send_isr, self._rack)
+        self.replicas.install(self._endpoint, self.send_isr, self._rack, self.image_is_live)
         self._hold_local_partitions()
         self.state.spawn(self._reconcile_all(), name="cluster-initial-sync")
         self.state.spawn(self._lifecycle(), name="cluster-heartbeat")
@@ -142,6 +142,14 @@ class BrokerLink:
     def _endpoint(self, broker_id: int) -> tuple[str, int] | None:
         broker = self.image.brokers.get(broker_id)
         return None if broker is None else (broker.host, broker.port)
+
+    def image_is_live(self, broker_id: int) -> bool:
+        """Registered and not fenced in this broker's image (a broker shutting down is fenced)."""
+        return self.image.is_live(broker_id)
+
+    def _live(self) -> set[tuple[int, int]]:
+        """(broker id, broker epoch) of every broker the image shows unfenced."""
+        return {(b.broker_id, b.epoch) for b in self.image.brokers.values() if not b.fenced}
 
     def _rack(self, broker_id: int) -> str | None:
         broker = self.image.brokers.get(broker_id)
@@ -221,9 +229,13 @@ class BrokerLink:
                 fresh = []
             if fresh:
                 await self._append_local(fresh)
+                live = self._live()
                 for offset, record in fresh:
                     self.image.replay(offset, record)
                 await self._reconcile_all()
+                now_live = self._live()
+                if now_live != live:
+                    self.replicas.brokers_changed({b for b, _ in live - now_live})
             if not self.image_trusted and 0 <= self.broker_epoch <= self.image.offset:
                 self.image_trusted = True
                 log.info("Caught up with the controller's metadata at offset %d", self.image.offset)

@@ -36,6 +36,7 @@ class ReplicaSink:
         lookup: Lookup,
         isr_sender: Callable[..., Awaitable[Any]],
         racks: Callable[[int], str | None] | None = None,
+        isr_eligible: Callable[[int], bool] | None = None,
     ) -> bool:
         manager = self._manager()
         if manager is None:
@@ -44,7 +45,19 @@ class ReplicaSink:
         manager.set_isr_sender(isr_sender)
         if racks is not None:
             manager.set_racks(racks)
+        if isr_eligible is not None:
+            manager.set_isr_eligibility(isr_eligible)
         return True
+
+    def brokers_changed(self, gone: set[int]) -> None:
+        """Tell the replica manager that the metadata fenced (``gone``) or unfenced brokers."""
+        manager = self._manager()
+        if manager is None:
+            return
+        try:
+            manager.brokers_changed(gone)
+        except Exception:
+            log.exception("The replica manager failed to follow a broker's fencing")
 
     def make_state(self, part: PartitionImage) -> Any:
         """The replication layer's PartitionState for an image partition."""

@@ -188,25 +188,45 @@ class FollowerFetcher:
                 if answer.error_code != ErrorCode.none:
                     self._back_off(key)
                     continue
-                target = self._truncation_point(key, part, answer.leader_epoch, answer.end_offset)
+                target, final = self._truncation_point(
+                    key, part, answer.leader_epoch, answer.end_offset
+                )
                 await self._cut(key, part, target)
-                self.keys[key] = False
+                # not final: ask again about the epoch the log ends with now
+                self.keys[key] = not final
 
     def _truncation_point(
         self, key: Key, part: ReplicatedPartition, leader_epoch: int, end_offset: int
-    ) -> int:
+    ) -> tuple[int, bool]:
+        """Where to cut for the leader's (epoch, end offset) answer, and whether that is the
+        final point (Kafka's AbstractFetcherThread.getOffsetTruncationState)."""
         plog = self._state.partition(*key)
         leo = plog.log_end_offset if plog is not None else 0
         if end_offset < 0:
-            return part.hw  # the leader knows none of our epochs: keep what was committed
-        _, local_end = part.epochs.end_offset_for(leader_epoch, leo)
-        return min(end_offset, leo if local_end < 0 else local_end)
+            return part.hw, True  # the leader knows none of our epochs: keep what was committed
+        if leader_epoch < 0:
+            return min(end_offset, leo), True
+        local_epoch, local_end = part.epochs.end_offset_for(leader_epoch, leo)
+        if local_end < 0:  # no epoch here at or below the leader's
+            return min(end_offset, leo), True
+        if local_epoch != leader_epoch:
+            # the leader's epoch was never ours: its end offset says nothing about our log.
+            # Cut to where our last epoch before it ends and ask the leader about that one.
+            return min(local_end, leo), False
+        return min(local_end, end_offset, leo), True
 
     async def _cut(
         self, key: Key, part: ReplicatedPartition, target: int, why: str = "OffsetForLeaderEpoch"
     ) -> None:
         plog = self._state.partition(*key)
-        if plog is None or target >= plog.log_end_offset:
+        if plog is None:
+            return
+        if target >= plog.log_end_offset:
+            # nothing to cut, but an epoch may start at the log end with nothing written in it
+            # (this broker led it without an append): forget it, as Kafka's truncateTo does,
+            # or every fetch names it, the leader finds it unknown, and the follower never
+            # fetches again
+            part.epochs.truncate_from_end(plog.log_end_offset)
             return
         log.info(
             "Truncating %s-%d from %d to %d (a tail its leader %d does not have; found by %s)",
@@ -275,7 +295,9 @@ class FollowerFetcher:
                 elif data.diverging_epoch.epoch >= 0 and data.diverging_epoch.end_offset >= 0:
                     self._out_of_range.discard(key)
                     epoch, end = data.diverging_epoch.epoch, data.diverging_epoch.end_offset
-                    target = self._truncation_point(key, part, epoch, end)
+                    # (not final: the next fetch names the epoch the log ends with now, and
+                    # the leader checks that one, as Kafka's truncation on fetch)
+                    target, _ = self._truncation_point(key, part, epoch, end)
                     await self._cut(key, part, target, "the leader's diverging epoch")
                 elif data.error_code != ErrorCode.none:
                     log.warning(

@@ -48,6 +48,10 @@ def _no_racks(_node: int) -> str | None:
     return None
 
 
+def _any_broker(_node: int) -> bool:
+    return True
+
+
 class ReplicaManager:
     """Owns every local partition's replication role; lives on the broker's event loop."""
 
@@ -56,6 +60,8 @@ class ReplicaManager:
         self.partitions: dict[Key, ReplicatedPartition] = {}
         self.lookup: EndpointLookup = _no_endpoints
         self.rack_of: RackLookup = _no_racks
+        # whether the metadata lets a broker join an ISR (everyone on a single node)
+        self._isr_eligible: Callable[[int], bool] = _any_broker
         self._isr_sender: IsrSender | None = None
         self._fetchers: dict[int, FollowerFetcher] = {}
         self._saved_hw: dict[Key, int] | None = None
@@ -82,6 +88,30 @@ class ReplicaManager:
     def set_racks(self, rack_of: RackLookup) -> None:
         """How the leader finds a replica's broker.rack (for KIP-392's replica selection)."""
         self.rack_of = rack_of
+
+    def set_isr_eligibility(self, eligible: Callable[[int], bool]) -> None:
+        """Which brokers the metadata lets join an ISR: registered, not fenced and not
+        shutting down, as Kafka's Partition.isReplicaIsrEligible reads its metadata cache (the
+        controller refuses any other with INELIGIBLE_REPLICA)."""
+        self._isr_eligible = eligible
+
+    def brokers_changed(self, gone: Iterable[int] = ()) -> None:
+        """The metadata fenced or unfenced brokers. What this leader knew of the log of a
+        broker ``gone`` (fenced, or registered anew) is forgotten: a restarted broker may hold
+        less than before, so only its fetches from now on count (Kafka checks the broker epoch
+        of a follower's fetch for this). A broker unfenced now is proposed back into the ISR
+        of every partition where it is caught up, not at its next fetch (which may wait at
+        this leader up to replica.fetch.wait.max.ms)."""
+        forget = set(gone)
+        for part in list(self.partitions.values()):
+            if not part.leader:
+                continue
+            for broker in forget & part.followers.keys():
+                caught_up_ms = part.followers[broker].last_caught_up_ms
+                part.followers[broker] = FollowerProgress(last_caught_up_ms=caught_up_ms)
+            for replica, progress in list(part.followers.items()):
+                if self._maybe_expand(part, replica, progress):
+                    break  # one change in flight per partition; the next fetch adds others
 
     def set_isr_sender(self, send: IsrSender) -> None:
         """How a leader proposes a new ISR; returns the committed state or None."""
@@ -319,16 +349,27 @@ class ReplicaManager:
             return
         progress = part.followers.setdefault(replica_id, FollowerProgress())
         progress.fetched(fetch_offset, plog.log_end_offset, self._state.now_ms())
+        self._maybe_expand(part, replica_id, progress)
+        self._advance_hw(part, plog)
+
+    def _maybe_expand(
+        self, part: ReplicatedPartition, replica_id: int, progress: FollowerProgress
+    ) -> bool:
+        """Propose a caught-up follower back into the ISR (Kafka's maybeExpandIsr): only
+        one the metadata shows eligible, so a broker still fenced after its restart is not
+        proposed, refused with INELIGIBLE_REPLICA and proposed again on a later fetch."""
         state = part.state
         if (
-            replica_id not in state.isr
-            and replica_id in state.replicas
-            and not part.isr_in_flight
-            and progress.leo >= part.hw
-            and progress.leo >= part.leader_epoch_start
+            replica_id in state.isr
+            or replica_id not in state.replicas
+            or part.isr_in_flight
+            or progress.leo < part.hw
+            or progress.leo < part.leader_epoch_start
+            or not self._isr_eligible(replica_id)
         ):
-            self._propose(part, (*state.isr, replica_id))
-        self._advance_hw(part, plog)
+            return False
+        self._propose(part, (*state.isr, replica_id))
+        return part.isr_in_flight
 
     def _advance_hw(self, part: ReplicatedPartition, plog: PartitionLog) -> None:
         """HW = the lowest log end offset over the maximal ISR, as Kafka: a lagging member
