@@ -917,18 +917,13 @@ class GroupsAdmin:
         moves) while the group has members. Returns the rows with the offsets read back."""
         gid = plan.request.group_id
         wire = wire_of(self.wire)
-        try:
-            alter_share_offsets(wire, gid, {(r.topic, r.partition): r.new for r in plan.rows})
-        except ShareOffsetsRefusedError:
-            try:
-                _state, members = self.share_state(gid)
-            except Exception:
-                members = None
-            raise ShareOffsetsRefusedError(
-                share_refusal(gid, members) + " Nothing was changed."
-            ) from None
-        except Exception as exc:
-            raise wire_failure("The share offsets could not be changed", exc) from exc
+        self._change_share_offsets(
+            gid,
+            lambda: alter_share_offsets(
+                wire, gid, {(r.topic, r.partition): r.new for r in plan.rows}
+            ),
+            "The share offsets could not be changed",
+        )
         try:  # the change is done: never fail it here
             after: dict[Key, int] = self._share_offsets(gid)
         except Exception:
@@ -941,8 +936,20 @@ class GroupsAdmin:
     def delete_share_topic_offsets(self, group_id: str, topic: str) -> int:
         """Forget the share group's state for `topic`; returns how many partitions had some."""
         had = [k for k in self._share_offsets(group_id) if k[0] == topic]
+        self._change_share_offsets(
+            group_id,
+            lambda: delete_share_offsets(wire_of(self.wire), group_id, topic),
+            "The share offsets could not be deleted",
+        )
+        return len(had)
+
+    def _change_share_offsets(
+        self, group_id: str, change: Callable[[], object], failed: str
+    ) -> None:
+        """Run one change of share offsets; a refusal names the group's members (the broker
+        changed nothing), any other failure becomes `failed` with the reason."""
         try:
-            delete_share_offsets(wire_of(self.wire), group_id, topic)
+            change()
         except ShareOffsetsRefusedError:
             try:
                 _state, members = self.share_state(group_id)
@@ -952,8 +959,7 @@ class GroupsAdmin:
                 share_refusal(group_id, members) + " Nothing was changed."
             ) from None
         except Exception as exc:
-            raise wire_failure("The share offsets could not be deleted", exc) from exc
-        return len(had)
+            raise wire_failure(failed, exc) from exc
 
     # ---- deleting ------------------------------------------------------------------------
 
