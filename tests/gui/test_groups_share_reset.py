@@ -8,14 +8,12 @@ import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pytest
 from PySide6.QtCore import Qt, QTimer
 from pytestqt.qtbot import QtBot
 
 from desktop.models.groups import GroupsModel
 from desktop.views.groups import ConfirmGroupDialog, GroupsPage
 from desktop.views.reset_offsets import ResetOffsetsDialog
-from tests.broker_fixtures import RunningBroker
 from tests.gui.conftest import WAIT_MS
 from tests.gui.test_groups import cells, select
 from tests.gui.test_groups_support import create_topic, groups_page, produce, unique
@@ -24,14 +22,6 @@ from tests.integration.share.conftest import topic_id
 from tests.integration.share.wire import ACCEPT, ShareWire, alter_group_configs, start_offsets
 
 REFUSED = "Stop the group's consumers first"
-
-
-@pytest.fixture(params=["builtin", pytest.param("kafka", marks=pytest.mark.realkafka)])
-def bootstrap(request: pytest.FixtureRequest) -> str:
-    if request.param == "builtin":
-        broker: RunningBroker = request.getfixturevalue("builtin_broker")
-        return broker.bootstrap
-    return str(request.getfixturevalue("kafka_single").bootstrap)
 
 
 @contextmanager

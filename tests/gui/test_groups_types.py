@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from confluent_kafka import Consumer
 from kio.schema.find_coordinator.v6.request import FindCoordinatorRequest
 from kio.static.primitive import i8
@@ -13,7 +12,6 @@ from PySide6.QtCore import Qt, QTimer
 from pytestqt.qtbot import QtBot
 
 from desktop.models.groups import GroupPartitionsModel, GroupsModel, MembersModel
-from tests.broker_fixtures import RunningBroker
 from tests.gui.conftest import WAIT_MS
 from tests.gui.test_groups import cells, detail_cells, select
 from tests.gui.test_groups_support import create_topic, groups_page, poll_until, produce, unique
@@ -35,14 +33,6 @@ def member_cells(page: object) -> list[list[str]]:
         [str(proxy.index(r, c).data()) for c in range(proxy.columnCount())]
         for r in range(proxy.rowCount())
     ]
-
-
-@pytest.fixture(params=["builtin", pytest.param("kafka", marks=pytest.mark.realkafka)])
-def bootstrap(request: pytest.FixtureRequest) -> str:
-    if request.param == "builtin":
-        broker: RunningBroker = request.getfixturevalue("builtin_broker")
-        return broker.bootstrap
-    return str(request.getfixturevalue("kafka_single").bootstrap)
 
 
 def test_group_types_and_consumer_protocol_members(qtbot: QtBot, bootstrap: str) -> None:

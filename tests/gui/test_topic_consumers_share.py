@@ -3,26 +3,16 @@ share groups, beside its consumer groups; the same body on the built-in broker a
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import Qt, QTimer
 from pytestqt.qtbot import QtBot
 
 from desktop.models.groups import TopicConsumersModel
 from desktop.views.topic_consumers import TopicConsumers
-from tests.broker_fixtures import RunningBroker
 from tests.gui.conftest import WAIT_MS
 from tests.gui.test_groups_support import commit_offsets, create_topic, groups_page, produce, unique
 from tests.gui.test_groups_types import _acquire_all, _join
 from tests.integration.share.conftest import topic_id
 from tests.integration.share.wire import ACCEPT, RELEASE, ShareWire, alter_group_configs
-
-
-@pytest.fixture(params=["builtin", pytest.param("kafka", marks=pytest.mark.realkafka)])
-def bootstrap(request: pytest.FixtureRequest) -> str:
-    if request.param == "builtin":
-        broker: RunningBroker = request.getfixturevalue("builtin_broker")
-        return broker.bootstrap
-    return str(request.getfixturevalue("kafka_single").bootstrap)
 
 
 def rows(widget: TopicConsumers) -> dict[str, list[str]]:
