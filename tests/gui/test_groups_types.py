@@ -122,7 +122,14 @@ def test_share_group_members_start_offsets_and_lag(qtbot: QtBot, bootstrap: str)
             GroupPartitionsModel.COMMITTED, Qt.Orientation.Horizontal
         )
         assert header == "Share start offset"
-        qtbot.waitUntil(lambda: len(member_cells(page)) == 1, timeout=WAIT_MS)
+        # Kafka may list the member before its assignment: wait for both
+        qtbot.waitUntil(
+            lambda: (
+                len(ms := member_cells(page)) == 1
+                and ms[0][MembersModel.ASSIGNED] == f"{topic} [0, 1]"
+            ),
+            timeout=WAIT_MS,
+        )
         m = member_cells(page)[0]
         assert m[MembersModel.MEMBER] == member.member_id
         assert m[MembersModel.ASSIGNED] == f"{topic} [0, 1]"
