@@ -25,15 +25,22 @@ FAIL_FLAG = "TOPICSCOPE_TEST_FAIL_OFFSETS"  # the environment variable naming th
 Answer = Callable[[str], Any]  # group id -> an answer, an exception, or None (the broker's)
 
 
-class OffsetsFetch:
-    """The real AdminClient, but the offsets fetch answers `answer(group_id)`."""
+class Delegating:
+    """Stands in for `real`: every attribute it does not define itself is `real`'s."""
 
-    def __init__(self, real: Any, answer: Answer) -> None:
+    def __init__(self, real: Any) -> None:
         self.real = real
-        self.answer = answer
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
+
+
+class OffsetsFetch(Delegating):
+    """The real AdminClient, but the offsets fetch answers `answer(group_id)`."""
+
+    def __init__(self, real: Any, answer: Answer) -> None:
+        super().__init__(real)
+        self.answer = answer
 
     def list_consumer_group_offsets(self, requests: Any, **kw: Any) -> Any:
         fut: concurrent.futures.Future[Any] = concurrent.futures.Future()

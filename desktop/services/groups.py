@@ -762,27 +762,12 @@ class GroupsAdmin:
         """Current → new offset per partition (nothing is written)."""
         if req.share:
             return self._plan_share_reset(req)
-        try:
-            md = self.admin.metadata(req.topic)
-        except KafkaException as exc:
-            raise self.admin.service_error(exc) from exc
-        tmd = md.topics.get(req.topic)
-        if tmd is None or tmd.error is not None or not tmd.partitions:
-            raise KafkaServiceError(f"Topic '{req.topic}' does not exist on this cluster.")
-        ids = sorted(tmd.partitions) if not req.partitions else sorted(req.partitions)
-        unknown = [p for p in ids if p not in tmd.partitions]
-        if unknown:
-            raise KafkaServiceError(f"Topic '{req.topic}' has no partition(s) {unknown}.")
-        keys = [(req.topic, p) for p in ids]
+        keys = self._reset_keys(req.topic, req.partitions)
         state, _members = self.group_state(req.group_id)
         commits = self.group_commits(req.group_id)
         low = self.starts(keys)
         high = self.ends(keys)
-        at_time: dict[Key, int] = {}
-        if req.mode == ResetMode.TIMESTAMP:
-            at_time = self._list_offsets(
-                {TopicPartition(t, p): OffsetSpec.for_timestamp(req.value) for t, p in keys}
-            )
+        at_time = self._at_time(req, keys)
         rows = []
         for key in keys:
             lo, hi = low.get(key, 0), high.get(key, 0)
@@ -791,6 +776,30 @@ class GroupsAdmin:
             refused = reset_refusal(req.mode, cur)
             rows.append(ResetRow(key[0], key[1], cur, new, lo, hi, refused))
         return ResetPlan(req, state, tuple(rows))
+
+    def _reset_keys(self, topic: str, partitions: tuple[int, ...]) -> list[Key]:
+        """The partitions of `topic` a reset touches: those chosen (all when none are), each
+        checked against the cluster's metadata."""
+        try:
+            md = self.admin.metadata(topic)
+        except KafkaException as exc:
+            raise self.admin.service_error(exc) from exc
+        tmd = md.topics.get(topic)
+        if tmd is None or tmd.error is not None or not tmd.partitions:
+            raise KafkaServiceError(f"Topic '{topic}' does not exist on this cluster.")
+        ids = sorted(tmd.partitions) if not partitions else sorted(partitions)
+        unknown = [p for p in ids if p not in tmd.partitions]
+        if unknown:
+            raise KafkaServiceError(f"Topic '{topic}' has no partition(s) {unknown}.")
+        return [(topic, p) for p in ids]
+
+    def _at_time(self, req: ResetRequest, keys: list[Key]) -> dict[Key, int]:
+        """Each partition's offset at the request's timestamp; nothing for other modes."""
+        if req.mode != ResetMode.TIMESTAMP:
+            return {}
+        return self._list_offsets(
+            {TopicPartition(t, p): OffsetSpec.for_timestamp(req.value) for t, p in keys}
+        )
 
     def execute_reset(self, plan: ResetPlan) -> ResetPlan:
         """Commit the previewed offsets, after checking again that the group is Empty.
@@ -892,23 +901,8 @@ class GroupsAdmin:
             )
         keys: list[Key] = []
         for topic in topics:
-            try:
-                md = self.admin.metadata(topic)
-            except KafkaException as exc:
-                raise self.admin.service_error(exc) from exc
-            tmd = md.topics.get(topic)
-            if tmd is None or tmd.error is not None or not tmd.partitions:
-                raise KafkaServiceError(f"Topic '{topic}' does not exist on this cluster.")
-            ids = sorted(tmd.partitions) if not req.partitions else sorted(req.partitions)
-            unknown = [p for p in ids if p not in tmd.partitions]
-            if unknown:
-                raise KafkaServiceError(f"Topic '{topic}' has no partition(s) {unknown}.")
-            keys += [(topic, p) for p in ids]
-        at_time: dict[Key, int] = {}
-        if req.mode == ResetMode.TIMESTAMP:
-            at_time = self._list_offsets(
-                {TopicPartition(t, p): OffsetSpec.for_timestamp(req.value) for t, p in keys}
-            )
+            keys += self._reset_keys(topic, req.partitions)
+        at_time = self._at_time(req, keys)
         low, high = self.starts(keys), self.ends(keys)
         return share_plan(req, state, keys, current=current, low=low, high=high, at_time=at_time)
 
@@ -917,18 +911,13 @@ class GroupsAdmin:
         moves) while the group has members. Returns the rows with the offsets read back."""
         gid = plan.request.group_id
         wire = wire_of(self.wire)
-        try:
-            alter_share_offsets(wire, gid, {(r.topic, r.partition): r.new for r in plan.rows})
-        except ShareOffsetsRefusedError:
-            try:
-                _state, members = self.share_state(gid)
-            except Exception:
-                members = None
-            raise ShareOffsetsRefusedError(
-                share_refusal(gid, members) + " Nothing was changed."
-            ) from None
-        except Exception as exc:
-            raise wire_failure("The share offsets could not be changed", exc) from exc
+        self._change_share_offsets(
+            gid,
+            lambda: alter_share_offsets(
+                wire, gid, {(r.topic, r.partition): r.new for r in plan.rows}
+            ),
+            "The share offsets could not be changed",
+        )
         try:  # the change is done: never fail it here
             after: dict[Key, int] = self._share_offsets(gid)
         except Exception:
@@ -941,8 +930,20 @@ class GroupsAdmin:
     def delete_share_topic_offsets(self, group_id: str, topic: str) -> int:
         """Forget the share group's state for `topic`; returns how many partitions had some."""
         had = [k for k in self._share_offsets(group_id) if k[0] == topic]
+        self._change_share_offsets(
+            group_id,
+            lambda: delete_share_offsets(wire_of(self.wire), group_id, topic),
+            "The share offsets could not be deleted",
+        )
+        return len(had)
+
+    def _change_share_offsets(
+        self, group_id: str, change: Callable[[], object], failed: str
+    ) -> None:
+        """Run one change of share offsets; a refusal names the group's members (the broker
+        changed nothing), any other failure becomes `failed` with the reason."""
         try:
-            delete_share_offsets(wire_of(self.wire), group_id, topic)
+            change()
         except ShareOffsetsRefusedError:
             try:
                 _state, members = self.share_state(group_id)
@@ -952,8 +953,7 @@ class GroupsAdmin:
                 share_refusal(group_id, members) + " Nothing was changed."
             ) from None
         except Exception as exc:
-            raise wire_failure("The share offsets could not be deleted", exc) from exc
-        return len(had)
+            raise wire_failure(failed, exc) from exc
 
     # ---- deleting ------------------------------------------------------------------------
 

@@ -406,24 +406,15 @@ class GroupsPage(QWidget):
             f"This removes the committed offsets of <b>{g.group_id}</b> for the chosen topic "
             "only; its other topics keep theirs. The group must be Empty." + note
         )
-        dialog = ConfirmGroupDialog("Delete offsets", g.group_id, detail, self)
-        dialog.topic.addItems(list(g.topics))
-        dialog.topic.setVisible(True)
-        self.dialog = dialog
         gid = g.group_id
-
-        def accepted() -> None:
-            topic = dialog.topic.currentText()
-            self._say(f"Deleting the offsets of '{gid}' for '{topic}'…")
-            self.poller.delete_topic_offsets(
-                gid,
-                topic,
-                lambda n: self._say(f"Deleted {n} committed offset(s) of '{gid}' for '{topic}'."),
-                lambda m: self._say(m, True),
-            )
-
-        dialog.accepted.connect(accepted)
-        dialog.open()
+        self._confirm_topic_delete(
+            "Delete offsets",
+            g,
+            detail=detail,
+            what="the offsets",
+            delete=self.poller.delete_topic_offsets,
+            deleted=lambda topic, n: f"Deleted {n} committed offset(s) of '{gid}' for '{topic}'.",
+        )
 
     def _delete_share_offsets(self, g: GroupSummary) -> None:
         detail = (
@@ -432,7 +423,31 @@ class GroupsPage(QWidget):
             "acknowledged. Its other topics keep theirs. Kafka does this only while the group "
             "has no members; next time it starts on the topic from share.auto.offset.reset."
         )
-        dialog = ConfirmGroupDialog("Delete share offsets", g.group_id, detail, self)
+        gid = g.group_id
+        self._confirm_topic_delete(
+            "Delete share offsets",
+            g,
+            detail=detail,
+            what="the share offsets",
+            delete=self.poller.delete_share_topic_offsets,
+            deleted=lambda topic, n: (
+                f"Deleted the share offsets of '{gid}' for '{topic}' ({n} partition(s))."
+            ),
+        )
+
+    def _confirm_topic_delete(
+        self,
+        title: str,
+        g: GroupSummary,
+        *,
+        detail: str,
+        what: str,
+        delete: Callable[[str, str, Callable[[int], None], Callable[[str], None]], None],
+        deleted: Callable[[str, int], str],
+    ) -> None:
+        """Ask which of the group's topics to forget, then `delete` it in the worker and say
+        `deleted(topic, count)` when done."""
+        dialog = ConfirmGroupDialog(title, g.group_id, detail, self)
         dialog.topic.addItems(list(g.topics))
         dialog.topic.setVisible(True)
         self.dialog = dialog
@@ -440,15 +455,8 @@ class GroupsPage(QWidget):
 
         def accepted() -> None:
             topic = dialog.topic.currentText()
-            self._say(f"Deleting the share offsets of '{gid}' for '{topic}'…")
-            self.poller.delete_share_topic_offsets(
-                gid,
-                topic,
-                lambda n: self._say(
-                    f"Deleted the share offsets of '{gid}' for '{topic}' ({n} partition(s))."
-                ),
-                lambda m: self._say(m, True),
-            )
+            self._say(f"Deleting {what} of '{gid}' for '{topic}'…")
+            delete(gid, topic, lambda n: self._say(deleted(topic, n)), lambda m: self._say(m, True))
 
         dialog.accepted.connect(accepted)
         dialog.open()

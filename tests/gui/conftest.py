@@ -22,6 +22,7 @@ from desktop.settings.ui_state import UiState
 from desktop.views.cluster_view import ClusterView
 from desktop.views.main_window import MainWindow
 from desktop.workers.local_broker import LocalBroker
+from tests.broker_fixtures import RunningBroker
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -154,6 +155,16 @@ def patient_waits(monkeypatch: pytest.MonkeyPatch) -> None:
             return _original(self, *args, **kwargs)
 
         monkeypatch.setattr(QtBot, name, patient)
+
+
+@pytest.fixture(params=["builtin", pytest.param("kafka", marks=pytest.mark.realkafka)])
+def bootstrap(request: pytest.FixtureRequest) -> str:
+    """A GUI test's cluster, run on both: a fresh built-in broker [builtin], then the shared
+    real Kafka node [kafka] (marked realkafka). Only tests that take `bootstrap` get it."""
+    if request.param == "builtin":
+        broker: RunningBroker = request.getfixturevalue("builtin_broker")
+        return broker.bootstrap
+    return str(request.getfixturevalue("kafka_single").bootstrap)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from desktop.models.groups import GroupPartitionsModel, GroupsModel, TopicConsum
 from desktop.views.groups import ConfirmGroupDialog, GroupsPage
 from desktop.views.reset_offsets import ResetOffsetsDialog
 from desktop.views.topic_consumers import TopicConsumers
-from tests.broker_fixtures import RunningBroker
 from tests.gui.conftest import WAIT_MS
 from tests.gui.test_groups_support import (
     admin,
@@ -29,14 +28,6 @@ from tests.gui.test_groups_support import (
     unique,
     wait_state,
 )
-
-
-@pytest.fixture(params=["builtin", pytest.param("kafka", marks=pytest.mark.realkafka)])
-def bootstrap(request: pytest.FixtureRequest) -> str:
-    if request.param == "builtin":
-        broker: RunningBroker = request.getfixturevalue("builtin_broker")
-        return broker.bootstrap
-    return str(request.getfixturevalue("kafka_single").bootstrap)
 
 
 @pytest.fixture
@@ -174,7 +165,8 @@ def test_lag_is_hw_minus_committed_and_reaches_zero(
         quiet.close()
 
 
-def _open_reset(qtbot: QtBot, page: GroupsPage, group: str) -> ResetOffsetsDialog:
+def open_reset_dialog(qtbot: QtBot, page: GroupsPage, group: str) -> ResetOffsetsDialog:
+    """Select `group` and open its reset dialog with the toolbar button."""
     select(qtbot, page, group)
     qtbot.mouseClick(page.reset_button, Qt.MouseButton.LeftButton)
     dialog = page.dialog
@@ -183,7 +175,8 @@ def _open_reset(qtbot: QtBot, page: GroupsPage, group: str) -> ResetOffsetsDialo
     return dialog
 
 
-def _preview(qtbot: QtBot, dialog: ResetOffsetsDialog) -> None:
+def preview_reset(qtbot: QtBot, dialog: ResetOffsetsDialog) -> None:
+    """Ask for the reset's preview and wait for the plan."""
     qtbot.mouseClick(dialog.preview_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.plan is not None, timeout=WAIT_MS)
 
@@ -198,12 +191,12 @@ def test_reset_to_earliest_on_empty_group(qtbot: QtBot, page: GroupsPage, bootst
     for f in futs.values():
         f.result(timeout=30)
     commit_offsets(bootstrap, group, {(topic, 0): 8, (topic, 1): 9, (topic, 2): 10})
-    dialog = _open_reset(qtbot, page, group)
+    dialog = open_reset_dialog(qtbot, page, group)
     assert dialog.topic.currentText() == topic
     assert dialog.current_mode().value == "earliest"
     qtbot.waitUntil(lambda: dialog.state == "Empty", timeout=WAIT_MS)
     assert not dialog.refusal.isVisible()
-    _preview(qtbot, dialog)
+    preview_reset(qtbot, dialog)
     preview = {(r.topic, r.partition): r.new for r in dialog.model.rows}
     assert preview == {(topic, 0): 4, (topic, 1): 0, (topic, 2): 0}
     assert dialog.proxy.rowCount() == 3
@@ -224,7 +217,7 @@ def test_reset_chosen_partitions_by_shift(qtbot: QtBot, page: GroupsPage, bootst
         lambda: (snap := page.session.snapshot) is not None and snap.topic(topic) is not None,
         timeout=WAIT_MS,
     )
-    dialog = _open_reset(qtbot, page, group)
+    dialog = open_reset_dialog(qtbot, page, group)
     qtbot.waitUntil(lambda: dialog.state == "Empty", timeout=WAIT_MS)
     dialog.mode.setCurrentIndex(4)  # shift by ±N
     assert dialog.current_mode().value == "shift"
@@ -233,7 +226,7 @@ def test_reset_chosen_partitions_by_shift(qtbot: QtBot, page: GroupsPage, bootst
     dialog.all_partitions.click()  # the box sits left of a wide row: click() as a user would
     assert not dialog.all_partitions.isChecked()
     dialog.partition_list.item(1).setCheckState(Qt.CheckState.Checked)
-    _preview(qtbot, dialog)
+    preview_reset(qtbot, dialog)
     assert [(r.partition, r.current, r.new) for r in dialog.model.rows] == [(1, 5, 2)]
     qtbot.mouseClick(dialog.execute_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.executed is not None, timeout=WAIT_MS)
@@ -255,12 +248,12 @@ def test_reset_refused_on_stable_group(qtbot: QtBot, page: GroupsPage, bootstrap
             lambda: (c := cells(page, group)) is not None and c[GroupsModel.STATE] == "Stable",
             timeout=WAIT_MS,
         )
-        dialog = _open_reset(qtbot, page, group)
+        dialog = open_reset_dialog(qtbot, page, group)
         assert dialog.refusal.isVisible()
         text = dialog.refusal.text()
         assert "only be reset while the group is Empty" in text
         assert "overwrite" in text and "Stop every consumer" in text
-        _preview(qtbot, dialog)
+        preview_reset(qtbot, dialog)
         assert not dialog.execute_button.isEnabled()
         assert committed(bootstrap, group) == before
     finally:
@@ -274,9 +267,9 @@ def test_reset_rechecks_state_before_executing(
     create_topic(bootstrap, topic, 1)
     produce(bootstrap, topic, {0: 6})
     commit_offsets(bootstrap, group, {(topic, 0): 6})
-    dialog = _open_reset(qtbot, page, group)
+    dialog = open_reset_dialog(qtbot, page, group)
     qtbot.waitUntil(lambda: dialog.state == "Empty", timeout=WAIT_MS)
-    _preview(qtbot, dialog)
+    preview_reset(qtbot, dialog)
     assert dialog.execute_button.isEnabled()
     consumer = group_consumer(bootstrap, group)  # a consumer starts after the preview
     try:

@@ -13,7 +13,6 @@ from desktop.models.groups import GroupsModel, ResetPreviewModel
 from desktop.views.groups import GroupsPage
 from desktop.views.reset_offsets import ResetOffsetsDialog
 from desktop.views.topic_consumers import TopicConsumers
-from tests.broker_fixtures import RunningBroker
 from tests.gui.conftest import WAIT_MS
 from tests.gui.test_groups_support import (
     commit_offsets,
@@ -23,14 +22,6 @@ from tests.gui.test_groups_support import (
     produce,
     unique,
 )
-
-
-@pytest.fixture(params=["builtin", pytest.param("kafka", marks=pytest.mark.realkafka)])
-def bootstrap(request: pytest.FixtureRequest) -> str:
-    if request.param == "builtin":
-        broker: RunningBroker = request.getfixturevalue("builtin_broker")
-        return broker.bootstrap
-    return str(request.getfixturevalue("kafka_single").bootstrap)
 
 
 @pytest.fixture

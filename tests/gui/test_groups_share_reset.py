@@ -8,30 +8,20 @@ import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pytest
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from desktop.models.groups import GroupsModel
 from desktop.views.groups import ConfirmGroupDialog, GroupsPage
 from desktop.views.reset_offsets import ResetOffsetsDialog
-from tests.broker_fixtures import RunningBroker
 from tests.gui.conftest import WAIT_MS
-from tests.gui.test_groups import cells, select
+from tests.gui.share_support import acquire_all, join, share_member
+from tests.gui.test_groups import cells, open_reset_dialog, preview_reset, select
 from tests.gui.test_groups_support import create_topic, groups_page, produce, unique
-from tests.gui.test_groups_types import _acquire_all, _join
 from tests.integration.share.conftest import topic_id
-from tests.integration.share.wire import ACCEPT, ShareWire, alter_group_configs, start_offsets
+from tests.integration.share.wire import ACCEPT, ShareWire, start_offsets
 
 REFUSED = "Stop the group's consumers first"
-
-
-@pytest.fixture(params=["builtin", pytest.param("kafka", marks=pytest.mark.realkafka)])
-def bootstrap(request: pytest.FixtureRequest) -> str:
-    if request.param == "builtin":
-        broker: RunningBroker = request.getfixturevalue("builtin_broker")
-        return broker.bootstrap
-    return str(request.getfixturevalue("kafka_single").bootstrap)
 
 
 @contextmanager
@@ -40,23 +30,8 @@ def consumed(bootstrap: str, topic: str, group: str, *, stay: bool) -> Iterator[
     2); it leaves the group unless `stay`, where heartbeats keep it in."""
     create_topic(bootstrap, topic, 2)
     produce(bootstrap, topic, {0: 3, 1: 3})
-    assert alter_group_configs(bootstrap, group, {"share.auto.offset.reset": "earliest"})[0] == 0
-    member = ShareWire(bootstrap, group, topic_id(bootstrap, topic))
-    beat = QTimer()
-    beat.timeout.connect(lambda: member.heartbeat(None))
-    try:
-        _join(member, topic)
-        beat.start(2000)
-        got = _acquire_all(member, {0: 3, 1: 3})
-        for p in (0, 1):
-            assert member.acknowledge(p, [(min(got[p]), max(got[p]), ACCEPT)]).error_code == 0
-        if not stay:
-            beat.stop()
-            assert member.heartbeat(None, epoch=-1).error_code == 0  # leave the group
+    with share_member(bootstrap, topic, group, (ACCEPT, ACCEPT), stay=stay) as member:
         yield member
-    finally:
-        beat.stop()
-        member.close()
 
 
 def share_row_ready(page: GroupsPage, group: str, members: str) -> bool:
@@ -68,17 +43,7 @@ def share_row_ready(page: GroupsPage, group: str, members: str) -> bool:
 
 def open_reset(qtbot: QtBot, page: GroupsPage, group: str, members: str) -> ResetOffsetsDialog:
     qtbot.waitUntil(lambda: share_row_ready(page, group, members), timeout=WAIT_MS)
-    select(qtbot, page, group)
-    qtbot.mouseClick(page.reset_button, Qt.MouseButton.LeftButton)
-    dialog = page.dialog
-    assert isinstance(dialog, ResetOffsetsDialog)
-    qtbot.waitUntil(dialog.isVisible)
-    return dialog
-
-
-def preview(qtbot: QtBot, dialog: ResetOffsetsDialog) -> None:
-    qtbot.mouseClick(dialog.preview_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: dialog.plan is not None, timeout=WAIT_MS)
+    return open_reset_dialog(qtbot, page, group)
 
 
 def test_reset_to_earliest_delivers_again_from_the_start(qtbot: QtBot, bootstrap: str) -> None:
@@ -93,14 +58,14 @@ def test_reset_to_earliest_delivers_again_from_the_start(qtbot: QtBot, bootstrap
         # all the group's topics (here its one): every partition of each, none to choose
         dialog.topic.setCurrentIndex(0)
         assert dialog.topic_name() == "" and not dialog.all_partitions.isEnabled()
-        preview(qtbot, dialog)
+        preview_reset(qtbot, dialog)
         assert {(r.topic, r.partition): r.new for r in dialog.model.rows} == {
             (topic, 0): 0,
             (topic, 1): 0,
         }
         dialog.topic.setCurrentText(topic)
         assert dialog.plan is None  # a changed choice needs a new preview
-        preview(qtbot, dialog)
+        preview_reset(qtbot, dialog)
         assert {(r.topic, r.partition): r.new for r in dialog.model.rows} == {
             (topic, 0): 0,
             (topic, 1): 0,
@@ -124,8 +89,8 @@ def test_reset_to_earliest_delivers_again_from_the_start(qtbot: QtBot, bootstrap
     # a share consumer of the group gets every record again, from the start
     again = ShareWire(bootstrap, group, topic_id(bootstrap, topic))
     try:
-        _join(again, topic)
-        got = _acquire_all(again, {0: 3, 1: 3})
+        join(again, topic)
+        got = acquire_all(again, {0: 3, 1: 3})
         assert sorted(got[0]) == [0, 1, 2] and sorted(got[1]) == [0, 1, 2]
     finally:
         again.heartbeat(None, epoch=-1)
@@ -168,7 +133,7 @@ def test_a_share_group_with_a_member_is_refused_and_left_unchanged(
             lambda: dialog.refusal.isVisible() and REFUSED in dialog.refusal.text(),
             timeout=WAIT_MS,
         )
-        preview(qtbot, dialog)
+        preview_reset(qtbot, dialog)
         assert not dialog.execute_button.isEnabled()
         assert REFUSED in dialog.message.text()
         # the broker is the last word: a plan made while the group looked empty is refused too

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
 from confluent_kafka import Consumer, TopicPartition
 from pytestqt.qtbot import QtBot
 
 from desktop.domain.timeline import EventKind
 from desktop.models.groups import GroupsModel
 from desktop.views.timeline import TimelinePage
-from tests.broker_fixtures import RunningBroker
 from tests.gui.conftest import WAIT_MS
 from tests.gui.test_groups import cells
 from tests.gui.test_groups_support import create_topic, groups_page, produce, unique
@@ -26,14 +24,6 @@ def member(bootstrap: str, group: str, client: str) -> Consumer:
             "session.timeout.ms": 6000,
         }
     )
-
-
-@pytest.fixture(params=["builtin", pytest.param("kafka", marks=pytest.mark.realkafka)])
-def bootstrap(request: pytest.FixtureRequest) -> str:
-    if request.param == "builtin":
-        broker: RunningBroker = request.getfixturevalue("builtin_broker")
-        return broker.bootstrap
-    return str(request.getfixturevalue("kafka_single").bootstrap)
 
 
 def test_rebalance_member_and_lag_events(qtbot: QtBot, bootstrap: str) -> None:

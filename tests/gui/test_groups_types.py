@@ -3,28 +3,16 @@ assignment; share groups (KIP-932) with their members and share-partition state.
 
 from __future__ import annotations
 
-import time
-
-import pytest
 from confluent_kafka import Consumer
-from kio.schema.find_coordinator.v6.request import FindCoordinatorRequest
-from kio.static.primitive import i8
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from desktop.models.groups import GroupPartitionsModel, GroupsModel, MembersModel
-from tests.broker_fixtures import RunningBroker
 from tests.gui.conftest import WAIT_MS
+from tests.gui.share_support import share_member
 from tests.gui.test_groups import cells, detail_cells, select
 from tests.gui.test_groups_support import create_topic, groups_page, poll_until, produce, unique
-from tests.integration.share.conftest import topic_id
-from tests.integration.share.wire import (
-    ACCEPT,
-    RELEASE,
-    ShareWire,
-    alter_group_configs,
-    start_offsets,
-)
+from tests.integration.share.wire import ACCEPT, RELEASE, start_offsets
 
 COORDINATOR_LOADING = {14, 15, 16}  # not yet loaded, not available, not the coordinator
 
@@ -35,14 +23,6 @@ def member_cells(page: object) -> list[list[str]]:
         [str(proxy.index(r, c).data()) for c in range(proxy.columnCount())]
         for r in range(proxy.rowCount())
     ]
-
-
-@pytest.fixture(params=["builtin", pytest.param("kafka", marks=pytest.mark.realkafka)])
-def bootstrap(request: pytest.FixtureRequest) -> str:
-    if request.param == "builtin":
-        broker: RunningBroker = request.getfixturevalue("builtin_broker")
-        return broker.bootstrap
-    return str(request.getfixturevalue("kafka_single").bootstrap)
 
 
 def test_group_types_and_consumer_protocol_members(qtbot: QtBot, bootstrap: str) -> None:
@@ -105,85 +85,54 @@ def test_group_types_and_consumer_protocol_members(qtbot: QtBot, bootstrap: str)
             c.close()
 
 
-def _acquire_all(member: ShareWire, expected: dict[int, int]) -> dict[int, list[int]]:
-    """Share-fetch until every partition's records are acquired (a broker may hand out one
-    partition per fetch, and Kafka initialises share partitions in the background)."""
-    got: dict[int, list[int]] = {p: [] for p in expected}
-    deadline = time.monotonic() + WAIT_MS / 1000
-    while any(len(got[p]) < n for p, n in expected.items()):
-        assert time.monotonic() < deadline, f"records not acquired: {got}"
-        response = member.fetch(tuple(expected), max_wait_ms=500)
-        for p in expected:
-            got[p] += member.got(response, p).offsets()
-    return got
-
-
-def _join(member: ShareWire, topic: str) -> None:
-    """Join, waiting while a freshly started Kafka still loads its group coordinator."""
-    deadline = time.monotonic() + WAIT_MS / 1000
-    # as every client does first: on Kafka this creates __consumer_offsets, the coordinator's log
-    find = FindCoordinatorRequest(key_type=i8(0), coordinator_keys=(member.group,))
-    while (code := member.client.send(find).coordinators[0].error_code) in COORDINATOR_LOADING:
-        assert time.monotonic() < deadline, f"no coordinator: {code!r}"
-        time.sleep(0.2)  # the broker's own pace, not a wait on the app
-    while (code := member.heartbeat((topic,)).error_code) in COORDINATOR_LOADING:
-        assert time.monotonic() < deadline, f"the coordinator never came up: {code!r}"
-        time.sleep(0.2)  # the broker's own pace, not a wait on the app
-    member.join(topic)
-
-
 def test_share_group_members_start_offsets_and_lag(qtbot: QtBot, bootstrap: str) -> None:
     topic, group = unique("share"), unique("g-share")
     create_topic(bootstrap, topic, 2)
     produce(bootstrap, topic, {0: 3, 1: 3})
-    assert alter_group_configs(bootstrap, group, {"share.auto.offset.reset": "earliest"})[0] == 0
-    member = ShareWire(bootstrap, group, topic_id(bootstrap, topic))
-    # heartbeats keep the member in the group however long the screen takes
-    beat = QTimer()
-    beat.timeout.connect(lambda: member.heartbeat(None))
-    try:
-        _join(member, topic)
-        beat.start(2000)
-        got = _acquire_all(member, {0: 3, 1: 3})
-        # partition 0 acknowledged; partition 1 released, so its records wait to be delivered
-        # again (a state change Kafka records at once, where merely held records may not be)
-        assert member.acknowledge(0, [(min(got[0]), max(got[0]), ACCEPT)]).error_code == 0
-        assert member.acknowledge(1, [(min(got[1]), max(got[1]), RELEASE)]).error_code == 0
-        with groups_page(qtbot, bootstrap) as page:
-            qtbot.waitUntil(
-                lambda: (
-                    (row := cells(page, group)) is not None
-                    and row[GroupsModel.TYPE] == "share"
-                    and row[GroupsModel.MEMBERS] == "1"
-                    and row[GroupsModel.TOTAL_LAG] == "3"
-                ),
-                timeout=WAIT_MS,
-            )
-            select(qtbot, page, group)
-            # partition 1's records all wait again; partition 0's are done, so its start offset
-            # moved past them or (Kafka) still stands at 0 with them counted as acknowledged
-            qtbot.waitUntil(
-                lambda: (
-                    {key: row[GroupPartitionsModel.LAG] for key, row in detail_cells(page).items()}
-                    == {(topic, 0): "0", (topic, 1): "3"}
-                ),
-                timeout=WAIT_MS,
-            )
-            rows = detail_cells(page)
-            started = start_offsets(bootstrap, group, topic)
-            assert rows[(topic, 0)][GroupPartitionsModel.COMMITTED] == str(started[0][0])
-            assert rows[(topic, 1)][GroupPartitionsModel.COMMITTED] == "0"
-            header = page.detail.partitions.headerData(
-                GroupPartitionsModel.COMMITTED, Qt.Orientation.Horizontal
-            )
-            assert header == "Share start offset"
-            qtbot.waitUntil(lambda: len(member_cells(page)) == 1, timeout=WAIT_MS)
-            m = member_cells(page)[0]
-            assert m[MembersModel.MEMBER] == member.member_id
-            assert m[MembersModel.ASSIGNED] == f"{topic} [0, 1]"
-            assert int(m[MembersModel.EPOCH]) >= 1
-            text = page.detail.protocol.text()
-            assert "Group epoch" in text and "delivery counts" in text, text
-    finally:
-        beat.stop()
-        member.close()
+    # partition 0 acknowledged; partition 1 released, so its records wait to be delivered
+    # again (a state change Kafka records at once, where merely held records may not be)
+    with (
+        share_member(bootstrap, topic, group, (ACCEPT, RELEASE)) as member,
+        groups_page(qtbot, bootstrap) as page,
+    ):
+        qtbot.waitUntil(
+            lambda: (
+                (row := cells(page, group)) is not None
+                and row[GroupsModel.TYPE] == "share"
+                and row[GroupsModel.MEMBERS] == "1"
+                and row[GroupsModel.TOTAL_LAG] == "3"
+            ),
+            timeout=WAIT_MS,
+        )
+        select(qtbot, page, group)
+        # partition 1's records all wait again; partition 0's are done, so its start offset
+        # moved past them or (Kafka) still stands at 0 with them counted as acknowledged
+        qtbot.waitUntil(
+            lambda: (
+                {key: row[GroupPartitionsModel.LAG] for key, row in detail_cells(page).items()}
+                == {(topic, 0): "0", (topic, 1): "3"}
+            ),
+            timeout=WAIT_MS,
+        )
+        rows = detail_cells(page)
+        started = start_offsets(bootstrap, group, topic)
+        assert rows[(topic, 0)][GroupPartitionsModel.COMMITTED] == str(started[0][0])
+        assert rows[(topic, 1)][GroupPartitionsModel.COMMITTED] == "0"
+        header = page.detail.partitions.headerData(
+            GroupPartitionsModel.COMMITTED, Qt.Orientation.Horizontal
+        )
+        assert header == "Share start offset"
+        # Kafka may list the member before its assignment: wait for both
+        qtbot.waitUntil(
+            lambda: (
+                len(ms := member_cells(page)) == 1
+                and ms[0][MembersModel.ASSIGNED] == f"{topic} [0, 1]"
+            ),
+            timeout=WAIT_MS,
+        )
+        m = member_cells(page)[0]
+        assert m[MembersModel.MEMBER] == member.member_id
+        assert m[MembersModel.ASSIGNED] == f"{topic} [0, 1]"
+        assert int(m[MembersModel.EPOCH]) >= 1
+        text = page.detail.protocol.text()
+        assert "Group epoch" in text and "delivery counts" in text, text

@@ -18,16 +18,7 @@ from pytestqt.qtbot import QtBot
 from desktop.domain.messages import Isolation
 from desktop.models.messages import MessagesModel
 from desktop.views.messages import MessagesPage
-from tests.broker_fixtures import RunningBroker
 from tests.gui.messages_support import create_topic, make_session, prefs_at, scan
-
-
-@pytest.fixture(params=["builtin", pytest.param("kafka", marks=pytest.mark.realkafka)])
-def bootstrap(request: pytest.FixtureRequest) -> str:
-    if request.param == "builtin":
-        broker: RunningBroker = request.getfixturevalue("builtin_broker")
-        return broker.bootstrap
-    return str(request.getfixturevalue("kafka_single").bootstrap)
 
 
 @pytest.fixture

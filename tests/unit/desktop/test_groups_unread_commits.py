@@ -22,7 +22,7 @@ from desktop.services.admin import ClusterAdmin, KafkaServiceError
 from desktop.services.groups import GroupsAdmin, TimeCache
 from desktop.services.groups_process import Refresher, read_frame
 from tests.broker_fixtures import RunningBroker
-from tests.failing_offsets import OffsetsFetch, partition_error, timed_out
+from tests.failing_offsets import Delegating, OffsetsFetch, partition_error, timed_out
 from tests.gui.test_groups_support import (
     commit_offsets,
     create_topic,
@@ -38,15 +38,12 @@ def groups_admin(bootstrap: str, answer: Any) -> GroupsAdmin:
     return GroupsAdmin(_Admin(admin, fake))  # type: ignore[arg-type]  # duck-typed admin
 
 
-class _Admin:
+class _Admin(Delegating):
     """The ClusterAdmin with its client swapped."""
 
     def __init__(self, real: ClusterAdmin, client: Any) -> None:
-        self.real = real
+        super().__init__(real)
         self.client = client
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.real, name)
 
 
 @pytest.fixture
@@ -201,15 +198,12 @@ def test_a_topics_consumer_without_members_whose_offsets_cannot_be_read_is_shown
     ), kept.unread_note()
 
 
-class _EndsFail:
+class _EndsFail(Delegating):
     """The real AdminClient, but every log-end/start offset of `topic` fails to be read."""
 
     def __init__(self, real: Any, topic: str) -> None:
-        self.real = real
+        super().__init__(real)
         self.topic = topic
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.real, name)
 
     def list_offsets(self, specs: dict[Any, Any], **kw: Any) -> Any:
         mine = {tp for tp in specs if tp.topic == self.topic}
