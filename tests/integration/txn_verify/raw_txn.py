@@ -89,8 +89,10 @@ def coordinator_address(bootstrap: str, tid: str) -> str:
     return address
 
 
-def init_producer(coordinator: str, tid: str) -> tuple[int, int]:
-    mod = _req("init_producer_id", 4)
+def init_producer(
+    coordinator: str, tid: str, timeout_ms: int = 60_000, *, version: int = 4
+) -> tuple[int, int]:
+    mod = _req("init_producer_id", version)
 
     def ask() -> tuple[int, int] | None:
         got = send(
@@ -98,7 +100,7 @@ def init_producer(coordinator: str, tid: str) -> tuple[int, int]:
             make(
                 mod.InitProducerIdRequest,
                 transactional_id=tid,
-                transaction_timeout=ms(60_000),
+                transaction_timeout=ms(timeout_ms),
                 producer_id=-1,
                 producer_epoch=-1,
             ),
@@ -235,10 +237,13 @@ def write_marker(
     return ErrorCode(got.markers[0].topics[0].partitions[0].error_code)
 
 
-def end_txn(coordinator: str, tid: str, producer: tuple[int, int], *, commit: bool) -> None:
-    mod = _req("end_txn", 3)
+def end_txn_answer(
+    coordinator: str, tid: str, producer: tuple[int, int], *, commit: bool, version: int
+) -> tuple[ErrorCode, int, int]:
+    """The first final EndTxn answer: (error, producer id, producer epoch; -1 before v5)."""
+    mod = _req("end_txn", version)
 
-    def ask() -> bool:
+    def ask() -> tuple[ErrorCode, int, int] | None:
         got = send(
             coordinator,
             make(
@@ -249,9 +254,16 @@ def end_txn(coordinator: str, tid: str, producer: tuple[int, int], *, commit: bo
                 committed=commit,
             ),
         )
-        if got.error_code in NOT_YET:
-            return False
-        assert got.error_code == ErrorCode.none, got.error_code
-        return True
+        code = ErrorCode(got.error_code)
+        if code in NOT_YET:
+            return None
+        return code, int(getattr(got, "producer_id", -1)), int(getattr(got, "producer_epoch", -1))
 
-    wait_for(ask, start_timeout_s(), f"EndTxn of {tid!r}")
+    result: tuple[ErrorCode, int, int] = wait_for(ask, start_timeout_s(), f"EndTxn of {tid!r}")
+    return result
+
+
+def end_txn(coordinator: str, tid: str, producer: tuple[int, int], *, commit: bool) -> None:
+    """EndTxn v3, answered without error."""
+    code = end_txn_answer(coordinator, tid, producer, commit=commit, version=3)[0]
+    assert code == ErrorCode.none, code

@@ -12,9 +12,9 @@ from kio.schema.find_coordinator.v4 import request as find_req
 from kio.static.primitive import i8
 
 from tests.integration.cluster.local_cluster import start_timeout_s, wait_for
-from tests.integration.groups.wire import make, ms
+from tests.integration.groups.wire import make
 
-from .raw_txn import NOT_YET, send
+from .raw_txn import NOT_YET, end_txn_answer, init_producer, send
 
 
 def _req(module: str, version: int) -> Any:
@@ -39,26 +39,7 @@ def end_txn(
     coordinator: str, tid: str, producer: tuple[int, int], *, commit: bool, version: int = 5
 ) -> tuple[ErrorCode, int, int]:
     """The first final EndTxn answer: (error, producer id, producer epoch)."""
-    mod = _req("end_txn", version)
-
-    def ask() -> tuple[ErrorCode, int, int] | None:
-        got = send(
-            coordinator,
-            make(
-                mod.EndTxnRequest,
-                transactional_id=tid,
-                producer_id=producer[0],
-                producer_epoch=producer[1],
-                committed=commit,
-            ),
-        )
-        code = ErrorCode(got.error_code)
-        if code in NOT_YET:
-            return None
-        return code, int(getattr(got, "producer_id", -1)), int(getattr(got, "producer_epoch", -1))
-
-    result: tuple[ErrorCode, int, int] = wait_for(ask, start_timeout_s(), f"EndTxn of {tid!r}")
-    return result
+    return end_txn_answer(coordinator, tid, producer, commit=commit, version=version)
 
 
 def describe(coordinator: str, tid: str) -> tuple[str, int, int, set[tuple[str, int]]]:
@@ -154,23 +135,4 @@ def committed_offset(group_coordinator_address: str, group: str, topic: str, ind
 
 
 def init_producer_v5(coordinator: str, tid: str, timeout_ms: int = 60_000) -> tuple[int, int]:
-    mod = _req("init_producer_id", 5)
-
-    def ask() -> tuple[int, int] | None:
-        got = send(
-            coordinator,
-            make(
-                mod.InitProducerIdRequest,
-                transactional_id=tid,
-                transaction_timeout=ms(timeout_ms),
-                producer_id=-1,
-                producer_epoch=-1,
-            ),
-        )
-        if got.error_code in NOT_YET:
-            return None
-        assert got.error_code == ErrorCode.none, got.error_code
-        return int(got.producer_id), int(got.producer_epoch)
-
-    result: tuple[int, int] = wait_for(ask, start_timeout_s(), f"InitProducerId of {tid!r}")
-    return result
+    return init_producer(coordinator, tid, timeout_ms, version=5)
