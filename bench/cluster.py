@@ -81,7 +81,9 @@ def metadata_brokers(bootstrap: str) -> set[int]:
         return set()
 
 
-def wait_until(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
+def wait_until(
+    condition: Callable[[], Any], timeout_s: float, what: str, poll_s: float = 0.01
+) -> Any:
     deadline = time.monotonic() + timeout_s
     while True:
         result = condition()
@@ -89,7 +91,7 @@ def wait_until(condition: Callable[[], Any], timeout_s: float, what: str) -> Any
             return result
         if time.monotonic() > deadline:
             raise TimeoutError(f"no {what} within {timeout_s:.0f} s")
-        time.sleep(0.01)
+        time.sleep(poll_s)
 
 
 # ----- the built-in cluster ---------------------------------------------------------------------

@@ -20,12 +20,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from bench.cluster import wait_until
 from bench.support import emit
 
 SETTINGS = {
@@ -88,17 +88,6 @@ if _path:
 
 def _admin(bootstrap: str) -> AdminClient:
     return AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
-
-
-def _wait(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no {what} within {timeout_s:.0f} s")
-        time.sleep(POLL_S)
 
 
 def _cluster(data_dir: Path) -> dict[str, Any]:
@@ -189,30 +178,35 @@ def run(code: Path, partitions: int, victim: int) -> dict[str, Any]:
             cmd += ["--config", f"{key}={value}"]
         procs = [subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stderr=log)]
         try:
-            _wait(
+            wait_until(
                 lambda: (
                     len(_cluster(data_dir).get("brokers", [])) == 3
                     and all(b.get("state") == "active" for b in _cluster(data_dir)["brokers"])
                 ),
                 READY_TIMEOUT_S,
                 "ready cluster",
+                poll_s=POLL_S,
             )
             bootstrap = ",".join(f"{b['host']}:{b['port']}" for b in _cluster(data_dir)["brokers"])
             new = NewTopic(TOPIC, num_partitions=partitions, replication_factor=3)
             admin = _admin(bootstrap)  # kept alive until the answer is in
             admin.create_topics([new])[TOPIC].result(60)
-            total = _wait(
-                lambda: _all_full(data_dir, partitions), READY_TIMEOUT_S, "full ISRs at start"
+            total = wait_until(
+                lambda: _all_full(data_dir, partitions),
+                READY_TIMEOUT_S,
+                "full ISRs at start",
+                poll_s=POLL_S,
             )
 
             pid = next(b["pid"] for b in _cluster(data_dir)["brokers"] if b["id"] == victim)
             os.kill(int(pid), signal.SIGKILL)
             killed = time.time()
             # fenced: it left every ISR
-            _wait(
+            wait_until(
                 lambda: (s := _isrs(bootstrap)) is not None and set(s.values()) == {2},
                 READY_TIMEOUT_S,
                 f"broker {victim} out of every ISR",
+                poll_s=POLL_S,
             )
             restarted = time.time()
             args = ["--data-dir", str(data_dir), "--node", str(victim), "--log-level", "WARNING"]
@@ -224,7 +218,12 @@ def run(code: Path, partitions: int, victim: int) -> dict[str, Any]:
                     stderr=log,
                 )
             )
-            _wait(lambda: _all_full(data_dir, partitions), RECOVERY_TIMEOUT_S, "full ISRs again")
+            wait_until(
+                lambda: _all_full(data_dir, partitions),
+                RECOVERY_TIMEOUT_S,
+                "full ISRs again",
+                poll_s=POLL_S,
+            )
             full = time.time()
             counted = _counts(counts, restarted)
             unfenced = counted["unfenced_s"]

@@ -394,7 +394,6 @@ class ReplicaManager:
     def _propose(self, part: ReplicatedPartition, isr: tuple[int, ...]) -> None:
         if self._isr_sender is None:
             return
-        part.isr_in_flight = True
         part.proposed_isr = isr
         proposed = replace(part.state, isr=isr)
         self._state.spawn(self._send_isr(part, proposed), name=f"isr-{part.topic}-{part.index}")
@@ -407,8 +406,7 @@ class ReplicaManager:
             log.exception("Could not change the ISR of %s-%d", part.topic, part.index)
             committed = None
         finally:
-            part.isr_in_flight = False
-            part.proposed_isr = ()
+            part.proposed_isr = None
         if committed is not None:
             self.apply(part.topic, part.index, committed)
 

@@ -47,11 +47,10 @@ class ReplicatedPartition:
     leader: bool = False
     leader_epoch_start: int = 0  # where the current leader epoch began (leader only)
     followers: dict[int, FollowerProgress] = field(default_factory=dict)
-    isr_in_flight: bool = False
     # a follower's cut of its log is running on the storage thread: the metadata may make this
     # broker the leader meanwhile, and nothing may be served or appended until the cut is done
     truncating: bool = False
-    proposed_isr: tuple[int, ...] = ()  # the ISR sent to the controller, while in flight
+    proposed_isr: tuple[int, ...] | None = None  # the ISR sent to the controller, while in flight
     # KIP-392, for the broker's log: replicas consumers were sent to (leader) / whether this
     # follower has served a consumer yet, each said once per role
     redirected_to: set[int] = field(default_factory=set)
@@ -59,10 +58,15 @@ class ReplicatedPartition:
     # delayed produces: (offset every ISR member must reach, future for the answer)
     waiting: list[tuple[int, asyncio.Future[ErrorCode]]] = field(default_factory=list)
 
+    @property
+    def isr_in_flight(self) -> bool:
+        """An ISR change is with the controller (one at a time per partition)."""
+        return self.proposed_isr is not None
+
     def maximal_isr(self) -> set[int]:
         """Kafka's maximal ISR: the committed ISR plus members a pending change adds (a
         pending removal counts only once the controller has committed it)."""
-        return {*self.state.isr, *self.proposed_isr}
+        return {*self.state.isr, *(self.proposed_isr or ())}
 
     def fail_waiting(self, code: ErrorCode) -> None:
         for _, fut in self.waiting:

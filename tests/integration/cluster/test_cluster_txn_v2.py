@@ -15,8 +15,8 @@ from kio.static.primitive import i8
 from tests.integration.broker.clients import TIMEOUT_S
 from tests.integration.groups.wire import WireClient
 from tests.integration.transactions.txn_clients import put_sentinels, read_to_sentinels
-from tests.integration.txn_verify.raw_txn import leaders, produce
-from tests.integration.txn_verify.raw_txn_v2 import describe, end_txn, init_producer_v5, txn_batch
+from tests.integration.txn_verify.raw_txn import leaders, produce, transactional_batch
+from tests.integration.txn_verify.raw_txn_v2 import describe, end_txn, init_producer_v5
 from tests.integration.txn_verify.test_txn_v2_java import java_tv2_body
 from tests.integration.txn_verify.test_txn_v2_wire import tv2_body
 from tests.kafka.cli import KafkaCli
@@ -82,7 +82,7 @@ def test_transactions_v2_survive_the_coordinators_broker_killed(
     )
     first = _coordinator_node(cluster, tid)
     pid, epoch = init_producer_v5(_address(cluster, first), tid)
-    batch = txn_batch(pid, epoch, 0, [b"survived"])
+    batch = transactional_batch(pid, epoch, 0, [b"survived"])
     leader = leaders(cluster.bootstrap(), topic, 1)[0]
     assert produce(leader, tid, (topic, 0), batch, version=12) == ErrorCode.none
 

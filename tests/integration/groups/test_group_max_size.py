@@ -17,9 +17,9 @@ from kio.schema.errors import ErrorCode
 
 from tests.broker_fixtures import BrokerFactory, RunningBroker
 
+from .classic_frames import join, sync
 from .clients import TIMEOUT_S, create_topic, group_consumer, wait_for
-from .helpers_subscription import subscription
-from .wire import WireClient, make, ms, request_module
+from .wire import WireClient, make, request_module
 
 TOPIC = "capped"
 LIMITS = {
@@ -124,39 +124,11 @@ def test_a_consumer_group_at_group_consumer_max_size_refuses_a_new_member(
 
 
 def _join(client: WireClient, group: str, member_id: str = "") -> Any:
-    mod = request_module(11, 9)
-    protocol = make(mod.JoinGroupRequestProtocol, name="range", metadata=subscription(TOPIC))
-    return client.send(
-        make(
-            mod.JoinGroupRequest,
-            group_id=group,
-            session_timeout=ms(10_000),
-            rebalance_timeout=ms(10_000),
-            member_id=member_id,
-            group_instance_id=None,
-            protocol_type="consumer",
-            protocols=(protocol,),
-            reason=None,
-        )
-    )
+    return join(client, 9, group, TOPIC, member_id)
 
 
 def _sync(client: WireClient, group: str, member_id: str, generation: int) -> int:
-    mod = request_module(14, 5)
-    assignment = make(mod.SyncGroupRequestAssignment, member_id=member_id, assignment=b"")
-    response = client.send(
-        make(
-            mod.SyncGroupRequest,
-            group_id=group,
-            generation_id=generation,
-            member_id=member_id,
-            group_instance_id=None,
-            protocol_type="consumer",
-            protocol_name="range",
-            assignments=(assignment,),
-        )
-    )
-    return int(response.error_code)
+    return int(sync(client, 5, group, (member_id, generation), b"").error_code)
 
 
 def _leave(client: WireClient, group: str, member_id: str) -> None:

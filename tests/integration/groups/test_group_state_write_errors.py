@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import errno
 import uuid
@@ -14,9 +13,9 @@ from kio.static.primitive import i64Timedelta
 from embedded_broker.coordinator import FileJournal
 from tests.broker_fixtures import RunningBroker
 
+from .classic_frames import join, sync
 from .clients import create_topic
-from .helpers_subscription import subscription
-from .wire import WireClient, make, ms, request_module
+from .wire import WireClient, make, request_module
 
 TOPIC = "written"
 
@@ -86,38 +85,13 @@ def test_a_rebalance_that_could_not_be_written_is_redone(
     create_topic(builtin_broker.bootstrap, TOPIC, 1)
     group = f"g-{uuid.uuid4().hex[:6]}"
     client = WireClient(builtin_broker.bootstrap)
-    join = request_module(11, 9)
-    protocol = make(join.JoinGroupRequestProtocol, name="range", metadata=subscription(TOPIC))
-    request = make(
-        join.JoinGroupRequest,
-        group_id=group,
-        session_timeout=ms(10_000),
-        rebalance_timeout=ms(10_000),
-        member_id="",
-        group_instance_id=None,
-        protocol_type="consumer",
-        protocols=(protocol,),
-        reason=None,
-    )
-    first = client.send(request)
+    first = join(client, 9, group, TOPIC)
     assert first.error_code == ErrorCode.member_id_required
-    joined = client.send(dataclasses.replace(request, member_id=first.member_id))
+    joined = join(client, 9, group, TOPIC, first.member_id)
     assert joined.error_code == ErrorCode.none
     member, generation = joined.member_id, joined.generation_id
     _disk_full(monkeypatch)
-    sync = request_module(14, 5)
-    response = client.send(
-        make(
-            sync.SyncGroupRequest,
-            group_id=group,
-            generation_id=generation,
-            member_id=member,
-            group_instance_id=None,
-            protocol_type="consumer",
-            protocol_name="range",
-            assignments=(make(sync.SyncGroupRequestAssignment, member_id=member, assignment=b"a"),),
-        )
-    )
+    response = sync(client, 5, group, (member, generation), b"a")
     assert response.error_code == ErrorCode.not_coordinator
     # The group did not become Stable on an assignment it could not keep: it rebalances.
     heartbeat = request_module(12, 4)

@@ -12,9 +12,9 @@ from kio.static.primitive import i64Timedelta
 from embedded_broker.handlers import API_TABLE
 from tests.broker_fixtures import RunningBroker
 
+from .classic_frames import join, sync
 from .clients import create_topic
-from .helpers_subscription import subscription
-from .wire import WireClient, make, ms, request_module
+from .wire import WireClient, make, request_module
 
 TOPIC = "versions"
 
@@ -44,32 +44,15 @@ def topic_id(client: WireClient) -> uuid.UUID:
     return response.topics[0].topic_id  # type: ignore[no-any-return]
 
 
-def join(client: WireClient, version: int, group: str, member_id: str = "") -> object:
-    mod = request_module(11, version)
-    protocol = make(mod.JoinGroupRequestProtocol, name="range", metadata=subscription(TOPIC))
-    request = make(
-        mod.JoinGroupRequest,
-        group_id=group,
-        session_timeout=ms(10_000),
-        rebalance_timeout=ms(10_000),
-        member_id=member_id,
-        group_instance_id=None,
-        protocol_type="consumer",
-        protocols=(protocol,),
-        reason=None,
-    )
-    return client.send(request)
-
-
 def full_join(client: WireClient, version: int, group: str) -> tuple[str, int]:
-    response = join(client, version, group)
+    response = join(client, version, group, TOPIC)
     if version >= 4:
-        assert response.error_code == ErrorCode.member_id_required  # type: ignore[attr-defined]
-        response = join(client, version, group, response.member_id)  # type: ignore[attr-defined]
-    assert response.error_code == ErrorCode.none  # type: ignore[attr-defined]
-    assert response.leader == response.member_id  # type: ignore[attr-defined]
-    assert response.protocol_name == "range"  # type: ignore[attr-defined]
-    return response.member_id, response.generation_id  # type: ignore[attr-defined]
+        assert response.error_code == ErrorCode.member_id_required
+        response = join(client, version, group, TOPIC, response.member_id)
+    assert response.error_code == ErrorCode.none
+    assert response.leader == response.member_id
+    assert response.protocol_name == "range"
+    return response.member_id, response.generation_id
 
 
 @pytest.mark.parametrize("version", versions(11))
@@ -77,20 +60,7 @@ def test_join_sync_heartbeat_leave_every_join_version(client: WireClient, versio
     group = f"join-v{version}-{uuid.uuid4().hex[:6]}"
     member, generation = full_join(client, version, group)
     for sync_version in versions(14):
-        mod = request_module(14, sync_version)
-        assignment = make(mod.SyncGroupRequestAssignment, member_id=member, assignment=b"\x00a")
-        response = client.send(
-            make(
-                mod.SyncGroupRequest,
-                group_id=group,
-                generation_id=generation,
-                member_id=member,
-                group_instance_id=None,
-                protocol_type="consumer",
-                protocol_name="range",
-                assignments=(assignment,),
-            )
-        )
+        response = sync(client, sync_version, group, (member, generation), b"\x00a")
         assert response.error_code == ErrorCode.none
         assert response.assignment == b"\x00a"
     for hb_version in versions(12):

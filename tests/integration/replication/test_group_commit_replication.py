@@ -6,8 +6,6 @@ answered NOT_COORDINATOR and the change it made in memory is undone."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +13,6 @@ from typing import Any
 import pytest
 
 from embedded_broker.coordinator import (
-    CoordinatorConfig,
     GroupCoordinator,
     GroupError,
     OffsetCommitEntry,
@@ -23,12 +20,12 @@ from embedded_broker.coordinator import (
 from embedded_broker.coordinator.offsets_topic import OFFSETS_TOPIC
 from embedded_broker.group_runtime.journal import ReplicatedJournal
 from embedded_broker.group_runtime.runtime import GroupRuntime
-from embedded_broker.handlers.groups import _LoopScheduler, _StateClock
 from embedded_broker.replication.partition_state import PartitionState
 from embedded_broker.runner import BrokerRunner
 from embedded_broker.state import BrokerState
 from embedded_broker.storage import StorageError
-from tests.broker_fixtures import TEST_DEFAULTS
+
+from .group_setup import install_group_runtime, run_broker, until
 
 ME, OTHER = 101, 102
 
@@ -36,32 +33,11 @@ ME, OTHER = 101, 102
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[BrokerRunner]:
     config = {
-        **TEST_DEFAULTS,
         "node.id": str(ME),
         "offsets.topic.num.partitions": "1",
         "offsets.commit.timeout.ms": "300",
     }
-    runner = BrokerRunner(port=0, data_dir=tmp_path, config=config)
-    runner.start()
-    try:
-        yield runner
-    finally:
-        runner.stop()
-
-
-def _install(state: BrokerState, min_isr: str) -> tuple[GroupRuntime, GroupCoordinator]:
-    configs = {"cleanup.policy": "compact", "min.insync.replicas": min_isr}
-    state.create_topic(OFFSETS_TOPIC, 1, configs, internal=True)
-    runtime = GroupRuntime(state)
-    coord = GroupCoordinator(
-        _StateClock(state),
-        _LoopScheduler(asyncio.get_running_loop()),
-        ReplicatedJournal(runtime),
-        CoordinatorConfig(),
-        records=[],
-    )
-    runtime.attach(coord)
-    return runtime, coord
+    yield from run_broker(tmp_path, config)
 
 
 def _lead(state: BrokerState, isr: tuple[int, ...]) -> None:
@@ -69,16 +45,15 @@ def _lead(state: BrokerState, isr: tuple[int, ...]) -> None:
 
 
 def _until(condition: Callable[[], Any], what: str) -> None:
-    deadline = time.monotonic() + 10
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
+    until(condition, what, 10)
 
 
 def _setup(
     broker: BrokerRunner, isr: tuple[int, ...], min_isr: str = "2"
 ) -> tuple[GroupRuntime, GroupCoordinator]:
-    runtime, coord = broker.call(lambda s: _install(s, min_isr))
+    runtime, coord = broker.call(
+        lambda s: install_group_runtime(s, {"min.insync.replicas": min_isr})
+    )
     broker.call(lambda s: _lead(s, isr))
     _until(lambda: broker.call(lambda s: runtime.group_error("g")) is GroupError.NONE, "load")
     return runtime, coord

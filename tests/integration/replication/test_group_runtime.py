@@ -4,8 +4,6 @@ it comes to lead it, and unloaded when leadership moves away."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,46 +11,29 @@ from typing import Any
 import pytest
 
 from embedded_broker.coordinator import (
-    CoordinatorConfig,
     GroupCoordinator,
     GroupError,
     OffsetCommitEntry,
 )
 from embedded_broker.coordinator.offsets_topic import OFFSETS_TOPIC
-from embedded_broker.group_runtime.journal import ReplicatedJournal
 from embedded_broker.group_runtime.runtime import GroupRuntime
-from embedded_broker.handlers.groups import _LoopScheduler, _StateClock
 from embedded_broker.replication.partition_state import PartitionState
 from embedded_broker.runner import BrokerRunner
 from embedded_broker.state import BrokerState
-from tests.broker_fixtures import TEST_DEFAULTS
 from tests.integration.cluster.local_cluster import start_timeout_s
+
+from .group_setup import install_group_runtime, run_broker, until
 
 ME, OTHER = 101, 102
 
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[BrokerRunner]:
-    config = {**TEST_DEFAULTS, "node.id": str(ME), "offsets.topic.num.partitions": "1"}
-    runner = BrokerRunner(port=0, data_dir=tmp_path, config=config)
-    runner.start()
-    try:
-        yield runner
-    finally:
-        runner.stop()
+    yield from run_broker(tmp_path, {"node.id": str(ME), "offsets.topic.num.partitions": "1"})
 
 
 def _install(state: BrokerState) -> dict[str, Any]:
-    state.create_topic(OFFSETS_TOPIC, 1, {"cleanup.policy": "compact"}, internal=True)
-    runtime = GroupRuntime(state)
-    coord = GroupCoordinator(
-        _StateClock(state),
-        _LoopScheduler(asyncio.get_running_loop()),
-        ReplicatedJournal(runtime),
-        CoordinatorConfig(),
-        records=[],
-    )
-    runtime.attach(coord)
+    runtime, coord = install_group_runtime(state, {})
     return {"runtime": runtime, "coordinator": coord}
 
 
@@ -64,10 +45,7 @@ def _lead(state: BrokerState, leader: int, epoch: int) -> None:
 
 
 def _until(condition: Callable[[], Any], what: str) -> None:
-    deadline = time.monotonic() + start_timeout_s(10)
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
+    until(condition, what, start_timeout_s(10))
 
 
 def test_coordinator_follows_leadership_of_the_groups_partition(broker: BrokerRunner) -> None:

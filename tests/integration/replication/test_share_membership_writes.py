@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,22 +15,21 @@ from typing import Any
 import pytest
 from kio.schema.errors import ErrorCode
 
-from embedded_broker.coordinator import CoordinatorConfig, GroupCoordinator, GroupError
+from embedded_broker.coordinator import GroupError
 from embedded_broker.coordinator.offsets_topic import OFFSETS_TOPIC
-from embedded_broker.group_runtime.journal import ReplicatedJournal
-from embedded_broker.group_runtime.runtime import RUNTIME_KEY, GroupRuntime
+from embedded_broker.group_runtime.runtime import GroupRuntime
 from embedded_broker.group_runtime.share_membership import save_membership
-from embedded_broker.handlers.groups import _LoopScheduler, _StateClock
 from embedded_broker.replication.partition_state import PartitionState
 from embedded_broker.runner import BrokerRunner
 from embedded_broker.share.groups import Heartbeat
 from embedded_broker.share.runtime import share_coordinator
 from embedded_broker.state import BrokerState
 from embedded_broker.storage import StorageError
-from tests.broker_fixtures import TEST_DEFAULTS
 from tests.integration.cluster.local_cluster import start_timeout_s
 from tests.integration.groups.clients import create_topic
 from tests.integration.share.wire import ShareWire, describe
+
+from .group_setup import install_group_runtime, run_broker, until
 
 ME, OTHER = 101, 102
 GROUP = "written-share"
@@ -43,18 +41,12 @@ SESSION_MS = 1500
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[BrokerRunner]:
     config = {
-        **TEST_DEFAULTS,
         "node.id": str(ME),
         "offsets.topic.num.partitions": "1",
         "offsets.commit.timeout.ms": str(COMMIT_TIMEOUT_MS),
         "group.share.session.timeout.ms": str(SESSION_MS),
     }
-    runner = BrokerRunner(port=0, data_dir=tmp_path, config=config)
-    runner.start()
-    try:
-        yield runner
-    finally:
-        runner.stop()
+    yield from run_broker(tmp_path, config)
 
 
 def _addr(broker: BrokerRunner) -> str:
@@ -65,26 +57,13 @@ def _addr(broker: BrokerRunner) -> str:
 def _cluster_coordinator(state: BrokerState, isr: tuple[int, ...]) -> GroupRuntime:
     """Make this broker a cluster's group coordinator: it leads __consumer_offsets-0 with
     ``isr`` (the other replica never fetches, so with it in the ISR nothing is committed)."""
-    state.create_topic(OFFSETS_TOPIC, 1, {"cleanup.policy": "compact"}, internal=True)
-    runtime = GroupRuntime(state)
-    state.extensions[RUNTIME_KEY] = runtime
-    coord = GroupCoordinator(
-        _StateClock(state),
-        _LoopScheduler(asyncio.get_running_loop()),
-        ReplicatedJournal(runtime),
-        CoordinatorConfig(),
-        records=[],
-    )
-    runtime.attach(coord)
+    runtime, _ = install_group_runtime(state, {}, register=True)
     state.replicas.apply(OFFSETS_TOPIC, 0, PartitionState(ME, 1, (ME, OTHER), isr, 1))
     return runtime
 
 
 def _until(condition: Callable[[], Any], what: str) -> None:
-    deadline = time.monotonic() + start_timeout_s(10)
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
+    until(condition, what, start_timeout_s(10))
 
 
 def _start(broker: BrokerRunner, isr: tuple[int, ...]) -> uuid.UUID:

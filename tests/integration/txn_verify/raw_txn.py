@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import struct
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from confluent_kafka.admin import AdminClient
@@ -41,10 +42,25 @@ def _req(module: str, version: int) -> Any:
     return importlib.import_module(f"kio.schema.{module}.v{version}.request")
 
 
-def transactional_batch(pid: int, epoch: int, seq: int, count: int = 2) -> bytes:
+def send(address: str, request: Any) -> Any:
+    """One request on a connection of its own."""
+    client = WireClient(address)
+    try:
+        return client.send(request)
+    finally:
+        client.close()
+
+
+def transactional_batch(
+    pid: int, epoch: int, seq: int, values: Sequence[bytes] | None = None
+) -> bytes:
+    """A transactional batch of ``values`` (keys b"k"; by default two records b"txn-<seq>")
+    from ``seq``."""
+    if values is None:
+        values = [b"txn-%d" % (seq + i) for i in range(2)]
     raw = bytearray(
         build_batch(
-            [Rec(b"k", b"txn-%d" % (seq + i)) for i in range(count)],
+            [Rec(b"k", v) for v in values],
             producer_id=pid,
             producer_epoch=epoch,
             base_sequence=seq,
@@ -61,13 +77,10 @@ def coordinator_address(bootstrap: str, tid: str) -> str:
     create __transaction_state on first use)."""
 
     def ask() -> str | None:
-        client = WireClient(bootstrap.split(",", maxsplit=1)[0])
-        try:
-            found = client.send(
-                find_req.FindCoordinatorRequest(key_type=i8(1), coordinator_keys=(tid,))
-            ).coordinators[0]
-        finally:
-            client.close()
+        found = send(
+            bootstrap.split(",", maxsplit=1)[0],
+            find_req.FindCoordinatorRequest(key_type=i8(1), coordinator_keys=(tid,)),
+        ).coordinators[0]
         if found.error_code != ErrorCode.none:
             return None
         return f"{found.host}:{found.port}"
@@ -76,23 +89,22 @@ def coordinator_address(bootstrap: str, tid: str) -> str:
     return address
 
 
-def init_producer(coordinator: str, tid: str) -> tuple[int, int]:
-    mod = _req("init_producer_id", 4)
+def init_producer(
+    coordinator: str, tid: str, timeout_ms: int = 60_000, *, version: int = 4
+) -> tuple[int, int]:
+    mod = _req("init_producer_id", version)
 
     def ask() -> tuple[int, int] | None:
-        client = WireClient(coordinator)
-        try:
-            got = client.send(
-                make(
-                    mod.InitProducerIdRequest,
-                    transactional_id=tid,
-                    transaction_timeout=ms(60_000),
-                    producer_id=-1,
-                    producer_epoch=-1,
-                )
-            )
-        finally:
-            client.close()
+        got = send(
+            coordinator,
+            make(
+                mod.InitProducerIdRequest,
+                transactional_id=tid,
+                transaction_timeout=ms(timeout_ms),
+                producer_id=-1,
+                producer_epoch=-1,
+            ),
+        )
         if got.error_code in NOT_YET:
             return None
         assert got.error_code == ErrorCode.none, got.error_code
@@ -108,21 +120,18 @@ def add_partition(
     mod = _req("add_partitions_to_txn", 3)
 
     def ask() -> bool:
-        client = WireClient(coordinator)
-        try:
-            got = client.send(
-                make(
-                    mod.AddPartitionsToTxnRequest,
-                    v3_and_below_transactional_id=tid,
-                    v3_and_below_producer_id=producer[0],
-                    v3_and_below_producer_epoch=producer[1],
-                    v3_and_below_topics=(
-                        make(mod.AddPartitionsToTxnTopic, name=topic, partitions=(index,)),
-                    ),
-                )
-            )
-        finally:
-            client.close()
+        got = send(
+            coordinator,
+            make(
+                mod.AddPartitionsToTxnRequest,
+                v3_and_below_transactional_id=tid,
+                v3_and_below_producer_id=producer[0],
+                v3_and_below_producer_epoch=producer[1],
+                v3_and_below_topics=(
+                    make(mod.AddPartitionsToTxnTopic, name=topic, partitions=(index,)),
+                ),
+            ),
+        )
         code = got.results_by_topic_v3_and_below[0].results_by_partition[0].partition_error_code
         if code in NOT_YET:
             return False
@@ -137,27 +146,22 @@ def produce_once(
 ) -> ErrorCode:
     topic, index = target
     mod = _req("produce", version)
-    client = WireClient(leader)
-    try:
-        got = client.send(
-            make(
-                mod.ProduceRequest,
-                transactional_id=tid,
-                acks=-1,
-                timeout=ms(30_000),
-                topic_data=(
-                    make(
-                        mod.TopicProduceData,
-                        name=topic,
-                        partition_data=(
-                            make(mod.PartitionProduceData, index=index, records=records),
-                        ),
-                    ),
+    got = send(
+        leader,
+        make(
+            mod.ProduceRequest,
+            transactional_id=tid,
+            acks=-1,
+            timeout=ms(30_000),
+            topic_data=(
+                make(
+                    mod.TopicProduceData,
+                    name=topic,
+                    partition_data=(make(mod.PartitionProduceData, index=index, records=records),),
                 ),
-            )
-        )
-    finally:
-        client.close()
+            ),
+        ),
+    )
     return ErrorCode(got.responses[0].partition_responses[0].error_code)
 
 
@@ -200,57 +204,66 @@ def leaders(bootstrap: str, topic: str, partitions: int) -> dict[int, str]:
 
 
 def write_marker(
-    leader: str, producer: tuple[int, int], target: tuple[str, int], *, coordinator_epoch: int
+    leader: str,
+    producer: tuple[int, int],
+    target: tuple[str, int],
+    *,
+    coordinator_epoch: int,
+    transaction_version: int | None = None,
 ) -> ErrorCode:
-    """WriteTxnMarkers (a commit) as a coordinator of ``coordinator_epoch`` sends it."""
-    mod = _req("write_txn_markers", 1)
+    """WriteTxnMarkers (a commit) as a coordinator of ``coordinator_epoch`` sends it: a v1 frame,
+    or a v2 one (KIP-1228) naming ``transaction_version`` when that is given."""
+    mod = _req("write_txn_markers", 1 if transaction_version is None else 2)
     topic, index = target
-    client = WireClient(leader)
-    try:
-        got = client.send(
-            make(
-                mod.WriteTxnMarkersRequest,
-                markers=(
-                    make(
-                        mod.WritableTxnMarker,
-                        producer_id=producer[0],
-                        producer_epoch=producer[1],
-                        transaction_result=True,
-                        topics=(
-                            make(
-                                mod.WritableTxnMarkerTopic, name=topic, partition_indexes=(index,)
-                            ),
-                        ),
-                        coordinator_epoch=coordinator_epoch,
+    got = send(
+        leader,
+        make(
+            mod.WriteTxnMarkersRequest,
+            markers=(
+                make(
+                    mod.WritableTxnMarker,
+                    producer_id=producer[0],
+                    producer_epoch=producer[1],
+                    transaction_result=True,
+                    topics=(
+                        make(mod.WritableTxnMarkerTopic, name=topic, partition_indexes=(index,)),
                     ),
+                    coordinator_epoch=coordinator_epoch,
+                    transaction_version=transaction_version,  # (not in a v1 frame)
                 ),
-            )
-        )
-    finally:
-        client.close()
+            ),
+        ),
+    )
     return ErrorCode(got.markers[0].topics[0].partitions[0].error_code)
 
 
+def end_txn_answer(
+    coordinator: str, tid: str, producer: tuple[int, int], *, commit: bool, version: int
+) -> tuple[ErrorCode, int, int]:
+    """The first final EndTxn answer: (error, producer id, producer epoch; -1 before v5)."""
+    mod = _req("end_txn", version)
+
+    def ask() -> tuple[ErrorCode, int, int] | None:
+        got = send(
+            coordinator,
+            make(
+                mod.EndTxnRequest,
+                transactional_id=tid,
+                producer_id=producer[0],
+                producer_epoch=producer[1],
+                committed=commit,
+            ),
+        )
+        code = ErrorCode(got.error_code)
+        if code in NOT_YET:
+            return None
+        return code, int(getattr(got, "producer_id", -1)), int(getattr(got, "producer_epoch", -1))
+
+    result: tuple[ErrorCode, int, int] = wait_for(ask, start_timeout_s(), f"EndTxn of {tid!r}")
+    return result
+
+
 def end_txn(coordinator: str, tid: str, producer: tuple[int, int], *, commit: bool) -> None:
-    mod = _req("end_txn", 3)
-
-    def ask() -> bool:
-        client = WireClient(coordinator)
-        try:
-            got = client.send(
-                make(
-                    mod.EndTxnRequest,
-                    transactional_id=tid,
-                    producer_id=producer[0],
-                    producer_epoch=producer[1],
-                    committed=commit,
-                )
-            )
-        finally:
-            client.close()
-        if got.error_code in NOT_YET:
-            return False
-        assert got.error_code == ErrorCode.none, got.error_code
-        return True
-
-    wait_for(ask, start_timeout_s(), f"EndTxn of {tid!r}")
+    """EndTxn v3, answered without error."""
+    code = end_txn_answer(coordinator, tid, producer, commit=commit, version=3)[0]
+    assert code == ErrorCode.none, code

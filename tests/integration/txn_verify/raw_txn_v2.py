@@ -5,55 +5,25 @@ can see what a client library hides (the epoch bump, the implicit adds, a retry'
 from __future__ import annotations
 
 import importlib
-import struct
-import time
 from typing import Any
 
 from kio.schema.errors import ErrorCode
 from kio.schema.find_coordinator.v4 import request as find_req
 from kio.static.primitive import i8
 
-from embedded_broker.protocol import record_batch as rb
 from tests.integration.cluster.local_cluster import start_timeout_s, wait_for
-from tests.integration.groups.wire import WireClient, make, ms
-from tests.unit.storage.batches import Rec, build_batch
+from tests.integration.groups.wire import make
 
-from .raw_txn import NOT_YET
-
-_CRC_OFFSET = 17
+from .raw_txn import NOT_YET, end_txn_answer, init_producer, send
 
 
 def _req(module: str, version: int) -> Any:
     return importlib.import_module(f"kio.schema.{module}.v{version}.request")
 
 
-def _send(address: str, request: Any) -> Any:
-    client = WireClient(address)
-    try:
-        return client.send(request)
-    finally:
-        client.close()
-
-
-def txn_batch(pid: int, epoch: int, seq: int, values: list[bytes]) -> bytes:
-    """A transactional batch of ``values`` (keys b"k") from ``seq``."""
-    raw = bytearray(
-        build_batch(
-            [Rec(b"k", v) for v in values],
-            producer_id=pid,
-            producer_epoch=epoch,
-            base_sequence=seq,
-            base_timestamp=time.time_ns() // 1_000_000,
-        )
-    )
-    raw[rb.ATTRIBUTES_OFFSET + 1] |= rb.TRANSACTIONAL_BIT
-    struct.pack_into(">I", raw, _CRC_OFFSET, rb.compute_crc(raw))
-    return bytes(raw)
-
-
 def group_coordinator(bootstrap: str, group: str) -> str:
     def ask() -> str | None:
-        found = _send(
+        found = send(
             bootstrap.split(",", maxsplit=1)[0],
             find_req.FindCoordinatorRequest(key_type=i8(0), coordinator_keys=(group,)),
         ).coordinators[0]
@@ -69,32 +39,13 @@ def end_txn(
     coordinator: str, tid: str, producer: tuple[int, int], *, commit: bool, version: int = 5
 ) -> tuple[ErrorCode, int, int]:
     """The first final EndTxn answer: (error, producer id, producer epoch)."""
-    mod = _req("end_txn", version)
-
-    def ask() -> tuple[ErrorCode, int, int] | None:
-        got = _send(
-            coordinator,
-            make(
-                mod.EndTxnRequest,
-                transactional_id=tid,
-                producer_id=producer[0],
-                producer_epoch=producer[1],
-                committed=commit,
-            ),
-        )
-        code = ErrorCode(got.error_code)
-        if code in NOT_YET:
-            return None
-        return code, int(getattr(got, "producer_id", -1)), int(getattr(got, "producer_epoch", -1))
-
-    result: tuple[ErrorCode, int, int] = wait_for(ask, start_timeout_s(), f"EndTxn of {tid!r}")
-    return result
+    return end_txn_answer(coordinator, tid, producer, commit=commit, version=version)
 
 
 def describe(coordinator: str, tid: str) -> tuple[str, int, int, set[tuple[str, int]]]:
     """(state, producer id, producer epoch, partitions) from DescribeTransactions."""
     mod = _req("describe_transactions", 0)
-    got = _send(coordinator, make(mod.DescribeTransactionsRequest, transactional_ids=(tid,)))
+    got = send(coordinator, make(mod.DescribeTransactionsRequest, transactional_ids=(tid,)))
     state = got.transaction_states[0]
     assert state.error_code == ErrorCode.none, state.error_code
     parts = {(str(t.topic), int(p)) for t in state.topics for p in t.partitions}
@@ -131,7 +82,7 @@ def txn_offset_commit(
     topic, index, offset = target
 
     def ask() -> tuple[ErrorCode] | None:
-        got = _send(
+        got = send(
             group_coordinator_address,
             make(
                 mod.TxnOffsetCommitRequest,
@@ -168,7 +119,7 @@ def txn_offset_commit(
 
 def committed_offset(group_coordinator_address: str, group: str, topic: str, index: int) -> int:
     mod = _req("offset_fetch", 7)
-    got = _send(
+    got = send(
         group_coordinator_address,
         make(
             mod.OffsetFetchRequest,
@@ -184,23 +135,4 @@ def committed_offset(group_coordinator_address: str, group: str, topic: str, ind
 
 
 def init_producer_v5(coordinator: str, tid: str, timeout_ms: int = 60_000) -> tuple[int, int]:
-    mod = _req("init_producer_id", 5)
-
-    def ask() -> tuple[int, int] | None:
-        got = _send(
-            coordinator,
-            make(
-                mod.InitProducerIdRequest,
-                transactional_id=tid,
-                transaction_timeout=ms(timeout_ms),
-                producer_id=-1,
-                producer_epoch=-1,
-            ),
-        )
-        if got.error_code in NOT_YET:
-            return None
-        assert got.error_code == ErrorCode.none, got.error_code
-        return int(got.producer_id), int(got.producer_epoch)
-
-    result: tuple[int, int] = wait_for(ask, start_timeout_s(), f"InitProducerId of {tid!r}")
-    return result
+    return init_producer(coordinator, tid, timeout_ms, version=5)

@@ -19,8 +19,8 @@ from tests.integration.transactions.txn_clients import (
     start_broker,
 )
 
-from .raw_txn import coordinator_address, produce
-from .raw_txn_v2 import describe, end_txn, init_producer_v5, txn_batch
+from .raw_txn import coordinator_address, produce, transactional_batch
+from .raw_txn_v2 import describe, end_txn, init_producer_v5
 
 TOPIC = "tv2-restart"
 TID = "tv2-restart"
@@ -40,7 +40,7 @@ def test_transactions_v2_state_survives_kill_9(tmp_path: Path) -> None:
         create_topic(bootstrap, TOPIC, 1)
         coordinator = coordinator_address(bootstrap, TID)
         pid, epoch = init_producer_v5(coordinator, TID)
-        batch = txn_batch(pid, epoch, 0, [b"kept-0", b"kept-1"])
+        batch = transactional_batch(pid, epoch, 0, [b"kept-0", b"kept-1"])
         assert produce(bootstrap, TID, (TOPIC, 0), batch, version=12) == ErrorCode.none
 
         _kill(proc)
@@ -65,7 +65,7 @@ def test_transactions_v2_state_survives_kill_9(tmp_path: Path) -> None:
             epoch + 1,
         )
         # the next transaction goes on at the bumped epoch
-        nxt = txn_batch(pid, epoch + 1, 0, [b"next"])
+        nxt = transactional_batch(pid, epoch + 1, 0, [b"next"])
         assert produce(bootstrap, TID, (TOPIC, 0), nxt, version=12) == ErrorCode.none
         assert end_txn(coordinator, TID, (pid, epoch + 1), commit=True) == (
             ErrorCode.none,

@@ -17,14 +17,13 @@ from tests.integration.cluster.local_cluster import start_timeout_s, wait_for
 from tests.integration.transactions.txn_clients import put_sentinels, read_to_sentinels
 from tests.kafka.fixtures import KafkaSingle
 
-from .raw_txn import coordinator_address, leaders, produce
+from .raw_txn import coordinator_address, leaders, produce, transactional_batch
 from .raw_txn_v2 import (
     committed_offset,
     describe,
     end_txn,
     group_coordinator,
     init_producer_v5,
-    txn_batch,
     txn_offset_commit,
     wait_state,
 )
@@ -47,13 +46,13 @@ def tv2_body(bootstrap: str) -> None:
     pid, epoch = init_producer_v5(coordinator, tid)
 
     # Produce v12 with no AddPartitionsToTxn: appended, and the partition is in the transaction
-    first = txn_batch(pid, epoch, 0, [b"committed-0", b"committed-1"])
+    first = transactional_batch(pid, epoch, 0, [b"committed-0", b"committed-1"])
     assert produce(led[index], tid, target, first, version=12) == ErrorCode.none
     state, _, _, parts = describe(coordinator, tid)
     assert (state, parts) == ("Ongoing", {target})
     # a batch of a later epoch is not let into the open transaction unasked (it would be ended
     # by the open transaction's marker): the coordinator, at the older epoch, refuses it
-    ahead = txn_batch(pid, epoch + 1, 0, [b"ahead"])
+    ahead = transactional_batch(pid, epoch + 1, 0, [b"ahead"])
     assert produce(led[index], tid, target, ahead, version=12) == ErrorCode.invalid_producer_epoch
 
     # TxnOffsetCommit v5 with no AddOffsetsToTxn: the group's offsets partition joins too
@@ -78,11 +77,11 @@ def tv2_body(bootstrap: str) -> None:
     assert end_txn(coordinator, tid, (pid, epoch + 1), commit=True)[0] == (
         ErrorCode.invalid_txn_state
     )
-    stale = txn_batch(pid, epoch, 2, [b"stale"])
+    stale = transactional_batch(pid, epoch, 2, [b"stale"])
     assert produce(led[index], tid, target, stale, version=12) == ErrorCode.invalid_producer_epoch
 
     # the next transaction at the new epoch starts at sequence 0; it is aborted
-    second = txn_batch(pid, epoch + 1, 0, [b"aborted-0"])
+    second = transactional_batch(pid, epoch + 1, 0, [b"aborted-0"])
     assert produce(led[index], tid, target, second, version=12) == ErrorCode.none
     assert end_txn(coordinator, tid, (pid, epoch + 1), commit=False) == (
         ErrorCode.none,
@@ -128,7 +127,7 @@ def test_a_timed_out_v2_transaction_fences_its_epoch_twice(
     create_topic(bootstrap, topic, 1)
     tid = f"late-{topic}"
     pid, epoch = init_producer_v5(bootstrap, tid, timeout_ms=1000)
-    batch = txn_batch(pid, epoch, 0, [b"timed-out"])
+    batch = transactional_batch(pid, epoch, 0, [b"timed-out"])
     assert produce(bootstrap, tid, (topic, 0), batch, version=12) == ErrorCode.none
 
     assert wait_state(bootstrap, tid, "CompleteAbort")[1:3] == (pid, epoch + 2)
@@ -136,7 +135,7 @@ def test_a_timed_out_v2_transaction_fences_its_epoch_twice(
         assert end_txn(bootstrap, tid, (pid, epoch), commit=commit)[0] == (
             ErrorCode.producer_fenced
         )
-    late = txn_batch(pid, epoch, 1, [b"late"])
+    late = transactional_batch(pid, epoch, 1, [b"late"])
     assert produce(bootstrap, tid, (topic, 0), late, version=12) == (
         ErrorCode.invalid_producer_epoch
     )

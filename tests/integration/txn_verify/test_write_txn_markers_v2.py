@@ -8,61 +8,31 @@ ProducerAppendInfo.checkProducerEpoch. Raw frames, as a coordinator sends them."
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from kio.schema.api_versions.v3 import request as av3
 from kio.schema.errors import ErrorCode
-from kio.schema.write_txn_markers.v2 import request as markers_v2
 
 from tests.broker_fixtures import RunningBroker
 from tests.integration.broker.clients import create_topic
-from tests.integration.groups.wire import WireClient, make
 from tests.integration.transactions.txn_clients import put_sentinels, read_to_sentinels
 
-from .raw_txn import coordinator_address, produce, write_marker
-from .raw_txn_v2 import end_txn, init_producer_v5, txn_batch
+from .raw_txn import coordinator_address, produce, send, transactional_batch, write_marker
+from .raw_txn_v2 import end_txn, init_producer_v5
 
 WRITE_TXN_MARKERS = 27
-
-
-def _send(address: str, request: Any) -> Any:
-    client = WireClient(address)
-    try:
-        return client.send(request)
-    finally:
-        client.close()
 
 
 def write_marker_v2(
     leader: str, producer: tuple[int, int], target: tuple[str, int], *, transaction_version: int
 ) -> ErrorCode:
     """WriteTxnMarkers v2 (a commit) from a coordinator of epoch 0, as a single node's is."""
-    mod = markers_v2
-    topic, index = target
-    got = _send(
-        leader,
-        make(
-            mod.WriteTxnMarkersRequest,
-            markers=(
-                make(
-                    mod.WritableTxnMarker,
-                    producer_id=producer[0],
-                    producer_epoch=producer[1],
-                    transaction_result=True,
-                    topics=(
-                        make(mod.WritableTxnMarkerTopic, name=topic, partition_indexes=(index,)),
-                    ),
-                    coordinator_epoch=0,
-                    transaction_version=transaction_version,
-                ),
-            ),
-        ),
+    return write_marker(
+        leader, producer, target, coordinator_epoch=0, transaction_version=transaction_version
     )
-    return ErrorCode(got.markers[0].topics[0].partitions[0].error_code)
 
 
 def test_write_txn_markers_v2_is_advertised(builtin_broker: RunningBroker) -> None:
-    got = _send(
+    got = send(
         builtin_broker.bootstrap,
         av3.ApiVersionsRequest(client_software_name="raw", client_software_version="1"),
     )
@@ -78,7 +48,7 @@ def test_tv2_marker_needs_a_bumped_epoch(builtin_broker: RunningBroker) -> None:
     target = (topic, 0)
     coordinator = coordinator_address(bootstrap, tid)
     pid, epoch = init_producer_v5(coordinator, tid)
-    batch = txn_batch(pid, epoch, 0, [b"kept"])
+    batch = transactional_batch(pid, epoch, 0, [b"kept"])
     assert produce(bootstrap, tid, target, batch, version=12) == ErrorCode.none
 
     # a TV2 marker of the open transaction's own epoch is a late one: refused, still open
@@ -93,7 +63,7 @@ def test_tv2_marker_needs_a_bumped_epoch(builtin_broker: RunningBroker) -> None:
     assert write_marker(bootstrap, (pid, epoch), target, coordinator_epoch=0) == ErrorCode.none
 
     # a TV2 marker with the bumped epoch ends the next transaction ...
-    nxt = txn_batch(pid, epoch, 1, [b"next"])
+    nxt = transactional_batch(pid, epoch, 1, [b"next"])
     assert produce(bootstrap, tid, target, nxt, version=9) == ErrorCode.none
     bumped = (pid, epoch + 1)
     assert write_marker_v2(bootstrap, bumped, target, transaction_version=2) == ErrorCode.none

@@ -14,12 +14,13 @@ from typing import Any
 from kio.schema.broker_heartbeat.v1 import response as heartbeat_res
 from kio.schema.errors import ErrorCode
 
-from embedded_broker.cluster_link.link import BrokerLink
 from embedded_broker.config import BrokerConfig
 from embedded_broker.metadata.records import RegisterBroker, TopicRecord
 from embedded_broker.protocol.codec import decode_request, encode_response
 from embedded_broker.replication.partition_state import PartitionState
 from embedded_broker.state import BrokerState
+
+from .link_setup import linked
 
 TID = uuid.UUID(int=7)
 ALTER_PARTITION = 56
@@ -77,19 +78,8 @@ def test_a_heartbeat_does_not_wait_behind_an_unanswered_alter_partition() -> Non
         controller = SlowController()
         port = await controller.start()
         state = BrokerState(BrokerConfig({"node.id": "101"}), None, in_memory=True)
-        link = BrokerLink(
-            state,
-            host="127.0.0.1",
-            port=9092,
-            rack=None,
-            cluster_id="c",
-            controller=("127.0.0.1", port),
-            heartbeat_ms=300,
-            metadata_dir=None,
-        )
-        link.image.replay(0, RegisterBroker(101, "127.0.0.1", 9092, None, "i1"))
-        link.image.replay(1, TopicRecord("t", TID))
-        link.broker_epoch = 0
+        records = [RegisterBroker(101, "127.0.0.1", 9092, None, "i1"), TopicRecord("t", TID)]
+        link = linked(state, port, records, epoch=0)
         proposed = PartitionState(
             leader=101, leader_epoch=0, replicas=(101, 102), isr=(101, 102), partition_epoch=0
         )

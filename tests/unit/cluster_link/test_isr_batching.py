@@ -9,7 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from embedded_broker.cluster_link.link import BrokerLink
 from embedded_broker.config import BrokerConfig
 from embedded_broker.controller.server import ControllerServer
 from embedded_broker.metadata.records import (
@@ -23,6 +22,7 @@ from embedded_broker.replication.partition_state import PartitionState
 from embedded_broker.state import BrokerState
 
 from ..controller.controller_setup import TID
+from .link_setup import linked
 
 PARTITIONS = 40
 ALTER_PARTITION = 56
@@ -70,23 +70,6 @@ class Counted:
         controller.append = counting_append  # type: ignore[method-assign]
 
 
-def _link(state: BrokerState, port: int, records: list[MetadataRecord], epoch: int) -> BrokerLink:
-    link = BrokerLink(
-        state,
-        host="127.0.0.1",
-        port=9092,
-        rack=None,
-        cluster_id="c",
-        controller=("127.0.0.1", port),
-        heartbeat_ms=300,
-        metadata_dir=None,
-    )
-    for offset, record in enumerate(records):
-        link.image.replay(offset, record)
-    link.broker_epoch = epoch
-    return link
-
-
 def _proposal(isr: tuple[int, ...], partition_epoch: int = 0) -> PartitionState:
     return PartitionState(
         leader=101,
@@ -106,7 +89,7 @@ def test_concurrent_isr_proposals_become_few_requests_of_one_append_each(tmp_pat
         port = await controller.server.start("127.0.0.1", 0)
         epoch = controller.server.controller.image.brokers[101].epoch
         state = BrokerState(BrokerConfig({"node.id": "101"}), None, in_memory=True)
-        link = _link(state, port, records, epoch)
+        link = linked(state, port, records, epoch)
         try:
             # partition 0 goes first and is held in flight at the controller ...
             first = asyncio.ensure_future(link.send_isr("t", 0, _proposal((101, 102))))
