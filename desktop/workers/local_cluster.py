@@ -155,12 +155,13 @@ class LocalCluster(LocalHandle):
         def work(ctx: JobContext) -> None:
             last: tuple[LocalNode, ...] | None = None
             while not ctx.token.cancelled:
+                read_at = time.monotonic()
                 data = read_cluster_file(directory)
                 if data is not None:
                     nodes = nodes_of(data)
                     if nodes != last:
                         last = nodes
-                        ctx.report(self._info(directory, nodes))
+                        ctx.report(self._info(directory, nodes, read_at))
                 ctx.token.event.wait(WATCH_INTERVAL_S)
 
         job = Job("watch the local cluster", work, lane=Lane.STREAM, deadline_s=None)
@@ -176,6 +177,10 @@ class LocalCluster(LocalHandle):
     def _on_nodes(self, info: LocalClusterInfo | None) -> None:
         if info is None or self.info is None:
             return  # stopped meanwhile
+        if info.read_at < self.info.read_at:
+            # a node job read the file before the watch's last report arrived: keep the newer
+            # (the watch reports only changes, so a stale state would otherwise stay for good)
+            return
         self.info = info
         self.nodes_changed.emit(info)
 
@@ -188,9 +193,11 @@ class LocalCluster(LocalHandle):
         return directory
 
     @staticmethod
-    def _info(directory: Path, nodes: tuple[LocalNode, ...]) -> LocalClusterInfo:
+    def _info(directory: Path, nodes: tuple[LocalNode, ...], read_at: float) -> LocalClusterInfo:
         bootstrap = ",".join(n.address for n in nodes if not n.is_controller)
-        return LocalClusterInfo(bootstrap=bootstrap, data_dir=str(directory), nodes=nodes)
+        return LocalClusterInfo(
+            bootstrap=bootstrap, data_dir=str(directory), nodes=nodes, read_at=read_at
+        )
 
     def _do_start(self, ctx: JobContext) -> LocalClusterInfo:
         directory = self._dir()
@@ -212,24 +219,25 @@ class LocalCluster(LocalHandle):
         with self._lock:
             self._launcher = launcher
         with undone_on_failure(self._do_stop):
-            nodes = self._wait_registered(directory, launcher, ctx)
-            brokers = [BrokerInfo(n.id, n.host, n.port) for n in nodes if not n.is_controller]
+            info = self._wait_registered(directory, launcher, ctx)
+            brokers = [BrokerInfo(n.id, n.host, n.port) for n in info.brokers]
             wait_answering(launcher, brokers, ctx.token, START_TIMEOUT_S)
-        return self._info(directory, nodes)
+        return info
 
     def _wait_registered(
         self, directory: Path, launcher: ChildProcess, ctx: JobContext
-    ) -> tuple[LocalNode, ...]:
+    ) -> LocalClusterInfo:
         """Until cluster.json shows every node running and every broker registered (active)."""
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
             ctx.token.check()
             if not launcher.alive:
                 raise LocalProcessError(launcher.exit_reason())
+            read_at = time.monotonic()
             data = read_cluster_file(directory)
             nodes = nodes_of(data) if data is not None else ()
             if nodes and all(n.alive and n.state == "active" for n in nodes):
-                return nodes
+                return self._info(directory, nodes, read_at)
             if time.monotonic() > deadline:
                 waiting = [f"{n.id} ({n.shown_state})" for n in nodes if n.state != "active"]
                 raise LocalProcessError(
@@ -270,7 +278,8 @@ class LocalCluster(LocalHandle):
 
     def _nodes_now(self) -> LocalClusterInfo:
         directory = self._dir()
-        return self._info(directory, nodes_of(read_cluster_file(directory) or {}))
+        read_at = time.monotonic()
+        return self._info(directory, nodes_of(read_cluster_file(directory) or {}), read_at)
 
     def _do_stop_node(self, node_id: int, ctx: JobContext) -> LocalClusterInfo:
         node = self._node(node_id)
