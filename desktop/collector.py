@@ -16,10 +16,10 @@ MIDDLE = 3
 # every live object
 FULL = 100
 # ... and made only when the oldest generation has grown by this share since the last one,
-# or is small enough to scan in a few ms. At 10,000 topics it holds ~300,000 objects: a full
-# collection took 110-120 ms of the GUI thread, the stall bench.gui met at random in a
-# failure round. Snapshots replace each other by reference counting alone, so a steady
-# screen does not grow it, while cycles piling up do.
+# or is small enough to scan in a few ms. With a 10,000-topic cluster open it holds ~300,000
+# objects: a full collection took 107-120 ms of the GUI thread (every minute or so while
+# such a cluster refreshes). Snapshots replace each other by reference counting alone, so a
+# steady screen does not grow it, while cycles piling up do.
 GROWTH = 1.25
 CHEAP = 30_000  # objects: a full collection of this many takes a few ms
 # cycles that do not grow it (a closed tab's) are collected at least this often

@@ -59,9 +59,8 @@ def _steps(collector: GuiThreadCollector, count: int, *, until_full: bool = Fals
 
 
 def test_a_big_steady_heap_is_not_scanned_in_full_until_it_grows(qapp: QApplication) -> None:
-    # a full collection scans every live object: at 10,000 topics 110-120 ms of the GUI
-    # thread, met at random by bench.gui's failure rounds, though a steady screen leaves no
-    # cycles behind
+    # a full collection scans every live object: with 10,000 topics open 107-120 ms of the
+    # GUI thread, though a steady screen leaves no cycles behind
     collector = GuiThreadCollector()  # stepped by hand here
     one_look = (MIDDLE + 1) * FULL  # young steps between two looks at the oldest generation
     heap = [(i, [i]) for i in range(60_000)]  # tracked objects: lists and their tuples
