@@ -40,6 +40,7 @@ from desktop.domain.groups import (
     reset_refusal,
     share_refusal,
 )
+from desktop.domain.topic_consumers import TopicConsumerList
 from desktop.services.admin import ClusterAdmin, KafkaServiceError
 from desktop.services.group_wire import (
     describe_consumer_group,
@@ -658,14 +659,15 @@ class GroupsAdmin:
 
     def topic_consumers(
         self, topic: str, known: Mapping[str, GroupSummary] | None = None
-    ) -> list[GroupSummary]:
+    ) -> TopicConsumerList:
         """Groups with commits on `topic` or assigned to it, with the lag for that topic only;
         share groups with share-partition state on it or a member assigned to it.
 
         `known` holds the rows shown for this topic at the last load. A group whose offsets
         (committed, or the topic's log-end) could not be read now keeps its row from then,
-        marked stale; a group never read here is shown with its lag unknown and the failure
-        said, since whether it commits on the topic cannot be told and leaving it out says no.
+        marked stale, or shows its lag unknown when a member is assigned the topic. One with
+        no known link to the topic is listed apart: whether it reads the topic cannot be told,
+        and showing it as a consumer would put it on every topic's list.
         """
         before = known or {}
         every = self.list_groups()
@@ -684,7 +686,8 @@ class GroupsAdmin:
                 keys[g.group_id] = mine
         ends, starts = self._offsets(keys, commits)
         now = time.time()
-        out = []
+        out: list[GroupSummary] = []
+        apart: list[GroupSummary] = []
         for g in listed:
             gid, desc = g.group_id, descs.get(g.group_id)
             unread = gid not in commits and gid in self.commit_failures
@@ -692,37 +695,33 @@ class GroupsAdmin:
                 continue
             why = self.commit_failures[gid] if unread else _no_ends(keys[gid], ends)
             if why:  # the last known row or an unknown lag: never "no commits", never left out
-                old = before.get(gid)
-                maybe = gid not in keys  # no commit known here and no member on the topic
-                out.append(self._unread_here(g, desc, old, topic, why=why, now=now, maybe=maybe))
+                row = self._unread_here(g, desc, before.get(gid), why=why, now=now)
+                (out if gid in keys or row.offsets_loaded else apart).append(row)
                 continue
             parts = lag_partitions(keys[gid], commits.get(gid), ends, starts)
             summary = self._summary(g, desc, parts, True)
             out.append(dataclasses.replace(summary, offsets_read_at=now))
         shares = [g for g in every if g.group_type == "share"]
-        return out + self._share_consumers(shares, topic, before, now)
+        reading, unknown = self._share_consumers(shares, topic, before, now)
+        return TopicConsumerList(topic, (*out, *reading), (*apart, *unknown))
 
     def _unread_here(
         self,
         listed: GroupSummary,
         desc: Any,
         old: GroupSummary | None,
-        topic: str,
         *,
         why: str,
         now: float,
-        maybe: bool,
     ) -> GroupSummary:
-        """A topic's consumer whose offsets could not be read: its row from the last load,
-        marked stale, under what was read now; never read here: its lag unknown."""
+        """A group whose offsets could not be read: its row from the last load, marked stale,
+        under what was read now; never read here: its lag unknown."""
         if old is not None and old.offsets_loaded:
             if desc is not None or listed.state == GroupState.EMPTY:
                 base = self._summary(listed, desc, old.partitions, True)
             else:  # not described this time: the last description stands
                 base = dataclasses.replace(old, state=listed.state)
             return base.unread_since(why, now, old.offsets_read_at)
-        if maybe:
-            why = f"{why}; whether it has commits on '{topic}' is unknown"
         return self._summary(listed, desc, (), False).unread_since(why, now)
 
     def _share_consumers(
@@ -731,24 +730,26 @@ class GroupsAdmin:
         topic: str,
         before: Mapping[str, GroupSummary],
         now: float,
-    ) -> list[GroupSummary]:
+    ) -> tuple[list[GroupSummary], list[GroupSummary]]:
         """The share groups that read `topic`: their members, and per partition of it the
-        share-partition start offset and lag, as the groups screen shows them."""
+        share-partition start offset and lag, as the groups screen shows them; then, apart,
+        those not described, unless shown for this topic before."""
         got = self.share_summaries(shares)
-        out = []
+        out: list[GroupSummary] = []
+        apart: list[GroupSummary] = []
         for g in shares:
             gid = g.group_id
             summary = got.get(gid)
             if summary is None:  # not described: as for a consumer group that was not read
                 why = self.commit_failures.get(gid, self.wire_note or "not described")
-                old = before.get(gid)
-                out.append(self._unread_here(g, None, old, topic, why=why, now=now, maybe=True))
+                row = self._unread_here(g, None, before.get(gid), why=why, now=now)
+                (out if row.offsets_loaded else apart).append(row)
                 continue
             parts = summary.for_topic(topic)
             if not parts and not any(t == topic for t, _p in self.share_assigned.get(gid, ())):
                 continue
             out.append(dataclasses.replace(summary, partitions=parts, offsets_read_at=now))
-        return out
+        return out, apart
 
     def group_state(self, group_id: str) -> tuple[str, int | None]:
         desc = self.describe([group_id]).get(group_id)

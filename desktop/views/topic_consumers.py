@@ -1,5 +1,5 @@
 """A topic's consumers: the groups with commits on it (share groups: share-partition state)
-and their lag on that topic."""
+and their lag on that topic; apart, the groups that could not be read."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from desktop.domain.groups import LAG_RULE, GroupSummary
+from desktop.domain.topic_consumers import TopicConsumerList
 from desktop.models.groups import TopicConsumersModel
 from desktop.views.widgets.common import FilterProxy, InfoButton, make_table, set_role
 from desktop.workers.groups import GroupsPoller
@@ -32,6 +33,11 @@ class TopicConsumers(QWidget):
         set_role(self.status, "muted")
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.clicked.connect(self.load)
+        # groups that could not be read and may or may not read this topic: never rows
+        self.unread = QLabel("")
+        self.unread.setWordWrap(True)
+        set_role(self.unread, "warn")
+        self.unread.hide()
         self.lag_rule = InfoButton("How lag is counted", LAG_RULE)
         bar = QHBoxLayout()
         bar.addWidget(self.status, 1)
@@ -41,6 +47,7 @@ class TopicConsumers(QWidget):
         layout.setContentsMargins(0, 4, 0, 0)
         layout.addLayout(bar)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.unread)
 
     def show_topic(self, topic: str | None) -> None:
         if topic == self.topic:
@@ -48,6 +55,7 @@ class TopicConsumers(QWidget):
         self.topic = topic
         self.model.set_rows([])
         self.status.setText("")
+        self._show_unread(TopicConsumerList(topic or "", ()))
         if self.isVisible():
             self.load()
 
@@ -63,14 +71,15 @@ class TopicConsumers(QWidget):
         self._loading = True
         self.status.setText(f"Finding the groups that consume '{topic}'…")
 
-        def done(groups: list[GroupSummary]) -> None:
+        def done(found: TopicConsumerList) -> None:
             self._loading = False
             self._loaded_for = topic
             if topic != self.topic:
                 self.load()
                 return
-            self.model.set_rows(groups)
-            self.status.setText(consumers_text(topic, groups))
+            self.model.set_rows(list(found.consumers))
+            self.status.setText(consumers_text(topic, list(found.consumers)))
+            self._show_unread(found)
 
         def failed(message: str) -> None:
             self._loading = False
@@ -79,6 +88,11 @@ class TopicConsumers(QWidget):
         # the rows shown now stand, marked stale, for groups whose offsets cannot be read
         known = self.model.rows if self._loaded_for == topic else []
         self.poller.topic_consumers(topic, done, failed, known)
+
+    def _show_unread(self, found: TopicConsumerList) -> None:
+        self.unread.setText(found.unread_text())
+        self.unread.setToolTip(found.unread_tooltip())
+        self.unread.setVisible(bool(found.unread))
 
 
 def consumers_text(topic: str, groups: list[GroupSummary]) -> str:

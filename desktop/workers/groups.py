@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from desktop.domain.group_events import LAG_THRESHOLD
 from desktop.domain.groups import GroupDetail, GroupSummary, ResetPlan, ResetRequest
 from desktop.domain.timeline import ClusterEvent
+from desktop.domain.topic_consumers import TopicConsumerList
 from desktop.services.admin import ClusterAdmin
 from desktop.services.groups import GroupsAdmin, TimeCache
 from desktop.services.kio_wire import WireHolder
@@ -166,7 +167,7 @@ class GroupsPoller(QObject):
     def topic_consumers(
         self,
         topic: str,
-        done: Callable[[list[GroupSummary]], None],
+        done: Callable[[TopicConsumerList], None],
         error: Failed,
         known: Sequence[GroupSummary] = (),
     ) -> None:

@@ -159,7 +159,7 @@ def test_a_topics_consumer_whose_offsets_cannot_be_read_is_unknown_not_without_c
             member.poll(0.1)
         assert member.assignment()
         ga = groups_admin(bootstrap, lambda g: timed_out(g) if g == gid else None)
-        (found,) = [g for g in ga.topic_consumers(topic) if g.group_id == gid]
+        (found,) = [g for g in ga.topic_consumers(topic).consumers if g.group_id == gid]
         assert found.lag_text(found.total_lag) == "unknown"
         assert found.totals.unread_text() == "" and not found.has_commits
         assert found.unread_note().endswith("; the lag is unknown until they can")
@@ -172,23 +172,25 @@ def test_a_topics_consumer_without_members_whose_offsets_cannot_be_read_is_shown
     builtin_broker: RunningBroker, group: tuple[str, str], how: str
 ) -> None:
     """The topic's Consumers tab: an Empty group with commits on the topic, its offsets fetch
-    failing. It was left out, as if it did not read the topic."""
+    failing. It was left out, as if it did not read the topic; then it was shown on every
+    topic. Never read: listed apart, its lag unknown and why; read before: its row stays."""
     topic, gid = group
     answer = timed_out if how == "timeout" else partition_error(topic)
     ga = groups_admin(builtin_broker.bootstrap, lambda g: answer(g) if g == gid else None)
-    # never read on this screen: shown, the lag unknown, and why
-    (found,) = [g for g in ga.topic_consumers(topic) if g.group_id == gid]
+    # never read on this screen: apart, not a consumer, the lag unknown, and why
+    got = ga.topic_consumers(topic)
+    assert gid not in [g.group_id for g in got.consumers]
+    (found,) = [g for g in got.unread if g.group_id == gid]
     assert found.lag_text(found.total_lag) == "unknown" and not found.stale
     assert found.members == 0
-    note = found.unread_note()
-    assert f"whether it has commits on '{topic}' is unknown" in note, note
-    assert note.endswith("; the lag is unknown until they can"), note
+    assert found.unread_note().endswith("; the lag is unknown until they can")
+    assert f"whether it reads '{topic}' is unknown: {gid}." in got.unread_text()
 
     # read before (the rows on screen): the last known lag stays, marked stale
     real = GroupsAdmin(ga.admin.real)
-    (shown,) = [g for g in real.topic_consumers(topic) if g.group_id == gid]
+    (shown,) = [g for g in real.topic_consumers(topic).consumers if g.group_id == gid]
     assert (shown.total_lag, shown.stale) == (10, False)
-    (kept,) = [g for g in ga.topic_consumers(topic, {gid: shown}) if g.group_id == gid]
+    (kept,) = [g for g in ga.topic_consumers(topic, {gid: shown}).consumers if g.group_id == gid]
     assert (kept.total_lag, kept.max_lag, kept.stale) == (10, 6, True)
     assert kept.offsets_read_at == shown.offsets_read_at > 0
     assert re.fullmatch(
@@ -225,10 +227,10 @@ def test_a_topics_consumer_whose_log_end_offsets_cannot_be_read_is_marked(
     real = GroupsAdmin(
         ClusterAdmin(ClusterProfile("t", builtin_broker.bootstrap), Credentials(), 10.0, "t")
     )
-    (shown,) = [g for g in real.topic_consumers(topic) if g.group_id == gid]
+    (shown,) = [g for g in real.topic_consumers(topic).consumers if g.group_id == gid]
     ga = GroupsAdmin(_Admin(real.admin, _EndsFail(real.admin.client, topic)))  # type: ignore[arg-type]
-    (found,) = [g for g in ga.topic_consumers(topic) if g.group_id == gid]
+    (found,) = [g for g in ga.topic_consumers(topic).consumers if g.group_id == gid]
     assert found.lag_text(found.total_lag) == "unknown"
     assert f"the log-end offset of {topic}-0 and 1 more could not be read" in found.unread_note()
-    (kept,) = [g for g in ga.topic_consumers(topic, {gid: shown}) if g.group_id == gid]
+    (kept,) = [g for g in ga.topic_consumers(topic, {gid: shown}).consumers if g.group_id == gid]
     assert (kept.total_lag, kept.stale) == (10, True)
