@@ -509,7 +509,10 @@ class ReplicaManager:
             if len(first) >= 16:
                 epoch = int.from_bytes(first[12:16], "big", signed=True)
                 epochs.assign(max(epoch, 0), plog.log_start_offset)
-        hw = min(self._saved_high_watermark((topic, partition)), plog.log_end_offset)
+        # never below the log start (as Kafka bounds it): a checkpoint older than a restart of
+        # the log at a later offset would otherwise send a follower back below its start
+        saved = self._saved_high_watermark((topic, partition))
+        hw = max(min(saved, plog.log_end_offset), plog.log_start_offset)
         return ReplicatedPartition(topic, partition, ps, epochs, hw)
 
     def _write_later(self, path: Path, data: bytes) -> None:
