@@ -102,10 +102,12 @@ async def _read_all(
     *,
     aborted: dict[tuple[str, int], list[tuple[int, int]]] | None = None,
     denied: frozenset[str] = frozenset(),
+    generation: int | None = None,
 ) -> _Pass:
     """One pass over the requested partitions reading at most ``budget`` bytes (but at least
     one batch). A read_committed consumer reads up to the last stable offset; ``aborted``
-    gets the aborted transactions of what it read."""
+    gets the aborted transactions of what it read. A follower's progress is recorded under
+    the ``generation`` its fetch arrived in."""
     read_committed = getattr(request, "isolation_level", 0) == 1
     found = _Pass()
     total = 0
@@ -177,7 +179,9 @@ async def _read_all(
             if replica_id >= 0 and plog.log_start_offset <= fp.fetch_offset <= end:
                 # as Kafka, only a fetch inside the log says where the follower is: an offset
                 # past the end is a tail this leader does not have
-                state.replicas.follower_fetched(name, index, replica_id, fp.fetch_offset, plog)
+                state.replicas.follower_fetched(
+                    name, index, replica_id, fp.fetch_offset, plog, generation=generation
+                )
             # a follower reads up to the log end, a consumer up to the high watermark
             visible = end if replica_id >= 0 else state.replicas.high_watermark(name, index, plog)
             high = state.replicas.high_watermark(name, index, plog)
@@ -260,12 +264,22 @@ async def handle_fetch(ctx: RequestContext, request: Any, state: BrokerState) ->
         return encode_fetch_response_parts(ctx.api_version, 0, [], error_code=session.error.value)
     request = _Reading(request, session.topics)
     denied = frozenset(fetch_refused(ctx, state, request))
+    # a follower's: taken now, so a fetch still parked here when its broker is fenced or
+    # registers anew (its process died) records no progress when it completes
+    replica_id = getattr(getattr(request, "replica_state", None) or request, "replica_id", -1)
+    generation = state.replicas.follower_generation(replica_id) if replica_id >= 0 else None
     while True:
         grant = outgoing.reserve(cap) if outgoing is not None else cap
         try:
             aborted: dict[tuple[str, int], list[tuple[int, int]]] = {}
             found = await _read_all(
-                request, state, grant, ctx.api_version, aborted=aborted, denied=denied
+                request,
+                state,
+                grant,
+                ctx.api_version,
+                aborted=aborted,
+                denied=denied,
+                generation=generation,
             )
         finally:
             # What was read moves to the connection's outbox (counted there) as soon as this

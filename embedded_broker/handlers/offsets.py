@@ -24,10 +24,17 @@ LEADER_EPOCH = 0
 
 
 def _lookup(
-    state: BrokerState, topic: str, partition: int, ts: int, *, current_epoch: int = -1
+    state: BrokerState,
+    topic: str,
+    partition: int,
+    ts: int,
+    *,
+    current_epoch: int = -1,
+    from_replica: bool = False,
 ) -> tuple[ErrorCode, int, int]:
-    """(error, offset, timestamp) for one ListOffsets partition query (a consumer's: the
-    latest offset is the high watermark)."""
+    """(error, offset, timestamp) for one ListOffsets partition query. The latest offset is
+    the high watermark for a consumer, the log end offset for a follower (``from_replica``,
+    as Kafka answers a replica id), which asks after OFFSET_OUT_OF_RANGE."""
     plog = state.partition(topic, partition)
     if plog is None:
         return state.replicas.absent_error(topic, partition), -1, -1
@@ -35,6 +42,8 @@ def _lookup(
     if refused != ErrorCode.none:
         return refused, -1, -1
     if ts == LATEST:
+        if from_replica:
+            return ErrorCode.none, plog.log_end_offset, -1
         if state.replicas.high_watermark_behind_epoch(topic, partition):
             # a new leader's high watermark may lag the one its predecessor gave out: Kafka
             # answers "ask again" until it has caught up, so an end offset never goes back
@@ -59,7 +68,9 @@ def _lookup(
 
 async def handle_list_offsets(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     mod = response_module(request)
-    read_committed = getattr(request, "isolation_level", 0) == 1
+    # a broker's follower names itself (Kafka's consumer is -1, a debugging tool -2)
+    from_replica = getattr(request, "replica_id", -1) >= 0
+    read_committed = getattr(request, "isolation_level", 0) == 1 and not from_replica
     topics = []
     # v10's timeout_ms bounds waits for remote (tiered) storage, which this broker has none of
     for t in request.topics:
@@ -71,6 +82,7 @@ async def handle_list_offsets(ctx: RequestContext, request: Any, state: BrokerSt
                 p.partition_index,
                 p.timestamp,
                 current_epoch=getattr(p, "current_leader_epoch", -1),
+                from_replica=from_replica,
             )
             plog = state.partition(t.name, p.partition_index)
             if read_committed and p.timestamp == LATEST and code == ErrorCode.none and plog:

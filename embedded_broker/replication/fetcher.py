@@ -1,7 +1,8 @@
 """A follower's fetcher: one asyncio task per leader broker, fetching all the partitions this
 broker follows there in one Fetch (replica id = this broker's id), appending the leader's
 batches unchanged, and cutting any divergent tail where the leader's diverging-epoch answer
-(Fetch v12) says, or OffsetForLeaderEpoch after an OFFSET_OUT_OF_RANGE."""
+(Fetch v12) or OffsetForLeaderEpoch says; after an OFFSET_OUT_OF_RANGE, where the leader's
+log end and log start (ListOffsets) say."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from kio.schema.errors import ErrorCode
 from kio.schema.fetch.v12 import request as fetch_req
+from kio.schema.list_offsets.v7 import request as list_offsets_req
 from kio.schema.offset_for_leader_epoch.v4 import request as ofle_req
 
 from embedded_broker.protocol.record_batch import LOG_OVERHEAD, InvalidRecordBatchError
@@ -32,6 +34,9 @@ Key = tuple[str, int]
 _BATCH_HEAD = struct.Struct(">qii")  # base offset, batch length, partition leader epoch
 _LAST_DELTA = struct.Struct(">i")  # at byte 23
 CONNECT_TIMEOUT_S = 5.0
+# ListOffsets' special timestamps; a replica's "latest" is the leader's log end offset
+LATEST = -1
+EARLIEST = -2
 _WAIT_FOR_METADATA = (
     ErrorCode.not_leader_or_follower,
     ErrorCode.fenced_leader_epoch,
@@ -62,13 +67,17 @@ def whole_batches(records: bytes) -> list[tuple[int, int, int, int]]:
 class FollowerFetcher:
     """Fetches the partitions this broker follows from one leader broker."""
 
+    # Kafka's isTruncationOnFetchSupported: our leaders answer a Fetch v12 whose last fetched
+    # epoch parted from their log with where it parted, so a follower with epochs fetches at
+    # once; without that, it would ask OffsetForLeaderEpoch before its first fetch
+    truncation_on_fetch = True
+
     def __init__(self, manager: ReplicaManager, state: BrokerState, leader: int) -> None:
         self._manager = manager
         self._state = state
         self.leader = leader
         # partitions fetched here; True while a divergent tail may still need cutting
         self.keys: dict[Key, bool] = {}
-        self._out_of_range: set[Key] = set()  # answered OFFSET_OUT_OF_RANGE once already
         # partitions the leader does not (yet) agree it leads, each left alone until then
         # (loop time) so the metadata can move on while the others are still fetched
         self._backing_off: dict[Key, float] = {}
@@ -82,8 +91,9 @@ class FollowerFetcher:
         part = self._manager.get(*key)
         # With epochs known, the first fetch carries the last one and the leader's
         # diverging-epoch answer (Fetch v12) says where to cut; without, cut back to the high
-        # watermark first (OffsetForLeaderEpoch stays the fallback after OFFSET_OUT_OF_RANGE)
-        self.keys[key] = part is None or part.epochs.latest_epoch < 0
+        # watermark first
+        no_epochs = part is None or part.epochs.latest_epoch < 0
+        self.keys[key] = no_epochs or not self.truncation_on_fetch
         self._backing_off.pop(key, None)  # a new state: ask the leader again at once
         if self._task is None or self._task.done():
             self._task = self._state.spawn(self._run(), name=f"fetcher-{self.leader}")
@@ -221,6 +231,13 @@ class FollowerFetcher:
         plog = self._state.partition(*key)
         if plog is None:
             return
+        if target < plog.log_start_offset:
+            # below everything this log holds: start it again, empty, there (as Kafka's
+            # truncateTo); cutting inside it would remove nothing, and the same answer would
+            # come back at once, for ever
+            log.info("Restarting %s-%d empty at %d (found by %s)", *key, target, why)
+            await self._restart_at(key, part, target)
+            return
         if target >= plog.log_end_offset:
             # nothing to cut, but an epoch may start at the log end with nothing written in it
             # (this broker led it without an append): forget it, as Kafka's truncateTo does,
@@ -288,12 +305,10 @@ class FollowerFetcher:
                 if part is None or self.keys.get(key):
                     continue
                 if data.error_code == ErrorCode.offset_out_of_range:
-                    start, hw = data.log_start_offset, data.high_watermark
-                    await self._out_of_range_at(key, part, start, hw)
+                    await self._out_of_range(conn, key, part)
                 elif data.error_code in _WAIT_FOR_METADATA:
                     self._back_off(key)
                 elif data.diverging_epoch.epoch >= 0 and data.diverging_epoch.end_offset >= 0:
-                    self._out_of_range.discard(key)
                     epoch, end = data.diverging_epoch.epoch, data.diverging_epoch.end_offset
                     # (not final: the next fetch names the epoch the log ends with now, and
                     # the leader checks that one, as Kafka's truncation on fetch)
@@ -304,37 +319,99 @@ class FollowerFetcher:
                         "Leader %d answered %s for %s-%d", self.leader, data.error_code.name, *key
                     )
                 else:
-                    self._out_of_range.discard(key)
                     records = data.records or b""
                     failed |= not self._append(key, part, records, data.high_watermark)
         if failed:  # a disk error here: do not spin on the same data
             await asyncio.sleep(self._ms("replica.fetch.backoff.ms") / 1000)
 
-    async def _out_of_range_at(
-        self, key: Key, part: ReplicatedPartition, leader_start: int, leader_hw: int
+    async def _out_of_range(
+        self, conn: LeaderConnection, key: Key, part: ReplicatedPartition
     ) -> None:
-        """Kafka's follower rules: behind the leader's log start, restart empty there; past
-        its end, find the agreeing point by epochs first, then (if that did not help) cut
-        back to the leader's high watermark."""
+        """Kafka's follower after OFFSET_OUT_OF_RANGE (AbstractFetcherThread's
+        fetchOffsetAndTruncate): past the leader's log end, cut to that end (not to the high
+        watermark: what lies between is kept, not fetched again); below its log start,
+        restart empty there; otherwise fetch on from where this log ends."""
         plog = self._state.partition(*key)
         if plog is None:
             return
-        if plog.log_end_offset < leader_start:
+        replica_end = plog.log_end_offset
+        leader_end = await self._leader_offset(conn, key, part, LATEST)
+        if leader_end is None or self._followed(key) is None:
+            return  # (or the metadata moved the partition on meanwhile)
+        if leader_end < replica_end:
+            log.warning(
+                "Resetting the fetch offset of %s-%d from %d to its leader %d's log end %d",
+                *key,
+                replica_end,
+                self.leader,
+                leader_end,
+            )
+            await self._cut(key, part, leader_end, "the leader's log end offset")
+            return
+        leader_start = await self._leader_offset(conn, key, part, EARLIEST)
+        if leader_start is None or self._followed(key) is None:
+            return
+        if leader_start > replica_end:
             log.info("Restarting %s-%d at the leader's log start %d", *key, leader_start)
-            part.truncating = True
-            try:
-                await self._state.run_storage(plog.truncate_fully_and_start_at, leader_start)
-            finally:
-                part.truncating = False
-            part.epochs.clear()
-            part.hw = leader_start
-            self._manager.truncated(part, leader_start)
-        elif key in self._out_of_range:
-            self._out_of_range.discard(key)
-            await self._cut(key, part, min(max(leader_hw, 0), plog.log_end_offset))
+            await self._restart_at(key, part, leader_start)
         else:
-            self._out_of_range.add(key)
-            self.keys[key] = True
+            # inside the leader's log after all (it moved meanwhile): fetch again from this
+            # log's end, after a pause, so a leader that keeps refusing it is not asked in a loop
+            log.info("Fetching %s-%d again from its log end %d", *key, replica_end)
+            self._back_off(key)
+
+    async def _leader_offset(
+        self, conn: LeaderConnection, key: Key, part: ReplicatedPartition, timestamp: int
+    ) -> int | None:
+        """The leader's log end (LATEST) or log start (EARLIEST) offset by ListOffsets as a
+        replica; None (and a back-off) if the leader cannot say now."""
+        request = _new(
+            list_offsets_req.ListOffsetsRequest,
+            replica_id=self._manager.node_id,
+            isolation_level=0,
+            topics=(
+                _new(
+                    list_offsets_req.ListOffsetsTopic,
+                    name=key[0],
+                    partitions=(
+                        _new(
+                            list_offsets_req.ListOffsetsPartition,
+                            partition_index=key[1],
+                            current_leader_epoch=part.state.leader_epoch,
+                            timestamp=timestamp,
+                        ),
+                    ),
+                ),
+            ),
+        )
+        response = await conn.request(request, CONNECT_TIMEOUT_S)
+        answer = response.topics[0].partitions[0]
+        if answer.error_code != ErrorCode.none or answer.offset < 0:
+            if answer.error_code not in _WAIT_FOR_METADATA:
+                log.warning(
+                    "Leader %d answered ListOffsets for %s-%d with %s",
+                    self.leader,
+                    *key,
+                    answer.error_code.name,
+                )
+            self._back_off(key)
+            return None
+        return int(answer.offset)
+
+    async def _restart_at(self, key: Key, part: ReplicatedPartition, offset: int) -> None:
+        """Drop the whole local log and start it empty at ``offset``."""
+        plog = self._state.partition(*key)
+        if plog is None:
+            return
+        part.truncating = True
+        try:
+            await self._state.run_storage(plog.truncate_fully_and_start_at, offset)
+        finally:
+            part.truncating = False
+        self._state.producers.forget_partition(*key)
+        part.epochs.clear()
+        part.hw = offset
+        self._manager.truncated(part, offset)
 
     def _append(self, key: Key, part: ReplicatedPartition, records: bytes, leader_hw: int) -> bool:
         """Store what the leader sent; False if it could not be stored."""

@@ -62,6 +62,10 @@ class ReplicaManager:
         self.rack_of: RackLookup = _no_racks
         # whether the metadata lets a broker join an ISR (everyone on a single node)
         self._isr_eligible: Callable[[int], bool] = _any_broker
+        # per follower broker: how many times its fetch progress was forgotten (fenced, or
+        # registered anew). A fetch records progress only under the generation it arrived in,
+        # so one parked here from a dead process cannot count after the reset
+        self._follower_generations: dict[int, int] = {}
         self._isr_sender: IsrSender | None = None
         self._fetchers: dict[int, FollowerFetcher] = {}
         self._saved_hw: dict[Key, int] | None = None
@@ -103,6 +107,8 @@ class ReplicaManager:
         of every partition where it is caught up, not at its next fetch (which may wait at
         this leader up to replica.fetch.wait.max.ms)."""
         forget = set(gone)
+        for broker in forget:
+            self._follower_generations[broker] = self.follower_generation(broker) + 1
         for part in list(self.partitions.values()):
             if not part.leader:
                 continue
@@ -112,6 +118,12 @@ class ReplicaManager:
             for replica, progress in list(part.followers.items()):
                 if self._maybe_expand(part, replica, progress):
                     break  # one change in flight per partition; the next fetch adds others
+
+    def follower_generation(self, broker: int) -> int:
+        """The generation of ``broker``'s fetch progress, taken when its fetch arrives and
+        given back to ``follower_fetched`` (Kafka's leader compares the broker epoch a Fetch
+        v15+ carries with the metadata's; our followers' Fetch v12 has none)."""
+        return self._follower_generations.get(broker, 0)
 
     def set_isr_sender(self, send: IsrSender) -> None:
         """How a leader proposes a new ISR; returns the committed state or None."""
@@ -340,12 +352,24 @@ class ReplicaManager:
         part.waiting[:] = left
 
     def follower_fetched(
-        self, topic: str, partition: int, replica_id: int, fetch_offset: int, plog: PartitionLog
+        self,
+        topic: str,
+        partition: int,
+        replica_id: int,
+        fetch_offset: int,
+        plog: PartitionLog,
+        *,
+        generation: int | None = None,
     ) -> None:
         """Record a follower's fetch offset (its log end offset); may move the high
-        watermark, answer delayed produces and propose the follower back into the ISR."""
+        watermark, answer delayed produces and propose the follower back into the ISR. A
+        fetch that arrived under an older ``generation`` (follower_generation) records
+        nothing: it may come from a process that has died since, as Kafka refuses a stale
+        broker epoch's fetch state."""
         part = self.partitions.get((topic, partition))
         if part is None or not part.leader or replica_id == self.node_id:
+            return
+        if generation is not None and generation != self.follower_generation(replica_id):
             return
         progress = part.followers.setdefault(replica_id, FollowerProgress())
         progress.fetched(fetch_offset, plog.log_end_offset, self._state.now_ms())
@@ -485,7 +509,10 @@ class ReplicaManager:
             if len(first) >= 16:
                 epoch = int.from_bytes(first[12:16], "big", signed=True)
                 epochs.assign(max(epoch, 0), plog.log_start_offset)
-        hw = min(self._saved_high_watermark((topic, partition)), plog.log_end_offset)
+        # never below the log start (as Kafka bounds it): a checkpoint older than a restart of
+        # the log at a later offset would otherwise send a follower back below its start
+        saved = self._saved_high_watermark((topic, partition))
+        hw = max(min(saved, plog.log_end_offset), plog.log_start_offset)
         return ReplicatedPartition(topic, partition, ps, epochs, hw)
 
     def _write_later(self, path: Path, data: bytes) -> None:

@@ -290,9 +290,10 @@ def fetch(
         client.close()
 
 
-def latest_offset(bootstrap: str, topic: str) -> Any:
+def latest_offset(bootstrap: str, topic: str, replica_id: int = -1) -> Any:
+    """One raw ListOffsets v7 (latest) of partition 0, as a consumer or as a replica."""
     request = list_offsets_v7.ListOffsetsRequest(
-        replica_id=-1,
+        replica_id=replica_id,
         isolation_level=0,
         topics=(
             list_offsets_v7.ListOffsetsTopic(

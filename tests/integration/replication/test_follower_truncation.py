@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from embedded_broker.replication.fetcher import FollowerFetcher
 from embedded_broker.state import BrokerState
 
 from .cluster import Cluster, batch, produce, wait_until
@@ -34,7 +37,9 @@ def test_a_replica_that_led_without_writing_follows_the_next_leader(cluster: Clu
     assert cluster.log_bytes(102, "idle") == cluster.log_bytes(101, "idle")
 
 
-def test_a_follower_asks_again_about_an_epoch_it_never_had(cluster: Cluster) -> None:
+def test_a_follower_asks_again_about_an_epoch_it_never_had(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
     topic = "again"
     cluster.create_topic(topic)
     cluster.set_state(topic, 0, leader=102, epoch=1, isr=PAIR, replicas=PAIR)
@@ -63,6 +68,8 @@ def test_a_follower_asks_again_about_an_epoch_it_never_had(cluster: Cluster) -> 
         setattr(state.replicas, "diverging_epoch", agree)  # noqa: B010
 
     cluster.on(101, no_fetch_check)
+    # ... and so its follower asks OffsetForLeaderEpoch before it fetches, as Kafka's does
+    monkeypatch.setattr(FollowerFetcher, "truncation_on_fetch", False)
     # 102 (epochs 1 from 0, 3 from 10; log end 20) follows 101 (epochs 1 from 0, 2 from 5,
     # 4 from 8; log end 12). For 102's epoch 3, 101 answers its epoch 2 ending at 8: 102
     # never had epoch 2, so 8 says nothing about 102's log (its 5-7 are epoch 1 records 101
