@@ -20,6 +20,7 @@ import pytest
 from kio.schema.errors import ErrorCode
 
 from tests.integration.broker.broker_process import free_port
+from tests.integration.cluster.local_cluster import start_timeout_s
 
 from .classic_frames import join, sync
 from .clients import create_topic
@@ -81,10 +82,10 @@ def test_a_group_loaded_over_a_lowered_group_max_size_is_rebalanced_down_to_it(
     port = free_port()
     bootstrap = f"127.0.0.1:{port}"
     data = tmp_path / "data"
-    # a short initial delay: the three members' joins land in one generation
-    brokers.append(
-        _Broker(data, port, tmp_path / "first.log", {"group.initial.rebalance.delay.ms": "1500"})
-    )
+    # an initial delay (longer on a loaded machine): the three joins land in one generation
+    delay_ms = int(min(start_timeout_s(1.5), 3.0) * 1000)
+    first = {"group.initial.rebalance.delay.ms": str(delay_ms)}
+    brokers.append(_Broker(data, port, tmp_path / "first.log", first))
     topic, group = f"capped-{uuid.uuid4().hex[:6]}", f"g-{uuid.uuid4().hex[:6]}"
     create_topic(bootstrap, topic, 3)
     clients = [WireClient(bootstrap) for _ in range(3)]
