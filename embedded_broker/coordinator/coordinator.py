@@ -80,7 +80,8 @@ class GroupCoordinator(Migration, Offsets):
         """Replay records (the journal at start, or a __consumer_offsets partition this broker
         now leads) through the live replay path; (records read, ids of the groups they name).
         Groups with members come back Stable (Kafka's loadGroup) and every member's session
-        timer starts now, so members that do not come back expire as usual."""
+        timer starts now, so members that do not come back expire as usual; a group with more
+        members than group.max.size is rebalanced at once, as Kafka's onLoaded does."""
         count = 0
         touched: set[str] = set()
         now = self.clock.now_ms()
@@ -94,6 +95,16 @@ class GroupCoordinator(Migration, Offsets):
                 group.state = S.STABLE  # the initial state of a loaded group, not a transition
                 for member in group.members.values():
                     self._schedule_heartbeat(group, member)
+                size, limit = len(group.members), self.config.classic_max_size
+                if size > limit:  # group.max.size was lowered since the group was written
+                    log.info(
+                        "Group %s was loaded with %d members, more than group.max.size %d: "
+                        "rebalancing it; members past the limit are removed when they rejoin",
+                        group_id,
+                        size,
+                        limit,
+                    )
+                    self._prepare_rebalance(group, GroupEvent.OVER_CAPACITY)
         return count, touched & (set(self.groups) | set(self.consumer_groups))
 
     def unload(self, group_ids: Iterable[str]) -> None:

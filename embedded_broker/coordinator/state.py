@@ -49,6 +49,9 @@ class GroupEvent(Enum):
     # A consumer group became classic again (its last consumer-protocol member left): the
     # classic members rejoin to rebalance.
     DOWNGRADE = "downgraded from a consumer group"
+    # A group loaded with more members than group.max.size (it was lowered): the members rejoin,
+    # and those past the limit are refused and removed (Kafka's onLoaded).
+    OVER_CAPACITY = "loaded over group.max.size"
 
 
 S = GroupState
@@ -76,6 +79,7 @@ TRANSITIONS: dict[tuple[GroupState, GroupEvent], GroupState] = {
     (S.STABLE, E.SYNC_TIMEOUT): S.PREPARING_REBALANCE,
     (S.STABLE, E.STORE_FAILED): S.PREPARING_REBALANCE,
     (S.STABLE, E.DOWNGRADE): S.PREPARING_REBALANCE,
+    (S.STABLE, E.OVER_CAPACITY): S.PREPARING_REBALANCE,
 }
 
 

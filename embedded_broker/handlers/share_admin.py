@@ -11,7 +11,7 @@ from kio.schema.errors import ErrorCode
 from embedded_broker.coordinator import GroupError
 from embedded_broker.registry import TopicInfo
 from embedded_broker.share.groups import ShareGroup
-from embedded_broker.share.partition import RecordState, SharePartition
+from embedded_broker.share.partition import SharePartition
 from embedded_broker.share.runtime import PartitionKey, ShareCoordinator, share_coordinator
 from embedded_broker.state import BrokerState
 
@@ -29,14 +29,13 @@ _NOT_EMPTY = (
 
 
 def _lag(share: ShareCoordinator, topic: str, index: int, part: SharePartition) -> int:
-    """Records not yet delivered and acknowledged: from the start offset to the high watermark,
-    less those in flight already finished (as Kafka's share-partition lag)."""
+    """Records not yet delivered and acknowledged: from the written start offset to the high
+    watermark, less those past it already finished (as Kafka's share-partition lag)."""
     high = share.high_watermark(topic, index)
     if high is None:
         return -1
-    counts = part.counts()
-    done = counts[RecordState.ACKNOWLEDGED] + counts[RecordState.ARCHIVED]
-    return max(high - part.start_offset - done, 0)
+    start, done = part.written()
+    return max(high - start - done, 0)
 
 
 def share_keys(info: TopicInfo) -> list[PartitionKey]:
@@ -126,7 +125,7 @@ async def handle_describe_share_group_offsets(
                             entry["leader_epoch"] = 0
                             entry["lag"] = -1 if high is None else max(high - start - finished, 0)
                     elif part is not None:
-                        entry["start_offset"] = part.start_offset
+                        entry["start_offset"] = part.written()[0]  # as Kafka's coordinator
                         entry["leader_epoch"] = 0
                         entry["lag"] = _lag(share, topic, index, part)
                     parts.append(build(mod.DescribeShareGroupOffsetsResponsePartition, **entry))

@@ -116,19 +116,26 @@ async def _acknowledge(
         if part is not None:
             part.expire(now_ms, settings.delivery_limit)
             outcome = AckError.NONE
+            applied = False  # a request's batches are one change, one write (as Kafka's)
             for batch in batches:
                 types = tuple(int(t) for t in batch.acknowledge_types)
                 first, last = int(batch.first_offset), int(batch.last_offset)
                 if types and all(t == AckType.RENEW for t in types):
                     part.renew(member_id, first, last, now_ms + settings.lock_ms)
                     continue
-                found = part.acknowledge(member_id, first, last, types, settings.delivery_limit)
+                found = part.acknowledge(
+                    member_id, first, last, types, settings.delivery_limit, settle=False
+                )
                 if found is AckError.NONE:
-                    changed = True
+                    if not applied:
+                        part.change()
+                    changed = applied = True
                     if AckType.RELEASE in types:
                         share.wake()
                 elif outcome is AckError.NONE:
                     outcome = found
+            if applied:
+                part.settle()
         if outcome is not AckError.NONE:
             answer.ack_code = ErrorCode(outcome.value)
             answer.ack_message = (

@@ -8,8 +8,11 @@ from typing import TYPE_CHECKING
 
 from embedded_broker.coordinator.errors import GroupError
 from embedded_broker.coordinator.messages import ListedGroup
+from embedded_broker.group_runtime.runtime import group_runtime
 from embedded_broker.group_runtime.share_membership import save_membership
 
+from .group_records import committed_view
+from .groups import ShareGroup, ShareGroups
 from .runtime import share_coordinator
 
 if TYPE_CHECKING:
@@ -26,11 +29,31 @@ async def share_groups_listed(
     state_filter = {s.lower() for s in states}
     share = await share_coordinator(state)
     share.groups.expire(state.now_ms())
+    shown = list(share.groups.groups.values())
+    if group_runtime(state) is not None:
+        shown = _committed(share.groups, state.now_ms())
     return [
         ListedGroup(g.group_id, "share", g.state(), "share")
-        for g in share.groups.groups.values()
+        for g in shown
         if not state_filter or g.state().lower() in state_filter
     ]
+
+
+def _committed(groups: ShareGroups, now_ms: int) -> list[ShareGroup]:
+    """A cluster broker's groups as Kafka lists them, at the last committed offset: each as of
+    its last membership write the high watermark covers. A group written but not yet committed
+    is left out; one never written (its share state or configs only) is shown as it is."""
+    found = []
+    for group_id in sorted(set(groups.groups) | set(groups.committed)):
+        if group_id in groups.committed:
+            group = committed_view(groups, group_id, now_ms)  # None: a committed deletion
+        elif group_id in groups.stored:
+            group = None
+        else:
+            group = groups.groups.get(group_id)
+        if group is not None:
+            found.append(group)
+    return found
 
 
 async def delete_share_groups(state: BrokerState, names: Iterable[str]) -> dict[str, GroupError]:

@@ -63,9 +63,16 @@ class SharePartition:
     start_offset: int  # SPSO
     end_offset: int = -1  # SPEO: the first offset never delivered
     records: dict[int, InFlight] = field(default_factory=dict)
+    # Kafka reports the state its share coordinator last wrote, and a write carries the SPSO as
+    # it stood before the change it records (the SPSO moves once the write is done). So the
+    # SPSO of the last change is kept, with the finished records moved past since.
+    written_start: int = -1
+    passed: list[tuple[int, RecordState, int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.end_offset = max(self.end_offset, self.start_offset)
+        if self.written_start < 0:
+            self.written_start = self.start_offset
 
     # -- reading -------------------------------------------------------------------------------
     def first_available(self) -> int:
@@ -90,6 +97,13 @@ class SharePartition:
         for rec in self.records.values():
             counted[rec.state] += 1
         return counted
+
+    def written(self) -> tuple[int, int]:
+        """(start offset, records past it finished) as Kafka's share coordinator holds them
+        after the last change: what DescribeShareGroupOffsets reports."""
+        counts = self.counts()
+        done = counts[RecordState.ACKNOWLEDGED] + counts[RecordState.ARCHIVED]
+        return self.written_start, len(self.passed) + done
 
     # -- transitions ---------------------------------------------------------------------------
     def acquire(
@@ -133,9 +147,18 @@ class SharePartition:
         return list(_runs(taken))
 
     def acknowledge(
-        self, member_id: str, first: int, last: int, types: tuple[int, ...], limit: int
+        self,
+        member_id: str,
+        first: int,
+        last: int,
+        types: tuple[int, ...],
+        limit: int,
+        *,
+        settle: bool = True,
     ) -> AckError:
-        """Apply one acknowledgement batch: one type for every offset, or one per offset."""
+        """Apply one acknowledgement batch: one type for every offset, or one per offset.
+        Without ``settle`` the caller applies a request's batches as one change: it calls
+        change() after the first that applies and settle() after the last."""
         if last < first or not types or (len(types) != 1 and len(types) != last - first + 1):
             return AckError.INVALID_REQUEST
         if any(t not in AckType._value2member_map_ for t in types):
@@ -145,6 +168,8 @@ class SharePartition:
             rec = self.records.get(offset)
             if rec is None or rec.state is not RecordState.ACQUIRED or rec.member_id != member_id:
                 return AckError.INVALID_RECORD_STATE
+        if settle and any(t != AckType.RENEW for t in types):
+            self._change()
         for i, offset in enumerate(offsets):
             kind = AckType(types[0] if len(types) == 1 else types[i])
             rec = self.records[offset]
@@ -157,8 +182,17 @@ class SharePartition:
             else:  # REJECT, or GAP: an offset the log does not hold
                 rec.state = RecordState.ARCHIVED
             rec.member_id = ""
-        self._advance()
+        if settle:
+            self._advance()
         return AckError.NONE
+
+    def change(self) -> None:
+        """Changes are being made that one write records (see acknowledge)."""
+        self._change()
+
+    def settle(self) -> None:
+        """The changes are made: the SPSO moves past the finished records at its head."""
+        self._advance()
 
     def renew(self, member_id: str, first: int, last: int, deadline_ms: int) -> None:
         for offset in range(first, last + 1):
@@ -174,6 +208,7 @@ class SharePartition:
                 self._release(rec, limit)
                 changed = True
         if changed:
+            self._change()
             self._advance()
         return changed
 
@@ -185,6 +220,7 @@ class SharePartition:
                 self._release(rec, limit)
                 changed = True
         if changed:
+            self._change()
             self._advance()
         return changed
 
@@ -197,6 +233,7 @@ class SharePartition:
             self.records.pop(old, None)
         self.start_offset = offset
         self.end_offset = max(self.end_offset, offset)
+        self._change()
         self._advance()
 
     @staticmethod
@@ -204,6 +241,11 @@ class SharePartition:
         rec.member_id = ""
         rec.deadline_ms = 0
         rec.state = RecordState.ARCHIVED if rec.delivery_count >= limit else RecordState.AVAILABLE
+
+    def _change(self) -> None:
+        # A change to be written: the write records the SPSO as it stands now.
+        self.written_start = self.start_offset
+        self.passed.clear()
 
     def _advance(self) -> None:
         # The SPSO moves past every finished record at its head.
@@ -214,6 +256,7 @@ class SharePartition:
             if rec is None or rec.state not in (RecordState.ACKNOWLEDGED, RecordState.ARCHIVED):
                 break
             del records[start]
+            self.passed.append((start, rec.state, rec.delivery_count))
             start += 1
         self.start_offset = start
 
@@ -222,40 +265,46 @@ class SharePartition:
         """The durable form of the in-flight records: runs of (first, last, state, delivery
         count). An Acquired record is written as Available, so after a restart or a new leader
         it is delivered again (its lock died with the broker), with its delivery count kept."""
-        runs: list[list[int]] = []
-        for offset in range(self.start_offset, self.end_offset):
-            rec = self.records.get(offset)
-            if rec is None:
-                continue
-            state = RecordState.AVAILABLE if rec.state is RecordState.ACQUIRED else rec.state
-            last = runs[-1] if runs else None
-            if (
-                last
-                and last[1] == offset - 1
-                and last[2] == state
-                and last[3] == rec.delivery_count
-            ):
-                last[1] = offset
-            else:
-                runs.append([offset, offset, int(state), rec.delivery_count])
-        return [(a, b, c, d) for a, b, c, d in runs]
+        return _batches(
+            (offset, rec.state, rec.delivery_count)
+            for offset in range(self.start_offset, self.end_offset)
+            if (rec := self.records.get(offset)) is not None
+        )
+
+    def written_batches(self) -> list[tuple[int, int, int, int]]:
+        """The runs from ``written_start`` on, as the last change wrote them: the finished
+        records moved past since, then the in-flight ones."""
+        return _batches(self.passed) + self.state_batches()
 
     def to_json(self) -> dict[str, object]:
         runs = [list(run) for run in self.state_batches()]
-        return {"start_offset": self.start_offset, "end_offset": self.end_offset, "runs": runs}
+        passed = [list(run) for run in _batches(self.passed)]
+        return {
+            "start_offset": self.start_offset,
+            "end_offset": self.end_offset,
+            "runs": runs,
+            "written_start": self.written_start,
+            "passed": passed,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> SharePartition:
+        """The state as saved; finished records at its head (a share coordinator's snapshot
+        keeps them until the next write) are moved past, still counted as written."""
         start = _int(data["start_offset"])
         end = _int(data["end_offset"])
         part = cls(start, end)
         raw = data["runs"]
         if not isinstance(raw, list):
             raise ValueError("runs is not a list")
-        for run in raw:
-            first, last, state, count = (_int(v) for v in run)
+        for first, last, state, count in _runs_of(raw):
             for offset in range(first, last + 1):
                 part.records[offset] = InFlight(RecordState(state), count)
+        if "written_start" in data:
+            part.written_start = _int(data["written_start"])
+            for first, last, state, count in _runs_of(data.get("passed", [])):
+                part.passed += [(o, RecordState(state), count) for o in range(first, last + 1)]
+        part._advance()
         return part
 
 
@@ -263,6 +312,28 @@ def _int(value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise ValueError(f"{value!r} is not an integer")
     return value
+
+
+def _runs_of(raw: object) -> Iterator[tuple[int, int, int, int]]:
+    if not isinstance(raw, list):
+        raise ValueError("runs is not a list")
+    for run in raw:
+        first, last, state, count = (_int(v) for v in run)
+        yield first, last, state, count
+
+
+def _batches(records: Iterable[tuple[int, RecordState, int]]) -> list[tuple[int, int, int, int]]:
+    """Runs of (first, last, state, delivery count) of (offset, state, delivery count) in
+    offset order; Acquired is written as Available."""
+    runs: list[list[int]] = []
+    for offset, rec_state, count in records:
+        state = RecordState.AVAILABLE if rec_state is RecordState.ACQUIRED else rec_state
+        last = runs[-1] if runs else None
+        if last and last[1] == offset - 1 and last[2] == state and last[3] == count:
+            last[1] = offset
+        else:
+            runs.append([offset, offset, int(state), count])
+    return [(a, b, c, d) for a, b, c, d in runs]
 
 
 def _runs(taken: list[tuple[int, int]]) -> Iterator[Acquired]:

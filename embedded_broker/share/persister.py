@@ -150,8 +150,8 @@ class SharePersister:
         return (await self._call(key, request))[0]
 
     async def summary(self, key: StateKey) -> tuple[ErrorCode, Snapshot | None]:
-        """The state's start offset (-1 when it has none) and epochs (no batches), without
-        fencing its leader."""
+        """The state's start offset (-1 when it has none), epochs and delivery complete count
+        (no batches), without fencing its leader."""
         group_id, topic_id, partition = key
         request = summary_req.ReadShareGroupStateSummaryRequest(
             group_id=group_id,
@@ -168,7 +168,10 @@ class SharePersister:
         if code != ErrorCode.none or found is None:
             return code, None
         return code, Snapshot(
-            int(found.state_epoch), int(found.leader_epoch), int(found.start_offset)
+            int(found.state_epoch),
+            int(found.leader_epoch),
+            int(found.start_offset),
+            complete=max(int(found.delivery_complete_count), 0),
         )
 
     # -- transport --------------------------------------------------------------------------

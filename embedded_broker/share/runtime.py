@@ -229,8 +229,9 @@ class ShareCoordinator:
         if part is None or loaded is None:
             return True  # no longer this broker's
         leader_epoch, state_epoch = loaded
+        # as Kafka's share-partition leader: the start offset before the change it records
         snapshot = Snapshot(
-            state_epoch, leader_epoch, part.start_offset, tuple(part.state_batches())
+            state_epoch, leader_epoch, part.written_start, tuple(part.written_batches())
         )
         code = await persister.write((group_id, *key), snapshot)
         if code == ErrorCode.none:

@@ -46,6 +46,8 @@ class Snapshot:
     leader_epoch: int
     start_offset: int
     batches: tuple[Batch, ...] = ()
+    # a summary's delivery complete count (ReadShareGroupStateSummary carries no batches)
+    complete: int | None = None
 
     def encode(self) -> bytes:
         return json.dumps(
@@ -70,6 +72,8 @@ class Snapshot:
     def delivered(self) -> int:
         """Records past the start offset already acknowledged or archived (Kafka's delivery
         complete count)."""
+        if self.complete is not None:
+            return self.complete
         return sum(last - first + 1 for first, last, state, _ in self.batches if state in (2, 4))
 
 

@@ -241,23 +241,24 @@ def _join(cluster: LocalCluster, member: _Member) -> int:
     return node
 
 
-def _described_start(cluster: LocalCluster, group: str, expected: int) -> None:
-    """Until the group's coordinator describes TOPIC-0's start offset as ``expected`` (read from
-    the share coordinator: DescribeShareGroupOffsets, as kafka-share-groups --describe)."""
+def _described(cluster: LocalCluster, group: str, expected: tuple[int, int]) -> None:
+    """Until the group's coordinator describes TOPIC-0's (start offset, lag) as ``expected``
+    (read from the share coordinator: DescribeShareGroupOffsets, as kafka-share-groups
+    --describe). As Kafka's, the start offset is the one the last write found: records it
+    acknowledged are counted finished past it, not yet moved past."""
 
-    def start() -> int | None:
+    def found() -> tuple[int, int] | None:
         node = find_coordinator(cluster, group)
         try:
-            found = start_offsets(_address(cluster, node), group, TOPIC)
+            return start_offsets(_address(cluster, node), group, TOPIC).get(0)
         except OSError:
             return None
-        return found.get(0, (None, 0))[0]
 
-    seen: list[int | None] = []
+    seen: list[tuple[int, int] | None] = []
     wait_for(
-        lambda: seen.append(start()) or seen[-1] == expected,
+        lambda: seen.append(found()) or seen[-1] == expected,
         30,
-        lambda: f"start offset {expected} (described: {seen[-1:]})",
+        lambda: f"start offset and lag {expected} (described: {seen[-1:]})",
     )
 
 
@@ -291,7 +292,7 @@ def test_acknowledged_records_stay_acknowledged_when_the_partition_leader_dies(
         offsets = sorted(first)
         done, held = offsets[: RECORDS // 2], offsets[RECORDS // 2 :]
         member.acknowledge(leader, done)  # answered once the share coordinator holds it
-        _described_start(cluster, group, held[0])
+        _described(cluster, group, (offsets[0], len(held)))
 
         _in_sync(cluster, TOPIC, 0)
         cluster.kill(leader)
@@ -302,7 +303,7 @@ def test_acknowledged_records_stay_acknowledged_when_the_partition_leader_dies(
         # (a group whose coordinator died is rejoined, as a consumer told UNKNOWN_MEMBER_ID
         # does: share group membership is not yet replicated)
         _join(cluster, member)
-        _described_start(cluster, group, held[0])
+        _described(cluster, group, (offsets[0], len(held)))
     finally:
         member.close()
     del coordinator
@@ -396,14 +397,14 @@ def test_reset_offsets_reach_the_partition_leader_through_the_share_coordinator(
         _produce(cluster, RECORDS)
         offsets = sorted(_collect(member, cluster, RECORDS, ()))
         member.acknowledge(leader, offsets)
-        _described_start(cluster, group, offsets[-1] + 1)
+        _described(cluster, group, (offsets[0], 0))
         # the member leaves (offsets change only in an empty group) and the group is rewound
         wire = ShareWire(_address(cluster, node), group, topic_id)
         wire.member_id = member.member_id
         assert wire.heartbeat(None, epoch=-1).error_code == 0
         wire.close()
         _alter_start(cluster, group, offsets[0])
-        _described_start(cluster, group, offsets[0])
+        _described(cluster, group, (offsets[0], len(offsets)))
     finally:
         member.close()
     # a consumer that comes back is given the records again, from the partition's leader

@@ -34,6 +34,7 @@ E = GroupEvent
         (S.STABLE, E.SYNC_TIMEOUT, S.PREPARING_REBALANCE),
         (S.STABLE, E.STORE_FAILED, S.PREPARING_REBALANCE),
         (S.STABLE, E.DOWNGRADE, S.PREPARING_REBALANCE),
+        (S.STABLE, E.OVER_CAPACITY, S.PREPARING_REBALANCE),
     ],
 )
 def test_legal_transitions(state: GroupState, event: GroupEvent, expected: GroupState) -> None:
@@ -41,7 +42,7 @@ def test_legal_transitions(state: GroupState, event: GroupEvent, expected: Group
 
 
 def test_table_has_exactly_the_listed_cells() -> None:
-    assert len(TRANSITIONS) == 22
+    assert len(TRANSITIONS) == 23
 
 
 @pytest.mark.parametrize("state", list(GroupState))
