@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 
 from .base import CoordinatorBase, log
 from .consumer_records import consumer_group_tombstone
@@ -203,10 +203,21 @@ class Offsets(CoordinatorBase):
     def forget_partitions(self, group_id: str, exists: Callable[[str, int], bool]) -> None:
         """Drop a group's offsets of partitions that no longer exist (their topic was deleted),
         as Kafka does when a topic goes away."""
+        self.forget_missing_partitions(
+            group_id, lambda keys: [key for key in keys if not exists(*key)]
+        )
+
+    def forget_missing_partitions(
+        self,
+        group_id: str,
+        missing: Callable[[Collection[tuple[str, int]]], Iterable[tuple[str, int]]],
+    ) -> None:
+        """forget_partitions, where ``missing`` returns those of the given partitions that do
+        not exist, asked once for all of them (the check runs on every OffsetFetch)."""
         group = self._live_group(group_id)
-        if group is None:
+        if group is None or not group.offsets:
             return
-        gone = [key for key in group.offsets if not exists(*key)]
+        gone = list(missing(group.offsets.keys()))
         self._append([offset_tombstone(group_id, *key) for key in gone])
 
     def expire_offsets(self) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -197,34 +197,30 @@ async def share_group_named(state: BrokerState, group_id: str) -> bool:
     return group_id in share.groups.groups
 
 
-def partition_exists(state: BrokerState, topic: str, partition: int) -> bool:
-    """Whether the cluster has the partition: a cluster broker asks its metadata image (its
-    local copy of a new topic may still be being created), a single node its own logs."""
-    return partition_checker(state)(topic, partition)
-
-
-def partition_checker(state: BrokerState) -> Callable[[str, int], bool]:
-    """partition_exists for the many partitions of one request (the broker's kind found once)."""
+def missing_partitions(
+    state: BrokerState, keys: Collection[tuple[str, int]]
+) -> list[tuple[str, int]]:
+    """Those of ``keys`` the cluster does not have, found at once: a cluster broker asks its
+    metadata image (its local copy of a new topic may still be being created), a single node
+    its own logs."""
     link = cluster_link(state)
     if link is None:
-        topics, registered = state.registry.topics, state.logs.has
-
-        def local(topic: str, partition: int) -> bool:
-            # registered, not opened: opening a log to learn it exists is disk work on the loop
-            info = topics.get(topic)
-            return (
-                info is not None
-                and 0 <= partition < info.partitions
-                and registered(topic, partition)
-            )
-
-        return local
-
-    def replicated(topic: str, partition: int) -> bool:
-        image_topic = link.image.topics.get(topic)
-        return image_topic is not None and partition in image_topic.partitions
-
-    return replicated
+        topics = state.registry.topics
+        # registered, not opened: opening a log to learn it exists is disk work on the loop
+        unregistered = set(state.logs.unregistered(keys))
+        return [
+            (topic, partition)
+            for topic, partition in keys
+            if (info := topics.get(topic)) is None
+            or not 0 <= partition < info.partitions
+            or (topic, partition) in unregistered
+        ]
+    image = link.image.topics
+    return [
+        (topic, partition)
+        for topic, partition in keys
+        if (found := image.get(topic)) is None or partition not in found.partitions
+    ]
 
 
 def _host(ctx: RequestContext) -> str:
@@ -487,9 +483,20 @@ async def handle_offset_commit(ctx: RequestContext, request: Any, state: BrokerS
     unknown: set[tuple[str, int]] = set()
     # v10 names topics by id; an id this broker does not know is answered UNKNOWN_TOPIC_ID
     names = [topic_name(state, t) for t in request.topics]
+    missing = set(
+        missing_partitions(
+            state,
+            [
+                (name, p.partition_index)
+                for t, name in zip(request.topics, names, strict=True)
+                if name is not None
+                for p in t.partitions
+            ],
+        )
+    )
     for t, name in zip(request.topics, names, strict=True):
         for p in t.partitions:
-            if name is None or not partition_exists(state, name, p.partition_index):
+            if name is None or (name, p.partition_index) in missing:
                 unknown.add((name or "", p.partition_index))
                 continue
             entries.append(
@@ -570,7 +577,7 @@ def _fetch_topics(
             else:
                 wanted += [(name, int(p)) for p in t.partition_indexes]
     else:
-        coord.forget_partitions(group_id, partition_checker(state))
+        coord.forget_missing_partitions(group_id, lambda keys: missing_partitions(state, keys))
     stored = coord.visible_offsets(group_id)
     by_topic: dict[str, list[FetchedPartition]] = {}
     # every partition asked for, in the order asked; or every one committed, sorted
@@ -710,7 +717,8 @@ async def handle_offset_fetch(ctx: RequestContext, request: Any, state: BrokerSt
 async def handle_offset_delete(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     mod = response_module(request)
     wanted = [(t.name, p.partition_index) for t in request.topics for p in t.partitions]
-    known = [key for key in wanted if partition_exists(state, *key)]
+    missing = set(missing_partitions(state, wanted))
+    known = [key for key in wanted if key not in missing]
     coord = await coordinator(state)
     mark = coord.journal.mark()
     top: GroupError = refused(state, request.group_id)
