@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 
 from .base import CoordinatorBase, log
 from .consumer_records import consumer_group_tombstone
@@ -139,20 +139,32 @@ class Offsets(CoordinatorBase):
             self._member_activity(group, member_id)
         return GroupError.NONE
 
+    def visible_offsets(self, group_id: str) -> Mapping[tuple[str, int], CommittedOffset]:
+        """A group's committed offsets as readers see them (do not modify: it may be the
+        group's own map, copied only when some of its writes are not committed yet)."""
+        group = self._live_group(group_id)
+        if group is None:
+            return {}
+        stored = group.offsets
+        uncommitted = self.uncommitted
+        hidden = [] if uncommitted is None else uncommitted.keys_of(group_id)
+        if uncommitted is None or not hidden:
+            return stored
+        # what is not committed yet is not seen (Kafka reads at the committed offset)
+        stored = dict(stored)
+        for t, p in hidden:
+            seen = uncommitted.visible((group_id, t, p), stored.get((t, p)))
+            if seen is None:
+                stored.pop((t, p), None)
+            else:
+                stored[(t, p)] = seen
+        return stored
+
     def fetch_offsets(
         self, group_id: str, partitions: Iterable[tuple[str, int]] | None
     ) -> list[OffsetFetchEntry]:
         """Committed offsets; partitions=None means every partition the group has committed."""
-        group = self._live_group(group_id)
-        stored = dict(group.offsets) if group is not None else {}
-        if self.uncommitted is not None and group is not None:
-            # what is not committed yet is not seen (Kafka reads at the committed offset)
-            for t, p in {*stored, *self.uncommitted.keys_of(group_id)}:
-                seen = self.uncommitted.visible((group_id, t, p), stored.get((t, p)))
-                if seen is None:
-                    stored.pop((t, p), None)
-                else:
-                    stored[(t, p)] = seen
+        stored = self.visible_offsets(group_id)
         if partitions is None:
             return [
                 OffsetFetchEntry(t, p, o.offset, o.leader_epoch, o.metadata)
@@ -191,10 +203,21 @@ class Offsets(CoordinatorBase):
     def forget_partitions(self, group_id: str, exists: Callable[[str, int], bool]) -> None:
         """Drop a group's offsets of partitions that no longer exist (their topic was deleted),
         as Kafka does when a topic goes away."""
+        self.forget_missing_partitions(
+            group_id, lambda keys: [key for key in keys if not exists(*key)]
+        )
+
+    def forget_missing_partitions(
+        self,
+        group_id: str,
+        missing: Callable[[Collection[tuple[str, int]]], Iterable[tuple[str, int]]],
+    ) -> None:
+        """forget_partitions, where ``missing`` returns those of the given partitions that do
+        not exist, asked once for all of them (the check runs on every OffsetFetch)."""
         group = self._live_group(group_id)
-        if group is None:
+        if group is None or not group.offsets:
             return
-        gone = [key for key in group.offsets if not exists(*key)]
+        gone = list(missing(group.offsets.keys()))
         self._append([offset_tombstone(group_id, *key) for key in gone])
 
     def expire_offsets(self) -> None:

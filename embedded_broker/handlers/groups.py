@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,6 +38,12 @@ from embedded_broker.coordinator.offsets_topic import OFFSETS_TOPIC
 from embedded_broker.group_runtime.journal import ReplicatedJournal
 from embedded_broker.group_runtime.runtime import RUNTIME_KEY, GroupRuntime
 from embedded_broker.group_runtime.topic import ensure_offsets_topic
+from embedded_broker.protocol.offset_fetch import (
+    FetchedGroup,
+    FetchedPartition,
+    FetchedTopic,
+    encode_offset_fetch_response,
+)
 from embedded_broker.share.listing import delete_share_groups, share_groups_listed
 from embedded_broker.share.runtime import share_coordinator
 from embedded_broker.state import BrokerState
@@ -48,9 +54,10 @@ from embedded_broker.txn.runtime import coordinator as txn_coordinator
 from embedded_broker.txn.runtime import loaded as loaded_txn_coordinator
 from embedded_broker.txn.topic import ensure_transaction_topic
 
+from .authz import authorizer
 from .base import ApiSpec, RequestContext
 from .metadata import advertised_address
-from .topic_ids import topic_id, topic_name
+from .topic_ids import ZERO_ID, topic_id, topic_name
 from .util import NO_THROTTLE, build, error, has_field, ms, response_module
 
 log = logging.getLogger(__name__)
@@ -61,6 +68,8 @@ AUTHORIZED_OPS_OMITTED = -(2**31)
 GROUP_AUTHORIZED_OPS = (1 << 3) | (1 << 6) | (1 << 8)
 KEY_TYPE_GROUP = 0
 KEY_TYPE_TRANSACTION = 1
+UNSTABLE_OFFSET_COMMIT = int(ErrorCode.unstable_offset_commit)
+UNKNOWN_TOPIC_ID = int(ErrorCode.unknown_topic_id)
 
 T = TypeVar("T")
 
@@ -188,14 +197,30 @@ async def share_group_named(state: BrokerState, group_id: str) -> bool:
     return group_id in share.groups.groups
 
 
-def partition_exists(state: BrokerState, topic: str, partition: int) -> bool:
-    """Whether the cluster has the partition: a cluster broker asks its metadata image (its
-    local copy of a new topic may still be being created), a single node its own logs."""
+def missing_partitions(
+    state: BrokerState, keys: Collection[tuple[str, int]]
+) -> list[tuple[str, int]]:
+    """Those of ``keys`` the cluster does not have, found at once: a cluster broker asks its
+    metadata image (its local copy of a new topic may still be being created), a single node
+    its own logs."""
     link = cluster_link(state)
     if link is None:
-        return state.partition(topic, partition) is not None
-    image_topic = link.image.topics.get(topic)
-    return image_topic is not None and partition in image_topic.partitions
+        topics = state.registry.topics
+        # registered, not opened: opening a log to learn it exists is disk work on the loop
+        unregistered = set(state.logs.unregistered(keys))
+        return [
+            (topic, partition)
+            for topic, partition in keys
+            if (info := topics.get(topic)) is None
+            or not 0 <= partition < info.partitions
+            or (topic, partition) in unregistered
+        ]
+    image = link.image.topics
+    return [
+        (topic, partition)
+        for topic, partition in keys
+        if (found := image.get(topic)) is None or partition not in found.partitions
+    ]
 
 
 def _host(ctx: RequestContext) -> str:
@@ -458,9 +483,20 @@ async def handle_offset_commit(ctx: RequestContext, request: Any, state: BrokerS
     unknown: set[tuple[str, int]] = set()
     # v10 names topics by id; an id this broker does not know is answered UNKNOWN_TOPIC_ID
     names = [topic_name(state, t) for t in request.topics]
+    missing = set(
+        missing_partitions(
+            state,
+            [
+                (name, p.partition_index)
+                for t, name in zip(request.topics, names, strict=True)
+                if name is not None
+                for p in t.partitions
+            ],
+        )
+    )
     for t, name in zip(request.topics, names, strict=True):
         for p in t.partitions:
-            if name is None or not partition_exists(state, name, p.partition_index):
+            if name is None or (name, p.partition_index) in missing:
                 unknown.add((name or "", p.partition_index))
                 continue
             entries.append(
@@ -525,15 +561,11 @@ def _fetch_topics(
     group_id: str,
     topics: Any,
     *,
-    topic_cls: Any,
-    partition_cls: Any,
+    with_ids: bool,
     unstable: frozenset[tuple[str, int]] = frozenset(),
-) -> tuple[Any, ...]:
-    """``unstable``: partitions with transactional offsets pending (require_stable asked)."""
-
-    def exists(topic: str, partition: int) -> bool:
-        return partition_exists(state, topic, partition)
-
+) -> list[FetchedTopic]:
+    """``unstable``: partitions with transactional offsets pending (require_stable asked);
+    ``with_ids``: the version names topics by id (v10), so each known topic's id is looked up."""
     wanted = None
     unknown_ids: list[Any] = []  # v10 topics named by an id this broker does not know
     if topics is not None:
@@ -545,58 +577,103 @@ def _fetch_topics(
             else:
                 wanted += [(name, int(p)) for p in t.partition_indexes]
     else:
-        coord.forget_partitions(group_id, exists)
-    by_topic: dict[str, list[Any]] = {}
-    for e in coord.fetch_offsets(group_id, wanted):
-        pending = (e.topic, e.partition) in unstable
-        by_topic.setdefault(e.topic, []).append(
-            build(
-                partition_cls,
-                partition_index=e.partition,
-                committed_offset=-1 if pending else e.offset,
-                committed_leader_epoch=e.leader_epoch,
-                metadata=e.metadata,
-                # KIP-447: the client retries until the transaction is over
-                error_code=ErrorCode.unstable_offset_commit if pending else error(e.error),
-            )
-        )
-    unknown = tuple(
+        coord.forget_missing_partitions(group_id, lambda keys: missing_partitions(state, keys))
+    stored = coord.visible_offsets(group_id)
+    by_topic: dict[str, list[FetchedPartition]] = {}
+    # every partition asked for, in the order asked; or every one committed, sorted
+    found = sorted(stored.items()) if wanted is None else [(key, stored.get(key)) for key in wanted]
+    for (t, p), o in found:
+        parts = by_topic.get(t)
+        if parts is None:
+            parts = by_topic[t] = []
+        if unstable and (t, p) in unstable:
+            # KIP-447: the client retries until the transaction is over
+            epoch, metadata = (-1, "") if o is None else (o.leader_epoch, o.metadata)
+            parts.append((p, -1, epoch, metadata, UNSTABLE_OFFSET_COMMIT))
+        elif o is None:
+            parts.append((p, -1, -1, "", 0))
+        else:
+            parts.append((p, o.offset, o.leader_epoch, o.metadata, 0))
+    fetched: list[FetchedTopic] = [
+        (None, t.topic_id, [(int(p), -1, -1, "", UNKNOWN_TOPIC_ID) for p in t.partition_indexes])
+        for t in unknown_ids
+    ]
+    fetched += [
+        (name, topic_id(state, name) if with_ids else ZERO_ID, parts)
+        for name, parts in by_topic.items()
+    ]
+    return fetched
+
+
+def _kio_topics(
+    topics: Sequence[FetchedTopic], topic_cls: Any, partition_cls: Any
+) -> tuple[Any, ...]:
+    """The fetched topics as kio entities (for the authorizer, which edits the response)."""
+    return tuple(
         build(
             topic_cls,
-            topic_id=t.topic_id,
+            name=name,
+            topic_id=tid,
             partitions=tuple(
                 build(
                     partition_cls,
-                    partition_index=p,
-                    committed_offset=-1,
-                    committed_leader_epoch=-1,
-                    metadata="",
-                    error_code=ErrorCode.unknown_topic_id,
+                    partition_index=index,
+                    committed_offset=offset,
+                    committed_leader_epoch=epoch,
+                    metadata=metadata,
+                    error_code=error(code),
                 )
-                for p in t.partition_indexes
+                for index, offset, epoch, metadata, code in parts
             ),
         )
-        for t in unknown_ids
+        for name, tid, parts in topics
     )
-    return unknown + tuple(
-        build(topic_cls, name=name, topic_id=topic_id(state, name), partitions=tuple(parts))
-        for name, parts in by_topic.items()
+
+
+def _offset_fetch_response(ctx: RequestContext, request: Any, groups: list[FetchedGroup]) -> Any:
+    """Encoded at once, or as kio entities when an authorizer will filter them."""
+    if ctx.api_version >= 8:
+        mod = response_module(request)
+        return build(
+            mod.OffsetFetchResponse,
+            throttle_time=NO_THROTTLE,
+            groups=tuple(
+                build(
+                    mod.OffsetFetchResponseGroup,
+                    group_id=group_id,
+                    topics=_kio_topics(
+                        topics, mod.OffsetFetchResponseTopics, mod.OffsetFetchResponsePartitions
+                    ),
+                    error_code=error(code),
+                )
+                for group_id, topics, code in groups
+            ),
+        )
+    mod = response_module(request)
+    ((_group_id, topics, code),) = groups
+    return build(
+        mod.OffsetFetchResponse,
+        throttle_time=NO_THROTTLE,
+        topics=_kio_topics(topics, mod.OffsetFetchResponseTopic, mod.OffsetFetchResponsePartition),
+        error_code=error(code),
     )
 
 
 async def handle_offset_fetch(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
-    mod = response_module(request)
     coord = await coordinator(state)
 
     txns = loaded_txn_coordinator(state)
+    stable = bool(getattr(request, "require_stable", False))
 
     def unstable(group_id: str) -> frozenset[tuple[str, int]]:
-        if not getattr(request, "require_stable", False):
+        if not stable:
             return frozenset()
         # a single node's coordinator holds them; a cluster broker's group coordinator too
         found = frozenset() if txns is None else txns.pending_partitions(group_id)
         return found | pending_txn_offsets(state).partitions(group_id)
 
+    with_ids = ctx.api_version >= 10
+    groups: list[FetchedGroup] = []
     if ctx.api_version >= 8:
         not_here = {
             g.group_id: refused(state, g.group_id)
@@ -605,54 +682,43 @@ async def handle_offset_fetch(ctx: RequestContext, request: Any, state: BrokerSt
             )
             for g in request.groups
         }
-        groups = tuple(
-            build(
-                mod.OffsetFetchResponseGroup,
-                group_id=g.group_id,
-                topics=()
-                if not_here[g.group_id]
+        for g in request.groups:
+            code = not_here[g.group_id]
+            topics = (
+                []
+                if code
                 else _fetch_topics(
                     coord,
                     state,
                     g.group_id,
                     g.topics,
-                    topic_cls=mod.OffsetFetchResponseTopics,
-                    partition_cls=mod.OffsetFetchResponsePartitions,
+                    with_ids=with_ids,
                     unstable=unstable(g.group_id),
-                ),
-                error_code=error(not_here[g.group_id]),
+                )
             )
-            for g in request.groups
+            groups.append((g.group_id, topics, int(code)))
+    elif (not_coordinator := refused(state, request.group_id)) is not GroupError.NONE:
+        groups.append((request.group_id, [], int(not_coordinator)))
+    else:
+        topics = _fetch_topics(
+            coord,
+            state,
+            request.group_id,
+            request.topics,
+            with_ids=with_ids,
+            unstable=unstable(request.group_id),
         )
-        return build(mod.OffsetFetchResponse, throttle_time=NO_THROTTLE, groups=groups)
-    if (not_coordinator := refused(state, request.group_id)) is not GroupError.NONE:
-        return build(
-            mod.OffsetFetchResponse,
-            throttle_time=NO_THROTTLE,
-            topics=(),
-            error_code=error(not_coordinator),
-        )
-    topics = _fetch_topics(
-        coord,
-        state,
-        request.group_id,
-        request.topics,
-        topic_cls=mod.OffsetFetchResponseTopic,
-        partition_cls=mod.OffsetFetchResponsePartition,
-        unstable=unstable(request.group_id),
-    )
-    return build(
-        mod.OffsetFetchResponse,
-        throttle_time=NO_THROTTLE,
-        topics=topics,
-        error_code=ErrorCode.none,
-    )
+        groups.append((request.group_id, topics, int(GroupError.NONE)))
+    if authorizer(state) is None:
+        return encode_offset_fetch_response(ctx.api_version, groups)
+    return _offset_fetch_response(ctx, request, groups)
 
 
 async def handle_offset_delete(ctx: RequestContext, request: Any, state: BrokerState) -> Any:
     mod = response_module(request)
     wanted = [(t.name, p.partition_index) for t in request.topics for p in t.partitions]
-    known = [key for key in wanted if partition_exists(state, *key)]
+    missing = set(missing_partitions(state, wanted))
+    known = [key for key in wanted if key not in missing]
     coord = await coordinator(state)
     mark = coord.journal.mark()
     top: GroupError = refused(state, request.group_id)

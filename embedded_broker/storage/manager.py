@@ -253,6 +253,12 @@ class LogManager:
         with self._lock:
             return (topic, partition) in self._known
 
+    def unregistered(self, keys: Iterable[Key]) -> list[Key]:
+        """The partitions of ``keys`` not registered here (``has`` for many, one lock)."""
+        with self._lock:
+            known = self._known
+            return [key for key in keys if key not in known]
+
     def forget_partition(self, topic: str, partition: int) -> Log | None:
         """Unregister one partition at once (this broker no longer holds a replica of it);
         returns its open log, for delete_partition_files to finish on a worker thread."""
