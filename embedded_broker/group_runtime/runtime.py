@@ -93,7 +93,7 @@ class GroupRuntime(LedPartitions[list[Record]]):
         offset, end = plog.log_start_offset, plog.log_end_offset
         while offset < end:
             try:
-                data = await self._state.run_storage(plog.read, offset, LOAD_CHUNK_BYTES)
+                data = await self.read_off_loop(plog.read, offset, LOAD_CHUNK_BYTES)
             except OffsetOutOfRange:  # retention or truncation moved the start: read again
                 records, offset = [], plog.log_start_offset
                 continue

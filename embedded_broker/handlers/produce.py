@@ -13,10 +13,11 @@ from embedded_broker.protocol import validator
 from embedded_broker.protocol.fast import EncodedResponse, ProducePartition, encode_produce_response
 from embedded_broker.state import BrokerState
 from embedded_broker.storage import StorageError
-from embedded_broker.txn.version import PRODUCE_TV2, tv2_enabled
+from embedded_broker.txn.version import tv2_enabled
 
 from .authz import refused_topics, transactional_id_refused
 from .base import ApiSpec, RequestContext
+from .produce_ids import PRODUCE_TOPIC_IDS, answer_ids, by_name, unknown_ids
 from .storage_errors import storage_failure
 from .txn_guard import TxnVerdicts, verify_transactions
 from .util import ms
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 API_KEY = 0
 _VALID_ACKS = (-1, 0, 1)
+_UNKNOWN_ID = ErrorCode.unknown_topic_id
 
 
 class _RejectError(Exception):
@@ -184,11 +186,12 @@ def _produce_partition(
 async def handle_produce(
     ctx: RequestContext, request: Any, state: BrokerState
 ) -> EncodedResponse | None:
-    await state.producers.load_for_produce(request.topic_data)  # off the loop, first use only
-    now = state.now_ms()
     # Kafka refuses the whole request when it carries transactional batches without a
     # transactional id, before looking at any partition.
     denied = request.transactional_id is None and _has_transactional_batch(request)
+    request = by_name(state, request, ctx.api_version)  # v13 names topics by id
+    await state.producers.load_for_produce(request.topic_data)  # off the loop, first use only
+    now = state.now_ms()
     denied = denied or transactional_id_refused(ctx, state, request.transactional_id)
     refused = refused_topics(ctx, state, (t.name for t in request.topic_data))
     verdicts = {} if denied else await verify_transactions(state, request, ctx.api_version)
@@ -216,6 +219,9 @@ async def handle_produce(
                 )
             )
         topics.append((topic_data.name, partitions))
+    for _, indexes in unknown_ids(request):
+        code = (ErrorCode.transactional_id_authorization_failed if denied else _UNKNOWN_ID).value
+        topics.append(("", [(index, code, -1, -1, -1, None, ()) for index in indexes]))
     if request.acks == 0:
         return None
     if request.acks == -1:
@@ -223,8 +229,11 @@ async def handle_produce(
     leaders, endpoints = state.replicas.leader_hints(
         (name, part[0], part[1]) for name, parts in topics for part in parts
     )
-    return encode_produce_response(ctx.api_version, topics, leaders=leaders, endpoints=endpoints)
+    return encode_produce_response(
+        ctx.api_version, topics, leaders=leaders, endpoints=endpoints, topic_ids=answer_ids(request)
+    )
 
 
-# v12 is transactions v2 (the leader adds the partition to the transaction itself)
-APIS = (ApiSpec(API_KEY, 3, PRODUCE_TV2 if tv2_enabled() else 11, handle_produce),)
+# v12 is transactions v2 (the leader adds the partition to the transaction itself); v13 names
+# topics by id (KIP-516)
+APIS = (ApiSpec(API_KEY, 3, PRODUCE_TOPIC_IDS if tv2_enabled() else 11, handle_produce),)

@@ -117,11 +117,17 @@ def encode_produce_response(
     *,
     leaders: LeaderHints | None = None,
     endpoints: Sequence[NodeEndpoint] = (),
+    topic_ids: Sequence[uuid.UUID] | None = None,
 ) -> EncodedResponse:
+    """``topic_ids``: from v13, the id of each topic in order (the answer names no topic)."""
     flexible = version >= 9
     parts: list[bytes] = [_array_len(len(topics), flexible)]
-    for name, partitions in topics:
-        parts.append(_string(name, flexible))
+    for at, (name, partitions) in enumerate(topics):
+        if version >= 13:
+            assert topic_ids is not None, "Produce v13 answers name topics by id"
+            parts.append(topic_ids[at].bytes)
+        else:
+            parts.append(_string(name, flexible))
         parts.append(_array_len(len(partitions), flexible))
         for index, error, base, append_time, log_start, message, record_errors in partitions:
             parts.append(_PRODUCE_PART.pack(index, error, base, append_time))

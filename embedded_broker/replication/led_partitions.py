@@ -14,7 +14,8 @@ import asyncio
 import functools
 import logging
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Generic, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Generic, ParamSpec, TypeVar
 
 from kio.schema.errors import ErrorCode
 
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Records = TypeVar("Records")
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class LedPartitions(ABC, Generic[Records]):
@@ -83,6 +86,13 @@ class LedPartitions(ABC, Generic[Records]):
         if self.owns(p, epoch):
             self._unload(p)
             self._sync(p)
+
+    async def read_off_loop(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a read of the partition on a worker thread, not queued on the storage thread
+        (a partition log is thread-safe): when every broker of a cluster starts again, that
+        queue holds a leader-epoch checkpoint write per partition, and a load behind them
+        kept the coordinator answering COORDINATOR_LOAD_IN_PROGRESS for seconds."""
+        return await asyncio.to_thread(fn, *args, **kwargs)
 
     # -- what a coordinator supplies --------------------------------------------------------
     @abstractmethod

@@ -66,7 +66,7 @@ class ShareStateCoordinator(LedPartitions[list[tuple[StateKey, "Snapshot | None"
         if plog is None:
             return None
         try:
-            return await self._state.run_storage(read_state_log, plog)
+            return await self.read_off_loop(read_state_log, plog)
         except (StorageError, OSError, InvalidRecordBatchError) as exc:
             log.error("Could not read %s-%d (%s)", SHARE_STATE_TOPIC, p, exc)
             return None

@@ -66,7 +66,7 @@ class TxnLeadership(LedPartitions[list[tuple[str, "TxnLogValue | None"]]]):
         if plog is None or self._on_loaded is None:
             return None
         try:
-            return await self._state.run_storage(read_state_log, plog)
+            return await self.read_off_loop(read_state_log, plog)
         except (StorageError, OSError, InvalidRecordBatchError) as exc:
             log.error(
                 "Could not read %s-%d (%s); its transactions cannot be served by this broker",

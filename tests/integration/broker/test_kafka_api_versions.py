@@ -50,9 +50,9 @@ KAFKA_FINALIZED_FEATURES = {
 # Where the built-in broker serves fewer versions than Kafka 4.3.1, and why.
 BELOW_KAFKA: dict[int, tuple[tuple[int, int], str]] = {
     0: (
-        (3, 12),
+        (3, 13),
         "Produce: v0-2 are refused (Kafka 4 lists them only for old librdkafka and refuses them"
-        " too); v13 names topics by id (KIP-516), not served yet",
+        " too)",
     ),
 }
 if not tv2_enabled():

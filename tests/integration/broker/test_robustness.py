@@ -114,7 +114,7 @@ def test_unknown_api_versions_version_gets_v0_error_listing_versions(
         assert body.error_code == ErrorCode.unsupported_version
         keys = {k.api_key: (k.min_version, k.max_version) for k in body.api_keys}
         assert keys[18] == (0, 4)
-        assert keys[0] == (3, 12 if tv2_enabled() else 11)  # 12: transactions v2
+        assert keys[0] == (3, 13 if tv2_enabled() else 11)  # 12: transactions v2, 13: topic ids
         assert keys[1] == (4, 18)  # Kafka 4.3.1's Fetch versions
     finally:
         sock.close()

@@ -1,7 +1,8 @@
 """A real transactional client speaking transactions v2: Kafka 4.3.1's Java producer (through
 kafka-producer-perf-test --transactional-id) takes the finalized transaction.version 2, so it
-sends Produce v12 without AddPartitionsToTxn and EndTxn v5, whose epoch bump it goes on with.
-Every record it reports sent is read once by a read_committed consumer, and the coordinator's
+sends Produce v13 (v12 naming topics by id) without AddPartitionsToTxn and EndTxn v5, whose
+epoch bump it goes on with. Every record it reports sent is read once by a read_committed
+consumer, and the coordinator's
 epoch shows one bump per committed transaction (under transactions v1 it stays at 0). The same
 body against the built-in broker and Kafka 4.3.1."""
 

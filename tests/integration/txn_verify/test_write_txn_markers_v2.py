@@ -3,18 +3,21 @@ transactions-v2 coordinator always bumps the producer epoch before writing the m
 partition leader takes a TV2 marker only with an epoch above the one it last saw (a marker of
 the open transaction's own epoch is a late one from the transaction before), and a retry of the
 marker that already ended it (same epoch, nothing open) is taken again, as Kafka 4.3.1's
-ProducerAppendInfo.checkProducerEpoch. Raw frames, as a coordinator sends them."""
+ProducerAppendInfo.checkProducerEpoch. Raw frames, as a coordinator sends them; the same body
+on the built-in broker and on real Kafka 4.3.1."""
 
 from __future__ import annotations
 
 import uuid
 
+import pytest
 from kio.schema.api_versions.v3 import request as av3
 from kio.schema.errors import ErrorCode
 
 from tests.broker_fixtures import RunningBroker
 from tests.integration.broker.clients import create_topic
 from tests.integration.transactions.txn_clients import put_sentinels, read_to_sentinels
+from tests.kafka.fixtures import KafkaSingle
 
 from .raw_txn import coordinator_address, produce, send, transactional_batch, write_marker
 from .raw_txn_v2 import end_txn, init_producer_v5
@@ -31,17 +34,16 @@ def write_marker_v2(
     )
 
 
-def test_write_txn_markers_v2_is_advertised(builtin_broker: RunningBroker) -> None:
+def _advertised_body(bootstrap: str) -> None:
     got = send(
-        builtin_broker.bootstrap,
+        bootstrap,
         av3.ApiVersionsRequest(client_software_name="raw", client_software_version="1"),
     )
     [key] = [k for k in got.api_keys if k.api_key == WRITE_TXN_MARKERS]
     assert (key.min_version, key.max_version) == (1, 2)
 
 
-def test_tv2_marker_needs_a_bumped_epoch(builtin_broker: RunningBroker) -> None:
-    bootstrap = builtin_broker.bootstrap
+def _bumped_epoch_body(bootstrap: str) -> None:
     topic = f"wtm2-{uuid.uuid4().hex[:8]}"
     create_topic(bootstrap, topic, 1)
     tid = f"wtm2-{topic}"
@@ -83,3 +85,21 @@ def test_tv2_marker_needs_a_bumped_epoch(builtin_broker: RunningBroker) -> None:
     )
     put_sentinels(bootstrap, topic, 1)
     assert read_to_sentinels(bootstrap, topic, 1, "read_committed") == [b"kept", b"next"]
+
+
+def test_write_txn_markers_v2_is_advertised(builtin_broker: RunningBroker) -> None:
+    _advertised_body(builtin_broker.bootstrap)
+
+
+def test_tv2_marker_needs_a_bumped_epoch(builtin_broker: RunningBroker) -> None:
+    _bumped_epoch_body(builtin_broker.bootstrap)
+
+
+@pytest.mark.realkafka
+def test_write_txn_markers_v2_is_advertised_kafka(kafka_single: KafkaSingle) -> None:
+    _advertised_body(kafka_single.bootstrap)
+
+
+@pytest.mark.realkafka
+def test_tv2_marker_needs_a_bumped_epoch_kafka(kafka_single: KafkaSingle) -> None:
+    _bumped_epoch_body(kafka_single.bootstrap)

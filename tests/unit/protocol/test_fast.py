@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import importlib
+import uuid
 from typing import Any
 
 import pytest
@@ -38,17 +39,20 @@ produce_parts = st.lists(
 )
 
 
-@pytest.mark.parametrize("version", range(3, 12))
+@pytest.mark.parametrize("version", range(3, 14))
 @settings(max_examples=40, deadline=None)
 @given(topics=st.lists(st.tuples(names, produce_parts), max_size=3))
 def test_produce_response_matches_kio(version: int, topics: list[Any]) -> None:
     mod = _module("produce", version)
+    # v13 names each topic by its id (KIP-516)
+    ids = [uuid.uuid5(uuid.NAMESPACE_URL, name) for name, _ in topics]
     kio_response = build(
         mod.ProduceResponse,
         responses=tuple(
             build(
                 mod.TopicProduceResponse,
                 name=name,
+                topic_id=topic_id,
                 partition_responses=tuple(
                     build(
                         mod.PartitionProduceResponse,
@@ -76,15 +80,15 @@ def test_produce_response_matches_kio(version: int, topics: list[Any]) -> None:
                     for i, err, base, t, start, msg, record_errors in parts
                 ),
             )
-            for name, parts in topics
+            for (name, parts), topic_id in zip(topics, ids, strict=True)
         ),
         throttle_time=datetime.timedelta(0),
     )
-    fast = encode_produce_response(version, topics)
+    fast = encode_produce_response(version, topics, topic_ids=ids)
     expected = encode_response(5, kio_response)
     if version < 8:
         topics_no_msg = [(n, [(*p[:5], None, ()) for p in parts]) for n, parts in topics]
-        fast = encode_produce_response(version, topics_no_msg)
+        fast = encode_produce_response(version, topics_no_msg, topic_ids=ids)
     assert encode_body(5, fast.body, flexible_header=fast.flexible_header) == expected
 
 
