@@ -250,15 +250,19 @@ def fetch(
     version: int = 12,
     rack: str = "",
     last_fetched_epoch: int = -1,
+    replica_id: int = -1,
+    max_wait_ms: int = 0,
+    min_bytes: int = 0,
+    log_start_offset: int = -1,
 ) -> Any:
-    """One raw consumer Fetch (v12 unless told) of partition 0, not waiting: the partition's
-    response."""
+    """One raw Fetch (v12 unless told) of partition 0, as a consumer not waiting unless told:
+    the partition's response."""
     schema = importlib.import_module(f"kio.schema.fetch.v{version}.request")
     request = make(
         schema.FetchRequest,
-        replica_id=-1,
-        max_wait=_ms(0),
-        min_bytes=0,
+        replica_id=replica_id,
+        max_wait=_ms(max_wait_ms),
+        min_bytes=min_bytes,
         max_bytes=1 << 20,
         isolation_level=0,
         session_id=0,
@@ -274,7 +278,7 @@ def fetch(
                         current_leader_epoch=current_leader_epoch,
                         fetch_offset=offset,
                         last_fetched_epoch=last_fetched_epoch,
-                        log_start_offset=-1,
+                        log_start_offset=log_start_offset,
                         partition_max_bytes=1 << 20,
                     ),
                 ),
