@@ -172,14 +172,25 @@ def _next_offset(data: bytes) -> int:
     return last + 1
 
 
-def prefix_below(data: bytes, end: int) -> bytes:
-    """The batches of ``data`` that start below offset ``end``."""
+def _first_batch_from(data: bytes, offset: int) -> int:
+    """Where in ``data`` the first batch starting at or after ``offset`` begins (the end if none
+    does)."""
     at = 0
     while at + 12 <= len(data):
-        if int.from_bytes(data[at : at + 8], "big", signed=True) >= end:
+        if int.from_bytes(data[at : at + 8], "big", signed=True) >= offset:
             break
         at += 12 + int.from_bytes(data[at + 8 : at + 12], "big", signed=True)
-    return data[:at]
+    return at
+
+
+def prefix_below(data: bytes, end: int) -> bytes:
+    """The batches of ``data`` that start below offset ``end``."""
+    return data[: _first_batch_from(data, end)]
+
+
+def prefix_from(data: bytes, start: int) -> bytes:
+    """The batches of ``data`` that start at or after offset ``start``."""
+    return data[_first_batch_from(data, start) :]
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = TIMEOUT_S, what: str = "") -> None:
