@@ -672,7 +672,16 @@ async def handle_offset_fetch(ctx: RequestContext, request: Any, state: BrokerSt
         found = frozenset() if txns is None else txns.pending_partitions(group_id)
         return found | pending_txn_offsets(state).partitions(group_id)
 
-    with_ids = ctx.api_version >= 10
+    def fetched(group_id: str, topics: Any) -> list[FetchedTopic]:
+        return _fetch_topics(
+            coord,
+            state,
+            group_id,
+            topics,
+            with_ids=ctx.api_version >= 10,
+            unstable=unstable(group_id),
+        )
+
     groups: list[FetchedGroup] = []
     if ctx.api_version >= 8:
         not_here = {
@@ -684,30 +693,12 @@ async def handle_offset_fetch(ctx: RequestContext, request: Any, state: BrokerSt
         }
         for g in request.groups:
             code = not_here[g.group_id]
-            topics = (
-                []
-                if code
-                else _fetch_topics(
-                    coord,
-                    state,
-                    g.group_id,
-                    g.topics,
-                    with_ids=with_ids,
-                    unstable=unstable(g.group_id),
-                )
-            )
+            topics = [] if code else fetched(g.group_id, g.topics)
             groups.append((g.group_id, topics, int(code)))
     elif (not_coordinator := refused(state, request.group_id)) is not GroupError.NONE:
         groups.append((request.group_id, [], int(not_coordinator)))
     else:
-        topics = _fetch_topics(
-            coord,
-            state,
-            request.group_id,
-            request.topics,
-            with_ids=with_ids,
-            unstable=unstable(request.group_id),
-        )
+        topics = fetched(request.group_id, request.topics)
         groups.append((request.group_id, topics, int(GroupError.NONE)))
     if authorizer(state) is None:
         return encode_offset_fetch_response(ctx.api_version, groups)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 
@@ -36,3 +38,39 @@ def start_broker_process(data_dir: Path, port: int) -> subprocess.Popen[str]:
     # keep draining its output so a chatty broker never blocks on a full pipe
     threading.Thread(target=lambda: proc.stdout and proc.stdout.read(), daemon=True).start()
     return proc
+
+
+class LoggedBrokerProcess:
+    """topicscope-broker in its own process on a fixed port, with ``config`` settings, its output
+    appended to ``log_path`` (so clients reconnect to the same address after a restart)."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int,
+        log_path: Path,
+        config: Mapping[str, str],
+        start_s: float,
+    ) -> None:
+        self.start_s = start_s
+        self.log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
+        settings = [a for k, v in config.items() for a in ("--config", f"{k}={v}")]
+        args = ["--port", str(port), "--data-dir", str(data_dir), "--log-level", "INFO"]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "embedded_broker", *args, *settings],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + start_s
+        while not re.search(r"ready on [\d.]+:\d+", log_path.read_text(errors="replace")):
+            assert self.proc.poll() is None, log_path.read_text(errors="replace")
+            assert time.monotonic() < deadline, "topicscope-broker did not start"
+            time.sleep(0.05)  # the process's own pace
+
+    def stop(self, sig: signal.Signals = signal.SIGKILL) -> int:
+        """Send ``sig`` unless it has ended already, wait for it; its exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        code = self.proc.wait(timeout=self.start_s)
+        self.log.close()
+        return code

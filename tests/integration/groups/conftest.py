@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from tests.broker_fixtures import RunningBroker, builtin_broker, builtin_broker_factory
+from tests.integration.broker.broker_process import LoggedBrokerProcess
 
 __all__ = ["builtin_broker", "builtin_broker_factory"]
 
@@ -22,3 +25,12 @@ def bootstrap(request: pytest.FixtureRequest) -> str:
         return str(request.getfixturevalue("kafka_single").bootstrap)
     broker: RunningBroker = request.getfixturevalue("builtin_broker")
     return broker.bootstrap
+
+
+@pytest.fixture
+def brokers() -> Iterator[list[LoggedBrokerProcess]]:
+    """The broker processes a test starts (it appends them), killed after it."""
+    started: list[LoggedBrokerProcess] = []
+    yield started
+    for broker in started:
+        broker.stop()

@@ -5,21 +5,15 @@ group.max.size members."""
 
 from __future__ import annotations
 
-import re
 import signal
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import pytest
 from kio.schema.errors import ErrorCode
 
-from tests.integration.broker.broker_process import free_port
+from tests.integration.broker.broker_process import LoggedBrokerProcess, free_port
 from tests.integration.cluster.local_cluster import start_timeout_s
 
 from .classic_frames import join, sync
@@ -29,39 +23,6 @@ from .wire import WireClient, make, request_module
 START_S = 30.0
 WAIT_S = 30.0
 JOIN_V, SYNC_V = 9, 5
-
-
-class _Broker:
-    """topicscope-broker in its own process on a fixed port, with ``config`` settings."""
-
-    def __init__(self, data_dir: Path, port: int, log_path: Path, config: dict[str, str]) -> None:
-        self.log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
-        settings = [a for k, v in config.items() for a in ("--config", f"{k}={v}")]
-        args = ["--port", str(port), "--data-dir", str(data_dir), "--log-level", "INFO"]
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "embedded_broker", *args, *settings],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + START_S
-        while not re.search(r"ready on [\d.]+:\d+", log_path.read_text(errors="replace")):
-            assert self.proc.poll() is None, log_path.read_text(errors="replace")
-            assert time.monotonic() < deadline, "topicscope-broker did not start"
-            time.sleep(0.05)  # the process's own pace
-
-    def stop(self, sig: signal.Signals = signal.SIGKILL) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            self.proc.wait(timeout=START_S)
-        self.log.close()
-
-
-@pytest.fixture
-def brokers() -> Iterator[list[_Broker]]:
-    started: list[_Broker] = []
-    yield started
-    for broker in started:
-        broker.stop()
 
 
 def _describe(bootstrap: str, group: str) -> Any:
@@ -77,7 +38,7 @@ def _describe(bootstrap: str, group: str) -> Any:
 
 
 def test_a_group_loaded_over_a_lowered_group_max_size_is_rebalanced_down_to_it(
-    tmp_path: Path, brokers: list[_Broker]
+    tmp_path: Path, brokers: list[LoggedBrokerProcess]
 ) -> None:
     port = free_port()
     bootstrap = f"127.0.0.1:{port}"
@@ -85,7 +46,7 @@ def test_a_group_loaded_over_a_lowered_group_max_size_is_rebalanced_down_to_it(
     # an initial delay (longer on a loaded machine): the three joins land in one generation
     delay_ms = int(min(start_timeout_s(1.5), 3.0) * 1000)
     first = {"group.initial.rebalance.delay.ms": str(delay_ms)}
-    brokers.append(_Broker(data, port, tmp_path / "first.log", first))
+    brokers.append(LoggedBrokerProcess(data, port, tmp_path / "first.log", first, START_S))
     topic, group = f"capped-{uuid.uuid4().hex[:6]}", f"g-{uuid.uuid4().hex[:6]}"
     create_topic(bootstrap, topic, 3)
     clients = [WireClient(bootstrap) for _ in range(3)]
@@ -105,7 +66,11 @@ def test_a_group_loaded_over_a_lowered_group_max_size_is_rebalanced_down_to_it(
             c.close()
 
         brokers[0].stop(signal.SIGKILL)
-        brokers.append(_Broker(data, port, tmp_path / "second.log", {"group.max.size": "2"}))
+        brokers.append(
+            LoggedBrokerProcess(
+                data, port, tmp_path / "second.log", {"group.max.size": "2"}, START_S
+            )
+        )
         # loaded over the limit: rebalancing at once, all three still members until they rejoin
         described = _describe(bootstrap, group)
         assert (described.group_state, len(described.members)) == ("PreparingRebalance", 3)

@@ -9,19 +9,16 @@ record is delivered twice.
 
 from __future__ import annotations
 
-import re
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message
 from confluent_kafka.admin import AdminClient
+
+from tests.integration.broker.broker_process import LoggedBrokerProcess, free_port
 
 from .clients import create_topic, produce, unique
 
@@ -31,59 +28,7 @@ START_S = 20.0
 WAIT_S = 25.0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Broker:
-    """topicscope-broker in its own process, on a fixed port, so clients reconnect to it."""
-
-    def __init__(self, data_dir: Path, port: int, log_path: Path) -> None:
-        self.log_path = log_path
-        self.log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "embedded_broker",
-                "--port",
-                str(port),
-                "--data-dir",
-                str(data_dir),
-                "--config",
-                "group.initial.rebalance.delay.ms=0",
-                "--log-level",
-                "INFO",
-            ],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + START_S
-        while not re.search(r"ready on [\d.]+:\d+", log_path.read_text(errors="replace")):
-            assert self.proc.poll() is None, log_path.read_text(errors="replace")
-            assert time.monotonic() < deadline, "topicscope-broker did not start"
-            time.sleep(0.05)
-
-    def end(self, sig: signal.Signals) -> None:
-        self.proc.send_signal(sig)
-        assert self.proc.wait(timeout=START_S) == (-signal.SIGKILL if sig == signal.SIGKILL else 0)
-        self.log.close()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
-
-
-@pytest.fixture
-def brokers() -> Iterator[list[Broker]]:
-    started: list[Broker] = []
-    yield started
-    for b in started:
-        b.stop()
+NO_DELAY = {"group.initial.rebalance.delay.ms": "0"}
 
 
 class Member:
@@ -150,12 +95,14 @@ def _described(bootstrap: str, group: str) -> tuple[str, set[str]]:
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
 def test_a_stable_group_keeps_its_members_across_a_restart(
-    tmp_path: Path, brokers: list[Broker], sig: signal.Signals
+    tmp_path: Path, brokers: list[LoggedBrokerProcess], sig: signal.Signals
 ) -> None:
-    port = _free_port()
+    port = free_port()
     bootstrap = f"127.0.0.1:{port}"
     data_dir = tmp_path / "data"
-    brokers.append(Broker(data_dir, port, tmp_path / "broker-1.log"))
+    brokers.append(
+        LoggedBrokerProcess(data_dir, port, tmp_path / "broker-1.log", NO_DELAY, START_S)
+    )
     topic, group = unique("members"), unique("g")
     create_topic(bootstrap, topic, PARTITIONS)
     produce(bootstrap, topic, BATCH, PARTITIONS)
@@ -173,8 +120,11 @@ def test_a_stable_group_keeps_its_members_across_a_restart(
         ids = [m.consumer.memberid() for m in members]
         assert _described(bootstrap, group) == ("STABLE", set(ids))
 
-        brokers[-1].end(sig)
-        brokers.append(Broker(data_dir, port, tmp_path / "broker-2.log"))
+        ended = brokers[-1].stop(sig)
+        assert ended == (-signal.SIGKILL if sig == signal.SIGKILL else 0)
+        brokers.append(
+            LoggedBrokerProcess(data_dir, port, tmp_path / "broker-2.log", NO_DELAY, START_S)
+        )
         assert _described(bootstrap, group) == ("STABLE", set(ids))
         produce(bootstrap, topic, BATCH, PARTITIONS, start=BATCH)
         # A commit carries the member id and generation: accepted means still a member.

@@ -172,14 +172,25 @@ def _next_offset(data: bytes) -> int:
     return last + 1
 
 
-def prefix_below(data: bytes, end: int) -> bytes:
-    """The batches of ``data`` that start below offset ``end``."""
+def _first_batch_from(data: bytes, offset: int) -> int:
+    """Where in ``data`` the first batch starting at or after ``offset`` begins (the end if none
+    does)."""
     at = 0
     while at + 12 <= len(data):
-        if int.from_bytes(data[at : at + 8], "big", signed=True) >= end:
+        if int.from_bytes(data[at : at + 8], "big", signed=True) >= offset:
             break
         at += 12 + int.from_bytes(data[at + 8 : at + 12], "big", signed=True)
-    return data[:at]
+    return at
+
+
+def prefix_below(data: bytes, end: int) -> bytes:
+    """The batches of ``data`` that start below offset ``end``."""
+    return data[: _first_batch_from(data, end)]
+
+
+def prefix_from(data: bytes, start: int) -> bytes:
+    """The batches of ``data`` that start at or after offset ``start``."""
+    return data[_first_batch_from(data, start) :]
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = TIMEOUT_S, what: str = "") -> None:
@@ -250,15 +261,19 @@ def fetch(
     version: int = 12,
     rack: str = "",
     last_fetched_epoch: int = -1,
+    replica_id: int = -1,
+    max_wait_ms: int = 0,
+    min_bytes: int = 0,
+    log_start_offset: int = -1,
 ) -> Any:
-    """One raw consumer Fetch (v12 unless told) of partition 0, not waiting: the partition's
-    response."""
+    """One raw Fetch (v12 unless told) of partition 0, as a consumer not waiting unless told:
+    the partition's response."""
     schema = importlib.import_module(f"kio.schema.fetch.v{version}.request")
     request = make(
         schema.FetchRequest,
-        replica_id=-1,
-        max_wait=_ms(0),
-        min_bytes=0,
+        replica_id=replica_id,
+        max_wait=_ms(max_wait_ms),
+        min_bytes=min_bytes,
         max_bytes=1 << 20,
         isolation_level=0,
         session_id=0,
@@ -274,7 +289,7 @@ def fetch(
                         current_leader_epoch=current_leader_epoch,
                         fetch_offset=offset,
                         last_fetched_epoch=last_fetched_epoch,
-                        log_start_offset=-1,
+                        log_start_offset=log_start_offset,
                         partition_max_bytes=1 << 20,
                     ),
                 ),

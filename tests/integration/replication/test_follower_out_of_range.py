@@ -9,7 +9,15 @@ from kio.schema.errors import ErrorCode
 
 from embedded_broker.state import BrokerState
 
-from .cluster import Cluster, batch, delete_records, latest_offset, produce, wait_until
+from .cluster import (
+    Cluster,
+    batch,
+    delete_records,
+    latest_offset,
+    prefix_from,
+    produce,
+    wait_until,
+)
 from .conftest import ClusterFactory
 
 TOPIC = "oor"
@@ -69,13 +77,3 @@ def test_a_replica_asking_for_the_latest_offset_gets_the_log_end_not_the_high_wa
     replica = latest_offset(cluster.bootstrap(101), TOPIC, replica_id=102)
     assert (consumer.error_code, consumer.offset) == (ErrorCode.none, 0)  # the HW
     assert (replica.error_code, replica.offset) == (ErrorCode.none, 3)  # the log end
-
-
-def prefix_from(data: bytes, start: int) -> bytes:
-    """The batches of ``data`` that start at or after offset ``start``."""
-    at = 0
-    while at + 12 <= len(data):
-        if int.from_bytes(data[at : at + 8], "big", signed=True) >= start:
-            break
-        at += 12 + int.from_bytes(data[at + 8 : at + 12], "big", signed=True)
-    return data[at:]

@@ -5,16 +5,12 @@ leader refuses a fetch whose broker epoch is older than the metadata's)."""
 
 from __future__ import annotations
 
-import datetime
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from kio.schema.fetch.v12 import request as fetch_v12
-
 from embedded_broker.state import BrokerState
-from tests.integration.groups.wire import WireClient, make
 
-from .cluster import Cluster, batch, produce, wait_until
+from .cluster import Cluster, batch, fetch, produce, wait_until
 from .conftest import ClusterFactory
 
 TOPIC = "parked"
@@ -25,40 +21,17 @@ PARKED_MS = 60_000
 def _follower_fetch(bootstrap: str, replica_id: int, offset: int) -> Any:
     """One raw follower Fetch v12 of partition 0 at ``offset``, waiting for a byte of data:
     the partition's answer."""
-    request = make(
-        fetch_v12.FetchRequest,
+    return fetch(
+        bootstrap,
+        TOPIC,
+        offset=offset,
+        current_leader_epoch=1,
+        last_fetched_epoch=1,
         replica_id=replica_id,
-        max_wait=datetime.timedelta(milliseconds=PARKED_MS),
+        max_wait_ms=PARKED_MS,
         min_bytes=1,
-        max_bytes=1 << 20,
-        isolation_level=0,
-        session_id=0,
-        session_epoch=-1,
-        topics=(
-            make(
-                fetch_v12.FetchTopic,
-                topic=TOPIC,
-                partitions=(
-                    make(
-                        fetch_v12.FetchPartition,
-                        partition=0,
-                        current_leader_epoch=1,
-                        fetch_offset=offset,
-                        last_fetched_epoch=1,
-                        log_start_offset=0,
-                        partition_max_bytes=1 << 20,
-                    ),
-                ),
-            ),
-        ),
-        forgotten_topics_data=(),
-        rack_id="",
+        log_start_offset=0,
     )
-    client = WireClient(bootstrap)
-    try:
-        return client.send(request).responses[0].partitions[0]
-    finally:
-        client.close()
 
 
 def test_a_fetch_parked_before_its_broker_registered_anew_records_no_progress(

@@ -20,11 +20,10 @@ from tests.integration.share.wire import ShareWire
 
 from .group_setup import run_broker
 from .test_share_membership_writes import (
-    COMMIT_TIMEOUT_MS,
+    BROKER_CONFIG,
     GROUP,
     ME,
     OTHER,
-    SESSION_MS,
     TOPIC,
     _addr,
     _start,
@@ -34,13 +33,7 @@ from .test_share_membership_writes import (
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[BrokerRunner]:
-    config = {
-        "node.id": str(ME),
-        "offsets.topic.num.partitions": "1",
-        "offsets.commit.timeout.ms": str(COMMIT_TIMEOUT_MS),
-        "group.share.session.timeout.ms": str(SESSION_MS),
-    }
-    yield from run_broker(tmp_path, config)
+    yield from run_broker(tmp_path, BROKER_CONFIG)
 
 
 def _listed(bootstrap: str) -> dict[str, str]:

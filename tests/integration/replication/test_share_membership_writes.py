@@ -36,17 +36,17 @@ GROUP = "written-share"
 TOPIC = "share-input"
 COMMIT_TIMEOUT_MS = 300
 SESSION_MS = 1500
+BROKER_CONFIG = {
+    "node.id": str(ME),
+    "offsets.topic.num.partitions": "1",
+    "offsets.commit.timeout.ms": str(COMMIT_TIMEOUT_MS),
+    "group.share.session.timeout.ms": str(SESSION_MS),
+}
 
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[BrokerRunner]:
-    config = {
-        "node.id": str(ME),
-        "offsets.topic.num.partitions": "1",
-        "offsets.commit.timeout.ms": str(COMMIT_TIMEOUT_MS),
-        "group.share.session.timeout.ms": str(SESSION_MS),
-    }
-    yield from run_broker(tmp_path, config)
+    yield from run_broker(tmp_path, BROKER_CONFIG)
 
 
 def _addr(broker: BrokerRunner) -> str:

@@ -11,26 +11,18 @@ from __future__ import annotations
 import time
 import uuid
 
-import pytest
 from kio.schema.find_coordinator.v6.request import FindCoordinatorRequest
 from kio.static.primitive import i8
 
-from tests.broker_fixtures import RunningBroker
+from tests.integration.groups import conftest as groups
 from tests.integration.groups.clients import create_topic
-from tests.integration.groups.conftest import BOTH, KAFKA
 
 from .conftest import DEADLINE_S, produce, topic_id
 from .wire import ACCEPT, RELEASE, ShareWire, alter_group_configs, start_offsets
 
 NOT_READY = {14, 15, 16}  # coordinator loading, not available, not the coordinator
-
-
-@pytest.fixture(params=BOTH)
-def bootstrap(request: pytest.FixtureRequest) -> str:
-    if request.param == KAFKA:
-        return str(request.getfixturevalue("kafka_single").bootstrap)
-    broker: RunningBroker = request.getfixturevalue("builtin_broker")
-    return broker.bootstrap
+# the fixture: each test runs on a fresh built-in broker and on the real Kafka node
+bootstrap = groups.bootstrap
 
 
 def _join(member: ShareWire, topic: str) -> None:
