@@ -119,6 +119,8 @@ def _wait_healthy(qtbot: QtBot, view: ClusterView, timeout_ms: int) -> None:
             "liveness": {b: live.up for b, live in view.session.liveness.items()},
             "state": view.session.state.value,
             "nodes": view.local.info.nodes if view.local and view.local.info else None,
+            # a node's Start or Stop that failed says why here (its output's last lines)
+            "panel": view.brokers.nodes.error.text() if view.brokers.nodes else None,
         }
         raise AssertionError(f"not healthy within {timeout_ms} ms: {seen}") from exc
 
