@@ -51,9 +51,6 @@ class LocalClusterInfo:
     bootstrap: str  # every broker's address, comma-separated
     data_dir: str
     nodes: tuple[LocalNode, ...]
-    # when cluster.json was read (time.monotonic()): a node job's result and the file watch
-    # arrive from separate threads, and an earlier reading must never replace a later one
-    read_at: float = field(default=0.0, compare=False)
 
     def node(self, node_id: int) -> LocalNode | None:
         return next((n for n in self.nodes if n.id == node_id), None)

@@ -71,6 +71,7 @@ class LocalCluster(LocalHandle):
         self._own: dict[int, ChildProcess] = {}  # nodes the app restarted itself (--node)
         self._lock = threading.Lock()
         self._watch: Job | None = None
+        self._wake = threading.Event()  # the watch reads cluster.json now (a node job ended)
         self._starting: Job | None = None
 
     def child_pids(self) -> list[int]:
@@ -136,8 +137,13 @@ class LocalCluster(LocalHandle):
             if self.info is not None:
                 self.nodes_changed.emit(self.info)
 
-        job.finished.connect(self._on_nodes)
+        # what the node's process did shows through the watch alone: a job's own reading of
+        # cluster.json, delivered from its thread, could land after a newer one the watch had
+        # reported and then stay (the watch reports changes only), e.g. "fenced" for a broker
+        # long active again. The watch reads at once instead of at its next tick.
+        job.finished.connect(lambda _info: self._wake.set())
         job.finished.connect(ended)
+        job.failed.connect(lambda _f: self._wake.set())
         job.failed.connect(
             lambda f: self.node_failed.emit(f"Could not {verb} node {node_id}: {f.message}")
         )
@@ -155,14 +161,14 @@ class LocalCluster(LocalHandle):
         def work(ctx: JobContext) -> None:
             last: tuple[LocalNode, ...] | None = None
             while not ctx.token.cancelled:
-                read_at = time.monotonic()
+                self._wake.clear()
                 data = read_cluster_file(directory)
                 if data is not None:
                     nodes = nodes_of(data)
                     if nodes != last:
                         last = nodes
-                        ctx.report(self._info(directory, nodes, read_at))
-                ctx.token.event.wait(WATCH_INTERVAL_S)
+                        ctx.report(self._info(directory, nodes))
+                self._wake.wait(WATCH_INTERVAL_S)
 
         job = Job("watch the local cluster", work, lane=Lane.STREAM, deadline_s=None)
         job.progress.connect(self._on_nodes)
@@ -173,14 +179,11 @@ class LocalCluster(LocalHandle):
         if self._watch is not None:
             self._watch.cancel()
             self._watch = None
+            self._wake.set()  # it ends now, not at its next tick
 
     def _on_nodes(self, info: LocalClusterInfo | None) -> None:
         if info is None or self.info is None:
             return  # stopped meanwhile
-        if info.read_at < self.info.read_at:
-            # a node job read the file before the watch's last report arrived: keep the newer
-            # (the watch reports only changes, so a stale state would otherwise stay for good)
-            return
         self.info = info
         self.nodes_changed.emit(info)
 
@@ -193,11 +196,9 @@ class LocalCluster(LocalHandle):
         return directory
 
     @staticmethod
-    def _info(directory: Path, nodes: tuple[LocalNode, ...], read_at: float) -> LocalClusterInfo:
+    def _info(directory: Path, nodes: tuple[LocalNode, ...]) -> LocalClusterInfo:
         bootstrap = ",".join(n.address for n in nodes if not n.is_controller)
-        return LocalClusterInfo(
-            bootstrap=bootstrap, data_dir=str(directory), nodes=nodes, read_at=read_at
-        )
+        return LocalClusterInfo(bootstrap=bootstrap, data_dir=str(directory), nodes=nodes)
 
     def _do_start(self, ctx: JobContext) -> LocalClusterInfo:
         directory = self._dir()
@@ -219,25 +220,24 @@ class LocalCluster(LocalHandle):
         with self._lock:
             self._launcher = launcher
         with undone_on_failure(self._do_stop):
-            info = self._wait_registered(directory, launcher, ctx)
-            brokers = [BrokerInfo(n.id, n.host, n.port) for n in info.brokers]
+            nodes = self._wait_registered(directory, launcher, ctx)
+            brokers = [BrokerInfo(n.id, n.host, n.port) for n in nodes if not n.is_controller]
             wait_answering(launcher, brokers, ctx.token, START_TIMEOUT_S)
-        return info
+        return self._info(directory, nodes)
 
     def _wait_registered(
         self, directory: Path, launcher: ChildProcess, ctx: JobContext
-    ) -> LocalClusterInfo:
+    ) -> tuple[LocalNode, ...]:
         """Until cluster.json shows every node running and every broker registered (active)."""
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
             ctx.token.check()
             if not launcher.alive:
                 raise LocalProcessError(launcher.exit_reason())
-            read_at = time.monotonic()
             data = read_cluster_file(directory)
             nodes = nodes_of(data) if data is not None else ()
             if nodes and all(n.alive and n.state == "active" for n in nodes):
-                return self._info(directory, nodes, read_at)
+                return nodes
             if time.monotonic() > deadline:
                 waiting = [f"{n.id} ({n.shown_state})" for n in nodes if n.state != "active"]
                 raise LocalProcessError(
@@ -278,8 +278,7 @@ class LocalCluster(LocalHandle):
 
     def _nodes_now(self) -> LocalClusterInfo:
         directory = self._dir()
-        read_at = time.monotonic()
-        return self._info(directory, nodes_of(read_cluster_file(directory) or {}), read_at)
+        return self._info(directory, nodes_of(read_cluster_file(directory) or {}))
 
     def _do_stop_node(self, node_id: int, ctx: JobContext) -> LocalClusterInfo:
         node = self._node(node_id)
