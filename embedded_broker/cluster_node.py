@@ -27,6 +27,10 @@ log = logging.getLogger("embedded_broker")
 
 # set by the launcher in its children: they stop when that process is gone
 PARENT_ENV = "TOPICSCOPE_CLUSTER_PARENT"
+# loading its logs and recovering them after a kill -9 can take a node restarted on a busy
+# laptop well past the runner's default 10 s; whoever started it (the app, the launcher, a
+# user) keeps its own deadline and can stop it, so it never gives up sooner than they would
+NODE_START_TIMEOUT_S = 60.0
 
 
 def watch_parent(stop: threading.Event) -> None:
@@ -175,7 +179,7 @@ def _run_broker(
         on_started=attach,
     )
     try:
-        runner.start()
+        runner.start(timeout=NODE_START_TIMEOUT_S)
     except BrokerStartError as exc:
         log.error("Broker %d could not start: %s", node_id, exc)
         with contextlib.suppress(OSError, ClusterFileError):
