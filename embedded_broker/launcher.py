@@ -8,7 +8,6 @@ import contextlib
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -28,6 +27,7 @@ from .cluster_file import (
     write_cluster,
 )
 from .cluster_node import PARENT_ENV, watch_parent
+from .ports import free_port_run
 
 log = logging.getLogger("embedded_broker")
 
@@ -53,19 +53,6 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec (Linu
     libc = ctypes.CDLL(None, use_errno=True)
     pr_set_pdeathsig = 1
     libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-
-def _free_ports(host: str, count: int) -> list[int]:
-    sockets = []
-    try:
-        for _ in range(count):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind((host, 0))
-            sockets.append(s)
-        return [int(s.getsockname()[1]) for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 def _cluster_id() -> str:
@@ -94,7 +81,8 @@ def plan_cluster(
             f"{cluster_dir} holds a cluster of another size; use --brokers "
             f"{len(read_cluster(cluster_dir)['brokers'])} or another --data-dir"
         )
-    ports = _free_ports(host, brokers + 1) if port == 0 else list(range(port, port + brokers + 1))
+    first = free_port_run(host, brokers + 1) if port == 0 else port
+    ports = list(range(first, first + brokers + 1))
     return {
         "version": 1,
         "cluster_id": _cluster_id(),

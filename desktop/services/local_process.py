@@ -9,7 +9,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,7 @@ from desktop.domain.cluster import BrokerInfo
 from desktop.domain.local import LocalNode
 from desktop.services.cancel import CancelToken
 from desktop.services.liveness import probe
+from embedded_broker import ports
 
 # the frozen bundle runs topicscope-broker when this flag comes first (desktop.__main__)
 BROKER_FLAG = "--broker"
@@ -41,25 +41,13 @@ def broker_command(args: list[str]) -> list[str]:
     return [sys.executable, "-m", "embedded_broker", *args]
 
 
-def ports_free(host: str, first: int, count: int) -> bool:
-    for port in range(first, first + count):
-        with socket.socket() as s:
-            try:
-                s.bind((host, port))
-            except OSError:
-                return False
-    return True
-
-
-def free_port_run(host: str, count: int, attempts: int = 50) -> int:
-    """The first of `count` consecutive free ports (the cluster listens on P, P+1, …)."""
-    for _ in range(attempts):
-        with socket.socket() as s:
-            s.bind((host, 0))
-            first = int(s.getsockname()[1])
-        if first + count < 65536 and ports_free(host, first, count):
-            return first
-    raise LocalProcessError(f"found no {count} free consecutive ports on {host}")
+def free_port_run(host: str, count: int) -> int:
+    """The first of `count` consecutive free ports (the cluster listens on P, P+1, …), below
+    the ephemeral range, so a node restarted on its port finds it free."""
+    try:
+        return ports.free_port_run(host, count)
+    except ports.NoFreePortsError as exc:
+        raise LocalProcessError(str(exc)) from None
 
 
 def choose_port(host: str, requested: int | None, count: int, preferred: int) -> int:
@@ -68,7 +56,7 @@ def choose_port(host: str, requested: int | None, count: int, preferred: int) ->
     `count - 1` are free; else (and for 0) any free run of `count`."""
     if requested:
         return requested
-    if requested is None and ports_free(host, preferred, count):
+    if requested is None and ports.ports_free(host, preferred, count):
         return preferred
     return free_port_run(host, count)
 

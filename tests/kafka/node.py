@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from embedded_broker.ports import free_port_run
 from tests.kafka.jvm import BROKER_JVM_OPTS, java_command
 
 HOST = "127.0.0.1"
@@ -41,17 +42,10 @@ class KafkaStartError(RuntimeError):
 
 
 def free_ports(count: int) -> list[int]:
-    """Ports the kernel reports free right now (held open together so they are distinct)."""
-    socks = []
-    try:
-        for _ in range(count):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind((HOST, 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+    """Free ports below the ephemeral range (embedded_broker.ports), so a node killed and
+    started again finds its port free, not taken by a client's connection."""
+    first = free_port_run(HOST, count)
+    return list(range(first, first + count))
 
 
 def new_cluster_id() -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -12,11 +11,12 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from embedded_broker.ports import free_port_run
+
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port a broker can be restarted on (below the ephemeral range: embedded_broker.ports)."""
+    return free_port_run("127.0.0.1")
 
 
 def start_broker_process(data_dir: Path, port: int) -> subprocess.Popen[str]:

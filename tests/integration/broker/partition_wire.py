@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import select
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from kio.schema.fetch.v12 import request as fetch_v12
 from kio.schema.produce.v9 import request as produce_v9
 from kio.serial import entity_reader
 
+from embedded_broker.ports import free_port_run
 from embedded_broker.protocol.codec import RequestHeader, api_schema, encode_request
 from tests.integration.groups.wire import WireClient, ms
 
@@ -141,9 +141,8 @@ def round_trip_s(client: WireClient) -> float:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port a broker can be restarted on (below the ephemeral range: embedded_broker.ports)."""
+    return free_port_run("127.0.0.1")
 
 
 # the child lowers its own open-files limit, then runs topicscope-broker with the rest of argv

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -14,6 +13,8 @@ from pathlib import Path
 
 from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
 
+from embedded_broker.ports import free_port_run
+
 from .clients import TIMEOUT_S, admin, create_topic, produce_all, producer
 from .test_compaction import keyed_input, latest_by_key, read_from_start
 
@@ -21,9 +22,7 @@ CLEANER = ["log.cleaner.backoff.ms=10", "log.retention.check.interval.ms=100"]
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_port_run("127.0.0.1")  # restarted on it: below the ephemeral range
 
 
 def _start(data_dir: Path, port: int) -> subprocess.Popen[str]:
