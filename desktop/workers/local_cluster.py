@@ -276,11 +276,7 @@ class LocalCluster(LocalHandle):
         with self._lock:
             return self._own.pop(node_id, None)
 
-    def _nodes_now(self) -> LocalClusterInfo:
-        directory = self._dir()
-        return self._info(directory, nodes_of(read_cluster_file(directory) or {}))
-
-    def _do_stop_node(self, node_id: int, ctx: JobContext) -> LocalClusterInfo:
+    def _do_stop_node(self, node_id: int, ctx: JobContext) -> None:
         node = self._node(node_id)
         own = self._forget_own(node_id)
         if own is not None:
@@ -289,9 +285,8 @@ class LocalCluster(LocalHandle):
             send_signal(node.pid, signal.SIGTERM)
             if not wait_gone(node.pid, ctx.token, NODE_TIMEOUT_S):
                 send_signal(node.pid, signal.SIGKILL)
-        return self._nodes_now()
 
-    def _do_kill_node(self, node_id: int, ctx: JobContext) -> LocalClusterInfo:
+    def _do_kill_node(self, node_id: int, ctx: JobContext) -> None:
         node = self._node(node_id)
         own = self._forget_own(node_id)
         if own is not None:
@@ -299,9 +294,8 @@ class LocalCluster(LocalHandle):
         elif node.alive:
             send_signal(node.pid, signal.SIGKILL)
             wait_gone(node.pid, ctx.token, 5.0)  # its launcher reaps it within half a second
-        return self._nodes_now()
 
-    def _do_start_node(self, node_id: int, ctx: JobContext) -> LocalClusterInfo:
+    def _do_start_node(self, node_id: int, ctx: JobContext) -> None:
         node = self._node(node_id)
         if node.alive:
             raise UserError(f"node {node_id} is already running (pid {node.pid})")
@@ -319,4 +313,3 @@ class LocalCluster(LocalHandle):
         with undone_on_failure(undo):
             target = BrokerInfo(node.id, node.host, node.port)
             wait_answering(child, [target], ctx.token, NODE_TIMEOUT_S, speak=not node.is_controller)
-        return self._nodes_now()

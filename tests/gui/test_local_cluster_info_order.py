@@ -13,6 +13,7 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 
 from desktop.domain.local import LocalClusterInfo
+from desktop.services.local_process import nodes_of, read_cluster_file
 from desktop.workers.jobs import JobContext
 from desktop.workers.local_cluster import LocalCluster
 from embedded_broker.cluster_file import set_node, write_cluster
@@ -30,6 +31,11 @@ def _cluster_file(directory: Path, state: str) -> None:
     )
 
 
+def _read(directory: Path) -> LocalClusterInfo:
+    """What a job would get reading cluster.json itself."""
+    return LocalCluster._info(directory, nodes_of(read_cluster_file(directory) or {}))
+
+
 def _state(cluster: LocalCluster) -> str:
     info = cluster.info
     node = info.node(103) if info is not None else None
@@ -41,7 +47,7 @@ def test_a_node_jobs_own_reading_never_replaces_what_the_watch_shows(
 ) -> None:
     _cluster_file(tmp_path, "fenced")
     cluster = LocalCluster(data_dir=tmp_path, port=0)
-    cluster.info = cluster._nodes_now()  # as the cluster's start job leaves it
+    cluster.info = _read(tmp_path)  # as the cluster's start job leaves it
     cluster._start_watch()
     shown: list[str] = []
     active_shown = threading.Event()
@@ -55,7 +61,7 @@ def test_a_node_jobs_own_reading_never_replaces_what_the_watch_shows(
 
     def start_103(_ctx: JobContext) -> LocalClusterInfo:
         # the file as a Start job reads it when the restarted broker first answers ...
-        first = cluster._nodes_now()
+        first = _read(tmp_path)
         assert first.node(103).state == "fenced"  # type: ignore[union-attr]
         set_node(tmp_path, 103, state="active")  # ... then the controller unfences it
         assert active_shown.wait(WAIT_MS / 1000)  # and the watch shows that first
