@@ -1,5 +1,6 @@
-"""Uncompressed v2 record batches of keyed records with nullable values (tombstones), as
-internal topics such as __consumer_offsets hold them, and their reading back."""
+"""Uncompressed v2 record batches of records with nullable keys and values, as internal
+topics (__consumer_offsets, __transaction_state, __share_group_state) and the metadata log
+hold them, and reading their records back from any batch, compressed or not."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from .record_batch import (
     COMPRESSION_NONE,
     HEADER_SIZE,
     LOG_OVERHEAD,
+    _read_varint,
     decompress_records,
     iter_batches,
 )
@@ -32,44 +34,42 @@ def _varint(value: int) -> bytes:
     return bytes(out)
 
 
-def _read_varint(buf: bytes, pos: int) -> tuple[int, int]:
-    shift = raw = 0
-    while True:
-        byte = buf[pos]
-        pos += 1
-        raw |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return (raw >> 1) ^ -(raw & 1), pos
-        shift += 7
+def _nullable(data: bytes | None) -> bytes:
+    return _varint(-1) if data is None else _varint(len(data)) + data
 
 
-def encode_batch(records: Sequence[KeyValue], timestamp_ms: int) -> bytes:
-    """One batch of ``records`` stamped ``timestamp_ms`` (its offsets are set at append)."""
+def encode_batch(
+    records: Sequence[tuple[bytes | None, bytes | None]],
+    timestamp_ms: int,
+    *,
+    base_offset: int = 0,
+    leader_epoch: int = -1,
+) -> bytes:
+    """One batch of ``records`` (key, value; either may be null) stamped ``timestamp_ms``.
+    A leader's append sets the base offset and leader epoch; a log written directly (the
+    metadata log) gives them here."""
     body = bytearray()
     for delta, (key, value) in enumerate(records):
-        record = b"\x00" + _varint(0) + _varint(delta) + _varint(len(key)) + key
-        record += _varint(-1) if value is None else _varint(len(value)) + value
+        record = b"\x00" + _varint(0) + _varint(delta) + _nullable(key) + _nullable(value)
         record += _varint(0)  # no headers
         body += _varint(len(record)) + record
     after = _AFTER_CRC.pack(
         0, len(records) - 1, timestamp_ms, timestamp_ms, -1, -1, -1, len(records)
     ) + bytes(body)
     length = HEADER_SIZE - LOG_OVERHEAD + len(body)
-    return _BEFORE_CRC.pack(0, length, -1, 2, crc32c.crc32c(after)) + after
+    return _BEFORE_CRC.pack(base_offset, length, leader_epoch, 2, crc32c.crc32c(after)) + after
 
 
-def decode_batches(
+def decode_all(
     data: bytes, *, transactional: bool = True
-) -> Iterator[tuple[int, bytes, bytes | None]]:
-    """(offset, key, value) of every keyed data record in the complete batches of ``data``;
-    control batches and records without a key are skipped, and transactional batches too
-    unless ``transactional``."""
+) -> Iterator[tuple[int, bytes | None, bytes | None]]:
+    """(offset, key, value) of every data record in the complete batches of ``data``;
+    control batches are skipped, and transactional batches too unless ``transactional``."""
     for header in iter_batches(data):
         if header.is_control or (header.is_transactional and not transactional):
             continue
         end = header.position + header.batch_length + LOG_OVERHEAD
-        batch = data[header.position : end]
-        body = batch[HEADER_SIZE:]
+        body = data[header.position + HEADER_SIZE : end]
         if header.compression != COMPRESSION_NONE:
             body = bytes(decompress_records(header.compression, body))
         pos = 0
@@ -80,11 +80,19 @@ def decode_batches(
             _, pos = _read_varint(body, pos)  # timestamp delta
             delta, pos = _read_varint(body, pos)
             key_len, pos = _read_varint(body, pos)
-            key = body[pos : pos + key_len] if key_len >= 0 else None
+            key = bytes(body[pos : pos + key_len]) if key_len >= 0 else None
             pos += max(key_len, 0)
             value_len, pos = _read_varint(body, pos)
-            value = body[pos : pos + value_len] if value_len >= 0 else None
+            value = bytes(body[pos : pos + value_len]) if value_len >= 0 else None
             pos = record_end
-            if key is not None:
-                stored = None if value is None else bytes(value)
-                yield header.base_offset + delta, bytes(key), stored
+            yield header.base_offset + delta, key, value
+
+
+def decode_batches(
+    data: bytes, *, transactional: bool = True
+) -> Iterator[tuple[int, bytes, bytes | None]]:
+    """(offset, key, value) of every keyed data record in the complete batches of ``data``;
+    records without a key are skipped (see ``decode_all`` for the rest)."""
+    for offset, key, value in decode_all(data, transactional=transactional):
+        if key is not None:
+            yield offset, key, value
