@@ -120,6 +120,7 @@ class ClusterSnapshot:
     fetched_at: float
     version: str = ""
     broker_sizes: dict[int, int] = field(default_factory=dict)
+    stale_broker_sizes: frozenset[int] = frozenset()  # last known: no answer in the latest round
     complete: bool = True  # False while watermarks and configs are still being fetched
     partition_count: int = field(init=False, compare=False)
     under_replicated: int = field(init=False, compare=False)

@@ -12,11 +12,32 @@ from desktop.domain.cluster import ClusterSnapshot
 @dataclass(frozen=True)
 class LogDirSizes:
     """One DescribeLogDirs round: bytes in each broker's log dirs and in each topic (summed over
-    every replica, as the files on all brokers' disks hold them)."""
+    every replica, as the files on all brokers' disks hold them). A broker that did not answer
+    is in `unanswered`; its figures, if any, are the last it gave (see `keep_last_known`)."""
 
     brokers: Mapping[int, int] = field(default_factory=dict)
     topics: Mapping[str, int] = field(default_factory=dict)
     fetched_at: float = 0.0
+    by_broker: Mapping[int, Mapping[str, int]] = field(default_factory=dict)
+    unanswered: frozenset[int] = frozenset()
+
+
+def keep_last_known(previous: LogDirSizes | None, fresh: LogDirSizes) -> LogDirSizes:
+    """`fresh`, with the last known figures of the brokers that did not answer it: a dead
+    broker's files are still on its disk, and leaving them out would shrink every topic it
+    holds a replica of."""
+    if previous is None or not fresh.unanswered:
+        return fresh
+    by_broker = dict(fresh.by_broker)
+    for node in fresh.unanswered:
+        if node in previous.by_broker:
+            by_broker[node] = previous.by_broker[node]
+    topics: dict[str, int] = {}
+    for sizes in by_broker.values():
+        for name, size in sizes.items():
+            topics[name] = topics.get(name, 0) + size
+    brokers = {node: sum(sizes.values()) for node, sizes in by_broker.items()}
+    return dataclasses.replace(fresh, brokers=brokers, topics=topics, by_broker=by_broker)
 
 
 def with_sizes(snapshot: ClusterSnapshot, sizes: LogDirSizes | None) -> ClusterSnapshot:
@@ -29,4 +50,9 @@ def with_sizes(snapshot: ClusterSnapshot, sizes: LogDirSizes | None) -> ClusterS
         else dataclasses.replace(t, size_bytes=sizes.topics.get(t.name))
         for t in snapshot.topics
     )
-    return dataclasses.replace(snapshot, topics=topics, broker_sizes=dict(sizes.brokers))
+    return dataclasses.replace(
+        snapshot,
+        topics=topics,
+        broker_sizes=dict(sizes.brokers),
+        stale_broker_sizes=sizes.unanswered & frozenset(sizes.brokers),
+    )

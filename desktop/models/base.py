@@ -37,6 +37,10 @@ class ByteSize(int):
     """A byte count: shown as 12.3 MiB, sorted as the number it is."""
 
 
+class LastKnownByteSize(ByteSize):
+    """A byte count a broker gave in an earlier round and could not give in the latest."""
+
+
 class Percent(float):
     """A share: shown as 85%, sorted and aligned as the number it is."""
 
@@ -59,6 +63,8 @@ def display(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "yes" if value else ""
+    if isinstance(value, LastKnownByteSize):
+        return f"{human_bytes(value)} (last known)"
     if isinstance(value, ByteSize):
         return human_bytes(value)
     if isinstance(value, Percent):

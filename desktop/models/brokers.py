@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from desktop.domain.cluster import BrokerInfo
-from desktop.models.base import RED, Column, RowTableModel, byte_size
+from desktop.models.base import RED, Column, LastKnownByteSize, RowTableModel, byte_size
 
 
 @dataclass(frozen=True)
@@ -16,8 +16,15 @@ class BrokerRow:
     leaders: int
     replicas: int
     log_dir_bytes: int | None = None
+    log_dir_stale: bool = False  # the broker did not answer the latest DescribeLogDirs
     status: str = "up"
     up: bool = True
+
+
+def _log_dir_size(row: BrokerRow) -> object:
+    if row.log_dir_stale and row.log_dir_bytes is not None:
+        return LastKnownByteSize(row.log_dir_bytes)
+    return byte_size(row.log_dir_bytes)
 
 
 class BrokersModel(RowTableModel[BrokerRow]):
@@ -35,10 +42,10 @@ class BrokersModel(RowTableModel[BrokerRow]):
         Column[BrokerRow]("Replicas", lambda r: r.replicas, numeric=True),
         Column[BrokerRow](
             "Log-dir size",
-            lambda r: byte_size(r.log_dir_bytes),
+            _log_dir_size,
             True,
             "Bytes of partitions in this broker's log dirs (DescribeLogDirs; blank when "
-            "unavailable)",
+            "unavailable; 'last known' when the broker did not answer the latest round)",
         ),
     )
 

@@ -54,13 +54,17 @@ def kafka_python_config(
     return conf
 
 
-def sizes_from_response(response: list[dict[str, Any]], now: float) -> LogDirSizes:
+def sizes_from_response(
+    response: list[dict[str, Any]], now: float, unanswered: frozenset[int] = frozenset()
+) -> LogDirSizes:
     """Sum kafka-python's per-broker, per-log-dir, per-partition sizes."""
     brokers: dict[int, int] = defaultdict(int)
     topics: dict[str, int] = defaultdict(int)
+    by_broker: dict[int, dict[str, int]] = {}
     for broker in response:
         node = int(broker["broker"])
         brokers[node] += 0  # a broker with empty log dirs holds 0 bytes, not unknown
+        own = by_broker.setdefault(node, defaultdict(int))
         for log_dir in broker.get("log_dirs", ()):
             if log_dir.get("error_code", 0):
                 continue  # an offline log dir reports no partitions
@@ -71,14 +75,18 @@ def sizes_from_response(response: list[dict[str, Any]], now: float) -> LogDirSiz
                     size = int(part.get("partition_size", 0))
                     brokers[node] += size
                     topics[str(topic["name"])] += size
-    return LogDirSizes(dict(brokers), dict(topics), now)
+                    own[str(topic["name"])] += size
+    held = {node: dict(sizes) for node, sizes in by_broker.items()}
+    return LogDirSizes(dict(brokers), dict(topics), now, held, unanswered)
 
 
 def describe_sizes(
     profile: ClusterProfile, creds: Credentials, timeout_s: float, token: CancelToken = NEVER
 ) -> LogDirSizes:
     """Ask every broker for its log dirs' sizes (blocking; run it in a job). A cancel of
-    `token` ends the call within moments and quietly (JobCancelled), even mid-bootstrap."""
+    `token` ends the call within moments and quietly (JobCancelled), even mid-bootstrap.
+    Each broker is asked on its own: one that cannot be reached (killed and not yet fenced,
+    or unreachable from here) is listed in `unanswered` and the others' sizes still come."""
     conf = kafka_python_config(profile, creds, timeout_s)
     stop = Interruptible(str(conf["client_id"]))
     conf["kafka_client"] = stop.client_factory
@@ -86,7 +94,7 @@ def describe_sizes(
     try:
         client = KafkaAdminClient(**conf)
         try:
-            return sizes_from_response(client.describe_log_dirs(), time.time())
+            return _ask_each_broker(client, stop)
         finally:
             stop.close(client.close)
     except Exception:
@@ -96,3 +104,21 @@ def describe_sizes(
     finally:
         unhook()
         stop.close(None)
+
+
+def _ask_each_broker(client: KafkaAdminClient, stop: Interruptible) -> LogDirSizes:
+    nodes = [int(b["broker_id"]) for b in client.describe_cluster()["brokers"]]
+    answers: list[dict[str, Any]] = []
+    first_error: Exception | None = None
+    unanswered: set[int] = set()
+    for node in nodes:
+        try:
+            answers += client.describe_log_dirs(brokers=[node])
+        except Exception as exc:
+            if stop.interrupted:
+                raise
+            first_error = first_error or exc
+            unanswered.add(node)
+    if first_error is not None and not answers:
+        raise first_error
+    return sizes_from_response(answers, time.time(), frozenset(unanswered))

@@ -79,6 +79,7 @@ class BrokersPage(QWidget):
                 leaders=loads[p.broker.id].leaders if p.broker.id in loads else 0,
                 replicas=loads[p.broker.id].replicas if p.broker.id in loads else 0,
                 log_dir_bytes=s.broker_sizes.get(p.broker.id),
+                log_dir_stale=p.broker.id in s.stale_broker_sizes,
                 status=p.status(now),
                 up=p.up,
             )

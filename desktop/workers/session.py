@@ -15,7 +15,7 @@ from desktop.domain.controller import ControllerWatch
 from desktop.domain.election import ElectionMove
 from desktop.domain.health import summarize
 from desktop.domain.liveness import BrokerLiveness, ProbeResult, update_liveness
-from desktop.domain.log_dirs import LogDirSizes, with_sizes
+from desktop.domain.log_dirs import LogDirSizes, keep_last_known, with_sizes
 from desktop.domain.profile import ClusterProfile, Credentials
 from desktop.domain.timeline import ClusterEvent, EventKind, Timeline, diff_snapshots
 from desktop.services.admin import ClusterAdmin
@@ -330,10 +330,10 @@ class ClusterSession(QObject):
         """Ask every broker for its log dirs' sizes, then show them in the current snapshot."""
         self._sizes_asked = time.monotonic()
         profile, creds, timeout = self.profile, self.creds, self.timeout_s
-        base = self.snapshot
+        base, known = self.snapshot, self.sizes
 
         def work(ctx: JobContext) -> tuple[LogDirSizes, ClusterSnapshot | None]:
-            sizes = describe_sizes(profile, creds, timeout, ctx.token)
+            sizes = keep_last_known(known, describe_sizes(profile, creds, timeout, ctx.token))
             return sizes, None if base is None else prepared(base, with_sizes(base, sizes))
 
         job = Job("sizes on disk", work, lane=Lane.STREAM, deadline_s=2 * timeout + 5)

@@ -8,8 +8,10 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from desktop.domain.cluster import BrokerInfo
 from desktop.domain.profile import ClusterProfile, Credentials, SaslMechanism, SecurityProtocol
-from desktop.models.brokers import BrokersModel
+from desktop.models.base import SORT_ROLE
+from desktop.models.brokers import BrokerRow, BrokersModel
 from desktop.models.topics import TopicsModel
 from desktop.services.log_dirs import (
     SizesUnavailableError,
@@ -88,6 +90,18 @@ def test_kafka_python_gets_the_profiles_security_settings() -> None:
 
 
 LOG_DIR = [c.title for c in BrokersModel.columns].index("Log-dir size")
+
+
+def test_a_silent_brokers_size_shows_as_last_known(qtbot: QtBot) -> None:
+    model = BrokersModel()
+    rows = [
+        BrokerRow(BrokerInfo(101, "h", 1), False, 1, 3, log_dir_bytes=2048),
+        BrokerRow(BrokerInfo(103, "h", 3), False, 0, 3, 4096, True, "offline", up=False),
+    ]
+    model.set_rows(rows)
+    assert model.index(0, LOG_DIR).data() == "2.0 KiB"
+    assert model.index(1, LOG_DIR).data() == "4.0 KiB (last known)"
+    assert model.index(1, LOG_DIR).data(SORT_ROLE) == 4096
 
 
 def _size_shown(view: ClusterView, topic: str) -> str:
