@@ -22,7 +22,11 @@ class BrokerLoadModel(RowTableModel[BrokerLoad]):
         Column[BrokerLoad]("Leaders", lambda b: b.leaders, numeric=True),
         Column[BrokerLoad]("Replicas", lambda b: b.replicas, numeric=True),
         Column[BrokerLoad](
-            "Preferred leader share", _share, True, "Partitions led by their first replica"
+            "Preferred led",
+            _share,
+            True,
+            "Of the partitions whose preferred (first) replica is this broker, the share it "
+            "leads now; below 100% after it was down, until a preferred leader election",
         ),
     )
 
