@@ -110,7 +110,6 @@ class ConsumerGroups(CoordinatorBase):
             return failed
         assert member is not None
         before = copy_partitions(member.assigned)
-        epoch_before = member.epoch
         bump |= self._update_consumer_member(member, req)
         # One bump for whatever changed (membership, subscriptions, subscribed topics).
         if self._refresh_metadata(group, partitions, topic_names) or bump:
@@ -125,7 +124,9 @@ class ConsumerGroups(CoordinatorBase):
             and (req.subscribed_topic_names is not None or req.subscribed_topic_regex is not None)
             and req.owned is not None
         )
-        changed = member.assigned != before or member.epoch != epoch_before
+        # As Kafka: the assignment only when its partitions changed (a new epoch alone, as
+        # when a revocation is acknowledged, is told by the epoch field).
+        changed = member.assigned != before
         return HeartbeatResult(
             GroupError.NONE,
             member.member_id,
@@ -353,7 +354,9 @@ class ConsumerGroups(CoordinatorBase):
         target = group.target.get(member.member_id, {})
         retained = intersect(member.assigned, target)
         revoke = minus(member.assigned, target)
-        if revoke:
+        # Partitions the member's request shows it no longer owns need no revocation round
+        # (Kafka's ownsRevokedPartitions): they are free at once, and it moves on now.
+        if revoke and (owned is None or overlaps(owned, revoke)):
             member.assigned = retained
             member.pending_revocation = revoke
             member.state = MemberState.UNREVOKED_PARTITIONS
