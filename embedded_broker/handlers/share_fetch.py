@@ -19,8 +19,9 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+from embedded_broker.share.acks import Batch, malformed, refusal
 from embedded_broker.share.batches import covering, spans
-from embedded_broker.share.partition import AckError, AckType, Acquired
+from embedded_broker.share.partition import AckError, AckType, Acquired, SharePartition
 from embedded_broker.share.runtime import PartitionKey, ShareCoordinator, share_coordinator
 from embedded_broker.share.sessions import FINAL_EPOCH, INITIAL_EPOCH, ShareSession
 from embedded_broker.state import BrokerState
@@ -35,6 +36,19 @@ from .util import NO_THROTTLE, build, ms, response_module
 # A share fetch reads at most this much of one partition's log per pass.
 PARTITION_READ_BYTES = 1024 * 1024
 _NOT_SAVED = "The share-group state could not be saved; acknowledge again."
+_MALFORMED = (
+    "The acknowledgement batches are malformed: give them in offset order without overlap, "
+    "each with one acknowledge type, or one per offset, of a known kind. None was applied."
+)
+_NOT_ACQUIRED = (
+    "The record state is invalid: the records are not acquired by this member "
+    "(their acquisition lock may have expired). None of the partition's acknowledgements "
+    "was applied."
+)
+_PAST_DELIVERED = (
+    "An acknowledgement batch reaches past the records delivered. None of the partition's "
+    "acknowledgements was applied."
+)
 
 
 @dataclass(slots=True)
@@ -98,13 +112,21 @@ async def _acknowledge(
     now_ms: int,
     denied: frozenset[uuid.UUID] = frozenset(),
 ) -> None:
-    """Apply acknowledgements; each partition's outcome goes into ``answers``."""
+    """Apply acknowledgements; each partition's outcome goes into ``answers``. A partition's
+    batches are checked as a whole and applied together or not at all, as Kafka does."""
     if not acks:
         return
     settings = share.settings(group_id)
     changed = False
-    for key, batches in acks.items():
+    for key, raw in acks.items():
         answer = answers.setdefault(key, _PartitionAnswer())
+        batches = [
+            (int(b.first_offset), int(b.last_offset), tuple(int(t) for t in b.acknowledge_types))
+            for b in raw
+        ]
+        if malformed(batches):
+            answer.ack_code, answer.ack_message = ErrorCode.invalid_request, _MALFORMED
+            continue
         if key[0] not in share.state.registry.by_id:
             answer.ack_code = ErrorCode.unknown_topic_id
             continue
@@ -115,39 +137,45 @@ async def _acknowledge(
         outcome = AckError.INVALID_RECORD_STATE
         if part is not None:
             part.expire(now_ms, settings.delivery_limit)
-            outcome = AckError.NONE
-            applied = False  # a request's batches are one change, one write (as Kafka's)
-            for batch in batches:
-                types = tuple(int(t) for t in batch.acknowledge_types)
-                first, last = int(batch.first_offset), int(batch.last_offset)
-                if types and all(t == AckType.RENEW for t in types):
-                    part.renew(member_id, first, last, now_ms + settings.lock_ms)
-                    continue
-                found = part.acknowledge(
-                    member_id, first, last, types, settings.delivery_limit, settle=False
-                )
-                if found is AckError.NONE:
-                    if not applied:
-                        part.change()
-                    changed = applied = True
-                    if AckType.RELEASE in types:
-                        share.wake()
-                elif outcome is AckError.NONE:
-                    outcome = found
-            if applied:
-                part.settle()
-        if outcome is not AckError.NONE:
+            outcome = refusal(part, member_id, batches)
+        if part is None or outcome is not AckError.NONE:
             answer.ack_code = ErrorCode(outcome.value)
             answer.ack_message = (
-                "The record state is invalid: the records are not acquired by this member "
-                "(their acquisition lock may have expired)."
-                if outcome is AckError.INVALID_RECORD_STATE
-                else "The acknowledgement batch is invalid."
+                _NOT_ACQUIRED if outcome is AckError.INVALID_RECORD_STATE else _PAST_DELIVERED
             )
+            continue
+        if _apply(part, member_id, batches, settings.delivery_limit, now_ms + settings.lock_ms):
+            changed = True
+            if any(AckType.RELEASE in types for _, _, types in batches):
+                share.wake()
     if changed and not await share.persist(group_id):
         for key in acks:
             answers[key].ack_code = ErrorCode.unknown_server_error
             answers[key].ack_message = _NOT_SAVED
+
+
+def _apply(
+    part: SharePartition, member_id: str, batches: list[Batch], limit: int, lock_deadline: int
+) -> bool:
+    """Apply batches that refusal() passed, as one change; whether a record's state changed
+    (renewing a lock only is not a change to write)."""
+    start = part.start_offset
+    applied = False
+    for given_first, last, given_types in batches:
+        if last < start:
+            continue  # already done: skipped, as Kafka skips them
+        first = max(given_first, start)
+        types = given_types if len(given_types) == 1 else given_types[first - given_first :]
+        if all(t == AckType.RENEW for t in types):
+            part.renew(member_id, first, last, lock_deadline)
+            continue
+        if not applied:
+            part.change()
+            applied = True
+        part.acknowledge(member_id, first, last, types, limit, settle=False)
+    if applied:
+        part.settle()
+    return applied
 
 
 def _acquire_pass(
