@@ -225,15 +225,15 @@ class SharePartition:
         return changed
 
     def move_start(self, offset: int) -> None:
-        """Records below ``offset`` are gone from the log (retention, DeleteRecords) or an
-        admin moved the start: they are done."""
+        """Records below ``offset`` are gone from the log (retention, DeleteRecords): they are
+        done. Not a change to write: as Kafka's share-partition, the new start offset is written
+        with the next change, and until then the last written one is reported."""
         if offset <= self.start_offset:
             return
         for old in range(self.start_offset, min(offset, self.end_offset)):
             self.records.pop(old, None)
         self.start_offset = offset
         self.end_offset = max(self.end_offset, offset)
-        self._change()
         self._advance()
 
     @staticmethod
