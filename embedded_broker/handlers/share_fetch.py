@@ -1,10 +1,10 @@
 """Share consumers' reads (KIP-932): ShareFetch acquires records, ShareAcknowledge settles them.
 
 ShareFetch first applies the acknowledgements it carries, then acquires Available records of the
-session's partitions under an acquisition lock (whole batches, up to max_records) and answers
-the batches with the acquired offset ranges and delivery counts; with nothing to acquire it
-waits up to max_wait for new records or released ones. Acknowledgements are written to the
-share-group state before they are answered.
+session's partitions under an acquisition lock (whole batches up to max_records, or exactly
+max_records in the record-limit acquire mode) and answers the batches with the acquired offset
+ranges and delivery counts; with nothing to acquire it waits up to max_wait for new records or
+released ones. Acknowledgements are written to the share-group state before they are answered.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ from .share_groups import DENIED_GROUP
 from .storage_errors import storage_failure
 from .util import NO_THROTTLE, build, ms, response_module
 
+# ShareFetch v2's share acquire modes (KIP-1206): whole batches, or exactly max_records.
+BATCH_OPTIMIZED, RECORD_LIMIT = 0, 1
 # A share fetch reads at most this much of one partition's log per pass.
 PARTITION_READ_BYTES = 1024 * 1024
 _NOT_SAVED = "The share-group state could not be saved; acknowledge again."
@@ -189,8 +191,10 @@ def _acquire_pass(
     max_bytes: int,
     now_ms: int,
     denied: frozenset[uuid.UUID] = frozenset(),
+    record_limit: bool = False,
 ) -> int:
-    """One pass acquiring records of ``keys``; the number of records acquired."""
+    """One pass acquiring records of ``keys``; the number of records acquired (with
+    ``record_limit``, never more than ``max_records``)."""
     state = share.state
     settings = share.settings(group_id)
     got = 0
@@ -238,6 +242,7 @@ def _acquire_pass(
             max_records=max_records - got,
             max_in_flight=settings.max_locks,
             high_watermark=high,
+            record_limit=record_limit,
         )
         if taken:
             answer.acquired = taken
@@ -336,6 +341,13 @@ async def handle_share_fetch(ctx: RequestContext, request: Any, state: BrokerSta
         return refuse(ErrorCode.invalid_request, "A share fetch needs a group id and a member id.")
     if not allowed(ctx, state, GROUP, group_id):
         return refuse(ErrorCode.group_authorization_failed, DENIED_GROUP)
+    mode = int(getattr(request, "share_acquire_mode", BATCH_OPTIMIZED))
+    if mode not in (BATCH_OPTIMIZED, RECORD_LIMIT):
+        # Kafka 4.3.1 fails such a request as a whole with UNKNOWN_SERVER_ERROR
+        return refuse(
+            ErrorCode.unknown_server_error,
+            f"Unknown share acquire mode {mode}: 0 is batch-optimized, 1 is record-limit.",
+        )
     acks = _acks(request.topics)
     requested = [(t.topic_id, int(p.partition_index)) for t in request.topics for p in t.partitions]
     if epoch == INITIAL_EPOCH:
@@ -394,6 +406,7 @@ async def handle_share_fetch(ctx: RequestContext, request: Any, state: BrokerSta
                 max_bytes=max_bytes,
                 now_ms=state.now_ms(),
                 denied=denied,
+                record_limit=mode == RECORD_LIMIT,
             )
             remaining = deadline - time.monotonic()
             errors = any(a.code != ErrorCode.none for a in answers.values())

@@ -116,16 +116,21 @@ class SharePartition:
         max_records: int,
         max_in_flight: int,
         high_watermark: int,
+        record_limit: bool = False,
     ) -> list[Acquired]:
         """Acquire Available records of the whole ``batches`` (first, last offset) read from the
         log, stopping at the batch that reaches ``max_records`` (whole batches, as Kafka's
-        batch-optimized mode) or once ``max_in_flight`` records are in flight."""
+        batch-optimized mode; with ``record_limit``, Kafka's record-limit mode, at exactly
+        ``max_records`` records, splitting a batch) or once ``max_in_flight`` records are in
+        flight."""
         taken: list[tuple[int, int]] = []  # (offset, delivery count)
         deadline = now_ms + lock_ms
         for first, last in batches:
             if len(taken) >= max_records:
                 break
             for offset in range(max(first, self.start_offset), min(last + 1, high_watermark)):
+                if record_limit and len(taken) >= max_records:
+                    break
                 if offset >= self.end_offset:
                     if offset - self.start_offset >= max_in_flight:
                         break

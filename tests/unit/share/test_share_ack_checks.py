@@ -1,5 +1,6 @@
-"""A partition's acknowledgement batches checked as a whole before any is applied, and a log
-start offset moving past the share-partition start without a write (Kafka's rules)."""
+"""A partition's acknowledgement batches checked as a whole before any is applied, a log
+start offset moving past the share-partition start without a write, and the record-limit acquire
+mode (Kafka's rules)."""
 
 from __future__ import annotations
 
@@ -64,3 +65,12 @@ def test_a_log_start_move_is_not_written_until_the_next_change() -> None:
     )
     part.acknowledge("m", 5, 5, A, 5)
     assert part.written() == (5, 1)
+
+
+def test_record_limit_splits_a_batch_at_max_records() -> None:
+    part = SharePartition(0)
+    take = {"now_ms": 0, "lock_ms": 1000, "max_in_flight": 100, "high_watermark": 100}
+    got = part.acquire([(0, 4)], "m", max_records=2, record_limit=True, **take)
+    assert [(r.first_offset, r.last_offset) for r in got] == [(0, 1)]
+    got = part.acquire([(0, 4)], "m", max_records=2, **take)
+    assert [(r.first_offset, r.last_offset) for r in got] == [(2, 4)]
