@@ -20,12 +20,13 @@ from typing import Any
 from kio.schema.errors import ErrorCode
 
 from embedded_broker.share.acks import Batch, malformed, refusal
-from embedded_broker.share.batches import covering, spans
+from embedded_broker.share.batches import aborted_offsets, covering, spans
 from embedded_broker.share.partition import AckError, AckType, Acquired, SharePartition
 from embedded_broker.share.runtime import PartitionKey, ShareCoordinator, share_coordinator
 from embedded_broker.share.sessions import FINAL_EPOCH, INITIAL_EPOCH, ShareSession
 from embedded_broker.state import BrokerState
 from embedded_broker.storage import OffsetOutOfRange, StorageError
+from embedded_broker.txn.partition import last_stable_offset
 
 from .authz import GROUP, allowed, refused_topics
 from .base import ApiSpec, RequestContext
@@ -180,7 +181,7 @@ def _apply(
     return applied
 
 
-def _acquire_pass(
+async def _acquire_pass(
     share: ShareCoordinator,
     group_id: str,
     member_id: str,
@@ -223,6 +224,8 @@ def _acquire_pass(
         if plog.log_start_offset > part.start_offset:
             part.move_start(plog.log_start_offset)  # deleted by retention: nothing to deliver
         high = state.replicas.high_watermark(info.name, index, plog)
+        if settings.read_committed:
+            high = await last_stable_offset(state, info.name, index, plog)
         offset = part.first_available()
         if offset >= high:
             continue
@@ -234,6 +237,10 @@ def _acquire_pass(
             answer.code = storage_failure(state, info.name, index, exc)
             continue
         batches = spans(data)
+        aborted: frozenset[int] = frozenset()
+        if settings.read_committed and batches:
+            txns = plog.aborted_txns(batches[0][0], batches[-1][1] + 1)
+            aborted = aborted_offsets(data, batches, txns)
         taken = part.acquire(
             [(first, last) for first, last, _, _ in batches],
             member_id,
@@ -243,6 +250,7 @@ def _acquire_pass(
             max_in_flight=settings.max_locks,
             high_watermark=high,
             record_limit=record_limit,
+            aborted=aborted,
         )
         if taken:
             answer.acquired = taken
@@ -396,7 +404,7 @@ async def handle_share_fetch(ctx: RequestContext, request: Any, state: BrokerSta
         deadline = time.monotonic() + ms(request.max_wait) / 1000
         while True:
             await share.prepare(group_id, keys)  # (a cluster's leadership may have moved)
-            got = _acquire_pass(
+            got = await _acquire_pass(
                 share,
                 group_id,
                 member_id,

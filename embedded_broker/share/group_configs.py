@@ -36,6 +36,15 @@ def _int_between(low: int, high: int) -> Callable[[str], str | None]:
     return check
 
 
+def _isolation(value: str) -> str | None:
+    if value.lower() in ("read_committed", "read_uncommitted"):
+        return None
+    return f"Invalid value {value}: share.isolation.level is read_committed or read_uncommitted"
+
+
+# how a value is saved: these keys' words in lower case (a duration as given)
+_NORMALISED = {"share.auto.offset.reset": reset_kept, "share.isolation.level": str.lower}
+
 # Kafka 4.3.1's bounds: the broker's group.share.min/max.* defaults.
 GROUP_KEYS: dict[str, GroupKey] = {
     k.name: k
@@ -47,6 +56,14 @@ GROUP_KEYS: dict[str, GroupKey] = {
             problem,
             "Where a share group starts reading a partition it has no state for: latest, "
             "earliest, or by_duration:<ISO-8601 duration> (the first record no older than it).",
+        ),
+        GroupKey(
+            "share.isolation.level",
+            None,
+            "read_uncommitted",
+            _isolation,
+            "Which records a share group is delivered: read_uncommitted (all) or "
+            "read_committed (those of committed transactions, up to the last stable offset).",
         ),
         GroupKey(
             "share.record.lock.duration.ms",
@@ -99,5 +116,5 @@ def validate(new: dict[str, str | None]) -> tuple[dict[str, str], str | None]:
         problem = GROUP_KEYS[name].check(value)
         if problem is not None:
             return {}, f"{problem} for configuration {name}"
-        kept[name] = reset_kept(value) if name == "share.auto.offset.reset" else value
+        kept[name] = _NORMALISED.get(name, str)(value)
     return kept, None

@@ -117,12 +117,14 @@ class SharePartition:
         max_in_flight: int,
         high_watermark: int,
         record_limit: bool = False,
+        aborted: frozenset[int] = frozenset(),
     ) -> list[Acquired]:
         """Acquire Available records of the whole ``batches`` (first, last offset) read from the
         log, stopping at the batch that reaches ``max_records`` (whole batches, as Kafka's
         batch-optimized mode; with ``record_limit``, Kafka's record-limit mode, at exactly
         ``max_records`` records, splitting a batch) or once ``max_in_flight`` records are in
-        flight."""
+        flight. Records of ``aborted`` transactions (read_committed) are archived, never
+        delivered."""
         taken: list[tuple[int, int]] = []  # (offset, delivery count)
         deadline = now_ms + lock_ms
         for first, last in batches:
@@ -143,6 +145,9 @@ class SharePartition:
                         found = self.records[offset] = InFlight(RecordState.AVAILABLE, 0)
                     rec = found
                 if rec.state is not RecordState.AVAILABLE:
+                    continue
+                if offset in aborted:
+                    rec.state = RecordState.ARCHIVED
                     continue
                 rec.state = RecordState.ACQUIRED
                 rec.delivery_count += 1

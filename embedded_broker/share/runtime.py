@@ -51,6 +51,7 @@ class ShareSettings:
     delivery_limit: int
     max_locks: int
     limits: ShareLimits
+    read_committed: bool = False  # share.isolation.level
 
 
 class ShareCoordinator:
@@ -89,6 +90,7 @@ class ShareCoordinator:
                 heartbeat_interval_ms=get("group.share.heartbeat.interval.ms"),
                 max_size=get("group.share.max.size"),
             ),
+            read_committed=own.get("share.isolation.level") == "read_committed",
         )
 
     def clustered(self) -> bool:
