@@ -1,10 +1,10 @@
 """Share consumers' reads (KIP-932): ShareFetch acquires records, ShareAcknowledge settles them.
 
 ShareFetch first applies the acknowledgements it carries, then acquires Available records of the
-session's partitions under an acquisition lock (whole batches, up to max_records) and answers
-the batches with the acquired offset ranges and delivery counts; with nothing to acquire it
-waits up to max_wait for new records or released ones. Acknowledgements are written to the
-share-group state before they are answered.
+session's partitions under an acquisition lock (whole batches up to max_records, or exactly
+max_records in the record-limit acquire mode) and answers the batches with the acquired offset
+ranges and delivery counts; with nothing to acquire it waits up to max_wait for new records or
+released ones. Acknowledgements are written to the share-group state before they are answered.
 """
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
-from embedded_broker.share.batches import covering, spans
-from embedded_broker.share.partition import AckError, AckType, Acquired
+from embedded_broker.share.acks import Batch, malformed, refusal
+from embedded_broker.share.batches import aborted_offsets, covering, spans
+from embedded_broker.share.partition import AckError, AckType, Acquired, SharePartition
 from embedded_broker.share.runtime import PartitionKey, ShareCoordinator, share_coordinator
 from embedded_broker.share.sessions import FINAL_EPOCH, INITIAL_EPOCH, ShareSession
 from embedded_broker.state import BrokerState
 from embedded_broker.storage import OffsetOutOfRange, StorageError
+from embedded_broker.txn.partition import last_stable_offset
 
 from .authz import GROUP, allowed, refused_topics
 from .base import ApiSpec, RequestContext
@@ -32,9 +34,24 @@ from .share_groups import DENIED_GROUP
 from .storage_errors import storage_failure
 from .util import NO_THROTTLE, build, ms, response_module
 
+# ShareFetch v2's share acquire modes (KIP-1206): whole batches, or exactly max_records.
+BATCH_OPTIMIZED, RECORD_LIMIT = 0, 1
 # A share fetch reads at most this much of one partition's log per pass.
 PARTITION_READ_BYTES = 1024 * 1024
 _NOT_SAVED = "The share-group state could not be saved; acknowledge again."
+_MALFORMED = (
+    "The acknowledgement batches are malformed: give them in offset order without overlap, "
+    "each with one acknowledge type, or one per offset, of a known kind. None was applied."
+)
+_NOT_ACQUIRED = (
+    "The record state is invalid: the records are not acquired by this member "
+    "(their acquisition lock may have expired). None of the partition's acknowledgements "
+    "was applied."
+)
+_PAST_DELIVERED = (
+    "An acknowledgement batch reaches past the records delivered. None of the partition's "
+    "acknowledgements was applied."
+)
 
 
 @dataclass(slots=True)
@@ -98,13 +115,21 @@ async def _acknowledge(
     now_ms: int,
     denied: frozenset[uuid.UUID] = frozenset(),
 ) -> None:
-    """Apply acknowledgements; each partition's outcome goes into ``answers``."""
+    """Apply acknowledgements; each partition's outcome goes into ``answers``. A partition's
+    batches are checked as a whole and applied together or not at all, as Kafka does."""
     if not acks:
         return
     settings = share.settings(group_id)
     changed = False
-    for key, batches in acks.items():
+    for key, raw in acks.items():
         answer = answers.setdefault(key, _PartitionAnswer())
+        batches = [
+            (int(b.first_offset), int(b.last_offset), tuple(int(t) for t in b.acknowledge_types))
+            for b in raw
+        ]
+        if malformed(batches):
+            answer.ack_code, answer.ack_message = ErrorCode.invalid_request, _MALFORMED
+            continue
         if key[0] not in share.state.registry.by_id:
             answer.ack_code = ErrorCode.unknown_topic_id
             continue
@@ -115,42 +140,48 @@ async def _acknowledge(
         outcome = AckError.INVALID_RECORD_STATE
         if part is not None:
             part.expire(now_ms, settings.delivery_limit)
-            outcome = AckError.NONE
-            applied = False  # a request's batches are one change, one write (as Kafka's)
-            for batch in batches:
-                types = tuple(int(t) for t in batch.acknowledge_types)
-                first, last = int(batch.first_offset), int(batch.last_offset)
-                if types and all(t == AckType.RENEW for t in types):
-                    part.renew(member_id, first, last, now_ms + settings.lock_ms)
-                    continue
-                found = part.acknowledge(
-                    member_id, first, last, types, settings.delivery_limit, settle=False
-                )
-                if found is AckError.NONE:
-                    if not applied:
-                        part.change()
-                    changed = applied = True
-                    if AckType.RELEASE in types:
-                        share.wake()
-                elif outcome is AckError.NONE:
-                    outcome = found
-            if applied:
-                part.settle()
-        if outcome is not AckError.NONE:
+            outcome = refusal(part, member_id, batches)
+        if part is None or outcome is not AckError.NONE:
             answer.ack_code = ErrorCode(outcome.value)
             answer.ack_message = (
-                "The record state is invalid: the records are not acquired by this member "
-                "(their acquisition lock may have expired)."
-                if outcome is AckError.INVALID_RECORD_STATE
-                else "The acknowledgement batch is invalid."
+                _NOT_ACQUIRED if outcome is AckError.INVALID_RECORD_STATE else _PAST_DELIVERED
             )
+            continue
+        if _apply(part, member_id, batches, settings.delivery_limit, now_ms + settings.lock_ms):
+            changed = True
+            if any(AckType.RELEASE in types for _, _, types in batches):
+                share.wake()
     if changed and not await share.persist(group_id):
         for key in acks:
             answers[key].ack_code = ErrorCode.unknown_server_error
             answers[key].ack_message = _NOT_SAVED
 
 
-def _acquire_pass(
+def _apply(
+    part: SharePartition, member_id: str, batches: list[Batch], limit: int, lock_deadline: int
+) -> bool:
+    """Apply batches that refusal() passed, as one change; whether a record's state changed
+    (renewing a lock only is not a change to write)."""
+    start = part.start_offset
+    applied = False
+    for given_first, last, given_types in batches:
+        if last < start:
+            continue  # already done: skipped, as Kafka skips them
+        first = max(given_first, start)
+        types = given_types if len(given_types) == 1 else given_types[first - given_first :]
+        if all(t == AckType.RENEW for t in types):
+            part.renew(member_id, first, last, lock_deadline)
+            continue
+        if not applied:
+            part.change()
+            applied = True
+        part.acknowledge(member_id, first, last, types, limit, settle=False)
+    if applied:
+        part.settle()
+    return applied
+
+
+async def _acquire_pass(
     share: ShareCoordinator,
     group_id: str,
     member_id: str,
@@ -161,8 +192,10 @@ def _acquire_pass(
     max_bytes: int,
     now_ms: int,
     denied: frozenset[uuid.UUID] = frozenset(),
+    record_limit: bool = False,
 ) -> int:
-    """One pass acquiring records of ``keys``; the number of records acquired."""
+    """One pass acquiring records of ``keys``; the number of records acquired (with
+    ``record_limit``, never more than ``max_records``)."""
     state = share.state
     settings = share.settings(group_id)
     got = 0
@@ -191,6 +224,8 @@ def _acquire_pass(
         if plog.log_start_offset > part.start_offset:
             part.move_start(plog.log_start_offset)  # deleted by retention: nothing to deliver
         high = state.replicas.high_watermark(info.name, index, plog)
+        if settings.read_committed:
+            high = await last_stable_offset(state, info.name, index, plog)
         offset = part.first_available()
         if offset >= high:
             continue
@@ -202,6 +237,10 @@ def _acquire_pass(
             answer.code = storage_failure(state, info.name, index, exc)
             continue
         batches = spans(data)
+        aborted: frozenset[int] = frozenset()
+        if settings.read_committed and batches:
+            txns = plog.aborted_txns(batches[0][0], batches[-1][1] + 1)
+            aborted = aborted_offsets(data, batches, txns)
         taken = part.acquire(
             [(first, last) for first, last, _, _ in batches],
             member_id,
@@ -210,6 +249,8 @@ def _acquire_pass(
             max_records=max_records - got,
             max_in_flight=settings.max_locks,
             high_watermark=high,
+            record_limit=record_limit,
+            aborted=aborted,
         )
         if taken:
             answer.acquired = taken
@@ -308,6 +349,13 @@ async def handle_share_fetch(ctx: RequestContext, request: Any, state: BrokerSta
         return refuse(ErrorCode.invalid_request, "A share fetch needs a group id and a member id.")
     if not allowed(ctx, state, GROUP, group_id):
         return refuse(ErrorCode.group_authorization_failed, DENIED_GROUP)
+    mode = int(getattr(request, "share_acquire_mode", BATCH_OPTIMIZED))
+    if mode not in (BATCH_OPTIMIZED, RECORD_LIMIT):
+        # Kafka 4.3.1 fails such a request as a whole with UNKNOWN_SERVER_ERROR
+        return refuse(
+            ErrorCode.unknown_server_error,
+            f"Unknown share acquire mode {mode}: 0 is batch-optimized, 1 is record-limit.",
+        )
     acks = _acks(request.topics)
     requested = [(t.topic_id, int(p.partition_index)) for t in request.topics for p in t.partitions]
     if epoch == INITIAL_EPOCH:
@@ -356,7 +404,7 @@ async def handle_share_fetch(ctx: RequestContext, request: Any, state: BrokerSta
         deadline = time.monotonic() + ms(request.max_wait) / 1000
         while True:
             await share.prepare(group_id, keys)  # (a cluster's leadership may have moved)
-            got = _acquire_pass(
+            got = await _acquire_pass(
                 share,
                 group_id,
                 member_id,
@@ -366,6 +414,7 @@ async def handle_share_fetch(ctx: RequestContext, request: Any, state: BrokerSta
                 max_bytes=max_bytes,
                 now_ms=state.now_ms(),
                 denied=denied,
+                record_limit=mode == RECORD_LIMIT,
             )
             remaining = deadline - time.monotonic()
             errors = any(a.code != ErrorCode.none for a in answers.values())

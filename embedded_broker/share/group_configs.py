@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .offset_reset import kept as reset_kept
+from .offset_reset import problem
+
 
 @dataclass(frozen=True, slots=True)
 class GroupKey:
@@ -33,14 +36,14 @@ def _int_between(low: int, high: int) -> Callable[[str], str | None]:
     return check
 
 
-def _reset(value: str) -> str | None:
-    if value.lower() in ("latest", "earliest"):
+def _isolation(value: str) -> str | None:
+    if value.lower() in ("read_committed", "read_uncommitted"):
         return None
-    return (
-        f"Invalid value {value}: share.auto.offset.reset here is latest or earliest "
-        "(by_duration is not supported by the built-in broker)"
-    )
+    return f"Invalid value {value}: share.isolation.level is read_committed or read_uncommitted"
 
+
+# how a value is saved: these keys' words in lower case (a duration as given)
+_NORMALISED = {"share.auto.offset.reset": reset_kept, "share.isolation.level": str.lower}
 
 # Kafka 4.3.1's bounds: the broker's group.share.min/max.* defaults.
 GROUP_KEYS: dict[str, GroupKey] = {
@@ -50,9 +53,17 @@ GROUP_KEYS: dict[str, GroupKey] = {
             "share.auto.offset.reset",
             None,
             "latest",
-            _reset,
-            "Where a share group starts reading a partition it has no state for: latest or "
-            "earliest.",
+            problem,
+            "Where a share group starts reading a partition it has no state for: latest, "
+            "earliest, or by_duration:<ISO-8601 duration> (the first record no older than it).",
+        ),
+        GroupKey(
+            "share.isolation.level",
+            None,
+            "read_uncommitted",
+            _isolation,
+            "Which records a share group is delivered: read_uncommitted (all) or "
+            "read_committed (those of committed transactions, up to the last stable offset).",
         ),
         GroupKey(
             "share.record.lock.duration.ms",
@@ -105,5 +116,5 @@ def validate(new: dict[str, str | None]) -> tuple[dict[str, str], str | None]:
         problem = GROUP_KEYS[name].check(value)
         if problem is not None:
             return {}, f"{problem} for configuration {name}"
-        kept[name] = value.lower() if name == "share.auto.offset.reset" else value
+        kept[name] = _NORMALISED.get(name, str)(value)
     return kept, None

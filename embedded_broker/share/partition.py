@@ -116,16 +116,23 @@ class SharePartition:
         max_records: int,
         max_in_flight: int,
         high_watermark: int,
+        record_limit: bool = False,
+        aborted: frozenset[int] = frozenset(),
     ) -> list[Acquired]:
         """Acquire Available records of the whole ``batches`` (first, last offset) read from the
         log, stopping at the batch that reaches ``max_records`` (whole batches, as Kafka's
-        batch-optimized mode) or once ``max_in_flight`` records are in flight."""
+        batch-optimized mode; with ``record_limit``, Kafka's record-limit mode, at exactly
+        ``max_records`` records, splitting a batch) or once ``max_in_flight`` records are in
+        flight. Records of ``aborted`` transactions (read_committed) are archived, never
+        delivered."""
         taken: list[tuple[int, int]] = []  # (offset, delivery count)
         deadline = now_ms + lock_ms
         for first, last in batches:
             if len(taken) >= max_records:
                 break
             for offset in range(max(first, self.start_offset), min(last + 1, high_watermark)):
+                if record_limit and len(taken) >= max_records:
+                    break
                 if offset >= self.end_offset:
                     if offset - self.start_offset >= max_in_flight:
                         break
@@ -138,6 +145,9 @@ class SharePartition:
                         found = self.records[offset] = InFlight(RecordState.AVAILABLE, 0)
                     rec = found
                 if rec.state is not RecordState.AVAILABLE:
+                    continue
+                if offset in aborted:
+                    rec.state = RecordState.ARCHIVED
                     continue
                 rec.state = RecordState.ACQUIRED
                 rec.delivery_count += 1
@@ -225,15 +235,15 @@ class SharePartition:
         return changed
 
     def move_start(self, offset: int) -> None:
-        """Records below ``offset`` are gone from the log (retention, DeleteRecords) or an
-        admin moved the start: they are done."""
+        """Records below ``offset`` are gone from the log (retention, DeleteRecords): they are
+        done. Not a change to write: as Kafka's share-partition, the new start offset is written
+        with the next change, and until then the last written one is reported."""
         if offset <= self.start_offset:
             return
         for old in range(self.start_offset, min(offset, self.end_offset)):
             self.records.pop(old, None)
         self.start_offset = offset
         self.end_offset = max(self.end_offset, offset)
-        self._change()
         self._advance()
 
     @staticmethod

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from kio.schema.errors import ErrorCode
 
 from .groups import ShareGroup, ShareGroups, ShareLimits
+from .offset_reset import start_offset
 from .partition import RecordState, SharePartition
 from .persister import SharePersister, make_persister
 from .sessions import ShareSessions
@@ -33,6 +34,7 @@ from .store import ShareStore, encode, load_all
 
 if TYPE_CHECKING:
     from embedded_broker.state import BrokerState
+    from embedded_broker.storage.api import PartitionLog
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,7 @@ class ShareSettings:
     delivery_limit: int
     max_locks: int
     limits: ShareLimits
+    read_committed: bool = False  # share.isolation.level
 
 
 class ShareCoordinator:
@@ -87,6 +90,7 @@ class ShareCoordinator:
                 heartbeat_interval_ms=get("group.share.heartbeat.interval.ms"),
                 max_size=get("group.share.max.size"),
             ),
+            read_committed=own.get("share.isolation.level") == "read_committed",
         )
 
     def clustered(self) -> bool:
@@ -104,7 +108,7 @@ class ShareCoordinator:
         self, group_id: str, topic_id: uuid.UUID, index: int, *, create: bool = True
     ) -> SharePartition | None:
         """The group's share-partition, created on first use at the latest offset (or the
-        earliest, as the group's share.auto.offset.reset says)."""
+        earliest, or by duration, as the group's share.auto.offset.reset says)."""
         parts = self.partitions.setdefault(group_id, {})
         found = parts.get((topic_id, index))
         if found is not None or not create or self._persister() is not None:
@@ -115,11 +119,15 @@ class ShareCoordinator:
         plog = self.state.partition(info.name, index)
         if plog is None:
             return None
-        start = self.state.replicas.high_watermark(info.name, index, plog)
-        if self.group_configs.get(group_id, {}).get("share.auto.offset.reset") == "earliest":
-            start = plog.log_start_offset
+        start = self._reset_start(group_id, plog, info.name, index)
         found = parts[(topic_id, index)] = SharePartition(start)
         return found
+
+    def _reset_start(self, group_id: str, plog: PartitionLog, topic: str, index: int) -> int:
+        """Where the group starts a partition it has no state for (share.auto.offset.reset)."""
+        high = self.state.replicas.high_watermark(topic, index, plog)
+        setting = self.group_configs.get(group_id, {}).get("share.auto.offset.reset")
+        return start_offset(setting, plog, high, self.state.now_ms())
 
     def group_partitions(self, group_id: str) -> Iterator[tuple[str, int, SharePartition]]:
         """(topic name, partition, state) of the group's share-partitions of live topics."""
@@ -352,9 +360,7 @@ class ShareCoordinator:
             plog = None if info is None else self.state.partition(info.name, key[1])
             if info is None or plog is None:
                 return
-            start = self.state.replicas.high_watermark(info.name, key[1], plog)
-            if self.group_configs.get(group_id, {}).get("share.auto.offset.reset") == "earliest":
-                start = plog.log_start_offset
+            start = self._reset_start(group_id, plog, info.name, key[1])
             state_epoch = 0
             code = await persister.initialize(state_key, state_epoch, start)
             if code != ErrorCode.none:
