@@ -23,8 +23,11 @@ _NO_THROTTLE = b"\x00\x00\x00\x00"
 FetchedPartition = tuple[int, int, int, str | None, int]
 """(index, committed offset, committed leader epoch, metadata, error code)."""
 
-FetchedTopic = tuple[str | None, uuid.UUID, Sequence[FetchedPartition]]
-"""(name, topic id, partitions): v10 sends the id, older versions the name."""
+FetchedTopic = tuple[str | None, uuid.UUID | None, Sequence[FetchedPartition]]
+"""(name, topic id, partitions): v10 sends the id, older versions the name. A request's
+all-zero id arrives as None (kio's reading of it) and goes back as zeros."""
+
+_ZERO_ID = bytes(16)
 
 FetchedGroup = tuple[str, Sequence[FetchedTopic], int]
 """(group id, topics, error code)."""
@@ -56,7 +59,10 @@ def _topics(out: list[bytes], version: int, topics: Sequence[FetchedTopic]) -> N
     append = out.append
     append(_array_len(len(topics), flexible))
     for name, topic_id, partitions in topics:
-        append(topic_id.bytes if version >= 10 else _nullable_string(name, flexible))
+        if version >= 10:
+            append(_ZERO_ID if topic_id is None else topic_id.bytes)
+        else:
+            append(_nullable_string(name, flexible))
         append(_array_len(len(partitions), flexible))
         if flexible:
             for index, offset, epoch, metadata, error in partitions:
