@@ -66,7 +66,7 @@ class ClusterTarget:
     bootstrap: str
     startup_s: float
     pids: Callable[[], list[int]]
-    kill: Callable[[int], None]
+    kill: Callable[[int], float]  # kill -9 one broker; returns when the signal went out
     start: Callable[[int], None]  # start a killed broker again and wait until it is registered
 
 
@@ -143,8 +143,11 @@ def embedded_cluster() -> Iterator[ClusterTarget]:
                 nodes = [data["controller"], *data["brokers"]]
                 return [launcher.pid, *(int(n["pid"]) for n in nodes if n.get("pid"))]
 
-            def kill(broker_id: int) -> None:
-                os.kill(int(node(broker_id)["pid"]), signal.SIGKILL)
+            def kill(broker_id: int) -> float:
+                pid = int(node(broker_id)["pid"])
+                sent = time.perf_counter()
+                os.kill(pid, signal.SIGKILL)
+                return sent
 
             def start(broker_id: int) -> None:
                 args = ["--data-dir", str(data_dir), "--node", str(broker_id)]
@@ -188,12 +191,21 @@ def kafka_cluster() -> Iterator[ClusterTarget]:
         def start(broker_id: int) -> None:
             cluster.start_node(broker_id, READY_TIMEOUT_S)
 
+        def kill(broker_id: int) -> float:
+            # the harness's kill also waits until the JVM has exited (a polled wait): time
+            # from the signal, as for the built-in cluster
+            node = cluster.node(broker_id)
+            sent = time.perf_counter()
+            node.signal(signal.SIGKILL)
+            node.wait_exit(30)
+            return sent
+
         yield ClusterTarget(
             "kafka",
             cluster.bootstrap,
             round(cluster.startup_seconds, 3),
             pids,
-            cluster.kill,
+            kill,
             start,
         )
     finally:
@@ -359,8 +371,7 @@ def failover_seconds(target: ClusterTarget, rounds: int, timeline: bool = False)
             leader = partition_view(target.bootstrap, topic)[0][0]
             if steps is not None:
                 steps.watch(target.bootstrap.split(","), leader)
-            target.kill(leader)
-            killed = time.perf_counter()
+            killed = target.kill(leader)
             number = producer.sent
 
             def acknowledged(since: int = number) -> float | None:
