@@ -243,8 +243,8 @@ def kafka_cluster(_log_to_file: bool = False) -> Iterator[ClusterTarget]:
 
         def fencing(broker_id: int, since: float) -> tuple[float, float | None] | None:
             line = re.compile(
-                rf"^\[(?P<at>[^\]]+)\] INFO .*Fencing broker {broker_id} because its session "
-                r"has timed out\.",
+                rf"^\[(?P<at>[^\]]+)\] INFO .*Fencing broker {broker_id} (at epoch \d+ )?"
+                r"because its session has timed out\.",
                 re.MULTILINE,
             )
             controllers = [n for n in cluster.nodes if not n.is_broker]
