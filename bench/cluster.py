@@ -12,8 +12,9 @@ so (b) compares the failover machinery, not two defaults.
 
     python -m bench.cluster [--records N] [--small] [--only failover] [--rounds N] [--timeline]
 
-`--timeline` prints each failover step by step (kill; each broker's Metadata naming the new
-leader; librdkafka applying it; the first acknowledgement), to see where the time goes.
+`--timeline` prints each failover step by step (kill; the session's expiry and the controller's
+fencing, from its log; each broker's Metadata naming the new leader; librdkafka applying it;
+the first acknowledgement), to see where the time goes.
 """
 
 from __future__ import annotations
@@ -66,8 +67,11 @@ class ClusterTarget:
     bootstrap: str
     startup_s: float
     pids: Callable[[], list[int]]
-    kill: Callable[[int], None]
+    kill: Callable[[int], float]  # kill -9 one broker; returns when the signal went out
     start: Callable[[int], None]  # start a killed broker again and wait until it is registered
+    # the wall times of the controller's fencing of a broker logged since a time, and of the
+    # session expiry it names (None when the log does not say), from the controller's log
+    fencing: Callable[[int, float], tuple[float, float | None] | None] = lambda _b, _s: None
 
 
 def _admin(bootstrap: str) -> AdminClient:
@@ -79,6 +83,22 @@ def metadata_brokers(bootstrap: str) -> set[int]:
         return set(_admin(bootstrap).list_topics(timeout=2).brokers)
     except Exception:  # not up yet
         return set()
+
+
+def last_match(path: Path, pattern: re.Pattern[str], since: float) -> tuple[float, str] | None:
+    """The wall time and the line of the last log line matching ``pattern`` (its group
+    "at": the line's time) logged at or after ``since``."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return None
+    found = None
+    for match in pattern.finditer(text):
+        at = time.mktime(time.strptime(match["at"][:19], "%Y-%m-%d %H:%M:%S"))
+        at += int(match["at"][20:23]) / 1000
+        if at >= since - 0.001:
+            found = (at, match.group(0).strip())
+    return found
 
 
 def wait_until(
@@ -114,7 +134,7 @@ def _all_answer(data_dir: Path, ids: tuple[int, ...]) -> bool:
 
 
 @contextlib.contextmanager
-def embedded_cluster() -> Iterator[ClusterTarget]:
+def embedded_cluster(log_to_file: bool = False) -> Iterator[ClusterTarget]:
     ids = BROKER_IDS["embedded"]
     with tempfile.TemporaryDirectory(prefix="topicscope-bench-cluster-") as tmp:
         data_dir = Path(tmp)
@@ -123,8 +143,12 @@ def embedded_cluster() -> Iterator[ClusterTarget]:
         for key, value in TIMING.items():
             cmd += ["--config", f"{key}={value}"]
         restarted: list[subprocess.Popen[bytes]] = []
+        log_path = data_dir / "nodes.log"
+        # the nodes' warnings (the controller's fencing among them) on the console, or in a
+        # file the timeline reads
+        stderr = log_path.open("ab") if log_to_file else None
         started = time.perf_counter()
-        launcher = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+        launcher = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stderr=stderr)
         try:
             wait_until(lambda: _all_answer(data_dir, ids), READY_TIMEOUT_S, "ready cluster")
             startup = round(time.perf_counter() - started, 3)
@@ -143,14 +167,18 @@ def embedded_cluster() -> Iterator[ClusterTarget]:
                 nodes = [data["controller"], *data["brokers"]]
                 return [launcher.pid, *(int(n["pid"]) for n in nodes if n.get("pid"))]
 
-            def kill(broker_id: int) -> None:
-                os.kill(int(node(broker_id)["pid"]), signal.SIGKILL)
+            def kill(broker_id: int) -> float:
+                pid = int(node(broker_id)["pid"])
+                sent = time.perf_counter()
+                os.kill(pid, signal.SIGKILL)
+                return sent
 
             def start(broker_id: int) -> None:
                 args = ["--data-dir", str(data_dir), "--node", str(broker_id)]
                 proc = subprocess.Popen(
                     [sys.executable, "-m", "embedded_broker", *args, "--log-level", LOG_LEVEL],
                     stdin=subprocess.DEVNULL,
+                    stderr=stderr,
                 )
                 restarted.append(proc)
                 wait_until(
@@ -162,7 +190,21 @@ def embedded_cluster() -> Iterator[ClusterTarget]:
                     f"broker {broker_id} registered again",
                 )
 
-            yield ClusterTarget("embedded", bootstrap, startup, pids, kill, start)
+            session_ms = int(TIMING["broker.session.timeout.ms"])
+
+            def fencing(broker_id: int, since: float) -> tuple[float, float | None] | None:
+                line = re.compile(
+                    rf"^(?P<at>\S+ \S+) WARNING \S+: Broker {broker_id} sent no heartbeat "
+                    r"for (?P<ms>\d+) ms; fencing it",
+                    re.MULTILINE,
+                )
+                found = last_match(log_path, line, since)
+                if found is None:
+                    return None
+                silence = int(found[1].split(" for ")[1].split(" ms")[0])
+                return found[0], found[0] - (silence - session_ms) / 1000
+
+            yield ClusterTarget("embedded", bootstrap, startup, pids, kill, start, fencing)
         finally:
             for proc in [*restarted, launcher]:
                 proc.send_signal(signal.SIGTERM)
@@ -172,13 +214,15 @@ def embedded_cluster() -> Iterator[ClusterTarget]:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+            if stderr is not None:
+                stderr.close()
 
 
 # ----- real Kafka -------------------------------------------------------------------------------
 
 
 @contextlib.contextmanager
-def kafka_cluster() -> Iterator[ClusterTarget]:
+def kafka_cluster(_log_to_file: bool = False) -> Iterator[ClusterTarget]:
     cluster: KafkaCluster = start_cluster(3, jvm_opts=KAFKA_JVM_OPTS, properties=TIMING)
     try:
 
@@ -188,13 +232,36 @@ def kafka_cluster() -> Iterator[ClusterTarget]:
         def start(broker_id: int) -> None:
             cluster.start_node(broker_id, READY_TIMEOUT_S)
 
+        def kill(broker_id: int) -> float:
+            # the harness's kill also waits until the JVM has exited (a polled wait): time
+            # from the signal, as for the built-in cluster
+            node = cluster.node(broker_id)
+            sent = time.perf_counter()
+            node.signal(signal.SIGKILL)
+            node.wait_exit(30)
+            return sent
+
+        def fencing(broker_id: int, since: float) -> tuple[float, float | None] | None:
+            line = re.compile(
+                rf"^\[(?P<at>[^\]]+)\] INFO .*Fencing broker {broker_id} (at epoch \d+ )?"
+                r"because its session has timed out\.",
+                re.MULTILINE,
+            )
+            controllers = [n for n in cluster.nodes if not n.is_broker]
+            found = [last_match(n.log_path, line, since) for n in controllers]
+            hits = [f for f in found if f is not None]
+            if not hits:
+                return None
+            return max(hits)[0], None  # Kafka fences at the expiry and does not log it
+
         yield ClusterTarget(
             "kafka",
             cluster.bootstrap,
             round(cluster.startup_seconds, 3),
             pids,
-            cluster.kill,
+            kill,
             start,
+            fencing,
         )
     finally:
         cluster.stop_all()
@@ -301,9 +368,9 @@ class Timeline:
         self._lock = threading.Lock()
         self._watching = threading.Event()
 
-    def note(self, what: str) -> None:
+    def note(self, what: str, at: float | None = None) -> None:
         with self._lock:
-            self.events.append((time.perf_counter(), what))
+            self.events.append((time.perf_counter() if at is None else at, what))
 
     def client_logger(self) -> logging.Logger:
         timeline = self
@@ -359,8 +426,8 @@ def failover_seconds(target: ClusterTarget, rounds: int, timeline: bool = False)
             leader = partition_view(target.bootstrap, topic)[0][0]
             if steps is not None:
                 steps.watch(target.bootstrap.split(","), leader)
-            target.kill(leader)
-            killed = time.perf_counter()
+            killed = target.kill(leader)
+            wall_offset = time.time() - time.perf_counter()
             number = producer.sent
 
             def acknowledged(since: int = number) -> float | None:
@@ -371,6 +438,12 @@ def failover_seconds(target: ClusterTarget, rounds: int, timeline: bool = False)
             if steps is not None:
                 steps.note("first acknowledged acks=all record")
                 time.sleep(0.3)  # the slower Metadata pollers
+                fenced = target.fencing(leader, killed + wall_offset)
+                if fenced is not None:
+                    at, expiry = fenced
+                    steps.note(f"controller fences {leader}", at - wall_offset)
+                    if expiry is not None:
+                        steps.note(f"session of {leader} expires", expiry - wall_offset)
                 steps.report(target.name, killed)
             emit({"target": target.name, "test": "failover", "killed": leader, "s": times[-1]})
             target.start(leader)
@@ -412,7 +485,7 @@ def main() -> None:
     cli = None if args.only == "failover" else perf_tools()
     results: dict[str, dict[str, Any]] = {}
     for name, factory in (("embedded", embedded_cluster), ("kafka", kafka_cluster)):
-        with factory() as target:
+        with factory(args.timeline) as target:
             results[name] = run_target(target, cli, records, rounds, args.timeline)
     if args.only == "failover":
         ratio = round(results["embedded"]["failover"] / results["kafka"]["failover"], 3)

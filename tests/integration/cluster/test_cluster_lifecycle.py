@@ -17,11 +17,14 @@ from kio.schema.describe_topic_partitions.v0 import request as dtp
 
 from tests.integration.groups.wire import WireClient
 
+from .leader_watch import LeaderWatch, session_expiry
 from .local_cluster import (
+    HEARTBEAT_MS,
     SESSION_TIMEOUT_MS,
     START_TIMEOUT_S,
     LocalCluster,
     admin,
+    load_factor,
     metadata_brokers,
     processes_gone,
     start_timeout_s,
@@ -103,6 +106,9 @@ def test_killed_broker_is_fenced_its_leaders_move_and_it_comes_back(
     _create(bs, NewTopic("failover", 6, 3))
     wait_for(lambda: _partitions(bs, "failover"), 10, "the topic in Metadata")
     victim = 101
+    watch = LeaderWatch(
+        {b: _address(three_brokers, b) for b in BROKERS - {victim}}, "failover", victim
+    )
     three_brokers.kill(victim)
     wait_for(
         lambda: three_brokers.states()[victim] == "fenced",
@@ -119,6 +125,18 @@ def test_killed_broker_is_fenced_its_leaders_move_and_it_comes_back(
         "the controller's log of the fencing",
     )
     assert all(int(ms) > SESSION_TIMEOUT_MS for ms in fenced), fenced
+    # and soon after it: the controller fences at the expiry (not at a periodic check), and
+    # every survivor answers Metadata with the new leaders within a heartbeat interval and a
+    # second of it (the time it takes on an idle machine is ~50 ms: a write, a long-poll
+    # answer, an apply); measured from each broker's own answers, asked every 10 ms
+    wait_for(lambda: len(watch.seen) == len(BROKERS) - 1, 15, "every survivor's new leaders")
+    watch.stop()
+    expiry = session_expiry(log_path, victim, SESSION_TIMEOUT_MS)
+    assert expiry is not None
+    bound_s = (HEARTBEAT_MS / 1000 + 1.0) * load_factor()
+    assert all(t > expiry for t in watch.seen.values()), (expiry, watch.seen)
+    late = {b: round(t - expiry, 3) for b, t in watch.seen.items() if t - expiry > bound_s}
+    assert not late, f"new leaders in Metadata this long after the session expiry: {late}"
     survivors = three_brokers.bootstrap(without=victim)
 
     def caught_up(address: str) -> bool:
