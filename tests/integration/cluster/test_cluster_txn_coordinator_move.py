@@ -66,6 +66,34 @@ def _produce(prod: Producer, partition: int, prefix: str, count: int) -> list[by
     return values
 
 
+def _move(cluster: LocalCluster, p: int, order: tuple[int, ...]) -> None:
+    """Make ``order[0]`` lead __transaction_state-p: the replica order first, then a
+    preferred-leader election; returns once the broker that led it has seen the move."""
+    bs = cluster.bootstrap()
+    leader = _state_partition(bs, p)
+    wire = WireClient(bs.split(",")[0])
+    try:
+        assert _reassign(wire, TRANSACTION_STATE_TOPIC, p, order) == ErrorCode.none
+    finally:
+        wire.close()
+    wait_for(
+        lambda: (s := _state_partition(bs, p)) is not None and tuple(s[1]) == order,
+        30,
+        "the new replica order",
+    )
+    tp = TopicPartition(TRANSACTION_STATE_TOPIC, p)
+    client = admin(bs)
+    elected = client.elect_leaders(ElectionType.PREFERRED, [tp]).result(start_timeout_s(15))
+    assert elected[tp] is None or elected[tp].code() == KafkaError.NO_ERROR, elected[tp]
+    if leader is not None:
+        was = _address(cluster, leader[0])
+        wait_for(
+            lambda: (s := _state_partition(was, p)) is not None and s[0] == order[0],
+            30,
+            f"broker {leader[0]} to see {order[0]} lead {TRANSACTION_STATE_TOPIC}-{p}",
+        )
+
+
 def test_cluster_old_coordinator_answers_not_coordinator_and_the_txn_ends_on_the_new(
     three_brokers: LocalCluster,
 ) -> None:
@@ -89,27 +117,9 @@ def test_cluster_old_coordinator_answers_not_coordinator_and_the_txn_ends_on_the
 
     # hand the partition to another broker: put it first in the replica list, then elect it
     new = next(b for b in state[1] if b != old)
-    order = (new, *(b for b in state[1] if b != new))
-    wire = WireClient(bs.split(",")[0])
-    try:
-        assert _reassign(wire, TRANSACTION_STATE_TOPIC, p, order) == ErrorCode.none
-    finally:
-        wire.close()
-    wait_for(
-        lambda: (s := _state_partition(bs, p)) is not None and tuple(s[1]) == order,
-        30,
-        "the new replica order",
-    )
-    tp = TopicPartition(TRANSACTION_STATE_TOPIC, p)
-    elected = client.elect_leaders(ElectionType.PREFERRED, [tp]).result(start_timeout_s(15))
-    assert elected[tp] is None or elected[tp].code() == KafkaError.NO_ERROR, elected[tp]
-    # the old coordinator has seen the move; the new one has loaded the open transaction
+    _move(cluster, p, (new, *(b for b in state[1] if b != new)))
+    # the new coordinator has loaded the open transaction
     old_address, new_address = _address(cluster, old), _address(cluster, new)
-    wait_for(
-        lambda: (s := _state_partition(old_address, p)) is not None and s[0] == new,
-        30,
-        f"broker {old} to see {new} lead {TRANSACTION_STATE_TOPIC}-{p}",
-    )
     wait_for(
         lambda: _describe_error(new_address, TID) == ErrorCode.none,
         30,
@@ -187,6 +197,14 @@ def test_cluster_old_coordinator_answers_not_coordinator_and_the_txn_ends_on_the
     _produce(prod, 0, "aborted", 5)
     prod.abort_transaction(start_timeout_s(30))
 
+    # and back (as the automatic preferred-leader election would): the old coordinator reads
+    # again what the new one wrote while it followed, and the producer goes on with it
+    _move(cluster, p, tuple(state[1]))
+    prod.begin_transaction()
+    back = _produce(prod, 1, "back", 10)
+    prod.commit_transaction(start_timeout_s(30))
+    assert _coordinator(cluster, TID, 1) == old
+
     put_sentinels(bs, TOPIC, 2)
     committed = read_to_sentinels(bs, TOPIC, 2, "read_committed", start_timeout_s(30))
-    assert sorted(committed) == sorted([*before, *after])
+    assert sorted(committed) == sorted([*before, *after, *back])
