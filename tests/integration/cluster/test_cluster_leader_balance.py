@@ -9,13 +9,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-from confluent_kafka import Producer
 from confluent_kafka.admin import NewTopic
 
-from embedded_broker.txn.metadata import TRANSACTION_STATE_TOPIC
+from .local_cluster import LocalCluster, admin, unless_not_yet, wait_for
 
-from .local_cluster import LocalCluster, admin, start_timeout_s, unless_not_yet, wait_for
-
+# the controller treats every topic alike: a user topic stands for the internal ones (whose
+# 100 partitions make the restart several seconds slower)
 TOPIC = "balanced"
 # a short check so the test sees one; Kafka's default is 300 s
 CHECK = ["--config", "leader.imbalance.check.interval.seconds=1"]
@@ -30,12 +29,11 @@ def _leaders(bootstrap: str) -> Leaders | None:
     if md is None:
         return None
     found: Leaders = {}
-    for name in (TOPIC, TRANSACTION_STATE_TOPIC):
-        topic = md.topics.get(name)
-        if topic is None or topic.error is not None or not topic.partitions:
-            return None
-        for index, part in topic.partitions.items():
-            found[(name, index)] = (part.leader, part.replicas[0])
+    topic = md.topics.get(TOPIC)
+    if topic is None or topic.error is not None or not topic.partitions:
+        return None
+    for index, part in topic.partitions.items():
+        found[(TOPIC, index)] = (part.leader, part.replicas[0])
     return found
 
 
@@ -46,10 +44,6 @@ def test_cluster_restarted_whole_gives_leadership_back_to_preferred_replicas(
     bs = cluster.bootstrap()
     client = admin(bs)
     client.create_topics([NewTopic(TOPIC, 6, 3)], operation_timeout=15)[TOPIC].result(15)
-    # __transaction_state is made on the first InitProducerId
-    prod = Producer({"bootstrap.servers": bs, "transactional.id": "balance"})
-    prod.init_transactions(start_timeout_s(30))
-    del prod
     cluster.stop()
     again = LocalCluster(cluster.data_dir, 3, CHECK)
     try:
@@ -71,8 +65,7 @@ def test_cluster_restarted_whole_gives_leadership_back_to_preferred_replicas(
 
         wait_for(balanced, 30, off_preferred)
         counts = Counter(lead for lead, _ in (last[0] or {}).values())
-        # 56 partitions placed round-robin: each broker is the preferred leader of about a third
-        assert set(counts) == set(again.broker_ids), counts
-        assert max(counts.values()) - min(counts.values()) <= 2, counts
+        # 6 partitions placed round-robin: each broker is the preferred leader of two
+        assert counts == dict.fromkeys(again.broker_ids, 2), counts
     finally:
         again.stop()
