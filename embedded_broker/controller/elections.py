@@ -5,6 +5,7 @@ rebalance."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from functools import partial
 from typing import Any
 
@@ -14,6 +15,8 @@ from embedded_broker.handlers.util import NO_THROTTLE, build, response_module
 from embedded_broker.metadata.records import NO_LEADER, MetadataRecord, PartitionChange
 
 from .quorum import Controller, elect_leader
+
+log = logging.getLogger(__name__)
 
 PREFERRED, UNCLEAN = 0, 1
 
@@ -65,9 +68,27 @@ def rebalance_records(controller: Controller) -> list[MetadataRecord]:
 
 
 async def run_auto_rebalance(controller: Controller, interval_s: float) -> None:
+    """Every leader.imbalance.check.interval.seconds from the controller's start, as Kafka's
+    periodic "electPreferred" task. Kafka elects nothing better when a broker is unfenced (only
+    partitions without a leader get one), so after a whole-cluster restart the first broker
+    unfenced leads everything until this runs. A failed check is retried at the next one, as
+    Kafka reschedules a failed periodic task, instead of ending the rebalancing for good."""
+    moved: list[MetadataRecord] = []
+
+    def build() -> list[MetadataRecord]:
+        moved[:] = rebalance_records(controller)  # under the write lock: the image as it is
+        return moved
+
     while True:
         await asyncio.sleep(interval_s)
-        await controller.append(partial(rebalance_records, controller))
+        moved.clear()
+        try:
+            await controller.append(build)
+        except Exception:  # a failed metadata write: the next check tries again
+            log.exception("The preferred-leader check failed; trying again in %s s", interval_s)
+            continue
+        if moved:
+            log.info("%d partition(s) led by their preferred replica again", len(moved))
 
 
 async def elect_leaders(controller: Controller, request: Any) -> Any:
