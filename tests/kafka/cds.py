@@ -50,7 +50,11 @@ def writing(archive: Path) -> Iterator[Sequence[str]]:
     """JVM options that make one run write the archive at its exit; it is put in place (an
     atomic rename: concurrent runs and test processes each write their own copy) only when
     the body returns, i.e. the JVM exited on its own."""
-    archive.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        archive.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:  # no writable cache: the tools run without an archive, only slower
+        yield LOG_TO_STDERR
+        return
     partial = archive.with_name(f"{archive.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         yield (f"-XX:ArchiveClassesAtExit={partial}", *LOG_TO_STDERR)
