@@ -125,6 +125,16 @@ def test_builtin_broker_sizes_match_the_files_on_disk(
     on_disk = sum(segment_bytes_on_disk(builtin_broker.data_dir / f"sized-{p}") for p in (0, 1))
     assert on_disk > 400 * 500
     assert session.sizes is not None and session.sizes.topics["sized"] == on_disk
+    # the sizes join the shown snapshot at once, or at the next refresh when a newer snapshot
+    # landed while they were read (Session._on_sizes): on a loaded machine, the latter
+    qtbot.waitUntil(
+        lambda: (
+            session.snapshot is not None
+            and (shown := session.snapshot.topic("sized")) is not None
+            and shown.size_bytes is not None
+        ),
+        timeout=WAIT_MS,
+    )
     snap = session.snapshot
     assert snap is not None
     topic = snap.topic("sized")
@@ -217,5 +227,10 @@ def test_local_tab_has_sizes(qtbot: QtBot, window: MainWindow) -> None:
     view = window.find_view(LOCAL_NAME)
     assert view is not None
     qtbot.waitUntil(lambda: view.session.sizes is not None, timeout=WAIT_MS)
+    # in the shown snapshot at once, or at the next refresh (see the test above)
+    qtbot.waitUntil(
+        lambda: view.session.snapshot is not None and bool(view.session.snapshot.broker_sizes),
+        timeout=WAIT_MS,
+    )
     snap = view.session.snapshot
     assert snap is not None and snap.broker_sizes

@@ -51,7 +51,7 @@ def kafka_sasl_ssl() -> Iterator[KafkaCluster]:
     _require_harness()
     cluster = start_single(tls=True)
     yield cluster
-    cluster.stop_all()
+    cluster.stop_all(graceful=False)  # thrown away: no controlled shutdown to wait out
 
 
 def ssl_profile(bootstrap: str, ca: Path) -> ClusterProfile:

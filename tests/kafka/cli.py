@@ -5,11 +5,13 @@ run_cli("kafka-topics", ["--bootstrap-server", bs, "--list"]) -> CompletedProces
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.kafka import cds
 from tests.kafka.classpath import cache_root, ensure_classpath
 from tests.kafka.jvm import CLI_JVM_OPTS, TOOLS_LOG4J2, java_command, log4j_config
 
@@ -54,11 +56,24 @@ class KafkaCli:
     log4j_file: Path
     jvm_opts: tuple[str, ...] = field(default=CLI_JVM_OPTS)
 
-    def command(self, name: str, args: Sequence[str]) -> list[str]:
+    def command(
+        self, name: str, args: Sequence[str], *, cds_opts: Sequence[str] | None = None
+    ) -> list[str]:
+        """The java command line of a tool; it maps the tools' class-data archive when there
+        is one (``cds_opts`` replaces that choice)."""
         main_class = MAIN_CLASSES[_tool_name(name)]
+        if cds_opts is None:
+            cds_opts = cds.use_options(self._archive())
         return java_command(
-            self.classpath, main_class, args, jvm_opts=self.jvm_opts, log4j_file=self.log4j_file
+            self.classpath,
+            main_class,
+            args,
+            jvm_opts=(*self.jvm_opts, *cds_opts),
+            log4j_file=self.log4j_file,
         )
+
+    def _archive(self) -> Path:
+        return cds.archive_path(self.classpath, self.jvm_opts)
 
     def run(
         self,
@@ -73,15 +88,19 @@ class KafkaCli:
 
         `input` is fed to stdin and stdin is then closed (so console producers finish).
         """
-        proc = subprocess.run(
-            self.command(name, args),
-            input=input if input is not None else "",
-            capture_output=True,
-            encoding="utf-8",
-            errors="replace",
-            timeout=timeout,
-            check=False,
-        )
+        archive = self._archive()
+        with contextlib.ExitStack() as stack:
+            # the first run with no archive writes it at its exit, for every later one
+            cds_opts = None if archive.is_file() else stack.enter_context(cds.writing(archive))
+            proc = subprocess.run(
+                self.command(name, args, cds_opts=cds_opts),
+                input=input if input is not None else "",
+                capture_output=True,
+                encoding="utf-8",
+                errors="replace",
+                timeout=timeout,
+                check=False,
+            )
         if check and proc.returncode != 0:
             raise subprocess.CalledProcessError(
                 proc.returncode, proc.args, output=proc.stdout, stderr=proc.stderr

@@ -128,7 +128,7 @@ def _kafka_single_node() -> Iterator[KafkaCluster]:
     try:
         yield cluster
     finally:
-        cluster.stop_all()
+        cluster.stop_all(graceful=False)  # thrown away: no controlled shutdown to wait out
 
 
 @pytest.fixture(scope="session")
@@ -181,7 +181,7 @@ def kafka_acl() -> Iterator[KafkaAcl]:
             cluster=cluster,
         )
     finally:
-        cluster.stop_all()
+        cluster.stop_all(graceful=False)  # thrown away: no controlled shutdown to wait out
 
 
 @pytest.fixture(scope="session")
@@ -199,7 +199,7 @@ def kafka_cluster3() -> Iterator[KafkaCluster3]:
         )
     finally:
         _shared.pop("cluster3", None)
-        cluster.stop_all()
+        cluster.stop_all(graceful=False)  # thrown away: no controlled shutdown to wait out
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -26,7 +26,7 @@ def cluster_factory(tmp_path: Path) -> Iterator[Callable[..., LocalCluster]]:
 
     yield start
     for cluster in started:
-        cluster.stop()
+        cluster.discard()
 
 
 @pytest.fixture

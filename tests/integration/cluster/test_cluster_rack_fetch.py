@@ -26,7 +26,7 @@ def racked(tmp_path: Path) -> Iterator[tuple[LocalCluster, Path]]:
         cluster.wait_all_active()
         yield cluster, log_path
     finally:
-        cluster.stop()
+        cluster.discard()
 
 
 def _read(cons: object, want: int, seen: list[bytes]) -> bool:

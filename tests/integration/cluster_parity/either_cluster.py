@@ -291,9 +291,12 @@ def paused(cluster: EitherCluster, broker_ids: tuple[int, ...]) -> Iterator[None
 # ----- the fixture ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def _tuned_kafka() -> Iterator[KafkaCluster]:
-    """A real 3-broker Kafka with the TIMING above (on its controller too), for this module."""
+    """A real 3-broker Kafka with the TIMING above (on its controller too), shared by the
+    parity package's modules: its four JVMs start once, not once per module (each test names
+    its own topics, groups and transactional ids, and either_cluster restores every broker
+    after it). Torn down with the package, so it does not outlive the parity tests."""
     from tests.kafka.fixtures import _require_harness
 
     _require_harness()
@@ -301,12 +304,12 @@ def _tuned_kafka() -> Iterator[KafkaCluster]:
     try:
         yield cluster
     finally:
-        cluster.stop_all()
+        cluster.stop_all(graceful=False)  # thrown away: no controlled shutdown to wait out
 
 
 @pytest.fixture(params=["builtin", pytest.param("kafka", marks=pytest.mark.realkafka)])
 def either_cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EitherCluster]:
-    """The built-in cluster (fresh per test) or the module's real Kafka (restored after it)."""
+    """The built-in cluster (fresh per test) or the package's real Kafka (restored after it)."""
     if request.param == "builtin":
         extra: list[str] = []
         for key, value in TIMING.items():
@@ -321,7 +324,7 @@ def either_cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[E
             builtin.wait_registered(builtin.broker_ids)
             yield builtin
         finally:
-            local.stop()
+            local.discard()
         return
     kafka: KafkaCluster = request.getfixturevalue("_tuned_kafka")
     try:

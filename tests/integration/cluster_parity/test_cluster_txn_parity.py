@@ -21,7 +21,7 @@ from .either_cluster import EitherCluster, create_topic, partitions, quiet
 
 PARTITIONS = 3
 SENTINEL = b"--sentinel--"
-_SUFFIX = uuid.uuid4().hex[:6]  # the real Kafka cluster is shared by the module's tests
+_SUFFIX = uuid.uuid4().hex[:6]  # the real Kafka cluster is shared by the package's tests
 
 
 def _unique(name: str) -> str:

@@ -225,7 +225,7 @@ def test_a_commit_without_enough_in_sync_replicas_is_not_seen_until_replicated(
             "offset 30 read back",
         )
     finally:
-        # Kafka's cluster serves the module's next tests (its brokers are restarted by the
+        # Kafka's cluster serves the package's next tests (its brokers are restarted by the
         # fixture); the built-in one is thrown away
         with contextlib.suppress(Exception):
             _set_offsets_min_isr(cluster, None)

@@ -84,7 +84,7 @@ def kafka_sasl_ssl() -> Iterator[KafkaCluster]:
     _require_harness()
     cluster = start_single(tls=True)
     yield cluster
-    cluster.stop_all()
+    cluster.stop_all(graceful=False)  # thrown away: no controlled shutdown to wait out
 
 
 @pytest.mark.realkafka

@@ -40,7 +40,7 @@ def sasl_cluster(tmp_path: Path) -> Iterator[LocalCluster]:
         cluster.wait_all_active()
         yield cluster
     finally:
-        cluster.stop()
+        cluster.discard()
 
 
 def _plain(cluster: LocalCluster, node_id: int) -> str:

@@ -35,7 +35,7 @@ def users_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[L
         cluster.wait_all_active()
         yield cluster
     finally:
-        cluster.stop()
+        cluster.discard()
 
 
 def _environ(pid: int) -> bytes:
