@@ -101,8 +101,8 @@ class BrokerLink:
         self.local_log = MetadataLog(metadata_dir)
         for offset, record in self.local_log.read(0):
             self.image.replay(offset, record)
-        self._unsaved: list[tuple[int, MetadataRecord]] = []  # applied, not yet saved
-        self._saver: asyncio.Task[None] | None = None
+        self._sync_wanted = False  # written to the local copy, not yet flushed
+        self._syncer: asyncio.Task[None] | None = None
         self.replicas = ReplicaSink(state)
         self._isr_queue: isr_batch.ProposalQueue[Any, Any] = isr_batch.ProposalQueue(
             self._send_isr_batch, self._spawn
@@ -230,13 +230,15 @@ class BrokerLink:
                 await asyncio.sleep(RETRY_S)
                 fresh = []
             if fresh:
+                # as a KRaft broker (an observer of the metadata log): appended to the local
+                # copy before it is applied, so a killed broker never restarts knowing less
+                # than it acted on; flushed after, by a task of its own, so a fencing moves
+                # leadership here without waiting for an fsync
+                self._append_local(fresh)
                 live = self._live()
                 for offset, record in fresh:
                     self.image.replay(offset, record)
-                # saved after it is applied, by a task of its own: as a KRaft broker (an
-                # observer, which does not flush before applying), a fencing moves leadership
-                # here without waiting for an fsync; a restart fetches what was not saved
-                self._save_later(fresh)
+                self._sync_later()
                 await self._reconcile_all()
                 now_live = self._live()
                 if now_live != live:
@@ -283,7 +285,6 @@ class BrokerLink:
                     )
                     self.image = MetadataImage()
                     self.local_log = MetadataLog(None)
-                    self._unsaved = []
                     return []
                 if part.records:
                     for offset, value in decode_batches(bytes(part.records)):
@@ -291,23 +292,28 @@ class BrokerLink:
                             out.append((offset, decode_record(value)))
         return out
 
-    def _save_later(self, records: list[tuple[int, MetadataRecord]]) -> None:
-        """Append records to the local copy in order, one write at a time; records that
-        arrive during a write go together in the next."""
-        self._unsaved.extend(records)
-        if self._saver is None or self._saver.done():
-            self._saver = self.state.spawn(self._save_unsaved(), name="cluster-metadata-save")
+    def _append_local(self, records: list[tuple[int, MetadataRecord]]) -> None:
+        """Append to the local copy without flushing (a few KiB into the page cache)."""
+        try:
+            encoded = self.local_log.write([r for _, r in records], sync=False)
+        except OSError as exc:
+            log.warning("Could not save the metadata locally (%s); kept in memory", exc)
+            return
+        self.local_log.commit(encoded)
 
-    async def _save_unsaved(self) -> None:
-        while self._unsaved:
-            records, self._unsaved = self._unsaved, []
-            local = self.local_log  # a fresh start meanwhile replaces it; this one ends here
+    def _sync_later(self) -> None:
+        """Flush the local copy off the event loop; appends during a flush share the next."""
+        self._sync_wanted = True
+        if self._syncer is None or self._syncer.done():
+            self._syncer = self.state.spawn(self._sync_local(), name="cluster-metadata-sync")
+
+    async def _sync_local(self) -> None:
+        while self._sync_wanted:
+            self._sync_wanted = False
             try:
-                encoded = await asyncio.to_thread(local.write, [r for _, r in records])
+                await asyncio.to_thread(self.local_log.sync)
             except OSError as exc:
-                log.warning("Could not save the metadata locally (%s); kept in memory", exc)
-                continue
-            local.commit(encoded)
+                log.warning("Could not flush the local copy of the metadata (%s)", exc)
 
     async def _controller_end(self) -> int | None:
         """The controller's metadata log end now (a fetch that does not wait), or None."""

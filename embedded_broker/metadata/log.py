@@ -68,9 +68,11 @@ class MetadataLog:
     def read(self, start: int) -> list[tuple[int, MetadataRecord]]:
         return [(i, decode_record(self.records[i])) for i in range(start, len(self.records))]
 
-    def write(self, records: list[MetadataRecord]) -> list[bytes]:
-        """Write records to disk and fsync (blocking: call off the event loop); returns their
-        encoded form for ``commit``. On an error nothing is committed in memory."""
+    def write(self, records: list[MetadataRecord], *, sync: bool = True) -> list[bytes]:
+        """Write records to disk and, with ``sync``, fsync (blocking: call off the event
+        loop); returns their encoded form for ``commit``. On an error nothing is committed in
+        memory. Without ``sync`` the records survive a killed process, not a lost machine,
+        until ``sync`` is called."""
         encoded = [encode_record(r) for r in records]
         if self._path is not None:
             blob = b"".join(_FRAME.pack(len(p), crc32c.crc32c(p)) + p for p in encoded)
@@ -79,11 +81,18 @@ class MetadataLog:
                 try:
                     f.write(blob)
                     f.flush()
-                    os.fsync(f.fileno())
+                    if sync:
+                        os.fsync(f.fileno())
                 except OSError:
                     f.truncate(start)
                     raise
         return encoded
+
+    def sync(self) -> None:
+        """Flush what ``write(..., sync=False)`` left in the page cache (blocking)."""
+        if self._path is not None and self._path.exists():
+            with self._path.open("rb") as f:
+                os.fsync(f.fileno())
 
     def commit(self, encoded: list[bytes]) -> int:
         """Make written records visible; returns the offset of the first."""
