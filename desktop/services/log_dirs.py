@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from kafka.admin import KafkaAdminClient
@@ -81,12 +82,18 @@ def sizes_from_response(
 
 
 def describe_sizes(
-    profile: ClusterProfile, creds: Credentials, timeout_s: float, token: CancelToken = NEVER
+    profile: ClusterProfile,
+    creds: Credentials,
+    timeout_s: float,
+    token: CancelToken = NEVER,
+    brokers: Sequence[int] | None = None,
 ) -> LogDirSizes:
     """Ask every broker for its log dirs' sizes (blocking; run it in a job). A cancel of
     `token` ends the call within moments and quietly (JobCancelled), even mid-bootstrap.
     Each broker is asked on its own: one that cannot be reached (killed and not yet fenced,
-    or unreachable from here) is listed in `unanswered` and the others' sizes still come."""
+    or unreachable from here) is listed in `unanswered` and the others' sizes still come.
+    `brokers` are the ids to ask (the app's latest snapshot lists them); without them the
+    cluster is asked, through whichever broker kafka-python picks, which may be the dead one."""
     conf = kafka_python_config(profile, creds, timeout_s)
     stop = Interruptible(str(conf["client_id"]))
     conf["kafka_client"] = stop.client_factory
@@ -94,7 +101,9 @@ def describe_sizes(
     try:
         client = KafkaAdminClient(**conf)
         try:
-            return _ask_each_broker(client, stop)
+            if brokers is None:
+                brokers = [int(b["broker_id"]) for b in client.describe_cluster()["brokers"]]
+            return _ask_each_broker(client, stop, brokers)
         finally:
             stop.close(client.close)
     except Exception:
@@ -106,19 +115,27 @@ def describe_sizes(
         stop.close(None)
 
 
-def _ask_each_broker(client: KafkaAdminClient, stop: Interruptible) -> LogDirSizes:
-    nodes = [int(b["broker_id"]) for b in client.describe_cluster()["brokers"]]
+def _ask_each_broker(
+    client: KafkaAdminClient, stop: Interruptible, nodes: Sequence[int]
+) -> LogDirSizes:
     answers: list[dict[str, Any]] = []
     first_error: Exception | None = None
-    unanswered: set[int] = set()
-    for node in nodes:
-        try:
-            answers += client.describe_log_dirs(brokers=[node])
-        except Exception as exc:
-            if stop.interrupted:
-                raise
-            first_error = first_error or exc
-            unanswered.add(node)
+    unanswered = list(nodes)
+    # twice: a first ask can fail for a live broker too (kafka-python still learning the
+    # cluster's addresses right after its bootstrap); a dead one fails both times
+    for _round in range(2):
+        failed: list[int] = []
+        for node in unanswered:
+            try:
+                answers += client.describe_log_dirs(brokers=[node])
+            except Exception as exc:
+                if stop.interrupted:
+                    raise
+                first_error = first_error or exc
+                failed.append(node)
+        unanswered = failed
+        if not unanswered:
+            break
     if first_error is not None and not answers:
         raise first_error
     return sizes_from_response(answers, time.time(), frozenset(unanswered))

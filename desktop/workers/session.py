@@ -333,7 +333,9 @@ class ClusterSession(QObject):
         base, known = self.snapshot, self.sizes
 
         def work(ctx: JobContext) -> tuple[LogDirSizes, ClusterSnapshot | None]:
-            sizes = keep_last_known(known, describe_sizes(profile, creds, timeout, ctx.token))
+            ids = None if base is None else [b.id for b in base.brokers]
+            fresh = describe_sizes(profile, creds, timeout, ctx.token, ids)
+            sizes = keep_last_known(known, fresh)
             return sizes, None if base is None else prepared(base, with_sizes(base, sizes))
 
         job = Job("sizes on disk", work, lane=Lane.STREAM, deadline_s=2 * timeout + 5)
