@@ -11,15 +11,27 @@ from desktop.domain.cluster import ClusterSnapshot
 
 @dataclass(frozen=True)
 class LogDirSizes:
-    """One DescribeLogDirs round: bytes in each broker's log dirs and in each topic (summed over
-    every replica, as the files on all brokers' disks hold them). A broker that did not answer
-    is in `unanswered`; its figures, if any, are the last it gave (see `keep_last_known`)."""
+    """One DescribeLogDirs round: bytes of each topic in each broker's log dirs. A broker that
+    did not answer is in `unanswered`; its figures, if any, are the last it gave (see
+    `keep_last_known`)."""
 
-    brokers: Mapping[int, int] = field(default_factory=dict)
-    topics: Mapping[str, int] = field(default_factory=dict)
-    fetched_at: float = 0.0
     by_broker: Mapping[int, Mapping[str, int]] = field(default_factory=dict)
+    fetched_at: float = 0.0
     unanswered: frozenset[int] = frozenset()
+
+    @property
+    def brokers(self) -> dict[int, int]:
+        """Bytes in each broker's log dirs (0 for one whose dirs hold nothing)."""
+        return {node: sum(sizes.values()) for node, sizes in self.by_broker.items()}
+
+    @property
+    def topics(self) -> dict[str, int]:
+        """Bytes of each topic, summed over every replica, as all brokers' disks hold them."""
+        out: dict[str, int] = {}
+        for sizes in self.by_broker.values():
+            for name, size in sizes.items():
+                out[name] = out.get(name, 0) + size
+        return out
 
 
 def keep_last_known(previous: LogDirSizes | None, fresh: LogDirSizes) -> LogDirSizes:
@@ -32,27 +44,23 @@ def keep_last_known(previous: LogDirSizes | None, fresh: LogDirSizes) -> LogDirS
     for node in fresh.unanswered:
         if node in previous.by_broker:
             by_broker[node] = previous.by_broker[node]
-    topics: dict[str, int] = {}
-    for sizes in by_broker.values():
-        for name, size in sizes.items():
-            topics[name] = topics.get(name, 0) + size
-    brokers = {node: sum(sizes.values()) for node, sizes in by_broker.items()}
-    return dataclasses.replace(fresh, brokers=brokers, topics=topics, by_broker=by_broker)
+    return dataclasses.replace(fresh, by_broker=by_broker)
 
 
 def with_sizes(snapshot: ClusterSnapshot, sizes: LogDirSizes | None) -> ClusterSnapshot:
     """`snapshot` with its Size column and broker log-dir sizes filled from `sizes`."""
     if sizes is None:
         return snapshot
+    by_topic, by_node = sizes.topics, sizes.brokers
     topics = tuple(
         t
-        if t.size_bytes == sizes.topics.get(t.name)
-        else dataclasses.replace(t, size_bytes=sizes.topics.get(t.name))
+        if t.size_bytes == by_topic.get(t.name)
+        else dataclasses.replace(t, size_bytes=by_topic.get(t.name))
         for t in snapshot.topics
     )
     return dataclasses.replace(
         snapshot,
         topics=topics,
-        broker_sizes=dict(sizes.brokers),
-        stale_broker_sizes=sizes.unanswered & frozenset(sizes.brokers),
+        broker_sizes=by_node,
+        stale_broker_sizes=sizes.unanswered & frozenset(by_node),
     )

@@ -58,14 +58,11 @@ def kafka_python_config(
 def sizes_from_response(
     response: list[dict[str, Any]], now: float, unanswered: frozenset[int] = frozenset()
 ) -> LogDirSizes:
-    """Sum kafka-python's per-broker, per-log-dir, per-partition sizes."""
-    brokers: dict[int, int] = defaultdict(int)
-    topics: dict[str, int] = defaultdict(int)
+    """Sum kafka-python's per-broker, per-log-dir, per-partition sizes per broker and topic."""
     by_broker: dict[int, dict[str, int]] = {}
     for broker in response:
-        node = int(broker["broker"])
-        brokers[node] += 0  # a broker with empty log dirs holds 0 bytes, not unknown
-        own = by_broker.setdefault(node, defaultdict(int))
+        # a broker with empty log dirs holds 0 bytes, not unknown
+        held = by_broker.setdefault(int(broker["broker"]), defaultdict(int))
         for log_dir in broker.get("log_dirs", ()):
             if log_dir.get("error_code", 0):
                 continue  # an offline log dir reports no partitions
@@ -73,12 +70,8 @@ def sizes_from_response(
                 for part in topic.get("partitions", ()):
                     if part.get("is_future_key"):
                         continue  # a replica being moved between dirs: counted once, where it is
-                    size = int(part.get("partition_size", 0))
-                    brokers[node] += size
-                    topics[str(topic["name"])] += size
-                    own[str(topic["name"])] += size
-    held = {node: dict(sizes) for node, sizes in by_broker.items()}
-    return LogDirSizes(dict(brokers), dict(topics), now, held, unanswered)
+                    held[str(topic["name"])] += int(part.get("partition_size", 0))
+    return LogDirSizes({node: dict(sizes) for node, sizes in by_broker.items()}, now, unanswered)
 
 
 def describe_sizes(

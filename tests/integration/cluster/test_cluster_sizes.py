@@ -25,6 +25,7 @@ def test_sizes_come_from_the_brokers_that_answer(
 
     client = admin(cluster.bootstrap())  # held: a dropped client ends its calls
     client.create_topics([NewTopic("sized", 3, 3)])["sized"].result(30)
+    del client  # not left retrying the cluster after the test
     producer = Producer({"bootstrap.servers": cluster.bootstrap(), "acks": "all"})
     for i in range(300):
         producer.produce("sized", b"v" * 400, partition=i % 3)
