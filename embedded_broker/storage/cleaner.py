@@ -34,7 +34,6 @@ from embedded_broker.storage.cleaner_batch import (
     Batch,
     Record,
     decode,
-    keys,
     rebuild,
     record_at,
     record_key,
@@ -42,10 +41,11 @@ from embedded_broker.storage.cleaner_batch import (
     spans,
 )
 from embedded_broker.storage.cleaner_files import CLEANED, DELETED, SWAP, segment_files
+from embedded_broker.storage.cleaner_map import BYTES_PER_OFFSET, MappedRange, map_batch
 from embedded_broker.storage.config import LogConfig
 from embedded_broker.storage.index import fsync_path, write_atomically
 from embedded_broker.storage.log import Log
-from embedded_broker.storage.offset_map import SLOT_SIZE, OffsetMap
+from embedded_broker.storage.offset_map import ENTRY_SIZE, OffsetMap
 from embedded_broker.storage.segment import BatchMeta, Segment
 from embedded_broker.storage.store import FileStore, MemoryStore
 from embedded_broker.storage.txn_index import AbortedTxn
@@ -264,12 +264,9 @@ class Cleaner:
     def __init__(self, offset_map: OffsetMap, should_stop: Callable[[], bool] = lambda: False):
         self.map = offset_map
         self._should_stop = should_stop
-        # One bit per offset of the mapped dirty range, set while that offset holds its key's
-        # latest record: the copy pass then decides dirty records without hashing their keys
-        # again. Bounded like the map (an eighth of its memory; a longer range takes rounds).
-        self._latest_bits = bytearray()
-        self._bits_start = 0
-        self._bits_capacity = max(offset_map.slots * SLOT_SIZE // 8, 4096) * 8
+        # what the map pass leaves the copy pass (cleaner_map.py), bounded like the map
+        self._mapped = MappedRange.allocate(0, 0)
+        self._mapped_capacity = max(offset_map.slots * ENTRY_SIZE // 4 // BYTES_PER_OFFSET, 4096)
         self._producers: Mapping[int, int] = {}
 
     def _check(self, log_: Log) -> None:
@@ -322,39 +319,40 @@ class Cleaner:
         offset_map.clear()
         start, stop = cleanable.first_dirty, cleanable.first_uncleanable
         dirty = [s for s in segments if s.next_offset > start and s.base_offset < stop]
-        stop = min(stop, start + self._bits_capacity)
-        bits = self._latest_bits = bytearray((stop - start + 7) // 8)
-        self._bits_start = start
+        stop = min(stop, start + self._mapped_capacity)
+        mapped = self._mapped = MappedRange.allocate(start, stop - start)
+        looked = start - 1  # the last offset looked at
         for i, segment in enumerate(dirty):
-            self._check(log_)
-            for raw in _batches(segment):
-                base, _len, _e, _m, _c, _attrs, last_delta = _SPAN.unpack_from(raw)
-                last = base + last_delta
-                if base >= stop:
-                    break
-                if last < start:
-                    continue
-                batch = decode(raw)
-                if batch.is_control:
-                    txns.on_control(batch)
-                elif not txns.on_batch(batch):
-                    body = batch.body
-                    put = offset_map.put
-                    for delta, key_start, key_len in keys(batch):
-                        offset = base + delta
-                        if key_len >= 0 and offset >= start:
-                            if offset_map.full or offset >= stop:
-                                return offset_map.latest_offset + 1
-                            replaced = put(body[key_start : key_start + key_len], offset)
-                            at = offset - start
-                            bits[at >> 3] |= 1 << (at & 7)
-                            if replaced >= start:
-                                at = replaced - start
-                                bits[at >> 3] &= ~(1 << (at & 7)) & 0xFF
-                offset_map.latest_offset = max(offset_map.latest_offset, last)
+            unmapped = self._map_segment(log_, segment, stop, mapped, txns)
+            if unmapped >= 0:
+                looked = unmapped - 1
+                break
             nxt = dirty[i + 1].base_offset if i + 1 < len(dirty) else stop
-            offset_map.latest_offset = max(offset_map.latest_offset, min(nxt, stop) - 1)
-        return offset_map.latest_offset + 1
+            looked = min(nxt, stop) - 1
+        offset_map.latest_offset = looked
+        mapped.flag_latest(offset_map.offsets.values())
+        return looked + 1
+
+    def _map_segment(
+        self, log_: Log, segment: Segment, stop: int, mapped: MappedRange, txns: _Transactions
+    ) -> int:
+        """Map one segment's records below ``stop``; returns the first offset left unmapped
+        (the map is full), or -1."""
+        for raw in _batches(segment):
+            self._check(log_)
+            base, _len, _e, _m, _c, _attrs, last_delta = _SPAN.unpack_from(raw)
+            if base >= stop:
+                break
+            if base + last_delta < mapped.start:
+                continue
+            batch = decode(raw)
+            if batch.is_control:
+                txns.on_control(batch)
+            elif not txns.on_batch(batch):
+                unmapped = map_batch(batch, stop, self.map, mapped)
+                if unmapped >= 0:
+                    return unmapped
+        return -1
 
     @staticmethod
     def _groups(segments: list[Segment], max_size: int, uncleanable: int) -> list[list[Segment]]:
@@ -450,7 +448,6 @@ class Cleaner:
         config: LogConfig,
     ) -> bytes | None:
         """The batch as it stays in the log, or None to drop it (Kafka's filterTo rules)."""
-        offset_map = self.map
         batch = decode(raw)
         horizon = batch.delete_horizon_ms
         if batch.is_control:
@@ -467,33 +464,20 @@ class Cleaner:
         elif batch.is_control:
             kept = records(batch)
         else:
-            body = batch.body
             base = batch.base_offset
             keep_deletes = horizon is None or now_ms < horizon
-            bits = self._latest_bits
-            bits_start = self._bits_start
-            for start, _end, delta in spans(batch):
-                offset = base + delta
-                if offset > latest:
+            mapped = self._mapped
+            if batch.last_offset <= latest and mapped.covers(base, batch.last_offset):
+                # wholly in the mapped range: the map pass flagged the survivors
+                for start in mapped.latest_positions(base, batch.last_offset):
                     record = record_at(batch, start)
-                elif offset >= bits_start:  # dirty: the map pass marked the latest ones
-                    at = offset - bits_start
-                    if not bits[at >> 3] & (1 << (at & 7)):
-                        continue
-                    record = record_at(batch, start)
-                    if record[8] < 0 and not keep_deletes:
-                        continue
-                else:
-                    record = record_at(batch, start)
-                    key_len = record[7]
-                    if key_len < 0:
-                        continue  # compacted topics keep no record without a key
-                    found = offset_map.get(body[record[6] : record[6] + key_len])
-                    if offset < found or (record[8] < 0 and not keep_deletes):
-                        continue
-                kept.append(record)
-                if record[8] < 0:
-                    tombstones = True
+                    if record[8] < 0:
+                        if not keep_deletes:
+                            continue
+                        tombstones = True
+                    kept.append(record)
+            else:
+                tombstones = self._filter_records(batch, latest, keep_deletes, kept)
         if not kept:
             if batch.last_offset + 1 == upper_bound:
                 return rebuild(batch, [])  # keeps the round's last offset known
@@ -507,6 +491,41 @@ class Cleaner:
         if len(kept) == every_record and not set_horizon:
             return raw
         return rebuild(batch, kept, now_ms + config.delete_retention_ms if set_horizon else None)
+
+    def _filter_records(
+        self, batch: Batch, latest: int, keep_deletes: bool, kept: list[Record]
+    ) -> bool:
+        """Kept records of a batch not wholly in the mapped range, appended to ``kept``
+        (records past the mapped range all stay; older ones by the map); True if a kept record
+        is a tombstone."""
+        offsets = self.map
+        mapped = self._mapped
+        flags = mapped.flags
+        body = batch.body
+        base = batch.base_offset
+        tombstones = False
+        for start, _end, delta in spans(batch):
+            offset = base + delta
+            if offset > latest:
+                record = record_at(batch, start)
+            elif mapped.covers(offset, offset):
+                if not flags[offset - mapped.start]:
+                    continue
+                record = record_at(batch, start)
+                if record[8] < 0 and not keep_deletes:
+                    continue
+            else:
+                record = record_at(batch, start)
+                key_len = record[7]
+                if key_len < 0:
+                    continue  # compacted topics keep no record without a key
+                found = offsets.get(body[record[6] : record[6] + key_len])
+                if offset < found or (record[8] < 0 and not keep_deletes):
+                    continue
+            kept.append(record)
+            if record[8] < 0:
+                tombstones = True
+        return tombstones
 
     def _swap_in(self, log_: Log, directory: Path, group: list[Segment], cleaned: Segment) -> None:
         """fsync the cleaned files, rename them to .swap, then swap them in under the log's

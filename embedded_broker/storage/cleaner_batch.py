@@ -91,7 +91,7 @@ Record = tuple[int, int, int, int, int, int, int, int, int]
 _ZIGZAG = [(byte >> 1) ^ -(byte & 1) for byte in range(128)]
 
 
-def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+def read_varint(buf: bytes, pos: int) -> tuple[int, int]:
     byte = buf[pos]
     if byte < 0x80:  # one byte: most lengths and deltas of small records
         return (byte >> 1) ^ -(byte & 1), pos + 1
@@ -144,7 +144,7 @@ def records(batch: Batch) -> list[Record]:
     """
     body = batch.body
     zigzag = _ZIGZAG
-    varint = _varint
+    varint = read_varint
     out: list[Record] = []
     append = out.append
     pos = 0
@@ -209,64 +209,12 @@ def records(batch: Batch) -> list[Record]:
     return out
 
 
-def keys(batch: Batch) -> list[tuple[int, int, int]]:
-    """(offset delta, key start, key length) of every record: all the map pass needs."""
-    body = batch.body
-    zigzag = _ZIGZAG
-    varint = _varint
-    out: list[tuple[int, int, int]] = []
-    append = out.append
-    pos = 0
-    try:
-        for _ in range(batch.records_count):
-            byte = body[pos]
-            if byte < 0x80:
-                length = zigzag[byte]
-                pos += 1
-            elif body[pos + 1] < 0x80:
-                raw = (byte & 0x7F) | (body[pos + 1] << 7)
-                length = (raw >> 1) ^ -(raw & 1)
-                pos += 2
-            else:
-                length, pos = varint(body, pos)
-            end = pos + length
-            pos += 1  # the attributes byte
-            while body[pos] & 0x80:  # skip the timestamp delta
-                pos += 1
-            pos += 1
-            byte = body[pos]
-            if byte < 0x80:
-                offset_delta = zigzag[byte]
-                pos += 1
-            elif body[pos + 1] < 0x80:  # deltas 64 to 8191
-                raw = (byte & 0x7F) | (body[pos + 1] << 7)
-                offset_delta = (raw >> 1) ^ -(raw & 1)
-                pos += 2
-            else:
-                offset_delta, pos = varint(body, pos)
-            byte = body[pos]
-            if byte < 0x80:
-                key_len = zigzag[byte]
-                pos += 1
-            else:
-                key_len, pos = varint(body, pos)
-            if pos + max(key_len, 0) > end:
-                raise InvalidRecordBatchError("record runs past its end")
-            append((offset_delta, pos, key_len))
-            pos = end
-    except IndexError:
-        raise InvalidRecordBatchError("record truncated") from None
-    if pos != len(body):
-        raise InvalidRecordBatchError("bytes left over after the last record of a batch")
-    return out
-
-
 def spans(batch: Batch) -> list[tuple[int, int, int]]:
     """(start, end, offset delta) of every record: the copy pass's first look; record_at()
     reads the rest of the few it keeps."""
     body = batch.body
     zigzag = _ZIGZAG
-    varint = _varint
+    varint = read_varint
     out: list[tuple[int, int, int]] = []
     append = out.append
     pos = 0
@@ -308,15 +256,15 @@ def spans(batch: Batch) -> list[tuple[int, int, int]]:
 def record_at(batch: Batch, start: int) -> Record:
     """The record that starts at ``start`` in the body, fully described."""
     body = batch.body
-    length, pos = _varint(body, start)
+    length, pos = read_varint(body, start)
     fields = pos
     end = pos + length
-    ts_delta, pos = _varint(body, pos + 1)
+    ts_delta, pos = read_varint(body, pos + 1)
     ts_end = pos
-    offset_delta, pos = _varint(body, pos)
-    key_len, pos = _varint(body, pos)
+    offset_delta, pos = read_varint(body, pos)
+    key_len, pos = read_varint(body, pos)
     key_start = pos
-    value_len, pos = _varint(body, pos + max(key_len, 0))
+    value_len, pos = read_varint(body, pos + max(key_len, 0))
     if pos > end:
         raise InvalidRecordBatchError("record runs past its end")
     return (start, end, fields, ts_end, ts_delta, offset_delta, key_start, key_len, value_len)
@@ -333,7 +281,7 @@ def record_value(batch: Batch, record: Record) -> bytes | None:
     """The record's value; None for a tombstone."""
     if record[8] < 0:
         return None
-    _length, start = _varint(batch.body, record[6] + max(record[7], 0))
+    _length, start = read_varint(batch.body, record[6] + max(record[7], 0))
     return batch.body[start : start + record[8]]
 
 

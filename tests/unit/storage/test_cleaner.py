@@ -29,7 +29,7 @@ from embedded_broker.storage.cleaner_batch import (
     records,
 )
 from embedded_broker.storage.cleaner_files import finish_interrupted_cleaning
-from embedded_broker.storage.offset_map import OffsetMap
+from embedded_broker.storage.offset_map import ENTRY_SIZE, OffsetMap
 from embedded_broker.storage.txn_index import AbortedTxn
 from tests.unit.storage.batches import (
     GZIP,
@@ -202,7 +202,7 @@ def test_offset_map_full_cleans_in_several_rounds(open_log: OpenLog) -> None:
     log.flush()
     ends = []
     for _ in range(20):
-        end = clean(log, memory=24 * 60)  # room for 54 keys a round
+        end = clean(log, memory=ENTRY_SIZE * 60)  # room for 54 keys a round
         if end < 0:
             break
         ends.append(end)
@@ -321,7 +321,9 @@ def test_an_aborted_round_leaves_whole_data_and_no_files_behind(tmp_path: Path) 
     directory, expected, before = _make_cleaned_partition(tmp_path)
     log = Log(directory, LogConfig(segment_bytes=2000, cleanup_policy="compact"))
     polls = iter(range(1000))
-    cleaner = Cleaner(OffsetMap(1 << 20), should_stop=lambda: next(polls) > 40)
+    # polled once per batch in each pass: the map pass reads at most the 60 batches produced,
+    # then the copy pass is stopped part way
+    cleaner = Cleaner(OffsetMap(1 << 20), should_stop=lambda: next(polls) > 60 + 30)
     with pytest.raises(CleaningAbortedError):
         clean_partition(cleaner, log, None, NOW)
     try:
