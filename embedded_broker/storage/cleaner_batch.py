@@ -254,17 +254,61 @@ def spans(batch: Batch) -> list[tuple[int, int, int]]:
 
 
 def record_at(batch: Batch, start: int) -> Record:
-    """The record that starts at ``start`` in the body, fully described."""
+    """The record that starts at ``start`` in the body, fully described.
+
+    Hot for the records a round keeps: one-byte varints are decoded inline, as in records().
+    """
     body = batch.body
-    length, pos = read_varint(body, start)
-    fields = pos
-    end = pos + length
-    ts_delta, pos = read_varint(body, pos + 1)
-    ts_end = pos
-    offset_delta, pos = read_varint(body, pos)
-    key_len, pos = read_varint(body, pos)
-    key_start = pos
-    value_len, pos = read_varint(body, pos + max(key_len, 0))
+    zigzag = _ZIGZAG
+    varint = read_varint
+    try:
+        byte = body[start]
+        if byte < 0x80:
+            length = zigzag[byte]
+            pos = start + 1
+        elif body[start + 1] < 0x80:  # records of 64 B to 8 KiB
+            raw = (byte & 0x7F) | (body[start + 1] << 7)
+            length = (raw >> 1) ^ -(raw & 1)
+            pos = start + 2
+        else:
+            length, pos = varint(body, start)
+        fields = pos
+        end = pos + length
+        pos += 1  # the attributes byte
+        byte = body[pos]
+        if byte < 0x80:
+            ts_delta = zigzag[byte]
+            pos += 1
+        else:
+            ts_delta, pos = varint(body, pos)
+        ts_end = pos
+        byte = body[pos]
+        if byte < 0x80:
+            offset_delta = zigzag[byte]
+            pos += 1
+        else:
+            offset_delta, pos = varint(body, pos)
+        byte = body[pos]
+        if byte < 0x80:
+            key_len = zigzag[byte]
+            pos += 1
+        else:
+            key_len, pos = varint(body, pos)
+        key_start = pos
+        if key_len > 0:
+            pos += key_len
+        byte = body[pos]
+        if byte < 0x80:
+            value_len = zigzag[byte]
+            pos += 1
+        elif body[pos + 1] < 0x80:
+            raw = (byte & 0x7F) | (body[pos + 1] << 7)
+            value_len = (raw >> 1) ^ -(raw & 1)
+            pos += 2
+        else:
+            value_len, pos = varint(body, pos)
+    except IndexError:
+        raise InvalidRecordBatchError("record truncated") from None
     if pos > end:
         raise InvalidRecordBatchError("record runs past its end")
     return (start, end, fields, ts_end, ts_delta, offset_delta, key_start, key_len, value_len)

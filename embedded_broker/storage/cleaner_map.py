@@ -18,7 +18,7 @@ from zlib import crc32
 
 from embedded_broker.protocol.record_batch import InvalidRecordBatchError
 from embedded_broker.storage.cleaner_batch import Batch, read_varint
-from embedded_broker.storage.offset_map import OffsetMap
+from embedded_broker.storage.offset_map import SHORT_KEY, OffsetMap
 
 BYTES_PER_OFFSET = 5  # a flag byte and a 32-bit position
 _ZIGZAG = [(byte >> 1) ^ -(byte & 1) for byte in range(128)]
@@ -118,7 +118,8 @@ def map_batch(batch: Batch, stop: int, offset_map: OffsetMap, mapped: MappedRang
                     return offset
                 if key_len >= 0:  # a record without a key is dropped by the copy pass
                     key = body[pos : pos + key_len]
-                    code = (hash(key) << 32) | crc32(key)  # offset_map.digest(key)
+                    # as offset_map.digest(key)
+                    code = key if key_len <= SHORT_KEY else (hash(key) << 32) | crc32(key)
                     if careful and code not in offsets and len(offsets) >= max_entries:
                         return offset
                     offsets[code] = offset

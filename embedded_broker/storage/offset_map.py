@@ -1,27 +1,32 @@
 """The log cleaner's bounded key → latest-offset map.
 
-Like Kafka's SkimpyOffsetMap, a key is kept only as a digest, and the number of keys is bounded
-by ``log.cleaner.dedupe.buffer.size``. Here the map is a dict of int digest → int offset: the
-hash probing runs in C, which makes a round about twice as fast as probing flat arrays from
-Python, at the cost of more bytes per key (ENTRY_SIZE, measured on CPython 3.11 with a resize
-in progress), so a round holds fewer keys than Kafka's for the same buffer. The memory is taken
-as keys arrive, so a broker with small compacted topics never holds the whole buffer.
+Like Kafka's SkimpyOffsetMap, a key longer than a digest is kept only as its digest, and the
+number of keys is bounded by ``log.cleaner.dedupe.buffer.size``. Here the map is a dict of
+digest → offset: the hash probing runs in C, which makes a round about twice as fast as probing
+flat arrays from Python, at the cost of more bytes per key (ENTRY_SIZE, measured on CPython 3.11
+with a resize in progress), so a round holds fewer keys than Kafka's for the same buffer. The
+memory is taken as keys arrive, so a broker with small compacted topics never holds the whole
+buffer.
 
-The digest is 96 bits: Python's SipHash of the key (seeded per process, which is fine for a map
-that lives one cleaning round) and its CRC-32, both computed in C. A digest collision would
-merge two keys; at 96 bits that is as unlikely as Kafka's 128 bits in practice (about 1e-13 for
-100 million keys).
+A key of up to 16 bytes is its own digest: it takes no more room than one, costs no hashing
+beyond the dict's, and never collides. A longer key's digest is 96 bits: Python's SipHash of
+the key (seeded per process, which is fine for a map that lives one cleaning round) and its
+CRC-32, both computed in C. A digest collision would merge two keys; at 96 bits that is as
+unlikely as Kafka's 128 bits in practice (about 1e-13 for 100 million keys).
 """
 
 from __future__ import annotations
 
 from zlib import crc32
 
-ENTRY_SIZE = 176  # bytes per key: the digest and offset ints and the dict's share, at peak
+ENTRY_SIZE = 192  # bytes per key: the digest or short key, the offset and the dict's share, at peak
 
 
-def digest(key: bytes) -> int:
-    return (hash(key) << 32) | crc32(key)
+SHORT_KEY = 16  # keys up to this length are their own digest: no bigger than one, no hashing
+
+
+def digest(key: bytes) -> bytes | int:
+    return key if len(key) <= SHORT_KEY else (hash(key) << 32) | crc32(key)
 
 
 class OffsetMap:
@@ -32,7 +37,7 @@ class OffsetMap:
     def __init__(self, memory: int, load_factor: float = 0.9) -> None:
         self.slots = max(memory // ENTRY_SIZE, 2)
         self.max_entries = max(int(self.slots * load_factor), 1)
-        self.offsets: dict[int, int] = {}
+        self.offsets: dict[bytes | int, int] = {}
         # the last offset whose record has been looked at while building (Kafka's latestOffset)
         self.latest_offset = -1
 
