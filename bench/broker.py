@@ -8,13 +8,15 @@ a producer writes flat out and 4 consumers stall; (e) RSS meanwhile; (f) shutdow
 5,000 partitions. Last (bench/broker_tls.py): (g) producer and consumer perf tests over SASL_SSL
 with SCRAM-SHA-512 on both brokers ("tls_produce_ratio", "tls_consume_ratio"); and
 (bench/broker_txn.py) the transactional producer perf test, a commit every 100 ms
-("txn_produce_ratio").
+("txn_produce_ratio"); (h) (bench/compaction.py) the time to clean 1,000,000 keyed records of
+100 B with 10% unique keys ("compaction_ratio", built-in seconds ÷ Kafka seconds).
 
-    python -m bench.broker [--java-records N] [--python-records N] [--small] [--only loop|tls]
+    python -m bench.broker [--java-records N] [--python-records N] [--small]
+                           [--only loop|tls|txn|compaction]
 
 ``--small`` runs everything at a size for a quick check (not for the figures); ``--only loop``
 runs parts (d) to (f) alone (no Java needed); ``--only tls`` runs part (g) alone; ``--only txn``
-the transactional part alone.
+the transactional part alone; ``--only compaction`` part (h) alone.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Any
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from bench import broker_loop, broker_tls, broker_txn
+from bench import broker_loop, broker_tls, broker_txn, compaction
 from bench.support import builtin_broker, emit, rss_mb, wait_api_versions
 from tests.kafka.classpath import cache_root, ensure_classpath
 from tests.kafka.cli import KafkaCli
@@ -171,11 +173,17 @@ def main() -> None:
     parser.add_argument("--java-records", type=int, default=1_000_000)
     parser.add_argument("--python-records", type=int, default=1_000_000)
     parser.add_argument("--small", action="store_true", help="a quick run at small sizes")
-    parser.add_argument("--only", choices=("all", "loop", "tls", "txn"), default="all")
+    parser.add_argument(
+        "--only", choices=("all", "loop", "tls", "txn", "compaction"), default="all"
+    )
     args = parser.parse_args()
     if args.small:
         args.java_records = min(args.java_records, 50_000)
         args.python_records = min(args.python_records, 50_000)
+    compaction_records = 100_000 if args.small else 1_000_000
+    if args.only == "compaction":
+        emit({"summary": compaction.run(compaction_records)})
+        return
     if args.only == "txn":
         emit({"summary": broker_txn.run(perf_tools(), args.java_records)})
         return
@@ -211,6 +219,7 @@ def main() -> None:
                 **loop,
                 **broker_tls.run(cli, args.java_records, KAFKA_JVM_OPTS),
                 **broker_txn.run(cli, args.java_records),
+                **compaction.run(compaction_records),
             }
         }
     )
