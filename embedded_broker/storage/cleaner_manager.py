@@ -5,6 +5,12 @@ As Kafka's LogCleaner / LogCleanerManager: ``log.cleaner.threads`` threads share
 partition with the highest dirty ratio above its min.cleanable.dirty.ratio (or one whose
 max.compaction.lag.ms has passed), never one another thread is cleaning, and sleeps
 ``log.cleaner.backoff.ms`` when there is none. Everything runs off the event loop.
+
+A partition whose round fails (a damaged batch, a full disk) is marked uncleanable, as Kafka's
+LogCleanerManager does: the error is logged once, the other partitions go on being cleaned, and
+the partition is tried again only after UNCLEANABLE_RETRY_S (a full disk may have been freed;
+a damaged segment stays uncleanable until it is gone). Without this the filthiest partition
+would be picked, and fail, every round, and no other partition would ever be cleaned.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Callable, Mapping
 
@@ -30,6 +37,8 @@ from embedded_broker.storage.manager import Key, LogManager
 from embedded_broker.storage.offset_map import OffsetMap
 
 log = logging.getLogger(__name__)
+
+UNCLEANABLE_RETRY_S = 300.0
 
 
 class LogCleaner:
@@ -61,6 +70,8 @@ class LogCleaner:
         self._threads: list[threading.Thread] = []
         # checkpoints of in-memory partitions (on disk they live in the partition directory)
         self._memory_checkpoints: weakref.WeakKeyDictionary[Log, int] = weakref.WeakKeyDictionary()
+        # partition -> (why its last round failed, monotonic time of its next try)
+        self._uncleanable: dict[Key, tuple[str, float]] = {}
         self.rounds = 0  # completed cleaning rounds, for tests and the benchmark
         self.last_stats: CleanStats | None = None
 
@@ -86,6 +97,11 @@ class LogCleaner:
         with self._wake:
             self._wake.notify_all()
 
+    def uncleanable(self) -> dict[Key, str]:
+        """The partitions whose last round failed, with the reason."""
+        with self._lock:
+            return {key: why for key, (why, _retry) in self._uncleanable.items()}
+
     def checkpoint(self, partition_log: Log) -> int | None:
         if partition_log.directory is None:
             return self._memory_checkpoints.get(partition_log)
@@ -108,11 +124,15 @@ class LogCleaner:
 
     def _grab_filthiest(self, now_ms: int) -> tuple[Key, Log, Cleanable] | None:
         best: tuple[Key, Log, Cleanable] | None = None
+        now = time.monotonic()
         for key, partition_log in self._logs.compacted_logs():
             if self._stop.is_set():
                 return None
             with self._lock:
                 if key in self._in_progress:
+                    continue
+                failed = self._uncleanable.get(key)
+                if failed is not None and now < failed[1]:
                     continue
             try:
                 cleanable = cleanable_range(
@@ -155,13 +175,35 @@ class LogCleaner:
                     self._memory_checkpoints[partition_log] = stats.end_offset
                 self.last_stats = stats
                 self.rounds += 1
+            with self._lock:
+                recovered = self._uncleanable.pop(key, None)
+            if recovered is not None:
+                log.info("Partition %s-%d is cleanable again", *key)
         except CleaningAbortedError:
             log.debug("Cleaning of %s-%d was aborted", *key)
-        except (OSError, StorageError):
-            if not partition_log.closed:
-                raise
-            log.debug("Cleaning of %s-%d stopped: the partition was deleted", *key)
+        except Exception as exc:
+            if partition_log.closed or self._stop.is_set():
+                log.debug("Cleaning of %s-%d stopped: the partition was closed", *key)
+            else:
+                self._mark_uncleanable(key, exc)
         finally:
             with self._lock:
                 self._in_progress.discard(key)
         return True
+
+    def _mark_uncleanable(self, key: Key, exc: Exception) -> None:
+        why = str(exc) or type(exc).__name__
+        with self._lock:
+            known = key in self._uncleanable
+            self._uncleanable[key] = (why, time.monotonic() + UNCLEANABLE_RETRY_S)
+        if known:
+            log.debug("Partition %s-%d is still uncleanable: %s", *key, why)
+            return
+        log.error(
+            "Partition %s-%d is uncleanable and is skipped (tried again every %d s; the others "
+            "are still cleaned): %s",
+            *key,
+            UNCLEANABLE_RETRY_S,
+            why,
+            exc_info=not isinstance(exc, (OSError, StorageError)),
+        )
