@@ -38,7 +38,6 @@ from embedded_broker.storage.cleaner_batch import (
     record_at,
     record_key,
     records,
-    spans,
 )
 from embedded_broker.storage.cleaner_files import CLEANED, DELETED, SWAP, segment_files
 from embedded_broker.storage.cleaner_map import BYTES_PER_OFFSET, MappedRange, map_batch
@@ -504,18 +503,14 @@ class Cleaner:
         body = batch.body
         base = batch.base_offset
         tombstones = False
-        for start, _end, delta in spans(batch):
-            offset = base + delta
+        for record in records(batch):
+            offset = base + record[5]
             if offset > latest:
-                record = record_at(batch, start)
+                pass
             elif mapped.covers(offset, offset):
-                if not flags[offset - mapped.start]:
-                    continue
-                record = record_at(batch, start)
-                if record[8] < 0 and not keep_deletes:
+                if not flags[offset - mapped.start] or (record[8] < 0 and not keep_deletes):
                     continue
             else:
-                record = record_at(batch, start)
                 key_len = record[7]
                 if key_len < 0:
                     continue  # compacted topics keep no record without a key

@@ -137,118 +137,14 @@ def decode(batch: bytes) -> Batch:
 
 
 def records(batch: Batch) -> list[Record]:
-    """Every record's positions and the fields the cleaner decides on.
-
-    Hot: the cleaner walks every record twice, so one-byte varints (most deltas and key
-    lengths) are decoded inline through a table.
-    """
-    body = batch.body
-    zigzag = _ZIGZAG
-    varint = read_varint
+    """Every record's positions and the fields the cleaner decides on."""
     out: list[Record] = []
-    append = out.append
     pos = 0
-    try:
-        for _ in range(batch.records_count):
-            start = pos
-            byte = body[pos]
-            if byte < 0x80:
-                length = zigzag[byte]
-                pos += 1
-            elif body[pos + 1] < 0x80:  # two bytes: records of 64 B to 8 KiB
-                raw = (byte & 0x7F) | (body[pos + 1] << 7)
-                length = (raw >> 1) ^ -(raw & 1)
-                pos += 2
-            else:
-                length, pos = varint(body, pos)
-            fields = pos
-            end = pos + length
-            pos += 1  # the attributes byte
-            byte = body[pos]
-            if byte < 0x80:
-                ts_delta = zigzag[byte]
-                pos += 1
-            else:
-                ts_delta, pos = varint(body, pos)
-            ts_end = pos
-            byte = body[pos]
-            if byte < 0x80:
-                offset_delta = zigzag[byte]
-                pos += 1
-            else:
-                offset_delta, pos = varint(body, pos)
-            byte = body[pos]
-            if byte < 0x80:
-                key_len = zigzag[byte]
-                pos += 1
-            else:
-                key_len, pos = varint(body, pos)
-            key_start = pos
-            if key_len > 0:
-                pos += key_len
-            byte = body[pos]
-            if byte < 0x80:
-                value_len = zigzag[byte]
-                pos += 1
-            elif body[pos + 1] < 0x80:
-                raw = (byte & 0x7F) | (body[pos + 1] << 7)
-                value_len = (raw >> 1) ^ -(raw & 1)
-                pos += 2
-            else:
-                value_len, pos = varint(body, pos)
-            if pos > end:
-                raise InvalidRecordBatchError("record runs past its end")
-            append(
-                (start, end, fields, ts_end, ts_delta, offset_delta, key_start, key_len, value_len)
-            )
-            pos = end
-    except IndexError:
-        raise InvalidRecordBatchError("record truncated") from None
-    if pos != len(body):
-        raise InvalidRecordBatchError("bytes left over after the last record of a batch")
-    return out
-
-
-def spans(batch: Batch) -> list[tuple[int, int, int]]:
-    """(start, end, offset delta) of every record: the copy pass's first look; record_at()
-    reads the rest of the few it keeps."""
-    body = batch.body
-    zigzag = _ZIGZAG
-    varint = read_varint
-    out: list[tuple[int, int, int]] = []
-    append = out.append
-    pos = 0
-    try:
-        for _ in range(batch.records_count):
-            start = pos
-            byte = body[pos]
-            if byte < 0x80:
-                length = zigzag[byte]
-                pos += 1
-            elif body[pos + 1] < 0x80:
-                raw = (byte & 0x7F) | (body[pos + 1] << 7)
-                length = (raw >> 1) ^ -(raw & 1)
-                pos += 2
-            else:
-                length, pos = varint(body, pos)
-            end = pos + length
-            pos += 1
-            while body[pos] & 0x80:
-                pos += 1
-            pos += 1
-            byte = body[pos]
-            if byte < 0x80:
-                offset_delta = zigzag[byte]
-            elif body[pos + 1] < 0x80:
-                raw = (byte & 0x7F) | (body[pos + 1] << 7)
-                offset_delta = (raw >> 1) ^ -(raw & 1)
-            else:
-                offset_delta = varint(body, pos)[0]
-            append((start, end, offset_delta))
-            pos = end
-    except IndexError:
-        raise InvalidRecordBatchError("record truncated") from None
-    if pos != len(body):
+    for _ in range(batch.records_count):
+        record = record_at(batch, pos)
+        out.append(record)
+        pos = record[1]
+    if pos != len(batch.body):
         raise InvalidRecordBatchError("bytes left over after the last record of a batch")
     return out
 
@@ -256,7 +152,7 @@ def spans(batch: Batch) -> list[tuple[int, int, int]]:
 def record_at(batch: Batch, start: int) -> Record:
     """The record that starts at ``start`` in the body, fully described.
 
-    Hot for the records a round keeps: one-byte varints are decoded inline, as in records().
+    Hot for the records a round keeps: varints of one or two bytes are decoded inline.
     """
     body = batch.body
     zigzag = _ZIGZAG
