@@ -55,6 +55,7 @@ class LogCleaner:
         backoff_ms: Callable[[], int] = lambda: 15000,
         clock: Callable[[], int],
         active_producers: Callable[[Key], Mapping[int, int]] | None = None,
+        uncleanable_retry_s: float = UNCLEANABLE_RETRY_S,
     ) -> None:
         self._logs = logs
         self._threads_wanted = threads
@@ -63,6 +64,7 @@ class LogCleaner:
         self._backoff_ms = backoff_ms
         self._clock = clock
         self._active_producers = active_producers
+        self._uncleanable_retry_s = uncleanable_retry_s
         self._stop = threading.Event()
         self._wake = threading.Condition()
         self._lock = threading.Lock()
@@ -195,7 +197,7 @@ class LogCleaner:
         why = str(exc) or type(exc).__name__
         with self._lock:
             known = key in self._uncleanable
-            self._uncleanable[key] = (why, time.monotonic() + UNCLEANABLE_RETRY_S)
+            self._uncleanable[key] = (why, time.monotonic() + self._uncleanable_retry_s)
         if known:
             log.debug("Partition %s-%d is still uncleanable: %s", *key, why)
             return
@@ -203,7 +205,7 @@ class LogCleaner:
             "Partition %s-%d is uncleanable and is skipped (tried again every %d s; the others "
             "are still cleaned): %s",
             *key,
-            UNCLEANABLE_RETRY_S,
+            self._uncleanable_retry_s,
             why,
             exc_info=not isinstance(exc, (OSError, StorageError)),
         )

@@ -8,13 +8,14 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import NewTopic
+
+from tests.small_disk import fill, mounted_tmpfs
 
 from .broker_process import free_port, start_broker_process
 from .clients import TIMEOUT_S, admin, consume, consumer, create_topic
@@ -26,29 +27,8 @@ RECORD = 4000  # bytes of value per record: a 4 KiB page each, incompressible
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """An 8 MiB tmpfs mounted for the test and unmounted after it."""
-    if os.geteuid() != 0:
-        if os.environ.get("CI") == "true":
-            pytest.fail("the disk-full test must run in CI: it needs root to mount a tmpfs")
-        pytest.skip("needs root to mount an 8 MiB tmpfs (a real, small filesystem)")
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)], check=True)
-    try:
+    with mounted_tmpfs(tmp_path / "disk", "8m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def _fill(path: Path) -> None:
-    """Append to ``path`` until the filesystem is full."""
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        while os.write(fd, b"\0" * 1024):
-            pass
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 class Sender:
@@ -160,7 +140,7 @@ def test_full_disk_loses_no_acknowledged_record(small_disk: Path, broker: Broker
 
 def test_create_topics_on_a_full_disk_creates_nothing(small_disk: Path, broker: Broker) -> None:
     bootstrap = broker.bootstrap
-    _fill(small_disk / "filler")  # not a page left: topics.json cannot be written
+    fill(small_disk / "filler")  # not a page left: topics.json cannot be written
     client = admin(bootstrap)  # kept: the futures die with the client
     futures = client.create_topics([NewTopic("later", 3, 1)])
     with pytest.raises(KafkaException) as failed:

@@ -1,4 +1,5 @@
-"""A small v2 record-batch builder for tests (compression through cramjam, like the clients)."""
+"""A small v2 record-batch builder for tests (compression through cramjam, like the clients), and
+a reader of every record of a log."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ from dataclasses import dataclass, field
 
 import cramjam
 import crc32c
+
+from embedded_broker.protocol.record_batch import verify_crc
+from embedded_broker.storage import Log
+from embedded_broker.storage.cleaner_batch import decode, record_key, record_value, records
 
 NONE, GZIP, SNAPPY, LZ4, ZSTD = 0, 1, 2, 3, 4
 SNAPPY_XERIAL = 102  # a test-only code: snappy in the Java client's xerial framing
@@ -117,3 +122,35 @@ def simple_batch(
         [Rec(b"key-%d" % i, b"v" * value_size, i * step) for i in range(count)],
         base_timestamp=base_timestamp,
     )
+
+
+def read_all(log: Log) -> list[tuple[int, bytes | None, bytes | None]]:
+    """(offset, key, value) of every record from the log start, checking every batch's CRC."""
+    out = []
+    offset = log.log_start_offset
+    while offset < log.log_end_offset:
+        data = log.read(offset, 1 << 20)
+        if not data:
+            break
+        at = 0
+        while at < len(data):
+            length = int.from_bytes(data[at + 8 : at + 12], "big")
+            raw = data[at : at + length + 12]
+            assert verify_crc(raw)
+            batch = decode(raw)
+            for rec in records(batch):
+                delta = rec[5]
+                key, value = record_key(batch, rec), record_value(batch, rec)
+                if batch.base_offset + delta >= log.log_start_offset:
+                    out.append((batch.base_offset + delta, key, value))
+            offset = batch.last_offset + 1
+            at += length + 12
+    return out
+
+
+def latest(entries: list[tuple[int, bytes | None, bytes | None]]) -> dict[bytes, bytes | None]:
+    result: dict[bytes, bytes | None] = {}
+    for _offset, key, value in entries:
+        assert key is not None
+        result[key] = value
+    return result

@@ -12,7 +12,7 @@ import crc32c
 import pytest
 
 from embedded_broker.protocol.control_batch import Marker, MarkerType, build_marker
-from embedded_broker.protocol.record_batch import iter_batches, verify_crc
+from embedded_broker.protocol.record_batch import iter_batches
 from embedded_broker.storage import Log, LogConfig
 from embedded_broker.storage.cleaner import (
     Cleaner,
@@ -24,8 +24,6 @@ from embedded_broker.storage.cleaner import (
 from embedded_broker.storage.cleaner_batch import (
     DELETE_HORIZON_BIT,
     decode,
-    record_key,
-    record_value,
     records,
 )
 from embedded_broker.storage.cleaner_files import finish_interrupted_cleaning
@@ -40,6 +38,8 @@ from tests.unit.storage.batches import (
     ZSTD,
     Rec,
     build_batch,
+    latest,
+    read_all,
 )
 
 from .conftest import OpenLog
@@ -47,38 +47,6 @@ from .conftest import OpenLog
 NOW = 1_700_000_000_000
 DAY = 86_400_000
 CODECS = [NONE, GZIP, SNAPPY, SNAPPY_XERIAL, LZ4, ZSTD]
-
-
-def read_all(log: Log) -> list[tuple[int, bytes | None, bytes | None]]:
-    """(offset, key, value) of every record from the log start, checking every batch's CRC."""
-    out = []
-    offset = log.log_start_offset
-    while offset < log.log_end_offset:
-        data = log.read(offset, 1 << 20)
-        if not data:
-            break
-        at = 0
-        while at < len(data):
-            length = int.from_bytes(data[at + 8 : at + 12], "big")
-            raw = data[at : at + length + 12]
-            assert verify_crc(raw)
-            batch = decode(raw)
-            for rec in records(batch):
-                delta = rec[5]
-                key, value = record_key(batch, rec), record_value(batch, rec)
-                if batch.base_offset + delta >= log.log_start_offset:
-                    out.append((batch.base_offset + delta, key, value))
-            offset = batch.last_offset + 1
-            at += length + 12
-    return out
-
-
-def latest(entries: list[tuple[int, bytes | None, bytes | None]]) -> dict[bytes, bytes | None]:
-    result: dict[bytes, bytes | None] = {}
-    for _offset, key, value in entries:
-        assert key is not None
-        result[key] = value
-    return result
 
 
 def produce(
