@@ -88,7 +88,10 @@ class Batch:
 Record = tuple[int, int, int, int, int, int, int, int, int]
 
 
-_ZIGZAG = [(byte >> 1) ^ -(byte & 1) for byte in range(128)]
+# zigzag-decoded values of one-byte varints, and of two-byte ones indexed by their 14 bits
+# ((first & 0x7F) | second << 7): a list lookup is cheaper than the arithmetic in hot loops
+ZIGZAG_1 = [(raw >> 1) ^ -(raw & 1) for raw in range(1 << 7)]
+ZIGZAG_2 = [(raw >> 1) ^ -(raw & 1) for raw in range(1 << 14)]
 
 
 def read_varint(buf: bytes, pos: int) -> tuple[int, int]:
@@ -155,7 +158,8 @@ def record_at(batch: Batch, start: int) -> Record:
     Hot for the records a round keeps: varints of one or two bytes are decoded inline.
     """
     body = batch.body
-    zigzag = _ZIGZAG
+    zigzag = ZIGZAG_1
+    zigzag2 = ZIGZAG_2
     varint = read_varint
     try:
         byte = body[start]
@@ -163,8 +167,7 @@ def record_at(batch: Batch, start: int) -> Record:
             length = zigzag[byte]
             pos = start + 1
         elif body[start + 1] < 0x80:  # records of 64 B to 8 KiB
-            raw = (byte & 0x7F) | (body[start + 1] << 7)
-            length = (raw >> 1) ^ -(raw & 1)
+            length = zigzag2[(byte & 0x7F) | (body[start + 1] << 7)]
             pos = start + 2
         else:
             length, pos = varint(body, start)
@@ -198,8 +201,7 @@ def record_at(batch: Batch, start: int) -> Record:
             value_len = zigzag[byte]
             pos += 1
         elif body[pos + 1] < 0x80:
-            raw = (byte & 0x7F) | (body[pos + 1] << 7)
-            value_len = (raw >> 1) ^ -(raw & 1)
+            value_len = zigzag2[(byte & 0x7F) | (body[pos + 1] << 7)]
             pos += 2
         else:
             value_len, pos = varint(body, pos)

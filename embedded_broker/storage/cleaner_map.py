@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from zlib import crc32
 
 from embedded_broker.protocol.record_batch import InvalidRecordBatchError
-from embedded_broker.storage.cleaner_batch import Batch, read_varint
+from embedded_broker.storage.cleaner_batch import ZIGZAG_1, ZIGZAG_2, Batch, read_varint
 from embedded_broker.storage.offset_map import SHORT_KEY, OffsetMap
 
 BYTES_PER_OFFSET = 5  # a flag byte and a 32-bit position
-_ZIGZAG = [(byte >> 1) ^ -(byte & 1) for byte in range(128)]
 
 
 @dataclass(slots=True)
@@ -70,7 +69,8 @@ def map_batch(batch: Batch, stop: int, offset_map: OffsetMap, mapped: MappedRang
     base = batch.base_offset
     offsets = offset_map.offsets
     max_entries = offset_map.max_entries
-    zigzag = _ZIGZAG
+    zigzag = ZIGZAG_1
+    zigzag2 = ZIGZAG_2
     varint = read_varint
     positions = mapped.positions
     first = mapped.start
@@ -84,8 +84,7 @@ def map_batch(batch: Batch, stop: int, offset_map: OffsetMap, mapped: MappedRang
                 length = zigzag[byte]
                 pos += 1
             elif body[pos + 1] < 0x80:  # records of 64 B to 8 KiB
-                raw = (byte & 0x7F) | (body[pos + 1] << 7)
-                length = (raw >> 1) ^ -(raw & 1)
+                length = zigzag2[(byte & 0x7F) | (body[pos + 1] << 7)]
                 pos += 2
             else:
                 length, pos = varint(body, pos)
@@ -99,8 +98,7 @@ def map_batch(batch: Batch, stop: int, offset_map: OffsetMap, mapped: MappedRang
                 offset_delta = zigzag[byte]
                 pos += 1
             elif body[pos + 1] < 0x80:  # deltas 64 to 8191
-                raw = (byte & 0x7F) | (body[pos + 1] << 7)
-                offset_delta = (raw >> 1) ^ -(raw & 1)
+                offset_delta = zigzag2[(byte & 0x7F) | (body[pos + 1] << 7)]
                 pos += 2
             else:
                 offset_delta, pos = varint(body, pos)
