@@ -823,7 +823,7 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
             "log.cleaner.dedupe.buffer.size",
             LONG,
             "134217728",
-            "Memory for the cleaners' key maps, shared by all cleaner threads (24 bytes a key).",
+            "Memory for the cleaners' key maps, shared by all cleaner threads (192 bytes a key).",
             at_least(48),
         ),
         ConfigDef(
