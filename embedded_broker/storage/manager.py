@@ -346,8 +346,10 @@ class LogManager:
                         continue
                 partition_log = found
                 deleted = partition_log.enforce_retention(now_ms)
-            except OSError:
-                log.exception("Retention failed for %s-%d", topic, partition)
+            except (OSError, StorageError) as exc:
+                # one partition that cannot be opened or trimmed must not stop the pass: it
+                # meets the partitions in the same order every time
+                log.error("Retention failed for %s-%d: %s", topic, partition, exc)
                 continue
             if deleted:
                 log.info(

@@ -65,6 +65,24 @@ def test_update_config_and_enforce_retention(manager: LogManager) -> None:
     manager.close_all()
 
 
+def test_a_partition_that_cannot_be_opened_does_not_stop_retention_of_the_others(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    manager = LogManager(tmp_path / "data")
+    # a partition with data on disk that fails to open (its segment is a directory): the
+    # retention pass meets it first, every time
+    (tmp_path / "data" / "broken-0" / f"{0:020d}.log").mkdir(parents=True)
+    (tmp_path / "data" / "broken-0" / f"{0:020d}.log" / "x").write_bytes(b"x")
+    manager.register("broken", [0], LogConfig())
+    log = manager.open_partition("t", 0, LogConfig(segment_bytes=500, retention_ms=100))
+    for i in range(20):
+        log.append(simple_batch(2, value_size=50, base_timestamp=NOW + i), now_ms=NOW)
+    manager.enforce_retention(NOW + 1000)
+    assert log.log_start_offset == log.log_end_offset == 40
+    assert "Retention failed for broken-0" in caplog.text
+    manager.close_all()
+
+
 def test_reopen_through_the_manager(tmp_path: Path) -> None:
     manager = LogManager(tmp_path)
     manager.open_partition("t", 3, LogConfig()).append(simple_batch(5), now_ms=NOW)
