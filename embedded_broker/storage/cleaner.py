@@ -292,17 +292,21 @@ class Cleaner:
         ordered = sorted((a.first_offset, a.producer_id) for a in aborted)
         segments, _start, _point = log_.cleaning_snapshot()
         map_txns = _Transactions([(pid, first) for first, pid in ordered])
-        end = self._build_map(log_, segments, cleanable, stats, map_txns)
-        stats.end_offset = end
-        targets = [s for s in segments if s.base_offset < end]
-        stats.segments_before = len(targets)
-        # one transaction state across the groups, as Kafka's doClean
-        txns = _Transactions([(pid, first) for first, pid in ordered])
-        for group in self._groups(targets, log_.config.segment_bytes, cleanable.first_uncleanable):
-            self._clean_group(
-                log_, group, cleanable.first_uncleanable, now_ms, stats=stats, txns=txns
-            )
-            stats.segments_after += 1
+        try:
+            end = self._build_map(log_, segments, cleanable, stats, map_txns)
+            stats.end_offset = end
+            targets = [s for s in segments if s.base_offset < end]
+            stats.segments_before = len(targets)
+            # one transaction state across the groups, as Kafka's doClean
+            txns = _Transactions([(pid, first) for first, pid in ordered])
+            uncleanable = cleanable.first_uncleanable
+            for group in self._groups(targets, log_.config.segment_bytes, uncleanable):
+                self._clean_group(log_, group, uncleanable, now_ms, stats=stats, txns=txns)
+                stats.segments_after += 1
+        finally:
+            # the map and the mapped range may hold most of the dedupe buffer: not between rounds
+            self.map.clear()
+            self._mapped = MappedRange.allocate(0, 0)
         return stats
 
     def _build_map(
@@ -497,7 +501,7 @@ class Cleaner:
         """Kept records of a batch not wholly in the mapped range, appended to ``kept``
         (records past the mapped range all stay; older ones by the map); True if a kept record
         is a tombstone."""
-        offsets = self.map
+        offset_map = self.map
         mapped = self._mapped
         flags = mapped.flags
         body = batch.body
@@ -514,7 +518,7 @@ class Cleaner:
                 key_len = record[7]
                 if key_len < 0:
                     continue  # compacted topics keep no record without a key
-                found = offsets.get(body[record[6] : record[6] + key_len])
+                found = offset_map.get(body[record[6] : record[6] + key_len])
                 if offset < found or (record[8] < 0 and not keep_deletes):
                     continue
             kept.append(record)

@@ -6,7 +6,7 @@ digest → offset: the hash probing runs in C, which makes a round about twice a
 flat arrays from Python, at the cost of more bytes per key (ENTRY_SIZE, measured on CPython 3.11
 with a resize in progress), so a round holds fewer keys than Kafka's for the same buffer. The
 memory is taken as keys arrive, so a broker with small compacted topics never holds the whole
-buffer.
+buffer, and the cleaner clears the map after each round.
 
 A key of up to 16 bytes is its own digest: it takes no more room than one, costs no hashing
 beyond the dict's, and never collides. A longer key's digest is 96 bits: Python's SipHash of

@@ -32,13 +32,12 @@ def _fill(manager: LogManager, partition: int, batches: int) -> Path:
     return log.directory
 
 
-def _damage_second_batch(directory: Path) -> bytes:
-    """Overwrite the length of the first segment's second batch; returns the file as it was."""
+def _damage_second_batch(directory: Path) -> None:
+    """Overwrite the length of the first segment's second batch."""
     segment = min(directory.glob("*.log"))
     data = segment.read_bytes()
     second = 12 + struct.unpack_from(">i", data, 8)[0]
     segment.write_bytes(data[: second + 8] + struct.pack(">i", -7) + data[second + 12 :])
-    return data
 
 
 def test_a_damaged_partition_is_set_aside_and_the_others_are_cleaned(
